@@ -1,0 +1,137 @@
+//! Embeds the web UI into the binary:
+//! - minijinja templates from `web/templates/`;
+//! - our own static files from `web/static/`;
+//! - front-end packages from the npm registry, installed with `npm ci` from
+//!   `web/package.json` + `web/package-lock.json` into `OUT_DIR` (never into the source tree),
+//!   of which the files listed in `VENDOR` are embedded under `/static/vendor/`.
+//!
+//! Generates `$OUT_DIR/assets.rs`: a table of (path, bytes, content type, content hash).
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Files taken from `node_modules` → name under `/static/vendor/`.
+const VENDOR: &[(&str, &str)] = &[("htmx.org/dist/htmx.min.js", "htmx.min.js")];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let web = manifest.join("../web");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+
+    minijinja_embed::embed_templates!("../web/templates", &[".html"][..]);
+
+    let node_modules = npm_ci(&web, &out);
+
+    let mut assets: Vec<(String, PathBuf)> = Vec::new();
+    collect(&web.join("static"), &web.join("static"), &mut assets);
+    for (src, name) in VENDOR {
+        let p = node_modules.join(src);
+        assert!(
+            p.is_file(),
+            "{} is missing after npm ci: check VENDOR in core/build.rs against web/package.json",
+            p.display()
+        );
+        assets.push((format!("vendor/{name}"), p));
+    }
+    assets.sort();
+
+    let mut code = String::from(
+        "/// Embedded static files: (path under /static/, bytes, content type, content hash).\n\
+         pub static ASSETS: &[(&str, &[u8], &str, &str)] = &[\n",
+    );
+    for (name, path) in &assets {
+        let bytes = std::fs::read(path).expect("asset is readable");
+        let mut h = std::hash::DefaultHasher::new();
+        bytes.hash(&mut h);
+        code.push_str(&format!(
+            "    ({name:?}, include_bytes!({path:?}), {ct:?}, \"{hash:016x}\"),\n",
+            path = path.canonicalize().expect("asset path exists"),
+            ct = content_type(name),
+            hash = h.finish(),
+        ));
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("assets.rs"), code).expect("OUT_DIR is writable");
+
+    println!("cargo:rerun-if-changed=../web/static");
+    println!("cargo:rerun-if-changed=../web/package.json");
+    println!("cargo:rerun-if-changed=../web/package-lock.json");
+}
+
+/// Runs `npm ci` in `OUT_DIR/npm` when the lock file changed since the last run.
+fn npm_ci(web: &Path, out: &Path) -> PathBuf {
+    let dir = out.join("npm");
+    std::fs::create_dir_all(&dir).expect("OUT_DIR is writable");
+    let lock = std::fs::read(web.join("package-lock.json")).expect("web/package-lock.json exists");
+    let pkg = std::fs::read(web.join("package.json")).expect("web/package.json exists");
+    let stamp = dir.join(".stamp");
+    let mut h = std::hash::DefaultHasher::new();
+    (&lock, &pkg).hash(&mut h);
+    let want = format!("{:016x}", h.finish());
+    let modules = dir.join("node_modules");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) && modules.is_dir() {
+        return modules;
+    }
+    std::fs::write(dir.join("package.json"), &pkg).expect("OUT_DIR is writable");
+    std::fs::write(dir.join("package-lock.json"), &lock).expect("OUT_DIR is writable");
+    let status = Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--loglevel=error",
+        ])
+        .current_dir(&dir)
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!(
+            "`npm ci` for web/package.json failed ({s}). The build fetches the web UI's \
+             front-end packages from the npm registry: check the network or registry settings."
+        ),
+        Err(e) => panic!(
+            "cannot run npm ({e}). Building nplusx needs Node.js and npm to fetch the web UI's \
+             front-end packages (web/package.json); on Debian: apt-get install nodejs npm"
+        ),
+    }
+    std::fs::write(&stamp, want).expect("OUT_DIR is writable");
+    modules
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else {
+            let rel = p
+                .strip_prefix(root)
+                .expect("inside root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, p));
+        }
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "json" | "webmanifest" => "application/json",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,247 @@
+//! The running appliance: configuration, store, module registry, UI and metrics in one
+//! [`App`] shared by every request, and [`run`], which starts the web server, the control
+//! socket and background jobs and stops them cleanly on SIGTERM / Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::auth::throttle::Throttle;
+use crate::config::{Config, TlsMode};
+use crate::error::Error;
+use crate::i18n::Msg;
+use crate::registry::Registry;
+use crate::store::Store;
+use crate::web::ops::Metrics;
+use crate::web::render::Ui;
+
+pub struct App {
+    pub cfg: Config,
+    pub store: Store,
+    pub registry: Registry,
+    pub ui: Ui,
+    pub metrics: Metrics,
+    pub throttle: Throttle,
+    pub started: Instant,
+    /// The plant's UTC offset, for showing and entering times.
+    pub offset: time::UtcOffset,
+    /// True when served over HTTPS (cookies get `Secure`).
+    pub tls: bool,
+}
+
+/// Why the appliance could not start; shown to the admin in both languages.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.bilingual())]
+pub struct StartError(pub Msg);
+
+impl From<Error> for StartError {
+    fn from(e: Error) -> Self {
+        StartError(e.msg())
+    }
+}
+
+impl From<crate::store::StoreError> for StartError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Locked(_) | crate::store::StoreError::TooNew { .. } => {
+                Error::Store(e).into()
+            }
+            other => StartError(Msg::new("store.err.open").arg("detail", other)),
+        }
+    }
+}
+
+impl App {
+    /// Opens the store and builds the registry. Does not listen yet.
+    pub fn open(cfg: Config) -> Result<App, StartError> {
+        let offset = cfg.utc_offset().map_err(|e| StartError(e.0))?;
+        let store = Store::open(&cfg.data_dir)?;
+        let registry = Registry::new(&store, crate::modules::builtin())?;
+        Ok(App {
+            throttle: Throttle::new(cfg.login.clone()),
+            tls: cfg.web.tls != TlsMode::Off,
+            ui: Ui::new(offset),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            offset,
+            registry,
+            store,
+            cfg,
+        })
+    }
+}
+
+/// Options of `serve` and `demo` that are not configuration.
+pub struct RunOptions {
+    /// On a fresh data dir: create an admin API token with this secret.
+    pub bootstrap_token: Option<String>,
+    /// Seed the demo plant when the data dir is fresh.
+    pub demo: bool,
+}
+
+/// Starts everything and serves until SIGTERM or Ctrl-C.
+pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
+    let fresh = !Store::exists(&cfg.data_dir);
+    let app = App::open(cfg)?;
+    let fresh = fresh || crate::auth::service::users(&app.store.read()?)?.is_empty();
+
+    if fresh && let Some(secret) = &opts.bootstrap_token {
+        crate::auth::bootstrap_token(&app, secret)?;
+        println!("{}", Msg::new("cli.bootstrap_token_created").bilingual());
+    }
+    let mut credentials = None;
+    if opts.demo && fresh {
+        credentials = Some(crate::demo::seed(&app)?);
+    } else if fresh && opts.bootstrap_token.is_none() {
+        credentials = Some(crate::auth::first_admin(&app)?);
+    }
+
+    let addr = app.cfg.listen_addr().map_err(|e| StartError(e.0))?;
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
+    let tls = match app.cfg.web.tls {
+        TlsMode::Off => None,
+        TlsMode::SelfSigned => Some(crate::web::tls::self_signed(&app.cfg.data_dir)?),
+        TlsMode::Files => Some(crate::web::tls::from_files(
+            app.cfg.web.cert.as_deref().expect("validated: cert is set"),
+            app.cfg.web.key.as_deref().expect("validated: key is set"),
+        )?),
+    };
+
+    print_banner(&app, local, tls.as_ref().map(|t| t.fingerprint.as_str()));
+    if let Some(c) = credentials {
+        c.print();
+    }
+
+    let data_dir = app.cfg.data_dir.clone();
+    let app = actix_web::web::Data::new(app);
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let server =
+            crate::web::server(app.clone(), listener, tls.map(|t| t.config)).map_err(|e| {
+                StartError(Msg::new("cli.err.bind").arg("addr", local).arg("detail", e))
+            })?;
+        let handle = server.handle();
+        let control = crate::control::listen(app.clone(), &data_dir);
+        let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested: finishing requests in flight");
+            handle.stop(true).await;
+        });
+        let result = server.await;
+        jobs.abort();
+        if let Ok(c) = control {
+            c.close();
+        }
+        tracing::info!("server stopped; store closed cleanly");
+        result.map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", local).arg("detail", e)))
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler can be installed");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Periodic housekeeping: expired sessions.
+async fn background_jobs(app: actix_web::web::Data<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let a = app.clone();
+        let r = actix_web::web::block(move || {
+            crate::auth::service::purge_sessions(&a.store, &a.cfg.session)
+        })
+        .await;
+        match r {
+            Ok(Ok(n)) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "session purge failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Addresses a person on the LAN can type: every non-loopback IPv4 of the box when
+/// listening on all interfaces, else the listen address itself.
+pub fn lan_urls(local: SocketAddr, tls: bool) -> Vec<String> {
+    let scheme = if tls { "https" } else { "http" };
+    let port = local.port();
+    let mut ips: Vec<IpAddr> = Vec::new();
+    if local.ip().is_unspecified() {
+        if let Ok(ifs) = if_addrs::get_if_addrs() {
+            ips.extend(
+                ifs.iter()
+                    .map(|i| i.ip())
+                    .filter(|ip| ip.is_ipv4() && !ip.is_loopback()),
+            );
+        }
+        ips.push(IpAddr::from([127, 0, 0, 1]));
+    } else {
+        ips.push(local.ip());
+    }
+    ips.iter()
+        .map(|ip| match ip {
+            IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}/"),
+            IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}/"),
+        })
+        .collect()
+}
+
+fn print_banner(app: &App, local: SocketAddr, fingerprint: Option<&str>) {
+    let urls = lan_urls(local, app.tls);
+    // The first line is stable and machine-readable: scripts and tests wait for it.
+    let scheme = if app.tls { "https" } else { "http" };
+    println!("nplusx listening on {scheme}://{local}");
+    println!("{}", Msg::new("cli.banner_open").bilingual());
+    for u in &urls {
+        println!("    {u}");
+    }
+    if let Some(f) = fingerprint {
+        println!(
+            "{}",
+            Msg::new("cli.banner_fingerprint").arg("fp", f).bilingual()
+        );
+    }
+    println!(
+        "{}",
+        Msg::new("cli.banner_data")
+            .arg("dir", app.cfg.data_dir.display())
+            .bilingual()
+    );
+}
+
+/// Credentials created at first start, printed once.
+pub struct Credentials {
+    pub rows: Vec<(String, String, String)>,
+    pub password: String,
+}
+
+impl Credentials {
+    pub fn print(&self) {
+        println!();
+        println!("{}", Msg::new("cli.credentials_once").bilingual());
+        for (user, name, role) in &self.rows {
+            println!("    {user:<14} {name:<8} {role}");
+        }
+        println!(
+            "{}",
+            Msg::new("cli.credentials_password")
+                .arg("pw", &self.password)
+                .bilingual()
+        );
+        println!();
+    }
+}
+
+/// True if a path is inside a fresh (store-less) data dir.
+pub fn is_fresh(dir: &Path) -> bool {
+    !Store::exists(dir)
+}

@@ -1,0 +1,1142 @@
+//! Sign-in, account, users, roles and API tokens: pages and `/api/v1` handlers.
+//! Parse, authorise, call `auth::service`, render.
+
+use std::collections::BTreeMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Level, Role, Token, User};
+use super::service::{self as svc, NewToken, NewUser, RoleInput, UserUpdate};
+use crate::app::App;
+use crate::i18n::{self, Lang, Msg};
+use crate::web::context::{
+    Ctx, LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE, Who, expired, lang_of, redirect_with, to_value,
+};
+use crate::web::error::{AppError, blocking};
+use crate::web::form::FormData;
+use crate::web::middleware::client_ip;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(login_page)
+        .service(login_submit)
+        .service(logout)
+        .service(set_lang)
+        .service(password_page)
+        .service(password_submit)
+        .service(users_page)
+        .service(user_new_page)
+        .service(user_create)
+        .service(user_page)
+        .service(user_update)
+        .service(user_password)
+        .service(roles_page)
+        .service(role_new_page)
+        .service(role_create)
+        .service(role_page)
+        .service(role_update)
+        .service(role_delete)
+        .service(tokens_page)
+        .service(token_create)
+        .service(token_revoke)
+        .service(api_me)
+        .service(api_users)
+        .service(api_user_create)
+        .service(api_user)
+        .service(api_user_update)
+        .service(api_user_password)
+        .service(api_roles)
+        .service(api_role_create)
+        .service(api_role)
+        .service(api_role_update)
+        .service(api_role_delete)
+        .service(api_tokens)
+        .service(api_token_create)
+        .service(api_token_revoke);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api_me,
+    api_users,
+    api_user_create,
+    api_user,
+    api_user_update,
+    api_user_password,
+    api_roles,
+    api_role_create,
+    api_role,
+    api_role_update,
+    api_role_delete,
+    api_tokens,
+    api_token_create,
+    api_token_revoke
+))]
+pub struct Doc;
+
+// ------------------------------------------------------------------ views
+
+/// A user as the API and pages show it (never the password hash).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: u64,
+    pub username: String,
+    pub display_name: String,
+    pub department_id: Option<u64>,
+    pub roles: Vec<String>,
+    pub phone: String,
+    pub email: String,
+    pub enabled: bool,
+    pub must_change_password: bool,
+    pub created_ms: i64,
+    pub last_login_ms: Option<i64>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            department_id: u.department_id,
+            roles: u.roles.clone(),
+            phone: u.phone.clone(),
+            email: u.email.clone(),
+            enabled: u.enabled,
+            must_change_password: u.must_change_password,
+            created_ms: u.created_ms,
+            last_login_ms: u.last_login_ms,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoleView {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub description: String,
+    pub builtin: bool,
+    /// Module id → levels.
+    #[schema(value_type = Object)]
+    pub grants: BTreeMap<String, Vec<Level>>,
+}
+
+impl From<&Role> for RoleView {
+    fn from(r: &Role) -> Self {
+        RoleView {
+            id: r.id.clone(),
+            name_zh: r.name_zh.clone(),
+            name_en: r.name_en.clone(),
+            description: r.description.clone(),
+            builtin: r.builtin,
+            grants: r
+                .grants
+                .iter()
+                .map(|(m, l)| (m.clone(), l.list()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: u64,
+    pub name: String,
+    /// First characters of the secret, to recognise it.
+    pub prefix: String,
+    #[schema(value_type = Object)]
+    pub grants: BTreeMap<String, Vec<Level>>,
+    pub created_ms: i64,
+    pub created_by: String,
+    pub expires_ms: Option<i64>,
+    pub last_used_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+    pub active: bool,
+}
+
+impl From<&Token> for TokenView {
+    fn from(t: &Token) -> Self {
+        TokenView {
+            id: t.id,
+            name: t.name.clone(),
+            prefix: t.prefix.clone(),
+            grants: t
+                .grants
+                .iter()
+                .map(|(m, l)| (m.clone(), l.list()))
+                .collect(),
+            created_ms: t.created_ms,
+            created_by: t.created_by.clone(),
+            expires_ms: t.expires_ms,
+            last_used_ms: t.last_used_ms,
+            revoked_ms: t.revoked_ms,
+            active: t.is_active(crate::util::now_ms()),
+        }
+    }
+}
+
+fn role_name(r: &Role, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => r.name_zh.clone(),
+        Lang::En => r.name_en.clone(),
+    }
+}
+
+// ------------------------------------------------------------------ sign-in
+
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths may be redirect targets (no `//evil.example`).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_form(
+    app: &App,
+    req: &HttpRequest,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(req);
+    let pre = crate::util::random_secret();
+    let html = app.ui.render(
+        "login.html",
+        lang,
+        context! {
+            pre_csrf => pre.clone(),
+            next => next,
+            username => username,
+            error => error,
+            plant_name => crate::org::service::profile(&app.store.read()?)
+                .map(|p| p.company_name)
+                .unwrap_or_default(),
+        },
+    )?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .cookie(
+            Cookie::build(PRE_COOKIE, pre)
+                .path("/login")
+                .http_only(true)
+                .secure(app.tls)
+                .same_site(SameSite::Strict)
+                .finish(),
+        )
+        .body(html))
+}
+
+#[get("/login")]
+async fn login_page(
+    app: web::Data<App>,
+    req: HttpRequest,
+    q: web::Query<NextQuery>,
+    who: Option<Ctx>,
+) -> Result<HttpResponse, AppError> {
+    if who.is_some() {
+        return Ok(redirect_with(safe_next(&q.next), None));
+    }
+    login_form(&app, &req, StatusCode::OK, safe_next(&q.next), "", None)
+}
+
+#[post("/login")]
+async fn login_submit(
+    app: web::Data<App>,
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let lang = lang_of(&req);
+    let next = safe_next(f.get("next")).to_string();
+    let username = f.get("username").to_string();
+    let pre_ok = req.cookie(PRE_COOKIE).is_some_and(|c| {
+        !c.value().is_empty() && crate::util::constant_time_eq(c.value(), f.get("csrf"))
+    });
+    if !pre_ok {
+        let msg = Msg::new("auth.err.csrf").render(lang);
+        return login_form(
+            &app,
+            &req,
+            StatusCode::FORBIDDEN,
+            &next,
+            &username,
+            Some(msg),
+        );
+    }
+    let password = f.get("password").to_string();
+    let ip = client_ip(&req);
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let a = app.clone();
+    let u = username.clone();
+    let result =
+        web::block(move || svc::login(&a.store, &a.throttle, &u, &password, ip, &ua)).await?;
+    match result {
+        Ok(ok) => {
+            let to = if ok.user.must_change_password {
+                "/account/password".to_string()
+            } else {
+                next
+            };
+            let mut r = HttpResponse::SeeOther();
+            r.insert_header(("Location", to));
+            r.cookie(
+                Cookie::build(SESSION_COOKIE, ok.secret)
+                    .path("/")
+                    .http_only(true)
+                    .secure(app.tls)
+                    .same_site(SameSite::Lax)
+                    .finish(),
+            );
+            r.cookie(expired(PRE_COOKIE));
+            if let Some(l) = ok.user.lang {
+                r.cookie(lang_cookie(l, app.tls));
+            }
+            Ok(r.finish())
+        }
+        Err(e) => {
+            let e: AppError = e.into();
+            let msg = e.msg.render(lang);
+            let mut resp = login_form(&app, &req, e.status, &next, &username, Some(msg))?;
+            if let Some(s) = e.retry_after_s {
+                resp.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(s),
+                );
+            }
+            Ok(resp)
+        }
+    }
+}
+
+#[post("/logout")]
+async fn logout(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    if let Who::User { session_key, .. } = &ctx.who.who {
+        let (app, actor, key) = (ctx.app.clone(), ctx.actor(), session_key.clone());
+        blocking(move || svc::logout(&app.store, &actor, &key)).await?;
+    }
+    let mut r = redirect_with("/login", Some("flash.logged_out"));
+    r.add_cookie(&expired(SESSION_COOKIE))
+        .map_err(|_| AppError::internal())?;
+    Ok(r)
+}
+
+fn lang_cookie(l: Lang, secure: bool) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, l.code())
+        .path("/")
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// Switches the language: a cookie for everyone, remembered on the account when signed in.
+#[get("/lang/{code}")]
+async fn set_lang(
+    app: web::Data<App>,
+    code: web::Path<String>,
+    q: web::Query<NextQuery>,
+    who: Option<Ctx>,
+) -> Result<HttpResponse, AppError> {
+    let lang = Lang::parse(&code).ok_or_else(AppError::not_found)?;
+    if let Some(ctx) = who
+        && let Some(u) = ctx.who.user()
+    {
+        let (a, actor, id) = (app.clone(), ctx.actor(), u.id);
+        blocking(move || svc::set_language(&a.store, &actor, id, lang)).await?;
+    }
+    let mut r = redirect_with(safe_next(&q.next), None);
+    r.add_cookie(&lang_cookie(lang, app.tls))
+        .map_err(|_| AppError::internal())?;
+    Ok(r)
+}
+
+#[get("/account/password")]
+async fn password_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.page(
+        "account/password.html",
+        context! { forced => ctx.who.user().is_some_and(|u| u.must_change_password) },
+    )
+}
+
+#[post("/account/password")]
+async fn password_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let Who::User {
+        user, session_key, ..
+    } = &ctx.who.who
+    else {
+        return Err(AppError::not_found());
+    };
+    let forced = user.must_change_password;
+    if f.get("password") != f.get("password2") {
+        return ctx.form_error(
+            "account/password.html",
+            context! { forced },
+            crate::error::Error::invalid("password2", "auth.err.password_mismatch"),
+        );
+    }
+    let (app, actor, id, key) = (ctx.app.clone(), ctx.actor(), user.id, session_key.clone());
+    let (old, new) = (
+        f.get("old_password").to_string(),
+        f.get("password").to_string(),
+    );
+    match blocking(move || svc::change_own_password(&app.store, &actor, id, &old, &new, Some(&key)))
+        .await
+    {
+        Ok(()) => Ok(redirect_with("/", Some("flash.password_changed"))),
+        Err(e) => ctx.form_error("account/password.html", context! { forced }, e),
+    }
+}
+
+// ------------------------------------------------------------------ users (pages)
+
+fn role_options(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
+    let r = ctx.app.store.read()?;
+    let roles = svc::roles(&r, &ctx.app.registry.permission_targets())?;
+    Ok(roles
+        .iter()
+        .map(|ro| serde_json::json!({ "id": ro.id, "name": role_name(ro, ctx.lang), "builtin": ro.builtin }))
+        .collect())
+}
+
+fn departments(ctx: &Ctx) -> Result<Vec<crate::org::Department>, AppError> {
+    Ok(crate::org::service::departments(&ctx.app.store.read()?)?)
+}
+
+#[get("/admin/users")]
+async fn users_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let r = ctx.app.store.read()?;
+    let users = svc::users(&r)?;
+    let roles: BTreeMap<String, String> = svc::roles(&r, &ctx.app.registry.permission_targets())?
+        .iter()
+        .map(|ro| (ro.id.clone(), role_name(ro, ctx.lang)))
+        .collect();
+    let deps: BTreeMap<u64, String> = crate::org::service::departments(&r)?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let rows: Vec<serde_json::Value> = users
+        .iter()
+        .map(|u| {
+            serde_json::json!({
+                "user": UserView::from(u),
+                "roles": u.roles.iter().map(|id| roles.get(id).cloned().unwrap_or_else(|| id.clone())).collect::<Vec<_>>(),
+                "department": u.department_id.and_then(|d| deps.get(&d).cloned()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    ctx.page(
+        "admin/users.html",
+        context! { rows => to_value(&rows), can_write => ctx.who.can("admin", Level::Write) },
+    )
+}
+
+fn user_form_ctx(
+    ctx: &Ctx,
+    user: Option<&User>,
+    values: serde_json::Value,
+) -> Result<minijinja::Value, AppError> {
+    Ok(context! {
+        user => user.map(|u| to_value(&UserView::from(u))),
+        roles => to_value(&role_options(ctx)?),
+        departments => to_value(&departments(ctx)?),
+        values => to_value(&values),
+        can_write => ctx.who.can("admin", Level::Write),
+    })
+}
+
+#[get("/admin/users/new")]
+async fn user_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let c = user_form_ctx(
+        &ctx,
+        None,
+        serde_json::json!({ "must_change_password": "on" }),
+    )?;
+    ctx.page("admin/user_form.html", c)
+}
+
+fn dept_of(f: &FormData) -> crate::error::Result<Option<u64>> {
+    f.opt::<u64>("department_id")
+}
+
+#[post("/admin/users")]
+async fn user_create(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let f = FormData::from(form);
+    let new = dept_of(&f).map(|department_id| NewUser {
+        username: f.get("username").into(),
+        display_name: f.get("display_name").into(),
+        password: f.get("password").into(),
+        department_id,
+        roles: f.all("roles"),
+        phone: f.get("phone").into(),
+        email: f.get("email").into(),
+        must_change_password: f.checked("must_change_password"),
+    });
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let result = match new {
+        Ok(n) => blocking(move || svc::create_user(&app.store, &actor, n)).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(u) => Ok(redirect_with(
+            &format!("/admin/users/{}", u.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let c = user_form_ctx(&ctx, None, f.echo())?;
+            ctx.form_error("admin/user_form.html", c, e)
+        }
+    }
+}
+
+fn load_user(ctx: &Ctx, id: u64) -> Result<User, AppError> {
+    svc::user(&ctx.app.store.read()?, id)?
+        .ok_or_else(|| AppError::from(crate::error::Error::not_found("auth.err.user_not_found")))
+}
+
+#[get("/admin/users/{id}")]
+async fn user_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let u = load_user(&ctx, *id)?;
+    let values = serde_json::json!({
+        "display_name": u.display_name, "phone": u.phone, "email": u.email,
+        "department_id": u.department_id.map(|d| d.to_string()).unwrap_or_default(),
+        "enabled": if u.enabled { "on" } else { "" },
+    });
+    let c = user_form_ctx(&ctx, Some(&u), values)?;
+    ctx.page("admin/user_form.html", c)
+}
+
+#[post("/admin/users/{id}")]
+async fn user_update(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let f = FormData::from(form);
+    let u = load_user(&ctx, *id)?;
+    let up = dept_of(&f).map(|department_id| UserUpdate {
+        display_name: f.get("display_name").into(),
+        department_id,
+        roles: f.all("roles"),
+        phone: f.get("phone").into(),
+        email: f.get("email").into(),
+        enabled: f.checked("enabled"),
+    });
+    let (app, actor, uid) = (ctx.app.clone(), ctx.actor(), u.id);
+    let result = match up {
+        Ok(up) => blocking(move || svc::update_user(&app.store, &actor, uid, up)).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(redirect_with(
+            &format!("/admin/users/{uid}"),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let mut v = f.echo();
+            v["roles_submitted"] = serde_json::json!(f.all("roles"));
+            let c = user_form_ctx(&ctx, Some(&u), v)?;
+            ctx.form_error("admin/user_form.html", c, e)
+        }
+    }
+}
+
+#[post("/admin/users/{id}/password")]
+async fn user_password(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let f = FormData::from(form);
+    let u = load_user(&ctx, *id)?;
+    let (app, actor, uid) = (ctx.app.clone(), ctx.actor(), u.id);
+    let (pw, must) = (
+        f.get("password").to_string(),
+        f.checked("must_change_password"),
+    );
+    match blocking(move || svc::set_password(&app.store, &actor, uid, &pw, must)).await {
+        Ok(()) => Ok(redirect_with(
+            &format!("/admin/users/{uid}"),
+            Some("flash.password_set"),
+        )),
+        Err(e) => {
+            let c = user_form_ctx(&ctx, Some(&u), serde_json::json!({}))?;
+            ctx.form_error("admin/user_form.html", c, e)
+        }
+    }
+}
+
+// ------------------------------------------------------------------ roles (pages)
+
+/// The permission matrix rows: every module and system area with its name and kind.
+fn matrix(ctx: &Ctx) -> Vec<serde_json::Value> {
+    ctx.app
+        .registry
+        .permission_targets()
+        .iter()
+        .map(|(id, kind)| {
+            let key = match kind {
+                crate::registry::Kind::System => format!("area.{id}"),
+                _ => format!("module.{id}.name"),
+            };
+            serde_json::json!({ "id": id, "name": i18n::t(ctx.lang, &key), "kind": kind })
+        })
+        .collect()
+}
+
+#[get("/admin/roles")]
+async fn roles_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let r = ctx.app.store.read()?;
+    let roles: Vec<RoleView> = svc::roles(&r, &ctx.app.registry.permission_targets())?
+        .iter()
+        .map(RoleView::from)
+        .collect();
+    let holders: BTreeMap<String, usize> = svc::users(&r)?
+        .iter()
+        .flat_map(|u| u.roles.clone())
+        .fold(BTreeMap::new(), |mut m, id| {
+            *m.entry(id).or_default() += 1;
+            m
+        });
+    ctx.page(
+        "admin/roles.html",
+        context! {
+            roles => to_value(&roles),
+            holders => to_value(&holders),
+            modules => to_value(&matrix(&ctx)),
+            can_write => ctx.who.can("admin", Level::Write),
+        },
+    )
+}
+
+fn grants_from_form(
+    f: &FormData,
+    modules: &[(&str, crate::registry::Kind)],
+) -> BTreeMap<String, Vec<Level>> {
+    let mut g = BTreeMap::new();
+    for (m, _) in modules {
+        let levels: Vec<Level> = Level::ALL
+            .into_iter()
+            .filter(|l| f.checked(&format!("grant.{m}.{}", l.id())))
+            .collect();
+        if !levels.is_empty() {
+            g.insert(m.to_string(), levels);
+        }
+    }
+    g
+}
+
+fn role_form_ctx(
+    ctx: &Ctx,
+    role: Option<&RoleView>,
+    values: serde_json::Value,
+    create: bool,
+) -> minijinja::Value {
+    context! {
+        role => role.map(to_value),
+        values => to_value(&values),
+        modules => to_value(&matrix(ctx)),
+        create,
+        can_write => ctx.who.can("admin", Level::Write) && role.is_none_or(|r| !r.builtin),
+    }
+}
+
+fn role_values(r: &RoleView) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "description": r.description,
+    });
+    for (m, levels) in &r.grants {
+        for l in levels {
+            v[format!("grant.{m}.{}", l.id())] = "on".into();
+        }
+    }
+    v
+}
+
+#[get("/admin/roles/new")]
+async fn role_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let c = role_form_ctx(&ctx, None, serde_json::json!({}), true);
+    ctx.page("admin/role_form.html", c)
+}
+
+async fn save_role_form(
+    ctx: Ctx,
+    f: FormData,
+    create: bool,
+    id: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let modules = ctx.app.registry.permission_targets();
+    let input = RoleInput {
+        id: id.unwrap_or_else(|| f.get("id").to_string()),
+        name_zh: f.get("name_zh").into(),
+        name_en: f.get("name_en").into(),
+        description: f.get("description").into(),
+        grants: grants_from_form(&f, &modules),
+    };
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let rid = input.id.clone();
+    match blocking(move || {
+        svc::save_role(
+            &app.store,
+            &actor,
+            input,
+            create,
+            &app.registry.permission_targets(),
+        )
+    })
+    .await
+    {
+        Ok(r) => Ok(redirect_with(
+            &format!("/admin/roles/{}", r.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let existing = if create {
+                None
+            } else {
+                svc::role(&ctx.app.store.read()?, &rid, &modules)?.map(|r| RoleView::from(&r))
+            };
+            let c = role_form_ctx(&ctx, existing.as_ref(), f.echo(), create);
+            ctx.form_error("admin/role_form.html", c, e)
+        }
+    }
+}
+
+#[post("/admin/roles")]
+async fn role_create(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    save_role_form(ctx, FormData::from(form), true, None).await
+}
+
+fn load_role(ctx: &Ctx, id: &str) -> Result<Role, AppError> {
+    svc::role(
+        &ctx.app.store.read()?,
+        id,
+        &ctx.app.registry.permission_targets(),
+    )?
+    .ok_or_else(|| crate::error::Error::not_found("auth.err.role_not_found").into())
+}
+
+#[get("/admin/roles/{id}")]
+async fn role_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let r = RoleView::from(&load_role(&ctx, &id)?);
+    let c = role_form_ctx(&ctx, Some(&r), role_values(&r), false);
+    ctx.page("admin/role_form.html", c)
+}
+
+#[post("/admin/roles/{id}")]
+async fn role_update(
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    save_role_form(ctx, FormData::from(form), false, Some(id.into_inner())).await
+}
+
+#[post("/admin/roles/{id}/delete")]
+async fn role_delete(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
+    let r2 = rid.clone();
+    match blocking(move || svc::delete_role(&app.store, &actor, &r2)).await {
+        Ok(()) => Ok(redirect_with("/admin/roles", Some("flash.deleted"))),
+        Err(e) => {
+            let r = RoleView::from(&load_role(&ctx, &rid)?);
+            let c = role_form_ctx(&ctx, Some(&r), role_values(&r), false);
+            ctx.form_error("admin/role_form.html", c, e)
+        }
+    }
+}
+
+// ------------------------------------------------------------------ tokens (pages)
+
+fn tokens_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, AppError> {
+    let tokens: Vec<TokenView> = svc::tokens(&ctx.app.store.read()?)?
+        .iter()
+        .rev()
+        .map(TokenView::from)
+        .collect();
+    Ok(context! {
+        tokens => to_value(&tokens),
+        modules => to_value(&matrix(ctx)),
+        values => to_value(&values),
+        can_write => ctx.who.can("admin", Level::Write),
+    })
+}
+
+#[get("/admin/tokens")]
+async fn tokens_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let c = tokens_ctx(&ctx, serde_json::json!({}))?;
+    ctx.page("admin/tokens.html", c)
+}
+
+#[post("/admin/tokens")]
+async fn token_create(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let f = FormData::from(form);
+    let modules = ctx.app.registry.permission_targets();
+    let new = f.opt::<u32>("expires_days").map(|expires_days| NewToken {
+        name: f.get("name").into(),
+        grants: grants_from_form(&f, &modules),
+        expires_days,
+    });
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let result = match new {
+        Ok(n) => {
+            blocking(move || {
+                svc::create_token(
+                    &app.store,
+                    &actor,
+                    n,
+                    None,
+                    &app.registry.permission_targets(),
+                )
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        // The secret is shown on this response only; it is not stored anywhere.
+        Ok((t, secret)) => {
+            let c = tokens_ctx(&ctx, serde_json::json!({}))?;
+            ctx.page(
+                "admin/tokens.html",
+                context! { created => to_value(&TokenView::from(&t)), secret, ..c },
+            )
+        }
+        Err(e) => {
+            let c = tokens_ctx(&ctx, f.echo())?;
+            ctx.form_error("admin/tokens.html", c, e)
+        }
+    }
+}
+
+#[post("/admin/tokens/{id}/revoke")]
+async fn token_revoke(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
+    blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
+    Ok(redirect_with("/admin/tokens", Some("flash.token_revoked")))
+}
+
+// ------------------------------------------------------------------ API
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// "user" or "token".
+    pub kind: &'static str,
+    pub id: u64,
+    pub name: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+    #[schema(value_type = Object)]
+    pub grants: BTreeMap<String, Vec<Level>>,
+    pub lang: Lang,
+}
+
+/// The caller: a signed-in user or an API token, and what it may do.
+#[utoipa::path(tag = "auth", responses(
+    (status = 200, description = "The caller", body = Me),
+    (status = 401, description = "Not authenticated")),
+    security(("bearer" = [])))]
+#[get("/api/v1/me")]
+async fn api_me(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let grants = ctx
+        .who
+        .grants
+        .iter()
+        .map(|(m, l)| (m.clone(), l.list()))
+        .collect();
+    let me = match &ctx.who.who {
+        Who::User { user, .. } => Me {
+            kind: "user",
+            id: user.id,
+            name: user.username.clone(),
+            display_name: user.display_name.clone(),
+            roles: user.roles.clone(),
+            grants,
+            lang: ctx.lang,
+        },
+        Who::Token(t) => Me {
+            kind: "token",
+            id: t.id,
+            name: t.name.clone(),
+            display_name: t.name.clone(),
+            roles: Vec::new(),
+            grants,
+            lang: ctx.lang,
+        },
+    };
+    Ok(HttpResponse::Ok().json(me))
+}
+
+/// All users.
+#[utoipa::path(tag = "users", responses(
+    (status = 200, description = "Users", body = Vec<UserView>),
+    (status = 403, description = "Needs admin.read")),
+    security(("bearer" = [])))]
+#[get("/api/v1/users")]
+async fn api_users(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let users: Vec<UserView> = svc::users(&ctx.app.store.read()?)?
+        .iter()
+        .map(UserView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(users))
+}
+
+/// Creates a user. The password must follow the password rules.
+#[utoipa::path(tag = "users", request_body = NewUser, responses(
+    (status = 201, description = "Created", body = UserView),
+    (status = 422, description = "A field breaks a rule; `error.field` names it"),
+    (status = 403, description = "Needs admin.write")),
+    security(("bearer" = [])))]
+#[post("/api/v1/users")]
+async fn api_user_create(ctx: Ctx, body: web::Json<NewUser>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let u = blocking(move || svc::create_user(&app.store, &actor, new)).await?;
+    Ok(HttpResponse::Created().json(UserView::from(&u)))
+}
+
+/// One user.
+#[utoipa::path(tag = "users", params(("id" = u64, Path, description = "User id")), responses(
+    (status = 200, description = "The user", body = UserView),
+    (status = 404, description = "No such user")),
+    security(("bearer" = [])))]
+#[get("/api/v1/users/{id}")]
+async fn api_user(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&load_user(&ctx, *id)?)))
+}
+
+/// Changes a user's name, department, roles, contact data or enabled flag.
+#[utoipa::path(tag = "users", params(("id" = u64, Path, description = "User id")), request_body = UserUpdate, responses(
+    (status = 200, description = "Updated", body = UserView),
+    (status = 409, description = "Would leave no enabled admin"),
+    (status = 422, description = "A field breaks a rule")),
+    security(("bearer" = [])))]
+#[put("/api/v1/users/{id}")]
+async fn api_user_update(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    body: web::Json<UserUpdate>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, uid, up) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
+    let u = blocking(move || svc::update_user(&app.store, &actor, uid, up)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&u)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetPassword {
+    pub password: String,
+    /// Make the user choose a new password at next login (default true).
+    #[serde(default = "default_true")]
+    pub must_change_password: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Sets a user's password and ends their sessions.
+#[utoipa::path(tag = "users", params(("id" = u64, Path, description = "User id")), request_body = SetPassword, responses(
+    (status = 204, description = "Password set"),
+    (status = 422, description = "Password breaks the rules")),
+    security(("bearer" = [])))]
+#[post("/api/v1/users/{id}/password")]
+async fn api_user_password(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    body: web::Json<SetPassword>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, uid, b) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
+    blocking(move || {
+        svc::set_password(&app.store, &actor, uid, &b.password, b.must_change_password)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// All roles, built-in ones first, with their grants.
+#[utoipa::path(tag = "roles", responses((status = 200, description = "Roles", body = Vec<RoleView>)), security(("bearer" = [])))]
+#[get("/api/v1/roles")]
+async fn api_roles(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let roles: Vec<RoleView> = svc::roles(
+        &ctx.app.store.read()?,
+        &ctx.app.registry.permission_targets(),
+    )?
+    .iter()
+    .map(RoleView::from)
+    .collect();
+    Ok(HttpResponse::Ok().json(roles))
+}
+
+/// Creates a custom role.
+#[utoipa::path(tag = "roles", request_body = RoleInput, responses(
+    (status = 201, description = "Created", body = RoleView),
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[post("/api/v1/roles")]
+async fn api_role_create(ctx: Ctx, body: web::Json<RoleInput>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let r = blocking(move || {
+        svc::save_role(
+            &app.store,
+            &actor,
+            input,
+            true,
+            &app.registry.permission_targets(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(RoleView::from(&r)))
+}
+
+/// One role.
+#[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), responses(
+    (status = 200, description = "The role", body = RoleView), (status = 404, description = "No such role")),
+    security(("bearer" = [])))]
+#[get("/api/v1/roles/{id}")]
+async fn api_role(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    Ok(HttpResponse::Ok().json(RoleView::from(&load_role(&ctx, &id)?)))
+}
+
+/// Replaces a custom role's names, description and grants. Takes effect on the holders' next request.
+#[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), request_body = RoleInput, responses(
+    (status = 200, description = "Updated", body = RoleView),
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[put("/api/v1/roles/{id}")]
+async fn api_role_update(
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<RoleInput>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let mut input = body.into_inner();
+    input.id = id.into_inner();
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let r = blocking(move || {
+        svc::save_role(
+            &app.store,
+            &actor,
+            input,
+            false,
+            &app.registry.permission_targets(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(RoleView::from(&r)))
+}
+
+/// Deletes a custom role nobody holds.
+#[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), responses(
+    (status = 204, description = "Deleted"), (status = 409, description = "Still held by users, or built-in")),
+    security(("bearer" = [])))]
+#[delete("/api/v1/roles/{id}")]
+async fn api_role_delete(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
+    blocking(move || svc::delete_role(&app.store, &actor, &rid)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// All API tokens (never their secrets).
+#[utoipa::path(tag = "tokens", responses((status = 200, description = "Tokens", body = Vec<TokenView>)), security(("bearer" = [])))]
+#[get("/api/v1/tokens")]
+async fn api_tokens(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    let tokens: Vec<TokenView> = svc::tokens(&ctx.app.store.read()?)?
+        .iter()
+        .map(TokenView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    /// The secret, shown this once. Send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+/// Creates an API token scoped to the given grants. The secret is in this response only.
+#[utoipa::path(tag = "tokens", request_body = NewToken, responses(
+    (status = 201, description = "Created", body = CreatedToken),
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[post("/api/v1/tokens")]
+async fn api_token_create(ctx: Ctx, body: web::Json<NewToken>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let (t, secret) = blocking(move || {
+        svc::create_token(
+            &app.store,
+            &actor,
+            new,
+            None,
+            &app.registry.permission_targets(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CreatedToken {
+        token: TokenView::from(&t),
+        secret,
+    }))
+}
+
+/// Revokes a token; requests with it fail from now on.
+#[utoipa::path(tag = "tokens", params(("id" = u64, Path, description = "Token id")), responses(
+    (status = 200, description = "Revoked", body = TokenView), (status = 404, description = "No such token")),
+    security(("bearer" = [])))]
+#[delete("/api/v1/tokens/{id}")]
+async fn api_token_revoke(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
+    let t = blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
+    Ok(HttpResponse::Ok().json(TokenView::from(&t)))
+}

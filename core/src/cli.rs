@@ -1,0 +1,630 @@
+//! The command line: `serve`, `demo`, and the offline admin commands (users, tokens,
+//! backup/restore, audit verification). Messages go out in both languages, errors to
+//! stderr with exit code 1.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{RunOptions, StartError};
+use crate::config::{Config, ConfigError, TlsMode};
+use crate::i18n::Msg;
+use crate::store::{Actor, Store, StoreError, backup};
+
+#[derive(Parser)]
+#[command(
+    name = "nplusx",
+    version,
+    about = "N+X digital plant appliance / 化工行业“N+X”数字化平台"
+)]
+pub struct Cli {
+    /// Configuration file (TOML); see packaging/nplusx.toml.
+    #[arg(long, global = true, env = "NPLUSX_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir` of the config file).
+    #[arg(long, global = true, env = "NPLUSX_DATA")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the appliance.
+    Serve(ServeArgs),
+    /// Run the appliance on a demo plant (seeded into a fresh data dir).
+    Demo(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Write a consistent backup of the store to FILE (works while the server runs).
+    Backup { file: PathBuf },
+    /// Restore a backup into the data dir (the server must be stopped).
+    Restore {
+        file: PathBuf,
+        /// Replace an existing store (kept beside it as nplusx.redb.before-restore-*).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Audit log commands.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Print the version and the store schema version this binary writes.
+    Version,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Listen address, e.g. 0.0.0.0:8443 (port 0 picks a free port).
+    #[arg(long, env = "NPLUSX_LISTEN")]
+    listen: Option<String>,
+    /// self-signed | files | off (plain HTTP).
+    #[arg(long, env = "NPLUSX_TLS")]
+    tls: Option<TlsMode>,
+    /// PEM certificate chain (with --tls files).
+    #[arg(long, env = "NPLUSX_CERT")]
+    cert: Option<PathBuf>,
+    /// PEM private key (with --tls files).
+    #[arg(long, env = "NPLUSX_KEY")]
+    key: Option<PathBuf>,
+    /// Log filter, e.g. info or debug.
+    #[arg(long, env = "NPLUSX_LOG")]
+    log_level: Option<String>,
+    /// text or json.
+    #[arg(long, env = "NPLUSX_LOG_FORMAT")]
+    log_format: Option<String>,
+    /// On a fresh data dir, create an admin API token with this secret (≥ 24 characters).
+    #[arg(long, env = "NPLUSX_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    bootstrap_token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user. Without --password-stdin a password is generated and printed.
+    Add {
+        username: String,
+        /// Display name (e.g. 王海涛).
+        #[arg(long)]
+        name: String,
+        /// Role id (repeatable): admin, manager, safety, operator, warehouse, maintenance,
+        /// quality, viewer, or a custom role.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (they must change it at next login).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create an API token; the secret is printed once.
+    Create {
+        name: String,
+        /// module:level (repeatable), e.g. safety:read, admin:write; or "all".
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token by id.
+    Revoke { id: u64 },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain of the audit log; exits 1 naming the first bad entry.
+    Verify,
+}
+
+/// A failed command: the message to print, in both languages.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl From<Msg> for Failure {
+    fn from(m: Msg) -> Self {
+        Failure(m.bilingual())
+    }
+}
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure(e.to_string())
+    }
+}
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        Failure(e.to_string())
+    }
+}
+impl From<crate::error::Error> for Failure {
+    fn from(e: crate::error::Error) -> Self {
+        let m = e.msg();
+        match &e {
+            crate::error::Error::Invalid { field, .. } => {
+                Failure(format!("{field}: {}", m.bilingual()))
+            }
+            crate::error::Error::Store(s)
+                if !matches!(s, StoreError::Locked(_) | StoreError::TooNew { .. }) =>
+            {
+                Failure(format!("{} ({s})", m.bilingual()))
+            }
+            _ => Failure(m.bilingual()),
+        }
+    }
+}
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        crate::error::Error::Store(e).into()
+    }
+}
+impl From<backup::BackupError> for Failure {
+    fn from(e: backup::BackupError) -> Self {
+        let m = match &e {
+            backup::BackupError::NotABackup(p) => {
+                Msg::new("cli.err.not_a_backup").arg("path", p.display())
+            }
+            backup::BackupError::TooNew { found, supported } => Msg::new("cli.err.backup_too_new")
+                .arg("found", found)
+                .arg("supported", supported),
+            backup::BackupError::Damaged(d) => Msg::new("cli.err.backup_damaged").arg("detail", d),
+            backup::BackupError::TargetExists(p) => {
+                Msg::new("cli.err.restore_target").arg("path", p.display())
+            }
+            backup::BackupError::Store(StoreError::Locked(p)) => {
+                Msg::new("store.err.locked").arg("path", p.display())
+            }
+            other => Msg::new("cli.err.backup").arg("detail", other),
+        };
+        m.into()
+    }
+}
+
+/// Parses arguments and runs the command. Returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(Failure(m)) => {
+            eprintln!("{m}");
+            1
+        }
+    }
+}
+
+fn load_config(
+    cli_config: &Option<PathBuf>,
+    data: &Option<PathBuf>,
+    demo: bool,
+) -> Result<Config, Failure> {
+    let mut cfg = match cli_config {
+        Some(p) => Config::from_file(p)?,
+        None => {
+            let mut c = Config::default();
+            if demo {
+                c.data_dir = PathBuf::from("nplusx-demo");
+            }
+            c
+        }
+    };
+    if let Some(d) = data {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn apply(cfg: &mut Config, a: &ServeArgs) {
+    if let Some(v) = &a.listen {
+        cfg.web.listen = v.clone();
+    }
+    if let Some(v) = a.tls {
+        cfg.web.tls = v;
+    }
+    if let Some(v) = &a.cert {
+        cfg.web.cert = Some(v.clone());
+    }
+    if let Some(v) = &a.key {
+        cfg.web.key = Some(v.clone());
+    }
+    if let Some(v) = &a.log_level {
+        cfg.log.level = v.clone();
+    }
+    if let Some(v) = &a.log_format {
+        cfg.log.format = v.clone();
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.cmd {
+        Command::Serve(a) => {
+            let mut cfg = load_config(&cli.config, &cli.data, false)?;
+            apply(&mut cfg, &a);
+            cfg.validate()?;
+            init_logging(&cfg);
+            crate::app::run(
+                cfg,
+                RunOptions {
+                    bootstrap_token: a.bootstrap_token,
+                    demo: false,
+                },
+            )?;
+        }
+        Command::Demo(a) => {
+            let mut cfg = load_config(&cli.config, &cli.data, true)?;
+            apply(&mut cfg, &a);
+            cfg.validate()?;
+            init_logging(&cfg);
+            crate::app::run(
+                cfg,
+                RunOptions {
+                    bootstrap_token: a.bootstrap_token,
+                    demo: true,
+                },
+            )?;
+        }
+        Command::Version => {
+            println!(
+                "nplusx {} (store schema {})",
+                env!("CARGO_PKG_VERSION"),
+                crate::store::migrate::current_version()
+            );
+        }
+        Command::User(c) => {
+            let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
+            user(&dir, c)?;
+        }
+        Command::Token(c) => {
+            let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
+            token(&dir, c)?;
+        }
+        Command::Backup { file } => {
+            let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
+            backup_cmd(&dir, &file)?;
+        }
+        Command::Restore { file, force } => {
+            let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
+            let s = backup::restore(&file, &dir, force)?;
+            println!(
+                "{}",
+                Msg::new("cli.restored")
+                    .arg("records", s.records)
+                    .arg("tables", s.tables)
+                    .arg("dir", dir.display())
+                    .bilingual()
+            );
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
+            audit_verify(&dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store of an existing data dir for an offline command. A running server holds
+/// the store: those commands must go through the console or the API instead.
+fn open_existing(dir: &Path) -> Result<Store, Failure> {
+    if !Store::exists(dir) {
+        return Err(Msg::new("cli.err.no_store")
+            .arg("dir", dir.display())
+            .into());
+    }
+    match Store::open(dir) {
+        Err(StoreError::Locked(p)) => Err(Msg::new("cli.err.server_running")
+            .arg("dir", p.display())
+            .into()),
+        other => Ok(other?),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<(String, bool), Failure> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure(e.to_string()))?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((crate::util::random_password(), true))
+    }
+}
+
+fn cli_actor() -> Actor {
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "cli".into());
+    Actor::system(&format!("cli:{who}"))
+}
+
+fn user(dir: &Path, c: UserCmd) -> Result<(), Failure> {
+    use crate::auth::service as auth;
+    let store = open_existing(dir)?;
+    match c {
+        UserCmd::Add {
+            username,
+            name,
+            roles,
+            password_stdin,
+        } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let u = auth::create_user(
+                &store,
+                &cli_actor(),
+                auth::NewUser {
+                    username,
+                    display_name: name,
+                    password: password.clone(),
+                    roles,
+                    must_change_password: true,
+                    ..Default::default()
+                },
+            )?;
+            println!(
+                "{}",
+                Msg::new("cli.user_added")
+                    .arg("user", &u.username)
+                    .arg("id", u.id)
+                    .bilingual()
+            );
+            if generated {
+                println!(
+                    "{}",
+                    Msg::new("cli.password_once")
+                        .arg("pw", password)
+                        .bilingual()
+                );
+            }
+        }
+        UserCmd::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let u = auth::user_by_name(&store.read()?, &username)?
+                .ok_or_else(|| Failure::from(Msg::new("auth.err.user_not_found")))?;
+            let (password, generated) = read_password(password_stdin)?;
+            auth::set_password(&store, &cli_actor(), u.id, &password, true)?;
+            println!(
+                "{}",
+                Msg::new("cli.password_set")
+                    .arg("user", &u.username)
+                    .bilingual()
+            );
+            if generated {
+                println!(
+                    "{}",
+                    Msg::new("cli.password_once")
+                        .arg("pw", password)
+                        .bilingual()
+                );
+            }
+        }
+        UserCmd::List => {
+            println!(
+                "{:<5} {:<18} {:<12} {:<8} roles",
+                "id", "username", "name", "enabled"
+            );
+            for u in auth::users(&store.read()?)? {
+                println!(
+                    "{:<5} {:<18} {:<12} {:<8} {}",
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    u.enabled,
+                    u.roles.join(",")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token(dir: &Path, c: TokenCmd) -> Result<(), Failure> {
+    use crate::auth::model::Level;
+    use crate::auth::service as auth;
+    let store = open_existing(dir)?;
+    let registry = crate::registry::Registry::new(&store, crate::modules::builtin())?;
+    let targets = registry.permission_targets();
+    match c {
+        TokenCmd::Create {
+            name,
+            grants,
+            expires_days,
+        } => {
+            let mut g = std::collections::BTreeMap::<String, Vec<Level>>::new();
+            for spec in &grants {
+                if spec == "all" {
+                    for (m, _) in &targets {
+                        g.insert(m.to_string(), Level::ALL.to_vec());
+                    }
+                    continue;
+                }
+                let (m, l) = spec
+                    .split_once(':')
+                    .and_then(|(m, l)| Level::parse(l).map(|l| (m, l)))
+                    .ok_or_else(|| Failure::from(Msg::new("cli.err.grant").arg("spec", spec)))?;
+                g.entry(m.to_string()).or_default().push(l);
+            }
+            let (t, secret) = auth::create_token(
+                &store,
+                &cli_actor(),
+                auth::NewToken {
+                    name,
+                    grants: g,
+                    expires_days,
+                },
+                None,
+                &targets,
+            )?;
+            println!(
+                "{}",
+                Msg::new("cli.token_created")
+                    .arg("name", &t.name)
+                    .arg("id", t.id)
+                    .bilingual()
+            );
+            println!("{secret}");
+        }
+        TokenCmd::List => {
+            println!(
+                "{:<5} {:<20} {:<10} {:<8} grants",
+                "id", "name", "prefix", "active"
+            );
+            let now = crate::util::now_ms();
+            for t in auth::tokens(&store.read()?)? {
+                let grants: Vec<String> = t
+                    .grants
+                    .iter()
+                    .map(|(m, l)| {
+                        format!(
+                            "{m}:{}",
+                            l.list()
+                                .iter()
+                                .map(|x| x.id())
+                                .collect::<Vec<_>>()
+                                .join("+")
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{:<5} {:<20} {:<10} {:<8} {}",
+                    t.id,
+                    t.name,
+                    t.prefix,
+                    t.is_active(now),
+                    grants.join(" ")
+                );
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            let t = auth::revoke_token(&store, &cli_actor(), id)?;
+            println!(
+                "{}",
+                Msg::new("cli.token_revoked")
+                    .arg("name", &t.name)
+                    .bilingual()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn backup_cmd(dir: &Path, file: &Path) -> Result<(), Failure> {
+    if !Store::exists(dir) {
+        return Err(Msg::new("cli.err.no_store")
+            .arg("dir", dir.display())
+            .into());
+    }
+    let file = absolute(file);
+    let (records, bytes) = match Store::open(dir) {
+        Ok(store) => {
+            let s =
+                backup::backup_audited(&store, &file, crate::auth::store::TRANSIENT, &cli_actor())?;
+            (s.records, s.bytes)
+        }
+        // The server holds the store: ask it to write the backup (online, consistent).
+        Err(StoreError::Locked(_)) => {
+            let reply = crate::control::request(
+                dir,
+                &crate::control::Request::Backup { path: file.clone() },
+            )
+            .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
+            if reply["ok"] != true {
+                return Err(Failure(
+                    reply["error"]
+                        .as_str()
+                        .unwrap_or("backup failed")
+                        .to_string(),
+                ));
+            }
+            (
+                reply["records"].as_u64().unwrap_or(0),
+                reply["bytes"].as_u64().unwrap_or(0),
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "{}",
+        Msg::new("cli.backup_written")
+            .arg("file", file.display())
+            .arg("records", records)
+            .arg("bytes", bytes)
+            .bilingual()
+    );
+    Ok(())
+}
+
+fn audit_verify(dir: &Path) -> Result<(), Failure> {
+    if !Store::exists(dir) {
+        return Err(Msg::new("cli.err.no_store")
+            .arg("dir", dir.display())
+            .into());
+    }
+    let (entries, problem) = match Store::open(dir) {
+        Ok(store) => {
+            let v = crate::store::audit::verify(&store)?;
+            (v.entries, v.problem.map(|p| p.to_string()))
+        }
+        Err(StoreError::Locked(_)) => {
+            let reply = crate::control::request(dir, &crate::control::Request::AuditVerify)
+                .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
+            if reply["ok"] != true {
+                return Err(Failure(
+                    reply["error"]
+                        .as_str()
+                        .unwrap_or("verify failed")
+                        .to_string(),
+                ));
+            }
+            (
+                reply["entries"].as_u64().unwrap_or(0),
+                reply["problem"].as_str().map(str::to_string),
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match problem {
+        None => {
+            println!("{}", Msg::new("cli.audit_ok").arg("n", entries).bilingual());
+            Ok(())
+        }
+        Some(p) => Err(Msg::new("cli.err.audit_broken").arg("problem", p).into()),
+    }
+}

@@ -1,0 +1,312 @@
+//! The appliance configuration: a TOML file (see `packaging/nplusx.toml`), overridden by
+//! command-line flags and `NPLUSX_*` environment variables (clap reads both), in that order.
+//!
+//! Unknown keys are errors, and every error names the key, so a typo never silently falls
+//! back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::i18n::Msg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// A certificate generated on first start and kept in `<data>/tls/`.
+    SelfSigned,
+    /// The plant's own PEM files (`web.cert`, `web.key`).
+    Files,
+    /// Plain HTTP. Only for loopback or behind a TLS-terminating proxy.
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the store, certificates and plugin caches live.
+    pub data_dir: PathBuf,
+    pub web: Web,
+    pub session: Session,
+    pub login: Login,
+    pub plant: Plant,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Web {
+    pub listen: String,
+    pub tls: TlsMode,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Upload size limit for forms and files, in MiB.
+    pub max_upload_mib: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Session {
+    /// A session ends after this long without a request.
+    pub idle_minutes: u64,
+    /// A session ends this long after login, however active.
+    pub max_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Login {
+    /// Failures (per account and per client address) before each further attempt must wait.
+    pub slow_after: u32,
+    /// Failures before the account or address is locked for `lock_minutes`.
+    pub lock_after: u32,
+    pub lock_minutes: u64,
+    /// Failures older than this are forgotten.
+    pub window_minutes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Plant {
+    /// UTC offset used to show and enter times, e.g. "+08:00" (China Standard Time).
+    pub utc_offset: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// A tracing filter, e.g. "info" or "info,nplusx::web=debug".
+    pub level: String,
+    /// "text" for people, "json" for log collectors.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("/var/lib/nplusx"),
+            web: Web::default(),
+            session: Session::default(),
+            login: Login::default(),
+            plant: Plant::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: "0.0.0.0:8443".into(),
+            tls: TlsMode::SelfSigned,
+            cert: None,
+            key: None,
+            max_upload_mib: 20,
+        }
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            idle_minutes: 8 * 60,
+            max_hours: 12,
+        }
+    }
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Login {
+            slow_after: 3,
+            lock_after: 10,
+            lock_minutes: 15,
+            window_minutes: 15,
+        }
+    }
+}
+
+impl Default for Plant {
+    fn default() -> Self {
+        Plant {
+            utc_offset: "+08:00".into(),
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// A configuration problem, shown to the admin in both languages.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.bilingual())]
+pub struct ConfigError(pub Msg);
+
+fn bad(key: &str, detail: impl ToString) -> ConfigError {
+    ConfigError(
+        Msg::new("config.invalid_key")
+            .arg("key", key)
+            .arg("detail", detail.to_string()),
+    )
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(
+                Msg::new("config.unreadable")
+                    .arg("path", path.display())
+                    .arg("detail", e),
+            )
+        })?;
+        Config::from_toml(&text).map_err(|e| match e {
+            ConfigError(m) if m.key == "config.parse" => ConfigError(m.arg("path", path.display())),
+            other => other,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let key = unknown_or_bad_key(&e);
+            ConfigError(
+                Msg::new("config.parse")
+                    .arg("key", key)
+                    .arg("detail", e.to_string().trim_end()),
+            )
+        })?;
+        Ok(cfg)
+    }
+
+    /// Checks values that TOML types cannot express. Call after applying overrides.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.utc_offset()?;
+        if self.web.tls == TlsMode::Files {
+            for (key, p) in [("web.cert", &self.web.cert), ("web.key", &self.web.key)] {
+                match p {
+                    None => return Err(bad(key, "required when web.tls = \"files\"")),
+                    Some(p) if !p.is_file() => {
+                        return Err(bad(key, format!("{} is not a file", p.display())));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let positive = [
+            ("session.idle_minutes", self.session.idle_minutes),
+            ("session.max_hours", self.session.max_hours),
+            ("login.lock_minutes", self.login.lock_minutes),
+            ("login.window_minutes", self.login.window_minutes),
+            ("web.max_upload_mib", self.web.max_upload_mib),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(bad(key, "must be greater than 0"));
+            }
+        }
+        if self.login.lock_after == 0 || self.login.slow_after > self.login.lock_after {
+            return Err(bad(
+                "login.lock_after",
+                "must be greater than 0 and at least login.slow_after",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(bad("log.format", "must be \"text\" or \"json\""));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| bad("log.level", e))?;
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.web.listen.parse().map_err(|_| {
+            bad(
+                "web.listen",
+                format!(
+                    "\"{}\" is not an address like 0.0.0.0:8443",
+                    self.web.listen
+                ),
+            )
+        })
+    }
+
+    pub fn utc_offset(&self) -> Result<time::UtcOffset, ConfigError> {
+        let f = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+        time::UtcOffset::parse(&self.plant.utc_offset, &f).map_err(|_| {
+            bad(
+                "plant.utc_offset",
+                format!("\"{}\" is not an offset like +08:00", self.plant.utc_offset),
+            )
+        })
+    }
+}
+
+/// Pulls the offending key out of a TOML error so the message can lead with it.
+fn unknown_or_bad_key(e: &toml::de::Error) -> String {
+    let msg = e.message();
+    if let Some(rest) = msg.strip_prefix("unknown field `")
+        && let Some((name, _)) = rest.split_once('`')
+    {
+        return name.to_string();
+    }
+    // "in `web.listen`"-style key paths appear at the end of some messages
+    if let Some((_, tail)) = e.to_string().rsplit_once("in `")
+        && let Some((path, _)) = tail.split_once('`')
+    {
+        return path.to_string();
+    }
+    String::from("?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_in_packaging_is_valid() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/nplusx.toml");
+        let c = Config::from_file(&p).expect("packaging/nplusx.toml parses");
+        c.validate().expect("packaging/nplusx.toml is valid");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml("[web]\nlisten = \"0.0.0.0:1\"\nlistn = \"x\"\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("listn"), "{s}");
+        assert!(s.contains("line 3"), "{s}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut c = Config::default();
+        c.web.listen = "localhost".into();
+        assert!(c.validate().unwrap_err().to_string().contains("web.listen"));
+        let mut c = Config::default();
+        c.plant.utc_offset = "CST".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("plant.utc_offset")
+        );
+        let mut c = Config::default();
+        c.web.tls = TlsMode::Files;
+        assert!(c.validate().unwrap_err().to_string().contains("web.cert"));
+        let e = Config::from_toml("[session]\nidle_minutes = \"ten\"\n").unwrap_err();
+        assert!(e.to_string().contains("idle_minutes"), "{e}");
+    }
+
+    #[test]
+    fn offset_parses() {
+        let c = Config::default();
+        assert_eq!(c.utc_offset().unwrap().whole_hours(), 8);
+    }
+}

@@ -1,0 +1,18 @@
+//! nplusx: the N+X digital plant appliance for chemical plants. One binary: an embedded
+//! redb store, the six N modules built in, X modules as WebAssembly plugins, and a web
+//! console for browsers and phones on the plant LAN. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod modules;
+pub mod org;
+pub mod registry;
+pub mod store;
+pub mod util;
+pub mod web;

@@ -1,0 +1,123 @@
+//! Small helpers shared across the crate: time, randomness, secrets.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    let t = time::OffsetDateTime::now_utc();
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Fills `buf` from the operating system's random source.
+pub fn fill_random(buf: &mut [u8]) {
+    // The OS random source failing is not recoverable: every secret depends on it.
+    getrandom::fill(buf).expect("the operating system's random source is available");
+}
+
+/// A random secret of 32 bytes, base64url without padding (43 characters).
+pub fn random_secret() -> String {
+    let mut b = [0u8; 32];
+    fill_random(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A random password that is easy to read out and type: groups of lower-case letters and
+/// digits without look-alikes (no 0/o, 1/l/i).
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut b = [0u8; 15];
+    fill_random(&mut b);
+    let chars: Vec<char> = b
+        .iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// SHA-256 in hex: how session ids and API tokens are stored (never the secret itself).
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Formats a Unix-ms timestamp in the plant's time zone offset as `YYYY-MM-DD HH:MM:SS`.
+pub fn format_ms(ms: i64, offset: time::UtcOffset) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
+        return String::new();
+    };
+    let t = t.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` (HTML date / datetime-local inputs) in the
+/// plant's offset into Unix ms.
+pub fn parse_local(s: &str, offset: time::UtcOffset) -> Option<i64> {
+    use time::macros::format_description;
+    let s = s.trim();
+    let dt = if s.len() == 10 {
+        let d = time::Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
+        d.midnight()
+    } else {
+        time::PrimitiveDateTime::parse(
+            s,
+            format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+        )
+        .ok()?
+    };
+    Some((dt.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_distinct_and_urlsafe() {
+        let a = random_secret();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_secret());
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        let p = random_password();
+        assert_eq!(p.len(), 17);
+    }
+
+    #[test]
+    fn local_times_round_trip() {
+        let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+        let ms = parse_local("2026-03-01T08:30", cst).unwrap();
+        assert_eq!(format_ms(ms, cst), "2026-03-01 08:30:00");
+        assert_eq!(format_ms(ms, time::UtcOffset::UTC), "2026-03-01 00:30:00");
+        assert!(parse_local("2026-13-01", cst).is_none());
+    }
+
+    #[test]
+    fn constant_time_eq_works() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}

@@ -1,0 +1,180 @@
+//! Operations endpoints: `GET /healthz` (JSON) and `GET /metrics` (Prometheus text), and
+//! the metrics the rest of the web layer records.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+
+use crate::app::App;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModuleLabels {
+    module: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    uptime: Gauge,
+    store_bytes: Gauge,
+    audit_entries: Gauge,
+    module_enabled: Family<ModuleLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("nplusx");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
+        });
+        let uptime = Gauge::default();
+        let store_bytes = Gauge::default();
+        let audit_entries = Gauge::default();
+        let module_enabled = Family::<ModuleLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "uptime_seconds",
+            "Seconds since the server started",
+            uptime.clone(),
+        );
+        registry.register(
+            "store_file_bytes",
+            "Size of the store file",
+            store_bytes.clone(),
+        );
+        registry.register(
+            "audit_entries",
+            "Entries in the audit log",
+            audit_entries.clone(),
+        );
+        registry.register(
+            "module_enabled",
+            "1 when a built-in module is switched on",
+            module_enabled.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            uptime,
+            store_bytes,
+            audit_entries,
+            module_enabled,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Healthz {
+    /// "ok" when the store answers, otherwise "degraded".
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_s: u64,
+    /// "ok" or the store error.
+    pub store: String,
+    pub schema_version: u64,
+}
+
+/// Liveness and store health, for load balancers and monitoring. No authentication.
+#[utoipa::path(tag = "operations", responses(
+    (status = 200, description = "The appliance and its store are healthy", body = Healthz),
+    (status = 503, description = "The store does not answer", body = Healthz)))]
+#[get("/healthz")]
+pub async fn healthz(app: web::Data<App>) -> HttpResponse {
+    let store = match app.store.check() {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let ok = store == "ok";
+    let body = Healthz {
+        status: if ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: app.started.elapsed().as_secs(),
+        store,
+        schema_version: app.store.schema_version().unwrap_or(0),
+    };
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus metrics in the text exposition format. No authentication; holds no secrets.
+#[utoipa::path(tag = "operations", responses(
+    (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(app: web::Data<App>) -> HttpResponse {
+    let m = &app.metrics;
+    m.uptime.set(app.started.elapsed().as_secs() as i64);
+    m.store_bytes.set(app.store.file_size() as i64);
+    if let Ok(v) = crate::store::audit::head_seq(&app.store) {
+        m.audit_entries.set(v as i64);
+    }
+    for module in app.registry.modules() {
+        m.module_enabled
+            .get_or_create(&ModuleLabels {
+                module: module.id().to_string(),
+            })
+            .set(app.registry.is_enabled(module.id()) as i64);
+    }
+    let mut out = String::new();
+    let registry = m.registry.lock().expect("metrics lock is never poisoned");
+    if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry) {
+        tracing::error!(error = %e, "metrics encoding failed");
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok()
+        .content_type(prometheus_client::encoding::prometheus_text::CONTENT_TYPE)
+        .body(out)
+}

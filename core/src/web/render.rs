@@ -1,0 +1,92 @@
+//! Page rendering: the embedded minijinja templates (`web/templates/`), auto-escaped, with
+//! the helpers every template uses:
+//! - `t("key", name=value…)`: catalogue text in the page's language (`lang` in the context);
+//! - `asset("app.css")`: the URL of an embedded static file with its content hash;
+//! - `|datetime`, `|date`: Unix ms in the plant's UTC offset.
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+use super::assets;
+use crate::i18n::{self, Lang};
+
+pub struct Ui {
+    env: Environment<'static>,
+}
+
+fn page_lang(state: &State) -> Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or_default()
+}
+
+fn t(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
+    let lang = page_lang(state);
+    let mut args: Vec<(&str, String)> = Vec::new();
+    for name in kwargs.args() {
+        let v: Value = kwargs.get(name)?;
+        args.push((name, v.to_string()));
+    }
+    kwargs.assert_all_used()?;
+    Ok(i18n::tf(lang, key, &args))
+}
+
+fn asset(name: &str) -> Result<String, Error> {
+    assets::url(name).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("no embedded asset {name}"),
+        )
+    })
+}
+
+impl Ui {
+    pub fn new(offset: time::UtcOffset) -> Ui {
+        let mut env = Environment::new();
+        minijinja_embed::load_templates!(&mut env);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        env.add_function("t", t);
+        env.add_function("asset", asset);
+        env.add_filter("datetime", move |ms: Option<i64>| -> String {
+            ms.map(|m| crate::util::format_ms(m, offset))
+                .unwrap_or_default()
+        });
+        env.add_filter("date", move |ms: Option<i64>| -> String {
+            ms.map(|m| crate::util::format_ms(m, offset)[..10].to_string())
+                .unwrap_or_default()
+        });
+        Ui { env }
+    }
+
+    pub fn render(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, Error> {
+        let ctx = minijinja::context! { lang => lang.code(), ..ctx };
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    /// Names of all embedded templates (for tests).
+    pub fn template_names(&self) -> Vec<String> {
+        self.env.templates().map(|(n, _)| n.to_string()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_translates() {
+        let mut ui = Ui::new(time::UtcOffset::UTC);
+        ui.env
+            .add_template("x.html", "{{ t('nav.users') }}|{{ v }}|{{ 0|datetime }}")
+            .unwrap();
+        let out = ui
+            .render("x.html", Lang::En, minijinja::context! { v => "<script>" })
+            .unwrap();
+        assert_eq!(out, "Users|&lt;script&gt;|1970-01-01 00:00:00");
+        let out = ui
+            .render("x.html", Lang::ZhCn, minijinja::context! { v => "a" })
+            .unwrap();
+        assert!(out.starts_with("用户"), "{out}");
+    }
+}
