@@ -595,6 +595,8 @@ pub fn role(r: &impl Reader, id: &str, modules: &[ModuleRef]) -> Result<Option<R
 /// What an admin submits for a custom role.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct RoleInput {
+    /// Ignored on update (the id is in the path).
+    #[serde(default)]
     pub id: String,
     pub name_zh: String,
     pub name_en: String,
@@ -879,6 +881,52 @@ mod tests {
         let log = crate::store::audit::search(&s.read().unwrap(), &Default::default(), 10).unwrap();
         assert_eq!(log[0].action, "auth.login");
         assert_eq!(log[1].action, "auth.login_failed");
+    }
+
+    #[test]
+    fn idle_and_old_sessions_expire() {
+        let (_d, s) = temp_store();
+        admin(&s);
+        let cfg = config::Session {
+            idle_minutes: 30,
+            max_hours: 12,
+        };
+        let ok = login(&s, &throttle(), "admin", "correct horse", None, "").unwrap();
+        let key = util::sha256_hex(&ok.secret);
+        let age = |s: &Store, idle_ms: i64, age_ms: i64| {
+            let mut w = s.write(&Actor::system("t")).unwrap();
+            let mut sess = w.get(&SESSIONS, &key).unwrap().unwrap();
+            sess.last_seen_ms = now_ms() - idle_ms;
+            sess.created_ms = now_ms() - age_ms;
+            w.insert(&SESSIONS, &key, &sess).unwrap();
+            w.commit().unwrap();
+        };
+        age(&s, 29 * 60_000, 60_000);
+        assert!(
+            session(&s, &cfg, &ok.secret).unwrap().is_some(),
+            "29 idle minutes is fine"
+        );
+        age(&s, 31 * 60_000, 60_000);
+        assert!(
+            session(&s, &cfg, &ok.secret).unwrap().is_none(),
+            "31 idle minutes is not"
+        );
+        assert!(
+            s.read().unwrap().get(&SESSIONS, &key).unwrap().is_none(),
+            "and it is removed"
+        );
+
+        let ok = login(&s, &throttle(), "admin", "correct horse", None, "").unwrap();
+        let key2 = util::sha256_hex(&ok.secret);
+        let mut w = s.write(&Actor::system("t")).unwrap();
+        let mut sess = w.get(&SESSIONS, &key2).unwrap().unwrap();
+        sess.created_ms = now_ms() - 13 * 3_600_000;
+        w.insert(&SESSIONS, &key2, &sess).unwrap();
+        w.commit().unwrap();
+        assert!(
+            session(&s, &cfg, &ok.secret).unwrap().is_none(),
+            "older than 12 h"
+        );
     }
 
     #[test]

@@ -188,6 +188,9 @@ fn as_slices(b: &(Bound<Vec<u8>>, Bound<Vec<u8>>)) -> (Bound<&[u8]>, Bound<&[u8]
     (as_slice(&b.0), as_slice(&b.1))
 }
 
+/// A raw visitor: called with each key and value; breaks to stop the scan.
+pub type RawVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>> + 'a;
+
 /// Which way a scan walks its range.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -205,7 +208,7 @@ pub trait Reader {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         order: Order,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
+        f: &mut RawVisitor,
     ) -> Result<()>;
 
     fn get<K: Key, V: Record>(&self, t: &Table<K, V>, k: &K) -> Result<Option<V>> {
@@ -259,16 +262,17 @@ fn visit_table<T: ReadableTable<&'static [u8], &'static [u8]>>(
     t: &T,
     range: (Bound<&[u8]>, Bound<&[u8]>),
     order: Order,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
+    f: &mut RawVisitor,
 ) -> Result<()> {
     let iter = t.range::<&[u8]>(range)?;
-    let mut step = |item: std::result::Result<
+    type Item<'g> = std::result::Result<
         (
-            redb::AccessGuard<'_, &'static [u8]>,
-            redb::AccessGuard<'_, &'static [u8]>,
+            redb::AccessGuard<'g, &'static [u8]>,
+            redb::AccessGuard<'g, &'static [u8]>,
         ),
         redb::StorageError,
-    >| {
+    >;
+    let mut step = |item: Item<'_>| {
         let (k, v) = item?;
         f(k.value(), v.value())
     };
@@ -311,7 +315,7 @@ impl Reader for ReadTx {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         order: Order,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
+        f: &mut RawVisitor,
     ) -> Result<()> {
         let def: Raw = TableDefinition::new(table);
         match self.tx.open_table(def) {
@@ -342,7 +346,7 @@ impl Reader for WriteTx {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         order: Order,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>>,
+        f: &mut RawVisitor,
     ) -> Result<()> {
         let def: Raw = TableDefinition::new(table);
         let t = self.tx.open_table(def)?;

@@ -155,7 +155,7 @@ async fn audit_csv(ctx: Ctx, form: web::Query<SearchForm>) -> Result<HttpRespons
     let body = csv_export(&entries, ctx.lang, ctx.app.offset)?;
     let name = format!(
         "audit-{}.csv",
-        crate::util::format_ms(crate::util::now_ms(), ctx.app.offset)[..10].to_string()
+        &crate::util::format_ms(crate::util::now_ms(), ctx.app.offset)[..10]
     );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -225,6 +225,13 @@ pub async fn finish(
         app.metrics
             .observe_request(&method, &route, status.as_u16(), start.elapsed());
     }
+    tracing::debug!(
+        method = %method,
+        route = %route,
+        status = status.as_u16(),
+        ms = start.elapsed().as_millis() as u64,
+        "request"
+    );
     let mut res = match res.response().error() {
         Some(err) => {
             let e = err

@@ -41,11 +41,39 @@ fn asset(name: &str) -> Result<String, Error> {
     })
 }
 
+/// HTML-escapes `& < > " '` in strings (not `/`, which minijinja's default also escapes:
+/// URLs in `href` stay readable). Other values and other contexts use the default.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), Error> {
+    use std::fmt::Write;
+    match (state.auto_escape(), value.as_str()) {
+        (minijinja::AutoEscape::Html, Some(s)) if !value.is_safe() => {
+            for c in s.chars() {
+                let r = match c {
+                    '&' => out.write_str("&amp;"),
+                    '<' => out.write_str("&lt;"),
+                    '>' => out.write_str("&gt;"),
+                    '"' => out.write_str("&quot;"),
+                    '\'' => out.write_str("&#x27;"),
+                    c => out.write_char(c),
+                };
+                r.map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))?;
+            }
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
 impl Ui {
     pub fn new(offset: time::UtcOffset) -> Ui {
         let mut env = Environment::new();
         minijinja_embed::load_templates!(&mut env);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        env.set_formatter(html_formatter);
         env.add_function("t", t);
         env.add_function("asset", asset);
         env.add_filter("datetime", move |ms: Option<i64>| -> String {
@@ -85,8 +113,8 @@ mod tests {
             .unwrap();
         assert_eq!(out, "Users|&lt;script&gt;|1970-01-01 00:00:00");
         let out = ui
-            .render("x.html", Lang::ZhCn, minijinja::context! { v => "a" })
+            .render("x.html", Lang::ZhCn, minijinja::context! { v => "/a'\"&" })
             .unwrap();
-        assert!(out.starts_with("用户"), "{out}");
+        assert!(out.starts_with("用户|/a&#x27;&quot;&amp;|"), "{out}");
     }
 }

@@ -13,8 +13,17 @@ pub fn seed(app: &App) -> Result<()> {
     let today = svc::today(app.offset);
     let day = |offset_days: i64| svc::format_day(today + Duration::days(offset_days));
     let company = crate::org::service::profile(&app.store.read()?)?.company_name;
-    let docs: Vec<(&str, &str, &str, &str, i64, Option<i64>, &str)> = vec![
-        // kind, number, issuer, holder ("" = company), issued (days from today), expires, scope
+    // kind, number, issuer, holder ("" = company), issued (days from today), expires, scope
+    type Doc<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        i64,
+        Option<i64>,
+        &'a str,
+    );
+    let docs: Vec<Doc> = vec![
         (
             "hazchem_license",
             "浙金兰危化经字〔2024〕000087",

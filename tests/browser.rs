@@ -1,0 +1,52 @@
+//! Browser story (tests/browser/console.spec.mjs): Playwright driving Debian's chromium
+//! against the real server. Needs `/usr/bin/chromium` (`apt-get install chromium`; .ci/run
+//! installs it) and Node.js; the npm packages are installed here on first run. Without
+//! chromium the test is skipped with a notice, unless NPLUSX_REQUIRE_BROWSER=1 (set by CI).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn an_admin_signs_in_switches_language_and_toggles_a_module() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let required = std::env::var("NPLUSX_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    if !Path::new(&chromium).exists() {
+        assert!(
+            !required,
+            "NPLUSX_REQUIRE_BROWSER=1 but {chromium} is missing"
+        );
+        eprintln!("SKIPPED browser test: {chromium} not found (apt-get install chromium)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    if !dir.join("node_modules/playwright-core").is_dir() {
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs")
+            .success();
+        assert!(ok, "npm ci in tests/browser failed");
+    }
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let s = common::Server::demo();
+    let out = Command::new("node")
+        .arg("console.spec.mjs")
+        .current_dir(&dir)
+        .env("BASE", &s.base)
+        .env("PASSWORD", s.password())
+        .env("SHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser story failed:\n{log}");
+    assert!(log.contains("browser story passed"), "{log}");
+}

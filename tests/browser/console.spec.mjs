@@ -1,0 +1,99 @@
+// Browser story: an admin signs in, switches to English, and switches a module off and on.
+// Run by tests/browser.rs with BASE (server URL), PASSWORD (demo password), SHOTS (dir).
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const BASE = process.env.BASE;
+const PASSWORD = process.env.PASSWORD;
+const SHOTS = process.env.SHOTS || "";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function signIn(page, user) {
+  await page.goto(BASE + "/");
+  assert.match(page.url(), /\/login/, "anonymous visitors land on the login page");
+  await page.fill("input[name=username]", user);
+  await page.fill("input[name=password]", PASSWORD);
+  await page.click("button[type=submit]");
+}
+
+try {
+  // --- desktop: sign in (Chinese by default), switch to English, toggle a module
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const page = await ctx.newPage();
+  await signIn(page, "admin");
+  await page.waitForSelector("h1");
+  assert.equal(await page.textContent("h1"), "模块总览");
+  await shot(page, "home-zh");
+
+  await page.getByRole("link", { name: "English" }).click();
+  await page.waitForSelector("h1:text('Modules at a glance')");
+
+  await page.getByRole("link", { name: "Modules", exact: true }).click();
+  await page.waitForURL(/\/admin\/modules$/);
+  const row = page.locator("#module-safety");
+  assert.equal(await row.getAttribute("data-state"), "enabled");
+
+  // dismissing the confirmation changes nothing
+  page.once("dialog", (d) => d.dismiss());
+  await row.getByRole("button", { name: "Disable" }).click();
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator("#module-safety").getAttribute("data-state"), "enabled");
+
+  // accepting it switches the module off; the dialog warns that the module is required
+  let warning = "";
+  page.once("dialog", (d) => { warning = d.message(); d.accept(); });
+  await Promise.all([
+    page.waitForNavigation(),
+    page.locator("#module-safety").getByRole("button", { name: "Disable" }).click(),
+  ]);
+  assert.match(warning, /required for acceptance/);
+  assert.equal(await page.locator("#module-safety").getAttribute("data-state"), "disabled");
+  assert.equal(await page.locator("nav, aside").getByRole("link", { name: "Enterprise archive" }).count(), 0,
+    "the module leaves the menu");
+  await shot(page, "modules-disabled-en");
+  const resp = await page.goto(BASE + "/safety/certificates");
+  assert.equal(resp.status(), 404);
+
+  await page.goto(BASE + "/admin/modules");
+  page.once("dialog", (d) => d.accept());
+  await Promise.all([
+    page.waitForNavigation(),
+    page.locator("#module-safety").getByRole("button", { name: "Enable" }).click(),
+  ]);
+  assert.equal(await page.locator("#module-safety").getAttribute("data-state"), "enabled");
+  await page.getByRole("link", { name: "Enterprise archive" }).click();
+  await page.waitForURL(/\/safety\/certificates$/);
+  assert.ok(await page.locator("table.data tbody tr").count() > 5, "its data is still there");
+  await shot(page, "archive-en");
+  await ctx.close();
+
+  // --- phone: the menu folds away behind a button
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN",
+  });
+  const p = await phone.newPage();
+  await signIn(p, "wang.haitao");
+  await p.waitForSelector("h1");
+  assert.equal(await p.isVisible("#sidenav"), false, "menu hidden on a phone");
+  await p.click("[data-toggle-nav]");
+  assert.equal(await p.isVisible("#sidenav"), true);
+  await p.getByRole("link", { name: "企业档案" }).click();
+  await p.waitForURL(/\/safety\/certificates$/);
+  const width = await p.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no horizontal page scroll on a phone (scrollWidth ${width})`);
+  await shot(p, "archive-phone-zh");
+  await phone.close();
+  console.log("browser story passed");
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,402 @@
+//! Test harness: starts the real `nplusx` binary on a free loopback port with a fresh data
+//! dir and hands back HTTP clients. Each test reads as a user's story.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BOOTSTRAP: &str = "e2e-bootstrap-token-0123456789abcdef";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_nplusx")
+}
+
+/// Runs a CLI command to completion.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env_remove("NPLUSX_CONFIG")
+        .env_remove("NPLUSX_DATA")
+        .output()
+        .expect("nplusx runs")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub data: PathBuf,
+    pub lines: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// `nplusx demo` on a fresh data dir, plain HTTP on loopback, with the bootstrap token.
+    pub fn demo() -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data = tmp.path().join("data");
+        let mut s = Server::start(&["demo", "--bootstrap-token", BOOTSTRAP], &data, None);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts `nplusx <args> --data <data> --listen 127.0.0.1:0 --tls off [--config cfg]`
+    /// and waits until it listens (and has printed first-start credentials, if any).
+    pub fn start(args: &[&str], data: &Path, config: Option<&Path>) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0", "--tls", "off"])
+            .env_remove("NPLUSX_CONFIG")
+            .env("NPLUSX_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        let mut child = cmd.spawn().expect("nplusx starts");
+        let out = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut lines = Vec::new();
+        let mut base = None;
+        // the credentials block (fresh data dir) follows the banner; wait for it briefly
+        let mut quiet_since = None;
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(l) => {
+                    if let Some(rest) = l.strip_prefix("nplusx listening on ") {
+                        base = Some(rest.trim().to_string());
+                    }
+                    let done = l.contains("Password: ");
+                    lines.push(l);
+                    quiet_since = None;
+                    if done {
+                        break;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if base.is_some() {
+                        let q = quiet_since.get_or_insert_with(Instant::now);
+                        if q.elapsed() > Duration::from_millis(600) {
+                            break;
+                        }
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let Some(base) = base else {
+            let status = child.wait().ok();
+            panic!(
+                "nplusx did not start (exit {status:?}); stdout:\n{}",
+                lines.join("\n")
+            );
+        };
+        Server {
+            child: Some(child),
+            base,
+            data: data.to_path_buf(),
+            lines,
+            _tmp: None,
+        }
+    }
+
+    /// The demo password printed once at first start.
+    pub fn password(&self) -> String {
+        self.lines
+            .iter()
+            .find_map(|l| l.split("Password: ").nth(1))
+            .expect("credentials were printed")
+            .trim()
+            .to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client (cookies, no redirects followed).
+    pub fn browser(&self) -> Client {
+        Client::new(&self.base, None)
+    }
+
+    /// An API client with a bearer token.
+    pub fn api(&self, token: &str) -> Client {
+        Client::new(&self.base, Some(token.to_string()))
+    }
+
+    /// An API client for a server known only by its base URL (from another thread).
+    pub fn api_at(base: &str, token: &str) -> Client {
+        Client::new(base, Some(token.to_string()))
+    }
+
+    /// The bootstrap admin API client.
+    pub fn admin_api(&self) -> Client {
+        self.api(BOOTSTRAP)
+    }
+
+    /// A browser client signed in as `user` with the demo password.
+    pub fn login(&self, user: &str) -> Client {
+        let c = self.browser();
+        let r = c.login(user, &self.password());
+        assert_eq!(r.status, 303, "login of {user} failed: {}", r.body);
+        c
+    }
+
+    /// SIGTERM and wait; returns the exit status. The data dir stays until `self` drops.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.terminate().expect("server was running")
+    }
+
+    fn terminate(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = child.try_wait().expect("wait works") {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Keeps the data dir alive beyond this server (for restarts).
+    pub fn take_tempdir(&mut self) -> Option<tempfile::TempDir> {
+        self._tmp.take()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+    pub lang: Option<&'static str>,
+}
+
+impl Client {
+    fn new(base: &str, token: Option<String>) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Client {
+            agent,
+            base: base.to_string(),
+            token,
+            lang: None,
+        }
+    }
+
+    fn finish(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
+        let mut r = r.expect("request completes");
+        let status = r.status().as_u16();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let bytes = r
+            .body_mut()
+            .with_config()
+            .limit(200 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        Resp {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+            bytes,
+        }
+    }
+
+    fn with<B>(&self, mut req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(l) = self.lang {
+            req = req.header("Accept-Language", l);
+        }
+        req
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        Client::finish(
+            self.with(self.agent.get(format!("{}{path}", self.base)))
+                .call(),
+        )
+    }
+
+    pub fn delete(&self, path: &str) -> Resp {
+        let mut req = self.with(self.agent.delete(format!("{}{path}", self.base)));
+        if let Some(c) = self.csrf_if_session() {
+            req = req.header("X-CSRF-Token", c);
+        }
+        Client::finish(req.call())
+    }
+
+    pub fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        Client::finish(
+            self.with(self.agent.post(format!("{}{path}", self.base)))
+                .send_form(form.iter().copied()),
+        )
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub fn submit(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf();
+        let mut f: Vec<(&str, &str)> = form.to_vec();
+        f.push(("csrf", &csrf));
+        self.post_form(path, &f)
+    }
+
+    /// The CSRF token when this is a signed-in browser client.
+    fn csrf_if_session(&self) -> Option<String> {
+        if self.token.is_some() {
+            return None;
+        }
+        let page = self.get("/account/password");
+        attr(&page.body, "name=\"csrf-token\" content=\"")
+    }
+
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Resp {
+        self.send_json("POST", path, body)
+    }
+
+    pub fn put_json(&self, path: &str, body: &serde_json::Value) -> Resp {
+        self.send_json("PUT", path, body)
+    }
+
+    fn send_json(&self, method: &str, path: &str, body: &serde_json::Value) -> Resp {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "PUT" => self.with(self.agent.put(url)),
+            _ => self.with(self.agent.post(url)),
+        };
+        if let Some(c) = self.csrf_if_session() {
+            req = req.header("X-CSRF-Token", c);
+        }
+        Client::finish(req.send_json(body))
+    }
+
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        field: &str,
+        filename: &str,
+        ct: &str,
+        data: &[u8],
+    ) -> Resp {
+        let b = "nplusxE2eBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let mut req = self
+            .with(self.agent.post(format!("{}{path}", self.base)))
+            .content_type(format!("multipart/form-data; boundary={b}"));
+        if let Some(c) = self.csrf_if_session() {
+            req = req.header("X-CSRF-Token", c);
+        }
+        Client::finish(req.send(&body[..]))
+    }
+
+    /// Signs in through the login form (with its pre-session CSRF cookie).
+    pub fn login(&self, user: &str, password: &str) -> Resp {
+        let page = self.get("/login");
+        let pre = attr(&page.body, "name=\"csrf\" value=\"").expect("login form has a csrf field");
+        self.post_form(
+            "/login",
+            &[
+                ("username", user),
+                ("password", password),
+                ("csrf", &pre),
+                ("next", "/"),
+            ],
+        )
+    }
+
+    /// The session's CSRF token, from the page meta tag.
+    pub fn csrf(&self) -> String {
+        let page = self.get("/account/password");
+        attr(&page.body, "name=\"csrf-token\" content=\"")
+            .expect("signed-in pages carry a CSRF token")
+    }
+}
+
+/// The value after `prefix` up to the next quote.
+pub fn attr(html: &str, prefix: &str) -> Option<String> {
+    let rest = html.split(prefix).nth(1)?;
+    Some(rest.split('"').next()?.to_string())
+}
+
+/// Waits until `f` holds, or panics after `secs`.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("condition not met within {secs} s");
+}
