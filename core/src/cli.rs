@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::{RunOptions, StartError};
 use crate::config::{Config, ConfigError, TlsMode};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::store::{Actor, Store, StoreError, backup};
 
 #[derive(Parser)]
@@ -597,10 +597,14 @@ fn audit_verify(dir: &Path) -> Result<(), Failure> {
             .arg("dir", dir.display())
             .into());
     }
-    let (entries, problem) = match Store::open(dir) {
+    // the problem in each language, so the message reads whole in both
+    let (entries, problem): (u64, Option<(String, String)>) = match Store::open(dir) {
         Ok(store) => {
             let v = crate::store::audit::verify(&store)?;
-            (v.entries, v.problem.map(|p| p.to_string()))
+            let p = v
+                .problem
+                .map(|p| (p.msg().render(Lang::ZhCn), p.msg().render(Lang::En)));
+            (v.entries, p)
         }
         Err(StoreError::Locked(_)) => {
             let reply = crate::control::request(dir, &crate::control::Request::AuditVerify)
@@ -613,10 +617,12 @@ fn audit_verify(dir: &Path) -> Result<(), Failure> {
                         .to_string(),
                 ));
             }
-            (
-                reply["entries"].as_u64().unwrap_or(0),
-                reply["problem"].as_str().map(str::to_string),
-            )
+            let p = &reply["problem"];
+            let p = (!p.is_null()).then(|| {
+                let get = |l: &str| p[l].as_str().unwrap_or("").to_string();
+                (get("zh-CN"), get("en"))
+            });
+            (reply["entries"].as_u64().unwrap_or(0), p)
         }
         Err(e) => return Err(e.into()),
     };
@@ -625,6 +631,14 @@ fn audit_verify(dir: &Path) -> Result<(), Failure> {
             println!("{}", Msg::new("cli.audit_ok").arg("n", entries).bilingual());
             Ok(())
         }
-        Some(p) => Err(Msg::new("cli.err.audit_broken").arg("problem", p).into()),
+        Some((zh, en)) => Err(Failure(format!(
+            "{} / {}",
+            Msg::new("cli.err.audit_broken")
+                .arg("problem", zh)
+                .render(Lang::ZhCn),
+            Msg::new("cli.err.audit_broken")
+                .arg("problem", en)
+                .render(Lang::En)
+        ))),
     }
 }

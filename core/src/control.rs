@@ -5,7 +5,7 @@
 //!
 //! Protocol: one JSON request line, one JSON response line.
 //! `{"cmd":"backup","path":"/abs/file.nxb"}` → `{"ok":true,"records":…,"tables":…,"bytes":…}`
-//! `{"cmd":"audit_verify"}` → `{"ok":true,"entries":…,"problem":null}`
+//! `{"cmd":"audit_verify"}` → `{"ok":true,"entries":…,"problem":null | {"zh-CN":…,"en":…}}`
 //! Failures: `{"ok":false,"error":"中文 / English"}`.
 
 use std::io::{BufRead, BufReader, Write};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::app::App;
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
 use crate::store::Actor;
 
 pub const SOCKET: &str = "nplusx.sock";
@@ -98,7 +98,14 @@ fn handle(app: &App, req: Request) -> serde_json::Value {
         }
         Request::AuditVerify => match crate::store::audit::verify(&app.store) {
             Ok(v) => {
-                serde_json::json!({ "ok": true, "entries": v.entries, "problem": v.problem.map(|p| p.to_string()) })
+                serde_json::json!({
+                    "ok": true,
+                    "entries": v.entries,
+                    "problem": v.problem.map(|p| serde_json::json!({
+                        "zh-CN": p.msg().render(Lang::ZhCn),
+                        "en": p.msg().render(Lang::En),
+                    })),
+                })
             }
             Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
         },

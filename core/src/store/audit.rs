@@ -234,22 +234,27 @@ pub enum Problem {
     HeadMismatch { head: u64, last: u64 },
 }
 
+impl Problem {
+    /// The finding, for people (console, API, CLI).
+    pub fn msg(&self) -> crate::i18n::Msg {
+        use crate::i18n::Msg;
+        match self {
+            Problem::Altered { seq } => Msg::new("audit.problem.altered").arg("seq", seq),
+            Problem::Unreadable { seq } => Msg::new("audit.problem.unreadable").arg("seq", seq),
+            Problem::Gap { after, next } => Msg::new("audit.problem.gap")
+                .arg("after", after)
+                .arg("next", next),
+            Problem::BrokenLink { seq } => Msg::new("audit.problem.broken_link").arg("seq", seq),
+            Problem::HeadMismatch { head, last } => Msg::new("audit.problem.head")
+                .arg("head", head)
+                .arg("last", last),
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Problem::Altered { seq } => write!(f, "entry {seq} was altered (hash mismatch)"),
-            Problem::Unreadable { seq } => write!(f, "entry {seq} cannot be decoded"),
-            Problem::Gap { after, next } => {
-                write!(f, "entries after {after} are missing (next is {next})")
-            }
-            Problem::BrokenLink { seq } => {
-                write!(f, "entry {seq} does not link to the entry before it")
-            }
-            Problem::HeadMismatch { head, last } => write!(
-                f,
-                "the chain ends at entry {last} but its head records entry {head}"
-            ),
-        }
+        f.write_str(&self.msg().render(crate::i18n::Lang::En))
     }
 }
 

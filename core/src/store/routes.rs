@@ -178,7 +178,7 @@ async fn backup_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
             store_bytes => ctx.app.store.file_size(),
             schema_version => ctx.app.store.schema_version()?,
             audit_entries => v.entries,
-            audit_problem => v.problem.map(|p| p.to_string()),
+            audit_problem => v.problem.map(|p| p.msg().render(ctx.lang)),
             can_write => ctx.who.can("admin", Level::Write),
         },
     )
@@ -295,7 +295,7 @@ async fn api_audit_verify(ctx: Ctx) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(VerifyResult {
         ok: v.problem.is_none(),
         entries: v.entries,
-        problem: v.problem.map(|p| p.to_string()),
+        problem: v.problem.map(|p| p.msg().render(ctx.lang)),
     }))
 }
 

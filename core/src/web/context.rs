@@ -141,7 +141,7 @@ impl Ctx {
     pub fn nav(&self) -> Vec<NavGroup> {
         let path = self.req.path();
         let item = |label: String, href: String| NavItem {
-            active: path == href || (href != "/" && path.starts_with(&format!("{href}/"))),
+            active: false,
             label,
             href,
         };
@@ -196,6 +196,17 @@ impl Ctx {
                 label: self.t("nav.group_system"),
                 items: sys,
             });
+        }
+        // the entry whose href is the longest prefix of the path is the current one
+        let under = |href: &str| path == href || path.starts_with(&format!("{href}/"));
+        let best = groups
+            .iter()
+            .flat_map(|g| g.items.iter())
+            .filter(|i| under(&i.href))
+            .map(|i| i.href.len())
+            .max();
+        for i in groups.iter_mut().flat_map(|g| g.items.iter_mut()) {
+            i.active = Some(i.href.len()) == best && under(&i.href);
         }
         groups
     }

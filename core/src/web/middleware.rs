@@ -48,6 +48,10 @@ pub async fn identify(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // embedded files are public and need no store lookups
+    if req.path().starts_with("/static/") {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let Some(app) = req.app_data::<web::Data<App>>().cloned() else {
         return Ok(early(req, AppError::internal()));
     };
