@@ -260,34 +260,31 @@ fn init_logging(cfg: &Config) {
     }
 }
 
+/// `serve` and `demo`: the file, then flags and environment, checked, then run.
+fn serve(
+    config: &Option<PathBuf>,
+    data: &Option<PathBuf>,
+    a: ServeArgs,
+    demo: bool,
+) -> Result<(), Failure> {
+    let mut cfg = load_config(config, data, demo)?;
+    apply(&mut cfg, &a);
+    cfg.validate()?;
+    init_logging(&cfg);
+    crate::app::run(
+        cfg,
+        RunOptions {
+            bootstrap_token: a.bootstrap_token,
+            demo,
+        },
+    )?;
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.cmd {
-        Command::Serve(a) => {
-            let mut cfg = load_config(&cli.config, &cli.data, false)?;
-            apply(&mut cfg, &a);
-            cfg.validate()?;
-            init_logging(&cfg);
-            crate::app::run(
-                cfg,
-                RunOptions {
-                    bootstrap_token: a.bootstrap_token,
-                    demo: false,
-                },
-            )?;
-        }
-        Command::Demo(a) => {
-            let mut cfg = load_config(&cli.config, &cli.data, true)?;
-            apply(&mut cfg, &a);
-            cfg.validate()?;
-            init_logging(&cfg);
-            crate::app::run(
-                cfg,
-                RunOptions {
-                    bootstrap_token: a.bootstrap_token,
-                    demo: true,
-                },
-            )?;
-        }
+        Command::Serve(a) => serve(&cli.config, &cli.data, a, false)?,
+        Command::Demo(a) => serve(&cli.config, &cli.data, a, true)?,
         Command::Version => {
             println!(
                 "nplusx {} (store schema {})",

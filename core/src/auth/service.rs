@@ -321,6 +321,23 @@ fn remove_sessions_of(w: &mut crate::store::WriteTx, user_id: u64) -> Result<usi
     Ok(ids.len())
 }
 
+/// Replaces a user's password hash inside a write; returns the updated user.
+fn store_password(
+    w: &mut crate::store::WriteTx,
+    id: u64,
+    hash: String,
+    must_change: bool,
+) -> Result<User> {
+    let mut u = w
+        .get(&USERS, &id)?
+        .ok_or_else(|| Error::not_found("auth.err.user_not_found"))?;
+    u.password_hash = hash;
+    u.must_change_password = must_change;
+    u.password_changed_ms = now_ms();
+    w.insert(&USERS, &id, &u)?;
+    Ok(u)
+}
+
 /// An admin sets someone's password (forgotten password, first login). Ends their sessions.
 pub fn set_password(
     store: &Store,
@@ -331,15 +348,8 @@ pub fn set_password(
 ) -> Result<()> {
     let u = user(&store.read()?, id)?.ok_or_else(|| Error::not_found("auth.err.user_not_found"))?;
     check_password_policy(&u.username, pw)?;
-    let hash = hash_password(pw)?;
     let mut w = store.write(actor)?;
-    let mut u = w
-        .get(&USERS, &id)?
-        .ok_or_else(|| Error::not_found("auth.err.user_not_found"))?;
-    u.password_hash = hash;
-    u.must_change_password = must_change;
-    u.password_changed_ms = now_ms();
-    w.insert(&USERS, &id, &u)?;
+    let u = store_password(&mut w, id, hash_password(pw)?, must_change)?;
     let ended = remove_sessions_of(&mut w, id)?;
     w.audit(
         "auth.user.password_set",
@@ -368,15 +378,8 @@ pub fn change_own_password(
         return Err(Error::invalid("password", "auth.err.password_same"));
     }
     check_password_policy(&u.username, new)?;
-    let hash = hash_password(new)?;
     let mut w = store.write(actor)?;
-    let mut u = w
-        .get(&USERS, &id)?
-        .ok_or_else(|| Error::not_found("auth.err.user_not_found"))?;
-    u.password_hash = hash;
-    u.must_change_password = false;
-    u.password_changed_ms = now_ms();
-    w.insert(&USERS, &id, &u)?;
+    let u = store_password(&mut w, id, hash_password(new)?, false)?;
     let others: Vec<String> = w
         .all(&SESSIONS)?
         .into_iter()

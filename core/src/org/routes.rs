@@ -100,19 +100,23 @@ async fn profile_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.page("admin/profile.html", c)
 }
 
-fn profile_from_form(f: &FormData) -> crate::error::Result<Profile> {
-    let names = f.all("contact_name");
+/// The rows of the contacts table, as typed.
+fn contacts_from_form(f: &FormData) -> Vec<Contact> {
     let roles = f.all("contact_role");
     let phones = f.all("contact_phone");
-    let contacts = names
-        .iter()
+    f.all("contact_name")
+        .into_iter()
         .enumerate()
-        .map(|(i, n)| Contact {
-            name: n.clone(),
+        .map(|(i, name)| Contact {
+            name,
             role: roles.get(i).cloned().unwrap_or_default(),
             phone: phones.get(i).cloned().unwrap_or_default(),
         })
-        .collect();
+        .collect()
+}
+
+fn profile_from_form(f: &FormData) -> crate::error::Result<Profile> {
+    let contacts = contacts_from_form(f);
     Ok(Profile {
         company_name: f.get("company_name").into(),
         credit_code: f.get("credit_code").into(),
@@ -151,17 +155,7 @@ async fn profile_submit(
         Err(e) => {
             // refill the form with what was typed, contacts included
             let mut v = f.echo();
-            let names = f.all("contact_name");
-            let contacts: Vec<Contact> = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| Contact {
-                    name: n.clone(),
-                    role: f.all("contact_role").get(i).cloned().unwrap_or_default(),
-                    phone: f.all("contact_phone").get(i).cloned().unwrap_or_default(),
-                })
-                .collect();
-            v["contacts"] = serde_json::to_value(contacts).unwrap_or_default();
+            v["contacts"] = serde_json::to_value(contacts_from_form(&f)).unwrap_or_default();
             let c = profile_ctx(&ctx, v)?;
             ctx.form_error("admin/profile.html", c, e)
         }

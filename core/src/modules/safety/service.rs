@@ -367,19 +367,8 @@ pub struct CertInput {
     pub note: String,
 }
 
-struct Checked {
-    kind: String,
-    number: String,
-    issuer: String,
-    scope: String,
-    holder: String,
-    holder_ref: String,
-    issued: String,
-    expires: Option<String>,
-    note: String,
-}
-
-fn check(r: &impl Reader, i: &CertInput) -> Result<Checked> {
+/// Validates a submission and returns it normalised (trimmed, dates re-formatted).
+fn check(r: &impl Reader, i: &CertInput) -> Result<CertInput> {
     if kind(r, &i.kind)?.is_none() {
         return Err(Error::invalid("kind", "safety.err.kind_not_found"));
     }
@@ -402,7 +391,7 @@ fn check(r: &impl Reader, i: &CertInput) -> Result<Checked> {
             Some(format_day(d))
         }
     };
-    Ok(Checked {
+    Ok(CertInput {
         kind: i.kind.clone(),
         number: error::text("number", &i.number, 64, true)?,
         issuer: error::text("issuer", &i.issuer, 100, true)?,
@@ -413,6 +402,22 @@ fn check(r: &impl Reader, i: &CertInput) -> Result<Checked> {
         expires,
         note: error::text("note", &i.note, 1000, false)?,
     })
+}
+
+impl Certificate {
+    /// Takes the data fields of a checked submission.
+    fn set(&mut self, c: CertInput) {
+        self.kind = c.kind;
+        self.number = c.number;
+        self.issuer = c.issuer;
+        self.scope = c.scope;
+        self.holder = c.holder;
+        self.holder_ref = c.holder_ref;
+        self.issued = c.issued;
+        self.expires = c.expires;
+        self.note = c.note;
+        self.updated_ms = now_ms();
+    }
 }
 
 fn summary_of(c: &Certificate) -> serde_json::Value {
@@ -426,22 +431,23 @@ pub fn create(store: &Store, actor: &Actor, input: CertInput) -> Result<Certific
     let mut w = store.write(actor)?;
     let c = check(&w, &input)?;
     let now = now_ms();
-    let cert = Certificate {
+    let mut cert = Certificate {
         id: w.next_id(&CERTS)?,
-        kind: c.kind,
-        number: c.number,
-        issuer: c.issuer,
-        scope: c.scope,
-        holder: c.holder,
-        holder_ref: c.holder_ref,
-        issued: c.issued,
-        expires: c.expires,
-        note: c.note,
+        kind: String::new(),
+        number: String::new(),
+        issuer: String::new(),
+        scope: String::new(),
+        holder: String::new(),
+        holder_ref: String::new(),
+        issued: String::new(),
+        expires: None,
+        note: String::new(),
         renewals: Vec::new(),
         files: Vec::new(),
         created_ms: now,
         updated_ms: now,
     };
+    cert.set(c);
     w.insert(&CERTS, &cert.id, &cert)?;
     w.audit(
         "safety.certificate.create",
@@ -458,19 +464,8 @@ pub fn update(store: &Store, actor: &Actor, id: u64, input: CertInput) -> Result
     let mut w = store.write(actor)?;
     let before = certificate(&w, id)?;
     let c = check(&w, &input)?;
-    let cert = Certificate {
-        kind: c.kind,
-        number: c.number,
-        issuer: c.issuer,
-        scope: c.scope,
-        holder: c.holder,
-        holder_ref: c.holder_ref,
-        issued: c.issued,
-        expires: c.expires,
-        note: c.note,
-        updated_ms: now_ms(),
-        ..before.clone()
-    };
+    let mut cert = before.clone();
+    cert.set(c);
     w.insert(&CERTS, &id, &cert)?;
     w.audit(
         "safety.certificate.update",
@@ -519,10 +514,7 @@ pub fn renew(store: &Store, actor: &Actor, id: u64, input: RenewInput) -> Result
         renewed_ms: now_ms(),
         renewed_by: actor.label(),
     });
-    cert.number = c.number;
-    cert.issued = c.issued;
-    cert.expires = c.expires;
-    cert.updated_ms = now_ms();
+    cert.set(c);
     w.insert(&CERTS, &id, &cert)?;
     w.audit(
         "safety.certificate.renew",
