@@ -85,16 +85,21 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     let app = App::open(cfg)?;
     let fresh = fresh || crate::auth::service::users(&app.store.read()?)?.is_empty();
 
-    if fresh && let Some(secret) = &opts.bootstrap_token {
-        crate::auth::bootstrap_token(&app, secret)?;
-        println!("{}", Msg::new("cli.bootstrap_token_created").bilingual());
+    match (&opts.bootstrap_token, fresh) {
+        (Some(secret), true) => {
+            crate::auth::bootstrap_token(&app, secret)?;
+            println!("{}", Msg::new("cli.bootstrap_token_created").bilingual());
+        }
+        (Some(_), false) => {
+            tracing::info!("bootstrap token ignored: the data dir is already set up")
+        }
+        (None, _) => {}
     }
-    let mut credentials = None;
-    if opts.demo && fresh {
-        credentials = Some(crate::demo::seed(&app)?);
-    } else if fresh && opts.bootstrap_token.is_none() {
-        credentials = Some(crate::auth::first_admin(&app)?);
-    }
+    let credentials = match (fresh, opts.demo) {
+        (true, true) => Some(crate::demo::seed(&app)?),
+        (true, false) => Some(crate::auth::first_admin(&app)?),
+        (false, _) => None,
+    };
 
     let addr = app.cfg.listen_addr().map_err(|e| StartError(e.0))?;
     let listener = TcpListener::bind(addr)
@@ -112,8 +117,15 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     };
 
     print_banner(&app, local, tls.as_ref().map(|t| t.fingerprint.as_str()));
-    if let Some(c) = credentials {
-        c.print();
+    match credentials {
+        Some(c) => c.print(),
+        None if opts.demo => println!(
+            "{}",
+            Msg::new("cli.demo_again")
+                .arg("dir", app.cfg.data_dir.display())
+                .bilingual()
+        ),
+        None => {}
     }
 
     let data_dir = app.cfg.data_dir.clone();
