@@ -217,10 +217,7 @@ fn print_banner(app: &App, local: SocketAddr, fingerprint: Option<&str>) {
         println!("    {u}");
     }
     if let Some(f) = fingerprint {
-        println!(
-            "{}",
-            Msg::new("cli.banner_fingerprint").arg("fp", f).bilingual()
-        );
+        println!("{}: {f}", Msg::new("cli.banner_fingerprint").bilingual());
     }
     println!(
         "{}",
