@@ -59,9 +59,25 @@ fn a_disabled_module_vanishes_survives_a_restart_and_keeps_its_data() {
         "data kept while off"
     );
 
-    // switching off a required module over the API returns the warning
+    // switching off a required module over the API returns the warning, in words
     let r = api.post_json("/api/v1/modules/safety/disable", &json!({}));
     assert_eq!(r.json()["warning"]["code"], "registry.warn.required");
+    let msg = r.json()["warning"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("安全生产") && msg.contains("化工园区内企业"),
+        "{msg}"
+    );
+    // switching it off again changes nothing and is not audited again
+    let before = api.get("/api/v1/audit?action=registry.module").json()["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    api.post_json("/api/v1/modules/safety/disable", &json!({}));
+    let after = api.get("/api/v1/audit?action=registry.module").json()["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
     // a module this build does not have cannot be switched
     assert_eq!(
         api.post_json("/api/v1/modules/energy/enable", &json!({}))
@@ -88,6 +104,12 @@ fn the_profile_refuses_a_wrong_credit_code_and_keeps_the_old_one() {
         "names the expected check character"
     );
     assert_eq!(api.get("/api/v1/profile").json()["credit_code"], original);
+    p["credit_code"] = json!("000000000000000000");
+    let r = api.put_json("/api/v1/profile", &p);
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "org.credit_code_header".to_string())
+    );
 
     // the same through the form: 422, the field highlighted, what was typed kept
     let r = admin.submit(
@@ -164,7 +186,12 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
         .iter()
         .find(|i| i["key"] == "module.safety.item.archive")
         .unwrap();
-    assert_eq!(archive["met"], true);
+    // the demo keeps two expired documents on purpose: the archive is not "kept current"
+    assert_eq!(archive["met"], false);
+    assert!(
+        archive["detail"].as_str().unwrap().contains("已过期 2"),
+        "{archive}"
+    );
     let quality = r["modules"]
         .as_array()
         .unwrap()
@@ -263,6 +290,22 @@ fn the_safety_archive_records_renews_and_attaches() {
     let v = r.json();
     assert_eq!(v["renewals"][0]["number"], "浙金兰危化经字〔2026〕000999");
     assert_eq!(v["status"], "valid");
+
+    // deleting a licence is a sign-off: operators read the archive, the safety officer approves
+    let operator = s.login("li.ming");
+    assert_eq!(
+        operator
+            .submit(&format!("/safety/certificates/{id}/delete"), &[])
+            .status,
+        403
+    );
+    assert_eq!(operator.get("/safety/certificates/new").status, 403);
+    assert_eq!(
+        operator.get("/safety/kinds").status,
+        200,
+        "operators may read the kinds"
+    );
+    assert!(operator.get(&format!("/safety/certificates/{id}")).status == 200);
 
     // the overview counts the demo's expired and expiring documents
     let sum = api.get("/api/v1/safety/summary").json();

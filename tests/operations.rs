@@ -185,8 +185,21 @@ fn cli_commands_against_a_running_server_say_what_to_do_and_change_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let msg = text(&out);
     assert!(msg.contains("stop it first"), "{msg}");
-    let out = cli(&["restore", "/nonexistent.nxb", "--data", &data, "--force"]);
+    // a real backup restored over the live store is refused while the server runs
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b.nxb");
+    assert!(
+        cli(&["backup", b.to_str().unwrap(), "--data", &data])
+            .status
+            .success()
+    );
+    let out = cli(&["restore", b.to_str().unwrap(), "--data", &data, "--force"]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("stop it first"), "{}", text(&out));
+    let r = s
+        .admin_api()
+        .post_json("/api/v1/departments", &json!({"name": "恢复后仍在"}));
+    assert_eq!(r.status, 201, "the server still writes to its own store");
     assert!(
         s.admin_api()
             .get("/api/v1/users")
@@ -213,6 +226,13 @@ fn cli_commands_against_a_running_server_say_what_to_do_and_change_nothing() {
 
     // once stopped, the offline commands work
     assert!(s.stop().success());
+    let out = cli(&[
+        "backup",
+        tmp.path().join("after.nxb").to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
     let out = cli(&[
         "user", "add", "sun.li", "--name", "孙丽", "--role", "viewer", "--data", &data,
     ]);
@@ -393,4 +413,30 @@ fn sigterm_under_load_loses_no_acknowledged_write() {
         stored == acked || stored == acked + 1,
         "acked {acked}, stored {stored}"
     );
+}
+
+#[test]
+fn a_busy_port_seeds_nothing_so_no_password_is_lost() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "demo",
+            "--tls",
+            "off",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("Cannot listen"), "{}", text(&out));
+    drop(busy);
+    // the next start is still a first start: it seeds and prints the passwords
+    let s = Server::start(&["demo"], &data, None);
+    assert!(!s.password().is_empty());
 }

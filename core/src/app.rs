@@ -85,6 +85,22 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     let app = App::open(cfg)?;
     let fresh = fresh || crate::auth::service::users(&app.store.read()?)?.is_empty();
 
+    // Listen first: if the port is taken, nothing is seeded and no password is lost.
+    let addr = app.cfg.listen_addr().map_err(|e| StartError(e.0))?;
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
+    let tls = match app.cfg.web.tls {
+        TlsMode::Off => None,
+        TlsMode::SelfSigned => Some(crate::web::tls::self_signed(&app.cfg.data_dir)?),
+        TlsMode::Files => Some(crate::web::tls::from_files(
+            app.cfg.web.cert.as_deref().expect("validated: cert is set"),
+            app.cfg.web.key.as_deref().expect("validated: key is set"),
+        )?),
+    };
+
     match (&opts.bootstrap_token, fresh) {
         (Some(secret), true) => {
             crate::auth::bootstrap_token(&app, secret)?;
@@ -101,20 +117,11 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         (false, _) => None,
     };
 
-    let addr = app.cfg.listen_addr().map_err(|e| StartError(e.0))?;
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", addr).arg("detail", e)))?;
-    let tls = match app.cfg.web.tls {
-        TlsMode::Off => None,
-        TlsMode::SelfSigned => Some(crate::web::tls::self_signed(&app.cfg.data_dir)?),
-        TlsMode::Files => Some(crate::web::tls::from_files(
-            app.cfg.web.cert.as_deref().expect("validated: cert is set"),
-            app.cfg.web.key.as_deref().expect("validated: key is set"),
-        )?),
-    };
+    let control = crate::control::bind(&app.cfg.data_dir)
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "control socket unavailable: `nplusx backup` will not reach this server")
+        })
+        .ok();
 
     print_banner(&app, local, tls.as_ref().map(|t| t.fingerprint.as_str()));
     match credentials {
@@ -128,7 +135,6 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         None => {}
     }
 
-    let data_dir = app.cfg.data_dir.clone();
     let app = actix_web::web::Data::new(app);
     let system = actix_web::rt::System::new();
     system.block_on(async move {
@@ -137,7 +143,11 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
                 StartError(Msg::new("cli.err.bind").arg("addr", local).arg("detail", e))
             })?;
         let handle = server.handle();
-        let control = crate::control::listen(app.clone(), &data_dir);
+        let control = control.and_then(|bound| {
+            crate::control::serve(app.clone(), bound)
+                .inspect_err(|e| tracing::warn!(error = %e, "control socket failed"))
+                .ok()
+        });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
@@ -146,7 +156,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         });
         let result = server.await;
         jobs.abort();
-        if let Ok(c) = control {
+        if let Some(c) = control {
             c.close();
         }
         tracing::info!("server stopped; store closed cleanly");

@@ -106,6 +106,8 @@ enum UserCmd {
     },
     /// List users.
     List,
+    /// Lift sign-in locks of an account on the running server (locks live in its memory).
+    Unlock { username: String },
 }
 
 #[derive(Subcommand)]
@@ -185,7 +187,7 @@ impl From<backup::BackupError> for Failure {
                 Msg::new("cli.err.restore_target").arg("path", p.display())
             }
             backup::BackupError::Store(StoreError::Locked(p)) => {
-                Msg::new("store.err.locked").arg("path", p.display())
+                Msg::new("cli.err.server_running").arg("dir", p.display())
             }
             other => Msg::new("cli.err.backup").arg("detail", other),
         };
@@ -362,6 +364,9 @@ fn cli_actor() -> Actor {
 
 fn user(dir: &Path, c: UserCmd) -> Result<(), Failure> {
     use crate::auth::service as auth;
+    if let UserCmd::Unlock { username } = &c {
+        return unlock(dir, username);
+    }
     let store = open_existing(dir)?;
     match c {
         UserCmd::Add {
@@ -422,6 +427,7 @@ fn user(dir: &Path, c: UserCmd) -> Result<(), Failure> {
                 );
             }
         }
+        UserCmd::Unlock { .. } => unreachable!("handled before the store is opened"),
         UserCmd::List => {
             println!(
                 "{:<5} {:<18} {:<12} {:<8} roles",
@@ -542,47 +548,75 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+fn unlock(dir: &Path, username: &str) -> Result<(), Failure> {
+    use crate::control::{Client, Request, error_of};
+    let req = Request::Unlock {
+        username: username.to_string(),
+    };
+    let (_, reply) = Client::request(dir, &req)
+        .map_err(|e| Failure::from(Msg::new("cli.err.no_server").arg("detail", e)))?;
+    if reply["ok"] != true {
+        return Err(Failure(error_of(
+            &reply,
+            &Msg::new("cli.err.control").arg("detail", "unlock"),
+        )));
+    }
+    let n = reply["lifted"].as_array().map(|a| a.len()).unwrap_or(0);
+    println!(
+        "{}",
+        Msg::new("cli.unlocked")
+            .arg("user", username)
+            .arg("n", n)
+            .bilingual()
+    );
+    Ok(())
+}
+
 fn backup_cmd(dir: &Path, file: &Path) -> Result<(), Failure> {
+    use crate::control::{Client, Request, error_of};
     if !Store::exists(dir) {
         return Err(Msg::new("cli.err.no_store")
             .arg("dir", dir.display())
             .into());
     }
     let file = absolute(file);
-    let (records, bytes) = match Store::open(dir) {
+    match Store::open(dir) {
         Ok(store) => {
-            let s =
-                backup::backup_audited(&store, &file, crate::auth::store::TRANSIENT, &cli_actor())?;
-            (s.records, s.bytes)
+            backup::backup_audited(&store, &file, crate::auth::store::TRANSIENT, &cli_actor())?;
         }
-        // The server holds the store: ask it to write the backup (online, consistent).
+        // The server holds the store: it streams a consistent snapshot to us.
         Err(StoreError::Locked(_)) => {
-            let reply = crate::control::request(
-                dir,
-                &crate::control::Request::Backup { path: file.clone() },
-            )
-            .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
+            let (client, reply) = Client::request(dir, &Request::Backup)
+                .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
             if reply["ok"] != true {
-                return Err(Failure(
-                    reply["error"]
-                        .as_str()
-                        .unwrap_or("backup failed")
-                        .to_string(),
-                ));
+                return Err(Failure(error_of(
+                    &reply,
+                    &Msg::new("cli.err.backup").arg("detail", "?"),
+                )));
             }
-            (
-                reply["records"].as_u64().unwrap_or(0),
-                reply["bytes"].as_u64().unwrap_or(0),
-            )
+            backup::write_file(&file, |f| {
+                client.rest(f).map_err(|source| backup::BackupError::Io {
+                    path: file.clone(),
+                    source,
+                })
+            })?;
         }
         Err(e) => return Err(e.into()),
+    }
+    // read it back whole: a backup that does not restore is worse than none
+    let s = match backup::verify_file(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(e.into());
+        }
     };
     println!(
         "{}",
         Msg::new("cli.backup_written")
             .arg("file", file.display())
-            .arg("records", records)
-            .arg("bytes", bytes)
+            .arg("records", s.records)
+            .arg("bytes", s.bytes)
             .bilingual()
     );
     Ok(())
@@ -604,8 +638,9 @@ fn audit_verify(dir: &Path) -> Result<(), Failure> {
             (v.entries, p)
         }
         Err(StoreError::Locked(_)) => {
-            let reply = crate::control::request(dir, &crate::control::Request::AuditVerify)
-                .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
+            let (_, reply) =
+                crate::control::Client::request(dir, &crate::control::Request::AuditVerify)
+                    .map_err(|e| Failure::from(Msg::new("cli.err.control").arg("detail", e)))?;
             if reply["ok"] != true {
                 return Err(Failure(
                     reply["error"]

@@ -43,6 +43,9 @@ pub struct Web {
     pub key: Option<PathBuf>,
     /// Upload size limit for forms and files, in MiB.
     pub max_upload_mib: u64,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (login throttling
+    /// and the audit log then see the real client).
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +106,7 @@ impl Default for Web {
             cert: None,
             key: None,
             max_upload_mib: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -175,7 +179,7 @@ impl Config {
 
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let key = unknown_or_bad_key(&e);
+            let key = key_of(&e, text);
             ConfigError(
                 Msg::new("config.parse")
                     .arg("key", key)
@@ -218,6 +222,14 @@ impl Config {
                 "must be greater than 0 and at least login.slow_after",
             ));
         }
+        for p in &self.web.trusted_proxies {
+            if p.parse::<std::net::IpAddr>().is_err() {
+                return Err(bad(
+                    "web.trusted_proxies",
+                    format!("\"{p}\" is not an IP address"),
+                ));
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", "must be \"text\" or \"json\""));
         }
@@ -248,21 +260,42 @@ impl Config {
     }
 }
 
-/// Pulls the offending key out of a TOML error so the message can lead with it.
-fn unknown_or_bad_key(e: &toml::de::Error) -> String {
-    let msg = e.message();
-    if let Some(rest) = msg.strip_prefix("unknown field `")
-        && let Some((name, _)) = rest.split_once('`')
-    {
-        return name.to_string();
+/// The dotted key a TOML error points at (`web.listen`), so the message can lead with it:
+/// the error's span gives the line; the key is left of its `=`, the table is the nearest
+/// `[header]` above. Unknown keys are named by the message itself.
+fn key_of(e: &toml::de::Error, text: &str) -> String {
+    let Some(span) = e.span() else {
+        return "?".into();
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = text[start..]
+        .find('\n')
+        .map(|i| start + i)
+        .unwrap_or(text.len());
+    let line = &text[line_start..line_end];
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(['[', ']']).trim().to_string());
+    let unknown = e
+        .message()
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(name, _)| name.to_string());
+    let key = unknown.or_else(|| {
+        line.split_once('=')
+            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('['))
+    });
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (None, Some(k)) => k,
+        (Some(t), None) => t,
+        (None, None) => "?".into(),
     }
-    // "in `web.listen`"-style key paths appear at the end of some messages
-    if let Some((_, tail)) = e.to_string().rsplit_once("in `")
-        && let Some((path, _)) = tail.split_once('`')
-    {
-        return path.to_string();
-    }
-    String::from("?")
 }
 
 #[cfg(test)]
@@ -302,6 +335,26 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("web.cert"));
         let e = Config::from_toml("[session]\nidle_minutes = \"ten\"\n").unwrap_err();
         assert!(e.to_string().contains("idle_minutes"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_dotted_key() {
+        for (text, key) in [
+            ("[web]\nlisten = 5\n", "web.listen"),
+            ("[web]\ntls = \"none\"\n", "web.tls"),
+            (
+                "# c\n[session]\nidle_minutes = \"ten\"\n",
+                "session.idle_minutes",
+            ),
+            ("data_dir = 3\n", "data_dir"),
+            ("[login]\nlok_after = 3\n", "login.lok_after"),
+        ] {
+            let e = Config::from_toml(text).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("（键 {key}）")),
+                "{text:?} → {e}"
+            );
+        }
     }
 
     #[test]

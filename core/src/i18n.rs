@@ -125,11 +125,19 @@ pub fn has(key: &str) -> bool {
     Lang::ALL.iter().all(|l| catalogue(*l).contains_key(key))
 }
 
+/// An argument of a message: plain text, or a catalogue key rendered in the message's
+/// language (module names, enterprise types, permission levels).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Key(String),
+}
+
 /// A message to show a user: a catalogue key and its arguments, rendered per language late.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Msg {
     pub key: &'static str,
-    pub args: Vec<(&'static str, String)>,
+    pub args: Vec<(&'static str, Arg)>,
 }
 
 impl Msg {
@@ -140,11 +148,26 @@ impl Msg {
         }
     }
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Msg {
-        self.args.push((name, value.to_string()));
+        self.args.push((name, Arg::Text(value.to_string())));
+        self
+    }
+    /// An argument that is itself catalogue text, e.g. `module.safety.name`.
+    pub fn arg_key(mut self, name: &'static str, key: impl Into<String>) -> Msg {
+        self.args.push((name, Arg::Key(key.into())));
         self
     }
     pub fn render(&self, lang: Lang) -> String {
-        let args: Vec<(&str, String)> = self.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let args: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Arg::Text(s) => s.clone(),
+                    Arg::Key(key) => t(lang, key).to_string(),
+                };
+                (*k, v)
+            })
+            .collect();
         tf(lang, self.key, &args)
     }
     /// Both languages on one line, for the CLI and logs: `中文 / English`.
@@ -237,6 +260,23 @@ mod tests {
                     || before.ends_with("description_key: ");
                 if i % 2 == 1 && referenced && is_key(lit) && !has(lit) {
                     missing.push(format!("{}: {lit}", f.display()));
+                }
+            }
+        }
+        // every audited action has a label for the audit page
+        for f in &sources {
+            if f.ends_with("i18n.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(f).unwrap();
+            for call in text.split(".audit(").skip(1) {
+                let args = call.split(',').next().unwrap_or("");
+                for (i, lit) in args.split('"').enumerate() {
+                    let key = format!("audit.act.{}", lit.replace('.', "_"));
+                    let test_only = lit.starts_with("test.") || lit.starts_with("thing.");
+                    if i % 2 == 1 && is_key(lit) && !test_only && !has(&key) {
+                        missing.push(format!("{}: {key}", f.display()));
+                    }
                 }
             }
         }

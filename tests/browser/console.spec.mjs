@@ -93,6 +93,21 @@ try {
   assert.ok(width <= 390, `no horizontal page scroll on a phone (scrollWidth ${width})`);
   await shot(p, "archive-phone-zh");
   await phone.close();
+
+  // admin pages with wide forms still fit a phone
+  const phoneAdmin = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN",
+  });
+  const a = await phoneAdmin.newPage();
+  await signIn(a, "admin");
+  await a.waitForSelector("h1");
+  for (const path of ["/admin/profile", "/admin/tokens", "/admin/users", "/admin/audit", "/compliance"]) {
+    await a.goto(BASE + path);
+    const w = await a.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 390, `${path} fits a phone (scrollWidth ${w})`);
+  }
+  await shot(a, "compliance-phone-zh");
+  await phoneAdmin.close();
   console.log("browser story passed");
 } finally {
   await browser.close();

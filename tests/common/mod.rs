@@ -144,6 +144,11 @@ impl Server {
         Client::new(&self.base, Some(token.to_string()))
     }
 
+    /// A browser client for a server known only by its base URL (from another thread).
+    pub fn browser_at(base: &str) -> Client {
+        Client::new(base, None)
+    }
+
     /// An API client for a server known only by its base URL (from another thread).
     pub fn api_at(base: &str, token: &str) -> Client {
         Client::new(base, Some(token.to_string()))
@@ -373,6 +378,27 @@ impl Client {
                 ("next", "/"),
             ],
         )
+    }
+
+    /// A cookie's value from this client's jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let jar = self.agent.cookie_jar_lock();
+        let v = jar
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| c.value().to_string());
+        jar.release();
+        v
+    }
+
+    /// Puts a cookie (for this server) into the jar, as a browser that kept it would.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let mut jar = self.agent.cookie_jar_lock();
+        let url: ureq::http::Uri = self.base.parse().expect("base is a URI");
+        let c =
+            ureq::Cookie::parse(format!("{name}={value}; Path=/"), &url).expect("cookie parses");
+        jar.insert(c, &url).expect("cookie fits the jar");
+        jar.release();
     }
 
     /// The session's CSRF token, from the page meta tag.

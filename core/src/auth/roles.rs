@@ -37,8 +37,10 @@ pub fn builtin_levels(role: &str, module: &str, kind: Kind) -> Levels {
             "safety" => L::ALL,
             _ => L::READ,
         },
+        // Operators and maintenance read the safety archive; permits and hazard reports
+        // (which they will write) come with their own permissions in the safety module.
         "operator" => match module {
-            "automation" | "safety" | "equipment" => L::RW,
+            "automation" | "equipment" => L::RW,
             _ => L::READ,
         },
         "warehouse" => match module {
@@ -49,8 +51,7 @@ pub fn builtin_levels(role: &str, module: &str, kind: Kind) -> Levels {
         },
         "maintenance" => match module {
             "equipment" => L::ALL,
-            "safety" => L::RW,
-            "automation" | "inventory" | "integration" => L::READ,
+            "safety" | "automation" | "inventory" | "integration" => L::READ,
             _ if kind == Kind::X => L::READ,
             _ => L::NONE,
         },

@@ -55,7 +55,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_role_delete)
         .service(api_tokens)
         .service(api_token_create)
-        .service(api_token_revoke);
+        .service(api_token_revoke)
+        .service(unlock_submit)
+        .service(api_locks)
+        .service(api_unlock);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -73,7 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_role_delete,
     api_tokens,
     api_token_create,
-    api_token_revoke
+    api_token_revoke,
+    api_locks,
+    api_unlock
 ))]
 pub struct Doc;
 
@@ -192,15 +197,21 @@ fn role_name(r: &Role, lang: Lang) -> String {
 struct NextQuery {
     #[serde(default)]
     next: String,
+    /// Set when a session cookie no longer worked.
+    #[serde(default)]
+    expired: Option<String>,
 }
 
-/// Only local paths may be redirect targets (no `//evil.example`).
+/// Only plain local paths may be redirect targets: no `//evil.example`, no backslashes,
+/// whitespace or control characters anywhere (browsers strip or reinterpret them).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2000
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    if plain { next } else { "/" }
 }
 
 fn login_form(
@@ -249,7 +260,11 @@ async fn login_page(
     if who.is_some() {
         return Ok(redirect_with(safe_next(&q.next), None));
     }
-    login_form(&app, &req, StatusCode::OK, safe_next(&q.next), "", None)
+    let notice = q
+        .expired
+        .is_some()
+        .then(|| Msg::new("auth.session_expired").render(lang_of(&req)));
+    login_form(&app, &req, StatusCode::OK, safe_next(&q.next), "", notice)
 }
 
 #[post("/login")]
@@ -447,10 +462,55 @@ async fn users_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
             })
         })
         .collect();
+    let locks = lock_views(&ctx);
     ctx.page(
         "admin/users.html",
-        context! { rows => to_value(&rows), can_write => ctx.who.can("admin", Level::Write) },
+        context! {
+            rows => to_value(&rows),
+            locks => to_value(&locks),
+            can_write => ctx.who.can("admin", Level::Write),
+        },
     )
+}
+
+/// A sign-in lock as the console and API show it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LockView {
+    /// `pair:<user>@<address>`
+    pub key: String,
+    pub username: String,
+    pub address: String,
+    pub seconds_left: u64,
+}
+
+fn lock_views(ctx: &Ctx) -> Vec<LockView> {
+    ctx.app
+        .throttle
+        .locks(crate::util::now_ms())
+        .into_iter()
+        .map(|(key, seconds_left)| {
+            let rest = key.strip_prefix("pair:").unwrap_or(&key);
+            let (username, address) = rest.rsplit_once('@').unwrap_or((rest, ""));
+            LockView {
+                username: username.to_string(),
+                address: address.to_string(),
+                key,
+                seconds_left,
+            }
+        })
+        .collect()
+}
+
+#[post("/admin/locks/unlock")]
+async fn unlock_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let f = FormData::from(form);
+    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), f.get("username").to_string());
+    blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
+    Ok(redirect_with("/admin/users", Some("flash.unlocked")))
 }
 
 fn user_form_ctx(
@@ -792,9 +852,20 @@ fn tokens_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, 
         .rev()
         .map(TokenView::from)
         .collect();
+    let modules = matrix(ctx);
+    let module_names: BTreeMap<String, String> = modules
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap_or("").to_string(),
+                m["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     Ok(context! {
         tokens => to_value(&tokens),
-        modules => to_value(&matrix(ctx)),
+        module_names => to_value(&module_names),
+        modules => to_value(&modules),
         values => to_value(&values),
         can_write => ctx.who.can("admin", Level::Write),
     })
@@ -1139,4 +1210,28 @@ async fn api_token_revoke(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, 
     let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
     let t = blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
     Ok(HttpResponse::Ok().json(TokenView::from(&t)))
+}
+
+/// Current sign-in locks (an account from one address after repeated failures).
+#[utoipa::path(tag = "users", responses((status = 200, description = "Locks", body = Vec<LockView>)), security(("bearer" = [])))]
+#[get("/api/v1/login-locks")]
+async fn api_locks(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Read)?;
+    Ok(HttpResponse::Ok().json(lock_views(&ctx)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UnlockRequest {
+    pub username: String,
+}
+
+/// Lifts every sign-in lock and slow-down of an account. Audited.
+#[utoipa::path(tag = "users", request_body = UnlockRequest, responses(
+    (status = 200, description = "Keys that were locked", body = Vec<String>)), security(("bearer" = [])))]
+#[post("/api/v1/login-locks/unlock")]
+async fn api_unlock(ctx: Ctx, body: web::Json<UnlockRequest>) -> Result<HttpResponse, AppError> {
+    ctx.require("admin", Level::Write)?;
+    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), body.into_inner().username);
+    let lifted = blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
+    Ok(HttpResponse::Ok().json(lifted))
 }

@@ -407,8 +407,14 @@ pub fn set_language(store: &Store, actor: &Actor, id: u64, lang: Lang) -> Result
     if u.lang == Some(lang) {
         return Ok(());
     }
+    let before = u.lang;
     u.lang = Some(lang);
     w.insert(&USERS, &id, &u)?;
+    w.audit(
+        "auth.user.language",
+        format!("user:{} {}", u.id, u.username),
+        Change::updated(before.map(|l| l.code()), lang.code()),
+    );
     w.commit()?;
     Ok(())
 }
@@ -422,6 +428,10 @@ pub struct LoggedIn {
     pub user: User,
 }
 
+/// Longest username or password a login attempt may carry (longer ones fail without being
+/// hashed or stored: an argon2 of megabytes, or megabytes in the audit log, is an attack).
+const MAX_LOGIN_FIELD: usize = 256;
+
 /// Checks a username and password under the login throttle and opens a session.
 pub fn login(
     store: &Store,
@@ -431,16 +441,10 @@ pub fn login(
     ip: Option<String>,
     user_agent: &str,
 ) -> Result<LoggedIn> {
-    let name = username.trim().to_lowercase();
-    let keys = {
-        let mut k = vec![format!("user:{name}")];
-        if let Some(ip) = &ip {
-            k.push(format!("ip:{ip}"));
-        }
-        k
-    };
+    let name: String = username.trim().to_lowercase().chars().take(64).collect();
+    let keys = super::throttle::keys(&name, ip.as_deref());
     let now = now_ms();
-    match throttle.check(&keys, now) {
+    match throttle.begin(&keys, now) {
         Ok(()) => {}
         Err(Refusal::Wait(s)) => {
             tracing::info!(username = %name, ip = ?ip, wait_s = s, "login attempt refused: slow down");
@@ -457,34 +461,75 @@ pub fn login(
             });
         }
     }
-    let found = user_by_name(&store.read()?, &name)?;
-    let reason = match &found {
+    // the reserved attempt is settled whatever happens below
+    let result = check_login(store, &name, username.len(), password);
+    let now = now_ms();
+    match result {
+        Ok(user) => {
+            throttle.finish(&keys, now, true);
+            open_session(store, user, ip, user_agent, now)
+        }
+        Err(LoginFailure::Denied(reason)) => {
+            let locked = throttle.finish(&keys, now, false);
+            tracing::warn!(username = %name, ip = ?ip, reason, "login failed");
+            let mut w = store.write(&Actor::anonymous(ip.clone()))?;
+            w.audit(
+                "auth.login_failed",
+                format!("user:{name}"),
+                Change::created(serde_json::json!({ "reason": reason })),
+            );
+            for k in &locked {
+                tracing::warn!(key = %k, "login locked after repeated failures");
+                w.audit("auth.locked", k, Change::none());
+            }
+            w.commit()?;
+            Err(Error::Unauthorized(Msg::new("auth.err.login_failed")))
+        }
+        Err(LoginFailure::Store(e)) => {
+            throttle.finish(&keys, now, false);
+            Err(e)
+        }
+    }
+}
+
+enum LoginFailure {
+    Denied(&'static str),
+    Store(Error),
+}
+
+fn check_login(
+    store: &Store,
+    name: &str,
+    raw_len: usize,
+    password: &str,
+) -> Result<User, LoginFailure> {
+    if raw_len > MAX_LOGIN_FIELD || password.len() > MAX_LOGIN_FIELD {
+        return Err(LoginFailure::Denied("oversized"));
+    }
+    let found = store
+        .read()
+        .map_err(|e| LoginFailure::Store(e.into()))
+        .and_then(|r| user_by_name(&r, name).map_err(LoginFailure::Store))?;
+    match found {
         None => {
             let _ = verify_password(password, &DUMMY_HASH);
-            Some("unknown_user")
+            Err(LoginFailure::Denied("unknown_user"))
         }
-        Some(u) if !verify_password(password, &u.password_hash) => Some("wrong_password"),
-        Some(u) if !u.enabled => Some("disabled"),
-        Some(_) => None,
-    };
-    if let Some(reason) = reason {
-        let locked = throttle.fail(&keys, now);
-        tracing::warn!(username = %name, ip = ?ip, reason, "login failed");
-        let mut w = store.write(&Actor::anonymous(ip.clone()))?;
-        w.audit(
-            "auth.login_failed",
-            format!("user:{name}"),
-            Change::created(serde_json::json!({ "reason": reason })),
-        );
-        for k in &locked {
-            tracing::warn!(key = %k, "login locked after repeated failures");
-            w.audit("auth.locked", k, Change::none());
+        Some(u) if !verify_password(password, &u.password_hash) => {
+            Err(LoginFailure::Denied("wrong_password"))
         }
-        w.commit()?;
-        return Err(Error::Unauthorized(Msg::new("auth.err.login_failed")));
+        Some(u) if !u.enabled => Err(LoginFailure::Denied("disabled")),
+        Some(u) => Ok(u),
     }
-    let user = found.expect("reason is None only for a found user");
-    throttle.succeed(&keys[0]);
+}
+
+fn open_session(
+    store: &Store,
+    user: User,
+    ip: Option<String>,
+    user_agent: &str,
+    now: i64,
+) -> Result<LoggedIn> {
     let secret = util::random_secret();
     let session = Session {
         user_id: user.id,
@@ -496,7 +541,7 @@ pub fn login(
     };
     let mut w = store.write(&Actor::user(user.id, &user.username, ip))?;
     w.insert(&SESSIONS, &util::sha256_hex(&secret), &session)?;
-    let mut u = user.clone();
+    let mut u = user;
     u.last_login_ms = Some(now);
     w.insert(&USERS, &u.id, &u)?;
     w.audit(
@@ -510,6 +555,25 @@ pub fn login(
         session,
         user: u,
     })
+}
+
+/// Lifts sign-in locks of an account (admin action, audited).
+pub fn unlock(
+    store: &Store,
+    throttle: &Throttle,
+    actor: &Actor,
+    username: &str,
+) -> Result<Vec<String>> {
+    let name = username.trim().to_lowercase();
+    let lifted = throttle.unlock_user(&name, now_ms());
+    let mut w = store.write(actor)?;
+    w.audit(
+        "auth.unlock",
+        format!("user:{name}"),
+        Change::created(serde_json::json!({ "locks_lifted": lifted })),
+    );
+    w.commit()?;
+    Ok(lifted)
 }
 
 /// The live session for a cookie value, or None when unknown, expired or its user disabled.
@@ -768,7 +832,11 @@ pub fn create_token(
     let t = Token {
         id: w.next_id(&TOKENS)?,
         name,
-        prefix: secret.chars().take(8).collect(),
+        // enough to recognise it, too little to matter: "nxt_" + 4, or 4 of a chosen secret
+        prefix: match secret.strip_prefix(TOKEN_PREFIX) {
+            Some(rest) => format!("{TOKEN_PREFIX}{}", rest.chars().take(4).collect::<String>()),
+            None => secret.chars().take(4).collect(),
+        },
         hash: hash.clone(),
         grants,
         created_ms: now,

@@ -27,7 +27,9 @@ pub fn check_credit_code(code: &str) -> Result<String> {
             UsccError::BadChar { pos, ch } => Msg::new("org.err.credit_code_char")
                 .arg("pos", pos)
                 .arg("ch", ch),
+            UsccError::Header => Msg::new("org.err.credit_code_header"),
             UsccError::Division => Msg::new("org.err.credit_code_division"),
+            UsccError::OrgCode => Msg::new("org.err.credit_code_org"),
             UsccError::Check { expected, found } => Msg::new("org.err.credit_code_check")
                 .arg("expected", expected)
                 .arg("found", found),
@@ -57,7 +59,9 @@ pub fn save_profile(store: &Store, actor: &Actor, input: Profile) -> Result<Prof
         contacts: input
             .contacts
             .iter()
-            .filter(|c| !(c.name.trim().is_empty() && c.phone.trim().is_empty()))
+            .filter(|c| {
+                !(c.name.trim().is_empty() && c.role.trim().is_empty() && c.phone.trim().is_empty())
+            })
             .map(|c| {
                 Ok(Contact {
                     name: error::text("contacts", &c.name, 50, true)?,

@@ -10,9 +10,19 @@ const WEIGHTS: [u32; 17] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsccError {
     Length(usize),
-    BadChar { pos: usize, ch: char },
+    BadChar {
+        pos: usize,
+        ch: char,
+    },
+    /// Characters 1–2 (registration authority and organisation category) cannot be 0.
+    Header,
     Division,
-    Check { expected: char, found: char },
+    /// Characters 9–17 (the organisation code) cannot be all zeros.
+    OrgCode,
+    Check {
+        expected: char,
+        found: char,
+    },
 }
 
 fn value(c: char) -> Option<u32> {
@@ -41,9 +51,15 @@ pub fn validate(input: &str) -> Result<String, UsccError> {
             return Err(UsccError::BadChar { pos: i + 1, ch: c });
         }
     }
-    // characters 3–8 are the administrative division code (GB/T 2260): digits only
-    if !code[2..8].chars().all(|c| c.is_ascii_digit()) {
+    if code.starts_with('0') || code[1..2] == *"0" {
+        return Err(UsccError::Header);
+    }
+    // characters 3–8 are the administrative division code (GB/T 2260): digits, not 000000
+    if !code[2..8].chars().all(|c| c.is_ascii_digit()) || &code[2..8] == "000000" {
         return Err(UsccError::Division);
+    }
+    if code[8..17].chars().all(|c| c == '0') {
+        return Err(UsccError::OrgCode);
     }
     let expected = check_char(&code[..17]).expect("all characters validated above");
     let found = code.chars().nth(17).expect("length is 18");
@@ -93,5 +109,12 @@ mod tests {
             Err(UsccError::BadChar { pos: 18, ch: 'I' })
         );
         assert_eq!(validate("91AB0000802100433B"), Err(UsccError::Division));
+        assert_eq!(validate("000000000000000000"), Err(UsccError::Header));
+        assert_eq!(
+            validate("910000000000000000").unwrap_err(),
+            UsccError::Division
+        );
+        let body = "913307810000000000";
+        assert_eq!(validate(body), Err(UsccError::OrgCode));
     }
 }

@@ -208,6 +208,10 @@ impl Registry {
         let mut w = store.write(actor)?;
         let before = w.get(&SWITCHES, &id.to_string())?.is_none_or(|s| s.enabled);
         let etype = crate::org::service::enterprise_type(&w)?;
+        if before == on {
+            // already in that state: nothing to change, nothing to audit
+            return Ok(compliance_warning(id, on, etype));
+        }
         w.insert(
             &SWITCHES,
             &id.to_string(),
@@ -260,8 +264,8 @@ pub fn compliance_warning(id: &str, on: bool, etype: Option<EnterpriseType>) -> 
     let t = etype?;
     (!on && g.required_for.contains(&t)).then(|| {
         Msg::new("registry.warn.required")
-            .arg("module", id)
-            .arg("type", t.id())
+            .arg_key("module", g.name_key())
+            .arg_key("type", t.name_key())
     })
 }
 

@@ -91,30 +91,55 @@ fn put_bytes(w: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
     w.write_all(b)
 }
 
-/// Writes a consistent backup of `store` to `dest` (atomically: a `.partial` file renamed
-/// at the end). Tables named in `exclude` are skipped.
-pub fn backup(store: &Store, dest: &Path, exclude: &[&str]) -> Result<Summary, BackupError> {
+/// Creates `dest` atomically: `produce` writes into `<dest>.partial` (mode 0600: a backup
+/// holds password hashes), which is renamed into place only when `produce` succeeded.
+pub fn write_file<T>(
+    dest: &Path,
+    produce: impl FnOnce(&mut std::fs::File) -> Result<T, BackupError>,
+) -> Result<T, BackupError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let io = |source| BackupError::Io {
         path: dest.to_path_buf(),
         source,
     };
     let partial = dest.with_extension("partial");
-    let file = std::fs::File::create(&partial).map_err(io)?;
-    let result = write_backup(store, file, exclude);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(io)?;
+    let result = produce(&mut file).and_then(|t| {
+        file.sync_all().map_err(io)?;
+        Ok(t)
+    });
     match result {
-        Ok(mut s) => {
+        Ok(t) => {
             std::fs::rename(&partial, dest).map_err(io)?;
-            s.bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
-            Ok(s)
+            Ok(t)
         }
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            Err(match e {
-                BackupError::Io { source, .. } => io(source),
-                other => other,
-            })
+            Err(e)
         }
     }
+}
+
+/// Writes a consistent backup of `store` to `dest` (atomically). Tables named in `exclude`
+/// are skipped.
+pub fn backup(store: &Store, dest: &Path, exclude: &[&str]) -> Result<Summary, BackupError> {
+    let mut s = write_file(dest, |f| {
+        write_backup(store, f, exclude).map_err(|e| match e {
+            BackupError::Io { source, .. } => BackupError::Io {
+                path: dest.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
+    })?;
+    s.bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    Ok(s)
 }
 
 /// [`backup`], then records it in the audit log.
@@ -286,6 +311,19 @@ pub fn restore(src: &Path, data_dir: &Path, force: bool) -> Result<Summary, Back
     if target.exists() && !force {
         return Err(BackupError::TargetExists(data_dir.to_path_buf()));
     }
+    // Hold the existing store's lock until the new file is in place: a running server holds
+    // it, and replacing its file under it would lose everything it writes afterwards.
+    let _lock = if target.exists() {
+        match redb::Database::open(&target) {
+            Ok(db) => Some(db),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Locked(data_dir.to_path_buf()).into());
+            }
+            Err(e) => return Err(StoreError::from(e).into()),
+        }
+    } else {
+        None
+    };
     std::fs::create_dir_all(data_dir).map_err(|source| BackupError::Io {
         path: data_dir.to_path_buf(),
         source,
@@ -322,6 +360,7 @@ pub fn restore(src: &Path, data_dir: &Path, force: bool) -> Result<Summary, Back
         path: target.clone(),
         source,
     })?;
+    drop(_lock);
     // Opening runs the migrations a backup from an older binary needs.
     let store = Store::open(data_dir)?;
     let mut w = store.write(&Actor::system("restore"))?;
@@ -347,13 +386,16 @@ pub fn restore(src: &Path, data_dir: &Path, force: bool) -> Result<Summary, Back
     })
 }
 
-fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), BackupError> {
-    let db = redb::Database::create(tmp).map_err(StoreError::from)?;
+/// Reads every frame after the header, checking structure, count and checksum, and hands
+/// each record to `on_record(table, key, value)`. Returns (tables, records).
+fn read_frames<R: Read>(
+    r: &mut HashReader<R>,
+    mut on_table: impl FnMut(&str) -> Result<(), BackupError>,
+    mut on_record: impl FnMut(&str, &[u8], &[u8]) -> Result<(), BackupError>,
+) -> Result<(u64, u64), BackupError> {
     let mut tables = 0u64;
     let mut records = 0u64;
     let mut current: Option<String> = None;
-    let mut tx = db.begin_write().map_err(StoreError::from)?;
-    let mut in_batch = 0u64;
     loop {
         let before = r.hash.clone();
         let mut tag = [0u8; 1];
@@ -362,8 +404,7 @@ fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), Backup
             b'T' => {
                 let name = String::from_utf8(r.bytes(4096)?)
                     .map_err(|_| BackupError::Damaged("table name is not UTF-8".into()))?;
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
-                tx.open_table(def).map_err(StoreError::from)?;
+                on_table(&name)?;
                 current = Some(name);
                 tables += 1;
             }
@@ -373,18 +414,8 @@ fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), Backup
                 };
                 let k = r.bytes(1 << 20)?;
                 let v = r.bytes(1 << 30)?;
-                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
-                tx.open_table(def)
-                    .map_err(StoreError::from)?
-                    .insert(k.as_slice(), v.as_slice())
-                    .map_err(StoreError::from)?;
+                on_record(name, &k, &v)?;
                 records += 1;
-                in_batch += 1;
-                if in_batch >= RESTORE_BATCH {
-                    tx.commit().map_err(StoreError::from)?;
-                    tx = db.begin_write().map_err(StoreError::from)?;
-                    in_batch = 0;
-                }
             }
             b'E' => {
                 let expected: [u8; 32] = before.finalize().into();
@@ -405,7 +436,6 @@ fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), Backup
                 if r.inner.read(&mut rest).unwrap_or(0) != 0 {
                     return Err(BackupError::Damaged("data after the end marker".into()));
                 }
-                tx.commit().map_err(StoreError::from)?;
                 return Ok((tables, records));
             }
             other => {
@@ -415,6 +445,65 @@ fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), Backup
             }
         }
     }
+}
+
+fn def(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
+    TableDefinition::new(name)
+}
+
+fn load<R: Read>(r: &mut HashReader<R>, tmp: &Path) -> Result<(u64, u64), BackupError> {
+    let db = redb::Database::create(tmp).map_err(StoreError::from)?;
+    let tx = std::cell::RefCell::new(Some(db.begin_write().map_err(StoreError::from)?));
+    let mut in_batch = 0u64;
+    let counts = read_frames(
+        r,
+        |name| {
+            let tx = tx.borrow();
+            let tx = tx.as_ref().expect("a transaction is open");
+            tx.open_table(def(name)).map_err(StoreError::from)?;
+            Ok(())
+        },
+        |name, k, v| {
+            {
+                let tx = tx.borrow();
+                let tx = tx.as_ref().expect("a transaction is open");
+                tx.open_table(def(name))
+                    .map_err(StoreError::from)?
+                    .insert(k, v)
+                    .map_err(StoreError::from)?;
+            }
+            in_batch += 1;
+            if in_batch >= RESTORE_BATCH {
+                let full = tx.borrow_mut().take().expect("a transaction is open");
+                full.commit().map_err(StoreError::from)?;
+                *tx.borrow_mut() = Some(db.begin_write().map_err(StoreError::from)?);
+                in_batch = 0;
+            }
+            Ok(())
+        },
+    )?;
+    let last = tx.borrow_mut().take().expect("a transaction is open");
+    last.commit().map_err(StoreError::from)?;
+    Ok(counts)
+}
+
+/// Reads a whole backup file and checks it (header, every frame, record count, checksum)
+/// without restoring it.
+pub fn verify_file(src: &Path) -> Result<Summary, BackupError> {
+    let file = std::fs::File::open(src).map_err(|source| BackupError::Io {
+        path: src.to_path_buf(),
+        source,
+    })?;
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut r = open_stream(src, file)?;
+    let h = header(src, &mut r)?;
+    let (tables, records) = read_frames(&mut r, |_| Ok(()), |_, _, _| Ok(()))?;
+    Ok(Summary {
+        tables,
+        records,
+        bytes,
+        schema_version: h.schema_version,
+    })
 }
 
 #[cfg(test)]

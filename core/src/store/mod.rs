@@ -451,10 +451,17 @@ impl Store {
     }
 
     pub(crate) fn open_with(data_dir: &Path, migrations: &[migrate::Migration]) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir_err = |source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
-        })?;
+        };
+        if !data_dir.exists() {
+            // password hashes and every record live here: owner only
+            std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(dir_err)?;
+        }
         let path = data_dir.join(DB_FILE);
         let db = match redb::Database::create(&path) {
             Ok(db) => db,
@@ -463,6 +470,9 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot restrict the store file to its owner");
+        }
         let store = Store { db, path };
         migrate::run(&store, migrations)?;
         Ok(store)

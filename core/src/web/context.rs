@@ -307,9 +307,16 @@ pub fn expired(name: &'static str) -> Cookie<'static> {
 }
 
 pub fn forbidden(module: &str, level: Level) -> AppError {
+    let area = match crate::registry::catalogue::entry(module) {
+        Some(g) => g.name_key(),
+        None => format!("area.{module}"),
+    };
     AppError::new(
         StatusCode::FORBIDDEN,
-        Msg::new("auth.err.forbidden").arg("perm", format!("{module}.{}", level.id())),
+        Msg::new("auth.err.forbidden")
+            .arg_key("area", area)
+            .arg_key("level", format!("level.{}", level.id()))
+            .arg("perm", format!("{module}.{}", level.id())),
     )
 }
 

@@ -27,9 +27,29 @@ pub fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
 }
 
-/// The client address. Proxy headers are not trusted: the appliance is reached directly.
+/// The client address. `X-Forwarded-For` counts only when the connection comes from a
+/// proxy listed in `web.trusted_proxies`; then the right-most address not itself a trusted
+/// proxy is the client.
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip().to_string();
+    let trusted = req
+        .app_data::<web::Data<App>>()
+        .map(|a| a.cfg.web.trusted_proxies.clone())
+        .unwrap_or_default();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+        .rev()
+        .find(|a| !trusted.iter().any(|t| t == a))
+        .map(str::to_string);
+    Some(forwarded.unwrap_or(peer))
 }
 
 fn bearer(req: &ServiceRequest) -> Option<String> {
@@ -292,18 +312,27 @@ fn render_error(req: &HttpRequest, e: &AppError, api: bool) -> HttpResponse {
         return r.json(e.to_json(lang));
     }
     if e.status == StatusCode::UNAUTHORIZED {
+        // back to where they were: the page itself, or for a form post the page it came from
         let next = if req.method() == Method::GET {
             req.uri()
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default()
         } else {
-            String::new()
+            referer_path(req).unwrap_or_default()
         };
-        let to = if next.is_empty() || next == "/" {
+        let mut query = Vec::new();
+        if !next.is_empty() && next != "/" {
+            query.push(format!("next={}", urlencode(&next)));
+        }
+        // a session cookie that no longer works: it expired (or was signed out elsewhere)
+        if req.cookie(super::context::SESSION_COOKIE).is_some() {
+            query.push("expired=1".to_string());
+        }
+        let to = if query.is_empty() {
             "/login".to_string()
         } else {
-            format!("/login?next={}", urlencode(&next))
+            format!("/login?{}", query.join("&"))
         };
         return HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
@@ -340,6 +369,15 @@ fn render_error(req: &HttpRequest, e: &AppError, api: bool) -> HttpResponse {
             r.body(e.msg.render(lang))
         }
     }
+}
+
+/// The path (and query) of the `Referer`, when it is this site.
+fn referer_path(req: &HttpRequest) -> Option<String> {
+    let r = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let host = req.connection_info().host().to_string();
+    let rest = r.split_once("://")?.1;
+    let (h, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (h == host).then(|| format!("/{path}"))
 }
 
 pub fn urlencode(s: &str) -> String {

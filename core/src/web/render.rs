@@ -32,6 +32,16 @@ fn t(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
     Ok(i18n::tf(lang, key, &args))
 }
 
+/// The label of an audit action code (`auth.user.create` → 新建用户), or the code itself.
+fn action_label(state: &State, code: &str) -> String {
+    let key = format!("audit.act.{}", code.replace('.', "_"));
+    if i18n::has(&key) {
+        i18n::t(page_lang(state), &key).to_string()
+    } else {
+        code.to_string()
+    }
+}
+
 fn asset(name: &str) -> Result<String, Error> {
     assets::url(name).ok_or_else(|| {
         Error::new(
@@ -76,6 +86,7 @@ impl Ui {
         env.set_formatter(html_formatter);
         env.add_function("t", t);
         env.add_function("asset", asset);
+        env.add_filter("action_label", action_label);
         env.add_filter("datetime", move |ms: Option<i64>| -> String {
             ms.map(|m| crate::util::format_ms(m, offset))
                 .unwrap_or_default()

@@ -72,7 +72,7 @@ impl Module for Safety {
             MenuEntry {
                 label_key: "safety.menu.kinds",
                 href: "/safety/kinds".into(),
-                level: Level::Write,
+                level: Level::Approve,
             },
         ]
     }
@@ -101,7 +101,8 @@ impl Module for Safety {
         };
         vec![Evidence {
             item_key: "module.safety.item.archive",
-            met: s.enterprise > 0,
+            // in use and kept current: documents on file and none of them expired
+            met: s.enterprise > 0 && s.expired == 0,
             detail: Msg::new("safety.evidence.archive")
                 .arg("total", s.total)
                 .arg("enterprise", s.enterprise)

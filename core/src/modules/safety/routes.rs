@@ -134,6 +134,7 @@ fn form_ctx(
         kinds => to_value(&kinds_json(ctx)?),
         values => to_value(&values),
         can_write => ctx.who.can(M, Level::Write),
+        can_approve => ctx.who.can(M, Level::Approve),
         max_mib => svc::MAX_FILE_BYTES >> 20,
     })
 }
@@ -266,7 +267,8 @@ async fn renew_submit(
 
 #[post("/certificates/{id}/delete")]
 async fn delete_submit(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+    // removing a licence from the archive is a sign-off, not an edit
+    ctx.require(M, Level::Approve)?;
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || svc::delete(&app.store, &actor, cid)).await?;
     Ok(redirect_with("/safety/certificates", Some("flash.deleted")))
@@ -376,7 +378,7 @@ async fn kinds_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     ctx.page(
         "safety/kinds.html",
-        context! { kinds => to_value(&kinds_json(&ctx)?), can_write => ctx.who.can(M, Level::Write), values => to_value(&serde_json::json!({"warn_days": "90"})) },
+        context! { kinds => to_value(&kinds_json(&ctx)?), can_write => ctx.who.can(M, Level::Approve), values => to_value(&serde_json::json!({"warn_days": "90"})) },
     )
 }
 
@@ -503,7 +505,7 @@ async fn api_renew(
     (status = 204, description = "Deleted"), (status = 404, description = "No such certificate")), security(("bearer" = [])))]
 #[delete("/certificates/{id}")]
 async fn api_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+    ctx.require(M, Level::Approve)?;
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || svc::delete(&app.store, &actor, cid)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -556,7 +558,7 @@ async fn api_kinds(ctx: Ctx) -> Result<HttpResponse, AppError> {
     security(("bearer" = [])))]
 #[post("/kinds")]
 async fn api_kind_create(ctx: Ctx, body: web::Json<CertKind>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+    ctx.require(M, Level::Approve)?;
     let (app, actor, k) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let k = blocking(move || svc::save_kind(&app.store, &actor, k, true)).await?;
     Ok(HttpResponse::Created().json(k))
