@@ -91,11 +91,12 @@ pub trait Module: Send + Sync + 'static {
     }
     /// Permissions this module checks, with what each level means here.
     fn permissions(&self) -> &'static [PermissionDef];
-    /// Pages, mounted under `/<id>`.
-    fn pages(&self, cfg: &mut actix_web::web::ServiceConfig);
-    /// JSON API, mounted under `/api/v1/<id>`.
-    fn api(&self, cfg: &mut actix_web::web::ServiceConfig);
-    /// The module's OpenAPI paths (relative to `/api/v1/<id>`).
+    /// Pages and JSON API, registered with absolute paths, all under [`Module::prefixes`].
+    fn routes(&self, cfg: &mut actix_web::web::ServiceConfig);
+    /// The path prefixes the module's routes live under (`/safety`, `/api/v1/safety`). While
+    /// the module is switched off, requests under them answer 404.
+    fn prefixes(&self) -> &'static [&'static str];
+    /// The module's OpenAPI paths (absolute).
     fn openapi(&self) -> utoipa::openapi::OpenApi;
     /// Menu entries (absolute hrefs).
     fn menu(&self) -> Vec<MenuEntry>;
@@ -184,6 +185,20 @@ impl Registry {
                 _ => State::Enabled,
             },
         }
+    }
+
+    /// The switched-off module whose routes `path` belongs to, if any.
+    pub fn disabled_owner(&self, path: &str) -> Option<&'static str> {
+        self.modules
+            .iter()
+            .filter(|m| !self.is_enabled(m.id()))
+            .find(|m| {
+                m.prefixes().iter().any(|p| {
+                    path == *p
+                        || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/'))
+                })
+            })
+            .map(|m| m.id())
     }
 
     /// Every id permissions can name: the guide's modules and the system areas.

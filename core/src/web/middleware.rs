@@ -4,14 +4,12 @@
 //! 2. [`identify`]: resolves the caller (bearer token or session cookie) into a
 //!    [`Principal`], the language, and enforces CSRF tokens and forced password changes.
 //!
-//! Module scopes are additionally guarded by [`module_enabled`], so a disabled module's
-//! routes do not match at all and fall through to the 404 default service.
+//! 3. [`module_gate`]: 404 for the routes of a switched-off module.
 
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::guard::GuardContext;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -386,12 +384,19 @@ pub fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Route guard of a module's scope: matches only while the module is switched on.
-pub fn module_enabled(id: &'static str) -> impl Fn(&GuardContext) -> bool {
-    move |ctx| {
-        ctx.app_data::<web::Data<App>>()
-            .is_some_and(|a| a.registry.is_enabled(id))
+/// Answers 404 for routes of a switched-off module (its data stays; switching it back on
+/// brings the pages back). Runs inside `identify`, so the 404 page still has the menu.
+pub async fn module_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let off = req
+        .app_data::<web::Data<App>>()
+        .and_then(|a| a.registry.disabled_owner(req.path()));
+    if off.is_some() {
+        return Ok(early(req, AppError::not_found()));
     }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Answers every request no route matched.

@@ -16,7 +16,7 @@ pub mod tls;
 
 use std::net::TcpListener;
 
-use actix_web::{HttpResponse, get, guard, middleware as mw, web};
+use actix_web::{HttpResponse, get, middleware as mw, web};
 use utoipa::OpenApi;
 
 use crate::app::App;
@@ -37,6 +37,7 @@ pub fn server(
             .app_data(query)
             .app_data(path)
             .app_data(web::PayloadConfig::new(max))
+            .wrap(mw::from_fn(middleware::module_gate))
             .wrap(mw::from_fn(middleware::identify))
             .wrap(mw::from_fn(middleware::finish))
             .wrap(mw::Compress::default())
@@ -45,20 +46,8 @@ pub fn server(
             .service(ops::metrics)
             .service(openapi_json);
         for m in app.registry.modules() {
-            let id = m.id();
-            let api = m.clone();
-            let pages = m.clone();
-            svc = svc
-                .service(
-                    web::scope(&format!("/api/v1/{id}"))
-                        .guard(guard::fn_guard(middleware::module_enabled(id)))
-                        .configure(move |c| api.api(c)),
-                )
-                .service(
-                    web::scope(&format!("/{id}"))
-                        .guard(guard::fn_guard(middleware::module_enabled(id)))
-                        .configure(move |c| pages.pages(c)),
-                );
+            let m = m.clone();
+            svc = svc.configure(move |c| m.routes(c));
         }
         svc.configure(crate::auth::routes::configure)
             .configure(crate::org::routes::configure)
@@ -108,7 +97,7 @@ impl utoipa::Modify for Security {
 )]
 struct CoreDoc;
 
-/// The whole API: core concerns plus every built-in module under `/api/v1/<id>`.
+/// The whole API: core concerns plus every built-in module.
 pub fn openapi(app: &App) -> utoipa::openapi::OpenApi {
     let mut doc = CoreDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -117,7 +106,7 @@ pub fn openapi(app: &App) -> utoipa::openapi::OpenApi {
     doc.merge(crate::registry::routes::Doc::openapi());
     doc.merge(crate::store::routes::Doc::openapi());
     for m in app.registry.modules() {
-        doc = doc.nest(format!("/api/v1/{}", m.id()), m.openapi());
+        doc.merge(m.openapi());
     }
     doc
 }

@@ -45,12 +45,12 @@ impl Module for Safety {
         PERMISSIONS
     }
 
-    fn pages(&self, cfg: &mut actix_web::web::ServiceConfig) {
-        routes::pages(cfg)
+    fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        routes::configure(cfg)
     }
 
-    fn api(&self, cfg: &mut actix_web::web::ServiceConfig) {
-        routes::api(cfg)
+    fn prefixes(&self) -> &'static [&'static str] {
+        &["/safety", "/api/v1/safety"]
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {

@@ -17,7 +17,8 @@ use crate::web::form::FormData;
 
 const M: &str = "safety";
 
-pub fn pages(cfg: &mut web::ServiceConfig) {
+/// Pages under `/safety` and the API under `/api/v1/safety`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)
         .service(list_page)
         .service(new_page)
@@ -30,11 +31,8 @@ pub fn pages(cfg: &mut web::ServiceConfig) {
         .service(file_download)
         .service(file_delete)
         .service(kinds_page)
-        .service(kind_submit);
-}
-
-pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(api_summary)
+        .service(kind_submit)
+        .service(api_summary)
         .service(api_list)
         .service(api_create)
         .service(api_get)
@@ -81,7 +79,7 @@ fn kinds_json(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
 
 // ------------------------------------------------------------------ pages
 
-#[get("")]
+#[get("/safety")]
 async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let today = svc::today(ctx.app.offset);
@@ -106,7 +104,7 @@ async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
     )
 }
 
-#[get("/certificates")]
+#[get("/safety/certificates")]
 async fn list_page(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let today = svc::today(ctx.app.offset);
@@ -139,7 +137,7 @@ fn form_ctx(
     })
 }
 
-#[get("/certificates/new")]
+#[get("/safety/certificates/new")]
 async fn new_page(ctx: Ctx, q: web::Query<Filter>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let holder = crate::org::service::profile(&ctx.app.store.read()?)?.company_name;
@@ -165,7 +163,7 @@ fn input_of(f: &FormData) -> CertInput {
     }
 }
 
-#[post("/certificates")]
+#[post("/safety/certificates")]
 async fn create_submit(
     ctx: Ctx,
     form: web::Form<Vec<(String, String)>>,
@@ -200,7 +198,7 @@ fn cert_values(c: &Certificate) -> serde_json::Value {
     })
 }
 
-#[get("/certificates/{id}")]
+#[get("/safety/certificates/{id}")]
 async fn detail_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let v = load_view(&ctx, *id)?;
@@ -224,7 +222,7 @@ async fn detail_error(
     ctx.form_error("safety/certificate_form.html", c, e)
 }
 
-#[post("/certificates/{id}")]
+#[post("/safety/certificates/{id}")]
 async fn update_submit(
     ctx: Ctx,
     id: web::Path<u64>,
@@ -242,7 +240,7 @@ async fn update_submit(
     }
 }
 
-#[post("/certificates/{id}/renew")]
+#[post("/safety/certificates/{id}/renew")]
 async fn renew_submit(
     ctx: Ctx,
     id: web::Path<u64>,
@@ -265,7 +263,7 @@ async fn renew_submit(
     }
 }
 
-#[post("/certificates/{id}/delete")]
+#[post("/safety/certificates/{id}/delete")]
 async fn delete_submit(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
     // removing a licence from the archive is a sign-off, not an edit
     ctx.require(M, Level::Approve)?;
@@ -306,7 +304,7 @@ async fn read_upload(mut mp: Multipart) -> Result<(String, Vec<u8>), AppError> {
     Err(Error::invalid("file", "safety.err.file_empty").into())
 }
 
-#[post("/certificates/{id}/files")]
+#[post("/safety/certificates/{id}/files")]
 async fn upload_submit(
     ctx: Ctx,
     id: web::Path<u64>,
@@ -354,14 +352,14 @@ fn file_response(meta: FileMeta, bytes: Vec<u8>) -> HttpResponse {
         .body(bytes)
 }
 
-#[get("/certificates/{id}/files/{file}")]
+#[get("/safety/certificates/{id}/files/{file}")]
 async fn file_download(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let (meta, bytes) = svc::file(&ctx.app.store.read()?, path.0, path.1)?;
     Ok(file_response(meta, bytes))
 }
 
-#[post("/certificates/{id}/files/{file}/delete")]
+#[post("/safety/certificates/{id}/files/{file}/delete")]
 async fn file_delete(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let (cid, fid) = path.into_inner();
@@ -373,7 +371,7 @@ async fn file_delete(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpRespon
     ))
 }
 
-#[get("/kinds")]
+#[get("/safety/kinds")]
 async fn kinds_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     ctx.page(
@@ -399,7 +397,7 @@ fn kind_of(f: &FormData) -> Result<CertKind, Error> {
 }
 
 /// One form for both: `create=1` adds a kind, otherwise the kind `id` is changed.
-#[post("/kinds")]
+#[post("/safety/kinds")]
 async fn kind_submit(
     ctx: Ctx,
     form: web::Form<Vec<(String, String)>>,
@@ -430,7 +428,7 @@ async fn kind_submit(
 
 /// Counts of documents per status.
 #[utoipa::path(tag = "safety", responses((status = 200, description = "Counts", body = svc::Summary)), security(("bearer" = [])))]
-#[get("/summary")]
+#[get("/api/v1/safety/summary")]
 async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let s = svc::summary(&ctx.app.store.read()?, svc::today(ctx.app.offset))?;
@@ -439,7 +437,7 @@ async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Licences, certificates and reports with their status, most urgent first.
 #[utoipa::path(tag = "safety", params(Filter), responses((status = 200, description = "Certificates", body = Vec<CertView>)), security(("bearer" = [])))]
-#[get("/certificates")]
+#[get("/api/v1/safety/certificates")]
 async fn api_list(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let v = svc::certificates(&ctx.app.store.read()?, svc::today(ctx.app.offset), &f)?;
@@ -450,7 +448,7 @@ async fn api_list(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppEr
 #[utoipa::path(tag = "safety", request_body = CertInput, responses(
     (status = 201, description = "Created", body = CertView),
     (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
-#[post("/certificates")]
+#[post("/api/v1/safety/certificates")]
 async fn api_create(ctx: Ctx, body: web::Json<CertInput>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
@@ -462,7 +460,7 @@ async fn api_create(ctx: Ctx, body: web::Json<CertInput>) -> Result<HttpResponse
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), responses(
     (status = 200, description = "The certificate", body = CertView), (status = 404, description = "No such certificate")),
     security(("bearer" = [])))]
-#[get("/certificates/{id}")]
+#[get("/api/v1/safety/certificates/{id}")]
 async fn api_get(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     Ok(HttpResponse::Ok().json(load_view(&ctx, *id)?))
@@ -472,7 +470,7 @@ async fn api_get(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError>
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), request_body = CertInput, responses(
     (status = 200, description = "Updated", body = CertView), (status = 422, description = "A field breaks a rule")),
     security(("bearer" = [])))]
-#[put("/certificates/{id}")]
+#[put("/api/v1/safety/certificates/{id}")]
 async fn api_update(
     ctx: Ctx,
     id: web::Path<u64>,
@@ -488,7 +486,7 @@ async fn api_update(
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), request_body = RenewInput, responses(
     (status = 200, description = "Renewed", body = CertView), (status = 422, description = "A field breaks a rule")),
     security(("bearer" = [])))]
-#[post("/certificates/{id}/renew")]
+#[post("/api/v1/safety/certificates/{id}/renew")]
 async fn api_renew(
     ctx: Ctx,
     id: web::Path<u64>,
@@ -503,7 +501,7 @@ async fn api_renew(
 /// Deletes a certificate and its attachments.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), responses(
     (status = 204, description = "Deleted"), (status = 404, description = "No such certificate")), security(("bearer" = [])))]
-#[delete("/certificates/{id}")]
+#[delete("/api/v1/safety/certificates/{id}")]
 async fn api_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
@@ -524,7 +522,7 @@ struct Upload {
     request_body(content = inline(Upload), content_type = "multipart/form-data"), responses(
     (status = 201, description = "Attached", body = FileMeta),
     (status = 422, description = "Empty, too large or not a PDF/image")), security(("bearer" = [])))]
-#[post("/certificates/{id}/files")]
+#[post("/api/v1/safety/certificates/{id}/files")]
 async fn api_upload(ctx: Ctx, id: web::Path<u64>, mp: Multipart) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let (name, bytes) = read_upload(mp).await?;
@@ -537,7 +535,7 @@ async fn api_upload(ctx: Ctx, id: web::Path<u64>, mp: Multipart) -> Result<HttpR
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id"), ("file" = u64, Path, description = "File id")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
     (status = 404, description = "No such file")), security(("bearer" = [])))]
-#[get("/certificates/{id}/files/{file}")]
+#[get("/api/v1/safety/certificates/{id}/files/{file}")]
 async fn api_file(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let (meta, bytes) = svc::file(&ctx.app.store.read()?, path.0, path.1)?;
@@ -546,7 +544,7 @@ async fn api_file(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse,
 
 /// Kinds of documents with their warning windows and update periods.
 #[utoipa::path(tag = "safety", responses((status = 200, description = "Kinds", body = Vec<CertKind>)), security(("bearer" = [])))]
-#[get("/kinds")]
+#[get("/api/v1/safety/kinds")]
 async fn api_kinds(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     Ok(HttpResponse::Ok().json(svc::kinds(&ctx.app.store.read()?)?))
@@ -556,7 +554,7 @@ async fn api_kinds(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[utoipa::path(tag = "safety", request_body = CertKind, responses(
     (status = 201, description = "Created", body = CertKind), (status = 422, description = "A field breaks a rule")),
     security(("bearer" = [])))]
-#[post("/kinds")]
+#[post("/api/v1/safety/kinds")]
 async fn api_kind_create(ctx: Ctx, body: web::Json<CertKind>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
     let (app, actor, k) = (ctx.app.clone(), ctx.actor(), body.into_inner());
@@ -568,7 +566,7 @@ async fn api_kind_create(ctx: Ctx, body: web::Json<CertKind>) -> Result<HttpResp
 #[utoipa::path(tag = "safety", params(("id" = String, Path, description = "Kind id")), request_body = CertKind, responses(
     (status = 200, description = "Updated", body = CertKind), (status = 404, description = "No such kind")),
     security(("bearer" = [])))]
-#[put("/kinds/{id}")]
+#[put("/api/v1/safety/kinds/{id}")]
 async fn api_kind_update(
     ctx: Ctx,
     id: web::Path<String>,
