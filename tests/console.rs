@@ -173,7 +173,10 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
     let r = s.admin_api().get("/api/v1/compliance").json();
     assert_eq!(r["enterprise_type"], "in_park");
     assert_eq!(r["required_total"], 6);
-    assert_eq!(r["required_enabled"], 1, "only safety is built so far");
+    assert_eq!(
+        r["required_enabled"], 2,
+        "safety and data integration are built so far"
+    );
     let safety = r["modules"]
         .as_array()
         .unwrap()

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::auth::throttle::Throttle;
@@ -19,6 +20,11 @@ pub struct App {
     pub cfg: Config,
     pub store: Store,
     pub registry: Registry,
+    /// Current tag values and their fan-out.
+    pub tags: Arc<crate::tags::engine::Engine>,
+    pub drivers: crate::drivers::Drivers,
+    /// The runtime of drivers and background I/O; shut down by `run` on exit.
+    io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
     pub ui: Ui,
     pub metrics: Metrics,
     pub throttle: Throttle,
@@ -57,7 +63,20 @@ impl App {
         let offset = cfg.utc_offset().map_err(|e| StartError(e.0))?;
         let store = Store::open(&cfg.data_dir)?;
         let registry = Registry::new(&store, crate::modules::builtin())?;
+        let tags = Arc::new(crate::tags::engine::Engine::new(
+            crate::tags::service::tags(&store.read()?)?,
+        ));
+        let io = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("nplusx-io")
+            .enable_all()
+            .build()
+            .map_err(|e| StartError(Msg::new("cli.err.runtime").arg("detail", e)))?;
+        let drivers = crate::drivers::Drivers::new(tags.clone(), io.handle().clone());
         Ok(App {
+            tags,
+            drivers,
+            io: std::sync::Mutex::new(Some(io)),
             throttle: Throttle::new(cfg.login.clone()),
             tls: cfg.web.tls != TlsMode::Off,
             ui: Ui::new(offset),
@@ -68,6 +87,25 @@ impl App {
             store,
             cfg,
         })
+    }
+}
+
+impl App {
+    /// Re-reads tag definitions and devices after a configuration change: the engine gets
+    /// the new definitions, drivers restart where their device changed.
+    pub fn reload_tags(&self) -> crate::error::Result<()> {
+        let r = self.store.read()?;
+        self.tags.set_defs(crate::tags::service::tags(&r)?);
+        self.drivers.reconcile(&crate::tags::service::devices(&r)?);
+        Ok(())
+    }
+
+    /// Stops drivers and the I/O runtime (at shutdown).
+    fn stop_io(&self) {
+        self.drivers.stop_all();
+        if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
     }
 }
 
@@ -136,8 +174,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     }
 
     let app = actix_web::web::Data::new(app);
+    let for_shutdown = app.clone();
     let system = actix_web::rt::System::new();
-    system.block_on(async move {
+    let result = system.block_on(async move {
         let server =
             crate::web::server(app.clone(), listener, tls.map(|t| t.config)).map_err(|e| {
                 StartError(Msg::new("cli.err.bind").arg("addr", local).arg("detail", e))
@@ -149,6 +188,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
                 .ok()
         });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
+        if let Err(e) = app.reload_tags() {
+            tracing::error!(error = %e, "drivers not started");
+        }
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutdown requested: finishing requests in flight");
@@ -159,9 +201,12 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         if let Some(c) = control {
             c.close();
         }
-        tracing::info!("server stopped; store closed cleanly");
         result.map_err(|e| StartError(Msg::new("cli.err.bind").arg("addr", local).arg("detail", e)))
-    })
+    });
+    // outside the async runtime: the I/O runtime may block while it winds down
+    for_shutdown.stop_io();
+    tracing::info!("server stopped; store closed cleanly");
+    result
 }
 
 async fn shutdown_signal() {

@@ -52,5 +52,56 @@
   });
 })();
 
+// Live tag values: any element with data-live="NAME,NAME" (empty = all) gets its
+// [data-tag] rows / cards updated from the server's event stream.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-live]");
+  if (!root || !window.EventSource) return;
+  var names = root.getAttribute("data-live");
+  var url = "/api/v1/stream/tags" + (names ? "?names=" + encodeURIComponent(names) : "");
+  var labels = {
+    good: root.getAttribute("data-q-good"),
+    uncertain: root.getAttribute("data-q-uncertain"),
+    bad: root.getAttribute("data-q-bad")
+  };
+  var rows = {};
+  document.querySelectorAll("[data-tag]").forEach(function (el) { rows[el.getAttribute("data-tag")] = el; });
+  function decimals(res) {
+    var r = parseFloat(res);
+    if (!(r > 0) || r >= 1) return 0;
+    return Math.min(6, Math.ceil(-Math.log10(r) - 1e-9));
+  }
+  function fmt(v, el) {
+    if (v === null || v === undefined) return "—";
+    if (typeof v === "number" && !Number.isInteger(v)) return v.toFixed(decimals(el.getAttribute("data-resolution")));
+    return String(v);
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function time(ms) {
+    var d = new Date(ms);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+  function apply(e) {
+    JSON.parse(e.data).forEach(function (x) {
+      var el = rows[x.name];
+      if (!el) return;
+      var v = el.querySelector(".v"), q = el.querySelector(".q"), ts = el.querySelector(".ts");
+      if (v && x.value !== null) v.textContent = fmt(x.value, el);
+      if (q) {
+        var badge = q.querySelector(".badge") || q;
+        badge.className = badge === q ? q.className : "badge q-" + x.quality.q;
+        if (labels[x.quality.q]) badge.textContent = labels[x.quality.q];
+      }
+      if (ts) ts.textContent = time(x.ts_ms);
+      el.classList.toggle("stale", x.quality.q !== "good");
+    });
+  }
+  var es = new EventSource(url);
+  es.addEventListener("snapshot", apply);
+  es.addEventListener("values", apply);
+})();
+
 // Theme before first paint would need an inline script; apply as early as this file runs.
 try { if (localStorage.getItem("nx-theme") === "dark") document.documentElement.classList.add("dark"); } catch (_) {}

@@ -4,6 +4,7 @@
 //! Modules of the guide not yet built here show as "not installed" in the console and the
 //! compliance page; they arrive as folders in this directory.
 
+pub mod integration;
 pub mod safety;
 
 use std::sync::Arc;
@@ -12,5 +13,5 @@ use crate::registry::Module;
 
 /// Every module compiled into this binary.
 pub fn builtin() -> Vec<Arc<dyn Module>> {
-    vec![Arc::new(safety::Safety)]
+    vec![Arc::new(safety::Safety), Arc::new(integration::Integration)]
 }

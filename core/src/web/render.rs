@@ -42,6 +42,17 @@ fn action_label(state: &State, code: &str) -> String {
     }
 }
 
+/// Catalogue text for a data value when there is one (`resin`|label('integration.area')
+/// → 树脂车间), else the value itself (user-defined areas, kinds…).
+fn label(state: &State, value: &str, prefix: &str) -> String {
+    let key = format!("{prefix}.{value}");
+    if i18n::has(&key) {
+        i18n::t(page_lang(state), &key).to_string()
+    } else {
+        value.to_string()
+    }
+}
+
 fn asset(name: &str) -> Result<String, Error> {
     assets::url(name).ok_or_else(|| {
         Error::new(
@@ -87,6 +98,7 @@ impl Ui {
         env.add_function("t", t);
         env.add_function("asset", asset);
         env.add_filter("action_label", action_label);
+        env.add_filter("label", label);
         env.add_filter("datetime", move |ms: Option<i64>| -> String {
             ms.map(|m| crate::util::format_ms(m, offset))
                 .unwrap_or_default()

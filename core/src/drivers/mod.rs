@@ -1,0 +1,188 @@
+//! Device drivers: one supervised task per enabled device, feeding the tag engine.
+//!
+//! [`Drivers::reconcile`] brings the running tasks in line with the configured devices
+//! (start new or changed ones, stop removed or disabled ones). Each task owns its
+//! connection, reconnects with backoff, and keeps per-device counters for the status page.
+//! A driver never blocks the engine and the engine never blocks a driver.
+
+pub mod simulator;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::tags::engine::Engine;
+use crate::tags::model::{
+    Device, DeviceStatus, DriverConfig, Quality, Reason, Sample, Source, Value,
+};
+use crate::util::now_ms;
+
+type Status = Arc<Mutex<DeviceStatus>>;
+
+struct Running {
+    device: Device,
+    task: tokio::task::JoinHandle<()>,
+    status: Status,
+}
+
+pub struct Drivers {
+    engine: Arc<Engine>,
+    /// The I/O runtime driver tasks run on (separate from the web workers).
+    rt: tokio::runtime::Handle,
+    running: Mutex<HashMap<u32, Running>>,
+}
+
+impl Drivers {
+    pub fn new(engine: Arc<Engine>, rt: tokio::runtime::Handle) -> Drivers {
+        Drivers {
+            engine,
+            rt,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts, restarts and stops driver tasks to match `devices`. Callable from any thread.
+    pub fn reconcile(&self, devices: &[Device]) {
+        let mut running = self.running.lock().expect("drivers lock is never poisoned");
+        let now = now_ms();
+        let wanted: HashMap<u32, &Device> = devices
+            .iter()
+            .filter(|d| d.enabled)
+            .map(|d| (d.id, d))
+            .collect();
+        running.retain(|id, r| {
+            let keep = wanted.get(id).is_some_and(|d| **d == r.device);
+            if !keep {
+                r.task.abort();
+                tracing::info!(device = %r.device.name, "driver stopped");
+            }
+            keep
+        });
+        for d in devices.iter().filter(|d| !d.enabled) {
+            self.engine
+                .mark_device(d.id, Quality::Bad(Reason::DeviceDisabled), now);
+        }
+        for (id, d) in wanted {
+            if running.contains_key(&id) {
+                continue;
+            }
+            let status: Status = Arc::default();
+            let task = match &d.config {
+                DriverConfig::Simulator {
+                    interval_s,
+                    seed,
+                    speed,
+                } => self.rt.spawn(run_simulator(
+                    self.engine.clone(),
+                    d.id,
+                    *interval_s,
+                    *seed,
+                    *speed,
+                    status.clone(),
+                )),
+            };
+            tracing::info!(device = %d.name, "driver started");
+            running.insert(
+                id,
+                Running {
+                    device: d.clone(),
+                    task,
+                    status,
+                },
+            );
+        }
+    }
+
+    /// Counters of a device (running or not).
+    pub fn status(&self, device: u32) -> DeviceStatus {
+        let running = self.running.lock().expect("drivers lock is never poisoned");
+        let mut s = running
+            .get(&device)
+            .map(|r| {
+                r.status
+                    .lock()
+                    .expect("status lock is never poisoned")
+                    .clone()
+            })
+            .unwrap_or_default();
+        s.tags = self
+            .engine
+            .defs()
+            .iter()
+            .filter(|t| t.source.device() == Some(device))
+            .count();
+        s
+    }
+
+    /// Stops every driver (shutdown).
+    pub fn stop_all(&self) {
+        let mut running = self.running.lock().expect("drivers lock is never poisoned");
+        for (_, r) in running.drain() {
+            r.task.abort();
+        }
+    }
+}
+
+async fn run_simulator(
+    engine: Arc<Engine>,
+    device: u32,
+    interval_s: f64,
+    seed: u64,
+    speed: f64,
+    status: Status,
+) {
+    let interval = Duration::from_secs_f64(interval_s.clamp(0.05, 3600.0));
+    let mut plant = simulator::Plant::new(seed, speed);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    {
+        let mut s = status.lock().expect("status lock is never poisoned");
+        s.connected = true;
+    }
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        let values = plant.step(interval.as_secs_f64());
+        let ts = now_ms();
+        let defs = engine.defs();
+        let batch: Vec<Sample> = defs
+            .iter()
+            .filter_map(|t| match &t.source {
+                Source::Simulator { device: d, signal } if *d == device => Some((t, signal)),
+                _ => None,
+            })
+            .map(|(t, signal)| {
+                let idx = simulator::SIGNALS.iter().position(|s| s.name == signal);
+                match idx {
+                    Some(i) => Sample {
+                        tag: t.id,
+                        ts_ms: ts,
+                        value: Some(match (&values[i], t.data_type) {
+                            (Value::Float(f), crate::tags::model::DataType::Int) => {
+                                Value::Int(f.round() as i64)
+                            }
+                            (v, _) => v.clone(),
+                        }),
+                        quality: Quality::Good,
+                    },
+                    None => Sample {
+                        tag: t.id,
+                        ts_ms: ts,
+                        value: None,
+                        quality: Quality::Bad(Reason::ConfigError),
+                    },
+                }
+            })
+            .collect();
+        engine.publish(batch);
+        let mut s = status.lock().expect("status lock is never poisoned");
+        s.requests += 1;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        s.latency_ms = if s.requests == 1 {
+            ms
+        } else {
+            s.latency_ms * 0.9 + ms * 0.1
+        };
+        s.last_ok_ms = Some(ts);
+    }
+}

@@ -1,0 +1,698 @@
+//! Pages (under `/integration`) and API (`/api/v1/tags`, `/api/v1/devices`,
+//! `/api/v1/stream/tags`) of the data platform.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::auth::model::Level;
+use crate::drivers::simulator::SIGNALS;
+use crate::error::Error;
+use crate::i18n::Lang;
+use crate::tags::model::{Current, DataType, Device, DeviceStatus, Scaling, Source, Tag};
+use crate::tags::service as svc;
+use crate::web::context::{Ctx, redirect_with, to_value};
+use crate::web::error::{AppError, blocking};
+use crate::web::form::FormData;
+
+const M: &str = "integration";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(overview)
+        .service(tags_page)
+        .service(tag_new_page)
+        .service(tag_create_submit)
+        .service(tag_page)
+        .service(tag_update_submit)
+        .service(tag_delete_submit)
+        .service(devices_page)
+        .service(device_page)
+        .service(device_switch)
+        .service(api_tags)
+        .service(api_tag_create)
+        .service(api_tag)
+        .service(api_tag_update)
+        .service(api_tag_delete)
+        .service(api_stream)
+        .service(api_devices)
+        .service(api_device_create)
+        .service(api_device)
+        .service(api_device_update)
+        .service(api_device_delete)
+        .service(api_device_status);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api_tags,
+    api_tag_create,
+    api_tag,
+    api_tag_update,
+    api_tag_delete,
+    api_stream,
+    api_devices,
+    api_device_create,
+    api_device,
+    api_device_update,
+    api_device_delete,
+    api_device_status
+))]
+pub struct Doc;
+
+/// A tag with its current value.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TagView {
+    #[serde(flatten)]
+    pub tag: Tag,
+    pub current: Option<Current>,
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+pub struct TagFilter {
+    /// Plant area.
+    #[serde(default)]
+    pub area: Option<String>,
+    /// Device id.
+    #[serde(default)]
+    pub device: Option<u32>,
+    /// Text in name, description or equipment.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+fn tag_views(app: &App, f: &TagFilter) -> Vec<TagView> {
+    let defs = app.tags.defs();
+    let q = f.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let mut tags: Vec<Tag> = defs
+        .iter()
+        .filter(|t| {
+            f.area
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .is_none_or(|a| t.area == a)
+        })
+        .filter(|t| f.device.is_none_or(|d| t.source.device() == Some(d)))
+        .filter(|t| {
+            q.is_empty()
+                || [&t.name, &t.description_zh, &t.description_en, &t.equipment]
+                    .iter()
+                    .any(|s| s.to_lowercase().contains(&q))
+        })
+        .map(|t| (**t).clone())
+        .collect();
+    tags.sort_by(|a, b| a.area.cmp(&b.area).then(a.name.cmp(&b.name)));
+    let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
+    let currents = app.tags.currents(&ids);
+    tags.into_iter()
+        .zip(currents)
+        .map(|(tag, current)| TagView { tag, current })
+        .collect()
+}
+
+fn areas(app: &App) -> Vec<String> {
+    let mut a: Vec<String> = app
+        .tags
+        .defs()
+        .iter()
+        .map(|t| t.area.clone())
+        .filter(|a| !a.is_empty())
+        .collect();
+    a.sort();
+    a.dedup();
+    a
+}
+
+/// A device with its live counters.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeviceView {
+    #[serde(flatten)]
+    pub device: Device,
+    pub status: DeviceStatus,
+}
+
+fn device_views(app: &App) -> Result<Vec<DeviceView>, AppError> {
+    Ok(svc::devices(&app.store.read()?)?
+        .into_iter()
+        .map(|d| DeviceView {
+            status: app.drivers.status(d.id),
+            device: d,
+        })
+        .collect())
+}
+
+// ------------------------------------------------------------------ pages
+
+#[get("/integration")]
+async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let tags = tag_views(&ctx.app, &TagFilter::default());
+    let good = tags
+        .iter()
+        .filter(|t| t.current.as_ref().is_some_and(|c| c.quality.is_good()))
+        .count();
+    ctx.page(
+        "integration/overview.html",
+        context! {
+            devices => to_value(&device_views(&ctx.app)?),
+            tag_count => tags.len(),
+            good,
+            areas => to_value(&areas(&ctx.app)),
+        },
+    )
+}
+
+#[get("/integration/tags")]
+async fn tags_page(ctx: Ctx, f: web::Query<TagFilter>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let tags = tag_views(&ctx.app, &f);
+    let names: Vec<&str> = tags.iter().map(|t| t.tag.name.as_str()).collect();
+    ctx.page(
+        "integration/tags.html",
+        context! {
+            tags => to_value(&tags),
+            names => names.join(","),
+            areas => to_value(&areas(&ctx.app)),
+            devices => to_value(&svc::devices(&ctx.app.store.read()?)?),
+            filter => to_value(&serde_json::json!({ "area": f.area, "q": f.q, "device": f.device })),
+            can_write => ctx.who.can(M, Level::Write),
+        },
+    )
+}
+
+fn tag_form_ctx(
+    ctx: &Ctx,
+    tag: Option<&TagView>,
+    values: serde_json::Value,
+) -> Result<minijinja::Value, AppError> {
+    let signals: Vec<serde_json::Value> = SIGNALS
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "label": match ctx.lang { Lang::ZhCn => s.zh, Lang::En => s.en },
+            })
+        })
+        .collect();
+    Ok(context! {
+        tag => tag.map(to_value),
+        values => to_value(&values),
+        devices => to_value(&svc::devices(&ctx.app.store.read()?)?),
+        signals => to_value(&signals),
+        can_write => ctx.who.can(M, Level::Write),
+    })
+}
+
+/// The form's string values of a tag.
+fn tag_values(t: &Tag) -> serde_json::Value {
+    let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    let (kind, device, signal) = match &t.source {
+        Source::Manual => ("manual", String::new(), String::new()),
+        Source::Simulator { device, signal } => ("simulator", device.to_string(), signal.clone()),
+    };
+    serde_json::json!({
+        "name": t.name, "description_zh": t.description_zh, "description_en": t.description_en,
+        "unit": t.unit, "data_type": t.data_type, "source_kind": kind, "device": device, "signal": signal,
+        "raw_lo": num(t.scaling.map(|s| s.raw_lo)), "raw_hi": num(t.scaling.map(|s| s.raw_hi)),
+        "eng_lo": num(t.scaling.map(|s| s.eng_lo)), "eng_hi": num(t.scaling.map(|s| s.eng_hi)),
+        "deadband": t.deadband.to_string(), "resolution": t.resolution.to_string(),
+        "range_lo": num(t.range_lo), "range_hi": num(t.range_hi),
+        "writable": if t.writable { "on" } else { "" },
+        "area": t.area, "equipment": t.equipment, "retention_days": t.retention_days.to_string(),
+    })
+}
+
+fn tag_from_form(f: &FormData) -> Result<Tag, Error> {
+    let data_type = match f.get("data_type") {
+        "bool" => DataType::Bool,
+        "int" => DataType::Int,
+        "string" => DataType::String,
+        _ => DataType::Float,
+    };
+    let source = match f.get("source_kind") {
+        "simulator" => Source::Simulator {
+            device: f
+                .opt::<u32>("device")?
+                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
+            signal: f.get("signal").to_string(),
+        },
+        _ => Source::Manual,
+    };
+    let scaling = match (
+        f.opt::<f64>("raw_lo")?,
+        f.opt::<f64>("raw_hi")?,
+        f.opt::<f64>("eng_lo")?,
+        f.opt::<f64>("eng_hi")?,
+    ) {
+        (None, None, None, None) => None,
+        (Some(raw_lo), Some(raw_hi), Some(eng_lo), Some(eng_hi)) => Some(Scaling {
+            raw_lo,
+            raw_hi,
+            eng_lo,
+            eng_hi,
+        }),
+        _ => return Err(Error::invalid("scaling", "tags.err.scaling")),
+    };
+    let mut t = svc::blank_tag(f.get("name"), data_type, source);
+    t.description_zh = f.get("description_zh").into();
+    t.description_en = f.get("description_en").into();
+    t.unit = f.get("unit").into();
+    t.scaling = scaling;
+    t.deadband = f.opt("deadband")?.unwrap_or(0.0);
+    t.resolution = f.opt("resolution")?.unwrap_or(0.001);
+    t.range_lo = f.opt("range_lo")?;
+    t.range_hi = f.opt("range_hi")?;
+    t.writable = f.checked("writable");
+    t.area = f.get("area").into();
+    t.equipment = f.get("equipment").into();
+    t.retention_days = f.opt("retention_days")?.unwrap_or(365);
+    Ok(t)
+}
+
+#[get("/integration/tags/new")]
+async fn tag_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let c = tag_form_ctx(
+        &ctx,
+        None,
+        serde_json::json!({"data_type": "float", "source_kind": "manual", "resolution": "0.001", "deadband": "0", "retention_days": "365"}),
+    )?;
+    ctx.page("integration/tag_form.html", c)
+}
+
+#[post("/integration/tags")]
+async fn tag_create_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let result = match tag_from_form(&f) {
+        Ok(t) => {
+            blocking(move || {
+                let t = svc::create_tag(&app.store, &actor, t)?;
+                app.reload_tags()?;
+                Ok(t)
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(t) => Ok(redirect_with(
+            &format!("/integration/tags/{}", t.name),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let c = tag_form_ctx(&ctx, None, f.echo())?;
+            ctx.form_error("integration/tag_form.html", c, e)
+        }
+    }
+}
+
+fn load_tag(ctx: &Ctx, name: &str) -> Result<TagView, AppError> {
+    let tag = svc::tag_by_name(&ctx.app.store.read()?, name)?;
+    Ok(TagView {
+        current: ctx.app.tags.current(tag.id),
+        tag,
+    })
+}
+
+#[get("/integration/tags/{name}")]
+async fn tag_page(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let v = load_tag(&ctx, &name)?;
+    let values = tag_values(&v.tag);
+    let c = tag_form_ctx(&ctx, Some(&v), values)?;
+    ctx.page("integration/tag_form.html", c)
+}
+
+#[post("/integration/tags/{name}")]
+async fn tag_update_submit(
+    ctx: Ctx,
+    name: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    let (app, actor, old) = (ctx.app.clone(), ctx.actor(), name.into_inner());
+    let o = old.clone();
+    let result = match tag_from_form(&f) {
+        Ok(t) => {
+            blocking(move || {
+                let t = svc::update_tag(&app.store, &actor, &o, t)?;
+                app.reload_tags()?;
+                Ok(t)
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(t) => Ok(redirect_with(
+            &format!("/integration/tags/{}", t.name),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let v = load_tag(&ctx, &old)?;
+            let c = tag_form_ctx(&ctx, Some(&v), f.echo())?;
+            ctx.form_error("integration/tag_form.html", c, e)
+        }
+    }
+}
+
+#[post("/integration/tags/{name}/delete")]
+async fn tag_delete_submit(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
+    blocking(move || {
+        svc::delete_tag(&app.store, &actor, &name)?;
+        app.reload_tags()
+    })
+    .await?;
+    Ok(redirect_with("/integration/tags", Some("flash.deleted")))
+}
+
+#[get("/integration/devices")]
+async fn devices_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    ctx.page(
+        "integration/devices.html",
+        context! { devices => to_value(&device_views(&ctx.app)?), can_write => ctx.who.can(M, Level::Write) },
+    )
+}
+
+#[get("/integration/devices/{id}")]
+async fn device_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let d = svc::device(&ctx.app.store.read()?, *id)?;
+    let tags = tag_views(
+        &ctx.app,
+        &TagFilter {
+            device: Some(d.id),
+            ..Default::default()
+        },
+    );
+    let names: Vec<&str> = tags.iter().map(|t| t.tag.name.as_str()).collect();
+    ctx.page(
+        "integration/device.html",
+        context! {
+            device => to_value(&DeviceView { status: ctx.app.drivers.status(d.id), device: d }),
+            names => names.join(","),
+            tags => to_value(&tags),
+            can_write => ctx.who.can(M, Level::Write),
+        },
+    )
+}
+
+#[post("/integration/devices/{id}/{action}")]
+async fn device_switch(ctx: Ctx, path: web::Path<(u32, String)>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (id, action) = path.into_inner();
+    let on = match action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(AppError::not_found()),
+    };
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || {
+        let mut d = svc::device(&app.store.read()?, id)?;
+        d.enabled = on;
+        svc::update_device(&app.store, &actor, id, d)?;
+        app.reload_tags()
+    })
+    .await?;
+    Ok(redirect_with(
+        &format!("/integration/devices/{id}"),
+        Some("flash.saved"),
+    ))
+}
+
+// ------------------------------------------------------------------ API
+
+/// Tags with their current value, quality and timestamp.
+#[utoipa::path(tag = "tags", params(TagFilter), responses((status = 200, description = "Tags", body = Vec<TagView>)), security(("bearer" = [])))]
+#[get("/api/v1/tags")]
+async fn api_tags(ctx: Ctx, f: web::Query<TagFilter>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(tag_views(&ctx.app, &f)))
+}
+
+/// Creates a tag (`id` is assigned; send 0).
+#[utoipa::path(tag = "tags", request_body = Tag, responses(
+    (status = 201, description = "Created", body = Tag),
+    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = [])))]
+#[post("/api/v1/tags")]
+async fn api_tag_create(ctx: Ctx, body: web::Json<Tag>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, t) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let t = blocking(move || {
+        let t = svc::create_tag(&app.store, &actor, t)?;
+        app.reload_tags()?;
+        Ok(t)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(t))
+}
+
+/// One tag with its current value.
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), responses(
+    (status = 200, description = "The tag", body = TagView), (status = 404, description = "No such tag")), security(("bearer" = [])))]
+#[get("/api/v1/tags/{name}")]
+async fn api_tag(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(load_tag(&ctx, &name)?))
+}
+
+/// Replaces a tag's definition (its id and history stay).
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), request_body = Tag, responses(
+    (status = 200, description = "Updated", body = Tag), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[put("/api/v1/tags/{name}")]
+async fn api_tag_update(
+    ctx: Ctx,
+    name: web::Path<String>,
+    body: web::Json<Tag>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, name, t) = (
+        ctx.app.clone(),
+        ctx.actor(),
+        name.into_inner(),
+        body.into_inner(),
+    );
+    let t = blocking(move || {
+        let t = svc::update_tag(&app.store, &actor, &name, t)?;
+        app.reload_tags()?;
+        Ok(t)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(t))
+}
+
+/// Deletes a tag definition (its history stays until retention removes it).
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), responses(
+    (status = 204, description = "Deleted"), (status = 404, description = "No such tag")), security(("bearer" = [])))]
+#[delete("/api/v1/tags/{name}")]
+async fn api_tag_delete(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
+    blocking(move || {
+        svc::delete_tag(&app.store, &actor, &name)?;
+        app.reload_tags()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    /// Comma-separated tag names; all tags when absent.
+    #[serde(default)]
+    pub names: Option<String>,
+}
+
+/// One value in a live event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LiveValue<'a> {
+    pub name: &'a str,
+    #[schema(value_type = Object)]
+    pub value: Option<&'a crate::tags::model::Value>,
+    pub quality: crate::tags::model::Quality,
+    pub ts_ms: i64,
+}
+
+fn event(kind: &str, values: &[LiveValue]) -> web::Bytes {
+    let data = serde_json::to_string(values).unwrap_or_else(|_| "[]".into());
+    web::Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+/// Live values as Server-Sent Events: first `snapshot` (every selected tag), then `values`
+/// (what changed), a comment every 15 s to keep proxies from closing the stream.
+#[utoipa::path(tag = "tags", params(StreamQuery), responses(
+    (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = [])))]
+#[get("/api/v1/stream/tags")]
+async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let engine = ctx.app.tags.clone();
+    let defs = engine.defs();
+    let wanted: Option<HashSet<u32>> = q.names.as_ref().map(|n| {
+        n.split(',')
+            .filter_map(|name| defs.by_name(name.trim()).map(|t| t.id))
+            .collect()
+    });
+    let rx = engine.subscribe();
+    let snapshot = {
+        let ids: Vec<u32> = defs
+            .iter()
+            .map(|t| t.id)
+            .filter(|id| wanted.as_ref().is_none_or(|w| w.contains(id)))
+            .collect();
+        let currents = engine.currents(&ids);
+        let values: Vec<LiveValue> = ids
+            .iter()
+            .zip(&currents)
+            .filter_map(|(id, c)| {
+                let c = c.as_ref()?;
+                Some(LiveValue {
+                    name: &defs.get(*id)?.name,
+                    value: c.value.as_ref(),
+                    quality: c.quality,
+                    ts_ms: c.ts_ms,
+                })
+            })
+            .collect();
+        event("snapshot", &values)
+    };
+    let state = (rx, engine, wanted);
+    let updates = futures_util::stream::unfold(state, |(mut rx, engine, wanted)| async move {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
+                Err(_) => {
+                    return Some((
+                        Ok::<_, actix_web::Error>(web::Bytes::from_static(b": keep-alive\n\n")),
+                        (rx, engine, wanted),
+                    ));
+                }
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Ok(batch)) => {
+                    let defs = engine.defs();
+                    let values: Vec<LiveValue> = batch
+                        .iter()
+                        .filter(|s| wanted.as_ref().is_none_or(|w| w.contains(&s.tag)))
+                        .filter_map(|s| {
+                            Some(LiveValue {
+                                name: &defs.get(s.tag)?.name,
+                                value: s.value.as_ref(),
+                                quality: s.quality,
+                                ts_ms: s.ts_ms,
+                            })
+                        })
+                        .collect();
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let bytes = event("values", &values);
+                    return Some((Ok(bytes), (rx, engine, wanted)));
+                }
+            }
+        }
+    });
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, actix_web::Error>(snapshot) }),
+        updates,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        // never compress or buffer an event stream
+        .insert_header(("content-encoding", "identity"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(stream))
+}
+
+/// Devices with their live counters.
+#[utoipa::path(tag = "devices", responses((status = 200, description = "Devices", body = Vec<DeviceView>)), security(("bearer" = [])))]
+#[get("/api/v1/devices")]
+async fn api_devices(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(device_views(&ctx.app)?))
+}
+
+/// Adds a device (`id` is assigned; send 0).
+#[utoipa::path(tag = "devices", request_body = Device, responses(
+    (status = 201, description = "Created", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[post("/api/v1/devices")]
+async fn api_device_create(ctx: Ctx, body: web::Json<Device>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, d) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let d = blocking(move || {
+        let d = svc::create_device(&app.store, &actor, d)?;
+        app.reload_tags()?;
+        Ok(d)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(d))
+}
+
+/// One device with its live counters.
+#[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
+    (status = 200, description = "The device", body = DeviceView), (status = 404, description = "No such device")), security(("bearer" = [])))]
+#[get("/api/v1/devices/{id}")]
+async fn api_device(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let d = svc::device(&ctx.app.store.read()?, *id)?;
+    Ok(HttpResponse::Ok().json(DeviceView {
+        status: ctx.app.drivers.status(d.id),
+        device: d,
+    }))
+}
+
+/// Replaces a device's configuration; its driver restarts.
+#[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), request_body = Device, responses(
+    (status = 200, description = "Updated", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[put("/api/v1/devices/{id}")]
+async fn api_device_update(
+    ctx: Ctx,
+    id: web::Path<u32>,
+    body: web::Json<Device>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, id, d) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
+    let d = blocking(move || {
+        let d = svc::update_device(&app.store, &actor, id, d)?;
+        app.reload_tags()?;
+        Ok(d)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Deletes a device no tag reads from.
+#[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
+    (status = 204, description = "Deleted"), (status = 409, description = "Tags still read from it")), security(("bearer" = [])))]
+#[delete("/api/v1/devices/{id}")]
+async fn api_device_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    blocking(move || {
+        svc::delete_device(&app.store, &actor, id)?;
+        app.reload_tags()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A device's counters: requests, errors, latency, last error.
+#[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
+    (status = 200, description = "Status", body = DeviceStatus), (status = 404, description = "No such device")), security(("bearer" = [])))]
+#[get("/api/v1/devices/{id}/status")]
+async fn api_device_status(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let d = svc::device(&ctx.app.store.read()?, *id)?;
+    Ok(HttpResponse::Ok().json(ctx.app.drivers.status(d.id)))
+}

@@ -1,0 +1,237 @@
+//! Tags (位号), their values and the devices that deliver them.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What a tag holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    Bool,
+    Int,
+    Float,
+    String,
+}
+
+/// A value as it travels through the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    #[schema(value_type = String)]
+    Text(Arc<str>),
+}
+
+impl Value {
+    /// The numeric view used by the historian, alarms and trends (bool → 0/1).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Bool(b) => Some(*b as u8 as f64),
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Text(_) => None,
+        }
+    }
+}
+
+/// Why a value is not good. Stable codes: they are stored, exported and translated
+/// (`tags.reason.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// No value received yet since start.
+    NotYetRead,
+    /// The device does not answer or the connection is down.
+    CommFailure,
+    /// The device answered with an error (Modbus exception…).
+    DeviceError,
+    /// The raw value cannot be converted (wrong type, NaN, unparsable payload).
+    BadValue,
+    /// Outside the tag's instrument range.
+    OutOfRange,
+    /// The tag's configuration cannot be served (address out of range, unknown signal).
+    ConfigError,
+    /// Value not refreshed for longer than expected.
+    Stale,
+    /// The source device is switched off.
+    DeviceDisabled,
+}
+
+/// OPC-style quality of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "q", content = "reason", rename_all = "snake_case")]
+pub enum Quality {
+    Good,
+    Uncertain(Reason),
+    Bad(Reason),
+}
+
+impl Quality {
+    pub fn is_good(self) -> bool {
+        self == Quality::Good
+    }
+}
+
+/// One timestamped value of one tag. `tag` is the numeric handle (`Tag::id`). A bad sample
+/// may carry no value (the device is gone) or the last raw reading (it is out of range).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub tag: u32,
+    pub ts_ms: i64,
+    pub value: Option<Value>,
+    pub quality: Quality,
+}
+
+/// The latest known value of a tag.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Current {
+    pub value: Option<Value>,
+    pub quality: Quality,
+    /// Unix ms of the value (or of the quality change when there is no value).
+    pub ts_ms: i64,
+}
+
+/// Linear raw → engineering conversion: `eng = eng_lo + (raw - raw_lo) * (eng_hi - eng_lo) / (raw_hi - raw_lo)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Scaling {
+    pub raw_lo: f64,
+    pub raw_hi: f64,
+    pub eng_lo: f64,
+    pub eng_hi: f64,
+}
+
+impl Scaling {
+    pub fn apply(&self, raw: f64) -> f64 {
+        self.eng_lo
+            + (raw - self.raw_lo) * (self.eng_hi - self.eng_lo) / (self.raw_hi - self.raw_lo)
+    }
+    pub fn invert(&self, eng: f64) -> f64 {
+        self.raw_lo
+            + (eng - self.eng_lo) * (self.raw_hi - self.raw_lo) / (self.eng_hi - self.eng_lo)
+    }
+}
+
+/// Where a tag's value comes from: a device and the address within it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    /// A signal of the built-in plant simulator (`r101.temperature`…).
+    Simulator { device: u32, signal: String },
+    /// Set by hand or by the API only (setpoints, lab values).
+    Manual,
+}
+
+impl Source {
+    pub fn device(&self) -> Option<u32> {
+        match self {
+            Source::Simulator { device, .. } => Some(*device),
+            Source::Manual => None,
+        }
+    }
+}
+
+/// A tag definition (位号).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Tag {
+    /// Numeric handle, stable for the life of the tag (used by the historian and plugins).
+    pub id: u32,
+    /// Unique name, e.g. `R101.TT01` (letters, digits, `.`, `_`, `-`).
+    pub name: String,
+    #[serde(default)]
+    pub description_zh: String,
+    #[serde(default)]
+    pub description_en: String,
+    #[serde(default)]
+    pub unit: String,
+    pub data_type: DataType,
+    pub source: Source,
+    #[serde(default)]
+    pub scaling: Option<Scaling>,
+    /// Changes smaller than this (engineering units) are not reported to history and
+    /// subscribers; 0 reports every change.
+    #[serde(default)]
+    pub deadband: f64,
+    /// Smallest meaningful step (engineering units); the historian stores values rounded to it.
+    #[serde(default = "default_resolution")]
+    pub resolution: f64,
+    /// Instrument range; values outside it are marked uncertain, writes outside it refused.
+    #[serde(default)]
+    pub range_lo: Option<f64>,
+    #[serde(default)]
+    pub range_hi: Option<f64>,
+    #[serde(default)]
+    pub writable: bool,
+    /// Plant area (装置/区域), for grouping, access and alarm routing.
+    #[serde(default)]
+    pub area: String,
+    /// Equipment tag it belongs to (`R101`).
+    #[serde(default)]
+    pub equipment: String,
+    /// Days of history kept (0 = no history).
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn default_resolution() -> f64 {
+    0.001
+}
+
+fn default_retention() -> u32 {
+    365
+}
+
+impl Tag {
+    pub fn in_range(&self, v: f64) -> bool {
+        self.range_lo.is_none_or(|lo| v >= lo) && self.range_hi.is_none_or(|hi| v <= hi)
+    }
+}
+
+/// How a device is reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "driver", rename_all = "snake_case")]
+pub enum DriverConfig {
+    /// The built-in fine-chemicals plant simulator.
+    Simulator {
+        /// Seconds between samples.
+        #[serde(default = "one")]
+        interval_s: f64,
+        /// Seed of its noise, so runs can be repeated.
+        #[serde(default)]
+        seed: u64,
+        /// How many times faster than real time batches run (1 = real time).
+        #[serde(default = "one")]
+        speed: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A device (a PLC, a gateway, the simulator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub config: DriverConfig,
+    pub enabled: bool,
+}
+
+/// Live counters of a device, for its status page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeviceStatus {
+    pub connected: bool,
+    pub requests: u64,
+    pub errors: u64,
+    /// Mean request latency over the last requests, in ms.
+    pub latency_ms: f64,
+    pub last_error: Option<String>,
+    pub last_error_ms: Option<i64>,
+    pub last_ok_ms: Option<i64>,
+    pub tags: usize,
+}
