@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Files taken from `node_modules` → name under `/static/vendor/`.
-const VENDOR: &[(&str, &str)] = &[("htmx.org/dist/htmx.min.js", "htmx.min.js")];
+const VENDOR: &[(&str, &str)] = &[
+    ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
+    ("echarts/dist/echarts.min.js", "echarts.min.js"),
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -18,10 +18,11 @@ use crate::web::render::Ui;
 
 pub struct App {
     pub cfg: Config,
-    pub store: Store,
+    pub store: Arc<Store>,
     pub registry: Registry,
     /// Current tag values and their fan-out.
     pub tags: Arc<crate::tags::engine::Engine>,
+    pub historian: Arc<crate::historian::Historian>,
     pub drivers: crate::drivers::Drivers,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
@@ -61,11 +62,16 @@ impl App {
     /// Opens the store and builds the registry. Does not listen yet.
     pub fn open(cfg: Config) -> Result<App, StartError> {
         let offset = cfg.utc_offset().map_err(|e| StartError(e.0))?;
-        let store = Store::open(&cfg.data_dir)?;
+        let store = Arc::new(Store::open(&cfg.data_dir)?);
         let registry = Registry::new(&store, crate::modules::builtin())?;
         let tags = Arc::new(crate::tags::engine::Engine::new(
             crate::tags::service::tags(&store.read()?)?,
         ));
+        let historian = Arc::new(crate::historian::Historian::open(
+            store.clone(),
+            tags.clone(),
+        )?);
+        tags.add_sink(historian.clone());
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nplusx-io")
@@ -75,6 +81,7 @@ impl App {
         let drivers = crate::drivers::Drivers::new(tags.clone(), io.handle().clone());
         Ok(App {
             tags,
+            historian,
             drivers,
             io: std::sync::Mutex::new(Some(io)),
             throttle: Throttle::new(cfg.login.clone()),
@@ -106,6 +113,43 @@ impl App {
         if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
             rt.shutdown_timeout(Duration::from_secs(5));
         }
+        match self.historian.flush() {
+            Ok(n) if n > 0 => tracing::info!(samples = n, "history flushed at shutdown"),
+            Err(e) => tracing::error!(error = %e, "history flush at shutdown failed"),
+            _ => {}
+        }
+    }
+
+    /// Starts the historian's timers on the I/O runtime: a durable flush every second,
+    /// retention every hour.
+    fn start_historian(&self) {
+        let io = self.io.lock().expect("io lock is never poisoned");
+        let Some(rt) = io.as_ref() else { return };
+        let h = self.historian.clone();
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut since_retention = 0u32;
+            loop {
+                tick.tick().await;
+                let h2 = h.clone();
+                let retention = since_retention == 0;
+                since_retention = (since_retention + 1) % 3600;
+                let r = tokio::task::spawn_blocking(move || {
+                    let flushed = h2.flush();
+                    if retention && let Err(e) = h2.apply_retention(crate::util::now_ms()) {
+                        tracing::warn!(error = %e, "history retention failed");
+                    }
+                    flushed
+                })
+                .await;
+                match r {
+                    Ok(Err(e)) => tracing::error!(error = %e, "history flush failed; will retry"),
+                    Err(e) => tracing::error!(error = %e, "history flush task failed"),
+                    Ok(Ok(_)) => {}
+                }
+            }
+        });
     }
 }
 
@@ -188,6 +232,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
                 .ok()
         });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
+        app.start_historian();
         if let Err(e) = app.reload_tags() {
             tracing::error!(error = %e, "drivers not started");
         }

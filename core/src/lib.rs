@@ -10,6 +10,7 @@ pub mod control;
 pub mod demo;
 pub mod drivers;
 pub mod error;
+pub mod historian;
 pub mod i18n;
 pub mod modules;
 pub mod org;

@@ -167,6 +167,14 @@ impl Server {
         c
     }
 
+    /// SIGKILL: a power cut for the process (nothing is flushed).
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// SIGTERM and wait; returns the exit status. The data dir stays until `self` drops.
     pub fn stop(&mut self) -> ExitStatus {
         self.terminate().expect("server was running")

@@ -408,11 +408,12 @@ impl Plant {
         }
 
         // gas: background noise, a small leak now and then near the tank farm
-        if self.leak_left <= 0.0 && self.rng.next() < dt_p / 5400.0 {
+        // (leaks follow wall time, about one every two hours, whatever the batch speed)
+        if self.leak_left <= 0.0 && self.rng.next() < dt / 7200.0 {
             self.leak_left = 240.0;
         }
         let leak = if self.leak_left > 0.0 {
-            self.leak_left -= dt_p;
+            self.leak_left -= dt;
             32.0 * (1.0 - (self.leak_left / 240.0 - 0.5).abs() * 2.0)
         } else {
             0.0

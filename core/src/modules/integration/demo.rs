@@ -45,5 +45,49 @@ pub fn seed(app: &App) -> Result<()> {
         t.deadband = s.deadband;
         svc::create_tag(&app.store, &actor, t)?;
     }
-    app.reload_tags()
+    app.reload_tags()?;
+    backfill(app, device.id)
+}
+
+/// Eight hours of history, so trends show a day shift at once: the simulator run forward
+/// at 10 s steps and written through the historian like live data.
+fn backfill(app: &App, device: u32) -> Result<()> {
+    use crate::drivers::simulator::Plant;
+    use crate::tags::engine::Sink;
+    use crate::tags::model::{Quality, Sample};
+    let defs = app.tags.defs();
+    let ids: Vec<Option<u32>> = SIGNALS
+        .iter()
+        .map(|s| {
+            defs.iter()
+                .find(|t| matches!(&t.source, Source::Simulator { device: d, signal } if *d == device && signal == s.name))
+                .map(|t| t.id)
+        })
+        .collect();
+    let now = crate::util::now_ms();
+    let step_ms = 10_000;
+    let steps = 8 * 3600 * 1000 / step_ms;
+    let mut plant = Plant::new(7, 10.0);
+    for i in 0..steps {
+        let ts = now - (steps - i) * step_ms;
+        let values = plant.step(step_ms as f64 / 1000.0);
+        let batch: Vec<Sample> = values
+            .into_iter()
+            .zip(&ids)
+            .filter_map(|(v, id)| {
+                Some(Sample {
+                    tag: (*id)?,
+                    ts_ms: ts,
+                    value: Some(v),
+                    quality: Quality::Good,
+                })
+            })
+            .collect();
+        app.historian.accept(&batch);
+        if i % 360 == 0 {
+            app.historian.flush()?;
+        }
+    }
+    app.historian.flush()?;
+    Ok(())
 }

@@ -4,10 +4,12 @@
 //! This folder holds the module's registry entry, pages and API (`routes.rs`) and its demo
 //! data (`demo.rs`). The platform itself lives beside it because every module uses it:
 //! tag model, configuration service and engine in `crate::tags`, device drivers in
-//! `crate::drivers`. Built so far: tags, devices, the simulator driver, live values (SSE).
-//! Historian, alarms, Modbus/OPC UA/MQTT drivers, northbound and cameras follow (issue 4).
+//! `crate::drivers`, history in `crate::historian`. Built so far: tags, devices, the
+//! simulator driver, live values (SSE), history with trends and export. Alarms,
+//! Modbus/OPC UA/MQTT drivers, northbound and cameras follow (issue 4).
 
 mod demo;
+pub mod history;
 pub mod routes;
 
 use crate::app::App;
@@ -64,6 +66,11 @@ impl Module for Integration {
             MenuEntry {
                 label_key: "integration.menu.tags",
                 href: "/integration/tags".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "integration.menu.trends",
+                href: "/integration/trends".into(),
                 level: Level::Read,
             },
             MenuEntry {

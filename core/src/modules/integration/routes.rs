@@ -43,7 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_device)
         .service(api_device_update)
         .service(api_device_delete)
-        .service(api_device_status);
+        .service(api_device_status)
+        .service(super::history::trends_page)
+        .service(super::history::trends_export)
+        .service(super::history::api_history);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -59,7 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_device,
     api_device_update,
     api_device_delete,
-    api_device_status
+    api_device_status,
+    super::history::api_history
 ))]
 pub struct Doc;
 
