@@ -209,6 +209,8 @@ pub struct Header {
 pub struct Encoder {
     w: BitWriter,
     h: Header,
+    /// When set, the first timestamp is written relative to it (compact stage segments).
+    base_ts: Option<i64>,
     prev_ts: i64,
     prev_delta: i64,
     prev_q: u8,
@@ -237,10 +239,20 @@ impl Encoder {
                 first: f64::NAN,
                 last: f64::NAN,
             },
+            base_ts: None,
             prev_ts: 0,
             prev_delta: 0,
             prev_q: 0xff,
             prev_v: 0,
+        }
+    }
+
+    /// An encoder for a compact segment whose first timestamp is relative to `base_ts`
+    /// (see [`Encoder::compact`]).
+    pub fn with_base(resolution: f64, text: bool, base_ts: i64) -> Encoder {
+        Encoder {
+            base_ts: Some(base_ts),
+            ..Encoder::new(resolution, text)
         }
     }
 
@@ -271,7 +283,10 @@ impl Encoder {
         // timestamp
         if self.h.count == 0 {
             self.h.first_ts = ts_ms;
-            self.w.put(ts_ms as u64, 64);
+            match self.base_ts {
+                Some(base) => put_varlen(&mut self.w, ts_ms - base, &TS_CLASSES),
+                None => self.w.put(ts_ms as u64, 64),
+            }
         } else {
             let delta = ts_ms - self.prev_ts;
             put_varlen(&mut self.w, delta - self.prev_delta, &TS_CLASSES);
@@ -386,19 +401,34 @@ pub fn header(bytes: &[u8]) -> Option<Header> {
 /// Decodes a whole chunk. None when the bytes are not a valid chunk.
 pub fn decode(bytes: &[u8]) -> Option<Vec<Point>> {
     let h = header(bytes)?;
-    let mut r = BitReader {
-        data: &bytes[HEADER_LEN..],
-        pos: 0,
-    };
-    let mut out = Vec::with_capacity(h.count as usize);
+    decode_body(&bytes[HEADER_LEN..], h.count, h.resolution, h.text, None)
+}
+
+fn decode_body(
+    body: &[u8],
+    count: u32,
+    resolution: f64,
+    text: bool,
+    base: Option<i64>,
+) -> Option<Vec<Point>> {
+    let mut r = BitReader { data: body, pos: 0 };
+    let mut out = Vec::with_capacity(count as usize);
     // q × resolution, rounded to the resolution's decimals (no 25.180000000000003)
-    let decimals = (-h.resolution.log10()).ceil().clamp(0.0, 12.0) as i32;
+    let decimals = (0..12)
+        .find(|d| {
+            let x = resolution * 10f64.powi(*d);
+            (x.round() - x).abs() <= 1e-9 * x.max(1.0)
+        })
+        .unwrap_or(12);
     let scale = 10f64.powi(decimals);
-    let value_of = |q: i64| (q as f64 * h.resolution * scale).round() / scale;
+    let value_of = |q: i64| (q as f64 * resolution * scale).round() / scale;
     let (mut ts, mut delta, mut q, mut v) = (0i64, 0i64, 0u8, 0i64);
-    for i in 0..h.count {
+    for i in 0..count {
         if i == 0 {
-            ts = r.get(64)? as i64;
+            ts = match base {
+                Some(b) => b + get_varlen(&mut r, &TS_CLASSES)?,
+                None => r.get(64)? as i64,
+            };
         } else {
             delta += get_varlen(&mut r, &TS_CLASSES)?;
             ts += delta;
@@ -407,7 +437,7 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<Point>> {
             q = r.get(8)? as u8;
         }
         let value = if q & 0x40 != 0 {
-            if h.text {
+            if text {
                 let n = r.get(16)? as usize;
                 let mut b = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -428,6 +458,70 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<Point>> {
         });
     }
     Some(out)
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_uvarint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+impl Encoder {
+    /// The compact form used for stage segments, a few bytes of framing instead of the
+    /// chunk header: `flags u8 | resolution (i8 power of ten, or 0x7f + f64) | count varint
+    /// | body`. The first timestamp is relative to the base given to `with_base`.
+    pub fn compact(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.w.buf.len() + 16);
+        out.push(self.h.text as u8);
+        let e = self.h.resolution.log10().round();
+        if (-12.0..=12.0).contains(&e)
+            && (10f64.powi(e as i32) - self.h.resolution).abs() <= self.h.resolution * 1e-9
+        {
+            out.push(e as i8 as u8);
+        } else {
+            out.push(0x7f);
+            out.extend_from_slice(&self.h.resolution.to_le_bytes());
+        }
+        put_uvarint(&mut out, self.h.count as u64);
+        let w = BitWriter {
+            buf: self.w.buf.clone(),
+            acc: self.w.acc,
+            n: self.w.n,
+        };
+        out.extend_from_slice(&w.finish());
+        out
+    }
+}
+
+/// Decodes [`Encoder::compact`] bytes written with base timestamp `base`.
+pub fn decode_compact(bytes: &[u8], base: i64) -> Option<Vec<Point>> {
+    let text = *bytes.first()? & 1 != 0;
+    let mut pos = 2;
+    let resolution = match *bytes.get(1)? {
+        0x7f => {
+            let r = f64::from_le_bytes(bytes.get(2..10)?.try_into().ok()?);
+            pos = 10;
+            r
+        }
+        e => 10f64.powi(e as i8 as i32),
+    };
+    let count = u32::try_from(get_uvarint(bytes, &mut pos)?).ok()?;
+    decode_body(&bytes[pos..], count, resolution, text, Some(base))
 }
 
 #[cfg(test)]
@@ -508,6 +602,28 @@ mod tests {
         assert!(bytes < 1.5, "{bytes} bytes per sample");
         let out = decode(&e.bytes()).unwrap();
         assert!((out[4095].value.as_ref().unwrap().as_f64().unwrap() - x).abs() < 0.006);
+    }
+
+    #[test]
+    fn compact_segments_round_trip_with_their_base() {
+        for res in [0.01, 1.0, 0.25] {
+            let base = 1_767_225_600_000i64;
+            let mut e = Encoder::with_base(res, false, base);
+            e.push(base + 700, Some(&f(12.25)), Quality::Good);
+            e.push(base + 1700, None, Quality::Bad(Reason::CommFailure));
+            let b = e.compact();
+            // powers of ten cost one byte of framing, other resolutions nine
+            let limit = if res == 0.25 { 21 } else { 12 };
+            assert!(b.len() < limit, "{} bytes for two samples", b.len());
+            let out = decode_compact(&b, base).unwrap();
+            assert_eq!(out[0].ts_ms, base + 700);
+            assert_eq!(
+                out[0].value.as_ref().unwrap().as_f64(),
+                Some((12.25 / res).round() * res)
+            );
+            assert_eq!(out[1].quality, Quality::Bad(Reason::CommFailure));
+        }
+        assert!(decode_compact(&[0, 0xfe], 0).is_none());
     }
 
     #[test]

@@ -93,8 +93,11 @@ impl Sink for Historian {
     }
 }
 
-fn encode_block(parts: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(parts.iter().map(|(_, b)| b.len() + 8).sum());
+/// A stage block: `base_ts i64` then, per tag, `tag u32 | len u32 | compact segment`
+/// whose first timestamp is relative to `base_ts`.
+fn encode_block(base_ts: i64, parts: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + parts.iter().map(|(_, b)| b.len() + 8).sum::<usize>());
+    out.extend_from_slice(&base_ts.to_le_bytes());
     for (tag, bytes) in parts {
         out.extend_from_slice(&tag.to_le_bytes());
         out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -103,16 +106,24 @@ fn encode_block(parts: &[(u32, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn decode_block(b: &[u8]) -> Vec<(u32, &[u8])> {
+fn decode_block(b: &[u8]) -> Vec<(u32, Vec<Point>)> {
     let mut out = Vec::new();
-    let mut i = 0;
+    let Some(base) = b
+        .get(..8)
+        .map(|x| i64::from_le_bytes(x.try_into().expect("8 bytes")))
+    else {
+        return out;
+    };
+    let mut i = 8;
     while i + 8 <= b.len() {
         let tag = u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         let n = u32::from_le_bytes(b[i + 4..i + 8].try_into().expect("4 bytes")) as usize;
         if i + 8 + n > b.len() {
             break;
         }
-        out.push((tag, &b[i + 8..i + 8 + n]));
+        if let Some(points) = codec::decode_compact(&b[i + 8..i + 8 + n], base) {
+            out.push((tag, points));
+        }
         i += 8 + n;
     }
     out
@@ -198,10 +209,7 @@ impl Historian {
         let mut open = self.open.lock().expect("historian lock is never poisoned");
         let mut n = 0u64;
         r.visit(&STAGE, .., Order::Asc, |_, Blob(block)| {
-            for (tag, bytes) in decode_block(&block) {
-                let Some(points) = codec::decode(bytes) else {
-                    continue;
-                };
+            for (tag, points) in decode_block(&block) {
                 let from = sealed.get(&tag).copied().unwrap_or(i64::MIN);
                 let o = open.entry(tag).or_insert_with(|| Open {
                     enc: encoder_for(defs.get(tag)),
@@ -249,6 +257,7 @@ impl Historian {
             by_tag.entry(s.tag).or_default().push(s);
         }
         let mut stage_parts = Vec::with_capacity(by_tag.len());
+        let base_ts = batch.iter().map(|s| s.ts_ms).min().unwrap_or(0);
         let mut sealed: Vec<(u32, i64, Vec<u8>)> = Vec::new();
         let mut max_ts = i64::MIN;
         let n_samples: usize = by_tag.values().map(Vec::len).sum();
@@ -257,7 +266,12 @@ impl Historian {
             for (tag, mut samples) in by_tag {
                 samples.sort_by_key(|s| s.ts_ms);
                 let def = defs.get(tag);
-                let mut stage = encoder_for(def);
+                let mut stage = match def {
+                    Some(t) => {
+                        Encoder::with_base(t.resolution, t.data_type == DataType::String, base_ts)
+                    }
+                    None => Encoder::with_base(0.001, false, base_ts),
+                };
                 let mut late = encoder_for(def);
                 late.set_late();
                 let o = open.entry(tag).or_insert_with(|| Open {
@@ -283,7 +297,7 @@ impl Historian {
                 if !late.is_empty() {
                     sealed.push((tag, late.first_ts(), late.bytes()));
                 }
-                stage_parts.push((tag, stage.bytes()));
+                stage_parts.push((tag, stage.compact()));
             }
             // a tag that went quiet does not keep its chunk (and the stage) open forever:
             // the data's own clock closes it
@@ -308,7 +322,7 @@ impl Historian {
         w.insert(
             &STAGE,
             &(max_ts.max(0) as u64, *seq),
-            &Blob(encode_block(&stage_parts)),
+            &Blob(encode_block(base_ts, &stage_parts)),
         )?;
         for (tag, first, bytes) in &sealed {
             // two chunks starting in the same millisecond (late data): the later one moves up
@@ -451,6 +465,26 @@ impl Historian {
             }
         }
         Ok(out)
+    }
+
+    /// What the history occupies: (closed chunks, their encoded bytes, stage blocks, their
+    /// bytes, samples in the closed chunks). For `/metrics` and the benchmark.
+    pub fn usage(&self) -> Result<(u64, u64, u64, u64, u64), StoreError> {
+        let r = self.store.read()?;
+        let (mut chunks, mut chunk_bytes, mut samples) = (0u64, 0u64, 0u64);
+        r.visit(&CHUNKS, .., Order::Asc, |_, Blob(b)| {
+            chunks += 1;
+            chunk_bytes += b.len() as u64;
+            samples += codec::header(&b).map(|h| h.count as u64).unwrap_or(0);
+            ControlFlow::Continue(())
+        })?;
+        let (mut stages, mut stage_bytes) = (0u64, 0u64);
+        r.visit(&STAGE, .., Order::Asc, |_, Blob(b)| {
+            stages += 1;
+            stage_bytes += b.len() as u64;
+            ControlFlow::Continue(())
+        })?;
+        Ok((chunks, chunk_bytes, stages, stage_bytes, samples))
     }
 
     /// Drops whole chunks older than each tag's retention (deleted tags: one year).

@@ -520,6 +520,21 @@ impl Store {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
 
+    /// Space accounting of the file: (allocated pages × page size, stored key/value bytes,
+    /// metadata bytes, fragmented bytes).
+    pub fn space(&self) -> Result<(u64, u64, u64, u64)> {
+        let w = self.db.begin_write()?;
+        let s = w.stats().map_err(|e| StoreError::Db(e.to_string()))?;
+        let out = (
+            s.allocated_pages() * s.page_size() as u64,
+            s.stored_bytes(),
+            s.metadata_bytes(),
+            s.fragmented_bytes(),
+        );
+        w.abort()?;
+        Ok(out)
+    }
+
     /// Names of all tables that exist in the file.
     pub fn table_names(&self) -> Result<Vec<String>> {
         let r = self.db.begin_read()?;
