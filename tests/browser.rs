@@ -10,6 +10,16 @@ use std::process::Command;
 
 #[test]
 fn an_admin_signs_in_switches_language_and_toggles_a_module() {
+    story("console.spec.mjs");
+}
+
+#[test]
+fn an_operator_follows_live_alarms_acknowledges_and_shelves() {
+    story("alarms.spec.mjs");
+}
+
+/// Runs one Playwright story against a fresh demo server.
+fn story(spec: &str) {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let required = std::env::var("NPLUSX_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     if !Path::new(&chromium).exists() {
@@ -21,23 +31,16 @@ fn an_admin_signs_in_switches_language_and_toggles_a_module() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
-    if !dir.join("node_modules/playwright-core").is_dir() {
-        let ok = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm runs")
-            .success();
-        assert!(ok, "npm ci in tests/browser failed");
-    }
+    npm_ci(&dir);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let s = common::Server::demo();
     let out = Command::new("node")
-        .arg("console.spec.mjs")
+        .arg(spec)
         .current_dir(&dir)
         .env("BASE", &s.base)
         .env("PASSWORD", s.password())
+        .env("TOKEN", common::BOOTSTRAP)
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .output()
@@ -47,6 +50,22 @@ fn an_admin_signs_in_switches_language_and_toggles_a_module() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "browser story failed:\n{log}");
+    assert!(out.status.success(), "browser story {spec} failed:\n{log}");
     assert!(log.contains("browser story passed"), "{log}");
+}
+
+/// Installs playwright-core once; two stories starting together wait for each other.
+fn npm_ci(dir: &Path) {
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    if dir.join("node_modules/playwright-core").is_dir() {
+        return;
+    }
+    let ok = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .expect("npm runs")
+        .success();
+    assert!(ok, "npm ci in tests/browser failed");
 }

@@ -174,9 +174,16 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
     assert_eq!(r["enterprise_type"], "in_park");
     assert_eq!(r["required_total"], 6);
     assert_eq!(
-        r["required_enabled"], 2,
-        "safety and data integration are built so far"
+        r["required_enabled"], 3,
+        "safety, production automation and data integration are built so far"
     );
+    let automation = r["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "automation")
+        .unwrap();
+    assert_eq!(automation["items"][0]["met"], true, "{automation}");
     let safety = r["modules"]
         .as_array()
         .unwrap()

@@ -2,38 +2,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{BOOTSTRAP, Server, eventually};
+use common::{BOOTSTRAP, Server, eventually, read_sse};
 use serde_json::json;
-
-/// Reads a Server-Sent Events stream for up to `secs`, until `until` appears.
-fn read_sse(base: &str, path: &str, until: &str, secs: u64) -> String {
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {BOOTSTRAP}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-        if String::from_utf8_lossy(&out).contains(until) {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 #[test]
 fn the_demo_plant_streams_live_values() {

@@ -23,6 +23,8 @@ pub struct App {
     /// Current tag values and their fan-out.
     pub tags: Arc<crate::tags::engine::Engine>,
     pub historian: Arc<crate::historian::Historian>,
+    /// Alarm evaluation, states and journal; modules raise their alarms here.
+    pub alarms: Arc<crate::alarms::Alarms>,
     pub drivers: crate::drivers::Drivers,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
@@ -72,6 +74,8 @@ impl App {
             tags.clone(),
         )?);
         tags.add_sink(historian.clone());
+        let alarms = Arc::new(crate::alarms::Alarms::open(store.clone(), tags.clone())?);
+        tags.add_sink(alarms.clone());
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nplusx-io")
@@ -82,6 +86,7 @@ impl App {
         Ok(App {
             tags,
             historian,
+            alarms,
             drivers,
             io: std::sync::Mutex::new(Some(io)),
             throttle: Throttle::new(cfg.login.clone()),
@@ -118,24 +123,33 @@ impl App {
             Err(e) => tracing::error!(error = %e, "history flush at shutdown failed"),
             _ => {}
         }
+        if let Err(e) = self.alarms.flush() {
+            tracing::error!(error = %e, "alarm journal flush at shutdown failed");
+        }
     }
 
-    /// Starts the historian's timers on the I/O runtime: a durable flush every second,
-    /// retention every hour.
-    fn start_historian(&self) {
+    /// Starts the data platform's timers on the I/O runtime: every second the alarm delays
+    /// and shelving expiries, then a durable flush of history and the alarm journal;
+    /// history retention every hour.
+    fn start_timers(&self) {
         let io = self.io.lock().expect("io lock is never poisoned");
         let Some(rt) = io.as_ref() else { return };
         let h = self.historian.clone();
+        let alarms = self.alarms.clone();
         rt.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut since_retention = 0u32;
             loop {
                 tick.tick().await;
-                let h2 = h.clone();
+                let (h2, a2) = (h.clone(), alarms.clone());
                 let retention = since_retention == 0;
                 since_retention = (since_retention + 1) % 3600;
                 let r = tokio::task::spawn_blocking(move || {
+                    a2.tick(crate::util::now_ms());
+                    if let Err(e) = a2.flush() {
+                        tracing::error!(error = %e, "alarm journal flush failed; will retry");
+                    }
                     let flushed = h2.flush();
                     if retention && let Err(e) = h2.apply_retention(crate::util::now_ms()) {
                         tracing::warn!(error = %e, "history retention failed");
@@ -232,7 +246,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
                 .ok()
         });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
-        app.start_historian();
+        app.start_timers();
         if let Err(e) = app.reload_tags() {
             tracing::error!(error = %e, "drivers not started");
         }
@@ -263,20 +277,42 @@ async fn shutdown_signal() {
     }
 }
 
-/// Periodic housekeeping: expired sessions.
+/// Periodic housekeeping: each minute the enabled modules' checks (certificate expiry…),
+/// every ten minutes expired sessions.
 async fn background_jobs(app: actix_web::web::Data<App>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minute = 0u32;
     loop {
         tick.tick().await;
         let a = app.clone();
+        let purge = minute.is_multiple_of(10);
+        minute = minute.wrapping_add(1);
         let r = actix_web::web::block(move || {
-            crate::auth::service::purge_sessions(&a.store, &a.cfg.session)
+            a.run_periodic();
+            if purge {
+                crate::auth::service::purge_sessions(&a.store, &a.cfg.session)
+            } else {
+                Ok(0)
+            }
         })
         .await;
         match r {
             Ok(Ok(n)) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
             Ok(Err(e)) => tracing::warn!(error = %e, "session purge failed"),
             _ => {}
+        }
+    }
+}
+
+impl App {
+    /// Runs every enabled module's periodic checks once.
+    pub fn run_periodic(&self) {
+        for m in self.registry.modules() {
+            if self.registry.is_enabled(m.id())
+                && let Err(e) = m.periodic(self)
+            {
+                tracing::warn!(module = m.id(), error = %e, "periodic check failed");
+            }
         }
     }
 }

@@ -28,8 +28,29 @@ pub enum Error {
     /// Too many attempts; retry after the given seconds.
     #[error("{}", .msg.render(Lang::En))]
     TooMany { msg: Msg, retry_after_s: u64 },
+    /// Rows of an import broke rules; nothing was written. Each names its row and field.
+    #[error("{} rows rejected", .0.len())]
+    Rows(Vec<RowError>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// One rejected row of an import (1-based, as a spreadsheet numbers data rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub row: usize,
+    pub field: &'static str,
+    pub msg: Msg,
+}
+
+impl Error {
+    /// The error as a row error of an import, if it is about a field.
+    pub fn in_row(self, row: usize) -> Result<RowError, Error> {
+        match self {
+            Error::Invalid { field, msg } => Ok(RowError { row, field, msg }),
+            other => Err(other),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -59,6 +80,7 @@ impl Error {
             | Error::Conflict(msg)
             | Error::Forbidden(msg)
             | Error::Unauthorized(msg) => msg.clone(),
+            Error::Rows(rows) => Msg::new("common.err.rows").arg("n", rows.len()),
             Error::Store(StoreError::Locked(p)) => {
                 Msg::new("store.err.locked").arg("path", p.display())
             }

@@ -2,6 +2,7 @@
 //! redb store, the six N modules built in, X modules as WebAssembly plugins, and a web
 //! console for browsers and phones on the plant LAN. See ARCHITECTURE.md for the map.
 
+pub mod alarms;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -2,7 +2,7 @@
 //! dir and hands back HTTP clients. Each test reads as a user's story.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -433,4 +433,32 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("condition not met within {secs} s");
+}
+
+/// Reads a Server-Sent Events stream (as the bootstrap admin) until `until` appears or
+/// `secs` pass; returns the response head and what arrived.
+pub fn read_sse(base: &str, path: &str, until: &str, secs: u64) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {BOOTSTRAP}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if String::from_utf8_lossy(&out).contains(until) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -103,5 +103,44 @@
   es.addEventListener("values", apply);
 })();
 
+// Live alarms: the top-bar banner's counts and, on the alarm list, the list itself follow
+// /api/v1/alarms/stream. The list is re-fetched as server-rendered HTML (one template).
+(function () {
+  "use strict";
+  var banner = document.querySelector("[data-alarm-banner]");
+  if (!banner || !window.EventSource) return;
+  var pending = null;
+  function counts(s) {
+    banner.querySelector('[data-n="unack"]').textContent = s.unack;
+    banner.querySelector('[data-n="active"]').textContent = s.active;
+    banner.className = "alarm-banner" + (s.unack ? " unack" : "") + (s.top ? " p-" + s.top : "");
+  }
+  function refresh() {
+    var list = document.getElementById("alarm-list");
+    if (!list || pending) return;
+    // a burst of changes fetches the list once
+    pending = setTimeout(function () {
+      pending = null;
+      fetch(list.getAttribute("data-alarm-list"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var tmp = document.createElement("div");
+          tmp.innerHTML = html;
+          var fresh = tmp.querySelector("#alarm-list");
+          var now = document.getElementById("alarm-list");
+          if (fresh && now) now.replaceWith(fresh);
+        })
+        .catch(function () {});
+    }, 300);
+  }
+  var es = new EventSource("/api/v1/alarms/stream");
+  es.addEventListener("summary", function (e) { counts(JSON.parse(e.data)); });
+  es.addEventListener("changed", function (e) {
+    counts(JSON.parse(e.data).summary);
+    refresh();
+  });
+})();
+
 // Theme before first paint would need an inline script; apply as early as this file runs.
 try { if (localStorage.getItem("nx-theme") === "dark") document.documentElement.classList.add("dark"); } catch (_) {}

@@ -4,6 +4,7 @@
 //! Modules of the guide not yet built here show as "not installed" in the console and the
 //! compliance page; they arrive as folders in this directory.
 
+pub mod automation;
 pub mod integration;
 pub mod safety;
 
@@ -11,7 +12,12 @@ use std::sync::Arc;
 
 use crate::registry::Module;
 
-/// Every module compiled into this binary.
+/// Every module compiled into this binary, in the order their demo data is seeded
+/// (automation's alarms need integration's tags). Menus follow the guide's row order.
 pub fn builtin() -> Vec<Arc<dyn Module>> {
-    vec![Arc::new(safety::Safety), Arc::new(integration::Integration)]
+    vec![
+        Arc::new(safety::Safety),
+        Arc::new(integration::Integration),
+        Arc::new(automation::Automation),
+    ]
 }

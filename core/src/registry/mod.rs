@@ -103,6 +103,11 @@ pub trait Module: Send + Sync + 'static {
     fn health(&self, app: &App) -> Health;
     /// Evidence for the compliance page, per requirement item of the module's guide row.
     fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence>;
+    /// Checks run about once a minute while the module is enabled: raise and clear the
+    /// module's alarms (certificate expiry, overdue permits…).
+    fn periodic(&self, _app: &App) -> crate::error::Result<()> {
+        Ok(())
+    }
     /// Adds the module's part of the demo plant.
     fn seed_demo(&self, app: &App) -> crate::error::Result<()>;
 }

@@ -146,9 +146,12 @@ impl Ctx {
             href,
         };
         let mut groups = Vec::new();
+        // in the guide's order (附件2 rows), whatever order the modules were built in
+        let mut modules: Vec<_> = self.app.registry.modules().iter().collect();
+        modules.sort_by_key(|m| m.guide().row);
         for kind in [crate::registry::Kind::N, crate::registry::Kind::X] {
             let mut items = Vec::new();
-            for m in self.app.registry.modules() {
+            for m in &modules {
                 if m.kind() != kind || !self.app.registry.is_enabled(m.id()) {
                     continue;
                 }
@@ -233,7 +236,16 @@ impl Ctx {
             path => self.req.path(),
             flash => take_flash(&self.req),
             secure => self.app.tls,
+            alarm_summary => self.alarm_banner().map(|s| to_value(&s)),
         }
+    }
+
+    /// The alarm counts of the top bar, for people who may see alarms.
+    fn alarm_banner(&self) -> Option<crate::alarms::Summary> {
+        (self.who.user().is_some()
+            && self.app.registry.is_enabled("automation")
+            && self.who.can("automation", Level::Read))
+        .then(|| self.app.alarms.summary())
     }
 
     /// Renders `template` with the shared context and `extra` (which wins on name clashes).

@@ -18,6 +18,8 @@ pub struct AppError {
     pub field: Option<&'static str>,
     /// For 429: seconds until a retry can succeed.
     pub retry_after_s: Option<u64>,
+    /// For a rejected import: what is wrong in which row.
+    pub rows: Vec<crate::error::RowError>,
 }
 
 impl AppError {
@@ -27,6 +29,7 @@ impl AppError {
             msg,
             field: None,
             retry_after_s: None,
+            rows: Vec::new(),
         }
     }
     pub fn not_found() -> AppError {
@@ -63,6 +66,17 @@ impl AppError {
         if let Some(s) = self.retry_after_s {
             e["retry_after_s"] = s.into();
         }
+        if !self.rows.is_empty() {
+            e["rows"] = self
+                .rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "row": r.row, "field": r.field, "code": code_of(r.msg.key), "message": r.msg.render(lang),
+                    })
+                })
+                .collect();
+        }
         serde_json::json!({ "error": e })
     }
 }
@@ -97,7 +111,7 @@ impl ResponseError for AppError {
 impl From<Error> for AppError {
     fn from(e: Error) -> AppError {
         let status = match &e {
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Invalid { .. } | Error::Rows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -113,6 +127,7 @@ impl From<Error> for AppError {
         match e {
             Error::Invalid { field, .. } => a.field = Some(field),
             Error::TooMany { retry_after_s, .. } => a.retry_after_s = Some(retry_after_s),
+            Error::Rows(rows) => a.rows = rows,
             _ => {}
         }
         a

@@ -8,10 +8,12 @@
 pub mod assets;
 pub mod context;
 pub mod error;
+pub mod export;
 pub mod form;
 pub mod middleware;
 pub mod ops;
 pub mod render;
+pub mod sse;
 pub mod tls;
 
 use std::net::TcpListener;

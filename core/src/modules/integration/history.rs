@@ -1,7 +1,6 @@
 //! History of tags: the trend page (`/integration/trends`), its export (CSV, Excel) and the
 //! history API (`GET /api/v1/tags/{name}/history`).
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use crate::i18n::{self, Msg};
 use crate::tags::model::{Quality, Tag, Value};
 use crate::web::context::{Ctx, to_value};
 use crate::web::error::{AppError, blocking};
+use crate::web::export;
 
 const M: &str = "integration";
 /// Raw queries return at most this many points; longer ranges must use buckets.
@@ -36,7 +36,8 @@ pub struct HistoryQuery {
     pub buckets: Option<u32>,
 }
 
-fn parse_time(field: &'static str, s: &str) -> Result<i64, Error> {
+/// An RFC 3339 time from a query, in Unix ms.
+pub fn parse_time(field: &'static str, s: &str) -> Result<i64, Error> {
     let t = OffsetDateTime::parse(s.trim(), &Rfc3339)
         .map_err(|_| Error::invalid_msg(field, Msg::new("history.err.time").arg("value", s)))?;
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
@@ -223,9 +224,9 @@ pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpRe
         return Err(Error::invalid("tags", "history.err.no_tags").into());
     }
     let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
-    let xlsx = q.format.as_deref() == Some("xlsx");
+    let format = export::Format::parse(q.format.as_deref());
     let (app, buckets, lang, offset) = (ctx.app.clone(), q.buckets, ctx.lang, ctx.app.offset);
-    let (bytes, ext, ct) = blocking(move || {
+    let bytes = blocking(move || {
         let mut rows: Vec<Vec<String>> = Vec::new();
         let head: Vec<String> = if buckets.is_some() {
             [
@@ -279,66 +280,14 @@ pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpRe
                 ]);
             }
         }
-        if xlsx {
-            Ok((
-                xlsx_bytes(&head, &rows)?,
-                "xlsx",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ))
-        } else {
-            let mut out = vec![0xEF, 0xBB, 0xBF];
-            {
-                let mut w = csv::Writer::from_writer(&mut out);
-                let failed = |_| Error::Store(crate::store::StoreError::Db("csv".into()));
-                w.write_record(&head).map_err(failed)?;
-                for r in &rows {
-                    w.write_record(r).map_err(failed)?;
-                }
-                w.flush()
-                    .map_err(|_| Error::Store(crate::store::StoreError::Db("csv".into())))?;
-            }
-            Ok((out, "csv", "text/csv; charset=utf-8"))
+        export::Table {
+            head,
+            rows,
+            numeric_from: 3,
         }
+        .bytes(format)
     })
     .await?;
-    let name = format!(
-        "history-{}.{ext}",
-        crate::util::format_ms(from, ctx.app.offset).replace([' ', ':'], "-")
-    );
-    Ok(HttpResponse::Ok()
-        .content_type(ct)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(bytes))
-}
-
-/// An Excel workbook of one sheet: header row, then rows (numbers as numbers).
-fn xlsx_bytes(head: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, Error> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let failed = |e: rust_xlsxwriter::XlsxError| {
-        Error::Store(crate::store::StoreError::Db(format!("xlsx: {e}")))
-    };
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    let bold = Format::new().set_bold();
-    for (c, h) in head.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &bold)
-            .map_err(failed)?;
-    }
-    // Excel holds at most 1,048,576 rows
-    for (r, row) in rows.iter().take(1_048_575).enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            let (r, c) = (r as u32 + 1, c as u16);
-            match cell.parse::<f64>() {
-                Ok(x) if c >= 3 => ws.write_number(r, c, x).map(|_| ()),
-                _ => ws.write_string(r, c, cell).map(|_| ()),
-            }
-            .map_err(failed)?;
-        }
-    }
-    ws.set_column_width(0, 20).map_err(failed)?;
-    ws.set_column_width(1, 16).map_err(failed)?;
-    wb.save_to_buffer().map_err(failed)
+    let stem = format!("history-{}", crate::util::format_ms(from, ctx.app.offset));
+    Ok(export::attachment(&stem, format, bytes))
 }

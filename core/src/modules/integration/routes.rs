@@ -18,6 +18,7 @@ use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::sse;
 
 const M: &str = "integration";
 
@@ -529,11 +530,6 @@ pub struct LiveValue<'a> {
     pub ts_ms: i64,
 }
 
-fn event(kind: &str, values: &[LiveValue]) -> web::Bytes {
-    let data = serde_json::to_string(values).unwrap_or_else(|_| "[]".into());
-    web::Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
-}
-
 /// Live values as Server-Sent Events: first `snapshot` (every selected tag), then `values`
 /// (what changed), a comment every 15 s to keep proxies from closing the stream.
 #[utoipa::path(tag = "tags", params(StreamQuery), responses(
@@ -569,7 +565,7 @@ async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse
                 })
             })
             .collect();
-        event("snapshot", &values)
+        sse::event("snapshot", &values)
     };
     let state = (rx, engine, wanted);
     let updates = futures_util::stream::unfold(state, |(mut rx, engine, wanted)| async move {
@@ -577,7 +573,7 @@ async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse
             match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
                 Err(_) => {
                     return Some((
-                        Ok::<_, actix_web::Error>(web::Bytes::from_static(b": keep-alive\n\n")),
+                        Ok::<_, actix_web::Error>(sse::keep_alive()),
                         (rx, engine, wanted),
                     ));
                 }
@@ -600,7 +596,7 @@ async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse
                     if values.is_empty() {
                         continue;
                     }
-                    let bytes = event("values", &values);
+                    let bytes = sse::event("values", &values);
                     return Some((Ok(bytes), (rx, engine, wanted)));
                 }
             }
@@ -610,13 +606,7 @@ async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse
         futures_util::stream::once(async move { Ok::<_, actix_web::Error>(snapshot) }),
         updates,
     );
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("cache-control", "no-cache"))
-        // never compress or buffer an event stream
-        .insert_header(("content-encoding", "identity"))
-        .insert_header(("x-accel-buffering", "no"))
-        .streaming(stream))
+    Ok(sse::response(stream))
 }
 
 /// Devices with their live counters.

@@ -113,7 +113,70 @@ impl Module for Safety {
         }]
     }
 
+    fn periodic(&self, app: &App) -> crate::error::Result<()> {
+        certificate_alarms(app)
+    }
+
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
         demo::seed(app)
     }
+}
+
+/// Alarm source of a certificate's due date.
+fn cert_source(id: u64) -> String {
+    format!("safety.certificate:{id}")
+}
+
+/// Raises an alarm for every expired (high priority) and expiring (low) document of the
+/// archive and clears the alarms of documents renewed or deleted since.
+pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
+    use crate::alarms::model::{Priority, Text};
+    let today = service::today(app.offset);
+    let r = app.store.read()?;
+    let kinds = service::kinds(&r)?;
+    let certs = service::certificates(&r, today, &service::Filter::default())?;
+    drop(r);
+    let mut raised = std::collections::HashSet::new();
+    for c in &certs {
+        let priority = match c.status {
+            model::Status::Expired => Priority::High,
+            model::Status::Expiring => Priority::Low,
+            _ => continue,
+        };
+        let kind = kinds.iter().find(|k| k.id == c.cert.kind);
+        let text = |lang: Lang| {
+            let name = kind
+                .map(|k| match lang {
+                    Lang::ZhCn => k.name_zh.clone(),
+                    Lang::En => k.name_en.clone(),
+                })
+                .unwrap_or_else(|| c.cert.kind.clone());
+            let key = match (c.status, c.due_reason) {
+                (model::Status::Expired, _) => "safety.alarm.expired",
+                (_, Some(model::DueReason::PeriodicUpdate)) => "safety.alarm.update_due",
+                _ => "safety.alarm.expiring",
+            };
+            Msg::new(key)
+                .arg("kind", name)
+                .arg("number", &c.cert.number)
+                .arg("holder", &c.cert.holder)
+                .arg("due", c.due.as_deref().unwrap_or(""))
+                .arg("days", c.days_left.unwrap_or(0).abs())
+                .render(lang)
+        };
+        let source = cert_source(c.cert.id);
+        let message = Text {
+            zh: text(Lang::ZhCn),
+            en: text(Lang::En),
+        };
+        app.alarms
+            .raise_external(&source, priority, &message, "safety")?;
+        raised.insert(source);
+    }
+    for source in app.alarms.external_sources("safety.certificate:") {
+        if !raised.contains(&source) {
+            app.alarms.clear_external(&source);
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,121 @@
+//! 生产自动化 (production automation), 附件2 row 2: the process as operators run it. Built
+//! so far: the alarm system (ISA-18.2) over the data platform's tags: live alarm list and
+//! banner, acknowledge / shelve / suppress / out of service, alarm definitions, journal
+//! search and export, and the alarm KPIs (EEMUA 191).
+//!
+//! The engine itself is `crate::alarms` (every module raises alarms through it); this
+//! folder holds the module's registry entry, pages and API (`routes.rs`) and the demo
+//! plant's alarm definitions (`demo.rs`).
+
+mod demo;
+pub mod routes;
+
+use crate::app::App;
+use crate::auth::model::Level;
+use crate::i18n::{Lang, Msg};
+use crate::registry::{Evidence, Health, MenuEntry, Module, PermissionDef};
+
+pub struct Automation;
+
+const PERMISSIONS: &[PermissionDef] = &[
+    PermissionDef {
+        level: Level::Read,
+        description_key: "automation.perm.read",
+    },
+    PermissionDef {
+        level: Level::Write,
+        description_key: "automation.perm.write",
+    },
+    PermissionDef {
+        level: Level::Approve,
+        description_key: "automation.perm.approve",
+    },
+];
+
+impl Module for Automation {
+    fn id(&self) -> &'static str {
+        "automation"
+    }
+
+    fn permissions(&self) -> &'static [PermissionDef] {
+        PERMISSIONS
+    }
+
+    fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        routes::configure(cfg)
+    }
+
+    fn prefixes(&self) -> &'static [&'static str] {
+        &["/automation", "/api/v1/alarms"]
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        <routes::Doc as utoipa::OpenApi>::openapi()
+    }
+
+    fn menu(&self) -> Vec<MenuEntry> {
+        vec![
+            MenuEntry {
+                label_key: "automation.menu.alarms",
+                href: "/automation/alarms".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.journal",
+                href: "/automation/journal".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.kpi",
+                href: "/automation/kpi".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.defs",
+                href: "/automation/defs".into(),
+                level: Level::Read,
+            },
+        ]
+    }
+
+    fn health(&self, app: &App) -> Health {
+        let s = app.alarms.summary();
+        if s.unack > 0 {
+            Health::Degraded(format!("{} alarms waiting for an operator", s.unack))
+        } else {
+            Health::Ok
+        }
+    }
+
+    fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence> {
+        let defs = app
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| crate::alarms::service::defs(&r))
+            .unwrap_or_default();
+        let tag_alarms = defs
+            .iter()
+            .filter(|d| {
+                !matches!(
+                    d.condition,
+                    crate::alarms::model::Condition::External { .. }
+                )
+            })
+            .count();
+        let s = app.alarms.summary();
+        vec![Evidence {
+            item_key: "module.automation.item.process",
+            met: tag_alarms > 0,
+            detail: Msg::new("automation.evidence.process")
+                .arg("defs", tag_alarms)
+                .arg("active", s.active)
+                .arg("unack", s.unack)
+                .render(lang),
+        }]
+    }
+
+    fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
+        demo::seed(app)
+    }
+}

@@ -1,0 +1,138 @@
+//! Tables as downloads: CSV (UTF-8 with BOM, so Excel opens Chinese text correctly) or an
+//! Excel workbook, sent as an attachment.
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+
+use crate::error::Error;
+use crate::store::StoreError;
+
+/// The download formats lists offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// `xlsx` → Excel; anything else → CSV.
+    pub fn parse(s: Option<&str>) -> Format {
+        match s {
+            Some("xlsx") => Format::Xlsx,
+            _ => Format::Csv,
+        }
+    }
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// A table to download: a header row and rows of text. Cells from column `numeric_from` on
+/// that parse as numbers are written as numbers in Excel.
+pub struct Table {
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub numeric_from: usize,
+}
+
+fn failed(detail: impl std::fmt::Display) -> Error {
+    Error::Store(StoreError::Db(format!("export: {detail}")))
+}
+
+impl Table {
+    /// The file's bytes.
+    pub fn bytes(&self, format: Format) -> Result<Vec<u8>, Error> {
+        match format {
+            Format::Csv => self.csv(),
+            Format::Xlsx => self.xlsx(),
+        }
+    }
+
+    fn csv(&self) -> Result<Vec<u8>, Error> {
+        let mut out = vec![0xEF, 0xBB, 0xBF];
+        {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(&self.head).map_err(failed)?;
+            for r in &self.rows {
+                w.write_record(r).map_err(failed)?;
+            }
+            w.flush().map_err(failed)?;
+        }
+        Ok(out)
+    }
+
+    fn xlsx(&self) -> Result<Vec<u8>, Error> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        let bold = Format::new().set_bold();
+        for (c, h) in self.head.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h, &bold)
+                .map_err(failed)?;
+        }
+        // Excel holds at most 1,048,576 rows
+        for (r, row) in self.rows.iter().take(1_048_575).enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, col) = (r as u32 + 1, c as u16);
+                match cell.parse::<f64>() {
+                    Ok(x) if c >= self.numeric_from && x.is_finite() => {
+                        ws.write_number(r, col, x).map(|_| ())
+                    }
+                    _ => ws.write_string(r, col, cell).map(|_| ()),
+                }
+                .map_err(failed)?;
+            }
+        }
+        ws.set_column_width(0, 20).map_err(failed)?;
+        ws.set_column_width(1, 16).map_err(failed)?;
+        wb.save_to_buffer().map_err(failed)
+    }
+}
+
+/// Sends `bytes` as a download named `<stem>.<ext>`.
+pub fn attachment(stem: &str, format: Format, bytes: Vec<u8>) -> HttpResponse {
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{stem}.{}\"", format.ext()),
+        ))
+        .body(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_a_bom_and_quotes_what_needs_it() {
+        let t = Table {
+            head: vec!["时间".into(), "说明".into()],
+            rows: vec![vec!["2026-11-26 08:00:00".into(), "釜温高, 检查".into()]],
+            numeric_from: 1,
+        };
+        let b = t.bytes(Format::Csv).unwrap();
+        assert_eq!(&b[..3], &[0xEF, 0xBB, 0xBF]);
+        assert!(String::from_utf8_lossy(&b[3..]).contains("\"釜温高, 检查\""));
+        assert_eq!(&t.bytes(Format::Xlsx).unwrap()[..2], b"PK");
+    }
+}

@@ -1,0 +1,415 @@
+//! The alarm system over HTTP: alarms raised by the demo plant's tags and by the safety
+//! module, operator actions with their permissions and errors, the live stream, the
+//! journal and KPIs, definitions, and alarm state surviving a restart.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, eventually, read_sse};
+use serde_json::{Value, json};
+
+/// A definition on the oxygen detector that holds at once (air is ~20.9 %vol).
+fn oxygen_alarm(api: &common::Client, limit: f64) -> u64 {
+    let tags = api.get("/api/v1/tags?q=GD103").json();
+    let o2 = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "GD103")
+        .expect("the demo has GD103")["id"]
+        .as_u64()
+        .unwrap();
+    let r = api.post_json(
+        "/api/v1/alarms/defs",
+        &json!({"id": 0, "tag": o2, "condition": {"kind": "high", "limit": limit}, "priority": "high",
+            "deadband": 0.2, "on_delay_s": 0, "off_delay_s": 0, "message_zh": "测试：氧含量高",
+            "message_en": "Test: oxygen high", "area": "", "latch": false, "enabled": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_u64().unwrap()
+}
+
+fn find(list: &Value, id: u64) -> Option<Value> {
+    list.as_array()?.iter().find(|a| a["id"] == id).cloned()
+}
+
+#[test]
+fn tag_alarms_are_raised_acknowledged_shelved_and_journaled() {
+    let s = Server::demo();
+    let api = s.admin_api();
+
+    // the safety module raises alarms for the demo archive's expired certificates
+    eventually(10, || {
+        let all = api.get("/api/v1/alarms").json();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "external" && a["area"] == "safety" && a["priority"] == "high")
+    });
+
+    let id = oxygen_alarm(&api, 1.0);
+    eventually(10, || {
+        find(&api.get("/api/v1/alarms?state=unack").json(), id).is_some()
+    });
+    let a = api.get(&format!("/api/v1/alarms/{id}")).json();
+    assert_eq!(a["tag"], "GD103");
+    assert_eq!(
+        a["area"], "resin",
+        "the tag's area when the alarm names none"
+    );
+    assert!(a["value"].as_f64().unwrap() > 19.0);
+
+    // the live stream: a summary first, then the acknowledgement below as a change
+    let base = s.base.clone();
+    let reader =
+        std::thread::spawn(move || read_sse(&base, "/api/v1/alarms/stream", "event: changed", 10));
+    std::thread::sleep(Duration::from_millis(700));
+
+    // an operator acknowledges with a comment; twice is a conflict
+    let op = s.login("li.ming");
+    let csrf = op.csrf();
+    let r = op.submit(
+        &format!("/automation/alarms/{id}/ack"),
+        &[("csrf", &csrf), ("comment", "已通知现场")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let a = api.get(&format!("/api/v1/alarms/{id}")).json();
+    assert_eq!(a["state"], "ack");
+    assert_eq!(a["acked_by"], "li.ming");
+    assert_eq!(a["ack_comment"], "已通知现场");
+    let again = api.post_json(&format!("/api/v1/alarms/{id}/ack"), &json!({}));
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(again.code(), "alarms.not_unacked");
+
+    let sse = reader.join().unwrap();
+    assert!(sse.contains("event: summary"), "{sse}");
+    assert!(
+        sse.contains("event: changed") && sse.contains("\"kind\":\"acked\""),
+        "{sse}"
+    );
+
+    // shelving needs a reason and a sensible time; an operator may, suppressing needs approval
+    let bad = api.post_json(
+        &format!("/api/v1/alarms/{id}/shelve"),
+        &json!({"minutes": 30}),
+    );
+    assert_eq!(
+        (bad.status, bad.json()["error"]["field"].as_str()),
+        (422, Some("comment"))
+    );
+    let bad = api.post_json(
+        &format!("/api/v1/alarms/{id}/shelve"),
+        &json!({"minutes": 0, "comment": "x"}),
+    );
+    assert_eq!(
+        (bad.status, bad.json()["error"]["field"].as_str()),
+        (422, Some("minutes"))
+    );
+    let bad = api.post_json(
+        &format!("/api/v1/alarms/{id}/shelve"),
+        &json!({"comment": "x"}),
+    );
+    assert_eq!(bad.status, 422);
+    let r = op.submit(
+        &format!("/automation/alarms/{id}/shelve"),
+        &[
+            ("csrf", &csrf),
+            ("minutes", "30"),
+            ("comment", "传感器标定"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        api.get(&format!("/api/v1/alarms/{id}")).json()["state"],
+        "shelved"
+    );
+    assert!(find(&api.get("/api/v1/alarms?state=unack").json(), id).is_none());
+    let forbidden = op.submit(
+        &format!("/automation/alarms/{id}/suppress"),
+        &[("csrf", &csrf), ("comment", "x")],
+    );
+    assert_eq!(forbidden.status, 403);
+    let viewer = s.login("liu.yang");
+    let vcsrf = viewer.csrf();
+    assert_eq!(
+        viewer
+            .submit(&format!("/automation/alarms/{id}/ack"), &[("csrf", &vcsrf)])
+            .status,
+        403
+    );
+
+    // bad requests change nothing
+    assert_eq!(api.get("/api/v1/alarms?state=bogus").status, 422);
+    assert_eq!(
+        api.post_json("/api/v1/alarms/999999/ack", &json!({}))
+            .status,
+        404
+    );
+    assert_eq!(
+        api.post_json(&format!("/api/v1/alarms/{id}/explode"), &json!({}))
+            .status,
+        404
+    );
+    let garbled = api.post_json(
+        &format!("/api/v1/alarms/{id}/unshelve"),
+        &json!("not an object"),
+    );
+    assert_eq!(garbled.status, 400, "{}", garbled.body);
+    assert_eq!(
+        api.get(&format!("/api/v1/alarms/{id}")).json()["state"],
+        "shelved"
+    );
+
+    // unshelving while the condition still holds annunciates it again
+    let r = api.post_json(
+        &format!("/api/v1/alarms/{id}/unshelve"),
+        &json!({"comment": "标定完成"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "unack");
+
+    // the journal has the story, newest first; the API takes RFC 3339 times
+    let j = api
+        .get(&format!("/api/v1/alarms/journal?alarm={id}"))
+        .json();
+    let kinds: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["unshelved", "shelved", "acked", "raised"]);
+    assert_eq!(j[1]["comment"], "传感器标定");
+    assert_eq!(j[1]["user"], "li.ming");
+    assert_eq!(api.get("/api/v1/alarms/journal?from=yesterday").status, 422);
+    assert_eq!(
+        api.get("/api/v1/alarms/journal?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z")
+            .status,
+        422
+    );
+    let old = api
+        .get("/api/v1/alarms/journal?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z")
+        .json();
+    assert_eq!(old.as_array().unwrap().len(), 0);
+    let k = api.get("/api/v1/alarms/kpi").json();
+    assert!(k["raised"].as_u64().unwrap() >= 1, "{k}");
+    assert!(
+        k["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["alarm"] == id)
+    );
+
+    // the journal page filters and exports
+    let page = op
+        .get("/automation/journal?q=%E6%B0%A7%E5%90%AB%E9%87%8F")
+        .body;
+    assert!(page.contains("传感器标定"));
+    let csv = op.get("/automation/journal/export?q=%E6%B0%A7%E5%90%AB%E9%87%8F&format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-disposition").unwrap().contains(".csv"));
+    let text = String::from_utf8_lossy(&csv.bytes[3..]).to_string();
+    assert_eq!(text.lines().count(), 5, "header and four entries:\n{text}");
+    assert!(text.lines().next().unwrap().contains("时间"));
+    let bad = op.get("/automation/journal?from=notadate");
+    assert!(bad.body.contains("notadate"), "the page names the bad time");
+}
+
+#[test]
+fn definitions_are_checked_changed_and_deleted_and_state_survives_a_restart() {
+    let mut s = Server::demo();
+    let api = s.admin_api();
+    let tag = api.get("/api/v1/tags?q=GD103").json()[0]["id"]
+        .as_u64()
+        .unwrap();
+    let def = |v: Value| {
+        let mut d = json!({"id": 0, "tag": tag, "condition": {"kind": "high", "limit": 1.0}, "priority": "high",
+            "deadband": 0, "on_delay_s": 0, "off_delay_s": 0, "message_zh": "测试", "message_en": "",
+            "area": "", "latch": false, "enabled": true});
+        for (k, x) in v.as_object().unwrap() {
+            d[k] = x.clone();
+        }
+        d
+    };
+    // each bad definition names its field
+    for (bad, field) in [
+        (json!({"tag": 999_999}), "tag"),
+        (json!({"deadband": -1}), "deadband"),
+        (json!({"on_delay_s": 99_999}), "on_delay_s"),
+        (json!({"message_zh": ""}), "message_zh"),
+        (
+            json!({"condition": {"kind": "deviation", "setpoint": 50, "limit": 0}}),
+            "condition",
+        ),
+        (
+            json!({"condition": {"kind": "external", "source": "x"}}),
+            "condition",
+        ),
+    ] {
+        let r = api.post_json("/api/v1/alarms/defs", &def(bad.clone()));
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{bad}");
+    }
+    let unknown = api.post_json(
+        "/api/v1/alarms/defs",
+        &def(json!({"condition": {"kind": "sideways"}})),
+    );
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    let before = api
+        .get("/api/v1/alarms/defs")
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+
+    // an import is all or nothing, and names each bad row
+    let rows = json!([
+        def(json!({})),
+        def(json!({"deadband": -1})),
+        def(json!({"tag": 0})),
+        def(json!({}))
+    ]);
+    let r = api.post_json("/api/v1/alarms/defs/import", &rows);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let bad: Vec<(u64, String)> = r.json()["error"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(bad, [(2, "deadband".to_string()), (3, "tag".to_string())]);
+    assert_eq!(
+        api.get("/api/v1/alarms/defs")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+    let good = json!([
+        def(json!({"condition": {"kind": "low", "limit": 19.5}})),
+        def(json!({"condition": {"kind": "high_high", "limit": 23.5}}))
+    ]);
+    let r = api.post_json("/api/v1/alarms/defs/import", &good);
+    assert_eq!(r.status, 201, "{}", r.body);
+    for d in r.json().as_array().unwrap() {
+        assert_eq!(
+            api.delete(&format!("/api/v1/alarms/defs/{}", d["id"]))
+                .status,
+            204
+        );
+    }
+
+    let id = oxygen_alarm(&api, 1.0);
+    eventually(10, || {
+        api.get(&format!("/api/v1/alarms/{id}")).json()["state"] == "unack"
+    });
+    // an operator may not change definitions
+    let op = s.login("li.ming");
+    let csrf = op.csrf();
+    let r = op.submit(
+        &format!("/automation/defs/{id}"),
+        &[
+            ("csrf", &csrf),
+            ("tag", "GD103"),
+            ("kind", "high"),
+            ("limit", "50"),
+            ("priority", "high"),
+            ("message_zh", "x"),
+        ],
+    );
+    assert_eq!(r.status, 403);
+
+    // the manager raises the limit in the console: the alarm returns
+    let mgr = s.login("zhang.jianguo");
+    let mcsrf = mgr.csrf();
+    let bad = mgr.submit(
+        &format!("/automation/defs/{id}"),
+        &[
+            ("csrf", &mcsrf),
+            ("tag", "GD103"),
+            ("kind", "high"),
+            ("limit", "abc"),
+            ("priority", "high"),
+            ("message_zh", "测试"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("aria-invalid"),
+        "the form marks the field"
+    );
+    let r = mgr.submit(
+        &format!("/automation/defs/{id}"),
+        &[
+            ("csrf", &mcsrf),
+            ("tag", "GD103"),
+            ("kind", "high"),
+            ("limit", "23.5"),
+            ("priority", "high"),
+            ("deadband", "0.2"),
+            ("message_zh", "釜区富氧"),
+            ("enabled", "on"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    eventually(10, || {
+        api.get(&format!("/api/v1/alarms/{id}")).json()["state"] == "rtn_unack"
+    });
+    // the audit trail names the change
+    let audit = s.login("admin").get("/admin/audit").body;
+    assert!(
+        audit.contains("修改报警定义"),
+        "audit shows the definition change"
+    );
+
+    // out of service (approve level), then a restart: the state is kept
+    let r = api.post_json(
+        &format!("/api/v1/alarms/{id}/out-of-service"),
+        &json!({"comment": "检测器更换"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.stop();
+    let data = s.data.clone();
+    let tmp = s.take_tempdir();
+    let s2 = Server::start(&["serve"], &data, None);
+    let api2 = s2.admin_api();
+    let a = api2.get(&format!("/api/v1/alarms/{id}")).json();
+    assert_eq!(a["state"], "out_of_service", "{a}");
+    let r = api2.post_json(&format!("/api/v1/alarms/{id}/in-service"), &json!({}));
+    assert_eq!(
+        r.json()["state"],
+        "normal",
+        "back in service and not active: normal"
+    );
+
+    // deleting the definition removes the alarm; its journal stays
+    assert_eq!(
+        api2.delete(&format!("/api/v1/alarms/defs/{id}")).status,
+        204
+    );
+    assert_eq!(api2.get(&format!("/api/v1/alarms/{id}")).status, 404);
+    assert_eq!(
+        api2.get("/api/v1/alarms/defs")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+    let j = api2
+        .get(&format!(
+            "/api/v1/alarms/journal?alarm={id}&from=2020-01-01T00:00:00Z"
+        ))
+        .json();
+    assert!(j.as_array().unwrap().len() >= 4, "{j}");
+    drop(s2);
+    drop(tmp);
+}
