@@ -18,8 +18,29 @@ fn an_operator_follows_live_alarms_acknowledges_and_shelves() {
     story("alarms.spec.mjs");
 }
 
+#[test]
+fn an_engineer_connects_a_modbus_plc_and_writes_a_setpoint() {
+    let plc = common::plc::TcpPlc::start();
+    plc.memory.lock().unwrap().set_f32(100, 60.0);
+    if story_with(
+        "modbus.spec.mjs",
+        &[("PLC_PORT", plc.addr.port().to_string())],
+    ) {
+        assert_eq!(
+            plc.memory.lock().unwrap().f32_at(100),
+            72.5,
+            "the write reached the PLC"
+        );
+    }
+}
+
 /// Runs one Playwright story against a fresh demo server.
 fn story(spec: &str) {
+    story_with(spec, &[]);
+}
+
+/// Runs a story with extra environment; false when skipped (no chromium).
+fn story_with(spec: &str, env: &[(&str, String)]) -> bool {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let required = std::env::var("NPLUSX_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     if !Path::new(&chromium).exists() {
@@ -28,7 +49,7 @@ fn story(spec: &str) {
             "NPLUSX_REQUIRE_BROWSER=1 but {chromium} is missing"
         );
         eprintln!("SKIPPED browser test: {chromium} not found (apt-get install chromium)");
-        return;
+        return false;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
     npm_ci(&dir);
@@ -37,6 +58,7 @@ fn story(spec: &str) {
     let s = common::Server::demo();
     let out = Command::new("node")
         .arg(spec)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(&dir)
         .env("BASE", &s.base)
         .env("PASSWORD", s.password())
@@ -52,6 +74,7 @@ fn story(spec: &str) {
     );
     assert!(out.status.success(), "browser story {spec} failed:\n{log}");
     assert!(log.contains("browser story passed"), "{log}");
+    true
 }
 
 /// Installs playwright-core once; two stories starting together wait for each other.

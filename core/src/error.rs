@@ -28,6 +28,9 @@ pub enum Error {
     /// Too many attempts; retry after the given seconds.
     #[error("{}", .msg.render(Lang::En))]
     TooMany { msg: Msg, retry_after_s: u64 },
+    /// A device refused or did not answer (a write to a PLC…); the message says which.
+    #[error("{}", .0.render(Lang::En))]
+    Device(Msg),
     /// Rows of an import broke rules; nothing was written. Each names its row and field.
     #[error("{} rows rejected", .0.len())]
     Rows(Vec<RowError>),
@@ -79,7 +82,8 @@ impl Error {
             | Error::NotFound(msg)
             | Error::Conflict(msg)
             | Error::Forbidden(msg)
-            | Error::Unauthorized(msg) => msg.clone(),
+            | Error::Unauthorized(msg)
+            | Error::Device(msg) => msg.clone(),
             Error::Rows(rows) => Msg::new("common.err.rows").arg("n", rows.len()),
             Error::Store(StoreError::Locked(p)) => {
                 Msg::new("store.err.locked").arg("path", p.display())

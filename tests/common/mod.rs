@@ -2,6 +2,8 @@
 //! dir and hands back HTTP clients. Each test reads as a user's story.
 #![allow(dead_code)]
 
+pub mod plc;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -196,6 +198,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Ties a temporary directory's life to this server.
+    pub fn keep_tempdir(&mut self, tmp: tempfile::TempDir) {
+        self._tmp = Some(tmp);
     }
 
     /// Keeps the data dir alive beyond this server (for restarts).

@@ -30,6 +30,20 @@
     }
   });
 
+  // Form parts that apply to one choice only (data-show-when="driver=modbus_tcp|modbus_rtu")
+  // follow the select that controls them (data-controls="driver"). Without JS all show.
+  document.querySelectorAll("select[data-controls]").forEach(function (sel) {
+    var name = sel.getAttribute("data-controls");
+    function apply() {
+      document.querySelectorAll('[data-show-when^="' + name + '="]').forEach(function (el) {
+        var want = el.getAttribute("data-show-when").slice(name.length + 1).split("|");
+        el.hidden = want.indexOf(sel.value) < 0;
+      });
+    }
+    sel.addEventListener("change", apply);
+    apply();
+  });
+
   // Tables with data-sortable sort by a header click (text or number, toggling direction).
   document.querySelectorAll("table[data-sortable]").forEach(function (table) {
     table.querySelectorAll("thead th").forEach(function (th, col) {

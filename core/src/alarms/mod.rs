@@ -875,7 +875,10 @@ mod tests {
         assert_eq!(a.flush().unwrap(), 0);
         let j = service::journal(&a.store.read().unwrap(), &Default::default(), 10).unwrap();
         let kinds: Vec<EventKind> = j.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [EventKind::Acked, EventKind::Returned, EventKind::Raised]);
+        assert_eq!(
+            kinds,
+            [EventKind::Acked, EventKind::Returned, EventKind::Raised]
+        );
         assert_eq!(j[0].user.as_deref(), Some("li.ming"));
     }
 

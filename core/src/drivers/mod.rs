@@ -5,6 +5,7 @@
 //! connection, reconnects with backoff, and keeps per-device counters for the status page.
 //! A driver never blocks the engine and the engine never blocks a driver.
 
+pub mod modbus;
 pub mod simulator;
 
 use std::collections::HashMap;
@@ -23,6 +24,8 @@ struct Running {
     device: Device,
     task: tokio::task::JoinHandle<()>,
     status: Status,
+    /// Drivers that write take requests here.
+    writes: Option<tokio::sync::mpsc::Sender<modbus::WriteReq>>,
 }
 
 pub struct Drivers {
@@ -67,6 +70,7 @@ impl Drivers {
                 continue;
             }
             let status: Status = Arc::default();
+            let mut writes = None;
             let task = match &d.config {
                 DriverConfig::Simulator {
                     interval_s,
@@ -80,6 +84,17 @@ impl Drivers {
                     *speed,
                     status.clone(),
                 )),
+                DriverConfig::ModbusTcp { .. } | DriverConfig::ModbusRtu { .. } => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(16);
+                    writes = Some(tx);
+                    self.rt.spawn(modbus::run(
+                        self.engine.clone(),
+                        d.id,
+                        d.config.clone(),
+                        status.clone(),
+                        rx,
+                    ))
+                }
             };
             tracing::info!(device = %d.name, "driver started");
             running.insert(
@@ -88,6 +103,7 @@ impl Drivers {
                     device: d.clone(),
                     task,
                     status,
+                    writes,
                 },
             );
         }
@@ -112,6 +128,40 @@ impl Drivers {
             .filter(|t| t.source.device() == Some(device))
             .count();
         s
+    }
+
+    /// Writes `value` (engineering units, already checked against the tag's rules) to the
+    /// tag's device and waits for the device's answer. Errors are for the user: the device
+    /// is off or not connected, the driver cannot write, or the device refused.
+    pub async fn write(
+        &self,
+        tag: Arc<crate::tags::model::Tag>,
+        value: Value,
+    ) -> Result<(), crate::error::Error> {
+        use crate::error::Error;
+        use crate::i18n::Msg;
+        let device = tag.source.device();
+        let tx = {
+            let running = self.running.lock().expect("drivers lock is never poisoned");
+            match device.and_then(|d| running.get(&d)) {
+                None => return Err(Error::Device(Msg::new("tags.err.device_off"))),
+                Some(r) => r.writes.clone(),
+            }
+        };
+        let tx = tx.ok_or_else(|| Error::Device(Msg::new("tags.err.driver_cannot_write")))?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(modbus::WriteReq { tag, value, reply })
+            .await
+            .map_err(|_| Error::Device(Msg::new("tags.err.device_off")))?;
+        match tokio::time::timeout(Duration::from_secs(30), answer).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(detail))) => Err(Error::Device(
+                Msg::new("tags.err.write_failed").arg("detail", detail),
+            )),
+            _ => Err(Error::Device(
+                Msg::new("tags.err.write_failed").arg("detail", "no answer"),
+            )),
+        }
     }
 
     /// Stops every driver (shutdown).

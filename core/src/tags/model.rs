@@ -120,6 +120,12 @@ impl Scaling {
 pub enum Source {
     /// A signal of the built-in plant simulator (`r101.temperature`…).
     Simulator { device: u32, signal: String },
+    /// A Modbus register, coil or input of a Modbus TCP or RTU device.
+    Modbus {
+        device: u32,
+        #[serde(flatten)]
+        point: ModbusPoint,
+    },
     /// Set by hand or by the API only (setpoints, lab values).
     Manual,
 }
@@ -127,10 +133,120 @@ pub enum Source {
 impl Source {
     pub fn device(&self) -> Option<u32> {
         match self {
-            Source::Simulator { device, .. } => Some(*device),
+            Source::Simulator { device, .. } | Source::Modbus { device, .. } => Some(*device),
             Source::Manual => None,
         }
     }
+}
+
+/// The four Modbus data tables.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ModbusArea {
+    /// 0x, read/write bits (function 1, 5, 15).
+    Coil,
+    /// 1x, read-only bits (function 2).
+    DiscreteInput,
+    /// 3x, read-only registers (function 4).
+    InputRegister,
+    /// 4x, read/write registers (function 3, 6, 16).
+    HoldingRegister,
+}
+
+impl ModbusArea {
+    pub fn is_bits(self) -> bool {
+        matches!(self, ModbusArea::Coil | ModbusArea::DiscreteInput)
+    }
+    pub fn is_writable(self) -> bool {
+        matches!(self, ModbusArea::Coil | ModbusArea::HoldingRegister)
+    }
+    /// The Modicon prefix digit (`4` for 4x holding registers).
+    pub fn prefix(self) -> u32 {
+        match self {
+            ModbusArea::Coil => 0,
+            ModbusArea::DiscreteInput => 1,
+            ModbusArea::InputRegister => 3,
+            ModbusArea::HoldingRegister => 4,
+        }
+    }
+}
+
+/// How a value is laid out in registers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RegFormat {
+    /// One bit: a coil or discrete input, or `bit` of a register.
+    Bit,
+    Int16,
+    #[default]
+    Uint16,
+    Int32,
+    Uint32,
+    Float32,
+    Float64,
+}
+
+impl RegFormat {
+    /// Registers the value spans (bits: one).
+    pub fn words(self) -> u16 {
+        match self {
+            RegFormat::Bit | RegFormat::Int16 | RegFormat::Uint16 => 1,
+            RegFormat::Int32 | RegFormat::Uint32 | RegFormat::Float32 => 2,
+            RegFormat::Float64 => 4,
+        }
+    }
+}
+
+/// Byte and word order of multi-register values, in the notation of most Modbus tools:
+/// `abcd` is big-endian (Modbus standard), `cdab` swaps words (many PLCs), `badc` swaps
+/// bytes within words, `dcba` is little-endian. For 64-bit values the same rule applies to
+/// four words.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WordOrder {
+    #[default]
+    Abcd,
+    Cdab,
+    Badc,
+    Dcba,
+}
+
+/// Where a Modbus tag lives in its device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ModbusPoint {
+    pub area: ModbusArea,
+    /// Protocol address, 0-based (holding register 40001 is address 0).
+    pub address: u16,
+    #[serde(default)]
+    pub format: RegFormat,
+    #[serde(default)]
+    pub order: WordOrder,
+    /// For `bit` on a register: which bit (0 = least significant).
+    #[serde(default)]
+    pub bit: Option<u8>,
+    /// The device's polling group that reads it.
+    #[serde(default = "default_group")]
+    pub group: String,
+}
+
+pub fn default_group() -> String {
+    "default".into()
 }
 
 /// A tag definition (位号).
@@ -205,6 +321,102 @@ pub enum DriverConfig {
         #[serde(default = "one")]
         speed: f64,
     },
+    /// A Modbus TCP server (PLC, gateway, meter) on the network.
+    ModbusTcp {
+        host: String,
+        #[serde(default = "modbus_port")]
+        port: u16,
+        /// Unit identifier (slave id); 1 for most devices, 255 for some gateways.
+        #[serde(default = "one_u8")]
+        unit: u8,
+        #[serde(flatten)]
+        options: ModbusOptions,
+    },
+    /// A Modbus RTU device on a serial line (RS-485 adapter).
+    ModbusRtu {
+        /// Serial device, e.g. `/dev/ttyUSB0`.
+        path: String,
+        #[serde(default = "baud")]
+        baud: u32,
+        #[serde(default)]
+        parity: Parity,
+        #[serde(default = "one_u8")]
+        stop_bits: u8,
+        #[serde(default = "one_u8")]
+        unit: u8,
+        #[serde(flatten)]
+        options: ModbusOptions,
+    },
+}
+
+/// Serial parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Parity {
+    #[default]
+    None,
+    Even,
+    Odd,
+}
+
+/// Polling and request settings common to Modbus TCP and RTU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ModbusOptions {
+    /// Each request's timeout.
+    #[serde(default = "timeout_ms")]
+    pub timeout_ms: u32,
+    /// Polling groups with their own intervals; tags name theirs (`default` if none).
+    #[serde(default = "default_groups")]
+    pub groups: Vec<PollGroup>,
+    /// Unused registers (or bits) bridged to join two reads into one; 0 never bridges.
+    #[serde(default = "max_gap")]
+    pub max_gap: u16,
+    /// Registers per read, at most 125 (the protocol's limit); some devices take fewer.
+    #[serde(default = "max_registers")]
+    pub max_registers: u16,
+}
+
+impl Default for ModbusOptions {
+    fn default() -> Self {
+        ModbusOptions {
+            timeout_ms: timeout_ms(),
+            groups: default_groups(),
+            max_gap: max_gap(),
+            max_registers: max_registers(),
+        }
+    }
+}
+
+/// A set of tags read at one interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PollGroup {
+    pub name: String,
+    pub interval_ms: u32,
+}
+
+fn modbus_port() -> u16 {
+    502
+}
+fn one_u8() -> u8 {
+    1
+}
+fn baud() -> u32 {
+    9600
+}
+fn timeout_ms() -> u32 {
+    1000
+}
+fn max_gap() -> u16 {
+    32
+}
+fn max_registers() -> u16 {
+    125
+}
+fn default_groups() -> Vec<PollGroup> {
+    vec![PollGroup {
+        name: default_group(),
+        interval_ms: 1000,
+    }]
 }
 
 fn one() -> f64 {
@@ -234,4 +446,7 @@ pub struct DeviceStatus {
     pub last_error_ms: Option<i64>,
     pub last_ok_ms: Option<i64>,
     pub tags: usize,
+    /// Requests one round of polling takes (Modbus: reads after coalescing).
+    #[serde(default)]
+    pub reads_per_poll: usize,
 }

@@ -2,7 +2,10 @@
 //! `tags.devices`. After a change the caller reloads the engine and drivers
 //! (`App::reload_tags`).
 
-use super::model::{DataType, Device, DriverConfig, Scaling, Source, Tag};
+use super::model::{
+    DataType, Device, DriverConfig, ModbusOptions, ModbusPoint, RegFormat, Scaling, Source, Tag,
+    Value,
+};
 use super::store::{DEVICES, TAGS};
 use crate::error::{self, Error, Result};
 use crate::i18n::Msg;
@@ -63,6 +66,16 @@ fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
                     Msg::new("tags.err.signal").arg("signal", signal),
                 ));
             }
+        }
+        Source::Modbus { device: d, point } => {
+            let dev =
+                device(r, *d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+            let (DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. }) =
+                &dev.config
+            else {
+                return Err(Error::invalid("source", "tags.err.source_driver"));
+            };
+            check_point(point, options, t)?;
         }
     }
     if let Some(s) = &t.scaling {
@@ -145,6 +158,157 @@ pub fn delete_tag(store: &Store, actor: &Actor, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A Modbus address against the device's groups and the tag's type.
+fn check_point(p: &ModbusPoint, options: &ModbusOptions, t: &Tag) -> Result<()> {
+    if !options.groups.iter().any(|g| g.name == p.group) {
+        return Err(Error::invalid_msg(
+            "group",
+            Msg::new("tags.err.group").arg("group", &p.group),
+        ));
+    }
+    let bits = p.area.is_bits() || p.format == RegFormat::Bit;
+    if p.area.is_bits() && (p.format != RegFormat::Bit || p.bit.is_some()) {
+        return Err(Error::invalid("format", "tags.err.bit_area"));
+    }
+    if !p.area.is_bits() && (p.format == RegFormat::Bit) != p.bit.is_some() {
+        return Err(Error::invalid("bit", "tags.err.bit_number"));
+    }
+    if p.bit.is_some_and(|b| b > 15) {
+        return Err(Error::invalid("bit", "tags.err.bit_number"));
+    }
+    let type_ok = match t.data_type {
+        DataType::Bool => bits,
+        DataType::Int | DataType::Float => !bits || t.data_type == DataType::Int,
+        DataType::String => false,
+    };
+    if !type_ok {
+        return Err(Error::invalid("data_type", "tags.err.modbus_type"));
+    }
+    let span = if p.area.is_bits() {
+        1
+    } else {
+        p.format.words() as u32
+    };
+    if p.address as u32 + span > 65_536 {
+        return Err(Error::invalid("address", "tags.err.address"));
+    }
+    if t.writable && !p.area.is_writable() {
+        return Err(Error::invalid("writable", "tags.err.area_read_only"));
+    }
+    Ok(())
+}
+
+/// Polling settings within what the protocol and a plant network sensibly take.
+fn check_modbus_options(o: &ModbusOptions) -> Result<()> {
+    if !(10..=60_000).contains(&o.timeout_ms) {
+        return Err(Error::invalid("timeout_ms", "tags.err.timeout"));
+    }
+    if o.groups.is_empty() || o.groups.len() > 16 {
+        return Err(Error::invalid("groups", "tags.err.groups"));
+    }
+    for (i, g) in o.groups.iter().enumerate() {
+        let ok_name = (1..=32).contains(&g.name.len())
+            && g.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        if !ok_name || o.groups[..i].iter().any(|x| x.name == g.name) {
+            return Err(Error::invalid_msg(
+                "groups",
+                Msg::new("tags.err.group_name").arg("group", &g.name),
+            ));
+        }
+        if !(50..=3_600_000).contains(&g.interval_ms) {
+            return Err(Error::invalid_msg(
+                "groups",
+                Msg::new("tags.err.group_interval").arg("group", &g.name),
+            ));
+        }
+    }
+    if o.max_gap > 124 {
+        return Err(Error::invalid("max_gap", "tags.err.max_gap"));
+    }
+    if !(1..=125).contains(&o.max_registers) {
+        return Err(Error::invalid("max_registers", "tags.err.max_registers"));
+    }
+    Ok(())
+}
+
+/// The value to write to `t`, checked: the tag must be writable, the value of its type and
+/// inside its instrument range. Nothing reaches a device before this passes.
+pub fn check_write(t: &Tag, v: &serde_json::Value) -> Result<Value> {
+    if !t.writable {
+        return Err(Error::invalid("value", "tags.err.not_writable"));
+    }
+    let value = match (t.data_type, v) {
+        (DataType::Bool, serde_json::Value::Bool(b)) => Value::Bool(*b),
+        (DataType::Bool, serde_json::Value::Number(n))
+            if n.as_f64() == Some(0.0) || n.as_f64() == Some(1.0) =>
+        {
+            Value::Bool(n.as_f64() == Some(1.0))
+        }
+        (DataType::Int, serde_json::Value::Number(n))
+            if n.as_f64().is_some_and(|x| x.fract() == 0.0) =>
+        {
+            Value::Int(n.as_f64().unwrap_or(0.0) as i64)
+        }
+        (DataType::Float, serde_json::Value::Number(n)) => {
+            Value::Float(n.as_f64().unwrap_or(f64::NAN))
+        }
+        _ => {
+            return Err(Error::invalid_msg(
+                "value",
+                Msg::new("tags.err.write_type")
+                    .arg_key("type", format!("tags.type.{}", type_code(t.data_type))),
+            ));
+        }
+    };
+    let x = value.as_f64().unwrap_or(f64::NAN);
+    if !x.is_finite() || !t.in_range(x) {
+        return Err(Error::invalid_msg(
+            "value",
+            Msg::new("tags.err.write_range")
+                .arg("lo", t.range_lo.map_or("−∞".to_string(), |x| x.to_string()))
+                .arg("hi", t.range_hi.map_or("∞".to_string(), |x| x.to_string())),
+        ));
+    }
+    Ok(value)
+}
+
+/// Records a write to the process (done or refused by the device) in the audit log.
+pub fn audit_write(
+    store: &Store,
+    actor: &Actor,
+    t: &Tag,
+    old: Option<&Value>,
+    new: &Value,
+    failed: Option<&str>,
+) -> Result<()> {
+    let mut w = store.write(actor)?;
+    let (action, after) = match failed {
+        None => ("tags.tag.write", serde_json::json!({ "value": new })),
+        Some(why) => (
+            "tags.tag.write_failed",
+            serde_json::json!({ "value": new, "error": why }),
+        ),
+    };
+    w.audit(
+        action,
+        format!("tag:{} {}", t.id, t.name),
+        Change::updated(serde_json::json!({ "value": old }), after),
+    );
+    w.commit()?;
+    Ok(())
+}
+
+fn type_code(d: DataType) -> &'static str {
+    match d {
+        DataType::Bool => "bool",
+        DataType::Int => "int",
+        DataType::Float => "float",
+        DataType::String => "string",
+    }
+}
+
 fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
     let name = error::text("name", &d.name, 64, true)?;
     if devices(r)?.iter().any(|o| o.name == name && o.id != id) {
@@ -159,6 +323,68 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
             }
             if !(0.01..=10_000.0).contains(speed) {
                 return Err(Error::invalid("config", "tags.err.speed"));
+            }
+        }
+        DriverConfig::ModbusTcp {
+            host,
+            port,
+            options,
+            ..
+        } => {
+            let h = host.trim();
+            if h.is_empty() || h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c == '/') {
+                return Err(Error::invalid("host", "tags.err.host"));
+            }
+            if *port == 0 {
+                return Err(Error::invalid("port", "tags.err.port"));
+            }
+            check_modbus_options(options)?;
+        }
+        DriverConfig::ModbusRtu {
+            path,
+            baud,
+            stop_bits,
+            unit,
+            options,
+            ..
+        } => {
+            if !path.starts_with("/dev/") || path.len() > 200 {
+                return Err(Error::invalid("path", "tags.err.serial_path"));
+            }
+            if !(300..=1_000_000).contains(baud) {
+                return Err(Error::invalid("baud", "tags.err.baud"));
+            }
+            if !(1..=2).contains(stop_bits) {
+                return Err(Error::invalid("stop_bits", "tags.err.stop_bits"));
+            }
+            if !(1..=247).contains(unit) {
+                return Err(Error::invalid("unit", "tags.err.rtu_unit"));
+            }
+            check_modbus_options(options)?;
+        }
+    }
+    // a changed device must still serve its tags: same kind of driver, their groups kept
+    for t in tags(r)?.iter().filter(|t| t.source.device() == Some(id)) {
+        match (&t.source, &d.config) {
+            (Source::Simulator { .. }, DriverConfig::Simulator { .. }) => {}
+            (
+                Source::Modbus { point, .. },
+                DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. },
+            ) => {
+                if !options.groups.iter().any(|g| g.name == point.group) {
+                    return Err(Error::invalid_msg(
+                        "groups",
+                        Msg::new("tags.err.group_in_use")
+                            .arg("group", &point.group)
+                            .arg("tag", &t.name),
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::invalid_msg(
+                    "config",
+                    Msg::new("tags.err.driver_in_use").arg("tag", &t.name),
+                ));
             }
         }
     }

@@ -117,6 +117,7 @@ impl From<Error> for AppError {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Device(_) => StatusCode::BAD_GATEWAY,
             Error::Store(StoreError::Locked(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(se) => {
                 tracing::error!(error = %se, "store failure");

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,9 @@ use crate::auth::model::Level;
 use crate::drivers::simulator::SIGNALS;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::tags::model::{Current, DataType, Device, DeviceStatus, Scaling, Source, Tag};
+use crate::tags::model::{
+    Current, DataType, Device, DeviceStatus, ModbusPoint, Scaling, Source, Tag,
+};
 use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
@@ -30,9 +33,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tag_page)
         .service(tag_update_submit)
         .service(tag_delete_submit)
+        .service(tag_write_submit)
         .service(devices_page)
+        .service(device_new_page)
+        .service(device_create_submit)
         .service(device_page)
+        .service(device_edit_page)
+        .service(device_update_submit)
+        .service(device_delete_submit)
         .service(device_switch)
+        .service(api_tag_write)
         .service(api_tags)
         .service(api_tag_create)
         .service(api_tag)
@@ -57,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_tag,
     api_tag_update,
     api_tag_delete,
+    api_tag_write,
     api_stream,
     api_devices,
     api_device_create,
@@ -208,6 +219,7 @@ fn tag_form_ctx(
         devices => to_value(&svc::devices(&ctx.app.store.read()?)?),
         signals => to_value(&signals),
         can_write => ctx.who.can(M, Level::Write),
+        can_operate => ctx.who.can("automation", Level::Write),
     })
 }
 
@@ -217,8 +229,18 @@ fn tag_values(t: &Tag) -> serde_json::Value {
     let (kind, device, signal) = match &t.source {
         Source::Manual => ("manual", String::new(), String::new()),
         Source::Simulator { device, signal } => ("simulator", device.to_string(), signal.clone()),
+        Source::Modbus { device, .. } => ("modbus", device.to_string(), String::new()),
     };
-    serde_json::json!({
+    let mb = match &t.source {
+        Source::Modbus { point, .. } => serde_json::json!({
+            "mb_area": point.area, "mb_address": point.address.to_string(), "mb_format": point.format,
+            "mb_order": point.order, "mb_bit": point.bit.map(|b| b.to_string()).unwrap_or_default(), "mb_group": point.group,
+        }),
+        _ => {
+            serde_json::json!({"mb_area": "holding_register", "mb_format": "float32", "mb_order": "abcd", "mb_group": "default"})
+        }
+    };
+    let mut v = serde_json::json!({
         "name": t.name, "description_zh": t.description_zh, "description_en": t.description_en,
         "unit": t.unit, "data_type": t.data_type, "source_kind": kind, "device": device, "signal": signal,
         "raw_lo": num(t.scaling.map(|s| s.raw_lo)), "raw_hi": num(t.scaling.map(|s| s.raw_hi)),
@@ -227,6 +249,37 @@ fn tag_values(t: &Tag) -> serde_json::Value {
         "range_lo": num(t.range_lo), "range_hi": num(t.range_hi),
         "writable": if t.writable { "on" } else { "" },
         "area": t.area, "equipment": t.equipment, "retention_days": t.retention_days.to_string(),
+    });
+    if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), mb) {
+        v.extend(m);
+    }
+    v
+}
+
+/// A choice field (`snake_case` enum) of a form.
+fn choice<T: serde::de::DeserializeOwned>(
+    f: &FormData,
+    name: &str,
+    field: &'static str,
+) -> Result<T, Error> {
+    serde_json::from_value(serde_json::Value::String(f.get(name).to_string()))
+        .map_err(|_| Error::invalid(field, "tags.err.modbus_field"))
+}
+
+/// The Modbus address fields of the tag form.
+fn point_from_form(f: &FormData) -> Result<ModbusPoint, Error> {
+    Ok(ModbusPoint {
+        area: choice(f, "mb_area", "area")?,
+        address: f
+            .opt::<u16>("mb_address")?
+            .ok_or_else(|| Error::invalid("address", "tags.err.address"))?,
+        format: choice(f, "mb_format", "format")?,
+        order: choice(f, "mb_order", "order")?,
+        bit: f.opt::<u8>("mb_bit")?,
+        group: match f.get("mb_group").trim() {
+            "" => crate::tags::model::default_group(),
+            g => g.to_string(),
+        },
     })
 }
 
@@ -243,6 +296,12 @@ fn tag_from_form(f: &FormData) -> Result<Tag, Error> {
                 .opt::<u32>("device")?
                 .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
             signal: f.get("signal").to_string(),
+        },
+        "modbus" => Source::Modbus {
+            device: f
+                .opt::<u32>("device")?
+                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
+            point: point_from_form(f)?,
         },
         _ => Source::Manual,
     };
@@ -382,6 +441,87 @@ async fn tag_delete_submit(ctx: Ctx, name: web::Path<String>) -> Result<HttpResp
     Ok(redirect_with("/integration/tags", Some("flash.deleted")))
 }
 
+/// Writes a value to a tag: checked against the tag's rules, sent to its device (or set,
+/// for manual tags), and audited with the old and the new value. Permission
+/// `automation.write`: writing to the process is operating it.
+pub async fn write_tag(
+    ctx: &Ctx,
+    name: &str,
+    value: &serde_json::Value,
+) -> Result<Option<Current>, AppError> {
+    ctx.require("automation", Level::Write)?;
+    let tag = ctx.app.tags.defs().by_name(name).cloned().ok_or_else(|| {
+        Error::NotFound(crate::i18n::Msg::new("tags.err.tag_not_found").arg("name", name))
+    })?;
+    let v = svc::check_write(&tag, value)?;
+    let old = ctx.app.tags.current(tag.id).and_then(|c| c.value);
+    let result = match &tag.source {
+        Source::Manual => {
+            ctx.app.tags.publish(vec![crate::tags::model::Sample {
+                tag: tag.id,
+                ts_ms: crate::util::now_ms(),
+                value: Some(v.clone()),
+                quality: crate::tags::model::Quality::Good,
+            }]);
+            Ok(())
+        }
+        Source::Simulator { .. } => Err(Error::Device(crate::i18n::Msg::new(
+            "tags.err.driver_cannot_write",
+        ))),
+        Source::Modbus { .. } => ctx.app.drivers.write(tag.clone(), v.clone()).await,
+    };
+    let (app, actor, t) = (ctx.app.clone(), ctx.actor(), tag.clone());
+    let outcome = result.as_ref().map_err(|e| e.msg().render(Lang::En)).err();
+    blocking(move || {
+        svc::audit_write(&app.store, &actor, &t, old.as_ref(), &v, outcome.as_deref())
+    })
+    .await?;
+    result?;
+    Ok(ctx.app.tags.current(tag.id))
+}
+
+#[post("/integration/tags/{name}/write")]
+async fn tag_write_submit(
+    ctx: Ctx,
+    name: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let text = f.get("value").trim();
+    let value = match text {
+        "true" | "on" => serde_json::Value::Bool(true),
+        "false" | "off" => serde_json::Value::Bool(false),
+        t => t
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|| serde_json::Value::String(t.to_string())),
+    };
+    match write_tag(&ctx, &name, &value).await {
+        Ok(_) => Ok(redirect_with(
+            &format!("/integration/tags/{}", name.as_str()),
+            Some("flash.written"),
+        )),
+        // refused values and device answers go back to the form; other errors to the error page
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY
+                || e.status == StatusCode::BAD_GATEWAY =>
+        {
+            let v = load_tag(&ctx, &name)?;
+            let values = tag_values(&v.tag);
+            let mut c = tag_form_ctx(&ctx, Some(&v), values)?;
+            c = context! { write_value => text, ..c };
+            let e = AppError {
+                field: Some("write_value"),
+                ..e
+            };
+            ctx.form_error("integration/tag_form.html", c, e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[get("/integration/devices")]
 async fn devices_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
@@ -389,6 +529,241 @@ async fn devices_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
         "integration/devices.html",
         context! { devices => to_value(&device_views(&ctx.app)?), can_write => ctx.who.can(M, Level::Write) },
     )
+}
+
+/// The form's string values of a device.
+fn device_values(d: &Device) -> serde_json::Value {
+    use crate::tags::model::{DriverConfig, ModbusOptions};
+    let groups = |o: &ModbusOptions| {
+        o.groups
+            .iter()
+            .map(|g| format!("{}={}", g.name, g.interval_ms))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let base = serde_json::json!({
+        "name": d.name, "description": d.description, "enabled": if d.enabled { "on" } else { "" },
+        "port": "502", "unit": "1", "rtu_unit": "1", "baud": "9600", "parity": "none", "stop_bits": "1",
+        "interval_s": "1", "speed": "1", "seed": "0",
+    });
+    let mut v = base;
+    let defaults = ModbusOptions::default();
+    let (driver, extra, options) = match &d.config {
+        DriverConfig::Simulator {
+            interval_s,
+            seed,
+            speed,
+        } => (
+            "simulator",
+            serde_json::json!({"interval_s": interval_s.to_string(), "seed": seed.to_string(), "speed": speed.to_string()}),
+            &defaults,
+        ),
+        DriverConfig::ModbusTcp {
+            host,
+            port,
+            unit,
+            options,
+        } => (
+            "modbus_tcp",
+            serde_json::json!({"host": host, "port": port.to_string(), "unit": unit.to_string()}),
+            options,
+        ),
+        DriverConfig::ModbusRtu {
+            path,
+            baud,
+            parity,
+            stop_bits,
+            unit,
+            options,
+        } => (
+            "modbus_rtu",
+            serde_json::json!({"path": path, "baud": baud.to_string(), "parity": parity, "stop_bits": stop_bits.to_string(), "rtu_unit": unit.to_string()}),
+            options,
+        ),
+    };
+    v["driver"] = driver.into();
+    v["groups"] = groups(options).into();
+    v["timeout_ms"] = options.timeout_ms.to_string().into();
+    v["max_gap"] = options.max_gap.to_string().into();
+    v["max_registers"] = options.max_registers.to_string().into();
+    if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), extra) {
+        v.extend(m);
+    }
+    v
+}
+
+/// `default=1000, slow=10000` → polling groups.
+fn groups_from_form(text: &str) -> Result<Vec<crate::tags::model::PollGroup>, Error> {
+    text.split([',', '，', ';', '\n'])
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            let (name, ms) = g
+                .split_once('=')
+                .ok_or_else(|| Error::invalid("groups", "tags.err.groups_syntax"))?;
+            Ok(crate::tags::model::PollGroup {
+                name: name.trim().to_string(),
+                interval_ms: ms
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::invalid("groups", "tags.err.groups_syntax"))?,
+            })
+        })
+        .collect()
+}
+
+fn device_from_form(f: &FormData) -> Result<Device, Error> {
+    use crate::tags::model::{DriverConfig, ModbusOptions};
+    let options = || -> Result<ModbusOptions, Error> {
+        let d = ModbusOptions::default();
+        Ok(ModbusOptions {
+            timeout_ms: f.opt("timeout_ms")?.unwrap_or(d.timeout_ms),
+            groups: match f.get("groups").trim() {
+                "" => d.groups,
+                g => groups_from_form(g)?,
+            },
+            max_gap: f.opt("max_gap")?.unwrap_or(d.max_gap),
+            max_registers: f.opt("max_registers")?.unwrap_or(d.max_registers),
+        })
+    };
+    let config = match f.get("driver") {
+        "simulator" => DriverConfig::Simulator {
+            interval_s: f.opt("interval_s")?.unwrap_or(1.0),
+            seed: f.opt("seed")?.unwrap_or(0),
+            speed: f.opt("speed")?.unwrap_or(1.0),
+        },
+        "modbus_tcp" => DriverConfig::ModbusTcp {
+            host: f.get("host").trim().to_string(),
+            port: f.opt("port")?.unwrap_or(502),
+            unit: f.opt("unit")?.unwrap_or(1),
+            options: options()?,
+        },
+        "modbus_rtu" => DriverConfig::ModbusRtu {
+            path: f.get("path").trim().to_string(),
+            baud: f.opt("baud")?.unwrap_or(9600),
+            parity: choice(f, "parity", "parity")?,
+            stop_bits: f.opt("stop_bits")?.unwrap_or(1),
+            unit: f.opt("rtu_unit")?.unwrap_or(1),
+            options: options()?,
+        },
+        _ => return Err(Error::invalid("driver", "tags.err.driver")),
+    };
+    Ok(Device {
+        id: 0,
+        name: f.get("name").into(),
+        description: f.get("description").into(),
+        config,
+        enabled: f.checked("enabled"),
+    })
+}
+
+#[get("/integration/devices/new")]
+async fn device_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let blank = Device {
+        id: 0,
+        name: String::new(),
+        description: String::new(),
+        config: crate::tags::model::DriverConfig::ModbusTcp {
+            host: String::new(),
+            port: 502,
+            unit: 1,
+            options: Default::default(),
+        },
+        enabled: true,
+    };
+    ctx.page(
+        "integration/device_form.html",
+        context! { values => to_value(&device_values(&blank)) },
+    )
+}
+
+#[post("/integration/devices")]
+async fn device_create_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let result = match device_from_form(&f) {
+        Ok(d) => {
+            blocking(move || {
+                let d = svc::create_device(&app.store, &actor, d)?;
+                app.reload_tags()?;
+                Ok(d)
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(d) => Ok(redirect_with(
+            &format!("/integration/devices/{}", d.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => ctx.form_error(
+            "integration/device_form.html",
+            context! { values => to_value(&f.echo()) },
+            e,
+        ),
+    }
+}
+
+#[get("/integration/devices/{id}/edit")]
+async fn device_edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let d = svc::device(&ctx.app.store.read()?, *id)?;
+    ctx.page(
+        "integration/device_form.html",
+        context! { values => to_value(&device_values(&d)), device => to_value(&d) },
+    )
+}
+
+#[post("/integration/devices/{id}")]
+async fn device_update_submit(
+    ctx: Ctx,
+    id: web::Path<u32>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    let before = svc::device(&ctx.app.store.read()?, id)?;
+    let result = match device_from_form(&f) {
+        Ok(d) => {
+            blocking(move || {
+                let d = svc::update_device(&app.store, &actor, id, d)?;
+                app.reload_tags()?;
+                Ok(d)
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(d) => Ok(redirect_with(
+            &format!("/integration/devices/{}", d.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => ctx.form_error(
+            "integration/device_form.html",
+            context! { values => to_value(&f.echo()), device => to_value(&before) },
+            e,
+        ),
+    }
+}
+
+#[post("/integration/devices/{id}/delete")]
+async fn device_delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    blocking(move || {
+        svc::delete_device(&app.store, &actor, id)?;
+        app.reload_tags()
+    })
+    .await?;
+    Ok(redirect_with("/integration/devices", Some("flash.deleted")))
 }
 
 #[get("/integration/devices/{id}")]
@@ -607,6 +982,30 @@ async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse
         updates,
     );
     Ok(sse::response(stream))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct WriteBody {
+    /// A number, or `true` / `false` for bool tags, in engineering units.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+}
+
+/// Writes a value to a tag's device (needs `automation.write` and a tag marked writable;
+/// the value must be inside the tag's range). Answers with the value read back.
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), request_body = WriteBody, responses(
+    (status = 200, description = "Written; the tag's current value after the write", body = Current),
+    (status = 403, description = "No automation.write permission"),
+    (status = 422, description = "Not writable, wrong type or outside the range; nothing was sent"),
+    (status = 502, description = "The device refused the write or did not answer")), security(("bearer" = [])))]
+#[post("/api/v1/tags/{name}/write")]
+async fn api_tag_write(
+    ctx: Ctx,
+    name: web::Path<String>,
+    body: web::Json<WriteBody>,
+) -> Result<HttpResponse, AppError> {
+    let current = write_tag(&ctx, &name, &body.value).await?;
+    Ok(HttpResponse::Ok().json(current))
 }
 
 /// Devices with their live counters.
