@@ -122,7 +122,9 @@ fn poll(port: u16, tags: &[Tag], options: ModbusOptions, secs: f64) -> Run {
         .enable_all()
         .build()
         .unwrap();
-    let drivers = Drivers::new(engine.clone(), rt.handle().clone());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(nplusx::store::Store::open(dir.path()).unwrap());
+    let drivers = Drivers::new(engine.clone(), store, rt.handle().clone());
     let device = Device {
         id: 1,
         name: "bench".into(),

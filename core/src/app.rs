@@ -26,6 +26,8 @@ pub struct App {
     /// Alarm evaluation, states and journal; modules raise their alarms here.
     pub alarms: Arc<crate::alarms::Alarms>,
     pub drivers: crate::drivers::Drivers,
+    /// Publishes tag values and alarms to an upstream MQTT broker (when configured).
+    pub northbound: crate::northbound::Northbound,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
     pub ui: Ui,
@@ -82,12 +84,20 @@ impl App {
             .enable_all()
             .build()
             .map_err(|e| StartError(Msg::new("cli.err.runtime").arg("detail", e)))?;
-        let drivers = crate::drivers::Drivers::new(tags.clone(), io.handle().clone());
+        let drivers =
+            crate::drivers::Drivers::new(tags.clone(), store.clone(), io.handle().clone());
+        let northbound = crate::northbound::Northbound::new(
+            store.clone(),
+            tags.clone(),
+            alarms.clone(),
+            io.handle().clone(),
+        );
         Ok(App {
             tags,
             historian,
             alarms,
             drivers,
+            northbound,
             io: std::sync::Mutex::new(Some(io)),
             throttle: Throttle::new(cfg.login.clone()),
             tls: cfg.web.tls != TlsMode::Off,
@@ -115,6 +125,7 @@ impl App {
     /// Stops drivers and the I/O runtime (at shutdown).
     fn stop_io(&self) {
         self.drivers.stop_all();
+        self.northbound.stop();
         if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
             rt.shutdown_timeout(Duration::from_secs(5));
         }
@@ -249,6 +260,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         app.start_timers();
         if let Err(e) = app.reload_tags() {
             tracing::error!(error = %e, "drivers not started");
+        }
+        if let Err(e) = app.northbound.reload() {
+            tracing::error!(error = %e, "northbound publisher not started");
         }
         actix_web::rt::spawn(async move {
             shutdown_signal().await;

@@ -2,6 +2,7 @@
 //! dir and hands back HTTP clients. Each test reads as a user's story.
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod plc;
 
 use std::io::{BufRead, BufReader, Read, Write};

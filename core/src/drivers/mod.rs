@@ -6,6 +6,7 @@
 //! A driver never blocks the engine and the engine never blocks a driver.
 
 pub mod modbus;
+pub mod mqtt;
 pub mod simulator;
 
 use std::collections::HashMap;
@@ -30,15 +31,22 @@ struct Running {
 
 pub struct Drivers {
     engine: Arc<Engine>,
+    /// For the credentials drivers log in with.
+    store: Arc<crate::store::Store>,
     /// The I/O runtime driver tasks run on (separate from the web workers).
     rt: tokio::runtime::Handle,
     running: Mutex<HashMap<u32, Running>>,
 }
 
 impl Drivers {
-    pub fn new(engine: Arc<Engine>, rt: tokio::runtime::Handle) -> Drivers {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<crate::store::Store>,
+        rt: tokio::runtime::Handle,
+    ) -> Drivers {
         Drivers {
             engine,
+            store,
             rt,
             running: Mutex::new(HashMap::new()),
         }
@@ -84,6 +92,19 @@ impl Drivers {
                     *speed,
                     status.clone(),
                 )),
+                DriverConfig::Mqtt { .. } => match self.store.sealer() {
+                    Ok(sealer) => self.rt.spawn(mqtt::run(
+                        self.engine.clone(),
+                        d.id,
+                        d.config.clone(),
+                        sealer,
+                        status.clone(),
+                    )),
+                    Err(e) => {
+                        tracing::error!(device = %d.name, error = %e, "credentials cannot be opened");
+                        continue;
+                    }
+                },
                 DriverConfig::ModbusTcp { .. } | DriverConfig::ModbusRtu { .. } => {
                     let (tx, rx) = tokio::sync::mpsc::channel(16);
                     writes = Some(tx);

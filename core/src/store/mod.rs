@@ -210,6 +210,8 @@ pub trait Reader {
         order: Order,
         f: &mut RawVisitor,
     ) -> Result<()>;
+    #[doc(hidden)]
+    fn raw_len(&self, table: &'static str) -> Result<u64>;
 
     fn get<K: Key, V: Record>(&self, t: &Table<K, V>, k: &K) -> Result<Option<V>> {
         match self.raw_get(t.name, &k.encode())? {
@@ -242,19 +244,19 @@ pub trait Reader {
         Ok(out)
     }
 
-    /// Number of records in the table.
+    /// Number of records in the table (without reading them).
     fn count<K: Key, V: Record>(&self, t: &Table<K, V>) -> Result<u64> {
-        let mut n = 0;
-        self.raw_visit(
-            t.name,
-            (Bound::Unbounded, Bound::Unbounded),
-            Order::Asc,
-            &mut |_, _| {
-                n += 1;
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
-        Ok(n)
+        self.raw_len(t.name)
+    }
+
+    /// The first (or, with `Order::Desc`, last) record.
+    fn first<K: Key, V: Record>(&self, t: &Table<K, V>, order: Order) -> Result<Option<(K, V)>> {
+        let mut out = None;
+        self.visit(t, .., order, |k, v| {
+            out = Some((k, v));
+            ControlFlow::Break(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -324,6 +326,16 @@ impl Reader for ReadTx {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn raw_len(&self, table: &'static str) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        let def: Raw = TableDefinition::new(table);
+        match self.tx.open_table(def) {
+            Ok(t) => Ok(t.len()?),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// A write transaction on behalf of an actor. Audit entries added with [`WriteTx::audit`]
@@ -351,6 +363,12 @@ impl Reader for WriteTx {
         let def: Raw = TableDefinition::new(table);
         let t = self.tx.open_table(def)?;
         visit_table(&t, range, order, f)
+    }
+
+    fn raw_len(&self, table: &'static str) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        let def: Raw = TableDefinition::new(table);
+        Ok(self.tx.open_table(def)?.len()?)
     }
 }
 
@@ -442,6 +460,8 @@ pub(crate) fn meta_put<V: Serialize>(w: &mut WriteTx, key: &str, v: &V) -> Resul
 pub struct Store {
     db: redb::Database,
     path: PathBuf,
+    /// Seals credentials with the key beside the store file (opened on first use).
+    sealer: std::sync::OnceLock<std::sync::Arc<crate::secrets::Sealer>>,
 }
 
 impl Store {
@@ -473,7 +493,11 @@ impl Store {
         if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
             tracing::warn!(path = %path.display(), error = %e, "cannot restrict the store file to its owner");
         }
-        let store = Store { db, path };
+        let store = Store {
+            db,
+            path,
+            sealer: std::sync::OnceLock::new(),
+        };
         migrate::run(&store, migrations)?;
         Ok(store)
     }
@@ -485,6 +509,19 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The box's credential sealer (`<data>/secret.key`, created on first use).
+    pub fn sealer(&self) -> Result<std::sync::Arc<crate::secrets::Sealer>> {
+        if let Some(s) = self.sealer.get() {
+            return Ok(s.clone());
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let s = crate::secrets::Sealer::open(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(self.sealer.get_or_init(|| std::sync::Arc::new(s)).clone())
     }
 
     pub fn read(&self) -> Result<ReadTx> {

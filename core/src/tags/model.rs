@@ -77,7 +77,7 @@ impl Quality {
 
 /// One timestamped value of one tag. `tag` is the numeric handle (`Tag::id`). A bad sample
 /// may carry no value (the device is gone) or the last raw reading (it is out of range).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub tag: u32,
     pub ts_ms: i64,
@@ -126,14 +126,42 @@ pub enum Source {
         #[serde(flatten)]
         point: ModbusPoint,
     },
+    /// Values published to an MQTT broker (JSON, plain text or Sparkplug B).
+    Mqtt {
+        device: u32,
+        /// JSON / text: the topic (`+` and `#` allowed). Sparkplug B: the edge node or
+        /// device, `spBv1.0/<group>/<node>[/<device>]`.
+        topic: String,
+        #[serde(default)]
+        format: PayloadFormat,
+        /// JSON: a JSON pointer into the payload (`/data/temp`; empty for the whole
+        /// payload). Sparkplug B: the metric name. Text: unused.
+        #[serde(default)]
+        path: String,
+    },
     /// Set by hand or by the API only (setpoints, lab values).
     Manual,
+}
+
+/// How an MQTT payload carries a value.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadFormat {
+    #[default]
+    Json,
+    /// The payload is the value as text (`23.5`, `true`).
+    Text,
+    SparkplugB,
 }
 
 impl Source {
     pub fn device(&self) -> Option<u32> {
         match self {
-            Source::Simulator { device, .. } | Source::Modbus { device, .. } => Some(*device),
+            Source::Simulator { device, .. }
+            | Source::Modbus { device, .. }
+            | Source::Mqtt { device, .. } => Some(*device),
             Source::Manual => None,
         }
     }
@@ -332,6 +360,24 @@ pub enum DriverConfig {
         #[serde(flatten)]
         options: ModbusOptions,
     },
+    /// An MQTT broker that gateways and edge devices publish to (subscribed, not written).
+    Mqtt {
+        host: String,
+        #[serde(default = "mqtt_port")]
+        port: u16,
+        /// TLS with the system's certificate authorities.
+        #[serde(default)]
+        tls: bool,
+        #[serde(default)]
+        username: String,
+        #[serde(default)]
+        password: crate::secrets::Secret,
+        /// Empty: `nplusx-<device id>`.
+        #[serde(default)]
+        client_id: String,
+        #[serde(default = "keep_alive_s")]
+        keep_alive_s: u16,
+    },
     /// A Modbus RTU device on a serial line (RS-485 adapter).
     ModbusRtu {
         /// Serial device, e.g. `/dev/ttyUSB0`.
@@ -397,6 +443,12 @@ pub struct PollGroup {
 fn modbus_port() -> u16 {
     502
 }
+fn mqtt_port() -> u16 {
+    1883
+}
+fn keep_alive_s() -> u16 {
+    30
+}
 fn one_u8() -> u8 {
     1
 }
@@ -434,6 +486,17 @@ pub struct Device {
     pub enabled: bool,
 }
 
+impl Device {
+    /// The device as the API and the audit log show it: credentials only as "set".
+    pub fn redacted(&self) -> Device {
+        let mut d = self.clone();
+        if let DriverConfig::Mqtt { password, .. } = &mut d.config {
+            *password = password.redacted();
+        }
+        d
+    }
+}
+
 /// Live counters of a device, for its status page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeviceStatus {
@@ -449,4 +512,7 @@ pub struct DeviceStatus {
     /// Requests one round of polling takes (Modbus: reads after coalescing).
     #[serde(default)]
     pub reads_per_poll: usize,
+    /// Topic filters subscribed (MQTT).
+    #[serde(default)]
+    pub subscriptions: usize,
 }

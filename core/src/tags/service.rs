@@ -3,8 +3,8 @@
 //! (`App::reload_tags`).
 
 use super::model::{
-    DataType, Device, DriverConfig, ModbusOptions, ModbusPoint, RegFormat, Scaling, Source, Tag,
-    Value,
+    DataType, Device, DriverConfig, ModbusOptions, ModbusPoint, PayloadFormat, RegFormat, Scaling,
+    Source, Tag, Value,
 };
 use super::store::{DEVICES, TAGS};
 use crate::error::{self, Error, Result};
@@ -76,6 +76,46 @@ fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
                 return Err(Error::invalid("source", "tags.err.source_driver"));
             };
             check_point(point, options, t)?;
+        }
+        Source::Mqtt {
+            device: d,
+            topic,
+            format,
+            path,
+        } => {
+            let dev =
+                device(r, *d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+            if !matches!(dev.config, DriverConfig::Mqtt { .. }) {
+                return Err(Error::invalid("source", "tags.err.source_driver"));
+            }
+            match format {
+                PayloadFormat::SparkplugB => {
+                    let parts: Vec<&str> = topic.split('/').collect();
+                    let ok = parts.first() == Some(&"spBv1.0")
+                        && (3..=4).contains(&parts.len())
+                        && parts[1..]
+                            .iter()
+                            .all(|p| !p.is_empty() && !p.contains(['+', '#']));
+                    if !ok {
+                        return Err(Error::invalid("topic", "tags.err.sparkplug_topic"));
+                    }
+                    if path.trim().is_empty() {
+                        return Err(Error::invalid("path", "tags.err.metric"));
+                    }
+                }
+                PayloadFormat::Json | PayloadFormat::Text => {
+                    if !crate::mqtt::valid_filter(topic) {
+                        return Err(Error::invalid("topic", "tags.err.topic"));
+                    }
+                    if *format == PayloadFormat::Json && !(path.is_empty() || path.starts_with('/'))
+                    {
+                        return Err(Error::invalid("path", "tags.err.pointer"));
+                    }
+                }
+            }
+            if t.writable {
+                return Err(Error::invalid("writable", "tags.err.driver_cannot_write"));
+            }
         }
     }
     if let Some(s) = &t.scaling {
@@ -309,6 +349,26 @@ fn type_code(d: DataType) -> &'static str {
     }
 }
 
+/// Seals the device's credentials (a typed password; "keep" takes the stored one).
+fn seal(store: &Store, d: &mut Device, before: Option<&Device>) -> Result<()> {
+    if let DriverConfig::Mqtt { password, .. } = &mut d.config {
+        let old = match before.map(|b| &b.config) {
+            Some(DriverConfig::Mqtt { password, .. }) => Some(password),
+            _ => None,
+        };
+        *password = store.sealer()?.seal(password, old)?;
+    }
+    Ok(())
+}
+
+fn check_host(host: &str) -> Result<()> {
+    let h = host.trim();
+    if h.is_empty() || h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(Error::invalid("host", "tags.err.host"));
+    }
+    Ok(())
+}
+
 fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
     let name = error::text("name", &d.name, 64, true)?;
     if devices(r)?.iter().any(|o| o.name == name && o.id != id) {
@@ -325,16 +385,37 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
                 return Err(Error::invalid("config", "tags.err.speed"));
             }
         }
+        DriverConfig::Mqtt {
+            host,
+            port,
+            username,
+            client_id,
+            keep_alive_s,
+            ..
+        } => {
+            check_host(host)?;
+            if *port == 0 {
+                return Err(Error::invalid("port", "tags.err.port"));
+            }
+            error::text("username", username, 128, false)?;
+            if client_id.len() > 64
+                || !client_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(Error::invalid("client_id", "tags.err.client_id"));
+            }
+            if !(5..=3600).contains(keep_alive_s) {
+                return Err(Error::invalid("keep_alive_s", "tags.err.keep_alive"));
+            }
+        }
         DriverConfig::ModbusTcp {
             host,
             port,
             options,
             ..
         } => {
-            let h = host.trim();
-            if h.is_empty() || h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c == '/') {
-                return Err(Error::invalid("host", "tags.err.host"));
-            }
+            check_host(host)?;
             if *port == 0 {
                 return Err(Error::invalid("port", "tags.err.port"));
             }
@@ -366,7 +447,8 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
     // a changed device must still serve its tags: same kind of driver, their groups kept
     for t in tags(r)?.iter().filter(|t| t.source.device() == Some(id)) {
         match (&t.source, &d.config) {
-            (Source::Simulator { .. }, DriverConfig::Simulator { .. }) => {}
+            (Source::Simulator { .. }, DriverConfig::Simulator { .. })
+            | (Source::Mqtt { .. }, DriverConfig::Mqtt { .. }) => {}
             (
                 Source::Modbus { point, .. },
                 DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. },
@@ -400,12 +482,13 @@ pub fn create_device(store: &Store, actor: &Actor, input: Device) -> Result<Devi
     let mut w = store.write(actor)?;
     let id =
         u32::try_from(w.next_id(&DEVICES)?).map_err(|_| Error::conflict("tags.err.too_many"))?;
-    let d = check_device(&w, &input, id)?;
+    let mut d = check_device(&w, &input, id)?;
+    seal(store, &mut d, None)?;
     w.insert(&DEVICES, &(id as u64), &d)?;
     w.audit(
         "tags.device.create",
         format!("device:{} {}", d.id, d.name),
-        Change::created(&d),
+        Change::created(d.redacted()),
     );
     w.commit()?;
     Ok(d)
@@ -414,12 +497,13 @@ pub fn create_device(store: &Store, actor: &Actor, input: Device) -> Result<Devi
 pub fn update_device(store: &Store, actor: &Actor, id: u32, input: Device) -> Result<Device> {
     let mut w = store.write(actor)?;
     let before = device(&w, id)?;
-    let d = check_device(&w, &input, id)?;
+    let mut d = check_device(&w, &input, id)?;
+    seal(store, &mut d, Some(&before))?;
     w.insert(&DEVICES, &(id as u64), &d)?;
     w.audit(
         "tags.device.update",
         format!("device:{} {}", d.id, d.name),
-        Change::updated(&before, &d),
+        Change::updated(before.redacted(), d.redacted()),
     );
     w.commit()?;
     Ok(d)

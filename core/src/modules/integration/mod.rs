@@ -28,6 +28,10 @@ const PERMISSIONS: &[PermissionDef] = &[
         level: Level::Write,
         description_key: "integration.perm.write",
     },
+    PermissionDef {
+        level: Level::Approve,
+        description_key: "integration.perm.approve",
+    },
 ];
 
 impl Module for Integration {
@@ -49,11 +53,14 @@ impl Module for Integration {
             "/api/v1/tags",
             "/api/v1/devices",
             "/api/v1/stream",
+            "/api/v1/northbound",
         ]
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        <routes::Doc as utoipa::OpenApi>::openapi()
+        let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
+        doc.merge(<crate::northbound::routes::Doc as utoipa::OpenApi>::openapi());
+        doc
     }
 
     fn menu(&self) -> Vec<MenuEntry> {
@@ -76,6 +83,11 @@ impl Module for Integration {
             MenuEntry {
                 label_key: "integration.menu.devices",
                 href: "/integration/devices".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "integration.menu.northbound",
+                href: "/integration/northbound".into(),
                 level: Level::Read,
             },
         ]

@@ -58,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(super::history::trends_page)
         .service(super::history::trends_export)
         .service(super::history::api_history);
+    crate::northbound::routes::configure(cfg);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -155,7 +156,7 @@ fn device_views(app: &App) -> Result<Vec<DeviceView>, AppError> {
         .into_iter()
         .map(|d| DeviceView {
             status: app.drivers.status(d.id),
-            device: d,
+            device: d.redacted(),
         })
         .collect())
 }
@@ -230,6 +231,18 @@ fn tag_values(t: &Tag) -> serde_json::Value {
         Source::Manual => ("manual", String::new(), String::new()),
         Source::Simulator { device, signal } => ("simulator", device.to_string(), signal.clone()),
         Source::Modbus { device, .. } => ("modbus", device.to_string(), String::new()),
+        Source::Mqtt { device, .. } => ("mqtt", device.to_string(), String::new()),
+    };
+    let mq = match &t.source {
+        Source::Mqtt {
+            topic,
+            format,
+            path,
+            ..
+        } => {
+            serde_json::json!({"mq_topic": topic, "mq_format": format, "mq_path": path})
+        }
+        _ => serde_json::json!({"mq_format": "json"}),
     };
     let mb = match &t.source {
         Source::Modbus { point, .. } => serde_json::json!({
@@ -250,8 +263,10 @@ fn tag_values(t: &Tag) -> serde_json::Value {
         "writable": if t.writable { "on" } else { "" },
         "area": t.area, "equipment": t.equipment, "retention_days": t.retention_days.to_string(),
     });
-    if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), mb) {
-        v.extend(m);
+    for extra in [mb, mq] {
+        if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), extra) {
+            v.extend(m);
+        }
     }
     v
 }
@@ -302,6 +317,14 @@ fn tag_from_form(f: &FormData) -> Result<Tag, Error> {
                 .opt::<u32>("device")?
                 .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
             point: point_from_form(f)?,
+        },
+        "mqtt" => Source::Mqtt {
+            device: f
+                .opt::<u32>("device")?
+                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
+            topic: f.get("mq_topic").trim().to_string(),
+            format: choice(f, "mq_format", "format")?,
+            path: f.get("mq_path").trim().to_string(),
         },
         _ => Source::Manual,
     };
@@ -465,9 +488,9 @@ pub async fn write_tag(
             }]);
             Ok(())
         }
-        Source::Simulator { .. } => Err(Error::Device(crate::i18n::Msg::new(
-            "tags.err.driver_cannot_write",
-        ))),
+        Source::Simulator { .. } | Source::Mqtt { .. } => Err(Error::Device(
+            crate::i18n::Msg::new("tags.err.driver_cannot_write"),
+        )),
         Source::Modbus { .. } => ctx.app.drivers.write(tag.clone(), v.clone()).await,
     };
     let (app, actor, t) = (ctx.app.clone(), ctx.actor(), tag.clone());
@@ -544,7 +567,7 @@ fn device_values(d: &Device) -> serde_json::Value {
     let base = serde_json::json!({
         "name": d.name, "description": d.description, "enabled": if d.enabled { "on" } else { "" },
         "port": "502", "unit": "1", "rtu_unit": "1", "baud": "9600", "parity": "none", "stop_bits": "1",
-        "interval_s": "1", "speed": "1", "seed": "0",
+        "interval_s": "1", "speed": "1", "seed": "0", "mq_port": "1883", "mq_keep_alive": "30",
     });
     let mut v = base;
     let defaults = ModbusOptions::default();
@@ -567,6 +590,21 @@ fn device_values(d: &Device) -> serde_json::Value {
             "modbus_tcp",
             serde_json::json!({"host": host, "port": port.to_string(), "unit": unit.to_string()}),
             options,
+        ),
+        DriverConfig::Mqtt {
+            host,
+            port,
+            tls,
+            username,
+            password,
+            client_id,
+            keep_alive_s,
+        } => (
+            "mqtt",
+            serde_json::json!({"mq_host": host, "mq_port": port.to_string(), "mq_tls": if *tls { "on" } else { "" },
+                "mq_username": username, "mq_password_set": password.is_set(), "mq_client_id": client_id,
+                "mq_keep_alive": keep_alive_s.to_string()}),
+            &defaults,
         ),
         DriverConfig::ModbusRtu {
             path,
@@ -637,6 +675,20 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
             port: f.opt("port")?.unwrap_or(502),
             unit: f.opt("unit")?.unwrap_or(1),
             options: options()?,
+        },
+        "mqtt" => DriverConfig::Mqtt {
+            host: f.get("mq_host").trim().to_string(),
+            port: f.opt("mq_port")?.unwrap_or(1883),
+            tls: f.checked("mq_tls"),
+            username: f.get("mq_username").trim().to_string(),
+            // an empty password field keeps the stored one; "clear" removes it
+            password: match (f.get("mq_password"), f.checked("mq_password_clear")) {
+                (_, true) => crate::secrets::Secret::Empty,
+                ("", false) => crate::secrets::Secret::Keep,
+                (p, false) => crate::secrets::Secret::Plain(p.to_string()),
+            },
+            client_id: f.get("mq_client_id").trim().to_string(),
+            keep_alive_s: f.opt("mq_keep_alive")?.unwrap_or(30),
         },
         "modbus_rtu" => DriverConfig::ModbusRtu {
             path: f.get("path").trim().to_string(),
@@ -716,7 +768,7 @@ async fn device_edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, 
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     ctx.page(
         "integration/device_form.html",
-        context! { values => to_value(&device_values(&d)), device => to_value(&d) },
+        context! { values => to_value(&device_values(&d)), device => to_value(&d.redacted()) },
     )
 }
 
@@ -748,7 +800,7 @@ async fn device_update_submit(
         )),
         Err(e) => ctx.form_error(
             "integration/device_form.html",
-            context! { values => to_value(&f.echo()), device => to_value(&before) },
+            context! { values => to_value(&f.echo()), device => to_value(&before.redacted()) },
             e,
         ),
     }
@@ -781,7 +833,7 @@ async fn device_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppEr
     ctx.page(
         "integration/device.html",
         context! {
-            device => to_value(&DeviceView { status: ctx.app.drivers.status(d.id), device: d }),
+            device => to_value(&DeviceView { status: ctx.app.drivers.status(d.id), device: d.redacted() }),
             names => names.join(","),
             tags => to_value(&tags),
             can_write => ctx.who.can(M, Level::Write),
@@ -1029,7 +1081,7 @@ async fn api_device_create(ctx: Ctx, body: web::Json<Device>) -> Result<HttpResp
         Ok(d)
     })
     .await?;
-    Ok(HttpResponse::Created().json(d))
+    Ok(HttpResponse::Created().json(d.redacted()))
 }
 
 /// One device with its live counters.
@@ -1041,7 +1093,7 @@ async fn api_device(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErr
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     Ok(HttpResponse::Ok().json(DeviceView {
         status: ctx.app.drivers.status(d.id),
-        device: d,
+        device: d.redacted(),
     }))
 }
 
@@ -1062,7 +1114,7 @@ async fn api_device_update(
         Ok(d)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(d))
+    Ok(HttpResponse::Ok().json(d.redacted()))
 }
 
 /// Deletes a device no tag reads from.
