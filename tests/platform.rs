@@ -298,3 +298,83 @@ fn a_hard_kill_during_fast_ingest_loses_at_most_the_last_second() {
         "no duplicates after recovery"
     );
 }
+
+#[test]
+fn tags_go_out_to_a_spreadsheet_and_come_back() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let xlsx = api.get("/api/v1/tag-sheet?format=xlsx&area=resin");
+    assert_eq!(xlsx.status, 200);
+    assert!(
+        xlsx.header("content-disposition")
+            .unwrap()
+            .contains("tags.xlsx")
+    );
+    assert_eq!(&xlsx.bytes[..2], b"PK");
+    // the export imports back unchanged
+    let r = api.post_multipart(
+        "/api/v1/tag-sheet",
+        "file",
+        "tags.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &xlsx.bytes,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"created": 0, "updated": 0}));
+
+    // an engineer's sheet with mistakes: the console lists them, nothing is imported
+    let before = api.get("/api/v1/tags").json().as_array().unwrap().len();
+    let eng = s.login("admin");
+    let csv = "name,data_type,source,unit,range_lo,range_hi,area\n\
+        LAB.AV,float,manual,mgKOH/g,0,50,quality\n\
+        LAB.OH,floaty,manual,mgKOH/g,0,50,quality\n\
+        LAB.VISC,float,manual,mPa·s,100,10,quality\n";
+    let page = eng.post_multipart(
+        &format!("/integration/tag-sheet?csrf={}", eng.csrf()),
+        "file",
+        "lab.csv",
+        "text/csv",
+        csv.as_bytes(),
+    );
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains("数据类型须是")
+            && page.body.contains(">3<")
+            && page.body.contains(">4<"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        api.get("/api/v1/tags").json().as_array().unwrap().len(),
+        before
+    );
+    // fixed, it goes in
+    let fixed = csv.replace("floaty", "float").replace("100,10", "10,100");
+    let page = eng.post_multipart(
+        &format!("/integration/tag-sheet?csrf={}", eng.csrf()),
+        "file",
+        "lab.csv",
+        "text/csv",
+        fixed.as_bytes(),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("新建 3 个"), "{}", page.body);
+    assert_eq!(
+        api.get("/api/v1/tags/LAB.VISC").json()["range_hi"],
+        json!(100.0)
+    );
+    // a file that is not a sheet
+    let r = api.post_multipart(
+        "/api/v1/tag-sheet",
+        "file",
+        "x.bin",
+        "application/octet-stream",
+        b"\x00\x01\x02garbage",
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("file")),
+        "{}",
+        r.body
+    );
+}

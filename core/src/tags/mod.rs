@@ -5,6 +5,7 @@
 //! Owns the `tags.*` tables; `service` is their only writer.
 
 pub mod engine;
+pub mod io;
 pub mod model;
 pub mod service;
 mod store;

@@ -45,18 +45,39 @@ fn check_name(name: &str) -> Result<String> {
 
 /// Validates a definition against the others and the devices; returns it normalised.
 fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
+    let others = tags(r)?;
+    check_tag_with(t, id, &devices(r)?, |name, id| {
+        others.iter().any(|o| o.name == name && o.id != id)
+    })
+}
+
+/// Validates a definition against `devices`; `name_taken(name, id)` says whether another
+/// tag holds the name. Returns it normalised.
+pub fn check_tag_with(
+    t: &Tag,
+    id: u32,
+    devices: &[Device],
+    name_taken: impl Fn(&str, u32) -> bool,
+) -> Result<Tag> {
     let name = check_name(&t.name)?;
-    if tags(r)?.iter().any(|o| o.name == name && o.id != id) {
+    if name_taken(&name, id) {
         return Err(Error::invalid_msg(
             "name",
             Msg::new("tags.err.name_taken").arg("name", &name),
         ));
     }
+    let device = |d: u32| -> Result<Device> {
+        devices
+            .iter()
+            .find(|x| x.id == d)
+            .cloned()
+            .ok_or_else(|| Error::not_found("tags.err.device_not_found"))
+    };
     match &t.source {
         Source::Manual => {}
         Source::Simulator { device: d, signal } => {
             let dev =
-                device(r, *d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+                device(*d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
             if !matches!(dev.config, DriverConfig::Simulator { .. }) {
                 return Err(Error::invalid("source", "tags.err.source_driver"));
             }
@@ -69,7 +90,7 @@ fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
         }
         Source::Modbus { device: d, point } => {
             let dev =
-                device(r, *d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+                device(*d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
             let (DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. }) =
                 &dev.config
             else {
@@ -84,7 +105,7 @@ fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
             path,
         } => {
             let dev =
-                device(r, *d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+                device(*d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
             if !matches!(dev.config, DriverConfig::Mqtt { .. }) {
                 return Err(Error::invalid("source", "tags.err.source_driver"));
             }
@@ -153,6 +174,22 @@ fn check_tag(r: &impl Reader, t: &Tag, id: u32) -> Result<Tag> {
         equipment: error::text("equipment", &t.equipment, 40, false)?,
         ..t.clone()
     })
+}
+
+/// The id the next new tag will get (without taking it).
+pub fn peek_next_id(r: &impl Reader) -> Result<u32> {
+    let cur: u64 = crate::store::meta_get(r, "seq:tags.defs")?.unwrap_or(0);
+    u32::try_from(cur + 1).map_err(|_| Error::conflict("tags.err.too_many"))
+}
+
+/// Takes the next tag id (see [`peek_next_id`]).
+pub fn take_next_id(w: &mut crate::store::WriteTx) -> Result<u32> {
+    u32::try_from(w.next_id(&TAGS)?).map_err(|_| Error::conflict("tags.err.too_many"))
+}
+
+/// Stores a checked definition (imports; the caller audits).
+pub fn put_tag(w: &mut crate::store::WriteTx, t: &Tag) -> Result<()> {
+    Ok(w.insert(&TAGS, &(t.id as u64), t)?)
 }
 
 pub fn create_tag(store: &Store, actor: &Actor, input: Tag) -> Result<Tag> {

@@ -56,3 +56,46 @@ impl FormData {
         serde_json::Value::Object(m)
     }
 }
+
+/// Reads the `file` field of a multipart upload: (file name, bytes). Refuses anything over
+/// `max` bytes, and a request without a file.
+pub async fn read_upload(
+    mut mp: actix_multipart::Multipart,
+    max: usize,
+) -> Result<(String, Vec<u8>), crate::web::error::AppError> {
+    use crate::error::Error;
+    use crate::i18n::Msg;
+    use crate::web::error::AppError;
+    use futures_util::StreamExt;
+    while let Some(field) = mp.next().await {
+        let mut field = field
+            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .unwrap_or("")
+            .to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e))
+            })?;
+            if bytes.len() + chunk.len() > max {
+                return Err(Error::invalid_msg(
+                    "file",
+                    Msg::new("web.err.file_too_large").arg("mib", max >> 20),
+                )
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            break;
+        }
+        return Ok((name, bytes));
+    }
+    Err(Error::invalid("file", "web.err.file_empty").into())
+}

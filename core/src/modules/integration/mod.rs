@@ -11,6 +11,7 @@
 mod demo;
 pub mod history;
 pub mod routes;
+pub mod sheet;
 
 use crate::app::App;
 use crate::auth::model::Level;
@@ -54,12 +55,14 @@ impl Module for Integration {
             "/api/v1/devices",
             "/api/v1/stream",
             "/api/v1/northbound",
+            "/api/v1/tag-sheet",
         ]
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<crate::northbound::routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 

@@ -14,9 +14,8 @@ use crate::auth::model::Level;
 use crate::drivers::simulator::SIGNALS;
 use crate::error::Error;
 use crate::i18n::Lang;
-use crate::tags::model::{
-    Current, DataType, Device, DeviceStatus, ModbusPoint, Scaling, Source, Tag,
-};
+use crate::tags::io;
+use crate::tags::model::{Current, Device, DeviceStatus, Source, Tag};
 use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
@@ -59,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(super::history::trends_export)
         .service(super::history::api_history);
     crate::northbound::routes::configure(cfg);
+    super::sheet::configure(cfg);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -101,7 +101,7 @@ pub struct TagFilter {
     pub q: Option<String>,
 }
 
-fn tag_views(app: &App, f: &TagFilter) -> Vec<TagView> {
+pub fn tag_views(app: &App, f: &TagFilter) -> Vec<TagView> {
     let defs = app.tags.defs();
     let q = f.q.as_deref().unwrap_or("").trim().to_lowercase();
     let mut tags: Vec<Tag> = defs
@@ -224,141 +224,6 @@ fn tag_form_ctx(
     })
 }
 
-/// The form's string values of a tag.
-fn tag_values(t: &Tag) -> serde_json::Value {
-    let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-    let (kind, device, signal) = match &t.source {
-        Source::Manual => ("manual", String::new(), String::new()),
-        Source::Simulator { device, signal } => ("simulator", device.to_string(), signal.clone()),
-        Source::Modbus { device, .. } => ("modbus", device.to_string(), String::new()),
-        Source::Mqtt { device, .. } => ("mqtt", device.to_string(), String::new()),
-    };
-    let mq = match &t.source {
-        Source::Mqtt {
-            topic,
-            format,
-            path,
-            ..
-        } => {
-            serde_json::json!({"mq_topic": topic, "mq_format": format, "mq_path": path})
-        }
-        _ => serde_json::json!({"mq_format": "json"}),
-    };
-    let mb = match &t.source {
-        Source::Modbus { point, .. } => serde_json::json!({
-            "mb_area": point.area, "mb_address": point.address.to_string(), "mb_format": point.format,
-            "mb_order": point.order, "mb_bit": point.bit.map(|b| b.to_string()).unwrap_or_default(), "mb_group": point.group,
-        }),
-        _ => {
-            serde_json::json!({"mb_area": "holding_register", "mb_format": "float32", "mb_order": "abcd", "mb_group": "default"})
-        }
-    };
-    let mut v = serde_json::json!({
-        "name": t.name, "description_zh": t.description_zh, "description_en": t.description_en,
-        "unit": t.unit, "data_type": t.data_type, "source_kind": kind, "device": device, "signal": signal,
-        "raw_lo": num(t.scaling.map(|s| s.raw_lo)), "raw_hi": num(t.scaling.map(|s| s.raw_hi)),
-        "eng_lo": num(t.scaling.map(|s| s.eng_lo)), "eng_hi": num(t.scaling.map(|s| s.eng_hi)),
-        "deadband": t.deadband.to_string(), "resolution": t.resolution.to_string(),
-        "range_lo": num(t.range_lo), "range_hi": num(t.range_hi),
-        "writable": if t.writable { "on" } else { "" },
-        "area": t.area, "equipment": t.equipment, "retention_days": t.retention_days.to_string(),
-    });
-    for extra in [mb, mq] {
-        if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), extra) {
-            v.extend(m);
-        }
-    }
-    v
-}
-
-/// A choice field (`snake_case` enum) of a form.
-fn choice<T: serde::de::DeserializeOwned>(
-    f: &FormData,
-    name: &str,
-    field: &'static str,
-) -> Result<T, Error> {
-    serde_json::from_value(serde_json::Value::String(f.get(name).to_string()))
-        .map_err(|_| Error::invalid(field, "tags.err.modbus_field"))
-}
-
-/// The Modbus address fields of the tag form.
-fn point_from_form(f: &FormData) -> Result<ModbusPoint, Error> {
-    Ok(ModbusPoint {
-        area: choice(f, "mb_area", "area")?,
-        address: f
-            .opt::<u16>("mb_address")?
-            .ok_or_else(|| Error::invalid("address", "tags.err.address"))?,
-        format: choice(f, "mb_format", "format")?,
-        order: choice(f, "mb_order", "order")?,
-        bit: f.opt::<u8>("mb_bit")?,
-        group: match f.get("mb_group").trim() {
-            "" => crate::tags::model::default_group(),
-            g => g.to_string(),
-        },
-    })
-}
-
-fn tag_from_form(f: &FormData) -> Result<Tag, Error> {
-    let data_type = match f.get("data_type") {
-        "bool" => DataType::Bool,
-        "int" => DataType::Int,
-        "string" => DataType::String,
-        _ => DataType::Float,
-    };
-    let source = match f.get("source_kind") {
-        "simulator" => Source::Simulator {
-            device: f
-                .opt::<u32>("device")?
-                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
-            signal: f.get("signal").to_string(),
-        },
-        "modbus" => Source::Modbus {
-            device: f
-                .opt::<u32>("device")?
-                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
-            point: point_from_form(f)?,
-        },
-        "mqtt" => Source::Mqtt {
-            device: f
-                .opt::<u32>("device")?
-                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
-            topic: f.get("mq_topic").trim().to_string(),
-            format: choice(f, "mq_format", "format")?,
-            path: f.get("mq_path").trim().to_string(),
-        },
-        _ => Source::Manual,
-    };
-    let scaling = match (
-        f.opt::<f64>("raw_lo")?,
-        f.opt::<f64>("raw_hi")?,
-        f.opt::<f64>("eng_lo")?,
-        f.opt::<f64>("eng_hi")?,
-    ) {
-        (None, None, None, None) => None,
-        (Some(raw_lo), Some(raw_hi), Some(eng_lo), Some(eng_hi)) => Some(Scaling {
-            raw_lo,
-            raw_hi,
-            eng_lo,
-            eng_hi,
-        }),
-        _ => return Err(Error::invalid("scaling", "tags.err.scaling")),
-    };
-    let mut t = svc::blank_tag(f.get("name"), data_type, source);
-    t.description_zh = f.get("description_zh").into();
-    t.description_en = f.get("description_en").into();
-    t.unit = f.get("unit").into();
-    t.scaling = scaling;
-    t.deadband = f.opt("deadband")?.unwrap_or(0.0);
-    t.resolution = f.opt("resolution")?.unwrap_or(0.001);
-    t.range_lo = f.opt("range_lo")?;
-    t.range_hi = f.opt("range_hi")?;
-    t.writable = f.checked("writable");
-    t.area = f.get("area").into();
-    t.equipment = f.get("equipment").into();
-    t.retention_days = f.opt("retention_days")?.unwrap_or(365);
-    Ok(t)
-}
-
 #[get("/integration/tags/new")]
 async fn tag_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
@@ -378,7 +243,7 @@ async fn tag_create_submit(
     ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match tag_from_form(&f) {
+    let result = match io::from_fields(&f) {
         Ok(t) => {
             blocking(move || {
                 let t = svc::create_tag(&app.store, &actor, t)?;
@@ -413,7 +278,7 @@ fn load_tag(ctx: &Ctx, name: &str) -> Result<TagView, AppError> {
 async fn tag_page(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
     let v = load_tag(&ctx, &name)?;
-    let values = tag_values(&v.tag);
+    let values = io::fields(&v.tag);
     let c = tag_form_ctx(&ctx, Some(&v), values)?;
     ctx.page("integration/tag_form.html", c)
 }
@@ -428,7 +293,7 @@ async fn tag_update_submit(
     let f = FormData::from(form);
     let (app, actor, old) = (ctx.app.clone(), ctx.actor(), name.into_inner());
     let o = old.clone();
-    let result = match tag_from_form(&f) {
+    let result = match io::from_fields(&f) {
         Ok(t) => {
             blocking(move || {
                 let t = svc::update_tag(&app.store, &actor, &o, t)?;
@@ -532,7 +397,7 @@ async fn tag_write_submit(
                 || e.status == StatusCode::BAD_GATEWAY =>
         {
             let v = load_tag(&ctx, &name)?;
-            let values = tag_values(&v.tag);
+            let values = io::fields(&v.tag);
             let mut c = tag_form_ctx(&ctx, Some(&v), values)?;
             c = context! { write_value => text, ..c };
             let e = AppError {
@@ -693,7 +558,7 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
         "modbus_rtu" => DriverConfig::ModbusRtu {
             path: f.get("path").trim().to_string(),
             baud: f.opt("baud")?.unwrap_or(9600),
-            parity: choice(f, "parity", "parity")?,
+            parity: io::choice(f, "parity", "parity")?,
             stop_bits: f.opt("stop_bits")?.unwrap_or(1),
             unit: f.opt("rtu_unit")?.unwrap_or(1),
             options: options()?,

@@ -3,14 +3,13 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use futures_util::StreamExt;
 use minijinja::context;
 
 use super::model::{CertKind, CertView, Certificate, FileMeta, Subject};
 use super::service::{self as svc, CertInput, Filter, RenewInput};
 use crate::auth::model::Level;
 use crate::error::Error;
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
@@ -272,36 +271,9 @@ async fn delete_submit(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, App
     Ok(redirect_with("/safety/certificates", Some("flash.deleted")))
 }
 
-/// Reads the `file` field of a multipart upload, refusing anything over the size limit.
-async fn read_upload(mut mp: Multipart) -> Result<(String, Vec<u8>), AppError> {
-    while let Some(field) = mp.next().await {
-        let mut field = field
-            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .unwrap_or("")
-            .to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| {
-                AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e))
-            })?;
-            if bytes.len() + chunk.len() > svc::MAX_FILE_BYTES {
-                return Err(Error::invalid_msg(
-                    "file",
-                    Msg::new("safety.err.file_too_large").arg("mib", svc::MAX_FILE_BYTES >> 20),
-                )
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        return Ok((name, bytes));
-    }
-    Err(Error::invalid("file", "safety.err.file_empty").into())
+/// The `file` field of an upload, at most the archive's file size.
+async fn read_upload(mp: Multipart) -> Result<(String, Vec<u8>), AppError> {
+    crate::web::form::read_upload(mp, svc::MAX_FILE_BYTES).await
 }
 
 #[post("/safety/certificates/{id}/files")]

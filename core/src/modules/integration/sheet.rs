@@ -1,0 +1,137 @@
+//! Tags to and from spreadsheets (`/integration/tag-sheet`, `/api/v1/tag-sheet`): export as
+//! CSV or Excel in the columns the import reads, and import with a report per bad row.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, get, post, web};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::routes::{TagFilter, tag_views};
+use crate::auth::model::Level;
+use crate::tags::io;
+use crate::web::context::{Ctx, to_value};
+use crate::web::error::{AppError, blocking};
+use crate::web::export;
+
+const M: &str = "integration";
+/// Largest sheet accepted (100,000 rows of tags fit in far less).
+const MAX_BYTES: usize = 32 << 20;
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+pub struct SheetQuery {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Only this plant area.
+    #[serde(default)]
+    pub area: Option<String>,
+    /// Only this device.
+    #[serde(default)]
+    pub device: Option<u32>,
+    /// Text in name, description or equipment.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+async fn export_sheet(ctx: &Ctx, q: &SheetQuery) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let format = export::Format::parse(q.format.as_deref());
+    let filter = TagFilter {
+        area: q.area.clone(),
+        device: q.device,
+        q: q.q.clone(),
+    };
+    let tags: Vec<_> = tag_views(&ctx.app, &filter)
+        .into_iter()
+        .map(|v| v.tag)
+        .collect();
+    let devices = crate::tags::service::devices(&ctx.app.store.read()?)?;
+    let lang = ctx.lang;
+    let bytes = blocking(move || io::table(lang, &tags, &devices).bytes(format)).await?;
+    Ok(export::attachment("tags", format, bytes))
+}
+
+#[get("/integration/tag-sheet")]
+async fn page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    ctx.page(
+        "integration/tag_sheet.html",
+        context! { can_write => ctx.who.can(M, Level::Write), columns => io::COLUMNS.to_vec() },
+    )
+}
+
+#[get("/integration/tag-sheet/export")]
+async fn export_page(ctx: Ctx, q: web::Query<SheetQuery>) -> Result<HttpResponse, AppError> {
+    export_sheet(&ctx, &q).await
+}
+
+async fn run_import(ctx: &Ctx, mp: Multipart) -> Result<io::Imported, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (_, bytes) = crate::web::form::read_upload(mp, MAX_BYTES).await?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || {
+        let rows = io::parse(&bytes)?;
+        let done = io::import(&app.store, &actor, rows)?;
+        app.reload_tags()?;
+        Ok(done)
+    })
+    .await
+}
+
+#[post("/integration/tag-sheet")]
+async fn import_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+    match run_import(&ctx, mp).await {
+        Ok(done) => ctx.page(
+            "integration/tag_sheet.html",
+            context! { can_write => true, columns => io::COLUMNS.to_vec(), done => to_value(&done) },
+        ),
+        Err(e) if e.status.is_client_error() && e.status != actix_web::http::StatusCode::FORBIDDEN => {
+            let rows: Vec<serde_json::Value> = e
+                .rows
+                .iter()
+                .map(|r| serde_json::json!({"row": r.row, "field": r.field, "message": r.msg.render(ctx.lang)}))
+                .collect();
+            let c = context! { can_write => true, columns => io::COLUMNS.to_vec(), rows => to_value(&rows) };
+            ctx.form_error("integration/tag_sheet.html", c, e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SheetUpload {
+    /// A .xlsx or .csv file with a header row (column codes as in the export).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The tags as a spreadsheet (columns as the import reads them).
+#[utoipa::path(tag = "tags", params(SheetQuery), responses((status = 200, description = "CSV or Excel file")), security(("bearer" = [])))]
+#[get("/api/v1/tag-sheet")]
+async fn api_export(ctx: Ctx, q: web::Query<SheetQuery>) -> Result<HttpResponse, AppError> {
+    export_sheet(&ctx, &q).await
+}
+
+/// Imports tags from a sheet (multipart field `file`): new names are created, existing
+/// ones replaced. All rows or none: on errors `error.rows` lists each bad row (sheet row
+/// number), its field and the reason.
+#[utoipa::path(tag = "tags", request_body(content = inline(SheetUpload), content_type = "multipart/form-data"), responses(
+    (status = 200, description = "Imported", body = io::Imported),
+    (status = 422, description = "Rows break rules; nothing was imported")), security(("bearer" = [])))]
+#[post("/api/v1/tag-sheet")]
+async fn api_import(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(run_import(&ctx, mp).await?))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page)
+        .service(export_page)
+        .service(import_submit)
+        .service(api_export)
+        .service(api_import);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_export, api_import))]
+pub struct Doc;
