@@ -413,3 +413,164 @@ fn definitions_are_checked_changed_and_deleted_and_state_survives_a_restart() {
     drop(s2);
     drop(tmp);
 }
+
+#[test]
+fn alarms_reach_robots_and_mail_by_priority_with_a_rate_limit() {
+    use common::sinks;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Server::start(
+        &["serve", "--bootstrap-token", common::BOOTSTRAP],
+        &tmp.path().join("data"),
+        None,
+    );
+    s.keep_tempdir(tmp);
+    let api = s.admin_api();
+    let (ding, ding_got) = sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+    let (wecom, wecom_got) = sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+    let (limited, limited_got) = sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+    let (refusing, _) = sinks::http(r#"{"errcode":310000,"errmsg":"sign not match"}"#);
+    let (smtp_port, mail) = sinks::smtp();
+    let channel = |body: Value| {
+        let r = api.post_json("/api/v1/alarms/channels", &body);
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()
+    };
+    let c = channel(
+        json!({"id": 0, "name": "值班群", "min_priority": "high", "enabled": true,
+        "target": {"kind": "dingtalk", "webhook": format!("{ding}/robot/send?access_token=t1"), "secret": "SECabc"}}),
+    );
+    assert_eq!(
+        c["target"]["secret"],
+        json!({"set": true}),
+        "the secret is never shown"
+    );
+    channel(
+        json!({"id": 0, "name": "厂长", "min_priority": "urgent", "enabled": true,
+        "target": {"kind": "wecom", "webhook": format!("{wecom}/cgi-bin/webhook/send?key=k")}}),
+    );
+    channel(
+        json!({"id": 0, "name": "ops mail", "min_priority": "urgent", "enabled": true, "lang": "en",
+        "target": {"kind": "email", "host": "127.0.0.1", "port": smtp_port, "security": "none",
+            "from": "nplusx@plant.example", "to": ["ops@plant.example", "chief@plant.example"]}}),
+    );
+    channel(
+        json!({"id": 0, "name": "limited", "min_priority": "low", "max_per_hour": 2, "enabled": true,
+        "target": {"kind": "wecom", "webhook": format!("{limited}/send")}}),
+    );
+    let bad = channel(
+        json!({"id": 0, "name": "wrong secret", "min_priority": "urgent", "enabled": false,
+        "target": {"kind": "dingtalk", "webhook": format!("{refusing}/robot/send")}}),
+    );
+    // bad channels name their field
+    for (body, field) in [
+        (json!({"kind": "wecom", "webhook": "ftp://x"}), "webhook"),
+        (
+            json!({"kind": "email", "host": "mail", "from": "nplusx", "to": ["a@b.cn"]}),
+            "from",
+        ),
+        (
+            json!({"kind": "email", "host": "mail", "from": "n@b.cn", "to": []}),
+            "to",
+        ),
+    ] {
+        let r = api.post_json(
+            "/api/v1/alarms/channels",
+            &json!({"id": 0, "name": "x", "min_priority": "low", "enabled": true, "target": body}),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["field"].clone()),
+            (422, json!(field)),
+            "{}",
+            r.body
+        );
+    }
+    // the test button reports a refusing robot
+    let r = api.post_json(
+        &format!("/api/v1/alarms/channels/{}/test", bad["id"]),
+        &json!({}),
+    );
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("310000"), "{}", r.body);
+
+    // a manual tag with a high and an urgent limit
+    let t = api.post_json(
+        "/api/v1/tags",
+        &json!({"id": 0, "name": "T1", "data_type": "float", "source": {"kind": "manual"},
+        "writable": true, "area": "resin"}),
+    );
+    let tag = t.json()["id"].as_u64().unwrap();
+    for (kind, limit, priority, zh, en) in [
+        ("high", 10.0, "high", "T1 高", "T1 high"),
+        ("high_high", 20.0, "urgent", "T1 高高", "T1 high-high"),
+    ] {
+        let r = api.post_json(
+            "/api/v1/alarms/defs",
+            &json!({"id": 0, "tag": tag, "condition": {"kind": kind, "limit": limit},
+            "priority": priority, "message_zh": zh, "message_en": en, "enabled": true}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // raise both, return both, raise both again: four alarms, two of them urgent
+    for v in [15.0, 25.0, 5.0, 15.0, 25.0] {
+        assert_eq!(
+            api.post_json("/api/v1/tags/T1/write", &json!({"value": v}))
+                .status,
+            200
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    eventually(10, || {
+        ding_got.len() == 4 && wecom_got.len() == 2 && mail.len() == 2 && limited_got.len() == 3
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        (
+            ding_got.len(),
+            wecom_got.len(),
+            mail.len(),
+            limited_got.len()
+        ),
+        (4, 2, 2, 3)
+    );
+    // DingTalk: signed, a text message in Chinese
+    let (path, body) = &ding_got.all()[0];
+    assert!(
+        path.starts_with("/robot/send?access_token=t1&timestamp=") && path.contains("&sign="),
+        "{path}"
+    );
+    let msg: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(msg["msgtype"], "text");
+    let text = msg["text"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("T1 高") && text.contains("区域: 树脂车间") && text.contains("T1 = 15"),
+        "{text}"
+    );
+    // WeCom got the urgent ones only
+    assert!(wecom_got.all().iter().all(|(_, b)| b.contains("高高")));
+    // mail in English to both recipients
+    let m = &mail.all()[0].1;
+    assert!(
+        m.contains("RCPT TO:<ops@plant.example>") && m.contains("RCPT TO:<chief@plant.example>"),
+        "{m}"
+    );
+    assert!(m.contains("T1 high-high"), "{m}");
+    // the limited channel: two alarms, then one notice
+    let last = &limited_got.all()[2].1;
+    assert!(last.contains("上限"), "{last}");
+    let st = api.get("/api/v1/alarms/channels").json();
+    let lim = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "limited")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            lim["status"]["sent"].clone(),
+            lim["status"]["suppressed"].clone()
+        ),
+        (json!(3), json!(2)),
+        "{lim}"
+    );
+}

@@ -25,6 +25,8 @@ pub struct App {
     pub historian: Arc<crate::historian::Historian>,
     /// Alarm evaluation, states and journal; modules raise their alarms here.
     pub alarms: Arc<crate::alarms::Alarms>,
+    /// Sends alarms to DingTalk / WeCom robots and email.
+    pub notifier: Arc<crate::alarms::notify::Notifier>,
     pub drivers: crate::drivers::Drivers,
     /// Publishes tag values and alarms to an upstream MQTT broker (when configured).
     pub northbound: crate::northbound::Northbound,
@@ -78,6 +80,7 @@ impl App {
         tags.add_sink(historian.clone());
         let alarms = Arc::new(crate::alarms::Alarms::open(store.clone(), tags.clone())?);
         tags.add_sink(alarms.clone());
+        let notifier = Arc::new(crate::alarms::notify::Notifier::new(store.clone())?);
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nplusx-io")
@@ -96,6 +99,7 @@ impl App {
             tags,
             historian,
             alarms,
+            notifier,
             drivers,
             northbound,
             io: std::sync::Mutex::new(Some(io)),
@@ -147,6 +151,11 @@ impl App {
         let Some(rt) = io.as_ref() else { return };
         let h = self.historian.clone();
         let alarms = self.alarms.clone();
+        rt.spawn(
+            self.notifier
+                .clone()
+                .run(self.alarms.subscribe(), self.offset),
+        );
         rt.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

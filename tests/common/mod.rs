@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod plc;
+pub mod sinks;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@
 //! banner and list. Owns the `alarms.*` tables.
 
 pub mod model;
+pub mod notify;
 pub mod service;
 
 use std::collections::HashMap;

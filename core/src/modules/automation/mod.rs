@@ -8,6 +8,7 @@
 //! plant's alarm definitions (`demo.rs`).
 
 mod demo;
+pub mod notify;
 pub mod routes;
 
 use crate::app::App;
@@ -42,6 +43,7 @@ impl Module for Automation {
     }
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        notify::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -50,7 +52,9 @@ impl Module for Automation {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        <routes::Doc as utoipa::OpenApi>::openapi()
+        let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
+        doc.merge(<notify::Doc as utoipa::OpenApi>::openapi());
+        doc
     }
 
     fn menu(&self) -> Vec<MenuEntry> {
@@ -73,6 +77,11 @@ impl Module for Automation {
             MenuEntry {
                 label_key: "automation.menu.defs",
                 href: "/automation/defs".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.notify",
+                href: "/automation/notify".into(),
                 level: Level::Read,
             },
         ]
