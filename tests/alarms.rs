@@ -574,3 +574,101 @@ fn alarms_reach_robots_and_mail_by_priority_with_a_rate_limit() {
         "{lim}"
     );
 }
+
+#[test]
+fn cameras_are_fetched_through_the_box_and_photograph_alarms() {
+    use common::sinks;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Server::start(
+        &["serve", "--bootstrap-token", common::BOOTSTRAP],
+        &tmp.path().join("data"),
+        None,
+    );
+    s.keep_tempdir(tmp);
+    let api = s.admin_api();
+    let (cam, served) = sinks::camera("cam123");
+    let r = api.post_json(
+        "/api/v1/cameras",
+        &json!({"id": 0, "name": "R101 釜顶", "area": "resin", "enabled": true, "username": "admin", "password": "cam123",
+            "snapshot_url": format!("{cam}/ISAPI/Streaming/channels/101/picture"), "rtsp_url": "rtsp://192.168.1.64:554/Streaming/Channels/101"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["password"], json!({"set": true}));
+    let id = r.json()["id"].as_u64().unwrap();
+    // a snapshot through the box, Digest authentication answered
+    let img = api.get(&format!("/api/v1/cameras/{id}/snapshot"));
+    assert_eq!(
+        (img.status, img.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
+    assert_eq!(img.bytes, sinks::JPEG);
+    // a wrong password: the camera's refusal is reported
+    let r = api.post_json("/api/v1/cameras", &json!({"id": 0, "name": "wrong", "area": "tank_farm", "enabled": true,
+        "username": "admin", "password": "nope", "snapshot_url": format!("{cam}/cgi-bin/snapshot.cgi")}));
+    let wrong = r.json()["id"].as_u64().unwrap();
+    let r = api.get(&format!("/api/v1/cameras/{wrong}/snapshot"));
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("401"), "{}", r.body);
+    // addresses are checked
+    for (url_field, url) in [
+        ("snapshot_url", "http://admin:pw@10.0.0.1/x"),
+        ("snapshot_url", "ftp://10.0.0.1/x"),
+        ("rtsp_url", "http://10.0.0.1/"),
+    ] {
+        let r = api.post_json(
+            "/api/v1/cameras",
+            &json!({"id": 0, "name": "x", "enabled": true, url_field: url}),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["field"].clone()),
+            (422, json!(url_field)),
+            "{url}"
+        );
+    }
+
+    // an alarm in the camera's area takes its snapshot
+    let t = api.post_json(
+        "/api/v1/tags",
+        &json!({"id": 0, "name": "T1", "data_type": "float", "source": {"kind": "manual"},
+        "writable": true, "area": "resin"}),
+    );
+    let tag = t.json()["id"].as_u64().unwrap();
+    let d = api.post_json(
+        "/api/v1/alarms/defs",
+        &json!({"id": 0, "tag": tag, "condition": {"kind": "high", "limit": 10.0},
+        "priority": "high", "message_zh": "T1 高", "enabled": true}),
+    );
+    let alarm = d.json()["id"].as_u64().unwrap();
+    let before = *served.lock().unwrap();
+    assert_eq!(
+        api.post_json("/api/v1/tags/T1/write", &json!({"value": 15.0}))
+            .status,
+        200
+    );
+    eventually(10, || *served.lock().unwrap() > before);
+    // pages with the admin token (this box has no demo users)
+    let op = &api;
+    let mut page = String::new();
+    let found = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        page = op.get(&format!("/automation/alarms/{alarm}")).body;
+        page.contains("/integration/camera-snaps/")
+    });
+    assert!(found, "{page}");
+    let src = page
+        .split("src=\"/integration/camera-snaps/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let snap = op.get(&format!("/integration/camera-snaps/{src}"));
+    assert_eq!((snap.status, snap.bytes.as_slice()), (200, sinks::JPEG));
+    // the area's tag page shows its cameras
+    let tags = op.get("/integration/tags?area=resin").body;
+    assert!(
+        tags.contains(&format!("/integration/cameras/{id}/snapshot")),
+        "the area page shows its camera"
+    );
+    assert!(tags.contains("rtsp://192.168.1.64:554/Streaming/Channels/101"));
+}

@@ -156,6 +156,10 @@ impl App {
                 .clone()
                 .run(self.alarms.subscribe(), self.offset),
         );
+        rt.spawn(crate::cameras::follow_alarms(
+            self.store.clone(),
+            self.alarms.subscribe(),
+        ));
         rt.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -5,6 +5,7 @@
 pub mod alarms;
 pub mod app;
 pub mod auth;
+pub mod cameras;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -112,3 +112,84 @@ pub fn smtp() -> (u16, Requests) {
     });
     (port, got)
 }
+
+/// A JPEG as small as cameras never send.
+pub const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0xFF, 0xD9,
+];
+
+/// A camera's snapshot endpoint with Digest authentication (user `admin`, password
+/// `password`): 401 with a challenge, then the JPEG for a Digest answer naming the user.
+/// Returns the base URL and how many snapshots it served.
+pub fn camera(password: &'static str) -> (String, Arc<Mutex<u32>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let served = Arc::new(Mutex::new(0u32));
+    let n = served.clone();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut auth = None;
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                if h.to_ascii_lowercase().starts_with("authorization:") {
+                    auth = Some(h[14..].trim().to_string());
+                }
+            }
+            // a digest answer for our user and nonce, computed with the right password
+            let ok = auth.as_deref().is_some_and(|a| {
+                a.starts_with("Digest ")
+                    && a.contains("username=\"admin\"")
+                    && a.contains("nonce=\"cafe01\"")
+                    && a.contains(&format!("response=\"{}\"", expected_response(a, password)))
+            });
+            if ok {
+                *n.lock().unwrap() += 1;
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    JPEG.len()
+                );
+                let _ = c.write_all(JPEG);
+            } else {
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"IP Camera\", qop=\"auth\", nonce=\"cafe01\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        }
+    });
+    (base, served)
+}
+
+/// RFC 2617 MD5 digest with qop=auth, from the fields of the client's answer.
+fn expected_response(auth: &str, password: &str) -> String {
+    let field = |k: &str| -> String {
+        auth.split(&format!("{k}="))
+            .nth(1)
+            .map(|v| {
+                v.trim_start_matches('"')
+                    .split(['"', ','])
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let md5 = |s: String| {
+        use md5::Digest;
+        hex::encode(md5::Md5::digest(s.as_bytes()))
+    };
+    let ha1 = md5(format!("admin:IP Camera:{password}"));
+    let ha2 = md5(format!("GET:{}", field("uri")));
+    md5(format!(
+        "{ha1}:cafe01:{}:{}:auth:{ha2}",
+        field("nc"),
+        field("cnonce")
+    ))
+}

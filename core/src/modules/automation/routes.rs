@@ -334,7 +334,22 @@ fn alarm_page_with(ctx: &Ctx, id: u32, err: Option<AppError>) -> Result<HttpResp
         },
         50,
     )?;
+    let cams = crate::cameras::cameras(&r)?;
+    let snaps = crate::cameras::snaps_of(&r, id, &cams)?;
+    let area = ctx
+        .app
+        .alarms
+        .instance(id)
+        .map(|i| i.area)
+        .unwrap_or_else(|| def.area.clone());
+    let area_cameras: Vec<crate::cameras::Camera> = cams
+        .into_iter()
+        .filter(|c| c.enabled && !area.is_empty() && c.area == area)
+        .map(|c| c.redacted())
+        .collect();
     let c = context! {
+        snaps => to_value(&snaps),
+        cameras => to_value(&area_cameras),
         def => to_value(&def_view(&ctx.app, def)),
         inst => ctx.app.alarms.instance(id).map(|i| to_value(&i)),
         events => to_value(&events),

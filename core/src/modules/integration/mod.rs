@@ -56,6 +56,7 @@ impl Module for Integration {
             "/api/v1/stream",
             "/api/v1/northbound",
             "/api/v1/tag-sheet",
+            "/api/v1/cameras",
         ]
     }
 
@@ -63,6 +64,7 @@ impl Module for Integration {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<crate::northbound::routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<crate::cameras::routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -86,6 +88,11 @@ impl Module for Integration {
             MenuEntry {
                 label_key: "integration.menu.devices",
                 href: "/integration/devices".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "integration.menu.cameras",
+                href: "/integration/cameras".into(),
                 level: Level::Read,
             },
             MenuEntry {

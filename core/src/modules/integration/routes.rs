@@ -59,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(super::history::api_history);
     crate::northbound::routes::configure(cfg);
     super::sheet::configure(cfg);
+    crate::cameras::routes::configure(cfg);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -187,9 +188,19 @@ async fn tags_page(ctx: Ctx, f: web::Query<TagFilter>) -> Result<HttpResponse, A
     ctx.require(M, Level::Read)?;
     let tags = tag_views(&ctx.app, &f);
     let names: Vec<&str> = tags.iter().map(|t| t.tag.name.as_str()).collect();
+    let area_cameras: Vec<crate::cameras::Camera> =
+        match f.area.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => crate::cameras::cameras(&ctx.app.store.read()?)?
+                .into_iter()
+                .filter(|c| c.area == a)
+                .map(|c| c.redacted())
+                .collect(),
+            None => Vec::new(),
+        };
     ctx.page(
         "integration/tags.html",
         context! {
+            cameras => to_value(&area_cameras),
             tags => to_value(&tags),
             names => names.join(","),
             areas => to_value(&areas(&ctx.app)),

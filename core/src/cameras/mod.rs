@@ -1,0 +1,320 @@
+//! Cameras (the video part of 数据互通): a registry of the plant's cameras with their RTSP
+//! stream and snapshot addresses, snapshots fetched through the box (browsers never see a
+//! camera's credentials, and need not reach the video network), and a snapshot of each
+//! camera in an alarm's area taken when the alarm is raised and kept with it for 30 days.
+//!
+//! Snapshot URLs are HTTP(S) (Hikvision `/ISAPI/Streaming/channels/101/picture`, Dahua
+//! `/cgi-bin/snapshot.cgi`…) with Basic or Digest authentication (http-auth). Credentials are
+//! sealed like every other secret. Owns the `cameras.*` tables.
+
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alarms::model::{Event, EventKind};
+use crate::error::{self, Error, Result};
+use crate::i18n::Msg;
+use crate::secrets::Secret;
+use crate::store::{Actor, Change, Order, Reader, Store, Table};
+
+const CAMERAS: Table<u64, Camera> = Table::new("cameras.defs");
+/// (alarm event time, camera id) → snapshot taken when the alarm was raised.
+const SNAPS: Table<(u64, u64), Snap> = Table::new("cameras.snaps");
+/// Largest snapshot accepted.
+pub const MAX_SNAPSHOT: u64 = 5 << 20;
+const KEEP_MS: i64 = 30 * 86_400_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Camera {
+    pub id: u32,
+    pub name: String,
+    /// Plant area: its snapshots show on the area's pages and with its alarms.
+    #[serde(default)]
+    pub area: String,
+    /// `rtsp://…` for the plant's video system (no credentials in it).
+    #[serde(default)]
+    pub rtsp_url: String,
+    /// `http(s)://…` returning a JPEG.
+    #[serde(default)]
+    pub snapshot_url: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    pub enabled: bool,
+}
+
+impl Camera {
+    pub fn redacted(&self) -> Camera {
+        Camera {
+            password: self.password.redacted(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A stored alarm snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snap {
+    pub alarm: u32,
+    pub camera: u32,
+    pub content_type: String,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// What the console lists for an alarm: where to fetch each snapshot.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SnapRef {
+    pub ts_ms: i64,
+    pub camera: u32,
+    pub camera_name: String,
+}
+
+pub fn cameras(r: &impl Reader) -> Result<Vec<Camera>> {
+    Ok(r.all(&CAMERAS)?.into_iter().map(|(_, c)| c).collect())
+}
+
+pub fn camera(r: &impl Reader, id: u32) -> Result<Camera> {
+    r.get(&CAMERAS, &(id as u64))?
+        .ok_or_else(|| Error::not_found("cameras.err.not_found"))
+}
+
+fn check_url(field: &'static str, u: &str, schemes: &[&str]) -> Result<String> {
+    let u = u.trim();
+    if u.is_empty() {
+        return Ok(String::new());
+    }
+    let scheme_ok = schemes.iter().any(|s| u.starts_with(&format!("{s}://")));
+    let rest = u.split_once("://").map_or("", |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    if !scheme_ok || host.is_empty() || u.len() > 1000 || u.contains(char::is_whitespace) {
+        return Err(Error::invalid(field, "cameras.err.url"));
+    }
+    if host.contains('@') {
+        // credentials in a URL end up in logs and browsers; they belong in the fields
+        return Err(Error::invalid(field, "cameras.err.url_credentials"));
+    }
+    Ok(u.to_string())
+}
+
+/// Creates (`id` 0) or replaces a camera.
+pub fn save(store: &Store, actor: &Actor, input: Camera) -> Result<Camera> {
+    let sealer = store.sealer()?;
+    let mut w = store.write(actor)?;
+    let before = if input.id == 0 {
+        None
+    } else {
+        Some(camera(&w, input.id)?)
+    };
+    let mut c = Camera {
+        name: error::text("name", &input.name, 64, true)?,
+        area: error::text("area", &input.area, 40, false)?,
+        rtsp_url: check_url("rtsp_url", &input.rtsp_url, &["rtsp", "rtsps"])?,
+        snapshot_url: check_url("snapshot_url", &input.snapshot_url, &["http", "https"])?,
+        username: error::text("username", &input.username, 128, false)?,
+        password: sealer.seal(&input.password, before.as_ref().map(|b| &b.password))?,
+        ..input
+    };
+    if c.rtsp_url.is_empty() && c.snapshot_url.is_empty() {
+        return Err(Error::invalid("snapshot_url", "cameras.err.no_url"));
+    }
+    if c.id == 0 {
+        c.id = u32::try_from(w.next_id(&CAMERAS)?)
+            .map_err(|_| Error::conflict("tags.err.too_many"))?;
+    }
+    w.insert(&CAMERAS, &(c.id as u64), &c)?;
+    match &before {
+        None => w.audit(
+            "cameras.camera.create",
+            format!("camera:{} {}", c.id, c.name),
+            Change::created(c.redacted()),
+        ),
+        Some(b) => w.audit(
+            "cameras.camera.update",
+            format!("camera:{} {}", c.id, c.name),
+            Change::updated(b.redacted(), c.redacted()),
+        ),
+    }
+    w.commit()?;
+    Ok(c)
+}
+
+pub fn delete(store: &Store, actor: &Actor, id: u32) -> Result<()> {
+    let mut w = store.write(actor)?;
+    let before = w
+        .remove(&CAMERAS, &(id as u64))?
+        .ok_or_else(|| Error::not_found("cameras.err.not_found"))?;
+    w.audit(
+        "cameras.camera.delete",
+        format!("camera:{id} {}", before.name),
+        Change::deleted(before.redacted()),
+    );
+    w.commit()?;
+    Ok(())
+}
+
+/// Fetches a camera's snapshot now: (content type, bytes). Answers a Basic or Digest
+/// challenge once. Errors say what the camera did, for the console.
+pub fn fetch(store: &Store, c: &Camera) -> std::result::Result<(String, Vec<u8>), String> {
+    if c.snapshot_url.is_empty() {
+        return Err("no snapshot address".into());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(8)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .get(&c.snapshot_url)
+        .call()
+        .map_err(|e| e.to_string())?;
+    if r.status() == 401 && !c.username.is_empty() {
+        let challenge = r
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut client = http_auth::PasswordClient::try_from(challenge.as_str())?;
+        let password = store
+            .sealer()
+            .ok()
+            .and_then(|s| s.reveal(&c.password))
+            .unwrap_or_default();
+        let uri = c
+            .snapshot_url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("/");
+        let auth = client.respond(&http_auth::PasswordParams {
+            username: &c.username,
+            password: &password,
+            uri,
+            method: "GET",
+            body: Some(&[]),
+        })?;
+        r = agent
+            .get(&c.snapshot_url)
+            .header("Authorization", &auth)
+            .call()
+            .map_err(|e| e.to_string())?;
+    }
+    if !r.status().is_success() {
+        return Err(format!("HTTP {}", r.status()));
+    }
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = r
+        .body_mut()
+        .with_config()
+        .limit(MAX_SNAPSHOT)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    // trust the bytes, not the header: cameras mislabel JPEGs, proxies return HTML errors
+    let kind = infer::get(&bytes).map(|k| k.mime_type()).unwrap_or("");
+    if !kind.starts_with("image/") {
+        return Err(format!("not an image ({ct})"));
+    }
+    Ok((kind.to_string(), bytes))
+}
+
+/// Snapshots kept for an alarm (its raises in the last 30 days), newest first.
+pub fn snaps_of(r: &impl Reader, alarm: u32, cameras: &[Camera]) -> Result<Vec<SnapRef>> {
+    let from = (crate::util::now_ms() - KEEP_MS).max(0) as u64;
+    let mut out = Vec::new();
+    r.visit(
+        &SNAPS,
+        (from, 0)..=(u64::MAX, u64::MAX),
+        Order::Desc,
+        |(ts, cam), s| {
+            if s.alarm == alarm {
+                out.push(SnapRef {
+                    ts_ms: ts as i64,
+                    camera: cam as u32,
+                    camera_name: cameras
+                        .iter()
+                        .find(|c| c.id as u64 == cam)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                });
+            }
+            if out.len() >= 24 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
+    )?;
+    Ok(out)
+}
+
+pub fn snap(r: &impl Reader, ts_ms: i64, camera: u32) -> Result<Snap> {
+    r.get(&SNAPS, &(ts_ms.max(0) as u64, camera as u64))?
+        .ok_or_else(|| Error::not_found("cameras.err.not_found"))
+}
+
+/// Takes the snapshots of a raised alarm's area; prunes those past 30 days.
+fn attach(store: &Store, e: &Event) -> Result<usize> {
+    let list: Vec<Camera> = cameras(&store.read()?)?
+        .into_iter()
+        .filter(|c| {
+            c.enabled && !c.snapshot_url.is_empty() && !e.area.is_empty() && c.area == e.area
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for c in &list {
+        match fetch(store, c) {
+            Ok((content_type, bytes)) => taken.push((
+                c.id,
+                Snap {
+                    alarm: e.alarm,
+                    camera: c.id,
+                    content_type,
+                    bytes,
+                },
+            )),
+            Err(why) => tracing::warn!(camera = %c.name, error = %why, "alarm snapshot failed"),
+        }
+    }
+    let mut w = store.write(&Actor::system("cameras"))?;
+    for (cam, s) in &taken {
+        w.insert(&SNAPS, &(e.ts_ms.max(0) as u64, *cam as u64), s)?;
+    }
+    let cutoff = (crate::util::now_ms() - KEEP_MS).max(0) as u64;
+    w.remove_range(&SNAPS, (0, 0)..(cutoff, 0))?;
+    w.commit()?;
+    Ok(taken.len())
+}
+
+/// Follows the alarm events and attaches snapshots to raised alarms. Run on the I/O runtime.
+pub async fn follow_alarms(store: Arc<Store>, mut events: tokio::sync::broadcast::Receiver<Event>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(e) if e.kind == EventKind::Raised && !e.area.is_empty() => {
+                let st = store.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(err) = attach(&st, &e) {
+                        tracing::warn!(error = %err, "alarm snapshots not stored");
+                    }
+                });
+            }
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The message for a failed live snapshot.
+pub fn fetch_error(detail: String) -> Error {
+    Error::Device(Msg::new("cameras.err.fetch").arg("detail", detail))
+}

@@ -1,0 +1,261 @@
+//! Camera pages (`/integration/cameras`) and API (`/api/v1/cameras`), part of the data
+//! integration module; snapshots are fetched through the box.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use minijinja::context;
+
+use super::Camera;
+use crate::auth::model::Level;
+use crate::secrets::Secret;
+use crate::web::context::{Ctx, redirect_with, to_value};
+use crate::web::error::{AppError, blocking};
+use crate::web::form::FormData;
+
+const M: &str = "integration";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_page)
+        .service(new_page)
+        .service(create_submit)
+        .service(snapshot)
+        .service(stored_snap)
+        .service(edit_page)
+        .service(update_submit)
+        .service(delete_submit)
+        .service(api_list)
+        .service(api_create)
+        .service(api_get)
+        .service(api_update)
+        .service(api_delete)
+        .service(api_snapshot);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_list, api_create, api_get, api_update, api_delete, api_snapshot))]
+pub struct Doc;
+
+fn list(ctx: &Ctx) -> Result<Vec<Camera>, AppError> {
+    Ok(super::cameras(&ctx.app.store.read()?)?
+        .iter()
+        .map(Camera::redacted)
+        .collect())
+}
+
+fn values(c: &Camera) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name, "area": c.area, "rtsp_url": c.rtsp_url, "snapshot_url": c.snapshot_url,
+        "username": c.username, "password_set": c.password.is_set(), "enabled": if c.enabled { "on" } else { "" },
+    })
+}
+
+fn from_form(f: &FormData, id: u32) -> Camera {
+    Camera {
+        id,
+        name: f.get("name").into(),
+        area: f.get("area").into(),
+        rtsp_url: f.get("rtsp_url").into(),
+        snapshot_url: f.get("snapshot_url").into(),
+        username: f.get("username").into(),
+        password: match (f.get("password"), f.checked("password_clear")) {
+            (_, true) => Secret::Empty,
+            ("", false) => Secret::Keep,
+            (p, false) => Secret::Plain(p.to_string()),
+        },
+        enabled: f.checked("enabled"),
+    }
+}
+
+#[get("/integration/cameras")]
+async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    ctx.page(
+        "integration/cameras.html",
+        context! { cameras => to_value(&list(&ctx)?), can_write => ctx.who.can(M, Level::Write) },
+    )
+}
+
+#[get("/integration/cameras/new")]
+async fn new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    ctx.page(
+        "integration/camera_form.html",
+        context! { values => to_value(&serde_json::json!({"enabled": "on"})) },
+    )
+}
+
+async fn save(ctx: &Ctx, c: Camera) -> Result<Camera, AppError> {
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || super::save(&app.store, &actor, c)).await
+}
+
+#[post("/integration/cameras")]
+async fn create_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    match save(&ctx, from_form(&f, 0)).await {
+        Ok(c) => Ok(redirect_with(
+            &format!("/integration/cameras/{}", c.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => ctx.form_error(
+            "integration/camera_form.html",
+            context! { values => to_value(&f.echo()) },
+            e,
+        ),
+    }
+}
+
+#[get("/integration/cameras/{id:\\d+}")]
+async fn edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let c = super::camera(&ctx.app.store.read()?, *id)?;
+    ctx.page(
+        "integration/camera_form.html",
+        context! { camera => to_value(&c.redacted()), values => to_value(&values(&c)), can_write => ctx.who.can(M, Level::Write) },
+    )
+}
+
+#[post("/integration/cameras/{id:\\d+}")]
+async fn update_submit(
+    ctx: Ctx,
+    id: web::Path<u32>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let f = FormData::from(form);
+    let before = super::camera(&ctx.app.store.read()?, *id)?;
+    match save(&ctx, from_form(&f, *id)).await {
+        Ok(c) => Ok(redirect_with(
+            &format!("/integration/cameras/{}", c.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let mut echo = f.echo();
+            echo["password_set"] = before.password.is_set().into();
+            ctx.form_error(
+                "integration/camera_form.html",
+                context! { camera => to_value(&before.redacted()), values => to_value(&echo), can_write => true },
+                e,
+            )
+        }
+    }
+}
+
+#[post("/integration/cameras/{id:\\d+}/delete")]
+async fn delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    blocking(move || super::delete(&app.store, &actor, id)).await?;
+    Ok(redirect_with("/integration/cameras", Some("flash.deleted")))
+}
+
+fn image(content_type: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type.to_string())
+        .insert_header(("cache-control", "no-store"))
+        .body(bytes)
+}
+
+async fn live(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError> {
+    // operators watching alarms see their area's cameras too
+    if !ctx.who.can(M, Level::Read) {
+        ctx.require("automation", Level::Read)?;
+    }
+    let c = super::camera(&ctx.app.store.read()?, id)?;
+    let app = ctx.app.clone();
+    let (ct, bytes) =
+        blocking(move || super::fetch(&app.store, &c).map_err(super::fetch_error)).await?;
+    Ok(image(&ct, bytes))
+}
+
+#[get("/integration/cameras/{id:\\d+}/snapshot")]
+async fn snapshot(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    live(&ctx, *id).await
+}
+
+/// A snapshot taken when an alarm was raised.
+#[get("/integration/camera-snaps/{ts:\\d+}/{camera:\\d+}")]
+async fn stored_snap(ctx: Ctx, path: web::Path<(i64, u32)>) -> Result<HttpResponse, AppError> {
+    if !ctx.who.can("automation", Level::Read) {
+        ctx.require(M, Level::Read)?;
+    }
+    let (ts, cam) = path.into_inner();
+    let s = super::snap(&ctx.app.store.read()?, ts, cam)?;
+    Ok(image(&s.content_type, s.bytes))
+}
+
+/// Cameras (credentials shown only as set).
+#[utoipa::path(tag = "cameras", responses((status = 200, description = "Cameras", body = Vec<Camera>)), security(("bearer" = [])))]
+#[get("/api/v1/cameras")]
+async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(list(&ctx)?))
+}
+
+/// Adds a camera (`id` ignored). `password`: a string sets it.
+#[utoipa::path(tag = "cameras", request_body = Camera, responses(
+    (status = 201, description = "Created", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[post("/api/v1/cameras")]
+async fn api_create(ctx: Ctx, body: web::Json<Camera>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let c = save(
+        &ctx,
+        Camera {
+            id: 0,
+            ..body.into_inner()
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(c.redacted()))
+}
+
+#[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
+    (status = 200, description = "The camera", body = Camera), (status = 404, description = "No such camera")), security(("bearer" = [])))]
+#[get("/api/v1/cameras/{id:\\d+}")]
+async fn api_get(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(super::camera(&ctx.app.store.read()?, *id)?.redacted()))
+}
+
+/// Replaces a camera; `{"set": true}` keeps the stored password.
+#[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), request_body = Camera, responses(
+    (status = 200, description = "Updated", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[put("/api/v1/cameras/{id:\\d+}")]
+async fn api_update(
+    ctx: Ctx,
+    id: web::Path<u32>,
+    body: web::Json<Camera>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let c = save(
+        &ctx,
+        Camera {
+            id: *id,
+            ..body.into_inner()
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(c.redacted()))
+}
+
+#[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
+    (status = 204, description = "Deleted"), (status = 404, description = "No such camera")), security(("bearer" = [])))]
+#[delete("/api/v1/cameras/{id:\\d+}")]
+async fn api_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Write)?;
+    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    blocking(move || super::delete(&app.store, &actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A snapshot from the camera now (the image the camera returns).
+#[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
+    (status = 200, description = "JPEG or PNG", content_type = "image/jpeg"),
+    (status = 502, description = "The camera did not answer with an image")), security(("bearer" = [])))]
+#[get("/api/v1/cameras/{id:\\d+}/snapshot")]
+async fn api_snapshot(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+    live(&ctx, *id).await
+}
