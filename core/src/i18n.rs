@@ -269,6 +269,18 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(f).unwrap();
+            // audit_saved("x.y", …) records x.y.create and x.y.update
+            for call in text.split(".audit_saved(").skip(1) {
+                let args = call.split(',').next().unwrap_or("");
+                for (i, lit) in args.split('"').enumerate() {
+                    for suffix in ["create", "update"] {
+                        let key = format!("audit.act.{}_{suffix}", lit.replace('.', "_"));
+                        if i % 2 == 1 && is_key(lit) && !has(&key) {
+                            missing.push(format!("{}: {key}", f.display()));
+                        }
+                    }
+                }
+            }
             for call in text.split(".audit(").skip(1) {
                 let args = call.split(',').next().unwrap_or("");
                 for (i, lit) in args.split('"').enumerate() {

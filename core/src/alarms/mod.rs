@@ -513,8 +513,7 @@ impl Alarms {
             return Ok(id);
         }
         let mut w = self.store.write(&Actor::system("alarms"))?;
-        let id =
-            u32::try_from(w.next_id(&DEFS)?).map_err(|_| Error::conflict("tags.err.too_many"))?;
+        let id = w.next_u32_id(&DEFS)?;
         let d = AlarmDef {
             id,
             tag: 0,

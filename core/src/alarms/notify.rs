@@ -234,22 +234,15 @@ pub fn save(store: &Store, actor: &Actor, input: Channel) -> Result<Channel> {
     };
     let mut c = checked(input, before.as_ref(), &sealer)?;
     if c.id == 0 {
-        c.id = u32::try_from(w.next_id(&CHANNELS)?)
-            .map_err(|_| Error::conflict("tags.err.too_many"))?;
+        c.id = w.next_u32_id(&CHANNELS)?;
     }
     w.insert(&CHANNELS, &(c.id as u64), &c)?;
-    match &before {
-        None => w.audit(
-            "alarms.channel.create",
-            format!("channel:{} {}", c.id, c.name),
-            Change::created(c.redacted()),
-        ),
-        Some(b) => w.audit(
-            "alarms.channel.update",
-            format!("channel:{} {}", c.id, c.name),
-            Change::updated(b.redacted(), c.redacted()),
-        ),
-    }
+    w.audit_saved(
+        "alarms.channel",
+        format!("channel:{} {}", c.id, c.name),
+        before.map(|b| b.redacted()),
+        c.redacted(),
+    );
     w.commit()?;
     Ok(c)
 }

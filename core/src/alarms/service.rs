@@ -97,8 +97,7 @@ pub fn import_defs(
     let mut w = store.write(actor)?;
     let mut out = Vec::with_capacity(ok.len());
     for d in ok {
-        let id =
-            u32::try_from(w.next_id(&DEFS)?).map_err(|_| Error::conflict("tags.err.too_many"))?;
+        let id = w.next_u32_id(&DEFS)?;
         let d = AlarmDef { id, ..d };
         w.insert(&DEFS, &(id as u64), &d)?;
         out.push(d);
@@ -131,24 +130,13 @@ pub fn save_def(
         return Err(Error::not_found("alarms.err.not_found"));
     }
     let id = if d.id == 0 {
-        u32::try_from(w.next_id(&DEFS)?).map_err(|_| Error::conflict("tags.err.too_many"))?
+        w.next_u32_id(&DEFS)?
     } else {
         d.id
     };
     let d = AlarmDef { id, ..d };
     w.insert(&DEFS, &(id as u64), &d)?;
-    match before {
-        None => w.audit(
-            "alarms.def.create",
-            format!("alarm:{id}"),
-            Change::created(&d),
-        ),
-        Some(b) => w.audit(
-            "alarms.def.update",
-            format!("alarm:{id}"),
-            Change::updated(&b, &d),
-        ),
-    }
+    w.audit_saved("alarms.def", format!("alarm:{id}"), before, &d);
     w.commit()?;
     Ok(d)
 }

@@ -123,22 +123,15 @@ pub fn save(store: &Store, actor: &Actor, input: Camera) -> Result<Camera> {
         return Err(Error::invalid("snapshot_url", "cameras.err.no_url"));
     }
     if c.id == 0 {
-        c.id = u32::try_from(w.next_id(&CAMERAS)?)
-            .map_err(|_| Error::conflict("tags.err.too_many"))?;
+        c.id = w.next_u32_id(&CAMERAS)?;
     }
     w.insert(&CAMERAS, &(c.id as u64), &c)?;
-    match &before {
-        None => w.audit(
-            "cameras.camera.create",
-            format!("camera:{} {}", c.id, c.name),
-            Change::created(c.redacted()),
-        ),
-        Some(b) => w.audit(
-            "cameras.camera.update",
-            format!("camera:{} {}", c.id, c.name),
-            Change::updated(b.redacted(), c.redacted()),
-        ),
-    }
+    w.audit_saved(
+        "cameras.camera",
+        format!("camera:{} {}", c.id, c.name),
+        before.map(|b| b.redacted()),
+        c.redacted(),
+    );
     w.commit()?;
     Ok(c)
 }

@@ -21,6 +21,20 @@ use crate::util::now_ms;
 
 type Status = Arc<Mutex<DeviceStatus>>;
 
+/// Changes a device's counters.
+pub(crate) fn set_status(status: &Status, f: impl FnOnce(&mut DeviceStatus)) {
+    f(&mut status.lock().expect("status lock is never poisoned"));
+}
+
+/// Counts an error of a device and keeps it as the last one.
+pub(crate) fn record_error(status: &Status, why: &str) {
+    set_status(status, |s| {
+        s.errors += 1;
+        s.last_error = Some(why.to_string());
+        s.last_error_ms = Some(now_ms());
+    });
+}
+
 struct Running {
     device: Device,
     task: tokio::task::JoinHandle<()>,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 
-use super::Status;
+use super::{Status, record_error, set_status};
 use crate::secrets::Sealer;
 use crate::sparkplug::{self, Val};
 use crate::tags::engine::{Defs, Engine};
@@ -136,12 +136,12 @@ pub async fn run(
                 None => return,
                 Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     connected = true;
-                    set(&status, |s| s.connected = true);
+                    set_status(&status, |s| s.connected = true);
                     subscribed.clear();
                     aliases.clear();
                     rebirth_asked.clear();
                     sync_subscriptions(&client, &routes, &mut subscribed).await;
-                    set(&status, |s| s.subscriptions = subscribed.len());
+                    set_status(&status, |s| s.subscriptions = subscribed.len());
                 }
                 Some(Ok(Event::Incoming(Packet::Publish(p)))) => {
                     let t = std::time::Instant::now();
@@ -155,7 +155,7 @@ pub async fn run(
                         engine.publish(batch);
                     }
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
-                    set(&status, |s| {
+                    set_status(&status, |s| {
                         s.requests += 1;
                         s.latency_ms = if s.requests == 1 { ms } else { s.latency_ms * 0.9 + ms * 0.1 };
                         s.last_ok_ms = Some(now_ms());
@@ -168,7 +168,7 @@ pub async fn run(
                     }
                     connected = false;
                     record_error(&status, &e);
-                    set(&status, |s| s.connected = false);
+                    set_status(&status, |s| s.connected = false);
                     engine.mark_device(device, Quality::Bad(Reason::CommFailure), now_ms());
                 }
             },
@@ -179,7 +179,7 @@ pub async fn run(
                     routes = Routes::new(&defs, device);
                     if connected {
                         sync_subscriptions(&client, &routes, &mut subscribed).await;
-                        set(&status, |s| s.subscriptions = subscribed.len());
+                        set_status(&status, |s| s.subscriptions = subscribed.len());
                     }
                 }
             }
@@ -200,18 +200,6 @@ async fn sync_subscriptions(
         let _ = client.unsubscribe(f.clone()).await;
     }
     *subscribed = wanted;
-}
-
-fn set(status: &Status, f: impl FnOnce(&mut crate::tags::model::DeviceStatus)) {
-    f(&mut status.lock().expect("status lock is never poisoned"));
-}
-
-fn record_error(status: &Status, why: &str) {
-    set(status, |s| {
-        s.errors += 1;
-        s.last_error = Some(why.to_string());
-        s.last_error_ms = Some(now_ms());
-    });
 }
 
 fn bad(id: u32, ts: i64, reason: Reason) -> Sample {

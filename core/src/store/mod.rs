@@ -420,6 +420,27 @@ impl WriteTx {
         Ok(cur + 1)
     }
 
+    /// Next id of a table whose ids are `u32` (tags, devices, alarms…).
+    pub fn next_u32_id<K, V>(&mut self, t: &Table<K, V>) -> crate::error::Result<u32> {
+        u32::try_from(self.next_id(t)?)
+            .map_err(|_| crate::error::Error::conflict("tags.err.too_many"))
+    }
+
+    /// Audits a record saved: `<what>.create` without `before`, else `<what>.update`
+    /// (the catalogue needs `audit.act.<what>_create` and `_update`).
+    pub fn audit_saved(
+        &mut self,
+        what: &str,
+        target: impl fmt::Display,
+        before: Option<impl Serialize>,
+        after: impl Serialize,
+    ) {
+        match before {
+            None => self.audit(&format!("{what}.create"), target, Change::created(after)),
+            Some(b) => self.audit(&format!("{what}.update"), target, Change::updated(b, after)),
+        }
+    }
+
     /// Records what this transaction changes, for the audit log. `action` is a stable code
     /// such as `user.create`; `target` names the record (`user:12 wangwei`).
     pub fn audit(&mut self, action: &str, target: impl fmt::Display, change: Change) {

@@ -184,7 +184,7 @@ pub fn peek_next_id(r: &impl Reader) -> Result<u32> {
 
 /// Takes the next tag id (see [`peek_next_id`]).
 pub fn take_next_id(w: &mut crate::store::WriteTx) -> Result<u32> {
-    u32::try_from(w.next_id(&TAGS)?).map_err(|_| Error::conflict("tags.err.too_many"))
+    w.next_u32_id(&TAGS)
 }
 
 /// Stores a checked definition (imports; the caller audits).
@@ -517,8 +517,7 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
 
 pub fn create_device(store: &Store, actor: &Actor, input: Device) -> Result<Device> {
     let mut w = store.write(actor)?;
-    let id =
-        u32::try_from(w.next_id(&DEVICES)?).map_err(|_| Error::conflict("tags.err.too_many"))?;
+    let id = w.next_u32_id(&DEVICES)?;
     let mut d = check_device(&w, &input, id)?;
     seal(store, &mut d, None)?;
     w.insert(&DEVICES, &(id as u64), &d)?;

@@ -18,7 +18,7 @@ use tokio_modbus::client::{Context, Reader, Writer};
 use tokio_modbus::{ExceptionCode, Slave};
 
 use self::plan::{Block, decode, encode};
-use super::Status;
+use super::{Status, record_error, set_status};
 use crate::tags::engine::{Defs, Engine};
 use crate::tags::model::{
     DataType, DriverConfig, ModbusArea, ModbusOptions, ModbusPoint, Parity, Quality, Reason,
@@ -56,7 +56,7 @@ pub async fn run(
         match connect(&config, &opts).await {
             Ok(ctx) => {
                 backoff = Duration::from_secs(1);
-                set(&status, |s| s.connected = true);
+                set_status(&status, |s| s.connected = true);
                 let Broken(why) =
                     Session::new(engine.clone(), device, opts.clone(), status.clone(), ctx)
                         .run(&mut writes)
@@ -69,7 +69,7 @@ pub async fn run(
                 tracing::debug!(device, error = %why, "modbus connect failed");
             }
         }
-        set(&status, |s| s.connected = false);
+        set_status(&status, |s| s.connected = false);
         engine.mark_device(device, Quality::Bad(Reason::CommFailure), now_ms());
         // while disconnected, writes fail at once instead of waiting for the reconnect
         let wait = tokio::time::sleep(backoff);
@@ -132,18 +132,6 @@ async fn connect(config: &DriverConfig, opts: &ModbusOptions) -> Result<Context,
         }
         _ => Err("not a modbus device".into()),
     }
-}
-
-fn set(status: &Status, f: impl FnOnce(&mut crate::tags::model::DeviceStatus)) {
-    f(&mut status.lock().expect("status lock is never poisoned"));
-}
-
-fn record_error(status: &Status, why: &str) {
-    set(status, |s| {
-        s.errors += 1;
-        s.last_error = Some(why.to_string());
-        s.last_error_ms = Some(now_ms());
-    });
 }
 
 /// The device's tags, grouped and planned.
@@ -261,7 +249,7 @@ impl Session {
             self.engine.publish(orphans);
         }
         let n = self.plan.reads_per_poll();
-        set(&self.status, |s| s.reads_per_poll = n);
+        set_status(&self.status, |s| s.reads_per_poll = n);
     }
 
     async fn run(mut self, writes: &mut mpsc::Receiver<WriteReq>) -> Broken {
@@ -329,7 +317,7 @@ impl Session {
         })
         .await;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
-        set(&self.status, |s| {
+        set_status(&self.status, |s| {
             s.requests += 1;
             s.latency_ms = if s.requests == 1 {
                 ms
@@ -358,7 +346,7 @@ impl Session {
                     for (id, p) in &b.points {
                         batch.push(self.sample(*id, p, b, &data, ts));
                     }
-                    set(&self.status, |s| s.last_ok_ms = Some(ts));
+                    set_status(&self.status, |s| s.last_ok_ms = Some(ts));
                 }
                 Ok(Err(ex)) => {
                     let alone = b.points.len() == 1 || self.isolated.contains(&(b.area, b.start));
@@ -468,7 +456,7 @@ impl Session {
         })
         .await;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
-        set(&self.status, |s| {
+        set_status(&self.status, |s| {
             s.requests += 1;
             s.latency_ms = s.latency_ms * 0.9 + ms * 0.1;
         });

@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::auth::model::Level;
 use crate::error::Error;
 use crate::i18n::{self, Lang, Msg};
-use crate::modules::integration::history::parse_time;
+use crate::modules::integration::history::{parse_time_at, range_or};
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::export;
@@ -384,50 +384,32 @@ async fn alarm_action_submit(
 
 // ------------------------------------------------------------------ journal
 
-/// Journal filters of the page (times as the browser's `datetime-local`, in plant time).
-#[derive(Deserialize, Default)]
-pub struct JournalForm {
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub to: Option<String>,
-    #[serde(default)]
-    pub priority: Option<String>,
-    #[serde(default)]
-    pub area: Option<String>,
-    #[serde(default)]
-    pub q: Option<String>,
-    #[serde(default)]
-    pub format: Option<String>,
-}
-
-impl JournalForm {
-    fn query(&self, offset: time::UtcOffset) -> Result<JournalQuery, Error> {
-        let local = |field: &'static str, s: &Option<String>| -> Result<Option<i64>, Error> {
-            match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                None => Ok(None),
-                Some(s) => crate::util::parse_local(s, offset)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        Error::invalid_msg(field, Msg::new("history.err.time").arg("value", s))
-                    }),
-            }
+impl JournalParams {
+    /// The page's query: times optional (none: the newest entries), local plant times as the
+    /// browser's `datetime-local` sends them, or RFC 3339.
+    fn page_query(&self, offset: time::UtcOffset) -> Result<JournalQuery, Error> {
+        let at = |field: &'static str, s: &Option<String>| -> Result<Option<i64>, Error> {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_time_at(field, s, Some(offset)))
+                .transpose()
         };
         Ok(JournalQuery {
-            from_ms: local("from", &self.from)?,
-            to_ms: local("to", &self.to)?,
+            from_ms: at("from", &self.from)?,
+            to_ms: at("to", &self.to)?,
             priority: self.priority.clone(),
             area: self.area.clone(),
             q: self.q.clone(),
-            alarm: None,
+            alarm: self.alarm,
         })
     }
 }
 
 #[get("/automation/journal")]
-async fn journal_page(ctx: Ctx, q: web::Query<JournalForm>) -> Result<HttpResponse, AppError> {
+async fn journal_page(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let (events, error) = match q.query(ctx.app.offset) {
+    let (events, error) = match q.page_query(ctx.app.offset) {
         Ok(jq) => (
             svc::journal(&ctx.app.store.read()?, &jq, JOURNAL_LIMIT)?,
             None,
@@ -465,9 +447,9 @@ fn event_label(lang: Lang, prefix: &str, v: &impl Serialize) -> String {
 }
 
 #[get("/automation/journal/export")]
-async fn journal_export(ctx: Ctx, q: web::Query<JournalForm>) -> Result<HttpResponse, AppError> {
+async fn journal_export(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let jq = q.query(ctx.app.offset)?;
+    let jq = q.page_query(ctx.app.offset)?;
     let format = export::Format::parse(q.format.as_deref());
     let (app, lang, offset) = (ctx.app.clone(), ctx.lang, ctx.app.offset);
     let bytes = blocking(move || {
@@ -873,8 +855,8 @@ async fn api_stream(ctx: Ctx) -> Result<HttpResponse, AppError> {
     Ok(sse::response(stream))
 }
 
-/// Journal filters of the API.
-#[derive(Deserialize, utoipa::IntoParams)]
+/// Journal filters (the API's times default to the last 24 hours).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 pub struct JournalParams {
     /// From, RFC 3339. Default: 24 hours before `to`.
     #[serde(default)]
@@ -896,21 +878,10 @@ pub struct JournalParams {
     /// At most this many entries (1–10,000, default 1,000), newest first.
     #[serde(default)]
     pub limit: Option<usize>,
-}
-
-fn api_range(from: Option<&str>, to: Option<&str>, default_span: i64) -> Result<(i64, i64), Error> {
-    let to = match to.filter(|s| !s.is_empty()) {
-        Some(s) => parse_time("to", s)?,
-        None => crate::util::now_ms(),
-    };
-    let from = match from.filter(|s| !s.is_empty()) {
-        Some(s) => parse_time("from", s)?,
-        None => to - default_span,
-    };
-    if from >= to {
-        return Err(Error::invalid("from", "history.err.order"));
-    }
-    Ok((from, to))
+    /// Export only: `csv` or `xlsx`.
+    #[serde(default)]
+    #[param(ignore)]
+    pub format: Option<String>,
 }
 
 /// The alarm journal: raised, returned, acknowledged, shelved… newest first.
@@ -920,7 +891,7 @@ fn api_range(from: Option<&str>, to: Option<&str>, default_span: i64) -> Result<
 #[get("/api/v1/alarms/journal")]
 async fn api_journal(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let (from, to) = api_range(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
+    let (from, to) = range_or(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
     let limit = q.limit.unwrap_or(JOURNAL_LIMIT);
     if !(1..=10_000).contains(&limit) {
         return Err(Error::invalid("limit", "alarms.err.limit_range").into());
@@ -954,7 +925,7 @@ pub struct KpiParams {
 #[get("/api/v1/alarms/kpi")]
 async fn api_kpi(ctx: Ctx, q: web::Query<KpiParams>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let (from, to) = api_range(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
+    let (from, to) = range_or(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
     let app = ctx.app.clone();
     let k = blocking(move || svc::kpi(&app.store.read()?, from, to)).await?;
     Ok(HttpResponse::Ok().json(k))

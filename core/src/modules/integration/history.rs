@@ -36,27 +36,51 @@ pub struct HistoryQuery {
     pub buckets: Option<u32>,
 }
 
-/// An RFC 3339 time from a query, in Unix ms.
-pub fn parse_time(field: &'static str, s: &str) -> Result<i64, Error> {
-    let t = OffsetDateTime::parse(s.trim(), &Rfc3339)
-        .map_err(|_| Error::invalid_msg(field, Msg::new("history.err.time").arg("value", s)))?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
+/// A time from a query, in Unix ms: RFC 3339 (`2026-03-01T08:00:00+08:00`), or a local plant
+/// time as an HTML `datetime-local` input sends it (`2026-03-01T08:00`) when `offset` is given.
+pub fn parse_time_at(
+    field: &'static str,
+    s: &str,
+    offset: Option<time::UtcOffset>,
+) -> Result<i64, Error> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    offset
+        .and_then(|o| crate::util::parse_local(s, o))
+        .ok_or_else(|| Error::invalid_msg(field, Msg::new("history.err.time").arg("value", s)))
 }
 
-/// `[from, to]` of a query, checked.
-pub fn range(from: Option<&str>, to: Option<&str>) -> Result<(i64, i64), Error> {
+/// An RFC 3339 time from a query, in Unix ms.
+pub fn parse_time(field: &'static str, s: &str) -> Result<i64, Error> {
+    parse_time_at(field, s, None)
+}
+
+/// `[from, to]` of a query, checked; `to` defaults to now, `from` to `default_span_ms`
+/// before `to`.
+pub fn range_or(
+    from: Option<&str>,
+    to: Option<&str>,
+    default_span_ms: i64,
+) -> Result<(i64, i64), Error> {
     let to = match to.filter(|s| !s.is_empty()) {
         Some(s) => parse_time("to", s)?,
         None => crate::util::now_ms(),
     };
     let from = match from.filter(|s| !s.is_empty()) {
         Some(s) => parse_time("from", s)?,
-        None => to - 3_600_000,
+        None => to - default_span_ms,
     };
     if from >= to {
         return Err(Error::invalid("from", "history.err.order"));
     }
     Ok((from, to))
+}
+
+/// `[from, to]` of a history query: the last hour by default.
+pub fn range(from: Option<&str>, to: Option<&str>) -> Result<(i64, i64), Error> {
+    range_or(from, to, 3_600_000)
 }
 
 /// One raw sample in a history answer.
