@@ -30,6 +30,7 @@ pub struct App {
     pub drivers: crate::drivers::Drivers,
     /// Publishes tag values and alarms to an upstream MQTT broker (when configured).
     pub northbound: crate::northbound::Northbound,
+    reloading: std::sync::Mutex<()>,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
     pub ui: Ui,
@@ -103,6 +104,7 @@ impl App {
             drivers,
             northbound,
             io: std::sync::Mutex::new(Some(io)),
+            reloading: std::sync::Mutex::new(()),
             throttle: Throttle::new(cfg.login.clone()),
             tls: cfg.web.tls != TlsMode::Off,
             ui: Ui::new(offset),
@@ -120,6 +122,11 @@ impl App {
     /// Re-reads tag definitions and devices after a configuration change: the engine gets
     /// the new definitions, drivers restart where their device changed.
     pub fn reload_tags(&self) -> crate::error::Result<()> {
+        // one reload at a time: an older snapshot must not be applied after a newer one
+        let _one = self
+            .reloading
+            .lock()
+            .expect("reload lock is never poisoned");
         let r = self.store.read()?;
         self.tags.set_defs(crate::tags::service::tags(&r)?);
         self.drivers.reconcile(&crate::tags::service::devices(&r)?);

@@ -102,6 +102,34 @@ pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }
 
+/// "Keep the stored secret" only while it goes to the same place: a changed host or URL
+/// must come with the secret typed again, or anyone who may edit the address could send the
+/// stored password to a machine of their choosing.
+pub fn check_keep(
+    field: &'static str,
+    input: &Secret,
+    before: Option<&Secret>,
+    same_endpoint: bool,
+) -> Result<()> {
+    if matches!(input, Secret::Keep) && !same_endpoint && before.is_some_and(Secret::is_set) {
+        return Err(Error::invalid(field, "common.err.secret_reenter"));
+    }
+    Ok(())
+}
+
+/// Scheme, host and port of a URL (`http://cam:80/a` → `http://cam:80`), to compare endpoints.
+pub fn origin(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |i| scheme.len() + 3 + i);
+            &url[..end]
+        }
+        None => url,
+    }
+}
+
 impl Sealer {
     /// Loads `<data>/secret.key`, creating it (0600) on first use.
     pub fn open(data_dir: &Path) -> std::io::Result<Sealer> {
@@ -117,15 +145,20 @@ impl Sealer {
                 ));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // written aside and renamed into place: a crash never leaves a short key
                 let mut k = vec![0u8; 32];
                 crate::util::fill_random(&mut k);
+                let tmp = data_dir.join(format!("{KEY_FILE}.tmp"));
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
-                    .create_new(true)
+                    .create(true)
+                    .truncate(true)
                     .mode(0o600)
-                    .open(&path)?;
+                    .open(&tmp)?;
                 f.write_all(&k)?;
                 f.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                std::fs::File::open(data_dir)?.sync_all()?;
                 k
             }
             Err(e) => return Err(e),
@@ -135,11 +168,15 @@ impl Sealer {
         Ok(Sealer { cipher })
     }
 
-    /// The value to store for `input`, given what was stored before.
+    /// The value to store for `input`, given what was stored before. A sealed value from
+    /// outside is accepted only if it is the one stored (nothing else could produce it).
     pub fn seal(&self, input: &Secret, before: Option<&Secret>) -> Result<Secret> {
         Ok(match input {
             Secret::Empty => Secret::Empty,
-            Secret::Sealed(s) => Secret::Sealed(s.clone()),
+            Secret::Sealed(s) => match before {
+                Some(Secret::Sealed(b)) if b == s => Secret::Sealed(s.clone()),
+                _ => return Err(Error::invalid("password", "common.err.secret_sealed")),
+            },
             Secret::Keep => match before {
                 Some(Secret::Sealed(s)) => Secret::Sealed(s.clone()),
                 _ => Secret::Empty,
@@ -216,6 +253,14 @@ mod tests {
             serde_json::to_string(&sealed.redacted()).unwrap(),
             r#"{"set":true}"#
         );
+        assert!(
+            s.seal(&Secret::Sealed("b3RoZXI=".into()), Some(&sealed))
+                .is_err(),
+            "a foreign sealed value"
+        );
+        assert!(check_keep("password", &Secret::Keep, Some(&sealed), false).is_err());
+        assert!(check_keep("password", &Secret::Keep, Some(&sealed), true).is_ok());
+        assert_eq!(origin("http://cam:80/ISAPI/x?y=1"), "http://cam:80");
         let back: Secret = serde_json::from_str(r#"{"set":true}"#).unwrap();
         assert_eq!(back, Secret::Keep);
         let typed: Secret = serde_json::from_str(r#""abc""#).unwrap();

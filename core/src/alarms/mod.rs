@@ -27,10 +27,12 @@ use model::{AlarmDef, Condition, Event, EventKind, Instance, Priority, State, Te
 use crate::error::{Error, Result};
 use crate::store::{Actor, Change, Reader, Store, StoreError, Table};
 use crate::tags::engine::{Engine, Sink};
-use crate::tags::model::Sample;
+use crate::tags::model::{Quality, Reason, Sample};
 
 pub(crate) const DEFS: Table<u64, AlarmDef> = Table::new("alarms.defs");
 const INSTANCES: Table<u64, Instance> = Table::new("alarms.instances");
+/// The next journal sequence number, kept in `store.meta`.
+const SEQ_KEY: &str = "alarms.journal_seq";
 /// (timestamp, sequence) → event.
 pub(crate) const EVENTS: Table<(u64, u64), Event> = Table::new("alarms.events");
 
@@ -102,7 +104,10 @@ pub struct Alarms {
     live: Mutex<Live>,
     journal: Mutex<Vec<Event>>,
     events: broadcast::Sender<Event>,
+    /// Journal key sequence, continued from the store (keys are never reused).
     seq: AtomicU64,
+    flushing: Mutex<()>,
+    reloading: Mutex<()>,
     pub stats: Stats,
 }
 
@@ -120,7 +125,13 @@ fn holds(c: &Condition, deadband: f64, was: bool, v: f64, rate: Option<f64>) -> 
 }
 
 impl Sink for Alarms {
+    fn every_sample(&self) -> bool {
+        true
+    }
+
     fn accept(&self, batch: &[Sample]) {
+        // lock order everywhere: live, then defs (reload swaps defs while holding live)
+        let mut live = self.live.lock().expect("alarms lock is never poisoned");
         let defs = self
             .defs
             .read()
@@ -129,19 +140,18 @@ impl Sink for Alarms {
         if defs.by_tag.is_empty() {
             return;
         }
-        let mut live = self.live.lock().expect("alarms lock is never poisoned");
         let mut checks = 0u64;
         for s in batch {
             let Some(list) = defs.by_tag.get(&s.tag) else {
                 continue;
             };
-            // a bad value neither raises nor clears: the alarm holds its state
-            let Some(v) = s
-                .value
-                .as_ref()
-                .and_then(|v| v.as_f64())
-                .filter(|_| s.quality.is_good())
-            else {
+            // a bad value neither raises nor clears: the alarm holds its state; a value past
+            // the instrument's range is still a value (a saturated transmitter reads high)
+            let usable = matches!(
+                s.quality,
+                Quality::Good | Quality::Uncertain(Reason::OutOfRange)
+            );
+            let Some(v) = s.value.as_ref().and_then(|v| v.as_f64()).filter(|_| usable) else {
                 continue;
             };
             for d in list.iter().filter(|d| d.enabled) {
@@ -157,6 +167,7 @@ impl Alarms {
     pub fn open(store: Arc<Store>, tags: Arc<Engine>) -> Result<Alarms> {
         let r = store.read()?;
         let defs: Vec<AlarmDef> = r.all(&DEFS)?.into_iter().map(|(_, d)| d).collect();
+        let next_seq: u64 = crate::store::meta_get(&r, SEQ_KEY)?.unwrap_or(0);
         let mut live = Live::default();
         for (_, i) in r.all(&INSTANCES)? {
             live.eval.insert(
@@ -177,13 +188,19 @@ impl Alarms {
             live: Mutex::new(live),
             journal: Mutex::new(Vec::new()),
             events,
-            seq: AtomicU64::new(0),
+            seq: AtomicU64::new(next_seq),
+            flushing: Mutex::new(()),
+            reloading: Mutex::new(()),
             stats: Stats::default(),
         })
     }
 
     /// Re-reads the definitions (after a change).
     pub fn reload(&self) -> Result<()> {
+        let _one = self
+            .reloading
+            .lock()
+            .expect("alarms lock is never poisoned");
         let defs: Vec<AlarmDef> = self
             .store
             .read()?
@@ -206,8 +223,9 @@ impl Alarms {
                 live.eval.remove(&id);
                 live.dirty.push(id);
             }
+            // swapped while holding `live`: no evaluation sees the old definitions after this
+            *self.defs.write().expect("alarms lock is never poisoned") = Arc::new(ix);
         }
-        *self.defs.write().expect("alarms lock is never poisoned") = Arc::new(ix);
         Ok(())
     }
 
@@ -355,12 +373,12 @@ impl Alarms {
 
     /// Delays and shelving that expire without a new sample. Run about once a second.
     pub fn tick(&self, now: i64) {
+        let mut live = self.live.lock().expect("alarms lock is never poisoned");
         let defs = self
             .defs
             .read()
             .expect("alarms lock is never poisoned")
             .clone();
-        let mut live = self.live.lock().expect("alarms lock is never poisoned");
         let due: Vec<(Arc<AlarmDef>, bool, Option<f64>)> = live
             .eval
             .iter()
@@ -606,6 +624,21 @@ impl Alarms {
         Ok(inst)
     }
 
+    /// Acknowledges the listed alarms that wait for it (others were acknowledged meanwhile
+    /// or are gone), journaled in one commit. Returns how many were acknowledged.
+    pub fn ack_many(&self, ids: &[u32], actor: &Actor, comment: &str) -> Result<usize> {
+        let mut n = 0;
+        for id in ids {
+            match self.apply(*id, Action::Ack, actor, comment) {
+                Ok(_) => n += 1,
+                Err(Error::Conflict(_) | Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.flush()?;
+        Ok(n)
+    }
+
     fn apply(&self, id: u32, action: Action, actor: &Actor, comment: &str) -> Result<Instance> {
         let comment = crate::error::text("comment", comment, 500, false)?;
         let now = crate::util::now_ms();
@@ -719,41 +752,64 @@ impl Alarms {
 
     /// Writes the journal and changed instances: one transaction. Returns events written.
     pub fn flush(&self) -> Result<usize, StoreError> {
+        // one flush at a time: a later snapshot of an instance must not be overwritten by an
+        // earlier one committing after it
+        let _one = self.flushing.lock().expect("alarms lock is never poisoned");
         let events =
             std::mem::take(&mut *self.journal.lock().expect("alarms lock is never poisoned"));
-        let changed: Vec<(u32, Option<Instance>)> = {
+        let ids: Vec<u32> = {
             let mut live = self.live.lock().expect("alarms lock is never poisoned");
             let mut ids = std::mem::take(&mut live.dirty);
             ids.sort_unstable();
             ids.dedup();
-            ids.into_iter()
+            ids
+        };
+        if events.is_empty() && ids.is_empty() {
+            return Ok(0);
+        }
+        let changed: Vec<(u32, Option<Instance>)> = {
+            let live = self.live.lock().expect("alarms lock is never poisoned");
+            ids.iter()
                 .map(|id| {
                     let keep = live
                         .instances
-                        .get(&id)
+                        .get(id)
                         .filter(|i| i.state != State::Normal || i.active)
                         .cloned();
-                    (id, keep)
+                    (*id, keep)
                 })
                 .collect()
         };
-        if events.is_empty() && changed.is_empty() {
-            return Ok(0);
-        }
-        let mut w = self.store.write(&Actor::system("alarms"))?;
-        for e in &events {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-            w.insert(&EVENTS, &(e.ts_ms.max(0) as u64, seq), e)?;
-        }
-        for (id, inst) in changed {
-            match inst {
-                Some(i) => w.insert(&INSTANCES, &(id as u64), &i)?,
-                None => {
-                    w.remove(&INSTANCES, &(id as u64))?;
+        let written = (|| {
+            let mut w = self.store.write(&Actor::system("alarms"))?;
+            for e in &events {
+                let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+                w.insert(&EVENTS, &(e.ts_ms.max(0) as u64, seq), e)?;
+            }
+            crate::store::meta_put(&mut w, SEQ_KEY, &self.seq.load(Ordering::Relaxed))?;
+            for (id, inst) in &changed {
+                match inst {
+                    Some(i) => w.insert(&INSTANCES, &(*id as u64), i)?,
+                    None => {
+                        w.remove(&INSTANCES, &(*id as u64))?;
+                    }
                 }
             }
+            w.commit()
+        })();
+        if let Err(e) = written {
+            // nothing is lost: the events and changes wait for the next flush
+            let mut journal = self.journal.lock().expect("alarms lock is never poisoned");
+            let later = std::mem::replace(&mut *journal, events);
+            journal.extend(later);
+            drop(journal);
+            self.live
+                .lock()
+                .expect("alarms lock is never poisoned")
+                .dirty
+                .extend(ids);
+            return Err(e);
         }
-        w.commit()?;
         Ok(events.len())
     }
 }
@@ -880,6 +936,23 @@ mod tests {
             [EventKind::Acked, EventKind::Returned, EventKind::Raised]
         );
         assert_eq!(j[0].user.as_deref(), Some("li.ming"));
+    }
+
+    #[test]
+    fn an_over_range_reading_still_raises_and_a_bad_one_does_not() {
+        use crate::tags::model::Reason;
+        let (_d, a) = setup(Condition::High { limit: 92.0 }, 0.0, 0);
+        // a transmitter pinned above its range is the worst case of a high alarm
+        let mut pinned = s(1000, 130.0);
+        pinned.quality = Quality::Uncertain(Reason::OutOfRange);
+        a.accept(&[s(0, 90.0), pinned]);
+        assert_eq!(state(&a), Some(State::Unack));
+        // a failed read says nothing about the process: the alarm neither returns nor changes
+        let mut failed = s(2000, 0.0);
+        failed.value = None;
+        failed.quality = Quality::Bad(Reason::CommFailure);
+        a.accept(&[failed]);
+        assert_eq!(state(&a), Some(State::Unack));
     }
 
     #[test]

@@ -156,10 +156,11 @@ fn checked(c: Channel, before: Option<&Channel>, sealer: &Sealer) -> Result<Chan
     }
     let target = match c.target {
         Target::Dingtalk { webhook, secret } => {
-            let old = match before.map(|b| &b.target) {
-                Some(Target::Dingtalk { secret, .. }) => Some(secret),
-                _ => None,
+            let (old, same) = match before.map(|b| &b.target) {
+                Some(Target::Dingtalk { secret, webhook: w }) => (Some(secret), *w == webhook),
+                _ => (None, false),
             };
+            crate::secrets::check_keep("secret", &secret, old, same)?;
             Target::Dingtalk {
                 webhook: check_url("webhook", &webhook)?,
                 secret: sealer.seal(&secret, old)?,
@@ -192,10 +193,16 @@ fn checked(c: Channel, before: Option<&Channel>, sealer: &Sealer) -> Result<Chan
             if to.is_empty() || to.len() > 50 {
                 return Err(Error::invalid("to", "alarms.err.recipients"));
             }
-            let old = match before.map(|b| &b.target) {
-                Some(Target::Email { password, .. }) => Some(password),
-                _ => None,
+            let (old, same) = match before.map(|b| &b.target) {
+                Some(Target::Email {
+                    password,
+                    host: h,
+                    port: p,
+                    ..
+                }) => (Some(password), *h == host && *p == port),
+                _ => (None, false),
             };
+            crate::secrets::check_keep("password", &password, old, same)?;
             Target::Email {
                 host,
                 port,

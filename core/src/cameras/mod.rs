@@ -21,8 +21,12 @@ use crate::secrets::Secret;
 use crate::store::{Actor, Change, Order, Reader, Store, Table};
 
 const CAMERAS: Table<u64, Camera> = Table::new("cameras.defs");
-/// (alarm event time, camera id) → snapshot taken when the alarm was raised.
+/// (time taken, camera id) → which alarms a snapshot belongs to (no image: lists stay cheap).
 const SNAPS: Table<(u64, u64), Snap> = Table::new("cameras.snaps");
+/// (time taken, camera id) → the image.
+const IMAGES: Table<(u64, u64), Image> = Table::new("cameras.images");
+/// Alarms raised within this long of a camera's last snapshot share it.
+const SHARE_MS: u128 = 30_000;
 /// Largest snapshot accepted.
 pub const MAX_SNAPSHOT: u64 = 5 << 20;
 const KEEP_MS: i64 = 30 * 86_400_000;
@@ -59,12 +63,13 @@ impl Camera {
 /// A stored alarm snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snap {
-    pub alarm: u32,
-    pub camera: u32,
+    pub alarms: Vec<u32>,
     pub content_type: String,
-    #[serde(with = "serde_bytes")]
-    pub bytes: Vec<u8>,
 }
+
+/// A snapshot's bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Image(#[serde(with = "serde_bytes")] pub Vec<u8>);
 
 /// What the console lists for an alarm: where to fetch each snapshot.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -116,7 +121,15 @@ pub fn save(store: &Store, actor: &Actor, input: Camera) -> Result<Camera> {
         rtsp_url: check_url("rtsp_url", &input.rtsp_url, &["rtsp", "rtsps"])?,
         snapshot_url: check_url("snapshot_url", &input.snapshot_url, &["http", "https"])?,
         username: error::text("username", &input.username, 128, false)?,
-        password: sealer.seal(&input.password, before.as_ref().map(|b| &b.password))?,
+        password: {
+            let old = before.as_ref().map(|b| &b.password);
+            let same = before.as_ref().is_some_and(|b| {
+                crate::secrets::origin(&b.snapshot_url)
+                    == crate::secrets::origin(input.snapshot_url.trim())
+            });
+            crate::secrets::check_keep("password", &input.password, old, same)?;
+            sealer.seal(&input.password, old)?
+        },
         ..input
     };
     if c.rtsp_url.is_empty() && c.snapshot_url.is_empty() {
@@ -229,7 +242,7 @@ pub fn snaps_of(r: &impl Reader, alarm: u32, cameras: &[Camera]) -> Result<Vec<S
         (from, 0)..=(u64::MAX, u64::MAX),
         Order::Desc,
         |(ts, cam), s| {
-            if s.alarm == alarm {
+            if s.alarms.contains(&alarm) {
                 out.push(SnapRef {
                     ts_ms: ts as i64,
                     camera: cam as u32,
@@ -250,53 +263,121 @@ pub fn snaps_of(r: &impl Reader, alarm: u32, cameras: &[Camera]) -> Result<Vec<S
     Ok(out)
 }
 
-pub fn snap(r: &impl Reader, ts_ms: i64, camera: u32) -> Result<Snap> {
-    r.get(&SNAPS, &(ts_ms.max(0) as u64, camera as u64))?
-        .ok_or_else(|| Error::not_found("cameras.err.not_found"))
+/// A stored snapshot: (content type, bytes).
+pub fn snap(r: &impl Reader, ts_ms: i64, camera: u32) -> Result<(String, Vec<u8>)> {
+    let key = (ts_ms.max(0) as u64, camera as u64);
+    let meta = r
+        .get(&SNAPS, &key)?
+        .ok_or_else(|| Error::not_found("cameras.err.not_found"))?;
+    let img = r
+        .get(&IMAGES, &key)?
+        .ok_or_else(|| Error::not_found("cameras.err.not_found"))?;
+    Ok((meta.content_type, img.0))
 }
 
-/// Takes the snapshots of a raised alarm's area; prunes those past 30 days.
-fn attach(store: &Store, e: &Event) -> Result<usize> {
+/// Per camera: the last snapshot stored for alarms, and whether one is being taken.
+#[derive(Default)]
+struct CamState {
+    last: Option<(u64, std::time::Instant)>,
+    busy: bool,
+}
+
+type States = std::sync::Mutex<std::collections::HashMap<u32, CamState>>;
+
+/// Attaches snapshots of a raised alarm's area: each camera is photographed at most once per
+/// 30 s and at most one fetch per camera runs at a time (an alarm flood does not hammer the
+/// cameras or fill the disk); alarms within the 30 s share the picture. Prunes past 30 days.
+fn attach(store: &Store, e: &Event, states: &States) -> Result<usize> {
     let list: Vec<Camera> = cameras(&store.read()?)?
         .into_iter()
         .filter(|c| {
             c.enabled && !c.snapshot_url.is_empty() && !e.area.is_empty() && c.area == e.area
         })
         .collect();
-    let mut taken = Vec::new();
+    let mut n = 0;
     for c in &list {
-        match fetch(store, c) {
-            Ok((content_type, bytes)) => taken.push((
-                c.id,
-                Snap {
-                    alarm: e.alarm,
-                    camera: c.id,
-                    content_type,
-                    bytes,
-                },
-            )),
-            Err(why) => tracing::warn!(camera = %c.name, error = %why, "alarm snapshot failed"),
+        enum Plan {
+            Share(u64),
+            Take,
+            Skip,
+        }
+        let plan = {
+            let mut st = states.lock().expect("camera lock is never poisoned");
+            let s = st.entry(c.id).or_default();
+            match s.last {
+                Some((ts, at)) if at.elapsed().as_millis() < SHARE_MS => Plan::Share(ts),
+                _ if s.busy => Plan::Skip,
+                _ => {
+                    s.busy = true;
+                    Plan::Take
+                }
+            }
+        };
+        let key_ts = e.ts_ms.max(0) as u64;
+        match plan {
+            Plan::Skip => {}
+            Plan::Share(ts) => {
+                let mut w = store.write(&Actor::system("cameras"))?;
+                if let Some(mut s) = w.get(&SNAPS, &(ts, c.id as u64))? {
+                    if !s.alarms.contains(&e.alarm) {
+                        s.alarms.push(e.alarm);
+                    }
+                    w.insert(&SNAPS, &(ts, c.id as u64), &s)?;
+                    n += 1;
+                }
+                w.commit()?;
+            }
+            Plan::Take => {
+                let taken = fetch(store, c);
+                let stored = match taken {
+                    Ok((content_type, bytes)) => (|| {
+                        let mut w = store.write(&Actor::system("cameras"))?;
+                        let key = (key_ts, c.id as u64);
+                        w.insert(
+                            &SNAPS,
+                            &key,
+                            &Snap {
+                                alarms: vec![e.alarm],
+                                content_type,
+                            },
+                        )?;
+                        w.insert(&IMAGES, &key, &Image(bytes))?;
+                        let cutoff = (crate::util::now_ms() - KEEP_MS).max(0) as u64;
+                        w.remove_range(&SNAPS, (0, 0)..(cutoff, 0))?;
+                        w.remove_range(&IMAGES, (0, 0)..(cutoff, 0))?;
+                        w.commit()
+                    })()
+                    .map(|_| true)
+                    .map_err(Error::from),
+                    Err(why) => {
+                        tracing::warn!(camera = %c.name, error = %why, "alarm snapshot failed");
+                        Ok(false)
+                    }
+                };
+                let mut st = states.lock().expect("camera lock is never poisoned");
+                let s = st.entry(c.id).or_default();
+                s.busy = false;
+                if matches!(stored, Ok(true)) {
+                    s.last = Some((key_ts, std::time::Instant::now()));
+                    n += 1;
+                }
+                stored?;
+            }
         }
     }
-    let mut w = store.write(&Actor::system("cameras"))?;
-    for (cam, s) in &taken {
-        w.insert(&SNAPS, &(e.ts_ms.max(0) as u64, *cam as u64), s)?;
-    }
-    let cutoff = (crate::util::now_ms() - KEEP_MS).max(0) as u64;
-    w.remove_range(&SNAPS, (0, 0)..(cutoff, 0))?;
-    w.commit()?;
-    Ok(taken.len())
+    Ok(n)
 }
 
 /// Follows the alarm events and attaches snapshots to raised alarms. Run on the I/O runtime.
 pub async fn follow_alarms(store: Arc<Store>, mut events: tokio::sync::broadcast::Receiver<Event>) {
     use tokio::sync::broadcast::error::RecvError;
+    let states: Arc<States> = Arc::default();
     loop {
         match events.recv().await {
             Ok(e) if e.kind == EventKind::Raised && !e.area.is_empty() => {
-                let st = store.clone();
+                let (st, states) = (store.clone(), states.clone());
                 tokio::task::spawn_blocking(move || {
-                    if let Err(err) = attach(&st, &e) {
+                    if let Err(err) = attach(&st, &e, &states) {
                         tracing::warn!(error = %err, "alarm snapshots not stored");
                     }
                 });

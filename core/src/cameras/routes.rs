@@ -183,8 +183,8 @@ async fn stored_snap(ctx: Ctx, path: web::Path<(i64, u32)>) -> Result<HttpRespon
         ctx.require(M, Level::Read)?;
     }
     let (ts, cam) = path.into_inner();
-    let s = super::snap(&ctx.app.store.read()?, ts, cam)?;
-    Ok(image(&s.content_type, s.bytes))
+    let (ct, bytes) = super::snap(&ctx.app.store.read()?, ts, cam)?;
+    Ok(image(&ct, bytes))
 }
 
 /// Cameras (credentials shown only as set).

@@ -185,10 +185,17 @@ impl Drivers {
         };
         let tx = tx.ok_or_else(|| Error::Device(Msg::new("tags.err.driver_cannot_write")))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        tx.send(modbus::WriteReq { tag, value, reply })
-            .await
-            .map_err(|_| Error::Device(Msg::new("tags.err.device_off")))?;
-        match tokio::time::timeout(Duration::from_secs(30), answer).await {
+        let wait = Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + wait;
+        tx.send(modbus::WriteReq {
+            tag,
+            value,
+            deadline,
+            reply,
+        })
+        .await
+        .map_err(|_| Error::Device(Msg::new("tags.err.device_off")))?;
+        match tokio::time::timeout_at(deadline, answer).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(detail))) => Err(Error::Device(
                 Msg::new("tags.err.write_failed").arg("detail", detail),

@@ -193,11 +193,18 @@ async fn sync_subscriptions(
     subscribed: &mut HashSet<String>,
 ) {
     let wanted = routes.filters();
-    for f in wanted.difference(subscribed) {
-        let _ = client.subscribe(f.clone(), QoS::AtLeastOnce).await;
+    // a few SUBSCRIBE packets, not one request per topic: the client's request queue is
+    // short and this task is the one that drains its events
+    let new: Vec<rumqttc::SubscribeFilter> = wanted
+        .difference(subscribed)
+        .map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce))
+        .collect();
+    for chunk in new.chunks(200) {
+        let _ = client.subscribe_many(chunk.to_vec()).await;
     }
     for f in subscribed.difference(&wanted) {
-        let _ = client.unsubscribe(f.clone()).await;
+        // a topic left subscribed is harmless (its messages match no tag); never block here
+        let _ = client.try_unsubscribe(f.clone());
     }
     *subscribed = wanted;
 }

@@ -14,8 +14,9 @@
 //! DBIRTH declares its tags (name = tag name, alias = tag id); DDATA carry aliases and a
 //! sequence number; NDEATH with the session's bdSeq is the MQTT last will. A rebirth request
 //! (`Node Control/Rebirth` in NCMD) is answered; other commands are not accepted (writes to
-//! the process from outside stay off). JSON: `<prefix>/data`, `<prefix>/alarms`, and a
-//! retained `<prefix>/status` (`online`, will `offline`).
+//! the process from outside stay off). JSON: `<prefix>/data` (a second of values),
+//! `<prefix>/alarms` (a second of alarm events), and a retained `<prefix>/status` (`online`,
+//! will `offline`).
 //!
 //! Owns the `northbound.*` tables.
 
@@ -219,6 +220,8 @@ pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config
     }
     let mut w = store.write(actor)?;
     let before = config(&w)?;
+    let same = before.host == c.host && before.port == c.port;
+    crate::secrets::check_keep("password", &c.password, Some(&before.password), same)?;
     let c = Config {
         password: store.sealer()?.seal(&c.password, Some(&before.password))?,
         ..c
@@ -272,8 +275,8 @@ impl Northbound {
 
     /// (Re)starts the tasks from the stored configuration; stops them when disabled.
     pub fn reload(&self) -> Result<()> {
-        let cfg = config(&self.store.read()?)?;
         let mut tasks = self.tasks.lock().expect("tasks lock is never poisoned");
+        let cfg = config(&self.store.read()?)?;
         for t in tasks.drain(..) {
             t.abort();
         }
@@ -571,10 +574,14 @@ impl Session {
                         retain: false,
                     });
                 }
-                for e in &item.alarms {
+                if !item.alarms.is_empty() {
+                    // one message per second of events, however many: a flood stays a few messages
                     out.push(Message {
                         topic: format!("{}/alarms", self.cfg.prefix()),
-                        payload: serde_json::to_vec(e).unwrap_or_default(),
+                        payload: serde_json::to_vec(&serde_json::json!({
+                            "node": self.cfg.node_id, "ts": item.ts_ms, "events": item.alarms,
+                        }))
+                        .unwrap_or_default(),
                         retain: false,
                     });
                 }

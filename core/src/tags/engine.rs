@@ -23,6 +23,11 @@ pub const HEARTBEAT_MS: i64 = 60_000;
 /// block (append to a buffer, evaluate a limit).
 pub trait Sink: Send + Sync {
     fn accept(&self, batch: &[Sample]);
+    /// True for sinks that must see every sample, not only those past the tag's deadband
+    /// and heartbeat (alarm evaluation: a short spike inside the deadband still counts).
+    fn every_sample(&self) -> bool {
+        false
+    }
 }
 
 /// The tag definitions, indexed by handle and by name. Replaced as a whole on change.
@@ -161,6 +166,13 @@ impl Engine {
     /// Takes in a batch from a driver. Never blocks on subscribers.
     pub fn publish(&self, batch: Vec<Sample>) {
         let defs = self.defs();
+        let sinks = self
+            .sinks
+            .read()
+            .expect("engine lock is never poisoned")
+            .clone();
+        let keep_all = sinks.iter().any(|s| s.every_sample());
+        let mut accepted = Vec::with_capacity(if keep_all { batch.len() } else { 0 });
         let mut reported = Vec::with_capacity(batch.len());
         {
             let mut slots = self.slots.write().expect("engine lock is never poisoned");
@@ -187,24 +199,28 @@ impl Engine {
                     quality: s.quality,
                     ts_ms: s.ts_ms,
                 };
+                self.stats.samples_in.fetch_add(1, Ordering::Relaxed);
+                if keep_all {
+                    accepted.push(s.clone());
+                }
                 if reportable(tag, slot.reported.as_ref(), &s) {
                     slot.reported = Some((s.value.clone(), s.quality, s.ts_ms));
                     reported.push(s);
                 }
             }
         }
-        let n = reported.len() as u64;
-        self.stats.samples_in.fetch_add(n, Ordering::Relaxed);
+        if !accepted.is_empty() {
+            for sink in sinks.iter().filter(|s| s.every_sample()) {
+                sink.accept(&accepted);
+            }
+        }
         if reported.is_empty() {
             return;
         }
-        self.stats.samples_reported.fetch_add(n, Ordering::Relaxed);
-        for sink in self
-            .sinks
-            .read()
-            .expect("engine lock is never poisoned")
-            .iter()
-        {
+        self.stats
+            .samples_reported
+            .fetch_add(reported.len() as u64, Ordering::Relaxed);
+        for sink in sinks.iter().filter(|s| !s.every_sample()) {
             sink.accept(&reported);
         }
         // no receivers is fine: nobody is watching live

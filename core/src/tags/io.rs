@@ -358,15 +358,35 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(usize, HashMap<&'static str, String>)>
 }
 
 /// A sheet row as form fields (device name → id, yes/no → checkbox).
+/// A sheet row as form fields (device name → id, yes/no → checkbox), over `base`: an
+/// existing tag's fields, so the columns a sheet leaves out keep their values.
 fn row_fields(
     row: &HashMap<&'static str, String>,
     devices: &HashMap<&str, u32>,
+    base: Option<&Tag>,
 ) -> Result<FormData> {
-    let mut f = Vec::new();
+    let mut f: Vec<(String, String)> = match base.map(fields) {
+        Some(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                serde_json::Value::String(s) if k == "writable" && s.is_empty() => None,
+                serde_json::Value::String(s) => Some((k, s)),
+                serde_json::Value::Null => None,
+                v => Some((k, v.to_string().trim_matches('"').to_string())),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut set = |k: &str, v: Option<String>| {
+        f.retain(|(name, _)| name != k);
+        if let Some(v) = v {
+            f.push((k.to_string(), v));
+        }
+    };
     for (k, v) in row {
         match *k {
-            "source" => f.push(("source_kind".to_string(), v.clone())),
-            "device" if v.is_empty() => {}
+            "source" => set("source_kind", Some(v.clone())),
+            "device" if v.is_empty() => set("device", None),
             "device" => {
                 let id = devices.get(v.as_str()).ok_or_else(|| {
                     Error::invalid_msg(
@@ -374,16 +394,16 @@ fn row_fields(
                         Msg::new("tags.err.import_device").arg("device", v),
                     )
                 })?;
-                f.push(("device".into(), id.to_string()));
+                set("device", Some(id.to_string()));
             }
             "writable" => match v.to_lowercase().as_str() {
                 "yes" | "y" | "true" | "1" | "on" | "是" | "√" => {
-                    f.push(("writable".into(), "on".into()))
+                    set("writable", Some("on".into()))
                 }
-                "" | "no" | "n" | "false" | "0" | "off" | "否" => {}
+                "" | "no" | "n" | "false" | "0" | "off" | "否" => set("writable", None),
                 _ => return Err(Error::invalid("writable", "tags.err.import_yes_no")),
             },
-            k => f.push((k.to_string(), v.clone())),
+            k => set(k, Some(v.clone())),
         }
     }
     Ok(FormData(f))
@@ -430,7 +450,9 @@ pub fn import(
                 "name",
                 Msg::new("tags.err.import_twice").arg("row", first),
             )),
-            None => row_fields(&cells, &by_name).and_then(|f| from_fields(&f)),
+            None => {
+                row_fields(&cells, &by_name, existing.get(&raw_name)).and_then(|f| from_fields(&f))
+            }
         }
         .and_then(|t| {
             let name = t.name.trim().to_string();
@@ -628,6 +650,25 @@ mod tests {
             .map(|t| t.id)
             .collect();
         assert_eq!(ids, [1, 2]);
+        // a sheet with only some columns changes only those
+        let before = svc::tag_by_name(&s.read().unwrap(), "A1").unwrap();
+        let partial = "name,unit\nA1,°C\n";
+        let done = import(&s, &Actor::system("t"), parse(partial.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            done,
+            Imported {
+                created: 0,
+                updated: 1
+            }
+        );
+        let after = svc::tag_by_name(&s.read().unwrap(), "A1").unwrap();
+        assert_eq!(
+            after,
+            Tag {
+                unit: "°C".into(),
+                ..before
+            }
+        );
         let next = svc::create_tag(
             &s,
             &Actor::system("t"),

@@ -388,11 +388,23 @@ fn type_code(d: DataType) -> &'static str {
 
 /// Seals the device's credentials (a typed password; "keep" takes the stored one).
 fn seal(store: &Store, d: &mut Device, before: Option<&Device>) -> Result<()> {
-    if let DriverConfig::Mqtt { password, .. } = &mut d.config {
-        let old = match before.map(|b| &b.config) {
-            Some(DriverConfig::Mqtt { password, .. }) => Some(password),
-            _ => None,
+    if let DriverConfig::Mqtt {
+        password,
+        host,
+        port,
+        ..
+    } = &mut d.config
+    {
+        let (old, same) = match before.map(|b| &b.config) {
+            Some(DriverConfig::Mqtt {
+                password: p,
+                host: h,
+                port: o,
+                ..
+            }) => (Some(p), h == host && o == port),
+            _ => (None, false),
         };
+        crate::secrets::check_keep("password", password, old, same)?;
         *password = store.sealer()?.seal(password, old)?;
     }
     Ok(())
@@ -477,6 +489,16 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
             }
             if !(1..=247).contains(unit) {
                 return Err(Error::invalid("unit", "tags.err.rtu_unit"));
+            }
+            // one task owns a serial port; units sharing a bus are not multiplexed yet
+            if let Some(other) = devices(r)?.iter().find(|o| {
+                o.id != id
+                    && matches!(&o.config, DriverConfig::ModbusRtu { path: p, .. } if p == path)
+            }) {
+                return Err(Error::invalid_msg(
+                    "path",
+                    Msg::new("tags.err.serial_in_use").arg("device", &other.name),
+                ));
             }
             check_modbus_options(options)?;
         }

@@ -30,6 +30,8 @@ use crate::util::now_ms;
 pub struct WriteReq {
     pub tag: Arc<Tag>,
     pub value: Value,
+    /// After this the caller has given up: the write must not happen any more.
+    pub deadline: tokio::time::Instant,
     pub reply: oneshot::Sender<Result<(), String>>,
 }
 
@@ -277,6 +279,10 @@ impl Session {
                     due[g] = (at + interval).max(now);
                 }
                 Some(w) = writes.recv() => {
+                    if w.reply.is_closed() || tokio::time::Instant::now() >= w.deadline {
+                        // answered "failed" already: writing now would surprise the operator
+                        continue;
+                    }
                     let result = self.write(&w.tag, &w.value).await;
                     let broken = matches!(result, Err(WriteFail::Broken(_)));
                     let _ = w.reply.send(result.map_err(|e| e.to_string()));
@@ -427,18 +433,20 @@ impl Session {
             match (p.area, p.format) {
                 (ModbusArea::Coil, _) => ctx.write_single_coil(p.address, raw != 0.0).await,
                 (ModbusArea::HoldingRegister, RegFormat::Bit) => {
-                    // read-modify-write of one bit
+                    // FC22 changes one bit in the PLC itself; read-modify-write (which can undo
+                    // a bit the PLC changed meanwhile) only for devices without it
+                    let mask = 1u16 << p.bit.unwrap_or(0).min(15);
+                    let or = if raw != 0.0 { mask } else { 0 };
+                    match ctx.masked_write_register(p.address, !mask, or).await? {
+                        Err(ExceptionCode::IllegalFunction) => {}
+                        done => return Ok(done),
+                    }
                     let word = match ctx.read_holding_registers(p.address, 1).await? {
                         Ok(w) => w.first().copied().unwrap_or(0),
                         Err(ex) => return Ok(Err(ex)),
                     };
-                    let mask = 1u16 << p.bit.unwrap_or(0).min(15);
-                    let word = if raw != 0.0 {
-                        word | mask
-                    } else {
-                        word & !mask
-                    };
-                    ctx.write_single_register(p.address, word).await
+                    ctx.write_single_register(p.address, (word & !mask) | or)
+                        .await
                 }
                 (ModbusArea::HoldingRegister, _) => {
                     let words = match encode(p, raw) {

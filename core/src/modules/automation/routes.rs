@@ -114,22 +114,21 @@ fn action_of(name: &str, minutes: Option<u32>) -> Result<(Action, Level), AppErr
     })
 }
 
-/// Runs an operator action; shelving, suppressing and taking out of service also work on an
-/// alarm that is not active yet (its definition must exist).
-fn act(
-    app: &App,
-    ctx_actor: &crate::store::Actor,
-    id: u32,
-    action: Action,
-    comment: &str,
-) -> Result<Instance, Error> {
-    if matches!(
-        action,
-        Action::Shelve { .. } | Action::Suppress | Action::OutOfService
-    ) {
-        app.alarms.ensure_instance(id)?;
-    }
-    app.alarms.act(id, action, ctx_actor, comment)
+/// Runs an operator action off the web workers (it commits the journal); shelving,
+/// suppressing and taking out of service also work on an alarm that is not active yet (its
+/// definition must exist).
+async fn act(ctx: &Ctx, id: u32, action: Action, comment: &str) -> Result<Instance, AppError> {
+    let (app, actor, comment) = (ctx.app.clone(), ctx.actor(), comment.to_string());
+    blocking(move || {
+        if matches!(
+            action,
+            Action::Shelve { .. } | Action::Suppress | Action::OutOfService
+        ) {
+            app.alarms.ensure_instance(id)?;
+        }
+        app.alarms.act(id, action, &actor, &comment)
+    })
+    .await
 }
 
 /// An alarm definition with its tag's name, for lists and forms.
@@ -286,18 +285,9 @@ async fn ack_many_submit(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
-    let actor = ctx.actor();
-    for id in f.all("id").iter().filter_map(|s| s.parse::<u32>().ok()) {
-        match ctx
-            .app
-            .alarms
-            .act(id, Action::Ack, &actor, f.get("comment"))
-        {
-            // acknowledged meanwhile by someone else, or gone: nothing to do
-            Ok(_) | Err(Error::Conflict(_)) | Err(Error::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let ids: Vec<u32> = f.all("id").iter().filter_map(|s| s.parse().ok()).collect();
+    let (app, actor, comment) = (ctx.app.clone(), ctx.actor(), f.get("comment").to_string());
+    blocking(move || app.alarms.ack_many(&ids, &actor, &comment)).await?;
     Ok(redirect_with(
         &back(&f, "/automation/alarms"),
         Some("flash.acknowledged"),
@@ -373,12 +363,12 @@ async fn alarm_action_submit(
     let minutes = f.opt::<u32>("minutes")?;
     let (action, level) = action_of(&name, minutes)?;
     ctx.require(M, level)?;
-    match act(&ctx.app, &ctx.actor(), id, action, f.get("comment")) {
+    match act(&ctx, id, action, f.get("comment")).await {
         Ok(_) => Ok(redirect_with(
             &back(&f, &format!("/automation/alarms/{id}")),
             Some("flash.saved"),
         )),
-        Err(e) => alarm_page_with(&ctx, id, Some(e.into())),
+        Err(e) => alarm_page_with(&ctx, id, Some(e)),
     }
 }
 
@@ -780,7 +770,7 @@ fn action_body(body: &web::Bytes) -> Result<ActionBody, AppError> {
 async fn api_ack(ctx: Ctx, id: web::Path<u32>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
     let b = action_body(&body)?;
-    Ok(HttpResponse::Ok().json(act(&ctx.app, &ctx.actor(), *id, Action::Ack, &b.comment)?))
+    Ok(HttpResponse::Ok().json(act(&ctx, *id, Action::Ack, &b.comment).await?))
 }
 
 /// Shelves (`minutes` and `comment` required), unshelves, suppresses or takes an alarm out
@@ -803,7 +793,7 @@ async fn api_action(
     let b = action_body(&body)?;
     let (action, level) = action_of(&name, b.minutes)?;
     ctx.require(M, level)?;
-    Ok(HttpResponse::Ok().json(act(&ctx.app, &ctx.actor(), id, action, &b.comment)?))
+    Ok(HttpResponse::Ok().json(act(&ctx, id, action, &b.comment).await?))
 }
 
 #[derive(Serialize)]

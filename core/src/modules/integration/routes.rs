@@ -354,27 +354,34 @@ pub async fn write_tag(
     })?;
     let v = svc::check_write(&tag, value)?;
     let old = ctx.app.tags.current(tag.id).and_then(|c| c.value);
-    let result = match &tag.source {
-        Source::Manual => {
-            ctx.app.tags.publish(vec![crate::tags::model::Sample {
-                tag: tag.id,
-                ts_ms: crate::util::now_ms(),
-                value: Some(v.clone()),
-                quality: crate::tags::model::Quality::Good,
-            }]);
-            Ok(())
-        }
-        Source::Simulator { .. } | Source::Mqtt { .. } => Err(Error::Device(
-            crate::i18n::Msg::new("tags.err.driver_cannot_write"),
-        )),
-        Source::Modbus { .. } => ctx.app.drivers.write(tag.clone(), v.clone()).await,
-    };
+    // the write and its audit entry run as their own task: a dropped request (a closed
+    // browser tab, a shutdown) cannot leave a write that reached the PLC unaudited
     let (app, actor, t) = (ctx.app.clone(), ctx.actor(), tag.clone());
-    let outcome = result.as_ref().map_err(|e| e.msg().render(Lang::En)).err();
-    blocking(move || {
-        svc::audit_write(&app.store, &actor, &t, old.as_ref(), &v, outcome.as_deref())
+    let result = actix_web::rt::spawn(async move {
+        let result = match &t.source {
+            Source::Manual => {
+                app.tags.publish(vec![crate::tags::model::Sample {
+                    tag: t.id,
+                    ts_ms: crate::util::now_ms(),
+                    value: Some(v.clone()),
+                    quality: crate::tags::model::Quality::Good,
+                }]);
+                Ok(())
+            }
+            Source::Simulator { .. } | Source::Mqtt { .. } => Err(Error::Device(
+                crate::i18n::Msg::new("tags.err.driver_cannot_write"),
+            )),
+            Source::Modbus { .. } => app.drivers.write(t.clone(), v.clone()).await,
+        };
+        let outcome = result.as_ref().map_err(|e| e.msg().render(Lang::En)).err();
+        let audited = blocking(move || {
+            svc::audit_write(&app.store, &actor, &t, old.as_ref(), &v, outcome.as_deref())
+        })
+        .await;
+        audited.and(result.map_err(AppError::from))
     })
-    .await?;
+    .await
+    .map_err(|_| AppError::internal())?;
     result?;
     Ok(ctx.app.tags.current(tag.id))
 }
