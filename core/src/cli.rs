@@ -250,7 +250,13 @@ fn apply(cfg: &mut Config, a: &ServeArgs) {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
+    // async-opcua warns on every connection that its own config lists no endpoints (we
+    // give the endpoint per session): silenced unless the level names its targets
+    let mut level = cfg.log.level.clone();
+    if !level.contains("opcua") {
+        level.push_str(",opcua_client::config=error");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -102,17 +102,11 @@ pub fn pump(
             }
         }
     });
-    (Pump(task), rx)
+    (crate::util::AbortOnDrop(task), rx)
 }
 
 /// Stops the event-loop task when dropped.
-pub struct Pump(tokio::task::JoinHandle<()>);
-
-impl Drop for Pump {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+pub type Pump = crate::util::AbortOnDrop;
 
 #[cfg(test)]
 mod tests {

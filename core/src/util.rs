@@ -88,6 +88,16 @@ pub fn parse_local(s: &str, offset: time::UtcOffset) -> Option<i64> {
     Some((dt.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// A spawned task that is stopped when this guard is dropped (helper tasks of a driver die
+/// with it).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 
 pub mod modbus;
 pub mod mqtt;
+pub mod opcua;
 pub mod simulator;
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ struct Running {
     status: Status,
     /// Drivers that write take requests here.
     writes: Option<tokio::sync::mpsc::Sender<modbus::WriteReq>>,
+    /// OPC UA devices: their session, for writes and browsing.
+    link: Option<Arc<opcua::Link>>,
 }
 
 pub struct Drivers {
@@ -93,6 +96,7 @@ impl Drivers {
             }
             let status: Status = Arc::default();
             let mut writes = None;
+            let mut link = None;
             let task = match &d.config {
                 DriverConfig::Simulator {
                     interval_s,
@@ -119,6 +123,25 @@ impl Drivers {
                         continue;
                     }
                 },
+                DriverConfig::OpcUa { .. } => {
+                    let settings = self.store.sealer().map(|sealer| {
+                        let pki = self.store.path().parent().map(|d| d.join("opcua-pki"));
+                        opcua::Settings::new(&d.config, &sealer, pki.unwrap_or_default())
+                    });
+                    let Ok(Some(settings)) = settings else {
+                        tracing::error!(device = %d.name, "credentials cannot be opened");
+                        continue;
+                    };
+                    let l = Arc::new(opcua::Link::default());
+                    link = Some(l.clone());
+                    self.rt.spawn(opcua::run(
+                        self.engine.clone(),
+                        d.id,
+                        settings,
+                        status.clone(),
+                        l,
+                    ))
+                }
                 DriverConfig::ModbusTcp { .. } | DriverConfig::ModbusRtu { .. } => {
                     let (tx, rx) = tokio::sync::mpsc::channel(16);
                     writes = Some(tx);
@@ -139,6 +162,7 @@ impl Drivers {
                     task,
                     status,
                     writes,
+                    link,
                 },
             );
         }
@@ -176,13 +200,18 @@ impl Drivers {
         use crate::error::Error;
         use crate::i18n::Msg;
         let device = tag.source.device();
-        let tx = {
+        let (tx, link) = {
             let running = self.running.lock().expect("drivers lock is never poisoned");
             match device.and_then(|d| running.get(&d)) {
                 None => return Err(Error::Device(Msg::new("tags.err.device_off"))),
-                Some(r) => r.writes.clone(),
+                Some(r) => (r.writes.clone(), r.link.clone()),
             }
         };
+        if let Some(link) = link {
+            return link.write(&tag, &value).await.map_err(|detail| {
+                Error::Device(Msg::new("tags.err.write_failed").arg("detail", detail))
+            });
+        }
         let tx = tx.ok_or_else(|| Error::Device(Msg::new("tags.err.driver_cannot_write")))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let wait = Duration::from_secs(30);
@@ -204,6 +233,28 @@ impl Drivers {
                 Msg::new("tags.err.write_failed").arg("detail", "no answer"),
             )),
         }
+    }
+
+    /// The children of an OPC UA node of a running device, for picking tags.
+    pub async fn browse(
+        &self,
+        device: u32,
+        node: &str,
+    ) -> Result<Vec<opcua::BrowseRow>, crate::error::Error> {
+        use crate::error::Error;
+        use crate::i18n::Msg;
+        let link = {
+            let running = self.running.lock().expect("drivers lock is never poisoned");
+            running.get(&device).map(|r| r.link.clone())
+        };
+        let link = match link {
+            None => return Err(Error::Device(Msg::new("tags.err.device_off"))),
+            Some(None) => return Err(Error::Device(Msg::new("tags.err.driver_cannot_browse"))),
+            Some(Some(l)) => l,
+        };
+        link.browse(node, 2_000).await.map_err(|detail| {
+            Error::Device(Msg::new("tags.err.browse_failed").arg("detail", detail))
+        })
     }
 
     /// Stops every driver (shutdown).

@@ -219,7 +219,7 @@ fn bad(id: u32, ts: i64, reason: Reason) -> Sample {
 }
 
 /// A decoded value as the tag's type (numbers scaled); `None` if it does not fit.
-fn convert(t: &Tag, v: &Val) -> Option<Value> {
+pub(super) fn convert(t: &Tag, v: &Val) -> Option<Value> {
     let num = |x: f64| t.scaling.map_or(x, |s| s.apply(x));
     match (t.data_type, v) {
         (DataType::String, Val::Text(s)) => Some(Value::Text(s.as_str().into())),

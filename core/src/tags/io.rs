@@ -19,6 +19,11 @@ pub fn fields(t: &Tag) -> serde_json::Value {
         Source::Simulator { device, signal } => ("simulator", device.to_string(), signal.clone()),
         Source::Modbus { device, .. } => ("modbus", device.to_string(), String::new()),
         Source::Mqtt { device, .. } => ("mqtt", device.to_string(), String::new()),
+        Source::OpcUa { device, .. } => ("opc_ua", device.to_string(), String::new()),
+    };
+    let ua = match &t.source {
+        Source::OpcUa { node_id, .. } => serde_json::json!({ "ua_node": node_id }),
+        _ => serde_json::json!({}),
     };
     let mq = match &t.source {
         Source::Mqtt {
@@ -50,7 +55,7 @@ pub fn fields(t: &Tag) -> serde_json::Value {
         "writable": if t.writable { "on" } else { "" },
         "area": t.area, "equipment": t.equipment, "retention_days": t.retention_days.to_string(),
     });
-    for extra in [mb, mq] {
+    for extra in [mb, mq, ua] {
         if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), extra) {
             v.extend(m);
         }
@@ -121,6 +126,12 @@ pub fn from_fields(f: &FormData) -> Result<Tag, Error> {
             format: choice(f, "mq_format", "format")?,
             path: f.get("mq_path").trim().to_string(),
         },
+        "opc_ua" => Source::OpcUa {
+            device: f
+                .opt::<u32>("device")?
+                .ok_or_else(|| Error::invalid("device", "tags.err.device_not_found"))?,
+            node_id: f.get("ua_node").trim().to_string(),
+        },
         "manual" | "" => Source::Manual,
         _ => return Err(Error::invalid("source", "tags.err.source_kind")),
     };
@@ -175,6 +186,7 @@ pub const COLUMNS: &[&str] = &[
     "mq_topic",
     "mq_format",
     "mq_path",
+    "ua_node",
     "raw_lo",
     "raw_hi",
     "eng_lo",
@@ -207,6 +219,7 @@ pub fn table(lang: Lang, tags: &[Tag], devices: &[Device]) -> crate::web::export
             let f = fields(t);
             let keep_modbus = matches!(t.source, Source::Modbus { .. });
             let keep_mqtt = matches!(t.source, Source::Mqtt { .. });
+            let keep_ua = matches!(t.source, Source::OpcUa { .. });
             COLUMNS
                 .iter()
                 .map(|c| match *c {
@@ -226,6 +239,7 @@ pub fn table(lang: Lang, tags: &[Tag], devices: &[Device]) -> crate::web::export
                     }
                     c if c.starts_with("mb_") && !keep_modbus => String::new(),
                     c if c.starts_with("mq_") && !keep_mqtt => String::new(),
+                    c if c.starts_with("ua_") && !keep_ua => String::new(),
                     c => match &f[c] {
                         serde_json::Value::String(s) => s.clone(),
                         serde_json::Value::Null => String::new(),

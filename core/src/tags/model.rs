@@ -139,6 +139,12 @@ pub enum Source {
         #[serde(default)]
         path: String,
     },
+    /// A variable of an OPC UA server, followed through a subscription.
+    OpcUa {
+        device: u32,
+        /// The node, in the standard text form (`ns=2;s=R101.TT101`, `ns=3;i=1042`).
+        node_id: String,
+    },
     /// Set by hand or by the API only (setpoints, lab values).
     Manual,
 }
@@ -161,7 +167,8 @@ impl Source {
         match self {
             Source::Simulator { device, .. }
             | Source::Modbus { device, .. }
-            | Source::Mqtt { device, .. } => Some(*device),
+            | Source::Mqtt { device, .. }
+            | Source::OpcUa { device, .. } => Some(*device),
             Source::Manual => None,
         }
     }
@@ -393,6 +400,38 @@ pub enum DriverConfig {
         #[serde(flatten)]
         options: ModbusOptions,
     },
+    /// An OPC UA server (PLC, DCS, SCADA or gateway); values come by subscription.
+    OpcUa {
+        /// `opc.tcp://host:4840[/path]` as this box reaches the server (the address the
+        /// server advertises is not used: behind NAT or a gateway it is often wrong).
+        endpoint: String,
+        #[serde(default)]
+        security: UaSecurity,
+        /// Empty: anonymous.
+        #[serde(default)]
+        username: String,
+        #[serde(default)]
+        password: crate::secrets::Secret,
+        /// How often the server samples the nodes and reports changes.
+        #[serde(default = "ua_interval_ms")]
+        interval_ms: u32,
+    },
+}
+
+/// OPC UA message security. Signed or encrypted channels use the best policy both sides
+/// know (Aes256-Sha256-RsaPss, Basic256Sha256, Aes128-Sha256-RsaOaep) and this box's
+/// application certificate, which the server must trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UaSecurity {
+    #[default]
+    None,
+    Sign,
+    SignAndEncrypt,
+}
+
+fn ua_interval_ms() -> u32 {
+    1000
 }
 
 /// Serial parity.
@@ -490,7 +529,9 @@ impl Device {
     /// The device as the API and the audit log show it: credentials only as "set".
     pub fn redacted(&self) -> Device {
         let mut d = self.clone();
-        if let DriverConfig::Mqtt { password, .. } = &mut d.config {
+        if let DriverConfig::Mqtt { password, .. } | DriverConfig::OpcUa { password, .. } =
+            &mut d.config
+        {
             *password = password.redacted();
         }
         d

@@ -73,6 +73,8 @@ pub fn check_tag_with(
             .cloned()
             .ok_or_else(|| Error::not_found("tags.err.device_not_found"))
     };
+    // the source as stored, where it has a canonical spelling
+    let mut canonical = None;
     match &t.source {
         Source::Manual => {}
         Source::Simulator { device: d, signal } => {
@@ -138,6 +140,18 @@ pub fn check_tag_with(
                 return Err(Error::invalid("writable", "tags.err.driver_cannot_write"));
             }
         }
+        Source::OpcUa { device: d, node_id } => {
+            let dev =
+                device(*d).map_err(|_| Error::invalid("source", "tags.err.device_not_found"))?;
+            if !matches!(dev.config, DriverConfig::OpcUa { .. }) {
+                return Err(Error::invalid("source", "tags.err.source_driver"));
+            }
+            canonical = Some(Source::OpcUa {
+                device: *d,
+                node_id: crate::drivers::opcua::canonical_node(node_id)
+                    .ok_or_else(|| Error::invalid("node_id", "tags.err.node_id"))?,
+            });
+        }
     }
     if let Some(s) = &t.scaling {
         let finite = [s.raw_lo, s.raw_hi, s.eng_lo, s.eng_hi]
@@ -172,6 +186,7 @@ pub fn check_tag_with(
         unit: error::text("unit", &t.unit, 16, false)?,
         area: error::text("area", &t.area, 40, false)?,
         equipment: error::text("equipment", &t.equipment, 40, false)?,
+        source: canonical.unwrap_or_else(|| t.source.clone()),
         ..t.clone()
     })
 }
@@ -388,6 +403,24 @@ fn type_code(d: DataType) -> &'static str {
 
 /// Seals the device's credentials (a typed password; "keep" takes the stored one).
 fn seal(store: &Store, d: &mut Device, before: Option<&Device>) -> Result<()> {
+    if let DriverConfig::OpcUa {
+        password, endpoint, ..
+    } = &mut d.config
+    {
+        let (old, same) = match before.map(|b| &b.config) {
+            Some(DriverConfig::OpcUa {
+                password: p,
+                endpoint: e,
+                ..
+            }) => (
+                Some(p),
+                crate::secrets::origin(e) == crate::secrets::origin(endpoint),
+            ),
+            _ => (None, false),
+        };
+        crate::secrets::check_keep("password", password, old, same)?;
+        *password = store.sealer()?.seal(password, old)?;
+    }
     if let DriverConfig::Mqtt {
         password,
         host,
@@ -458,6 +491,20 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
                 return Err(Error::invalid("keep_alive_s", "tags.err.keep_alive"));
             }
         }
+        DriverConfig::OpcUa {
+            endpoint,
+            username,
+            interval_ms,
+            ..
+        } => {
+            if !crate::drivers::opcua::valid_endpoint(endpoint) {
+                return Err(Error::invalid("endpoint", "tags.err.ua_endpoint"));
+            }
+            error::text("username", username, 128, false)?;
+            if !(50..=3_600_000).contains(interval_ms) {
+                return Err(Error::invalid("interval_ms", "tags.err.ua_interval"));
+            }
+        }
         DriverConfig::ModbusTcp {
             host,
             port,
@@ -507,7 +554,8 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
     for t in tags(r)?.iter().filter(|t| t.source.device() == Some(id)) {
         match (&t.source, &d.config) {
             (Source::Simulator { .. }, DriverConfig::Simulator { .. })
-            | (Source::Mqtt { .. }, DriverConfig::Mqtt { .. }) => {}
+            | (Source::Mqtt { .. }, DriverConfig::Mqtt { .. })
+            | (Source::OpcUa { .. }, DriverConfig::OpcUa { .. }) => {}
             (
                 Source::Modbus { point, .. },
                 DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. },

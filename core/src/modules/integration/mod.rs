@@ -5,9 +5,10 @@
 //! data (`demo.rs`). The platform itself lives beside it because every module uses it:
 //! tag model, configuration service and engine in `crate::tags`, device drivers in
 //! `crate::drivers`, history in `crate::historian`. Built so far: tags, devices, the
-//! simulator driver, live values (SSE), history with trends and export. Alarms,
-//! Modbus/OPC UA/MQTT drivers, northbound and cameras follow (issue 4).
+//! simulator, Modbus, MQTT and OPC UA drivers (with browsing), live values (SSE), history
+//! with trends and export, the tag sheet, northbound publishing and cameras.
 
+pub mod browse;
 mod demo;
 pub mod history;
 pub mod routes;
@@ -64,6 +65,7 @@ impl Module for Integration {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<crate::northbound::routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<browse::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<crate::cameras::routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }

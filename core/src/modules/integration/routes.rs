@@ -59,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(super::history::api_history);
     crate::northbound::routes::configure(cfg);
     super::sheet::configure(cfg);
+    super::browse::configure(cfg);
     crate::cameras::routes::configure(cfg);
 }
 
@@ -235,14 +236,20 @@ fn tag_form_ctx(
     })
 }
 
+/// A new tag's form; the query may fill in its source (links from the OPC UA browser).
 #[get("/integration/tags/new")]
-async fn tag_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+async fn tag_new_page(
+    ctx: Ctx,
+    q: web::Query<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Write)?;
-    let c = tag_form_ctx(
-        &ctx,
-        None,
-        serde_json::json!({"data_type": "float", "source_kind": "manual", "resolution": "0.001", "deadband": "0", "retention_days": "365"}),
-    )?;
+    let mut values = serde_json::json!({"data_type": "float", "source_kind": "manual", "resolution": "0.001", "deadband": "0", "retention_days": "365"});
+    for key in ["name", "data_type", "source_kind", "device", "ua_node"] {
+        if let Some(v) = q.get(key) {
+            values[key] = v.chars().take(512).collect::<String>().into();
+        }
+    }
+    let c = tag_form_ctx(&ctx, None, values)?;
     ctx.page("integration/tag_form.html", c)
 }
 
@@ -371,7 +378,9 @@ pub async fn write_tag(
             Source::Simulator { .. } | Source::Mqtt { .. } => Err(Error::Device(
                 crate::i18n::Msg::new("tags.err.driver_cannot_write"),
             )),
-            Source::Modbus { .. } => app.drivers.write(t.clone(), v.clone()).await,
+            Source::Modbus { .. } | Source::OpcUa { .. } => {
+                app.drivers.write(t.clone(), v.clone()).await
+            }
         };
         let outcome = result.as_ref().map_err(|e| e.msg().render(Lang::En)).err();
         let audited = blocking(move || {
@@ -451,6 +460,7 @@ fn device_values(d: &Device) -> serde_json::Value {
         "name": d.name, "description": d.description, "enabled": if d.enabled { "on" } else { "" },
         "port": "502", "unit": "1", "rtu_unit": "1", "baud": "9600", "parity": "none", "stop_bits": "1",
         "interval_s": "1", "speed": "1", "seed": "0", "mq_port": "1883", "mq_keep_alive": "30",
+        "ua_security": "none", "ua_interval_ms": "1000",
     });
     let mut v = base;
     let defaults = ModbusOptions::default();
@@ -487,6 +497,18 @@ fn device_values(d: &Device) -> serde_json::Value {
             serde_json::json!({"mq_host": host, "mq_port": port.to_string(), "mq_tls": if *tls { "on" } else { "" },
                 "mq_username": username, "mq_password_set": password.is_set(), "mq_client_id": client_id,
                 "mq_keep_alive": keep_alive_s.to_string()}),
+            &defaults,
+        ),
+        DriverConfig::OpcUa {
+            endpoint,
+            security,
+            username,
+            password,
+            interval_ms,
+        } => (
+            "opc_ua",
+            serde_json::json!({"ua_endpoint": endpoint, "ua_security": security, "ua_username": username,
+                "ua_password_set": password.is_set(), "ua_interval_ms": interval_ms.to_string()}),
             &defaults,
         ),
         DriverConfig::ModbusRtu {
@@ -572,6 +594,20 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
             },
             client_id: f.get("mq_client_id").trim().to_string(),
             keep_alive_s: f.opt("mq_keep_alive")?.unwrap_or(30),
+        },
+        "opc_ua" => DriverConfig::OpcUa {
+            endpoint: f.get("ua_endpoint").trim().to_string(),
+            security: match f.get("ua_security").trim() {
+                "" => Default::default(),
+                _ => io::choice(f, "ua_security", "security")?,
+            },
+            username: f.get("ua_username").trim().to_string(),
+            password: match (f.get("ua_password"), f.checked("ua_password_clear")) {
+                (_, true) => crate::secrets::Secret::Empty,
+                ("", false) => crate::secrets::Secret::Keep,
+                (p, false) => crate::secrets::Secret::Plain(p.to_string()),
+            },
+            interval_ms: f.opt("ua_interval_ms")?.unwrap_or(1000),
         },
         "modbus_rtu" => DriverConfig::ModbusRtu {
             path: f.get("path").trim().to_string(),
