@@ -251,6 +251,17 @@ fn a_server_is_browsed_read_written_and_survives_a_restart() {
     assert_eq!(w.status, 200, "{}", w.body);
     assert_eq!(plc.get("TIC101.SP"), Some(Variant::Int16(72)));
     eventually(10, || good(&api, "DCS.SP1", json!(72)));
+    // negative setpoints reach an Int16 node exactly
+    let mut sp: Value = api.get("/api/v1/tags/DCS.SP1").json();
+    sp["range_lo"] = json!(-50);
+    sp.as_object_mut().unwrap().remove("current");
+    let r = api.put_json("/api/v1/tags/DCS.SP1", &sp);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let w = api.post_json("/api/v1/tags/DCS.SP1/write", &json!({"value": -3}));
+    assert_eq!(w.status, 200, "{}", w.body);
+    assert_eq!(plc.get("TIC101.SP"), Some(Variant::Int16(-3)));
+    let w = api.post_json("/api/v1/tags/DCS.SP1/write", &json!({"value": 72}));
+    assert_eq!(w.status, 200, "{}", w.body);
     // out of the tag's range: refused before anything is sent
     let w = api.post_json("/api/v1/tags/DCS.SP1/write", &json!({"value": 150}));
     assert_eq!(w.status, 422, "{}", w.body);
@@ -278,8 +289,8 @@ fn a_server_is_browsed_read_written_and_survives_a_restart() {
 }
 
 #[test]
-fn user_names_passwords_and_encryption() {
-    let plc = UaServer::start();
+fn user_names_passwords_encryption_and_certificates() {
+    let mut plc = UaServer::start();
     let tmp = tempfile::tempdir().unwrap();
     let mut s = Server::start(
         &["serve", "--bootstrap-token", BOOTSTRAP],
@@ -308,12 +319,11 @@ fn user_names_passwords_and_encryption() {
     let shown = api.get(&format!("/api/v1/devices/{secure}")).body;
     assert!(!shown.contains(ua::PASSWORD), "{shown}");
     assert!(shown.contains(r#""password":{"set":true}"#), "{shown}");
-    // the box made itself an application certificate for this
-    assert!(
-        std::fs::read_dir(s.data.join("opcua-pki"))
-            .map(|d| d.count() > 0)
-            .unwrap_or(false)
-    );
+    // the box's application certificate, and the server's certificate pinned for the device
+    let pki = s.data.join("opcua-pki");
+    assert!(pki.join("own/cert.der").is_file());
+    assert!(pki.join(format!("pins/device-{secure}")).is_file());
+
     // moving the device elsewhere needs the password typed again
     let mut moved: Value = api.get(&format!("/api/v1/devices/{secure}")).json();
     moved["config"]["endpoint"] = json!("opc.tcp://10.9.9.9:4840/");
@@ -321,12 +331,12 @@ fn user_names_passwords_and_encryption() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.code(), "common.secret_reenter");
 
-    // a wrong password: not connected, and the reason is on the device
+    // a wrong password: not connected, and the server's reason is on the device
     let wrong = device(
         &api,
         "Wrong password",
-        json!({"driver": "opc_ua", "endpoint": plc.endpoint(), "username": ua::USER,
-            "password": "nope", "interval_ms": 200}),
+        json!({"driver": "opc_ua", "endpoint": plc.endpoint(), "security": "sign_and_encrypt",
+            "username": ua::USER, "password": "nope", "interval_ms": 200}),
     );
     tag(
         &api,
@@ -336,11 +346,31 @@ fn user_names_passwords_and_encryption() {
         &plc.node("R101.Temperature"),
         json!({}),
     );
-    eventually(20, || {
-        status(&api, wrong)["errors"].as_u64().unwrap_or(0) > 0
+    eventually(30, || {
+        let e = status(&api, wrong)["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        e.contains("BadUserAccessDenied") || e.contains("BadIdentityTokenRejected")
     });
     assert_eq!(status(&api, wrong)["connected"], false);
-    assert_ne!(quality(&api, "TT202").0, "good");
+    assert_eq!(current(&api, "TT202")["value"], Value::Null);
+
+    // a password over an unsecured channel is not sent when the server would get it in
+    // clear text (this server does not encrypt user tokens on its None endpoint)
+    let plain = device(
+        &api,
+        "Plain password",
+        json!({"driver": "opc_ua", "endpoint": plc.endpoint(), "username": ua::USER,
+            "password": ua::PASSWORD, "interval_ms": 200}),
+    );
+    eventually(20, || {
+        status(&api, plain)["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unencrypted")
+    });
+    assert_eq!(status(&api, plain)["connected"], false);
 
     // the secure endpoint takes no anonymous sessions: said plainly
     let anon = device(
@@ -354,6 +384,26 @@ fn user_names_passwords_and_encryption() {
             .unwrap_or("")
             .contains("anonymous")
     });
+
+    // the server comes back with another certificate: refused until the admin trusts it
+    plc.replace_certificate();
+    eventually(90, || {
+        status(&api, secure)["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("certificate changed")
+    });
+    assert_ne!(quality(&api, "TT201").0, "good");
+    let trust = api.post_form(
+        &format!("/integration/devices/{secure}/trust-certificate"),
+        &[],
+    );
+    assert_eq!(trust.status, 303, "{}", trust.body);
+    eventually(90, || good(&api, "TT201", json!(85.5)));
+    let audit = api
+        .get("/api/v1/audit?action=tags.device.trust_certificate")
+        .body;
+    assert!(audit.contains(&format!("device:{secure}")), "{audit}");
 
     // bad settings are refused and change nothing
     for (config, code) in [

@@ -197,6 +197,16 @@ impl UaServer {
         }
     }
 
+    /// A new server on the same address: a fresh certificate (a replaced PLC, or someone
+    /// posing as it).
+    pub fn replace_certificate(&mut self) {
+        self.stop();
+        for d in ["own", "private"] {
+            let _ = std::fs::remove_dir_all(self.pki.join(d));
+        }
+        self.up();
+    }
+
     /// Stops, waits, and starts again on the same port with the initial values.
     pub fn restart(&mut self, down: std::time::Duration) {
         self.stop();

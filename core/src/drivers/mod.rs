@@ -124,23 +124,34 @@ impl Drivers {
                     }
                 },
                 DriverConfig::OpcUa { .. } => {
-                    let settings = self.store.sealer().map(|sealer| {
-                        let pki = self.store.path().parent().map(|d| d.join("opcua-pki"));
-                        opcua::Settings::new(&d.config, &sealer, pki.unwrap_or_default())
-                    });
-                    let Ok(Some(settings)) = settings else {
-                        tracing::error!(device = %d.name, "credentials cannot be opened");
-                        continue;
-                    };
-                    let l = Arc::new(opcua::Link::default());
-                    link = Some(l.clone());
-                    self.rt.spawn(opcua::run(
-                        self.engine.clone(),
-                        d.id,
-                        settings,
-                        status.clone(),
-                        l,
-                    ))
+                    let settings =
+                        self.store
+                            .sealer()
+                            .map_err(|e| e.to_string())
+                            .and_then(|sealer| {
+                                opcua::Settings::new(&d.config, &sealer, self.opcua_pki())
+                            });
+                    match settings {
+                        Ok(settings) => {
+                            let l = Arc::new(opcua::Link::default());
+                            link = Some(l.clone());
+                            self.rt.spawn(opcua::run(
+                                self.engine.clone(),
+                                d.id,
+                                settings,
+                                status.clone(),
+                                l,
+                            ))
+                        }
+                        Err(why) => {
+                            // not started; the device page says why
+                            tracing::error!(device = %d.name, error = %why, "opc ua device not started");
+                            record_error(&status, &why);
+                            self.engine
+                                .mark_device(d.id, Quality::Bad(Reason::ConfigError), now);
+                            self.rt.spawn(async {})
+                        }
+                    }
                 }
                 DriverConfig::ModbusTcp { .. } | DriverConfig::ModbusRtu { .. } => {
                     let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -166,6 +177,15 @@ impl Drivers {
                 },
             );
         }
+    }
+
+    /// This box's OPC UA certificates and the servers' pinned ones (`<data>/opcua-pki`).
+    pub fn opcua_pki(&self) -> std::path::PathBuf {
+        self.store
+            .path()
+            .parent()
+            .map(|d| d.join("opcua-pki"))
+            .unwrap_or_default()
     }
 
     /// Counters of a device (running or not).

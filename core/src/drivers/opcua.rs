@@ -34,7 +34,7 @@ use crate::secrets::Sealer;
 use crate::sparkplug::Val;
 use crate::tags::engine::{Defs, Engine};
 use crate::tags::model::{DriverConfig, Quality, Reason, Sample, Source, Tag, UaSecurity, Value};
-use crate::util::{AbortOnDrop, now_ms};
+use crate::util::now_ms;
 
 /// Items created per request (servers limit the size of one request).
 const CHUNK: usize = 500;
@@ -141,23 +141,8 @@ impl Link {
                     .ok_or_else(|| format!("node {node_id} holds no scalar value"))?
             }
         };
-        let raw = match value {
-            Value::Bool(b) => Variant::Boolean(*b),
-            Value::Int(i) => {
-                Variant::Double(tag.scaling.map_or(*i as f64, |s| s.invert(*i as f64)))
-            }
-            Value::Float(f) => Variant::Double(tag.scaling.map_or(*f, |s| s.invert(*f))),
-            Value::Text(t) => Variant::String(t.as_ref().into()),
-        };
-        let raw = match (ty, raw) {
-            // integers: round, and refuse what the node's type cannot hold
-            (t, Variant::Double(x)) if is_integer(t) => Variant::Double(x.round()),
-            (_, v) => v,
-        };
-        let typed = raw.cast(ty);
-        if typed == Variant::Empty || typed.scalar_type_id() != Some(ty) {
-            return Err(format!("{value:?} does not fit the node's type {ty:?}"));
-        }
+        let typed = typed_value(tag, value, ty)
+            .ok_or_else(|| format!("{value:?} does not fit the node's type {ty:?}"))?;
         let wv = WriteValue {
             node_id: node,
             attribute_id: AttributeId::Value as u32,
@@ -251,6 +236,69 @@ impl Link {
         }
         Ok(rows)
     }
+}
+
+/// A value as a variant of the node's type: integers rounded and range-checked exactly
+/// (no saturation), floats finite, nothing converted that the type cannot hold.
+fn typed_value(tag: &Tag, value: &Value, ty: VariantScalarTypeId) -> Option<Variant> {
+    use VariantScalarTypeId as T;
+    let raw = |x: f64| tag.scaling.map_or(x, |s| s.invert(x));
+    // integers as i128 so that every type's range can be checked
+    let int = || -> Option<i128> {
+        match value {
+            Value::Int(i) if tag.scaling.is_none() => Some(*i as i128),
+            Value::Int(i) => float_int(raw(*i as f64)),
+            Value::Float(f) => float_int(raw(*f)),
+            Value::Bool(b) => Some(*b as i128),
+            Value::Text(_) => None,
+        }
+    };
+    let float = || -> Option<f64> {
+        let x = match value {
+            Value::Int(i) => raw(*i as f64),
+            Value::Float(f) => raw(*f),
+            Value::Bool(b) => *b as u8 as f64,
+            Value::Text(_) => return None,
+        };
+        x.is_finite().then_some(x)
+    };
+    Some(match ty {
+        T::Boolean => match value {
+            Value::Bool(b) => Variant::Boolean(*b),
+            _ => match int()? {
+                0 => Variant::Boolean(false),
+                1 => Variant::Boolean(true),
+                _ => return None,
+            },
+        },
+        T::SByte => Variant::SByte(i8::try_from(int()?).ok()?),
+        T::Byte => Variant::Byte(u8::try_from(int()?).ok()?),
+        T::Int16 => Variant::Int16(i16::try_from(int()?).ok()?),
+        T::UInt16 => Variant::UInt16(u16::try_from(int()?).ok()?),
+        T::Int32 => Variant::Int32(i32::try_from(int()?).ok()?),
+        T::UInt32 => Variant::UInt32(u32::try_from(int()?).ok()?),
+        T::Int64 => Variant::Int64(i64::try_from(int()?).ok()?),
+        T::UInt64 => Variant::UInt64(u64::try_from(int()?).ok()?),
+        T::Float => {
+            let x = float()?;
+            if x.abs() > f32::MAX as f64 {
+                return None;
+            }
+            Variant::Float(x as f32)
+        }
+        T::Double => Variant::Double(float()?),
+        T::String => match value {
+            Value::Text(t) => Variant::String(t.as_ref().into()),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// A float rounded to an integer, if it is a finite number in i64's range.
+fn float_int(x: f64) -> Option<i128> {
+    let r = x.round();
+    (r.is_finite() && r >= i64::MIN as f64 && r <= u64::MAX as f64).then_some(r as i128)
 }
 
 async fn timeout<T>(
@@ -419,7 +467,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(config: &DriverConfig, sealer: &Sealer, pki_dir: PathBuf) -> Option<Settings> {
+    /// The settings of an OPC UA device; an error if its stored password cannot be opened
+    /// (sealed on another box): logging in with an empty one could lock the account.
+    pub fn new(
+        config: &DriverConfig,
+        sealer: &Sealer,
+        pki_dir: PathBuf,
+    ) -> Result<Settings, String> {
         let DriverConfig::OpcUa {
             endpoint,
             security,
@@ -428,16 +482,90 @@ impl Settings {
             interval_ms,
         } = config
         else {
-            return None;
+            return Err("not an OPC UA device".into());
         };
-        Some(Settings {
+        let revealed = sealer.reveal(password);
+        if password.is_set() && revealed.is_none() {
+            return Err("the stored password cannot be opened on this box; enter it again".into());
+        }
+        Ok(Settings {
             endpoint: endpoint.clone(),
             security: *security,
             username: username.clone(),
-            password: sealer.reveal(password),
+            password: revealed,
             interval: Duration::from_millis((*interval_ms).max(50) as u64),
             pki_dir,
         })
+    }
+}
+
+/// Where the certificate a device's server showed first is kept (`<pki>/pins/<device>`).
+fn pin_path(pki: &std::path::Path, device: u32) -> PathBuf {
+    pki.join("pins").join(format!("device-{device}"))
+}
+
+/// Forgets the pinned server certificate of a device: the next connection trusts the
+/// certificate the server shows then (the admin's "trust the new certificate").
+pub fn forget_pin(pki: &std::path::Path, device: u32) -> std::io::Result<bool> {
+    match std::fs::remove_file(pin_path(pki, device)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Trust on first use: a signed or encrypted session goes only to the server certificate
+/// seen the first time (per device and address); a different one is refused until the
+/// admin trusts it.
+fn check_pin(
+    pki: &std::path::Path,
+    device: u32,
+    endpoint: &str,
+    cert: &[u8],
+) -> Result<(), String> {
+    use sha2::Digest;
+    let seen = hex::encode(sha2::Sha256::digest(cert));
+    let path = pin_path(pki, device);
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Some((url, pinned)) = text.trim().split_once('\n')
+        && url == endpoint
+    {
+        if pinned == seen {
+            return Ok(());
+        }
+        return Err(format!(
+            "the server's certificate changed (trusted SHA-256 {}…, now {}…); if the server was \
+             replaced on purpose, trust the new certificate on the device page",
+            &pinned[..pinned.len().min(16)],
+            &seen[..16]
+        ));
+    }
+    let dir = path.parent().unwrap_or(pki);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(&path, format!("{endpoint}\n{seen}\n"))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// One key pair for the box, made before the first client needs it: two devices starting
+/// together must not both write it.
+static PKI_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Ends the session when the driver stops: the session is closed on the server (a PLC
+/// has few session slots), and the event-loop task is stopped if it does not end by itself.
+struct Closing {
+    close: Option<::opcua::client::SessionDropGuard>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        drop(self.close.take());
+        if let (Some(task), Ok(rt)) = (self.task.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                task.abort();
+            });
+        }
     }
 }
 
@@ -485,6 +613,16 @@ fn pick_endpoint(
     } else {
         UserTokenType::UserName
     };
+    let token_ok = |t: &::opcua::types::UserTokenPolicy| {
+        t.token_type == token
+            && (token == UserTokenType::Anonymous
+                || mode != MessageSecurityMode::None
+                // on an unsecured channel the password must be encrypted by the token's policy
+                || !matches!(
+                    SecurityPolicy::from_uri(t.security_policy_uri.as_ref()),
+                    SecurityPolicy::None | SecurityPolicy::Unknown
+                ))
+    };
     let mut candidates: Vec<(i32, EndpointDescription)> = endpoints
         .into_iter()
         .filter(|e| e.security_mode == mode)
@@ -495,13 +633,27 @@ fn pick_endpoint(
             "the server offers no endpoint with security {mode:?}"
         ));
     }
-    candidates.retain(|(_, e)| {
+    let offered = candidates.iter().any(|(_, e)| {
         e.user_identity_tokens
             .as_deref()
             .unwrap_or_default()
             .iter()
             .any(|t| t.token_type == token)
     });
+    candidates.retain(|(_, e)| {
+        e.user_identity_tokens
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(token_ok)
+    });
+    if offered && candidates.is_empty() {
+        return Err(
+            "the server would receive the password unencrypted on this endpoint; \
+                    choose \"sign and encrypt\""
+                .into(),
+        );
+    }
     let Some((_, mut best)) = candidates.into_iter().max_by_key(|(p, _)| *p) else {
         return Err(match token {
             UserTokenType::Anonymous => "the server does not accept anonymous sessions".into(),
@@ -520,7 +672,7 @@ async fn session(
     status: &Status,
     link: &Arc<Link>,
 ) -> String {
-    let client = ClientBuilder::new()
+    let builder = ClientBuilder::new()
         .application_name("nplusx")
         .application_uri("urn:nplusx:client")
         .product_uri("urn:nplusx")
@@ -530,17 +682,25 @@ async fn session(
         .create_sample_keypair(true)
         // the box trusts the server it was pointed at; the server must trust the box
         .trust_server_certs(true)
-        .session_retry_limit(-1)
+        // a few tries, then discovery again (the server's endpoints or certificate may
+        // have changed)
+        .session_retry_limit(5)
         .session_retry_initial(Duration::from_secs(1))
         .session_retry_max(Duration::from_secs(30))
         .keep_alive_interval(Duration::from_secs(5))
         .max_failed_keep_alive_count(3)
         .request_timeout(Duration::from_secs(10))
-        .session_timeout(60_000)
-        .client();
-    let mut client = match client {
-        Ok(c) => c,
-        Err(e) => return format!("client settings: {e:?}"),
+        .session_timeout(60_000);
+    // making the key pair is slow (RSA) and must happen once
+    let made = tokio::task::spawn_blocking(move || {
+        let _one = PKI_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        builder.client()
+    })
+    .await;
+    let mut client = match made {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return format!("client settings: {e:?}"),
+        Err(e) => return format!("client settings: {e}"),
     };
     let endpoints = match tokio::time::timeout(
         Duration::from_secs(10),
@@ -556,6 +716,16 @@ async fn session(
         Ok(e) => e,
         Err(e) => return e,
     };
+    if settings.security != UaSecurity::None {
+        let cert = endpoint
+            .server_certificate
+            .value
+            .as_deref()
+            .unwrap_or_default();
+        if let Err(e) = check_pin(&settings.pki_dir, device, &settings.endpoint, cert) {
+            return e;
+        }
+    }
     let identity = if settings.username.is_empty() {
         IdentityToken::Anonymous
     } else {
@@ -570,7 +740,11 @@ async fn session(
     };
     // the event loop in its own task, its events over a channel
     let (ev_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let _loop = AbortOnDrop(tokio::spawn(async move {
+    let mut closing = Closing {
+        close: Some(session.close_on_drop()),
+        task: None,
+    };
+    closing.task = Some(tokio::spawn(async move {
         let stream = event_loop.enter();
         futures_util::pin_mut!(stream);
         while let Some(ev) = stream.next().await {
@@ -589,6 +763,7 @@ async fn session(
             }
         }
     }));
+    let _closing = closing;
     let (data_tx, mut data) = tokio::sync::mpsc::unbounded_channel::<(String, DataValue)>();
     let mut defs = engine.defs();
     let mut nodes = routes(&defs, device);
@@ -613,6 +788,9 @@ async fn session(
                     }
                     if subscribed.is_some() {
                         refresh(&session, engine, &defs, &nodes, link, status).await;
+                        // compare with what the session really holds after the reconnect:
+                        // items the library could not recreate are made again
+                        subscribed = Some(HashMap::new());
                     }
                 }
                 Some(Ok(SessionPollResult::ConnectionLost(code) | SessionPollResult::ReconnectFailed(code))) => {
@@ -902,6 +1080,67 @@ mod tests {
         let dv = DataValue::new_now(Variant::ByteString(vec![1u8, 2].into()));
         assert_eq!(sample(&t, &dv, now).quality, Quality::Bad(Reason::BadValue));
         assert_eq!(tag_type(VariantScalarTypeId::UInt16), "int");
+    }
+
+    #[test]
+    fn writes_fit_the_node_type_exactly_or_are_refused() {
+        use crate::tags::model::{DataType, Scaling};
+        use VariantScalarTypeId as T;
+        let t = crate::tags::service::blank_tag(
+            "SP",
+            DataType::Int,
+            Source::OpcUa {
+                device: 1,
+                node_id: "ns=2;s=x".into(),
+            },
+        );
+        let w = |v: Value, ty| typed_value(&t, &v, ty);
+        assert_eq!(w(Value::Int(-3), T::Int16), Some(Variant::Int16(-3)));
+        assert_eq!(
+            w(Value::Int(-32768), T::Int16),
+            Some(Variant::Int16(-32768))
+        );
+        assert_eq!(w(Value::Int(-32769), T::Int16), None);
+        assert_eq!(w(Value::Int(-1), T::UInt16), None);
+        assert_eq!(w(Value::Float(-2.5), T::Int32), Some(Variant::Int32(-3)));
+        assert_eq!(w(Value::Float(f64::NAN), T::Int32), None);
+        assert_eq!(w(Value::Float(1e30), T::Int64), None);
+        assert_eq!(
+            w(Value::Int(i64::MAX), T::Int64),
+            Some(Variant::Int64(i64::MAX))
+        );
+        assert_eq!(w(Value::Float(1e39), T::Float), None);
+        assert_eq!(w(Value::Float(0.5), T::Double), Some(Variant::Double(0.5)));
+        assert_eq!(w(Value::Int(1), T::Boolean), Some(Variant::Boolean(true)));
+        assert_eq!(w(Value::Int(2), T::Boolean), None);
+        assert_eq!(w(Value::Float(1.0), T::String), None);
+        // scaling is undone before the type is checked: 50 % of 0–4000 raw
+        let mut scaled = t.clone();
+        scaled.scaling = Some(Scaling {
+            raw_lo: 0.0,
+            raw_hi: 4000.0,
+            eng_lo: 0.0,
+            eng_hi: 100.0,
+        });
+        assert_eq!(
+            typed_value(&scaled, &Value::Float(50.0), T::UInt16),
+            Some(Variant::UInt16(2000))
+        );
+    }
+
+    #[test]
+    fn a_changed_server_certificate_is_refused_until_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "opc.tcp://10.0.0.5:4840/";
+        assert!(check_pin(dir.path(), 3, url, b"cert one").is_ok());
+        assert!(check_pin(dir.path(), 3, url, b"cert one").is_ok());
+        let e = check_pin(dir.path(), 3, url, b"cert two").unwrap_err();
+        assert!(e.contains("certificate changed"), "{e}");
+        // another device, or the same device at another address, pins its own
+        assert!(check_pin(dir.path(), 4, url, b"cert two").is_ok());
+        assert!(check_pin(dir.path(), 3, "opc.tcp://10.0.0.6:4840/", b"cert two").is_ok());
+        assert!(forget_pin(dir.path(), 3).unwrap());
+        assert!(check_pin(dir.path(), 3, url, b"cert two").is_ok());
         assert_eq!(tag_type(VariantScalarTypeId::Boolean), "bool");
     }
 }

@@ -756,6 +756,7 @@ async fn device_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppEr
             names => names.join(","),
             tags => to_value(&tags),
             can_write => ctx.who.can(M, Level::Write),
+            can_approve => ctx.who.can(M, Level::Approve),
         },
     )
 }
@@ -767,6 +768,7 @@ async fn device_switch(ctx: Ctx, path: web::Path<(u32, String)>) -> Result<HttpR
     let on = match action.as_str() {
         "enable" => true,
         "disable" => false,
+        "trust-certificate" => return trust_certificate(&ctx, id).await,
         _ => return Err(AppError::not_found()),
     };
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -775,6 +777,37 @@ async fn device_switch(ctx: Ctx, path: web::Path<(u32, String)>) -> Result<HttpR
         d.enabled = on;
         svc::update_device(&app.store, &actor, id, d)?;
         app.reload_tags()
+    })
+    .await?;
+    Ok(redirect_with(
+        &format!("/integration/devices/{id}"),
+        Some("flash.saved"),
+    ))
+}
+
+/// Trusts whatever certificate the OPC UA server of a device shows next (after it was
+/// replaced on purpose). A security decision: approve level, audited.
+async fn trust_certificate(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || {
+        let d = svc::device(&app.store.read()?, id)?;
+        if !matches!(d.config, crate::tags::model::DriverConfig::OpcUa { .. }) {
+            return Err(Error::Device(crate::i18n::Msg::new(
+                "tags.err.driver_cannot_browse",
+            )));
+        }
+        let mut w = app.store.write(&actor)?;
+        w.audit(
+            "tags.device.trust_certificate",
+            format!("device:{id}"),
+            crate::store::Change::none(),
+        );
+        w.commit()?;
+        crate::drivers::opcua::forget_pin(&app.drivers.opcua_pki(), id).map_err(|e| {
+            Error::Device(crate::i18n::Msg::new("tags.err.write_failed").arg("detail", e))
+        })?;
+        Ok(())
     })
     .await?;
     Ok(redirect_with(
