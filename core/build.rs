@@ -5,7 +5,11 @@
 //!   `web/package.json` + `web/package-lock.json` into `OUT_DIR` (never into the source tree),
 //!   of which the files listed in `VENDOR` are embedded under `/static/vendor/`.
 //!
-//! Generates `$OUT_DIR/assets.rs`: a table of (path, bytes, content type, content hash).
+//! - the bundled plugins (`BUNDLED` below), built for `wasm32-wasip2` by a nested cargo in
+//!   `target/plugins` (its own target dir: the outer build holds the main one's lock).
+//!
+//! Generates `$OUT_DIR/assets.rs`: a table of (path, bytes, content type, content hash), and
+//! `$OUT_DIR/bundled_plugins.rs`: (manifest, component, demo only) of each bundled plugin.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -56,6 +60,8 @@ fn main() {
     }
     code.push_str("];\n");
     std::fs::write(out.join("assets.rs"), code).expect("OUT_DIR is writable");
+
+    bundle_plugins(&manifest, &out);
 
     println!("cargo:rerun-if-changed=../web/static");
     println!("cargo:rerun-if-changed=../web/package.json");
@@ -137,4 +143,91 @@ fn content_type(name: &str) -> &'static str {
         "json" | "webmanifest" => "application/json",
         _ => "application/octet-stream",
     }
+}
+
+/// Plugin crates (under `plugins/`) built into the binary, and whether only the demo plant
+/// gets them (the example is for the demo; first-party X modules are offered on every box).
+const BUNDLED: &[(&str, bool)] = &[("examples/tank-watch", true)];
+
+/// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.
+fn bundle_plugins(manifest: &Path, out: &Path) {
+    let root = manifest.join("..");
+    println!("cargo:rerun-if-changed=../wit");
+    println!("cargo:rerun-if-changed=../plugins");
+    ensure_wasm_target();
+    let target_dir = root.join("target/plugins");
+    let mut table = String::from("[\n");
+    for (dir, demo_only) in BUNDLED {
+        let crate_dir = root.join("plugins").join(dir);
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(crate_dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            // the outer build's flags and wrappers (clippy's driver) are for the host crate,
+            // not for the plugin
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("RUSTC_WRAPPER")
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run cargo for plugin {dir}: {e}"));
+        assert!(
+            status.success(),
+            "building plugin {dir} for wasm32-wasip2 failed"
+        );
+        let name = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
+            .expect("plugin Cargo.toml")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("name = ")
+                    .map(|v| v.trim_matches('"').replace('-', "_"))
+            })
+            .expect("plugin crate has a name");
+        let wasm = target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{name}.wasm"));
+        let manifest_file = crate_dir.join("nplusx-plugin.toml");
+        table.push_str(&format!(
+            "    (include_str!({:?}), include_bytes!({:?}) as &[u8], {demo_only}),\n",
+            manifest_file.canonicalize().expect("plugin manifest"),
+            wasm.canonicalize().expect("plugin component was built"),
+        ));
+    }
+    table.push_str("]\n");
+    std::fs::write(out.join("bundled_plugins.rs"), table).expect("OUT_DIR is writable");
+}
+
+/// `rustup target add wasm32-wasip2` when the target is missing (rustup does not add it by
+/// itself on these machines).
+fn ensure_wasm_target() {
+    let sysroot = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if Path::new(&sysroot)
+        .join("lib/rustlib/wasm32-wasip2")
+        .is_dir()
+    {
+        return;
+    }
+    let ok = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed; \
+         plugins are built for it"
+    );
 }

@@ -4,6 +4,8 @@
 //! chromium the test is skipped with a notice, unless NPLUSX_REQUIRE_BROWSER=1 (set by CI).
 
 mod common;
+#[path = "common/plugins.rs"]
+mod plugin;
 
 use std::path::Path;
 use std::process::Command;
@@ -34,13 +36,69 @@ fn an_engineer_connects_a_modbus_plc_and_writes_a_setpoint() {
     }
 }
 
+#[test]
+fn an_admin_installs_the_example_plugin_and_uses_its_page() {
+    // the contractor: a key, and the example packed and signed with it
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("contractor.key");
+    let o = common::cli(&["plugin", "keygen", "--out", key.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let public = common::text(&o)
+        .lines()
+        .find(|l| l.starts_with("ed25519:"))
+        .expect("public key printed")
+        .to_string();
+    let (manifest, component) = plugin::example();
+    let (m, c, pkg) = (
+        tmp.path().join("nplusx-plugin.toml"),
+        tmp.path().join("tank_watch.wasm"),
+        tmp.path().join("tank-watch.nxp"),
+    );
+    std::fs::write(&m, manifest).unwrap();
+    std::fs::write(&c, component).unwrap();
+    let o = common::cli(&[
+        "plugin",
+        "pack",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--component",
+        c.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--out",
+        pkg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    // the plant: a fresh box (not the demo, which has the example built in)
+    let data = tmp.path().join("data");
+    let s = common::Server::start(
+        &["serve", "--bootstrap-token", common::BOOTSTRAP],
+        &data,
+        None,
+    );
+    story_on(
+        &s,
+        "plugins.spec.mjs",
+        &[("PKG", pkg.display().to_string()), ("PUBKEY", public)],
+    );
+}
+
 /// Runs one Playwright story against a fresh demo server.
 fn story(spec: &str) {
     story_with(spec, &[]);
 }
 
-/// Runs a story with extra environment; false when skipped (no chromium).
+/// Runs a story with extra environment against a fresh demo server; false when skipped
+/// (no chromium).
 fn story_with(spec: &str, env: &[(&str, String)]) -> bool {
+    if !chromium_ready() {
+        return false;
+    }
+    story_on(&common::Server::demo(), spec, env)
+}
+
+/// Whether chromium is there (a failure if CI requires it).
+fn chromium_ready() -> bool {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let required = std::env::var("NPLUSX_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     if !Path::new(&chromium).exists() {
@@ -51,11 +109,19 @@ fn story_with(spec: &str, env: &[(&str, String)]) -> bool {
         eprintln!("SKIPPED browser test: {chromium} not found (apt-get install chromium)");
         return false;
     }
+    true
+}
+
+/// Runs a story against a running server; false when skipped (no chromium).
+fn story_on(s: &common::Server, spec: &str, env: &[(&str, String)]) -> bool {
+    if !chromium_ready() {
+        return false;
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
     npm_ci(&dir);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let s = common::Server::demo();
     let out = Command::new("node")
         .arg(spec)
         .envs(env.iter().map(|(k, v)| (k, v)))

@@ -30,6 +30,8 @@ pub struct App {
     pub drivers: crate::drivers::Drivers,
     /// Publishes tag values and alarms to an upstream MQTT broker (when configured).
     pub northbound: crate::northbound::Northbound,
+    /// X modules as WebAssembly plugins.
+    pub plugins: crate::plugins::Plugins,
     reloading: std::sync::Mutex<()>,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
@@ -96,7 +98,9 @@ impl App {
             alarms.clone(),
             io.handle().clone(),
         );
+        let plugins = crate::plugins::Plugins::new(&cfg.data_dir);
         Ok(App {
+            plugins,
             tags,
             historian,
             alarms,
@@ -133,8 +137,75 @@ impl App {
         Ok(())
     }
 
+    /// The runtime of drivers and background I/O (none once shut down).
+    pub fn io(&self) -> Option<tokio::runtime::Handle> {
+        self.io
+            .lock()
+            .expect("io lock is never poisoned")
+            .as_ref()
+            .map(|rt| rt.handle().clone())
+    }
+
+    /// Writes a checked value to a tag (its device, or the engine for manual tags) and
+    /// audits it with the old and the new value, also when the device refuses. The audit
+    /// runs even if the caller goes away (a closed browser tab).
+    pub async fn write_tag(
+        self: &Arc<App>,
+        actor: crate::store::Actor,
+        tag: Arc<crate::tags::model::Tag>,
+        v: crate::tags::model::Value,
+    ) -> crate::error::Result<()> {
+        use crate::tags::model::Source;
+        let app = self.clone();
+        let task = async move {
+            let old = app.tags.current(tag.id).and_then(|c| c.value);
+            let result = match &tag.source {
+                Source::Manual => {
+                    app.tags.publish(vec![crate::tags::model::Sample {
+                        tag: tag.id,
+                        ts_ms: crate::util::now_ms(),
+                        value: Some(v.clone()),
+                        quality: crate::tags::model::Quality::Good,
+                    }]);
+                    Ok(())
+                }
+                Source::Simulator { .. } | Source::Mqtt { .. } => {
+                    Err(Error::Device(Msg::new("tags.err.driver_cannot_write")))
+                }
+                Source::Modbus { .. } | Source::OpcUa { .. } => {
+                    app.drivers.write(tag.clone(), v.clone()).await
+                }
+            };
+            let outcome = result
+                .as_ref()
+                .map_err(|e| e.msg().render(crate::i18n::Lang::En))
+                .err();
+            let store = app.store.clone();
+            let audited = tokio::task::spawn_blocking(move || {
+                crate::tags::service::audit_write(
+                    &store,
+                    &actor,
+                    &tag,
+                    old.as_ref(),
+                    &v,
+                    outcome.as_deref(),
+                )
+            })
+            .await
+            .map_err(|_| Error::Device(Msg::new("tags.err.write_failed").arg("detail", "audit")))?;
+            audited.and(result)
+        };
+        match self.io() {
+            Some(rt) => rt.spawn(task).await.map_err(|_| {
+                Error::Device(Msg::new("tags.err.write_failed").arg("detail", "stopped"))
+            })?,
+            None => Err(Error::Device(Msg::new("tags.err.device_off"))),
+        }
+    }
+
     /// Stops drivers and the I/O runtime (at shutdown).
     fn stop_io(&self) {
+        self.plugins.stop_all();
         self.drivers.stop_all();
         self.northbound.stop();
         if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
@@ -289,6 +360,10 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
             tracing::info!("shutdown requested: finishing requests in flight");
             handle.stop(true).await;
         });
+        // plugins compile (or load from the cache) in the background: the console serves
+        // meanwhile, and a SIGTERM during a first compile is still a clean stop
+        let booting = app.clone().into_inner();
+        actix_web::rt::task::spawn_blocking(move || booting.plugins.boot(&booting));
         let result = server.await;
         jobs.abort();
         if let Some(c) = control {

@@ -53,6 +53,11 @@ enum Command {
     /// Audit log commands.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Plugins: make keys, pack and sign packages (contractors); install and switch them
+    /// (admins, with the server stopped: a running server takes them in the console or
+    /// over the API).
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Print the version and the store schema version this binary writes.
     Version,
 }
@@ -125,6 +130,83 @@ enum TokenCmd {
     List,
     /// Revoke a token by id.
     Revoke { id: u64 },
+}
+
+#[derive(Subcommand)]
+enum PluginCmd {
+    /// Make a signing key: writes the secret key to FILE (0600), prints the public key.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Pack a manifest and a component into a package, signed with --key if given.
+    Pack {
+        #[arg(long, default_value = "nplusx-plugin.toml")]
+        manifest: PathBuf,
+        /// The component (`target/wasm32-wasip2/release/<name>.wasm`).
+        #[arg(long)]
+        component: PathBuf,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign (or re-sign) a package.
+    Sign {
+        package: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed package (default: in place).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show what a package holds, who signed it and what it asks for.
+    Inspect {
+        package: PathBuf,
+    },
+    /// Install a package (or upgrade the installed plugin of the same id).
+    Install {
+        package: PathBuf,
+        /// A capability to grant (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// Grant every capability asked for except the dangerous ones (tags.write,
+        /// actions), which must be named with --grant.
+        #[arg(long)]
+        grant_safe: bool,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// The same as install, for an installed plugin (its data and settings are kept).
+    Upgrade {
+        package: PathBuf,
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        #[arg(long)]
+        grant_safe: bool,
+    },
+    /// List installed plugins.
+    List,
+    Enable {
+        id: String,
+    },
+    Disable {
+        id: String,
+    },
+    /// Go back to the version before the last upgrade.
+    Rollback {
+        id: String,
+    },
+    /// Remove a plugin and its data.
+    Remove {
+        id: String,
+    },
+    /// Trust a publisher key (`ed25519:…`).
+    Trust {
+        public_key: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -324,6 +406,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .bilingual()
             );
         }
+        Command::Plugin(c) => plugin_cmd(&cli.config, &cli.data, c)?,
         Command::Audit(AuditCmd::Verify) => {
             let dir = load_config(&cli.config, &cli.data, false)?.data_dir;
             audit_verify(&dir)?;
@@ -679,4 +762,246 @@ fn audit_verify(dir: &Path) -> Result<(), Failure> {
                 .render(Lang::En)
         ))),
     }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Msg::new("cli.err.read_file")
+            .arg("file", path.display())
+            .arg("detail", e)
+            .into()
+    })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Failure::from(
+                Msg::new("cli.err.write_file")
+                    .arg("file", path.display())
+                    .arg("detail", e),
+            )
+        })?;
+    f.write_all(bytes).map_err(|e| {
+        Msg::new("cli.err.write_file")
+            .arg("file", path.display())
+            .arg("detail", e)
+            .into()
+    })
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes).map_err(|e| {
+        Msg::new("cli.err.write_file")
+            .arg("file", path.display())
+            .arg("detail", e)
+            .into()
+    })
+}
+
+fn plugin_cmd(
+    config: &Option<PathBuf>,
+    data: &Option<PathBuf>,
+    c: PluginCmd,
+) -> Result<(), Failure> {
+    use crate::plugins::{manifest, package};
+    let key_of = |p: &Path| -> Result<ed25519_dalek::SigningKey, Failure> {
+        let text = String::from_utf8(read_file(p)?).unwrap_or_default();
+        Ok(package::read_secret(&text)?)
+    };
+    match c {
+        PluginCmd::Keygen { out } => {
+            let (secret, public) = package::keygen();
+            write_private(&out, secret.as_bytes())?;
+            let k = package::read_public(&public)?;
+            println!(
+                "{}",
+                Msg::new("cli.plugin_key")
+                    .arg("file", out.display())
+                    .bilingual()
+            );
+            println!("{public}");
+            println!("fingerprint {}", package::fingerprint(&k));
+            return Ok(());
+        }
+        PluginCmd::Pack {
+            manifest: m,
+            component,
+            key,
+            out,
+        } => {
+            let text = String::from_utf8(read_file(&m)?).map_err(|_| {
+                Failure::from(Msg::new("plugins.err.manifest").arg("detail", "not UTF-8"))
+            })?;
+            let parsed = manifest::Manifest::parse(&text)?;
+            let comp = read_file(&component)?;
+            if !comp.starts_with(b"\0asm") {
+                return Err(Msg::new("plugins.err.component")
+                    .arg("detail", "not a WebAssembly file")
+                    .into());
+            }
+            let key = key.as_deref().map(key_of).transpose()?;
+            let bytes = package::pack(&text, &comp, key.as_ref());
+            write_file(&out, &bytes)?;
+            println!(
+                "{}",
+                Msg::new("cli.plugin_packed")
+                    .arg("id", &parsed.id)
+                    .arg("version", &parsed.version)
+                    .arg("file", out.display())
+                    .arg("bytes", bytes.len())
+                    .bilingual()
+            );
+            if key.is_none() {
+                println!("{}", Msg::new("plugins.err.unsigned").bilingual());
+            }
+            return Ok(());
+        }
+        PluginCmd::Sign {
+            package: file,
+            key,
+            out,
+        } => {
+            let p = package::parse(&read_file(&file)?)?;
+            let k = key_of(&key)?;
+            let bytes = package::pack(&p.manifest_text, &p.component, Some(&k));
+            write_file(out.as_deref().unwrap_or(&file), &bytes)?;
+            println!(
+                "{}",
+                Msg::new("cli.plugin_signed")
+                    .arg("key", package::fingerprint(&k.verifying_key()))
+                    .bilingual()
+            );
+            return Ok(());
+        }
+        PluginCmd::Inspect { package: file } => {
+            let p = package::parse(&read_file(&file)?)?;
+            let m = &p.manifest;
+            println!("id          {}", m.id);
+            println!("version     {}", m.version);
+            println!("contract    {}", m.wit);
+            println!("module      {}", m.module);
+            println!("name        {} / {}", m.name_zh, m.name_en);
+            println!("publisher   {}", m.publisher);
+            match &p.signer {
+                Some(k) => println!(
+                    "signed by   {} ({})",
+                    package::public_text(k),
+                    package::fingerprint(k)
+                ),
+                None => println!("signed by   -"),
+            }
+            println!("component   {} bytes", p.component.len());
+            for cap in &m.capabilities {
+                let warn = if manifest::is_dangerous(&cap.id) {
+                    " [dangerous]"
+                } else {
+                    ""
+                };
+                println!(
+                    "capability  {}{warn}: {} / {}",
+                    cap.id, cap.reason_zh, cap.reason_en
+                );
+            }
+            for st in &m.settings {
+                println!("setting     {} ({:?}) = {:?}", st.name, st.kind, st.default);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    // the rest works on the store (server stopped)
+    let cfg = load_config(config, data, false)?;
+    if !Store::exists(&cfg.data_dir) {
+        return Err(Msg::new("cli.err.no_store")
+            .arg("dir", cfg.data_dir.display())
+            .into());
+    }
+    let app =
+        std::sync::Arc::new(crate::app::App::open(cfg).map_err(|e| Failure(e.0.bilingual()))?);
+    let actor = cli_actor();
+    let grants_for =
+        |bytes: &[u8], mut grants: Vec<String>, safe: bool| -> Result<Vec<String>, Failure> {
+            if safe {
+                let p = package::parse(bytes)?;
+                for c in &p.manifest.capabilities {
+                    if !manifest::is_dangerous(&c.id) && !grants.contains(&c.id) {
+                        grants.push(c.id.clone());
+                    }
+                }
+            }
+            Ok(grants)
+        };
+    let show = |r: &crate::plugins::store::Installed| {
+        println!(
+            "{}",
+            Msg::new("cli.plugin_state")
+                .arg("id", &r.id)
+                .arg("version", &r.version)
+                .arg("state", if r.enabled { "enabled" } else { "disabled" })
+                .arg("grants", r.grants.join(","))
+                .bilingual()
+        )
+    };
+    let result = (|| -> Result<(), Failure> {
+        match c {
+            PluginCmd::Install {
+                package: file,
+                grants,
+                grant_safe,
+                enable,
+            } => {
+                let bytes = read_file(&file)?;
+                let grants = grants_for(&bytes, grants, grant_safe)?;
+                show(&app.plugins.install(&app, &actor, &bytes, &grants, enable)?);
+            }
+            PluginCmd::Upgrade {
+                package: file,
+                grants,
+                grant_safe,
+            } => {
+                let bytes = read_file(&file)?;
+                let p = package::parse(&bytes)?;
+                app.plugins.get(&app, &p.manifest.id)?;
+                let grants = grants_for(&bytes, grants, grant_safe)?;
+                show(&app.plugins.install(&app, &actor, &bytes, &grants, false)?);
+            }
+            PluginCmd::List => {
+                for p in app.plugins.list(&app)? {
+                    show(&p.installed);
+                }
+            }
+            PluginCmd::Enable { id } => show(&app.plugins.set_enabled(&app, &actor, &id, true)?),
+            PluginCmd::Disable { id } => show(&app.plugins.set_enabled(&app, &actor, &id, false)?),
+            PluginCmd::Rollback { id } => show(&app.plugins.rollback(&app, &actor, &id)?),
+            PluginCmd::Remove { id } => {
+                app.plugins.remove(&app, &actor, &id)?;
+                println!(
+                    "{}",
+                    Msg::new("cli.plugin_removed").arg("id", &id).bilingual()
+                );
+            }
+            PluginCmd::Trust { public_key, name } => {
+                let k = app
+                    .plugins
+                    .add_key(&app.store, &actor, &public_key, &name)?;
+                println!(
+                    "{}",
+                    Msg::new("cli.plugin_trusted")
+                        .arg("key", &k.public_key)
+                        .bilingual()
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    })();
+    app.plugins.stop_all();
+    result
 }

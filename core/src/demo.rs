@@ -102,6 +102,7 @@ pub fn seed(app: &App) -> Result<Credentials> {
     for m in app.registry.modules() {
         m.seed_demo(app)?;
     }
+    app.plugins.seed_demo(app)?;
     tracing::info!(users = USERS.len(), "demo plant seeded");
     Ok(Credentials { rows, password })
 }

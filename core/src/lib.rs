@@ -18,6 +18,7 @@ pub mod modules;
 pub mod mqtt;
 pub mod northbound;
 pub mod org;
+pub mod plugins;
 pub mod registry;
 pub mod secrets;
 pub mod sparkplug;

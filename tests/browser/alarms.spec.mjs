@@ -1,24 +1,12 @@
 // Browser story: an operator watches the live alarm list while a new alarm fires, and
 // acknowledges and shelves it; the list and the top-bar banner follow without a reload.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { BASE, launch, shot, signIn } from "./lib.mjs";
 
-const BASE = process.env.BASE;
-const PASSWORD = process.env.PASSWORD;
 const TOKEN = process.env.TOKEN;
-const SHOTS = process.env.SHOTS || "";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
+const browser = await launch();
 
 async function api(method, path, body) {
   const r = await fetch(BASE + path, {
@@ -28,13 +16,6 @@ async function api(method, path, body) {
   });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
-}
-
-async function signIn(page, user) {
-  await page.goto(BASE + "/login");
-  await page.fill("input[name=username]", user);
-  await page.fill("input[name=password]", PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
 }
 
 const unack = (page) => page.locator("[data-alarm-banner] [data-n=unack]").textContent().then(Number);

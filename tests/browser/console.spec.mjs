@@ -1,22 +1,9 @@
 // Browser story: an admin signs in, switches to English, and switches a module off and on.
 // Run by tests/browser.rs with BASE (server URL), PASSWORD (demo password), SHOTS (dir).
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { BASE, PASSWORD, launch, shot } from "./lib.mjs";
 
-const BASE = process.env.BASE;
-const PASSWORD = process.env.PASSWORD;
-const SHOTS = process.env.SHOTS || "";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
+const browser = await launch();
 
 async function signIn(page, user) {
   await page.goto(BASE + "/");

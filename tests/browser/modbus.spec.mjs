@@ -1,32 +1,17 @@
 // Browser story: an engineer connects a Modbus TCP PLC, maps a setpoint to a tag and
 // writes it; a value outside the range is refused with a message.
 // Run by tests/browser.rs with BASE, PASSWORD, PLC_PORT (a test PLC with 60.0 at HR100).
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { BASE, launch, shot, signIn } from "./lib.mjs";
 
-const BASE = process.env.BASE;
-const PASSWORD = process.env.PASSWORD;
 const PLC_PORT = process.env.PLC_PORT;
-const SHOTS = process.env.SHOTS || "";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
+const browser = await launch();
 
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   const page = await ctx.newPage();
-  await page.goto(BASE + "/login");
-  await page.fill("input[name=username]", "admin");
-  await page.fill("input[name=password]", PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await signIn(page, "admin");
 
   // add the device: only the chosen driver's fields show
   await page.goto(BASE + "/integration/devices");

@@ -306,6 +306,15 @@ impl Client {
         )
     }
 
+    /// Posts raw bytes (`application/octet-stream`), e.g. a plugin package.
+    pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> Resp {
+        Client::finish(
+            self.with(self.agent.post(format!("{}{path}", self.base)))
+                .header("Content-Type", "application/octet-stream")
+                .send(bytes),
+        )
+    }
+
     pub fn delete(&self, path: &str) -> Resp {
         let mut req = self.with(self.agent.delete(format!("{}{path}", self.base)));
         if let Some(c) = self.csrf_if_session() {

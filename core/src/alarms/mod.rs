@@ -478,6 +478,16 @@ impl Alarms {
 
     /// The sources of module alarms whose source starts with `prefix` (to clear those whose
     /// cause is gone, e.g. a deleted certificate).
+    /// The definition id of a module alarm.
+    pub fn external_id(&self, source: &str) -> Option<u32> {
+        self.defs
+            .read()
+            .expect("alarms lock is never poisoned")
+            .by_source
+            .get(source)
+            .copied()
+    }
+
     pub fn external_sources(&self, prefix: &str) -> Vec<String> {
         self.defs
             .read()

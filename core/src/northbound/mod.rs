@@ -149,6 +149,18 @@ pub struct Item {
     pub samples: Vec<Sample>,
     #[serde(default)]
     pub alarms: Vec<AlarmEvent>,
+    /// Messages from plugins (capability `mqtt`), published as they are.
+    #[serde(default)]
+    pub messages: Vec<Outbound>,
+}
+
+/// A message a plugin publishes: its topic under the box's prefix, payload, retain flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outbound {
+    pub topic: String,
+    #[serde(with = "serde_bytes")]
+    pub payload: Vec<u8>,
+    pub retain: bool,
 }
 
 /// Counters for the console and the API.
@@ -306,6 +318,27 @@ impl Northbound {
         Ok(())
     }
 
+    /// Queues a plugin's message (`<prefix>/<topic>`), sent in order with the rest and
+    /// kept while the broker is unreachable. An error when northbound publishing is off.
+    pub fn enqueue_message(&self, topic: &str, payload: &[u8], retain: bool) -> Result<()> {
+        let cfg = config(&self.store.read()?)?;
+        if !cfg.enabled {
+            return Err(crate::error::Error::conflict("northbound.err.off"));
+        }
+        let item = Item {
+            ts_ms: now_ms(),
+            samples: Vec::new(),
+            alarms: Vec::new(),
+            messages: vec![Outbound {
+                topic: topic.to_string(),
+                payload: payload.to_vec(),
+                retain,
+            }],
+        };
+        enqueue(&self.store, &item, cfg.max_queue)?;
+        Ok(())
+    }
+
     pub fn stop(&self) {
         for t in self
             .tasks
@@ -342,6 +375,7 @@ async fn collect(
         ts_ms: 0,
         samples: Vec::new(),
         alarms: Vec::new(),
+        messages: Vec::new(),
     };
     let wanted = |tag: u32| {
         cfg.areas.is_empty()
@@ -367,7 +401,7 @@ async fn collect(
                     continue;
                 }
                 pending.ts_ms = now_ms();
-                let item = std::mem::replace(&mut pending, Item { ts_ms: 0, samples: Vec::new(), alarms: Vec::new() });
+                let item = std::mem::replace(&mut pending, Item { ts_ms: 0, samples: Vec::new(), alarms: Vec::new(), messages: Vec::new() });
                 let (st, max) = (store.clone(), cfg.max_queue);
                 let r = tokio::task::spawn_blocking(move || enqueue(&st, &item, max)).await;
                 match r {
@@ -637,6 +671,13 @@ impl Session {
                     });
                 }
             }
+        }
+        for m in &item.messages {
+            out.push(Message {
+                topic: format!("{}/{}", self.cfg.prefix(), m.topic),
+                payload: m.payload.clone(),
+                retain: m.retain,
+            });
         }
         out
     }

@@ -183,7 +183,11 @@ impl Registry {
     /// The state the console shows.
     pub fn state(&self, app: &App, id: &str) -> State {
         match self.module(id) {
-            None => State::NotInstalled,
+            // X modules are plugins
+            None => app
+                .plugins
+                .serving(app, id)
+                .map_or(State::NotInstalled, |(_, s)| s),
             Some(_) if !self.is_enabled(id) => State::Disabled,
             Some(m) => match m.health(app) {
                 Health::Faulted(_) => State::Faulted,

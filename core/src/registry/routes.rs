@@ -43,6 +43,8 @@ pub struct ModuleView {
     pub warning: Option<String>,
     /// Health detail when degraded or faulted.
     pub health: Option<String>,
+    /// Served by a plugin (switched on the plugins page).
+    pub plugin: Option<String>,
 }
 
 fn module_views(app: &App, lang: Lang, etype: Option<EnterpriseType>) -> Vec<ModuleView> {
@@ -56,7 +58,15 @@ fn module_views(app: &App, lang: Lang, etype: Option<EnterpriseType>) -> Vec<Mod
                 super::Health::Degraded(d) | super::Health::Faulted(d) => Some(d),
             });
             let on = state == State::Enabled;
+            let plugin = app
+                .registry
+                .module(g.id)
+                .is_none()
+                .then(|| app.plugins.serving(app, g.id))
+                .flatten()
+                .map(|(id, _)| id);
             ModuleView {
+                plugin,
                 id: g.id,
                 row: g.row,
                 kind: g.kind,

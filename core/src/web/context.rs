@@ -164,6 +164,19 @@ impl Ctx {
                     }
                 }
             }
+            if kind == crate::registry::Kind::X {
+                // plugins' pages, guarded by the guide module they implement
+                for (module, id, page, zh, en) in self.app.plugins.menu() {
+                    if self.who.can(&module, Level::Read) {
+                        let label = if self.lang == crate::i18n::Lang::En {
+                            en
+                        } else {
+                            zh
+                        };
+                        items.push(item(label, format!("/x/{id}/{page}")));
+                    }
+                }
+            }
             if !items.is_empty() {
                 let key = match kind {
                     crate::registry::Kind::N => "nav.group_n",
@@ -183,6 +196,7 @@ impl Ctx {
             for (key, href) in [
                 ("nav.profile", "/admin/profile"),
                 ("nav.modules", "/admin/modules"),
+                ("nav.plugins", "/admin/plugins"),
                 ("nav.users", "/admin/users"),
                 ("nav.roles", "/admin/roles"),
                 ("nav.tokens", "/admin/tokens"),
@@ -217,15 +231,17 @@ impl Ctx {
     /// The context every page shares: language, user, CSRF token, navigation, plant name.
     pub fn base(&self) -> Value {
         let user = self.who.user();
-        let plant = self
-            .app
-            .store
-            .read()
-            .ok()
-            .and_then(|r| crate::org::service::profile(&r).ok())
+        let r = self.app.store.read().ok();
+        let plant = r
+            .as_ref()
+            .and_then(|r| crate::org::service::profile(r).ok())
             .map(|p| p.company_name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| self.t("app.name"));
+        let developer_mode = user.is_some()
+            && r.as_ref()
+                .and_then(|r| crate::plugins::Plugins::developer_mode(r).ok())
+                .unwrap_or(false);
         context! {
             lang => self.lang.code(),
             user_name => user.map(|u| u.display_name.clone()),
@@ -237,6 +253,7 @@ impl Ctx {
             flash => take_flash(&self.req),
             secure => self.app.tls,
             alarm_summary => self.alarm_banner().map(|s| to_value(&s)),
+            developer_mode,
         }
     }
 

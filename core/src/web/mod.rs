@@ -55,6 +55,7 @@ pub fn server(
             .configure(crate::org::routes::configure)
             .configure(crate::registry::routes::configure)
             .configure(crate::store::routes::configure)
+            .configure(crate::plugins::routes::configure)
             .default_service(web::to(middleware::not_found))
     })
     .disable_signals()
@@ -107,6 +108,7 @@ pub fn openapi(app: &App) -> utoipa::openapi::OpenApi {
     doc.merge(crate::org::routes::Doc::openapi());
     doc.merge(crate::registry::routes::Doc::openapi());
     doc.merge(crate::store::routes::Doc::openapi());
+    doc.merge(crate::plugins::routes::Doc::openapi());
     for m in app.registry.modules() {
         doc.merge(m.openapi());
     }

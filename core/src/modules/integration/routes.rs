@@ -15,7 +15,7 @@ use crate::drivers::simulator::SIGNALS;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::tags::io;
-use crate::tags::model::{Current, Device, DeviceStatus, Source, Tag};
+use crate::tags::model::{Current, Device, DeviceStatus, Tag};
 use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
@@ -360,38 +360,11 @@ pub async fn write_tag(
         Error::NotFound(crate::i18n::Msg::new("tags.err.tag_not_found").arg("name", name))
     })?;
     let v = svc::check_write(&tag, value)?;
-    let old = ctx.app.tags.current(tag.id).and_then(|c| c.value);
-    // the write and its audit entry run as their own task: a dropped request (a closed
-    // browser tab, a shutdown) cannot leave a write that reached the PLC unaudited
-    let (app, actor, t) = (ctx.app.clone(), ctx.actor(), tag.clone());
-    let result = actix_web::rt::spawn(async move {
-        let result = match &t.source {
-            Source::Manual => {
-                app.tags.publish(vec![crate::tags::model::Sample {
-                    tag: t.id,
-                    ts_ms: crate::util::now_ms(),
-                    value: Some(v.clone()),
-                    quality: crate::tags::model::Quality::Good,
-                }]);
-                Ok(())
-            }
-            Source::Simulator { .. } | Source::Mqtt { .. } => Err(Error::Device(
-                crate::i18n::Msg::new("tags.err.driver_cannot_write"),
-            )),
-            Source::Modbus { .. } | Source::OpcUa { .. } => {
-                app.drivers.write(t.clone(), v.clone()).await
-            }
-        };
-        let outcome = result.as_ref().map_err(|e| e.msg().render(Lang::En)).err();
-        let audited = blocking(move || {
-            svc::audit_write(&app.store, &actor, &t, old.as_ref(), &v, outcome.as_deref())
-        })
-        .await;
-        audited.and(result.map_err(AppError::from))
-    })
-    .await
-    .map_err(|_| AppError::internal())?;
-    result?;
+    ctx.app
+        .clone()
+        .into_inner()
+        .write_tag(ctx.actor(), tag.clone(), v)
+        .await?;
     Ok(ctx.app.tags.current(tag.id))
 }
 

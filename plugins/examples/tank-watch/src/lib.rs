@@ -3,7 +3,8 @@
 //! It follows the level tags (unit `%`) of one plant area, raises an alarm when a tank
 //! passes the high level the operator set on its page, keeps that threshold and a few
 //! counters in its storage, shows KPI cards, a table, a trend and a form, emits a summary
-//! event on every tick, and listens to alarm events. Copy it to start your own.
+//! event on every tick (and publishes it upstream over MQTT), and listens to alarm events.
+//! Copy it to start your own.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use nplusx::plugin::views::{
     Block, Button, Chart, ChartData, Column, Field, FieldError, FieldKind, Form, Kpi, Notice,
     Point, Series, Table, Tone,
 };
-use nplusx::plugin::{actions, clock, events, log, records, storage, tag_write, tags};
+use nplusx::plugin::{actions, clock, events, log, mqtt, records, storage, tag_write, tags};
 
 /// What the plugin remembers between calls (one instance per plugin, calls one at a time).
 #[derive(Default)]
@@ -98,6 +99,8 @@ impl Guest for Plugin {
         let levels: Vec<tags::TagInfo> = list.into_iter().filter(|t| t.unit == "%").collect();
         let names: Vec<String> = levels.iter().map(|t| t.name.clone()).collect();
         let handles = tags::subscribe(&names).map_err(|e| format!("cannot subscribe: {e:?}"))?;
+        // the values now; the subscription brings the changes
+        let now = tags::read(&names).unwrap_or_default();
         let _ = events::listen(&["alarm.".to_string()]);
         log::write(
             log::Level::Info,
@@ -108,6 +111,10 @@ impl Guest for Plugin {
             s.area = area;
             s.high_pct = high_pct;
             s.setpoint_tag = get("setpoint_tag");
+            for (h, c) in handles.iter().zip(&now) {
+                let good = matches!(c.quality, Quality::Good);
+                s.latest.insert(*h, (c.ts_ms, number(&c.value), good));
+            }
             s.watched = handles
                 .into_iter()
                 .zip(levels)
@@ -136,10 +143,14 @@ impl Guest for Plugin {
         let data = format!(
             r#"{{"tanks":{count},"highest_pct":{},"at":{now_ms},"clock":{}}}"#,
             if highest.is_finite() { highest.to_string() } else { "null".into() },
-            clock::now_ms()
+            clock::now_ms().unwrap_or(now_ms)
         );
         if let Err(e) = events::emit("summary", &data) {
             log::write(log::Level::Warn, &format!("summary not emitted: {e:?}"));
+        }
+        // upstream too, when the plant publishes northbound (quietly skipped otherwise)
+        if let Err(e) = mqtt::publish("summary", data.as_bytes(), false) {
+            log::write(log::Level::Debug, &format!("summary not published: {e:?}"));
         }
     }
 
@@ -195,7 +206,7 @@ impl Guest for Plugin {
         let limit = threshold(default_high);
         let mut blocks = Vec::new();
         if let Ok(rows) = records::query("org.profile", "{}", 1) {
-            if let Some(name) = rows.first().and_then(|r| json_str(r, "name")) {
+            if let Some(name) = rows.first().and_then(|r| json_str(r, "company_name")) {
                 blocks.push(Block::Text(name));
             }
         }
@@ -230,6 +241,7 @@ impl Guest for Plugin {
                 text: t(&format!("{above} 个储罐高于阈值"), &format!("{above} tanks above the threshold")),
             }));
         }
+        let now = clock::now_ms().map_err(|e| format!("{e:?}"))?;
         let rows: Vec<Vec<String>> = watched
             .iter()
             .map(|(h, (name, unit))| {
@@ -239,7 +251,7 @@ impl Guest for Plugin {
                     v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into()),
                     unit.clone(),
                     if good { t("正常", "good") } else { t("不可信", "not good") },
-                    ts.to_string(),
+                    if ts > 0 { ((now - ts) / 1000).max(0).to_string() } else { "—".into() },
                 ]
             })
             .collect();
@@ -249,12 +261,11 @@ impl Guest for Plugin {
                 Column { label: t("液位", "Level"), numeric: true },
                 Column { label: t("单位", "Unit"), numeric: false },
                 Column { label: t("质量", "Quality"), numeric: false },
-                Column { label: t("时间 (ms)", "Time (ms)"), numeric: true },
+                Column { label: t("更新于（秒前）", "Updated (s ago)"), numeric: true },
             ],
             rows,
             page_size: 20,
         }));
-        let now = clock::now_ms();
         let series: Vec<Series> = watched
             .values()
             .take(4)
@@ -364,8 +375,8 @@ impl Guest for Plugin {
             }
             "acknowledge" => {
                 let answer = actions::invoke(
-                    "alarms.acknowledge",
-                    r#"{"source_prefix":"plugin:tank-watch:","comment":"acknowledged from the tank watch page"}"#,
+                    "alarms.acknowledge-own",
+                    r#"{"comment":"acknowledged from the tank watch page"}"#,
                 )
                 .map_err(|e| format!("{e:?}"))?;
                 Ok(done(t(&format!("已确认：{answer}"), &format!("Acknowledged: {answer}"))))

@@ -1,0 +1,489 @@
+//! What the plugin imports do, over the box's services. Every function checks its
+//! capability first (`Guest::allow`) and answers with the contract's error values; none
+//! panics on bad input from a plugin.
+
+use std::collections::HashMap;
+
+use super::runtime::{Guest, nplusx, wit};
+use super::store as kv;
+use crate::tags::model::{DataType, Quality, Value};
+use crate::util::now_ms;
+
+use nplusx::plugin::tags::{Bucket, Current, TagInfo};
+
+/// The collections `records.query` offers.
+pub const COLLECTIONS: &[&str] = &[
+    "org.profile",
+    "safety.certificates",
+    "alarms.active",
+    "tags.defs",
+];
+
+/// The actions `actions.invoke` offers.
+pub const ACTIONS: &[&str] = &["alarms.acknowledge", "alarms.acknowledge-own"];
+
+fn failed(e: impl std::fmt::Display) -> wit::Error {
+    wit::Error::Failed(e.to_string())
+}
+
+fn quality(q: Quality) -> wit::Quality {
+    match q {
+        Quality::Good => wit::Quality::Good,
+        Quality::Uncertain(_) => wit::Quality::Uncertain,
+        Quality::Bad(_) => wit::Quality::Bad,
+    }
+}
+
+pub fn value(v: Option<&Value>) -> wit::Value {
+    match v {
+        None => wit::Value::None,
+        Some(Value::Bool(b)) => wit::Value::Boolean(*b),
+        Some(Value::Int(i)) => wit::Value::Integer(*i),
+        Some(Value::Float(f)) => wit::Value::Float(*f),
+        Some(Value::Text(t)) => wit::Value::Text(t.to_string()),
+    }
+}
+
+/// A sample as plugins receive it.
+pub fn sample(handle: u32, s: &crate::tags::model::Sample) -> wit::Sample {
+    wit::Sample {
+        handle,
+        ts_ms: s.ts_ms,
+        value: value(s.value.as_ref()),
+        quality: quality(s.quality),
+    }
+}
+
+fn type_name(d: DataType) -> &'static str {
+    match d {
+        DataType::Bool => "bool",
+        DataType::Int => "int",
+        DataType::Float => "float",
+        DataType::String => "string",
+    }
+}
+
+pub fn find(g: &mut Guest, area: &str) -> Result<Vec<TagInfo>, wit::Error> {
+    g.allow("tags.read")?;
+    let app = g.app()?;
+    Ok(app
+        .tags
+        .defs()
+        .iter()
+        .filter(|t| area.is_empty() || t.area == area)
+        .take(10_000)
+        .map(|t| TagInfo {
+            name: t.name.clone(),
+            description_zh: t.description_zh.clone(),
+            description_en: t.description_en.clone(),
+            unit: t.unit.clone(),
+            area: t.area.clone(),
+            data_type: type_name(t.data_type).into(),
+            writable: t.writable,
+        })
+        .collect())
+}
+
+fn tag_id(app: &crate::app::App, name: &str) -> Result<u32, wit::Error> {
+    app.tags
+        .defs()
+        .by_name(name)
+        .map(|t| t.id)
+        .ok_or_else(|| wit::Error::NotFound(format!("no tag {name}")))
+}
+
+pub fn read(g: &mut Guest, names: &[String]) -> Result<Vec<Current>, wit::Error> {
+    g.allow("tags.read")?;
+    if names.len() > 10_000 {
+        return Err(wit::Error::Invalid("at most 10,000 tags per read".into()));
+    }
+    let app = g.app()?;
+    names
+        .iter()
+        .map(|n| {
+            let id = tag_id(&app, n)?;
+            let c = app.tags.current(id);
+            Ok(Current {
+                name: n.clone(),
+                ts_ms: c.as_ref().map_or(0, |c| c.ts_ms),
+                value: value(c.as_ref().and_then(|c| c.value.as_ref())),
+                quality: c.map_or(wit::Quality::Bad, |c| quality(c.quality)),
+            })
+        })
+        .collect()
+}
+
+pub fn subscribe(g: &mut Guest, names: &[String]) -> Result<Vec<u32>, wit::Error> {
+    g.allow("tags.read")?;
+    if names.len() > 10_000 {
+        return Err(wit::Error::Invalid(
+            "at most 10,000 tags per subscription".into(),
+        ));
+    }
+    let app = g.app()?;
+    let ids = names
+        .iter()
+        .map(|n| tag_id(&app, n))
+        .collect::<Result<Vec<u32>, _>>()?;
+    *g.shared
+        .subscription
+        .write()
+        .expect("lock is never poisoned") = ids.clone();
+    g.shared
+        .generation
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok((0..ids.len() as u32).collect())
+}
+
+fn period(from: i64, to: i64) -> Result<(), wit::Error> {
+    if to <= from || to - from > 400 * 86_400_000 {
+        return Err(wit::Error::Invalid(
+            "the period must end after it starts and span at most 400 days".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn history(
+    g: &mut Guest,
+    name: &str,
+    from: i64,
+    to: i64,
+    limit: u32,
+) -> Result<Vec<(i64, f64)>, wit::Error> {
+    g.allow("tags.history")?;
+    period(from, to)?;
+    let app = g.app()?;
+    let id = tag_id(&app, name)?;
+    let points = app.historian.raw(id, from, to).map_err(failed)?;
+    Ok(points
+        .iter()
+        .filter_map(|p| Some((p.ts_ms, p.value.as_ref()?.as_f64()?)))
+        .take(limit.min(100_000) as usize)
+        .collect())
+}
+
+pub fn aggregate(
+    g: &mut Guest,
+    name: &str,
+    from: i64,
+    to: i64,
+    buckets: u32,
+) -> Result<Vec<Bucket>, wit::Error> {
+    g.allow("tags.history")?;
+    period(from, to)?;
+    if !(1..=10_000).contains(&buckets) {
+        return Err(wit::Error::Invalid("1 to 10,000 buckets".into()));
+    }
+    let app = g.app()?;
+    let id = tag_id(&app, name)?;
+    let out = app
+        .historian
+        .aggregate(id, from, to, buckets)
+        .map_err(failed)?;
+    let nan = f64::NAN;
+    Ok(out
+        .into_iter()
+        .map(|b| Bucket {
+            ts_ms: b.ts_ms,
+            count: b.count,
+            min: b.min.unwrap_or(nan),
+            max: b.max.unwrap_or(nan),
+            avg: b.avg.unwrap_or(nan),
+            first: b.first.unwrap_or(nan),
+            last: b.last.unwrap_or(nan),
+        })
+        .collect())
+}
+
+pub fn write_tag(g: &mut Guest, name: &str, v: wit::Value) -> Result<(), wit::Error> {
+    g.allow("tags.write")?;
+    let app = g.app()?;
+    let tag = app
+        .tags
+        .defs()
+        .by_name(name)
+        .cloned()
+        .ok_or_else(|| wit::Error::NotFound(format!("no tag {name}")))?;
+    let json = match v {
+        wit::Value::None => serde_json::Value::Null,
+        wit::Value::Boolean(b) => serde_json::Value::Bool(b),
+        wit::Value::Integer(i) => serde_json::Value::from(i),
+        wit::Value::Float(f) => serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        wit::Value::Text(t) => serde_json::Value::String(t),
+    };
+    let checked = crate::tags::service::check_write(&tag, &json)
+        .map_err(|e| wit::Error::Invalid(e.msg().render(crate::i18n::Lang::En)))?;
+    let rt = app
+        .io()
+        .ok_or_else(|| wit::Error::Failed("the box is shutting down".into()))?;
+    let actor = g.actor();
+    rt.block_on(app.write_tag(actor, tag, checked))
+        .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))
+}
+
+fn check_key(key: &str) -> Result<(), wit::Error> {
+    if key.is_empty() || key.len() > 256 {
+        return Err(wit::Error::Invalid("keys are 1–256 bytes".into()));
+    }
+    Ok(())
+}
+
+fn used(g: &mut Guest, app: &crate::app::App) -> Result<u64, wit::Error> {
+    if let Some(u) = g.kv_used {
+        return Ok(u);
+    }
+    let u = kv::usage(&app.store, &g.id).map_err(failed)?;
+    g.kv_used = Some(u);
+    Ok(u)
+}
+
+pub fn kv_get(g: &mut Guest, key: &str) -> Result<Option<Vec<u8>>, wit::Error> {
+    g.allow("storage")?;
+    check_key(key)?;
+    let app = g.app()?;
+    kv::get(&app.store, &g.id, key).map_err(failed)
+}
+
+pub fn kv_set(g: &mut Guest, key: &str, value: Option<Vec<u8>>) -> Result<(), wit::Error> {
+    g.allow("storage")?;
+    check_key(key)?;
+    if value.as_ref().is_some_and(|v| v.len() > 1 << 20) {
+        return Err(wit::Error::Invalid("values are at most 1 MiB".into()));
+    }
+    let app = g.app()?;
+    let before = used(g, &app)?;
+    let old = kv::get(&app.store, &g.id, key).map_err(failed)?;
+    let size = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, |v| (v.len() + key.len()) as u64);
+    let after = before - size(&old).min(before) + size(&value);
+    if after > g.quota && after > before {
+        return Err(wit::Error::Quota(format!(
+            "storage quota of {} bytes used up ({before} in use)",
+            g.quota
+        )));
+    }
+    kv::put(&app.store, &g.id, key, value.as_deref()).map_err(failed)?;
+    g.kv_used = Some(after);
+    Ok(())
+}
+
+pub fn kv_keys(g: &mut Guest, prefix: &str, limit: u32) -> Result<Vec<String>, wit::Error> {
+    g.allow("storage")?;
+    let app = g.app()?;
+    kv::keys(&app.store, &g.id, prefix, limit.min(10_000) as usize).map_err(failed)
+}
+
+pub fn kv_usage(g: &mut Guest) -> Result<(u64, u64), wit::Error> {
+    g.allow("storage")?;
+    let app = g.app()?;
+    Ok((used(g, &app)?, g.quota))
+}
+
+pub fn query(
+    g: &mut Guest,
+    collection: &str,
+    filter: &str,
+    limit: u32,
+) -> Result<Vec<String>, wit::Error> {
+    g.allow("records.read")?;
+    let filter: HashMap<String, serde_json::Value> = if filter.trim().is_empty() {
+        HashMap::new()
+    } else {
+        serde_json::from_str(filter)
+            .map_err(|e| wit::Error::Invalid(format!("the filter must be a JSON object: {e}")))?
+    };
+    let app = g.app()?;
+    let r = app.store.read().map_err(failed)?;
+    let rows: Vec<serde_json::Value> = match collection {
+        "org.profile" => vec![
+            serde_json::to_value(crate::org::service::profile(&r).map_err(failed)?)
+                .map_err(failed)?,
+        ],
+        "safety.certificates" => {
+            let today = crate::modules::safety::service::today(app.offset);
+            crate::modules::safety::service::certificates(&r, today, &Default::default())
+                .map_err(failed)?
+                .into_iter()
+                .filter_map(|c| serde_json::to_value(c).ok())
+                .collect()
+        }
+        "alarms.active" => app
+            .alarms
+            .instances(None)
+            .into_iter()
+            .filter(|i| i.state != crate::alarms::model::State::Normal)
+            .filter_map(|i| serde_json::to_value(i).ok())
+            .collect(),
+        "tags.defs" => app
+            .tags
+            .defs()
+            .iter()
+            .filter_map(|t| serde_json::to_value(t.as_ref()).ok())
+            .collect(),
+        other => return Err(wit::Error::NotFound(format!("no collection {other}"))),
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|row| filter.iter().all(|(k, v)| row.get(k) == Some(v)))
+        .take(limit.min(10_000) as usize)
+        .map(|row| row.to_string())
+        .collect())
+}
+
+pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Error> {
+    g.allow("actions")?;
+    let args: serde_json::Value = serde_json::from_str(args)
+        .map_err(|e| wit::Error::Invalid(format!("arguments must be JSON: {e}")))?;
+    let comment = args["comment"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect::<String>();
+    let app = g.app()?;
+    let actor = g.actor();
+    let en = |e: crate::error::Error| e.msg().render(crate::i18n::Lang::En);
+    match name {
+        "alarms.acknowledge" => {
+            let id = args["id"]
+                .as_u64()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| wit::Error::Invalid("`id`: the alarm's id".into()))?;
+            app.alarms
+                .act(id, crate::alarms::Action::Ack, &actor, &comment)
+                .map_err(|e| wit::Error::Invalid(en(e)))?;
+            Ok(serde_json::json!({ "acknowledged": 1 }).to_string())
+        }
+        "alarms.acknowledge-own" => {
+            let prefix = format!("plugin:{}:", g.id);
+            let ids: Vec<u32> = app
+                .alarms
+                .external_sources(&prefix)
+                .iter()
+                .filter_map(|s| app.alarms.external_id(s))
+                .collect();
+            let n = app
+                .alarms
+                .ack_many(&ids, &actor, &comment)
+                .map_err(|e| wit::Error::Failed(en(e)))?;
+            Ok(serde_json::json!({ "acknowledged": n }).to_string())
+        }
+        other => Err(wit::Error::NotFound(format!("no action {other}"))),
+    }
+}
+
+fn check_name(name: &str, what: &str) -> Result<(), wit::Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(wit::Error::Invalid(format!(
+            "{what}: 1–64 of letters, digits and - _ . :"
+        )))
+    }
+}
+
+pub fn emit(g: &mut Guest, name: &str, data: &str) -> Result<(), wit::Error> {
+    g.allow("events")?;
+    check_name(name, "event name")?;
+    if data.len() > 64 * 1024 {
+        return Err(wit::Error::Invalid("event data is at most 64 KiB".into()));
+    }
+    let parsed: serde_json::Value = serde_json::from_str(data)
+        .map_err(|e| wit::Error::Invalid(format!("event data must be a JSON object: {e}")))?;
+    if !parsed.is_object() {
+        return Err(wit::Error::Invalid(
+            "event data must be a JSON object".into(),
+        ));
+    }
+    let app = g.app()?;
+    app.plugins.publish_event(wit::Event {
+        kind: format!("plugin.{}.{name}", g.id),
+        source: format!("plugin:{}", g.id),
+        ts_ms: now_ms(),
+        data: parsed.to_string(),
+    });
+    Ok(())
+}
+
+pub fn listen(g: &mut Guest, kinds: Vec<String>) -> Result<(), wit::Error> {
+    g.allow("events")?;
+    if kinds.len() > 100 || kinds.iter().any(|k| k.is_empty() || k.len() > 128) {
+        return Err(wit::Error::Invalid(
+            "1–100 kinds of 1–128 characters".into(),
+        ));
+    }
+    *g.shared.listen.write().expect("lock is never poisoned") = kinds;
+    Ok(())
+}
+
+pub fn raise_alarm(
+    g: &mut Guest,
+    key: &str,
+    priority: nplusx::plugin::events::Priority,
+    zh: &str,
+    en: &str,
+) -> Result<(), wit::Error> {
+    use crate::alarms::model::Priority as P;
+    use nplusx::plugin::events::Priority as W;
+    g.allow("alarms")?;
+    check_name(key, "alarm key")?;
+    if zh.trim().is_empty() || en.trim().is_empty() || zh.len() > 400 || en.len() > 400 {
+        return Err(wit::Error::Invalid(
+            "messages: 1–400 bytes in both languages".into(),
+        ));
+    }
+    let app = g.app()?;
+    let p = match priority {
+        W::Urgent => P::Urgent,
+        W::High => P::High,
+        W::Medium => P::Medium,
+        W::Low => P::Low,
+    };
+    let text = crate::alarms::model::Text {
+        zh: zh.to_string(),
+        en: en.to_string(),
+    };
+    app.alarms
+        .raise_external(&format!("plugin:{}:{key}", g.id), p, &text, "")
+        .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))
+}
+
+pub fn clear_alarm(g: &mut Guest, key: &str) -> Result<(), wit::Error> {
+    g.allow("alarms")?;
+    check_name(key, "alarm key")?;
+    let app = g.app()?;
+    app.alarms.clear_external(&format!("plugin:{}:{key}", g.id));
+    Ok(())
+}
+
+pub fn mqtt_publish(
+    g: &mut Guest,
+    topic: &str,
+    payload: &[u8],
+    retain: bool,
+) -> Result<(), wit::Error> {
+    g.allow("mqtt")?;
+    let ok = !topic.is_empty()
+        && topic.len() <= 200
+        && !topic.contains(['+', '#', '\0'])
+        && !topic.starts_with('/');
+    if !ok {
+        return Err(wit::Error::Invalid(
+            "topic: 1–200 characters, no wildcards, not starting with /".into(),
+        ));
+    }
+    if payload.len() > 256 * 1024 {
+        return Err(wit::Error::Invalid("payload is at most 256 KiB".into()));
+    }
+    let app = g.app()?;
+    app.northbound
+        .enqueue_message(&format!("plugins/{}/{topic}", g.id), payload, retain)
+        .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))
+}

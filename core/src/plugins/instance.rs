@@ -1,0 +1,439 @@
+//! A running plugin: one thread owns its wasmtime store and makes every call into it, one
+//! at a time, from a queue (renders and actions from the web, tag batches, events, ticks).
+//!
+//! A fault (deadline, memory, trap) throws the instance away; the thread waits (1 s,
+//! doubling to 60 s) and instantiates it again. The third fault within 10 minutes disables
+//! the plugin and raises an alarm. The box keeps serving throughout: a web request waiting
+//! on a faulted plugin gets an error, not a hang.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::runtime::{
+    Fault, Guest, HostState, Module, ModulePre, PluginLog, Runtime, Shared, fault, view, wit,
+};
+use super::store::Installed;
+use crate::app::App;
+use crate::util::now_ms;
+
+/// What the thread is asked to do.
+pub enum Call {
+    Render {
+        page: String,
+        params: Vec<(String, String)>,
+        lang: String,
+        reply: tokio::sync::oneshot::Sender<Result<view::View, String>>,
+    },
+    Action {
+        page: String,
+        action: String,
+        fields: Vec<(String, String)>,
+        lang: String,
+        reply: tokio::sync::oneshot::Sender<Result<view::Outcome, String>>,
+    },
+    Tags(Vec<wit::Sample>),
+    Event(wit::Event),
+    Stop,
+}
+
+/// Where a plugin is, for the console.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+pub enum RunState {
+    Starting,
+    Running,
+    /// Faulted and waiting to restart.
+    Faulted(String),
+    /// `start` refused (bad settings…); stays stopped until changed.
+    Failed(String),
+    /// Disabled after repeated faults.
+    Disabled(String),
+    Stopped,
+}
+
+/// Counters of a plugin, for the console and the API.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    #[serde(flatten)]
+    pub state: RunState,
+    pub calls: u64,
+    /// Time spent in calls, ms.
+    pub busy_ms: f64,
+    /// The longest call, ms.
+    pub max_call_ms: f64,
+    pub faults: u64,
+    pub last_fault: Option<String>,
+    pub last_fault_ms: Option<i64>,
+    /// Largest linear memory the instance reached, bytes.
+    pub memory_peak: u64,
+    /// Tag batches dropped because the plugin was busy.
+    pub dropped_batches: u64,
+    /// Time to instantiate and start, ms.
+    pub start_ms: f64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            state: RunState::Starting,
+            calls: 0,
+            busy_ms: 0.0,
+            max_call_ms: 0.0,
+            faults: 0,
+            last_fault: None,
+            last_fault_ms: None,
+            memory_peak: 0,
+            dropped_batches: 0,
+            start_ms: 0.0,
+        }
+    }
+}
+
+/// The web side's handle on a running plugin.
+pub struct Handle {
+    pub tx: SyncSender<Call>,
+    pub stats: Arc<Mutex<Stats>>,
+    pub log: Arc<PluginLog>,
+    pub shared: Arc<Shared>,
+    pub info: wit::Info,
+    /// The guide module whose permissions guard its pages.
+    pub module: String,
+    pub thread: Option<std::thread::JoinHandle<()>>,
+    /// Fan-out tasks (tags, events); stopped with the plugin.
+    pub tasks: Vec<crate::util::AbortOnDrop>,
+}
+
+impl Handle {
+    /// Queues a call that must not wait (tags, events): dropped and counted if the queue
+    /// is full.
+    pub fn offer(&self, call: Call) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(call) {
+            self.stats.lock().expect("stats lock").dropped_batches += 1;
+        }
+    }
+
+    pub fn stop(&mut self) {
+        self.tasks.clear();
+        // waits for room in the queue: the thread drains it (each call has a deadline)
+        let _ = self.tx.send(Call::Stop);
+        if let Some(t) = self.thread.take() {
+            // the thread ends after its current call (which has a deadline)
+            let _ = t.join();
+        }
+    }
+}
+
+/// Everything the thread needs.
+pub struct Spec {
+    pub installed: Installed,
+    pub pre: ModulePre<HostState>,
+    pub runtime: Arc<Runtime>,
+    pub app: Weak<App>,
+}
+
+/// Faults in this window count towards disabling.
+const FAULT_WINDOW: Duration = Duration::from_secs(600);
+const FAULTS_TO_DISABLE: usize = 3;
+
+struct Live {
+    store: wasmtime::Store<HostState>,
+    module: Module,
+}
+
+/// Instantiates and starts the plugin, and describes it (for the manager, before the
+/// thread takes over). The describe answer is checked against the manifest.
+pub fn describe(spec: &Spec) -> Result<wit::Info, String> {
+    let (mut live, _) = instantiate(spec, Arc::default(), Arc::default())?;
+    call(&mut live, |m, s| m.call_describe(s)).map_err(|f| f.to_string())
+}
+
+fn instantiate(
+    spec: &Spec,
+    log: Arc<PluginLog>,
+    shared: Arc<Shared>,
+) -> Result<(Live, f64), String> {
+    let t = Instant::now();
+    let i = &spec.installed;
+    let grants: HashSet<String> = i.grants.iter().cloned().collect();
+    let guest = Guest::new(
+        &i.id,
+        grants,
+        spec.app.clone(),
+        log,
+        shared,
+        i.quota_mib as u64 * (1 << 20),
+        Duration::from_millis(i.deadline_ms as u64),
+    );
+    let mut store = spec
+        .runtime
+        .store(HostState::new(guest, i.memory_mib as u64 * (1 << 20)));
+    let module = spec
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    Ok((Live { store, module }, t.elapsed().as_secs_f64() * 1000.0))
+}
+
+/// One call with its budget; a fault is classified.
+fn call<T>(
+    live: &mut Live,
+    f: impl FnOnce(&Module, &mut wasmtime::Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, Fault> {
+    let (budget, cap) = {
+        let s = live.store.data_mut();
+        s.guest.call_started = Instant::now();
+        s.guest.host_time = Duration::ZERO;
+        (s.guest.budget, s.limiter.cap)
+    };
+    live.store.set_epoch_deadline(1);
+    f(&live.module, &mut live.store).map_err(|e| fault(&e, budget, cap))
+}
+
+/// Starts the thread of a plugin.
+pub fn spawn(spec: Spec, info: wit::Info, module: String) -> Result<Handle, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Call>(64);
+    let stats: Arc<Mutex<Stats>> = Arc::default();
+    let log: Arc<PluginLog> = Arc::default();
+    let shared: Arc<Shared> = Arc::default();
+    let (s2, l2, sh2) = (stats.clone(), log.clone(), shared.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("plugin-{}", spec.installed.id))
+        .spawn(move || run(spec, rx, s2, l2, sh2))
+        .map_err(|e| format!("thread: {e}"))?;
+    Ok(Handle {
+        tx,
+        stats,
+        log,
+        shared,
+        info,
+        module,
+        thread: Some(thread),
+        tasks: Vec::new(),
+    })
+}
+
+fn set_state(stats: &Mutex<Stats>, s: RunState) {
+    stats.lock().expect("stats lock").state = s;
+}
+
+fn run(
+    spec: Spec,
+    rx: Receiver<Call>,
+    stats: Arc<Mutex<Stats>>,
+    log: Arc<PluginLog>,
+    shared: Arc<Shared>,
+) {
+    let id = spec.installed.id.clone();
+    let tick = match spec.installed.manifest.tick_seconds {
+        0 => None,
+        s => Some(Duration::from_secs(s as u64)),
+    };
+    let mut live: Option<Live> = None;
+    let mut failed: Option<String> = None;
+    let mut faults = Faults {
+        times: VecDeque::new(),
+        backoff: Duration::from_secs(1),
+        restart_at: Instant::now(),
+    };
+    let mut next_tick = tick.map(|t| Instant::now() + t);
+    loop {
+        // (re)start when due
+        if live.is_none() && failed.is_none() && Instant::now() >= faults.restart_at {
+            set_state(&stats, RunState::Starting);
+            match instantiate(&spec, log.clone(), shared.clone()) {
+                Ok((mut l, ms)) => {
+                    let settings: Vec<(String, String)> = spec
+                        .installed
+                        .settings
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    match call(&mut l, |m, s| m.call_start(s, &settings)) {
+                        Ok(Ok(())) => {
+                            stats.lock().expect("stats lock").start_ms = ms;
+                            set_state(&stats, RunState::Running);
+                            live = Some(l);
+                        }
+                        Ok(Err(why)) => {
+                            log.push("error", &format!("start refused: {why}"));
+                            set_state(&stats, RunState::Failed(why.clone()));
+                            failed = Some(why);
+                        }
+                        Err(f) => {
+                            if faults.record(&spec, &id, &f, &stats, &log) {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Err(why) => {
+                    set_state(&stats, RunState::Failed(why.clone()));
+                    failed = Some(why);
+                }
+            }
+        }
+        let now = Instant::now();
+        let mut wait = Duration::from_secs(3600);
+        if let Some(t) = next_tick {
+            wait = wait.min(t.saturating_duration_since(now));
+        }
+        if live.is_none() && failed.is_none() {
+            wait = wait.min(faults.restart_at.saturating_duration_since(now));
+        }
+        let msg = match rx.recv_timeout(wait) {
+            Ok(c) => Some(c),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Call::Stop),
+        };
+        if let Some(Call::Stop) = msg {
+            if let Some(mut l) = live.take() {
+                let _ = call(&mut l, |m, s| m.call_stop(s));
+            }
+            set_state(&stats, RunState::Stopped);
+            return;
+        }
+        let Some(l) = live.as_mut() else {
+            // not running: answer what waits for an answer
+            let why = failed
+                .clone()
+                .unwrap_or_else(|| "the plugin is restarting".into());
+            match msg {
+                Some(Call::Render { reply, .. }) => {
+                    let _ = reply.send(Err(why));
+                }
+                Some(Call::Action { reply, .. }) => {
+                    let _ = reply.send(Err(why));
+                }
+                _ => {}
+            }
+            continue;
+        };
+        let started = Instant::now();
+        let outcome: Result<(), Fault> = match msg {
+            None => {
+                // a tick is due
+                if let (Some(t), Some(period)) = (next_tick, tick)
+                    && Instant::now() >= t
+                {
+                    next_tick = Some(Instant::now() + period);
+                    call(l, |m, s| m.call_tick(s, now_ms()))
+                } else {
+                    Ok(())
+                }
+            }
+            Some(Call::Tags(batch)) => call(l, |m, s| m.call_on_tags(s, &batch)),
+            Some(Call::Event(e)) => call(l, |m, s| m.call_on_event(s, &e)),
+            Some(Call::Render {
+                page,
+                params,
+                lang,
+                reply,
+            }) => answer(
+                reply,
+                call(l, |m, s| m.call_render(s, &page, &params, &lang)),
+            ),
+            Some(Call::Action {
+                page,
+                action,
+                fields,
+                lang,
+                reply,
+            }) => answer(
+                reply,
+                call(l, |m, s| m.call_action(s, &page, &action, &fields, &lang)),
+            ),
+            Some(Call::Stop) => Ok(()),
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        {
+            let mut st = stats.lock().expect("stats lock");
+            st.calls += 1;
+            st.busy_ms += ms;
+            st.max_call_ms = st.max_call_ms.max(ms);
+            if let Some(l) = live.as_ref() {
+                st.memory_peak = st.memory_peak.max(l.store.data().limiter.peak);
+            }
+        }
+        if let Err(f) = outcome {
+            live = None;
+            if faults.record(&spec, &id, &f, &stats, &log) {
+                return;
+            }
+        }
+    }
+}
+
+/// Hands a call's answer (or the fault that ended it) to whoever waits for it.
+fn answer<T>(
+    reply: tokio::sync::oneshot::Sender<Result<T, String>>,
+    r: Result<Result<T, String>, Fault>,
+) -> Result<(), Fault> {
+    match r {
+        Ok(v) => {
+            let _ = reply.send(v);
+            Ok(())
+        }
+        Err(f) => {
+            let _ = reply.send(Err(f.to_string()));
+            Err(f)
+        }
+    }
+}
+
+/// Recent faults and when to restart.
+struct Faults {
+    times: VecDeque<Instant>,
+    backoff: Duration,
+    restart_at: Instant,
+}
+
+impl Faults {
+    /// Records a fault; returns true when the plugin was disabled for repeating them.
+    fn record(
+        &mut self,
+        spec: &Spec,
+        id: &str,
+        f: &Fault,
+        stats: &Mutex<Stats>,
+        log: &PluginLog,
+    ) -> bool {
+        let text = f.to_string();
+        tracing::warn!(plugin = id, fault = %text, "plugin faulted");
+        log.push("error", &format!("fault: {text}"));
+        {
+            let mut st = stats.lock().expect("stats lock");
+            st.faults += 1;
+            st.last_fault = Some(text.clone());
+            st.last_fault_ms = Some(now_ms());
+            st.state = RunState::Faulted(text.clone());
+        }
+        let now = Instant::now();
+        self.times.push_back(now);
+        while self
+            .times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > FAULT_WINDOW)
+        {
+            self.times.pop_front();
+        }
+        let disable = self.times.len() >= FAULTS_TO_DISABLE;
+        if let Some(app) = spec.app.upgrade() {
+            app.plugins.on_fault(&app, id, &text, disable);
+        }
+        if disable {
+            set_state(
+                stats,
+                RunState::Disabled(format!(
+                    "{} faults within 10 minutes; last: {text}",
+                    self.times.len()
+                )),
+            );
+            return true;
+        }
+        self.restart_at = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(60));
+        false
+    }
+}

@@ -1,0 +1,1077 @@
+//! X modules as WebAssembly plugins: the host (wasmtime, `runtime.rs`), what the imports
+//! do (`host.rs`), one thread per running plugin (`instance.rs`), the package format and
+//! its signatures (`package.rs`), the manifest (`manifest.rs`), the tables (`store.rs`),
+//! and the console and API (`routes.rs`). The contract is `wit/`.
+//!
+//! [`Plugins`] is the manager: install (checked: structure, signature, trusted publisher or
+//! developer mode, contract version, component fits the contract, `describe` matches the
+//! manifest), upgrade (data kept), rollback, enable, disable, remove, settings; it starts
+//! enabled plugins at boot and feeds them tag samples and events.
+
+pub mod host;
+pub mod instance;
+pub mod manifest;
+pub mod package;
+pub mod routes;
+pub mod runtime;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::store::{Actor, Change, Reader, Store};
+use instance::{Call, Handle, Spec};
+use runtime::{Runtime, view, wit};
+use store::{INSTALLED, Installed, KEYS, PACKAGES, TrustedKey};
+
+/// Defaults the admin can change per plugin.
+pub const DEFAULT_DEADLINE_MS: u32 = 200;
+pub const DEFAULT_MEMORY_MIB: u32 = 64;
+pub const DEFAULT_QUOTA_MIB: u32 = 16;
+const DEV_MODE_KEY: &str = "plugins.developer_mode";
+
+/// Plugins built into this binary: (manifest, component, only for the demo plant).
+pub static BUNDLED: &[(&str, &[u8], bool)] =
+    &include!(concat!(env!("OUT_DIR"), "/bundled_plugins.rs"));
+
+/// What the review screen shows of a package before it is installed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Review {
+    pub id: String,
+    pub version: String,
+    pub module: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub publisher: String,
+    /// `ed25519:` key that signed it; empty if unsigned.
+    pub signed_by: String,
+    pub fingerprint: String,
+    /// The key is among the trusted publisher keys.
+    pub trusted: bool,
+    /// Capabilities asked for: id, dangerous, reason zh, reason en.
+    pub capabilities: Vec<(String, bool, String, String)>,
+    /// Installed version of the same plugin, if any (the upload is an upgrade).
+    pub installed_version: Option<String>,
+    pub pages: Vec<String>,
+}
+
+/// A plugin as the console and the API list it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PluginView {
+    #[serde(flatten)]
+    pub installed: Installed,
+    pub stats: Option<instance::Stats>,
+    pub storage_bytes: u64,
+}
+
+pub struct Plugins {
+    runtime: OnceLock<std::result::Result<Arc<Runtime>, String>>,
+    running: Mutex<HashMap<String, Handle>>,
+    events: tokio::sync::broadcast::Sender<wit::Event>,
+    app: OnceLock<Weak<App>>,
+    cache_dir: std::path::PathBuf,
+    /// One install / upgrade / switch at a time.
+    changing: Mutex<()>,
+    /// Uploads waiting for the admin's review: token → (bytes, when).
+    staged: Mutex<HashMap<String, (Vec<u8>, std::time::Instant)>>,
+}
+
+impl Plugins {
+    pub fn new(data_dir: &std::path::Path) -> Plugins {
+        Plugins {
+            runtime: OnceLock::new(),
+            running: Mutex::new(HashMap::new()),
+            events: tokio::sync::broadcast::channel(1024).0,
+            app: OnceLock::new(),
+            cache_dir: data_dir.join("plugin-cache"),
+            changing: Mutex::new(()),
+            staged: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps an uploaded package for the review screen (30 minutes); returns its token.
+    pub fn stage(&self, bytes: Vec<u8>) -> String {
+        let mut raw = [0u8; 16];
+        crate::util::fill_random(&mut raw);
+        let token = hex::encode(raw);
+        let mut s = self.staged.lock().expect("staged lock");
+        s.retain(|_, (_, t)| t.elapsed() < Duration::from_secs(1800));
+        while s.len() >= 8 {
+            let oldest = s
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => s.remove(&k),
+                None => break,
+            };
+        }
+        s.insert(token.clone(), (bytes, std::time::Instant::now()));
+        token
+    }
+
+    pub fn unstage(&self, token: &str) -> Option<Vec<u8>> {
+        self.staged
+            .lock()
+            .expect("staged lock")
+            .remove(token)
+            .map(|(b, _)| b)
+    }
+
+    pub fn runtime(&self) -> Result<Arc<Runtime>> {
+        self.runtime
+            .get_or_init(|| Runtime::new(&self.cache_dir).map(Arc::new))
+            .clone()
+            .map_err(|e| Error::Device(Msg::new("plugins.err.runtime").arg("detail", e)))
+    }
+
+    /// Registers bundled plugins and starts the enabled ones (after the app is shared).
+    pub fn boot(&self, app: &Arc<App>) {
+        let _ = self.app.set(Arc::downgrade(app));
+        if let Err(e) = self.register_bundled(app, false) {
+            tracing::error!(error = %e.msg().render(crate::i18n::Lang::En), "bundled plugins not registered");
+        }
+        let list = match app.store.read().and_then(|r| store::installed(&r)) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "plugins not read");
+                return;
+            }
+        };
+        for p in list.into_iter().filter(|p| p.enabled) {
+            if let Err(e) = self.start(app, &p) {
+                tracing::error!(plugin = %p.id, error = %e.msg().render(crate::i18n::Lang::En), "plugin not started");
+            }
+        }
+    }
+
+    /// Bundled plugins are installed (disabled) on first start and follow the binary's
+    /// version afterwards; demo-only ones (the example) only where the demo put them.
+    fn register_bundled(&self, app: &App, demo: bool) -> Result<()> {
+        for (manifest_text, component, demo_only) in BUNDLED {
+            let m = manifest::Manifest::parse(manifest_text)?;
+            let existing = app.store.read()?.get(&INSTALLED, &m.id)?;
+            if *demo_only && !demo && !existing.as_ref().is_some_and(|e| e.bundled) {
+                continue;
+            }
+            if existing
+                .as_ref()
+                .is_some_and(|e| e.version == m.version && e.bundled)
+            {
+                continue;
+            }
+            let bytes = package::pack(manifest_text, component, None);
+            let mut w = app.store.write(&Actor::system("bundled"))?;
+            let grants = match &existing {
+                Some(e) => e.grants.iter().filter(|g| m.asks(g)).cloned().collect(),
+                None => Vec::new(),
+            };
+            let settings = existing
+                .as_ref()
+                .map_or_else(|| m.default_settings(), |e| carry_settings(&m, &e.settings));
+            let rec = Installed {
+                id: m.id.clone(),
+                version: m.version.clone(),
+                manifest: m.clone(),
+                enabled: existing.as_ref().is_some_and(|e| e.enabled),
+                grants,
+                settings,
+                deadline_ms: existing
+                    .as_ref()
+                    .map_or(DEFAULT_DEADLINE_MS, |e| e.deadline_ms),
+                memory_mib: existing
+                    .as_ref()
+                    .map_or(DEFAULT_MEMORY_MIB, |e| e.memory_mib),
+                quota_mib: existing.as_ref().map_or(DEFAULT_QUOTA_MIB, |e| e.quota_mib),
+                publisher_key: String::new(),
+                bundled: true,
+                installed_ms: crate::util::now_ms(),
+                installed_by: "bundled".into(),
+                previous: None,
+            };
+            w.insert(
+                &PACKAGES,
+                &pkg_key(&m.id, &m.version),
+                &serde_bytes::ByteBuf::from(bytes),
+            )?;
+            w.insert(&INSTALLED, &m.id, &rec)?;
+            w.audit(
+                "plugins.plugin.install",
+                format!("plugin:{}", m.id),
+                Change::created(serde_json::json!({"version": m.version, "bundled": true})),
+            );
+            w.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The demo plant: the bundled plugins on, with every capability but the dangerous ones.
+    pub fn seed_demo(&self, app: &App) -> Result<()> {
+        self.register_bundled(app, true)?;
+        for (manifest_text, _, _) in BUNDLED {
+            let m = manifest::Manifest::parse(manifest_text)?;
+            self.update(
+                app,
+                &Actor::system("demo"),
+                &m.id,
+                |r| {
+                    r.enabled = true;
+                    r.grants = m
+                        .capabilities
+                        .iter()
+                        .filter(|c| !manifest::is_dangerous(&c.id))
+                        .map(|c| c.id.clone())
+                        .collect();
+                    Ok(())
+                },
+                "plugins.plugin.enable",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn developer_mode(r: &impl Reader) -> Result<bool> {
+        Ok(crate::store::meta_get(r, DEV_MODE_KEY)?.unwrap_or(false))
+    }
+
+    pub fn set_developer_mode(&self, store: &Store, actor: &Actor, on: bool) -> Result<()> {
+        let mut w = store.write(actor)?;
+        let before = Self::developer_mode(&w)?;
+        if before == on {
+            return Ok(());
+        }
+        crate::store::meta_put(&mut w, DEV_MODE_KEY, &on)?;
+        w.audit(
+            "plugins.developer_mode",
+            "plugins".to_string(),
+            Change::updated(
+                serde_json::json!({"on": before}),
+                serde_json::json!({"on": on}),
+            ),
+        );
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Reads and checks a package without installing it: structure, signature, publisher
+    /// trust (or developer mode), contract, and `describe` against the manifest.
+    pub fn review(&self, app: &App, bytes: &[u8]) -> Result<(Review, package::Package)> {
+        let p = package::parse(bytes)?;
+        let r = app.store.read()?;
+        let dev = Self::developer_mode(&r)?;
+        let (signed_by, fingerprint, trusted) = match &p.signer {
+            Some(k) => {
+                let text = package::public_text(k);
+                let trusted = r.get(&KEYS, &package::fingerprint(k))?.is_some();
+                (text, package::fingerprint(k), trusted)
+            }
+            None => (String::new(), String::new(), false),
+        };
+        if !trusted && !dev {
+            return Err(if p.signer.is_none() {
+                Error::invalid("package", "plugins.err.unsigned")
+            } else {
+                Error::invalid_msg(
+                    "package",
+                    Msg::new("plugins.err.untrusted").arg("key", &fingerprint),
+                )
+            });
+        }
+        let info = self.describe(app, &p)?;
+        let installed_version = r.get(&INSTALLED, &p.manifest.id)?.map(|i| i.version);
+        let m = &p.manifest;
+        Ok((
+            Review {
+                id: m.id.clone(),
+                version: m.version.clone(),
+                module: m.module.clone(),
+                name_zh: m.name_zh.clone(),
+                name_en: m.name_en.clone(),
+                publisher: m.publisher.clone(),
+                signed_by,
+                fingerprint,
+                trusted,
+                capabilities: m
+                    .capabilities
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.id.clone(),
+                            manifest::is_dangerous(&c.id),
+                            c.reason_zh.clone(),
+                            c.reason_en.clone(),
+                        )
+                    })
+                    .collect(),
+                installed_version,
+                pages: info.pages.iter().map(|p| p.id.clone()).collect(),
+            },
+            p,
+        ))
+    }
+
+    /// Compiles (or takes from the cache) and links a package's component, and asks it who
+    /// it is: the spec to run it with, and its answer.
+    fn load(
+        &self,
+        p: &package::Package,
+        installed: Installed,
+        app: Weak<App>,
+    ) -> Result<(Spec, wit::Info)> {
+        let rt = self.runtime()?;
+        let c = rt.compile(&p.component).map_err(component_error)?;
+        let pre = rt.prepare(&c).map_err(component_error)?;
+        let spec = Spec {
+            installed,
+            pre,
+            runtime: rt,
+            app,
+        };
+        let info = instance::describe(&spec).map_err(component_error)?;
+        Ok((spec, info))
+    }
+
+    /// Checks a package's component against the contract and its manifest.
+    fn describe(&self, app: &App, p: &package::Package) -> Result<wit::Info> {
+        let (_, info) = self.load(
+            p,
+            self.record(&p.manifest, Vec::new(), app),
+            self.app.get().cloned().unwrap_or_default(),
+        )?;
+        if info.id != p.manifest.id || info.version != p.manifest.version {
+            return Err(Error::invalid_msg(
+                "package",
+                Msg::new("plugins.err.mismatch")
+                    .arg(
+                        "manifest",
+                        format!("{} {}", p.manifest.id, p.manifest.version),
+                    )
+                    .arg("component", format!("{} {}", info.id, info.version)),
+            ));
+        }
+        for page in &info.pages {
+            if !manifest::valid_id(&page.id)
+                && !page.id.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            {
+                return Err(component_error(format!("page id {:?}", page.id)));
+            }
+        }
+        Ok(info)
+    }
+
+    fn record(&self, m: &manifest::Manifest, grants: Vec<String>, _app: &App) -> Installed {
+        Installed {
+            id: m.id.clone(),
+            version: m.version.clone(),
+            manifest: m.clone(),
+            enabled: false,
+            grants,
+            settings: m.default_settings(),
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            memory_mib: DEFAULT_MEMORY_MIB,
+            quota_mib: DEFAULT_QUOTA_MIB,
+            publisher_key: String::new(),
+            bundled: false,
+            installed_ms: crate::util::now_ms(),
+            installed_by: String::new(),
+            previous: None,
+        }
+    }
+
+    /// Installs a package, or upgrades the installed plugin of the same id (its data and
+    /// settings kept; capabilities new in this version are granted only if named).
+    /// `grants` must be a subset of what the manifest asks for.
+    pub fn install(
+        &self,
+        app: &Arc<App>,
+        actor: &Actor,
+        bytes: &[u8],
+        grants: &[String],
+        enable: bool,
+    ) -> Result<Installed> {
+        let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        let (review, p) = self.review(app, bytes)?;
+        for g in grants {
+            if !p.manifest.asks(g) {
+                return Err(Error::invalid_msg(
+                    "grants",
+                    Msg::new("plugins.err.not_asked").arg("cap", g),
+                ));
+            }
+        }
+        let mut w = app.store.write(actor)?;
+        let before = w.get(&INSTALLED, &p.manifest.id)?;
+        if before.as_ref().is_some_and(|b| b.bundled) {
+            return Err(Error::conflict("plugins.err.bundled"));
+        }
+        if before
+            .as_ref()
+            .is_some_and(|b| b.version == p.manifest.version)
+        {
+            return Err(Error::invalid_msg(
+                "package",
+                Msg::new("plugins.err.same_version").arg("version", &p.manifest.version),
+            ));
+        }
+        let mut rec = self.record(&p.manifest, grants.to_vec(), app);
+        rec.publisher_key = review.signed_by.clone();
+        rec.installed_by = actor.label();
+        rec.enabled = enable;
+        if let Some(b) = &before {
+            // an upgrade: settings, limits, the switch and the grants still asked for carry
+            // over; capabilities new in this version only if named
+            for g in &b.grants {
+                if p.manifest.asks(g) && !rec.grants.contains(g) {
+                    rec.grants.push(g.clone());
+                }
+            }
+            rec.settings = carry_settings(&p.manifest, &b.settings);
+            rec.deadline_ms = b.deadline_ms;
+            rec.memory_mib = b.memory_mib;
+            rec.quota_mib = b.quota_mib;
+            rec.enabled = b.enabled || enable;
+            rec.previous = Some(b.version.clone());
+            // keep only the version rolled back to
+            if let Some(old) = &b.previous {
+                w.remove(&PACKAGES, &pkg_key(&b.id, old))?;
+            }
+        }
+        w.insert(
+            &PACKAGES,
+            &pkg_key(&rec.id, &rec.version),
+            &serde_bytes::ByteBuf::from(bytes.to_vec()),
+        )?;
+        w.insert(&INSTALLED, &rec.id, &rec)?;
+        let summary = serde_json::json!({
+            "version": rec.version, "publisher": rec.manifest.publisher, "signed_by": rec.publisher_key,
+            "grants": rec.grants, "enabled": rec.enabled,
+        });
+        match &before {
+            None => w.audit(
+                "plugins.plugin.install",
+                format!("plugin:{}", rec.id),
+                Change::created(summary),
+            ),
+            Some(b) => w.audit(
+                "plugins.plugin.upgrade",
+                format!("plugin:{}", rec.id),
+                Change::updated(
+                    serde_json::json!({"version": b.version, "grants": b.grants}),
+                    summary,
+                ),
+            ),
+        }
+        w.commit()?;
+        self.restart(app, &rec)?;
+        Ok(rec)
+    }
+
+    /// Goes back to the version before the last upgrade (data kept).
+    pub fn rollback(&self, app: &Arc<App>, actor: &Actor, id: &str) -> Result<Installed> {
+        let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = app.store.write(actor)?;
+        let cur = w
+            .get(&INSTALLED, &id.to_string())?
+            .ok_or_else(|| Error::not_found("plugins.err.not_found"))?;
+        let prev = cur
+            .previous
+            .clone()
+            .ok_or_else(|| Error::conflict("plugins.err.no_previous"))?;
+        let bytes = w
+            .get(&PACKAGES, &pkg_key(id, &prev))?
+            .ok_or_else(|| Error::conflict("plugins.err.no_previous"))?;
+        let p = package::parse(&bytes)?;
+        let mut rec = cur.clone();
+        rec.version = p.manifest.version.clone();
+        rec.grants.retain(|g| p.manifest.asks(g));
+        rec.settings = carry_settings(&p.manifest, &cur.settings);
+        rec.manifest = p.manifest;
+        rec.previous = None;
+        rec.publisher_key = p
+            .signer
+            .as_ref()
+            .map(package::public_text)
+            .unwrap_or_default();
+        w.remove(&PACKAGES, &pkg_key(id, &cur.version))?;
+        w.insert(&INSTALLED, &rec.id, &rec)?;
+        w.audit(
+            "plugins.plugin.rollback",
+            format!("plugin:{id}"),
+            Change::updated(
+                serde_json::json!({"version": cur.version}),
+                serde_json::json!({"version": rec.version}),
+            ),
+        );
+        w.commit()?;
+        self.restart(app, &rec)?;
+        Ok(rec)
+    }
+
+    pub fn set_enabled(
+        &self,
+        app: &Arc<App>,
+        actor: &Actor,
+        id: &str,
+        on: bool,
+    ) -> Result<Installed> {
+        let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        let rec = self.update(
+            app,
+            actor,
+            id,
+            |r| {
+                r.enabled = on;
+                Ok(())
+            },
+            if on {
+                "plugins.plugin.enable"
+            } else {
+                "plugins.plugin.disable"
+            },
+        )?;
+        self.restart(app, &rec)?;
+        Ok(rec)
+    }
+
+    /// The admin's settings, grants and limits.
+    pub fn configure(
+        &self,
+        app: &Arc<App>,
+        actor: &Actor,
+        id: &str,
+        settings: &BTreeMap<String, String>,
+        grants: &[String],
+        limits: (u32, u32, u32),
+    ) -> Result<Installed> {
+        let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        let (deadline_ms, memory_mib, quota_mib) = limits;
+        if !(10..=10_000).contains(&deadline_ms) {
+            return Err(Error::invalid("deadline_ms", "plugins.err.deadline"));
+        }
+        if !(8..=1024).contains(&memory_mib) {
+            return Err(Error::invalid("memory_mib", "plugins.err.memory"));
+        }
+        if !(1..=1024).contains(&quota_mib) {
+            return Err(Error::invalid("quota_mib", "plugins.err.quota"));
+        }
+        let rec = self.update(
+            app,
+            actor,
+            id,
+            |r| {
+                r.settings = r.manifest.check_settings(settings)?;
+                for g in grants {
+                    if !r.manifest.asks(g) {
+                        return Err(Error::invalid_msg(
+                            "grants",
+                            Msg::new("plugins.err.not_asked").arg("cap", g),
+                        ));
+                    }
+                }
+                r.grants = grants.to_vec();
+                r.deadline_ms = deadline_ms;
+                r.memory_mib = memory_mib;
+                r.quota_mib = quota_mib;
+                Ok(())
+            },
+            "plugins.plugin.configure",
+        )?;
+        self.restart(app, &rec)?;
+        Ok(rec)
+    }
+
+    fn update(
+        &self,
+        app: &App,
+        actor: &Actor,
+        id: &str,
+        f: impl FnOnce(&mut Installed) -> Result<()>,
+        action: &'static str,
+    ) -> Result<Installed> {
+        let mut w = app.store.write(actor)?;
+        let before = w
+            .get(&INSTALLED, &id.to_string())?
+            .ok_or_else(|| Error::not_found("plugins.err.not_found"))?;
+        let mut rec = before.clone();
+        f(&mut rec)?;
+        if rec == before {
+            return Ok(rec);
+        }
+        w.insert(&INSTALLED, &rec.id, &rec)?;
+        let view = |r: &Installed| {
+            serde_json::json!({
+                "enabled": r.enabled, "grants": r.grants, "settings": r.settings,
+                "deadline_ms": r.deadline_ms, "memory_mib": r.memory_mib, "quota_mib": r.quota_mib,
+            })
+        };
+        w.audit(
+            action,
+            format!("plugin:{id}"),
+            Change::updated(view(&before), view(&rec)),
+        );
+        w.commit()?;
+        Ok(rec)
+    }
+
+    /// Removes a plugin, its packages and its storage.
+    pub fn remove(&self, app: &Arc<App>, actor: &Actor, id: &str) -> Result<()> {
+        let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = app.store.write(actor)?;
+        let rec = w
+            .get(&INSTALLED, &id.to_string())?
+            .ok_or_else(|| Error::not_found("plugins.err.not_found"))?;
+        if rec.bundled {
+            return Err(Error::conflict("plugins.err.bundled"));
+        }
+        w.remove(&INSTALLED, &rec.id)?;
+        w.remove(&PACKAGES, &pkg_key(id, &rec.version))?;
+        if let Some(p) = &rec.previous {
+            w.remove(&PACKAGES, &pkg_key(id, p))?;
+        }
+        let keys = store::clear(&mut w, id)?;
+        w.audit(
+            "plugins.plugin.remove",
+            format!("plugin:{id}"),
+            Change::deleted(serde_json::json!({"version": rec.version, "storage_keys": keys})),
+        );
+        w.commit()?;
+        self.stop(id);
+        Ok(())
+    }
+
+    pub fn add_key(
+        &self,
+        store: &Store,
+        actor: &Actor,
+        public_key: &str,
+        name: &str,
+    ) -> Result<TrustedKey> {
+        let k = package::read_public(public_key)?;
+        let name = crate::error::text("name", name, 100, true)?;
+        let rec = TrustedKey {
+            public_key: package::public_text(&k),
+            name,
+            added_ms: crate::util::now_ms(),
+            added_by: actor.label(),
+        };
+        let mut w = store.write(actor)?;
+        w.insert(&KEYS, &package::fingerprint(&k), &rec)?;
+        w.audit(
+            "plugins.key.add",
+            format!("key:{}", package::fingerprint(&k)),
+            Change::created(&rec),
+        );
+        w.commit()?;
+        Ok(rec)
+    }
+
+    pub fn remove_key(&self, store: &Store, actor: &Actor, fingerprint: &str) -> Result<()> {
+        let mut w = store.write(actor)?;
+        let before = w
+            .remove(&KEYS, &fingerprint.to_string())?
+            .ok_or_else(|| Error::not_found("plugins.err.key_not_found"))?;
+        w.audit(
+            "plugins.key.remove",
+            format!("key:{fingerprint}"),
+            Change::deleted(&before),
+        );
+        w.commit()?;
+        Ok(())
+    }
+
+    pub fn keys(r: &impl Reader) -> Result<Vec<(String, TrustedKey)>> {
+        Ok(r.all(&KEYS)?)
+    }
+
+    /// The installed plugins with their counters.
+    pub fn list(&self, app: &App) -> Result<Vec<PluginView>> {
+        let list = store::installed(&app.store.read()?)?;
+        let running = self.running.lock().expect("plugins lock");
+        Ok(list
+            .into_iter()
+            .map(|p| PluginView {
+                stats: running
+                    .get(&p.id)
+                    .map(|h| h.stats.lock().expect("stats lock").clone()),
+                storage_bytes: store::usage(&app.store, &p.id).unwrap_or(0),
+                installed: p,
+            })
+            .collect())
+    }
+
+    pub fn get(&self, app: &App, id: &str) -> Result<PluginView> {
+        self.list(app)?
+            .into_iter()
+            .find(|p| p.installed.id == id)
+            .ok_or_else(|| Error::not_found("plugins.err.not_found"))
+    }
+
+    pub fn log(&self, id: &str) -> Option<(Vec<runtime::LogLine>, u64)> {
+        self.running
+            .lock()
+            .expect("plugins lock")
+            .get(id)
+            .map(|h| h.log.lines())
+    }
+
+    /// Menu pages of running plugins: (module, plugin id, page, title zh, title en).
+    pub fn menu(&self) -> Vec<(String, String, String, String, String)> {
+        let running = self.running.lock().expect("plugins lock");
+        let mut out: Vec<_> = running
+            .iter()
+            .flat_map(|(id, h)| {
+                h.info.pages.iter().filter(|p| p.in_menu).map(move |p| {
+                    (
+                        h.module.clone(),
+                        id.clone(),
+                        p.id.clone(),
+                        p.title_zh.clone(),
+                        p.title_en.clone(),
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The guide module whose permissions guard a running plugin's pages.
+    pub fn module_of(&self, id: &str) -> Option<(String, wit::Info)> {
+        self.running
+            .lock()
+            .expect("plugins lock")
+            .get(id)
+            .map(|h| (h.module.clone(), h.info.clone()))
+    }
+
+    /// The installed plugin that implements a guide module, and the module's state through
+    /// it: enabled while it runs, faulted when enabled but not running, else disabled.
+    pub fn serving(&self, app: &App, module: &str) -> Option<(String, crate::registry::State)> {
+        use crate::registry::State;
+        let list = app
+            .store
+            .read()
+            .ok()
+            .and_then(|r| store::installed(&r).ok())?;
+        let running = self.running.lock().expect("plugins lock");
+        let state = |p: &Installed| match (p.enabled, running.get(&p.id)) {
+            (true, Some(h)) => match h.stats.lock().expect("stats lock").state {
+                instance::RunState::Running | instance::RunState::Starting => State::Enabled,
+                _ => State::Faulted,
+            },
+            (true, None) => State::Faulted,
+            (false, _) => State::Disabled,
+        };
+        list.iter()
+            .filter(|p| p.manifest.module == module)
+            .map(|p| (p.id.clone(), state(p)))
+            .min_by_key(|(_, s)| match s {
+                State::Enabled => 0,
+                State::Faulted => 1,
+                _ => 2,
+            })
+    }
+
+    /// Renders a page (waits for the plugin's thread, which has a deadline).
+    pub async fn render(
+        &self,
+        id: &str,
+        page: &str,
+        params: Vec<(String, String)>,
+        lang: &str,
+    ) -> std::result::Result<view::View, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(
+            id,
+            Call::Render {
+                page: page.into(),
+                params,
+                lang: lang.into(),
+                reply,
+            },
+        )?;
+        wait(answer).await
+    }
+
+    pub async fn action(
+        &self,
+        id: &str,
+        page: &str,
+        action: &str,
+        fields: Vec<(String, String)>,
+        lang: &str,
+    ) -> std::result::Result<view::Outcome, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(
+            id,
+            Call::Action {
+                page: page.into(),
+                action: action.into(),
+                fields,
+                lang: lang.into(),
+                reply,
+            },
+        )?;
+        wait(answer).await
+    }
+
+    fn send(&self, id: &str, call: Call) -> std::result::Result<(), String> {
+        let running = self.running.lock().expect("plugins lock");
+        let h = running.get(id).ok_or("the plugin is not running")?;
+        h.tx.try_send(call)
+            .map_err(|_| "the plugin is busy; try again".to_string())
+    }
+
+    /// Delivers a plugin's event to the others.
+    pub fn publish_event(&self, e: wit::Event) {
+        let _ = self.events.send(e);
+    }
+
+    /// A plugin faulted (called from its thread): audited; after repeated faults it is
+    /// switched off and an alarm raised.
+    pub fn on_fault(&self, app: &Arc<App>, id: &str, fault: &str, disable: bool) {
+        let actor = Actor::system("plugin-host");
+        let done = app.store.write(&actor).and_then(|mut w| {
+            w.audit(
+                "plugins.plugin.fault",
+                format!("plugin:{id}"),
+                Change::created(serde_json::json!({"fault": fault})),
+            );
+            w.commit()
+        });
+        if let Err(e) = done {
+            tracing::error!(plugin = id, error = %e, "fault not audited");
+        }
+        if !disable {
+            return;
+        }
+        let off = self.update(
+            app,
+            &actor,
+            id,
+            |r| {
+                r.enabled = false;
+                Ok(())
+            },
+            "plugins.plugin.disable",
+        );
+        if let Err(e) = off {
+            tracing::error!(plugin = id, error = %e.msg().render(crate::i18n::Lang::En), "faulty plugin not switched off");
+        }
+        // the thread ends by itself; it must not be joined from itself
+        if let Some(mut h) = self.running.lock().expect("plugins lock").remove(id) {
+            h.tasks.clear();
+            drop(h.thread.take());
+        }
+        let text = crate::alarms::model::Text {
+            zh: format!("插件 {id} 反复出错，已停用：{fault}"),
+            en: format!("Plugin {id} faulted repeatedly and was switched off: {fault}"),
+        };
+        if let Err(e) = app.alarms.raise_external(
+            &format!("plugins:{id}:faulted"),
+            crate::alarms::model::Priority::Medium,
+            &text,
+            "",
+        ) {
+            tracing::error!(plugin = id, error = %e.msg().render(crate::i18n::Lang::En), "fault alarm not raised");
+        }
+    }
+
+    fn stop(&self, id: &str) {
+        let h = self.running.lock().expect("plugins lock").remove(id);
+        if let Some(mut h) = h {
+            h.stop();
+        }
+    }
+
+    pub fn stop_all(&self) {
+        let all: Vec<Handle> = self
+            .running
+            .lock()
+            .expect("plugins lock")
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for mut h in all {
+            h.stop();
+        }
+    }
+
+    /// Stops the plugin if running and starts it again if enabled.
+    fn restart(&self, app: &Arc<App>, rec: &Installed) -> Result<()> {
+        self.stop(&rec.id);
+        if rec.enabled {
+            self.start(app, rec)?;
+            app.alarms
+                .clear_external(&format!("plugins:{}:faulted", rec.id));
+        }
+        Ok(())
+    }
+
+    fn start(&self, app: &Arc<App>, rec: &Installed) -> Result<()> {
+        let bytes = app
+            .store
+            .read()?
+            .get(&PACKAGES, &pkg_key(&rec.id, &rec.version))?
+            .ok_or_else(|| Error::not_found("plugins.err.not_found"))?;
+        let p = package::parse(&bytes)?;
+        let (spec, info) = self.load(&p, rec.clone(), Arc::downgrade(app))?;
+        let mut h =
+            instance::spawn(spec, info, rec.manifest.module.clone()).map_err(component_error)?;
+        if let Some(io) = app.io() {
+            h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_tags(
+                app.tags.clone(),
+                h.shared.clone(),
+                h.tx.clone(),
+                h.stats.clone(),
+            ))));
+            h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_events(
+                app.alarms.subscribe(),
+                self.events.subscribe(),
+                rec.id.clone(),
+                h.shared.clone(),
+                h.tx.clone(),
+                h.stats.clone(),
+            ))));
+        }
+        self.running
+            .lock()
+            .expect("plugins lock")
+            .insert(rec.id.clone(), h);
+        tracing::info!(plugin = %rec.id, version = %rec.version, "plugin started");
+        Ok(())
+    }
+}
+
+fn component_error(detail: String) -> Error {
+    Error::invalid_msg(
+        "package",
+        Msg::new("plugins.err.component").arg("detail", detail),
+    )
+}
+
+fn pkg_key(id: &str, version: &str) -> String {
+    format!("{id}@{version}")
+}
+
+/// Settings of a new version: the old values where the setting still exists and the value
+/// still fits, else the new default.
+fn carry_settings(
+    m: &manifest::Manifest,
+    old: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = m.default_settings();
+    for (k, v) in old {
+        if out.contains_key(k) {
+            let mut one = out.clone();
+            one.insert(k.clone(), v.clone());
+            if m.check_settings(&one).is_ok() {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+async fn wait<T>(
+    answer: tokio::sync::oneshot::Receiver<std::result::Result<T, String>>,
+) -> std::result::Result<T, String> {
+    // the plugin's own deadline ends a call; this guards against a queue of them
+    match tokio::time::timeout(Duration::from_secs(30), answer).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err("the plugin stopped".into()),
+        Err(_) => Err("the plugin did not answer in time".into()),
+    }
+}
+
+/// Collects the subscribed tags' samples and hands them over once a second.
+async fn feed_tags(
+    engine: Arc<crate::tags::engine::Engine>,
+    shared: Arc<runtime::Shared>,
+    tx: std::sync::mpsc::SyncSender<Call>,
+    stats: Arc<Mutex<instance::Stats>>,
+) {
+    let mut rx = engine.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut pending: Vec<wit::Sample> = Vec::new();
+    let mut handles: HashMap<u32, u32> = HashMap::new();
+    let mut generation = u64::MAX;
+    loop {
+        tokio::select! {
+            batch = rx.recv() => match batch {
+                Ok(batch) => {
+                    let g = shared.generation.load(std::sync::atomic::Ordering::Relaxed);
+                    if g != generation {
+                        generation = g;
+                        handles = shared.subscription.read().expect("lock").iter().enumerate().map(|(h, t)| (*t, h as u32)).collect();
+                    }
+                    if handles.is_empty() {
+                        continue;
+                    }
+                    for s in batch.iter() {
+                        if let Some(h) = handles.get(&s.tag) {
+                            pending.push(host::sample(*h, s));
+                        }
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            },
+            _ = tick.tick() => {
+                if !pending.is_empty() {
+                    let batch = std::mem::take(&mut pending);
+                    if let Err(std::sync::mpsc::TrySendError::Full(_)) = tx.try_send(Call::Tags(batch)) {
+                        stats.lock().expect("stats lock").dropped_batches += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hands alarm events and other plugins' events to a plugin that listens to their kind.
+async fn feed_events(
+    mut alarms: tokio::sync::broadcast::Receiver<crate::alarms::model::Event>,
+    mut plugins: tokio::sync::broadcast::Receiver<wit::Event>,
+    id: String,
+    shared: Arc<runtime::Shared>,
+    tx: std::sync::mpsc::SyncSender<Call>,
+    stats: Arc<Mutex<instance::Stats>>,
+) {
+    let own = format!("plugin:{id}");
+    loop {
+        let e = tokio::select! {
+            a = alarms.recv() => match a {
+                Ok(a) => wit::Event {
+                    kind: format!("alarm.{}", serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                    source: "automation".into(),
+                    ts_ms: a.ts_ms,
+                    data: serde_json::to_string(&a).unwrap_or_default(),
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            p = plugins.recv() => match p {
+                Ok(p) if p.source != own => p,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+        };
+        let wanted = shared
+            .listen
+            .read()
+            .expect("lock")
+            .iter()
+            .any(|k| k == &e.kind || (k.ends_with('.') && e.kind.starts_with(k.as_str())));
+        if wanted && let Err(std::sync::mpsc::TrySendError::Full(_)) = tx.try_send(Call::Event(e)) {
+            stats.lock().expect("stats lock").dropped_batches += 1;
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! Plugins in the console (`/admin/plugins…`, permission `admin`), their pages (`/x/<id>/…`,
+//! the permissions of the guide module they implement) and the API (`/api/v1/plugins…`).
+
+use std::collections::BTreeMap;
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::manifest;
+use crate::auth::model::Level;
+use crate::error::Error;
+use crate::i18n::Msg;
+use crate::web::context::{Ctx, redirect_with, to_value};
+use crate::web::error::{AppError, blocking};
+use crate::web::form::FormData;
+
+const ADMIN: &str = "admin";
+/// A plugin's message after an action (its own text, shown escaped on the next page).
+const MSG_COOKIE: &str = "nx_plugin_msg";
+
+fn app(ctx: &Ctx) -> std::sync::Arc<crate::app::App> {
+    ctx.app.clone().into_inner()
+}
+
+fn list_ctx(ctx: &Ctx) -> Result<serde_json::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let keys = super::Plugins::keys(&r)?;
+    let dev = super::Plugins::developer_mode(&r)?;
+    Ok(serde_json::json!({
+        "plugins": ctx.app.plugins.list(&ctx.app)?,
+        "keys": keys.into_iter().map(|(fp, k)| serde_json::json!({"fingerprint": fp, "key": k})).collect::<Vec<_>>(),
+        "developer_mode": dev,
+        "can_write": ctx.who.can(ADMIN, Level::Write),
+    }))
+}
+
+#[get("/admin/plugins")]
+async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Read)?;
+    let c = list_ctx(&ctx)?;
+    ctx.page("admin/plugins.html", to_value(&c))
+}
+
+/// Upload → the review screen (nothing installed yet).
+#[post("/admin/plugins/upload")]
+async fn upload_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let result = async {
+        let (_, bytes) = crate::web::form::read_upload(mp, super::package::MAX_BYTES).await?;
+        let a = app(&ctx);
+        let (review, bytes) = blocking(move || {
+            let (review, _) = a.plugins.review(&a, &bytes)?;
+            Ok((review, bytes))
+        })
+        .await?;
+        let token = ctx.app.plugins.stage(bytes);
+        Ok::<_, AppError>((review, token))
+    }
+    .await;
+    match result {
+        Ok((review, token)) => ctx.page(
+            "admin/plugin_review.html",
+            context! { review => to_value(&review), token },
+        ),
+        Err(e) => {
+            let c = list_ctx(&ctx)?;
+            ctx.form_error("admin/plugins.html", to_value(&c), e)
+        }
+    }
+}
+
+/// The admin confirmed the review: install (or upgrade) with the capabilities ticked.
+#[post("/admin/plugins/install")]
+async fn install_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let f = FormData::from(form);
+    let bytes = ctx
+        .app
+        .plugins
+        .unstage(f.get("token"))
+        .ok_or_else(|| AppError::from(Error::invalid("token", "plugins.err.staged")))?;
+    let grants = f.all("grant");
+    let enable = f.checked("enable");
+    let (a, actor) = (app(&ctx), ctx.actor());
+    let rec = blocking(move || a.plugins.install(&a, &actor, &bytes, &grants, enable)).await?;
+    Ok(redirect_with(
+        &format!("/admin/plugins/{}", rec.id),
+        Some("flash.saved"),
+    ))
+}
+
+#[get("/admin/plugins/{id}")]
+async fn detail_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Read)?;
+    let p = ctx.app.plugins.get(&ctx.app, &id)?;
+    let (log, dropped) = ctx.app.plugins.log(&id).unwrap_or_default();
+    ctx.page(
+        "admin/plugin.html",
+        context! {
+            p => to_value(&p),
+            dangerous => manifest::CAPABILITIES.iter().filter(|(_, d)| *d).map(|(c, _)| *c).collect::<Vec<_>>(),
+            log => to_value(&log.iter().rev().take(300).collect::<Vec<_>>()),
+            dropped,
+            can_write => ctx.who.can(ADMIN, Level::Write),
+        },
+    )
+}
+
+#[post("/admin/plugins/{id}/settings")]
+async fn settings_submit(
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let f = FormData::from(form);
+    let settings: BTreeMap<String, String> =
+        f.0.iter()
+            .filter_map(|(k, v)| k.strip_prefix("s_").map(|n| (n.to_string(), v.clone())))
+            .collect();
+    let grants = f.all("grant");
+    let limits = (
+        f.opt::<u32>("deadline_ms")?
+            .unwrap_or(super::DEFAULT_DEADLINE_MS),
+        f.opt::<u32>("memory_mib")?
+            .unwrap_or(super::DEFAULT_MEMORY_MIB),
+        f.opt::<u32>("quota_mib")?
+            .unwrap_or(super::DEFAULT_QUOTA_MIB),
+    );
+    let (a, actor, pid) = (app(&ctx), ctx.actor(), id.to_string());
+    blocking(move || {
+        a.plugins
+            .configure(&a, &actor, &pid, &settings, &grants, limits)
+    })
+    .await?;
+    Ok(redirect_with(
+        &format!("/admin/plugins/{id}"),
+        Some("flash.saved"),
+    ))
+}
+
+#[post("/admin/plugins/{id}/{action}")]
+async fn action_submit(
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let (id, action) = path.into_inner();
+    let (a, actor) = (app(&ctx), ctx.actor());
+    let to = match action.as_str() {
+        "enable" | "disable" | "rollback" => format!("/admin/plugins/{id}"),
+        "remove" => "/admin/plugins".to_string(),
+        _ => return Err(AppError::not_found()),
+    };
+    blocking(move || {
+        match action.as_str() {
+            "enable" => a.plugins.set_enabled(&a, &actor, &id, true).map(|_| ()),
+            "disable" => a.plugins.set_enabled(&a, &actor, &id, false).map(|_| ()),
+            "rollback" => a.plugins.rollback(&a, &actor, &id).map(|_| ()),
+            _ => a.plugins.remove(&a, &actor, &id),
+        }?;
+        Ok(())
+    })
+    .await?;
+    Ok(redirect_with(&to, Some("flash.saved")))
+}
+
+#[post("/admin/plugin-settings/developer-mode")]
+async fn dev_mode_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Approve)?;
+    let on = FormData::from(form).get("on") == "true";
+    let (a, actor) = (app(&ctx), ctx.actor());
+    blocking(move || a.plugins.set_developer_mode(&a.store, &actor, on)).await?;
+    Ok(redirect_with("/admin/plugins", Some("flash.saved")))
+}
+
+#[post("/admin/plugin-keys")]
+async fn key_add_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Approve)?;
+    let f = FormData::from(form);
+    let (key, name) = (f.get("public_key").to_string(), f.get("name").to_string());
+    let (a, actor) = (app(&ctx), ctx.actor());
+    match blocking(move || a.plugins.add_key(&a.store, &actor, &key, &name)).await {
+        Ok(_) => Ok(redirect_with("/admin/plugins", Some("flash.saved"))),
+        Err(e) => {
+            let c = list_ctx(&ctx)?;
+            ctx.form_error("admin/plugins.html", to_value(&c), e)
+        }
+    }
+}
+
+#[post("/admin/plugin-keys/{fp}/delete")]
+async fn key_delete_submit(ctx: Ctx, fp: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Approve)?;
+    let (a, actor) = (app(&ctx), ctx.actor());
+    blocking(move || a.plugins.remove_key(&a.store, &actor, &fp)).await?;
+    Ok(redirect_with("/admin/plugins", Some("flash.deleted")))
+}
+
+// ------------------------------------------------------------------ plugin pages
+
+/// The guide module guarding a running plugin, checked for `level`.
+fn guard(ctx: &Ctx, id: &str, level: Level) -> Result<super::runtime::wit::Info, AppError> {
+    let (module, info) = ctx
+        .app
+        .plugins
+        .module_of(id)
+        .ok_or_else(AppError::not_found)?;
+    ctx.require(&module, level)?;
+    Ok(info)
+}
+
+fn plugin_error(detail: String) -> AppError {
+    Error::Device(Msg::new("plugins.err.call").arg("detail", detail)).into()
+}
+
+async fn show(
+    ctx: &Ctx,
+    id: &str,
+    page: &str,
+    params: Vec<(String, String)>,
+    errors: Vec<super::runtime::view::FieldError>,
+    submitted: Vec<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let info = guard(ctx, id, Level::Read)?;
+    let v = ctx
+        .app
+        .plugins
+        .render(id, page, params, ctx.lang.code())
+        .await
+        .map_err(plugin_error)?;
+    let title = info
+        .pages
+        .iter()
+        .find(|p| p.id == page)
+        .map(|p| {
+            if ctx.lang == crate::i18n::Lang::En {
+                p.title_en.clone()
+            } else {
+                p.title_zh.clone()
+            }
+        })
+        .unwrap_or_default();
+    let errs: BTreeMap<String, String> = errors.into_iter().map(|e| (e.field, e.message)).collect();
+    let status = if errs.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    use base64::Engine as _;
+    let message = ctx
+        .req
+        .cookie(MSG_COOKIE)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c.value())
+                .ok()
+        })
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let mut resp = ctx.page_status(
+        status,
+        "plugins/view.html",
+        context! {
+            message,
+            plugin => id,
+            page_id => page,
+            page_title => title,
+            view => to_value(&v),
+            field_errors => to_value(&errs),
+            submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
+            can_act => ctx.who.can(&ctx.app.plugins.module_of(id).map(|m| m.0).unwrap_or_default(), Level::Write),
+        },
+    )?;
+    if ctx.req.cookie(MSG_COOKIE).is_some() {
+        let mut gone = actix_web::cookie::Cookie::build(MSG_COOKIE, "")
+            .path("/x/")
+            .finish();
+        gone.make_removal();
+        let _ = resp.add_cookie(&gone);
+    }
+    Ok(resp)
+}
+
+#[get("/x/{id}/{page}")]
+async fn plugin_page(
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    q: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (id, page) = path.into_inner();
+    show(&ctx, &id, &page, q.into_inner(), Vec::new(), Vec::new()).await
+}
+
+#[post("/x/{id}/{page}/{action}")]
+async fn plugin_action(
+    ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (id, page, action) = path.into_inner();
+    guard(&ctx, &id, Level::Write)?;
+    let fields: Vec<(String, String)> = form
+        .into_inner()
+        .into_iter()
+        .filter(|(k, _)| k != "csrf")
+        .collect();
+    let outcome = ctx
+        .app
+        .plugins
+        .action(&id, &page, &action, fields.clone(), ctx.lang.code())
+        .await
+        .map_err(plugin_error)?;
+    if !outcome.errors.is_empty() {
+        return show(&ctx, &id, &page, Vec::new(), outcome.errors, fields).await;
+    }
+    let next = if outcome.next_page.is_empty() {
+        page
+    } else {
+        outcome.next_page
+    };
+    let mut r = redirect_with(&format!("/x/{id}/{next}"), None);
+    if !outcome.message.is_empty() {
+        use base64::Engine as _;
+        let text: String = outcome.message.chars().take(500).collect();
+        let c = actix_web::cookie::Cookie::build(
+            MSG_COOKIE,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text),
+        )
+        .path("/x/")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+        let _ = r.add_cookie(&c);
+    }
+    Ok(r)
+}
+
+// ------------------------------------------------------------------ API
+
+/// Installed plugins with their state and counters.
+#[utoipa::path(tag = "plugins", responses((status = 200, description = "Plugins", body = Vec<super::PluginView>)), security(("bearer" = [])))]
+#[get("/api/v1/plugins")]
+async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Read)?;
+    Ok(HttpResponse::Ok().json(ctx.app.plugins.list(&ctx.app)?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InstallQuery {
+    /// Capabilities to grant, comma-separated (a subset of what the manifest asks for).
+    #[serde(default)]
+    pub grants: String,
+    /// Enable it right away.
+    #[serde(default)]
+    pub enable: bool,
+    /// Only check the package and answer what the review screen shows.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Installs a package (the request body, `application/octet-stream`), or upgrades the
+/// installed plugin of the same id with its data kept. Refused with the reason when the
+/// package is damaged, unsigned or signed by an untrusted key (outside developer mode),
+/// built for another contract version, or its component does not match its manifest.
+#[utoipa::path(tag = "plugins", params(InstallQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses(
+    (status = 201, description = "Installed", body = super::store::Installed),
+    (status = 200, description = "Dry run: the review", body = super::Review),
+    (status = 422, description = "Refused; nothing installed")), security(("bearer" = [])))]
+#[post("/api/v1/plugins")]
+async fn api_install(
+    ctx: Ctx,
+    q: web::Query<InstallQuery>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    use futures_util::StreamExt;
+    ctx.require(ADMIN, Level::Write)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
+        if body.len() + chunk.len() > super::package::MAX_BYTES {
+            return Err(Error::invalid("package", "plugins.err.too_big").into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let (a, actor) = (app(&ctx), ctx.actor());
+    let grants: Vec<String> = q
+        .grants
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect();
+    let (enable, dry) = (q.enable, q.dry_run);
+    if dry {
+        let review = blocking(move || Ok(a.plugins.review(&a, &body)?.0)).await?;
+        return Ok(HttpResponse::Ok().json(review));
+    }
+    let rec = blocking(move || a.plugins.install(&a, &actor, &body, &grants, enable)).await?;
+    Ok(HttpResponse::Created().json(rec))
+}
+
+/// `enable`, `disable` or `rollback` (to the version before the last upgrade).
+#[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id"), ("action" = String, Path, description = "enable | disable | rollback")), responses(
+    (status = 200, description = "Done", body = super::store::Installed), (status = 404, description = "Not installed")), security(("bearer" = [])))]
+#[post("/api/v1/plugins/{id}/{action}")]
+async fn api_action(ctx: Ctx, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let (id, action) = path.into_inner();
+    if !["enable", "disable", "rollback"].contains(&action.as_str()) {
+        return Err(AppError::not_found());
+    }
+    let (a, actor) = (app(&ctx), ctx.actor());
+    let rec = blocking(move || {
+        Ok(match action.as_str() {
+            "enable" => a.plugins.set_enabled(&a, &actor, &id, true)?,
+            "disable" => a.plugins.set_enabled(&a, &actor, &id, false)?,
+            _ => a.plugins.rollback(&a, &actor, &id)?,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rec))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Configure {
+    /// Settings by name, as text (the manifest's schema).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    /// The capabilities granted (replaces the previous grants).
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub deadline_ms: Option<u32>,
+    #[serde(default)]
+    pub memory_mib: Option<u32>,
+    #[serde(default)]
+    pub quota_mib: Option<u32>,
+}
+
+/// Changes a plugin's settings, grants and limits; a running plugin restarts with them.
+#[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), request_body = Configure, responses(
+    (status = 200, description = "Saved", body = super::store::Installed),
+    (status = 422, description = "A setting, grant or limit is refused; nothing changed")), security(("bearer" = [])))]
+#[put("/api/v1/plugins/{id}/settings")]
+async fn api_configure(
+    ctx: Ctx,
+    id: web::Path<String>,
+    body: web::Json<Configure>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let current = ctx.app.plugins.get(&ctx.app, &id)?.installed;
+    let b = body.into_inner();
+    let limits = (
+        b.deadline_ms.unwrap_or(current.deadline_ms),
+        b.memory_mib.unwrap_or(current.memory_mib),
+        b.quota_mib.unwrap_or(current.quota_mib),
+    );
+    let (a, actor) = (app(&ctx), ctx.actor());
+    let rec = blocking(move || {
+        a.plugins
+            .configure(&a, &actor, &id, &b.settings, &b.grants, limits)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rec))
+}
+
+/// Removes a plugin, its packages and its storage.
+#[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), responses(
+    (status = 204, description = "Removed"), (status = 404, description = "Not installed")), security(("bearer" = [])))]
+#[delete("/api/v1/plugins/{id}")]
+async fn api_remove(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Write)?;
+    let (a, actor) = (app(&ctx), ctx.actor());
+    blocking(move || a.plugins.remove(&a, &actor, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The plugin's newest log lines (its own log and what it printed).
+#[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), responses(
+    (status = 200, description = "Log lines, oldest first", body = Vec<super::runtime::LogLine>)), security(("bearer" = [])))]
+#[get("/api/v1/plugins/{id}/log")]
+async fn api_log(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(ADMIN, Level::Read)?;
+    ctx.app.plugins.get(&ctx.app, &id)?;
+    let (lines, dropped) = ctx.app.plugins.log(&id).unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Dropped-Lines", dropped.to_string()))
+        .json(lines))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_page)
+        .service(upload_submit)
+        .service(install_submit)
+        .service(dev_mode_submit)
+        .service(key_add_submit)
+        .service(key_delete_submit)
+        .service(detail_page)
+        .service(settings_submit)
+        .service(action_submit)
+        .service(plugin_page)
+        .service(plugin_action)
+        .service(api_list)
+        .service(api_install)
+        .service(api_action)
+        .service(api_configure)
+        .service(api_remove)
+        .service(api_log);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_list, api_install, api_action, api_configure, api_remove, api_log))]
+pub struct Doc;

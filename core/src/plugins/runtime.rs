@@ -1,0 +1,673 @@
+//! The wasmtime side of plugins: one engine for the box, the WIT bindings, compiled
+//! components cached on disk, and the host state every plugin instance gets (its
+//! capability checks, limits and log).
+//!
+//! Limits: a memory cap per store (a `ResourceLimiter` that also records the size, for the
+//! console), and a time budget per call enforced by epoch interruption. A global thread
+//! ticks the epoch every [`EPOCH_MS`]; at each deadline the callback compares the time the
+//! call has spent *in the plugin* (wall time minus time in host functions, which may wait on
+//! a PLC) with the budget, and either extends the deadline or stops the call.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::app::App;
+use crate::util::now_ms;
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "module",
+    // views go to templates as JSON
+    additional_derives: [serde::Serialize],
+});
+
+pub use self::nplusx::plugin::types as wit;
+pub use self::nplusx::plugin::views as view;
+
+/// How often the epoch advances.
+pub const EPOCH_MS: u64 = 10;
+
+/// Why a call into a plugin ended badly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// It ran past its time budget.
+    Deadline(Duration),
+    /// It asked for more memory than its cap.
+    Memory(u64),
+    /// It trapped (a Rust panic is `unreachable`).
+    Trap(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Deadline(d) => write!(f, "stopped at its time limit of {} ms", d.as_millis()),
+            Fault::Memory(cap) => write!(f, "stopped at its memory limit of {} MiB", cap >> 20),
+            Fault::Trap(t) => write!(f, "trapped: {t}"),
+        }
+    }
+}
+
+/// Why the host stopped a call (raised by the deadline callback and the memory limiter, to
+/// tell them from the plugin's own traps).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stopped {
+    Deadline,
+    Memory,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stopped::Deadline => "time limit",
+            Stopped::Memory => "memory limit",
+        })
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Classifies a failed call.
+pub fn fault(e: &wasmtime::Error, budget: Duration, memory_cap: u64) -> Fault {
+    let stopped = e.chain().find_map(|c| c.downcast_ref::<Stopped>().copied());
+    if stopped == Some(Stopped::Deadline)
+        || e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)
+    {
+        return Fault::Deadline(budget);
+    }
+    if stopped == Some(Stopped::Memory) {
+        return Fault::Memory(memory_cap);
+    }
+    let text = format!("{e:#}");
+    Fault::Trap(text.chars().take(500).collect())
+}
+
+/// The box's plugin engine: compiles components (with a cache) and links the imports.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: PathBuf,
+}
+
+impl Runtime {
+    /// A runtime caching compiled components in `cache` (created if missing).
+    pub fn new(cache: &Path) -> Result<Runtime, String> {
+        let mut cfg = Config::new();
+        cfg.epoch_interruption(true);
+        let engine = Engine::new(&cfg).map_err(|e| format!("plugin engine: {e}"))?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        // Rust std guests import WASI; they get no files, network, environment or args
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e}"))?;
+        Module::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| format!("{e}"))?;
+        std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+        let ticker = engine.clone();
+        std::thread::Builder::new()
+            .name("nplusx-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_millis(EPOCH_MS));
+                    ticker.increment_epoch();
+                }
+            })
+            .map_err(|e| format!("epoch thread: {e}"))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache: cache.to_path_buf(),
+        })
+    }
+
+    /// The compiled component: from the cache when this engine compiled the same bytes
+    /// before, else compiled now and cached. Errors say what is wrong with the bytes.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, String> {
+        use sha2::Digest;
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let key = format!(
+            "{}-{:016x}.cwasm",
+            hex::encode(&sha2::Sha256::digest(bytes)[..16]),
+            h.finish()
+        );
+        let path = self.cache.join(key);
+        if path.is_file() {
+            // SAFETY: the file was written by `Component::serialize` of an engine with the
+            // same compatibility hash (it is in the name), into the box's private data dir.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "stale compiled plugin; recompiling")
+                }
+            }
+        }
+        if !bytes.starts_with(b"\0asm") {
+            return Err("not a WebAssembly file".into());
+        }
+        let c = Component::from_binary(&self.engine, bytes)
+            .map_err(|e| format!("not a usable WebAssembly component: {e:#}"))?;
+        if let Ok(ser) = c.serialize() {
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, ser).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+        Ok(c)
+    }
+
+    /// Links a component against the contract; fails if it needs imports the box lacks.
+    pub fn prepare(&self, c: &Component) -> Result<ModulePre<HostState>, String> {
+        let pre = self
+            .linker
+            .instantiate_pre(c)
+            .map_err(|e| format!("the component does not fit the plugin contract: {e:#}"))?;
+        ModulePre::new(pre)
+            .map_err(|e| format!("the component does not fit the plugin contract: {e:#}"))
+    }
+
+    /// A store for one instance, with its limits.
+    pub fn store(&self, state: HostState) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            let g = &ctx.data().guest;
+            let used = g.call_started.elapsed().saturating_sub(g.host_time);
+            if used >= g.budget {
+                return Err(wasmtime::Error::new(Stopped::Deadline));
+            }
+            let left = (g.budget - used).as_millis() as u64 / EPOCH_MS;
+            Ok(UpdateDeadline::Continue(left.max(1)))
+        });
+        store
+    }
+}
+
+/// Memory cap of a store, and the size it reached.
+pub struct Limiter {
+    pub cap: u64,
+    pub peak: u64,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.cap {
+            return Err(wasmtime::Error::new(Stopped::Memory));
+        }
+        self.peak = self.peak.max(desired as u64);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// One line of a plugin's log.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LogLine {
+    pub ts_ms: i64,
+    /// `debug`, `info`, `warn`, `error`, or `stdout` / `stderr` for printed output.
+    pub level: String,
+    pub text: String,
+}
+
+/// A plugin's log: the newest lines, with caps on line length and lines per minute.
+#[derive(Default)]
+pub struct PluginLog {
+    inner: Mutex<LogInner>,
+}
+
+#[derive(Default)]
+struct LogInner {
+    lines: std::collections::VecDeque<LogLine>,
+    minute: i64,
+    in_minute: u32,
+    /// Lines not kept because of the per-minute cap.
+    dropped: u64,
+    /// Printed output not yet ending in a newline, per stream.
+    partial: HashMap<&'static str, Vec<u8>>,
+}
+
+/// Lines kept per plugin.
+const LOG_LINES: usize = 1_000;
+const LINES_PER_MINUTE: u32 = 1_000;
+const LINE_BYTES: usize = 2_048;
+
+impl PluginLog {
+    pub fn push(&self, level: &str, text: &str) {
+        let mut g = self.inner.lock().expect("log lock is never poisoned");
+        g.push(level, text);
+    }
+
+    fn print(&self, stream: &'static str, bytes: &[u8]) {
+        let mut g = self.inner.lock().expect("log lock is never poisoned");
+        let mut buf = g.partial.remove(stream).unwrap_or_default();
+        buf.extend_from_slice(bytes);
+        while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=i).collect();
+            g.push(
+                stream,
+                String::from_utf8_lossy(&line[..line.len() - 1]).as_ref(),
+            );
+        }
+        if buf.len() > LINE_BYTES {
+            let line = std::mem::take(&mut buf);
+            g.push(stream, String::from_utf8_lossy(&line).as_ref());
+        }
+        g.partial.insert(stream, buf);
+    }
+
+    /// The newest lines (oldest first) and how many were dropped by the caps.
+    pub fn lines(&self) -> (Vec<LogLine>, u64) {
+        let g = self.inner.lock().expect("log lock is never poisoned");
+        (g.lines.iter().cloned().collect(), g.dropped)
+    }
+}
+
+impl LogInner {
+    fn push(&mut self, level: &str, text: &str) {
+        let now = now_ms();
+        if now / 60_000 != self.minute {
+            self.minute = now / 60_000;
+            self.in_minute = 0;
+        }
+        if self.in_minute >= LINES_PER_MINUTE {
+            self.dropped += 1;
+            return;
+        }
+        self.in_minute += 1;
+        let mut text: String = text
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\t')
+            .collect();
+        if text.len() > LINE_BYTES {
+            let mut cut = LINE_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push('…');
+        }
+        if self.lines.len() >= LOG_LINES {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(LogLine {
+            ts_ms: now,
+            level: level.to_string(),
+            text,
+        });
+    }
+}
+
+/// stdout / stderr of a plugin, into its log (never an error to the plugin: a flood is
+/// counted, not fatal).
+#[derive(Clone)]
+pub struct LogPipe {
+    log: Arc<PluginLog>,
+    stream: &'static str,
+}
+
+impl LogPipe {
+    pub fn new(log: Arc<PluginLog>, stream: &'static str) -> LogPipe {
+        LogPipe { log, stream }
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for LogPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for LogPipe {
+    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
+        Box::new(self.clone())
+    }
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for LogPipe {
+    async fn ready(&mut self) {}
+}
+
+impl wasmtime_wasi::p2::OutputStream for LogPipe {
+    fn write(&mut self, bytes: bytes::Bytes) -> wasmtime_wasi::p2::StreamResult<()> {
+        self.log.print(self.stream, &bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> wasmtime_wasi::p2::StreamResult<()> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> wasmtime_wasi::p2::StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for LogPipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.log.print(self.stream, buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// What a running plugin shares with the box outside its store: its tag subscription
+/// (handle = index), the event kinds it listens to.
+#[derive(Default)]
+pub struct Shared {
+    pub subscription: RwLock<Vec<u32>>,
+    /// Changes whenever `subscription` does.
+    pub generation: std::sync::atomic::AtomicU64,
+    pub listen: RwLock<Vec<String>>,
+}
+
+/// The plugin-facing part of a store's state.
+pub struct Guest {
+    pub id: String,
+    /// The module id whose permissions guard the plugin's pages.
+    pub grants: HashSet<String>,
+    pub app: Weak<App>,
+    pub log: Arc<PluginLog>,
+    pub shared: Arc<Shared>,
+    pub quota: u64,
+    /// Bytes of storage in use (known after the first storage call).
+    pub kv_used: Option<u64>,
+    pub call_started: Instant,
+    pub host_time: Duration,
+    pub budget: Duration,
+    /// Denials already audited (capability → minute), so a looping plugin cannot flood the
+    /// audit log.
+    denied: HashMap<&'static str, i64>,
+}
+
+impl Guest {
+    pub fn new(
+        id: &str,
+        grants: HashSet<String>,
+        app: Weak<App>,
+        log: Arc<PluginLog>,
+        shared: Arc<Shared>,
+        quota: u64,
+        budget: Duration,
+    ) -> Guest {
+        Guest {
+            id: id.to_string(),
+            grants,
+            app,
+            log,
+            shared,
+            quota,
+            kv_used: None,
+            call_started: Instant::now(),
+            host_time: Duration::ZERO,
+            budget,
+            denied: HashMap::new(),
+        }
+    }
+
+    pub fn actor(&self) -> crate::store::Actor {
+        crate::store::Actor::system(&format!("plugin:{}", self.id))
+    }
+
+    pub fn app(&self) -> Result<Arc<App>, wit::Error> {
+        self.app
+            .upgrade()
+            .ok_or_else(|| wit::Error::Failed("the box is shutting down".into()))
+    }
+
+    /// Whether the capability was granted; a refusal is audited (once a minute per
+    /// capability) and answered with `denied`.
+    pub fn allow(&mut self, cap: &'static str) -> Result<(), wit::Error> {
+        if self.grants.contains(cap) {
+            return Ok(());
+        }
+        let minute = now_ms() / 60_000;
+        if self.denied.get(cap) != Some(&minute) {
+            self.denied.insert(cap, minute);
+            self.log
+                .push("warn", &format!("denied: capability {cap} was not granted"));
+            if let Some(app) = self.app.upgrade() {
+                let actor = self.actor();
+                let done = app.store.write(&actor).and_then(|mut w| {
+                    w.audit(
+                        "plugins.plugin.denied",
+                        format!("plugin:{}", self.id),
+                        crate::store::Change::created(serde_json::json!({ "capability": cap })),
+                    );
+                    w.commit()
+                });
+                if let Err(e) = done {
+                    tracing::error!(plugin = %self.id, error = %e, "denial not audited");
+                }
+            }
+        }
+        Err(wit::Error::Denied(format!(
+            "the capability {cap} was not granted to this plugin"
+        )))
+    }
+}
+
+/// Everything a store holds: WASI (no files, network or environment), the limiter and the
+/// plugin-facing state.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: Limiter,
+    pub guest: Guest,
+}
+
+impl HostState {
+    pub fn new(guest: Guest, memory_cap: u64) -> HostState {
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(LogPipe::new(guest.log.clone(), "stdout"))
+            .stderr(LogPipe::new(guest.log.clone(), "stderr"))
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                cap: memory_cap,
+                peak: 0,
+            },
+            guest,
+        }
+    }
+
+    /// Runs a host function, keeping its time out of the plugin's budget.
+    fn timed<T>(&mut self, f: impl FnOnce(&mut Guest) -> T) -> T {
+        let t = Instant::now();
+        let out = f(&mut self.guest);
+        self.guest.host_time += t.elapsed();
+        out
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ imports
+
+impl self::nplusx::plugin::types::Host for HostState {}
+impl self::nplusx::plugin::views::Host for HostState {}
+
+impl self::nplusx::plugin::log::Host for HostState {
+    fn write(&mut self, level: self::nplusx::plugin::log::Level, message: String) {
+        use self::nplusx::plugin::log::Level;
+        self.timed(|g| {
+            if g.allow("log").is_ok() {
+                let l = match level {
+                    Level::Debug => "debug",
+                    Level::Info => "info",
+                    Level::Warn => "warn",
+                    Level::Error => "error",
+                };
+                g.log.push(l, &message);
+            }
+        })
+    }
+}
+
+impl self::nplusx::plugin::clock::Host for HostState {
+    fn now_ms(&mut self) -> Result<i64, wit::Error> {
+        self.timed(|g| g.allow("clock").map(|_| now_ms()))
+    }
+}
+
+impl self::nplusx::plugin::tags::Host for HostState {
+    fn find(
+        &mut self,
+        area: String,
+    ) -> Result<Vec<self::nplusx::plugin::tags::TagInfo>, wit::Error> {
+        self.timed(|g| super::host::find(g, &area))
+    }
+    fn read(
+        &mut self,
+        names: Vec<String>,
+    ) -> Result<Vec<self::nplusx::plugin::tags::Current>, wit::Error> {
+        self.timed(|g| super::host::read(g, &names))
+    }
+    fn subscribe(&mut self, names: Vec<String>) -> Result<Vec<u32>, wit::Error> {
+        self.timed(|g| super::host::subscribe(g, &names))
+    }
+    fn history(
+        &mut self,
+        name: String,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, f64)>, wit::Error> {
+        self.timed(|g| super::host::history(g, &name, from_ms, to_ms, limit))
+    }
+    fn aggregate(
+        &mut self,
+        name: String,
+        from_ms: i64,
+        to_ms: i64,
+        buckets: u32,
+    ) -> Result<Vec<self::nplusx::plugin::tags::Bucket>, wit::Error> {
+        self.timed(|g| super::host::aggregate(g, &name, from_ms, to_ms, buckets))
+    }
+}
+
+impl self::nplusx::plugin::tag_write::Host for HostState {
+    fn write(&mut self, name: String, value: wit::Value) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::write_tag(g, &name, value))
+    }
+}
+
+impl self::nplusx::plugin::storage::Host for HostState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, wit::Error> {
+        self.timed(|g| super::host::kv_get(g, &key))
+    }
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::kv_set(g, &key, Some(value)))
+    }
+    fn delete(&mut self, key: String) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::kv_set(g, &key, None))
+    }
+    fn keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, wit::Error> {
+        self.timed(|g| super::host::kv_keys(g, &prefix, limit))
+    }
+    fn usage(&mut self) -> Result<(u64, u64), wit::Error> {
+        self.timed(super::host::kv_usage)
+    }
+}
+
+impl self::nplusx::plugin::records::Host for HostState {
+    fn collections(&mut self) -> Result<Vec<String>, wit::Error> {
+        self.timed(|g| {
+            g.allow("records.read")?;
+            Ok(super::host::COLLECTIONS
+                .iter()
+                .map(|c| c.to_string())
+                .collect())
+        })
+    }
+    fn query(
+        &mut self,
+        collection: String,
+        filter: String,
+        limit: u32,
+    ) -> Result<Vec<String>, wit::Error> {
+        self.timed(|g| super::host::query(g, &collection, &filter, limit))
+    }
+}
+
+impl self::nplusx::plugin::actions::Host for HostState {
+    fn available(&mut self) -> Result<Vec<String>, wit::Error> {
+        self.timed(|g| {
+            g.allow("actions")?;
+            Ok(super::host::ACTIONS.iter().map(|c| c.to_string()).collect())
+        })
+    }
+    fn invoke(&mut self, name: String, args: String) -> Result<String, wit::Error> {
+        self.timed(|g| super::host::invoke(g, &name, &args))
+    }
+}
+
+impl self::nplusx::plugin::events::Host for HostState {
+    fn emit(&mut self, name: String, data: String) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::emit(g, &name, &data))
+    }
+    fn listen(&mut self, kinds: Vec<String>) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::listen(g, kinds))
+    }
+    fn raise_alarm(
+        &mut self,
+        key: String,
+        priority: self::nplusx::plugin::events::Priority,
+        message_zh: String,
+        message_en: String,
+    ) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::raise_alarm(g, &key, priority, &message_zh, &message_en))
+    }
+    fn clear_alarm(&mut self, key: String) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::clear_alarm(g, &key))
+    }
+}
+
+impl self::nplusx::plugin::mqtt::Host for HostState {
+    fn publish(&mut self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::mqtt_publish(g, &topic, &payload, retain))
+    }
+}

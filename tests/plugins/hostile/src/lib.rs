@@ -1,0 +1,199 @@
+//! A plugin for the end-to-end tests. Its `mode` setting decides what it does when its
+//! page is rendered: `ok` (a page with the note kept in storage), `loop` (never returns),
+//! `memory` (allocates until stopped), `trap` (panics), `ungranted` (calls imports it may
+//! not have), `flood` (prints and logs without end). `crash` makes `start` panic.
+//! The version comes from `PLUGIN_VERSION` at build time, so the tests can build an
+//! upgrade of it.
+
+use std::cell::RefCell;
+
+wit_bindgen::generate!({ path: "../../../wit", world: "module" });
+
+use nplusx::plugin::types::{Page, Value};
+use nplusx::plugin::views::{Block, Field, FieldError, FieldKind, Form};
+use nplusx::plugin::{actions, clock, events, log, mqtt, records, storage, tags};
+
+thread_local! {
+    static MODE: RefCell<String> = RefCell::new(String::new());
+    static SAMPLES: RefCell<u64> = const { RefCell::new(0) };
+    static SUM: RefCell<f64> = const { RefCell::new(0.0) };
+}
+
+const VERSION: &str = match option_env!("PLUGIN_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
+/// Good numeric samples: how many, and their sum (the same loop runs natively in the
+/// benchmark, as the baseline).
+fn summarize(samples: &[Sample]) -> (u64, f64) {
+    let mut n = 0;
+    let mut sum = 0.0;
+    for s in samples {
+        if !matches!(s.quality, nplusx::plugin::types::Quality::Good) {
+            continue;
+        }
+        let v = match s.value {
+            Value::Float(f) => f,
+            Value::Integer(i) => i as f64,
+            _ => continue,
+        };
+        n += 1;
+        sum += v;
+    }
+    (n, sum)
+}
+
+struct Plugin;
+
+impl Guest for Plugin {
+    fn describe() -> Info {
+        Info {
+            id: option_env!("PLUGIN_ID").unwrap_or("hostile").into(),
+            name_zh: "测试插件".into(),
+            name_en: "Test plugin".into(),
+            version: VERSION.into(),
+            pages: vec![Page {
+                id: "main".into(),
+                title_zh: "测试".into(),
+                title_en: "Test".into(),
+                in_menu: true,
+            }],
+        }
+    }
+
+    fn start(settings: Vec<(String, String)>) -> Result<(), String> {
+        let mode = settings
+            .iter()
+            .find(|(k, _)| k == "mode")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "ok".into());
+        if mode == "crash" {
+            panic!("crashing at start as asked");
+        }
+        if mode == "refuse" {
+            return Err("refusing to start: mode is refuse".into());
+        }
+        if mode == "subscribe" || mode == "all" {
+            let names: Vec<String> = tags::find("").map_err(|e| format!("{e:?}"))?.into_iter().map(|t| t.name).collect();
+            tags::subscribe(&names).map_err(|e| format!("{e:?}"))?;
+        }
+        MODE.with(|m| *m.borrow_mut() = mode);
+        Ok(())
+    }
+
+    fn stop() {}
+
+    fn tick(_now_ms: i64) {}
+
+    fn on_tags(samples: Vec<Sample>) {
+        // the benchmark's logic: count and sum the good numeric samples
+        let (n, sum) = summarize(&samples);
+        SAMPLES.with(|s| *s.borrow_mut() += n);
+        SUM.with(|s| *s.borrow_mut() += sum);
+    }
+
+    fn on_event(_event: Event) {}
+
+    fn render(_page: String, _params: Vec<(String, String)>, _lang: String) -> Result<View, String> {
+        let mode = MODE.with(|m| m.borrow().clone());
+        let mut blocks = Vec::new();
+        match mode.as_str() {
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    if x == 42 {
+                        break;
+                    }
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![7u8; 1 << 20]);
+                    if hoard.len() == usize::MAX {
+                        break;
+                    }
+                }
+            }
+            "trap" => panic!("trapping as asked"),
+            "ungranted" => {
+                let t = tags::find("");
+                let s = storage::set("k", b"v");
+                let c = clock::now_ms();
+                let e = events::emit("x", "{}");
+                blocks.push(Block::Text(format!("tags: {t:?}")));
+                blocks.push(Block::Text(format!("storage: {s:?}")));
+                blocks.push(Block::Text(format!("clock: {c:?}")));
+                blocks.push(Block::Text(format!("events: {e:?}")));
+            }
+            "all" => {
+                // every other capability once, with what it answered
+                let raised = events::raise_alarm("level", events::Priority::High, "测试报警", "test alarm");
+                let emitted = events::emit("checked", r#"{"ok":true}"#);
+                let listened = events::listen(&["alarm.".to_string()]);
+                let profile = records::query("org.profile", "{}", 1).map(|r| r.len());
+                let acked = actions::invoke("alarms.acknowledge-own", r#"{"comment":"seen by the test plugin"}"#);
+                let published = mqtt::publish("status", b"{}", false);
+                let keys = storage::keys("", 10).map(|k| k.len());
+                let bad_key = storage::set("", b"x");
+                blocks.push(Block::Text(format!("raised: {raised:?}")));
+                blocks.push(Block::Text(format!("emitted: {emitted:?}, listened: {listened:?}")));
+                blocks.push(Block::Text(format!("profile: {profile:?}")));
+                blocks.push(Block::Text(format!("acked: {acked:?}")));
+                blocks.push(Block::Text(format!("published: {published:?}")));
+                blocks.push(Block::Text(format!("keys: {keys:?}, bad key: {bad_key:?}")));
+            }
+            "flood" => {
+                for i in 0..50_000 {
+                    println!("flood line {i}");
+                    log::write(log::Level::Info, &format!("log line {i}"));
+                }
+                blocks.push(Block::Text("flooded".into()));
+            }
+            _ => {}
+        }
+        let note = storage::get("note")
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        blocks.push(Block::Text(format!("version {VERSION}, mode {mode}, note [{note}], samples {}", SAMPLES.with(|s| *s.borrow()))));
+        blocks.push(Block::Text("<script>alert(1)</script>".into()));
+        blocks.push(Block::Form(Form {
+            action: "save".into(),
+            fields: vec![Field {
+                name: "note".into(),
+                label: "Note".into(),
+                kind: FieldKind::Text,
+                required: true,
+                value: note,
+                choices: vec![],
+                min: None,
+                max: None,
+                hint: String::new(),
+            }],
+            submit_label: "Save".into(),
+        }));
+        Ok(View { title: "Test".into(), blocks })
+    }
+
+    fn action(_page: String, action: String, fields: Vec<(String, String)>, _lang: String) -> Result<Outcome, String> {
+        let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.clone()).unwrap_or_default();
+        if action != "save" {
+            return Err(format!("no action {action}"));
+        }
+        if note.trim().is_empty() || note.len() > 100 {
+            return Ok(Outcome {
+                message: String::new(),
+                errors: vec![FieldError { field: "note".into(), message: "1–100 characters".into() }],
+                next_page: String::new(),
+            });
+        }
+        storage::set("note", note.as_bytes()).map_err(|e| format!("{e:?}"))?;
+        Ok(Outcome { message: format!("saved {note}"), errors: vec![], next_page: String::new() })
+    }
+}
+
+export!(Plugin);
