@@ -88,6 +88,30 @@ fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
     let caps = ["log", "storage", "tags.read"];
     let v1 = pack(tmp.path(), "hostile", "1.0.0", &caps, Some(&key));
     let v2 = pack(tmp.path(), "hostile", "1.1.0", &caps, Some(&key));
+    // signing an unsigned package afterwards gives the same signed package
+    let unsigned = tmp.path().join("unsigned.nxp");
+    std::fs::write(
+        &unsigned,
+        nplusx::plugins::package::pack(
+            &plugin::manifest("hostile", "1.0.0", &caps),
+            &plugin::component("hostile", "1.0.0"),
+            None,
+        ),
+    )
+    .unwrap();
+    let o = cli(&[
+        "plugin",
+        "sign",
+        unsigned.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(&unsigned).unwrap(),
+        v1,
+        "ed25519 signatures are deterministic"
+    );
     let o = cli(&[
         "plugin",
         "inspect",
@@ -161,6 +185,27 @@ fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
         api.post_bytes("/api/v1/plugins", &v2).code(),
         "plugins.same_version"
     );
+    // a package of the same plugin from another (trusted) publisher: refused
+    let other_key = tmp.path().join("other.key");
+    let o = cli(&["plugin", "keygen", "--out", other_key.to_str().unwrap()]);
+    let other_public = text(&o)
+        .lines()
+        .find(|l| l.starts_with("ed25519:"))
+        .unwrap()
+        .to_string();
+    api.post_form(
+        "/admin/plugin-keys",
+        &[
+            ("public_key", other_public.as_str()),
+            ("name", "Other contractor"),
+        ],
+    );
+    let hijack = pack(tmp.path(), "hostile", "1.2.0", &caps, Some(&other_key));
+    let r = api.post_bytes("/api/v1/plugins", &hijack);
+    assert_eq!(r.code(), "plugins.publisher_changed", "{}", r.body);
+    // an older one too: going back is a rollback
+    let r = api.post_bytes("/api/v1/plugins", &v1);
+    assert_eq!(r.code(), "plugins.older", "{}", r.body);
     // rollback: the data stays
     let r = api.post_json("/api/v1/plugins/hostile/rollback", &json!({}));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -394,6 +439,25 @@ fn hostile_plugins_are_stopped_audited_and_the_box_keeps_serving() {
             >= 1
     });
     eventually(10, || stats(&api, "hostile")["stats"]["state"] == "running");
+
+    // sleeping: a plugin cannot wait (it would block where no deadline reaches)
+    configure(&api, "hostile", "sleep", &["log", "storage"]);
+    let t = Instant::now();
+    let r = page(&api, "hostile");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("woke up"), "{}", r.body);
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    // a form aimed at the console's own pages: refused, nothing rendered
+    configure(&api, "hostile", "escape", &["log", "storage"]);
+    let r = page(&api, "hostile");
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("bad action name"), "{}", r.body);
+    assert!(!r.body.contains("plugin-settings/developer-mode\""));
+    assert_eq!(
+        api.post_form("/x/hostile/main/..%2F..%2Fadmin", &[]).status,
+        404
+    );
 
     // a memory bomb: stopped at its cap
     configure(&api, "hostile", "memory", &["log", "storage"]);

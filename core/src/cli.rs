@@ -959,7 +959,10 @@ fn plugin_cmd(
             } => {
                 let bytes = read_file(&file)?;
                 let grants = grants_for(&bytes, grants, grant_safe)?;
-                show(&app.plugins.install(&app, &actor, &bytes, &grants, enable)?);
+                show(
+                    &app.plugins
+                        .install(&app, &actor, &bytes, Some(&grants), enable)?,
+                );
             }
             PluginCmd::Upgrade {
                 package: file,
@@ -969,8 +972,11 @@ fn plugin_cmd(
                 let bytes = read_file(&file)?;
                 let p = package::parse(&bytes)?;
                 app.plugins.get(&app, &p.manifest.id)?;
+                // without --grant / --grant-safe the installed version's grants carry over
+                let explicit = !grants.is_empty() || grant_safe;
                 let grants = grants_for(&bytes, grants, grant_safe)?;
-                show(&app.plugins.install(&app, &actor, &bytes, &grants, false)?);
+                let chosen = explicit.then_some(grants.as_slice());
+                show(&app.plugins.install(&app, &actor, &bytes, chosen, false)?);
             }
             PluginCmd::List => {
                 for p in app.plugins.list(&app)? {

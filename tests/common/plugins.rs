@@ -86,7 +86,7 @@ pub fn manifest(id: &str, version: &str, caps: &[&str]) -> String {
     }
     m.push_str(
         "\n[[setting]]\nname = \"mode\"\nlabel_zh = \"模式\"\nlabel_en = \"Mode\"\nkind = \"choice\"\n\
-         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\"]\n",
+         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\", \"sleep\", \"escape\"]\n",
     );
     m
 }

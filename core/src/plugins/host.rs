@@ -19,6 +19,9 @@ pub const COLLECTIONS: &[&str] = &[
     "tags.defs",
 ];
 
+/// Alarm keys one plugin may use.
+const MAX_ALARM_KEYS: usize = 200;
+
 /// The actions `actions.invoke` offers.
 pub const ACTIONS: &[&str] = &["alarms.acknowledge", "alarms.acknowledge-own"];
 
@@ -153,6 +156,12 @@ pub fn history(
 ) -> Result<Vec<(i64, f64)>, wit::Error> {
     g.allow("tags.history")?;
     period(from, to)?;
+    if to - from > 7 * 86_400_000 {
+        return Err(wit::Error::Invalid(
+            "raw history spans at most 7 days; use aggregate for longer".into(),
+        ));
+    }
+    g.rate("history", 600)?;
     let app = g.app()?;
     let id = tag_id(&app, name)?;
     let points = app.historian.raw(id, from, to).map_err(failed)?;
@@ -175,6 +184,7 @@ pub fn aggregate(
     if !(1..=10_000).contains(&buckets) {
         return Err(wit::Error::Invalid("1 to 10,000 buckets".into()));
     }
+    g.rate("history", 600)?;
     let app = g.app()?;
     let id = tag_id(&app, name)?;
     let out = app
@@ -214,6 +224,7 @@ pub fn write_tag(g: &mut Guest, name: &str, v: wit::Value) -> Result<(), wit::Er
             .unwrap_or(serde_json::Value::Null),
         wit::Value::Text(t) => serde_json::Value::String(t),
     };
+    g.rate("tag write", 120)?;
     let checked = crate::tags::service::check_write(&tag, &json)
         .map_err(|e| wit::Error::Invalid(e.msg().render(crate::i18n::Lang::En)))?;
     let rt = app
@@ -253,6 +264,7 @@ pub fn kv_set(g: &mut Guest, key: &str, value: Option<Vec<u8>>) -> Result<(), wi
     if value.as_ref().is_some_and(|v| v.len() > 1 << 20) {
         return Err(wit::Error::Invalid("values are at most 1 MiB".into()));
     }
+    g.rate("storage write", 1_200)?;
     let app = g.app()?;
     let before = used(g, &app)?;
     let old = kv::get(&app.store, &g.id, key).map_err(failed)?;
@@ -288,6 +300,7 @@ pub fn query(
     limit: u32,
 ) -> Result<Vec<String>, wit::Error> {
     g.allow("records.read")?;
+    g.rate("query", 600)?;
     let filter: HashMap<String, serde_json::Value> = if filter.trim().is_empty() {
         HashMap::new()
     } else {
@@ -334,6 +347,7 @@ pub fn query(
 
 pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Error> {
     g.allow("actions")?;
+    g.rate("action", 120)?;
     let args: serde_json::Value = serde_json::from_str(args)
         .map_err(|e| wit::Error::Invalid(format!("arguments must be JSON: {e}")))?;
     let comment = args["comment"]
@@ -402,6 +416,7 @@ pub fn emit(g: &mut Guest, name: &str, data: &str) -> Result<(), wit::Error> {
             "event data must be a JSON object".into(),
         ));
     }
+    g.rate("event", 600)?;
     let app = g.app()?;
     app.plugins.publish_event(wit::Event {
         kind: format!("plugin.{}.{name}", g.id),
@@ -439,7 +454,21 @@ pub fn raise_alarm(
             "messages: 1–400 bytes in both languages".into(),
         ));
     }
+    g.rate("alarm", 600)?;
     let app = g.app()?;
+    let source = format!("plugin:{}:{key}", g.id);
+    // a plugin's alarms are definitions in the alarm system: a bounded set of them
+    if app.alarms.external_id(&source).is_none()
+        && app
+            .alarms
+            .external_sources(&format!("plugin:{}:", g.id))
+            .len()
+            >= MAX_ALARM_KEYS
+    {
+        return Err(wit::Error::Quota(format!(
+            "at most {MAX_ALARM_KEYS} different alarm keys per plugin"
+        )));
+    }
     let p = match priority {
         W::Urgent => P::Urgent,
         W::High => P::High,
@@ -451,7 +480,7 @@ pub fn raise_alarm(
         en: en.to_string(),
     };
     app.alarms
-        .raise_external(&format!("plugin:{}:{key}", g.id), p, &text, "")
+        .raise_external(&source, p, &text, "")
         .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))
 }
 
@@ -479,9 +508,11 @@ pub fn mqtt_publish(
             "topic: 1–200 characters, no wildcards, not starting with /".into(),
         ));
     }
-    if payload.len() > 256 * 1024 {
-        return Err(wit::Error::Invalid("payload is at most 256 KiB".into()));
+    if payload.len() > 16 * 1024 {
+        return Err(wit::Error::Invalid("payload is at most 16 KiB".into()));
     }
+    // it shares the plant's store-and-forward queue: metered
+    g.rate("mqtt publish", 60)?;
     let app = g.app()?;
     app.northbound
         .enqueue_message(&format!("plugins/{}/{topic}", g.id), payload, retain)

@@ -116,11 +116,20 @@ impl Handle {
 
     pub fn stop(&mut self) {
         self.tasks.clear();
-        // waits for room in the queue: the thread drains it (each call has a deadline)
-        let _ = self.tx.send(Call::Stop);
+        // a full queue drains within its calls' deadlines; a dropped Stop is made up for by
+        // the sender going away when this handle is dropped
+        let _ = self.tx.try_send(Call::Stop);
         if let Some(t) = self.thread.take() {
-            // the thread ends after its current call (which has a deadline)
-            let _ = t.join();
+            let until = Instant::now() + Duration::from_secs(5);
+            while !t.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                // not waited for further: the box's operations must not hang on a plugin
+                tracing::warn!(plugin = %self.info.id, "plugin thread did not stop within 5 s; left behind");
+            }
         }
     }
 }
@@ -396,7 +405,7 @@ impl Faults {
         spec: &Spec,
         id: &str,
         f: &Fault,
-        stats: &Mutex<Stats>,
+        stats: &Arc<Mutex<Stats>>,
         log: &PluginLog,
     ) -> bool {
         let text = f.to_string();
@@ -420,7 +429,7 @@ impl Faults {
         }
         let disable = self.times.len() >= FAULTS_TO_DISABLE;
         if let Some(app) = spec.app.upgrade() {
-            app.plugins.on_fault(&app, id, &text, disable);
+            app.plugins.on_fault(&app, id, &text, disable, stats);
         }
         if disable {
             set_state(

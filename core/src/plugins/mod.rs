@@ -58,6 +58,8 @@ pub struct Review {
     pub capabilities: Vec<(String, bool, String, String)>,
     /// Installed version of the same plugin, if any (the upload is an upgrade).
     pub installed_version: Option<String>,
+    /// What the installed version is granted (an upgrade starts from it).
+    pub granted: Vec<String>,
     pub pages: Vec<String>,
 }
 
@@ -160,6 +162,10 @@ impl Plugins {
             if *demo_only && !demo && !existing.as_ref().is_some_and(|e| e.bundled) {
                 continue;
             }
+            if existing.as_ref().is_some_and(|e| !e.bundled) {
+                tracing::warn!(plugin = %m.id, "a plugin installed by the admin has the id of a bundled one; kept");
+                continue;
+            }
             if existing
                 .as_ref()
                 .is_some_and(|e| e.version == m.version && e.bundled)
@@ -195,6 +201,9 @@ impl Plugins {
                 installed_by: "bundled".into(),
                 previous: None,
             };
+            if let Some(old) = existing.as_ref().filter(|e| e.version != m.version) {
+                w.remove(&PACKAGES, &pkg_key(&old.id, &old.version))?;
+            }
             w.insert(
                 &PACKAGES,
                 &pkg_key(&m.id, &m.version),
@@ -236,6 +245,25 @@ impl Plugins {
         Ok(())
     }
 
+    /// A package may run here: signed by a trusted publisher, or developer mode is on.
+    /// Returns whether the signer is trusted.
+    fn check_trust(r: &impl Reader, p: &package::Package) -> Result<bool> {
+        let trusted = match &p.signer {
+            Some(k) => r.get(&KEYS, &package::fingerprint(k))?.is_some(),
+            None => false,
+        };
+        if !trusted && !Self::developer_mode(r)? {
+            return Err(match &p.signer {
+                None => Error::invalid("package", "plugins.err.unsigned"),
+                Some(k) => Error::invalid_msg(
+                    "package",
+                    Msg::new("plugins.err.untrusted").arg("key", package::fingerprint(k)),
+                ),
+            });
+        }
+        Ok(trusted)
+    }
+
     pub fn developer_mode(r: &impl Reader) -> Result<bool> {
         Ok(crate::store::meta_get(r, DEV_MODE_KEY)?.unwrap_or(false))
     }
@@ -264,27 +292,36 @@ impl Plugins {
     pub fn review(&self, app: &App, bytes: &[u8]) -> Result<(Review, package::Package)> {
         let p = package::parse(bytes)?;
         let r = app.store.read()?;
-        let dev = Self::developer_mode(&r)?;
-        let (signed_by, fingerprint, trusted) = match &p.signer {
-            Some(k) => {
-                let text = package::public_text(k);
-                let trusted = r.get(&KEYS, &package::fingerprint(k))?.is_some();
-                (text, package::fingerprint(k), trusted)
-            }
-            None => (String::new(), String::new(), false),
+        let trusted = Self::check_trust(&r, &p)?;
+        let (signed_by, fingerprint) = match &p.signer {
+            Some(k) => (package::public_text(k), package::fingerprint(k)),
+            None => (String::new(), String::new()),
         };
-        if !trusted && !dev {
-            return Err(if p.signer.is_none() {
-                Error::invalid("package", "plugins.err.unsigned")
-            } else {
-                Error::invalid_msg(
+        let installed = r.get(&INSTALLED, &p.manifest.id)?;
+        if let Some(b) = &installed {
+            // an upgrade comes from the same publisher (an unsigned test install excepted)
+            if !b.bundled && !b.publisher_key.is_empty() && b.publisher_key != signed_by {
+                return Err(Error::invalid_msg(
                     "package",
-                    Msg::new("plugins.err.untrusted").arg("key", &fingerprint),
-                )
-            });
+                    Msg::new("plugins.err.publisher_changed")
+                        .arg("was", &b.publisher_key)
+                        .arg(
+                            "now",
+                            if signed_by.is_empty() {
+                                "-"
+                            } else {
+                                &signed_by
+                            },
+                        ),
+                ));
+            }
         }
         let info = self.describe(app, &p)?;
-        let installed_version = r.get(&INSTALLED, &p.manifest.id)?.map(|i| i.version);
+        let granted = installed
+            .as_ref()
+            .map(|i| i.grants.clone())
+            .unwrap_or_default();
+        let installed_version = installed.map(|i| i.version);
         let m = &p.manifest;
         Ok((
             Review {
@@ -310,6 +347,7 @@ impl Plugins {
                     })
                     .collect(),
                 installed_version,
+                granted,
                 pages: info.pages.iter().map(|p| p.id.clone()).collect(),
             },
             p,
@@ -334,6 +372,7 @@ impl Plugins {
             app,
         };
         let info = instance::describe(&spec).map_err(component_error)?;
+        check_info(&info).map_err(component_error)?;
         Ok((spec, info))
     }
 
@@ -354,13 +393,6 @@ impl Plugins {
                     )
                     .arg("component", format!("{} {}", info.id, info.version)),
             ));
-        }
-        for page in &info.pages {
-            if !manifest::valid_id(&page.id)
-                && !page.id.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-            {
-                return Err(component_error(format!("page id {:?}", page.id)));
-            }
         }
         Ok(info)
     }
@@ -392,12 +424,12 @@ impl Plugins {
         app: &Arc<App>,
         actor: &Actor,
         bytes: &[u8],
-        grants: &[String],
+        grants: Option<&[String]>,
         enable: bool,
     ) -> Result<Installed> {
         let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
         let (review, p) = self.review(app, bytes)?;
-        for g in grants {
+        for g in grants.unwrap_or_default() {
             if !p.manifest.asks(g) {
                 return Err(Error::invalid_msg(
                     "grants",
@@ -419,17 +451,31 @@ impl Plugins {
                 Msg::new("plugins.err.same_version").arg("version", &p.manifest.version),
             ));
         }
-        let mut rec = self.record(&p.manifest, grants.to_vec(), app);
+        if let Some(b) = before.as_ref().filter(|b| {
+            manifest::version_key(&p.manifest.version) < manifest::version_key(&b.version)
+        }) {
+            // going back is a rollback, which keeps the data's provenance clear
+            return Err(Error::invalid_msg(
+                "package",
+                Msg::new("plugins.err.older")
+                    .arg("version", &p.manifest.version)
+                    .arg("installed", &b.version),
+            ));
+        }
+        let mut rec = self.record(&p.manifest, grants.unwrap_or_default().to_vec(), app);
         rec.publisher_key = review.signed_by.clone();
         rec.installed_by = actor.label();
         rec.enabled = enable;
         if let Some(b) = &before {
-            // an upgrade: settings, limits, the switch and the grants still asked for carry
-            // over; capabilities new in this version only if named
-            for g in &b.grants {
-                if p.manifest.asks(g) && !rec.grants.contains(g) {
-                    rec.grants.push(g.clone());
-                }
+            // an upgrade: settings, limits and the switch carry over; without an explicit
+            // choice so do the grants still asked for (new capabilities only if named)
+            if grants.is_none() {
+                rec.grants = b
+                    .grants
+                    .iter()
+                    .filter(|g| p.manifest.asks(g))
+                    .cloned()
+                    .collect();
             }
             rec.settings = carry_settings(&p.manifest, &b.settings);
             rec.deadline_ms = b.deadline_ms;
@@ -487,6 +533,7 @@ impl Plugins {
             .get(&PACKAGES, &pkg_key(id, &prev))?
             .ok_or_else(|| Error::conflict("plugins.err.no_previous"))?;
         let p = package::parse(&bytes)?;
+        Self::check_trust(&w, &p)?;
         let mut rec = cur.clone();
         rec.version = p.manifest.version.clone();
         rec.grants.retain(|g| p.manifest.asks(g));
@@ -642,6 +689,10 @@ impl Plugins {
         );
         w.commit()?;
         self.stop(id);
+        // its alarms return to normal (their journal stays)
+        for source in app.alarms.external_sources(&format!("plugin:{id}:")) {
+            app.alarms.clear_external(&source);
+        }
         Ok(())
     }
 
@@ -835,7 +886,14 @@ impl Plugins {
 
     /// A plugin faulted (called from its thread): audited; after repeated faults it is
     /// switched off and an alarm raised.
-    pub fn on_fault(&self, app: &Arc<App>, id: &str, fault: &str, disable: bool) {
+    pub fn on_fault(
+        &self,
+        app: &Arc<App>,
+        id: &str,
+        fault: &str,
+        disable: bool,
+        stats: &Arc<Mutex<instance::Stats>>,
+    ) {
         let actor = Actor::system("plugin-host");
         let done = app.store.write(&actor).and_then(|mut w| {
             w.audit(
@@ -848,7 +906,15 @@ impl Plugins {
         if let Err(e) = done {
             tracing::error!(plugin = id, error = %e, "fault not audited");
         }
-        if !disable {
+        // only the instance the box is running may switch the plugin off: one an admin has
+        // just replaced (new settings, re-enabled) has no say
+        let current = self
+            .running
+            .lock()
+            .expect("plugins lock")
+            .get(id)
+            .is_some_and(|h| Arc::ptr_eq(&h.stats, stats));
+        if !disable || !current {
             return;
         }
         let off = self.update(
@@ -921,6 +987,10 @@ impl Plugins {
             .get(&PACKAGES, &pkg_key(&rec.id, &rec.version))?
             .ok_or_else(|| Error::not_found("plugins.err.not_found"))?;
         let p = package::parse(&bytes)?;
+        if !rec.bundled {
+            // a removed key, or developer mode switched off, stops what it let in
+            Self::check_trust(&app.store.read()?, &p)?;
+        }
         let (spec, info) = self.load(&p, rec.clone(), Arc::downgrade(app))?;
         let mut h =
             instance::spawn(spec, info, rec.manifest.module.clone()).map_err(component_error)?;
@@ -947,6 +1017,36 @@ impl Plugins {
         tracing::info!(plugin = %rec.id, version = %rec.version, "plugin started");
         Ok(())
     }
+}
+
+/// What `describe` answers must fit the console: page ids as URL segments, bounded names.
+fn check_info(info: &wit::Info) -> std::result::Result<(), String> {
+    let page_id = |p: &str| {
+        (1..=32).contains(&p.len())
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if info.pages.len() > 20 {
+        return Err("at most 20 pages".into());
+    }
+    for p in &info.pages {
+        if !page_id(&p.id) {
+            return Err(format!("page id {:?}: 1–32 of a-z, 0-9 and -", p.id));
+        }
+        if [&p.title_zh, &p.title_en]
+            .iter()
+            .any(|t| t.trim().is_empty() || t.chars().count() > 64)
+        {
+            return Err(format!("page {}: titles of 1–64 characters", p.id));
+        }
+    }
+    if [&info.name_zh, &info.name_en]
+        .iter()
+        .any(|t| t.chars().count() > 64)
+    {
+        return Err("names of at most 64 characters".into());
+    }
+    Ok(())
 }
 
 fn component_error(detail: String) -> Error {

@@ -87,7 +87,8 @@ async fn install_submit(
     let grants = f.all("grant");
     let enable = f.checked("enable");
     let (a, actor) = (app(&ctx), ctx.actor());
-    let rec = blocking(move || a.plugins.install(&a, &actor, &bytes, &grants, enable)).await?;
+    let rec =
+        blocking(move || a.plugins.install(&a, &actor, &bytes, Some(&grants), enable)).await?;
     Ok(redirect_with(
         &format!("/admin/plugins/{}", rec.id),
         Some("flash.saved"),
@@ -221,6 +222,50 @@ fn guard(ctx: &Ctx, id: &str, level: Level) -> Result<super::runtime::wit::Info,
     Ok(info)
 }
 
+/// Names a plugin puts into URLs and forms (actions, pages, fields): `[A-Za-z0-9_-]{1,64}`,
+/// so a plugin cannot point a form at another part of the console.
+fn safe_name(n: &str) -> bool {
+    (1..=64).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A view the console can show: bounded in size, with safe action and field names.
+fn check_view(v: &super::runtime::view::View) -> Result<(), String> {
+    use super::runtime::view::Block;
+    let bytes = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+    if bytes > 4 << 20 {
+        return Err(format!(
+            "the page is too large ({bytes} bytes; at most 4 MiB)"
+        ));
+    }
+    for b in &v.blocks {
+        let problem = match b {
+            Block::Table(t) => {
+                let cells: usize = t.rows.iter().map(Vec::len).sum();
+                (cells > 50_000 || t.columns.iter().any(|c| c.label.chars().count() > 100)).then(
+                    || {
+                        "a table is too large (at most 50,000 cells, labels of 100 characters)"
+                            .to_string()
+                    },
+                )
+            }
+            Block::Form(f) => (!safe_name(&f.action)
+                || f.fields.iter().any(|x| !safe_name(&x.name)))
+            .then(|| format!("bad action or field name in form {:?}", f.action)),
+            Block::Buttons(bs) => bs
+                .iter()
+                .find(|b| !safe_name(&b.action))
+                .map(|b| format!("bad action name {:?}", b.action)),
+            _ => None,
+        };
+        if let Some(p) = problem {
+            return Err(p);
+        }
+    }
+    Ok(())
+}
+
 fn plugin_error(detail: String) -> AppError {
     Error::Device(Msg::new("plugins.err.call").arg("detail", detail)).into()
 }
@@ -239,6 +284,7 @@ async fn show(
         .plugins
         .render(id, page, params, ctx.lang.code())
         .await
+        .and_then(|v| check_view(&v).map(|_| v))
         .map_err(plugin_error)?;
     let title = info
         .pages
@@ -310,6 +356,9 @@ async fn plugin_action(
 ) -> Result<HttpResponse, AppError> {
     let (id, page, action) = path.into_inner();
     guard(&ctx, &id, Level::Write)?;
+    if !safe_name(&page) || !safe_name(&action) {
+        return Err(AppError::not_found());
+    }
     let fields: Vec<(String, String)> = form
         .into_inner()
         .into_iter()
@@ -323,6 +372,12 @@ async fn plugin_action(
         .map_err(plugin_error)?;
     if !outcome.errors.is_empty() {
         return show(&ctx, &id, &page, Vec::new(), outcome.errors, fields).await;
+    }
+    if !outcome.next_page.is_empty() && !safe_name(&outcome.next_page) {
+        return Err(plugin_error(format!(
+            "bad next page {:?}",
+            outcome.next_page
+        )));
     }
     let next = if outcome.next_page.is_empty() {
         page
@@ -359,8 +414,9 @@ async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct InstallQuery {
     /// Capabilities to grant, comma-separated (a subset of what the manifest asks for).
+    /// Left out on an upgrade: the installed version's grants still asked for.
     #[serde(default)]
-    pub grants: String,
+    pub grants: Option<String>,
     /// Enable it right away.
     #[serde(default)]
     pub enable: bool,
@@ -395,19 +451,23 @@ async fn api_install(
         body.extend_from_slice(&chunk);
     }
     let (a, actor) = (app(&ctx), ctx.actor());
-    let grants: Vec<String> = q
-        .grants
-        .split(',')
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map(str::to_string)
-        .collect();
+    let grants: Option<Vec<String>> = q.grants.as_ref().map(|g| {
+        g.split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
     let (enable, dry) = (q.enable, q.dry_run);
     if dry {
         let review = blocking(move || Ok(a.plugins.review(&a, &body)?.0)).await?;
         return Ok(HttpResponse::Ok().json(review));
     }
-    let rec = blocking(move || a.plugins.install(&a, &actor, &body, &grants, enable)).await?;
+    let rec = blocking(move || {
+        a.plugins
+            .install(&a, &actor, &body, grants.as_deref(), enable)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(rec))
 }
 

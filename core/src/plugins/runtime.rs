@@ -32,6 +32,14 @@ pub use self::nplusx::plugin::views as view;
 
 /// How often the epoch advances.
 pub const EPOCH_MS: u64 = 10;
+/// Data one host call may take from a plugin (wasmtime's hostcall fuel, ~bytes).
+const HOSTCALL_FUEL: usize = 4 << 20;
+
+/// Time a call may spend in host calls (a tag write waiting for a PLC…): ten times its own
+/// budget, at least 10 s.
+pub fn host_budget(budget: Duration) -> Duration {
+    (budget * 10).max(Duration::from_secs(10))
+}
 
 /// Why a call into a plugin ended badly.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +112,31 @@ impl Runtime {
         let mut linker: Linker<HostState> = Linker::new(&engine);
         // Rust std guests import WASI; they get no files, network, environment or args
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e}"))?;
+        // Plugins have nothing to wait for (no files, sockets or stdin), and a wait would
+        // block the plugin's thread where no deadline reaches it: waiting returns at once.
+        linker.allow_shadowing(true);
+        {
+            use wasmtime::component::Resource;
+            use wasmtime_wasi::p2::DynPollable;
+            let mut poll = linker
+                .instance("wasi:io/poll@0.2.12")
+                .map_err(|e| format!("{e}"))?;
+            poll.func_wrap("poll", |_cx, (list,): (Vec<Resource<DynPollable>>,)| {
+                Ok(((0..list.len() as u32).collect::<Vec<u32>>(),))
+            })
+            .map_err(|e| format!("{e}"))?;
+            poll.func_wrap(
+                "[method]pollable.block",
+                |_cx, (_p,): (Resource<DynPollable>,)| Ok(()),
+            )
+            .map_err(|e| format!("{e}"))?;
+            poll.func_wrap(
+                "[method]pollable.ready",
+                |_cx, (_p,): (Resource<DynPollable>,)| Ok((true,)),
+            )
+            .map_err(|e| format!("{e}"))?;
+        }
+        linker.allow_shadowing(false);
         Module::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| format!("{e}"))?;
         std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
         let ticker = engine.clone();
@@ -175,10 +208,13 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(1);
+        // data a plugin hands one host call (strings, lists) is capped
+        store.set_hostcall_fuel(HOSTCALL_FUEL);
         store.epoch_deadline_callback(|ctx| {
             let g = &ctx.data().guest;
             let used = g.call_started.elapsed().saturating_sub(g.host_time);
-            if used >= g.budget {
+            // time in host calls is not the plugin's, but it is bounded too
+            if used >= g.budget || g.host_time >= host_budget(g.budget) {
                 return Err(wasmtime::Error::new(Stopped::Deadline));
             }
             let left = (g.budget - used).as_millis() as u64 / EPOCH_MS;
@@ -191,20 +227,25 @@ impl Runtime {
 /// Memory cap of a store, and the size it reached.
 pub struct Limiter {
     pub cap: u64,
+    /// Bytes of all linear memories now.
+    pub total: u64,
     pub peak: u64,
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired as u64 > self.cap {
+        // the cap is for all the store's memories together
+        let total = self.total + (desired.saturating_sub(current)) as u64;
+        if total > self.cap {
             return Err(wasmtime::Error::new(Stopped::Memory));
         }
-        self.peak = self.peak.max(desired as u64);
+        self.total = total;
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 
@@ -215,6 +256,18 @@ impl wasmtime::ResourceLimiter for Limiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        8
     }
 }
 
@@ -412,6 +465,8 @@ pub struct Guest {
     /// Denials already audited (capability → minute), so a looping plugin cannot flood the
     /// audit log.
     denied: HashMap<&'static str, i64>,
+    /// Calls per kind in the current minute (kind → (minute, count)).
+    rates: HashMap<&'static str, (i64, u32)>,
 }
 
 impl Guest {
@@ -436,6 +491,7 @@ impl Guest {
             host_time: Duration::ZERO,
             budget,
             denied: HashMap::new(),
+            rates: HashMap::new(),
         }
     }
 
@@ -447,6 +503,23 @@ impl Guest {
         self.app
             .upgrade()
             .ok_or_else(|| wit::Error::Failed("the box is shutting down".into()))
+    }
+
+    /// Counts a call of `kind`; more than `per_minute` in a minute are refused with `quota`
+    /// (host calls that write to the store or the network are metered).
+    pub fn rate(&mut self, kind: &'static str, per_minute: u32) -> Result<(), wit::Error> {
+        let minute = now_ms() / 60_000;
+        let e = self.rates.entry(kind).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        if e.1 >= per_minute {
+            return Err(wit::Error::Quota(format!(
+                "at most {per_minute} {kind} calls a minute"
+            )));
+        }
+        e.1 += 1;
+        Ok(())
     }
 
     /// Whether the capability was granted; a refusal is audited (once a minute per
@@ -501,6 +574,7 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: Limiter {
                 cap: memory_cap,
+                total: 0,
                 peak: 0,
             },
             guest,

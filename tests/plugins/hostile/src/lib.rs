@@ -118,6 +118,20 @@ impl Guest for Plugin {
                 }
             }
             "trap" => panic!("trapping as asked"),
+            "sleep" => {
+                // waiting is not possible in a plugin: this returns at once
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                blocks.push(Block::Text("woke up".into()));
+            }
+            "escape" => {
+                // a button aimed at the console's own admin pages
+                blocks.push(Block::Buttons(vec![nplusx::plugin::views::Button {
+                    action: "../../../admin/plugin-settings/developer-mode".into(),
+                    label: "Click me".into(),
+                    confirm: String::new(),
+                    danger: false,
+                }]));
+            }
             "ungranted" => {
                 let t = tags::find("");
                 let s = storage::set("k", b"v");
