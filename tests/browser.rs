@@ -40,35 +40,9 @@ fn an_engineer_connects_a_modbus_plc_and_writes_a_setpoint() {
 fn an_admin_installs_the_example_plugin_and_uses_its_page() {
     // the contractor: a key, and the example packed and signed with it
     let tmp = tempfile::tempdir().unwrap();
-    let key = tmp.path().join("contractor.key");
-    let o = common::cli(&["plugin", "keygen", "--out", key.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", common::text(&o));
-    let public = common::text(&o)
-        .lines()
-        .find(|l| l.starts_with("ed25519:"))
-        .expect("public key printed")
-        .to_string();
+    let (key, public) = plugin::keygen(tmp.path(), "contractor");
     let (manifest, component) = plugin::example();
-    let (m, c, pkg) = (
-        tmp.path().join("nplusx-plugin.toml"),
-        tmp.path().join("tank_watch.wasm"),
-        tmp.path().join("tank-watch.nxp"),
-    );
-    std::fs::write(&m, manifest).unwrap();
-    std::fs::write(&c, component).unwrap();
-    let o = common::cli(&[
-        "plugin",
-        "pack",
-        "--manifest",
-        m.to_str().unwrap(),
-        "--component",
-        c.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--out",
-        pkg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", common::text(&o));
+    let pkg = plugin::pack_with_cli(tmp.path(), "tank-watch", &manifest, &component, Some(&key));
     // the plant: a fresh box (not the demo, which has the example built in)
     let data = tmp.path().join("data");
     let s = common::Server::start(

@@ -18,31 +18,15 @@ fn serve(data: &Path) -> Server {
     Server::start(&["serve", "--bootstrap-token", BOOTSTRAP], data, None)
 }
 
-/// Writes the manifest and component and packs them with the CLI (signed with `key`).
+/// The test plugin with this id and version, packed with the CLI (signed with `key`).
 fn pack(dir: &Path, id: &str, version: &str, caps: &[&str], key: Option<&Path>) -> Vec<u8> {
-    let m = dir.join(format!("{id}-{version}.toml"));
-    let c = dir.join(format!("{id}-{version}.wasm"));
-    let out = dir.join(format!("{id}-{version}.nxp"));
-    std::fs::write(&m, plugin::manifest(id, version, caps)).unwrap();
-    std::fs::write(&c, plugin::component(id, version)).unwrap();
-    let _ = std::fs::remove_file(&out);
-    let mut args = vec![
-        "plugin".to_string(),
-        "pack".into(),
-        "--manifest".into(),
-        m.display().to_string(),
-        "--component".into(),
-        c.display().to_string(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    if let Some(k) = key {
-        args.push("--key".into());
-        args.push(k.display().to_string());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = cli(&args);
-    assert!(o.status.success(), "{}", text(&o));
+    let out = plugin::pack_with_cli(
+        dir,
+        &format!("{id}-{version}"),
+        &plugin::manifest(id, version, caps),
+        &plugin::component(id, version),
+        key,
+    );
     std::fs::read(out).unwrap()
 }
 
@@ -72,14 +56,7 @@ fn stats(api: &Client, id: &str) -> Value {
 #[test]
 fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = tmp.path().join("contractor.key");
-    let o = cli(&["plugin", "keygen", "--out", key.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    let public = text(&o)
-        .lines()
-        .find(|l| l.starts_with("ed25519:"))
-        .expect("public key printed")
-        .to_string();
+    let (key, public) = plugin::keygen(tmp.path(), "contractor");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
@@ -186,13 +163,7 @@ fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
         "plugins.same_version"
     );
     // a package of the same plugin from another (trusted) publisher: refused
-    let other_key = tmp.path().join("other.key");
-    let o = cli(&["plugin", "keygen", "--out", other_key.to_str().unwrap()]);
-    let other_public = text(&o)
-        .lines()
-        .find(|l| l.starts_with("ed25519:"))
-        .unwrap()
-        .to_string();
+    let (other_key, other_public) = plugin::keygen(tmp.path(), "other");
     api.post_form(
         "/admin/plugin-keys",
         &[

@@ -73,6 +73,69 @@ pub fn component(id: &str, version: &str) -> Vec<u8> {
     bytes
 }
 
+/// Runs the `nplusx` CLI; panics with its output if it fails.
+fn nplusx(args: &[&str]) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nplusx"))
+        .args(args)
+        .env_remove("NPLUSX_CONFIG")
+        .env_remove("NPLUSX_DATA")
+        .output()
+        .expect("nplusx runs");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "nplusx {args:?}: {out}");
+    out
+}
+
+/// `nplusx plugin keygen` into `dir/<name>.key`: the key file and the public key it printed.
+pub fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = dir.join(format!("{name}.key"));
+    let out = nplusx(&["plugin", "keygen", "--out", key.to_str().unwrap()]);
+    let public = out
+        .lines()
+        .find(|l| l.starts_with("ed25519:"))
+        .expect("public key printed")
+        .to_string();
+    (key, public)
+}
+
+/// `nplusx plugin pack` of a manifest and a component into `dir/<name>.nxp` (signed with
+/// `key` if given): the package's path.
+pub fn pack_with_cli(
+    dir: &Path,
+    name: &str,
+    manifest: &str,
+    component: &[u8],
+    key: Option<&Path>,
+) -> PathBuf {
+    let (m, c, out) = (
+        dir.join(format!("{name}.toml")),
+        dir.join(format!("{name}.wasm")),
+        dir.join(format!("{name}.nxp")),
+    );
+    std::fs::write(&m, manifest).unwrap();
+    std::fs::write(&c, component).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let mut args = vec![
+        "plugin",
+        "pack",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--component",
+        c.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(k) = key {
+        args.extend(["--key", k.to_str().unwrap()]);
+    }
+    nplusx(&args);
+    out
+}
+
 /// A manifest for the test plugin.
 pub fn manifest(id: &str, version: &str, caps: &[&str]) -> String {
     let mut m = format!(
