@@ -10,6 +10,7 @@
 
 mod demo;
 pub mod model;
+pub mod permits;
 pub mod routes;
 pub mod service;
 mod store;
