@@ -6,6 +6,8 @@
 mod common;
 #[path = "common/plugins.rs"]
 mod plugin;
+#[path = "common/opcua.rs"]
+mod ua;
 
 use std::path::Path;
 use std::process::Command;
@@ -34,6 +36,12 @@ fn an_engineer_connects_a_modbus_plc_and_writes_a_setpoint() {
             "the write reached the PLC"
         );
     }
+}
+
+#[test]
+fn an_engineer_browses_an_opc_ua_server_and_adds_a_tag() {
+    let server = ua::UaServer::start();
+    story_with("opcua.spec.mjs", &[("UA_ENDPOINT", server.endpoint())]);
 }
 
 #[test]

@@ -366,7 +366,8 @@ fn to_val(v: &Variant) -> Option<Val> {
         Variant::UInt32(x) => Val::Number(*x as f64),
         Variant::Int64(x) => Val::Number(*x as f64),
         Variant::UInt64(x) => Val::Number(*x as f64),
-        Variant::Float(x) => Val::Number(*x as f64),
+        // an f32 as the decimal it was written as (0.42, not 0.41999998688697815)
+        Variant::Float(x) => Val::Number(x.to_string().parse().unwrap_or(*x as f64)),
         Variant::Double(x) => Val::Number(*x),
         Variant::String(s) => Val::Text(s.to_string()),
         Variant::LocalizedText(t) => Val::Text(t.text.to_string()),
@@ -1064,6 +1065,8 @@ mod tests {
         let now = now_ms();
         let s = sample(&t, &DataValue::new_now(Variant::Float(21.5)), now);
         assert_eq!(s.value, Some(Value::Float(21.5)));
+        let s = sample(&t, &DataValue::new_now(Variant::Float(0.42)), now);
+        assert_eq!(s.value, Some(Value::Float(0.42)), "f32 as written");
         assert_eq!(s.quality, Quality::Good);
         // a server clock far off: the time of arrival is used
         let mut dv = DataValue::new_now(Variant::Int16(3));
