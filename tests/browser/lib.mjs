@@ -28,3 +28,9 @@ export async function signIn(page, user) {
   await page.fill("input[name=password]", PASSWORD);
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
 }
+
+/// A desktop-sized page in Chinese (the plant's default language).
+export async function newPage(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  return ctx.newPage();
+}

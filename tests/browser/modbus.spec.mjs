@@ -2,15 +2,14 @@
 // writes it; a value outside the range is refused with a message.
 // Run by tests/browser.rs with BASE, PASSWORD, PLC_PORT (a test PLC with 60.0 at HR100).
 import assert from "node:assert/strict";
-import { BASE, launch, shot, signIn } from "./lib.mjs";
+import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const PLC_PORT = process.env.PLC_PORT;
 
 const browser = await launch();
 
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
-  const page = await ctx.newPage();
+  const page = await newPage(browser);
   await signIn(page, "admin");
 
   // add the device: only the chosen driver's fields show
@@ -66,7 +65,7 @@ try {
   assert.match(await page.textContent(".flash.ok"), /已写入/);
   assert.match((await page.textContent(".kpi-value .v")).trim(), /^72\.50*$/);
   await shot(page, "tag-written-zh");
-  await ctx.close();
+  await page.context().close();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -2,14 +2,13 @@
 // as a tag from the browser with one click and sees its live value.
 // Run by tests/browser.rs with BASE, PASSWORD, UA_ENDPOINT (a test OPC UA server).
 import assert from "node:assert/strict";
-import { BASE, launch, shot, signIn } from "./lib.mjs";
+import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const UA_ENDPOINT = process.env.UA_ENDPOINT;
 const browser = await launch();
 
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
-  const page = await ctx.newPage();
+  const page = await newPage(browser);
   await signIn(page, "admin");
 
   // the device: only the OPC UA fields show

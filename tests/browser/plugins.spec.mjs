@@ -5,7 +5,7 @@
 // Run by tests/browser.rs with BASE, PASSWORD (the first admin's), PKG (a signed .nxp of
 // plugins/examples/tank-watch) and PUBKEY.
 import assert from "node:assert/strict";
-import { BASE, launch, shot, signIn } from "./lib.mjs";
+import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const PASSWORD = process.env.PASSWORD;
 const PKG = process.env.PKG;
@@ -13,8 +13,7 @@ const PUBKEY = process.env.PUBKEY;
 const browser = await launch();
 
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
-  const page = await ctx.newPage();
+  const page = await newPage(browser);
   page.on("dialog", (d) => d.accept());
   await signIn(page, "admin");
   // the first password must be changed
