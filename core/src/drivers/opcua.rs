@@ -440,6 +440,26 @@ fn sample(t: &Tag, dv: &DataValue, now: i64) -> Sample {
     }
 }
 
+/// A node's value: its type noted for writes, and a sample for each tag reading it.
+fn take_value(
+    node: &str,
+    dv: &DataValue,
+    nodes: &HashMap<String, Vec<u32>>,
+    defs: &Defs,
+    link: &Link,
+    now: i64,
+    batch: &mut Vec<Sample>,
+) {
+    if let Some(v) = &dv.value {
+        link.note_type(node, v);
+    }
+    for id in nodes.get(node).into_iter().flatten() {
+        if let Some(tag) = defs.get(*id) {
+            batch.push(sample(tag, dv, now));
+        }
+    }
+}
+
 /// The device's tags by node.
 fn routes(defs: &Defs, device: u32) -> HashMap<String, Vec<u32>> {
     let mut out: HashMap<String, Vec<u32>> = HashMap::new();
@@ -816,17 +836,10 @@ async fn session(
                 let mut batch = Vec::new();
                 let mut next = Some(first);
                 while let Some((node, dv)) = next {
-                    if let Some(v) = &dv.value {
-                        link.note_type(&node, v);
-                    }
                     if dv.status().is_bad() {
                         record_error(status, &format!("{node}: {}", dv.status()));
                     }
-                    for id in nodes.get(&node).into_iter().flatten() {
-                        if let Some(tag) = defs.get(*id) {
-                            batch.push(sample(tag, &dv, now));
-                        }
-                    }
+                    take_value(&node, &dv, &nodes, &defs, link, now, &mut batch);
                     next = data.try_recv().ok();
                 }
                 let n = batch.len();
@@ -1007,14 +1020,7 @@ async fn refresh(
                 let now = now_ms();
                 let mut batch = Vec::new();
                 for (node, dv) in chunk.iter().zip(values) {
-                    if let Some(v) = &dv.value {
-                        link.note_type(node, v);
-                    }
-                    for id in nodes.get(*node).into_iter().flatten() {
-                        if let Some(tag) = defs.get(*id) {
-                            batch.push(sample(tag, &dv, now));
-                        }
-                    }
+                    take_value(node, &dv, nodes, defs, link, now, &mut batch);
                 }
                 engine.publish(batch);
             }
