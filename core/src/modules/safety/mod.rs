@@ -10,6 +10,8 @@
 
 mod demo;
 pub mod model;
+pub mod permit_model;
+pub mod permit_service;
 pub mod permits;
 pub mod routes;
 pub mod service;

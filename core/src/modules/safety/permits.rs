@@ -84,6 +84,25 @@ impl Breach {
         self.args.push((name, v.to_string()));
         self
     }
+
+    /// The catalogue message naming the rule and its numbers.
+    pub fn msg(&self) -> crate::i18n::Msg {
+        let key = match self.code {
+            "period" => "safety.rule.period",
+            "validity" => "safety.rule.validity",
+            "combustible" => "safety.rule.combustible",
+            "oxygen_high" => "safety.rule.oxygen_high",
+            "oxygen_range" => "safety.rule.oxygen_range",
+            "sample_age" => "safety.rule.sample_age",
+            "wind" => "safety.rule.wind",
+            "hot_near_blinding" => "safety.rule.hot_near_blinding",
+            "two_blindings" => "safety.rule.two_blindings",
+            _ => "safety.rule.painting_with_hot_work",
+        };
+        self.args
+            .iter()
+            .fold(crate::i18n::Msg::new(key), |m, (k, v)| m.arg(k, v))
+    }
 }
 
 /// The plant's calendar: holidays and rest days (the legal calendar moves some working
