@@ -31,6 +31,8 @@ const USERS: &[(&str, &str, usize, &str, &str)] = &[
     ("xu.guoping", "徐国平", 3, "maintenance", "13905791006"),
     ("wu.lihua", "吴丽华", 4, "quality", "13905791007"),
     ("liu.yang", "刘洋", 6, "viewer", "13905791008"),
+    ("sun.wei", "孙伟", 2, "operator", "13905791009"),
+    ("qian.feng", "钱峰", 3, "maintenance", "13905791010"),
 ];
 
 pub fn profile() -> Profile {

@@ -476,8 +476,6 @@ impl Alarms {
         self.debounce(&mut live, &d, false, crate::util::now_ms(), None);
     }
 
-    /// The sources of module alarms whose source starts with `prefix` (to clear those whose
-    /// cause is gone, e.g. a deleted certificate).
     /// The definition id of a module alarm.
     pub fn external_id(&self, source: &str) -> Option<u32> {
         self.defs
@@ -488,6 +486,8 @@ impl Alarms {
             .copied()
     }
 
+    /// The sources of module alarms whose source starts with `prefix` (to clear those whose
+    /// cause is gone, e.g. a deleted certificate).
     pub fn external_sources(&self, prefix: &str) -> Vec<String> {
         self.defs
             .read()

@@ -55,9 +55,10 @@ pub fn builtin_levels(role: &str, module: &str, kind: Kind) -> Levels {
             _ if kind == Kind::X => L::READ,
             _ => L::NONE,
         },
+        // the lab analyses gas for work permits, so quality reads safety too
         "quality" => match module {
             "quality" => L::ALL,
-            "inventory" | "automation" | "integration" => L::READ,
+            "inventory" | "automation" | "integration" | "safety" => L::READ,
             _ if kind == Kind::X => L::READ,
             _ => L::NONE,
         },

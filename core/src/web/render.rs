@@ -103,6 +103,10 @@ impl Ui {
             ms.map(|m| crate::util::format_ms(m, offset))
                 .unwrap_or_default()
         });
+        env.add_filter("minute", move |ms: Option<i64>| -> String {
+            ms.map(|m| crate::util::format_ms(m, offset)[..16].to_string())
+                .unwrap_or_default()
+        });
         env.add_filter("date", move |ms: Option<i64>| -> String {
             ms.map(|m| crate::util::format_ms(m, offset)[..10].to_string())
                 .unwrap_or_default()

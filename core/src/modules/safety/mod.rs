@@ -1,16 +1,24 @@
 //! 安全生产 (safety production), 附件2 row 1, required of every enterprise type.
 //!
-//! Built so far: the enterprise archive (企业档案): licences, certificates and reports of the
-//! enterprise and the certificates of people, with yellow / red status as due dates
-//! approach, periodic-update dates per kind, attachments and renewal history.
-//! Special work permits, people/vehicle tracking and hidden-danger management follow
-//! (issue 5) in this folder.
+//! Built so far:
+//! - the enterprise archive (企业档案): licences, certificates and reports of the enterprise
+//!   and the certificates of people, with yellow / red status as due dates approach,
+//!   periodic-update dates per kind, attachments and renewal history (`model`, `service`,
+//!   `routes`);
+//! - special work permits (八大特殊作业) per GB 30871-2022: the rules as pure functions
+//!   (`permits`), the permit records (`permit_model`), the life cycle with signing duties and
+//!   approval chains (`permit_service`), pages, printing with a QR code, the register and
+//!   the API (`permit_routes`).
 //!
-//! Owns the `safety.*` tables; `service` is their only reader and writer.
+//! People/vehicle tracking and hidden-danger management follow (issue 5) in this folder.
+//!
+//! Owns the `safety.*` tables; `service` (archive) and `permit_service` (permits) are their
+//! only writers.
 
 mod demo;
 pub mod model;
 pub mod permit_model;
+pub mod permit_routes;
 pub mod permit_service;
 pub mod permits;
 pub mod routes;
@@ -49,6 +57,8 @@ impl Module for Safety {
     }
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        // permits first: `/safety/permits/...` are more specific than the archive's pages
+        permit_routes::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -57,7 +67,9 @@ impl Module for Safety {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        <routes::Doc as utoipa::OpenApi>::openapi()
+        let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
+        doc.merge(<permit_routes::Doc as utoipa::OpenApi>::openapi());
+        doc
     }
 
     fn menu(&self) -> Vec<MenuEntry> {
@@ -71,6 +83,16 @@ impl Module for Safety {
                 label_key: "safety.menu.certificates",
                 href: "/safety/certificates".into(),
                 level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.permits",
+                href: "/safety/permits".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.permit_settings",
+                href: "/safety/permits/settings".into(),
+                level: Level::Approve,
             },
             MenuEntry {
                 label_key: "safety.menu.kinds",
@@ -102,22 +124,51 @@ impl Module for Safety {
         else {
             return Vec::new();
         };
-        vec![Evidence {
-            item_key: "module.safety.item.archive",
-            // in use and kept current: documents on file and none of them expired
-            met: s.enterprise > 0 && s.expired == 0,
-            detail: Msg::new("safety.evidence.archive")
-                .arg("total", s.total)
-                .arg("enterprise", s.enterprise)
-                .arg("person", s.person)
-                .arg("expiring", s.expiring)
-                .arg("expired", s.expired)
-                .render(lang),
-        }]
+        let since = crate::util::now_ms() - 30 * 86_400_000;
+        let issued = app
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| permit_service::issued_since(&r, since))
+            .unwrap_or_default();
+        let total: usize = issued.iter().map(|(_, n)| n).sum();
+        let per_type = issued
+            .iter()
+            .map(|(w, n)| {
+                format!(
+                    "{} {n}",
+                    crate::i18n::t(lang, &format!("safety.work.{}", w.id()))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        vec![
+            Evidence {
+                item_key: "module.safety.item.permits",
+                met: total > 0,
+                detail: Msg::new("safety.evidence.permits")
+                    .arg("total", total)
+                    .arg("per_type", per_type)
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.safety.item.archive",
+                // in use and kept current: documents on file and none of them expired
+                met: s.enterprise > 0 && s.expired == 0,
+                detail: Msg::new("safety.evidence.archive")
+                    .arg("total", s.total)
+                    .arg("enterprise", s.enterprise)
+                    .arg("person", s.person)
+                    .arg("expiring", s.expiring)
+                    .arg("expired", s.expired)
+                    .render(lang),
+            },
+        ]
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
-        certificate_alarms(app)
+        certificate_alarms(app)?;
+        permit_alarms(app, crate::util::now_ms())
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -182,4 +233,173 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Raises an alarm for every permit past its planned end and not closed (high priority while
+/// work is on site: it runs without a valid permit), and for confined-space work without a
+/// reading in the last 2 hours; clears the alarms of permits closed since.
+pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
+    use crate::alarms::model::{Priority, Text};
+    use permit_service::Due;
+    let due = permit_service::due(&app.store.read()?, now_ms)?;
+    let mut raised = std::collections::HashSet::new();
+    for (p, d) in &due {
+        let (source, priority, key) = match d {
+            Due::Expired { on_site: true } => (
+                format!("safety.permit:{}", p.id),
+                Priority::High,
+                "safety.alarm.permit_expired_on_site",
+            ),
+            Due::Expired { on_site: false } => (
+                format!("safety.permit:{}", p.id),
+                Priority::Low,
+                "safety.alarm.permit_open",
+            ),
+            Due::ReadingDue { .. } => (
+                format!("safety.permit_gas:{}", p.id),
+                Priority::Medium,
+                "safety.alarm.permit_reading_due",
+            ),
+        };
+        let minutes = match d {
+            Due::ReadingDue { minutes } => *minutes,
+            _ => (now_ms - p.to_ms) / 60_000,
+        };
+        let text = |lang: Lang| {
+            Msg::new(key)
+                .arg("number", &p.number)
+                .arg_key("work", format!("safety.work.{}", p.work().id()))
+                .arg("location", &p.location)
+                .arg("to", permit_service::format_local(p.to_ms, app.offset))
+                .arg("minutes", minutes)
+                .render(lang)
+        };
+        let message = Text {
+            zh: text(Lang::ZhCn),
+            en: text(Lang::En),
+        };
+        app.alarms
+            .raise_external(&source, priority, &message, "safety")?;
+        raised.insert(source);
+    }
+    for prefix in ["safety.permit:", "safety.permit_gas:"] {
+        for source in app.alarms.external_sources(prefix) {
+            if !raised.contains(&source) {
+                app.alarms.clear_external(&source);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permit_model::{Action, Details, Duty};
+    use super::permit_service::{self as psvc, ActionInput, PermitInput, Signer};
+    use super::*;
+    use crate::store::Actor;
+
+    fn signer(id: u64, d: Duty) -> Signer {
+        Signer {
+            user_id: id,
+            username: format!("u{id}"),
+            name: format!("U{id}"),
+            duties: vec![d],
+            can_write: false,
+        }
+    }
+
+    #[test]
+    fn permits_open_past_their_end_raise_alarms_until_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let app = App::open(cfg).unwrap();
+        let off = app.offset;
+        let guard = crate::auth::service::create_user(
+            &app.store,
+            &Actor::system("t"),
+            crate::auth::service::NewUser {
+                username: "guard".into(),
+                display_name: "监护".into(),
+                password: "Guard-2026-permit".into(),
+                department_id: None,
+                roles: vec!["operator".into()],
+                phone: String::new(),
+                email: String::new(),
+                must_change_password: false,
+            },
+        )
+        .unwrap();
+        psvc::set_duties(
+            &app.store,
+            &Actor::system("t"),
+            guard.id,
+            vec![Duty::Guardian],
+        )
+        .unwrap();
+        let g = Signer {
+            user_id: guard.id,
+            username: "guard".into(),
+            name: "监护".into(),
+            duties: vec![Duty::Guardian],
+            can_write: false,
+        };
+        let t0 = crate::util::now_ms() - 3 * 3_600_000;
+        let (a, unit) = (signer(900, Duty::Applicant), signer(901, Duty::Unit));
+        let input = PermitInput {
+            details: Details::RoadBreak {
+                road_section: "东路".into(),
+                reason: "开挖".into(),
+                detour: "西路".into(),
+            },
+            applicant_unit: "生产部".into(),
+            content: "断路".into(),
+            location: "东路".into(),
+            x: 0.0,
+            y: 0.0,
+            work_unit: "设备部".into(),
+            leader: "徐".into(),
+            workers: vec![super::permit_model::Worker {
+                name: "王强".into(),
+                cert: String::new(),
+            }],
+            guardian_id: Some(guard.id),
+            linked: Vec::new(),
+            risks: "车辆".into(),
+            from: psvc::format_local(t0, off),
+            to: psvc::format_local(t0 + 2 * 3_600_000, off),
+            checklist: None,
+        };
+        let p = psvc::create(&app.store, &a, input, t0 - 600_000, off, Lang::ZhCn).unwrap();
+        let step = |s: &Signer, action, at| {
+            psvc::act(&app.store, s, p.id, ActionInput::new(action), at, off).unwrap()
+        };
+        step(&a, Action::Submit, t0 - 500_000);
+        step(&a, Action::ConfirmMeasures, t0 - 400_000);
+        for d in [Duty::Fire, Duty::SafetyDept, Duty::Specialist] {
+            step(&signer(910 + d as u64, d), Action::Approve, t0 - 300_000);
+        }
+        step(&a, Action::Brief, t0 - 200_000);
+        step(&g, Action::Start, t0);
+        // an hour past its end, still working: a high-priority alarm
+        permit_alarms(&app, crate::util::now_ms()).unwrap();
+        let source = format!("safety.permit:{}", p.id);
+        let active = |app: &App| {
+            app.alarms
+                .external_id(&source)
+                .and_then(|id| app.alarms.instance(id))
+                .map(|i| (i.active, i.priority))
+        };
+        assert_eq!(
+            active(&app),
+            Some((true, crate::alarms::model::Priority::High))
+        );
+        step(&a, Action::Finish, crate::util::now_ms());
+        step(&unit, Action::Accept, crate::util::now_ms());
+        permit_alarms(&app, crate::util::now_ms()).unwrap();
+        assert_eq!(active(&app).map(|a| a.0), Some(false));
+    }
 }

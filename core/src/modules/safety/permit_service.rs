@@ -433,7 +433,7 @@ pub fn permits(r: &impl Reader, f: &PermitFilter, offset: UtcOffset) -> Result<V
             })
         })
         .collect();
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|p| std::cmp::Reverse(p.id));
     Ok(out)
 }
 

@@ -1,0 +1,1151 @@
+//! Pages (under `/safety/permits`) and API (under `/api/v1/safety`) of the special work
+//! permits. Every step is signed by the signed-in person; machine tokens may read permits
+//! but never sign them.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::permit_model::{
+    Action, BlindAction, ChainConfig, Details, Duty, Permit, Stage, Worker, chain_keys,
+};
+use super::permit_service::{
+    self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer,
+};
+use super::permits::{Calendar, HotLevel, WorkType};
+use crate::auth::model::Level;
+use crate::error::Error;
+use crate::i18n::{Lang, Msg, t};
+use crate::util::now_ms;
+use crate::web::context::{Ctx, redirect_with, to_value};
+use crate::web::error::{AppError, blocking};
+use crate::web::export::{self, Format};
+use crate::web::form::FormData;
+
+const M: &str = "safety";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(register_page)
+        .service(export_register)
+        .service(new_page)
+        .service(create_submit)
+        .service(settings_page)
+        .service(chain_submit)
+        .service(calendar_submit)
+        .service(duties_submit)
+        .service(detail_page)
+        .service(edit_page)
+        .service(update_submit)
+        .service(act_submit)
+        .service(print_page)
+        .service(api_list)
+        .service(api_create)
+        .service(api_daily)
+        .service(api_chains)
+        .service(api_chain_put)
+        .service(api_chain_reset)
+        .service(api_calendar)
+        .service(api_calendar_put)
+        .service(api_duties)
+        .service(api_duties_put)
+        .service(api_get)
+        .service(api_update)
+        .service(api_act);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api_list,
+    api_create,
+    api_daily,
+    api_chains,
+    api_chain_put,
+    api_chain_reset,
+    api_calendar,
+    api_calendar_put,
+    api_duties,
+    api_duties_put,
+    api_get,
+    api_update,
+    api_act
+))]
+pub struct Doc;
+
+/// The signed-in person as a signer, with their duties.
+fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
+    ctx.require(M, Level::Read)?;
+    let user = ctx
+        .who
+        .user()
+        .ok_or_else(|| Error::Forbidden(Msg::new("safety.permit.err.token")))?;
+    let duties = svc::duties(&ctx.app.store.read()?, user.id)?;
+    Ok(Signer {
+        user_id: user.id,
+        username: user.username.clone(),
+        name: user.display_name.clone(),
+        duties,
+        can_write: ctx.who.can(M, Level::Write),
+    })
+}
+
+fn work_name(w: WorkType, lang: Lang) -> String {
+    t(lang, &format!("safety.work.{}", w.id())).to_string()
+}
+
+fn level_name(w: WorkType, level: Option<&str>, lang: Lang) -> String {
+    level
+        .map(|l| t(lang, &format!("safety.level.{}_{l}", w.id())).to_string())
+        .unwrap_or_default()
+}
+
+/// A permit as pages show it: the record plus names and the approval steps.
+fn view(p: &Permit, lang: Lang) -> serde_json::Value {
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    let approvals: Vec<_> = p
+        .signatures
+        .iter()
+        .filter(|s| s.action == Action::Approve)
+        .collect();
+    let steps: Vec<serde_json::Value> = p
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let s = (i < p.approved_steps)
+                .then(|| approvals.get(approvals.len() - p.approved_steps + i))
+                .flatten();
+            serde_json::json!({
+                "duty": d.id(),
+                "signed_by": s.map(|s| s.name.clone()),
+                "at_ms": s.map(|s| s.at_ms),
+                "next": i == p.approved_steps && p.stage == Stage::Approval,
+            })
+        })
+        .collect();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("work".into(), p.work().id().into());
+        o.insert("work_name".into(), work_name(p.work(), lang).into());
+        o.insert(
+            "level_name".into(),
+            level_name(p.work(), p.level.as_deref(), lang).into(),
+        );
+        o.insert("stage_id".into(), p.stage.id().into());
+        o.insert("steps".into(), steps.into());
+        o.insert("needs_gas".into(), p.details.needs_gas().into());
+        o.insert("intact".into(), svc::signatures_intact(p).into());
+    }
+    v
+}
+
+// ------------------------------------------------------------------ register
+
+#[derive(Debug, Default, Deserialize)]
+struct RegisterQuery {
+    #[serde(flatten)]
+    filter: PermitFilter,
+    /// The day of the daily statistics (`YYYY-MM-DD`, default today).
+    #[serde(default)]
+    day: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn parse_day(s: Option<&str>, offset: time::UtcOffset) -> time::Date {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    s.and_then(|s| time::Date::parse(s.trim(), &fmt).ok())
+        .unwrap_or_else(|| super::service::today(offset))
+}
+
+fn daily_json(
+    r: &impl crate::store::Reader,
+    day: time::Date,
+    ctx: &Ctx,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    Ok(svc::daily(r, day, ctx.app.offset)?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "work": c.work.id(),
+                "work_name": work_name(c.work, ctx.lang),
+                "level_name": level_name(c.work, c.level.as_deref(), ctx.lang),
+                "count": c.count,
+                "on_site": c.on_site,
+            })
+        })
+        .collect())
+}
+
+#[get("/safety/permits")]
+async fn register_page(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let day = parse_day(q.day.as_deref(), ctx.app.offset);
+    let r = ctx.app.store.read()?;
+    let list: Vec<_> = svc::permits(&r, &q.filter, ctx.app.offset)?
+        .iter()
+        .map(|p| view(p, ctx.lang))
+        .collect();
+    let may_apply = ctx.who.user().is_some_and(|u| {
+        ctx.who.can(M, Level::Write)
+            || svc::duties(&r, u.id).is_ok_and(|d| d.contains(&Duty::Applicant))
+    });
+    let query = serde_urlencoded::to_string(&q.filter).unwrap_or_default();
+    ctx.page(
+        "safety/permits.html",
+        context! {
+            permits => to_value(&list),
+            filter => to_value(&q.filter),
+            query => query,
+            day => super::service::format_day(day),
+            daily => to_value(&daily_json(&r, day, &ctx)?),
+            types => to_value(&types_json(ctx.lang)),
+            stages => Stage::ALL.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            may_apply => may_apply,
+            can_configure => ctx.who.can(M, Level::Approve),
+        },
+    )
+}
+
+fn types_json(lang: Lang) -> Vec<serde_json::Value> {
+    WorkType::ALL
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "id": w.id(),
+                "name": work_name(*w, lang),
+                "levels": w.levels().iter().map(|l| serde_json::json!({"id": l, "name": level_name(*w, Some(l), lang)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+#[get("/safety/permits/export")]
+async fn export_register(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let list = svc::permits(&ctx.app.store.read()?, &q.filter, ctx.app.offset)?;
+    let l = ctx.lang;
+    let off = ctx.app.offset;
+    let head = [
+        "number",
+        "work",
+        "level",
+        "stage",
+        "applicant_unit",
+        "content",
+        "location",
+        "work_unit",
+        "leader",
+        "guardian",
+        "from",
+        "to",
+        "applicant",
+        "closed",
+    ]
+    .iter()
+    .map(|k| t(l, &format!("safety.permit.col.{k}")).to_string())
+    .collect();
+    let rows = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.number.clone(),
+                work_name(p.work(), l),
+                level_name(p.work(), p.level.as_deref(), l),
+                t(l, &format!("safety.stage.{}", p.stage.id())).to_string(),
+                p.applicant_unit.clone(),
+                p.content.clone(),
+                p.location.clone(),
+                p.work_unit.clone(),
+                p.leader.clone(),
+                p.guardian.clone(),
+                svc::format_local(p.from_ms, off),
+                svc::format_local(p.to_ms, off),
+                p.applicant.clone(),
+                p.closed_ms
+                    .map(|m| svc::format_local(m, off))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let table = export::Table {
+        head,
+        rows,
+        numeric_from: usize::MAX,
+    };
+    let format = Format::parse(q.format.as_deref());
+    let bytes = table.bytes(format)?;
+    Ok(export::attachment("permits", format, bytes))
+}
+
+// ------------------------------------------------------------------ the form
+
+/// Choices the form offers: guardians, permits to link or serve.
+fn form_ctx(
+    ctx: &Ctx,
+    work: WorkType,
+    permit: Option<&Permit>,
+    values: serde_json::Value,
+) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let users = crate::auth::service::users(&r)?;
+    let duties = svc::all_duties(&r)?;
+    let guardians: Vec<serde_json::Value> = users
+        .iter()
+        .filter(|u| {
+            u.enabled
+                && duties
+                    .iter()
+                    .any(|(id, d)| *id == u.id && d.contains(&Duty::Guardian))
+        })
+        .map(|u| serde_json::json!({"id": u.id, "name": u.display_name}))
+        .collect();
+    let open: Vec<serde_json::Value> = svc::permits(
+        &r,
+        &PermitFilter {
+            stage: Some("open".into()),
+            ..Default::default()
+        },
+        ctx.app.offset,
+    )?
+    .iter()
+    .filter(|p| Some(p.id) != permit.map(|x| x.id))
+    .map(|p| {
+        serde_json::json!({
+            "id": p.id, "number": p.number, "work": p.work().id(),
+            "label": format!("{} {} {}", p.number, work_name(p.work(), ctx.lang), p.content),
+        })
+    })
+    .collect();
+    Ok(context! {
+        work => work.id(),
+        work_name => work_name(work, ctx.lang),
+        permit => permit.map(|p| to_value(&view(p, ctx.lang))),
+        values => to_value(&values),
+        guardians => to_value(&guardians),
+        open => to_value(&open),
+        hot_levels => to_value(&["special", "first", "second"].iter().map(|l| serde_json::json!({"id": l, "name": level_name(WorkType::HotWork, Some(l), ctx.lang)})).collect::<Vec<_>>()),
+    })
+}
+
+fn default_values(ctx: &Ctx, work: WorkType) -> Result<serde_json::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let dept = ctx
+        .who
+        .user()
+        .and_then(|u| u.department_id)
+        .and_then(|d| crate::org::service::department(&r, d).ok().flatten())
+        .map(|d| d.name)
+        .unwrap_or_default();
+    let now = now_ms();
+    let hour = 3_600_000;
+    let start = now - now.rem_euclid(hour) + hour;
+    let cfg = svc::chain(
+        &r,
+        &super::permit_model::chain_key(work, work.levels().last().copied()),
+        ctx.lang,
+    )?;
+    Ok(serde_json::json!({
+        "applicant_unit": dept,
+        "from": svc::format_local(start, ctx.app.offset).replace(' ', "T"),
+        "to": svc::format_local(start + 4 * hour, ctx.app.offset).replace(' ', "T"),
+        "checklist": cfg.checklist.join("\n"),
+        "x": "0", "y": "0", "lel_pct": "4", "wind_force": "0", "assessed": "second",
+        "voltage_v": "380", "blind_action": "insert",
+    }))
+}
+
+fn permit_values(p: &Permit, offset: time::UtcOffset) -> serde_json::Value {
+    let i = svc::input_of(p, offset);
+    let mut v = serde_json::json!({
+        "applicant_unit": i.applicant_unit, "content": i.content, "location": i.location,
+        "x": i.x.to_string(), "y": i.y.to_string(), "work_unit": i.work_unit, "leader": i.leader,
+        "workers": i.workers.iter().map(|w| format!("{} {}", w.name, w.cert).trim().to_string()).collect::<Vec<_>>().join("\n"),
+        "guardian_id": i.guardian_id.map(|g| g.to_string()).unwrap_or_default(),
+        "linked": i.linked,
+        "risks": i.risks, "from": i.from.replace(' ', "T"), "to": i.to.replace(' ', "T"),
+        "checklist": p.checklist.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n"),
+    });
+    let d = serde_json::to_value(&p.details).unwrap_or_default();
+    if let (Some(o), Some(d)) = (v.as_object_mut(), d.as_object()) {
+        for (k, x) in d {
+            let s = match x {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let k = if k == "action" { "blind_action" } else { k };
+            o.insert(k.into(), s.into());
+        }
+    }
+    v
+}
+
+fn flag(f: &FormData, name: &str) -> bool {
+    matches!(f.get(name), "1" | "on" | "true")
+}
+
+fn num(f: &FormData, name: &'static str) -> Result<f64, Error> {
+    f.opt::<f64>(name)?.ok_or(Error::Invalid {
+        field: name,
+        msg: Msg::new("common.err.required").arg("field", name),
+    })
+}
+
+fn details_of(work: WorkType, f: &FormData) -> Result<Details, Error> {
+    let wind = || -> Result<u8, Error> { Ok(f.opt::<u8>("wind_force")?.unwrap_or(0)) };
+    let s = |n: &str| f.get(n).trim().to_string();
+    Ok(match work {
+        WorkType::HotWork => Details::HotWork {
+            assessed: HotLevel::parse(f.get("assessed")).ok_or(Error::Invalid {
+                field: "assessed",
+                msg: Msg::new("common.err.required").arg("field", "assessed"),
+            })?,
+            method: s("method"),
+            lel_pct: num(f, "lel_pct")?,
+            oxygen_service: flag(f, "oxygen_service"),
+            space: s("space"),
+            wind_force: wind()?,
+        },
+        WorkType::ConfinedSpace => Details::ConfinedSpace {
+            space: s("space"),
+            medium: s("medium"),
+            lel_pct: num(f, "lel_pct")?,
+            enriched: flag(f, "enriched"),
+            painting: flag(f, "painting"),
+            toxic_name: s("toxic_name"),
+            toxic_limit: f.opt("toxic_limit")?,
+        },
+        WorkType::Blinding => Details::Blinding {
+            line: s("line"),
+            medium: s("medium"),
+            temperature_c: f.opt("temperature_c")?,
+            pressure_mpa: f.opt("pressure_mpa")?,
+            blind_spec: s("blind_spec"),
+            blind_number: s("blind_number"),
+            action: if f.get("blind_action") == "remove" {
+                BlindAction::Remove
+            } else {
+                BlindAction::Insert
+            },
+        },
+        WorkType::Height => Details::Height {
+            height_m: num(f, "height_m")?,
+            hazard_factors: flag(f, "hazard_factors"),
+            wind_force: wind()?,
+        },
+        WorkType::Lifting => Details::Lifting {
+            load_t: num(f, "load_t")?,
+            tool: s("tool"),
+            outdoor: flag(f, "outdoor"),
+            wind_force: wind()?,
+        },
+        WorkType::TemporaryPower => Details::TemporaryPower {
+            connection_point: s("connection_point"),
+            voltage_v: num(f, "voltage_v")?,
+            power_kw: num(f, "power_kw")?,
+            serves: f.opt("serves")?,
+        },
+        WorkType::Excavation => Details::Excavation {
+            depth_m: num(f, "depth_m")?,
+            area: s("area"),
+            hazardous_area: flag(f, "hazardous_area"),
+        },
+        WorkType::RoadBreak => Details::RoadBreak {
+            road_section: s("road_section"),
+            reason: s("reason"),
+            detour: s("detour"),
+        },
+    })
+}
+
+/// Workers one per line: the name, then (after a space) the certificate number.
+fn workers_of(s: &str) -> Vec<Worker> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(
+            |l| match l.split_once(|c: char| c.is_whitespace() || c == ',' || c == '，') {
+                Some((n, c)) => Worker {
+                    name: n.trim().into(),
+                    cert: c.trim().into(),
+                },
+                None => Worker {
+                    name: l.into(),
+                    cert: String::new(),
+                },
+            },
+        )
+        .collect()
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn input_of(work: WorkType, f: &FormData) -> Result<PermitInput, Error> {
+    Ok(PermitInput {
+        details: details_of(work, f)?,
+        applicant_unit: f.get("applicant_unit").into(),
+        content: f.get("content").into(),
+        location: f.get("location").into(),
+        x: f.opt("x")?.unwrap_or(0.0),
+        y: f.opt("y")?.unwrap_or(0.0),
+        work_unit: f.get("work_unit").into(),
+        leader: f.get("leader").into(),
+        workers: workers_of(f.get("workers")),
+        guardian_id: f.opt("guardian_id")?,
+        linked: f
+            .all("linked")
+            .iter()
+            .filter_map(|s| s.trim().parse().ok())
+            .collect(),
+        risks: f.get("risks").into(),
+        from: f.get("from").into(),
+        to: f.get("to").into(),
+        checklist: Some(lines(f.get("checklist"))),
+    })
+}
+
+#[derive(Deserialize)]
+struct WorkQuery {
+    #[serde(default)]
+    work: Option<String>,
+}
+
+fn work_of(s: Option<&str>) -> Result<WorkType, AppError> {
+    s.and_then(WorkType::parse)
+        .ok_or_else(|| Error::NotFound(Msg::new("safety.permit.err.chain_key")).into())
+}
+
+#[get("/safety/permits/new")]
+async fn new_page(ctx: Ctx, q: web::Query<WorkQuery>) -> Result<HttpResponse, AppError> {
+    signer(&ctx)?;
+    let work = work_of(q.work.as_deref())?;
+    let values = default_values(&ctx, work)?;
+    ctx.page(
+        "safety/permit_form.html",
+        form_ctx(&ctx, work, None, values)?,
+    )
+}
+
+#[post("/safety/permits")]
+async fn create_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let f = FormData::from(form);
+    let work = work_of(Some(f.get("work")))?;
+    let (app, lang) = (ctx.app.clone(), ctx.lang);
+    let result = match input_of(work, &f) {
+        Ok(input) => {
+            blocking(move || svc::create(&app.store, &s, input, now_ms(), app.offset, lang)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(p) => Ok(redirect_with(
+            &format!("/safety/permits/{}", p.id),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let c = form_ctx(&ctx, work, None, echo(&f))?;
+            ctx.form_error("safety/permit_form.html", c, e)
+        }
+    }
+}
+
+/// The form as typed, with multi-valued fields as lists.
+fn echo(f: &FormData) -> serde_json::Value {
+    let mut v = f.echo();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("linked".into(), f.all("linked").into());
+    }
+    v
+}
+
+fn load(ctx: &Ctx, id: u64) -> Result<Permit, AppError> {
+    Ok(svc::permit(&ctx.app.store.read()?, id)?)
+}
+
+#[get("/safety/permits/{id}/edit")]
+async fn edit_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    signer(&ctx)?;
+    let p = load(&ctx, *id)?;
+    let values = permit_values(&p, ctx.app.offset);
+    ctx.page(
+        "safety/permit_form.html",
+        form_ctx(&ctx, p.work(), Some(&p), values)?,
+    )
+}
+
+#[post("/safety/permits/{id}")]
+async fn update_submit(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let f = FormData::from(form);
+    let p = load(&ctx, *id)?;
+    let (app, pid) = (ctx.app.clone(), p.id);
+    let result = match input_of(p.work(), &f) {
+        Ok(input) => {
+            blocking(move || svc::update(&app.store, &s, pid, input, now_ms(), app.offset)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(redirect_with(
+            &format!("/safety/permits/{pid}"),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let c = form_ctx(&ctx, p.work(), Some(&p), echo(&f))?;
+            ctx.form_error("safety/permit_form.html", c, e)
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the permit
+
+fn detail_ctx(
+    ctx: &Ctx,
+    p: &Permit,
+    s: &Signer,
+    values: serde_json::Value,
+) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let linked: Vec<serde_json::Value> = p
+        .linked
+        .iter()
+        .filter_map(|id| svc::permit(&r, *id).ok())
+        .map(|l| serde_json::json!({"id": l.id, "number": l.number, "work_name": work_name(l.work(), ctx.lang), "stage": l.stage.id()}))
+        .collect();
+    let now = svc::format_local(now_ms(), ctx.app.offset).replace(' ', "T");
+    Ok(context! {
+        permit => to_value(&view(p, ctx.lang)),
+        offered => svc::offered(p, s).iter().map(|a| a.id()).collect::<Vec<_>>(),
+        linked => to_value(&linked),
+        values => to_value(&values),
+        now_local => now,
+        may_edit => p.stage == Stage::Draft && (p.applicant_id == s.user_id || s.can_write),
+        my_duties => s.duties.iter().map(|d| d.id()).collect::<Vec<_>>(),
+    })
+}
+
+#[get("/safety/permits/{id}")]
+async fn detail_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let p = load(&ctx, *id)?;
+    // machine tokens and viewers see the permit without actions
+    let s = signer(&ctx).unwrap_or(Signer {
+        user_id: 0,
+        username: String::new(),
+        name: String::new(),
+        duties: Vec::new(),
+        can_write: false,
+    });
+    let c = detail_ctx(&ctx, &p, &s, serde_json::json!({}))?;
+    ctx.page("safety/permit.html", c)
+}
+
+fn action_of(f: &FormData, p: &Permit) -> Result<ActionInput, Error> {
+    let action = Action::parse(f.get("action")).ok_or(Error::Invalid {
+        field: "action",
+        msg: Msg::new("common.err.required").arg("field", "action"),
+    })?;
+    let gas = (action == Action::Gas)
+        .then(|| -> Result<GasInput, Error> {
+            Ok(GasInput {
+                sampled: f.get("sampled").into(),
+                point: f.get("point").into(),
+                combustible_pct: f.opt("combustible_pct")?,
+                o2_pct: f.opt("o2_pct")?,
+                toxic_value: f.opt("toxic_value")?,
+            })
+        })
+        .transpose()?;
+    let applies = (action == Action::ConfirmMeasures).then(|| {
+        (0..p.checklist.len())
+            .map(|i| flag(f, &format!("applies_{i}")))
+            .collect()
+    });
+    Ok(ActionInput {
+        action,
+        step: f.opt("step")?,
+        note: f.get("note").into(),
+        gas,
+        applies,
+        receivers: lines(f.get("receivers")),
+    })
+}
+
+#[post("/safety/permits/{id}/act")]
+async fn act_submit(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let f = FormData::from(form);
+    let p = load(&ctx, *id)?;
+    let (app, pid, signer2) = (ctx.app.clone(), p.id, s.clone());
+    let result = match action_of(&f, &p) {
+        Ok(input) => {
+            blocking(move || svc::act(&app.store, &signer2, pid, input, now_ms(), app.offset)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(redirect_with(
+            &format!("/safety/permits/{pid}"),
+            Some("flash.signed"),
+        )),
+        Err(e) => {
+            // show the refusal on the permit, the typed values kept
+            let mut values = f.echo();
+            if let Some(o) = values.as_object_mut() {
+                o.insert("failed_action".into(), f.get("action").into());
+            }
+            let c = detail_ctx(&ctx, &p, &s, values)?;
+            let e: AppError = e;
+            if e.status == actix_web::http::StatusCode::FORBIDDEN {
+                // a refused signature is shown like any refusal, on the permit's page
+                let c = context! { error => e.msg.render(ctx.lang), ..c };
+                return ctx.page_status(e.status, "safety/permit.html", c);
+            }
+            ctx.form_error("safety/permit.html", c, e)
+        }
+    }
+}
+
+/// The QR code (SVG) of a URL.
+fn qr_svg(url: &str) -> String {
+    qrcode::QrCode::new(url.as_bytes())
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color>()
+                .min_dimensions(140, 140)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
+#[get("/safety/permits/{id}/print")]
+async fn print_page(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let p = load(&ctx, *id)?;
+    let info = req.connection_info();
+    let url = format!(
+        "{}://{}/safety/permits/{}",
+        info.scheme(),
+        info.host(),
+        p.id
+    );
+    let company = crate::org::service::profile(&ctx.app.store.read()?)?.company_name;
+    ctx.page(
+        "safety/permit_print.html",
+        context! {
+            permit => to_value(&view(&p, ctx.lang)),
+            qr => minijinja::Value::from_safe_string(qr_svg(&url)),
+            url => url,
+            company => company,
+        },
+    )
+}
+
+// ------------------------------------------------------------------ settings
+
+#[derive(Serialize)]
+struct UserDuties {
+    id: u64,
+    name: String,
+    username: String,
+    duties: Vec<&'static str>,
+}
+
+fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let chains: Vec<serde_json::Value> = svc::chains(&r, ctx.lang)?
+        .iter()
+        .map(|c| {
+            let (w, l) = c.key.split_once(':').unwrap_or((&c.key, ""));
+            let work = WorkType::parse(w).unwrap_or(WorkType::HotWork);
+            serde_json::json!({
+                "key": c.key,
+                "name": format!("{} {}", work_name(work, ctx.lang), level_name(work, (!l.is_empty()).then_some(l), ctx.lang)).trim().to_string(),
+                "steps": c.steps.iter().map(|d| d.id()).collect::<Vec<_>>().join(" "),
+                "checklist": c.checklist.join("\n"),
+                "count": c.checklist.len(),
+                "custom": c.custom,
+            })
+        })
+        .collect();
+    let cal = svc::calendar(&r)?;
+    let duties = svc::all_duties(&r)?;
+    let users: Vec<UserDuties> = crate::auth::service::users(&r)?
+        .into_iter()
+        .filter(|u| u.enabled)
+        .map(|u| UserDuties {
+            duties: duties
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map(|(_, d)| d.iter().map(|d| d.id()).collect())
+                .unwrap_or_default(),
+            id: u.id,
+            name: u.display_name,
+            username: u.username,
+        })
+        .collect();
+    Ok(context! {
+        chains => to_value(&chains),
+        calendar => to_value(&calendar_view(&cal)),
+        users => to_value(&users),
+        duties => Duty::ALL.iter().map(|d| d.id()).collect::<Vec<_>>(),
+        approving => Duty::ALL.iter().filter(|d| d.approves()).map(|d| d.id()).collect::<Vec<_>>(),
+        values => to_value(&values),
+    })
+}
+
+#[get("/safety/permits/settings")]
+async fn settings_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let c = settings_ctx(&ctx, serde_json::json!({}))?;
+    ctx.page("safety/permit_settings.html", c)
+}
+
+fn steps_of(s: &str) -> Result<Vec<Duty>, Error> {
+    s.split(|c: char| c.is_whitespace() || c == ',' || c == '→' || c == '>')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| {
+            Duty::parse(x).ok_or(Error::Invalid {
+                field: "steps",
+                msg: Msg::new("safety.permit.err.duty_unknown").arg("value", x),
+            })
+        })
+        .collect()
+}
+
+async fn settings_result(
+    ctx: &Ctx,
+    f: &FormData,
+    r: Result<(), AppError>,
+    anchor: &str,
+) -> Result<HttpResponse, AppError> {
+    match r {
+        Ok(()) => Ok(redirect_with(
+            &format!("/safety/permits/settings#{anchor}"),
+            Some("flash.saved"),
+        )),
+        Err(e) => {
+            let c = settings_ctx(ctx, f.echo())?;
+            ctx.form_error("safety/permit_settings.html", c, e)
+        }
+    }
+}
+
+#[post("/safety/permits/settings/chain")]
+async fn chain_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let f = FormData::from(form);
+    let reset = f.get("reset") == "1";
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let key = f.get("key").to_string();
+    let r = match steps_of(f.get("steps")) {
+        Ok(steps) => {
+            let c = ChainConfig {
+                key: key.clone(),
+                steps,
+                checklist: lines(f.get("checklist")),
+                custom: true,
+            };
+            blocking(move || svc::save_chain(&app.store, &actor, c, reset)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    settings_result(&ctx, &f, r, &key.replace(':', "-")).await
+}
+
+fn calendar_view(c: &Calendar) -> serde_json::Value {
+    let days = |v: &[time::Date]| {
+        v.iter()
+            .map(|d| super::service::format_day(*d))
+            .collect::<Vec<_>>()
+    };
+    let hm = |t: time::Time| format!("{:02}:{:02}", t.hour(), t.minute());
+    serde_json::json!({
+        "holidays": days(&c.holidays),
+        "working_weekends": days(&c.working_weekends),
+        "night_from": hm(c.night_from),
+        "night_to": hm(c.night_to),
+    })
+}
+
+/// The calendar as the API and the form give it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CalendarInput {
+    /// Statutory holidays, `YYYY-MM-DD`.
+    pub holidays: Vec<String>,
+    /// Weekend days that are working days (调休).
+    pub working_weekends: Vec<String>,
+    /// Night begins (`HH:MM`, default 20:00) …
+    pub night_from: String,
+    /// … and ends (`HH:MM`, default 06:00).
+    pub night_to: String,
+}
+
+fn calendar_of(c: &CalendarInput) -> Result<Calendar, Error> {
+    let time = |field: &'static str, s: &str| -> Result<time::Time, Error> {
+        let fmt = time::macros::format_description!("[hour]:[minute]");
+        time::Time::parse(s.trim(), &fmt).map_err(|_| Error::Invalid {
+            field,
+            msg: Msg::new("safety.permit.err.time"),
+        })
+    };
+    Ok(Calendar {
+        holidays: svc::parse_dates(&c.holidays.join("\n"))?,
+        working_weekends: svc::parse_dates(&c.working_weekends.join("\n")).map_err(
+            |e| match e {
+                Error::Invalid { msg, .. } => Error::Invalid {
+                    field: "working_weekends",
+                    msg,
+                },
+                other => other,
+            },
+        )?,
+        night_from: time("night_from", &c.night_from)?,
+        night_to: time("night_to", &c.night_to)?,
+    })
+}
+
+#[post("/safety/permits/settings/calendar")]
+async fn calendar_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let f = FormData::from(form);
+    let input = CalendarInput {
+        holidays: vec![f.get("holidays").to_string()],
+        working_weekends: vec![f.get("working_weekends").to_string()],
+        night_from: f.get("night_from").into(),
+        night_to: f.get("night_to").into(),
+    };
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let r = match calendar_of(&input) {
+        Ok(cal) => blocking(move || svc::save_calendar(&app.store, &actor, cal).map(|_| ())).await,
+        Err(e) => Err(e.into()),
+    };
+    settings_result(&ctx, &f, r, "calendar").await
+}
+
+#[post("/safety/permits/settings/duties")]
+async fn duties_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let f = FormData::from(form);
+    let user: u64 = f.opt("user")?.ok_or(Error::Invalid {
+        field: "user",
+        msg: Msg::new("safety.permit.err.user"),
+    })?;
+    let duties: Vec<Duty> = f
+        .all("duty")
+        .iter()
+        .filter_map(|d| Duty::parse(d))
+        .collect();
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let r = blocking(move || svc::set_duties(&app.store, &actor, user, duties)).await;
+    settings_result(&ctx, &f, r, "duties").await
+}
+
+// ------------------------------------------------------------------ API
+
+/// The permit register, newest first.
+#[utoipa::path(tag = "safety", params(PermitFilter), responses((status = 200, description = "Permits", body = Vec<Permit>)), security(("bearer" = [])))]
+#[get("/api/v1/safety/permits")]
+async fn api_list(ctx: Ctx, f: web::Query<PermitFilter>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let v = svc::permits(&ctx.app.store.read()?, &f, ctx.app.offset)?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Drafts a permit (signed-in users with the applicant duty or safety write).
+#[utoipa::path(tag = "safety", request_body = PermitInput, responses(
+    (status = 201, description = "Drafted", body = Permit),
+    (status = 422, description = "A field breaks a rule; the message names it"),
+    (status = 403, description = "Not an applicant, or a machine token")), security(("bearer" = [])))]
+#[post("/api/v1/safety/permits")]
+async fn api_create(ctx: Ctx, body: web::Json<PermitInput>) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let (app, lang, input) = (ctx.app.clone(), ctx.lang, body.into_inner());
+    let p =
+        blocking(move || svc::create(&app.store, &s, input, now_ms(), app.offset, lang)).await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct DayQuery {
+    /// `YYYY-MM-DD`, default today.
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// Daily statistics: permits whose period touches the day, by type and level.
+#[utoipa::path(tag = "safety", params(DayQuery), responses((status = 200, description = "Counts", body = Vec<svc::DayCount>)), security(("bearer" = [])))]
+#[get("/api/v1/safety/permits/daily")]
+async fn api_daily(ctx: Ctx, q: web::Query<DayQuery>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let day = parse_day(q.date.as_deref(), ctx.app.offset);
+    let v = svc::daily(&ctx.app.store.read()?, day, ctx.app.offset)?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Approval chains and checklists, one per type (and level).
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Chains", body = Vec<ChainConfig>)), security(("bearer" = [])))]
+#[get("/api/v1/safety/permit-chains")]
+async fn api_chains(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(svc::chains(&ctx.app.store.read()?, ctx.lang)?))
+}
+
+/// Sets a chain and checklist (`hot_work:special`, `confined_space`…).
+#[utoipa::path(tag = "safety", params(("key" = String, Path, description = "Chain key")), request_body = ChainConfig, responses(
+    (status = 204, description = "Saved"), (status = 422, description = "A step is not an approving duty")), security(("bearer" = [])))]
+#[put("/api/v1/safety/permit-chains/{key}")]
+async fn api_chain_put(
+    ctx: Ctx,
+    key: web::Path<String>,
+    body: web::Json<ChainConfig>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let mut c = body.into_inner();
+    c.key = key.into_inner();
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || svc::save_chain(&app.store, &actor, c, false)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Returns a chain to Annex B's default.
+#[utoipa::path(tag = "safety", params(("key" = String, Path, description = "Chain key")), responses((status = 204, description = "Reset")), security(("bearer" = [])))]
+#[delete("/api/v1/safety/permit-chains/{key}")]
+async fn api_chain_reset(ctx: Ctx, key: web::Path<String>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let c = ChainConfig {
+        key: key.into_inner(),
+        steps: Vec::new(),
+        checklist: Vec::new(),
+        custom: false,
+    };
+    if !chain_keys().contains(&c.key) {
+        return Err(Error::NotFound(Msg::new("safety.permit.err.chain_key")).into());
+    }
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || svc::save_chain(&app.store, &actor, c, true)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The holiday calendar that decides hot-work upgrades.
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Calendar", body = CalendarInput)), security(("bearer" = [])))]
+#[get("/api/v1/safety/permit-calendar")]
+async fn api_calendar(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(calendar_view(&svc::calendar(&ctx.app.store.read()?)?)))
+}
+
+/// Replaces the holiday calendar.
+#[utoipa::path(tag = "safety", request_body = CalendarInput, responses(
+    (status = 200, description = "Saved", body = CalendarInput), (status = 422, description = "A date or time is malformed")), security(("bearer" = [])))]
+#[put("/api/v1/safety/permit-calendar")]
+async fn api_calendar_put(
+    ctx: Ctx,
+    body: web::Json<CalendarInput>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let cal = calendar_of(&body)?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let cal = blocking(move || svc::save_calendar(&app.store, &actor, cal)).await?;
+    Ok(HttpResponse::Ok().json(calendar_view(&cal)))
+}
+
+/// Signing duties per user id.
+#[utoipa::path(tag = "safety", responses((status = 200, description = "User id → duties", body = Object)), security(("bearer" = [])))]
+#[get("/api/v1/safety/duties")]
+async fn api_duties(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    let v: std::collections::BTreeMap<String, Vec<Duty>> = svc::all_duties(&ctx.app.store.read()?)?
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Sets a user's signing duties.
+#[utoipa::path(tag = "safety", params(("user" = u64, Path, description = "User id")), request_body = Vec<Duty>, responses(
+    (status = 204, description = "Saved"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[put("/api/v1/safety/duties/{user}")]
+async fn api_duties_put(
+    ctx: Ctx,
+    user: web::Path<u64>,
+    body: web::Json<Vec<Duty>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let (app, actor, u, d) = (ctx.app.clone(), ctx.actor(), *user, body.into_inner());
+    blocking(move || svc::set_duties(&app.store, &actor, u, d)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// One permit with its signatures, analyses and approval state.
+#[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Permit id")), responses(
+    (status = 200, description = "The permit", body = Permit), (status = 404, description = "No such permit")), security(("bearer" = [])))]
+#[get("/api/v1/safety/permits/{id}")]
+async fn api_get(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(load(&ctx, *id)?))
+}
+
+/// Changes a draft.
+#[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Permit id")), request_body = PermitInput, responses(
+    (status = 200, description = "Changed", body = Permit), (status = 409, description = "Already submitted"),
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+#[put("/api/v1/safety/permits/{id}")]
+async fn api_update(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    body: web::Json<PermitInput>,
+) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let (app, pid, input) = (ctx.app.clone(), *id, body.into_inner());
+    let p = blocking(move || svc::update(&app.store, &s, pid, input, now_ms(), app.offset)).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Performs one signed step of the life cycle as the signed-in person.
+#[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Permit id")), request_body = ActionInput, responses(
+    (status = 200, description = "Done", body = Permit),
+    (status = 403, description = "The signer lacks the duty the step needs"),
+    (status = 409, description = "Not possible at this stage, or out of order"),
+    (status = 422, description = "A rule refuses it; the message names the rule")), security(("bearer" = [])))]
+#[post("/api/v1/safety/permits/{id}/actions")]
+async fn api_act(
+    ctx: Ctx,
+    id: web::Path<u64>,
+    body: web::Json<ActionInput>,
+) -> Result<HttpResponse, AppError> {
+    let s = signer(&ctx)?;
+    let (app, pid, input) = (ctx.app.clone(), *id, body.into_inner());
+    let p = blocking(move || svc::act(&app.store, &s, pid, input, now_ms(), app.offset)).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
