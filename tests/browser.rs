@@ -65,6 +65,11 @@ fn an_admin_installs_the_example_plugin_and_uses_its_page() {
     );
 }
 
+#[test]
+fn a_hot_work_permit_is_signed_through_its_chain_on_a_phone() {
+    story("permit.spec.mjs");
+}
+
 /// Runs one Playwright story against a fresh demo server.
 fn story(spec: &str) {
     story_with(spec, &[]);

@@ -34,3 +34,11 @@ export async function newPage(browser) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   return ctx.newPage();
 }
+
+/// A phone-sized page in Chinese (a 6.1-inch phone held upright).
+export async function newPhone(browser) {
+  const ctx = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN",
+  });
+  return ctx.newPage();
+}
