@@ -17,6 +17,7 @@
 
 mod demo;
 pub mod model;
+pub mod people_model;
 pub mod permit_model;
 pub mod permit_routes;
 pub mod permit_service;
@@ -24,6 +25,7 @@ pub mod permits;
 pub mod routes;
 pub mod service;
 mod store;
+pub mod tracking;
 
 use crate::app::App;
 use crate::auth::model::Level;
