@@ -460,3 +460,360 @@ fn demo_permits_settings_and_statistics() {
         c.body
     );
 }
+
+/// A token for a gate controller or positioning system: safety write only.
+fn machine_token(s: &Server, name: &str) -> Client {
+    let admin = s.login("admin");
+    let r = admin.submit(
+        "/admin/tokens",
+        &[("name", name), ("grant.safety.write", "on")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let secret = common::attr(&r.body, "<pre class=\"secret-value\" data-copy>")
+        .map(|s| s.split('<').next().unwrap().to_string())
+        .expect("the secret is shown");
+    s.api(&secret)
+}
+
+/// Stops the demo's simulator so only the test's events and positions count.
+fn quiet(s: &Server) {
+    let r = s.admin_api().put_json(
+        "/api/v1/safety/feed",
+        &json!({"enabled": false, "host": "", "port": 1883, "gate_topic": "", "position_topic": "", "simulate": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+fn person(api: &Client, name: &str, badge: &str, tag: &str, certs: Vec<u64>) -> u64 {
+    let r = api.post_json(
+        "/api/v1/safety/people",
+        &json!({"id": 0, "kind": "contractor", "name": name, "organisation": "测试单位", "badge": badge,
+                "tag": tag, "certs": certs, "valid_until": "2099-01-01", "enabled": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_u64().unwrap()
+}
+
+fn count(api: &Client, area: &str) -> (u64, u64) {
+    let v = api.get("/api/v1/safety/headcount").json();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["area"] == area)
+        .map(|h| {
+            (
+                h["people"].as_u64().unwrap(),
+                h["vehicles"].as_u64().unwrap(),
+            )
+        })
+        .unwrap_or((0, 0))
+}
+
+/// Standing alarms whose English message contains `text`.
+fn alarm_with(api: &Client, text: &str) -> bool {
+    api.get("/api/v1/alarms")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["active"] == true && a["message_en"].as_str().unwrap_or("").contains(text))
+}
+
+#[test]
+fn gate_events_count_heads_and_flag_unknown_or_expired_entries() {
+    let s = Server::demo();
+    quiet(&s);
+    let admin = s.admin_api();
+    let gate = machine_token(&s, "lab-door");
+    assert_eq!(
+        admin
+            .put_json(
+                "/api/v1/safety/gates/lab",
+                &json!({"code": "", "name": "化验室门禁", "area": "化验室"})
+            )
+            .status,
+        200
+    );
+    // a certificate that expired 20 days ago in the demo archive (陈志强's welding licence)
+    let certs = admin
+        .get("/api/v1/safety/certificates?status=expired")
+        .json();
+    let expired = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "special_operation")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    person(&admin, "测试甲", "B-001", "", vec![]);
+    person(&admin, "测试乙", "B-002", "", vec![]);
+    person(&admin, "测试丙", "B-003", "", vec![expired]);
+    let pass = |badge: &str, dir: &str| {
+        gate.post_json(
+            "/api/v1/safety/gate-events",
+            &json!({"gate": "lab", "direction": dir, "method": "card", "credential": badge}),
+        )
+    };
+    assert_eq!(pass("B-001", "in").status, 201);
+    assert_eq!(pass("B-002", "in").status, 201);
+    assert_eq!(count(&admin, "化验室"), (2, 0));
+    assert_eq!(pass("B-001", "out").status, 201);
+    assert_eq!(count(&admin, "化验室"), (1, 0));
+    // an unknown badge is recorded, flagged and raises an alarm; it changes no count
+    let r = pass("X-999", "in");
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["flags"], json!(["unknown"]));
+    assert_eq!(count(&admin, "化验室"), (1, 0));
+    common::eventually(5, || {
+        admin
+            .get("/api/v1/alarms")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| {
+                a["message_en"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("unknown badge or plate X-999")
+            })
+    });
+    // an expired certificate is flagged, the person counted
+    let r = pass("B-003", "in");
+    assert_eq!(r.json()["flags"], json!(["cert_expired"]), "{}", r.body);
+    assert_eq!(count(&admin, "化验室"), (2, 0));
+    // an unknown gate is refused and records nothing
+    let before = admin
+        .get("/api/v1/safety/gate-events?limit=5000")
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    let r = gate.post_json(
+        "/api/v1/safety/gate-events",
+        &json!({"gate": "nowhere", "direction": "in", "method": "face", "credential": "B-001"}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("nowhere"));
+    assert_eq!(
+        admin
+            .get("/api/v1/safety/gate-events?limit=5000")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+    // a hazardous-goods truck whose transport permit expired (demo: 浙G·D8812)
+    let r = gate.post_json(
+        "/api/v1/safety/gate-events",
+        &json!({"gate": "lab", "direction": "in", "method": "plate", "credential": "浙G D8812"}),
+    );
+    assert_eq!(r.json()["flags"], json!(["cert_expired"]), "{}", r.body);
+    assert_eq!(count(&admin, "化验室"), (2, 1));
+    let flagged = admin.get("/api/v1/safety/gate-events?flagged=true").json();
+    assert!(flagged.as_array().unwrap().len() >= 3);
+    // the gate page shows the counts and the flags; the token cannot read pages or configure
+    let page = s.login("wang.haitao").get("/safety/gates");
+    assert!(
+        page.body.contains("data-count=\"化验室\">2<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("X-999"));
+    assert_eq!(
+        gate.put_json(
+            "/api/v1/safety/gates/x",
+            &json!({"code": "", "name": "x", "area": "x"})
+        )
+        .status,
+        403
+    );
+}
+
+#[test]
+fn positioning_alarms_from_a_simulated_mqtt_feed() {
+    let Some(broker) = common::broker::Mosquitto::start() else {
+        return;
+    };
+    let s = Server::demo();
+    quiet(&s);
+    let admin = s.admin_api();
+    let r = admin.put_json(
+        "/api/v1/safety/feed",
+        &json!({"enabled": true, "host": "127.0.0.1", "port": broker.port, "gate_topic": "t/gate/#",
+                "position_topic": "t/rtls/#", "simulate": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    common::eventually(15, || {
+        admin.get("/api/v1/safety/feed").json()["status"]["connected"] == true
+    });
+    for (i, name) in ["定位甲", "定位乙", "定位丙", "定位丁"].iter().enumerate() {
+        person(&admin, name, &format!("P-{i}"), &format!("T-{i}"), vec![]);
+    }
+    let zone = |name: &str, x0: f64, y0: f64, x1: f64, y1: f64, rules: Value| {
+        let r = admin.post_json(
+            "/api/v1/safety/zones",
+            &json!({"id": 0, "name": name,
+            "polygon": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "rules": rules}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+    zone(
+        "禁区测试",
+        115.0,
+        95.0,
+        135.0,
+        115.0,
+        json!({"permit_required": true}),
+    );
+    zone(
+        "限员测试",
+        140.0,
+        95.0,
+        160.0,
+        115.0,
+        json!({"max_occupancy": 2}),
+    );
+    zone(
+        "静止测试",
+        165.0,
+        95.0,
+        185.0,
+        115.0,
+        json!({"still_seconds": 10}),
+    );
+    zone(
+        "聚集测试",
+        115.0,
+        125.0,
+        190.0,
+        165.0,
+        json!({"aggregation": {"people": 3, "radius_m": 15.0, "seconds": 10}}),
+    );
+    // a zone outside the map is refused
+    let r = admin.post_json(
+        "/api/v1/safety/zones",
+        &json!({"id": 0, "name": "外面",
+        "polygon": [[0, 0], [500, 0], [500, 10]], "rules": {}}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    let tags = common::broker::TestClient::connect(broker.port, "rtls-test", &[], false);
+    let at = |tag: usize, x: f64, y: f64, sos: bool| {
+        tags.publish(
+            "t/rtls/uwb",
+            json!({"tag": format!("T-{tag}"), "x": x, "y": y, "sos": sos}).to_string(),
+        );
+    };
+    // forbidden zone without a permit
+    at(0, 125.0, 105.0, false);
+    common::eventually(10, || {
+        alarm_with(&admin, "定位甲 entered forbidden zone “禁区测试”")
+    });
+    // three people in a zone for two
+    for (t, x) in [(1, 145.0), (2, 150.0), (3, 155.0)] {
+        at(t, x, 105.0, false);
+    }
+    common::eventually(10, || {
+        alarm_with(&admin, "Zone “限员测试”: 3 people, over the maximum of 2")
+    });
+    // SOS from a tag
+    at(1, 146.0, 105.0, true);
+    common::eventually(10, || alarm_with(&admin, "定位乙 pressed SOS"));
+    // one leaves: occupancy clears; gate events over MQTT are taken too
+    at(3, 175.0, 105.0, false);
+    common::eventually(10, || !alarm_with(&admin, "限员测试"));
+    // man-down: tag 3 reports the same place (with jitter) for over 10 s
+    for i in 0..14 {
+        at(3, 175.0 + (i % 2) as f64 * 0.8, 105.0, false);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    common::eventually(10, || alarm_with(&admin, "定位丁 has not moved"));
+    // aggregation: three within 15 m for over 10 s
+    for _ in 0..14 {
+        at(0, 150.0, 140.0, false);
+        at(1, 155.0, 142.0, false);
+        at(2, 160.0, 140.0, false);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    common::eventually(10, || {
+        alarm_with(&admin, "Zone “聚集测试”: 3 people within 15 m")
+    });
+    // refused reports: an unknown tag over MQTT shows in the feed status; off the map over the API
+    tags.publish(
+        "t/rtls/uwb",
+        json!({"tag": "GHOST", "x": 1.0, "y": 1.0}).to_string(),
+    );
+    common::eventually(10, || {
+        admin.get("/api/v1/safety/feed").json()["status"]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("GHOST")
+    });
+    let rtls = machine_token(&s, "rtls");
+    let r = rtls.post_json(
+        "/api/v1/safety/positions",
+        &json!({"tag": "T-0", "x": 999.0, "y": 10.0}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("outside"), "{}", r.body);
+    let r = rtls.post_json(
+        "/api/v1/safety/positions",
+        &json!([{"tag": "T-0", "x": 10.0, "y": 10.0}, {"tag": "NOPE", "x": 1.0, "y": 1.0}]),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 1);
+    assert_eq!(r.json()["refused"][0]["index"], 1);
+    // a gate event over MQTT
+    assert_eq!(
+        admin
+            .put_json(
+                "/api/v1/safety/gates/mq",
+                &json!({"code": "", "name": "MQ 门", "area": "MQ区"})
+            )
+            .status,
+        200
+    );
+    tags.publish(
+        "t/gate/mq",
+        json!({"gate": "mq", "direction": "in", "method": "face", "credential": "P-0"}).to_string(),
+    );
+    common::eventually(10, || count(&admin, "MQ区") == (1, 0));
+    // the live view and the track for playback
+    let live = admin.get("/api/v1/safety/positions").json();
+    assert!(
+        live["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "定位丁")
+    );
+    let id = admin
+        .get("/api/v1/safety/people")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "定位丙")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    common::eventually(10, || {
+        admin
+            .get(&format!("/api/v1/safety/people/{id}/track"))
+            .json()["points"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    });
+    let sse = common::read_sse(&s.base, "/safety/map/stream", "定位", 10);
+    assert!(sse.contains("定位"), "{sse}");
+    let page = s
+        .login("wang.haitao")
+        .get(&format!("/safety/track?person={id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("track-json"));
+}

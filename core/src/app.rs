@@ -43,6 +43,10 @@ pub struct App {
     pub offset: time::UtcOffset,
     /// True when served over HTTPS (cookies get `Secure`).
     pub tls: bool,
+    /// State modules keep while the appliance runs (live positions…), by type.
+    states: std::sync::Mutex<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
 }
 
 /// Why the appliance could not start; shown to the admin in both languages.
@@ -111,6 +115,7 @@ impl App {
             reloading: std::sync::Mutex::new(()),
             throttle: Throttle::new(cfg.login.clone()),
             tls: cfg.web.tls != TlsMode::Off,
+            states: Default::default(),
             ui: Ui::new(offset),
             metrics: Metrics::default(),
             started: Instant::now(),
@@ -201,6 +206,32 @@ impl App {
             })?,
             None => Err(Error::Device(Msg::new("tags.err.device_off"))),
         }
+    }
+
+    /// The running state of type `T` a module keeps, made by `init` on first use. `init` runs
+    /// without the lock held (it may read the store or other states); if two callers race,
+    /// the first stored wins.
+    pub fn state<T: std::any::Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        let id = std::any::TypeId::of::<T>();
+        let found = self
+            .states
+            .lock()
+            .expect("states lock is never poisoned")
+            .get(&id)
+            .cloned();
+        let any = match found {
+            Some(s) => s,
+            None => {
+                let made: Arc<dyn std::any::Any + Send + Sync> = Arc::new(init());
+                self.states
+                    .lock()
+                    .expect("states lock is never poisoned")
+                    .entry(id)
+                    .or_insert(made)
+                    .clone()
+            }
+        };
+        any.downcast::<T>().expect("stored under its own type id")
     }
 
     /// Stops drivers and the I/O runtime (at shutdown).
@@ -349,6 +380,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
         app.start_timers();
+        for m in app.registry.modules() {
+            m.start(app.clone().into_inner());
+        }
         if let Err(e) = app.reload_tags() {
             tracing::error!(error = %e, "drivers not started");
         }

@@ -110,6 +110,10 @@ pub trait Module: Send + Sync + 'static {
     }
     /// Adds the module's part of the demo plant.
     fn seed_demo(&self, app: &App) -> crate::error::Result<()>;
+    /// Starts what the module runs in the background while the appliance serves (live
+    /// feeds, tickers), once, after the server listens. Tasks check whether the module is
+    /// enabled as they go.
+    fn start(&self, _app: std::sync::Arc<App>) {}
 }
 
 /// What the console shows for a module.

@@ -3,6 +3,7 @@
 
 use time::Duration;
 
+use super::people_model::PersonKind;
 use super::permit_model::{BlindAction, Details, Duty, Stage, Worker};
 use super::permit_service::{self as psvc, ActionInput, GasInput, PermitInput, Signer};
 use super::permits::HotLevel;
@@ -15,7 +16,8 @@ use crate::util::now_ms;
 
 pub fn seed(app: &App) -> Result<()> {
     seed_archive(app)?;
-    seed_permits(app)
+    seed_permits(app)?;
+    seed_people(app)
 }
 
 fn seed_archive(app: &App) -> Result<()> {
@@ -309,7 +311,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 hot(HotLevel::Second),
                 "R-101 进料管线法兰焊接修复",
                 "聚合车间一楼 R-101 东侧",
-                (60.0, 40.0),
+                (60.0, 200.0),
                 p(-2, 6),
                 guardian,
             ),
@@ -321,7 +323,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 hot(HotLevel::First),
                 "甲苯储罐 T-03 呼吸阀支架补焊",
                 "罐区 T-03 罐顶",
-                (210.0, 150.0),
+                (250.0, 225.0),
                 p(2, 4),
                 guardian,
             ),
@@ -341,7 +343,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "R-203 聚合釜清釜检修",
                 "聚合车间二楼 R-203",
-                (95.0, 60.0),
+                (100.0, 235.0),
                 p(1, 6),
                 guardian2,
             ),
@@ -361,7 +363,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "甲苯进料线 P-1203 加盲板隔离",
                 "罐区泵房",
-                (180.0, 120.0),
+                (300.0, 160.0),
                 p(-27, 3),
                 guardian2,
             ),
@@ -377,7 +379,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "造粒塔外保温层修复",
                 "造粒塔 8 m 平台",
-                (20.0, 200.0),
+                (140.0, 255.0),
                 p(-1, 6),
                 guardian2,
             ),
@@ -394,7 +396,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "新冷凝器 E-105 吊装就位",
                 "聚合车间北侧空地",
-                (120.0, -30.0),
+                (90.0, 275.0),
                 p(24, 6),
                 guardian,
             ),
@@ -410,7 +412,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "循环水管线漏点开挖",
                 "厂区东路南段",
-                (300.0, 20.0),
+                (394.0, 60.0),
                 p(1, 8),
                 guardian2,
             ),
@@ -426,7 +428,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 },
                 "厂区东路南段断路",
                 "厂区东路南段",
-                (300.0, 30.0),
+                (394.0, 75.0),
                 p(1, 8),
                 guardian2,
             ),
@@ -457,7 +459,7 @@ fn seed_permits(app: &App) -> Result<()> {
             },
             "R-101 焊接临时电源",
             "聚合车间一楼",
-            (62.0, 42.0),
+            (62.0, 202.0),
             (hw.from_ms, hw.to_ms),
             guardian,
         );
@@ -547,5 +549,283 @@ fn drive(
             _ => break,
         };
     }
+    Ok(())
+}
+
+/// The demo plant's people: (name, kind, organisation, positioning tag?).
+fn demo_people() -> Vec<(String, PersonKind, &'static str, bool)> {
+    let mut out: Vec<(String, PersonKind, &'static str, bool)> = [
+        ("张建国", "总经理办公室"),
+        ("王海涛", "安全环保部"),
+        ("李明", "生产部"),
+        ("周建明", "生产部"),
+        ("陈晓燕", "仓储物流部"),
+        ("徐国平", "设备动力部"),
+        ("吴丽华", "质量检验部"),
+        ("孙伟", "生产部"),
+        ("钱峰", "设备动力部"),
+    ]
+    .into_iter()
+    .map(|(n, o)| (n.to_string(), PersonKind::Employee, o, true))
+    .collect();
+    const SURNAMES: &[&str] = &[
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+        "郭", "何", "林",
+    ];
+    const GIVEN: &[&str] = &[
+        "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超",
+        "霞", "平", "刚", "桂英", "建华", "志勇", "海燕", "晓东",
+    ];
+    const ORGS: &[&str] = &[
+        "生产部",
+        "生产部",
+        "生产部",
+        "设备动力部",
+        "仓储物流部",
+        "质量检验部",
+    ];
+    let mut i = 0usize;
+    while out.len() < 42 {
+        let name = format!(
+            "{}{}",
+            SURNAMES[(i * 7) % SURNAMES.len()],
+            GIVEN[(i * 5 + i / 3) % GIVEN.len()]
+        );
+        if !out.iter().any(|(n, ..)| *n == name) {
+            out.push((name, PersonKind::Employee, ORGS[i % ORGS.len()], true));
+        }
+        i += 1;
+    }
+    for (n, o) in [
+        ("陈志强", "金华恒安设备安装有限公司"),
+        ("郑大勇", "金华恒安设备安装有限公司"),
+        ("冯小波", "兰溪市建安防腐工程有限公司"),
+        ("蒋文斌", "兰溪市建安防腐工程有限公司"),
+        ("沈国庆", "浙江安泰安全技术咨询有限公司"),
+        ("韩立新", "金华恒安设备安装有限公司"),
+    ] {
+        out.push((n.into(), PersonKind::Contractor, o, true));
+    }
+    for (n, o) in [("曹婷", "浙江省化工研究院"), ("彭涛", "兰溪市应急管理局")] {
+        out.push((n.into(), PersonKind::Visitor, o, false));
+    }
+    out
+}
+
+/// People, vehicles, gates, the layout map with its zones, a duty roster and the simulated
+/// feed: 48 people with tags walking, 2 visitors, 5 vehicles coming and going.
+fn seed_people(app: &App) -> Result<()> {
+    use super::people_model::{
+        Aggregation, Assignment, FeedConfig, Gate, Person, Post, Shift, Vehicle, Zone, ZoneRules,
+    };
+    use super::people_service as ps;
+    let actor = Actor::system("demo");
+    let today = svc::today(app.offset);
+    let day = |d: i64| svc::format_day(today + Duration::days(d));
+    let r = app.store.read()?;
+    let certs = svc::certificates(&r, today, &svc::Filter::default())?;
+    drop(r);
+    let mut ids = std::collections::HashMap::new();
+    for (i, (name, kind, org, tagged)) in demo_people().into_iter().enumerate() {
+        let held: Vec<u64> = certs
+            .iter()
+            .filter(|c| c.cert.holder == name)
+            .map(|c| c.cert.id)
+            .collect();
+        let prefix = match kind {
+            PersonKind::Employee => "E",
+            PersonKind::Contractor => "C",
+            PersonKind::Visitor => "V",
+        };
+        let p = ps::save_person(
+            &app.store,
+            &actor,
+            Person {
+                id: 0,
+                kind,
+                name: name.clone(),
+                organisation: org.into(),
+                badge: format!("{prefix}{:04}", 1001 + i),
+                tag: if tagged {
+                    format!("UWB-{:04}", 1 + i)
+                } else {
+                    String::new()
+                },
+                phone: String::new(),
+                certs: held,
+                valid_until: match kind {
+                    PersonKind::Employee => None,
+                    PersonKind::Contractor => Some(day(60)),
+                    PersonKind::Visitor => Some(day(0)),
+                },
+                enabled: true,
+            },
+        )?;
+        ids.insert(name, p.id);
+    }
+    type Car<'a> = (&'a str, bool, &'a str, Option<i64>, &'a str, &'a str);
+    let cars: [Car; 5] = [
+        (
+            "浙G·A2731",
+            true,
+            "浙交运管许可金字330700301234号",
+            Some(300),
+            "胡建军",
+            "金华顺通危险品运输有限公司",
+        ),
+        (
+            "浙G·D8812",
+            true,
+            "浙交运管许可金字330700305678号",
+            Some(-3),
+            "方志明",
+            "兰溪市安达化工物流有限公司",
+        ),
+        (
+            "皖K·F3392",
+            true,
+            "皖交运管许可宣字341800200117号",
+            Some(150),
+            "汪涛",
+            "宣城市华运危货运输有限公司",
+        ),
+        ("浙A·K6620", false, "", None, "叶明", "杭州百顺快运有限公司"),
+        (
+            "浙G·B5107",
+            false,
+            "",
+            None,
+            "吕斌",
+            "兰溪宏达精细化工有限公司",
+        ),
+    ];
+    for (plate, hazmat, permit, expires, driver, company) in cars {
+        ps::save_vehicle(
+            &app.store,
+            &actor,
+            Vehicle {
+                id: 0,
+                plate: plate.into(),
+                hazmat,
+                hazmat_permit: permit.into(),
+                permit_expires: expires.map(day),
+                driver: driver.into(),
+                company: company.into(),
+                enabled: true,
+            },
+        )?;
+    }
+    for (code, name, area) in [
+        ("east", "东大门（人员）", "plant"),
+        ("tank-farm", "罐区门禁", "罐区"),
+        ("logistics", "物流门（车辆）", "plant"),
+    ] {
+        let g = Gate {
+            code: code.into(),
+            name: name.into(),
+            area: area.into(),
+        };
+        ps::save_gate(&app.store, &actor, g)?;
+    }
+    let png = include_bytes!("assets/demo-plant.png").to_vec();
+    let image = Some(("demo-plant.png".to_string(), png));
+    ps::save_map(&app.store, &actor, 400.0, 300.0, image, now_ms())?;
+    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+    let rules = |permit_required, max_occupancy, still_seconds| ZoneRules {
+        permit_required,
+        max_occupancy,
+        still_seconds,
+        aggregation: None,
+    };
+    let crowd = ZoneRules {
+        aggregation: Some(Aggregation {
+            people: 8,
+            radius_m: 15.0,
+            seconds: 60,
+        }),
+        ..Default::default()
+    };
+    let zones = [
+        (
+            "聚合车间",
+            rect(30.0, 170.0, 150.0, 260.0),
+            rules(false, Some(25), Some(300)),
+        ),
+        (
+            "罐区",
+            rect(220.0, 170.0, 380.0, 280.0),
+            rules(true, None, Some(180)),
+        ),
+        (
+            "仓库",
+            rect(30.0, 40.0, 110.0, 120.0),
+            rules(false, Some(15), None),
+        ),
+        (
+            "中控室",
+            rect(125.0, 40.0, 180.0, 90.0),
+            rules(false, Some(8), None),
+        ),
+        (
+            "污水站",
+            rect(220.0, 40.0, 300.0, 120.0),
+            rules(false, None, Some(300)),
+        ),
+        ("装卸区", rect(320.0, 30.0, 380.0, 110.0), crowd),
+        (
+            "配电室",
+            rect(160.0, 180.0, 185.0, 210.0),
+            rules(true, None, None),
+        ),
+    ];
+    let mut zone_ids = Vec::new();
+    for (name, polygon, rules) in zones {
+        let z = Zone {
+            id: 0,
+            name: name.into(),
+            polygon,
+            floor: None,
+            rules,
+        };
+        zone_ids.push(ps::save_zone(&app.store, &actor, z)?.id);
+    }
+    let shift = |name: &str, from: &str, to: &str| Shift {
+        id: 0,
+        name: name.into(),
+        from: from.into(),
+        to: to.into(),
+    };
+    let day_shift = ps::save_shift(&app.store, &actor, shift("白班", "08:00", "20:00"))?;
+    let night = ps::save_shift(&app.store, &actor, shift("夜班", "20:00", "08:00"))?;
+    let post = |name: &str, zone: u64, grace_minutes| Post {
+        id: 0,
+        name: name.into(),
+        zone,
+        grace_minutes,
+    };
+    let dcs = ps::save_post(&app.store, &actor, post("DCS 主操岗", zone_ids[3], 10))?;
+    let ww = ps::save_post(&app.store, &actor, post("污水站巡检岗", zone_ids[4], 30))?;
+    for (post, shift, name) in [
+        (dcs.id, day_shift.id, "李明"),
+        (dcs.id, night.id, "孙伟"),
+        (ww.id, day_shift.id, "钱峰"),
+        (ww.id, night.id, "周建明"),
+    ] {
+        if let Some(person) = ids.get(name) {
+            let a = Assignment {
+                id: 0,
+                post,
+                shift,
+                person: *person,
+            };
+            ps::save_assignment(&app.store, &actor, a)?;
+        }
+    }
+    let feed = FeedConfig {
+        simulate: true,
+        port: 1883,
+        ..Default::default()
+    };
+    ps::save_feed(&app.store, &actor, feed)?;
     Ok(())
 }

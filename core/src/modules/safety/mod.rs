@@ -16,14 +16,18 @@
 //! only writers.
 
 mod demo;
+pub mod live;
 pub mod model;
 pub mod people_model;
+pub mod people_routes;
+pub mod people_service;
 pub mod permit_model;
 pub mod permit_routes;
 pub mod permit_service;
 pub mod permits;
 pub mod routes;
 pub mod service;
+mod simulate;
 mod store;
 pub mod tracking;
 
@@ -61,6 +65,7 @@ impl Module for Safety {
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         // permits first: `/safety/permits/...` are more specific than the archive's pages
         permit_routes::configure(cfg);
+        people_routes::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -71,6 +76,7 @@ impl Module for Safety {
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<permit_routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<people_routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -95,6 +101,31 @@ impl Module for Safety {
                 label_key: "safety.menu.permit_settings",
                 href: "/safety/permits/settings".into(),
                 level: Level::Approve,
+            },
+            MenuEntry {
+                label_key: "safety.menu.people",
+                href: "/safety/people".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.vehicles",
+                href: "/safety/vehicles".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.gates",
+                href: "/safety/gates".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.map",
+                href: "/safety/map".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.roster",
+                href: "/safety/roster".into(),
+                level: Level::Read,
             },
             MenuEntry {
                 label_key: "safety.menu.kinds",
@@ -175,6 +206,10 @@ impl Module for Safety {
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
         demo::seed(app)
+    }
+
+    fn start(&self, app: std::sync::Arc<App>) {
+        live::start(app)
     }
 }
 

@@ -214,13 +214,16 @@ pub struct FeedConfig {
     pub username: String,
     /// Sealed with the box's key (see `secrets`).
     #[serde(default)]
-    pub password_sealed: Option<String>,
+    pub password: crate::secrets::Secret,
     /// Topic filter of gate events (JSON, see docs), e.g. `plant/gate/#`.
     #[serde(default)]
     pub gate_topic: String,
     /// Topic filter of positions, e.g. `plant/rtls/#`.
     #[serde(default)]
     pub position_topic: String,
+    /// Simulated people, vehicles and gate events (the demo plant); shown as simulated.
+    #[serde(default)]
+    pub simulate: bool,
 }
 
 fn default_port() -> u16 {

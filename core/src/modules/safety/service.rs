@@ -569,6 +569,26 @@ pub fn check_file(name: &str, bytes: &[u8]) -> Result<(String, &'static str)> {
     } else {
         clean
     };
+    // a name that says one type over content of another is refused (a renamed file, or
+    // a file made to pass as something else)
+    if let Some((_, ext)) = clean.rsplit_once('.') {
+        let ext = ext.to_ascii_lowercase();
+        let expected = match ext.as_str() {
+            "pdf" => Some("application/pdf"),
+            "png" => Some("image/png"),
+            "jpg" | "jpeg" => Some("image/jpeg"),
+            "webp" => Some("image/webp"),
+            _ => None,
+        };
+        if expected.is_some_and(|e| e != mime) {
+            return Err(Error::invalid_msg(
+                "file",
+                Msg::new("safety.err.file_mismatch")
+                    .arg("ext", ext)
+                    .arg("actual", mime),
+            ));
+        }
+    }
     Ok((clean, mime))
 }
 
@@ -787,12 +807,15 @@ mod tests {
         let exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00".to_vec();
         assert!(add_file(&s, &a, c.id, "licence.pdf", exe).is_err());
         assert!(add_file(&s, &a, c.id, "x.pdf", vec![]).is_err());
+        // a PNG named .pdf is refused, naming both types
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+        let e = add_file(&s, &a, c.id, "licence.pdf", png.clone()).unwrap_err();
+        assert!(e.msg().render(crate::i18n::Lang::En).contains("image/png"));
+        assert!(add_file(&s, &a, c.id, "licence.png", png).is_ok());
         remove_file(&s, &a, c.id, m.id).unwrap();
-        assert!(
-            certificate(&s.read().unwrap(), c.id)
-                .unwrap()
-                .files
-                .is_empty()
+        assert_eq!(
+            certificate(&s.read().unwrap(), c.id).unwrap().files.len(),
+            1
         );
     }
 }

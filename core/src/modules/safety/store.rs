@@ -18,3 +18,25 @@ pub(super) const DUTIES: Table<u64, Vec<super::permit_model::Duty>> = Table::new
 /// The holiday calendar (one row, key `calendar`).
 pub(super) const CALENDAR: Table<String, super::permits::Calendar> =
     Table::new("safety.permit_calendar");
+
+use super::people_model as pm;
+/// The registry of people (employees, contractors, visitors).
+pub(super) const PEOPLE: Table<u64, pm::Person> = Table::new("safety.people");
+pub(super) const VEHICLES: Table<u64, pm::Vehicle> = Table::new("safety.vehicles");
+/// Gates by code.
+pub(super) const GATES: Table<String, pm::Gate> = Table::new("safety.gates");
+pub(super) const GATE_EVENTS: Table<u64, pm::GateEvent> = Table::new("safety.gate_events");
+/// Who is inside which area: `<area>\u{1f}p:<person>` or `…v:<vehicle>` → since (ms).
+pub(super) const PRESENCE: Table<String, i64> = Table::new("safety.presence");
+/// The plant map's size (one row, key `map`) and its layout image.
+pub(super) const MAP: Table<String, pm::PlantMap> = Table::new("safety.map");
+pub(super) const MAP_IMAGE: Table<String, FileBlob> = Table::new("safety.map_image");
+pub(super) const ZONES: Table<u64, pm::Zone> = Table::new("safety.zones");
+pub(super) const POSTS: Table<u64, pm::Post> = Table::new("safety.posts");
+pub(super) const SHIFTS: Table<u64, pm::Shift> = Table::new("safety.shifts");
+pub(super) const ASSIGNMENTS: Table<u64, pm::Assignment> = Table::new("safety.assignments");
+/// Sampled positions for playback: (person, ms) → point.
+pub(super) const TRACKS: Table<(u64, u64), super::tracking::TrackPoint> =
+    Table::new("safety.tracks");
+/// The MQTT feed settings (one row, key `feed`).
+pub(super) const FEED: Table<String, pm::FeedConfig> = Table::new("safety.feed");
