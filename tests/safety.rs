@@ -817,3 +817,173 @@ fn positioning_alarms_from_a_simulated_mqtt_feed() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("track-json"));
 }
+
+const PNG: &[u8] = include_bytes!("../core/src/modules/safety/assets/demo-photo.png");
+
+fn hazard(api: &Client, id: u64) -> Value {
+    api.get(&format!("/api/v1/safety/hazards/{id}")).json()
+}
+
+#[test]
+fn hidden_dangers_from_a_phone_report_to_acceptance() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    let reporter = s.login("zhou.jianming");
+    let before = admin
+        .get("/api/v1/safety/hazards")
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    // a file named .png that is a PDF is refused and nothing is reported
+    let fields = [
+        ("title", "泵房地面油污"),
+        ("location", "罐区泵房"),
+        ("level", "general"),
+        ("source", "daily"),
+    ];
+    let r = reporter.post_multipart_form(
+        "/safety/hazards",
+        &fields,
+        &[("photo", "现场.png", "image/png", b"%PDF-1.7\n%%EOF\n")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("application/pdf"), "{}", r.body);
+    assert_eq!(
+        admin
+            .get("/api/v1/safety/hazards")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+    // reported from the phone with a photo
+    let r = reporter.post_multipart_form(
+        "/safety/hazards",
+        &fields,
+        &[("photo", "现场.png", "image/png", PNG)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id: u64 = r
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let h = hazard(&admin, id);
+    assert_eq!(h["state"], "reported");
+    assert_eq!(h["photos_before"].as_array().unwrap().len(), 1);
+    let photo = h["photos_before"][0]["id"].as_u64().unwrap();
+    let got = reporter.get(&format!("/safety/hazards/{id}/photos/{photo}"));
+    assert_eq!(got.bytes, PNG);
+    // only the safety department assigns
+    let xu = user_id(&admin, "xu.guoping");
+    let tomorrow = local(24 * 60)[..10].to_string();
+    let assign = json!({"action": "assign", "assignee": xu, "deadline": tomorrow, "measures": "清理油污，查找漏点"});
+    let url = format!("/api/v1/safety/hazards/{id}/actions");
+    assert_eq!(reporter.post_json(&url, &assign).status, 403);
+    let safety = s.login("wang.haitao");
+    let r = safety.post_json(
+        &url,
+        &json!({"action": "assign", "assignee": xu, "deadline": "2020-01-01"}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = safety.post_json(&url, &assign);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "rectifying");
+    // the assignee needs an after photo before reporting it done
+    let fixer = s.login("xu.guoping");
+    let r = fixer.post_json(&url, &json!({"action": "rectify", "note": "已清理"}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = fixer.post_multipart_form(
+        &format!("/safety/hazards/{id}/photos"),
+        &[("after", "1")],
+        &[("photo", "after.png", "image/png", PNG)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        fixer
+            .post_json(&url, &json!({"action": "rectify", "note": "已清理"}))
+            .status,
+        200
+    );
+    // refused acceptance needs a reason and goes back to rectification
+    assert_eq!(
+        safety
+            .post_json(&url, &json!({"action": "reject", "note": ""}))
+            .status,
+        422
+    );
+    let r = safety.post_json(&url, &json!({"action": "reject", "note": "漏点未处理"}));
+    assert_eq!(r.json()["state"], "rectifying", "{}", r.body);
+    assert_eq!(
+        fixer
+            .post_json(&url, &json!({"action": "rectify", "note": "已更换密封"}))
+            .status,
+        200
+    );
+    let r = safety.post_json(&url, &json!({"action": "accept", "note": "合格"}));
+    assert_eq!(r.json()["state"], "closed", "{}", r.body);
+    let steps: Vec<String> = r.json()["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        ["report", "assign", "rectify", "reject", "rectify", "accept"]
+    );
+    let page = reporter.get(&format!("/safety/hazards/{id}"));
+    assert!(page.body.contains("已验收"), "{}", page.body);
+
+    // the demo's overdue hidden danger raises an alarm; statistics count it
+    common::eventually(70, || alarm_with(&admin, "is past its deadline"));
+    let st = admin.get("/api/v1/safety/hazard-stats").json();
+    assert!(st["overdue"].as_u64().unwrap() >= 1, "{st}");
+
+    // an inspection from the cycle: a failed item needs a note and becomes a hidden danger
+    let patrol = s.login("qian.feng");
+    let mine = patrol.get("/api/v1/safety/inspections?pending=true").json();
+    let insp = mine
+        .as_array()
+        .unwrap()
+        .first()
+        .expect("the demo's patrol has inspections")
+        .clone();
+    let n = insp["items"].as_array().unwrap().len();
+    let iurl = format!("/api/v1/safety/inspections/{}", insp["id"]);
+    let mut results: Vec<Value> = (0..n).map(|_| json!({"ok": true})).collect();
+    results[0] = json!({"ok": false});
+    assert_eq!(
+        patrol.post_json(&iurl, &json!({"results": results})).status,
+        422
+    );
+    results[0] = json!({"ok": false, "note": "液位计显示异常"});
+    assert_eq!(
+        reporter
+            .post_json(&iurl, &json!({"results": results}))
+            .status,
+        403,
+        "not the assignee"
+    );
+    let r = patrol.post_json(&iurl, &json!({"results": results}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let made = r.json()["hazards"][0].as_u64().unwrap();
+    assert_eq!(hazard(&admin, made)["state"], "reported");
+    assert_eq!(
+        patrol.post_json(&iurl, &json!({"results": results})).status,
+        409
+    );
+    for p in [
+        "/safety/hazards",
+        "/safety/risks",
+        "/safety/inspections",
+        "/safety/hazards?state=overdue",
+    ] {
+        assert_eq!(safety.get(p).status, 200, "{p}");
+    }
+}

@@ -391,6 +391,40 @@ impl Client {
         Client::finish(req.send(&body[..]))
     }
 
+    /// Posts a multipart form: text fields and files (field, file name, content type, bytes).
+    pub fn post_multipart_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Resp {
+        let b = "nplusxE2eBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (field, filename, ct, data) in files {
+            body.extend_from_slice(
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        let mut req = self
+            .with(self.agent.post(format!("{}{path}", self.base)))
+            .content_type(format!("multipart/form-data; boundary={b}"));
+        if let Some(c) = self.csrf_if_session() {
+            req = req.header("X-CSRF-Token", c);
+        }
+        Client::finish(req.send(&body[..]))
+    }
+
     /// Signs in through the login form (with its pre-session CSRF cookie).
     pub fn login(&self, user: &str, password: &str) -> Resp {
         let page = self.get("/login");

@@ -99,3 +99,48 @@ pub async fn read_upload(
     }
     Err(Error::invalid("file", "web.err.file_empty").into())
 }
+
+/// A multipart form with text fields and files: the fields (as a [`FormData`]) and every
+/// non-empty file field as (field name, file name, bytes). Each file at most `max_file`
+/// bytes, all of them together at most `max_total`.
+pub async fn read_multipart(
+    mut mp: actix_multipart::Multipart,
+    max_file: usize,
+    max_total: usize,
+) -> Result<(FormData, Vec<(String, String, Vec<u8>)>), crate::web::error::AppError> {
+    use crate::error::Error;
+    use crate::i18n::Msg;
+    use crate::web::error::AppError;
+    use futures_util::StreamExt;
+    let (mut fields, mut files, mut total) = (Vec::new(), Vec::new(), 0usize);
+    while let Some(field) = mp.next().await {
+        let mut field = field
+            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(String::from);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e))
+            })?;
+            total += chunk.len();
+            if bytes.len() + chunk.len() > max_file || total > max_total {
+                return Err(Error::invalid_msg(
+                    "file",
+                    Msg::new("web.err.file_too_large").arg("mib", max_file >> 20),
+                )
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match filename {
+            Some(f) if !bytes.is_empty() => files.push((name, f, bytes)),
+            Some(_) => {}
+            None => fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+    Ok((FormData(fields), files))
+}

@@ -17,7 +17,8 @@ use crate::util::now_ms;
 pub fn seed(app: &App) -> Result<()> {
     seed_archive(app)?;
     seed_permits(app)?;
-    seed_people(app)
+    seed_people(app)?;
+    seed_hazards(app)
 }
 
 fn seed_archive(app: &App) -> Result<()> {
@@ -827,5 +828,227 @@ fn seed_people(app: &App) -> Result<()> {
         ..Default::default()
     };
     ps::save_feed(&app.store, &actor, feed)?;
+    Ok(())
+}
+
+/// The risk register, inspection tasks and hidden dangers in every state of their workflow.
+fn seed_hazards(app: &App) -> Result<()> {
+    use super::hazard_model::{Cycle, HazardLevel, Risk, Source, Task};
+    use super::hazard_service::{self as hs, HazardAction, HazardInput, Person};
+    let actor = Actor::system("demo");
+    let r = app.store.read()?;
+    let user = |name: &str| -> Result<(u64, String)> {
+        crate::auth::service::user_by_name(&r, name)?
+            .map(|u| (u.id, u.display_name))
+            .ok_or_else(|| Error::NotFound(crate::i18n::Msg::new("safety.permit.err.user")))
+    };
+    let (safety_id, safety_name) = user("wang.haitao")?;
+    let (fixer_id, fixer_name) = user("xu.guoping")?;
+    let (patrol_id, _) = user("qian.feng")?;
+    let (op_id, op_name) = user("zhou.jianming")?;
+    drop(r);
+    let person = |id: u64, name: &str, manages: bool| Person {
+        user_id: id,
+        username: String::new(),
+        name: name.into(),
+        manages,
+        writes: manages,
+    };
+    let boss = person(safety_id, &safety_name, true);
+    let fixer = person(fixer_id, &fixer_name, false);
+    let reporter = person(op_id, &op_name, false);
+    let risk = |object: &str, unit: &str, event: &str, measures: &[&str], l, e, c| Risk {
+        id: 0,
+        object: object.into(),
+        unit: unit.into(),
+        event: event.into(),
+        measures: measures.iter().map(|m| m.to_string()).collect(),
+        l,
+        e,
+        c,
+        owner: "王海涛".into(),
+    };
+    let risks = [
+        risk(
+            "甲苯储罐 T-03",
+            "罐区",
+            "泄漏引发火灾爆炸",
+            &[
+                "液位高高联锁完好",
+                "呼吸阀、阻火器畅通",
+                "防火堤排水阀常闭",
+                "可燃气体探测器在线",
+            ],
+            3.0,
+            6.0,
+            40.0,
+        ),
+        risk(
+            "聚合釜 R-101",
+            "聚合车间",
+            "超温超压冲料",
+            &["温度联锁投用", "紧急冷却水可用", "爆破片在有效期内"],
+            3.0,
+            6.0,
+            15.0,
+        ),
+        risk(
+            "污水站调节池",
+            "污水站",
+            "硫化氢中毒",
+            &["进入前气体检测", "通风机运行", "配备空气呼吸器"],
+            1.0,
+            3.0,
+            40.0,
+        ),
+        risk(
+            "叉车作业",
+            "仓库",
+            "车辆伤害",
+            &["叉车年检有效", "持证驾驶", "限速 5 km/h"],
+            1.0,
+            6.0,
+            7.0,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for x in risks {
+        ids.push(hs::save_risk(&app.store, &actor, x)?.id);
+    }
+    let now = now_ms();
+    let day = 86_400_000;
+    for (risk, name, cycle, assignee) in [
+        (ids[0], "罐区日巡检", Cycle::Day, patrol_id),
+        (ids[1], "聚合釜班前检查", Cycle::Day, op_id),
+        (ids[2], "污水站周检", Cycle::Week, patrol_id),
+    ] {
+        let t = Task {
+            id: 0,
+            risk,
+            name: name.into(),
+            cycle,
+            every: 1,
+            assignee,
+            items: Vec::new(),
+            // due two days ago: one overdue inspection, then today's
+            next_due_ms: now - 2 * day,
+        };
+        hs::save_task(&app.store, &actor, t)?;
+        hs::generate_inspections(&app.store, now - 2 * day + 1)?;
+    }
+    hs::generate_inspections(&app.store, now)?;
+    let photo = || {
+        vec![(
+            "现场.png".to_string(),
+            include_bytes!("assets/demo-photo.png").to_vec(),
+        )]
+    };
+    let report = |title: &str, location: &str, level, source, risk: Option<u64>| {
+        let input = HazardInput {
+            title: title.into(),
+            description: String::new(),
+            location: location.into(),
+            level,
+            source,
+            risk,
+        };
+        hs::report(
+            &app.store,
+            &reporter,
+            input,
+            photo(),
+            now - 3 * day,
+            app.offset,
+        )
+    };
+    let today = svc::today(app.offset);
+    let assign = |id: u64, deadline: i64, on: time::Date| {
+        let a = HazardAction::Assign {
+            assignee: fixer_id,
+            deadline: svc::format_day(today + Duration::days(deadline)),
+            measures: "立即整改，整改后拍照上传".into(),
+        };
+        hs::act(&app.store, &boss, id, a, now - 2 * day, on)
+    };
+    // reported, waiting to be assigned
+    report(
+        "聚合车间二楼消防通道堆放原料桶",
+        "聚合车间二楼",
+        HazardLevel::General,
+        Source::Daily,
+        Some(ids[1]),
+    )?;
+    // rectifying, due in 5 days
+    let h = report(
+        "T-03 呼吸阀阻火器结晶",
+        "罐区 T-03 罐顶",
+        HazardLevel::General,
+        Source::Specialist,
+        Some(ids[0]),
+    )?;
+    assign(h.id, 5, today)?;
+    // overdue: its deadline was yesterday
+    let h = report(
+        "污水站调节池固定式硫化氢探测器离线",
+        "污水站",
+        HazardLevel::Major,
+        Source::ControlFailure,
+        Some(ids[2]),
+    )?;
+    assign(h.id, -1, today - Duration::days(3))?;
+    // rectified, waiting for acceptance
+    let h = report(
+        "配电室门口灭火器压力不足",
+        "配电室",
+        HazardLevel::General,
+        Source::Daily,
+        None,
+    )?;
+    assign(h.id, 3, today)?;
+    for (name, bytes) in photo() {
+        hs::add_photo(&app.store, &fixer, h.id, true, &name, bytes, now - day)?;
+    }
+    hs::act(
+        &app.store,
+        &fixer,
+        h.id,
+        HazardAction::Rectify {
+            note: "已更换灭火器".into(),
+        },
+        now - day,
+        today,
+    )?;
+    // closed
+    let h = report(
+        "仓库叉车充电区未设警示标识",
+        "仓库",
+        HazardLevel::General,
+        Source::Holiday,
+        Some(ids[3]),
+    )?;
+    assign(h.id, 2, today)?;
+    for (name, bytes) in photo() {
+        hs::add_photo(&app.store, &fixer, h.id, true, &name, bytes, now - day)?;
+    }
+    hs::act(
+        &app.store,
+        &fixer,
+        h.id,
+        HazardAction::Rectify {
+            note: "已设置警示标识".into(),
+        },
+        now - day,
+        today,
+    )?;
+    hs::act(
+        &app.store,
+        &boss,
+        h.id,
+        HazardAction::Accept {
+            note: "合格".into(),
+        },
+        now - day / 2,
+        today,
+    )?;
     Ok(())
 }

@@ -16,6 +16,9 @@
 //! only writers.
 
 mod demo;
+pub mod hazard_model;
+pub mod hazard_routes;
+pub mod hazard_service;
 pub mod live;
 pub mod model;
 pub mod people_model;
@@ -66,6 +69,7 @@ impl Module for Safety {
         // permits first: `/safety/permits/...` are more specific than the archive's pages
         permit_routes::configure(cfg);
         people_routes::configure(cfg);
+        hazard_routes::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -77,6 +81,7 @@ impl Module for Safety {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<permit_routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<people_routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<hazard_routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -128,6 +133,21 @@ impl Module for Safety {
                 level: Level::Read,
             },
             MenuEntry {
+                label_key: "safety.menu.hazards",
+                href: "/safety/hazards".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.inspections",
+                href: "/safety/inspections".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "safety.menu.risks",
+                href: "/safety/risks".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
                 label_key: "safety.menu.kinds",
                 href: "/safety/kinds".into(),
                 level: Level::Approve,
@@ -175,7 +195,61 @@ impl Module for Safety {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        let now = crate::util::now_ms();
+        let l = live::live(app);
+        let last = |a: &std::sync::atomic::AtomicI64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let (pos, gate) = (last(&l.last_position_ms), last(&l.last_gate_ms));
+        let when = |ms: i64| {
+            if ms == 0 {
+                crate::i18n::t(lang, "safety.evidence.never").to_string()
+            } else {
+                crate::util::format_ms(ms, app.offset)
+            }
+        };
+        let (pos_live, gate_live) = (
+            pos > 0 && now - pos < 300_000,
+            gate > 0 && now - gate < 86_400_000,
+        );
+        let roster = l.roster_status(app, now).unwrap_or_default();
+        let staffed: Vec<_> = roster
+            .iter()
+            .filter(|s| s.shift.is_some() && !s.assigned.is_empty())
+            .collect();
+        let on_post = staffed.iter().filter(|s| !s.holding.is_empty()).count();
         vec![
+            Evidence {
+                item_key: "module.safety.item.tracking",
+                met: pos_live && gate_live,
+                detail: Msg::new("safety.evidence.tracking")
+                    .arg("position", when(pos))
+                    .arg_key(
+                        "position_state",
+                        if pos_live {
+                            "safety.evidence.live"
+                        } else {
+                            "safety.evidence.not_live"
+                        },
+                    )
+                    .arg("gate", when(gate))
+                    .arg_key(
+                        "gate_state",
+                        if gate_live {
+                            "safety.evidence.live"
+                        } else {
+                            "safety.evidence.not_live"
+                        },
+                    )
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.safety.item.duty",
+                met: !staffed.is_empty() && on_post == staffed.len(),
+                detail: Msg::new("safety.evidence.duty")
+                    .arg("posts", roster.len())
+                    .arg("on_post", on_post)
+                    .arg("staffed", staffed.len())
+                    .render(lang),
+            },
             Evidence {
                 item_key: "module.safety.item.permits",
                 met: total > 0,
@@ -200,8 +274,11 @@ impl Module for Safety {
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
+        let now = crate::util::now_ms();
         certificate_alarms(app)?;
-        permit_alarms(app, crate::util::now_ms())
+        permit_alarms(app, now)?;
+        hazard_service::generate_inspections(&app.store, now)?;
+        hazard_alarms(app, now)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -267,6 +344,61 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
     for source in app.alarms.external_sources("safety.certificate:") {
         if !raised.contains(&source) {
             app.alarms.clear_external(&source);
+        }
+    }
+    Ok(())
+}
+
+/// Raises an alarm for every hidden danger past its rectification deadline (high priority
+/// for major ones) and every inspection not done a day after it fell due; clears them when
+/// closed or done.
+pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
+    use crate::alarms::model::{Priority, Text};
+    let today = service::today(app.offset);
+    let r = app.store.read()?;
+    let overdue = hazard_service::hazards(&r, Some("overdue"), today)?;
+    let late = hazard_service::late_inspections(&r, now_ms)?;
+    drop(r);
+    let mut raised = std::collections::HashSet::new();
+    let mut raise = |source: String, priority, msg: Msg| -> crate::error::Result<()> {
+        let text = Text {
+            zh: msg.render(Lang::ZhCn),
+            en: msg.render(Lang::En),
+        };
+        app.alarms
+            .raise_external(&source, priority, &text, "safety")?;
+        raised.insert(source);
+        Ok(())
+    };
+    for h in overdue {
+        let priority = match h.level {
+            hazard_model::HazardLevel::Major => Priority::High,
+            hazard_model::HazardLevel::General => Priority::Medium,
+        };
+        raise(
+            format!("safety.hazard:{}", h.id),
+            priority,
+            Msg::new("safety.hazard.alarm.overdue")
+                .arg("number", &h.number)
+                .arg("title", &h.title)
+                .arg("deadline", h.deadline.as_deref().unwrap_or(""))
+                .arg("assignee", &h.assignee_name),
+        )?;
+    }
+    for i in late {
+        raise(
+            format!("safety.inspection:{}", i.id),
+            Priority::Low,
+            Msg::new("safety.task.alarm.late")
+                .arg("name", &i.name)
+                .arg("due", crate::util::format_ms(i.due_ms, app.offset)),
+        )?;
+    }
+    for prefix in ["safety.hazard:", "safety.inspection:"] {
+        for source in app.alarms.external_sources(prefix) {
+            if !raised.contains(&source) {
+                app.alarms.clear_external(&source);
+            }
         }
     }
     Ok(())

@@ -513,43 +513,14 @@ async fn map_image(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Multipart: `width_m`, `height_m` and optionally `file` (the layout image).
 #[post("/safety/map")]
-async fn map_submit(ctx: Ctx, mut mp: Multipart) -> Result<HttpResponse, AppError> {
-    use futures_util::StreamExt;
+async fn map_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = mp.next().await {
-        let mut field = field
-            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
-        let name = field.name().unwrap_or("").to_string();
-        let filename = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(String::from);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| {
-                AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e))
-            })?;
-            if bytes.len() + chunk.len() > super::service::MAX_FILE_BYTES {
-                return Err(Error::invalid_msg(
-                    "file",
-                    Msg::new("web.err.file_too_large")
-                        .arg("mib", super::service::MAX_FILE_BYTES >> 20),
-                )
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if name == "file" {
-            if !bytes.is_empty() {
-                file = Some((filename.unwrap_or_default(), bytes));
-            }
-        } else {
-            fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
-    let f = FormData(fields);
+    let max = super::service::MAX_FILE_BYTES;
+    let (f, files) = crate::web::form::read_multipart(mp, max, max + 4096).await?;
+    let file = files
+        .into_iter()
+        .find(|(field, ..)| field == "file")
+        .map(|(_, name, bytes)| (name, bytes));
     let (w, h): (Option<f64>, Option<f64>) = (f.opt("width_m")?, f.opt("height_m")?);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let r = blocking(move || {

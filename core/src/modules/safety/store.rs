@@ -40,3 +40,13 @@ pub(super) const TRACKS: Table<(u64, u64), super::tracking::TrackPoint> =
     Table::new("safety.tracks");
 /// The MQTT feed settings (one row, key `feed`).
 pub(super) const FEED: Table<String, pm::FeedConfig> = Table::new("safety.feed");
+
+use super::hazard_model as hm;
+/// The risk register (双重预防: 风险分级管控).
+pub(super) const RISKS: Table<u64, hm::Risk> = Table::new("safety.risks");
+pub(super) const TASKS: Table<u64, hm::Task> = Table::new("safety.tasks");
+pub(super) const INSPECTIONS: Table<u64, hm::Inspection> = Table::new("safety.inspections");
+/// Hidden dangers (隐患排查治理).
+pub(super) const HAZARDS: Table<u64, hm::Hazard> = Table::new("safety.hazards");
+/// Photos of hidden dangers, keyed by (hazard id, file id).
+pub(super) const HAZARD_FILES: Table<(u64, u64), FileBlob> = Table::new("safety.hazard_files");
