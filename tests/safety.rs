@@ -987,3 +987,128 @@ fn hidden_dangers_from_a_phone_report_to_acceptance() {
         assert_eq!(safety.get(p).status, 200, "{p}");
     }
 }
+
+#[test]
+fn duty_roster_knows_who_holds_a_post_and_raises_alarms() {
+    let s = Server::demo();
+    quiet(&s);
+    let admin = s.admin_api();
+    let a = person(&admin, "岗位甲", "R-1", "TR-1", vec![]);
+    person(&admin, "岗位乙", "R-2", "TR-2", vec![]);
+    let z = admin
+        .post_json(
+            "/api/v1/safety/zones",
+            &json!({"id": 0, "name": "值守测试",
+        "polygon": [[115, 95], [135, 95], [135, 115], [115, 115]], "rules": {}}),
+        )
+        .json()["id"]
+        .as_u64()
+        .unwrap();
+    let safety = s.login("wang.haitao");
+    let hm = |m: i64| local(m)[11..16].to_string();
+    let (from, to) = (hm(-60), hm(60));
+    for form in [
+        vec![
+            ("what", "post"),
+            ("name", "测试岗"),
+            ("zone", &*z.to_string()),
+            ("grace_minutes", "1"),
+        ],
+        vec![
+            ("what", "shift"),
+            ("name", "测试班"),
+            ("from", &*from),
+            ("to", &*to),
+        ],
+    ] {
+        let r = safety.submit("/safety/roster", &form);
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    let post = admin
+        .get("/api/v1/safety/roster")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "测试岗")
+        .unwrap()["post"]
+        .as_u64()
+        .unwrap();
+    let shifts = safety.get("/safety/roster").body;
+    assert!(shifts.contains("测试班"));
+    // the shift id is the newest; assign 岗位甲 through the form
+    let shift_id = {
+        let page = safety.get("/safety/roster").body;
+        let i = page.rfind("/safety/roster/shift/").unwrap();
+        page[i + 21..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let r = safety.submit(
+        "/safety/roster",
+        &[
+            ("what", "assignment"),
+            ("post", &post.to_string()),
+            ("shift", &shift_id.to_string()),
+            ("person", &a.to_string()),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    // a shift that starts and ends at once is refused
+    let r = safety.submit(
+        "/safety/roster",
+        &[
+            ("what", "shift"),
+            ("name", "坏班"),
+            ("from", "08:00"),
+            ("to", "08:00"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    let rtls = machine_token(&s, "rtls-roster");
+    let place = |tag: &str, x: f64| {
+        let r = rtls.post_json(
+            "/api/v1/safety/positions",
+            &json!({"tag": tag, "x": x, "y": 105.0}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    let status = || {
+        admin
+            .get("/api/v1/safety/roster")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["post"] == post)
+            .unwrap()
+            .clone()
+    };
+    place("TR-1", 125.0);
+    let st = status();
+    assert_eq!(st["holding"], json!(["岗位甲"]), "{st}");
+    // 岗位甲 leaves, 岗位乙 takes the post: after the grace minute, a wrong-person alarm
+    place("TR-1", 300.0);
+    place("TR-2", 125.0);
+    assert_eq!(status()["others"], json!(["岗位乙"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(100);
+    while !alarm_with(&admin, "held by 岗位乙") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no wrong-person alarm"
+        );
+        place("TR-1", 300.0);
+        place("TR-2", 125.5);
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
+    // 岗位乙 leaves too: unmanned
+    place("TR-2", 300.0);
+    common::eventually(30, || alarm_with(&admin, "Post “测试岗” unmanned"));
+    // 岗位甲 back: both clear
+    place("TR-1", 125.0);
+    common::eventually(30, || !alarm_with(&admin, "测试岗"));
+}
