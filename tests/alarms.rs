@@ -48,6 +48,16 @@ fn tag_alarms_are_raised_acknowledged_shelved_and_journaled() {
             .any(|a| a["kind"] == "external" && a["area"] == "safety" && a["priority"] == "high")
     });
 
+    // the demo's simulated people and vehicles raise alarms of their own: stop them, and look
+    // at the KPIs from here on
+    let r = api.put_json(
+        "/api/v1/safety/feed",
+        &json!({"enabled": false, "host": "", "port": 1883, "simulate": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let since = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let id = oxygen_alarm(&api, 1.0);
     eventually(10, || {
         find(&api.get("/api/v1/alarms?state=unack").json(), id).is_some()
@@ -192,7 +202,12 @@ fn tag_alarms_are_raised_acknowledged_shelved_and_journaled() {
         .get("/api/v1/alarms/journal?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z")
         .json();
     assert_eq!(old.as_array().unwrap().len(), 0);
-    let k = api.get("/api/v1/alarms/kpi").json();
+    let k = api
+        .get(&format!(
+            "/api/v1/alarms/kpi?from={}",
+            since.replace(':', "%3A").replace('+', "%2B")
+        ))
+        .json();
     assert!(k["raised"].as_u64().unwrap() >= 1, "{k}");
     assert!(
         k["top"]
@@ -257,12 +272,17 @@ fn definitions_are_checked_changed_and_deleted_and_state_survives_a_restart() {
         &def(json!({"condition": {"kind": "sideways"}})),
     );
     assert_eq!(unknown.status, 400, "{}", unknown.body);
-    let before = api
-        .get("/api/v1/alarms/defs")
-        .json()
-        .as_array()
-        .unwrap()
-        .len();
+    // tag alarms only: the demo's modules raise their own alarms (gates, posts) meanwhile
+    let tag_defs = |api: &common::Client| {
+        api.get("/api/v1/alarms/defs")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["tag"] != 0)
+            .count()
+    };
+    let before = tag_defs(&api);
 
     // an import is all or nothing, and names each bad row
     let rows = json!([
@@ -285,14 +305,7 @@ fn definitions_are_checked_changed_and_deleted_and_state_survives_a_restart() {
         })
         .collect();
     assert_eq!(bad, [(2, "deadband".to_string()), (3, "tag".to_string())]);
-    assert_eq!(
-        api.get("/api/v1/alarms/defs")
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        before
-    );
+    assert_eq!(tag_defs(&api), before);
     let good = json!([
         def(json!({"condition": {"kind": "low", "limit": 19.5}})),
         def(json!({"condition": {"kind": "high_high", "limit": 23.5}}))
@@ -396,14 +409,7 @@ fn definitions_are_checked_changed_and_deleted_and_state_survives_a_restart() {
         204
     );
     assert_eq!(api2.get(&format!("/api/v1/alarms/{id}")).status, 404);
-    assert_eq!(
-        api2.get("/api/v1/alarms/defs")
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        before
-    );
+    assert_eq!(tag_defs(&api2), before);
     let j = api2
         .get(&format!(
             "/api/v1/alarms/journal?alarm={id}&from=2020-01-01T00:00:00Z"

@@ -421,7 +421,7 @@ async fn run_feed(live: Arc<Live>, app: Arc<App>, cfg: FeedConfig) {
         client_id: format!("nplusx-safety-{}", std::process::id()),
         host: &cfg.host,
         port: cfg.port,
-        tls: cfg.port == 8883,
+        tls: cfg.tls,
         username: &cfg.username,
         password,
         keep_alive_s: 30,

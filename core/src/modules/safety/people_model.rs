@@ -210,6 +210,9 @@ pub struct FeedConfig {
     pub host: String,
     #[serde(default = "default_port")]
     pub port: u16,
+    /// TLS to the broker (system certificate authorities).
+    #[serde(default)]
+    pub tls: bool,
     #[serde(default)]
     pub username: String,
     /// Sealed with the box's key (see `secrets`).

@@ -202,6 +202,7 @@ fn person_form(
         values => to_value(&values),
         certs => to_value(&person_certs(ctx)?),
         can_write => ctx.who.can(M, Level::Write),
+        can_delete => ctx.who.can(M, Level::Approve),
     };
     match err {
         Some(e) => ctx.form_error("safety/person.html", c, e),
@@ -295,6 +296,7 @@ fn vehicles_form(
         today => today,
         values => to_value(&values),
         can_write => ctx.who.can(M, Level::Write),
+        can_delete => ctx.who.can(M, Level::Approve),
     };
     match err {
         Some(e) => ctx.form_error("safety/vehicles.html", c, e),
@@ -351,7 +353,7 @@ fn feed_view(ctx: &Ctx) -> Result<serde_json::Value, AppError> {
         .expect("feed lock is never poisoned")
         .clone();
     Ok(serde_json::json!({
-        "enabled": cfg.enabled, "host": cfg.host, "port": cfg.port, "username": cfg.username,
+        "enabled": cfg.enabled, "host": cfg.host, "port": cfg.port, "tls": cfg.tls, "username": cfg.username,
         "password_set": cfg.password.is_set(), "gate_topic": cfg.gate_topic,
         "position_topic": cfg.position_topic, "simulate": cfg.simulate, "status": status,
     }))
@@ -425,6 +427,7 @@ async fn feed_submit(
         enabled: matches!(f.get("enabled"), "1" | "on"),
         host: f.get("host").into(),
         port: f.opt("port")?.unwrap_or(1883),
+        tls: matches!(f.get("tls"), "1" | "on"),
         username: f.get("username").into(),
         password: match f.get("password") {
             "" => crate::secrets::Secret::Keep,
