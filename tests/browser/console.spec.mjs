@@ -73,7 +73,13 @@ try {
   await p.waitForSelector("h1");
   assert.equal(await p.isVisible("#sidenav"), false, "menu hidden on a phone");
   await p.click("[data-toggle-nav]");
-  assert.equal(await p.isVisible("#sidenav"), true);
+  // the menu opens (waited for: under load the click's effect may take a frame or two)
+  try {
+    await p.waitForSelector("#sidenav", { state: "visible", timeout: 10000 });
+  } catch (e) {
+    await shot(p, "menu-did-not-open");
+    throw new Error(`menu did not open at ${p.url()}; body class "${await p.getAttribute("body", "class")}"`);
+  }
   await p.getByRole("link", { name: "企业档案" }).click();
   await p.waitForURL(/\/safety\/certificates$/);
   const width = await p.evaluate(() => document.documentElement.scrollWidth);
