@@ -1005,9 +1005,7 @@ fn seed_hazards(app: &App) -> Result<()> {
         None,
     )?;
     assign(h.id, 3, today)?;
-    for (name, bytes) in photo() {
-        hs::add_photo(&app.store, &fixer, h.id, true, &name, bytes, now - day)?;
-    }
+    hs::add_photos(&app.store, &fixer, h.id, true, photo(), now - day)?;
     hs::act(
         &app.store,
         &fixer,
@@ -1027,9 +1025,7 @@ fn seed_hazards(app: &App) -> Result<()> {
         Some(ids[3]),
     )?;
     assign(h.id, 2, today)?;
-    for (name, bytes) in photo() {
-        hs::add_photo(&app.store, &fixer, h.id, true, &name, bytes, now - day)?;
-    }
+    hs::add_photos(&app.store, &fixer, h.id, true, photo(), now - day)?;
     hs::act(
         &app.store,
         &fixer,

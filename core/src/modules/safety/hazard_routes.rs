@@ -274,16 +274,14 @@ async fn hazard_photo_submit(
     let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
     let after = f.get("after") == "1";
     let (app, hid) = (ctx.app.clone(), *id);
-    let r = blocking(move || {
-        if files.is_empty() {
-            return Err(Error::invalid("file", "web.err.file_empty"));
-        }
-        for (_, name, bytes) in files.into_iter().take(MAX_PHOTOS) {
-            hs::add_photo(&app.store, &p, hid, after, &name, bytes, now_ms())?;
-        }
-        Ok(())
-    })
-    .await;
+    let files: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .take(MAX_PHOTOS)
+        .map(|(_, n, b)| (n, b))
+        .collect();
+    let r =
+        blocking(move || hs::add_photos(&app.store, &p, hid, after, files, now_ms()).map(|_| ()))
+            .await;
     match r {
         Ok(()) => Ok(redirect_with(
             &format!("/safety/hazards/{hid}"),

@@ -127,11 +127,18 @@ pub fn save_task(store: &Store, actor: &Actor, mut t: Task) -> Result<Task> {
         .map(|i| i.trim().to_string())
         .filter(|i| !i.is_empty())
         .collect();
+    let now = crate::util::now_ms();
+    if !(now - 3_650 * 86_400_000..=now + 3_650 * 86_400_000).contains(&t.next_due_ms) {
+        return Err(invalid("next_due_ms", "safety.task.err.due"));
+    }
     let before = if t.id == 0 {
         t.id = w.next_id(&TASKS)?;
         None
     } else {
-        w.get(&TASKS, &t.id)?
+        Some(
+            w.get(&TASKS, &t.id)?
+                .ok_or_else(|| Error::NotFound(Msg::new("safety.task.err.not_found")))?,
+        )
     };
     w.insert(&TASKS, &t.id, &t)?;
     w.audit_saved(
@@ -155,12 +162,15 @@ pub fn generate_inspections(store: &Store, now_ms: i64) -> Result<usize> {
         return Ok(0);
     }
     let mut w = store.write(&Actor::system("inspections"))?;
-    for mut t in due.iter().cloned() {
+    let mut made = 0;
+    for id in due.iter().map(|t| t.id) {
+        // read again inside the transaction: an edit or a deletion meanwhile wins
+        let Some(mut t) = w.get(&TASKS, &id)?.filter(|t| t.next_due_ms <= now_ms) else {
+            continue;
+        };
         // the latest period that has begun (missed ones are skipped, not stacked up)
         let period = t.cycle.ms(t.every);
-        while t.next_due_ms + period <= now_ms {
-            t.next_due_ms += period;
-        }
+        t.next_due_ms += (now_ms - t.next_due_ms) / period * period;
         let items = if t.items.is_empty() {
             risk(&w, t.risk).map(|r| r.measures).unwrap_or_default()
         } else {
@@ -188,9 +198,10 @@ pub fn generate_inspections(store: &Store, now_ms: i64) -> Result<usize> {
         w.insert(&INSPECTIONS, &i.id, &i)?;
         t.next_due_ms += period;
         w.insert(&TASKS, &t.id, &t)?;
+        made += 1;
     }
     w.commit()?;
-    Ok(due.len())
+    Ok(made)
 }
 
 pub fn inspections(
@@ -266,6 +277,7 @@ pub fn record_inspection(
             offset,
         )?;
         let mut h = h;
+        h.id = w.next_id(&HAZARDS)?;
         h.inspection = Some(i.id);
         w.insert(&HAZARDS, &h.id, &h)?;
         i.hazards.push(h.id);
@@ -567,16 +579,23 @@ pub fn act(
 
 /// Adds a photo: `after` ones (of the rectified state) while rectifying, `before` ones
 /// until it is closed.
-pub fn add_photo(
+/// Adds photos: `after` ones (of the rectified state) while rectifying, by the assignee;
+/// `before` ones until it is closed, by its reporter or safety staff. All or none.
+pub fn add_photos(
     store: &Store,
     p: &Person,
     id: u64,
     after: bool,
-    name: &str,
-    bytes: Vec<u8>,
+    files: Vec<(String, Vec<u8>)>,
     now_ms: i64,
-) -> Result<FileMeta> {
-    let (name, mime) = image(name, &bytes)?;
+) -> Result<Vec<FileMeta>> {
+    if files.is_empty() {
+        return Err(invalid("file", "web.err.file_empty"));
+    }
+    let checked = files
+        .into_iter()
+        .map(|(n, b)| image(&n, &b).map(|(n, m)| (n, m, b)))
+        .collect::<Result<Vec<_>>>()?;
     let mut w = store.write(&p.actor())?;
     let mut h = hazard(&w, id)?;
     if h.state == HazardState::Closed || (after && h.state != HazardState::Rectifying) {
@@ -585,28 +604,40 @@ pub fn add_photo(
                 .arg_key("state", format!("safety.hazard.state.{}", h.state.id())),
         ));
     }
-    let list = if after {
-        &h.photos_after
+    let allowed = if after {
+        h.assignee == Some(p.user_id) || p.writes
     } else {
-        &h.photos_before
+        h.reported_by == p.name || p.writes || p.manages
     };
-    if list.len() >= 10 {
+    if !allowed {
+        return Err(Error::Forbidden(Msg::new("safety.hazard.err.not_assignee")));
+    }
+    let have = if after {
+        h.photos_after.len()
+    } else {
+        h.photos_before.len()
+    };
+    if have + checked.len() > 10 {
         return Err(invalid("file", "safety.err.too_many_files"));
     }
-    let meta = store_photo(&mut w, id, &name, mime, bytes, p, now_ms)?;
-    if after {
-        h.photos_after.push(meta.clone());
-    } else {
-        h.photos_before.push(meta.clone());
+    let mut out = Vec::new();
+    for (name, mime, bytes) in checked {
+        let meta = store_photo(&mut w, id, &name, mime, bytes, p, now_ms)?;
+        if after {
+            h.photos_after.push(meta.clone());
+        } else {
+            h.photos_before.push(meta.clone());
+        }
+        out.push(meta);
     }
     w.insert(&HAZARDS, &id, &h)?;
     w.audit(
         "safety.hazard.photo",
         format!("hazard:{} {}", h.id, h.number),
-        Change::created(serde_json::json!({"file": meta.name, "after": after})),
+        Change::created(serde_json::json!({"files": out.len(), "after": after})),
     );
     w.commit()?;
-    Ok(meta)
+    Ok(out)
 }
 
 pub fn photo(r: &impl Reader, id: u64, file: u64) -> Result<(FileMeta, Vec<u8>)> {

@@ -78,10 +78,14 @@ impl Live {
         let r = app.store.read()?;
         let (map, zones, wearers) = (ps::map(&r)?, ps::zones(&r)?, ps::wearers(&r)?);
         drop(r);
-        let mut t = self.tracker();
-        t.set_map(&map);
-        t.set_zones(zones);
-        t.set_wearers(wearers);
+        let changes = {
+            let mut t = self.tracker();
+            t.set_map(&map);
+            let mut c = t.set_zones(zones);
+            c.extend(t.set_wearers(wearers));
+            c
+        };
+        apply(app, changes);
         Ok(())
     }
 
@@ -218,7 +222,9 @@ impl Live {
                 );
             }
         }
-        t.set_allowed(allowed);
+        let changes = t.set_allowed(allowed);
+        drop(t);
+        apply(app, changes);
         Ok(())
     }
 

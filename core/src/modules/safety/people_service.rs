@@ -122,9 +122,21 @@ pub fn save_person(store: &Store, actor: &Actor, mut p: Person) -> Result<Person
     Ok(p)
 }
 
+/// Removes a person: refused while the roster assigns them; their presence and track go
+/// with them (their gate events stay, as records).
 pub fn delete_person(store: &Store, actor: &Actor, id: u64) -> Result<()> {
     let mut w = store.write(actor)?;
     let p = person(&w, id)?;
+    if w.all(&ASSIGNMENTS)?.iter().any(|(_, a)| a.person == id) {
+        return Err(Error::Conflict(Msg::new("safety.roster.err.in_use")));
+    }
+    let subject = format!("\u{1f}p:{id}");
+    for (key, _) in w.all(&PRESENCE)? {
+        if key.ends_with(&subject) {
+            w.remove(&PRESENCE, &key)?;
+        }
+    }
+    w.remove_range(&TRACKS, (id, 0)..=(id, u64::MAX))?;
     w.remove(&PEOPLE, &id)?;
     w.audit(
         "safety.person.delete",

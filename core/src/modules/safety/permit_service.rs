@@ -457,10 +457,15 @@ pub fn daily(r: &impl Reader, day: Date, offset: UtcOffset) -> Result<Vec<DayCou
     let end = start + 86_400_000;
     let mut out: Vec<DayCount> = Vec::new();
     for (_, p) in r.all(&PERMITS)? {
-        if matches!(p.stage, Stage::Draft | Stage::Cancelled)
-            || p.to_ms <= start
-            || p.from_ms >= end
-        {
+        let approved = !matches!(
+            p.stage,
+            Stage::Draft
+                | Stage::Measures
+                | Stage::GasAnalysis
+                | Stage::Approval
+                | Stage::Cancelled
+        );
+        if !approved || p.to_ms <= start || p.from_ms >= end {
             continue;
         }
         let i = match out
@@ -1165,6 +1170,11 @@ pub fn act(
             if !s.may_apply() {
                 return Err(need_duty(Duty::Applicant));
             }
+            if p.applicant_id != s.user_id && !s.can_write {
+                return Err(Error::Forbidden(Msg::new(
+                    "safety.permit.err.not_applicant",
+                )));
+            }
             // the whole form again: the calendar or the served permit may have changed
             let input = input_of(&p, offset);
             let c = check_input(&w, &input, Some(id), offset)?;
@@ -1183,6 +1193,11 @@ pub fn act(
             }
             if !s.may_apply() {
                 return Err(need_duty(Duty::Applicant));
+            }
+            if p.applicant_id != s.user_id && !s.can_write {
+                return Err(Error::Forbidden(Msg::new(
+                    "safety.permit.err.not_applicant",
+                )));
             }
             if p.risks.trim().is_empty() {
                 return Err(invalid("risks", "safety.permit.err.risks"));
@@ -1274,8 +1289,11 @@ pub fn act(
             if s.user_id == p.applicant_id {
                 return Err(Error::Forbidden(Msg::new("safety.permit.err.own")));
             }
+            // one step per person in this round (a rejection starts a new one)
             if p.signatures
                 .iter()
+                .rev()
+                .take_while(|x| x.action != Action::Submit)
                 .any(|x| x.action == Action::Approve && x.user_id == s.user_id)
             {
                 return Err(Error::Forbidden(Msg::new("safety.permit.err.twice")));
@@ -1400,7 +1418,10 @@ pub fn act(
                 });
             }
             let since = p.suspended_ms.unwrap_or(now_ms);
-            if let Some(limit) = rules::retest_after(p.work(), hot_level_of(&p))
+            // deep excavation in a hazardous area follows the confined-space rules
+            let limit = rules::retest_after(p.work(), hot_level_of(&p))
+                .or_else(|| p.details.needs_gas().then(|| Duration::minutes(60)));
+            if let Some(limit) = limit
                 && now_ms - since > limit.whole_milliseconds() as i64
             {
                 fresh_sample(&p, now_ms, Some(since), offset).map_err(|_| Error::Invalid {
@@ -1417,8 +1438,10 @@ pub fn act(
             if p.stage != Stage::Working {
                 return Err(wrong_stage(&p, a));
             }
-            if !s.may_apply() && !is_guardian {
-                return Err(need_duty(Duty::Applicant));
+            if !(p.applicant_id == s.user_id || s.can_write || is_guardian) {
+                return Err(Error::Forbidden(Msg::new(
+                    "safety.permit.err.not_applicant",
+                )));
             }
             p.stage = Stage::Acceptance;
         }
@@ -1513,8 +1536,10 @@ pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
     let own = p.applicant_id == s.user_id;
     let mut out = Vec::new();
     match p.stage {
-        Stage::Draft if s.may_apply() => out.push(Action::Submit),
-        Stage::Measures if s.may_apply() => out.push(Action::ConfirmMeasures),
+        Stage::Draft if s.may_apply() && (own || s.can_write) => out.push(Action::Submit),
+        Stage::Measures if s.may_apply() && (own || s.can_write) => {
+            out.push(Action::ConfirmMeasures)
+        }
         Stage::Approval => {
             if let Some(d) = p.chain.get(p.approved_steps)
                 && s.has(*d)
@@ -1535,7 +1560,7 @@ pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
             if is_guardian || s.has(Duty::SafetyDept) || s.has(Duty::Unit) {
                 out.push(Action::Suspend);
             }
-            if s.may_apply() || is_guardian {
+            if own || s.can_write || is_guardian {
                 out.push(Action::Finish);
             }
         }

@@ -191,8 +191,10 @@ impl Tracker {
         t
     }
 
-    /// Replaces the zones (people's memberships are recomputed at their next report).
-    pub fn set_zones(&mut self, zones: Vec<Zone>) {
+    /// Replaces the zones: memberships are recomputed from the last positions (without
+    /// entry alarms; permit-only zones are re-checked by `set_allowed`), and the alarms of
+    /// zones that are gone are cleared (returned).
+    pub fn set_zones(&mut self, zones: Vec<Zone>) -> Vec<Change> {
         self.zones = zones
             .into_iter()
             .map(|zone| {
@@ -209,10 +211,47 @@ impl Tracker {
             })
             .collect();
         self.occupancy = vec![0; self.zones.len()];
-        for s in &mut self.slots {
-            s.zones.clear();
+        for i in 0..self.slots.len() {
+            let s = &self.slots[i];
+            let zones: Vec<u32> = if s.present {
+                (0..self.zones.len() as u32)
+                    .filter(|z| self.zones[*z as usize].contains(s.x, s.y, s.floor))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for z in &zones {
+                self.occupancy[*z as usize] += 1;
+            }
+            self.slots[i].zones = zones;
         }
         self.crowd_since.clear();
+        let ids: HashSet<String> = self
+            .zones
+            .iter()
+            .map(|z| format!("safety.zone:{}:", z.zone.id))
+            .collect();
+        self.drop_alarms(|src| {
+            src.starts_with("safety.zone:")
+                && !ids.iter().any(|prefix| src.starts_with(prefix.as_str()))
+        })
+    }
+
+    /// Clears (and returns the changes of) the standing alarms whose source matches.
+    fn drop_alarms(&mut self, gone: impl Fn(&str) -> bool) -> Vec<Change> {
+        let stale: Vec<String> = self.active.iter().filter(|s| gone(s)).cloned().collect();
+        stale
+            .into_iter()
+            .map(|source| {
+                self.active.remove(&source);
+                Change {
+                    source,
+                    raise: false,
+                    priority: Priority::Low,
+                    msg: Msg::new("safety.track.alarm.gone"),
+                }
+            })
+            .collect()
     }
 
     pub fn set_map(&mut self, map: &PlantMap) {
@@ -220,8 +259,9 @@ impl Tracker {
         self.h = map.height_m;
     }
 
-    /// Replaces who wears which tag, keeping the state of people who keep their tag.
-    pub fn set_wearers(&mut self, wearers: Vec<Wearer>) {
+    /// Replaces who wears which tag, keeping the state of people who keep their tag; the
+    /// alarms of people no longer tracked are cleared (returned).
+    pub fn set_wearers(&mut self, wearers: Vec<Wearer>) -> Vec<Change> {
         let old: HashMap<u64, Slot> = self.slots.drain(..).map(|s| (s.person, s)).collect();
         self.tags.clear();
         for w in wearers.into_iter().filter(|w| !w.tag.is_empty()) {
@@ -252,16 +292,57 @@ impl Tracker {
                 self.occupancy[*z as usize] += 1;
             }
         }
+        let kept: HashSet<u64> = self.slots.iter().map(|s| s.person).collect();
+        self.drop_alarms(|src| {
+            let person = src
+                .strip_prefix("safety.person:")
+                .and_then(|r| r.split(':').next())
+                .or_else(|| src.split(":forbidden:").nth(1));
+            person
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_some_and(|p| !kept.contains(&p))
+        })
     }
 
-    /// Who may be in each permit-required zone: zone id → person ids.
-    pub fn set_allowed(&mut self, by_zone_id: HashMap<u64, HashSet<u64>>) {
+    /// Who may be in each permit-required zone: zone id → person ids. People already inside
+    /// are judged again (a permit that ended makes them trespassers; one that started lets
+    /// them in); the alarm changes are returned.
+    pub fn set_allowed(&mut self, by_zone_id: HashMap<u64, HashSet<u64>>) -> Vec<Change> {
         self.allowed = self
             .zones
             .iter()
             .enumerate()
             .filter_map(|(i, z)| by_zone_id.get(&z.zone.id).map(|s| (i as u32, s.clone())))
             .collect();
+        let mut out = Vec::new();
+        for i in 0..self.slots.len() {
+            let (person, name, zones) = {
+                let s = &self.slots[i];
+                if !s.present {
+                    continue;
+                }
+                (s.person, s.name.clone(), s.zones.clone())
+            };
+            for z in zones {
+                let zone = &self.zones[z as usize].zone;
+                if !zone.rules.permit_required {
+                    continue;
+                }
+                let zid = zone.id;
+                let on = !self.allowed.get(&z).is_some_and(|s| s.contains(&person));
+                let msg = self
+                    .zone_msg("safety.track.alarm.forbidden", z)
+                    .arg("name", &name);
+                self.set_alarm(
+                    &mut out,
+                    Self::forbidden_source(zid, person),
+                    on,
+                    Priority::High,
+                    msg,
+                );
+            }
+        }
+        out
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Zone> {
@@ -335,6 +416,10 @@ impl Tracker {
         }
         self.accepted += 1;
         let at = u.at_ms.unwrap_or(now_ms).min(now_ms);
+        // a late report (older than what we have) changes nothing
+        if self.slots[i].present && at < self.slots[i].seen_ms {
+            return Ok(Vec::new());
+        }
         self.last_ms = self.last_ms.max(at);
         let mut out = Vec::new();
         let slot = &mut self.slots[i];
@@ -409,7 +494,20 @@ impl Tracker {
         self.check_occupancy(out, z);
     }
 
+    /// Leaves a zone: its forbidden alarm clears, occupancy is re-checked, and (unless the
+    /// tag went silent, when it matters most) the man-down alarm clears.
     fn leave(&mut self, out: &mut Vec<Change>, z: u32, person: u64, name: &str) {
+        self.leave_zone(out, z, person, name, true)
+    }
+
+    fn leave_zone(
+        &mut self,
+        out: &mut Vec<Change>,
+        z: u32,
+        person: u64,
+        name: &str,
+        clear_still: bool,
+    ) {
         let zid = self.zones[z as usize].zone.id;
         let msg = self
             .zone_msg("safety.track.alarm.forbidden", z)
@@ -422,13 +520,15 @@ impl Tracker {
             msg,
         );
         self.check_occupancy(out, z);
-        self.set_alarm(
-            out,
-            format!("safety.person:{person}:still"),
-            false,
-            Priority::Urgent,
-            Msg::new("safety.track.alarm.still").arg("name", name),
-        );
+        if clear_still {
+            self.set_alarm(
+                out,
+                format!("safety.person:{person}:still"),
+                false,
+                Priority::Urgent,
+                Msg::new("safety.track.alarm.still").arg("name", name),
+            );
+        }
     }
 
     fn check_occupancy(&mut self, out: &mut Vec<Change>, z: u32) {
@@ -460,7 +560,7 @@ impl Tracker {
                 self.slots[i].present = false;
                 for z in zones {
                     self.occupancy[z as usize] -= 1;
-                    self.leave(&mut out, z, person, &name);
+                    self.leave_zone(&mut out, z, person, &name, false);
                 }
                 continue;
             }
@@ -662,6 +762,23 @@ mod tests {
             vec![("safety.zone:7:forbidden:1".into(), false)]
         );
         assert_eq!(t.occupancy(), vec![(7, 1)]);
+        // P2's permit ends while P2 is inside: now a trespasser; a new permit lets P2 in again
+        let c = t.set_allowed(HashMap::new());
+        assert_eq!(raised(&c), vec![("safety.zone:7:forbidden:2".into(), true)]);
+        let c = t.set_allowed(HashMap::from([(7, HashSet::from([2]))]));
+        assert_eq!(
+            raised(&c),
+            vec![("safety.zone:7:forbidden:2".into(), false)]
+        );
+        // a late report changes nothing
+        let mut late = at(2, 300.0, 200.0);
+        late.at_ms = Some(500);
+        assert!(t.ingest(&late, 3000).unwrap().is_empty());
+        assert_eq!(t.occupancy(), vec![(7, 1)]);
+        // the zone removed: memberships recomputed, nothing standing to clear
+        let c = t.set_zones(Vec::new());
+        assert!(c.is_empty());
+        assert!(t.occupancy().is_empty());
     }
 
     #[test]
@@ -706,10 +823,19 @@ mod tests {
             raised(&t.tick(72_000)),
             vec![("safety.person:1:still".into(), false)]
         );
-        // silence: the tag leaves its zone
+        // still again for over a minute, then silence: the tag leaves its zone, but the
+        // man-down alarm stays (a tag silent inside a vessel is when it matters)
+        for s in 72..=140 {
+            t.tick(s * 1000);
+        }
+        assert!(t.active().contains("safety.person:1:still"));
         t.tick(71_000 + SILENT_MS + 1);
         assert_eq!(t.occupancy(), vec![(1, 0)]);
         assert!(t.seen(300_000).is_empty());
+        assert!(t.active().contains("safety.person:1:still"));
+        // the person is deleted: the alarm clears
+        let c = t.set_wearers(Vec::new());
+        assert_eq!(raised(&c), vec![("safety.person:1:still".into(), false)]);
     }
 
     #[test]

@@ -109,10 +109,10 @@ fn the_workflow_from_report_to_closure() {
     };
     assert!(act(&s, &f, h.id, done(), now, today).is_err());
     assert!(matches!(
-        add_photo(&s, &f, h.id, true, "after.pdf", png(), now),
+        add_photos(&s, &f, h.id, true, vec![("after.pdf".into(), png())], now),
         Err(Error::Invalid { .. })
     ));
-    add_photo(&s, &f, h.id, true, "after.png", png(), now).unwrap();
+    add_photos(&s, &f, h.id, true, vec![("after.png".into(), png())], now).unwrap();
     assert!(matches!(
         act(&s, &reporter, h.id, done(), now, today),
         Err(Error::Forbidden(_))
@@ -256,14 +256,21 @@ fn overdue_hazards_and_inspection_cycles() {
         &s,
         &p,
         id,
-        vec![(true, String::new()), (false, "呼吸阀结晶堵塞".into())],
+        vec![
+            (false, "液位计不显示".into()),
+            (false, "呼吸阀结晶堵塞".into()),
+        ],
         t0,
         OFFSET,
     )
     .unwrap();
-    assert_eq!(i.hazards.len(), 1);
+    // each failed item its own hidden danger
+    assert_eq!(i.hazards.len(), 2);
+    assert_ne!(i.hazards[0], i.hazards[1]);
     let today = time::macros::date!(2026 - 11 - 24);
-    let h = hazard(&s.read().unwrap(), i.hazards[0]).unwrap();
+    let first = hazard(&s.read().unwrap(), i.hazards[0]).unwrap();
+    assert_eq!(first.title, "液位报警完好");
+    let h = hazard(&s.read().unwrap(), i.hazards[1]).unwrap();
     assert_eq!(
         (h.title.as_str(), h.risk, h.inspection),
         ("呼吸阀畅通", Some(r.id), Some(id))

@@ -762,6 +762,44 @@ fn approvals_go_in_order_by_the_right_people() {
     assert_eq!(p.stage, Stage::Draft);
     assert_eq!(p.approved_steps, 0);
     assert!(p.checklist.iter().all(|m| m.applies.is_none()));
+    // another applicant cannot push someone else's permit on
+    let other = signer(150, "周建明", &[Duty::Applicant]);
+    assert!(matches!(
+        plant.act(&other, p.id, ActionInput::new(Action::Submit), at(8, 34)),
+        Err(Error::Forbidden(_))
+    ));
+    // resubmitted, the same approvers sign the new round
+    let a = applicant();
+    plant
+        .act(&a, p.id, ActionInput::new(Action::Submit), at(8, 35))
+        .unwrap();
+    plant
+        .act(
+            &a,
+            p.id,
+            ActionInput::new(Action::ConfirmMeasures),
+            at(8, 36),
+        )
+        .unwrap();
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:36", 0.1, 20.9),
+            at(8, 37),
+        )
+        .unwrap();
+    for (i, d) in [Duty::Unit, Duty::SafetyDept, Duty::Leader]
+        .into_iter()
+        .enumerate()
+    {
+        let step = ActionInput {
+            step: Some(i),
+            ..ActionInput::new(Action::Approve)
+        };
+        plant.act(&approver(d), p.id, step, at(8, 40)).unwrap();
+    }
+    assert_eq!(plant.get(p.id).stage, Stage::Briefing);
 }
 
 fn to_briefing(plant: &Plant) -> Permit {
