@@ -12,7 +12,6 @@ use super::hazard_service::{self as hs, HazardAction, HazardInput, Person, Stats
 use super::permit_model::Duty;
 use crate::auth::model::Level;
 use crate::error::Error;
-use crate::i18n::Msg;
 use crate::util::now_ms;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
@@ -65,18 +64,13 @@ pub struct Doc;
 
 /// The signed-in person: managers hold safety approve or the safety department duty.
 fn person(ctx: &Ctx) -> Result<Person, AppError> {
-    ctx.require(M, Level::Read)?;
-    let u = ctx
-        .who
-        .user()
-        .ok_or_else(|| Error::Forbidden(Msg::new("safety.permit.err.token")))?;
-    let duties = super::permit_service::duties(&ctx.app.store.read()?, u.id)?;
+    let s = super::permit_routes::signer(ctx)?;
     Ok(Person {
-        user_id: u.id,
-        username: u.username.clone(),
-        name: u.display_name.clone(),
-        manages: ctx.who.can(M, Level::Approve) || duties.contains(&Duty::SafetyDept),
-        writes: ctx.who.can(M, Level::Write),
+        manages: ctx.who.can(M, Level::Approve) || s.has(Duty::SafetyDept),
+        writes: s.can_write,
+        user_id: s.user_id,
+        username: s.username,
+        name: s.name,
     })
 }
 

@@ -13,20 +13,9 @@ use super::hazard_model::{
 use super::model::{FileBlob, FileMeta};
 use super::service::{check_file, format_day, parse_day};
 use super::store::{HAZARD_FILES, HAZARDS, INSPECTIONS, RISKS, TASKS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
 use crate::store::{Actor, Change, Reader, Store};
-
-fn invalid(field: &'static str, key: &'static str) -> Error {
-    Error::Invalid {
-        field,
-        msg: Msg::new(key),
-    }
-}
-
-fn text(field: &'static str, v: &str, max: usize, required: bool) -> Result<String> {
-    crate::error::text(field, v, max, required)
-}
 
 /// Who acts on a hidden danger.
 #[derive(Debug, Clone)]
@@ -82,7 +71,7 @@ pub fn save_risk(store: &Store, actor: &Actor, mut x: Risk) -> Result<Risk> {
         .filter(|m| !m.is_empty())
         .collect();
     if x.measures.is_empty() {
-        return Err(invalid("measures", "safety.risk.err.measures"));
+        return Err(Error::invalid("measures", "safety.risk.err.measures"));
     }
     in_range("l", x.l, 0.1, 10.0)?;
     in_range("e", x.e, 0.5, 10.0)?;
@@ -114,13 +103,13 @@ pub fn tasks(r: &impl Reader) -> Result<Vec<Task>> {
 pub fn save_task(store: &Store, actor: &Actor, mut t: Task) -> Result<Task> {
     t.name = text("name", &t.name, 100, true)?;
     if !(1..=1000).contains(&t.every) {
-        return Err(invalid("every", "safety.task.err.every"));
+        return Err(Error::invalid("every", "safety.task.err.every"));
     }
     let mut w = store.write(actor)?;
-    risk(&w, t.risk).map_err(|_| invalid("risk", "safety.risk.err.not_found"))?;
+    risk(&w, t.risk).map_err(|_| Error::invalid("risk", "safety.risk.err.not_found"))?;
     crate::auth::service::user(&w, t.assignee)?
         .filter(|u| u.enabled)
-        .ok_or_else(|| invalid("assignee", "safety.permit.err.user"))?;
+        .ok_or_else(|| Error::invalid("assignee", "safety.permit.err.user"))?;
     t.items = t
         .items
         .iter()
@@ -129,7 +118,7 @@ pub fn save_task(store: &Store, actor: &Actor, mut t: Task) -> Result<Task> {
         .collect();
     let now = crate::util::now_ms();
     if !(now - 3_650 * 86_400_000..=now + 3_650 * 86_400_000).contains(&t.next_due_ms) {
-        return Err(invalid("next_due_ms", "safety.task.err.due"));
+        return Err(Error::invalid("next_due_ms", "safety.task.err.due"));
     }
     let before = if t.id == 0 {
         t.id = w.next_id(&TASKS)?;
@@ -244,7 +233,7 @@ pub fn record_inspection(
         return Err(Error::Forbidden(Msg::new("safety.task.err.not_assignee")));
     }
     if results.len() != i.items.len() {
-        return Err(invalid("items", "safety.task.err.items"));
+        return Err(Error::invalid("items", "safety.task.err.items"));
     }
     let r = risk(&w, i.risk).ok();
     for (item, (ok, note)) in i.items.iter_mut().zip(results) {
@@ -320,7 +309,7 @@ fn new_hazard(
     let location = text("location", &input.location, 200, true)?;
     let description = text("description", &input.description, 2000, false)?;
     if let Some(r) = input.risk {
-        risk(w, r).map_err(|_| invalid("risk", "safety.risk.err.not_found"))?;
+        risk(w, r).map_err(|_| Error::invalid("risk", "safety.risk.err.not_found"))?;
     }
     let fmt = time::macros::format_description!("[year][month][day]");
     let day = super::permit_service::local(now_ms, offset)
@@ -397,7 +386,7 @@ pub fn report(
 fn image(name: &str, bytes: &[u8]) -> Result<(String, &'static str)> {
     let (name, mime) = check_file(name, bytes)?;
     if !mime.starts_with("image/") {
-        return Err(invalid("file", "safety.hazard.err.photo"));
+        return Err(Error::invalid("file", "safety.hazard.err.photo"));
     }
     Ok((name, mime))
 }
@@ -510,10 +499,14 @@ pub fn act(
             }
             let u = crate::auth::service::user(&w, assignee)?
                 .filter(|u| u.enabled)
-                .ok_or_else(|| invalid("assignee", "safety.permit.err.user"))?;
-            let d = parse_day(&deadline).ok_or_else(|| invalid("deadline", "common.err.date"))?;
+                .ok_or_else(|| Error::invalid("assignee", "safety.permit.err.user"))?;
+            let d = parse_day(&deadline)
+                .ok_or_else(|| Error::invalid("deadline", "common.err.date"))?;
             if d < today {
-                return Err(invalid("deadline", "safety.hazard.err.deadline_past"));
+                return Err(Error::invalid(
+                    "deadline",
+                    "safety.hazard.err.deadline_past",
+                ));
             }
             h.assignee = Some(u.id);
             h.assignee_name = u.display_name.clone();
@@ -530,7 +523,7 @@ pub fn act(
                 return Err(Error::Forbidden(Msg::new("safety.hazard.err.not_assignee")));
             }
             if h.photos_after.is_empty() {
-                return Err(invalid("file", "safety.hazard.err.after_photo"));
+                return Err(Error::invalid("file", "safety.hazard.err.after_photo"));
             }
             h.state = HazardState::PendingAcceptance;
             ("rectify", text("note", &note, 2000, false)?)
@@ -590,7 +583,7 @@ pub fn add_photos(
     now_ms: i64,
 ) -> Result<Vec<FileMeta>> {
     if files.is_empty() {
-        return Err(invalid("file", "web.err.file_empty"));
+        return Err(Error::invalid("file", "web.err.file_empty"));
     }
     let checked = files
         .into_iter()
@@ -618,7 +611,7 @@ pub fn add_photos(
         h.photos_before.len()
     };
     if have + checked.len() > 10 {
-        return Err(invalid("file", "safety.err.too_many_files"));
+        return Err(Error::invalid("file", "safety.err.too_many_files"));
     }
     let mut out = Vec::new();
     for (name, mime, bytes) in checked {

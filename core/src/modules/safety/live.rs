@@ -14,7 +14,7 @@ use super::people_model::{Direction, FeedConfig, GateEvent};
 use super::people_service as ps;
 use super::permit_model::Stage;
 use super::tracking::{Change, Seen, Tracker, Update};
-use crate::alarms::model::{Priority, Text};
+use crate::alarms::model::Priority;
 use crate::app::App;
 use crate::i18n::{Lang, Msg};
 use crate::util::now_ms;
@@ -369,13 +369,9 @@ pub struct PostStatus {
 fn apply(app: &App, changes: Vec<Change>) {
     for c in changes {
         if c.raise {
-            let text = Text {
-                zh: c.msg.render(Lang::ZhCn),
-                en: c.msg.render(Lang::En),
-            };
-            if let Err(e) = app
-                .alarms
-                .raise_external(&c.source, c.priority, &text, "safety")
+            if let Err(e) =
+                app.alarms
+                    .raise_external(&c.source, c.priority, &super::texts(&c.msg), "safety")
             {
                 tracing::warn!(error = %e, source = c.source, "alarm not raised");
             }

@@ -295,6 +295,42 @@ fn cert_source(id: u64) -> String {
     format!("safety.certificate:{id}")
 }
 
+/// A message in both languages, as module alarms carry it.
+pub(crate) fn texts(msg: &Msg) -> crate::alarms::model::Text {
+    crate::alarms::model::Text {
+        zh: msg.render(Lang::ZhCn),
+        en: msg.render(Lang::En),
+    }
+}
+
+/// Makes the module alarms under `prefixes` what `standing` says: raises each of them (a
+/// no-op for those already raised) and clears every other one under those prefixes (their
+/// cause is gone: renewed, closed, deleted).
+fn sync_alarms(
+    app: &App,
+    prefixes: &[&str],
+    standing: Vec<(
+        String,
+        crate::alarms::model::Priority,
+        crate::alarms::model::Text,
+    )>,
+) -> crate::error::Result<()> {
+    let mut raised = std::collections::HashSet::new();
+    for (source, priority, text) in standing {
+        app.alarms
+            .raise_external(&source, priority, &text, "safety")?;
+        raised.insert(source);
+    }
+    for prefix in prefixes {
+        for source in app.alarms.external_sources(prefix) {
+            if !raised.contains(&source) {
+                app.alarms.clear_external(&source);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Raises an alarm for every expired (high priority) and expiring (low) document of the
 /// archive and clears the alarms of documents renewed or deleted since.
 pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
@@ -304,7 +340,7 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
     let kinds = service::kinds(&r)?;
     let certs = service::certificates(&r, today, &service::Filter::default())?;
     drop(r);
-    let mut raised = std::collections::HashSet::new();
+    let mut standing = Vec::new();
     for c in &certs {
         let priority = match c.status {
             model::Status::Expired => Priority::High,
@@ -312,6 +348,7 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
             _ => continue,
         };
         let kind = kinds.iter().find(|k| k.id == c.cert.kind);
+        // the kind's name is data in both languages, not a catalogue key
         let text = |lang: Lang| {
             let name = kind
                 .map(|k| match lang {
@@ -332,133 +369,91 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
                 .arg("days", c.days_left.unwrap_or(0).abs())
                 .render(lang)
         };
-        let source = cert_source(c.cert.id);
         let message = Text {
             zh: text(Lang::ZhCn),
             en: text(Lang::En),
         };
-        app.alarms
-            .raise_external(&source, priority, &message, "safety")?;
-        raised.insert(source);
+        standing.push((cert_source(c.cert.id), priority, message));
     }
-    for source in app.alarms.external_sources("safety.certificate:") {
-        if !raised.contains(&source) {
-            app.alarms.clear_external(&source);
-        }
-    }
-    Ok(())
+    sync_alarms(app, &["safety.certificate:"], standing)
 }
 
 /// Raises an alarm for every hidden danger past its rectification deadline (high priority
 /// for major ones) and every inspection not done a day after it fell due; clears them when
 /// closed or done.
 pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
-    use crate::alarms::model::{Priority, Text};
+    use crate::alarms::model::Priority;
     let today = service::today(app.offset);
     let r = app.store.read()?;
     let overdue = hazard_service::hazards(&r, Some("overdue"), today)?;
     let late = hazard_service::late_inspections(&r, now_ms)?;
     drop(r);
-    let mut raised = std::collections::HashSet::new();
-    let mut raise = |source: String, priority, msg: Msg| -> crate::error::Result<()> {
-        let text = Text {
-            zh: msg.render(Lang::ZhCn),
-            en: msg.render(Lang::En),
-        };
-        app.alarms
-            .raise_external(&source, priority, &text, "safety")?;
-        raised.insert(source);
-        Ok(())
-    };
+    let mut standing = Vec::new();
     for h in overdue {
         let priority = match h.level {
             hazard_model::HazardLevel::Major => Priority::High,
             hazard_model::HazardLevel::General => Priority::Medium,
         };
-        raise(
-            format!("safety.hazard:{}", h.id),
-            priority,
-            Msg::new("safety.hazard.alarm.overdue")
-                .arg("number", &h.number)
-                .arg("title", &h.title)
-                .arg("deadline", h.deadline.as_deref().unwrap_or(""))
-                .arg("assignee", &h.assignee_name),
-        )?;
+        let msg = Msg::new("safety.hazard.alarm.overdue")
+            .arg("number", &h.number)
+            .arg("title", &h.title)
+            .arg("deadline", h.deadline.as_deref().unwrap_or(""))
+            .arg("assignee", &h.assignee_name);
+        standing.push((format!("safety.hazard:{}", h.id), priority, texts(&msg)));
     }
     for i in late {
-        raise(
+        let msg = Msg::new("safety.task.alarm.late")
+            .arg("name", &i.name)
+            .arg("due", crate::util::format_ms(i.due_ms, app.offset));
+        standing.push((
             format!("safety.inspection:{}", i.id),
             Priority::Low,
-            Msg::new("safety.task.alarm.late")
-                .arg("name", &i.name)
-                .arg("due", crate::util::format_ms(i.due_ms, app.offset)),
-        )?;
+            texts(&msg),
+        ));
     }
-    for prefix in ["safety.hazard:", "safety.inspection:"] {
-        for source in app.alarms.external_sources(prefix) {
-            if !raised.contains(&source) {
-                app.alarms.clear_external(&source);
-            }
-        }
-    }
-    Ok(())
+    sync_alarms(app, &["safety.hazard:", "safety.inspection:"], standing)
 }
 
 /// Raises an alarm for every permit past its planned end and not closed (high priority while
 /// work is on site: it runs without a valid permit), and for confined-space work without a
 /// reading in the last 2 hours; clears the alarms of permits closed since.
 pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
-    use crate::alarms::model::{Priority, Text};
+    use crate::alarms::model::Priority;
     use permit_service::Due;
     let due = permit_service::due(&app.store.read()?, now_ms)?;
-    let mut raised = std::collections::HashSet::new();
+    let mut standing = Vec::new();
     for (p, d) in &due {
-        let (source, priority, key) = match d {
-            Due::Expired { on_site: true } => (
+        let (source, priority, key, minutes) = match d {
+            Due::Expired { on_site } => (
                 format!("safety.permit:{}", p.id),
-                Priority::High,
-                "safety.alarm.permit_expired_on_site",
+                if *on_site {
+                    Priority::High
+                } else {
+                    Priority::Low
+                },
+                if *on_site {
+                    "safety.alarm.permit_expired_on_site"
+                } else {
+                    "safety.alarm.permit_open"
+                },
+                (now_ms - p.to_ms) / 60_000,
             ),
-            Due::Expired { on_site: false } => (
-                format!("safety.permit:{}", p.id),
-                Priority::Low,
-                "safety.alarm.permit_open",
-            ),
-            Due::ReadingDue { .. } => (
+            Due::ReadingDue { minutes } => (
                 format!("safety.permit_gas:{}", p.id),
                 Priority::Medium,
                 "safety.alarm.permit_reading_due",
+                *minutes,
             ),
         };
-        let minutes = match d {
-            Due::ReadingDue { minutes } => *minutes,
-            _ => (now_ms - p.to_ms) / 60_000,
-        };
-        let text = |lang: Lang| {
-            Msg::new(key)
-                .arg("number", &p.number)
-                .arg_key("work", format!("safety.work.{}", p.work().id()))
-                .arg("location", &p.location)
-                .arg("to", permit_service::format_local(p.to_ms, app.offset))
-                .arg("minutes", minutes)
-                .render(lang)
-        };
-        let message = Text {
-            zh: text(Lang::ZhCn),
-            en: text(Lang::En),
-        };
-        app.alarms
-            .raise_external(&source, priority, &message, "safety")?;
-        raised.insert(source);
+        let msg = Msg::new(key)
+            .arg("number", &p.number)
+            .arg_key("work", format!("safety.work.{}", p.work().id()))
+            .arg("location", &p.location)
+            .arg("to", permit_service::format_local(p.to_ms, app.offset))
+            .arg("minutes", minutes);
+        standing.push((source, priority, texts(&msg)));
     }
-    for prefix in ["safety.permit:", "safety.permit_gas:"] {
-        for source in app.alarms.external_sources(prefix) {
-            if !raised.contains(&source) {
-                app.alarms.clear_external(&source);
-            }
-        }
-    }
-    Ok(())
+    sync_alarms(app, &["safety.permit:", "safety.permit_gas:"], standing)
 }
 
 #[cfg(test)]

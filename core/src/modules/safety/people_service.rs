@@ -20,27 +20,16 @@ use super::store::{
     VEHICLES, ZONES,
 };
 use super::tracking::{TrackPoint, Wearer};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
 use crate::store::{Actor, Change, Order, Reader, Store};
-
-fn invalid(field: &'static str, key: &'static str) -> Error {
-    Error::Invalid {
-        field,
-        msg: Msg::new(key),
-    }
-}
-
-fn text(field: &'static str, v: &str, max: usize, required: bool) -> Result<String> {
-    crate::error::text(field, v, max, required)
-}
 
 fn day_opt(field: &'static str, v: &Option<String>) -> Result<Option<String>> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => parse_day(s)
             .map(|d| Some(archive::format_day(d)))
-            .ok_or_else(|| invalid(field, "common.err.date")),
+            .ok_or_else(|| Error::invalid(field, "common.err.date")),
     }
 }
 
@@ -65,7 +54,10 @@ pub fn save_person(store: &Store, actor: &Actor, mut p: Person) -> Result<Person
     p.phone = crate::error::phone("phone", &p.phone)?;
     p.valid_until = day_opt("valid_until", &p.valid_until)?;
     if p.kind == PersonKind::Visitor && p.valid_until.is_none() {
-        return Err(invalid("valid_until", "safety.people.err.visitor_until"));
+        return Err(Error::invalid(
+            "valid_until",
+            "safety.people.err.visitor_until",
+        ));
     }
     let mut w = store.write(actor)?;
     for (_, o) in w.all(&PEOPLE)? {
@@ -176,14 +168,17 @@ pub fn vehicles(r: &impl Reader) -> Result<Vec<Vehicle>> {
 pub fn save_vehicle(store: &Store, actor: &Actor, mut v: Vehicle) -> Result<Vehicle> {
     v.plate = normalise_plate(&v.plate);
     if v.plate.chars().count() < 6 || v.plate.chars().count() > 9 {
-        return Err(invalid("plate", "safety.vehicle.err.plate"));
+        return Err(Error::invalid("plate", "safety.vehicle.err.plate"));
     }
     v.driver = text("driver", &v.driver, 50, false)?;
     v.company = text("company", &v.company, 100, false)?;
     v.hazmat_permit = text("hazmat_permit", &v.hazmat_permit, 64, false)?;
     v.permit_expires = day_opt("permit_expires", &v.permit_expires)?;
     if v.hazmat && (v.hazmat_permit.is_empty() || v.permit_expires.is_none()) {
-        return Err(invalid("hazmat_permit", "safety.vehicle.err.hazmat_permit"));
+        return Err(Error::invalid(
+            "hazmat_permit",
+            "safety.vehicle.err.hazmat_permit",
+        ));
     }
     let mut w = store.write(actor)?;
     if let Some((_, o)) = w
@@ -244,7 +239,7 @@ pub fn save_gate(store: &Store, actor: &Actor, mut g: Gate) -> Result<Gate> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(invalid("code", "safety.gate.err.code"));
+        return Err(Error::invalid("code", "safety.gate.err.code"));
     }
     g.name = text("name", &g.name, 50, true)?;
     g.area = text("area", &g.area, 50, true)?;
@@ -523,7 +518,7 @@ pub fn save_map(
         Some((name, bytes)) => {
             let (_, mime) = archive::check_file(&name, &bytes)?;
             if mime == "application/pdf" {
-                return Err(invalid("file", "safety.map.err.image"));
+                return Err(Error::invalid("file", "safety.map.err.image"));
             }
             Some((mime.to_string(), bytes))
         }
@@ -566,7 +561,7 @@ pub fn save_zone(store: &Store, actor: &Actor, mut z: Zone) -> Result<Zone> {
     let mut w = store.write(actor)?;
     let m = map(&w)?;
     if z.polygon.len() < 3 || z.polygon.len() > 200 {
-        return Err(invalid("polygon", "safety.zone.err.polygon"));
+        return Err(Error::invalid("polygon", "safety.zone.err.polygon"));
     }
     if let Some([x, y]) = z.polygon.iter().find(|[x, y]| {
         !x.is_finite()
@@ -594,7 +589,7 @@ pub fn save_zone(store: &Store, actor: &Actor, mut z: Zone) -> Result<Zone> {
                 || !(10..=86_400).contains(&a.seconds)
         })
     {
-        return Err(invalid("rules", "safety.zone.err.rules"));
+        return Err(Error::invalid("rules", "safety.zone.err.rules"));
     }
     let before = if z.id == 0 {
         z.id = w.next_id(&ZONES)?;
@@ -704,11 +699,11 @@ pub fn assignments(r: &impl Reader) -> Result<Vec<Assignment>> {
 pub fn save_post(store: &Store, actor: &Actor, mut p: Post) -> Result<Post> {
     p.name = text("name", &p.name, 50, true)?;
     if !(1..=240).contains(&p.grace_minutes) {
-        return Err(invalid("grace_minutes", "safety.roster.err.grace"));
+        return Err(Error::invalid("grace_minutes", "safety.roster.err.grace"));
     }
     let mut w = store.write(actor)?;
     if w.get(&ZONES, &p.zone)?.is_none() {
-        return Err(invalid("zone", "safety.zone.err.not_found"));
+        return Err(Error::invalid("zone", "safety.zone.err.not_found"));
     }
     let before = if p.id == 0 {
         p.id = w.next_id(&POSTS)?;
@@ -738,11 +733,11 @@ pub fn save_shift(store: &Store, actor: &Actor, mut s: Shift) -> Result<Shift> {
     s.name = text("name", &s.name, 50, true)?;
     for (field, v) in [("from", &s.from), ("to", &s.to)] {
         if minutes_of(v).is_none() {
-            return Err(invalid(field, "safety.permit.err.time"));
+            return Err(Error::invalid(field, "safety.permit.err.time"));
         }
     }
     if s.from.trim() == s.to.trim() {
-        return Err(invalid("to", "safety.roster.err.empty_shift"));
+        return Err(Error::invalid("to", "safety.roster.err.empty_shift"));
     }
     let mut w = store.write(actor)?;
     let before = if s.id == 0 {
@@ -765,16 +760,16 @@ pub fn save_shift(store: &Store, actor: &Actor, mut s: Shift) -> Result<Shift> {
 pub fn save_assignment(store: &Store, actor: &Actor, mut a: Assignment) -> Result<Assignment> {
     let mut w = store.write(actor)?;
     if w.get(&POSTS, &a.post)?.is_none() {
-        return Err(invalid("post", "safety.roster.err.post"));
+        return Err(Error::invalid("post", "safety.roster.err.post"));
     }
     if w.get(&SHIFTS, &a.shift)?.is_none() {
-        return Err(invalid("shift", "safety.roster.err.shift"));
+        return Err(Error::invalid("shift", "safety.roster.err.shift"));
     }
-    person(&w, a.person).map_err(|_| invalid("person", "safety.people.err.not_found"))?;
+    person(&w, a.person).map_err(|_| Error::invalid("person", "safety.people.err.not_found"))?;
     if w.all(&ASSIGNMENTS)?.iter().any(|(_, o)| {
         o.id != a.id && o.post == a.post && o.shift == a.shift && o.person == a.person
     }) {
-        return Err(invalid("person", "safety.roster.err.duplicate"));
+        return Err(Error::invalid("person", "safety.roster.err.duplicate"));
     }
     if a.id == 0 {
         a.id = w.next_id(&ASSIGNMENTS)?;
@@ -841,18 +836,18 @@ pub fn save_feed(
 ) -> Result<super::people_model::FeedConfig> {
     let host = c.host.trim().to_string();
     if c.enabled && host.is_empty() {
-        return Err(invalid("host", "safety.feed.err.host"));
+        return Err(Error::invalid("host", "safety.feed.err.host"));
     }
     for (field, t) in [
         ("gate_topic", &c.gate_topic),
         ("position_topic", &c.position_topic),
     ] {
         if !t.is_empty() && !crate::mqtt::valid_filter(t) {
-            return Err(invalid(field, "safety.feed.err.topic"));
+            return Err(Error::invalid(field, "safety.feed.err.topic"));
         }
     }
     if c.port == 0 {
-        return Err(invalid("port", "safety.feed.err.port"));
+        return Err(Error::invalid("port", "safety.feed.err.port"));
     }
     let mut w = store.write(actor)?;
     let before = feed(&w)?;

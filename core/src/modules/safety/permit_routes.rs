@@ -72,7 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// The signed-in person as a signer, with their duties.
-fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
+pub(super) fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
     ctx.require(M, Level::Read)?;
     let user = ctx
         .who

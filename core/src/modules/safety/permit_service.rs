@@ -116,13 +116,6 @@ impl ActionInput {
     }
 }
 
-fn invalid(field: &'static str, key: &'static str) -> Error {
-    Error::Invalid {
-        field,
-        msg: Msg::new(key),
-    }
-}
-
 fn breach(field: &'static str, b: Breach) -> Error {
     Error::Invalid {
         field,
@@ -318,7 +311,7 @@ pub fn save_chain(store: &Store, actor: &Actor, mut c: ChainConfig, reset: bool)
         return Ok(w.commit()?);
     }
     if c.steps.is_empty() {
-        return Err(invalid("steps", "safety.permit.err.steps_empty"));
+        return Err(Error::invalid("steps", "safety.permit.err.steps_empty"));
     }
     if let Some(d) = c.steps.iter().find(|d| !d.approves()) {
         return Err(Error::Invalid {
@@ -333,7 +326,10 @@ pub fn save_chain(store: &Store, actor: &Actor, mut c: ChainConfig, reset: bool)
         .filter(|s| !s.is_empty())
         .collect();
     if c.checklist.len() > 60 {
-        return Err(invalid("checklist", "safety.permit.err.checklist_long"));
+        return Err(Error::invalid(
+            "checklist",
+            "safety.permit.err.checklist_long",
+        ));
     }
     c.custom = true;
     let steps = c
@@ -544,7 +540,7 @@ fn level_of(
             ..
         } => {
             let l = rules::height_level(*height_m, *hazard_factors)
-                .ok_or_else(|| invalid("height_m", "safety.permit.err.height"))?;
+                .ok_or_else(|| Error::invalid("height_m", "safety.permit.err.height"))?;
             let id = match l {
                 rules::HeightLevel::I => "i",
                 rules::HeightLevel::II => "ii",
@@ -645,7 +641,7 @@ fn check_details(d: &Details) -> Result<()> {
             ..
         } => {
             finite("height_m", *height_m, 2.0, 1000.0)
-                .map_err(|_| invalid("height_m", "safety.permit.err.height"))?;
+                .map_err(|_| Error::invalid("height_m", "safety.permit.err.height"))?;
             finite("wind_force", *wind_force as f64, 0.0, 17.0)
         }
         Details::Lifting {
@@ -712,9 +708,9 @@ fn check_input(
         required("workers", &w.name)?;
     }
     let from_ms = parse_local(&input.from, offset)
-        .ok_or_else(|| invalid("from", "safety.permit.err.datetime"))?;
+        .ok_or_else(|| Error::invalid("from", "safety.permit.err.datetime"))?;
     let to_ms = parse_local(&input.to, offset)
-        .ok_or_else(|| invalid("to", "safety.permit.err.datetime"))?;
+        .ok_or_else(|| Error::invalid("to", "safety.permit.err.datetime"))?;
     let (from, to) = (local(from_ms, offset), local(to_ms, offset));
     let cal = calendar(r)?;
     let (level, upgraded) = level_of(&input.details, from, to, &cal)?;
@@ -731,9 +727,9 @@ fn check_input(
     {
         let s = r
             .get(&PERMITS, sid)?
-            .ok_or_else(|| invalid("serves", "safety.permit.err.serves_missing"))?;
+            .ok_or_else(|| Error::invalid("serves", "safety.permit.err.serves_missing"))?;
         if !matches!(s.work(), WorkType::HotWork | WorkType::ConfinedSpace) {
-            return Err(invalid("serves", "safety.permit.err.serves_type"));
+            return Err(Error::invalid("serves", "safety.permit.err.serves_type"));
         }
         if from_ms < s.from_ms || to_ms > s.to_ms {
             return Err(Error::Invalid {
@@ -770,7 +766,9 @@ fn check_input(
         Some(g) => {
             let u = crate::auth::service::user(r, g)?
                 .filter(|u| u.enabled)
-                .ok_or_else(|| invalid("guardian_id", "safety.permit.err.guardian_missing"))?;
+                .ok_or_else(|| {
+                    Error::invalid("guardian_id", "safety.permit.err.guardian_missing")
+                })?;
             if !duties(r, g)?.contains(&Duty::Guardian) {
                 return Err(Error::Invalid {
                     field: "guardian_id",
@@ -1019,7 +1017,7 @@ fn need_duty(d: Duty) -> Error {
 
 fn note_required(input: &ActionInput) -> Result<()> {
     if input.note.trim().is_empty() {
-        return Err(invalid("note", "safety.permit.err.note"));
+        return Err(Error::invalid("note", "safety.permit.err.note"));
     }
     Ok(())
 }
@@ -1081,7 +1079,7 @@ pub fn signatures_intact(p: &Permit) -> bool {
 fn check_gas(p: &Permit, g: &GasInput) -> Result<()> {
     let need = |field: &'static str, v: Option<f64>| -> Result<f64> {
         v.filter(|x| x.is_finite() && *x >= 0.0 && *x <= 100.0)
-            .ok_or_else(|| invalid(field, "safety.permit.err.gas_value"))
+            .ok_or_else(|| Error::invalid(field, "safety.permit.err.gas_value"))
     };
     match &p.details {
         Details::HotWork {
@@ -1112,7 +1110,7 @@ fn check_gas(p: &Permit, g: &GasInput) -> Result<()> {
                 let v = g
                     .toxic_value
                     .filter(|x| x.is_finite() && *x >= 0.0)
-                    .ok_or_else(|| invalid("toxic_value", "safety.permit.err.gas_value"))?;
+                    .ok_or_else(|| Error::invalid("toxic_value", "safety.permit.err.gas_value"))?;
                 if v > *limit {
                     return Err(Error::Invalid {
                         field: "toxic_value",
@@ -1141,9 +1139,23 @@ fn fresh_sample(p: &Permit, now_ms: i64, after_ms: Option<i64>, offset: UtcOffse
     let g = p
         .last_gas()
         .filter(|g| after_ms.is_none_or(|t| g.sampled_ms >= t))
-        .ok_or_else(|| invalid("gas", "safety.permit.err.gas_missing"))?;
+        .ok_or_else(|| Error::invalid("gas", "safety.permit.err.gas_missing"))?;
     rules::check_sample_age(local(g.sampled_ms, offset), local(now_ms, offset))
         .map_err(|b| breach("gas", b))
+}
+
+/// Who may stop work on site (suspend: `other` = the unit head; withdraw: the leader) and
+/// under which duty they sign: the guardian, the safety department, or `other`.
+fn stopper(is_guardian: bool, s: &Signer, other: Duty) -> Result<Duty> {
+    if is_guardian {
+        Ok(Duty::Guardian)
+    } else if s.has(Duty::SafetyDept) {
+        Ok(Duty::SafetyDept)
+    } else if s.has(other) {
+        Ok(other)
+    } else {
+        Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")))
+    }
 }
 
 /// Performs one step of the life cycle, signed by `s` at `now_ms`. A refused step leaves
@@ -1181,7 +1193,10 @@ pub fn act(
             apply_input(&mut p, input, c);
             check_conflicts(&w, &p, offset)?;
             if p.checklist.is_empty() {
-                return Err(invalid("checklist", "safety.permit.err.checklist_empty"));
+                return Err(Error::invalid(
+                    "checklist",
+                    "safety.permit.err.checklist_empty",
+                ));
             }
             p.chain = chain(&w, &p.chain_key(), Lang::ZhCn)?.steps;
             p.approved_steps = 0;
@@ -1200,14 +1215,14 @@ pub fn act(
                 )));
             }
             if p.risks.trim().is_empty() {
-                return Err(invalid("risks", "safety.permit.err.risks"));
+                return Err(Error::invalid("risks", "safety.permit.err.risks"));
             }
             let applies = input
                 .applies
                 .clone()
                 .unwrap_or_else(|| vec![true; p.checklist.len()]);
             if applies.len() != p.checklist.len() {
-                return Err(invalid("applies", "safety.permit.err.applies"));
+                return Err(Error::invalid("applies", "safety.permit.err.applies"));
             }
             for (m, ap) in p.checklist.iter_mut().zip(applies) {
                 m.applies = Some(ap);
@@ -1240,15 +1255,15 @@ pub fn act(
             let g = input
                 .gas
                 .clone()
-                .ok_or_else(|| invalid("gas", "safety.permit.err.gas_missing"))?;
+                .ok_or_else(|| Error::invalid("gas", "safety.permit.err.gas_missing"))?;
             required("point", &g.point)?;
             let sampled_ms = parse_local(&g.sampled, offset)
-                .ok_or_else(|| invalid("sampled", "safety.permit.err.datetime"))?;
+                .ok_or_else(|| Error::invalid("sampled", "safety.permit.err.datetime"))?;
             if sampled_ms > now_ms + 60_000 {
-                return Err(invalid("sampled", "safety.permit.err.sample_future"));
+                return Err(Error::invalid("sampled", "safety.permit.err.sample_future"));
             }
             if now_ms - sampled_ms > 86_400_000 {
-                return Err(invalid("sampled", "safety.permit.err.sample_old"));
+                return Err(Error::invalid("sampled", "safety.permit.err.sample_old"));
             }
             check_gas(&p, &g)?;
             p.gas.push(GasReading {
@@ -1339,7 +1354,7 @@ pub fn act(
             .filter(|r| !r.is_empty())
             .collect();
             if receivers.is_empty() {
-                return Err(invalid("receivers", "safety.permit.err.receivers"));
+                return Err(Error::invalid("receivers", "safety.permit.err.receivers"));
             }
             p.briefing = Some(Briefing {
                 giver: s.name.clone(),
@@ -1352,7 +1367,10 @@ pub fn act(
                 return Err(wrong_stage(&p, a));
             }
             if p.guardian_id.is_none() {
-                return Err(invalid("guardian_id", "safety.permit.err.no_guardian"));
+                return Err(Error::invalid(
+                    "guardian_id",
+                    "safety.permit.err.no_guardian",
+                ));
             }
             if !is_guardian {
                 return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
@@ -1387,17 +1405,8 @@ pub fn act(
             if p.stage != Stage::Working {
                 return Err(wrong_stage(&p, a));
             }
-            if !is_guardian && !s.has(Duty::SafetyDept) && !s.has(Duty::Unit) {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
-            }
+            duty = Some(stopper(is_guardian, s, Duty::Unit)?);
             note_required(&input)?;
-            duty = Some(if is_guardian {
-                Duty::Guardian
-            } else if s.has(Duty::SafetyDept) {
-                Duty::SafetyDept
-            } else {
-                Duty::Unit
-            });
             p.stage = Stage::Suspended;
             p.suspended_ms = Some(now_ms);
         }
@@ -1481,17 +1490,8 @@ pub fn act(
             if !p.stage.on_site() {
                 return Err(wrong_stage(&p, a));
             }
-            if !is_guardian && !s.has(Duty::SafetyDept) && !s.has(Duty::Leader) {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
-            }
+            duty = Some(stopper(is_guardian, s, Duty::Leader)?);
             note_required(&input)?;
-            duty = Some(if is_guardian {
-                Duty::Guardian
-            } else if s.has(Duty::SafetyDept) {
-                Duty::SafetyDept
-            } else {
-                Duty::Leader
-            });
             p.stage = Stage::Withdrawn;
             p.closed_ms = Some(now_ms);
         }
@@ -1557,7 +1557,7 @@ pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
             }
         }
         Stage::Working => {
-            if is_guardian || s.has(Duty::SafetyDept) || s.has(Duty::Unit) {
+            if stopper(is_guardian, s, Duty::Unit).is_ok() {
                 out.push(Action::Suspend);
             }
             if own || s.can_write || is_guardian {
@@ -1590,7 +1590,7 @@ pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
     {
         out.push(Action::Cancel);
     }
-    if p.stage.on_site() && (is_guardian || s.has(Duty::SafetyDept) || s.has(Duty::Leader)) {
+    if p.stage.on_site() && stopper(is_guardian, s, Duty::Leader).is_ok() {
         out.push(Action::Withdraw);
     }
     out
