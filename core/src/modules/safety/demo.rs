@@ -4,9 +4,9 @@
 use time::Duration;
 
 use super::people_model::PersonKind;
-use super::permit_model::{BlindAction, Details, Duty, Stage, Worker};
-use super::permit_service::{self as psvc, ActionInput, GasInput, PermitInput, Signer};
-use super::permits::HotLevel;
+use super::permits::model::{BlindAction, Details, Duty, Stage, Worker};
+use super::permits::rules::HotLevel;
+use super::permits::service::{self as psvc, ActionInput, GasInput, PermitInput, Signer};
 use super::service::{self as svc, CertInput, RenewInput};
 use crate::app::App;
 use crate::error::Error;
@@ -501,9 +501,9 @@ fn drive(
             o2_pct: Some(20.8),
             toxic_value: Some(0.0),
         }),
-        ..ActionInput::new(super::permit_model::Action::Gas)
+        ..ActionInput::new(super::permits::model::Action::Gas)
     };
-    use super::permit_model::Action as A;
+    use super::permits::model::Action as A;
     let mut p = psvc::permit(&app.store.read()?, id)?;
     let mut t = created + 5 * MIN;
     while p.stage != target && !p.stage.is_final() {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::hazard_model::{Cycle, Hazard, HazardLevel, Inspection, Risk, Source, Task};
 use super::hazard_service::{self as hs, HazardAction, HazardInput, Person, Stats};
-use super::permit_model::Duty;
+use super::permits::model::Duty;
 use crate::auth::model::Level;
 use crate::error::Error;
 use crate::util::now_ms;
@@ -64,7 +64,7 @@ pub struct Doc;
 
 /// The signed-in person: managers hold safety approve or the safety department duty.
 fn person(ctx: &Ctx) -> Result<Person, AppError> {
-    let s = super::permit_routes::signer(ctx)?;
+    let s = super::permits::routes::signer(ctx)?;
     Ok(Person {
         manages: ctx.who.can(M, Level::Approve) || s.has(Duty::SafetyDept),
         writes: s.can_write,
@@ -322,7 +322,7 @@ fn risks_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, A
         users => to_value(&users_json(ctx)?),
         values => to_value(&values),
         can_configure => ctx.who.can(M, Level::Approve),
-        now_local => super::permit_service::format_local(now_ms(), ctx.app.offset).replace(' ', "T"),
+        now_local => super::permits::service::format_local(now_ms(), ctx.app.offset).replace(' ', "T"),
     })
 }
 
@@ -395,7 +395,7 @@ async fn task_submit(
             every: f.opt("every")?.unwrap_or(1),
             assignee: f.opt("assignee")?.unwrap_or(0),
             items: lines(f.get("items")),
-            next_due_ms: super::permit_service::parse_local(f.get("first_due"), off)
+            next_due_ms: super::permits::service::parse_local(f.get("first_due"), off)
                 .unwrap_or_else(now_ms),
         })
     })();

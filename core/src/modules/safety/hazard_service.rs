@@ -312,7 +312,7 @@ fn new_hazard(
         risk(w, r).map_err(|_| Error::invalid("risk", "safety.risk.err.not_found"))?;
     }
     let fmt = time::macros::format_description!("[year][month][day]");
-    let day = super::permit_service::local(now_ms, offset)
+    let day = super::permits::service::local(now_ms, offset)
         .date()
         .format(&fmt)
         .unwrap_or_default();

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::people_model::{Direction, FeedConfig, GateEvent};
 use super::people_service as ps;
-use super::permit_model::Stage;
+use super::permits::model::Stage;
 use super::tracking::{Change, Seen, Tracker, Update};
 use crate::alarms::model::Priority;
 use crate::app::App;
@@ -191,9 +191,9 @@ impl Live {
     /// People a working permit names, by the zone its location is in.
     fn refresh_allowed(&self, app: &App) -> crate::error::Result<()> {
         let r = app.store.read()?;
-        let working = super::permit_service::permits(
+        let working = super::permits::service::permits(
             &r,
-            &super::permit_service::PermitFilter {
+            &super::permits::service::PermitFilter {
                 stage: Some(Stage::Working.id().into()),
                 ..Default::default()
             },
@@ -241,7 +241,7 @@ impl Live {
             ps::head_counts(&r)?,
         );
         drop(r);
-        let local = super::permit_service::local(now, app.offset);
+        let local = super::permits::service::local(now, app.offset);
         let minute = local.hour() as u32 * 60 + local.minute() as u32;
         let seen = self.tracker().seen(now);
         let in_plant: HashSet<&str> = counts

@@ -5,14 +5,13 @@
 //!   and the certificates of people, with yellow / red status as due dates approach,
 //!   periodic-update dates per kind, attachments and renewal history (`model`, `service`,
 //!   `routes`);
-//! - special work permits (八大特殊作业) per GB 30871-2022: the rules as pure functions
-//!   (`permits`), the permit records (`permit_model`), the life cycle with signing duties and
-//!   approval chains (`permit_service`), pages, printing with a QR code, the register and
-//!   the API (`permit_routes`).
+//! - special work permits (八大特殊作业) per GB 30871-2022 (`permits/`): the rules as pure
+//!   functions, the permit records, the life cycle with signing duties and approval chains,
+//!   pages, printing with a QR code, the register and the API.
 //!
 //! People/vehicle tracking and hidden-danger management follow (issue 5) in this folder.
 //!
-//! Owns the `safety.*` tables; `service` (archive) and `permit_service` (permits) are their
+//! Owns the `safety.*` tables; `service` (archive) and `permits::service` (permits) are their
 //! only writers.
 
 mod demo;
@@ -24,9 +23,6 @@ pub mod model;
 pub mod people_model;
 pub mod people_routes;
 pub mod people_service;
-pub mod permit_model;
-pub mod permit_routes;
-pub mod permit_service;
 pub mod permits;
 pub mod routes;
 pub mod service;
@@ -67,7 +63,7 @@ impl Module for Safety {
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         // permits first: `/safety/permits/...` are more specific than the archive's pages
-        permit_routes::configure(cfg);
+        permits::routes::configure(cfg);
         people_routes::configure(cfg);
         hazard_routes::configure(cfg);
         routes::configure(cfg)
@@ -79,7 +75,7 @@ impl Module for Safety {
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
-        doc.merge(<permit_routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<permits::routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<people_routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<hazard_routes::Doc as utoipa::OpenApi>::openapi());
         doc
@@ -182,7 +178,7 @@ impl Module for Safety {
             .store
             .read()
             .map_err(crate::error::Error::from)
-            .and_then(|r| permit_service::issued_since(&r, since))
+            .and_then(|r| permits::service::issued_since(&r, since))
             .unwrap_or_default();
         let total: usize = issued.iter().map(|(_, n)| n).sum();
         let per_type = issued
@@ -419,8 +415,8 @@ pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
 /// reading in the last 2 hours; clears the alarms of permits closed since.
 pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
     use crate::alarms::model::Priority;
-    use permit_service::Due;
-    let due = permit_service::due(&app.store.read()?, now_ms)?;
+    use permits::service::Due;
+    let due = permits::service::due(&app.store.read()?, now_ms)?;
     let mut standing = Vec::new();
     for (p, d) in &due {
         let (source, priority, key, minutes) = match d {
@@ -449,7 +445,7 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
             .arg("number", &p.number)
             .arg_key("work", format!("safety.work.{}", p.work().id()))
             .arg("location", &p.location)
-            .arg("to", permit_service::format_local(p.to_ms, app.offset))
+            .arg("to", permits::service::format_local(p.to_ms, app.offset))
             .arg("minutes", minutes);
         standing.push((source, priority, texts(&msg)));
     }
@@ -458,8 +454,8 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::permit_model::{Action, Details, Duty};
-    use super::permit_service::{self as psvc, ActionInput, PermitInput, Signer};
+    use super::permits::model::{Action, Details, Duty};
+    use super::permits::service::{self as psvc, ActionInput, PermitInput, Signer};
     use super::*;
     use crate::store::Actor;
 
@@ -526,7 +522,7 @@ mod tests {
             y: 0.0,
             work_unit: "设备部".into(),
             leader: "徐".into(),
-            workers: vec![super::permit_model::Worker {
+            workers: vec![super::permits::model::Worker {
                 name: "王强".into(),
                 cert: String::new(),
             }],

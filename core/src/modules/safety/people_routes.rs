@@ -691,7 +691,7 @@ fn track_range(q: &TrackQuery, offset: time::UtcOffset) -> (i64, i64) {
     let now = now_ms();
     let p = |s: &Option<String>| {
         s.as_deref()
-            .and_then(|s| super::permit_service::parse_local(s, offset))
+            .and_then(|s| super::permits::service::parse_local(s, offset))
     };
     (
         p(&q.from).unwrap_or(now - 3_600_000),
@@ -718,8 +718,8 @@ async fn track_page(ctx: Ctx, q: web::Query<TrackQuery>) -> Result<HttpResponse,
             zones => to_value(&zones.iter().map(|z| zone_view(z, &[])).collect::<Vec<_>>()),
             people => to_value(&people.iter().filter(|p| !p.tag.is_empty()).map(|p| serde_json::json!({"id": p.id, "name": p.name})).collect::<Vec<_>>()),
             person => q.person,
-            from => super::permit_service::format_local(from, off).replace(' ', "T"),
-            to => super::permit_service::format_local(to, off).replace(' ', "T"),
+            from => super::permits::service::format_local(from, off).replace(' ', "T"),
+            to => super::permits::service::format_local(to, off).replace(' ', "T"),
             points => to_value(&points.iter().map(|(t, p)| serde_json::json!([t, p.x, p.y, p.floor])).collect::<Vec<_>>()),
         },
     )

@@ -239,7 +239,7 @@ fn every_type() -> Vec<Details> {
             pressure_mpa: Some(0.1),
             blind_spec: "DN80 PN16 304".into(),
             blind_number: "MB-07".into(),
-            action: super::super::permit_model::BlindAction::Insert,
+            action: super::super::model::BlindAction::Insert,
         },
         Details::Height {
             height_m: 8.0,
@@ -507,7 +507,7 @@ fn blinding(line: &str) -> Details {
         pressure_mpa: None,
         blind_spec: "DN80".into(),
         blind_number: "MB-01".into(),
-        action: super::super::permit_model::BlindAction::Insert,
+        action: super::super::model::BlindAction::Insert,
     }
 }
 

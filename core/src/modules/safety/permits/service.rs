@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use super::permit_model::{
+use super::model::{
     Action, Briefing, ChainConfig, Details, Duty, GasReading, Measure, Permit, Signature, Stage,
     Worker, chain_key, chain_keys,
 };
-use super::permits::{self as rules, Breach, Calendar, HotLevel, Job, WorkType};
-use super::store::{CALENDAR, CHAINS, DUTIES, PERMITS};
+use super::rules::{self as rules, Breach, Calendar, HotLevel, Job, WorkType};
 use crate::error::{Error, Result};
 use crate::i18n::{Lang, Msg};
+use crate::modules::safety::store::{CALENDAR, CHAINS, DUTIES, PERMITS};
 use crate::store::{Actor, Change, Reader, Store};
 
 /// The person signing: permits are signed by people, never by machine tokens.

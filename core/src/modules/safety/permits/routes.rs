@@ -6,13 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::permit_model::{
+use super::model::{
     Action, BlindAction, ChainConfig, Details, Duty, Permit, Stage, Worker, chain_keys,
 };
-use super::permit_service::{
-    self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer,
-};
-use super::permits::{Calendar, HotLevel, WorkType};
+use super::rules::{Calendar, HotLevel, WorkType};
+use super::service::{self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer};
 use crate::auth::model::Level;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg, t};
@@ -72,7 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// The signed-in person as a signer, with their duties.
-pub(super) fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
+pub(crate) fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
     ctx.require(M, Level::Read)?;
     let user = ctx
         .who
@@ -153,7 +151,7 @@ struct RegisterQuery {
 fn parse_day(s: Option<&str>, offset: time::UtcOffset) -> time::Date {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     s.and_then(|s| time::Date::parse(s.trim(), &fmt).ok())
-        .unwrap_or_else(|| super::service::today(offset))
+        .unwrap_or_else(|| crate::modules::safety::service::today(offset))
 }
 
 fn daily_json(
@@ -195,7 +193,7 @@ async fn register_page(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpRes
             permits => to_value(&list),
             filter => to_value(&q.filter),
             query => query,
-            day => super::service::format_day(day),
+            day => crate::modules::safety::service::format_day(day),
             daily => to_value(&daily_json(&r, day, &ctx)?),
             types => to_value(&types_json(ctx.lang)),
             stages => Stage::ALL.iter().map(|s| s.id()).collect::<Vec<_>>(),
@@ -340,7 +338,7 @@ fn default_values(ctx: &Ctx, work: WorkType) -> Result<serde_json::Value, AppErr
     let start = now - now.rem_euclid(hour) + hour;
     let cfg = svc::chain(
         &r,
-        &super::permit_model::chain_key(work, work.levels().last().copied()),
+        &super::model::chain_key(work, work.levels().last().copied()),
         ctx.lang,
     )?;
     Ok(serde_json::json!({
@@ -880,7 +878,7 @@ async fn chain_submit(
 fn calendar_view(c: &Calendar) -> serde_json::Value {
     let days = |v: &[time::Date]| {
         v.iter()
-            .map(|d| super::service::format_day(*d))
+            .map(|d| crate::modules::safety::service::format_day(*d))
             .collect::<Vec<_>>()
     };
     let hm = |t: time::Time| format!("{:02}:{:02}", t.hour(), t.minute());

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::permits::{HotLevel, WorkType};
+use super::rules::{HotLevel, WorkType};
 
 impl WorkType {
     pub const ALL: [WorkType; 8] = [
