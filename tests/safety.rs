@@ -30,10 +30,11 @@ fn user_id(admin: &Client, username: &str) -> u64 {
 
 fn hot_work(guardian: u64, x: f64, from: &str, to: &str) -> Value {
     json!({
-        "details": {"type": "hot_work", "assessed": "second", "method": "电焊", "lel_pct": 1.2, "wind_force": 1},
+        "details": {"type": "hot_work", "assessed": "second", "method": "电焊", "method_kind": "welding",
+                    "lel_pct": 1.2, "outdoor": false, "wind_force": 1},
         "applicant_unit": "生产部", "content": "测试：排污管线补焊", "location": "污水站",
         "x": x, "y": 900.0, "work_unit": "设备动力部", "leader": "徐国平",
-        "workers": [{"name": "陈志强", "cert": "T330781197808060033"}],
+        "workers": [{"name": "王强", "cert": "T330781199203150417"}],
         "guardian_id": guardian, "risks": "可燃气体\n烫伤", "from": from, "to": to,
     })
 }
@@ -111,15 +112,22 @@ fn hot_work_through_its_chain_with_every_refusal_on_the_way() {
         200
     );
 
-    // the analyst records gas: over the limit (LEL 1.2 % → 0.2 % vol) is refused
+    // the analyst records gas: over the limit (LEL 1.2 % → 0.2 % vol) is recorded as
+    // failing, and the permit waits for a passing one
     let analyst = s.login("wu.lihua");
-    let r = act(&analyst, id, gas(&local(-40), 0.35));
-    assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("0.2"), "{}", r.body);
-    let now = admin.get(&format!("/api/v1/safety/permits/{id}")).json();
-    assert_eq!(now["gas"].as_array().unwrap().len(), 0);
+    let r = act(&analyst, id, gas(&local(-42), 0.35));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = r.json();
+    assert_eq!(now["gas"].as_array().unwrap().len(), 1);
+    assert!(
+        now["gas"][0]["failures"][0]["en"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 0.2"),
+        "{now}"
+    );
     assert_eq!(now["stage"], "gas_analysis");
-    // a passing one, sampled 40 minutes ago
+    // a passing one at the same point, sampled 40 minutes ago
     assert_eq!(act(&analyst, id, gas(&local(-40), 0.1)).status, 200);
 
     let p = admin.get(&format!("/api/v1/safety/permits/{id}")).json();
@@ -136,7 +144,7 @@ fn hot_work_through_its_chain_with_every_refusal_on_the_way() {
     assert_eq!(act(&viewer, id, json!({"action": "approve"})).status, 403);
     let r = act(&applicant, id, json!({"action": "approve"}));
     assert_eq!(r.status, 403, "{}", r.body);
-    // a step out of order is refused and names the step that is next
+    // a step out of order is refused and names the duty whose step is next
     if chain.len() > 1 {
         let last = s.login(who(chain.last().unwrap()));
         let r = act(
@@ -144,7 +152,8 @@ fn hot_work_through_its_chain_with_every_refusal_on_the_way() {
             id,
             json!({"action": "approve", "step": chain.len() - 1}),
         );
-        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("所在基层单位"), "{}", r.body);
     }
     for (i, d) in chain.iter().enumerate() {
         let signer = s.login(who(d));
@@ -219,6 +228,245 @@ fn hot_work_through_its_chain_with_every_refusal_on_the_way() {
         .get("/api/v1/audit?action=safety.permit&limit=100")
         .body;
     assert!(audit.contains("safety.permit.accept"), "{audit}");
+}
+
+fn permit(kind: Value, guardian: u64, from: &str, to: &str) -> Value {
+    json!({
+        "details": kind,
+        "applicant_unit": "生产部", "content": "测试作业", "location": "测试装置",
+        "x": 2000.0, "y": 2000.0, "work_unit": "设备动力部", "leader": "徐国平",
+        "workers": [{"name": "王强", "cert": "T330781199203150417"}],
+        "guardian_id": guardian, "risks": "泄漏", "from": from, "to": to,
+    })
+}
+
+fn field_of(r: &common::Resp) -> String {
+    r.json()["error"]["field"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Signs a permit (by id) from its draft to work, as the demo staff: submit and measures by
+/// the applicant, a passing analysis, each approval, briefing, a fresh analysis, start.
+fn to_work(s: &Server, id: u64, analysis: impl Fn(&str) -> Value) {
+    let applicant = s.login("zhou.jianming");
+    let analyst = s.login("wu.lihua");
+    for a in ["submit", "confirm_measures"] {
+        let r = act(&applicant, id, json!({"action": a}));
+        assert_eq!(r.status, 200, "{a}: {}", r.body);
+    }
+    let r = act(&analyst, id, analysis(&local(-10)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let chain: Vec<String> = r.json()["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    for (i, d) in chain.iter().enumerate() {
+        let r = act(
+            &s.login(who(d)),
+            id,
+            json!({"action": "approve", "step": i}),
+        );
+        assert_eq!(r.status, 200, "{d}: {}", r.body);
+    }
+    assert_eq!(act(&applicant, id, json!({"action": "brief"})).status, 200);
+    assert_eq!(act(&analyst, id, analysis(&local(-4))).status, 200);
+    let r = act(&s.login("sun.wei"), id, json!({"action": "start"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// What a GB 30871 review found wrong, each point driven through the API by the demo staff:
+/// failing analyses recorded and stopping work, values a rule needs required (unknown LEL
+/// → 0.2 %), wind, hot work inside a vessel.
+#[test]
+fn gb30871_review_points_hold_through_the_api() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    let sun = user_id(&admin, "sun.wei");
+    let applicant = s.login("zhou.jianming");
+    let analyst = s.login("wu.lihua");
+    let (from, to) = (local(-1), local(240));
+    let create =
+        |kind: Value| applicant.post_json("/api/v1/safety/permits", &permit(kind, sun, &from, &to));
+
+    // 2. values a rule needs are required; an unknown LEL takes the stricter limit
+    let r = create(json!({"type": "lifting", "load_t": 12.0, "tool": "吊车", "wind_force": 2}));
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (422, "outdoor".into()),
+        "{}",
+        r.body
+    );
+    let r = create(json!({"type": "confined_space", "space": "V-901", "medium": "甲苯"}));
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (422, "toxics".into()),
+        "{}",
+        r.body
+    );
+    let r = create(
+        json!({"type": "confined_space", "space": "V-901", "medium": "甲苯",
+                          "toxics": [{"name": "C7H8", "limit_mg_m3": 80.0}]}),
+    );
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (422, "toxics".into()),
+        "above GBZ 2.1: {}",
+        r.body
+    );
+    let r = create(
+        json!({"type": "confined_space", "space": "V-901", "medium": "甲苯",
+                          "toxics": [{"name": "甲苯"}, {"name": "H2S"}]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let cs = r.json();
+    let cs_id = cs["id"].as_u64().unwrap();
+    assert_eq!(cs["details"]["lel_pct"], Value::Null);
+    assert_eq!(
+        cs["details"]["toxics"][0],
+        json!({"name": "C7H8", "limit_mg_m3": 50.0})
+    );
+    let analysis = |c: f64, o2: f64, toluene: f64, h2s: f64| {
+        move |sampled: &str| {
+            json!({"action": "gas", "gas": {"sampled": sampled, "point": "人孔", "combustible_pct": c,
+                   "o2_pct": o2, "toxics": [{"name": "C7H8", "value": toluene}, {"name": "H2S", "value": h2s}]}})
+        }
+    };
+    for a in ["submit", "confirm_measures"] {
+        assert_eq!(act(&applicant, cs_id, json!({"action": a})).status, 200);
+    }
+    // 1. 0.3 % with an unknown LEL fails, and is kept on the record
+    let r = act(&analyst, cs_id, analysis(0.3, 20.9, 1.0, 0.0)(&local(-5)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = r.json();
+    assert_eq!(p["stage"], "gas_analysis");
+    assert_eq!(p["gas"][0]["failures"][0]["field"], "combustible_pct");
+    // a missing toxic value is bad input, not a reading
+    let r = act(
+        &analyst,
+        cs_id,
+        json!({"action": "gas", "gas": {"sampled": local(-4), "point": "人孔",
+                 "combustible_pct": 0.1, "o2_pct": 20.9, "toxics": [{"name": "H2S", "value": 0.0}]}}),
+    );
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (422, "toxics".into()),
+        "{}",
+        r.body
+    );
+    // the rest of its way to work, then the 2-hourly reading finds toluene over 50 mg/m³
+    let r = act(&applicant, cs_id, json!({"action": "cancel"}));
+    assert_eq!(r.status, 200);
+    let r = create(
+        json!({"type": "confined_space", "space": "V-902", "medium": "甲苯",
+                          "toxics": [{"name": "甲苯"}, {"name": "H2S"}]}),
+    );
+    let cs_id = r.json()["id"].as_u64().unwrap();
+    to_work(&s, cs_id, analysis(0.05, 20.8, 2.0, 0.0));
+    let r = act(&analyst, cs_id, analysis(0.05, 20.8, 86.0, 0.0)(&local(-2)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = r.json();
+    assert_eq!(
+        p["stage"], "suspended",
+        "a failing analysis during work stops it"
+    );
+    assert_eq!(p["retest_required"], true);
+    let number = p["number"].as_str().unwrap().to_string();
+    // an alarm at once, and a notice to the guardian and the safety department
+    assert!(alarm_with(&admin, &number), "no alarm for {number}");
+    let guardian = s.login("sun.wei");
+    for who in [&guardian, &s.login("wang.haitao")] {
+        let n = who.get("/api/v1/notices?unread=true").json();
+        assert!(n.to_string().contains(&number), "{n}");
+    }
+    assert!(
+        guardian
+            .get("/safety/permits")
+            .body
+            .contains("data-notices")
+    );
+    // the guardian cannot resume until a passing re-test at that point
+    let r = act(&guardian, cs_id, json!({"action": "resume"}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "safety.permit.gas_failed");
+    assert_eq!(
+        act(&analyst, cs_id, analysis(0.05, 20.8, 10.0, 0.0)(&local(0))).status,
+        200
+    );
+    let r = act(&guardian, cs_id, json!({"action": "resume"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["stage"], "working");
+    assert!(
+        !alarm_with(&admin, &number),
+        "the alarm clears with the passing re-test"
+    );
+
+    // 3. outdoor hot work in wind of force 5: refused, or upgraded with the special approval
+    let hot = |assessed: &str, force: u8, approval: &str| {
+        json!({"type": "hot_work", "assessed": assessed, "method": "电焊", "method_kind": "welding",
+               "lel_pct": 5.0, "outdoor": true, "wind_force": force, "wind_approval": approval,
+               "monitor_tags": ["GD201"]})
+    };
+    let r = create(hot("second", 5, ""));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "safety.rule.wind_hot");
+    let r = create(hot("second", 5, "反应器泄漏，生产确需立即补焊"));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = r.json();
+    assert_eq!(p["level"], "first");
+    assert!(p["upgrades"].to_string().contains("wind"), "{p}");
+    let r = create(hot("special", 8, "抢修"));
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "safety.rule.wind_hot_special".into()),
+        "{}",
+        r.body
+    );
+    let r = create(
+        json!({"type": "lifting", "load_t": 12.0, "tool": "吊车", "outdoor": true, "wind_force": 6}),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "safety.rule.wind".into()),
+        "{}",
+        r.body
+    );
+
+    // 4. hot work inside a vessel: its confined-space permit linked, and its gas limits
+    let mut inside = hot("second", 1, "");
+    inside["space"] = json!("V-902");
+    inside["outdoor"] = json!(false);
+    let r = create(inside.clone());
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "safety.permit.space_permit".into()),
+        "{}",
+        r.body
+    );
+    let mut body = permit(inside, sun, &from, &to);
+    body["linked"] = json!([cs_id]);
+    body["x"] = json!(2100.0);
+    let r = applicant.post_json("/api/v1/safety/permits", &body);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hw = r.json()["id"].as_u64().unwrap();
+    for a in ["submit", "confirm_measures"] {
+        let r = act(&applicant, hw, json!({"action": a}));
+        assert_eq!(r.status, 200, "{a}: {}", r.body);
+    }
+    // oxygen 22 % (fine in the open) fails inside; the vessel's toxic gases are asked for
+    let r = act(&analyst, hw, analysis(0.1, 22.0, 1.0, 0.0)(&local(0)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["gas"][0]["failures"][0]["field"], "o2_pct");
+    let r = act(&analyst, hw, gas(&local(0), 0.1));
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (422, "toxics".into()),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -339,7 +587,15 @@ fn demo_permits_settings_and_statistics() {
         );
     }
     for st in [
-        "draft", "measures", "approval", "briefing", "working", "closed",
+        "draft",
+        "measures",
+        "gas_analysis",
+        "approval",
+        "briefing",
+        "working",
+        "suspended",
+        "acceptance",
+        "closed",
     ] {
         assert!(
             list.iter().any(|p| p["stage"] == st),
@@ -423,6 +679,44 @@ fn demo_permits_settings_and_statistics() {
         .unwrap();
     assert_eq!(b["steps"], json!(["unit", "safety_dept"]));
     assert_eq!(b["checklist"].as_array().unwrap().len(), 2);
+    // the shipped calendar: next year is not entered in full, and the page says so
+    let next = time::OffsetDateTime::now_utc().year() + 1;
+    assert!(
+        page.body.contains(&format!("data-missing-year=\"{next}\"")),
+        "{}",
+        page.body
+    );
+    let bad = safety.post_multipart(
+        "/safety/permits/settings/holidays",
+        "file",
+        "holidays.txt",
+        "text/plain",
+        format!("{next}-01-01 holiday\n{next}-13-01 holiday\n").as_bytes(),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("13-01"), "{}", bad.body);
+    let good = safety.post_multipart(
+        "/safety/permits/settings/holidays",
+        "file",
+        "holidays.txt",
+        "text/plain",
+        format!("{next} official\n{next}-01-01 holiday 元旦\n{next}-01-09 workday\n").as_bytes(),
+    );
+    assert_eq!(good.status, 303, "{}", good.body);
+    let cal = admin.get("/api/v1/safety/permit-calendar").json();
+    assert!(
+        cal["confirmed_years"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(next)),
+        "{cal}"
+    );
+    assert!(
+        !safety
+            .get("/safety/permits/settings")
+            .body
+            .contains(&format!("data-missing-year=\"{next}\""))
+    );
     let r = safety.submit(
         "/safety/permits/settings/calendar",
         &[

@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod modules;
 pub mod mqtt;
 pub mod northbound;
+pub mod notices;
 pub mod org;
 pub mod plugins;
 pub mod registry;

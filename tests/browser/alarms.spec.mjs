@@ -2,7 +2,7 @@
 // acknowledges and shelves it; the list and the top-bar banner follow without a reload.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
 import assert from "node:assert/strict";
-import { BASE, launch, shot, signIn } from "./lib.mjs";
+import { BASE, assertClean, expectError, launch, shot, signIn } from "./lib.mjs";
 
 const TOKEN = process.env.TOKEN;
 
@@ -68,6 +68,7 @@ try {
   await shot(page, "alarm-detail-zh");
 
   // an operator may not suppress (approve level): the buttons are not there, the API says 403
+  expectError(/status of 403 .*\/api\/v1\/alarms\/\d+\/suppress/);
   assert.equal(await page.locator("form[action$='/suppress']").count(), 0);
   const r = await page.evaluate(async (u) => (await fetch(u, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": document.querySelector("meta[name=csrf-token]").content }, body: JSON.stringify({ comment: "x" }) })).status, `${BASE}/api/v1/alarms/${id}/suppress`);
   assert.equal(r, 403);
@@ -93,6 +94,7 @@ try {
   await p.goto(BASE + "/automation/alarms");
   await shot(p, "alarms-phone-zh");
   await phone.close();
+  assertClean();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -1,7 +1,7 @@
 // Browser story: an admin signs in, switches to English, and switches a module off and on.
 // Run by tests/browser.rs with BASE (server URL), PASSWORD (demo password), SHOTS (dir).
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, shot } from "./lib.mjs";
+import { BASE, PASSWORD, assertClean, launch, shot } from "./lib.mjs";
 
 const browser = await launch();
 
@@ -101,6 +101,7 @@ try {
   }
   await shot(a, "compliance-phone-zh");
   await phoneAdmin.close();
+  assertClean();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -2,7 +2,7 @@
 // writes it; a value outside the range is refused with a message.
 // Run by tests/browser.rs with BASE, PASSWORD, PLC_PORT (a test PLC with 60.0 at HR100).
 import assert from "node:assert/strict";
-import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
+import { BASE, assertClean, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const PLC_PORT = process.env.PLC_PORT;
 
@@ -66,6 +66,7 @@ try {
   assert.match((await page.textContent(".kpi-value .v")).trim(), /^72\.50*$/);
   await shot(page, "tag-written-zh");
   await page.context().close();
+  assertClean();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -2,7 +2,7 @@
 // as a tag from the browser with one click and sees its live value.
 // Run by tests/browser.rs with BASE, PASSWORD, UA_ENDPOINT (a test OPC UA server).
 import assert from "node:assert/strict";
-import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
+import { BASE, assertClean, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const UA_ENDPOINT = process.env.UA_ENDPOINT;
 const browser = await launch();
@@ -56,6 +56,7 @@ try {
   await page.goBack();
   await page.reload();
   assert.match(await page.locator("tr", { hasText: "R101.Temperature" }).textContent(), /R101\.Temperature.*R101\.Temperature/s);
+  assertClean();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -5,7 +5,7 @@
 // Run by tests/browser.rs with BASE, PASSWORD (the first admin's), PKG (a signed .nxp of
 // plugins/examples/tank-watch) and PUBKEY.
 import assert from "node:assert/strict";
-import { BASE, launch, newPage, shot, signIn } from "./lib.mjs";
+import { BASE, assertClean, launch, newPage, shot, signIn } from "./lib.mjs";
 
 const PASSWORD = process.env.PASSWORD;
 const PKG = process.env.PKG;
@@ -76,6 +76,7 @@ try {
   // the guide's module now shows as served by the plugin
   await page.goto(BASE + "/admin/modules");
   assert.match(await page.textContent("#module-logistics"), /管理插件/);
+  assertClean();
   console.log("browser story passed");
 } finally {
   await browser.close();

@@ -21,11 +21,18 @@ pub struct Migration {
 }
 
 /// The migrations of this binary, in order. Never edit a released one; add a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create store",
-    run: create_store,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create store",
+        run: create_store,
+    },
+    Migration {
+        version: 2,
+        name: "safety permits: toxic gases as lists",
+        run: crate::modules::safety::permits::service::migrate_toxic_lists,
+    },
+];
 
 /// The schema version this binary writes.
 pub fn current_version() -> u64 {

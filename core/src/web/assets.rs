@@ -43,6 +43,19 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         .body(*bytes)
 }
 
+/// Browsers ask for `/favicon.ico` on pages without an icon link (downloads, the printable
+/// permit): the console's icon, so that is not an error either.
+#[get("/favicon.ico")]
+pub async fn favicon() -> HttpResponse {
+    match find("favicon.svg") {
+        Some((_, bytes, ct, _)) => HttpResponse::Ok()
+            .content_type(*ct)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(*bytes),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

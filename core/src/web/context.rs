@@ -242,8 +242,13 @@ impl Ctx {
             && r.as_ref()
                 .and_then(|r| crate::plugins::Plugins::developer_mode(r).ok())
                 .unwrap_or(false);
+        let notices = user.filter(|u| !u.must_change_password).and_then(|u| {
+            r.as_ref()
+                .and_then(|r| crate::notices::unread(r, u.id).ok())
+        });
         context! {
             lang => self.lang.code(),
+            notices_unread => notices,
             user_name => user.map(|u| u.display_name.clone()),
             username => user.map(|u| u.username.clone()),
             csrf => self.who.csrf(),
@@ -257,9 +262,10 @@ impl Ctx {
         }
     }
 
-    /// The alarm counts of the top bar, for people who may see alarms.
+    /// The alarm counts of the top bar, for people who may see alarms (not while they must
+    /// change their password first: the stream behind the banner would refuse them).
     fn alarm_banner(&self) -> Option<crate::alarms::Summary> {
-        (self.who.user().is_some()
+        (self.who.user().is_some_and(|u| !u.must_change_password)
             && self.app.registry.is_enabled("automation")
             && self.who.can("automation", Level::Read))
         .then(|| self.app.alarms.summary())

@@ -67,7 +67,7 @@ pub async fn identify(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // embedded files are public and need no store lookups
-    if req.path().starts_with("/static/") {
+    if req.path().starts_with("/static/") || req.path() == "/favicon.ico" {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let Some(app) = req.app_data::<web::Data<App>>().cloned() else {

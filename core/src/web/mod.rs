@@ -44,6 +44,7 @@ pub fn server(
             .wrap(mw::from_fn(middleware::finish))
             .wrap(mw::Compress::default())
             .service(assets::serve)
+            .service(assets::favicon)
             .service(ops::healthz)
             .service(ops::metrics)
             .service(openapi_json);
@@ -56,6 +57,7 @@ pub fn server(
             .configure(crate::registry::routes::configure)
             .configure(crate::store::routes::configure)
             .configure(crate::plugins::routes::configure)
+            .configure(crate::notices::routes::configure)
             .default_service(web::to(middleware::not_found))
     })
     .disable_signals()
@@ -109,6 +111,7 @@ pub fn openapi(app: &App) -> utoipa::openapi::OpenApi {
     doc.merge(crate::registry::routes::Doc::openapi());
     doc.merge(crate::store::routes::Doc::openapi());
     doc.merge(crate::plugins::routes::Doc::openapi());
+    doc.merge(crate::notices::routes::Doc::openapi());
     for m in app.registry.modules() {
         doc.merge(m.openapi());
     }

@@ -4,9 +4,12 @@
 use time::Duration;
 
 use super::people_model::PersonKind;
-use super::permits::model::{BlindAction, Details, Duty, Stage, Worker};
-use super::permits::rules::HotLevel;
-use super::permits::service::{self as psvc, ActionInput, GasInput, PermitInput, Signer};
+use super::permits::model::{BlindAction, Details, Duty, Stage, ToxicLimit, Worker};
+use super::permits::rules::{Activity, HotLevel, HotMethod};
+use super::permits::service::{
+    self as psvc, ActionInput, GasInput, PermitInput, Signer, WindowInput,
+};
+use super::permits::settings;
 use super::service::{self as svc, CertInput, RenewInput};
 use crate::app::App;
 use crate::error::Error;
@@ -117,6 +120,24 @@ fn seed_archive(app: &App) -> Result<()> {
             -2200,
             Some(-20),
             "焊接与热切割作业 · 熔化焊接与热切割作业",
+        ),
+        (
+            "special_operation",
+            "T330781199203150417",
+            "金华市应急管理局",
+            "王强",
+            -640,
+            Some(1180),
+            "焊接与热切割作业 · 熔化焊接与热切割作业",
+        ),
+        (
+            "special_operation",
+            "T330781198807220358",
+            "金华市应急管理局",
+            "赵刚",
+            -420,
+            Some(1400),
+            "起重机械作业 · 起重机械指挥",
         ),
         (
             "special_equipment",
@@ -242,7 +263,7 @@ fn seed_permits(app: &App) -> Result<()> {
             continue;
         };
         drop(r);
-        psvc::set_duties(&app.store, &actor, u.id, duties.to_vec())?;
+        settings::set_duties(&app.store, &actor, u.id, duties.to_vec())?;
         staff.push((
             Signer {
                 user_id: u.id,
@@ -260,6 +281,10 @@ fn seed_permits(app: &App) -> Result<()> {
     let off = app.offset;
     let guardian = staff.by_name("sun.wei")?.user_id;
     let guardian2 = staff.by_name("qian.feng")?.user_id;
+    let worker = |name: &str, cert: &str| Worker {
+        name: name.into(),
+        cert: cert.into(),
+    };
     let base = |details: Details,
                 content: &str,
                 location: &str,
@@ -274,30 +299,38 @@ fn seed_permits(app: &App) -> Result<()> {
         y,
         work_unit: "设备动力部".into(),
         leader: "徐国平".into(),
+        // 王强 welds, 周建明 is the electrician, 赵刚 signals lifts (their certificates are
+        // in the archive; 陈志强's welding certificate has expired, so he is on no permit)
         workers: vec![
-            Worker {
-                name: "陈志强".into(),
-                cert: "T330781197808060033".into(),
-            },
-            Worker {
-                name: "周建明".into(),
-                cert: "T330781198503120411".into(),
-            },
+            worker("王强", "T330781199203150417"),
+            worker("周建明", "T330781198503120411"),
+            worker("赵刚", "T330781198807220358"),
         ],
         guardian_id: Some(guardian_id),
         linked: Vec::new(),
         risks: "物料泄漏引发火灾爆炸\n高温烫伤\n触电".into(),
         from: psvc::format_local(from, off),
         to: psvc::format_local(to, off),
+        windows: Vec::new(),
+        activities: Vec::new(),
         checklist: None,
     };
-    let hot = |assessed| Details::HotWork {
+    let hot = |assessed, outdoor, monitor: &[&str]| Details::HotWork {
         assessed,
         method: "电焊".into(),
-        lel_pct: 1.2,
+        method_kind: Some(HotMethod::Welding),
+        // butyl acrylate, LEL 1.2 % vol: the 0.2 % limit applies
+        lel_pct: Some(1.2),
         oxygen_service: false,
         space: String::new(),
-        wind_force: 2,
+        outdoor: Some(outdoor),
+        wind_force: Some(2),
+        wind_approval: String::new(),
+        monitor_tags: monitor.iter().map(|t| t.to_string()).collect(),
+    };
+    let toxic = |name: &str| ToxicLimit {
+        name: name.into(),
+        limit_mg_m3: 0.0,
     };
     let p = |start_h: i64, hours: i64| {
         (
@@ -309,7 +342,7 @@ fn seed_permits(app: &App) -> Result<()> {
     let mut plans: Vec<(PermitInput, &str, Stage)> = vec![
         (
             base(
-                hot(HotLevel::Second),
+                hot(HotLevel::Second, false, &[]),
                 "R-101 进料管线法兰焊接修复",
                 "聚合车间一楼 R-101 东侧",
                 (60.0, 200.0),
@@ -320,8 +353,10 @@ fn seed_permits(app: &App) -> Result<()> {
             Stage::Working,
         ),
         (
+            // on the tank roof: outdoors, watched by the tank farm's gas detector (it
+            // becomes 特级 at night, which needs continuous monitoring)
             base(
-                hot(HotLevel::First),
+                hot(HotLevel::First, true, &["GD201"]),
                 "甲苯储罐 T-03 呼吸阀支架补焊",
                 "罐区 T-03 罐顶",
                 (250.0, 225.0),
@@ -336,11 +371,10 @@ fn seed_permits(app: &App) -> Result<()> {
                 Details::ConfinedSpace {
                     space: "R-203".into(),
                     medium: "丙烯酸丁酯".into(),
-                    lel_pct: 1.5,
+                    lel_pct: Some(1.2),
                     enriched: false,
                     painting: false,
-                    toxic_name: "H2S".into(),
-                    toxic_limit: Some(10.0),
+                    toxics: vec![toxic("H2S"), toxic("丙烯酸正丁酯")],
                 },
                 "R-203 聚合釜清釜检修",
                 "聚合车间二楼 R-203",
@@ -376,7 +410,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 Details::Height {
                     height_m: 8.5,
                     hazard_factors: false,
-                    wind_force: 2,
+                    wind_force: Some(2),
                 },
                 "造粒塔外保温层修复",
                 "造粒塔 8 m 平台",
@@ -392,8 +426,8 @@ fn seed_permits(app: &App) -> Result<()> {
                 Details::Lifting {
                     load_t: 12.0,
                     tool: "25 t 汽车吊".into(),
-                    outdoor: true,
-                    wind_force: 3,
+                    outdoor: Some(true),
+                    wind_force: Some(3),
                 },
                 "新冷凝器 E-105 吊装就位",
                 "聚合车间北侧空地",
@@ -410,6 +444,9 @@ fn seed_permits(app: &App) -> Result<()> {
                     depth_m: 1.5,
                     area: "循环水管线 3 m × 2 m".into(),
                     hazardous_area: false,
+                    medium: String::new(),
+                    lel_pct: None,
+                    toxics: Vec::new(),
                 },
                 "循环水管线漏点开挖",
                 "厂区东路南段",
@@ -436,53 +473,201 @@ fn seed_permits(app: &App) -> Result<()> {
             "zhou.jianming",
             Stage::Approval,
         ),
+        (
+            // a solvent tank entered with work on site; its next analysis fails below
+            base(
+                Details::ConfinedSpace {
+                    space: "V-105".into(),
+                    medium: "甲苯".into(),
+                    lel_pct: Some(1.1),
+                    enriched: false,
+                    painting: false,
+                    toxics: vec![toxic("H2S"), toxic("C7H8")],
+                },
+                "溶剂回收罐 V-105 内部检查",
+                "罐区 V-105",
+                (320.0, 205.0),
+                p(-1, 5),
+                guardian2,
+            ),
+            "zhou.jianming",
+            Stage::Working,
+        ),
+        (
+            // its first analysis fails below: the start waits for a passing re-test
+            base(
+                hot(HotLevel::Second, true, &[]),
+                "污水站格栅间排泥管法兰补焊",
+                "污水站格栅间",
+                (650.0, 640.0),
+                p(1, 4),
+                guardian2,
+            ),
+            "zhou.jianming",
+            Stage::GasAnalysis,
+        ),
+        (
+            // finished this morning, waiting for the unit's acceptance
+            base(
+                Details::Height {
+                    height_m: 5.5,
+                    hazard_factors: false,
+                    wind_force: Some(2),
+                },
+                "成品仓库雨棚检修",
+                "成品仓库东侧",
+                (210.0, 60.0),
+                p(-6, 4),
+                guardian2,
+            ),
+            "zhou.jianming",
+            Stage::Acceptance,
+        ),
     ];
-    let mut first = None;
-    for (i, (input, applicant, target)) in plans.drain(..).enumerate() {
+    // a 二级 job over three working days, day shifts only: it stays 二级 for 72 hours
+    let cal = settings::calendar(&app.store.read()?)?;
+    let today = psvc::local(now, off).date();
+    let mut d = today + Duration::days(1);
+    while (0..3).any(|i| cal.is_day_off(d + Duration::days(i))) {
+        d += Duration::days(1);
+    }
+    let at =
+        |day: time::Date, h: u8| psvc::parse_local(&format!("{day} {h:02}:00"), off).unwrap_or(now);
+    let mut shifts = base(
+        hot(HotLevel::Second, false, &[]),
+        "循环水泵房管线更换（三个白班）",
+        "循环水泵房",
+        (380.0, 120.0),
+        (at(d, 8), at(d + Duration::days(2), 17)),
+        guardian,
+    );
+    shifts.windows = (0..3)
+        .map(|i| {
+            let day = d + Duration::days(i);
+            WindowInput {
+                from: psvc::format_local(at(day, 8), off),
+                to: psvc::format_local(at(day, 17), off),
+            }
+        })
+        .collect();
+    plans.push((shifts, "xu.guoping", Stage::Briefing));
+    // painting near the pump house's hot work is kept 10 m away
+    let mut painting = base(
+        Details::Height {
+            height_m: 4.0,
+            hazard_factors: false,
+            wind_force: Some(2),
+        },
+        "泵房外管廊防腐刷漆",
+        "循环水泵房东侧管廊",
+        (395.0, 120.0),
+        (at(d, 8), at(d, 17)),
+        guardian2,
+    );
+    painting.activities = vec![Activity::SolventPainting];
+    plans.push((painting, "zhou.jianming", Stage::Approval));
+
+    let site = super::permits::Instruments(app);
+    let mut ids = Vec::new();
+    for (input, applicant, target) in plans.drain(..) {
         let a = staff.by_name(applicant)?;
         let from = psvc::parse_local(&input.from, off).unwrap_or(now);
         let created = (from - 2 * HOUR).min(now - 50 * MIN);
         let permit = psvc::create(&app.store, a, input, created, off, crate::i18n::Lang::ZhCn)?;
-        drive(app, &staff, permit.id, a, target, created, from)?;
-        if i == 0 {
-            first = Some(permit);
-        }
+        drive(app, &site, &staff, permit.id, a, target, created, from)?;
+        ids.push(permit.id);
     }
-    // temporary power for the welding job, working under it
-    if let Some(hw) = first {
+    let first = psvc::permit(&app.store.read()?, ids[0])?;
+    // temporary power for the welding job, connected in the hazardous area after a gas test
+    {
         let a = staff.by_name("zhou.jianming")?;
         let input = base(
             Details::TemporaryPower {
                 connection_point: "聚合车间配电室 2# 柜".into(),
                 voltage_v: 380.0,
                 power_kw: 22.0,
-                serves: Some(hw.id),
+                serves: Some(first.id),
+                hazardous_area: Some(true),
+                lel_pct: Some(1.2),
             },
             "R-101 焊接临时电源",
             "聚合车间一楼",
             (62.0, 202.0),
-            (hw.from_ms, hw.to_ms),
+            (first.from_ms, first.to_ms),
             guardian,
         );
-        let created = hw.from_ms - 2 * HOUR;
+        let created = first.from_ms - 2 * HOUR;
         let permit = psvc::create(&app.store, a, input, created, off, crate::i18n::Lang::ZhCn)?;
         drive(
             app,
+            &site,
             &staff,
             permit.id,
             a,
             Stage::Working,
             created,
-            hw.from_ms,
+            first.from_ms,
         )?;
     }
+    // V-105: toluene over its limit in the 2-hourly reading: the work stops, people leave,
+    // the guardian and the safety department are told, a re-test is needed to resume
+    let v105 = ids[8];
+    let analyst = staff.with(Duty::Analyst)?;
+    let at = now - 10 * MIN;
+    psvc::act(
+        &app.store,
+        &site,
+        analyst,
+        v105,
+        ActionInput {
+            gas: Some(GasInput {
+                sampled: psvc::format_local(at - 2 * MIN, off),
+                point: "人孔下 1 m".into(),
+                combustible_pct: Some(0.05),
+                o2_pct: Some(20.6),
+                toxics: vec![psvc_toxic("H2S", 0.0), psvc_toxic("C7H8", 86.0)],
+            }),
+            ..ActionInput::new(super::permits::model::Action::Gas)
+        },
+        at,
+        off,
+    )?;
+    // the sewage works: 0.6 % combustible gas over the 0.2 % limit of a medium with LEL 1.2 %
+    let sewage = ids[9];
+    psvc::act(
+        &app.store,
+        &site,
+        analyst,
+        sewage,
+        ActionInput {
+            gas: Some(GasInput {
+                sampled: psvc::format_local(now - 25 * MIN, off),
+                point: "排泥管法兰".into(),
+                combustible_pct: Some(0.6),
+                o2_pct: Some(20.9),
+                toxics: Vec::new(),
+            }),
+            ..ActionInput::new(super::permits::model::Action::Gas)
+        },
+        now - 20 * MIN,
+        off,
+    )?;
     Ok(())
+}
+
+fn psvc_toxic(name: &str, value: f64) -> super::permits::model::ToxicReading {
+    super::permits::model::ToxicReading {
+        name: name.into(),
+        value,
+    }
 }
 
 /// Signs a permit through its life cycle up to `target`, each step by the staff member
 /// holding its duty, at plausible times between `created` and the planned start `from`.
+#[allow(clippy::too_many_arguments)]
 fn drive(
     app: &App,
+    site: &dyn psvc::Site,
     staff: &Staff,
     id: u64,
     applicant: &Signer,
@@ -491,20 +676,31 @@ fn drive(
     from: i64,
 ) -> Result<()> {
     let off = app.offset;
-    let act =
-        |s: &Signer, input: ActionInput, at: i64| psvc::act(&app.store, s, id, input, at, off);
+    let act = |s: &Signer, input: ActionInput, at: i64| {
+        psvc::act(&app.store, site, s, id, input, at, off)
+    };
+    let mut p = psvc::permit(&app.store.read()?, id)?;
+    // a passing analysis of whatever the permit is held to
+    let limits = p
+        .details
+        .needs_gas()
+        .then(|| psvc::gas_limits(&app.store.read()?, &p))
+        .transpose()?;
     let gas = |at: i64| ActionInput {
         gas: Some(GasInput {
             sampled: psvc::format_local(at - 3 * MIN, off),
             point: "作业点".into(),
             combustible_pct: Some(0.08),
             o2_pct: Some(20.8),
-            toxic_value: Some(0.0),
+            toxics: limits
+                .iter()
+                .flat_map(|l| l.toxics.iter())
+                .map(|(n, limit)| psvc_toxic(n, (limit * 0.1 * 100.0).round() / 100.0))
+                .collect(),
         }),
         ..ActionInput::new(super::permits::model::Action::Gas)
     };
     use super::permits::model::Action as A;
-    let mut p = psvc::permit(&app.store.read()?, id)?;
     let mut t = created + 5 * MIN;
     while p.stage != target && !p.stage.is_final() {
         t += 3 * MIN;

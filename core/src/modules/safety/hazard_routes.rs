@@ -101,7 +101,7 @@ fn list_ctx(
 ) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let list = hs::hazards(&r, state, today(ctx))?;
-    let stats = hs::stats(&r, today(ctx), now_ms())?;
+    let stats = hs::stats(&r, today(ctx), now_ms(), ctx.app.offset)?;
     let risks = hs::risks(&r)?;
     drop(r);
     let t = today(ctx);
@@ -547,7 +547,12 @@ async fn api_hazard_act(
 #[get("/api/v1/safety/hazard-stats")]
 async fn api_stats(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    Ok(HttpResponse::Ok().json(hs::stats(&ctx.app.store.read()?, today(&ctx), now_ms())?))
+    Ok(HttpResponse::Ok().json(hs::stats(
+        &ctx.app.store.read()?,
+        today(&ctx),
+        now_ms(),
+        ctx.app.offset,
+    )?))
 }
 
 /// The risk register.

@@ -668,7 +668,18 @@ pub struct Stats {
     pub risks: Vec<(RiskLevel, usize)>,
 }
 
-pub fn stats(r: &impl Reader, today: Date, now_ms: i64) -> Result<Stats> {
+/// Whether a hidden danger closed at `closed_ms` met its deadline day, which ends at
+/// midnight plant time.
+fn closed_on_time(deadline: Date, closed_ms: i64, offset: time::UtcOffset) -> bool {
+    let next = deadline + time::Duration::days(1);
+    let end = time::PrimitiveDateTime::new(next, time::Time::MIDNIGHT)
+        .assume_offset(offset)
+        .unix_timestamp()
+        * 1000;
+    closed_ms < end
+}
+
+pub fn stats(r: &impl Reader, today: Date, now_ms: i64, offset: time::UtcOffset) -> Result<Stats> {
     let all = hazards(r, None, today)?;
     let since = now_ms - 30 * 86_400_000;
     let mut s = Stats {
@@ -708,13 +719,7 @@ pub fn stats(r: &impl Reader, today: Date, now_ms: i64) -> Result<Stats> {
             .iter()
             .filter(
                 |h| match (h.deadline.as_deref().and_then(parse_day), h.closed_ms) {
-                    (Some(d), Some(c)) => {
-                        let next = d + time::Duration::days(1);
-                        c < (time::PrimitiveDateTime::new(next, time::Time::MIDNIGHT)
-                            .assume_utc()
-                            .unix_timestamp()
-                            * 1000)
-                    }
+                    (Some(d), Some(c)) => closed_on_time(d, c, offset),
                     _ => true,
                 },
             )

@@ -272,7 +272,7 @@ impl Module for Safety {
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         let now = crate::util::now_ms();
         certificate_alarms(app)?;
-        permit_alarms(app, now)?;
+        permits::enforce(app, now)?;
         hazard_service::generate_inspections(&app.store, now)?;
         hazard_alarms(app, now)
     }
@@ -282,6 +282,7 @@ impl Module for Safety {
     }
 
     fn start(&self, app: std::sync::Arc<App>) {
+        permits::start(app.clone());
         live::start(app)
     }
 }
@@ -410,46 +411,71 @@ pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
     sync_alarms(app, &["safety.hazard:", "safety.inspection:"], standing)
 }
 
-/// Raises an alarm for every permit past its planned end and not closed (high priority while
-/// work is on site: it runs without a valid permit), and for confined-space work without a
-/// reading in the last 2 hours; clears the alarms of permits closed since.
+/// Raises an alarm for every permit past its planned end and not closed (high priority
+/// while work is on site: it was stopped and must not go on), for work on site with a
+/// failing gas analysis standing (high: people must leave), and for confined-space work
+/// without a reading in the last 2 hours; clears them when their cause is gone.
 pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
-    use crate::alarms::model::Priority;
+    use crate::alarms::model::{Priority, Text};
     use permits::service::Due;
     let due = permits::service::due(&app.store.read()?, now_ms)?;
     let mut standing = Vec::new();
     for (p, d) in &due {
-        let (source, priority, key, minutes) = match d {
-            Due::Expired { on_site } => (
-                format!("safety.permit:{}", p.id),
-                if *on_site {
-                    Priority::High
-                } else {
-                    Priority::Low
-                },
-                if *on_site {
+        let msg = |key| {
+            Msg::new(key)
+                .arg("number", &p.number)
+                .arg_key("work", format!("safety.work.{}", p.work().id()))
+                .arg("location", &p.location)
+                .arg("to", permits::service::format_local(p.to_ms, app.offset))
+        };
+        let (source, priority, text) = match d {
+            Due::Expired { on_site } => {
+                let key = if *on_site {
                     "safety.alarm.permit_expired_on_site"
                 } else {
                     "safety.alarm.permit_open"
-                },
-                (now_ms - p.to_ms) / 60_000,
-            ),
+                };
+                let m = msg(key).arg("minutes", (now_ms - p.to_ms) / 60_000);
+                let priority = if *on_site {
+                    Priority::High
+                } else {
+                    Priority::Low
+                };
+                (format!("safety.permit:{}", p.id), priority, texts(&m))
+            }
             Due::ReadingDue { minutes } => (
                 format!("safety.permit_gas:{}", p.id),
                 Priority::Medium,
-                "safety.alarm.permit_reading_due",
-                *minutes,
+                texts(&msg("safety.alarm.permit_reading_due").arg("minutes", minutes)),
             ),
+            Due::GasFailed {
+                point,
+                findings_zh,
+                findings_en,
+            } => {
+                let m = msg("safety.alarm.permit_gas_failed").arg("point", point);
+                let t = texts(&m);
+                (
+                    format!("safety.permit_gas_failed:{}", p.id),
+                    Priority::High,
+                    Text {
+                        zh: format!("{} {findings_zh}", t.zh),
+                        en: format!("{} {findings_en}", t.en),
+                    },
+                )
+            }
         };
-        let msg = Msg::new(key)
-            .arg("number", &p.number)
-            .arg_key("work", format!("safety.work.{}", p.work().id()))
-            .arg("location", &p.location)
-            .arg("to", permits::service::format_local(p.to_ms, app.offset))
-            .arg("minutes", minutes);
-        standing.push((source, priority, texts(&msg)));
+        standing.push((source, priority, text));
     }
-    sync_alarms(app, &["safety.permit:", "safety.permit_gas:"], standing)
+    sync_alarms(
+        app,
+        &[
+            "safety.permit:",
+            "safety.permit_gas:",
+            "safety.permit_gas_failed:",
+        ],
+        standing,
+    )
 }
 
 #[cfg(test)]
@@ -493,13 +519,18 @@ mod tests {
             },
         )
         .unwrap();
-        psvc::set_duties(
-            &app.store,
-            &Actor::system("t"),
-            guard.id,
-            vec![Duty::Guardian],
-        )
-        .unwrap();
+        // duties by user id (the signers below are not users)
+        let mut w = app.store.write(&Actor::system("t")).unwrap();
+        w.insert(&store::DUTIES, &guard.id, &vec![Duty::Guardian])
+            .unwrap();
+        w.insert(&store::DUTIES, &900, &vec![Duty::Applicant])
+            .unwrap();
+        w.insert(&store::DUTIES, &901, &vec![Duty::Unit]).unwrap();
+        for d in [Duty::Fire, Duty::SafetyDept, Duty::Specialist] {
+            w.insert(&store::DUTIES, &(910 + d as u64), &vec![d])
+                .unwrap();
+        }
+        w.commit().unwrap();
         let g = Signer {
             user_id: guard.id,
             username: "guard".into(),
@@ -531,11 +562,23 @@ mod tests {
             risks: "车辆".into(),
             from: psvc::format_local(t0, off),
             to: psvc::format_local(t0 + 2 * 3_600_000, off),
+            windows: Vec::new(),
+            activities: Vec::new(),
             checklist: None,
         };
         let p = psvc::create(&app.store, &a, input, t0 - 600_000, off, Lang::ZhCn).unwrap();
         let step = |s: &Signer, action, at| {
-            psvc::act(&app.store, s, p.id, ActionInput::new(action), at, off).unwrap()
+            let site = permits::Instruments(&app);
+            psvc::act(
+                &app.store,
+                &site,
+                s,
+                p.id,
+                ActionInput::new(action),
+                at,
+                off,
+            )
+            .unwrap()
         };
         step(&a, Action::Submit, t0 - 500_000);
         step(&a, Action::ConfirmMeasures, t0 - 400_000);
@@ -544,8 +587,11 @@ mod tests {
         }
         step(&a, Action::Brief, t0 - 200_000);
         step(&g, Action::Start, t0);
-        // an hour past its end, still working: a high-priority alarm
-        permit_alarms(&app, crate::util::now_ms()).unwrap();
+        // an hour past its end, still working: the box stops the work, and a
+        // high-priority alarm stands until the permit is closed
+        permits::enforce(&app, crate::util::now_ms()).unwrap();
+        let stopped = psvc::permit(&app.store.read().unwrap(), p.id).unwrap();
+        assert_eq!(stopped.stage, permits::model::Stage::Suspended);
         let source = format!("safety.permit:{}", p.id);
         let active = |app: &App| {
             app.alarms

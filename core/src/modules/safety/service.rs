@@ -248,6 +248,23 @@ pub struct Filter {
     pub q: Option<String>,
 }
 
+/// A person's certificate by its number, with its status on `day` (other modules check
+/// workers' certificates through this).
+pub fn person_certificate(r: &impl Reader, number: &str, day: Date) -> Result<Option<CertView>> {
+    let number = number.trim();
+    if number.is_empty() {
+        return Ok(None);
+    }
+    let f = Filter {
+        subject: Some("person".into()),
+        q: Some(number.into()),
+        ..Filter::default()
+    };
+    Ok(certificates(r, day, &f)?
+        .into_iter()
+        .find(|v| v.cert.number.trim().eq_ignore_ascii_case(number)))
+}
+
 /// Certificates matching `f`, most urgent first.
 pub fn certificates(r: &impl Reader, today: Date, f: &Filter) -> Result<Vec<CertView>> {
     let kinds = kinds(r)?;

@@ -18,6 +18,9 @@ pub(super) const DUTIES: Table<u64, Vec<super::permits::model::Duty>> = Table::n
 /// The holiday calendar (one row, key `calendar`).
 pub(super) const CALENDAR: Table<String, super::permits::rules::Calendar> =
     Table::new("safety.permit_calendar");
+/// Toxic-gas limits the plant changed (one row, key `gases`; default: GBZ 2.1 in code).
+pub(super) const GAS_REFS: Table<String, Vec<super::permits::model::GasRef>> =
+    Table::new("safety.gas_refs");
 
 use super::people_model as pm;
 /// The registry of people (employees, contractors, visitors).

@@ -165,7 +165,7 @@ fn the_workflow_from_report_to_closure() {
         actions,
         ["report", "assign", "rectify", "reject", "rectify", "accept"]
     );
-    let st = stats(&s.read().unwrap(), today, now).unwrap();
+    let st = stats(&s.read().unwrap(), today, now, time::macros::offset!(+8)).unwrap();
     assert_eq!((st.total, st.open, st.overdue), (1, 0, 0));
 }
 
@@ -298,4 +298,23 @@ fn overdue_hazards_and_inspection_cycles() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_deadline_day_ends_at_midnight_plant_time() {
+    let off = time::macros::offset!(+8);
+    let d = time::macros::date!(2026 - 11 - 24);
+    let ms = |t: time::OffsetDateTime| t.unix_timestamp() * 1000;
+    // 23:30 on the day, plant time: on time
+    assert!(closed_on_time(
+        d,
+        ms(time::macros::datetime!(2026-11-24 23:30 +8)),
+        off
+    ));
+    // 00:30 the next day, plant time (still the 24th in UTC): late
+    assert!(!closed_on_time(
+        d,
+        ms(time::macros::datetime!(2026-11-25 00:30 +8)),
+        off
+    ));
 }

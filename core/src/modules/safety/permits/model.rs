@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::{HotLevel, WorkType};
+use super::rules::{Activity, HotLevel, HotMethod, Upgrade, WorkType};
 
 impl WorkType {
     pub const ALL: [WorkType; 8] = [
@@ -248,46 +248,73 @@ pub enum BlindAction {
     Remove,
 }
 
-/// The type-specific part of the Annex A form.
+/// A toxic gas a confined space (or what follows its rules) is tested for, with the
+/// occupational exposure limit that applies (GBZ 2.1, mg/m³).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToxicLimit {
+    /// The gas as the reference data names it (formula, e.g. `H2S`), or as entered.
+    pub name: String,
+    /// Limit in mg/m³: the reference's MAC, else its PC-TWA, or a stricter one entered
+    /// (0 or omitted when drafting: take the reference's).
+    #[serde(default)]
+    pub limit_mg_m3: f64,
+}
+
+/// The type-specific part of the Annex A form. Fields a rule needs are required when a
+/// permit is drafted; they are optional here only so that older records still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Details {
     HotWork {
         /// The level assessed from the place and the hazard; the permit may carry a higher one.
         assessed: HotLevel,
-        /// 动火方式: welding, cutting, grinding…
+        /// 动火方式 as written on the form (electric welding of the flange…).
         method: String,
-        /// Lower explosive limit of the medium, % vol (decides the combustible limit).
-        lel_pct: f64,
+        /// The kind of method: welding and cutting need certificated workers.
+        #[serde(default)]
+        method_kind: Option<HotMethod>,
+        /// Lower explosive limit of the medium, % vol; unknown: the stricter 0.2 % applies.
+        #[serde(default)]
+        lel_pct: Option<f64>,
         /// In oxygen service: the oxygen content is checked too.
         #[serde(default)]
         oxygen_service: bool,
-        /// Inside a vessel (confined space), its tag; empty outdoors.
+        /// Inside a vessel (confined space), its tag; then the confined-space gas limits
+        /// apply and a valid confined-space permit for it must be linked.
         #[serde(default)]
         space: String,
+        /// 露天 (outdoors): the wind counts.
+        #[serde(default)]
+        outdoor: Option<bool>,
         /// Beaufort force forecast for the period.
         #[serde(default)]
-        wind_force: u8,
+        wind_force: Option<u8>,
+        /// Outdoors in wind of force 5 or more: why the work cannot wait (因生产确需动火).
+        /// With it the work is upgraded one level; without it, refused.
+        #[serde(default)]
+        wind_approval: String,
+        /// Gas-detector tags watching the spot (required for 特级): an alarm on one of them
+        /// during work suspends the permit.
+        #[serde(default)]
+        monitor_tags: Vec<String>,
     },
     ConfinedSpace {
         /// 受限空间名称 / vessel tag.
         space: String,
         /// 原有介质
         medium: String,
-        /// Lower explosive limit of the medium, % vol (decides the combustible limit).
-        #[serde(default = "default_lel")]
-        lel_pct: f64,
+        /// Lower explosive limit of the medium, % vol; unknown: the stricter 0.2 % applies.
+        #[serde(default)]
+        lel_pct: Option<f64>,
         /// Oxygen-enriched air used (O2 up to 23.5 %).
         #[serde(default)]
         enriched: bool,
         /// Painting or coating inside (may not overlap hot work in the same space).
         #[serde(default)]
         painting: bool,
-        /// Toxic gas to check, its occupational limit (GBZ 2.1), e.g. H2S 10 mg/m³.
+        /// Toxic gases to test for (at least one), with their limits.
         #[serde(default)]
-        toxic_name: String,
-        #[serde(default)]
-        toxic_limit: Option<f64>,
+        toxics: Vec<ToxicLimit>,
     },
     Blinding {
         /// 管道名称 / line number.
@@ -305,20 +332,22 @@ pub enum Details {
     },
     Height {
         height_m: f64,
-        /// Objective hazard factors (wind, ≤ 5 °C, night, rain, live conductors…).
+        /// Objective hazard factors besides night (≤ 5 °C, rain, live conductors…); night
+        /// comes from the work windows and the plant calendar.
         #[serde(default)]
         hazard_factors: bool,
         #[serde(default)]
-        wind_force: u8,
+        wind_force: Option<u8>,
     },
     Lifting {
         load_t: f64,
         /// 吊具名称
         tool: String,
+        /// 露天: outdoor lifting stops from wind force 6.
         #[serde(default)]
-        outdoor: bool,
+        outdoor: Option<bool>,
         #[serde(default)]
-        wind_force: u8,
+        wind_force: Option<u8>,
     },
     TemporaryPower {
         /// 电源接入点
@@ -328,6 +357,12 @@ pub enum Details {
         /// The hot-work or confined-space permit this power serves (its validity then binds).
         #[serde(default)]
         serves: Option<u64>,
+        /// Connected in a hazardous (explosive) area: a gas test before connecting.
+        #[serde(default)]
+        hazardous_area: Option<bool>,
+        /// LEL of the area's medium, % vol, for that test; unknown: 0.2 % applies.
+        #[serde(default)]
+        lel_pct: Option<f64>,
     },
     Excavation {
         depth_m: f64,
@@ -336,6 +371,13 @@ pub enum Details {
         /// In a hazardous area: deeper than 1.2 m it follows confined-space rules.
         #[serde(default)]
         hazardous_area: bool,
+        /// The medium that may collect in the pit (deep excavation in a hazardous area).
+        #[serde(default)]
+        medium: String,
+        #[serde(default)]
+        lel_pct: Option<f64>,
+        #[serde(default)]
+        toxics: Vec<ToxicLimit>,
     },
     RoadBreak {
         road_section: String,
@@ -343,10 +385,6 @@ pub enum Details {
         /// 交通组织 / detour.
         detour: String,
     },
-}
-
-fn default_lel() -> f64 {
-    4.0
 }
 
 impl Details {
@@ -363,17 +401,49 @@ impl Details {
         }
     }
 
+    /// Excavation deeper than 1.2 m in a hazardous area: it follows the confined-space
+    /// rules (24 h validity, readings every 2 h, oxygen and toxic gases, re-tests).
+    pub fn deep_hazardous(&self) -> bool {
+        matches!(self, Details::Excavation { depth_m, hazardous_area: true, .. } if *depth_m > 1.2)
+    }
+
+    /// A confined space, or what follows its rules.
+    pub fn enclosed(&self) -> bool {
+        matches!(self, Details::ConfinedSpace { .. }) || self.deep_hazardous()
+    }
+
     /// Whether a passing gas analysis is needed before approval and start: hot work,
-    /// confined space, and excavation deeper than 1.2 m in a hazardous area.
+    /// confined space, deep excavation in a hazardous area, and temporary power connected
+    /// in a hazardous area (unknown counts as hazardous).
     pub fn needs_gas(&self) -> bool {
         match self {
             Details::HotWork { .. } | Details::ConfinedSpace { .. } => true,
-            Details::Excavation {
-                depth_m,
-                hazardous_area,
-                ..
-            } => *hazardous_area && *depth_m > 1.2,
-            _ => false,
+            Details::TemporaryPower { hazardous_area, .. } => *hazardous_area != Some(false),
+            _ => self.deep_hazardous(),
+        }
+    }
+
+    /// The hot-work method, for the certificate rule.
+    pub fn hot_method(&self) -> Option<HotMethod> {
+        match self {
+            Details::HotWork { method_kind, .. } => *method_kind,
+            _ => None,
+        }
+    }
+
+    /// Gas-detector tags bound to the job.
+    pub fn monitor_tags(&self) -> &[String] {
+        match self {
+            Details::HotWork { monitor_tags, .. } => monitor_tags,
+            _ => &[],
+        }
+    }
+
+    /// The vessel hot work is done in, if any.
+    pub fn hot_space(&self) -> Option<&str> {
+        match self {
+            Details::HotWork { space, .. } if !space.trim().is_empty() => Some(space.trim()),
+            _ => None,
         }
     }
 }
@@ -398,7 +468,24 @@ pub struct Measure {
     pub confirmed_by: String,
 }
 
-/// One gas analysis (气体分析).
+/// One toxic-gas value of an analysis, mg/m³.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToxicReading {
+    pub name: String,
+    pub value: f64,
+}
+
+/// A limit an analysis broke, as it read when recorded (both languages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Finding {
+    /// The value concerned: `combustible_pct`, `o2_pct` or `toxics`.
+    pub field: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// One gas analysis (气体分析). Every analysis is kept, failing ones too: a failure stands
+/// until a later passing analysis at the same sampling point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GasReading {
     /// When the sample was taken.
@@ -411,12 +498,21 @@ pub struct GasReading {
     /// Oxygen, % vol.
     #[serde(default)]
     pub o2_pct: Option<f64>,
-    /// Toxic gas reading in the unit of the permit's limit.
+    /// Toxic gases, mg/m³.
     #[serde(default)]
-    pub toxic_value: Option<f64>,
+    pub toxics: Vec<ToxicReading>,
+    /// The limits it broke; empty: it passed.
+    #[serde(default)]
+    pub failures: Vec<Finding>,
     pub analyst_id: u64,
     pub analyst: String,
     pub recorded_ms: i64,
+}
+
+impl GasReading {
+    pub fn pass(&self) -> bool {
+        self.failures.is_empty()
+    }
 }
 
 /// A signed, time-stamped action. `digest` chains it to the permit's previous signature
@@ -523,9 +619,13 @@ pub struct Permit {
     /// the period; none for types without levels.
     #[serde(default)]
     pub level: Option<String>,
-    /// The hot-work level was raised from the assessed one (day off, night, wind).
+    /// The level was raised from the assessed one (hot work: day off, night, wind; height:
+    /// night, hazard factors).
     #[serde(default)]
     pub upgraded: bool,
+    /// Why it was raised, as the permit shows it.
+    #[serde(default)]
+    pub upgrades: Vec<Upgrade>,
     pub stage: Stage,
     /// 申请单位
     pub applicant_unit: String,
@@ -557,6 +657,13 @@ pub struct Permit {
     pub checklist: Vec<Measure>,
     pub from_ms: i64,
     pub to_ms: i64,
+    /// The planned work windows inside the period (e.g. day shifts on three days); work
+    /// starts and resumes only inside one. Empty: the whole period is one window.
+    #[serde(default)]
+    pub windows: Vec<WorkWindow>,
+    /// Work nearby hot work must keep away from (venting, discharging, painting).
+    #[serde(default)]
+    pub activities: Vec<Activity>,
     /// The approval chain, fixed when the permit is submitted.
     #[serde(default)]
     pub chain: Vec<Duty>,
@@ -574,6 +681,10 @@ pub struct Permit {
     pub started_ms: Option<i64>,
     #[serde(default)]
     pub suspended_ms: Option<i64>,
+    /// The work was stopped for gas (a failing analysis, a detector alarm, the daily
+    /// re-analysis): it resumes only after a new passing analysis.
+    #[serde(default)]
+    pub retest_required: bool,
     #[serde(default)]
     pub closed_ms: Option<i64>,
     pub created_ms: i64,
@@ -594,6 +705,37 @@ impl Permit {
     pub fn last_gas(&self) -> Option<&GasReading> {
         self.gas.iter().max_by_key(|g| g.sampled_ms)
     }
+
+    /// The last passing gas analysis, if any.
+    pub fn last_pass(&self) -> Option<&GasReading> {
+        self.gas
+            .iter()
+            .filter(|g| g.pass())
+            .max_by_key(|g| g.sampled_ms)
+    }
+
+    /// The work windows, or the whole period as one.
+    pub fn spans_ms(&self) -> Vec<(i64, i64)> {
+        if self.windows.is_empty() {
+            vec![(self.from_ms, self.to_ms)]
+        } else {
+            self.windows.iter().map(|w| (w.from_ms, w.to_ms)).collect()
+        }
+    }
+
+    /// Whether `now_ms` is inside a work window (starting a minute early is fine).
+    pub fn in_window(&self, now_ms: i64) -> bool {
+        self.spans_ms()
+            .iter()
+            .any(|(a, b)| now_ms >= a - 60_000 && now_ms < *b)
+    }
+}
+
+/// A planned work window (UTC ms).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkWindow {
+    pub from_ms: i64,
+    pub to_ms: i64,
 }
 
 /// `hot_work:special`, `height:ii`, `confined_space`…
@@ -629,4 +771,209 @@ pub struct ChainConfig {
     /// Changed by the plant (false: the Annex B default).
     #[serde(default)]
     pub custom: bool,
+}
+
+/// Reference data: a toxic gas's occupational exposure limits (职业接触限值), GBZ 2.1-2019,
+/// mg/m³. Plants edit the list; the permit takes the MAC, else the PC-TWA, as its limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GasRef {
+    /// Formula, the name permits use (`H2S`).
+    pub formula: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// 最高容许浓度
+    #[serde(default)]
+    pub mac: Option<f64>,
+    /// 时间加权平均容许浓度
+    #[serde(default)]
+    pub twa: Option<f64>,
+    /// 短时间接触容许浓度
+    #[serde(default)]
+    pub stel: Option<f64>,
+    /// g/mol, to show the limit in ppm (at 25 °C: ppm = mg/m³ × 24.45 / M).
+    pub molar_mass: f64,
+}
+
+impl GasRef {
+    /// The limit a permit's analysis is held to: the MAC where there is one, else the
+    /// PC-TWA (the stricter of the time-weighted limits), else the PC-STEL.
+    pub fn limit(&self) -> Option<f64> {
+        self.mac.or(self.twa).or(self.stel)
+    }
+
+    /// The limit in ppm, for detectors that read ppm.
+    pub fn limit_ppm(&self) -> Option<f64> {
+        let l = self.limit()?;
+        (self.molar_mass > 0.0).then(|| l * 24.45 / self.molar_mass)
+    }
+
+    /// Whether `name` names this gas (formula, Chinese or English name; case ignored).
+    pub fn matches(&self, name: &str) -> bool {
+        let n = name.trim();
+        [&self.formula, &self.name_zh, &self.name_en]
+            .iter()
+            .any(|x| !x.is_empty() && x.eq_ignore_ascii_case(n))
+    }
+}
+
+/// GBZ 2.1-2019 values for the gases chemical plants test for most (mg/m³), as shipped;
+/// plants check and extend them on the permit settings page.
+pub fn default_gas_refs() -> Vec<GasRef> {
+    let g = |formula: &str,
+             name_zh: &str,
+             name_en: &str,
+             (mac, twa, stel): (Option<f64>, Option<f64>, Option<f64>),
+             molar_mass| GasRef {
+        formula: formula.into(),
+        name_zh: name_zh.into(),
+        name_en: name_en.into(),
+        mac,
+        twa,
+        stel,
+        molar_mass,
+    };
+    vec![
+        g(
+            "H2S",
+            "硫化氢",
+            "Hydrogen sulfide",
+            (Some(10.0), None, None),
+            34.08,
+        ),
+        g(
+            "CO",
+            "一氧化碳",
+            "Carbon monoxide",
+            (None, Some(20.0), Some(30.0)),
+            28.01,
+        ),
+        g(
+            "NH3",
+            "氨",
+            "Ammonia",
+            (None, Some(20.0), Some(30.0)),
+            17.03,
+        ),
+        g("Cl2", "氯气", "Chlorine", (Some(1.0), None, None), 70.90),
+        g(
+            "HCN",
+            "氰化氢",
+            "Hydrogen cyanide",
+            (Some(1.0), None, None),
+            27.03,
+        ),
+        g("COCl2", "光气", "Phosgene", (Some(0.5), None, None), 98.92),
+        g(
+            "SO2",
+            "二氧化硫",
+            "Sulfur dioxide",
+            (None, Some(5.0), Some(10.0)),
+            64.07,
+        ),
+        g(
+            "NO2",
+            "二氧化氮",
+            "Nitrogen dioxide",
+            (None, Some(5.0), Some(10.0)),
+            46.01,
+        ),
+        g(
+            "HCl",
+            "氯化氢",
+            "Hydrogen chloride",
+            (Some(7.5), None, None),
+            36.46,
+        ),
+        g(
+            "C6H6",
+            "苯",
+            "Benzene",
+            (None, Some(6.0), Some(10.0)),
+            78.11,
+        ),
+        g(
+            "C7H8",
+            "甲苯",
+            "Toluene",
+            (None, Some(50.0), Some(100.0)),
+            92.14,
+        ),
+        g(
+            "C8H10",
+            "二甲苯",
+            "Xylene",
+            (None, Some(50.0), Some(100.0)),
+            106.17,
+        ),
+        g(
+            "C8H8",
+            "苯乙烯",
+            "Styrene",
+            (None, Some(50.0), Some(100.0)),
+            104.15,
+        ),
+        g(
+            "CH3OH",
+            "甲醇",
+            "Methanol",
+            (None, Some(25.0), Some(50.0)),
+            32.04,
+        ),
+        g(
+            "HCHO",
+            "甲醛",
+            "Formaldehyde",
+            (Some(0.5), None, None),
+            30.03,
+        ),
+        g(
+            "C3H6O",
+            "丙酮",
+            "Acetone",
+            (None, Some(300.0), Some(450.0)),
+            58.08,
+        ),
+        g(
+            "C4H8O2",
+            "乙酸乙酯",
+            "Ethyl acetate",
+            (None, Some(200.0), Some(300.0)),
+            88.11,
+        ),
+        g(
+            "C3H3N",
+            "丙烯腈",
+            "Acrylonitrile",
+            (None, Some(1.0), Some(2.0)),
+            53.06,
+        ),
+        g(
+            "C2H3Cl",
+            "氯乙烯",
+            "Vinyl chloride",
+            (None, Some(10.0), None),
+            62.50,
+        ),
+        g(
+            "C2H4O",
+            "环氧乙烷",
+            "Ethylene oxide",
+            (None, Some(2.0), None),
+            44.05,
+        ),
+        g(
+            "CS2",
+            "二硫化碳",
+            "Carbon disulfide",
+            (None, Some(5.0), Some(10.0)),
+            76.14,
+        ),
+        g(
+            "C7H12O2",
+            "丙烯酸正丁酯",
+            "n-Butyl acrylate",
+            (None, Some(25.0), None),
+            128.17,
+        ),
+    ]
 }

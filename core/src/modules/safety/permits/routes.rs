@@ -7,10 +7,14 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Action, BlindAction, ChainConfig, Details, Duty, Permit, Stage, Worker, chain_keys,
+    Action, BlindAction, ChainConfig, Details, Duty, GasRef, Permit, Stage, ToxicLimit,
+    ToxicReading, Worker, chain_keys,
 };
-use super::rules::{Calendar, HotLevel, WorkType};
-use super::service::{self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer};
+use super::rules::{Activity, Calendar, HotLevel, HotMethod, Upgrade, WorkType};
+use super::service::{
+    self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer, WindowInput,
+};
+use super::settings;
 use crate::auth::model::Level;
 use crate::error::Error;
 use crate::i18n::{Lang, Msg, t};
@@ -31,6 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(chain_submit)
         .service(calendar_submit)
         .service(duties_submit)
+        .service(gases_submit)
+        .service(holidays_submit)
+        .service(holidays_shipped)
         .service(detail_page)
         .service(edit_page)
         .service(update_submit)
@@ -44,6 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_chain_reset)
         .service(api_calendar)
         .service(api_calendar_put)
+        .service(api_calendar_import)
+        .service(api_gas_limits)
+        .service(api_gas_limits_put)
+        .service(api_gas_limits_reset)
         .service(api_duties)
         .service(api_duties_put)
         .service(api_get)
@@ -61,6 +72,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_chain_reset,
     api_calendar,
     api_calendar_put,
+    api_calendar_import,
+    api_gas_limits,
+    api_gas_limits_put,
+    api_gas_limits_reset,
     api_duties,
     api_duties_put,
     api_get,
@@ -76,7 +91,7 @@ pub(crate) fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
         .who
         .user()
         .ok_or_else(|| Error::Forbidden(Msg::new("safety.permit.err.token")))?;
-    let duties = svc::duties(&ctx.app.store.read()?, user.id)?;
+    let duties = settings::duties(&ctx.app.store.read()?, user.id)?;
     Ok(Signer {
         user_id: user.id,
         username: user.username.clone(),
@@ -96,8 +111,25 @@ fn level_name(w: WorkType, level: Option<&str>, lang: Lang) -> String {
         .unwrap_or_default()
 }
 
-/// A permit as pages show it: the record plus names and the approval steps.
-fn view(p: &Permit, lang: Lang) -> serde_json::Value {
+/// Why a permit's level was raised, in words.
+fn upgrade_text(u: &Upgrade, lang: Lang) -> String {
+    let m = match u {
+        Upgrade::Night { at } => Msg::new("safety.permit.upgrade.night").arg("at", at),
+        Upgrade::DayOff { date, holiday } => Msg::new(if *holiday {
+            "safety.permit.upgrade.holiday"
+        } else {
+            "safety.permit.upgrade.day_off"
+        })
+        .arg("date", date),
+        Upgrade::Wind { force } => Msg::new("safety.permit.upgrade.wind").arg("force", force),
+        Upgrade::HazardFactors => Msg::new("safety.permit.upgrade.hazard_factors"),
+    };
+    m.render(lang)
+}
+
+/// A permit as pages show it: the record plus names, the approval steps, the reasons for
+/// its level, the work windows and the gas analyses with their verdicts.
+fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
     let mut v = serde_json::to_value(p).unwrap_or_default();
     let approvals: Vec<_> = p
         .signatures
@@ -120,6 +152,27 @@ fn view(p: &Permit, lang: Lang) -> serde_json::Value {
             })
         })
         .collect();
+    let standing: Vec<i64> = svc::standing_failures(p)
+        .iter()
+        .map(|g| g.sampled_ms)
+        .collect();
+    let gas: Vec<serde_json::Value> = p
+        .gas
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "sampled_ms": g.sampled_ms,
+                "point": g.point,
+                "combustible_pct": g.combustible_pct,
+                "o2_pct": g.o2_pct,
+                "toxics": g.toxics.iter().map(|t| format!("{} {}", t.name, t.value)).collect::<Vec<_>>().join(", "),
+                "analyst": g.analyst,
+                "pass": g.pass(),
+                "standing": standing.contains(&g.sampled_ms) && !g.pass(),
+                "findings": g.failures.iter().map(|f| if lang == Lang::En { f.en.clone() } else { f.zh.clone() }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     if let Some(o) = v.as_object_mut() {
         o.insert("work".into(), p.work().id().into());
         o.insert("work_name".into(), work_name(p.work(), lang).into());
@@ -131,6 +184,38 @@ fn view(p: &Permit, lang: Lang) -> serde_json::Value {
         o.insert("steps".into(), steps.into());
         o.insert("needs_gas".into(), p.details.needs_gas().into());
         o.insert("intact".into(), svc::signatures_intact(p).into());
+        o.insert(
+            "upgrade_texts".into(),
+            p.upgrades
+                .iter()
+                .map(|u| upgrade_text(u, lang))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        o.insert(
+            "windows_text".into(),
+            p.windows
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} – {}",
+                        svc::format_local(w.from_ms, offset),
+                        svc::format_local(w.to_ms, offset)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        o.insert(
+            "activity_names".into(),
+            p.activities
+                .iter()
+                .map(|a| t(lang, &format!("safety.permit.activity.{}", a.id())).to_string())
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        o.insert("gas_rows".into(), gas.into());
+        o.insert("gas_blocked".into(), (!standing.is_empty()).into());
     }
     v
 }
@@ -180,11 +265,11 @@ async fn register_page(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpRes
     let r = ctx.app.store.read()?;
     let list: Vec<_> = svc::permits(&r, &q.filter, ctx.app.offset)?
         .iter()
-        .map(|p| view(p, ctx.lang))
+        .map(|p| view(p, ctx.lang, ctx.app.offset))
         .collect();
     let may_apply = ctx.who.user().is_some_and(|u| {
         ctx.who.can(M, Level::Write)
-            || svc::duties(&r, u.id).is_ok_and(|d| d.contains(&Duty::Applicant))
+            || settings::duties(&r, u.id).is_ok_and(|d| d.contains(&Duty::Applicant))
     });
     let query = serde_urlencoded::to_string(&q.filter).unwrap_or_default();
     ctx.page(
@@ -276,7 +361,7 @@ async fn export_register(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpR
 
 // ------------------------------------------------------------------ the form
 
-/// Choices the form offers: guardians, permits to link or serve.
+/// Choices the form offers: guardians, permits to link or serve, detector tags, gases.
 fn form_ctx(
     ctx: &Ctx,
     work: WorkType,
@@ -285,7 +370,7 @@ fn form_ctx(
 ) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let users = crate::auth::service::users(&r)?;
-    let duties = svc::all_duties(&r)?;
+    let duties = settings::all_duties(&r)?;
     let guardians: Vec<serde_json::Value> = users
         .iter()
         .filter(|u| {
@@ -313,14 +398,42 @@ fn form_ctx(
         })
     })
     .collect();
+    let tags: Vec<serde_json::Value> = crate::tags::service::tags(&r)?
+        .iter()
+        .map(|t| {
+            let d = if ctx.lang == Lang::En {
+                &t.description_en
+            } else {
+                &t.description_zh
+            };
+            serde_json::json!({"name": t.name, "label": d})
+        })
+        .collect();
+    let gases: Vec<serde_json::Value> = settings::gas_refs(&r)?
+        .iter()
+        .map(|g| gas_ref_json(g, ctx.lang))
+        .collect();
     Ok(context! {
         work => work.id(),
         work_name => work_name(work, ctx.lang),
-        permit => permit.map(|p| to_value(&view(p, ctx.lang))),
+        permit => permit.map(|p| to_value(&view(p, ctx.lang, ctx.app.offset))),
         values => to_value(&values),
         guardians => to_value(&guardians),
         open => to_value(&open),
+        tags => to_value(&tags),
+        gases => to_value(&gases),
+        methods => HotMethod::ALL.iter().map(|m| m.id()).collect::<Vec<_>>(),
+        activities => Activity::ALL.iter().map(|a| a.id()).collect::<Vec<_>>(),
         hot_levels => to_value(&["special", "first", "second"].iter().map(|l| serde_json::json!({"id": l, "name": level_name(WorkType::HotWork, Some(l), ctx.lang)})).collect::<Vec<_>>()),
+    })
+}
+
+fn gas_ref_json(g: &GasRef, lang: Lang) -> serde_json::Value {
+    serde_json::json!({
+        "formula": g.formula,
+        "name": if lang == Lang::En { &g.name_en } else { &g.name_zh },
+        "limit": g.limit(),
+        "ppm": g.limit_ppm().map(|p| (p * 100.0).round() / 100.0),
     })
 }
 
@@ -336,21 +449,28 @@ fn default_values(ctx: &Ctx, work: WorkType) -> Result<serde_json::Value, AppErr
     let now = now_ms();
     let hour = 3_600_000;
     let start = now - now.rem_euclid(hour) + hour;
-    let cfg = svc::chain(
+    let cfg = settings::chain(
         &r,
         &super::model::chain_key(work, work.levels().last().copied()),
         ctx.lang,
     )?;
+    // the four-gas detector's toxic gases, for spaces that may hold them
+    let toxics = if matches!(work, WorkType::ConfinedSpace) {
+        "H2S\nCO"
+    } else {
+        ""
+    };
     Ok(serde_json::json!({
         "applicant_unit": dept,
         "from": svc::format_local(start, ctx.app.offset).replace(' ', "T"),
         "to": svc::format_local(start + 4 * hour, ctx.app.offset).replace(' ', "T"),
         "checklist": cfg.checklist.join("\n"),
-        "x": "0", "y": "0", "lel_pct": "4", "wind_force": "0", "assessed": "second",
-        "voltage_v": "380", "blind_action": "insert",
+        "x": "0", "y": "0", "assessed": "second",
+        "voltage_v": "380", "blind_action": "insert", "toxics": toxics,
     }))
 }
 
+/// A permit's saved form as the form's fields.
 fn permit_values(p: &Permit, offset: time::UtcOffset) -> serde_json::Value {
     let i = svc::input_of(p, offset);
     let mut v = serde_json::json!({
@@ -360,6 +480,8 @@ fn permit_values(p: &Permit, offset: time::UtcOffset) -> serde_json::Value {
         "guardian_id": i.guardian_id.map(|g| g.to_string()).unwrap_or_default(),
         "linked": i.linked,
         "risks": i.risks, "from": i.from.replace(' ', "T"), "to": i.to.replace(' ', "T"),
+        "windows": i.windows.iter().map(|w| format!("{} - {}", w.from, w.to)).collect::<Vec<_>>().join("\n"),
+        "activity": i.activities.iter().map(|a| a.id()).collect::<Vec<_>>(),
         "checklist": p.checklist.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n"),
     });
     let d = serde_json::to_value(&p.details).unwrap_or_default();
@@ -368,6 +490,16 @@ fn permit_values(p: &Permit, offset: time::UtcOffset) -> serde_json::Value {
             let s = match x {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => String::new(),
+                serde_json::Value::Array(items) if k == "toxics" => items
+                    .iter()
+                    .map(|t| format!("{} {}", t["name"].as_str().unwrap_or(""), t["limit_mg_m3"]))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 other => other.to_string(),
             };
             let k = if k == "action" { "blind_action" } else { k };
@@ -381,6 +513,15 @@ fn flag(f: &FormData, name: &str) -> bool {
     matches!(f.get(name), "1" | "on" | "true")
 }
 
+/// A yes/no choice that may be left open (`true`, `false`, or nothing chosen).
+fn choice(f: &FormData, name: &str) -> Option<bool> {
+    match f.get(name) {
+        "true" | "1" | "on" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 fn num(f: &FormData, name: &'static str) -> Result<f64, Error> {
     f.opt::<f64>(name)?.ok_or(Error::Invalid {
         field: name,
@@ -388,8 +529,30 @@ fn num(f: &FormData, name: &'static str) -> Result<f64, Error> {
     })
 }
 
+/// Toxic gases one per line: the name, then (optionally) a stricter limit in mg/m³.
+fn toxics_of(s: &str) -> Result<Vec<ToxicLimit>, Error> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut parts = l.split(|c: char| c.is_whitespace() || c == ',' || c == '，');
+            let name = parts.next().unwrap_or("").trim().to_string();
+            let limit = match parts.find(|p| !p.trim().is_empty()) {
+                None => 0.0,
+                Some(x) => x.trim().parse::<f64>().map_err(|_| Error::Invalid {
+                    field: "toxics",
+                    msg: Msg::new("safety.permit.err.toxic_line").arg("line", l),
+                })?,
+            };
+            Ok(ToxicLimit {
+                name,
+                limit_mg_m3: limit,
+            })
+        })
+        .collect()
+}
+
 fn details_of(work: WorkType, f: &FormData) -> Result<Details, Error> {
-    let wind = || -> Result<u8, Error> { Ok(f.opt::<u8>("wind_force")?.unwrap_or(0)) };
     let s = |n: &str| f.get(n).trim().to_string();
     Ok(match work {
         WorkType::HotWork => Details::HotWork {
@@ -398,19 +561,27 @@ fn details_of(work: WorkType, f: &FormData) -> Result<Details, Error> {
                 msg: Msg::new("common.err.required").arg("field", "assessed"),
             })?,
             method: s("method"),
-            lel_pct: num(f, "lel_pct")?,
+            method_kind: HotMethod::parse(f.get("method_kind")),
+            lel_pct: f.opt("lel_pct")?,
             oxygen_service: flag(f, "oxygen_service"),
             space: s("space"),
-            wind_force: wind()?,
+            outdoor: choice(f, "outdoor"),
+            wind_force: f.opt("wind_force")?,
+            wind_approval: s("wind_approval"),
+            monitor_tags: f
+                .get("monitor_tags")
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
         },
         WorkType::ConfinedSpace => Details::ConfinedSpace {
             space: s("space"),
             medium: s("medium"),
-            lel_pct: num(f, "lel_pct")?,
+            lel_pct: f.opt("lel_pct")?,
             enriched: flag(f, "enriched"),
             painting: flag(f, "painting"),
-            toxic_name: s("toxic_name"),
-            toxic_limit: f.opt("toxic_limit")?,
+            toxics: toxics_of(f.get("toxics"))?,
         },
         WorkType::Blinding => Details::Blinding {
             line: s("line"),
@@ -428,24 +599,29 @@ fn details_of(work: WorkType, f: &FormData) -> Result<Details, Error> {
         WorkType::Height => Details::Height {
             height_m: num(f, "height_m")?,
             hazard_factors: flag(f, "hazard_factors"),
-            wind_force: wind()?,
+            wind_force: f.opt("wind_force")?,
         },
         WorkType::Lifting => Details::Lifting {
             load_t: num(f, "load_t")?,
             tool: s("tool"),
-            outdoor: flag(f, "outdoor"),
-            wind_force: wind()?,
+            outdoor: choice(f, "outdoor"),
+            wind_force: f.opt("wind_force")?,
         },
         WorkType::TemporaryPower => Details::TemporaryPower {
             connection_point: s("connection_point"),
             voltage_v: num(f, "voltage_v")?,
             power_kw: num(f, "power_kw")?,
             serves: f.opt("serves")?,
+            hazardous_area: choice(f, "hazardous_area"),
+            lel_pct: f.opt("lel_pct")?,
         },
         WorkType::Excavation => Details::Excavation {
             depth_m: num(f, "depth_m")?,
             area: s("area"),
             hazardous_area: flag(f, "hazardous_area"),
+            medium: s("medium"),
+            lel_pct: f.opt("lel_pct")?,
+            toxics: toxics_of(f.get("toxics"))?,
         },
         WorkType::RoadBreak => Details::RoadBreak {
             road_section: s("road_section"),
@@ -473,6 +649,44 @@ fn workers_of(s: &str) -> Vec<Worker> {
             },
         )
         .collect()
+}
+
+/// Work windows one per line: `2026-11-24 08:00 - 17:00` (the same day, or the next
+/// morning when the end is earlier) or `2026-11-24 20:00 - 2026-11-25 04:00`.
+fn windows_of(s: &str) -> Result<Vec<WindowInput>, Error> {
+    let bad = |l: &str| Error::Invalid {
+        field: "windows",
+        msg: Msg::new("safety.permit.err.window_line").arg("line", l),
+    };
+    let hm = time::macros::format_description!("[hour]:[minute]");
+    let mut out = Vec::new();
+    for l in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let l2 = l.replace('T', " ");
+        let (a, b) = ["–", "—", " - ", "~", "至", "到"]
+            .iter()
+            .find_map(|sep| l2.split_once(sep))
+            .ok_or_else(|| bad(l))?;
+        let (a, b) = (a.trim(), b.trim());
+        let from_ms = svc::parse_local(a, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
+        let to = if b.len() <= 5 {
+            let end = time::Time::parse(b, &hm).map_err(|_| bad(l))?;
+            let start = svc::local(from_ms, time::UtcOffset::UTC);
+            let day = if end <= start.time() {
+                start.date().next_day().ok_or_else(|| bad(l))?
+            } else {
+                start.date()
+            };
+            format!("{day} {:02}:{:02}", end.hour(), end.minute())
+        } else {
+            svc::parse_local(b, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
+            b.to_string()
+        };
+        out.push(WindowInput {
+            from: a.to_string(),
+            to,
+        });
+    }
+    Ok(out)
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -503,6 +717,12 @@ fn input_of(work: WorkType, f: &FormData) -> Result<PermitInput, Error> {
         risks: f.get("risks").into(),
         from: f.get("from").into(),
         to: f.get("to").into(),
+        windows: windows_of(f.get("windows"))?,
+        activities: f
+            .all("activity")
+            .iter()
+            .filter_map(|a| Activity::parse(a))
+            .collect(),
         checklist: Some(lines(f.get("checklist"))),
     })
 }
@@ -561,6 +781,7 @@ fn echo(f: &FormData) -> serde_json::Value {
     let mut v = f.echo();
     if let Some(o) = v.as_object_mut() {
         o.insert("linked".into(), f.all("linked").into());
+        o.insert("activity".into(), f.all("activity").into());
     }
     v
 }
@@ -624,8 +845,34 @@ fn detail_ctx(
         .map(|l| serde_json::json!({"id": l.id, "number": l.number, "work_name": work_name(l.work(), ctx.lang), "stage": l.stage.id()}))
         .collect();
     let now = svc::format_local(now_ms(), ctx.app.offset).replace(' ', "T");
+    // what the analyst's form asks for
+    let limits = p
+        .details
+        .needs_gas()
+        .then(|| svc::gas_limits(&r, p).ok())
+        .flatten();
+    let refs = settings::gas_refs(&r)?;
+    let toxic_limits: Vec<serde_json::Value> = limits
+        .as_ref()
+        .map(|l| {
+            l.toxics
+                .iter()
+                .map(|(name, limit)| {
+                    let ppm = refs
+                        .iter()
+                        .find(|g| g.matches(name))
+                        .filter(|g| g.molar_mass > 0.0)
+                        .map(|g| (limit * 24.45 / g.molar_mass * 100.0).round() / 100.0);
+                    serde_json::json!({"name": name, "limit": limit, "ppm": ppm})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(context! {
-        permit => to_value(&view(p, ctx.lang)),
+        combustible_limit => limits.as_ref().map(|l| super::rules::combustible_limit(l.lel_pct)),
+        needs_o2 => limits.as_ref().is_some_and(|l| l.oxygen != super::rules::OxygenRule::Unchecked),
+        toxic_limits => to_value(&toxic_limits),
+        permit => to_value(&view(p, ctx.lang, ctx.app.offset)),
         offered => svc::offered(p, s).iter().map(|a| a.id()).collect::<Vec<_>>(),
         linked => to_value(&linked),
         values => to_value(&values),
@@ -640,13 +887,7 @@ async fn detail_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppEr
     ctx.require(M, Level::Read)?;
     let p = load(&ctx, *id)?;
     // machine tokens and viewers see the permit without actions
-    let s = signer(&ctx).unwrap_or(Signer {
-        user_id: 0,
-        username: String::new(),
-        name: String::new(),
-        duties: Vec::new(),
-        can_write: false,
-    });
+    let s = signer(&ctx).unwrap_or_else(|_| Signer::system());
     let c = detail_ctx(&ctx, &p, &s, serde_json::json!({}))?;
     ctx.page("safety/permit.html", c)
 }
@@ -658,16 +899,33 @@ fn action_of(f: &FormData, p: &Permit) -> Result<ActionInput, Error> {
     })?;
     let gas = (action == Action::Gas)
         .then(|| -> Result<GasInput, Error> {
+            let names = f.all("toxic_name");
+            let values = f.all("toxic_value");
+            let mut toxics = Vec::new();
+            for (name, v) in names.iter().zip(values.iter()) {
+                if v.trim().is_empty() {
+                    continue;
+                }
+                let value = v
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| Error::invalid("toxics", "safety.permit.err.gas_value"))?;
+                toxics.push(ToxicReading {
+                    name: name.to_string(),
+                    value,
+                });
+            }
             Ok(GasInput {
                 sampled: f.get("sampled").into(),
                 point: f.get("point").into(),
                 combustible_pct: f.opt("combustible_pct")?,
                 o2_pct: f.opt("o2_pct")?,
-                toxic_value: f.opt("toxic_value")?,
+                toxics,
             })
         })
         .transpose()?;
-    let applies = (action == Action::ConfirmMeasures).then(|| {
+    let reconfirm = action == Action::Resume && p.work() == WorkType::Height;
+    let applies = (action == Action::ConfirmMeasures || reconfirm).then(|| {
         (0..p.checklist.len())
             .map(|i| flag(f, &format!("applies_{i}")))
             .collect()
@@ -682,6 +940,20 @@ fn action_of(f: &FormData, p: &Permit) -> Result<ActionInput, Error> {
     })
 }
 
+/// One signed step (the gas detectors as the running box sees them), then the permit
+/// alarms, so a failing analysis raises its alarm at once.
+async fn perform(ctx: &Ctx, s: Signer, id: u64, input: ActionInput) -> Result<Permit, AppError> {
+    let app = ctx.app.clone();
+    blocking(move || {
+        let now = now_ms();
+        let site = super::Instruments(&app);
+        let p = svc::act(&app.store, &site, &s, id, input, now, app.offset)?;
+        crate::modules::safety::permit_alarms(&app, now)?;
+        Ok(p)
+    })
+    .await
+}
+
 #[post("/safety/permits/{id}/act")]
 async fn act_submit(
     ctx: Ctx,
@@ -691,11 +963,9 @@ async fn act_submit(
     let s = signer(&ctx)?;
     let f = FormData::from(form);
     let p = load(&ctx, *id)?;
-    let (app, pid, signer2) = (ctx.app.clone(), p.id, s.clone());
+    let pid = p.id;
     let result = match action_of(&f, &p) {
-        Ok(input) => {
-            blocking(move || svc::act(&app.store, &signer2, pid, input, now_ms(), app.offset)).await
-        }
+        Ok(input) => perform(&ctx, s.clone(), pid, input).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -752,7 +1022,7 @@ async fn print_page(
     ctx.page(
         "safety/permit_print.html",
         context! {
-            permit => to_value(&view(&p, ctx.lang)),
+            permit => to_value(&view(&p, ctx.lang, ctx.app.offset)),
             qr => minijinja::Value::from_safe_string(qr_svg(&url)),
             url => url,
             company => company,
@@ -772,7 +1042,7 @@ struct UserDuties {
 
 fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
-    let chains: Vec<serde_json::Value> = svc::chains(&r, ctx.lang)?
+    let chains: Vec<serde_json::Value> = settings::chains(&r, ctx.lang)?
         .iter()
         .map(|c| {
             let (w, l) = c.key.split_once(':').unwrap_or((&c.key, ""));
@@ -787,8 +1057,8 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
             })
         })
         .collect();
-    let cal = svc::calendar(&r)?;
-    let duties = svc::all_duties(&r)?;
+    let cal = settings::calendar(&r)?;
+    let duties = settings::all_duties(&r)?;
     let users: Vec<UserDuties> = crate::auth::service::users(&r)?
         .into_iter()
         .filter(|u| u.enabled)
@@ -803,9 +1073,15 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
             username: u.username,
         })
         .collect();
+    let year = super::super::service::today(ctx.app.offset).year();
+    let coverage = [cal.year(year), cal.year(year + 1)];
+    let gases = settings::gas_refs(&r)?;
     Ok(context! {
         chains => to_value(&chains),
         calendar => to_value(&calendar_view(&cal)),
+        coverage => to_value(&coverage),
+        gases_text => gas_refs_text(&gases),
+        gases => to_value(&gases.iter().map(|g| gas_ref_json(g, ctx.lang)).collect::<Vec<_>>()),
         users => to_value(&users),
         duties => Duty::ALL.iter().map(|d| d.id()).collect::<Vec<_>>(),
         approving => Duty::ALL.iter().filter(|d| d.approves()).map(|d| d.id()).collect::<Vec<_>>(),
@@ -818,6 +1094,62 @@ async fn settings_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
     let c = settings_ctx(&ctx, serde_json::json!({}))?;
     ctx.page("safety/permit_settings.html", c)
+}
+
+/// The gas reference data as the settings form shows it, one gas per line:
+/// formula, Chinese name, English name, MAC, PC-TWA, PC-STEL, molar mass.
+fn gas_refs_text(v: &[GasRef]) -> String {
+    let n = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    v.iter()
+        .map(|g| {
+            format!(
+                "{}, {}, {}, {}, {}, {}, {}",
+                g.formula,
+                g.name_zh,
+                g.name_en,
+                n(g.mac),
+                n(g.twa),
+                n(g.stel),
+                g.molar_mass
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The settings form's gas lines back as reference data; a bad line is named.
+fn gas_refs_of(s: &str) -> Result<Vec<GasRef>, Error> {
+    let mut out = Vec::new();
+    for (i, l) in s.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let bad = || Error::Invalid {
+            field: "gases",
+            msg: Msg::new("safety.permit.err.gas_ref").arg("row", i + 1),
+        };
+        let c: Vec<&str> = l.split([',', '，']).map(str::trim).collect();
+        if c.len() != 7 {
+            return Err(bad());
+        }
+        let opt = |x: &str| -> Result<Option<f64>, Error> {
+            if x.is_empty() {
+                Ok(None)
+            } else {
+                x.parse().map(Some).map_err(|_| bad())
+            }
+        };
+        out.push(GasRef {
+            formula: c[0].into(),
+            name_zh: c[1].into(),
+            name_en: c[2].into(),
+            mac: opt(c[3])?,
+            twa: opt(c[4])?,
+            stel: opt(c[5])?,
+            molar_mass: c[6].parse().map_err(|_| bad())?,
+        });
+    }
+    Ok(out)
 }
 
 fn steps_of(s: &str) -> Result<Vec<Duty>, Error> {
@@ -868,7 +1200,7 @@ async fn chain_submit(
                 checklist: lines(f.get("checklist")),
                 custom: true,
             };
-            blocking(move || svc::save_chain(&app.store, &actor, c, reset)).await
+            blocking(move || settings::save_chain(&app.store, &actor, c, reset)).await
         }
         Err(e) => Err(e.into()),
     };
@@ -887,6 +1219,7 @@ fn calendar_view(c: &Calendar) -> serde_json::Value {
         "working_weekends": days(&c.working_weekends),
         "night_from": hm(c.night_from),
         "night_to": hm(c.night_to),
+        "confirmed_years": c.confirmed_years,
     })
 }
 
@@ -901,9 +1234,13 @@ pub struct CalendarInput {
     pub night_from: String,
     /// … and ends (`HH:MM`, default 06:00).
     pub night_to: String,
+    /// Years whose State Council notice is entered in full; omitted: unchanged.
+    #[serde(default)]
+    pub confirmed_years: Option<Vec<i32>>,
 }
 
-fn calendar_of(c: &CalendarInput) -> Result<Calendar, Error> {
+/// The calendar as entered; years confirmed as before unless the input says otherwise.
+fn calendar_of(c: &CalendarInput, before: &Calendar) -> Result<Calendar, Error> {
     let time = |field: &'static str, s: &str| -> Result<time::Time, Error> {
         let fmt = time::macros::format_description!("[hour]:[minute]");
         time::Time::parse(s.trim(), &fmt).map_err(|_| Error::Invalid {
@@ -912,8 +1249,8 @@ fn calendar_of(c: &CalendarInput) -> Result<Calendar, Error> {
         })
     };
     Ok(Calendar {
-        holidays: svc::parse_dates(&c.holidays.join("\n"))?,
-        working_weekends: svc::parse_dates(&c.working_weekends.join("\n")).map_err(
+        holidays: settings::parse_dates(&c.holidays.join("\n"))?,
+        working_weekends: settings::parse_dates(&c.working_weekends.join("\n")).map_err(
             |e| match e {
                 Error::Invalid { msg, .. } => Error::Invalid {
                     field: "working_weekends",
@@ -924,6 +1261,10 @@ fn calendar_of(c: &CalendarInput) -> Result<Calendar, Error> {
         )?,
         night_from: time("night_from", &c.night_from)?,
         night_to: time("night_to", &c.night_to)?,
+        confirmed_years: c
+            .confirmed_years
+            .clone()
+            .unwrap_or_else(|| before.confirmed_years.clone()),
     })
 }
 
@@ -939,10 +1280,14 @@ async fn calendar_submit(
         working_weekends: vec![f.get("working_weekends").to_string()],
         night_from: f.get("night_from").into(),
         night_to: f.get("night_to").into(),
+        confirmed_years: None,
     };
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match calendar_of(&input) {
-        Ok(cal) => blocking(move || svc::save_calendar(&app.store, &actor, cal).map(|_| ())).await,
+    let before = settings::calendar(&app.store.read()?)?;
+    let r = match calendar_of(&input, &before) {
+        Ok(cal) => {
+            blocking(move || settings::save_calendar(&app.store, &actor, cal).map(|_| ())).await
+        }
         Err(e) => Err(e.into()),
     };
     settings_result(&ctx, &f, r, "calendar").await
@@ -965,8 +1310,58 @@ async fn duties_submit(
         .filter_map(|d| Duty::parse(d))
         .collect();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = blocking(move || svc::set_duties(&app.store, &actor, user, duties)).await;
+    let r = blocking(move || settings::set_duties(&app.store, &actor, user, duties)).await;
     settings_result(&ctx, &f, r, "duties").await
+}
+
+#[post("/safety/permits/settings/gases")]
+async fn gases_submit(
+    ctx: Ctx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let f = FormData::from(form);
+    let reset = f.get("reset") == "1";
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let r = match gas_refs_of(f.get("gases")) {
+        Ok(refs) => {
+            blocking(move || settings::save_gas_refs(&app.store, &actor, refs, reset).map(|_| ()))
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    settings_result(&ctx, &f, r, "gases").await
+}
+
+/// Imports a holiday file (multipart field `file`).
+#[post("/safety/permits/settings/holidays")]
+async fn holidays_submit(
+    ctx: Ctx,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let r = import_holidays(&ctx, mp).await.map(|_| ());
+    settings_result(&ctx, &FormData(Vec::new()), r, "calendar").await
+}
+
+/// Loads the holidays this binary ships (this year's and next year's).
+#[post("/safety/permits/settings/holidays/shipped")]
+async fn holidays_shipped(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let r = blocking(move || {
+        settings::import_holidays(&app.store, &actor, super::calendar::SHIPPED).map(|_| ())
+    })
+    .await;
+    settings_result(&ctx, &FormData(Vec::new()), r, "calendar").await
+}
+
+async fn import_holidays(ctx: &Ctx, mp: actix_multipart::Multipart) -> Result<Calendar, AppError> {
+    let (_, bytes) = crate::web::form::read_upload(mp, 256 * 1024).await?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::invalid("file", "safety.permit.err.holiday_text"))?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    blocking(move || settings::import_holidays(&app.store, &actor, &text)).await
 }
 
 // ------------------------------------------------------------------ API
@@ -1016,7 +1411,7 @@ async fn api_daily(ctx: Ctx, q: web::Query<DayQuery>) -> Result<HttpResponse, Ap
 #[get("/api/v1/safety/permit-chains")]
 async fn api_chains(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    Ok(HttpResponse::Ok().json(svc::chains(&ctx.app.store.read()?, ctx.lang)?))
+    Ok(HttpResponse::Ok().json(settings::chains(&ctx.app.store.read()?, ctx.lang)?))
 }
 
 /// Sets a chain and checklist (`hot_work:special`, `confined_space`…).
@@ -1032,7 +1427,7 @@ async fn api_chain_put(
     let mut c = body.into_inner();
     c.key = key.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || svc::save_chain(&app.store, &actor, c, false)).await?;
+    blocking(move || settings::save_chain(&app.store, &actor, c, false)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1051,7 +1446,7 @@ async fn api_chain_reset(ctx: Ctx, key: web::Path<String>) -> Result<HttpRespons
         return Err(Error::NotFound(Msg::new("safety.permit.err.chain_key")).into());
     }
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || svc::save_chain(&app.store, &actor, c, true)).await?;
+    blocking(move || settings::save_chain(&app.store, &actor, c, true)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1060,7 +1455,7 @@ async fn api_chain_reset(ctx: Ctx, key: web::Path<String>) -> Result<HttpRespons
 #[get("/api/v1/safety/permit-calendar")]
 async fn api_calendar(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    Ok(HttpResponse::Ok().json(calendar_view(&svc::calendar(&ctx.app.store.read()?)?)))
+    Ok(HttpResponse::Ok().json(calendar_view(&settings::calendar(&ctx.app.store.read()?)?)))
 }
 
 /// Replaces the holiday calendar.
@@ -1072,10 +1467,67 @@ async fn api_calendar_put(
     body: web::Json<CalendarInput>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
-    let cal = calendar_of(&body)?;
+    let before = settings::calendar(&ctx.app.store.read()?)?;
+    let cal = calendar_of(&body, &before)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let cal = blocking(move || svc::save_calendar(&app.store, &actor, cal)).await?;
+    let cal = blocking(move || settings::save_calendar(&app.store, &actor, cal)).await?;
     Ok(HttpResponse::Ok().json(calendar_view(&cal)))
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct HolidayUpload {
+    /// A text file, one entry per line: `YYYY-MM-DD holiday|workday [name]`; `YYYY official`
+    /// for a year whose State Council notice is entered in full; `#` starts a comment.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Imports holidays and adjusted working days from a file: the years it covers replace
+/// those years in the calendar.
+#[utoipa::path(tag = "safety", request_body(content = inline(HolidayUpload), content_type = "multipart/form-data"), responses(
+    (status = 200, description = "The calendar now", body = CalendarInput),
+    (status = 422, description = "A line of the file is not understood; the message names it")), security(("bearer" = [])))]
+#[post("/api/v1/safety/permit-calendar/import")]
+async fn api_calendar_import(
+    ctx: Ctx,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let cal = import_holidays(&ctx, mp).await?;
+    Ok(HttpResponse::Ok().json(calendar_view(&cal)))
+}
+
+/// The toxic-gas limits permits are held to (GBZ 2.1, mg/m³).
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Gases", body = Vec<GasRef>)), security(("bearer" = [])))]
+#[get("/api/v1/safety/gas-limits")]
+async fn api_gas_limits(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Read)?;
+    Ok(HttpResponse::Ok().json(settings::gas_refs(&ctx.app.store.read()?)?))
+}
+
+/// Replaces the toxic-gas limits.
+#[utoipa::path(tag = "safety", request_body = Vec<GasRef>, responses(
+    (status = 200, description = "Saved", body = Vec<GasRef>), (status = 422, description = "A row is incomplete; the message names it")), security(("bearer" = [])))]
+#[put("/api/v1/safety/gas-limits")]
+async fn api_gas_limits_put(
+    ctx: Ctx,
+    body: web::Json<Vec<GasRef>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let (app, actor, refs) = (ctx.app.clone(), ctx.actor(), body.into_inner());
+    let v = blocking(move || settings::save_gas_refs(&app.store, &actor, refs, false)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Returns the toxic-gas limits to the shipped GBZ 2.1 values.
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Reset", body = Vec<GasRef>)), security(("bearer" = [])))]
+#[delete("/api/v1/safety/gas-limits")]
+async fn api_gas_limits_reset(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(M, Level::Approve)?;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let v = blocking(move || settings::save_gas_refs(&app.store, &actor, Vec::new(), true)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Signing duties per user id.
@@ -1083,10 +1535,11 @@ async fn api_calendar_put(
 #[get("/api/v1/safety/duties")]
 async fn api_duties(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let v: std::collections::BTreeMap<String, Vec<Duty>> = svc::all_duties(&ctx.app.store.read()?)?
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let v: std::collections::BTreeMap<String, Vec<Duty>> =
+        settings::all_duties(&ctx.app.store.read()?)?
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -1101,7 +1554,7 @@ async fn api_duties_put(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
     let (app, actor, u, d) = (ctx.app.clone(), ctx.actor(), *user, body.into_inner());
-    blocking(move || svc::set_duties(&app.store, &actor, u, d)).await?;
+    blocking(move || settings::set_duties(&app.store, &actor, u, d)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1143,7 +1596,6 @@ async fn api_act(
     body: web::Json<ActionInput>,
 ) -> Result<HttpResponse, AppError> {
     let s = signer(&ctx)?;
-    let (app, pid, input) = (ctx.app.clone(), *id, body.into_inner());
-    let p = blocking(move || svc::act(&app.store, &s, pid, input, now_ms(), app.offset)).await?;
+    let p = perform(&ctx, s, *id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(p))
 }

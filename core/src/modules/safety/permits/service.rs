@@ -1,24 +1,31 @@
-//! The permit life cycle: drafting, the GB 30871 checks (`permits.rs`) on submission, gas
-//! analyses, approval chains, briefing, start, suspension and resumption, acceptance. Every
-//! step is a signed action of a person holding the duty it needs; a refused step changes
-//! nothing. The only writer of `safety.permits`, `safety.permit_chains`, `safety.duties` and
-//! `safety.permit_calendar`.
+//! The permit life cycle: drafting with the GB 30871 checks (`rules`), gas analyses (every
+//! one recorded, failing ones too), approval chains, briefing, start, suspension and
+//! resumption, acceptance, and the stops the box makes by itself (a failing analysis during
+//! work, a gas-detector alarm, the daily re-analysis, the end of a work window or of the
+//! permit). Every step is a signed action of a person holding the duty it needs (or of the
+//! box, for its own stops); a refused step changes nothing. The only writer of
+//! `safety.permits`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::model::{
-    Action, Briefing, ChainConfig, Details, Duty, GasReading, Measure, Permit, Signature, Stage,
-    Worker, chain_key, chain_keys,
+    Action, Briefing, Details, Duty, Finding, GasReading, Measure, Permit, Signature, Stage,
+    ToxicLimit, ToxicReading, WorkWindow, Worker, chain_key,
 };
-use super::rules::{self as rules, Breach, Calendar, HotLevel, Job, WorkType};
+use super::rules::{
+    self as rules, Activity, Breach, GasLimits, GasValues, HotLevel, HotWind, Job, OxygenRule,
+    Sampled, Span, WorkType,
+};
+use super::settings::{self, calendar, chain, duties};
 use crate::error::{Error, Result};
 use crate::i18n::{Lang, Msg};
-use crate::modules::safety::store::{CALENDAR, CHAINS, DUTIES, PERMITS};
-use crate::store::{Actor, Change, Reader, Store};
+use crate::modules::safety::store::PERMITS;
+use crate::store::{Actor, Change, Reader, Store, WriteTx};
 
-/// The person signing: permits are signed by people, never by machine tokens.
+/// The person signing: permits are signed by people, never by machine tokens. The box
+/// itself signs the stops it makes (`Signer::system`).
 #[derive(Debug, Clone)]
 pub struct Signer {
     pub user_id: u64,
@@ -30,6 +37,16 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// The box, for the stops it makes by itself (user id 0, no duties).
+    pub fn system() -> Signer {
+        Signer {
+            user_id: 0,
+            username: "system".into(),
+            name: "nplusx".into(),
+            duties: Vec::new(),
+            can_write: false,
+        }
+    }
     pub fn has(&self, d: Duty) -> bool {
         self.duties.contains(&d)
     }
@@ -37,8 +54,27 @@ impl Signer {
         self.can_write || self.has(Duty::Applicant)
     }
     fn actor(&self) -> Actor {
+        if self.user_id == 0 {
+            return Actor::system("safety");
+        }
         Actor::user(self.user_id, &self.username, None)
     }
+    /// The same person with their duties as stored now (read inside the signing
+    /// transaction, so a duty taken away a moment ago no longer signs).
+    fn reloaded(&self, r: &impl Reader) -> Result<Signer> {
+        let mut s = self.clone();
+        if s.user_id != 0 {
+            s.duties = duties(r, s.user_id)?;
+        }
+        Ok(s)
+    }
+}
+
+/// A planned work window as entered (local `YYYY-MM-DD HH:MM`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WindowInput {
+    pub from: String,
+    pub to: String,
 }
 
 /// What a permit form carries. Times are the plant's local time, `YYYY-MM-DD HH:MM`
@@ -63,6 +99,12 @@ pub struct PermitInput {
     pub risks: String,
     pub from: String,
     pub to: String,
+    /// Planned work windows inside the period; omitted: the whole period.
+    #[serde(default)]
+    pub windows: Vec<WindowInput>,
+    /// Work the job involves that must keep away from hot work.
+    #[serde(default)]
+    pub activities: Vec<Activity>,
     /// Safety measures; omitted: the configured checklist of the type and level.
     #[serde(default)]
     pub checklist: Option<Vec<String>>,
@@ -78,8 +120,9 @@ pub struct GasInput {
     pub combustible_pct: Option<f64>,
     #[serde(default)]
     pub o2_pct: Option<f64>,
+    /// Each toxic gas the permit names, mg/m³.
     #[serde(default)]
-    pub toxic_value: Option<f64>,
+    pub toxics: Vec<ToxicReading>,
 }
 
 /// One step of the life cycle.
@@ -96,6 +139,7 @@ pub struct ActionInput {
     #[serde(default)]
     pub gas: Option<GasInput>,
     /// `confirm_measures`: whether each checklist item applies (omitted: all apply).
+    /// `resume` of work at height: the measures confirmed again, one flag each.
     #[serde(default)]
     pub applies: Option<Vec<bool>>,
     /// `brief`: who received the briefing (omitted: the workers).
@@ -113,6 +157,44 @@ impl ActionInput {
             applies: None,
             receivers: Vec::new(),
         }
+    }
+}
+
+/// What the plant's instruments say about a gas detector (a tag) a permit is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detector {
+    /// No such tag, or no value yet.
+    Unknown,
+    /// Its value is bad (communication lost, out of range).
+    Bad,
+    /// An alarm on it is active.
+    Alarm,
+    Normal,
+}
+
+impl Detector {
+    fn key(self) -> &'static str {
+        match self {
+            Detector::Unknown => "safety.permit.detector.unknown",
+            Detector::Bad => "safety.permit.detector.bad",
+            Detector::Alarm => "safety.permit.detector.alarm",
+            Detector::Normal => "safety.permit.detector.normal",
+        }
+    }
+}
+
+/// The plant as the permit rules see it: its gas detectors. The module implements it over
+/// the tag engine and the alarms; tests give their own.
+pub trait Site {
+    fn detector(&self, tag: &str) -> Detector;
+}
+
+/// A site without instruments (every detector unknown).
+pub struct NoInstruments;
+
+impl Site for NoInstruments {
+    fn detector(&self, _tag: &str) -> Detector {
+        Detector::Unknown
     }
 }
 
@@ -149,203 +231,6 @@ pub fn format_local(ms: i64, offset: UtcOffset) -> String {
 }
 
 // ------------------------------------------------------------------ configuration
-
-/// The plant's calendar (holidays, working weekends, night hours).
-pub fn calendar(r: &impl Reader) -> Result<Calendar> {
-    Ok(r.get(&CALENDAR, &"calendar".to_string())?
-        .unwrap_or_default())
-}
-
-pub fn save_calendar(store: &Store, actor: &Actor, cal: Calendar) -> Result<Calendar> {
-    let mut w = store.write(actor)?;
-    let before = calendar(&w)?;
-    w.insert(&CALENDAR, &"calendar".to_string(), &cal)?;
-    w.audit(
-        "safety.permit.calendar",
-        "calendar",
-        Change::updated(
-            format!(
-                "{} holidays, {} working weekends",
-                before.holidays.len(),
-                before.working_weekends.len()
-            ),
-            format!(
-                "{} holidays, {} working weekends",
-                cal.holidays.len(),
-                cal.working_weekends.len()
-            ),
-        ),
-    );
-    w.commit()?;
-    Ok(cal)
-}
-
-/// Dates one per line (or separated by commas/spaces), `YYYY-MM-DD`.
-pub fn parse_dates(s: &str) -> Result<Vec<Date>> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let mut out = Vec::new();
-    for part in s.split(|c: char| c.is_whitespace() || c == ',' || c == '，') {
-        let p = part.trim();
-        if p.is_empty() {
-            continue;
-        }
-        let d = Date::parse(p, &fmt).map_err(|_| Error::Invalid {
-            field: "holidays",
-            msg: Msg::new("safety.permit.err.date").arg("value", p),
-        })?;
-        out.push(d);
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-/// The duties of a user.
-pub fn duties(r: &impl Reader, user_id: u64) -> Result<Vec<Duty>> {
-    Ok(r.get(&DUTIES, &user_id)?.unwrap_or_default())
-}
-
-/// Every user's duties.
-pub fn all_duties(r: &impl Reader) -> Result<Vec<(u64, Vec<Duty>)>> {
-    Ok(r.all(&DUTIES)?)
-}
-
-pub fn set_duties(store: &Store, actor: &Actor, user_id: u64, mut d: Vec<Duty>) -> Result<()> {
-    let mut w = store.write(actor)?;
-    let user = crate::auth::service::user(&w, user_id)?
-        .ok_or_else(|| Error::NotFound(Msg::new("safety.permit.err.user")))?;
-    d.sort();
-    d.dedup();
-    let before = duties(&w, user_id)?;
-    if d.is_empty() {
-        w.remove(&DUTIES, &user_id)?;
-    } else {
-        w.insert(&DUTIES, &user_id, &d)?;
-    }
-    let ids = |v: &[Duty]| v.iter().map(|d| d.id()).collect::<Vec<_>>().join(",");
-    w.audit(
-        "safety.permit.duties",
-        format!("user:{} {}", user.id, user.username),
-        Change::updated(ids(&before), ids(&d)),
-    );
-    w.commit()?;
-    Ok(())
-}
-
-/// Annex B's approvers as the default chain of a type and level.
-fn default_steps(work: WorkType, level: Option<&str>) -> Vec<Duty> {
-    use Duty::*;
-    match (work, level.unwrap_or("")) {
-        (WorkType::HotWork, "special") => vec![Unit, SafetyDept, Leader],
-        (WorkType::HotWork, "first") => vec![Unit, SafetyDept],
-        (WorkType::HotWork, _) => vec![Unit],
-        (WorkType::ConfinedSpace | WorkType::Blinding, _) => vec![Unit],
-        (WorkType::Height, "i") => vec![Unit],
-        (WorkType::Height, "iv") => vec![Unit, Specialist, Leader],
-        (WorkType::Height, _) => vec![Unit, Specialist],
-        (WorkType::Lifting, "first") => vec![Unit, Specialist, Leader],
-        (WorkType::Lifting, _) => vec![Unit, Specialist],
-        (WorkType::TemporaryPower, _) => vec![PowerUnit],
-        (WorkType::Excavation, _) => vec![Utilities, SafetyDept, Specialist],
-        (WorkType::RoadBreak, _) => vec![Fire, SafetyDept, Specialist],
-    }
-}
-
-/// The default safety measures of a type, from the catalogue (`safety.measures.<type>`,
-/// items separated by `|`).
-fn default_checklist(work: WorkType, lang: Lang) -> Vec<String> {
-    let key = match work {
-        WorkType::HotWork => "safety.measures.hot_work",
-        WorkType::ConfinedSpace => "safety.measures.confined_space",
-        WorkType::Blinding => "safety.measures.blinding",
-        WorkType::Height => "safety.measures.height",
-        WorkType::Lifting => "safety.measures.lifting",
-        WorkType::TemporaryPower => "safety.measures.temporary_power",
-        WorkType::Excavation => "safety.measures.excavation",
-        WorkType::RoadBreak => "safety.measures.road_break",
-    };
-    crate::i18n::t(lang, key)
-        .split('|')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn split_key(key: &str) -> Option<(WorkType, Option<&str>)> {
-    let (w, l) = match key.split_once(':') {
-        Some((w, l)) => (w, Some(l)),
-        None => (key, None),
-    };
-    Some((WorkType::parse(w)?, l))
-}
-
-/// The chain and checklist of a key: the plant's own, or the default.
-pub fn chain(r: &impl Reader, key: &str, lang: Lang) -> Result<ChainConfig> {
-    if let Some(c) = r.get(&CHAINS, &key.to_string())? {
-        return Ok(c);
-    }
-    let (work, level) =
-        split_key(key).ok_or_else(|| Error::NotFound(Msg::new("safety.permit.err.chain_key")))?;
-    Ok(ChainConfig {
-        key: key.to_string(),
-        steps: default_steps(work, level),
-        checklist: default_checklist(work, lang),
-        custom: false,
-    })
-}
-
-/// Every chain, in type and level order.
-pub fn chains(r: &impl Reader, lang: Lang) -> Result<Vec<ChainConfig>> {
-    chain_keys().iter().map(|k| chain(r, k, lang)).collect()
-}
-
-/// Changes a chain; `reset` goes back to the default.
-pub fn save_chain(store: &Store, actor: &Actor, mut c: ChainConfig, reset: bool) -> Result<()> {
-    if !chain_keys().contains(&c.key) {
-        return Err(Error::NotFound(Msg::new("safety.permit.err.chain_key")));
-    }
-    let mut w = store.write(actor)?;
-    if reset {
-        w.remove(&CHAINS, &c.key)?;
-        w.audit("safety.permit.chain", &c.key, Change::none());
-        return Ok(w.commit()?);
-    }
-    if c.steps.is_empty() {
-        return Err(Error::invalid("steps", "safety.permit.err.steps_empty"));
-    }
-    if let Some(d) = c.steps.iter().find(|d| !d.approves()) {
-        return Err(Error::Invalid {
-            field: "steps",
-            msg: Msg::new("safety.permit.err.step_duty").arg_key("duty", d.key()),
-        });
-    }
-    c.checklist = c
-        .checklist
-        .iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if c.checklist.len() > 60 {
-        return Err(Error::invalid(
-            "checklist",
-            "safety.permit.err.checklist_long",
-        ));
-    }
-    c.custom = true;
-    let steps = c
-        .steps
-        .iter()
-        .map(|d| d.id())
-        .collect::<Vec<_>>()
-        .join(" → ");
-    w.insert(&CHAINS, &c.key, &c)?;
-    w.audit(
-        "safety.permit.chain",
-        &c.key,
-        Change::created(format!("{steps}; {} measures", c.checklist.len())),
-    );
-    Ok(w.commit()?)
-}
 
 // ------------------------------------------------------------------ reading
 
@@ -518,36 +403,44 @@ pub fn issued_since(r: &impl Reader, since_ms: i64) -> Result<Vec<(WorkType, usi
 
 // ------------------------------------------------------------------ drafting
 
-/// The level a permit carries, and whether hot work was raised from its assessed level.
+/// The level a permit carries, and why it is above the assessed one.
 fn level_of(
     d: &Details,
-    from: PrimitiveDateTime,
-    to: PrimitiveDateTime,
-    cal: &Calendar,
-) -> Result<(Option<String>, bool)> {
+    windows: &[Span],
+    cal: &rules::Calendar,
+) -> Result<(Option<String>, Vec<rules::Upgrade>)> {
     Ok(match d {
         Details::HotWork {
             assessed,
+            outdoor,
             wind_force,
+            wind_approval,
             ..
         } => {
-            let l = rules::hot_level(*assessed, from, to, *wind_force, cal);
-            (Some(l.id().to_string()), l != *assessed)
+            // `check_details` made outdoor and the wind force required; unknown is outdoors
+            let wind = HotWind {
+                outdoor: outdoor.unwrap_or(true),
+                force: wind_force.unwrap_or(0),
+                special_approval: !wind_approval.trim().is_empty(),
+            };
+            let l = rules::hot_level(*assessed, windows, wind, cal)
+                .map_err(|b| breach("wind_force", b))?;
+            (Some(l.level.id().to_string()), l.upgrades)
         }
         Details::Height {
             height_m,
             hazard_factors,
             ..
         } => {
-            let l = rules::height_level(*height_m, *hazard_factors)
+            let l = rules::height_level(*height_m, *hazard_factors, windows, cal)
                 .ok_or_else(|| Error::invalid("height_m", "safety.permit.err.height"))?;
-            let id = match l {
+            let id = match l.level {
                 rules::HeightLevel::I => "i",
                 rules::HeightLevel::II => "ii",
                 rules::HeightLevel::III => "iii",
                 rules::HeightLevel::IV => "iv",
             };
-            (Some(id.to_string()), false)
+            (Some(id.to_string()), l.upgrades)
         }
         Details::Lifting { load_t, .. } => {
             let id = match rules::lift_level(*load_t) {
@@ -555,9 +448,9 @@ fn level_of(
                 rules::LiftLevel::Second => "second",
                 rules::LiftLevel::Third => "third",
             };
-            (Some(id.to_string()), false)
+            (Some(id.to_string()), Vec::new())
         }
-        _ => (None, false),
+        _ => (None, Vec::new()),
     })
 }
 
@@ -584,35 +477,79 @@ fn required(field: &'static str, v: &str) -> Result<()> {
     crate::error::text(field, v, 500, true).map(|_| ())
 }
 
-/// The type's own fields.
-fn check_details(d: &Details) -> Result<()> {
-    match d {
+/// A value a rule needs: refused when missing, naming the field.
+fn needed<T: Copy>(field: &'static str, v: Option<T>) -> Result<T> {
+    v.ok_or_else(|| Error::Invalid {
+        field,
+        msg: Msg::new("safety.permit.err.needed")
+            .arg_key("field", format!("safety.permit.f.{field}")),
+    })
+}
+
+fn lel(v: Option<f64>) -> Result<()> {
+    v.map_or(Ok(()), |l| finite("lel_pct", l, 0.1, 100.0))
+}
+
+fn wind(v: Option<u8>) -> Result<u8> {
+    let w = needed("wind_force", v)?;
+    finite("wind_force", w as f64, 0.0, 17.0)?;
+    Ok(w)
+}
+
+/// The type's own fields, checked and tidied: required values present, numbers in range,
+/// toxic gases resolved against the reference data, detector tags known.
+fn check_details(r: &impl Reader, d: &Details) -> Result<Details> {
+    let mut d = d.clone();
+    match &mut d {
         Details::HotWork {
             method,
+            method_kind,
             lel_pct,
+            outdoor,
             wind_force,
+            wind_approval,
+            monitor_tags,
+            space,
             ..
         } => {
             required("method", method)?;
-            finite("lel_pct", *lel_pct, 0.1, 100.0)?;
-            finite("wind_force", *wind_force as f64, 0.0, 17.0)
+            needed("method_kind", *method_kind)?;
+            lel(*lel_pct)?;
+            needed("outdoor", *outdoor)?;
+            wind(*wind_force)?;
+            crate::error::text("wind_approval", wind_approval, 500, false)?;
+            crate::error::text("space", space, 100, false)?;
+            let mut tags: Vec<String> = monitor_tags
+                .iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
+            tags.dedup();
+            if tags.len() > 20 {
+                return Err(Error::invalid(
+                    "monitor_tags",
+                    "safety.permit.err.monitor_many",
+                ));
+            }
+            for t in &tags {
+                crate::tags::service::tag_by_name(r, t).map_err(|_| Error::Invalid {
+                    field: "monitor_tags",
+                    msg: Msg::new("safety.permit.err.monitor_unknown").arg("tag", t),
+                })?;
+            }
+            *monitor_tags = tags;
         }
         Details::ConfinedSpace {
             space,
             medium,
             lel_pct,
-            toxic_name,
-            toxic_limit,
+            toxics,
             ..
         } => {
             required("space", space)?;
             required("medium", medium)?;
-            finite("lel_pct", *lel_pct, 0.1, 100.0)?;
-            if let Some(l) = toxic_limit {
-                required("toxic_name", toxic_name)?;
-                finite("toxic_limit", *l, 0.0, 1e6)?;
-            }
-            Ok(())
+            lel(*lel_pct)?;
+            *toxics = settings::resolve_toxics(&settings::gas_refs(r)?, toxics, true)?;
         }
         Details::Blinding {
             line,
@@ -633,7 +570,6 @@ fn check_details(d: &Details) -> Result<()> {
             if let Some(p) = pressure_mpa {
                 finite("pressure_mpa", *p, -0.1, 100.0)?;
             }
-            Ok(())
         }
         Details::Height {
             height_m,
@@ -642,31 +578,51 @@ fn check_details(d: &Details) -> Result<()> {
         } => {
             finite("height_m", *height_m, 2.0, 1000.0)
                 .map_err(|_| Error::invalid("height_m", "safety.permit.err.height"))?;
-            finite("wind_force", *wind_force as f64, 0.0, 17.0)
+            wind(*wind_force)?;
         }
         Details::Lifting {
             load_t,
             tool,
+            outdoor,
             wind_force,
-            ..
         } => {
             finite("load_t", *load_t, 0.001, 10_000.0)?;
             required("tool", tool)?;
-            finite("wind_force", *wind_force as f64, 0.0, 17.0)
+            // the wind counts outdoors; indoors a forecast is optional
+            if needed("outdoor", *outdoor)? {
+                wind(*wind_force)?;
+            } else if let Some(w) = wind_force {
+                finite("wind_force", *w as f64, 0.0, 17.0)?;
+            }
         }
         Details::TemporaryPower {
             connection_point,
             voltage_v,
             power_kw,
+            hazardous_area,
+            lel_pct,
             ..
         } => {
             required("connection_point", connection_point)?;
             finite("voltage_v", *voltage_v, 1.0, 10_000.0)?;
-            finite("power_kw", *power_kw, 0.01, 10_000.0)
+            finite("power_kw", *power_kw, 0.01, 10_000.0)?;
+            needed("hazardous_area", *hazardous_area)?;
+            lel(*lel_pct)?;
         }
-        Details::Excavation { depth_m, area, .. } => {
+        Details::Excavation {
+            depth_m,
+            area,
+            hazardous_area,
+            medium,
+            lel_pct,
+            toxics,
+        } => {
             finite("depth_m", *depth_m, 0.01, 100.0)?;
-            required("area", area)
+            required("area", area)?;
+            crate::error::text("medium", medium, 500, false)?;
+            lel(*lel_pct)?;
+            let deep = *hazardous_area && *depth_m > 1.2;
+            *toxics = settings::resolve_toxics(&settings::gas_refs(r)?, toxics, deep)?;
         }
         Details::RoadBreak {
             road_section,
@@ -675,18 +631,63 @@ fn check_details(d: &Details) -> Result<()> {
         } => {
             required("road_section", road_section)?;
             required("reason", reason)?;
-            required("detour", detour)
+            required("detour", detour)?;
         }
     }
+    Ok(d)
 }
 
-/// The form rules that do not depend on other jobs: fields, the period and its validity
-/// limit, the level, wind, the guardian, linked and served permits.
+/// The workers: named; certificated where the work needs it (welding and cutting,
+/// temporary power, lifting); no certificate the archive knows as expired by the end of
+/// the work.
+fn check_workers(r: &impl Reader, d: &Details, workers: &[Worker], last: time::Date) -> Result<()> {
+    for w in workers {
+        required("workers", &w.name)?;
+        crate::error::text("workers", &w.cert, 100, false)?;
+    }
+    if rules::needs_certificates(d.work(), d.hot_method()) {
+        let kind = format!("safety.permit.cert.{}", d.work().id());
+        if workers.is_empty() {
+            return Err(Error::Invalid {
+                field: "workers",
+                msg: Msg::new("safety.permit.err.workers_required").arg_key("cert", kind),
+            });
+        }
+        if let Some(w) = workers.iter().find(|w| w.cert.trim().is_empty()) {
+            return Err(Error::Invalid {
+                field: "workers",
+                msg: Msg::new("safety.permit.err.cert_required")
+                    .arg("name", &w.name)
+                    .arg_key("cert", kind),
+            });
+        }
+    }
+    for w in workers.iter().filter(|w| !w.cert.trim().is_empty()) {
+        if let Some(c) = crate::modules::safety::service::person_certificate(r, &w.cert, last)?
+            && c.status == crate::modules::safety::model::Status::Expired
+        {
+            return Err(Error::Invalid {
+                field: "workers",
+                msg: Msg::new("safety.permit.err.cert_expired")
+                    .arg("name", &w.name)
+                    .arg("number", &c.cert.number)
+                    .arg("due", c.due.unwrap_or_default()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The form rules that do not depend on other jobs: fields, the period, its work windows
+/// and validity limit, the level, wind, detectors, the guardian, linked and served permits,
+/// certificates.
 struct Checked {
+    details: Details,
     from_ms: i64,
     to_ms: i64,
+    windows: Vec<WorkWindow>,
     level: Option<String>,
-    upgraded: bool,
+    upgrades: Vec<rules::Upgrade>,
     guardian: Option<(u64, String)>,
 }
 
@@ -703,33 +704,63 @@ fn check_input(
     required("leader", &input.leader)?;
     finite("x", input.x, -100_000.0, 100_000.0)?;
     finite("y", input.y, -100_000.0, 100_000.0)?;
-    check_details(&input.details)?;
-    for w in &input.workers {
-        required("workers", &w.name)?;
-    }
+    let details = check_details(r, &input.details)?;
     let from_ms = parse_local(&input.from, offset)
         .ok_or_else(|| Error::invalid("from", "safety.permit.err.datetime"))?;
     let to_ms = parse_local(&input.to, offset)
         .ok_or_else(|| Error::invalid("to", "safety.permit.err.datetime"))?;
     let (from, to) = (local(from_ms, offset), local(to_ms, offset));
+    if input.windows.len() > 31 {
+        return Err(Error::invalid("windows", "safety.permit.err.windows_many"));
+    }
+    let mut windows = Vec::new();
+    for w in &input.windows {
+        let a = parse_local(&w.from, offset)
+            .ok_or_else(|| Error::invalid("windows", "safety.permit.err.datetime"))?;
+        let b = parse_local(&w.to, offset)
+            .ok_or_else(|| Error::invalid("windows", "safety.permit.err.datetime"))?;
+        windows.push(WorkWindow {
+            from_ms: a,
+            to_ms: b,
+        });
+    }
+    let spans: Vec<Span> = if windows.is_empty() {
+        vec![(from, to)]
+    } else {
+        windows
+            .iter()
+            .map(|w| (local(w.from_ms, offset), local(w.to_ms, offset)))
+            .collect()
+    };
+    if to > from {
+        rules::check_windows((from, to), &spans).map_err(|b| breach("windows", b))?;
+    }
     let cal = calendar(r)?;
-    let (level, upgraded) = level_of(&input.details, from, to, &cal)?;
-    let work = input.details.work();
+    let (level, upgrades) = level_of(&details, &spans, &cal)?;
+    let work = details.work();
     let hot = match work {
         WorkType::HotWork => level.as_deref().and_then(HotLevel::parse),
         _ => None,
     };
-    // temporary power: the served permit's validity binds
+    // temporary power: the served permit must be in force, and its validity binds
     let mut serves = None;
     if let Details::TemporaryPower {
         serves: Some(sid), ..
-    } = &input.details
+    } = &details
     {
         let s = r
             .get(&PERMITS, sid)?
             .ok_or_else(|| Error::invalid("serves", "safety.permit.err.serves_missing"))?;
         if !matches!(s.work(), WorkType::HotWork | WorkType::ConfinedSpace) {
             return Err(Error::invalid("serves", "safety.permit.err.serves_type"));
+        }
+        if s.stage.is_final() {
+            return Err(Error::Invalid {
+                field: "serves",
+                msg: Msg::new("safety.permit.err.serves_final")
+                    .arg("number", &s.number)
+                    .arg_key("stage", format!("safety.stage.{}", s.stage.id())),
+            });
         }
         if from_ms < s.from_ms || to_ms > s.to_ms {
             return Err(Error::Invalid {
@@ -742,24 +773,46 @@ fn check_input(
         }
         serves = Some(Duration::milliseconds(s.to_ms - s.from_ms));
     }
-    rules::check_validity(work, hot, serves, from, to).map_err(|b| breach("to", b))?;
-    match &input.details {
-        Details::Height { wind_force, .. } => rules::check_wind(work, true, *wind_force),
+    rules::check_validity(work, hot, serves, details.deep_hazardous(), (from, to))
+        .map_err(|b| breach("to", b))?;
+    match &details {
+        Details::Height { wind_force, .. } => {
+            rules::check_wind(work, true, wind_force.unwrap_or(0))
+        }
         Details::Lifting {
             outdoor,
             wind_force,
             ..
-        } => rules::check_wind(work, *outdoor, *wind_force),
+        } => rules::check_wind(work, outdoor.unwrap_or(true), wind_force.unwrap_or(0)),
         _ => Ok(()),
     }
     .map_err(|b| breach("wind_force", b))?;
+    if hot == Some(HotLevel::Special) && details.monitor_tags().is_empty() {
+        return Err(Error::invalid(
+            "monitor_tags",
+            "safety.permit.err.monitor_required",
+        ));
+    }
+    let mut linked = Vec::new();
     for l in &input.linked {
-        if Some(*l) == self_id || r.get(&PERMITS, l)?.is_none() {
-            return Err(Error::Invalid {
-                field: "linked",
-                msg: Msg::new("safety.permit.err.linked").arg("id", l),
-            });
+        match r.get(&PERMITS, l)? {
+            Some(p) if Some(*l) != self_id => linked.push(p),
+            _ => {
+                return Err(Error::Invalid {
+                    field: "linked",
+                    msg: Msg::new("safety.permit.err.linked").arg("id", l),
+                });
+            }
         }
+    }
+    // hot work inside a vessel: a confined-space permit for that vessel, in force
+    if let Some(space) = details.hot_space()
+        && space_permit(&linked, space).is_none()
+    {
+        return Err(Error::Invalid {
+            field: "linked",
+            msg: Msg::new("safety.permit.err.space_permit").arg("space", space),
+        });
     }
     let guardian = match input.guardian_id {
         None => None,
@@ -778,13 +831,36 @@ fn check_input(
             Some((u.id, u.display_name))
         }
     };
+    check_workers(r, &details, &input.workers, to.date())?;
     Ok(Checked {
+        details,
         from_ms,
         to_ms,
+        windows,
         level,
-        upgraded,
+        upgrades,
         guardian,
     })
+}
+
+/// Among `linked`, a confined-space permit for `space` that is not closed, cancelled or
+/// withdrawn.
+fn space_permit<'a>(linked: &'a [Permit], space: &str) -> Option<&'a Permit> {
+    linked.iter().find(|p| {
+        !p.stage.is_final()
+            && matches!(&p.details, Details::ConfinedSpace { space: s, .. }
+                if s.trim().eq_ignore_ascii_case(space.trim()))
+    })
+}
+
+fn linked_permits(r: &impl Reader, p: &Permit) -> Result<Vec<Permit>> {
+    let mut out = Vec::new();
+    for id in &p.linked {
+        if let Some(l) = r.get(&PERMITS, id)? {
+            out.push(l);
+        }
+    }
+    Ok(out)
 }
 
 fn job_of(p: &Permit, offset: UtcOffset) -> Job {
@@ -806,6 +882,7 @@ fn job_of(p: &Permit, offset: UtcOffset) -> Job {
         line,
         space,
         painting,
+        activities: p.activities.clone(),
         from: local(p.from_ms, offset),
         to: local(p.to_ms, offset),
     }
@@ -853,9 +930,10 @@ fn next_number(r: &impl Reader, work: WorkType, now_ms: i64, offset: UtcOffset) 
 }
 
 fn apply_input(p: &mut Permit, input: PermitInput, c: Checked) {
-    p.details = input.details;
+    p.details = c.details;
     p.level = c.level;
-    p.upgraded = c.upgraded;
+    p.upgraded = !c.upgrades.is_empty();
+    p.upgrades = c.upgrades;
     p.applicant_unit = input.applicant_unit.trim().into();
     p.content = input.content.trim().into();
     p.location = input.location.trim().into();
@@ -863,7 +941,14 @@ fn apply_input(p: &mut Permit, input: PermitInput, c: Checked) {
     p.y = input.y;
     p.work_unit = input.work_unit.trim().into();
     p.leader = input.leader.trim().into();
-    p.workers = input.workers;
+    p.workers = input
+        .workers
+        .into_iter()
+        .map(|w| Worker {
+            name: w.name.trim().into(),
+            cert: w.cert.trim().into(),
+        })
+        .collect();
     (p.guardian_id, p.guardian) = match c.guardian {
         Some((id, name)) => (Some(id), name),
         None => (None, String::new()),
@@ -872,6 +957,11 @@ fn apply_input(p: &mut Permit, input: PermitInput, c: Checked) {
     p.risks = input.risks.trim().into();
     p.from_ms = c.from_ms;
     p.to_ms = c.to_ms;
+    p.windows = c.windows;
+    let mut activities = input.activities;
+    activities.sort_by_key(|a| a.id());
+    activities.dedup();
+    p.activities = activities;
 }
 
 fn summary_of(p: &Permit) -> String {
@@ -894,12 +984,11 @@ pub fn create(
     offset: UtcOffset,
     lang: Lang,
 ) -> Result<Permit> {
-    if !s.may_apply() {
-        return Err(Error::Forbidden(
-            Msg::new("safety.permit.err.duty").arg_key("duty", Duty::Applicant.key()),
-        ));
-    }
     let mut w = store.write(&s.actor())?;
+    let s = &s.reloaded(&w)?;
+    if !s.may_apply() {
+        return Err(need_duty(Duty::Applicant));
+    }
     let c = check_input(&w, &input, None, offset)?;
     let work = input.details.work();
     let checklist = match &input.checklist {
@@ -912,6 +1001,7 @@ pub fn create(
         details: input.details.clone(),
         level: None,
         upgraded: false,
+        upgrades: Vec::new(),
         stage: Stage::Draft,
         applicant_unit: String::new(),
         applicant_id: s.user_id,
@@ -930,6 +1020,8 @@ pub fn create(
         checklist: measures(checklist),
         from_ms: 0,
         to_ms: 0,
+        windows: Vec::new(),
+        activities: Vec::new(),
         chain: Vec::new(),
         approved_steps: 0,
         gas: Vec::new(),
@@ -937,6 +1029,7 @@ pub fn create(
         signatures: Vec::new(),
         started_ms: None,
         suspended_ms: None,
+        retest_required: false,
         closed_ms: None,
         created_ms: now_ms,
         updated_ms: now_ms,
@@ -1075,74 +1168,266 @@ pub fn signatures_intact(p: &Permit) -> bool {
     true
 }
 
-/// Checks a gas analysis against the limits of the permit's type.
-fn check_gas(p: &Permit, g: &GasInput) -> Result<()> {
-    let need = |field: &'static str, v: Option<f64>| -> Result<f64> {
-        v.filter(|x| x.is_finite() && *x >= 0.0 && *x <= 100.0)
-            .ok_or_else(|| Error::invalid(field, "safety.permit.err.gas_value"))
+// ------------------------------------------------------------------ gas
+
+/// What a permit's gas analyses are held to: hot work by its medium's LEL (and oxygen in
+/// oxygen service); inside a vessel also the vessel's confined-space limits (oxygen, its
+/// toxic gases); confined spaces and deep excavation in hazardous areas by oxygen and
+/// their toxic gases; temporary power in a hazardous area by combustible gas.
+pub fn gas_limits(r: &impl Reader, p: &Permit) -> Result<GasLimits> {
+    let pairs = |t: &[ToxicLimit]| {
+        t.iter()
+            .map(|t| (t.name.clone(), t.limit_mg_m3))
+            .collect::<Vec<_>>()
     };
-    match &p.details {
+    Ok(match &p.details {
         Details::HotWork {
             lel_pct,
             oxygen_service,
             ..
-        } => {
-            let c = need("combustible_pct", g.combustible_pct)?;
-            let o2 = if *oxygen_service {
-                Some(need("o2_pct", g.o2_pct)?)
-            } else {
-                None
-            };
-            rules::check_hot_gas(c, *lel_pct, o2).map_err(|b| breach("combustible_pct", b))
-        }
+        } => match p.details.hot_space() {
+            Some(space) => {
+                let linked = linked_permits(r, p)?;
+                let (enriched, toxics) = match space_permit(&linked, space).map(|c| &c.details) {
+                    Some(Details::ConfinedSpace {
+                        enriched, toxics, ..
+                    }) => (*enriched, pairs(toxics)),
+                    _ => (false, Vec::new()),
+                };
+                GasLimits {
+                    lel_pct: *lel_pct,
+                    oxygen: OxygenRule::Enclosed { enriched },
+                    toxics,
+                }
+            }
+            None => GasLimits {
+                lel_pct: *lel_pct,
+                oxygen: if *oxygen_service {
+                    OxygenRule::OxygenService
+                } else {
+                    OxygenRule::Unchecked
+                },
+                toxics: Vec::new(),
+            },
+        },
         Details::ConfinedSpace {
             lel_pct,
             enriched,
-            toxic_name,
-            toxic_limit,
+            toxics,
             ..
-        } => {
-            let c = need("combustible_pct", g.combustible_pct)?;
-            let o2 = need("o2_pct", g.o2_pct)?;
-            rules::check_hot_gas(c, *lel_pct, None).map_err(|b| breach("combustible_pct", b))?;
-            rules::check_confined_oxygen(o2, *enriched).map_err(|b| breach("o2_pct", b))?;
-            if let Some(limit) = toxic_limit {
-                let v = g
-                    .toxic_value
-                    .filter(|x| x.is_finite() && *x >= 0.0)
-                    .ok_or_else(|| Error::invalid("toxic_value", "safety.permit.err.gas_value"))?;
-                if v > *limit {
-                    return Err(Error::Invalid {
-                        field: "toxic_value",
-                        msg: Msg::new("safety.rule.toxic")
-                            .arg("name", toxic_name)
-                            .arg("value", v)
-                            .arg("limit", limit),
-                    });
-                }
-            }
-            Ok(())
+        } => GasLimits {
+            lel_pct: *lel_pct,
+            oxygen: OxygenRule::Enclosed {
+                enriched: *enriched,
+            },
+            toxics: pairs(toxics),
+        },
+        Details::Excavation {
+            lel_pct, toxics, ..
+        } if p.details.deep_hazardous() => GasLimits {
+            lel_pct: *lel_pct,
+            oxygen: OxygenRule::Enclosed { enriched: false },
+            toxics: pairs(toxics),
+        },
+        Details::TemporaryPower { lel_pct, .. } if p.details.needs_gas() => GasLimits {
+            lel_pct: *lel_pct,
+            oxygen: OxygenRule::Unchecked,
+            toxics: Vec::new(),
+        },
+        _ => return Err(Error::Conflict(Msg::new("safety.permit.err.no_gas"))),
+    })
+}
+
+/// The values of an analysis as entered, checked for what the limits need: combustible
+/// gas always, oxygen where it is limited, each toxic gas the permit names (and no other).
+/// Missing or impossible values are bad input, not a failing analysis.
+fn gas_values(l: &GasLimits, g: &GasInput) -> Result<GasValues> {
+    let pct = |field: &'static str, v: Option<f64>, need: bool| -> Result<Option<f64>> {
+        match v {
+            None if !need => Ok(None),
+            Some(x) if x.is_finite() && (0.0..=100.0).contains(&x) => Ok(Some(x)),
+            _ => Err(Error::invalid(field, "safety.permit.err.gas_value")),
         }
-        Details::Excavation { .. } => {
-            let c = need("combustible_pct", g.combustible_pct)?;
-            let o2 = need("o2_pct", g.o2_pct)?;
-            rules::check_hot_gas(c, 4.0, None).map_err(|b| breach("combustible_pct", b))?;
-            rules::check_confined_oxygen(o2, false).map_err(|b| breach("o2_pct", b))
+    };
+    let combustible_pct = pct("combustible_pct", g.combustible_pct, true)?;
+    let o2_pct = pct("o2_pct", g.o2_pct, l.oxygen != OxygenRule::Unchecked)?;
+    for t in &g.toxics {
+        if !l.toxics.iter().any(|(n, _)| *n == t.name) {
+            return Err(Error::Invalid {
+                field: "toxics",
+                msg: Msg::new("safety.permit.err.toxic_not_named").arg("name", &t.name),
+            });
         }
-        _ => Err(Error::Conflict(Msg::new("safety.permit.err.no_gas"))),
+        if !t.value.is_finite() || t.value < 0.0 || t.value > 1e6 {
+            return Err(Error::invalid("toxics", "safety.permit.err.gas_value"));
+        }
+    }
+    let mut toxics = Vec::new();
+    for (name, _) in &l.toxics {
+        let v = g
+            .toxics
+            .iter()
+            .find(|t| t.name == *name)
+            .ok_or_else(|| Error::Invalid {
+                field: "toxics",
+                msg: Msg::new("safety.permit.err.toxic_missing").arg("name", name),
+            })?;
+        toxics.push((name.clone(), v.value));
+    }
+    Ok(GasValues {
+        combustible_pct,
+        o2_pct,
+        toxics,
+    })
+}
+
+/// The failing analyses still standing (a later pass at the same point clears one).
+pub fn standing_failures(p: &Permit) -> Vec<&GasReading> {
+    let samples: Vec<Sampled> = p
+        .gas
+        .iter()
+        .map(|g| Sampled {
+            at_ms: g.sampled_ms,
+            point: &g.point,
+            pass: g.pass(),
+        })
+        .collect();
+    rules::open_failures(&samples)
+        .into_iter()
+        .map(|i| &p.gas[i])
+        .collect()
+}
+
+fn gas_failed(g: &GasReading, offset: UtcOffset) -> Error {
+    Error::Invalid {
+        field: "gas",
+        msg: Msg::new("safety.permit.err.gas_failed")
+            .arg("time", format_local(g.sampled_ms, offset))
+            .arg("point", &g.point),
     }
 }
 
-/// The latest gas sample must be at most 30 minutes old (and, after a suspension, taken
-/// after it began).
-fn fresh_sample(p: &Permit, now_ms: i64, after_ms: Option<i64>, offset: UtcOffset) -> Result<()> {
+/// Whether the analyses let work start or resume now: no failure standing, and the last
+/// passing analysis at most 30 minutes old (and taken after `after_ms`, when given).
+fn gas_ready(p: &Permit, now_ms: i64, after_ms: Option<i64>, offset: UtcOffset) -> Result<()> {
+    if let Some(g) = standing_failures(p).first() {
+        return Err(gas_failed(g, offset));
+    }
+    // sampling times are to the minute: a sample in the minute work stopped counts
     let g = p
-        .last_gas()
-        .filter(|g| after_ms.is_none_or(|t| g.sampled_ms >= t))
+        .last_pass()
+        .filter(|g| after_ms.is_none_or(|t| g.sampled_ms >= t - t.rem_euclid(60_000)))
         .ok_or_else(|| Error::invalid("gas", "safety.permit.err.gas_missing"))?;
     rules::check_sample_age(local(g.sampled_ms, offset), local(now_ms, offset))
         .map_err(|b| breach("gas", b))
 }
+
+/// Every detector bound to the permit reads normally.
+fn detectors_ready(p: &Permit, site: &dyn Site) -> Result<()> {
+    for t in p.details.monitor_tags() {
+        let d = site.detector(t);
+        if d != Detector::Normal {
+            return Err(Error::Invalid {
+                field: "monitor_tags",
+                msg: Msg::new("safety.permit.err.detector")
+                    .arg("tag", t)
+                    .arg_key("state", d.key()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The findings of a failing analysis, one line per broken limit.
+fn findings_text(f: &[Finding], lang: Lang) -> String {
+    f.iter()
+        .map(|x| match lang {
+            Lang::En => x.en.as_str(),
+            Lang::ZhCn => x.zh.as_str(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Records an analysis on `p` (failing ones too) and moves the permit on: a pass in the
+/// gas-analysis stage opens the approvals; a failure during work stops it. Returns the
+/// reading.
+fn record_gas(
+    r: &impl Reader,
+    p: &mut Permit,
+    s: &Signer,
+    g: &GasInput,
+    now_ms: i64,
+    offset: UtcOffset,
+) -> Result<GasReading> {
+    required("point", &g.point)?;
+    crate::error::text("point", &g.point, 100, true)?;
+    let sampled_ms = parse_local(&g.sampled, offset)
+        .ok_or_else(|| Error::invalid("sampled", "safety.permit.err.datetime"))?;
+    if sampled_ms > now_ms + 60_000 {
+        return Err(Error::invalid("sampled", "safety.permit.err.sample_future"));
+    }
+    if now_ms - sampled_ms > 86_400_000 {
+        return Err(Error::invalid("sampled", "safety.permit.err.sample_old"));
+    }
+    let limits = gas_limits(r, p)?;
+    let values = gas_values(&limits, g)?;
+    let failures = rules::judge_gas(&limits, &values)
+        .into_iter()
+        .map(|(field, b)| Finding {
+            field: field.to_string(),
+            zh: b.msg().render(Lang::ZhCn),
+            en: b.msg().render(Lang::En),
+        })
+        .collect();
+    let reading = GasReading {
+        sampled_ms,
+        point: g.point.trim().to_string(),
+        combustible_pct: values.combustible_pct,
+        o2_pct: values.o2_pct,
+        toxics: values
+            .toxics
+            .into_iter()
+            .map(|(name, value)| ToxicReading { name, value })
+            .collect(),
+        failures,
+        analyst_id: s.user_id,
+        analyst: s.name.clone(),
+        recorded_ms: now_ms,
+    };
+    p.gas.push(reading.clone());
+    if reading.pass() && p.stage == Stage::GasAnalysis {
+        p.stage = Stage::Approval;
+    }
+    Ok(reading)
+}
+
+/// Stops work on site: suspended, and (for gas) a new passing analysis needed to resume.
+fn stop(p: &mut Permit, now_ms: i64, retest: bool) {
+    p.stage = Stage::Suspended;
+    p.suspended_ms = Some(now_ms);
+    p.retest_required |= retest;
+}
+
+/// Tells the permit's guardian and everyone holding the safety-department duty.
+fn notify_stop(w: &mut WriteTx, p: &Permit, msg: &Msg, now_ms: i64) -> Result<()> {
+    let mut users: Vec<u64> = settings::all_duties(&*w)?
+        .into_iter()
+        .filter(|(_, d)| d.contains(&Duty::SafetyDept))
+        .map(|(u, _)| u)
+        .collect();
+    users.extend(p.guardian_id);
+    crate::notices::send(
+        w,
+        &users,
+        "safety",
+        msg,
+        &format!("/safety/permits/{}", p.id),
+        now_ms,
+    )
+}
+
+// ------------------------------------------------------------------ who may do what
 
 /// Who may stop work on site (suspend: `other` = the unit head; withdraw: the leader) and
 /// under which duty they sign: the guardian, the safety department, or `other`.
@@ -1158,10 +1443,152 @@ fn stopper(is_guardian: bool, s: &Signer, other: Duty) -> Result<Duty> {
     }
 }
 
+/// Whether `s` may take `a` on `p` in its present stage, and the duty they sign under.
+/// The one place that decides it: the permit page offers exactly the actions this allows,
+/// and `act` checks it before anything else (the rules of the step come after).
+pub fn permission(p: &Permit, s: &Signer, a: Action) -> Result<Option<Duty>> {
+    use Stage::*;
+    let own = p.applicant_id == s.user_id;
+    let is_guardian = p.guardian_id == Some(s.user_id) && s.has(Duty::Guardian);
+    let stage = |ok: &[Stage]| {
+        if ok.contains(&p.stage) {
+            Ok(())
+        } else {
+            Err(wrong_stage(p, a))
+        }
+    };
+    let applicant = || {
+        if !s.may_apply() {
+            Err(need_duty(Duty::Applicant))
+        } else if !own && !s.can_write {
+            Err(Error::Forbidden(Msg::new(
+                "safety.permit.err.not_applicant",
+            )))
+        } else {
+            Ok(None)
+        }
+    };
+    match a {
+        Action::Submit => stage(&[Draft]).and_then(|_| applicant()),
+        Action::ConfirmMeasures => stage(&[Measures]).and_then(|_| applicant()),
+        Action::Gas => {
+            stage(&[GasAnalysis, Approval, Briefing, Working, Suspended])?;
+            if !p.details.needs_gas() {
+                return Err(Error::Conflict(Msg::new("safety.permit.err.no_gas")));
+            }
+            if !s.has(Duty::Analyst) {
+                return Err(need_duty(Duty::Analyst));
+            }
+            if own {
+                return Err(Error::Forbidden(Msg::new("safety.permit.err.own_gas")));
+            }
+            Ok(Some(Duty::Analyst))
+        }
+        Action::Approve | Action::Reject => {
+            stage(&[Approval])?;
+            let d = *p
+                .chain
+                .get(p.approved_steps)
+                .ok_or_else(|| wrong_stage(p, a))?;
+            if !s.has(d) {
+                return Err(need_duty(d));
+            }
+            if own {
+                return Err(Error::Forbidden(Msg::new("safety.permit.err.own")));
+            }
+            // one step per person in this round (a rejection starts a new one)
+            if p.signatures
+                .iter()
+                .rev()
+                .take_while(|x| x.action != Action::Submit)
+                .any(|x| x.action == Action::Approve && x.user_id == s.user_id)
+            {
+                return Err(Error::Forbidden(Msg::new("safety.permit.err.twice")));
+            }
+            Ok(Some(d))
+        }
+        Action::Brief => {
+            stage(&[Briefing])?;
+            if is_guardian {
+                return Ok(None);
+            }
+            applicant()
+        }
+        Action::Start => {
+            stage(&[Briefing])?;
+            if p.guardian_id.is_none() {
+                return Err(Error::invalid(
+                    "guardian_id",
+                    "safety.permit.err.no_guardian",
+                ));
+            }
+            if !is_guardian {
+                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
+            }
+            Ok(Some(Duty::Guardian))
+        }
+        Action::Suspend => {
+            stage(&[Working])?;
+            stopper(is_guardian, s, Duty::Unit).map(Some)
+        }
+        Action::Resume => {
+            stage(&[Suspended])?;
+            if !is_guardian {
+                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
+            }
+            Ok(Some(Duty::Guardian))
+        }
+        Action::Finish => {
+            stage(&[Working, Suspended])?;
+            if own || s.can_write || is_guardian {
+                Ok(None)
+            } else {
+                Err(Error::Forbidden(Msg::new(
+                    "safety.permit.err.not_applicant",
+                )))
+            }
+        }
+        Action::Accept => {
+            stage(&[Acceptance])?;
+            [Duty::Unit, Duty::SafetyDept]
+                .into_iter()
+                .find(|d| s.has(*d))
+                .map(Some)
+                .ok_or_else(|| need_duty(Duty::Unit))
+        }
+        Action::Cancel => {
+            stage(&[Draft, Measures, GasAnalysis, Approval, Briefing])?;
+            if own || s.can_write || s.has(Duty::SafetyDept) {
+                Ok(None)
+            } else {
+                Err(Error::Forbidden(Msg::new(
+                    "safety.permit.err.not_applicant",
+                )))
+            }
+        }
+        Action::Withdraw => {
+            stage(&[Working, Suspended])?;
+            stopper(is_guardian, s, Duty::Leader).map(Some)
+        }
+    }
+}
+
+/// What a signer may do next to a permit, for the page's buttons: exactly what
+/// `permission` allows.
+pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| permission(p, s, *a).is_ok())
+        .collect()
+}
+
+// ------------------------------------------------------------------ acting
+
 /// Performs one step of the life cycle, signed by `s` at `now_ms`. A refused step leaves
-/// the permit as it was.
+/// the permit as it was. `site` tells the state of the gas detectors a permit is bound to.
 pub fn act(
     store: &Store,
+    site: &dyn Site,
     s: &Signer,
     id: u64,
     input: ActionInput,
@@ -1169,25 +1596,21 @@ pub fn act(
     offset: UtcOffset,
 ) -> Result<Permit> {
     let mut w = store.write(&s.actor())?;
+    // duties as stored now, inside the signing transaction
+    let s = &s.reloaded(&w)?;
+    if s.user_id == 0 {
+        return Err(Error::Forbidden(Msg::new("safety.permit.err.token")));
+    }
     let before = permit(&w, id)?;
     let mut p = before.clone();
     let a = input.action;
-    let is_guardian = p.guardian_id == Some(s.user_id) && s.has(Duty::Guardian);
-    let mut duty = None;
+    let duty = permission(&p, s, a)?;
+    // a failing analysis: its findings, and whether it stopped work on site
+    let mut failed: Option<(GasReading, bool)> = None;
     match a {
         Action::Submit => {
-            if p.stage != Stage::Draft {
-                return Err(wrong_stage(&p, a));
-            }
-            if !s.may_apply() {
-                return Err(need_duty(Duty::Applicant));
-            }
-            if p.applicant_id != s.user_id && !s.can_write {
-                return Err(Error::Forbidden(Msg::new(
-                    "safety.permit.err.not_applicant",
-                )));
-            }
-            // the whole form again: the calendar or the served permit may have changed
+            // the whole form again: the calendar, the reference data or the served permit
+            // may have changed
             let input = input_of(&p, offset);
             let c = check_input(&w, &input, Some(id), offset)?;
             apply_input(&mut p, input, c);
@@ -1203,17 +1626,6 @@ pub fn act(
             p.stage = Stage::Measures;
         }
         Action::ConfirmMeasures => {
-            if p.stage != Stage::Measures {
-                return Err(wrong_stage(&p, a));
-            }
-            if !s.may_apply() {
-                return Err(need_duty(Duty::Applicant));
-            }
-            if p.applicant_id != s.user_id && !s.can_write {
-                return Err(Error::Forbidden(Msg::new(
-                    "safety.permit.err.not_applicant",
-                )));
-            }
             if p.risks.trim().is_empty() {
                 return Err(Error::invalid("risks", "safety.permit.err.risks"));
             }
@@ -1235,59 +1647,17 @@ pub fn act(
             };
         }
         Action::Gas => {
-            if !matches!(
-                p.stage,
-                Stage::GasAnalysis
-                    | Stage::Approval
-                    | Stage::Briefing
-                    | Stage::Working
-                    | Stage::Suspended
-            ) {
-                return Err(wrong_stage(&p, a));
-            }
-            if !p.details.needs_gas() {
-                return Err(Error::Conflict(Msg::new("safety.permit.err.no_gas")));
-            }
-            if !s.has(Duty::Analyst) {
-                return Err(need_duty(Duty::Analyst));
-            }
-            duty = Some(Duty::Analyst);
             let g = input
                 .gas
-                .clone()
+                .as_ref()
                 .ok_or_else(|| Error::invalid("gas", "safety.permit.err.gas_missing"))?;
-            required("point", &g.point)?;
-            let sampled_ms = parse_local(&g.sampled, offset)
-                .ok_or_else(|| Error::invalid("sampled", "safety.permit.err.datetime"))?;
-            if sampled_ms > now_ms + 60_000 {
-                return Err(Error::invalid("sampled", "safety.permit.err.sample_future"));
-            }
-            if now_ms - sampled_ms > 86_400_000 {
-                return Err(Error::invalid("sampled", "safety.permit.err.sample_old"));
-            }
-            check_gas(&p, &g)?;
-            p.gas.push(GasReading {
-                sampled_ms,
-                point: g.point.trim().to_string(),
-                combustible_pct: g.combustible_pct,
-                o2_pct: g.o2_pct,
-                toxic_value: g.toxic_value,
-                analyst_id: s.user_id,
-                analyst: s.name.clone(),
-                recorded_ms: now_ms,
-            });
-            if p.stage == Stage::GasAnalysis {
-                p.stage = Stage::Approval;
+            let reading = record_gas(&w, &mut p, s, g, now_ms, offset)?;
+            if !reading.pass() {
+                failed = Some((reading, p.stage == Stage::Working));
             }
         }
         Action::Approve => {
-            if p.stage != Stage::Approval {
-                return Err(wrong_stage(&p, a));
-            }
             let next = p.approved_steps;
-            let Some(&d) = p.chain.get(next) else {
-                return Err(wrong_stage(&p, a));
-            };
             if let Some(step) = input.step
                 && step != next
             {
@@ -1295,40 +1665,16 @@ pub fn act(
                     Msg::new("safety.permit.err.order")
                         .arg("step", step + 1)
                         .arg("next", next + 1)
-                        .arg_key("duty", d.key()),
+                        .arg_key("duty", p.chain[next].key()),
                 ));
             }
-            if !s.has(d) {
-                return Err(need_duty(d));
-            }
-            if s.user_id == p.applicant_id {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.own")));
-            }
-            // one step per person in this round (a rejection starts a new one)
-            if p.signatures
-                .iter()
-                .rev()
-                .take_while(|x| x.action != Action::Submit)
-                .any(|x| x.action == Action::Approve && x.user_id == s.user_id)
-            {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.twice")));
-            }
-            duty = Some(d);
             p.approved_steps += 1;
             if p.approved_steps == p.chain.len() {
                 p.stage = Stage::Briefing;
             }
         }
         Action::Reject => {
-            if p.stage != Stage::Approval {
-                return Err(wrong_stage(&p, a));
-            }
-            let d = p.chain[p.approved_steps.min(p.chain.len().saturating_sub(1))];
-            if !s.has(d) {
-                return Err(need_duty(d));
-            }
             note_required(&input)?;
-            duty = Some(d);
             p.stage = Stage::Draft;
             p.approved_steps = 0;
             p.chain.clear();
@@ -1338,12 +1684,6 @@ pub fn act(
             }
         }
         Action::Brief => {
-            if p.stage != Stage::Briefing {
-                return Err(wrong_stage(&p, a));
-            }
-            if !s.may_apply() && !is_guardian {
-                return Err(need_duty(Duty::Applicant));
-            }
             let receivers: Vec<String> = if input.receivers.is_empty() {
                 p.workers.iter().map(|w| w.name.clone()).collect()
             } else {
@@ -1363,19 +1703,6 @@ pub fn act(
             });
         }
         Action::Start => {
-            if p.stage != Stage::Briefing {
-                return Err(wrong_stage(&p, a));
-            }
-            if p.guardian_id.is_none() {
-                return Err(Error::invalid(
-                    "guardian_id",
-                    "safety.permit.err.no_guardian",
-                ));
-            }
-            if !is_guardian {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
-            }
-            duty = Some(Duty::Guardian);
             if p.approved_steps < p.chain.len() {
                 return Err(Error::Conflict(Msg::new("safety.permit.err.approvals")));
             }
@@ -1387,116 +1714,102 @@ pub fn act(
             if p.briefing.is_none() {
                 return Err(Error::Conflict(Msg::new("safety.permit.err.no_briefing")));
             }
-            if now_ms < p.from_ms - 60_000 || now_ms >= p.to_ms {
-                return Err(Error::Invalid {
-                    field: "from",
-                    msg: Msg::new("safety.permit.err.outside")
-                        .arg("from", format_local(p.from_ms, offset))
-                        .arg("to", format_local(p.to_ms, offset)),
-                });
+            if now_ms < p.from_ms - 60_000 || now_ms >= p.to_ms || !p.in_window(now_ms) {
+                return Err(outside(&p, offset));
             }
             if p.details.needs_gas() {
-                fresh_sample(&p, now_ms, None, offset)?;
+                gas_ready(&p, now_ms, None, offset)?;
             }
+            detectors_ready(&p, site)?;
+            check_related(&w, &p)?;
             p.stage = Stage::Working;
             p.started_ms = Some(now_ms);
         }
         Action::Suspend => {
-            if p.stage != Stage::Working {
-                return Err(wrong_stage(&p, a));
-            }
-            duty = Some(stopper(is_guardian, s, Duty::Unit)?);
             note_required(&input)?;
-            p.stage = Stage::Suspended;
-            p.suspended_ms = Some(now_ms);
+            stop(&mut p, now_ms, false);
         }
         Action::Resume => {
-            if p.stage != Stage::Suspended {
-                return Err(wrong_stage(&p, a));
-            }
-            if !is_guardian {
-                return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
-            }
-            duty = Some(Duty::Guardian);
-            if now_ms >= p.to_ms {
-                return Err(Error::Invalid {
-                    field: "to",
-                    msg: Msg::new("safety.permit.err.outside")
-                        .arg("from", format_local(p.from_ms, offset))
-                        .arg("to", format_local(p.to_ms, offset)),
-                });
+            if now_ms >= p.to_ms || !p.in_window(now_ms) {
+                return Err(outside(&p, offset));
             }
             let since = p.suspended_ms.unwrap_or(now_ms);
-            // deep excavation in a hazardous area follows the confined-space rules
-            let limit = rules::retest_after(p.work(), hot_level_of(&p))
-                .or_else(|| p.details.needs_gas().then(|| Duration::minutes(60)));
-            if let Some(limit) = limit
-                && now_ms - since > limit.whole_milliseconds() as i64
-            {
-                fresh_sample(&p, now_ms, Some(since), offset).map_err(|_| Error::Invalid {
-                    field: "gas",
-                    msg: Msg::new("safety.permit.err.retest")
-                        .arg("minutes", (now_ms - since) / 60_000)
-                        .arg("limit", limit.whole_minutes()),
-                })?;
+            if p.details.needs_gas() {
+                if let Some(g) = standing_failures(&p).first() {
+                    return Err(gas_failed(g, offset));
+                }
+                let limit =
+                    rules::retest_after(p.work(), hot_level_of(&p), p.details.deep_hazardous())
+                        .unwrap_or(Duration::minutes(60));
+                let long = now_ms - since > limit.whole_milliseconds() as i64;
+                if p.retest_required || long {
+                    gas_ready(&p, now_ms, Some(since), offset).map_err(|_| {
+                        if p.retest_required {
+                            Error::invalid("gas", "safety.permit.err.retest_required")
+                        } else {
+                            Error::Invalid {
+                                field: "gas",
+                                msg: Msg::new("safety.permit.err.retest")
+                                    .arg("minutes", (now_ms - since) / 60_000)
+                                    .arg("limit", limit.whole_minutes()),
+                            }
+                        }
+                    })?;
+                }
+            }
+            detectors_ready(&p, site)?;
+            check_related(&w, &p)?;
+            if p.work() == WorkType::Height {
+                reconfirm(&mut p, &input, s)?;
             }
             p.stage = Stage::Working;
             p.suspended_ms = None;
+            p.retest_required = false;
         }
-        Action::Finish => {
-            if p.stage != Stage::Working {
-                return Err(wrong_stage(&p, a));
-            }
-            if !(p.applicant_id == s.user_id || s.can_write || is_guardian) {
-                return Err(Error::Forbidden(Msg::new(
-                    "safety.permit.err.not_applicant",
-                )));
-            }
-            p.stage = Stage::Acceptance;
-        }
+        Action::Finish => p.stage = Stage::Acceptance,
         Action::Accept => {
-            if p.stage != Stage::Acceptance {
-                return Err(wrong_stage(&p, a));
-            }
-            let d = [Duty::Unit, Duty::SafetyDept]
-                .into_iter()
-                .find(|d| s.has(*d))
-                .ok_or_else(|| need_duty(Duty::Unit))?;
-            duty = Some(d);
             p.stage = Stage::Closed;
             p.closed_ms = Some(now_ms);
         }
         Action::Cancel => {
-            if !matches!(
-                p.stage,
-                Stage::Draft
-                    | Stage::Measures
-                    | Stage::GasAnalysis
-                    | Stage::Approval
-                    | Stage::Briefing
-            ) {
-                return Err(wrong_stage(&p, a));
-            }
-            let own = p.applicant_id == s.user_id;
-            if !(own || s.can_write || s.has(Duty::SafetyDept)) {
-                return Err(Error::Forbidden(Msg::new(
-                    "safety.permit.err.not_applicant",
-                )));
-            }
             p.stage = Stage::Cancelled;
             p.closed_ms = Some(now_ms);
         }
         Action::Withdraw => {
-            if !p.stage.on_site() {
-                return Err(wrong_stage(&p, a));
-            }
-            duty = Some(stopper(is_guardian, s, Duty::Leader)?);
             note_required(&input)?;
             p.stage = Stage::Withdrawn;
             p.closed_ms = Some(now_ms);
         }
     }
     sign(&mut p, s, a, duty, &input.note, now_ms);
+    if let Some((reading, on_site)) = failed {
+        let findings = findings_text(&reading.failures, Lang::ZhCn);
+        let key = if on_site {
+            // people leave: the work stops until a new passing analysis
+            stop(&mut p, now_ms, true);
+            sign(
+                &mut p,
+                s,
+                Action::Suspend,
+                Some(Duty::Analyst),
+                &format!(
+                    "{} {findings}",
+                    crate::i18n::t(Lang::ZhCn, "safety.permit.gas.failed")
+                ),
+                now_ms,
+            );
+            "safety.permit.notice.gas_stopped"
+        } else {
+            "safety.permit.notice.gas_failed"
+        };
+        let msg = Msg::new(key)
+            .arg("number", &p.number)
+            .arg("location", &p.location)
+            .arg("point", &reading.point)
+            .arg("time", format_local(reading.sampled_ms, offset))
+            .arg("findings", findings);
+        notify_stop(&mut w, &p, &msg, now_ms)?;
+    }
     p.updated_ms = now_ms;
     w.insert(&PERMITS, &id, &p)?;
     w.audit(
@@ -1506,6 +1819,67 @@ pub fn act(
     );
     w.commit()?;
     Ok(p)
+}
+
+fn outside(p: &Permit, offset: UtcOffset) -> Error {
+    let windows = p
+        .spans_ms()
+        .iter()
+        .map(|(a, b)| format!("{}–{}", format_local(*a, offset), format_local(*b, offset)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Error::Invalid {
+        field: "from",
+        msg: Msg::new("safety.permit.err.outside").arg("windows", windows),
+    }
+}
+
+/// The permits a job depends on are in force: the confined-space permit of the vessel hot
+/// work is done in is at work (people inside under it); the permit temporary power serves
+/// is not closed, cancelled or withdrawn.
+fn check_related(r: &impl Reader, p: &Permit) -> Result<()> {
+    if let Some(space) = p.details.hot_space() {
+        let linked = linked_permits(r, p)?;
+        if !space_permit(&linked, space).is_some_and(|c| c.stage == Stage::Working) {
+            return Err(Error::Conflict(
+                Msg::new("safety.permit.err.space_not_working").arg("space", space),
+            ));
+        }
+    }
+    if let Details::TemporaryPower {
+        serves: Some(sid), ..
+    } = &p.details
+        && let Some(s) = r.get(&PERMITS, sid)?
+        && s.stage.is_final()
+    {
+        return Err(Error::Conflict(
+            Msg::new("safety.permit.err.serves_final")
+                .arg("number", &s.number)
+                .arg_key("stage", format!("safety.stage.{}", s.stage.id())),
+        ));
+    }
+    Ok(())
+}
+
+/// Work at height resumes only with its safety measures confirmed again: every measure that
+/// applied must be ticked.
+fn reconfirm(p: &mut Permit, input: &ActionInput, s: &Signer) -> Result<()> {
+    let ticks = input
+        .applies
+        .as_ref()
+        .filter(|v| v.len() == p.checklist.len())
+        .ok_or_else(|| Error::invalid("applies", "safety.permit.err.reconfirm"))?;
+    if p.checklist
+        .iter()
+        .zip(ticks)
+        .any(|(m, t)| m.applies == Some(true) && !t)
+    {
+        return Err(Error::invalid("applies", "safety.permit.err.reconfirm"));
+    }
+    for m in p.checklist.iter_mut().filter(|m| m.applies == Some(true)) {
+        m.confirmed_by = s.name.clone();
+    }
+    Ok(())
 }
 
 /// A permit's form as input (to re-check it on submission).
@@ -1525,75 +1899,113 @@ pub fn input_of(p: &Permit, offset: UtcOffset) -> PermitInput {
         risks: p.risks.clone(),
         from: format_local(p.from_ms, offset),
         to: format_local(p.to_ms, offset),
+        windows: p
+            .windows
+            .iter()
+            .map(|w| WindowInput {
+                from: format_local(w.from_ms, offset),
+                to: format_local(w.to_ms, offset),
+            })
+            .collect(),
+        activities: p.activities.clone(),
         checklist: None,
     }
 }
 
-/// What a signer may do next to a permit, for the page's buttons (the service still
-/// checks every rule when they press one).
-pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
-    let is_guardian = p.guardian_id == Some(s.user_id) && s.has(Duty::Guardian);
-    let own = p.applicant_id == s.user_id;
+// ------------------------------------------------------------------ the box's own stops
+
+/// Why work on site must stop now, if it must: the permit expired, its work window ended,
+/// hot work's daily re-analysis is due, or a gas detector bound to it is not reading
+/// normally (alarm, bad value, gone). The second value: a new analysis is needed.
+fn stop_reason(p: &Permit, site: &dyn Site, now_ms: i64) -> Option<(Msg, bool)> {
+    if now_ms >= p.to_ms {
+        return Some((Msg::new("safety.permit.stop.expired"), false));
+    }
+    if !p.in_window(now_ms) {
+        return Some((Msg::new("safety.permit.stop.window"), false));
+    }
+    if p.work() == WorkType::HotWork
+        && p.last_pass().is_none_or(|g| {
+            now_ms - g.sampled_ms > rules::HOT_REANALYSIS.whole_milliseconds() as i64
+        })
+    {
+        return Some((Msg::new("safety.permit.stop.reanalysis"), true));
+    }
+    for t in p.details.monitor_tags() {
+        let d = site.detector(t);
+        if d != Detector::Normal {
+            return Some((
+                Msg::new("safety.permit.stop.detector")
+                    .arg("tag", t)
+                    .arg_key("state", d.key()),
+                true,
+            ));
+        }
+    }
+    None
+}
+
+/// Whether a working permit watches `tag` with a gas detector.
+pub fn watching(r: &impl Reader, tag: &str) -> Result<bool> {
+    Ok(r.all(&PERMITS)?.iter().any(|(_, p)| {
+        p.stage == Stage::Working && p.details.monitor_tags().iter().any(|t| t == tag)
+    }))
+}
+
+/// Stops the work of every permit that must stop now (see `stop_reason`): suspended,
+/// signed by the box with the reason, the guardian and the safety department told. Run
+/// every minute and whenever an alarm is raised. Returns the permits stopped.
+pub fn enforce(store: &Store, site: &dyn Site, now_ms: i64) -> Result<Vec<Permit>> {
+    let due: Vec<u64> = store
+        .read()?
+        .all(&PERMITS)?
+        .into_iter()
+        .filter(|(_, p)| p.stage == Stage::Working && stop_reason(p, site, now_ms).is_some())
+        .map(|(id, _)| id)
+        .collect();
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let system = Signer::system();
+    let mut w = store.write(&system.actor())?;
     let mut out = Vec::new();
-    match p.stage {
-        Stage::Draft if s.may_apply() && (own || s.can_write) => out.push(Action::Submit),
-        Stage::Measures if s.may_apply() && (own || s.can_write) => {
-            out.push(Action::ConfirmMeasures)
+    for id in due {
+        let before = permit(&w, id)?;
+        if before.stage != Stage::Working {
+            continue;
         }
-        Stage::Approval => {
-            if let Some(d) = p.chain.get(p.approved_steps)
-                && s.has(*d)
-                && !own
-            {
-                out.extend([Action::Approve, Action::Reject]);
-            }
-        }
-        Stage::Briefing => {
-            if s.may_apply() || is_guardian {
-                out.push(Action::Brief);
-            }
-            if is_guardian {
-                out.push(Action::Start);
-            }
-        }
-        Stage::Working => {
-            if stopper(is_guardian, s, Duty::Unit).is_ok() {
-                out.push(Action::Suspend);
-            }
-            if own || s.can_write || is_guardian {
-                out.push(Action::Finish);
-            }
-        }
-        Stage::Suspended if is_guardian => out.push(Action::Resume),
-        Stage::Acceptance if s.has(Duty::Unit) || s.has(Duty::SafetyDept) => {
-            out.push(Action::Accept)
-        }
-        _ => {}
+        let Some((why, retest)) = stop_reason(&before, site, now_ms) else {
+            continue;
+        };
+        let mut p = before.clone();
+        stop(&mut p, now_ms, retest);
+        sign(
+            &mut p,
+            &system,
+            Action::Suspend,
+            None,
+            &why.render(Lang::ZhCn),
+            now_ms,
+        );
+        p.updated_ms = now_ms;
+        let msg = Msg::new("safety.permit.notice.stopped")
+            .arg("number", &p.number)
+            .arg("location", &p.location)
+            .arg("reason", why.render(Lang::ZhCn));
+        notify_stop(&mut w, &p, &msg, now_ms)?;
+        w.insert(&PERMITS, &id, &p)?;
+        w.audit(
+            "safety.permit.suspend",
+            format!("permit:{} {}", p.id, p.number),
+            Change::updated(
+                summary_of(&before),
+                format!("{} ({})", summary_of(&p), why.render(Lang::En)),
+            ),
+        );
+        out.push(p);
     }
-    if p.details.needs_gas()
-        && s.has(Duty::Analyst)
-        && matches!(
-            p.stage,
-            Stage::GasAnalysis
-                | Stage::Approval
-                | Stage::Briefing
-                | Stage::Working
-                | Stage::Suspended
-        )
-    {
-        out.push(Action::Gas);
-    }
-    if matches!(
-        p.stage,
-        Stage::Draft | Stage::Measures | Stage::GasAnalysis | Stage::Approval | Stage::Briefing
-    ) && (own || s.can_write || s.has(Duty::SafetyDept))
-    {
-        out.push(Action::Cancel);
-    }
-    if p.stage.on_site() && stopper(is_guardian, s, Duty::Leader).is_ok() {
-        out.push(Action::Withdraw);
-    }
-    out
+    w.commit()?;
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ alarms
@@ -1601,10 +2013,17 @@ pub fn offered(p: &Permit, s: &Signer) -> Vec<Action> {
 /// What the alarm check found for one permit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Due {
-    /// Past its planned end and not closed (on site: the work runs without a valid permit).
+    /// Past its planned end and not closed (on site: the work was stopped and must not go on).
     Expired { on_site: bool },
-    /// Confined space at work with no reading in the last 2 hours.
+    /// A confined space (or deep excavation in a hazardous area) at work with no reading in
+    /// the last 2 hours.
     ReadingDue { minutes: i64 },
+    /// With work on site, a failing gas analysis stands (people must leave).
+    GasFailed {
+        point: String,
+        findings_zh: String,
+        findings_en: String,
+    },
 }
 
 /// The permits that need an alarm now.
@@ -1614,18 +2033,29 @@ pub fn due(r: &impl Reader, now_ms: i64) -> Result<Vec<(Permit, Due)>> {
         if p.stage.is_final() || p.stage == Stage::Draft {
             continue;
         }
+        if p.stage.on_site()
+            && let Some(g) = standing_failures(&p).last()
+        {
+            let d = Due::GasFailed {
+                point: g.point.clone(),
+                findings_zh: findings_text(&g.failures, Lang::ZhCn),
+                findings_en: findings_text(&g.failures, Lang::En),
+            };
+            out.push((p.clone(), d));
+        }
         if now_ms >= p.to_ms {
             let on_site = p.stage.on_site();
             out.push((p, Due::Expired { on_site }));
             continue;
         }
-        if p.stage == Stage::Working && p.work() == WorkType::ConfinedSpace {
+        if p.stage == Stage::Working && p.details.enclosed() {
             let last = p
                 .last_gas()
                 .map(|g| g.sampled_ms)
                 .or(p.started_ms)
                 .unwrap_or(now_ms);
-            if now_ms - last > 2 * 3_600_000 {
+            let every = rules::ENCLOSED_READINGS.whole_milliseconds() as i64;
+            if now_ms - last > every {
                 out.push((
                     p,
                     Due::ReadingDue {
@@ -1636,6 +2066,76 @@ pub fn due(r: &impl Reader, now_ms: i64) -> Result<Vec<(Permit, Due)>> {
         }
     }
     Ok(out)
+}
+
+// ------------------------------------------------------------------ migrations
+
+/// Schema 2: a confined-space permit's single toxic gas (`toxic_name`, `toxic_limit`) and
+/// each analysis's `toxic_value` become lists (`toxics`), so a space is tested for every
+/// gas it may hold.
+pub(crate) fn migrate_toxic_lists(w: &mut WriteTx) -> crate::store::Result<()> {
+    use ciborium::Value;
+    const RAW: crate::store::Table<u64, Value> = crate::store::Table::new("safety.permits");
+    fn take(m: &mut Vec<(Value, Value)>, key: &str) -> Option<Value> {
+        let i = m.iter().position(|(k, _)| k.as_text() == Some(key))?;
+        Some(m.remove(i).1)
+    }
+    fn num(v: &Value) -> Option<f64> {
+        match v {
+            Value::Float(f) => Some(*f),
+            Value::Integer(i) => i128::from(*i).to_string().parse().ok(),
+            _ => None,
+        }
+    }
+    let text = |s: &str| Value::Text(s.to_string());
+    for (id, mut v) in w.all(&RAW)? {
+        let Value::Map(permit) = &mut v else { continue };
+        let mut name = None;
+        let mut changed = false;
+        if let Some((_, Value::Map(details))) = permit
+            .iter_mut()
+            .find(|(k, _)| k.as_text() == Some("details"))
+        {
+            let (n, l) = (take(details, "toxic_name"), take(details, "toxic_limit"));
+            changed |= n.is_some() || l.is_some();
+            if let (Some(Value::Text(n)), Some(l)) = (n, l.as_ref().and_then(num))
+                && !n.trim().is_empty()
+            {
+                details.push((
+                    text("toxics"),
+                    Value::Array(vec![Value::Map(vec![
+                        (text("name"), text(n.trim())),
+                        (text("limit_mg_m3"), Value::Float(l)),
+                    ])]),
+                ));
+                name = Some(n.trim().to_string());
+            }
+        }
+        if let Some((_, Value::Array(readings))) =
+            permit.iter_mut().find(|(k, _)| k.as_text() == Some("gas"))
+        {
+            for r in readings.iter_mut() {
+                let Value::Map(r) = r else { continue };
+                let Some(value) = take(r, "toxic_value") else {
+                    continue;
+                };
+                changed = true;
+                if let (Some(n), Some(x)) = (&name, num(&value)) {
+                    r.push((
+                        text("toxics"),
+                        Value::Array(vec![Value::Map(vec![
+                            (text("name"), text(n)),
+                            (text("value"), Value::Float(x)),
+                        ])]),
+                    ));
+                }
+            }
+        }
+        if changed {
+            w.insert(&RAW, &id, &v)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
