@@ -125,12 +125,14 @@ pub fn has(key: &str) -> bool {
     Lang::ALL.iter().all(|l| catalogue(*l).contains_key(key))
 }
 
-/// An argument of a message: plain text, or a catalogue key rendered in the message's
-/// language (module names, enterprise types, permission levels).
+/// An argument of a message: plain text, a catalogue key rendered in the message's
+/// language (module names, enterprise types, permission levels), or whole messages, each
+/// rendered in that language and joined (the reasons a rule gives).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
     Text(String),
     Key(String),
+    Msgs(Vec<Msg>),
 }
 
 /// A message to show a user: a catalogue key and its arguments, rendered per language late.
@@ -156,6 +158,12 @@ impl Msg {
         self.args.push((name, Arg::Key(key.into())));
         self
     }
+    /// An argument made of messages, rendered in the message's language and joined by
+    /// the language's list separator.
+    pub fn arg_msgs(mut self, name: &'static str, msgs: Vec<Msg>) -> Msg {
+        self.args.push((name, Arg::Msgs(msgs)));
+        self
+    }
     pub fn render(&self, lang: Lang) -> String {
         let args: Vec<(&str, String)> = self
             .args
@@ -164,6 +172,11 @@ impl Msg {
                 let v = match v {
                     Arg::Text(s) => s.clone(),
                     Arg::Key(key) => t(lang, key).to_string(),
+                    Arg::Msgs(m) => m
+                        .iter()
+                        .map(|m| m.render(lang))
+                        .collect::<Vec<_>>()
+                        .join(if lang == Lang::En { "; " } else { "；" }),
                 };
                 (*k, v)
             })

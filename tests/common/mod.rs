@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod opcua;
 pub mod plc;
+pub mod plugins;
 pub mod sinks;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,8 +38,53 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// How many appliances run at once (`NPLUSX_E2E_SERVERS`, default 3): on a 2-core machine
+/// more would starve the timing stories (a hard kill's durability window, a broker outage).
+/// A test waits for a slot; the slot is freed when its server stops, not when it is
+/// dropped, so a test that restarts its server does not wait for itself. A wait longer
+/// than five minutes goes ahead anyway, so a test holding two servers cannot deadlock.
+static SLOTS: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+fn max_servers() -> usize {
+    std::env::var("NPLUSX_E2E_SERVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3)
+}
+
+/// A running appliance's place among the `max_servers`.
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let (lock, freed) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while *running >= max_servers() && Instant::now() < deadline {
+            running = freed
+                .wait_timeout(running, Duration::from_secs(1))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (lock, freed) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        freed.notify_one();
+    }
+}
+
 pub struct Server {
     child: Option<Child>,
+    slot: Option<Slot>,
     pub base: String,
     pub data: PathBuf,
     pub lines: Vec<String>,
@@ -57,6 +104,7 @@ impl Server {
     /// Starts `nplusx <args> --data <data> --listen 127.0.0.1:0 --tls off [--config cfg]`
     /// and waits until it listens (and has printed first-start credentials, if any).
     pub fn start(args: &[&str], data: &Path, config: Option<&Path>) -> Server {
+        let slot = Slot::take();
         let mut cmd = Command::new(bin());
         cmd.args(args)
             .arg("--data")
@@ -117,6 +165,7 @@ impl Server {
         };
         Server {
             child: Some(child),
+            slot: Some(slot),
             base,
             data: data.to_path_buf(),
             lines,
@@ -177,6 +226,7 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.slot = None;
     }
 
     /// SIGTERM and wait; returns the exit status. The data dir stays until `self` drops.
@@ -185,6 +235,7 @@ impl Server {
     }
 
     fn terminate(&mut self) -> Option<ExitStatus> {
+        let _slot = self.slot.take();
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

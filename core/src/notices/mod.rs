@@ -54,13 +54,13 @@ fn of_user(r: &impl Reader, user: u64) -> Result<Vec<((u64, u64), Notice)>> {
     Ok(out)
 }
 
-/// Sends `msg` (rendered in both languages) to each of `users`, inside the caller's
-/// transaction. Duplicate ids are sent once.
+/// Sends `text` (both languages) to each of `users`, inside the caller's transaction.
+/// Duplicate ids are sent once.
 pub fn send(
     w: &mut WriteTx,
     users: &[u64],
     module: &str,
-    msg: &Msg,
+    text: &crate::alarms::model::Text,
     link: &str,
     now_ms: i64,
 ) -> Result<()> {
@@ -73,8 +73,8 @@ pub fn send(
             id,
             at_ms: now_ms,
             module: module.to_string(),
-            zh: msg.render(Lang::ZhCn),
-            en: msg.render(Lang::En),
+            zh: text.zh.clone(),
+            en: text.en.clone(),
             link: link.to_string(),
             read_ms: None,
         };
@@ -142,7 +142,7 @@ mod tests {
     fn notices_reach_each_person_once_and_are_read_one_by_one_or_all() {
         let (_d, store) = temp_store();
         let sys = Actor::system("test");
-        let msg = Msg::new("notices.title");
+        let msg = crate::alarms::model::Text::of(&Msg::new("notices.title"));
         let mut w = store.write(&sys).unwrap();
         send(&mut w, &[7, 8, 7, 0], "safety", &msg, "/safety", 1).unwrap();
         send(&mut w, &[7], "safety", &msg, "/safety", 2).unwrap();
@@ -166,7 +166,7 @@ mod tests {
     fn a_person_keeps_the_latest_notices_only() {
         let (_d, store) = temp_store();
         let sys = Actor::system("test");
-        let msg = Msg::new("notices.title");
+        let msg = crate::alarms::model::Text::of(&Msg::new("notices.title"));
         let mut w = store.write(&sys).unwrap();
         for i in 0..(KEEP as i64 + 5) {
             send(&mut w, &[3], "safety", &msg, "/", i).unwrap();

@@ -5,7 +5,7 @@ use time::Duration;
 
 use super::people_model::PersonKind;
 use super::permits::model::{BlindAction, Details, Duty, Stage, ToxicLimit, Worker};
-use super::permits::rules::{Activity, HotLevel, HotMethod};
+use super::permits::rules::{Activity, HotLevel, HotMethod, WorkType};
 use super::permits::service::{
     self as psvc, ActionInput, GasInput, PermitInput, Signer, WindowInput,
 };
@@ -210,19 +210,18 @@ fn seed_archive(app: &App) -> Result<()> {
 }
 
 /// Signing duties of the demo staff (users from `crate::demo`).
+/// One person signs one step of a permit, so every chain's steps are held by different
+/// people: 陈晓燕 leads the volunteer fire brigade (消防 countersign), 李明 the production unit
+/// (基层单位, and the utilities countersign of excavation).
 const DUTIES: &[(&str, &[Duty])] = &[
     ("zhang.jianguo", &[Duty::Leader]),
-    ("wang.haitao", &[Duty::SafetyDept, Duty::Fire]),
-    ("li.ming", &[Duty::Unit]),
+    ("wang.haitao", &[Duty::SafetyDept]),
+    ("chen.xiaoyan", &[Duty::Fire]),
+    ("li.ming", &[Duty::Unit, Duty::Utilities]),
     ("zhou.jianming", &[Duty::Applicant]),
     (
         "xu.guoping",
-        &[
-            Duty::Applicant,
-            Duty::Specialist,
-            Duty::PowerUnit,
-            Duty::Utilities,
-        ],
+        &[Duty::Applicant, Duty::Specialist, Duty::PowerUnit],
     ),
     ("wu.lihua", &[Duty::Analyst]),
     ("sun.wei", &[Duty::Guardian]),
@@ -291,6 +290,15 @@ fn seed_permits(app: &App) -> Result<()> {
                 (x, y): (f64, f64),
                 (from, to): (i64, i64),
                 guardian_id: u64| PermitInput {
+        // 王强 welds, 周建明 is the electrician, 赵刚 signals lifts: each on the permits of
+        // their trade, with their certificate from the archive (陈志强's welding
+        // certificate has expired, so he is on no permit)
+        workers: match details.work() {
+            WorkType::HotWork => vec![worker("王强", "T330781199203150417")],
+            WorkType::TemporaryPower => vec![worker("周建明", "T330781198503120411")],
+            WorkType::Lifting => vec![worker("赵刚", "T330781198807220358")],
+            _ => vec![worker("王强", ""), worker("周建明", "")],
+        },
         details,
         applicant_unit: "生产部".into(),
         content: content.into(),
@@ -299,13 +307,6 @@ fn seed_permits(app: &App) -> Result<()> {
         y,
         work_unit: "设备动力部".into(),
         leader: "徐国平".into(),
-        // 王强 welds, 周建明 is the electrician, 赵刚 signals lifts (their certificates are
-        // in the archive; 陈志强's welding certificate has expired, so he is on no permit)
-        workers: vec![
-            worker("王强", "T330781199203150417"),
-            worker("周建明", "T330781198503120411"),
-            worker("赵刚", "T330781198807220358"),
-        ],
         guardian_id: Some(guardian_id),
         linked: Vec::new(),
         risks: "物料泄漏引发火灾爆炸\n高温烫伤\n触电".into(),
@@ -443,7 +444,7 @@ fn seed_permits(app: &App) -> Result<()> {
                 Details::Excavation {
                     depth_m: 1.5,
                     area: "循环水管线 3 m × 2 m".into(),
-                    hazardous_area: false,
+                    hazardous_area: Some(false),
                     medium: String::new(),
                     lel_pct: None,
                     toxics: Vec::new(),

@@ -459,7 +459,7 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
                     format!("safety.permit_gas_failed:{}", p.id),
                     Priority::High,
                     Text {
-                        zh: format!("{} {findings_zh}", t.zh),
+                        zh: format!("{}{findings_zh}", t.zh),
                         en: format!("{} {findings_en}", t.en),
                     },
                 )

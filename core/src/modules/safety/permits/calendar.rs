@@ -138,24 +138,22 @@ impl Calendar {
         out
     }
 
-    /// Replaces the entries of every year the file covers with the file's.
+    /// Takes in a holiday file: a year the file marks `official` replaces that year's
+    /// entries entirely; the file's other dates are added (a day listed as the other kind
+    /// changes kind), so a notice that starts on 31 December does not wipe the year before.
     pub fn import(&mut self, f: &HolidayFile) {
-        let years: BTreeSet<i32> = f
-            .holidays
-            .iter()
-            .chain(&f.workdays)
-            .map(|d| d.year())
-            .chain(f.official.iter().copied())
-            .collect();
-        let keep = |v: &mut Vec<Date>, new: &[Date]| {
-            v.retain(|d| !years.contains(&d.year()));
-            v.extend_from_slice(new);
+        let replaced: BTreeSet<i32> = f.official.iter().copied().collect();
+        self.holidays.retain(|d| !replaced.contains(&d.year()));
+        self.working_weekends
+            .retain(|d| !replaced.contains(&d.year()));
+        self.holidays.retain(|d| !f.workdays.contains(d));
+        self.working_weekends.retain(|d| !f.holidays.contains(d));
+        self.holidays.extend_from_slice(&f.holidays);
+        self.working_weekends.extend_from_slice(&f.workdays);
+        for v in [&mut self.holidays, &mut self.working_weekends] {
             v.sort();
             v.dedup();
-        };
-        keep(&mut self.holidays, &f.holidays);
-        keep(&mut self.working_weekends, &f.workdays);
-        self.confirmed_years.retain(|y| !years.contains(y));
+        }
         self.confirmed_years.extend(&f.official);
         self.confirmed_years.sort();
         self.confirmed_years.dedup();
@@ -195,54 +193,111 @@ pub struct HolidayFile {
     pub official: Vec<i32>,
 }
 
-/// A line of a holiday file that could not be read: its number (from 1) and the text.
+/// What is wrong with a line of a holiday file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadReason {
+    /// Not `YYYY-MM-DD holiday|workday [name]` nor `YYYY official`.
+    Format,
+    /// A date that does not exist (2027-02-30).
+    Date,
+    /// The same day both a holiday and a working day (`other` is the other line).
+    Conflict { other: usize },
+    /// An adjusted working day that is not a Saturday or Sunday.
+    WorkdayNotWeekend,
+    /// A year marked as entered in full with fewer than the 13 statutory days off.
+    OfficialTooFew { holidays: usize },
+}
+
+/// A line of a holiday file that could not be read: its number (from 1), its text, why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadLine {
     pub line: usize,
     pub text: String,
+    pub reason: BadReason,
 }
+
+/// The statutory days off of a year since 2025 (元旦 1, 春节 4, 清明 1, 劳动节 2, 端午 1,
+/// 中秋 1, 国庆 3): a State Council notice never has fewer.
+pub const STATUTORY_DAYS: usize = 13;
 
 impl HolidayFile {
     pub fn parse(text: &str) -> Result<HolidayFile, BadLine> {
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
         let mut f = HolidayFile::default();
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // day → (line, holiday?) and official year → line, for the checks across lines
+        let mut seen: std::collections::HashMap<Date, (usize, bool)> = Default::default();
+        let mut official: Vec<(i32, usize, String)> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
-            let bad = || BadLine {
+            let bad = |reason| BadLine {
                 line: i + 1,
                 text: raw.trim().chars().take(80).collect(),
+                reason,
             };
             let mut parts = line
                 .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '\t')
                 .filter(|p| !p.is_empty());
-            let first = parts.next().ok_or_else(bad)?;
+            let first = parts.next().ok_or_else(|| bad(BadReason::Format))?;
             let kind = parts.next().unwrap_or("");
             if let Ok(y) = first.parse::<i32>() {
                 if (2000..=2200).contains(&y) && kind.eq_ignore_ascii_case("official") {
                     f.official.push(y);
+                    official.push((y, i + 1, raw.trim().to_string()));
                     continue;
                 }
-                return Err(bad());
+                return Err(bad(BadReason::Format));
             }
-            let d = Date::parse(first, &fmt).map_err(|_| bad())?;
-            match kind.to_ascii_lowercase().as_str() {
-                "holiday" | "休" | "假" | "off" => f.holidays.push(d),
-                "workday" | "班" | "work" => f.workdays.push(d),
-                _ => return Err(bad()),
+            let shaped = first.len() == 10
+                && first.char_indices().all(|(j, c)| {
+                    if j == 4 || j == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            if !shaped {
+                return Err(bad(BadReason::Format));
+            }
+            let d = Date::parse(first, &fmt).map_err(|_| bad(BadReason::Date))?;
+            let holiday = match kind.to_ascii_lowercase().as_str() {
+                "holiday" | "休" | "假" | "off" => true,
+                "workday" | "班" | "work" => false,
+                _ => return Err(bad(BadReason::Format)),
+            };
+            if !holiday && !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                return Err(bad(BadReason::WorkdayNotWeekend));
+            }
+            match seen.get(&d) {
+                Some((other, h)) if *h != holiday => {
+                    return Err(bad(BadReason::Conflict { other: *other }));
+                }
+                _ => {
+                    seen.insert(d, (i + 1, holiday));
+                }
+            }
+            if holiday {
+                f.holidays.push(d);
+            } else {
+                f.workdays.push(d);
             }
         }
         for v in [&mut f.holidays, &mut f.workdays] {
             v.sort();
             v.dedup();
         }
-        if let Some(d) = f.holidays.iter().find(|d| f.workdays.contains(d)) {
-            let s = d.to_string();
-            let line = text.lines().position(|l| l.contains(&s)).unwrap_or(0) + 1;
-            return Err(BadLine { line, text: s });
+        for (y, line, text) in official {
+            let holidays = f.holidays.iter().filter(|d| d.year() == y).count();
+            if holidays < STATUTORY_DAYS {
+                return Err(BadLine {
+                    line,
+                    text,
+                    reason: BadReason::OfficialTooFew { holidays },
+                });
+            }
         }
         Ok(f)
     }
@@ -316,33 +371,68 @@ mod tests {
 
     #[test]
     fn holiday_files_import_by_year_and_name_the_bad_line() {
-        let f = HolidayFile::parse(
-            "# test\n2028 official\n2028-01-01,holiday,元旦\n2028-01-02 休\n2028-01-08 班 调休\n",
-        )
-        .unwrap();
+        let mut file =
+            String::from("# test\n2028 official\n2028-01-01,holiday,元旦\n2028-01-02 休\n");
+        for d in 1..=11 {
+            file.push_str(&format!("2028-10-{d:02} holiday\n"));
+        }
+        file.push_str("2028-01-08 班 调休\n");
+        let f = HolidayFile::parse(&file).unwrap();
         assert_eq!(f.official, vec![2028]);
-        assert_eq!(f.holidays.len(), 2);
+        assert_eq!(f.holidays.len(), 13);
         let mut c = Calendar::shipped();
         c.import(&f);
         assert!(c.year(2028).confirmed);
         assert!(c.year(2026).confirmed, "other years are kept");
         assert!(!c.is_day_off(date!(2028 - 01 - 08)));
-        // importing a year again replaces it
+        // dates of a year not marked official are added to it
         c.import(&HolidayFile::parse("2028-05-01 holiday").unwrap());
-        assert_eq!(c.year(2028).holidays, 1);
-        assert!(!c.year(2028).confirmed);
-        // errors name the line
+        assert_eq!(c.year(2028).holidays, 14);
+        assert!(c.year(2028).confirmed);
+        // a notice starting on 31 December adds that day, and keeps the year before
+        let before = c.year(2027).holidays;
+        let mut notice = String::from("2029 official\n2028-12-31 holiday\n");
+        for d in 1..=13 {
+            notice.push_str(&format!("2029-10-{d:02} holiday\n"));
+        }
+        c.import(&HolidayFile::parse(&notice).unwrap());
+        assert_eq!(c.year(2027).holidays, before);
+        assert_eq!(c.year(2028).holidays, 15);
+        assert!(c.year(2029).confirmed);
+        // importing an official year again replaces it
+        let mut again = String::from("2029 official\n");
+        for d in 1..=13 {
+            again.push_str(&format!("2029-05-{d:02} holiday\n"));
+        }
+        c.import(&HolidayFile::parse(&again).unwrap());
+        assert_eq!(c.year(2029).holidays, 13);
+        assert!(!c.is_day_off(time::macros::date!(2029 - 10 - 09)));
+        // errors name the line and say what is wrong with it
+        let e = |t: &str| HolidayFile::parse(t).unwrap_err();
         assert_eq!(
-            HolidayFile::parse("2028-01-01 holiday\n2028-13-01 holiday")
-                .unwrap_err()
-                .line,
-            2
+            (
+                e("2028-01-01 holiday\n2028-13-01 holiday").line,
+                e("2028-02-30 holiday").reason
+            ),
+            (2, BadReason::Date)
         );
+        assert_eq!(e("2028-01-01 sometimes").reason, BadReason::Format);
+        assert_eq!(e("28-1-1 holiday").reason, BadReason::Format);
         assert_eq!(
-            HolidayFile::parse("2028-01-01 sometimes").unwrap_err().line,
-            1
+            e("2028-01-08 holiday\n\n2028-01-08 workday"),
+            BadLine {
+                line: 3,
+                text: "2028-01-08 workday".into(),
+                reason: BadReason::Conflict { other: 1 }
+            }
         );
-        assert!(HolidayFile::parse("2028-01-01 holiday\n2028-01-01 workday").is_err());
-        assert!(HolidayFile::parse("1999 official").is_err());
+        // 2029-01-03 is a Wednesday: not a weekend made a working day
+        assert_eq!(e("2029-01-03 workday").reason, BadReason::WorkdayNotWeekend);
+        // a year "entered in full" without its statutory days
+        assert_eq!(
+            e("2031 official\n2032-01-01 holiday").reason,
+            BadReason::OfficialTooFew { holidays: 0 }
+        );
+        assert_eq!(e("1999 official").reason, BadReason::Format);
     }
 }

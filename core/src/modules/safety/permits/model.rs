@@ -368,9 +368,10 @@ pub enum Details {
         depth_m: f64,
         /// 作业范围 / area description.
         area: String,
-        /// In a hazardous area: deeper than 1.2 m it follows confined-space rules.
+        /// In a hazardous area: deeper than 1.2 m it follows confined-space rules (unknown
+        /// counts as hazardous; a new permit must say).
         #[serde(default)]
-        hazardous_area: bool,
+        hazardous_area: Option<bool>,
         /// The medium that may collect in the pit (deep excavation in a hazardous area).
         #[serde(default)]
         medium: String,
@@ -404,7 +405,8 @@ impl Details {
     /// Excavation deeper than 1.2 m in a hazardous area: it follows the confined-space
     /// rules (24 h validity, readings every 2 h, oxygen and toxic gases, re-tests).
     pub fn deep_hazardous(&self) -> bool {
-        matches!(self, Details::Excavation { depth_m, hazardous_area: true, .. } if *depth_m > 1.2)
+        matches!(self, Details::Excavation { depth_m, hazardous_area, .. }
+            if *depth_m > 1.2 && *hazardous_area != Some(false))
     }
 
     /// A confined space, or what follows its rules.
@@ -723,11 +725,12 @@ impl Permit {
         }
     }
 
-    /// Whether `now_ms` is inside a work window (starting a minute early is fine).
+    /// Whether `now_ms` is inside a work window (its level was decided for exactly those
+    /// minutes, so not a minute early).
     pub fn in_window(&self, now_ms: i64) -> bool {
         self.spans_ms()
             .iter()
-            .any(|(a, b)| now_ms >= a - 60_000 && now_ms < *b)
+            .any(|(a, b)| now_ms >= *a && now_ms < *b)
     }
 }
 
@@ -796,9 +799,10 @@ pub struct GasRef {
 
 impl GasRef {
     /// The limit a permit's analysis is held to: the MAC where there is one, else the
-    /// PC-TWA (the stricter of the time-weighted limits), else the PC-STEL.
+    /// PC-TWA (the stricter of the time-weighted limits). Every gas of GBZ 2.1 has one of
+    /// the two; a row with only a PC-STEL is refused.
     pub fn limit(&self) -> Option<f64> {
-        self.mac.or(self.twa).or(self.stel)
+        self.mac.or(self.twa)
     }
 
     /// The limit in ppm, for detectors that read ppm.

@@ -6,11 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
+use super::calendar::YearCoverage;
 use super::model::{
     Action, BlindAction, ChainConfig, Details, Duty, GasRef, Permit, Stage, ToxicLimit,
     ToxicReading, Worker, chain_keys,
 };
-use super::rules::{Activity, Calendar, HotLevel, HotMethod, Upgrade, WorkType};
+use super::rules::{Activity, Calendar, HotLevel, HotMethod, WorkType};
 use super::service::{
     self as svc, ActionInput, GasInput, PermitFilter, PermitInput, Signer, WindowInput,
 };
@@ -111,22 +112,6 @@ fn level_name(w: WorkType, level: Option<&str>, lang: Lang) -> String {
         .unwrap_or_default()
 }
 
-/// Why a permit's level was raised, in words.
-fn upgrade_text(u: &Upgrade, lang: Lang) -> String {
-    let m = match u {
-        Upgrade::Night { at } => Msg::new("safety.permit.upgrade.night").arg("at", at),
-        Upgrade::DayOff { date, holiday } => Msg::new(if *holiday {
-            "safety.permit.upgrade.holiday"
-        } else {
-            "safety.permit.upgrade.day_off"
-        })
-        .arg("date", date),
-        Upgrade::Wind { force } => Msg::new("safety.permit.upgrade.wind").arg("force", force),
-        Upgrade::HazardFactors => Msg::new("safety.permit.upgrade.hazard_factors"),
-    };
-    m.render(lang)
-}
-
 /// A permit as pages show it: the record plus names, the approval steps, the reasons for
 /// its level, the work windows and the gas analyses with their verdicts.
 fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
@@ -188,7 +173,7 @@ fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
             "upgrade_texts".into(),
             p.upgrades
                 .iter()
-                .map(|u| upgrade_text(u, lang))
+                .map(|u| svc::upgrade_msg(u).render(lang))
                 .collect::<Vec<_>>()
                 .into(),
         );
@@ -414,6 +399,7 @@ fn form_ctx(
         .map(|g| gas_ref_json(g, ctx.lang))
         .collect();
     Ok(context! {
+        today => crate::modules::safety::service::format_day(crate::modules::safety::service::today(ctx.app.offset)),
         work => work.id(),
         work_name => work_name(work, ctx.lang),
         permit => permit.map(|p| to_value(&view(p, ctx.lang, ctx.app.offset))),
@@ -535,7 +521,12 @@ fn toxics_of(s: &str) -> Result<Vec<ToxicLimit>, Error> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|l| {
-            let mut parts = l.split(|c: char| c.is_whitespace() || c == ',' || c == '，');
+            // `H2S`, `H2S 5`, `H2S ≤ 5`, `H2S<=5 mg/m³`: the name, then a stricter limit
+            let cleaned = l
+                .replace("mg/m³", " ")
+                .replace("mg/m3", " ")
+                .replace(['≤', '<', '='], " ");
+            let mut parts = cleaned.split(|c: char| c.is_whitespace() || c == ',' || c == '，');
             let name = parts.next().unwrap_or("").trim().to_string();
             let limit = match parts.find(|p| !p.trim().is_empty()) {
                 None => 0.0,
@@ -618,7 +609,7 @@ fn details_of(work: WorkType, f: &FormData) -> Result<Details, Error> {
         WorkType::Excavation => Details::Excavation {
             depth_m: num(f, "depth_m")?,
             area: s("area"),
-            hazardous_area: flag(f, "hazardous_area"),
+            hazardous_area: choice(f, "hazardous_area"),
             medium: s("medium"),
             lel_pct: f.opt("lel_pct")?,
             toxics: toxics_of(f.get("toxics"))?,
@@ -940,15 +931,17 @@ fn action_of(f: &FormData, p: &Permit) -> Result<ActionInput, Error> {
     })
 }
 
-/// One signed step (the gas detectors as the running box sees them), then the permit
-/// alarms, so a failing analysis raises its alarm at once.
+/// One signed step (the gas detectors as the running box sees them), then the box's own
+/// stops and the permit alarms, so a failing analysis raises its alarm at once and work
+/// that depends on a stopped permit stops with it.
 async fn perform(ctx: &Ctx, s: Signer, id: u64, input: ActionInput) -> Result<Permit, AppError> {
     let app = ctx.app.clone();
     blocking(move || {
         let now = now_ms();
         let site = super::Instruments(&app);
         let p = svc::act(&app.store, &site, &s, id, input, now, app.offset)?;
-        crate::modules::safety::permit_alarms(&app, now)?;
+        // a stop here may stop the work that depends on it; then the alarms
+        super::enforce(&app, now)?;
         Ok(p)
     })
     .await
@@ -1051,6 +1044,7 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
                 "key": c.key,
                 "name": format!("{} {}", work_name(work, ctx.lang), level_name(work, (!l.is_empty()).then_some(l), ctx.lang)).trim().to_string(),
                 "steps": c.steps.iter().map(|d| d.id()).collect::<Vec<_>>().join(" "),
+                "step_names": c.steps.iter().map(|d| t(ctx.lang, d.key())).collect::<Vec<_>>().join(" → "),
                 "checklist": c.checklist.join("\n"),
                 "count": c.checklist.len(),
                 "custom": c.custom,
@@ -1074,12 +1068,28 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
         })
         .collect();
     let year = super::super::service::today(ctx.app.offset).year();
-    let coverage = [cal.year(year), cal.year(year + 1)];
+    let mut years: Vec<i32> = cal
+        .holidays
+        .iter()
+        .chain(&cal.working_weekends)
+        .map(|d| d.year())
+        .filter(|y| *y >= year)
+        .chain([year, year + 1])
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    let coverage: Vec<YearCoverage> = years.into_iter().map(|y| cal.year(y)).collect();
+    // warnings only for this year and the next: later years are a plant's head start
+    let missing: Vec<&YearCoverage> = coverage
+        .iter()
+        .filter(|c| c.year <= year + 1 && !c.confirmed)
+        .collect();
     let gases = settings::gas_refs(&r)?;
     Ok(context! {
         chains => to_value(&chains),
         calendar => to_value(&calendar_view(&cal)),
         coverage => to_value(&coverage),
+        missing => to_value(&missing),
         gases_text => gas_refs_text(&gases),
         gases => to_value(&gases.iter().map(|g| gas_ref_json(g, ctx.lang)).collect::<Vec<_>>()),
         users => to_value(&users),
@@ -1096,57 +1106,96 @@ async fn settings_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.page("safety/permit_settings.html", c)
 }
 
-/// The gas reference data as the settings form shows it, one gas per line:
-/// formula, Chinese name, English name, MAC, PC-TWA, PC-STEL, molar mass.
+/// The gas reference data as the settings form shows it, one gas per line (CSV: a name
+/// with a comma, such as 1,2-二氯乙烷, is quoted): formula, Chinese name, English name, MAC,
+/// PC-TWA, PC-STEL, molar mass.
 fn gas_refs_text(v: &[GasRef]) -> String {
     let n = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
-    v.iter()
-        .map(|g| {
-            format!(
-                "{}, {}, {}, {}, {}, {}, {}",
-                g.formula,
-                g.name_zh,
-                g.name_en,
-                n(g.mac),
-                n(g.twa),
-                n(g.stel),
-                g.molar_mass
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for g in v {
+        let _ = w.write_record([
+            g.formula.clone(),
+            g.name_zh.clone(),
+            g.name_en.clone(),
+            n(g.mac),
+            n(g.twa),
+            n(g.stel),
+            g.molar_mass.to_string(),
+        ]);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes)
+        .unwrap_or_default()
+        .replace(',', ", ")
+        .trim_end()
+        .to_string()
 }
 
-/// The settings form's gas lines back as reference data; a bad line is named.
+/// The settings form's gas lines back as reference data; a bad row is named with the
+/// column that is wrong.
 fn gas_refs_of(s: &str) -> Result<Vec<GasRef>, Error> {
+    const COLUMNS: [&str; 7] = [
+        "formula",
+        "name_zh",
+        "name_en",
+        "mac",
+        "twa",
+        "stel",
+        "molar_mass",
+    ];
+    let text = s.replace('，', ",");
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    for (i, l) in s.lines().enumerate() {
-        if l.trim().is_empty() {
+    for (i, rec) in r.records().enumerate() {
+        let row = i + 1;
+        let rec = rec.map_err(|_| Error::Invalid {
+            field: "gases",
+            msg: Msg::new("safety.permit.err.gas_ref_columns")
+                .arg("row", row)
+                .arg("found", 0),
+        })?;
+        if rec.iter().all(str::is_empty) {
             continue;
         }
-        let bad = || Error::Invalid {
-            field: "gases",
-            msg: Msg::new("safety.permit.err.gas_ref").arg("row", i + 1),
-        };
-        let c: Vec<&str> = l.split([',', '，']).map(str::trim).collect();
-        if c.len() != 7 {
-            return Err(bad());
+        if rec.len() != COLUMNS.len() {
+            return Err(Error::Invalid {
+                field: "gases",
+                msg: Msg::new("safety.permit.err.gas_ref_columns")
+                    .arg("row", row)
+                    .arg("found", rec.len()),
+            });
         }
-        let opt = |x: &str| -> Result<Option<f64>, Error> {
+        let number = |col: usize| -> Result<Option<f64>, Error> {
+            let x = &rec[col];
             if x.is_empty() {
-                Ok(None)
-            } else {
-                x.parse().map(Some).map_err(|_| bad())
+                return Ok(None);
             }
+            x.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .map(Some)
+                .ok_or_else(|| Error::Invalid {
+                    field: "gases",
+                    msg: Msg::new("safety.permit.err.gas_ref_number")
+                        .arg("row", row)
+                        .arg_key("column", format!("safety.permit.gas_col.{}", COLUMNS[col]))
+                        .arg("value", x),
+                })
         };
         out.push(GasRef {
-            formula: c[0].into(),
-            name_zh: c[1].into(),
-            name_en: c[2].into(),
-            mac: opt(c[3])?,
-            twa: opt(c[4])?,
-            stel: opt(c[5])?,
-            molar_mass: c[6].parse().map_err(|_| bad())?,
+            formula: rec[0].into(),
+            name_zh: rec[1].into(),
+            name_en: rec[2].into(),
+            mac: number(3)?,
+            twa: number(4)?,
+            stel: number(5)?,
+            molar_mass: number(6)?.unwrap_or(0.0),
         });
     }
     Ok(out)
@@ -1333,15 +1382,15 @@ async fn gases_submit(
     settings_result(&ctx, &f, r, "gases").await
 }
 
-/// Imports a holiday file (multipart field `file`).
+/// Imports a holiday file (multipart field `file`) and shows, per year, what changed.
 #[post("/safety/permits/settings/holidays")]
 async fn holidays_submit(
     ctx: Ctx,
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
-    let r = import_holidays(&ctx, mp).await.map(|_| ());
-    settings_result(&ctx, &FormData(Vec::new()), r, "calendar").await
+    let r = import_holidays(&ctx, mp).await;
+    imported(&ctx, r)
 }
 
 /// Loads the holidays this binary ships (this year's and next year's).
@@ -1349,14 +1398,42 @@ async fn holidays_submit(
 async fn holidays_shipped(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = blocking(move || {
-        settings::import_holidays(&app.store, &actor, super::calendar::SHIPPED).map(|_| ())
-    })
-    .await;
-    settings_result(&ctx, &FormData(Vec::new()), r, "calendar").await
+    let r =
+        blocking(move || settings::import_holidays(&app.store, &actor, super::calendar::SHIPPED))
+            .await;
+    imported(&ctx, r)
 }
 
-async fn import_holidays(ctx: &Ctx, mp: actix_multipart::Multipart) -> Result<Calendar, AppError> {
+type Imported = (Calendar, Vec<(YearCoverage, YearCoverage)>);
+
+/// The settings page after an import: the years changed, before and after, or the error.
+fn imported(ctx: &Ctx, r: Result<Imported, AppError>) -> Result<HttpResponse, AppError> {
+    match r {
+        Ok((_, changes)) => {
+            let lines: Vec<String> = changes
+                .iter()
+                .map(|(a, b)| {
+                    t(ctx.lang, "safety.permit.imported_year")
+                        .replace("{year}", &b.year.to_string())
+                        .replace("{before}", &a.holidays.to_string())
+                        .replace("{after}", &b.holidays.to_string())
+                        .replace("{workdays}", &b.workdays.to_string())
+                })
+                .collect();
+            let c = settings_ctx(ctx, serde_json::json!({}))?;
+            ctx.page(
+                "safety/permit_settings.html",
+                context! { imported => lines, ..c },
+            )
+        }
+        Err(e) => {
+            let c = settings_ctx(ctx, serde_json::json!({}))?;
+            ctx.form_error("safety/permit_settings.html", c, e)
+        }
+    }
+}
+
+async fn import_holidays(ctx: &Ctx, mp: actix_multipart::Multipart) -> Result<Imported, AppError> {
     let (_, bytes) = crate::web::form::read_upload(mp, 256 * 1024).await?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::invalid("file", "safety.permit.err.holiday_text"))?;
@@ -1494,7 +1571,7 @@ async fn api_calendar_import(
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Approve)?;
-    let cal = import_holidays(&ctx, mp).await?;
+    let (cal, _) = import_holidays(&ctx, mp).await?;
     Ok(HttpResponse::Ok().json(calendar_view(&cal)))
 }
 

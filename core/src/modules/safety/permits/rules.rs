@@ -382,7 +382,10 @@ pub fn check_validity(
     }
     match max_validity(work, hot, serves, as_confined) {
         Some(max) if to - from > max => Err(Breach::new("validity")
-            .arg("hours", (to - from).whole_minutes() as f64 / 60.0)
+            .arg(
+                "hours",
+                format!("{:.1}", (to - from).whole_minutes() as f64 / 60.0),
+            )
             .arg("max_hours", max.whole_hours())),
         _ => Ok(()),
     }
@@ -514,9 +517,8 @@ pub struct Sampled<'a> {
 }
 
 /// The failing analyses still standing: a failure at a sampling point is cleared only by a
-/// later passing analysis at the same point (names compared without case and spaces).
-/// Samples are in the order they were recorded; of two taken in the same minute, the one
-/// recorded later is the later one.
+/// later passing analysis at the same point (names compared without case and spaces):
+/// recorded after it and sampled no earlier. Samples are in the order they were recorded.
 pub fn open_failures(samples: &[Sampled]) -> Vec<usize> {
     let norm = |p: &str| p.trim().to_lowercase().replace(' ', "");
     samples
@@ -524,8 +526,10 @@ pub fn open_failures(samples: &[Sampled]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, s)| !s.pass)
         .filter(|(i, f)| {
+            // cleared by a pass sampled no earlier and recorded later: a failing result
+            // that comes in late (sampled before the last pass) still stands
             !samples.iter().enumerate().any(|(j, s)| {
-                s.pass && (s.at_ms, j) > (f.at_ms, *i) && norm(s.point) == norm(f.point)
+                s.pass && j > *i && s.at_ms >= f.at_ms && norm(s.point) == norm(f.point)
             })
         })
         .map(|(i, _)| i)
@@ -612,6 +616,12 @@ impl Job {
     }
 }
 
+/// Two names of a line or a space are the same regardless of case and spaces.
+fn same_name(a: &Option<String>, b: &Option<String>) -> bool {
+    let norm = |s: &str| s.to_lowercase().replace(char::is_whitespace, "");
+    matches!((a, b), (Some(a), Some(b)) if norm(a) == norm(b))
+}
+
 /// What `other` does too near the hot work `hot`, `d` metres away (boundaries included).
 fn near_hot_work(other: &Job, d: f64) -> Option<Breach> {
     if other.work == WorkType::Blinding && d <= 30.0 {
@@ -645,21 +655,22 @@ pub fn conflicts(new: &Job, others: &[Job]) -> Vec<(u64, Breach)> {
     for o in others.iter().filter(|o| o.id != new.id && new.overlaps(o)) {
         let d = new.distance(o);
         let breach = match (new.work, o.work) {
-            (WorkType::Blinding, WorkType::Blinding)
-                if new.line.is_some() && new.line == o.line =>
-            {
+            (WorkType::Blinding, WorkType::Blinding) if same_name(&new.line, &o.line) => {
                 Some(Breach::new("two_blindings").arg("line", new.line.clone().unwrap_or_default()))
             }
             (WorkType::HotWork, WorkType::ConfinedSpace)
             | (WorkType::ConfinedSpace, WorkType::HotWork)
-                if (new.painting || o.painting) && new.space.is_some() && new.space == o.space =>
+                if (new.painting || o.painting) && same_name(&new.space, &o.space) =>
             {
                 Some(
                     Breach::new("painting_with_hot_work")
                         .arg("space", new.space.clone().unwrap_or_default()),
                 )
             }
-            (WorkType::HotWork, WorkType::HotWork) => None,
+            // each hot job keeps the other's venting, discharge and painting away
+            (WorkType::HotWork, WorkType::HotWork) => {
+                near_hot_work(o, d).or_else(|| near_hot_work(new, d))
+            }
             (WorkType::HotWork, _) => near_hot_work(o, d),
             (_, WorkType::HotWork) => near_hot_work(new, d),
             _ => None,
@@ -989,9 +1000,11 @@ mod tests {
         // a later pass at the same point clears it (spaces and case ignored)
         let v = [s(1, "Manhole A", false), s(2, "manhole a", true)];
         assert!(open_failures(&v).is_empty());
-        // an earlier pass does not
+        // an earlier pass does not, nor a pass recorded before a late failing result
         let v = [s(2, "A", false), s(1, "A", true)];
         assert_eq!(open_failures(&v), vec![0]);
+        let v = [s(5, "A", true), s(3, "A", false)];
+        assert_eq!(open_failures(&v), vec![1]);
         // in the same minute, the one recorded later counts
         assert!(open_failures(&[s(2, "A", false), s(2, "A", true)]).is_empty());
         assert_eq!(open_failures(&[s(2, "A", true), s(2, "A", false)]), vec![1]);
@@ -1106,7 +1119,21 @@ mod tests {
         let mut b2 = job(7, WorkType::Blinding, 900.0, vec![]);
         b1.line = Some("P-1".into());
         b2.line = Some("P-1".into());
-        assert_eq!(codes(&b1, b2), vec!["two_blindings"]);
+        assert_eq!(codes(&b1, b2.clone()), vec!["two_blindings"]);
+        let mut lower = b1.clone();
+        lower.line = Some("p-1 ".into());
+        assert_eq!(codes(&lower, b2), vec!["two_blindings"]);
+        // hot work beside hot work that vents or paints
+        let venting_hot = job(8, WorkType::HotWork, 5.0, vec![Activity::VentCombustible]);
+        assert_eq!(
+            codes(&hot, venting_hot.clone()),
+            vec!["hot_near_vent_combustible"]
+        );
+        assert_eq!(
+            codes(&venting_hot, hot.clone()),
+            vec!["hot_near_vent_combustible"]
+        );
+        assert!(codes(&hot, job(9, WorkType::HotWork, 5.0, vec![])).is_empty());
         // not at the same time: no conflict
         let mut later = job(2, WorkType::Blinding, 5.0, vec![]);
         later.from = datetime!(2026-11-24 16:00);

@@ -6,6 +6,8 @@
 //! box, for its own stops); a refused step changes nothing. The only writer of
 //! `safety.permits`.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -454,6 +456,23 @@ fn level_of(
     })
 }
 
+/// Why a level was raised, in words.
+pub fn upgrade_msg(u: &rules::Upgrade) -> Msg {
+    match u {
+        rules::Upgrade::Night { at } => Msg::new("safety.permit.upgrade.night").arg("at", at),
+        rules::Upgrade::DayOff { date, holiday } => Msg::new(if *holiday {
+            "safety.permit.upgrade.holiday"
+        } else {
+            "safety.permit.upgrade.day_off"
+        })
+        .arg("date", date),
+        rules::Upgrade::Wind { force } => {
+            Msg::new("safety.permit.upgrade.wind").arg("force", force)
+        }
+        rules::Upgrade::HazardFactors => Msg::new("safety.permit.upgrade.hazard_factors"),
+    }
+}
+
 fn hot_level_of(p: &Permit) -> Option<HotLevel> {
     match p.work() {
         WorkType::HotWork => p.level.as_deref().and_then(HotLevel::parse),
@@ -532,10 +551,20 @@ fn check_details(r: &impl Reader, d: &Details) -> Result<Details> {
                 ));
             }
             for t in &tags {
-                crate::tags::service::tag_by_name(r, t).map_err(|_| Error::Invalid {
+                let tag = crate::tags::service::tag_by_name(r, t).map_err(|_| Error::Invalid {
                     field: "monitor_tags",
                     msg: Msg::new("safety.permit.err.monitor_unknown").arg("tag", t),
                 })?;
+                // a gas detector reads %LEL, ppm, % vol or mg/m³ (not a flow meter)
+                let unit = tag.unit.to_lowercase().replace([' ', '³'], "");
+                if !["%lel", "lel%", "ppm", "%vol", "%", "mg/m3", "vol%"].contains(&unit.as_str()) {
+                    return Err(Error::Invalid {
+                        field: "monitor_tags",
+                        msg: Msg::new("safety.permit.err.monitor_unit")
+                            .arg("tag", t)
+                            .arg("unit", &tag.unit),
+                    });
+                }
             }
             *monitor_tags = tags;
         }
@@ -549,7 +578,9 @@ fn check_details(r: &impl Reader, d: &Details) -> Result<Details> {
             required("space", space)?;
             required("medium", medium)?;
             lel(*lel_pct)?;
-            *toxics = settings::resolve_toxics(&settings::gas_refs(r)?, toxics, true)?;
+            let refs = settings::gas_refs(r)?;
+            *toxics = settings::resolve_toxics(&refs, toxics, true)?;
+            medium_tested(&refs, medium, toxics)?;
         }
         Details::Blinding {
             line,
@@ -621,8 +652,12 @@ fn check_details(r: &impl Reader, d: &Details) -> Result<Details> {
             required("area", area)?;
             crate::error::text("medium", medium, 500, false)?;
             lel(*lel_pct)?;
-            let deep = *hazardous_area && *depth_m > 1.2;
-            *toxics = settings::resolve_toxics(&settings::gas_refs(r)?, toxics, deep)?;
+            let deep = needed("hazardous_area", *hazardous_area)? && *depth_m > 1.2;
+            let refs = settings::gas_refs(r)?;
+            *toxics = settings::resolve_toxics(&refs, toxics, deep)?;
+            if deep {
+                medium_tested(&refs, medium, toxics)?;
+            }
         }
         Details::RoadBreak {
             road_section,
@@ -637,41 +672,92 @@ fn check_details(r: &impl Reader, d: &Details) -> Result<Details> {
     Ok(d)
 }
 
-/// The workers: named; certificated where the work needs it (welding and cutting,
-/// temporary power, lifting); no certificate the archive knows as expired by the end of
-/// the work.
+/// A medium that is itself a toxic gas of the reference data must be among the gases
+/// tested (a toluene tank is tested for toluene).
+fn medium_tested(refs: &[super::model::GasRef], medium: &str, toxics: &[ToxicLimit]) -> Result<()> {
+    if let Some(g) = refs.iter().find(|g| g.matches(medium))
+        && !toxics.iter().any(|t| g.matches(&t.name))
+    {
+        return Err(Error::Invalid {
+            field: "toxics",
+            msg: Msg::new("safety.permit.err.medium_untested")
+                .arg("medium", medium.trim())
+                .arg("name", &g.formula),
+        });
+    }
+    Ok(())
+}
+
+/// The workers: named; where the work needs certificated workers (welding and cutting,
+/// temporary power, lifting), each holds one on file in the enterprise archive, issued to
+/// them, for that operation, valid until the end of the work. Any other certificate number
+/// given is checked for expiry.
 fn check_workers(r: &impl Reader, d: &Details, workers: &[Worker], last: time::Date) -> Result<()> {
+    use crate::modules::safety::{model::Status, service::person_certificate};
     for w in workers {
         required("workers", &w.name)?;
         crate::error::text("workers", &w.cert, 100, false)?;
     }
-    if rules::needs_certificates(d.work(), d.hot_method()) {
-        let kind = format!("safety.permit.cert.{}", d.work().id());
-        if workers.is_empty() {
-            return Err(Error::Invalid {
-                field: "workers",
-                msg: Msg::new("safety.permit.err.workers_required").arg_key("cert", kind),
-            });
-        }
-        if let Some(w) = workers.iter().find(|w| w.cert.trim().is_empty()) {
-            return Err(Error::Invalid {
-                field: "workers",
-                msg: Msg::new("safety.permit.err.cert_required")
-                    .arg("name", &w.name)
-                    .arg_key("cert", kind),
-            });
-        }
+    let kind = format!("safety.permit.cert.{}", d.work().id());
+    let needs = rules::needs_certificates(d.work(), d.hot_method());
+    if needs && workers.is_empty() {
+        return Err(Error::Invalid {
+            field: "workers",
+            msg: Msg::new("safety.permit.err.workers_required").arg_key("cert", kind),
+        });
     }
-    for w in workers.iter().filter(|w| !w.cert.trim().is_empty()) {
-        if let Some(c) = crate::modules::safety::service::person_certificate(r, &w.cert, last)?
-            && c.status == crate::modules::safety::model::Status::Expired
-        {
+    // the words of the operation a certificate's scope names (焊接与热切割作业…)
+    let operation: &[&str] = match d.work() {
+        WorkType::HotWork => &["焊接", "热切割"],
+        WorkType::TemporaryPower => &["电工"],
+        WorkType::Lifting => &["起重"],
+        _ => &[],
+    };
+    for w in workers {
+        let bad = |key: &'static str| {
+            Msg::new(key)
+                .arg("name", &w.name)
+                .arg("number", w.cert.trim())
+        };
+        if w.cert.trim().is_empty() {
+            if needs {
+                return Err(Error::Invalid {
+                    field: "workers",
+                    msg: bad("safety.permit.err.cert_required").arg_key("cert", kind.clone()),
+                });
+            }
+            continue;
+        }
+        let Some(c) = person_certificate(r, &w.cert, last)? else {
+            if needs {
+                return Err(Error::Invalid {
+                    field: "workers",
+                    msg: bad("safety.permit.err.cert_unknown").arg_key("cert", kind.clone()),
+                });
+            }
+            continue;
+        };
+        if c.status == Status::Expired {
             return Err(Error::Invalid {
                 field: "workers",
-                msg: Msg::new("safety.permit.err.cert_expired")
-                    .arg("name", &w.name)
-                    .arg("number", &c.cert.number)
-                    .arg("due", c.due.unwrap_or_default()),
+                msg: bad("safety.permit.err.cert_expired").arg("due", c.due.unwrap_or_default()),
+            });
+        }
+        if !needs {
+            continue;
+        }
+        if c.cert.holder.trim() != w.name.trim() {
+            return Err(Error::Invalid {
+                field: "workers",
+                msg: bad("safety.permit.err.cert_holder").arg("holder", c.cert.holder.trim()),
+            });
+        }
+        if !operation.iter().any(|o| c.cert.scope.contains(o)) {
+            return Err(Error::Invalid {
+                field: "workers",
+                msg: bad("safety.permit.err.cert_kind")
+                    .arg("scope", &c.cert.scope)
+                    .arg_key("cert", kind.clone()),
             });
         }
     }
@@ -773,8 +859,22 @@ fn check_input(
         }
         serves = Some(Duration::milliseconds(s.to_ms - s.from_ms));
     }
-    rules::check_validity(work, hot, serves, details.deep_hazardous(), (from, to))
-        .map_err(|b| breach("to", b))?;
+    rules::check_validity(work, hot, serves, details.deep_hazardous(), (from, to)).map_err(
+        |b| {
+            // a limit that comes from a raised level says why the level was raised
+            let msg = b.msg();
+            match (upgrades.is_empty(), level.as_deref()) {
+                (false, Some(l)) => Error::Invalid {
+                    field: "to",
+                    msg: Msg::new("safety.permit.err.validity_raised")
+                        .arg_msgs("rule", vec![msg])
+                        .arg_key("level", format!("safety.level.{}_{l}", work.id()))
+                        .arg_msgs("why", upgrades.iter().map(upgrade_msg).collect()),
+                },
+                _ => Error::Invalid { field: "to", msg },
+            }
+        },
+    )?;
     match &details {
         Details::Height { wind_force, .. } => {
             rules::check_wind(work, true, wind_force.unwrap_or(0))
@@ -1188,14 +1288,23 @@ pub fn gas_limits(r: &impl Reader, p: &Permit) -> Result<GasLimits> {
         } => match p.details.hot_space() {
             Some(space) => {
                 let linked = linked_permits(r, p)?;
-                let (enriched, toxics) = match space_permit(&linked, space).map(|c| &c.details) {
-                    Some(Details::ConfinedSpace {
-                        enriched, toxics, ..
-                    }) => (*enriched, pairs(toxics)),
-                    _ => (false, Vec::new()),
+                let (enriched, toxics, vessel_lel) =
+                    match space_permit(&linked, space).map(|c| &c.details) {
+                        Some(Details::ConfinedSpace {
+                            enriched,
+                            toxics,
+                            lel_pct,
+                            ..
+                        }) => (*enriched, pairs(toxics), *lel_pct),
+                        _ => (false, Vec::new(), None),
+                    };
+                // the lower of the two media's LELs; either unknown: unknown (0.2 %)
+                let lel = match (*lel_pct, vessel_lel) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    _ => None,
                 };
                 GasLimits {
-                    lel_pct: *lel_pct,
+                    lel_pct: lel,
                     oxygen: OxygenRule::Enclosed { enriched },
                     toxics,
                 }
@@ -1281,15 +1390,35 @@ fn gas_values(l: &GasLimits, g: &GasInput) -> Result<GasValues> {
     })
 }
 
-/// The failing analyses still standing (a later pass at the same point clears one).
+/// The failing analyses still standing (a later pass at the same point clears one), as
+/// each was judged when recorded.
 pub fn standing_failures(p: &Permit) -> Vec<&GasReading> {
+    failures_by(p, |g| g.pass())
+}
+
+/// The failing analyses standing when every analysis is judged again against the limits
+/// the permit has now (a form edited after a rejection may have lowered them).
+fn standing_failures_now<'a>(p: &'a Permit, limits: &GasLimits) -> Vec<&'a GasReading> {
+    failures_by(p, |g| passes_now(g, limits))
+}
+
+fn passes_now(g: &GasReading, limits: &GasLimits) -> bool {
+    let values = GasValues {
+        combustible_pct: g.combustible_pct,
+        o2_pct: g.o2_pct,
+        toxics: g.toxics.iter().map(|t| (t.name.clone(), t.value)).collect(),
+    };
+    g.pass() && rules::judge_gas(limits, &values).is_empty()
+}
+
+fn failures_by(p: &Permit, pass: impl Fn(&GasReading) -> bool) -> Vec<&GasReading> {
     let samples: Vec<Sampled> = p
         .gas
         .iter()
         .map(|g| Sampled {
             at_ms: g.sampled_ms,
             point: &g.point,
-            pass: g.pass(),
+            pass: pass(g),
         })
         .collect();
     rules::open_failures(&samples)
@@ -1307,15 +1436,25 @@ fn gas_failed(g: &GasReading, offset: UtcOffset) -> Error {
     }
 }
 
-/// Whether the analyses let work start or resume now: no failure standing, and the last
-/// passing analysis at most 30 minutes old (and taken after `after_ms`, when given).
-fn gas_ready(p: &Permit, now_ms: i64, after_ms: Option<i64>, offset: UtcOffset) -> Result<()> {
-    if let Some(g) = standing_failures(p).first() {
+/// Whether the analyses let work start or resume now, each judged against the permit's
+/// limits as they are now: no failure standing, and the last passing analysis at most 30
+/// minutes old (and taken after `after_ms`, when given).
+fn gas_ready(
+    p: &Permit,
+    limits: &GasLimits,
+    now_ms: i64,
+    after_ms: Option<i64>,
+    offset: UtcOffset,
+) -> Result<()> {
+    if let Some(g) = standing_failures_now(p, limits).first() {
         return Err(gas_failed(g, offset));
     }
     // sampling times are to the minute: a sample in the minute work stopped counts
     let g = p
-        .last_pass()
+        .gas
+        .iter()
+        .filter(|g| passes_now(g, limits))
+        .max_by_key(|g| g.sampled_ms)
         .filter(|g| after_ms.is_none_or(|t| g.sampled_ms >= t - t.rem_euclid(60_000)))
         .ok_or_else(|| Error::invalid("gas", "safety.permit.err.gas_missing"))?;
     rules::check_sample_age(local(g.sampled_ms, offset), local(now_ms, offset))
@@ -1338,15 +1477,16 @@ fn detectors_ready(p: &Permit, site: &dyn Site) -> Result<()> {
     Ok(())
 }
 
-/// The findings of a failing analysis, one line per broken limit.
+/// The findings of a failing analysis, each broken limit a sentence.
 fn findings_text(f: &[Finding], lang: Lang) -> String {
+    let sep = if lang == Lang::En { " " } else { "" };
     f.iter()
         .map(|x| match lang {
             Lang::En => x.en.as_str(),
             Lang::ZhCn => x.zh.as_str(),
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(sep)
 }
 
 /// Records an analysis on `p` (failing ones too) and moves the permit on: a pass in the
@@ -1410,7 +1550,12 @@ fn stop(p: &mut Permit, now_ms: i64, retest: bool) {
 }
 
 /// Tells the permit's guardian and everyone holding the safety-department duty.
-fn notify_stop(w: &mut WriteTx, p: &Permit, msg: &Msg, now_ms: i64) -> Result<()> {
+fn notify_stop(
+    w: &mut WriteTx,
+    p: &Permit,
+    text: &crate::alarms::model::Text,
+    now_ms: i64,
+) -> Result<()> {
     let mut users: Vec<u64> = settings::all_duties(&*w)?
         .into_iter()
         .filter(|(_, d)| d.contains(&Duty::SafetyDept))
@@ -1421,7 +1566,7 @@ fn notify_stop(w: &mut WriteTx, p: &Permit, msg: &Msg, now_ms: i64) -> Result<()
         w,
         &users,
         "safety",
-        msg,
+        text,
         &format!("/safety/permits/{}", p.id),
         now_ms,
     )
@@ -1524,6 +1669,9 @@ pub fn permission(p: &Permit, s: &Signer, a: Action) -> Result<Option<Duty>> {
             }
             if !is_guardian {
                 return Err(Error::Forbidden(Msg::new("safety.permit.err.not_guardian")));
+            }
+            if p.briefing.is_none() {
+                return Err(Error::Conflict(Msg::new("safety.permit.err.no_briefing")));
             }
             Ok(Some(Duty::Guardian))
         }
@@ -1714,11 +1862,11 @@ pub fn act(
             if p.briefing.is_none() {
                 return Err(Error::Conflict(Msg::new("safety.permit.err.no_briefing")));
             }
-            if now_ms < p.from_ms - 60_000 || now_ms >= p.to_ms || !p.in_window(now_ms) {
+            if now_ms < p.from_ms || now_ms >= p.to_ms || !p.in_window(now_ms) {
                 return Err(outside(&p, offset));
             }
             if p.details.needs_gas() {
-                gas_ready(&p, now_ms, None, offset)?;
+                gas_ready(&p, &gas_limits(&w, &p)?, now_ms, None, offset)?;
             }
             detectors_ready(&p, site)?;
             check_related(&w, &p)?;
@@ -1735,7 +1883,8 @@ pub fn act(
             }
             let since = p.suspended_ms.unwrap_or(now_ms);
             if p.details.needs_gas() {
-                if let Some(g) = standing_failures(&p).first() {
+                let limits = gas_limits(&w, &p)?;
+                if let Some(g) = standing_failures_now(&p, &limits).first() {
                     return Err(gas_failed(g, offset));
                 }
                 let limit =
@@ -1743,7 +1892,7 @@ pub fn act(
                         .unwrap_or(Duration::minutes(60));
                 let long = now_ms - since > limit.whole_milliseconds() as i64;
                 if p.retest_required || long {
-                    gas_ready(&p, now_ms, Some(since), offset).map_err(|_| {
+                    gas_ready(&p, &limits, now_ms, Some(since), offset).map_err(|_| {
                         if p.retest_required {
                             Error::invalid("gas", "safety.permit.err.retest_required")
                         } else {
@@ -1783,32 +1932,46 @@ pub fn act(
     }
     sign(&mut p, s, a, duty, &input.note, now_ms);
     if let Some((reading, on_site)) = failed {
-        let findings = findings_text(&reading.failures, Lang::ZhCn);
+        let findings = |lang| findings_text(&reading.failures, lang);
         let key = if on_site {
-            // people leave: the work stops until a new passing analysis
+            // people leave: the work stops until a new passing analysis; the analyst who
+            // found it signs the stop, with the findings in both languages
             stop(&mut p, now_ms, true);
+            let note = [Lang::ZhCn, Lang::En]
+                .map(|l| {
+                    format!(
+                        "{}{}",
+                        crate::i18n::t(l, "safety.permit.gas.failed"),
+                        findings(l)
+                    )
+                })
+                .join(" / ");
             sign(
                 &mut p,
                 s,
                 Action::Suspend,
                 Some(Duty::Analyst),
-                &format!(
-                    "{} {findings}",
-                    crate::i18n::t(Lang::ZhCn, "safety.permit.gas.failed")
-                ),
+                &note,
                 now_ms,
             );
             "safety.permit.notice.gas_stopped"
         } else {
             "safety.permit.notice.gas_failed"
         };
-        let msg = Msg::new(key)
-            .arg("number", &p.number)
-            .arg("location", &p.location)
-            .arg("point", &reading.point)
-            .arg("time", format_local(reading.sampled_ms, offset))
-            .arg("findings", findings);
-        notify_stop(&mut w, &p, &msg, now_ms)?;
+        let msg = |lang| {
+            Msg::new(key)
+                .arg("number", &p.number)
+                .arg("location", &p.location)
+                .arg("point", &reading.point)
+                .arg("time", format_local(reading.sampled_ms, offset))
+                .arg("findings", findings(lang))
+                .render(lang)
+        };
+        let text = crate::alarms::model::Text {
+            zh: msg(Lang::ZhCn),
+            en: msg(Lang::En),
+        };
+        notify_stop(&mut w, &p, &text, now_ms)?;
     }
     p.updated_ms = now_ms;
     w.insert(&PERMITS, &id, &p)?;
@@ -1915,9 +2078,16 @@ pub fn input_of(p: &Permit, offset: UtcOffset) -> PermitInput {
 // ------------------------------------------------------------------ the box's own stops
 
 /// Why work on site must stop now, if it must: the permit expired, its work window ended,
-/// hot work's daily re-analysis is due, or a gas detector bound to it is not reading
-/// normally (alarm, bad value, gone). The second value: a new analysis is needed.
-fn stop_reason(p: &Permit, site: &dyn Site, now_ms: i64) -> Option<(Msg, bool)> {
+/// hot work's daily re-analysis is due, a gas detector bound to it is not reading normally
+/// (alarm, bad value, gone), hot work inside a vessel whose confined-space permit is no
+/// longer at work (people left it), or temporary power whose served permit has ended. The
+/// second value: a new analysis is needed. `all`: every permit, for the related ones.
+fn stop_reason(
+    p: &Permit,
+    all: &HashMap<u64, Permit>,
+    site: &dyn Site,
+    now_ms: i64,
+) -> Option<(Msg, bool)> {
     if now_ms >= p.to_ms {
         return Some((Msg::new("safety.permit.stop.expired"), false));
     }
@@ -1942,6 +2112,32 @@ fn stop_reason(p: &Permit, site: &dyn Site, now_ms: i64) -> Option<(Msg, bool)> 
             ));
         }
     }
+    if let Some(space) = p.details.hot_space() {
+        let linked: Vec<Permit> = p
+            .linked
+            .iter()
+            .filter_map(|id| all.get(id).cloned())
+            .collect();
+        if !space_permit(&linked, space).is_some_and(|c| c.stage == Stage::Working) {
+            return Some((
+                Msg::new("safety.permit.stop.space").arg("space", space),
+                true,
+            ));
+        }
+    }
+    if let Details::TemporaryPower {
+        serves: Some(sid), ..
+    } = &p.details
+        && let Some(s) = all.get(sid)
+        && s.stage.is_final()
+    {
+        return Some((
+            Msg::new("safety.permit.stop.served")
+                .arg("number", &s.number)
+                .arg_key("stage", format!("safety.stage.{}", s.stage.id())),
+            false,
+        ));
+    }
     None
 }
 
@@ -1956,12 +2152,24 @@ pub fn watching(r: &impl Reader, tag: &str) -> Result<bool> {
 /// signed by the box with the reason, the guardian and the safety department told. Run
 /// every minute and whenever an alarm is raised. Returns the permits stopped.
 pub fn enforce(store: &Store, site: &dyn Site, now_ms: i64) -> Result<Vec<Permit>> {
-    let due: Vec<u64> = store
-        .read()?
-        .all(&PERMITS)?
-        .into_iter()
-        .filter(|(_, p)| p.stage == Stage::Working && stop_reason(p, site, now_ms).is_some())
-        .map(|(id, _)| id)
+    let mut out: Vec<Permit> = Vec::new();
+    // a stop can stop another (a vessel's permit, then the hot work inside it): go on
+    // until nothing more stops
+    loop {
+        let stopped = enforce_once(store, site, now_ms)?;
+        if stopped.is_empty() {
+            return Ok(out);
+        }
+        out.extend(stopped);
+    }
+}
+
+fn enforce_once(store: &Store, site: &dyn Site, now_ms: i64) -> Result<Vec<Permit>> {
+    let all: HashMap<u64, Permit> = store.read()?.all(&PERMITS)?.into_iter().collect();
+    let due: Vec<u64> = all
+        .values()
+        .filter(|p| p.stage == Stage::Working && stop_reason(p, &all, site, now_ms).is_some())
+        .map(|p| p.id)
         .collect();
     if due.is_empty() {
         return Ok(Vec::new());
@@ -1974,7 +2182,7 @@ pub fn enforce(store: &Store, site: &dyn Site, now_ms: i64) -> Result<Vec<Permit
         if before.stage != Stage::Working {
             continue;
         }
-        let Some((why, retest)) = stop_reason(&before, site, now_ms) else {
+        let Some((why, retest)) = stop_reason(&before, &all, site, now_ms) else {
             continue;
         };
         let mut p = before.clone();
@@ -1984,15 +2192,22 @@ pub fn enforce(store: &Store, site: &dyn Site, now_ms: i64) -> Result<Vec<Permit
             &system,
             Action::Suspend,
             None,
-            &why.render(Lang::ZhCn),
+            &why.bilingual(),
             now_ms,
         );
         p.updated_ms = now_ms;
-        let msg = Msg::new("safety.permit.notice.stopped")
-            .arg("number", &p.number)
-            .arg("location", &p.location)
-            .arg("reason", why.render(Lang::ZhCn));
-        notify_stop(&mut w, &p, &msg, now_ms)?;
+        let notice = |lang| {
+            Msg::new("safety.permit.notice.stopped")
+                .arg("number", &p.number)
+                .arg("location", &p.location)
+                .arg("reason", why.render(lang))
+                .render(lang)
+        };
+        let text = crate::alarms::model::Text {
+            zh: notice(Lang::ZhCn),
+            en: notice(Lang::En),
+        };
+        notify_stop(&mut w, &p, &text, now_ms)?;
         w.insert(&PERMITS, &id, &p)?;
         w.audit(
             "safety.permit.suspend",

@@ -5,7 +5,7 @@
 
 use time::Date;
 
-use super::calendar::HolidayFile;
+use super::calendar::{BadReason, HolidayFile, STATUTORY_DAYS, YearCoverage};
 use super::model::{ChainConfig, Duty, GasRef, ToxicLimit, chain_keys, default_gas_refs};
 use super::rules::{Calendar, WorkType};
 use crate::error::{Error, Result};
@@ -45,20 +45,52 @@ pub fn save_calendar(store: &Store, actor: &Actor, cal: Calendar) -> Result<Cale
 }
 
 /// Imports a holiday file (`calendar::HolidayFile`): the years it covers replace the
-/// calendar's entries of those years. A bad line refuses the whole file.
-pub fn import_holidays(store: &Store, actor: &Actor, text: &str) -> Result<Calendar> {
-    let file = HolidayFile::parse(text).map_err(|b| Error::Invalid {
-        field: "file",
-        msg: Msg::new("safety.permit.err.holiday_line")
-            .arg("line", b.line)
-            .arg("text", b.text),
+/// calendar's entries of those years. A bad line refuses the whole file. Returns the
+/// calendar and, per year imported, its coverage before and after.
+pub fn import_holidays(
+    store: &Store,
+    actor: &Actor,
+    text: &str,
+) -> Result<(Calendar, Vec<(YearCoverage, YearCoverage)>)> {
+    let file = HolidayFile::parse(text).map_err(|b| {
+        let msg = match b.reason {
+            BadReason::Format => Msg::new("safety.permit.err.holiday_line"),
+            BadReason::Date => Msg::new("safety.permit.err.holiday_date"),
+            BadReason::Conflict { other } => {
+                Msg::new("safety.permit.err.holiday_conflict").arg("other", other)
+            }
+            BadReason::WorkdayNotWeekend => Msg::new("safety.permit.err.holiday_workday"),
+            BadReason::OfficialTooFew { holidays } => {
+                Msg::new("safety.permit.err.holiday_official")
+                    .arg("holidays", holidays)
+                    .arg("min", STATUTORY_DAYS)
+            }
+        };
+        Error::Invalid {
+            field: "file",
+            msg: msg.arg("line", b.line).arg("text", b.text),
+        }
     })?;
     if file.holidays.is_empty() && file.workdays.is_empty() {
         return Err(Error::invalid("file", "safety.permit.err.holiday_empty"));
     }
     let mut cal = calendar(&store.read()?)?;
+    let before = cal.clone();
     cal.import(&file);
-    save_calendar(store, actor, cal)
+    let mut years: Vec<i32> = file
+        .holidays
+        .iter()
+        .chain(&file.workdays)
+        .map(|d| d.year())
+        .chain(file.official.iter().copied())
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    let changes = years
+        .into_iter()
+        .map(|y| (before.year(y), cal.year(y)))
+        .collect();
+    Ok((save_calendar(store, actor, cal)?, changes))
 }
 
 /// Dates one per line (or separated by commas/spaces), `YYYY-MM-DD`.
@@ -127,7 +159,7 @@ fn default_steps(work: WorkType, level: Option<&str>) -> Vec<Duty> {
         (WorkType::Lifting, "first") => vec![Unit, Specialist, Leader],
         (WorkType::Lifting, _) => vec![Unit, Specialist],
         (WorkType::TemporaryPower, _) => vec![PowerUnit],
-        (WorkType::Excavation, _) => vec![Utilities, SafetyDept, Specialist],
+        (WorkType::Excavation, _) => vec![Utilities, Fire, SafetyDept, Specialist],
         (WorkType::RoadBreak, _) => vec![Fire, SafetyDept, Specialist],
     }
 }
@@ -250,26 +282,28 @@ pub fn save_gas_refs(
     }
     for (i, g) in refs.iter_mut().enumerate() {
         let row = i + 1;
-        let bad = |field: &'static str| Error::Invalid {
-            field,
-            msg: Msg::new("safety.permit.err.gas_ref").arg("row", row),
+        let bad = |key: &'static str| Error::Invalid {
+            field: "gases",
+            msg: Msg::new(key).arg("row", row),
         };
         g.formula = g.formula.trim().to_string();
         g.name_zh = g.name_zh.trim().to_string();
         g.name_en = g.name_en.trim().to_string();
         if g.formula.is_empty() || g.formula.chars().count() > 40 {
-            return Err(bad("formula"));
+            return Err(bad("safety.permit.err.gas_ref_formula"));
         }
-        if g.limit().is_none()
-            || [g.mac, g.twa, g.stel]
-                .iter()
-                .flatten()
-                .any(|x| !x.is_finite() || *x <= 0.0 || *x > 100_000.0)
+        if g.limit().is_none() {
+            return Err(bad("safety.permit.err.gas_ref_limit"));
+        }
+        if [g.mac, g.twa, g.stel]
+            .iter()
+            .flatten()
+            .any(|x| !x.is_finite() || *x <= 0.0 || *x > 100_000.0)
         {
-            return Err(bad("limit"));
+            return Err(bad("safety.permit.err.gas_ref_limit"));
         }
         if !g.molar_mass.is_finite() || g.molar_mass <= 0.0 || g.molar_mass > 10_000.0 {
-            return Err(bad("molar_mass"));
+            return Err(bad("safety.permit.err.gas_ref_molar"));
         }
     }
     if let Some(dup) = refs

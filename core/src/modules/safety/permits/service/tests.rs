@@ -48,6 +48,30 @@ struct Plant {
     site: Detectors,
 }
 
+/// Certificates on file: (number, holder, scope).
+const CERTS: &[(&str, &str, &str)] = &[
+    (
+        "T-WELD-1",
+        "王强",
+        "焊接与热切割作业 · 熔化焊接与热切割作业",
+    ),
+    ("T-ELEC-1", "周建明", "电工作业 · 低压电工作业"),
+    ("T-LIFT-1", "赵刚", "起重机械作业 · 起重机械指挥"),
+];
+
+/// The crew of a permit: the certificated trade its work needs.
+fn crew(d: &Details) -> Vec<Worker> {
+    let (name, cert) = match d.work() {
+        WorkType::TemporaryPower => ("周建明", "T-ELEC-1"),
+        WorkType::Lifting => ("赵刚", "T-LIFT-1"),
+        _ => ("王强", "T-WELD-1"),
+    };
+    vec![Worker {
+        name: name.into(),
+        cert: cert.into(),
+    }]
+}
+
 /// People whose duties are stored (the service reads duties inside the signing
 /// transaction, so every signer of these tests holds them in the store).
 const PEOPLE: &[(u64, &[Duty])] = &[
@@ -102,10 +126,30 @@ impl Plant {
                     signal: "gas.lel_tank_farm".into(),
                 },
             );
+            t.unit = "%LEL".into();
             t.id = crate::tags::service::take_next_id(&mut w).unwrap();
             crate::tags::service::put_tag(&mut w, &t).unwrap();
         }
         w.commit().unwrap();
+        // the crews' certificates in the enterprise archive
+        for (number, holder, scope) in CERTS {
+            crate::modules::safety::service::create(
+                &store,
+                &sys,
+                crate::modules::safety::service::CertInput {
+                    kind: "special_operation".into(),
+                    number: number.to_string(),
+                    issuer: "金华市应急管理局".into(),
+                    scope: scope.to_string(),
+                    holder: holder.to_string(),
+                    holder_ref: String::new(),
+                    issued: "2024-01-01".into(),
+                    expires: Some("2030-01-01".into()),
+                    note: String::new(),
+                },
+            )
+            .unwrap();
+        }
         let guardian = signer(u.id, "孙伟", &[Duty::Guardian]);
         Plant {
             _dir: dir,
@@ -120,6 +164,7 @@ impl Plant {
     }
 
     fn input(&self, details: Details, from: &str, to: &str) -> PermitInput {
+        let workers = crew(&details);
         PermitInput {
             details,
             applicant_unit: "生产部".into(),
@@ -129,10 +174,7 @@ impl Plant {
             y: 50.0,
             work_unit: "设备动力部".into(),
             leader: "徐国平".into(),
-            workers: vec![Worker {
-                name: "王强".into(),
-                cert: "T330781199001011234".into(),
-            }],
+            workers,
             guardian_id: Some(self.guardian.user_id),
             linked: Vec::new(),
             risks: "可燃气体泄漏\n高温烫伤".into(),
@@ -422,7 +464,7 @@ fn every_type() -> Vec<Details> {
         Details::Excavation {
             depth_m: 1.5,
             area: "罐区东侧 3 m × 2 m".into(),
-            hazardous_area: true,
+            hazardous_area: Some(true),
             medium: "甲苯".into(),
             lel_pct: Some(1.1),
             toxics: vec![ToxicLimit {
@@ -717,7 +759,7 @@ fn values_a_rule_needs_are_required_and_unknown_ones_take_the_stricter_limit() {
         Details::Excavation {
             depth_m: 1.5,
             area: "坑".into(),
-            hazardous_area: true,
+            hazardous_area: Some(true),
             medium: String::new(),
             lel_pct: None,
             toxics: Vec::new(),
@@ -844,26 +886,50 @@ fn workers_hold_the_certificates_their_work_needs() {
             .collect();
         plant.create(i)
     };
-    // welding, temporary power and lifting: every worker certificated
-    for d in [
-        hot(HotLevel::Second),
-        every_type()[5].clone(),
-        every_type()[4].clone(),
-    ] {
-        let e = with_workers(d.clone(), vec![("王强", "T1"), ("李四", "")]).unwrap_err();
-        assert_eq!(key(&e), "safety.permit.err.cert_required", "{d:?}");
-        assert!(code(&e).contains("李四"));
-        let e = with_workers(d.clone(), vec![]).unwrap_err();
-        assert_eq!(key(&e), "safety.permit.err.workers_required");
-        assert!(with_workers(d, vec![("王强", "T1")]).is_ok());
-    }
+    let refused = |r: Result<Permit>| key(&r.unwrap_err());
+    // welding, temporary power and lifting: every worker with a certificate of that
+    // trade, on file, issued to them
+    let welding = hot(HotLevel::Second);
+    assert_eq!(
+        refused(with_workers(
+            welding.clone(),
+            vec![("王强", "T-WELD-1"), ("李四", "")]
+        )),
+        "safety.permit.err.cert_required"
+    );
+    assert_eq!(
+        refused(with_workers(welding.clone(), vec![])),
+        "safety.permit.err.workers_required"
+    );
+    assert_eq!(
+        refused(with_workers(welding.clone(), vec![("王强", "T-NOWHERE")])),
+        "safety.permit.err.cert_unknown"
+    );
+    assert_eq!(
+        refused(with_workers(welding.clone(), vec![("李四", "T-WELD-1")])),
+        "safety.permit.err.cert_holder"
+    );
+    assert_eq!(
+        refused(with_workers(welding.clone(), vec![("周建明", "T-ELEC-1")])),
+        "safety.permit.err.cert_kind"
+    );
+    assert!(with_workers(welding, vec![("王强", "T-WELD-1")]).is_ok());
+    assert!(with_workers(every_type()[5].clone(), vec![("周建明", "T-ELEC-1")]).is_ok());
+    assert_eq!(
+        refused(with_workers(
+            every_type()[5].clone(),
+            vec![("王强", "T-WELD-1")]
+        )),
+        "safety.permit.err.cert_kind"
+    );
+    assert!(with_workers(every_type()[4].clone(), vec![("赵刚", "T-LIFT-1")]).is_ok());
     // grinding and height work need none
     let mut grinding = hot(HotLevel::Second);
     if let Details::HotWork { method_kind, .. } = &mut grinding {
         *method_kind = Some(HotMethod::Grinding);
     }
     assert!(with_workers(grinding, vec![("李四", "")]).is_ok());
-    assert!(with_workers(every_type()[3].clone(), vec![("李四", "")]).is_ok());
+    assert!(with_workers(every_type()[3].clone(), vec![("李四", "T-ANY")]).is_ok());
     // a certificate the archive knows as expired by the end of the work is refused
     let sys = Actor::system("t");
     crate::modules::safety::service::create(
@@ -885,6 +951,14 @@ fn workers_hold_the_certificates_their_work_needs() {
     let e = with_workers(hot(HotLevel::Second), vec![("陈志强", "T-EXPIRED")]).unwrap_err();
     assert_eq!(key(&e), "safety.permit.err.cert_expired");
     assert!(code(&e).contains("陈志强") && code(&e).contains("2026-11-23"));
+    // ... on height work too, where no certificate is required
+    assert_eq!(
+        refused(with_workers(
+            every_type()[3].clone(),
+            vec![("陈志强", "T-EXPIRED")]
+        )),
+        "safety.permit.err.cert_expired"
+    );
 }
 
 /// Submits a permit at `x` (and `y` 0); returns the error or the permit.
@@ -1245,6 +1319,9 @@ fn hot_work_in_a_vessel_follows_the_confined_space_rules_too() {
     i.linked = vec![cs.id];
     let hw = plant.create(i).unwrap();
     plant.submit(hw.id, at(8, 10));
+    // the lower LEL of the two media (the vessel's 1.5 %, the hot work's 2.1 %)
+    let l = gas_limits(&plant.store.read().unwrap(), &plant.get(hw.id)).unwrap();
+    assert_eq!(l.lel_pct, Some(1.5));
     // oxygen 22 % is fine for hot work in the open, not inside a vessel
     let p = plant
         .act(
@@ -2105,13 +2182,13 @@ fn holiday_files_import_and_a_bad_line_changes_nothing() {
         settings::calendar(&plant.store.read().unwrap()).unwrap(),
         before
     );
-    let cal = import_holidays(
-        &plant.store,
-        &sys,
-        "2028 official\n2028-01-01 holiday 元旦\n2028-01-08 workday\n",
-    )
-    .unwrap();
+    let mut file = String::from("2028 official\n2028-01-01 holiday 元旦\n2028-01-08 workday\n");
+    for d in 1..=12 {
+        file.push_str(&format!("2028-10-{d:02} holiday\n"));
+    }
+    let (cal, changes) = import_holidays(&plant.store, &sys, &file).unwrap();
     assert!(cal.year(2028).confirmed);
+    assert_eq!((changes[0].0.holidays, changes[0].1.holidays), (0, 13));
     assert!(cal.year(2026).confirmed, "other years kept");
     // the new day off upgrades hot work on it
     let p = plant
@@ -2174,4 +2251,222 @@ fn tampered_signatures_show() {
     assert!(signatures_intact(&p));
     p.signatures[2].name = "某某".into();
     assert!(!signatures_intact(&p));
+}
+
+#[test]
+fn work_that_depends_on_another_permit_stops_with_it() {
+    let plant = Plant::new();
+    // a vessel entered under its confined-space permit, hot work inside it
+    let cs = plant
+        .create(plant.input(confined("R-7"), "2026-11-24 09:00", "2026-11-24 16:00"))
+        .unwrap();
+    plant.submit(cs.id, at(8, 10));
+    plant
+        .act(
+            &analyst(),
+            cs.id,
+            gas("2026-11-24 08:20", 0.1, 20.9),
+            at(8, 21),
+        )
+        .unwrap();
+    plant.approve_all(cs.id, at(8, 30));
+    plant.brief(cs.id, at(8, 40));
+    plant
+        .act(
+            &analyst(),
+            cs.id,
+            gas("2026-11-24 08:50", 0.1, 20.9),
+            at(8, 51),
+        )
+        .unwrap();
+    plant.start(cs.id, at(9, 0)).unwrap();
+    let mut inside = hot(HotLevel::Second);
+    if let Details::HotWork { space, outdoor, .. } = &mut inside {
+        *space = "R-7".into();
+        *outdoor = Some(false);
+    }
+    let mut i = plant.input(inside, "2026-11-24 09:00", "2026-11-24 16:00");
+    i.linked = vec![cs.id];
+    i.x = 500.0;
+    let hw = plant.create(i).unwrap();
+    plant.submit(hw.id, at(8, 10));
+    plant
+        .act(
+            &analyst(),
+            hw.id,
+            gas("2026-11-24 08:52", 0.1, 20.9),
+            at(8, 53),
+        )
+        .unwrap();
+    plant.approve_all(hw.id, at(8, 54));
+    plant.brief(hw.id, at(8, 55));
+    plant.start(hw.id, at(9, 0)).unwrap();
+    // temporary power serving the vessel's permit
+    let power = Details::TemporaryPower {
+        connection_point: "2# 柜".into(),
+        voltage_v: 380.0,
+        power_kw: 5.0,
+        serves: Some(cs.id),
+        hazardous_area: Some(false),
+        lel_pct: None,
+    };
+    let tp = plant
+        .create(plant.input(power, "2026-11-24 09:00", "2026-11-24 16:00"))
+        .unwrap();
+    plant.submit(tp.id, at(8, 10));
+    plant.approve_all(tp.id, at(8, 54));
+    plant.brief(tp.id, at(8, 55));
+    plant.start(tp.id, at(9, 0)).unwrap();
+    assert!(plant.enforce(at(9, 30)).is_empty());
+    // the vessel's reading fails: its permit stops, and with it the hot work inside
+    plant
+        .act(
+            &analyst(),
+            cs.id,
+            gas_full("2026-11-24 10:00", "阀门法兰处", 0.1, 20.9, 15.0),
+            at(10, 1),
+        )
+        .unwrap();
+    let stopped = plant.enforce(at(10, 1));
+    assert_eq!(
+        stopped.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![hw.id]
+    );
+    assert!(plant.get(hw.id).retest_required);
+    assert!(
+        plant
+            .get(hw.id)
+            .signatures
+            .last()
+            .unwrap()
+            .note
+            .contains("R-7")
+    );
+    assert_eq!(
+        plant.get(tp.id).stage,
+        Stage::Working,
+        "power goes on while the permit lives"
+    );
+    // the vessel's permit is withdrawn: its temporary power stops
+    plant
+        .act(
+            &plant.guardian,
+            cs.id,
+            ActionInput {
+                note: "停止作业".into(),
+                ..ActionInput::new(Action::Withdraw)
+            },
+            at(10, 5),
+        )
+        .unwrap();
+    let stopped = plant.enforce(at(10, 6));
+    assert_eq!(
+        stopped.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![tp.id]
+    );
+}
+
+#[test]
+fn readings_count_against_the_limits_the_permit_has_now() {
+    let plant = Plant::new();
+    // drafted with an LEL of 5 %: 0.4 % passes
+    let mut d = hot(HotLevel::Second);
+    if let Details::HotWork { lel_pct, .. } = &mut d {
+        *lel_pct = Some(5.0);
+    }
+    let mut input = plant.input(d, "2026-11-24 09:00", "2026-11-24 16:00");
+    let p = plant.create(input.clone()).unwrap();
+    plant.submit(p.id, at(8, 10));
+    let r = plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:50", 0.4, 20.9),
+            at(8, 51),
+        )
+        .unwrap();
+    assert!(r.gas[0].pass());
+    // rejected and corrected: the medium's LEL is 1.2 %, so 0.2 % applies
+    plant
+        .act(
+            &approver(Duty::Unit),
+            p.id,
+            ActionInput {
+                note: "介质 LEL 有误".into(),
+                ..ActionInput::new(Action::Reject)
+            },
+            at(8, 52),
+        )
+        .unwrap();
+    if let Details::HotWork { lel_pct, .. } = &mut input.details {
+        *lel_pct = Some(1.2);
+    }
+    update(&plant.store, &applicant(), p.id, input, at(8, 53), OFFSET).unwrap();
+    plant.submit(p.id, at(8, 54));
+    // an older passing analysis elsewhere opens the approvals; the 0.4 % one now fails
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas_full("2026-11-24 08:47", "地沟", 0.1, 20.9, 0.0),
+            at(8, 55),
+        )
+        .unwrap();
+    plant.approve_all(p.id, at(8, 56));
+    plant.brief(p.id, at(8, 57));
+    let e = plant.start(p.id, at(9, 0)).unwrap_err();
+    assert_eq!(key(&e), "safety.permit.err.gas_failed");
+}
+
+#[test]
+fn a_late_failing_result_stands_and_raises_its_alarm() {
+    let plant = Plant::new();
+    let p = to_briefing(&plant);
+    plant.brief(p.id, at(8, 40));
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:45", 0.1, 20.9),
+            at(8, 46),
+        )
+        .unwrap();
+    plant.start(p.id, at(9, 0)).unwrap();
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 09:30", 0.1, 20.9),
+            at(9, 31),
+        )
+        .unwrap();
+    // a result sampled at 09:20 comes in at 09:40, failing: it stops the work and stands
+    let r = plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 09:20", 0.9, 20.9),
+            at(9, 40),
+        )
+        .unwrap();
+    assert_eq!(r.stage, Stage::Suspended);
+    let d = due(&plant.store.read().unwrap(), at(9, 41)).unwrap();
+    assert!(d.iter().any(|(_, d)| matches!(d, Due::GasFailed { .. })));
+    // and work starts no earlier than its window: not a minute before
+    let plant = Plant::new();
+    let p = to_briefing(&plant);
+    plant.brief(p.id, at(8, 40));
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:45", 0.1, 20.9),
+            at(8, 46),
+        )
+        .unwrap();
+    assert_eq!(
+        key(&plant.start(p.id, at(8, 59)).unwrap_err()),
+        "safety.permit.err.outside"
+    );
+    assert!(plant.start(p.id, at(9, 0)).is_ok());
 }

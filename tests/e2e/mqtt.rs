@@ -2,7 +2,7 @@
 //! northbound Sparkplug B and JSON out, including a broker outage during which messages are
 //! queued on the box and afterwards all arrive, in order.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

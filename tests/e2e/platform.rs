@@ -1,6 +1,6 @@
 //! The data platform: tags, devices, the simulator and live values, over HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,9 +4,8 @@
 //! harming the rest, and a server restart is survived. Logins: anonymous, user name and
 //! password, and a signed and encrypted channel.
 
-mod common;
-#[path = "common/opcua.rs"]
-mod ua;
+use crate::common;
+use crate::common::opcua as ua;
 
 use std::time::Duration;
 

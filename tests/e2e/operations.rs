@@ -1,7 +1,7 @@
 //! Operating the appliance: backup while serving and restore, audit verification, config
 //! errors, CLI commands against a running server, HTTPS, graceful shutdown.
 
-mod common;
+use crate::common;
 
 use common::{BOOTSTRAP, Server, cli, text};
 use serde_json::json;

@@ -4,9 +4,8 @@
 //! reason and install nothing. Hostile plugins (endless loop, memory bomb, trap, calls
 //! without a grant, a log flood) are stopped, audited and contained: the box keeps serving.
 
-mod common;
-#[path = "common/plugins.rs"]
-mod plugin;
+use crate::common;
+use crate::common::plugins as plugin;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

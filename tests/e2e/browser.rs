@@ -3,11 +3,9 @@
 //! installs it) and Node.js; the npm packages are installed here on first run. Without
 //! chromium the test is skipped with a notice, unless NPLUSX_REQUIRE_BROWSER=1 (set by CI).
 
-mod common;
-#[path = "common/plugins.rs"]
-mod plugin;
-#[path = "common/opcua.rs"]
-mod ua;
+use crate::common;
+use crate::common::opcua as ua;
+use crate::common::plugins as plugin;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! a setpoint written through the API lands in the PLC's registers, and bad writes never
 //! leave the appliance.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

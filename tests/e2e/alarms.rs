@@ -2,7 +2,7 @@
 //! module, operator actions with their permissions and errors, the live stream, the
 //! journal and KPIs, definitions, and alarm state surviving a restart.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

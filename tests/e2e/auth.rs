@@ -1,6 +1,6 @@
 //! Sign-in, throttling, CSRF, permissions and roles, driven over HTTP against the real binary.
 
-mod common;
+use crate::common;
 
 use common::{Server, attr};
 use serde_json::json;

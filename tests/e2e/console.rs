@@ -1,7 +1,7 @@
 //! The admin console: modules, profile, compliance, language, the safety archive and the
 //! API document, driven over HTTP against the real binary.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use serde_json::json;
