@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use nplusx::modules::safety::people_model::{Aggregation, PlantMap, Zone, ZoneRules};
-use nplusx::modules::safety::tracking::{Tracker, Update, Wearer};
+use nplusx::modules::safety::people::model::{Aggregation, PlantMap, Zone, ZoneRules};
+use nplusx::modules::safety::people::tracking::{Tracker, Update, Wearer};
 
 const TAGS: usize = 2_000;
 const ZONES: usize = 100;

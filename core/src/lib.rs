@@ -19,6 +19,7 @@ pub mod mqtt;
 pub mod northbound;
 pub mod notices;
 pub mod org;
+pub mod plant_time;
 pub mod plugins;
 pub mod registry;
 pub mod secrets;

@@ -53,41 +53,6 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Formats a Unix-ms timestamp in the plant's time zone offset as `YYYY-MM-DD HH:MM:SS`.
-pub fn format_ms(ms: i64, offset: time::UtcOffset) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
-        return String::new();
-    };
-    let t = t.to_offset(offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` (HTML date / datetime-local inputs) in the
-/// plant's offset into Unix ms.
-pub fn parse_local(s: &str, offset: time::UtcOffset) -> Option<i64> {
-    use time::macros::format_description;
-    let s = s.trim();
-    let dt = if s.len() == 10 {
-        let d = time::Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
-        d.midnight()
-    } else {
-        time::PrimitiveDateTime::parse(
-            s,
-            format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-        )
-        .ok()?
-    };
-    Some((dt.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
 /// A spawned task that is stopped when this guard is dropped (helper tasks of a driver die
 /// with it).
 pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
@@ -113,15 +78,6 @@ mod tests {
         );
         let p = random_password();
         assert_eq!(p.len(), 17);
-    }
-
-    #[test]
-    fn local_times_round_trip() {
-        let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap();
-        let ms = parse_local("2026-03-01T08:30", cst).unwrap();
-        assert_eq!(format_ms(ms, cst), "2026-03-01 08:30:00");
-        assert_eq!(format_ms(ms, time::UtcOffset::UTC), "2026-03-01 00:30:00");
-        assert!(parse_local("2026-13-01", cst).is_none());
     }
 
     #[test]

@@ -339,7 +339,7 @@ fn render(lang: Lang, e: &Event, offset: time::UtcOffset) -> Text {
     lines.push(format!(
         "{}: {}",
         i18n::t(lang, "alarms.col.time"),
-        crate::util::format_ms(e.ts_ms, offset)
+        crate::plant_time::format_ms(e.ts_ms, offset)
     ));
     Text {
         title,
@@ -449,7 +449,7 @@ impl Notifier {
                 i18n::tf(
                     lang,
                     "alarms.notify.resume",
-                    &[("time", crate::util::format_ms(resume, offset))]
+                    &[("time", crate::plant_time::format_ms(resume, offset))]
                 )
             ),
             title,
@@ -482,7 +482,7 @@ impl Notifier {
         let text = Text {
             body: format!(
                 "{title}\n{}",
-                crate::util::format_ms(crate::util::now_ms(), time::UtcOffset::UTC)
+                crate::plant_time::format_ms(crate::util::now_ms(), time::UtcOffset::UTC)
             ),
             title,
         };

@@ -231,7 +231,7 @@ pub fn write_tag(g: &mut Guest, name: &str, v: wit::Value) -> Result<(), wit::Er
         .io()
         .ok_or_else(|| wit::Error::Failed("the box is shutting down".into()))?;
     let actor = g.actor();
-    rt.block_on(app.write_tag(actor, tag, checked))
+    rt.block_on(crate::tags::service::write(&app, actor, tag, checked))
         .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))
 }
 
@@ -315,8 +315,8 @@ pub fn query(
                 .map_err(failed)?,
         ],
         "safety.certificates" => {
-            let today = crate::modules::safety::service::today(app.offset);
-            crate::modules::safety::service::certificates(&r, today, &Default::default())
+            let today = crate::plant_time::today(app.offset);
+            crate::modules::safety::archive::service::certificates(&r, today, &Default::default())
                 .map_err(failed)?
                 .into_iter()
                 .filter_map(|c| serde_json::to_value(c).ok())

@@ -53,7 +53,7 @@ fn to_query(f: &SearchForm, app: &App) -> Result<Query, AppError> {
         if s.trim().is_empty() {
             return Ok(None);
         }
-        crate::util::parse_local(s, app.offset)
+        crate::plant_time::parse_local(s, app.offset)
             .map(Some)
             .ok_or_else(|| crate::error::Error::invalid(field, "common.err.date").into())
     };
@@ -132,7 +132,7 @@ fn csv_export(entries: &[Entry], lang: Lang, offset: time::UtcOffset) -> Result<
             };
             w.write_record([
                 e.seq.to_string(),
-                crate::util::format_ms(e.at_ms, offset),
+                crate::plant_time::format_ms(e.at_ms, offset),
                 e.actor.label(),
                 e.actor.ip.clone().unwrap_or_default(),
                 e.action.clone(),
@@ -155,7 +155,7 @@ async fn audit_csv(ctx: Ctx, form: web::Query<SearchForm>) -> Result<HttpRespons
     let body = csv_export(&entries, ctx.lang, ctx.app.offset)?;
     let name = format!(
         "audit-{}.csv",
-        &crate::util::format_ms(crate::util::now_ms(), ctx.app.offset)[..10]
+        &crate::plant_time::format_ms(crate::util::now_ms(), ctx.app.offset)[..10]
     );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -234,7 +234,8 @@ async fn backup_response(ctx: Ctx) -> Result<HttpResponse, AppError> {
     });
     let name = format!(
         "nplusx-{}.nxb",
-        crate::util::format_ms(crate::util::now_ms(), ctx.app.offset).replace([' ', ':'], "-")
+        crate::plant_time::format_ms(crate::util::now_ms(), ctx.app.offset)
+            .replace([' ', ':'], "-")
     );
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")

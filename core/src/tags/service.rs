@@ -366,6 +366,57 @@ pub fn check_write(t: &Tag, v: &serde_json::Value) -> Result<Value> {
     Ok(value)
 }
 
+/// Writes a checked value to a tag (its device, or the engine for manual tags) and
+/// audits it with the old and the new value, also when the device refuses. The audit
+/// runs even if the caller goes away (a closed browser tab).
+pub async fn write(
+    app: &std::sync::Arc<crate::app::App>,
+    actor: crate::store::Actor,
+    tag: std::sync::Arc<crate::tags::model::Tag>,
+    v: crate::tags::model::Value,
+) -> crate::error::Result<()> {
+    use crate::tags::model::Source;
+    let io = app.io();
+    let app = app.clone();
+    let task = async move {
+        let old = app.tags.current(tag.id).and_then(|c| c.value);
+        let result = match &tag.source {
+            Source::Manual => {
+                app.tags.publish(vec![crate::tags::model::Sample {
+                    tag: tag.id,
+                    ts_ms: crate::util::now_ms(),
+                    value: Some(v.clone()),
+                    quality: crate::tags::model::Quality::Good,
+                }]);
+                Ok(())
+            }
+            Source::Simulator { .. } | Source::Mqtt { .. } => {
+                Err(Error::Device(Msg::new("tags.err.driver_cannot_write")))
+            }
+            Source::Modbus { .. } | Source::OpcUa { .. } => {
+                app.drivers.write(tag.clone(), v.clone()).await
+            }
+        };
+        let outcome = result
+            .as_ref()
+            .map_err(|e| e.msg().render(crate::i18n::Lang::En))
+            .err();
+        let store = app.store.clone();
+        let audited = tokio::task::spawn_blocking(move || {
+            audit_write(&store, &actor, &tag, old.as_ref(), &v, outcome.as_deref())
+        })
+        .await
+        .map_err(|_| Error::Device(Msg::new("tags.err.write_failed").arg("detail", "audit")))?;
+        audited.and(result)
+    };
+    match io {
+        Some(rt) => rt.spawn(task).await.map_err(|_| {
+            Error::Device(Msg::new("tags.err.write_failed").arg("detail", "stopped"))
+        })?,
+        None => Err(Error::Device(Msg::new("tags.err.device_off"))),
+    }
+}
+
 /// Records a write to the process (done or refused by the device) in the audit log.
 pub fn audit_write(
     store: &Store,

@@ -100,15 +100,15 @@ impl Ui {
         env.add_filter("action_label", action_label);
         env.add_filter("label", label);
         env.add_filter("datetime", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::util::format_ms(m, offset))
+            ms.map(|m| crate::plant_time::format_ms(m, offset))
                 .unwrap_or_default()
         });
         env.add_filter("minute", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::util::format_ms(m, offset)[..16].to_string())
+            ms.map(|m| crate::plant_time::format_ms(m, offset)[..16].to_string())
                 .unwrap_or_default()
         });
         env.add_filter("date", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::util::format_ms(m, offset)[..10].to_string())
+            ms.map(|m| crate::plant_time::format_ms(m, offset)[..10].to_string())
                 .unwrap_or_default()
         });
         Ui { env }

@@ -455,7 +455,7 @@ async fn journal_export(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpRe
             .iter()
             .map(|e| {
                 vec![
-                    crate::util::format_ms(e.ts_ms, offset),
+                    crate::plant_time::format_ms(e.ts_ms, offset),
                     event_label(lang, "alarms.priority", &e.priority),
                     event_label(lang, "alarms.event", &e.kind),
                     event_label(lang, "alarms.state", &e.state),
@@ -482,7 +482,7 @@ async fn journal_export(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpRe
     Ok(export::attachment(
         &format!(
             "alarm-journal-{}",
-            crate::util::format_ms(crate::util::now_ms(), offset)
+            crate::plant_time::format_ms(crate::util::now_ms(), offset)
         ),
         format,
         bytes,

@@ -48,7 +48,7 @@ pub fn parse_time_at(
         return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
     }
     offset
-        .and_then(|o| crate::util::parse_local(s, o))
+        .and_then(|o| crate::plant_time::parse_local(s, o))
         .ok_or_else(|| Error::invalid_msg(field, Msg::new("history.err.time").arg("value", s)))
 }
 
@@ -268,7 +268,7 @@ pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpRe
             let h = history(&app, t, from, to, buckets)?;
             for b in h.buckets.iter().flatten() {
                 rows.push(vec![
-                    crate::util::format_ms(b.ts_ms, offset),
+                    crate::plant_time::format_ms(b.ts_ms, offset),
                     t.name.clone(),
                     t.unit.clone(),
                     b.count.to_string(),
@@ -296,7 +296,7 @@ pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpRe
                     None => String::new(),
                 };
                 rows.push(vec![
-                    crate::util::format_ms(p.ts_ms, offset),
+                    crate::plant_time::format_ms(p.ts_ms, offset),
                     t.name.clone(),
                     t.unit.clone(),
                     v,
@@ -312,6 +312,9 @@ pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpRe
         .bytes(format)
     })
     .await?;
-    let stem = format!("history-{}", crate::util::format_ms(from, ctx.app.offset));
+    let stem = format!(
+        "history-{}",
+        crate::plant_time::format_ms(from, ctx.app.offset)
+    );
     Ok(export::attachment(&stem, format, bytes))
 }

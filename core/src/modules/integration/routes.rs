@@ -360,11 +360,7 @@ pub async fn write_tag(
         Error::NotFound(crate::i18n::Msg::new("tags.err.tag_not_found").arg("name", name))
     })?;
     let v = svc::check_write(&tag, value)?;
-    ctx.app
-        .clone()
-        .into_inner()
-        .write_tag(ctx.actor(), tag.clone(), v)
-        .await?;
+    svc::write(&ctx.app.clone().into_inner(), ctx.actor(), tag.clone(), v).await?;
     Ok(ctx.app.tags.current(tag.id))
 }
 

@@ -3,14 +3,14 @@
 
 use time::Duration;
 
-use super::people_model::PersonKind;
+use super::archive::service::{self as svc, CertInput, RenewInput};
+use super::people::model::PersonKind;
 use super::permits::model::{BlindAction, Details, Duty, Stage, ToxicLimit, Worker};
 use super::permits::rules::{Activity, HotLevel, HotMethod, WorkType};
 use super::permits::service::{
     self as psvc, ActionInput, GasInput, PermitInput, Signer, WindowInput,
 };
 use super::permits::settings;
-use super::service::{self as svc, CertInput, RenewInput};
 use crate::app::App;
 use crate::error::Error;
 use crate::error::Result;
@@ -26,8 +26,8 @@ pub fn seed(app: &App) -> Result<()> {
 
 fn seed_archive(app: &App) -> Result<()> {
     let actor = Actor::system("demo");
-    let today = svc::today(app.offset);
-    let day = |offset_days: i64| svc::format_day(today + Duration::days(offset_days));
+    let today = crate::plant_time::today(app.offset);
+    let day = |offset_days: i64| crate::plant_time::format_day(today + Duration::days(offset_days));
     let company = crate::org::service::profile(&app.store.read()?)?.company_name;
     // kind, number, issuer, holder ("" = company), issued (days from today), expires, scope
     type Doc<'a> = (
@@ -310,8 +310,8 @@ fn seed_permits(app: &App) -> Result<()> {
         guardian_id: Some(guardian_id),
         linked: Vec::new(),
         risks: "物料泄漏引发火灾爆炸\n高温烫伤\n触电".into(),
-        from: psvc::format_local(from, off),
-        to: psvc::format_local(to, off),
+        from: crate::plant_time::format_minute(from, off),
+        to: crate::plant_time::format_minute(to, off),
         windows: Vec::new(),
         activities: Vec::new(),
         checklist: None,
@@ -527,13 +527,14 @@ fn seed_permits(app: &App) -> Result<()> {
     ];
     // a 二级 job over three working days, day shifts only: it stays 二级 for 72 hours
     let cal = settings::calendar(&app.store.read()?)?;
-    let today = psvc::local(now, off).date();
+    let today = crate::plant_time::local(now, off).date();
     let mut d = today + Duration::days(1);
     while (0..3).any(|i| cal.is_day_off(d + Duration::days(i))) {
         d += Duration::days(1);
     }
-    let at =
-        |day: time::Date, h: u8| psvc::parse_local(&format!("{day} {h:02}:00"), off).unwrap_or(now);
+    let at = |day: time::Date, h: u8| {
+        crate::plant_time::parse_local(&format!("{day} {h:02}:00"), off).unwrap_or(now)
+    };
     let mut shifts = base(
         hot(HotLevel::Second, false, &[]),
         "循环水泵房管线更换（三个白班）",
@@ -546,8 +547,8 @@ fn seed_permits(app: &App) -> Result<()> {
         .map(|i| {
             let day = d + Duration::days(i);
             WindowInput {
-                from: psvc::format_local(at(day, 8), off),
-                to: psvc::format_local(at(day, 17), off),
+                from: crate::plant_time::format_minute(at(day, 8), off),
+                to: crate::plant_time::format_minute(at(day, 17), off),
             }
         })
         .collect();
@@ -572,7 +573,7 @@ fn seed_permits(app: &App) -> Result<()> {
     let mut ids = Vec::new();
     for (input, applicant, target) in plans.drain(..) {
         let a = staff.by_name(applicant)?;
-        let from = psvc::parse_local(&input.from, off).unwrap_or(now);
+        let from = crate::plant_time::parse_local(&input.from, off).unwrap_or(now);
         let created = (from - 2 * HOUR).min(now - 50 * MIN);
         let permit = psvc::create(&app.store, a, input, created, off, crate::i18n::Lang::ZhCn)?;
         drive(app, &site, &staff, permit.id, a, target, created, from)?;
@@ -622,7 +623,7 @@ fn seed_permits(app: &App) -> Result<()> {
         v105,
         ActionInput {
             gas: Some(GasInput {
-                sampled: psvc::format_local(at - 2 * MIN, off),
+                sampled: crate::plant_time::format_minute(at - 2 * MIN, off),
                 point: "人孔下 1 m".into(),
                 combustible_pct: Some(0.05),
                 o2_pct: Some(20.6),
@@ -642,7 +643,7 @@ fn seed_permits(app: &App) -> Result<()> {
         sewage,
         ActionInput {
             gas: Some(GasInput {
-                sampled: psvc::format_local(now - 25 * MIN, off),
+                sampled: crate::plant_time::format_minute(now - 25 * MIN, off),
                 point: "排泥管法兰".into(),
                 combustible_pct: Some(0.6),
                 o2_pct: Some(20.9),
@@ -689,7 +690,7 @@ fn drive(
         .transpose()?;
     let gas = |at: i64| ActionInput {
         gas: Some(GasInput {
-            sampled: psvc::format_local(at - 3 * MIN, off),
+            sampled: crate::plant_time::format_minute(at - 3 * MIN, off),
             point: "作业点".into(),
             combustible_pct: Some(0.08),
             o2_pct: Some(20.8),
@@ -813,13 +814,13 @@ fn demo_people() -> Vec<(String, PersonKind, &'static str, bool)> {
 /// People, vehicles, gates, the layout map with its zones, a duty roster and the simulated
 /// feed: 48 people with tags walking, 2 visitors, 5 vehicles coming and going.
 fn seed_people(app: &App) -> Result<()> {
-    use super::people_model::{
+    use super::people::model::{
         Aggregation, Assignment, FeedConfig, Gate, Person, Post, Shift, Vehicle, Zone, ZoneRules,
     };
-    use super::people_service as ps;
+    use super::people::service as ps;
     let actor = Actor::system("demo");
-    let today = svc::today(app.offset);
-    let day = |d: i64| svc::format_day(today + Duration::days(d));
+    let today = crate::plant_time::today(app.offset);
+    let day = |d: i64| crate::plant_time::format_day(today + Duration::days(d));
     let r = app.store.read()?;
     let certs = svc::certificates(&r, today, &svc::Filter::default())?;
     drop(r);
@@ -1030,8 +1031,8 @@ fn seed_people(app: &App) -> Result<()> {
 
 /// The risk register, inspection tasks and hidden dangers in every state of their workflow.
 fn seed_hazards(app: &App) -> Result<()> {
-    use super::hazard_model::{Cycle, HazardLevel, Risk, Source, Task};
-    use super::hazard_service::{self as hs, HazardAction, HazardInput, Person};
+    use super::hazards::model::{Cycle, HazardLevel, Risk, Source, Task};
+    use super::hazards::service::{self as hs, HazardAction, HazardInput, Person};
     let actor = Actor::system("demo");
     let r = app.store.read()?;
     let user = |name: &str| -> Result<(u64, String)> {
@@ -1158,11 +1159,11 @@ fn seed_hazards(app: &App) -> Result<()> {
             app.offset,
         )
     };
-    let today = svc::today(app.offset);
+    let today = crate::plant_time::today(app.offset);
     let assign = |id: u64, deadline: i64, on: time::Date| {
         let a = HazardAction::Assign {
             assignee: fixer_id,
-            deadline: svc::format_day(today + Duration::days(deadline)),
+            deadline: crate::plant_time::format_day(today + Duration::days(deadline)),
             measures: "立即整改，整改后拍照上传".into(),
         };
         hs::act(&app.store, &boss, id, a, now - 2 * day, on)

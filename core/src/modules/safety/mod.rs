@@ -1,34 +1,26 @@
 //! 安全生产 (safety production), 附件2 row 1, required of every enterprise type.
 //!
-//! Built so far:
-//! - the enterprise archive (企业档案): licences, certificates and reports of the enterprise
-//!   and the certificates of people, with yellow / red status as due dates approach,
-//!   periodic-update dates per kind, attachments and renewal history (`model`, `service`,
-//!   `routes`);
-//! - special work permits (八大特殊作业) per GB 30871-2022 (`permits/`): the rules as pure
-//!   functions, the permit records, the life cycle with signing duties and approval chains,
-//!   pages, printing with a QR code, the register and the API.
+//! Four areas, each a folder with the module shape (`model`, `service` — the only writer of
+//! the area's tables — and `routes`):
+//! - `archive/`: the enterprise archive (企业档案): licences, certificates and reports of the
+//!   enterprise and the certificates of people, with yellow / red status as due dates
+//!   approach, periodic-update dates per kind, attachments and renewal history;
+//! - `permits/`: special work permits (八大特殊作业) per GB 30871-2022: the rules as pure
+//!   functions, the life cycle with signing duties and approval chains, the box's own stops,
+//!   printing with a QR code, the register and the API;
+//! - `people/`: people, vehicles, gates and head counts, the plant map with zones, live
+//!   positions and their rules (`tracking`, `live`), the duty roster, the demo simulator;
+//! - `hazards/`: dual prevention (双重预防): the risk register, inspections, hidden dangers.
 //!
-//! People/vehicle tracking and hidden-danger management follow (issue 5) in this folder.
-//!
-//! Owns the `safety.*` tables; `service` (archive) and `permits::service` (permits) are their
-//! only writers.
+//! Owns the `safety.*` tables, declared in `store.rs`; each area's service writes only its
+//! own. This file registers the module and raises its alarms.
 
+pub mod archive;
 mod demo;
-pub mod hazard_model;
-pub mod hazard_routes;
-pub mod hazard_service;
-pub mod live;
-pub mod model;
-pub mod people_model;
-pub mod people_routes;
-pub mod people_service;
+pub mod hazards;
+pub mod people;
 pub mod permits;
-pub mod routes;
-pub mod service;
-mod simulate;
 mod store;
-pub mod tracking;
 
 use crate::app::App;
 use crate::auth::model::Level;
@@ -64,9 +56,9 @@ impl Module for Safety {
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         // permits first: `/safety/permits/...` are more specific than the archive's pages
         permits::routes::configure(cfg);
-        people_routes::configure(cfg);
-        hazard_routes::configure(cfg);
-        routes::configure(cfg)
+        people::routes::configure(cfg);
+        hazards::routes::configure(cfg);
+        archive::routes::configure(cfg)
     }
 
     fn prefixes(&self) -> &'static [&'static str] {
@@ -74,10 +66,10 @@ impl Module for Safety {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
+        let mut doc = <archive::routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<permits::routes::Doc as utoipa::OpenApi>::openapi());
-        doc.merge(<people_routes::Doc as utoipa::OpenApi>::openapi());
-        doc.merge(<hazard_routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(people::routes::doc());
+        doc.merge(<hazards::routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -156,7 +148,7 @@ impl Module for Safety {
             .store
             .read()
             .map_err(crate::error::Error::from)
-            .and_then(|r| service::kinds(&r))
+            .and_then(|r| archive::service::kinds(&r))
         {
             Ok(_) => Health::Ok,
             Err(e) => Health::Faulted(e.to_string()),
@@ -164,12 +156,12 @@ impl Module for Safety {
     }
 
     fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence> {
-        let today = service::today(app.offset);
+        let today = crate::plant_time::today(app.offset);
         let Ok(s) = app
             .store
             .read()
             .map_err(crate::error::Error::from)
-            .and_then(|r| service::summary(&r, today))
+            .and_then(|r| archive::service::summary(&r, today))
         else {
             return Vec::new();
         };
@@ -192,14 +184,14 @@ impl Module for Safety {
             .collect::<Vec<_>>()
             .join(", ");
         let now = crate::util::now_ms();
-        let l = live::live(app);
+        let l = people::live::live(app);
         let last = |a: &std::sync::atomic::AtomicI64| a.load(std::sync::atomic::Ordering::Relaxed);
         let (pos, gate) = (last(&l.last_position_ms), last(&l.last_gate_ms));
         let when = |ms: i64| {
             if ms == 0 {
                 crate::i18n::t(lang, "safety.evidence.never").to_string()
             } else {
-                crate::util::format_ms(ms, app.offset)
+                crate::plant_time::format_ms(ms, app.offset)
             }
         };
         let (pos_live, gate_live) = (
@@ -273,7 +265,7 @@ impl Module for Safety {
         let now = crate::util::now_ms();
         certificate_alarms(app)?;
         permits::enforce(app, now)?;
-        hazard_service::generate_inspections(&app.store, now)?;
+        hazards::service::generate_inspections(&app.store, now)?;
         hazard_alarms(app, now)
     }
 
@@ -283,7 +275,7 @@ impl Module for Safety {
 
     fn start(&self, app: std::sync::Arc<App>) {
         permits::start(app.clone());
-        live::start(app)
+        people::live::start(app)
     }
 }
 
@@ -332,16 +324,16 @@ fn sync_alarms(
 /// archive and clears the alarms of documents renewed or deleted since.
 pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
     use crate::alarms::model::{Priority, Text};
-    let today = service::today(app.offset);
+    let today = crate::plant_time::today(app.offset);
     let r = app.store.read()?;
-    let kinds = service::kinds(&r)?;
-    let certs = service::certificates(&r, today, &service::Filter::default())?;
+    let kinds = archive::service::kinds(&r)?;
+    let certs = archive::service::certificates(&r, today, &archive::service::Filter::default())?;
     drop(r);
     let mut standing = Vec::new();
     for c in &certs {
         let priority = match c.status {
-            model::Status::Expired => Priority::High,
-            model::Status::Expiring => Priority::Low,
+            archive::model::Status::Expired => Priority::High,
+            archive::model::Status::Expiring => Priority::Low,
             _ => continue,
         };
         let kind = kinds.iter().find(|k| k.id == c.cert.kind);
@@ -354,8 +346,8 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
                 })
                 .unwrap_or_else(|| c.cert.kind.clone());
             let key = match (c.status, c.due_reason) {
-                (model::Status::Expired, _) => "safety.alarm.expired",
-                (_, Some(model::DueReason::PeriodicUpdate)) => "safety.alarm.update_due",
+                (archive::model::Status::Expired, _) => "safety.alarm.expired",
+                (_, Some(archive::model::DueReason::PeriodicUpdate)) => "safety.alarm.update_due",
                 _ => "safety.alarm.expiring",
             };
             Msg::new(key)
@@ -380,16 +372,16 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
 /// closed or done.
 pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
     use crate::alarms::model::Priority;
-    let today = service::today(app.offset);
+    let today = crate::plant_time::today(app.offset);
     let r = app.store.read()?;
-    let overdue = hazard_service::hazards(&r, Some("overdue"), today)?;
-    let late = hazard_service::late_inspections(&r, now_ms)?;
+    let overdue = hazards::service::hazards(&r, Some("overdue"), today)?;
+    let late = hazards::service::late_inspections(&r, now_ms)?;
     drop(r);
     let mut standing = Vec::new();
     for h in overdue {
         let priority = match h.level {
-            hazard_model::HazardLevel::Major => Priority::High,
-            hazard_model::HazardLevel::General => Priority::Medium,
+            hazards::model::HazardLevel::Major => Priority::High,
+            hazards::model::HazardLevel::General => Priority::Medium,
         };
         let msg = Msg::new("safety.hazard.alarm.overdue")
             .arg("number", &h.number)
@@ -401,7 +393,7 @@ pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
     for i in late {
         let msg = Msg::new("safety.task.alarm.late")
             .arg("name", &i.name)
-            .arg("due", crate::util::format_ms(i.due_ms, app.offset));
+            .arg("due", crate::plant_time::format_ms(i.due_ms, app.offset));
         standing.push((
             format!("safety.inspection:{}", i.id),
             Priority::Low,
@@ -426,7 +418,7 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
                 .arg("number", &p.number)
                 .arg_key("work", format!("safety.work.{}", p.work().id()))
                 .arg("location", &p.location)
-                .arg("to", permits::service::format_local(p.to_ms, app.offset))
+                .arg("to", crate::plant_time::format_minute(p.to_ms, app.offset))
         };
         let (source, priority, text) = match d {
             Due::Expired { on_site } => {
@@ -560,8 +552,8 @@ mod tests {
             guardian_id: Some(guard.id),
             linked: Vec::new(),
             risks: "车辆".into(),
-            from: psvc::format_local(t0, off),
-            to: psvc::format_local(t0 + 2 * 3_600_000, off),
+            from: crate::plant_time::format_minute(t0, off),
+            to: crate::plant_time::format_minute(t0 + 2 * 3_600_000, off),
             windows: Vec::new(),
             activities: Vec::new(),
             checklist: None,

@@ -1,6 +1,7 @@
-//! Tables of the safety module. Only `safety::service` reads or writes them.
+//! Tables of the safety module, declared here for its four areas; each area's service is
+//! the only one that reads or writes its own.
 
-use super::model::{CertKind, Certificate, FileBlob};
+use super::archive::model::{CertKind, Certificate, FileBlob};
 use crate::store::Table;
 
 /// Certificate kinds added or changed by the plant (built-in defaults are code).
@@ -22,7 +23,7 @@ pub(super) const CALENDAR: Table<String, super::permits::rules::Calendar> =
 pub(super) const GAS_REFS: Table<String, Vec<super::permits::model::GasRef>> =
     Table::new("safety.gas_refs");
 
-use super::people_model as pm;
+use super::people::model as pm;
 /// The registry of people (employees, contractors, visitors).
 pub(super) const PEOPLE: Table<u64, pm::Person> = Table::new("safety.people");
 pub(super) const VEHICLES: Table<u64, pm::Vehicle> = Table::new("safety.vehicles");
@@ -39,12 +40,12 @@ pub(super) const POSTS: Table<u64, pm::Post> = Table::new("safety.posts");
 pub(super) const SHIFTS: Table<u64, pm::Shift> = Table::new("safety.shifts");
 pub(super) const ASSIGNMENTS: Table<u64, pm::Assignment> = Table::new("safety.assignments");
 /// Sampled positions for playback: (person, ms) → point.
-pub(super) const TRACKS: Table<(u64, u64), super::tracking::TrackPoint> =
+pub(super) const TRACKS: Table<(u64, u64), super::people::tracking::TrackPoint> =
     Table::new("safety.tracks");
 /// The MQTT feed settings (one row, key `feed`).
 pub(super) const FEED: Table<String, pm::FeedConfig> = Table::new("safety.feed");
 
-use super::hazard_model as hm;
+use super::hazards::model as hm;
 /// The risk register (双重预防: 风险分级管控).
 pub(super) const RISKS: Table<u64, hm::Risk> = Table::new("safety.risks");
 pub(super) const TASKS: Table<u64, hm::Task> = Table::new("safety.tasks");

@@ -184,8 +184,8 @@ fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
                 .map(|w| {
                     format!(
                         "{} – {}",
-                        svc::format_local(w.from_ms, offset),
-                        svc::format_local(w.to_ms, offset)
+                        crate::plant_time::format_minute(w.from_ms, offset),
+                        crate::plant_time::format_minute(w.to_ms, offset)
                     )
                 })
                 .collect::<Vec<_>>()
@@ -221,7 +221,7 @@ struct RegisterQuery {
 fn parse_day(s: Option<&str>, offset: time::UtcOffset) -> time::Date {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     s.and_then(|s| time::Date::parse(s.trim(), &fmt).ok())
-        .unwrap_or_else(|| crate::modules::safety::service::today(offset))
+        .unwrap_or_else(|| crate::plant_time::today(offset))
 }
 
 fn daily_json(
@@ -263,7 +263,7 @@ async fn register_page(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpRes
             permits => to_value(&list),
             filter => to_value(&q.filter),
             query => query,
-            day => crate::modules::safety::service::format_day(day),
+            day => crate::plant_time::format_day(day),
             daily => to_value(&daily_json(&r, day, &ctx)?),
             types => to_value(&types_json(ctx.lang)),
             stages => Stage::ALL.iter().map(|s| s.id()).collect::<Vec<_>>(),
@@ -325,11 +325,11 @@ async fn export_register(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpR
                 p.work_unit.clone(),
                 p.leader.clone(),
                 p.guardian.clone(),
-                svc::format_local(p.from_ms, off),
-                svc::format_local(p.to_ms, off),
+                crate::plant_time::format_minute(p.from_ms, off),
+                crate::plant_time::format_minute(p.to_ms, off),
                 p.applicant.clone(),
                 p.closed_ms
-                    .map(|m| svc::format_local(m, off))
+                    .map(|m| crate::plant_time::format_minute(m, off))
                     .unwrap_or_default(),
             ]
         })
@@ -399,7 +399,7 @@ fn form_ctx(
         .map(|g| gas_ref_json(g, ctx.lang))
         .collect();
     Ok(context! {
-        today => crate::modules::safety::service::format_day(crate::modules::safety::service::today(ctx.app.offset)),
+        today => crate::plant_time::format_day(crate::plant_time::today(ctx.app.offset)),
         work => work.id(),
         work_name => work_name(work, ctx.lang),
         permit => permit.map(|p| to_value(&view(p, ctx.lang, ctx.app.offset))),
@@ -448,8 +448,8 @@ fn default_values(ctx: &Ctx, work: WorkType) -> Result<serde_json::Value, AppErr
     };
     Ok(serde_json::json!({
         "applicant_unit": dept,
-        "from": svc::format_local(start, ctx.app.offset).replace(' ', "T"),
-        "to": svc::format_local(start + 4 * hour, ctx.app.offset).replace(' ', "T"),
+        "from": crate::plant_time::format_minute(start, ctx.app.offset).replace(' ', "T"),
+        "to": crate::plant_time::format_minute(start + 4 * hour, ctx.app.offset).replace(' ', "T"),
         "checklist": cfg.checklist.join("\n"),
         "x": "0", "y": "0", "assessed": "second",
         "voltage_v": "380", "blind_action": "insert", "toxics": toxics,
@@ -658,10 +658,11 @@ fn windows_of(s: &str) -> Result<Vec<WindowInput>, Error> {
             .find_map(|sep| l2.split_once(sep))
             .ok_or_else(|| bad(l))?;
         let (a, b) = (a.trim(), b.trim());
-        let from_ms = svc::parse_local(a, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
+        let from_ms =
+            crate::plant_time::parse_local(a, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
         let to = if b.len() <= 5 {
             let end = time::Time::parse(b, &hm).map_err(|_| bad(l))?;
-            let start = svc::local(from_ms, time::UtcOffset::UTC);
+            let start = crate::plant_time::local(from_ms, time::UtcOffset::UTC);
             let day = if end <= start.time() {
                 start.date().next_day().ok_or_else(|| bad(l))?
             } else {
@@ -669,7 +670,7 @@ fn windows_of(s: &str) -> Result<Vec<WindowInput>, Error> {
             };
             format!("{day} {:02}:{:02}", end.hour(), end.minute())
         } else {
-            svc::parse_local(b, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
+            crate::plant_time::parse_local(b, time::UtcOffset::UTC).ok_or_else(|| bad(l))?;
             b.to_string()
         };
         out.push(WindowInput {
@@ -835,7 +836,7 @@ fn detail_ctx(
         .filter_map(|id| svc::permit(&r, *id).ok())
         .map(|l| serde_json::json!({"id": l.id, "number": l.number, "work_name": work_name(l.work(), ctx.lang), "stage": l.stage.id()}))
         .collect();
-    let now = svc::format_local(now_ms(), ctx.app.offset).replace(' ', "T");
+    let now = crate::plant_time::format_minute(now_ms(), ctx.app.offset).replace(' ', "T");
     // what the analyst's form asks for
     let limits = p
         .details
@@ -1067,7 +1068,7 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
             username: u.username,
         })
         .collect();
-    let year = super::super::service::today(ctx.app.offset).year();
+    let year = crate::plant_time::today(ctx.app.offset).year();
     let mut years: Vec<i32> = cal
         .holidays
         .iter()
@@ -1259,7 +1260,7 @@ async fn chain_submit(
 fn calendar_view(c: &Calendar) -> serde_json::Value {
     let days = |v: &[time::Date]| {
         v.iter()
-            .map(|d| crate::modules::safety::service::format_day(*d))
+            .map(|d| crate::plant_time::format_day(*d))
             .collect::<Vec<_>>()
     };
     let hm = |t: time::Time| format!("{:02}:{:02}", t.hour(), t.minute());

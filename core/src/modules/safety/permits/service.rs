@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, Duration, PrimitiveDateTime, UtcOffset};
 
 use super::model::{
     Action, Briefing, Details, Duty, Finding, GasReading, Measure, Permit, Signature, Stage,
@@ -24,6 +24,7 @@ use super::settings::{self, calendar, chain, duties};
 use crate::error::{Error, Result};
 use crate::i18n::{Lang, Msg};
 use crate::modules::safety::store::PERMITS;
+use crate::plant_time::{format_minute, local, parse_local};
 use crate::store::{Actor, Change, Reader, Store, WriteTx};
 
 /// The person signing: permits are signed by people, never by machine tokens. The box
@@ -206,33 +207,6 @@ fn breach(field: &'static str, b: Breach) -> Error {
         msg: b.msg(),
     }
 }
-
-// ------------------------------------------------------------------ time
-
-/// `YYYY-MM-DD HH:MM` (or with `T`) in the plant's time zone → UTC ms.
-pub fn parse_local(s: &str, offset: UtcOffset) -> Option<i64> {
-    let s = s.trim().replace('T', " ");
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    let s = s.get(..16).unwrap_or(&s);
-    let t = PrimitiveDateTime::parse(s, &fmt).ok()?;
-    Some((t.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
-/// UTC ms → the plant's local time.
-pub fn local(ms: i64, offset: UtcOffset) -> PrimitiveDateTime {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(offset);
-    PrimitiveDateTime::new(t.date(), t.time())
-}
-
-/// UTC ms → `YYYY-MM-DD HH:MM` local (signatures are time-stamped to the minute).
-pub fn format_local(ms: i64, offset: UtcOffset) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    local(ms, offset).format(&fmt).unwrap_or_default()
-}
-
-// ------------------------------------------------------------------ configuration
 
 // ------------------------------------------------------------------ reading
 
@@ -693,7 +667,7 @@ fn medium_tested(refs: &[super::model::GasRef], medium: &str, toxics: &[ToxicLim
 /// them, for that operation, valid until the end of the work. Any other certificate number
 /// given is checked for expiry.
 fn check_workers(r: &impl Reader, d: &Details, workers: &[Worker], last: time::Date) -> Result<()> {
-    use crate::modules::safety::{model::Status, service::person_certificate};
+    use crate::modules::safety::archive::{model::Status, service::person_certificate};
     for w in workers {
         required("workers", &w.name)?;
         crate::error::text("workers", &w.cert, 100, false)?;
@@ -853,8 +827,8 @@ fn check_input(
                 field: "to",
                 msg: Msg::new("safety.permit.err.serves_period")
                     .arg("number", &s.number)
-                    .arg("from", format_local(s.from_ms, offset))
-                    .arg("to", format_local(s.to_ms, offset)),
+                    .arg("from", format_minute(s.from_ms, offset))
+                    .arg("to", format_minute(s.to_ms, offset)),
             });
         }
         serves = Some(Duration::milliseconds(s.to_ms - s.from_ms));
@@ -1431,7 +1405,7 @@ fn gas_failed(g: &GasReading, offset: UtcOffset) -> Error {
     Error::Invalid {
         field: "gas",
         msg: Msg::new("safety.permit.err.gas_failed")
-            .arg("time", format_local(g.sampled_ms, offset))
+            .arg("time", format_minute(g.sampled_ms, offset))
             .arg("point", &g.point),
     }
 }
@@ -1963,7 +1937,7 @@ pub fn act(
                 .arg("number", &p.number)
                 .arg("location", &p.location)
                 .arg("point", &reading.point)
-                .arg("time", format_local(reading.sampled_ms, offset))
+                .arg("time", format_minute(reading.sampled_ms, offset))
                 .arg("findings", findings(lang))
                 .render(lang)
         };
@@ -1988,7 +1962,13 @@ fn outside(p: &Permit, offset: UtcOffset) -> Error {
     let windows = p
         .spans_ms()
         .iter()
-        .map(|(a, b)| format!("{}–{}", format_local(*a, offset), format_local(*b, offset)))
+        .map(|(a, b)| {
+            format!(
+                "{}–{}",
+                format_minute(*a, offset),
+                format_minute(*b, offset)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
     Error::Invalid {
@@ -2060,14 +2040,14 @@ pub fn input_of(p: &Permit, offset: UtcOffset) -> PermitInput {
         guardian_id: p.guardian_id,
         linked: p.linked.clone(),
         risks: p.risks.clone(),
-        from: format_local(p.from_ms, offset),
-        to: format_local(p.to_ms, offset),
+        from: format_minute(p.from_ms, offset),
+        to: format_minute(p.to_ms, offset),
         windows: p
             .windows
             .iter()
             .map(|w| WindowInput {
-                from: format_local(w.from_ms, offset),
-                to: format_local(w.to_ms, offset),
+                from: format_minute(w.from_ms, offset),
+                to: format_minute(w.to_ms, offset),
             })
             .collect(),
         activities: p.activities.clone(),

@@ -14,7 +14,7 @@ const OFFSET: UtcOffset = time::macros::offset!(+8);
 
 /// Tuesday 2026-11-24 at `hh:mm` plant time, as UTC ms.
 fn at(hh: u8, mm: u8) -> i64 {
-    parse_local(&format!("2026-11-24 {hh:02}:{mm:02}"), OFFSET).unwrap()
+    crate::plant_time::parse_local(&format!("2026-11-24 {hh:02}:{mm:02}"), OFFSET).unwrap()
 }
 
 fn signer(id: u64, name: &str, duties: &[Duty]) -> Signer {
@@ -133,10 +133,10 @@ impl Plant {
         w.commit().unwrap();
         // the crews' certificates in the enterprise archive
         for (number, holder, scope) in CERTS {
-            crate::modules::safety::service::create(
+            crate::modules::safety::archive::service::create(
                 &store,
                 &sys,
-                crate::modules::safety::service::CertInput {
+                crate::modules::safety::archive::service::CertInput {
                     kind: "special_operation".into(),
                     number: number.to_string(),
                     issuer: "金华市应急管理局".into(),
@@ -932,10 +932,10 @@ fn workers_hold_the_certificates_their_work_needs() {
     assert!(with_workers(every_type()[3].clone(), vec![("李四", "T-ANY")]).is_ok());
     // a certificate the archive knows as expired by the end of the work is refused
     let sys = Actor::system("t");
-    crate::modules::safety::service::create(
+    crate::modules::safety::archive::service::create(
         &plant.store,
         &sys,
-        crate::modules::safety::service::CertInput {
+        crate::modules::safety::archive::service::CertInput {
             kind: "special_operation".into(),
             number: "T-EXPIRED".into(),
             issuer: "应急管理局".into(),
@@ -1594,11 +1594,11 @@ fn the_box_stops_work_at_the_end_of_its_window_its_permit_and_its_day() {
     let g = &plant.guardian;
     let resume = || ActionInput::new(Action::Resume);
     // not at night, outside a window
-    let night_ms = parse_local("2026-11-24 22:00", OFFSET).unwrap();
+    let night_ms = crate::plant_time::parse_local("2026-11-24 22:00", OFFSET).unwrap();
     let e = plant.act(g, p.id, resume(), night_ms).unwrap_err();
     assert_eq!(key(&e), "safety.permit.err.outside");
     // the next morning: a new analysis first (the interruption was over 60 min)
-    let morning = parse_local("2026-11-25 08:00", OFFSET).unwrap();
+    let morning = crate::plant_time::parse_local("2026-11-25 08:00", OFFSET).unwrap();
     let e = plant.act(g, p.id, resume(), morning).unwrap_err();
     assert_eq!(key(&e), "safety.permit.err.retest");
     plant
@@ -1651,7 +1651,7 @@ fn the_box_stops_work_at_the_end_of_its_window_its_permit_and_its_day() {
         )
         .unwrap();
     plant.start(p.id, at(9, 0)).unwrap();
-    let next_day = parse_local("2026-11-25 08:50", OFFSET).unwrap();
+    let next_day = crate::plant_time::parse_local("2026-11-25 08:50", OFFSET).unwrap();
     assert!(plant.enforce(next_day).is_empty());
     let stopped = plant.enforce(next_day + 60_000);
     assert_eq!(stopped.len(), 1);

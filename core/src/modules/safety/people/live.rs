@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::people_model::{Direction, FeedConfig, GateEvent};
-use super::people_service as ps;
-use super::permits::model::Stage;
+use super::model::{Direction, FeedConfig, GateEvent};
+use super::service as ps;
 use super::tracking::{Change, Seen, Tracker, Update};
 use crate::alarms::model::Priority;
 use crate::app::App;
 use crate::i18n::{Lang, Msg};
+use crate::modules::safety::permits::model::Stage;
 use crate::util::now_ms;
 
 /// What the MQTT feed is doing, for the settings page.
@@ -120,9 +120,9 @@ impl Live {
         self.last_gate_ms.store(now_ms(), Ordering::Relaxed);
         for f in &e.flags {
             let key = match f {
-                super::people_model::Flag::Unknown => "safety.gate.alarm.unknown",
-                super::people_model::Flag::NotAllowed => "safety.gate.alarm.not_allowed",
-                super::people_model::Flag::CertExpired => "safety.gate.alarm.cert_expired",
+                super::model::Flag::Unknown => "safety.gate.alarm.unknown",
+                super::model::Flag::NotAllowed => "safety.gate.alarm.not_allowed",
+                super::model::Flag::CertExpired => "safety.gate.alarm.cert_expired",
             };
             let msg = Msg::new(key)
                 .arg("gate", &e.gate)
@@ -191,9 +191,9 @@ impl Live {
     /// People a working permit names, by the zone its location is in.
     fn refresh_allowed(&self, app: &App) -> crate::error::Result<()> {
         let r = app.store.read()?;
-        let working = super::permits::service::permits(
+        let working = crate::modules::safety::permits::service::permits(
             &r,
-            &super::permits::service::PermitFilter {
+            &crate::modules::safety::permits::service::PermitFilter {
                 stage: Some(Stage::Working.id().into()),
                 ..Default::default()
             },
@@ -241,7 +241,7 @@ impl Live {
             ps::head_counts(&r)?,
         );
         drop(r);
-        let local = super::permits::service::local(now, app.offset);
+        let local = crate::plant_time::local(now, app.offset);
         let minute = local.hour() as u32 * 60 + local.minute() as u32;
         let seen = self.tracker().seen(now);
         let in_plant: HashSet<&str> = counts
@@ -251,9 +251,9 @@ impl Live {
             .collect();
         let mut out = Vec::new();
         for post in &posts {
-            let current: Vec<&super::people_model::Shift> =
+            let current: Vec<&super::model::Shift> =
                 shifts.iter().filter(|s| ps::in_shift(s, minute)).collect();
-            let assigned: Vec<&super::people_model::Person> = assignments
+            let assigned: Vec<&super::model::Person> = assignments
                 .iter()
                 .filter(|a| a.post == post.id && current.iter().any(|s| s.id == a.shift))
                 .filter_map(|a| people.iter().find(|p| p.id == a.person))
@@ -369,10 +369,12 @@ pub struct PostStatus {
 fn apply(app: &App, changes: Vec<Change>) {
     for c in changes {
         if c.raise {
-            if let Err(e) =
-                app.alarms
-                    .raise_external(&c.source, c.priority, &super::texts(&c.msg), "safety")
-            {
+            if let Err(e) = app.alarms.raise_external(
+                &c.source,
+                c.priority,
+                &crate::modules::safety::texts(&c.msg),
+                "safety",
+            ) {
                 tracing::warn!(error = %e, source = c.source, "alarm not raised");
             }
         } else {
@@ -487,7 +489,7 @@ fn feed_message(
             Ok(i) => i,
             Err(e) => return Some(format!("{topic}: not a gate event: {e}")),
         };
-        let today = super::service::today(app.offset);
+        let today = crate::plant_time::today(app.offset);
         return match ps::record_gate_event(
             &app.store,
             &crate::store::Actor::system("mqtt"),

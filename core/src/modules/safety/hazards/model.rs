@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::FileMeta;
+use crate::modules::safety::archive::model::FileMeta;
 
 /// Risk level by the LEC product D = L × E × C: 重大 (red) > 320, 较大 (orange) 160–320,
 /// 一般 (yellow) 70–160, 低 (blue) below 70.

@@ -81,7 +81,7 @@ fn kinds_json(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
 #[get("/safety")]
 async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let today = svc::today(ctx.app.offset);
+    let today = crate::plant_time::today(ctx.app.offset);
     let r = ctx.app.store.read()?;
     let summary = svc::summary(&r, today)?;
     let urgent: Vec<CertView> = svc::certificates(&r, today, &Filter::default())?
@@ -106,7 +106,7 @@ async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[get("/safety/certificates")]
 async fn list_page(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let today = svc::today(ctx.app.offset);
+    let today = crate::plant_time::today(ctx.app.offset);
     let certs = svc::certificates(&ctx.app.store.read()?, today, &f)?;
     ctx.page(
         "safety/certificates.html",
@@ -186,7 +186,11 @@ fn load_view(ctx: &Ctx, id: u64) -> Result<CertView, AppError> {
     let r = ctx.app.store.read()?;
     let c = svc::certificate(&r, id)?;
     let k = svc::kind(&r, &c.kind)?;
-    Ok(svc::view(&c, k.as_ref(), svc::today(ctx.app.offset)))
+    Ok(svc::view(
+        &c,
+        k.as_ref(),
+        crate::plant_time::today(ctx.app.offset),
+    ))
 }
 
 fn cert_values(c: &Certificate) -> serde_json::Value {
@@ -403,7 +407,10 @@ async fn kind_submit(
 #[get("/api/v1/safety/summary")]
 async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let s = svc::summary(&ctx.app.store.read()?, svc::today(ctx.app.offset))?;
+    let s = svc::summary(
+        &ctx.app.store.read()?,
+        crate::plant_time::today(ctx.app.offset),
+    )?;
     Ok(HttpResponse::Ok().json(s))
 }
 
@@ -412,7 +419,11 @@ async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[get("/api/v1/safety/certificates")]
 async fn api_list(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
     ctx.require(M, Level::Read)?;
-    let v = svc::certificates(&ctx.app.store.read()?, svc::today(ctx.app.offset), &f)?;
+    let v = svc::certificates(
+        &ctx.app.store.read()?,
+        crate::plant_time::today(ctx.app.offset),
+        &f,
+    )?;
     Ok(HttpResponse::Ok().json(v))
 }
 

@@ -1,14 +1,14 @@
 //! The rules of the enterprise archive; the only writer of `safety.*`.
 
 use time::Date;
-use time::macros::format_description;
 
 use super::model::{
     CertKind, CertView, Certificate, DueReason, FileBlob, FileMeta, Renewal, Status, Subject,
 };
-use super::store::{CERTS, FILES, KINDS};
 use crate::error::{self, Error, Result};
 use crate::i18n::Msg;
+use crate::modules::safety::store::{CERTS, FILES, KINDS};
+use crate::plant_time::{format_day, parse_day};
 use crate::store::{Actor, Change, Reader, Store};
 use crate::util::now_ms;
 
@@ -175,22 +175,6 @@ pub fn save_kind(store: &Store, actor: &Actor, input: CertKind, create: bool) ->
 }
 
 // ------------------------------------------------------------------ dates and status
-
-const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]");
-
-pub fn parse_day(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), DAY).ok()
-}
-
-pub fn format_day(d: Date) -> String {
-    d.format(DAY).expect("dates always format")
-}
-
-/// Today in the plant's time zone.
-pub fn today(offset: time::UtcOffset) -> Date {
-    time::OffsetDateTime::now_utc().to_offset(offset).date()
-}
 
 fn add_months(d: Date, months: u32) -> Date {
     let total = d.year() * 12 + (d.month() as i32 - 1) + months as i32;

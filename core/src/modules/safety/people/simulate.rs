@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::live::live;
-use super::people_model::{Direction, Method, Zone};
-use super::people_service::{self as ps, GateInput};
+use super::model::{Direction, Method, Zone};
+use super::service::{self as ps, GateInput};
 use super::tracking::Update;
 use crate::app::App;
 use crate::store::Actor;
@@ -152,7 +152,7 @@ impl Sim {
             credential: credential.to_string(),
             at_ms: None,
         };
-        let today = super::service::today(app.offset);
+        let today = crate::plant_time::today(app.offset);
         match ps::record_gate_event(
             &app.store,
             &Actor::system("simulator"),

@@ -9,26 +9,27 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::model::{FileBlob, Status};
-use super::people_model::{
+use super::model::{
     Assignment, Direction, Flag, Gate, GateEvent, Method, Person, PersonKind, PlantMap, Post,
     Shift, Vehicle, Zone,
-};
-use super::service::{self as archive, parse_day};
-use super::store::{
-    ASSIGNMENTS, FEED, GATE_EVENTS, GATES, MAP, MAP_IMAGE, PEOPLE, POSTS, PRESENCE, SHIFTS, TRACKS,
-    VEHICLES, ZONES,
 };
 use super::tracking::{TrackPoint, Wearer};
 use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
+use crate::modules::safety::archive::model::{FileBlob, Status};
+use crate::modules::safety::archive::service as archive;
+use crate::modules::safety::store::{
+    ASSIGNMENTS, FEED, GATE_EVENTS, GATES, MAP, MAP_IMAGE, PEOPLE, POSTS, PRESENCE, SHIFTS, TRACKS,
+    VEHICLES, ZONES,
+};
+use crate::plant_time::parse_day;
 use crate::store::{Actor, Change, Order, Reader, Store};
 
 fn day_opt(field: &'static str, v: &Option<String>) -> Result<Option<String>> {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => parse_day(s)
-            .map(|d| Some(archive::format_day(d)))
+            .map(|d| Some(crate::plant_time::format_day(d)))
             .ok_or_else(|| Error::invalid(field, "common.err.date")),
     }
 }
@@ -89,7 +90,7 @@ pub fn save_person(store: &Store, actor: &Actor, mut p: Person) -> Result<Person
             msg: Msg::new("safety.people.err.cert").arg("id", c),
         })?;
         let personal = archive::kind(&w, &cert.kind)?
-            .is_some_and(|k| k.subject == super::model::Subject::Person);
+            .is_some_and(|k| k.subject == crate::modules::safety::archive::model::Subject::Person);
         if !personal {
             return Err(Error::Invalid {
                 field: "certs",
@@ -823,7 +824,7 @@ pub fn in_shift(s: &Shift, now: u32) -> bool {
 
 // ------------------------------------------------------------------ feed settings
 
-pub fn feed(r: &impl Reader) -> Result<super::people_model::FeedConfig> {
+pub fn feed(r: &impl Reader) -> Result<super::model::FeedConfig> {
     Ok(r.get(&FEED, &"feed".to_string())?.unwrap_or_default())
 }
 
@@ -832,8 +833,8 @@ pub fn feed(r: &impl Reader) -> Result<super::people_model::FeedConfig> {
 pub fn save_feed(
     store: &Store,
     actor: &Actor,
-    c: super::people_model::FeedConfig,
-) -> Result<super::people_model::FeedConfig> {
+    c: super::model::FeedConfig,
+) -> Result<super::model::FeedConfig> {
     let host = c.host.trim().to_string();
     if c.enabled && host.is_empty() {
         return Err(Error::invalid("host", "safety.feed.err.host"));
@@ -853,13 +854,13 @@ pub fn save_feed(
     let before = feed(&w)?;
     let same = before.host == host && before.port == c.port;
     crate::secrets::check_keep("password", &c.password, Some(&before.password), same)?;
-    let c = super::people_model::FeedConfig {
+    let c = super::model::FeedConfig {
         host,
         password: store.sealer()?.seal(&c.password, Some(&before.password))?,
         ..c
     };
     w.insert(&FEED, &"feed".to_string(), &c)?;
-    let shown = |f: &super::people_model::FeedConfig| super::people_model::FeedConfig {
+    let shown = |f: &super::model::FeedConfig| super::model::FeedConfig {
         password: f.password.redacted(),
         ..f.clone()
     };

@@ -6,15 +6,16 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::hazard_model::{
+use super::model::{
     Cycle, Hazard, HazardLevel, HazardState, Inspection, ItemResult, Risk, RiskLevel, Source, Step,
     Task,
 };
-use super::model::{FileBlob, FileMeta};
-use super::service::{check_file, format_day, parse_day};
-use super::store::{HAZARD_FILES, HAZARDS, INSPECTIONS, RISKS, TASKS};
 use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
+use crate::modules::safety::archive::model::{FileBlob, FileMeta};
+use crate::modules::safety::archive::service::check_file;
+use crate::modules::safety::store::{HAZARD_FILES, HAZARDS, INSPECTIONS, RISKS, TASKS};
+use crate::plant_time::{format_day, parse_day};
 use crate::store::{Actor, Change, Reader, Store};
 
 /// Who acts on a hidden danger.
@@ -312,7 +313,7 @@ fn new_hazard(
         risk(w, r).map_err(|_| Error::invalid("risk", "safety.risk.err.not_found"))?;
     }
     let fmt = time::macros::format_description!("[year][month][day]");
-    let day = super::permits::service::local(now_ms, offset)
+    let day = crate::plant_time::local(now_ms, offset)
         .date()
         .format(&fmt)
         .unwrap_or_default();

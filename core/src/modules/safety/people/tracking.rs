@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use crate::alarms::model::Priority;
 use crate::i18n::Msg;
 
-use super::people_model::{Aggregation, PlantMap, Zone};
+use super::model::{Aggregation, PlantMap, Zone};
 
 /// One position report.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -668,7 +668,7 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use super::super::people_model::ZoneRules;
+    use super::super::model::ZoneRules;
     use super::*;
 
     fn square(id: u64, x: f64, y: f64, side: f64, rules: ZoneRules) -> Zone {

@@ -7,11 +7,11 @@ use actix_web::{HttpResponse, get, post, web};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::hazard_model::{Cycle, Hazard, HazardLevel, Inspection, Risk, Source, Task};
-use super::hazard_service::{self as hs, HazardAction, HazardInput, Person, Stats};
-use super::permits::model::Duty;
+use super::model::{Cycle, Hazard, HazardLevel, Inspection, Risk, Source, Task};
+use super::service::{self as hs, HazardAction, HazardInput, Person, Stats};
 use crate::auth::model::Level;
 use crate::error::Error;
+use crate::modules::safety::permits::model::Duty;
 use crate::util::now_ms;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
@@ -64,7 +64,7 @@ pub struct Doc;
 
 /// The signed-in person: managers hold safety approve or the safety department duty.
 fn person(ctx: &Ctx) -> Result<Person, AppError> {
-    let s = super::permits::routes::signer(ctx)?;
+    let s = crate::modules::safety::permits::routes::signer(ctx)?;
     Ok(Person {
         manages: ctx.who.can(M, Level::Approve) || s.has(Duty::SafetyDept),
         writes: s.can_write,
@@ -75,7 +75,7 @@ fn person(ctx: &Ctx) -> Result<Person, AppError> {
 }
 
 fn today(ctx: &Ctx) -> time::Date {
-    super::service::today(ctx.app.offset)
+    crate::plant_time::today(ctx.app.offset)
 }
 
 fn users_json(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
@@ -155,7 +155,7 @@ fn input_of(f: &FormData) -> Result<HazardInput, Error> {
 #[post("/safety/hazards")]
 async fn report_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
     let p = person(&ctx)?;
-    let max = super::service::MAX_FILE_BYTES;
+    let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
     let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
     let photos: Vec<(String, Vec<u8>)> = files
         .into_iter()
@@ -200,7 +200,7 @@ fn detail_ctx(
         is_assignee => p.as_ref().is_some_and(|p| h.assignee == Some(p.user_id) || p.writes),
         users => to_value(&users_json(ctx)?),
         values => to_value(&values),
-        today => super::service::format_day(today(ctx)),
+        today => crate::plant_time::format_day(today(ctx)),
     })
 }
 
@@ -264,7 +264,7 @@ async fn hazard_photo_submit(
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let p = person(&ctx)?;
-    let max = super::service::MAX_FILE_BYTES;
+    let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
     let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
     let after = f.get("after") == "1";
     let (app, hid) = (ctx.app.clone(), *id);
@@ -322,7 +322,7 @@ fn risks_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, A
         users => to_value(&users_json(ctx)?),
         values => to_value(&values),
         can_configure => ctx.who.can(M, Level::Approve),
-        now_local => super::permits::service::format_local(now_ms(), ctx.app.offset).replace(' ', "T"),
+        now_local => crate::plant_time::format_minute(now_ms(), ctx.app.offset).replace(' ', "T"),
     })
 }
 
@@ -395,7 +395,7 @@ async fn task_submit(
             every: f.opt("every")?.unwrap_or(1),
             assignee: f.opt("assignee")?.unwrap_or(0),
             items: lines(f.get("items")),
-            next_due_ms: super::permits::service::parse_local(f.get("first_due"), off)
+            next_due_ms: crate::plant_time::parse_local(f.get("first_due"), off)
                 .unwrap_or_else(now_ms),
         })
     })();
