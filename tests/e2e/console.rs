@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use common::Server;
-use serde_json::json;
+use common::{Client, Server};
+use serde_json::{Value, json};
 
 #[test]
 fn a_disabled_module_vanishes_survives_a_restart_and_keeps_its_data() {
@@ -356,6 +356,112 @@ fn every_documented_endpoint_exists_and_requires_authentication() {
         }
     }
     assert!(checked >= 39, "{checked} operations");
+}
+
+/// Operations any signed-in person may use (their own account and notices): no grant.
+const FOR_ANY_PERSON: &[&str] = &[
+    "/api/v1/me",
+    "/api/v1/notices",
+    "/api/v1/notices/{id}/read",
+    "/api/v1/notices/read-all",
+];
+
+/// Every documented operation declares the grant it needs as its bearer scope
+/// (`module:level`, or alternatives); a token holding exactly a built-in role's grants gets
+/// 403 wherever the role lacks it, whatever the body — the check runs before the body is
+/// read — and never a 2xx.
+#[test]
+fn every_documented_operation_refuses_every_role_without_its_grant() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    let doc = s.browser().get("/api/v1/openapi.json").json();
+    let roles = admin.get("/api/v1/roles").json();
+    let builtin: Vec<&Value> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["builtin"] == true)
+        .collect();
+    assert!(builtin.len() >= 8, "{roles}");
+    // a token per built-in role, with exactly the role's grants
+    let tokens: Vec<(String, Value, Client)> = builtin
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().unwrap().to_string();
+            let t = admin.post_json(
+                "/api/v1/tokens",
+                &json!({"name": format!("authz-{id}"), "grants": r["grants"]}),
+            );
+            assert_eq!(t.status, 201, "{}", t.body);
+            let secret = t.json()["secret"].as_str().unwrap().to_string();
+            (id, r["grants"].clone(), s.api(&secret))
+        })
+        .collect();
+    // read is implied by any level
+    let holds = |grants: &Value, scope: &str| {
+        let (module, level) = scope.split_once(':').expect("scope module:level");
+        grants[module]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x == level) || (level == "read" && !l.is_empty()))
+    };
+    let (mut refused, mut failures) = (0, Vec::new());
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if ["/healthz", "/metrics"].contains(&path.as_str()) {
+            continue;
+        }
+        let concrete = path
+            .replace("{action}", "ack")
+            .replace("{id}", "1")
+            .replace("{file}", "1")
+            .replace("{key}", "blinding")
+            .replace("{name}", "TIC201.PV")
+            .replace("{code}", "G1")
+            .replace("{user}", "1")
+            .replace("{page}", "overview");
+        for (method, op) in ops.as_object().unwrap() {
+            // the scopes of each alternative security requirement
+            let scopes: Vec<String> = op["security"]
+                .as_array()
+                .map(|alts| {
+                    alts.iter()
+                        .flat_map(|alt| alt["bearer"].as_array().cloned().unwrap_or_default())
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if scopes.is_empty() {
+                assert!(
+                    FOR_ANY_PERSON.contains(&path.as_str()),
+                    "{method} {path} declares no grant (security bearer scope)"
+                );
+                continue;
+            }
+            for (role, grants, client) in &tokens {
+                if scopes.iter().any(|sc| holds(grants, sc)) {
+                    continue;
+                }
+                let r = match method.as_str() {
+                    "get" => client.get(&concrete),
+                    "delete" => client.delete(&concrete),
+                    "post" => client.post_json(&concrete, &json!({})),
+                    "put" => client.put_json(&concrete, &json!({})),
+                    other => panic!("unexpected method {other}"),
+                };
+                if r.status != 403 {
+                    failures.push(format!(
+                        "{} {path} as {role} (needs {}): {} {}",
+                        method.to_uppercase(),
+                        scopes.join(" or "),
+                        r.status,
+                        r.body.chars().take(120).collect::<String>()
+                    ));
+                }
+                refused += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(refused >= 300, "{refused} refusals checked");
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::web::context::{
 };
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 use crate::web::middleware::client_ip;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -440,8 +441,7 @@ fn departments(ctx: &Ctx) -> Result<Vec<crate::org::Department>, AppError> {
 }
 
 #[get("/admin/users")]
-async fn users_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn users_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     let users = svc::users(&r)?;
     let roles: BTreeMap<String, String> = svc::roles(&r, &ctx.app.registry.permission_targets())?
@@ -503,10 +503,9 @@ fn lock_views(ctx: &Ctx) -> Vec<LockView> {
 
 #[post("/admin/locks/unlock")]
 async fn unlock_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, name) = (ctx.app.clone(), ctx.actor(), f.get("username").to_string());
     blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
@@ -528,8 +527,7 @@ fn user_form_ctx(
 }
 
 #[get("/admin/users/new")]
-async fn user_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn user_new_page(ctx: Need<grant::admin::Write>) -> Result<HttpResponse, AppError> {
     let c = user_form_ctx(
         &ctx,
         None,
@@ -544,10 +542,9 @@ fn dept_of(f: &FormData) -> crate::error::Result<Option<u64>> {
 
 #[post("/admin/users")]
 async fn user_create(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let new = dept_of(&f).map(|department_id| NewUser {
         username: f.get("username").into(),
@@ -582,8 +579,10 @@ fn load_user(ctx: &Ctx, id: u64) -> Result<User, AppError> {
 }
 
 #[get("/admin/users/{id}")]
-async fn user_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn user_page(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let u = load_user(&ctx, *id)?;
     let values = serde_json::json!({
         "display_name": u.display_name, "phone": u.phone, "email": u.email,
@@ -596,11 +595,10 @@ async fn user_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppErro
 
 #[post("/admin/users/{id}")]
 async fn user_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let u = load_user(&ctx, *id)?;
     let up = dept_of(&f).map(|department_id| UserUpdate {
@@ -632,11 +630,10 @@ async fn user_update(
 
 #[post("/admin/users/{id}/password")]
 async fn user_password(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let u = load_user(&ctx, *id)?;
     let (app, actor, uid) = (ctx.app.clone(), ctx.actor(), u.id);
@@ -675,8 +672,7 @@ fn matrix(ctx: &Ctx) -> Vec<serde_json::Value> {
 }
 
 #[get("/admin/roles")]
-async fn roles_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn roles_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     let roles: Vec<RoleView> = svc::roles(&r, &ctx.app.registry.permission_targets())?
         .iter()
@@ -745,19 +741,17 @@ fn role_values(r: &RoleView) -> serde_json::Value {
 }
 
 #[get("/admin/roles/new")]
-async fn role_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn role_new_page(ctx: Need<grant::admin::Write>) -> Result<HttpResponse, AppError> {
     let c = role_form_ctx(&ctx, None, serde_json::json!({}), true);
     ctx.page("admin/role_form.html", c)
 }
 
 async fn save_role_form(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     f: FormData,
     create: bool,
     id: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let modules = ctx.app.registry.permission_targets();
     let input = RoleInput {
         id: id.unwrap_or_else(|| f.get("id").to_string()),
@@ -797,7 +791,7 @@ async fn save_role_form(
 
 #[post("/admin/roles")]
 async fn role_create(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     save_role_form(ctx, FormData::from(form), true, None).await
@@ -813,8 +807,10 @@ fn load_role(ctx: &Ctx, id: &str) -> Result<Role, AppError> {
 }
 
 #[get("/admin/roles/{id}")]
-async fn role_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn role_page(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let r = RoleView::from(&load_role(&ctx, &id)?);
     let c = role_form_ctx(&ctx, Some(&r), role_values(&r), false);
     ctx.page("admin/role_form.html", c)
@@ -822,7 +818,7 @@ async fn role_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppE
 
 #[post("/admin/roles/{id}")]
 async fn role_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -830,8 +826,10 @@ async fn role_update(
 }
 
 #[post("/admin/roles/{id}/delete")]
-async fn role_delete(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn role_delete(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
     let r2 = rid.clone();
     match blocking(move || svc::delete_role(&app.store, &actor, &r2)).await {
@@ -872,18 +870,16 @@ fn tokens_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, 
 }
 
 #[get("/admin/tokens")]
-async fn tokens_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn tokens_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let c = tokens_ctx(&ctx, serde_json::json!({}))?;
     ctx.page("admin/tokens.html", c)
 }
 
 #[post("/admin/tokens")]
 async fn token_create(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let modules = ctx.app.registry.permission_targets();
     let new = f.opt::<u32>("expires_days").map(|expires_days| NewToken {
@@ -924,8 +920,10 @@ async fn token_create(
 }
 
 #[post("/admin/tokens/{id}/revoke")]
-async fn token_revoke(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn token_revoke(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
     Ok(redirect_with("/admin/tokens", Some("flash.token_revoked")))
@@ -986,10 +984,9 @@ async fn api_me(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[utoipa::path(tag = "users", responses(
     (status = 200, description = "Users", body = Vec<UserView>),
     (status = 403, description = "Needs admin.read")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/users")]
-async fn api_users(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_users(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let users: Vec<UserView> = svc::users(&ctx.app.store.read()?)?
         .iter()
         .map(UserView::from)
@@ -1002,10 +999,12 @@ async fn api_users(ctx: Ctx) -> Result<HttpResponse, AppError> {
     (status = 201, description = "Created", body = UserView),
     (status = 422, description = "A field breaks a rule; `error.field` names it"),
     (status = 403, description = "Needs admin.write")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/users")]
-async fn api_user_create(ctx: Ctx, body: web::Json<NewUser>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_user_create(
+    ctx: Need<grant::admin::Write>,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let u = blocking(move || svc::create_user(&app.store, &actor, new)).await?;
     Ok(HttpResponse::Created().json(UserView::from(&u)))
@@ -1015,10 +1014,12 @@ async fn api_user_create(ctx: Ctx, body: web::Json<NewUser>) -> Result<HttpRespo
 #[utoipa::path(tag = "users", params(("id" = u64, Path, description = "User id")), responses(
     (status = 200, description = "The user", body = UserView),
     (status = 404, description = "No such user")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/users/{id}")]
-async fn api_user(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_user(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(UserView::from(&load_user(&ctx, *id)?)))
 }
 
@@ -1027,14 +1028,13 @@ async fn api_user(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError
     (status = 200, description = "Updated", body = UserView),
     (status = 409, description = "Would leave no enabled admin"),
     (status = 422, description = "A field breaks a rule")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:write"])))]
 #[put("/api/v1/users/{id}")]
 async fn api_user_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     body: web::Json<UserUpdate>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (app, actor, uid, up) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     let u = blocking(move || svc::update_user(&app.store, &actor, uid, up)).await?;
     Ok(HttpResponse::Ok().json(UserView::from(&u)))
@@ -1056,14 +1056,13 @@ fn default_true() -> bool {
 #[utoipa::path(tag = "users", params(("id" = u64, Path, description = "User id")), request_body = SetPassword, responses(
     (status = 204, description = "Password set"),
     (status = 422, description = "Password breaks the rules")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/users/{id}/password")]
 async fn api_user_password(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     body: web::Json<SetPassword>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (app, actor, uid, b) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     blocking(move || {
         svc::set_password(&app.store, &actor, uid, &b.password, b.must_change_password)
@@ -1073,10 +1072,9 @@ async fn api_user_password(
 }
 
 /// All roles, built-in ones first, with their grants.
-#[utoipa::path(tag = "roles", responses((status = 200, description = "Roles", body = Vec<RoleView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "roles", responses((status = 200, description = "Roles", body = Vec<RoleView>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/roles")]
-async fn api_roles(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_roles(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let roles: Vec<RoleView> = svc::roles(
         &ctx.app.store.read()?,
         &ctx.app.registry.permission_targets(),
@@ -1090,10 +1088,12 @@ async fn api_roles(ctx: Ctx) -> Result<HttpResponse, AppError> {
 /// Creates a custom role.
 #[utoipa::path(tag = "roles", request_body = RoleInput, responses(
     (status = 201, description = "Created", body = RoleView),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/roles")]
-async fn api_role_create(ctx: Ctx, body: web::Json<RoleInput>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_role_create(
+    ctx: Need<grant::admin::Write>,
+    body: web::Json<RoleInput>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let r = blocking(move || {
         svc::save_role(
@@ -1111,24 +1111,25 @@ async fn api_role_create(ctx: Ctx, body: web::Json<RoleInput>) -> Result<HttpRes
 /// One role.
 #[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), responses(
     (status = 200, description = "The role", body = RoleView), (status = 404, description = "No such role")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/roles/{id}")]
-async fn api_role(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_role(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(RoleView::from(&load_role(&ctx, &id)?)))
 }
 
 /// Replaces a custom role's names, description and grants. Takes effect on the holders' next request.
 #[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), request_body = RoleInput, responses(
     (status = 200, description = "Updated", body = RoleView),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["admin:write"])))]
 #[put("/api/v1/roles/{id}")]
 async fn api_role_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
     body: web::Json<RoleInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let mut input = body.into_inner();
     input.id = id.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -1148,20 +1149,21 @@ async fn api_role_update(
 /// Deletes a custom role nobody holds.
 #[utoipa::path(tag = "roles", params(("id" = String, Path, description = "Role id")), responses(
     (status = 204, description = "Deleted"), (status = 409, description = "Still held by users, or built-in")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:write"])))]
 #[delete("/api/v1/roles/{id}")]
-async fn api_role_delete(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_role_delete(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
     blocking(move || svc::delete_role(&app.store, &actor, &rid)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// All API tokens (never their secrets).
-#[utoipa::path(tag = "tokens", responses((status = 200, description = "Tokens", body = Vec<TokenView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "tokens", responses((status = 200, description = "Tokens", body = Vec<TokenView>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/tokens")]
-async fn api_tokens(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_tokens(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let tokens: Vec<TokenView> = svc::tokens(&ctx.app.store.read()?)?
         .iter()
         .map(TokenView::from)
@@ -1179,10 +1181,12 @@ pub struct CreatedToken {
 /// Creates an API token scoped to the given grants. The secret is in this response only.
 #[utoipa::path(tag = "tokens", request_body = NewToken, responses(
     (status = 201, description = "Created", body = CreatedToken),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/tokens")]
-async fn api_token_create(ctx: Ctx, body: web::Json<NewToken>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_token_create(
+    ctx: Need<grant::admin::Write>,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let (t, secret) = blocking(move || {
         svc::create_token(
@@ -1203,20 +1207,21 @@ async fn api_token_create(ctx: Ctx, body: web::Json<NewToken>) -> Result<HttpRes
 /// Revokes a token; requests with it fail from now on.
 #[utoipa::path(tag = "tokens", params(("id" = u64, Path, description = "Token id")), responses(
     (status = 200, description = "Revoked", body = TokenView), (status = 404, description = "No such token")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin:write"])))]
 #[delete("/api/v1/tokens/{id}")]
-async fn api_token_revoke(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_token_revoke(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
     let t = blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
     Ok(HttpResponse::Ok().json(TokenView::from(&t)))
 }
 
 /// Current sign-in locks (an account from one address after repeated failures).
-#[utoipa::path(tag = "users", responses((status = 200, description = "Locks", body = Vec<LockView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", responses((status = 200, description = "Locks", body = Vec<LockView>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/login-locks")]
-async fn api_locks(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_locks(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(lock_views(&ctx)))
 }
 
@@ -1227,10 +1232,12 @@ pub struct UnlockRequest {
 
 /// Lifts every sign-in lock and slow-down of an account. Audited.
 #[utoipa::path(tag = "users", request_body = UnlockRequest, responses(
-    (status = 200, description = "Keys that were locked", body = Vec<String>)), security(("bearer" = [])))]
+    (status = 200, description = "Keys that were locked", body = Vec<String>)), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/login-locks/unlock")]
-async fn api_unlock(ctx: Ctx, body: web::Json<UnlockRequest>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_unlock(
+    ctx: Need<grant::admin::Write>,
+    body: web::Json<UnlockRequest>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, name) = (ctx.app.clone(), ctx.actor(), body.into_inner().username);
     let lifted = blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
     Ok(HttpResponse::Ok().json(lifted))

@@ -10,6 +10,7 @@ use crate::secrets::Secret;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Either, Need};
 
 const M: &str = "integration";
 
@@ -66,8 +67,7 @@ fn from_form(f: &FormData, id: u32) -> Camera {
 }
 
 #[get("/integration/cameras")]
-async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn list_page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/cameras.html",
         context! { cameras => to_value(&list(&ctx)?), can_write => ctx.who.can(M, Level::Write) },
@@ -75,8 +75,7 @@ async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/integration/cameras/new")]
-async fn new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn new_page(ctx: Need<grant::integration::Write>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/camera_form.html",
         context! { values => to_value(&serde_json::json!({"enabled": "on"})) },
@@ -90,10 +89,9 @@ async fn save(ctx: &Ctx, c: Camera) -> Result<Camera, AppError> {
 
 #[post("/integration/cameras")]
 async fn create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     match save(&ctx, from_form(&f, 0)).await {
         Ok(c) => Ok(redirect_with(
@@ -109,8 +107,10 @@ async fn create_submit(
 }
 
 #[get("/integration/cameras/{id:\\d+}")]
-async fn edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn edit_page(
+    ctx: Need<grant::integration::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let c = super::camera(&ctx.app.store.read()?, *id)?;
     ctx.page(
         "integration/camera_form.html",
@@ -120,11 +120,10 @@ async fn edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErro
 
 #[post("/integration/cameras/{id:\\d+}")]
 async fn update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let before = super::camera(&ctx.app.store.read()?, *id)?;
     match save(&ctx, from_form(&f, *id)).await {
@@ -145,8 +144,10 @@ async fn update_submit(
 }
 
 #[post("/integration/cameras/{id:\\d+}/delete")]
-async fn delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn delete_submit(
+    ctx: Need<grant::integration::Write>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || super::delete(&app.store, &actor, id)).await?;
     Ok(redirect_with("/integration/cameras", Some("flash.deleted")))
@@ -159,11 +160,10 @@ fn image(content_type: &str, bytes: Vec<u8>) -> HttpResponse {
         .body(bytes)
 }
 
-async fn live(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError> {
-    // operators watching alarms see their area's cameras too
-    if !ctx.who.can(M, Level::Read) {
-        ctx.require("automation", Level::Read)?;
-    }
+/// Cameras are the data platform's; operators watching alarms see their area's too.
+type Watch = Either<grant::integration::Read, grant::automation::Read>;
+
+async fn live(ctx: &Need<Watch>, id: u32) -> Result<HttpResponse, AppError> {
     let c = super::camera(&ctx.app.store.read()?, id)?;
     let app = ctx.app.clone();
     let (ct, bytes) =
@@ -172,35 +172,36 @@ async fn live(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/integration/cameras/{id:\\d+}/snapshot")]
-async fn snapshot(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+async fn snapshot(ctx: Need<Watch>, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
     live(&ctx, *id).await
 }
 
 /// A snapshot taken when an alarm was raised.
 #[get("/integration/camera-snaps/{ts:\\d+}/{camera:\\d+}")]
-async fn stored_snap(ctx: Ctx, path: web::Path<(i64, u32)>) -> Result<HttpResponse, AppError> {
-    if !ctx.who.can("automation", Level::Read) {
-        ctx.require(M, Level::Read)?;
-    }
+async fn stored_snap(
+    ctx: Need<Watch>,
+    path: web::Path<(i64, u32)>,
+) -> Result<HttpResponse, AppError> {
     let (ts, cam) = path.into_inner();
     let (ct, bytes) = super::snap(&ctx.app.store.read()?, ts, cam)?;
     Ok(image(&ct, bytes))
 }
 
 /// Cameras (credentials shown only as set).
-#[utoipa::path(tag = "cameras", responses((status = 200, description = "Cameras", body = Vec<Camera>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "cameras", responses((status = 200, description = "Cameras", body = Vec<Camera>)), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/cameras")]
-async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_list(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(list(&ctx)?))
 }
 
 /// Adds a camera (`id` ignored). `password`: a string sets it.
 #[utoipa::path(tag = "cameras", request_body = Camera, responses(
-    (status = 201, description = "Created", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 201, description = "Created", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:write"])))]
 #[post("/api/v1/cameras")]
-async fn api_create(ctx: Ctx, body: web::Json<Camera>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_create(
+    ctx: Need<grant::integration::Write>,
+    body: web::Json<Camera>,
+) -> Result<HttpResponse, AppError> {
     let c = save(
         &ctx,
         Camera {
@@ -213,23 +214,24 @@ async fn api_create(ctx: Ctx, body: web::Json<Camera>) -> Result<HttpResponse, A
 }
 
 #[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
-    (status = 200, description = "The camera", body = Camera), (status = 404, description = "No such camera")), security(("bearer" = [])))]
+    (status = 200, description = "The camera", body = Camera), (status = 404, description = "No such camera")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/cameras/{id:\\d+}")]
-async fn api_get(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_get(
+    ctx: Need<grant::integration::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(super::camera(&ctx.app.store.read()?, *id)?.redacted()))
 }
 
 /// Replaces a camera; `{"set": true}` keeps the stored password.
 #[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), request_body = Camera, responses(
-    (status = 200, description = "Updated", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Updated", body = Camera), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:write"])))]
 #[put("/api/v1/cameras/{id:\\d+}")]
 async fn api_update(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
     body: web::Json<Camera>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let c = save(
         &ctx,
         Camera {
@@ -242,10 +244,12 @@ async fn api_update(
 }
 
 #[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
-    (status = 204, description = "Deleted"), (status = 404, description = "No such camera")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 404, description = "No such camera")), security(("bearer" = ["integration:write"])))]
 #[delete("/api/v1/cameras/{id:\\d+}")]
-async fn api_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_delete(
+    ctx: Need<grant::integration::Write>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || super::delete(&app.store, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -254,8 +258,8 @@ async fn api_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErr
 /// A snapshot from the camera now (the image the camera returns).
 #[utoipa::path(tag = "cameras", params(("id" = u32, Path, description = "Camera id")), responses(
     (status = 200, description = "JPEG or PNG", content_type = "image/jpeg"),
-    (status = 502, description = "The camera did not answer with an image")), security(("bearer" = [])))]
+    (status = 502, description = "The camera did not answer with an image")), security(("bearer" = ["integration:read"]), ("bearer" = ["automation:read"])))]
 #[get("/api/v1/cameras/{id:\\d+}/snapshot")]
-async fn api_snapshot(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+async fn api_snapshot(ctx: Need<Watch>, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
     live(&ctx, *id).await
 }

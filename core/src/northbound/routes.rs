@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 const M: &str = "integration";
 
@@ -84,8 +85,7 @@ fn from_form(f: &FormData) -> Result<Config, Error> {
 }
 
 #[get("/integration/northbound")]
-async fn page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     let v = view(&ctx)?;
     ctx.page(
         "integration/northbound.html",
@@ -95,11 +95,10 @@ async fn page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 #[post("/integration/northbound")]
 async fn submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     // publishing the plant's data off the box is an approval, not an everyday change
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let result = match from_form(&f) {
@@ -132,20 +131,21 @@ async fn submit(
 }
 
 /// Northbound configuration and counters (connected, queued, sent, dropped).
-#[utoipa::path(tag = "northbound", responses((status = 200, description = "Configuration and status", body = View)), security(("bearer" = [])))]
+#[utoipa::path(tag = "northbound", responses((status = 200, description = "Configuration and status", body = View)), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/northbound")]
-async fn api_get(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_get(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(view(&ctx)?))
 }
 
 /// Replaces the northbound configuration (needs `integration.approve`); the publisher
 /// restarts with it. `password`: a string sets it, `{"set": true}` keeps it.
 #[utoipa::path(tag = "northbound", request_body = Config, responses(
-    (status = 200, description = "Saved", body = View), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = View), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:approve"])))]
 #[put("/api/v1/northbound")]
-async fn api_put(ctx: Ctx, body: web::Json<Config>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_put(
+    ctx: Need<grant::integration::Approve>,
+    body: web::Json<Config>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, c) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     blocking(move || {
         super::save_config(&app.store, &actor, c)?;

@@ -11,6 +11,7 @@ use crate::i18n::{self, Lang};
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(profile_page)
@@ -93,8 +94,7 @@ fn profile_values(p: &Profile) -> serde_json::Value {
 }
 
 #[get("/admin/profile")]
-async fn profile_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn profile_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let p = svc::profile(&ctx.app.store.read()?)?;
     let c = profile_ctx(&ctx, profile_values(&p))?;
     ctx.page("admin/profile.html", c)
@@ -140,10 +140,9 @@ fn profile_from_form(f: &FormData) -> crate::error::Result<Profile> {
 
 #[post("/admin/profile")]
 async fn profile_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let result = match profile_from_form(&f) {
@@ -181,10 +180,9 @@ async fn department_form_result(
 
 #[post("/admin/departments")]
 async fn department_create(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let (name, head) = (f.get("name").to_string(), f.get("head").to_string());
@@ -195,11 +193,10 @@ async fn department_create(
 
 #[post("/admin/departments/{id}")]
 async fn department_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
     let (name, head) = (f.get("name").to_string(), f.get("head").to_string());
@@ -219,18 +216,19 @@ fn delete_dep(
 }
 
 #[post("/admin/departments/{id}/delete")]
-async fn department_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn department_delete(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
     let r = blocking(move || delete_dep(&app, &actor, did)).await;
     department_form_result(&ctx, r).await
 }
 
 /// The enterprise profile (企业基本情况).
-#[utoipa::path(tag = "profile", responses((status = 200, description = "The profile", body = Profile)), security(("bearer" = [])))]
+#[utoipa::path(tag = "profile", responses((status = 200, description = "The profile", body = Profile)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/profile")]
-async fn api_profile(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_profile(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(svc::profile(&ctx.app.store.read()?)?))
 }
 
@@ -238,20 +236,21 @@ async fn api_profile(ctx: Ctx) -> Result<HttpResponse, AppError> {
 /// included); `enterprise_type` one of `in_park`, `new_entrant`, `relocated`, `outside_park`.
 #[utoipa::path(tag = "profile", request_body = Profile, responses(
     (status = 200, description = "Saved", body = Profile),
-    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = ["admin:write"])))]
 #[put("/api/v1/profile")]
-async fn api_profile_update(ctx: Ctx, body: web::Json<Profile>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_profile_update(
+    ctx: Need<grant::admin::Write>,
+    body: web::Json<Profile>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, p) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let p = blocking(move || svc::save_profile(&app.store, &actor, p)).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
 /// All departments.
-#[utoipa::path(tag = "profile", responses((status = 200, description = "Departments", body = Vec<Department>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "profile", responses((status = 200, description = "Departments", body = Vec<Department>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/departments")]
-async fn api_departments(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_departments(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(svc::departments(&ctx.app.store.read()?)?))
 }
 
@@ -265,13 +264,12 @@ pub struct DepartmentInput {
 /// Creates a department.
 #[utoipa::path(tag = "profile", request_body = DepartmentInput, responses(
     (status = 201, description = "Created", body = Department),
-    (status = 422, description = "Name missing or taken")), security(("bearer" = [])))]
+    (status = 422, description = "Name missing or taken")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/departments")]
 async fn api_department_create(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     body: web::Json<DepartmentInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (app, actor, b) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let d = blocking(move || svc::create_department(&app.store, &actor, &b.name, &b.head)).await?;
     Ok(HttpResponse::Created().json(d))
@@ -280,14 +278,13 @@ async fn api_department_create(
 /// Renames a department or changes its head.
 #[utoipa::path(tag = "profile", params(("id" = u64, Path, description = "Department id")), request_body = DepartmentInput, responses(
     (status = 200, description = "Updated", body = Department),
-    (status = 404, description = "No such department")), security(("bearer" = [])))]
+    (status = 404, description = "No such department")), security(("bearer" = ["admin:write"])))]
 #[put("/api/v1/departments/{id}")]
 async fn api_department_update(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
     body: web::Json<DepartmentInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (app, actor, did, b) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     let d =
         blocking(move || svc::update_department(&app.store, &actor, did, &b.name, &b.head)).await?;
@@ -297,10 +294,12 @@ async fn api_department_update(
 /// Deletes a department nobody belongs to.
 #[utoipa::path(tag = "profile", params(("id" = u64, Path, description = "Department id")), responses(
     (status = 204, description = "Deleted"),
-    (status = 409, description = "Users still belong to it")), security(("bearer" = [])))]
+    (status = 409, description = "Users still belong to it")), security(("bearer" = ["admin:write"])))]
 #[delete("/api/v1/departments/{id}")]
-async fn api_department_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn api_department_delete(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || delete_dep(&app, &actor, did)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -314,10 +313,9 @@ pub struct Industry {
 }
 
 /// The industry subcategories (GB/T 4754-2017) the profile accepts.
-#[utoipa::path(tag = "profile", responses((status = 200, description = "Industries", body = Vec<Industry>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "profile", responses((status = 200, description = "Industries", body = Vec<Industry>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/industries")]
-async fn api_industries(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_industries(_ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let v: Vec<Industry> = INDUSTRIES
         .iter()
         .map(|(code, name_zh, name_en)| Industry {

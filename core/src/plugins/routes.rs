@@ -15,6 +15,7 @@ use crate::i18n::Msg;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 const ADMIN: &str = "admin";
 /// A plugin's message after an action (its own text, shown escaped on the next page).
@@ -37,16 +38,17 @@ fn list_ctx(ctx: &Ctx) -> Result<serde_json::Value, AppError> {
 }
 
 #[get("/admin/plugins")]
-async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Read)?;
+async fn list_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let c = list_ctx(&ctx)?;
     ctx.page("admin/plugins.html", to_value(&c))
 }
 
 /// Upload → the review screen (nothing installed yet).
 #[post("/admin/plugins/upload")]
-async fn upload_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
+async fn upload_submit(
+    ctx: Need<grant::admin::Write>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     let result = async {
         let (_, bytes) = crate::web::form::read_upload(mp, super::package::MAX_BYTES).await?;
         let a = app(&ctx);
@@ -74,10 +76,9 @@ async fn upload_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError
 /// The admin confirmed the review: install (or upgrade) with the capabilities ticked.
 #[post("/admin/plugins/install")]
 async fn install_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
     let f = FormData::from(form);
     let bytes = ctx
         .app
@@ -96,8 +97,10 @@ async fn install_submit(
 }
 
 #[get("/admin/plugins/{id}")]
-async fn detail_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Read)?;
+async fn detail_page(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let p = ctx.app.plugins.get(&ctx.app, &id)?;
     let (log, dropped) = ctx.app.plugins.log(&id).unwrap_or_default();
     ctx.page(
@@ -114,11 +117,10 @@ async fn detail_page(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, Ap
 
 #[post("/admin/plugins/{id}/settings")]
 async fn settings_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
     let f = FormData::from(form);
     let settings: BTreeMap<String, String> =
         f.0.iter()
@@ -147,10 +149,9 @@ async fn settings_submit(
 
 #[post("/admin/plugins/{id}/{action}")]
 async fn action_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
     let (id, action) = path.into_inner();
     let (a, actor) = (app(&ctx), ctx.actor());
     let to = match action.as_str() {
@@ -173,10 +174,9 @@ async fn action_submit(
 
 #[post("/admin/plugin-settings/developer-mode")]
 async fn dev_mode_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Approve)?;
     let on = FormData::from(form).get("on") == "true";
     let (a, actor) = (app(&ctx), ctx.actor());
     blocking(move || a.plugins.set_developer_mode(&a.store, &actor, on)).await?;
@@ -185,10 +185,9 @@ async fn dev_mode_submit(
 
 #[post("/admin/plugin-keys")]
 async fn key_add_submit(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Approve)?;
     let f = FormData::from(form);
     let (key, name) = (f.get("public_key").to_string(), f.get("name").to_string());
     let (a, actor) = (app(&ctx), ctx.actor());
@@ -202,8 +201,10 @@ async fn key_add_submit(
 }
 
 #[post("/admin/plugin-keys/{fp}/delete")]
-async fn key_delete_submit(ctx: Ctx, fp: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Approve)?;
+async fn key_delete_submit(
+    ctx: Need<grant::admin::Approve>,
+    fp: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (a, actor) = (app(&ctx), ctx.actor());
     blocking(move || a.plugins.remove_key(&a.store, &actor, &fp)).await?;
     Ok(redirect_with("/admin/plugins", Some("flash.deleted")))
@@ -404,10 +405,9 @@ async fn plugin_action(
 // ------------------------------------------------------------------ API
 
 /// Installed plugins with their state and counters.
-#[utoipa::path(tag = "plugins", responses((status = 200, description = "Plugins", body = Vec<super::PluginView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "plugins", responses((status = 200, description = "Plugins", body = Vec<super::PluginView>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/plugins")]
-async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Read)?;
+async fn api_list(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ctx.app.plugins.list(&ctx.app)?))
 }
 
@@ -432,15 +432,14 @@ pub struct InstallQuery {
 #[utoipa::path(tag = "plugins", params(InstallQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses(
     (status = 201, description = "Installed", body = super::store::Installed),
     (status = 200, description = "Dry run: the review", body = super::Review),
-    (status = 422, description = "Refused; nothing installed")), security(("bearer" = [])))]
+    (status = 422, description = "Refused; nothing installed")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/plugins")]
 async fn api_install(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     q: web::Query<InstallQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     use futures_util::StreamExt;
-    ctx.require(ADMIN, Level::Write)?;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
@@ -473,10 +472,12 @@ async fn api_install(
 
 /// `enable`, `disable` or `rollback` (to the version before the last upgrade).
 #[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id"), ("action" = String, Path, description = "enable | disable | rollback")), responses(
-    (status = 200, description = "Done", body = super::store::Installed), (status = 404, description = "Not installed")), security(("bearer" = [])))]
+    (status = 200, description = "Done", body = super::store::Installed), (status = 404, description = "Not installed")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/plugins/{id}/{action}")]
-async fn api_action(ctx: Ctx, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
+async fn api_action(
+    ctx: Need<grant::admin::Write>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     if !["enable", "disable", "rollback"].contains(&action.as_str()) {
         return Err(AppError::not_found());
@@ -511,14 +512,13 @@ pub struct Configure {
 /// Changes a plugin's settings, grants and limits; a running plugin restarts with them.
 #[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), request_body = Configure, responses(
     (status = 200, description = "Saved", body = super::store::Installed),
-    (status = 422, description = "A setting, grant or limit is refused; nothing changed")), security(("bearer" = [])))]
+    (status = 422, description = "A setting, grant or limit is refused; nothing changed")), security(("bearer" = ["admin:write"])))]
 #[put("/api/v1/plugins/{id}/settings")]
 async fn api_configure(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
     body: web::Json<Configure>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
     let current = ctx.app.plugins.get(&ctx.app, &id)?.installed;
     let b = body.into_inner();
     let limits = (
@@ -537,10 +537,12 @@ async fn api_configure(
 
 /// Removes a plugin, its packages and its storage.
 #[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), responses(
-    (status = 204, description = "Removed"), (status = 404, description = "Not installed")), security(("bearer" = [])))]
+    (status = 204, description = "Removed"), (status = 404, description = "Not installed")), security(("bearer" = ["admin:write"])))]
 #[delete("/api/v1/plugins/{id}")]
-async fn api_remove(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Write)?;
+async fn api_remove(
+    ctx: Need<grant::admin::Write>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (a, actor) = (app(&ctx), ctx.actor());
     blocking(move || a.plugins.remove(&a, &actor, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -548,10 +550,12 @@ async fn api_remove(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, App
 
 /// The plugin's newest log lines (its own log and what it printed).
 #[utoipa::path(tag = "plugins", params(("id" = String, Path, description = "Plugin id")), responses(
-    (status = 200, description = "Log lines, oldest first", body = Vec<super::runtime::LogLine>)), security(("bearer" = [])))]
+    (status = 200, description = "Log lines, oldest first", body = Vec<super::runtime::LogLine>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/plugins/{id}/log")]
-async fn api_log(ctx: Ctx, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(ADMIN, Level::Read)?;
+async fn api_log(
+    ctx: Need<grant::admin::Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     ctx.app.plugins.get(&ctx.app, &id)?;
     let (lines, dropped) = ctx.app.plugins.log(&id).unwrap_or_default();
     Ok(HttpResponse::Ok()

@@ -12,6 +12,7 @@ use crate::i18n::{self, Lang, Msg};
 use crate::org::EnterpriseType;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
+use crate::web::grant::{self, Either, Need};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
@@ -126,8 +127,7 @@ async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/admin/modules")]
-async fn modules_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn modules_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let t = etype(&ctx.app)?;
     ctx.page(
         "admin/modules.html",
@@ -154,10 +154,9 @@ fn switch(app: &App, id: &str, action: &str) -> Result<bool, AppError> {
 
 #[post("/admin/modules/{id}/{action}")]
 async fn module_switch(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (id, action) = path.into_inner();
     let on = switch(&ctx.app, &id, &action)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -171,10 +170,7 @@ async fn module_switch(
 }
 
 #[get("/compliance")]
-async fn compliance_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    if !ctx.who.can("admin", Level::Read) {
-        ctx.require("audit", Level::Read)?;
-    }
+async fn compliance_page(ctx: Need<Auditors>) -> Result<HttpResponse, AppError> {
     let report = compliance(&ctx.app, ctx.lang)?;
     let profile = crate::org::service::profile(&ctx.app.store.read()?)?;
     ctx.page(
@@ -258,10 +254,9 @@ pub fn compliance(app: &App, lang: Lang) -> Result<ComplianceReport, AppError> {
 }
 
 /// The guide's modules with their state and whether the enterprise type requires them.
-#[utoipa::path(tag = "modules", responses((status = 200, description = "Modules", body = Vec<ModuleView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "modules", responses((status = 200, description = "Modules", body = Vec<ModuleView>)), security(("bearer" = ["admin:read"])))]
 #[get("/api/v1/modules")]
-async fn api_modules(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn api_modules(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let t = etype(&ctx.app)?;
     Ok(HttpResponse::Ok().json(module_views(&ctx.app, ctx.lang, t)))
 }
@@ -281,13 +276,12 @@ pub struct SwitchResult {
     ("id" = String, Path, description = "Module id, e.g. safety"),
     ("action" = String, Path, description = "enable or disable")), responses(
     (status = 200, description = "Switched", body = SwitchResult),
-    (status = 404, description = "Not installed in this build")), security(("bearer" = [])))]
+    (status = 404, description = "Not installed in this build")), security(("bearer" = ["admin:write"])))]
 #[post("/api/v1/modules/{id}/{action}")]
 async fn api_module_switch(
-    ctx: Ctx,
+    ctx: Need<grant::admin::Write>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
     let (id, action) = path.into_inner();
     let on = switch(&ctx.app, &id, &action)?;
     let (app, actor, mid) = (ctx.app.clone(), ctx.actor(), id.clone());
@@ -301,12 +295,12 @@ async fn api_module_switch(
     }))
 }
 
+/// Who reads the compliance report: admins, and auditors (who may not change anything).
+type Auditors = Either<grant::admin::Read, grant::audit::Read>;
+
 /// The compliance self-assessment (达标自评) for the enterprise type in the profile.
-#[utoipa::path(tag = "modules", responses((status = 200, description = "Report", body = ComplianceReport)), security(("bearer" = [])))]
+#[utoipa::path(tag = "modules", responses((status = 200, description = "Report", body = ComplianceReport)), security(("bearer" = ["admin:read"]), ("bearer" = ["audit:read"])))]
 #[get("/api/v1/compliance")]
-async fn api_compliance(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    if !ctx.who.can("admin", Level::Read) {
-        ctx.require("audit", Level::Read)?;
-    }
+async fn api_compliance(ctx: Need<Auditors>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(compliance(&ctx.app, ctx.lang)?))
 }

@@ -10,8 +10,9 @@ use super::audit::{self, Entry, Query};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{self, Lang};
-use crate::web::context::{Ctx, to_value};
+use crate::web::context::to_value;
 use crate::web::error::{AppError, blocking};
+use crate::web::grant::{self, Need};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(audit_page)
@@ -70,8 +71,10 @@ fn to_query(f: &SearchForm, app: &App) -> Result<Query, AppError> {
 }
 
 #[get("/admin/audit")]
-async fn audit_page(ctx: Ctx, form: web::Query<SearchForm>) -> Result<HttpResponse, AppError> {
-    ctx.require("audit", Level::Read)?;
+async fn audit_page(
+    ctx: Need<grant::audit::Read>,
+    form: web::Query<SearchForm>,
+) -> Result<HttpResponse, AppError> {
     let f = form.into_inner();
     let values = context! {
         actor => f.actor.clone(), action => f.action.clone(), q => f.q.clone(),
@@ -148,8 +151,10 @@ fn csv_export(entries: &[Entry], lang: Lang, offset: time::UtcOffset) -> Result<
 }
 
 #[get("/admin/audit.csv")]
-async fn audit_csv(ctx: Ctx, form: web::Query<SearchForm>) -> Result<HttpResponse, AppError> {
-    ctx.require("audit", Level::Read)?;
+async fn audit_csv(
+    ctx: Need<grant::audit::Read>,
+    form: web::Query<SearchForm>,
+) -> Result<HttpResponse, AppError> {
     let q = to_query(&form, &ctx.app)?;
     let entries = audit::search(&ctx.app.store.read()?, &q, EXPORT_MAX)?;
     let body = csv_export(&entries, ctx.lang, ctx.app.offset)?;
@@ -167,8 +172,7 @@ async fn audit_csv(ctx: Ctx, form: web::Query<SearchForm>) -> Result<HttpRespons
 }
 
 #[get("/admin/backup")]
-async fn backup_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Read)?;
+async fn backup_page(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
     let app = ctx.app.clone();
     let v = blocking(move || Ok(audit::verify(&app.store)?)).await?;
     ctx.page(
@@ -201,8 +205,7 @@ impl std::io::Write for ChannelWriter {
 
 /// Streams a backup of the live store. It contains password hashes and every record, so it
 /// needs `admin.write`, and the download is audited once the stream is complete.
-async fn backup_response(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("admin", Level::Write)?;
+async fn backup_response(ctx: Need<grant::admin::Write>) -> Result<HttpResponse, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     std::thread::spawn(move || {
@@ -247,7 +250,7 @@ async fn backup_response(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/admin/backup/download")]
-async fn backup_download(ctx: Ctx) -> Result<HttpResponse, AppError> {
+async fn backup_download(ctx: Need<grant::admin::Write>) -> Result<HttpResponse, AppError> {
     backup_response(ctx).await
 }
 
@@ -261,10 +264,12 @@ pub struct AuditPage {
 /// Searches the audit log, newest first, 100 entries a page.
 #[utoipa::path(tag = "audit", params(Query), responses(
     (status = 200, description = "Entries", body = AuditPage),
-    (status = 403, description = "Needs audit.read")), security(("bearer" = [])))]
+    (status = 403, description = "Needs audit.read")), security(("bearer" = ["audit:read"])))]
 #[get("/api/v1/audit")]
-async fn api_audit(ctx: Ctx, q: web::Query<Query>) -> Result<HttpResponse, AppError> {
-    ctx.require("audit", Level::Read)?;
+async fn api_audit(
+    ctx: Need<grant::audit::Read>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, AppError> {
     let mut entries = audit::search(&ctx.app.store.read()?, &q, PAGE + 1)?;
     let more = entries.len() > PAGE;
     entries.truncate(PAGE);
@@ -287,10 +292,9 @@ pub struct VerifyResult {
 }
 
 /// Walks the whole hash chain of the audit log.
-#[utoipa::path(tag = "audit", responses((status = 200, description = "Result", body = VerifyResult)), security(("bearer" = [])))]
+#[utoipa::path(tag = "audit", responses((status = 200, description = "Result", body = VerifyResult)), security(("bearer" = ["audit:read"])))]
 #[get("/api/v1/audit/verify")]
-async fn api_audit_verify(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require("audit", Level::Read)?;
+async fn api_audit_verify(ctx: Need<grant::audit::Read>) -> Result<HttpResponse, AppError> {
     let app = ctx.app.clone();
     let v = blocking(move || Ok(audit::verify(&app.store)?)).await?;
     Ok(HttpResponse::Ok().json(VerifyResult {
@@ -303,8 +307,8 @@ async fn api_audit_verify(ctx: Ctx) -> Result<HttpResponse, AppError> {
 /// Downloads a consistent backup of the live store (`.nxb`), for `nplusx restore`.
 #[utoipa::path(tag = "operations", responses(
     (status = 200, description = "The backup file", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 403, description = "Needs admin.write")), security(("bearer" = [])))]
+    (status = 403, description = "Needs admin.write")), security(("bearer" = ["admin:write"])))]
 #[get("/api/v1/backup")]
-async fn api_backup(ctx: Ctx) -> Result<HttpResponse, AppError> {
+async fn api_backup(ctx: Need<grant::admin::Write>) -> Result<HttpResponse, AppError> {
     backup_response(ctx).await
 }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod grant;
 pub mod middleware;
 pub mod ops;
 pub mod render;

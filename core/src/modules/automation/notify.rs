@@ -13,6 +13,7 @@ use crate::secrets::Secret;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 const M: &str = "automation";
 
@@ -155,8 +156,7 @@ fn form_ctx(ctx: &Ctx, channel: Option<&Channel>, values: serde_json::Value) -> 
 }
 
 #[get("/automation/notify")]
-async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn list_page(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "automation/channels.html",
         context! { channels => to_value(&views(&ctx)?), can_approve => ctx.who.can(M, Level::Approve) },
@@ -164,8 +164,7 @@ async fn list_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/automation/notify/new")]
-async fn new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn new_page(ctx: Need<grant::automation::Approve>) -> Result<HttpResponse, AppError> {
     let v = serde_json::json!({"kind": "dingtalk", "min_priority": "high", "max_per_hour": "30", "lang": ctx.lang.code(),
         "enabled": "on", "port": "465", "security": "tls"});
     ctx.page("automation/channel_form.html", form_ctx(&ctx, None, v))
@@ -184,10 +183,9 @@ async fn save(ctx: &Ctx, f: &FormData, id: u32) -> Result<Channel, AppError> {
 
 #[post("/automation/notify")]
 async fn create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     match save(&ctx, &f, 0).await {
         Ok(c) => Ok(redirect_with(
@@ -203,8 +201,10 @@ async fn create_submit(
 }
 
 #[get("/automation/notify/{id:\\d+}")]
-async fn edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn edit_page(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let c = load(&ctx, *id)?;
     let v = values(&c);
     let mut cx = form_ctx(&ctx, Some(&c), v);
@@ -214,11 +214,10 @@ async fn edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErro
 
 #[post("/automation/notify/{id:\\d+}")]
 async fn update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let before = load(&ctx, *id)?;
     match save(&ctx, &f, *id).await {
@@ -240,8 +239,10 @@ async fn update_submit(
 }
 
 #[post("/automation/notify/{id:\\d+}/delete")]
-async fn delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn delete_submit(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete(&app.store, &actor, id)?;
@@ -251,15 +252,17 @@ async fn delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, App
     Ok(redirect_with("/automation/notify", Some("flash.deleted")))
 }
 
-async fn send_test(ctx: &Ctx, id: u32) -> Result<(), AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn send_test(ctx: &Need<grant::automation::Approve>, id: u32) -> Result<(), AppError> {
     let c = load(ctx, id)?;
     let app = ctx.app.clone();
     blocking(move || app.notifier.test(&c)).await
 }
 
 #[post("/automation/notify/{id:\\d+}/test")]
-async fn test_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+async fn test_submit(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     match send_test(&ctx, *id).await {
         Ok(()) => Ok(redirect_with(
             &format!("/automation/notify/{id}"),
@@ -275,15 +278,13 @@ async fn test_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppEr
 }
 
 /// Notification channels with their counters (sent, failed, held back by the rate limit).
-#[utoipa::path(tag = "alarms", responses((status = 200, description = "Channels", body = Vec<ChannelView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "alarms", responses((status = 200, description = "Channels", body = Vec<ChannelView>)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/channels")]
-async fn api_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_list(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(views(&ctx)?))
 }
 
-async fn api_save(ctx: &Ctx, c: Channel) -> Result<Channel, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_save(ctx: &Need<grant::automation::Approve>, c: Channel) -> Result<Channel, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     blocking(move || {
         let c = svc::save(&app.store, &actor, c)?;
@@ -295,9 +296,12 @@ async fn api_save(ctx: &Ctx, c: Channel) -> Result<Channel, AppError> {
 
 /// Adds a channel (`id` ignored). Secrets: a string sets them; answers show `{"set": true}`.
 #[utoipa::path(tag = "alarms", request_body = Channel, responses(
-    (status = 201, description = "Created", body = Channel), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 201, description = "Created", body = Channel), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["automation:approve"])))]
 #[post("/api/v1/alarms/channels")]
-async fn api_create(ctx: Ctx, body: web::Json<Channel>) -> Result<HttpResponse, AppError> {
+async fn api_create(
+    ctx: Need<grant::automation::Approve>,
+    body: web::Json<Channel>,
+) -> Result<HttpResponse, AppError> {
     let c = api_save(
         &ctx,
         Channel {
@@ -310,10 +314,12 @@ async fn api_create(ctx: Ctx, body: web::Json<Channel>) -> Result<HttpResponse, 
 }
 
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Channel id")), responses(
-    (status = 200, description = "The channel", body = ChannelView), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+    (status = 200, description = "The channel", body = ChannelView), (status = 404, description = "No such channel")), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/channels/{id:\\d+}")]
-async fn api_get(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_get(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let c = load(&ctx, *id)?;
     Ok(HttpResponse::Ok().json(ChannelView {
         status: ctx.app.notifier.status(c.id),
@@ -324,10 +330,10 @@ async fn api_get(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError>
 /// Replaces a channel; `{"set": true}` keeps a stored secret.
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Channel id")), request_body = Channel, responses(
     (status = 200, description = "Updated", body = Channel), (status = 404, description = "No such channel"),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["automation:approve"])))]
 #[put("/api/v1/alarms/channels/{id:\\d+}")]
 async fn api_update(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
     body: web::Json<Channel>,
 ) -> Result<HttpResponse, AppError> {
@@ -343,10 +349,12 @@ async fn api_update(
 }
 
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Channel id")), responses(
-    (status = 204, description = "Deleted"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 404, description = "No such channel")), security(("bearer" = ["automation:approve"])))]
 #[delete("/api/v1/alarms/channels/{id:\\d+}")]
-async fn api_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_delete(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete(&app.store, &actor, id)?;
@@ -358,9 +366,12 @@ async fn api_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErr
 
 /// Sends a test message through the channel now and reports whether it went through.
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Channel id")), responses(
-    (status = 204, description = "Delivered"), (status = 502, description = "The robot or mail server refused it; the message says why")), security(("bearer" = [])))]
+    (status = 204, description = "Delivered"), (status = 502, description = "The robot or mail server refused it; the message says why")), security(("bearer" = ["automation:approve"])))]
 #[post("/api/v1/alarms/channels/{id:\\d+}/test")]
-async fn api_test(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
+async fn api_test(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     send_test(&ctx, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

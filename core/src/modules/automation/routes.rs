@@ -22,6 +22,7 @@ use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::export;
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 use crate::web::sse;
 
 const M: &str = "automation";
@@ -263,16 +264,20 @@ fn list_ctx(ctx: &Ctx, q: &ListQuery) -> Result<minijinja::Value, AppError> {
 }
 
 #[get("/automation/alarms")]
-async fn alarms_page(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn alarms_page(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let c = list_ctx(&ctx, &q)?;
     ctx.page("automation/alarms.html", c)
 }
 
 /// The list alone, which the page swaps in when the alarm stream says something changed.
 #[get("/automation/alarms/live")]
-async fn alarms_live(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn alarms_live(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let c = list_ctx(&ctx, &q)?;
     ctx.page("automation/_alarm_list.html", c)
 }
@@ -280,10 +285,9 @@ async fn alarms_live(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse,
 /// Acknowledges the listed alarms that wait for it (the list's "acknowledge all").
 #[post("/automation/alarms/ack")]
 async fn ack_many_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let ids: Vec<u32> = f.all("id").iter().filter_map(|s| s.parse().ok()).collect();
     let (app, actor, comment) = (ctx.app.clone(), ctx.actor(), f.get("comment").to_string());
@@ -305,8 +309,10 @@ fn back(f: &FormData, fallback: &str) -> String {
 }
 
 #[get("/automation/alarms/{id:\\d+}")]
-async fn alarm_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn alarm_page(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     alarm_page_with(&ctx, *id, None)
 }
 
@@ -354,7 +360,7 @@ fn alarm_page_with(ctx: &Ctx, id: u32, err: Option<AppError>) -> Result<HttpResp
 
 #[post("/automation/alarms/{id:\\d+}/{action}")]
 async fn alarm_action_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Write>,
     path: web::Path<(u32, String)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -397,8 +403,10 @@ impl JournalParams {
 }
 
 #[get("/automation/journal")]
-async fn journal_page(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn journal_page(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<JournalParams>,
+) -> Result<HttpResponse, AppError> {
     let (events, error) = match q.page_query(ctx.app.offset) {
         Ok(jq) => (
             svc::journal(&ctx.app.store.read()?, &jq, JOURNAL_LIMIT)?,
@@ -437,8 +445,10 @@ fn event_label(lang: Lang, prefix: &str, v: &impl Serialize) -> String {
 }
 
 #[get("/automation/journal/export")]
-async fn journal_export(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn journal_export(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<JournalParams>,
+) -> Result<HttpResponse, AppError> {
     let jq = q.page_query(ctx.app.offset)?;
     let format = export::Format::parse(q.format.as_deref());
     let (app, lang, offset) = (ctx.app.clone(), ctx.lang, ctx.app.offset);
@@ -499,8 +509,10 @@ pub struct KpiForm {
 }
 
 #[get("/automation/kpi")]
-async fn kpi_page(ctx: Ctx, q: web::Query<KpiForm>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn kpi_page(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<KpiForm>,
+) -> Result<HttpResponse, AppError> {
     let range = q.range.clone().unwrap_or_else(|| "24h".into());
     let hours = match range.as_str() {
         "7d" => 7 * 24,
@@ -526,8 +538,7 @@ async fn kpi_page(ctx: Ctx, q: web::Query<KpiForm>) -> Result<HttpResponse, AppE
 // ------------------------------------------------------------------ definitions
 
 #[get("/automation/defs")]
-async fn defs_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn defs_page(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "automation/defs.html",
         context! { defs => to_value(&def_views(&ctx.app)?), can_approve => ctx.who.can(M, Level::Approve) },
@@ -622,10 +633,9 @@ fn load_def(app: &App, id: u32) -> Result<DefView, Error> {
 
 #[get("/automation/defs/new")]
 async fn def_new_page(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     q: web::Query<std::collections::HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let tag = q.get("tag").cloned().unwrap_or_default();
     let c = def_form_ctx(
         &ctx,
@@ -637,10 +647,9 @@ async fn def_new_page(
 
 #[post("/automation/defs")]
 async fn def_create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let result = match def_from_form(&ctx.app, 0, &f) {
@@ -660,8 +669,10 @@ async fn def_create_submit(
 }
 
 #[get("/automation/defs/{id:\\d+}")]
-async fn def_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn def_page(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let v = load_def(&ctx.app, *id)?;
     if v.kind == "external" {
         // module alarms are configured by their module; show the alarm instead
@@ -677,11 +688,10 @@ async fn def_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError
 
 #[post("/automation/defs/{id:\\d+}")]
 async fn def_update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     let result = match def_from_form(&ctx.app, id, &f) {
@@ -702,8 +712,10 @@ async fn def_update_submit(
 }
 
 #[post("/automation/defs/{id:\\d+}/delete")]
-async fn def_delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn def_delete_submit(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete_def(&app.store, &actor, id)?;
@@ -718,28 +730,31 @@ async fn def_delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse,
 /// Live alarms (not normal), most urgent and newest first.
 #[utoipa::path(tag = "alarms", params(ListQuery), responses(
     (status = 200, description = "Alarms", body = Vec<Instance>),
-    (status = 422, description = "Unknown state or priority")), security(("bearer" = [])))]
+    (status = 422, description = "Unknown state or priority")), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms")]
-async fn api_alarms(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_alarms(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(list(&ctx.app, &q)?))
 }
 
 /// How many alarms stand in which state.
-#[utoipa::path(tag = "alarms", responses((status = 200, description = "Counts", body = Summary)), security(("bearer" = [])))]
+#[utoipa::path(tag = "alarms", responses((status = 200, description = "Counts", body = Summary)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/summary")]
-async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_summary(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ctx.app.alarms.summary()))
 }
 
 /// One alarm: its live state, or 404 when it has no definition. A defined alarm that has
 /// never been raised answers with state `normal`.
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Alarm (definition) id")), responses(
-    (status = 200, description = "The alarm", body = Instance), (status = 404, description = "No such alarm")), security(("bearer" = [])))]
+    (status = 200, description = "The alarm", body = Instance), (status = 404, description = "No such alarm")), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/{id:\\d+}")]
-async fn api_alarm(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_alarm(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     if ctx.app.alarms.instance(*id).is_none() {
         ctx.app.alarms.ensure_instance(*id)?;
     }
@@ -765,10 +780,13 @@ fn action_body(body: &web::Bytes) -> Result<ActionBody, AppError> {
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Alarm id")), request_body(content = ActionBody, description = "Optional"), responses(
     (status = 200, description = "The alarm after the action", body = Instance),
     (status = 404, description = "No such alarm"),
-    (status = 409, description = "Nothing to acknowledge")), security(("bearer" = [])))]
+    (status = 409, description = "Nothing to acknowledge")), security(("bearer" = ["automation:write"])))]
 #[post("/api/v1/alarms/{id:\\d+}/ack")]
-async fn api_ack(ctx: Ctx, id: web::Path<u32>, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_ack(
+    ctx: Need<grant::automation::Write>,
+    id: web::Path<u32>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let b = action_body(&body)?;
     Ok(HttpResponse::Ok().json(act(&ctx, *id, Action::Ack, &b.comment).await?))
 }
@@ -782,10 +800,10 @@ async fn api_ack(ctx: Ctx, id: web::Path<u32>, body: web::Bytes) -> Result<HttpR
     (status = 200, description = "The alarm after the action", body = Instance),
     (status = 404, description = "No such alarm or action"),
     (status = 409, description = "The action does not apply in the alarm's state"),
-    (status = 422, description = "Comment or minutes missing or out of range")), security(("bearer" = [])))]
+    (status = 422, description = "Comment or minutes missing or out of range")), security(("bearer" = ["automation:write"])))]
 #[post("/api/v1/alarms/{id:\\d+}/{action}")]
 async fn api_action(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Write>,
     path: web::Path<(u32, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -805,10 +823,9 @@ struct Changed<'a> {
 /// Alarm changes as Server-Sent Events: `summary` first, then `changed` (the journal
 /// entries and the new counts) whenever alarms change; a comment every 15 s.
 #[utoipa::path(tag = "alarms", responses(
-    (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = [])))]
+    (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/stream")]
-async fn api_stream(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_stream(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     let alarms = ctx.app.alarms.clone();
     let rx = alarms.subscribe();
     let first = sse::event("summary", &alarms.summary());
@@ -877,10 +894,12 @@ pub struct JournalParams {
 /// The alarm journal: raised, returned, acknowledged, shelved… newest first.
 #[utoipa::path(tag = "alarms", params(JournalParams), responses(
     (status = 200, description = "Journal entries", body = Vec<Event>),
-    (status = 422, description = "A time is not RFC 3339, or from ≥ to")), security(("bearer" = [])))]
+    (status = 422, description = "A time is not RFC 3339, or from ≥ to")), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/journal")]
-async fn api_journal(ctx: Ctx, q: web::Query<JournalParams>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_journal(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<JournalParams>,
+) -> Result<HttpResponse, AppError> {
     let (from, to) = range_or(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
     let limit = q.limit.unwrap_or(JOURNAL_LIMIT);
     if !(1..=10_000).contains(&limit) {
@@ -911,10 +930,12 @@ pub struct KpiParams {
 
 /// Alarm-system performance over a period: alarms per hour, the peak 10 minutes, floods,
 /// the top ten and chattering alarms (ISA-18.2, EEMUA 191).
-#[utoipa::path(tag = "alarms", params(KpiParams), responses((status = 200, description = "KPIs", body = Kpi)), security(("bearer" = [])))]
+#[utoipa::path(tag = "alarms", params(KpiParams), responses((status = 200, description = "KPIs", body = Kpi)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/kpi")]
-async fn api_kpi(ctx: Ctx, q: web::Query<KpiParams>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_kpi(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<KpiParams>,
+) -> Result<HttpResponse, AppError> {
     let (from, to) = range_or(q.from.as_deref(), q.to.as_deref(), 24 * 3_600_000)?;
     let app = ctx.app.clone();
     let k = blocking(move || svc::kpi(&app.store.read()?, from, to)).await?;
@@ -922,20 +943,21 @@ async fn api_kpi(ctx: Ctx, q: web::Query<KpiParams>) -> Result<HttpResponse, App
 }
 
 /// Alarm definitions (tag alarms, and module alarms as `external`).
-#[utoipa::path(tag = "alarms", responses((status = 200, description = "Definitions", body = Vec<DefView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "alarms", responses((status = 200, description = "Definitions", body = Vec<DefView>)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/defs")]
-async fn api_defs(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_defs(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(def_views(&ctx.app)?))
 }
 
 /// Adds a tag alarm (`id` is assigned; send 0). `tag` is the tag's numeric id.
 #[utoipa::path(tag = "alarms", request_body = AlarmDef, responses(
     (status = 201, description = "Created", body = AlarmDef),
-    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = ["automation:approve"])))]
 #[post("/api/v1/alarms/defs")]
-async fn api_def_create(ctx: Ctx, body: web::Json<AlarmDef>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_def_create(
+    ctx: Need<grant::automation::Approve>,
+    body: web::Json<AlarmDef>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let d = AlarmDef {
         id: 0,
@@ -950,13 +972,12 @@ async fn api_def_create(ctx: Ctx, body: web::Json<AlarmDef>) -> Result<HttpRespo
 /// with its field and message.
 #[utoipa::path(tag = "alarms", request_body = Vec<AlarmDef>, responses(
     (status = 201, description = "Created, with their ids", body = Vec<AlarmDef>),
-    (status = 422, description = "Rows break rules; nothing was added")), security(("bearer" = [])))]
+    (status = 422, description = "Rows break rules; nothing was added")), security(("bearer" = ["automation:approve"])))]
 #[post("/api/v1/alarms/defs/import")]
 async fn api_def_import(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     body: web::Json<Vec<AlarmDef>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let defs = body.into_inner();
     let created = blocking(move || {
@@ -969,24 +990,25 @@ async fn api_def_import(
 }
 
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Definition id")), responses(
-    (status = 200, description = "The definition", body = DefView), (status = 404, description = "No such definition")), security(("bearer" = [])))]
+    (status = 200, description = "The definition", body = DefView), (status = 404, description = "No such definition")), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/alarms/defs/{id:\\d+}")]
-async fn api_def(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_def(
+    ctx: Need<grant::automation::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(load_def(&ctx.app, *id)?))
 }
 
 /// Replaces a tag alarm's definition.
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Definition id")), request_body = AlarmDef, responses(
     (status = 200, description = "Updated", body = AlarmDef), (status = 404, description = "No such definition"),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["automation:approve"])))]
 #[put("/api/v1/alarms/defs/{id:\\d+}")]
 async fn api_def_update(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
     body: web::Json<AlarmDef>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let d = AlarmDef {
         id: *id,
@@ -997,10 +1019,12 @@ async fn api_def_update(
 }
 
 #[utoipa::path(tag = "alarms", params(("id" = u32, Path, description = "Definition id")), responses(
-    (status = 204, description = "Deleted"), (status = 404, description = "No such definition")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 404, description = "No such definition")), security(("bearer" = ["automation:approve"])))]
 #[delete("/api/v1/alarms/defs/{id:\\d+}")]
-async fn api_def_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_def_delete(
+    ctx: Need<grant::automation::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete_def(&app.store, &actor, id)?;

@@ -12,8 +12,9 @@ use crate::auth::model::Level;
 use crate::drivers::opcua::BrowseRow;
 use crate::tags::model::{DriverConfig, Source};
 use crate::tags::service as svc;
-use crate::web::context::{Ctx, to_value};
+use crate::web::context::to_value;
 use crate::web::error::AppError;
+use crate::web::grant::{self, Need};
 
 const M: &str = "integration";
 
@@ -32,8 +33,11 @@ pub struct BrowseItem {
     pub tags: Vec<String>,
 }
 
-async fn children(ctx: &Ctx, id: u32, node: &str) -> Result<Vec<BrowseItem>, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn children(
+    ctx: &Need<grant::integration::Read>,
+    id: u32,
+    node: &str,
+) -> Result<Vec<BrowseItem>, AppError> {
     let device = svc::device(&ctx.app.store.read()?, id)?;
     if !matches!(device.config, DriverConfig::OpcUa { .. }) {
         return Err(crate::error::Error::Device(crate::i18n::Msg::new(
@@ -63,11 +67,10 @@ async fn children(ctx: &Ctx, id: u32, node: &str) -> Result<Vec<BrowseItem>, App
 
 #[get("/integration/devices/{id}/browse")]
 async fn page(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Read>,
     id: web::Path<u32>,
     q: web::Query<BrowseQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
     let device = svc::device(&ctx.app.store.read()?, *id)?;
     let (items, error) = match children(&ctx, *id, &q.node).await {
         Ok(items) => (items, None),
@@ -89,10 +92,10 @@ async fn page(
 #[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id"), BrowseQuery), responses(
     (status = 200, description = "Child nodes", body = Vec<BrowseItem>),
     (status = 404, description = "No such device"),
-    (status = 502, description = "The device is off, not connected, or the server refused")), security(("bearer" = [])))]
+    (status = 502, description = "The device is off, not connected, or the server refused")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/devices/{id}/browse")]
 async fn api(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Read>,
     id: web::Path<u32>,
     q: web::Query<BrowseQuery>,
 ) -> Result<HttpResponse, AppError> {

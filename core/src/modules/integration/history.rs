@@ -8,17 +8,16 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::app::App;
-use crate::auth::model::Level;
 use crate::error::Error;
 use crate::historian::Bucket;
 use crate::historian::codec::Point;
 use crate::i18n::{self, Msg};
 use crate::tags::model::{Quality, Tag, Value};
-use crate::web::context::{Ctx, to_value};
+use crate::web::context::to_value;
 use crate::web::error::{AppError, blocking};
 use crate::web::export;
+use crate::web::grant::{self, Need};
 
-const M: &str = "integration";
 /// Raw queries return at most this many points; longer ranges must use buckets.
 pub const MAX_RAW_POINTS: usize = 500_000;
 const MAX_BUCKETS: u32 = 10_000;
@@ -167,14 +166,13 @@ pub fn history(
 #[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name"), HistoryQuery), responses(
     (status = 200, description = "History", body = History),
     (status = 404, description = "No such tag"),
-    (status = 422, description = "Bad time range or bucket count; `error.field` names it")), security(("bearer" = [])))]
+    (status = 422, description = "Bad time range or bucket count; `error.field` names it")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/tags/{name}/history")]
 pub async fn api_history(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Read>,
     name: web::Path<String>,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
     let t = tag(&ctx.app, &name)?;
     let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
     let (app, buckets) = (ctx.app.clone(), q.buckets);
@@ -207,8 +205,10 @@ fn selected(app: &App, names: Option<&str>) -> Vec<std::sync::Arc<Tag>> {
 }
 
 #[get("/integration/trends")]
-pub async fn trends_page(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+pub async fn trends_page(
+    ctx: Need<grant::integration::Read>,
+    q: web::Query<TrendQuery>,
+) -> Result<HttpResponse, AppError> {
     let chosen: Vec<String> = selected(&ctx.app, q.tags.as_deref())
         .iter()
         .map(|t| t.name.clone())
@@ -241,8 +241,10 @@ pub async fn trends_page(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpResp
 
 /// Exports the history of the chosen tags as CSV or Excel (raw, or `buckets` aggregates).
 #[get("/integration/trends/export")]
-pub async fn trends_export(ctx: Ctx, q: web::Query<TrendQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+pub async fn trends_export(
+    ctx: Need<grant::integration::Read>,
+    q: web::Query<TrendQuery>,
+) -> Result<HttpResponse, AppError> {
     let tags = selected(&ctx.app, q.tags.as_deref());
     if tags.is_empty() {
         return Err(Error::invalid("tags", "history.err.no_tags").into());

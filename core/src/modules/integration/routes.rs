@@ -20,6 +20,7 @@ use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 use crate::web::sse;
 
 const M: &str = "integration";
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(device_edit_page)
         .service(device_update_submit)
         .service(device_delete_submit)
+        .service(device_trust)
         .service(device_switch)
         .service(api_tag_write)
         .service(api_tags)
@@ -166,8 +168,7 @@ fn device_views(app: &App) -> Result<Vec<DeviceView>, AppError> {
 // ------------------------------------------------------------------ pages
 
 #[get("/integration")]
-async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn overview(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     let tags = tag_views(&ctx.app, &TagFilter::default());
     let good = tags
         .iter()
@@ -185,8 +186,10 @@ async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/integration/tags")]
-async fn tags_page(ctx: Ctx, f: web::Query<TagFilter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn tags_page(
+    ctx: Need<grant::integration::Read>,
+    f: web::Query<TagFilter>,
+) -> Result<HttpResponse, AppError> {
     let tags = tag_views(&ctx.app, &f);
     let names: Vec<&str> = tags.iter().map(|t| t.tag.name.as_str()).collect();
     let area_cameras: Vec<crate::cameras::Camera> =
@@ -239,10 +242,9 @@ fn tag_form_ctx(
 /// A new tag's form; the query may fill in its source (links from the OPC UA browser).
 #[get("/integration/tags/new")]
 async fn tag_new_page(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     q: web::Query<std::collections::HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let mut values = serde_json::json!({"data_type": "float", "source_kind": "manual", "resolution": "0.001", "deadband": "0", "retention_days": "365"});
     for key in ["name", "data_type", "source_kind", "device", "ua_node"] {
         if let Some(v) = q.get(key) {
@@ -255,10 +257,9 @@ async fn tag_new_page(
 
 #[post("/integration/tags")]
 async fn tag_create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let result = match io::from_fields(&f) {
@@ -293,8 +294,10 @@ fn load_tag(ctx: &Ctx, name: &str) -> Result<TagView, AppError> {
 }
 
 #[get("/integration/tags/{name}")]
-async fn tag_page(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn tag_page(
+    ctx: Need<grant::integration::Read>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let v = load_tag(&ctx, &name)?;
     let values = io::fields(&v.tag);
     let c = tag_form_ctx(&ctx, Some(&v), values)?;
@@ -303,11 +306,10 @@ async fn tag_page(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, App
 
 #[post("/integration/tags/{name}")]
 async fn tag_update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     name: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, old) = (ctx.app.clone(), ctx.actor(), name.into_inner());
     let o = old.clone();
@@ -336,8 +338,10 @@ async fn tag_update_submit(
 }
 
 #[post("/integration/tags/{name}/delete")]
-async fn tag_delete_submit(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn tag_delete_submit(
+    ctx: Need<grant::integration::Write>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
     blocking(move || {
         svc::delete_tag(&app.store, &actor, &name)?;
@@ -351,11 +355,10 @@ async fn tag_delete_submit(ctx: Ctx, name: web::Path<String>) -> Result<HttpResp
 /// for manual tags), and audited with the old and the new value. Permission
 /// `automation.write`: writing to the process is operating it.
 pub async fn write_tag(
-    ctx: &Ctx,
+    ctx: &Need<grant::automation::Write>,
     name: &str,
     value: &serde_json::Value,
 ) -> Result<Option<Current>, AppError> {
-    ctx.require("automation", Level::Write)?;
     let tag = ctx.app.tags.defs().by_name(name).cloned().ok_or_else(|| {
         Error::NotFound(crate::i18n::Msg::new("tags.err.tag_not_found").arg("name", name))
     })?;
@@ -366,7 +369,7 @@ pub async fn write_tag(
 
 #[post("/integration/tags/{name}/write")]
 async fn tag_write_submit(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Write>,
     name: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -407,8 +410,7 @@ async fn tag_write_submit(
 }
 
 #[get("/integration/devices")]
-async fn devices_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn devices_page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/devices.html",
         context! { devices => to_value(&device_views(&ctx.app)?), can_write => ctx.who.can(M, Level::Write) },
@@ -598,8 +600,7 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
 }
 
 #[get("/integration/devices/new")]
-async fn device_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn device_new_page(ctx: Need<grant::integration::Write>) -> Result<HttpResponse, AppError> {
     let blank = Device {
         id: 0,
         name: String::new(),
@@ -620,10 +621,9 @@ async fn device_new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 #[post("/integration/devices")]
 async fn device_create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let result = match device_from_form(&f) {
@@ -651,8 +651,10 @@ async fn device_create_submit(
 }
 
 #[get("/integration/devices/{id}/edit")]
-async fn device_edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn device_edit_page(
+    ctx: Need<grant::integration::Write>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     ctx.page(
         "integration/device_form.html",
@@ -662,11 +664,10 @@ async fn device_edit_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, 
 
 #[post("/integration/devices/{id}")]
 async fn device_update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     let before = svc::device(&ctx.app.store.read()?, id)?;
@@ -695,8 +696,10 @@ async fn device_update_submit(
 }
 
 #[post("/integration/devices/{id}/delete")]
-async fn device_delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn device_delete_submit(
+    ctx: Need<grant::integration::Write>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete_device(&app.store, &actor, id)?;
@@ -707,8 +710,10 @@ async fn device_delete_submit(ctx: Ctx, id: web::Path<u32>) -> Result<HttpRespon
 }
 
 #[get("/integration/devices/{id}")]
-async fn device_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn device_page(
+    ctx: Need<grant::integration::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     let tags = tag_views(
         &ctx.app,
@@ -730,14 +735,23 @@ async fn device_page(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppEr
     )
 }
 
+#[post("/integration/devices/{id}/trust-certificate")]
+async fn device_trust(
+    ctx: Need<grant::integration::Approve>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
+    trust_certificate(&ctx, *id).await
+}
+
 #[post("/integration/devices/{id}/{action}")]
-async fn device_switch(ctx: Ctx, path: web::Path<(u32, String)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn device_switch(
+    ctx: Need<grant::integration::Write>,
+    path: web::Path<(u32, String)>,
+) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let on = match action.as_str() {
         "enable" => true,
         "disable" => false,
-        "trust-certificate" => return trust_certificate(&ctx, id).await,
         _ => return Err(AppError::not_found()),
     };
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -756,8 +770,10 @@ async fn device_switch(ctx: Ctx, path: web::Path<(u32, String)>) -> Result<HttpR
 
 /// Trusts whatever certificate the OPC UA server of a device shows next (after it was
 /// replaced on purpose). A security decision: approve level, audited.
-async fn trust_certificate(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn trust_certificate(
+    ctx: &Need<grant::integration::Approve>,
+    id: u32,
+) -> Result<HttpResponse, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     blocking(move || {
         let d = svc::device(&app.store.read()?, id)?;
@@ -788,20 +804,24 @@ async fn trust_certificate(ctx: &Ctx, id: u32) -> Result<HttpResponse, AppError>
 // ------------------------------------------------------------------ API
 
 /// Tags with their current value, quality and timestamp.
-#[utoipa::path(tag = "tags", params(TagFilter), responses((status = 200, description = "Tags", body = Vec<TagView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "tags", params(TagFilter), responses((status = 200, description = "Tags", body = Vec<TagView>)), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/tags")]
-async fn api_tags(ctx: Ctx, f: web::Query<TagFilter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_tags(
+    ctx: Need<grant::integration::Read>,
+    f: web::Query<TagFilter>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(tag_views(&ctx.app, &f)))
 }
 
 /// Creates a tag (`id` is assigned; send 0).
 #[utoipa::path(tag = "tags", request_body = Tag, responses(
     (status = 201, description = "Created", body = Tag),
-    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule; `error.field` names it")), security(("bearer" = ["integration:write"])))]
 #[post("/api/v1/tags")]
-async fn api_tag_create(ctx: Ctx, body: web::Json<Tag>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_tag_create(
+    ctx: Need<grant::integration::Write>,
+    body: web::Json<Tag>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, t) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let t = blocking(move || {
         let t = svc::create_tag(&app.store, &actor, t)?;
@@ -814,23 +834,24 @@ async fn api_tag_create(ctx: Ctx, body: web::Json<Tag>) -> Result<HttpResponse, 
 
 /// One tag with its current value.
 #[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), responses(
-    (status = 200, description = "The tag", body = TagView), (status = 404, description = "No such tag")), security(("bearer" = [])))]
+    (status = 200, description = "The tag", body = TagView), (status = 404, description = "No such tag")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/tags/{name}")]
-async fn api_tag(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_tag(
+    ctx: Need<grant::integration::Read>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(load_tag(&ctx, &name)?))
 }
 
 /// Replaces a tag's definition (its id and history stay).
 #[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), request_body = Tag, responses(
-    (status = 200, description = "Updated", body = Tag), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Updated", body = Tag), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:write"])))]
 #[put("/api/v1/tags/{name}")]
 async fn api_tag_update(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     name: web::Path<String>,
     body: web::Json<Tag>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let (app, actor, name, t) = (
         ctx.app.clone(),
         ctx.actor(),
@@ -848,10 +869,12 @@ async fn api_tag_update(
 
 /// Deletes a tag definition (its history stays until retention removes it).
 #[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), responses(
-    (status = 204, description = "Deleted"), (status = 404, description = "No such tag")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 404, description = "No such tag")), security(("bearer" = ["integration:write"])))]
 #[delete("/api/v1/tags/{name}")]
-async fn api_tag_delete(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_tag_delete(
+    ctx: Need<grant::integration::Write>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
     blocking(move || {
         svc::delete_tag(&app.store, &actor, &name)?;
@@ -881,10 +904,12 @@ pub struct LiveValue<'a> {
 /// Live values as Server-Sent Events: first `snapshot` (every selected tag), then `values`
 /// (what changed), a comment every 15 s to keep proxies from closing the stream.
 #[utoipa::path(tag = "tags", params(StreamQuery), responses(
-    (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = [])))]
+    (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/stream/tags")]
-async fn api_stream(ctx: Ctx, q: web::Query<StreamQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_stream(
+    ctx: Need<grant::integration::Read>,
+    q: web::Query<StreamQuery>,
+) -> Result<HttpResponse, AppError> {
     let engine = ctx.app.tags.clone();
     let defs = engine.defs();
     let wanted: Option<HashSet<u32>> = q.names.as_ref().map(|n| {
@@ -970,10 +995,10 @@ pub struct WriteBody {
     (status = 200, description = "Written; the tag's current value after the write", body = Current),
     (status = 403, description = "No automation.write permission"),
     (status = 422, description = "Not writable, wrong type or outside the range; nothing was sent"),
-    (status = 502, description = "The device refused the write or did not answer")), security(("bearer" = [])))]
+    (status = 502, description = "The device refused the write or did not answer")), security(("bearer" = ["automation:write"])))]
 #[post("/api/v1/tags/{name}/write")]
 async fn api_tag_write(
-    ctx: Ctx,
+    ctx: Need<grant::automation::Write>,
     name: web::Path<String>,
     body: web::Json<WriteBody>,
 ) -> Result<HttpResponse, AppError> {
@@ -982,19 +1007,20 @@ async fn api_tag_write(
 }
 
 /// Devices with their live counters.
-#[utoipa::path(tag = "devices", responses((status = 200, description = "Devices", body = Vec<DeviceView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "devices", responses((status = 200, description = "Devices", body = Vec<DeviceView>)), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/devices")]
-async fn api_devices(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_devices(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(device_views(&ctx.app)?))
 }
 
 /// Adds a device (`id` is assigned; send 0).
 #[utoipa::path(tag = "devices", request_body = Device, responses(
-    (status = 201, description = "Created", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 201, description = "Created", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:write"])))]
 #[post("/api/v1/devices")]
-async fn api_device_create(ctx: Ctx, body: web::Json<Device>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_device_create(
+    ctx: Need<grant::integration::Write>,
+    body: web::Json<Device>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, d) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let d = blocking(move || {
         let d = svc::create_device(&app.store, &actor, d)?;
@@ -1007,10 +1033,12 @@ async fn api_device_create(ctx: Ctx, body: web::Json<Device>) -> Result<HttpResp
 
 /// One device with its live counters.
 #[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
-    (status = 200, description = "The device", body = DeviceView), (status = 404, description = "No such device")), security(("bearer" = [])))]
+    (status = 200, description = "The device", body = DeviceView), (status = 404, description = "No such device")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/devices/{id}")]
-async fn api_device(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_device(
+    ctx: Need<grant::integration::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     Ok(HttpResponse::Ok().json(DeviceView {
         status: ctx.app.drivers.status(d.id),
@@ -1020,14 +1048,13 @@ async fn api_device(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppErr
 
 /// Replaces a device's configuration; its driver restarts.
 #[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), request_body = Device, responses(
-    (status = 200, description = "Updated", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Updated", body = Device), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:write"])))]
 #[put("/api/v1/devices/{id}")]
 async fn api_device_update(
-    ctx: Ctx,
+    ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
     body: web::Json<Device>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let (app, actor, id, d) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     let d = blocking(move || {
         let d = svc::update_device(&app.store, &actor, id, d)?;
@@ -1040,10 +1067,12 @@ async fn api_device_update(
 
 /// Deletes a device no tag reads from.
 #[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
-    (status = 204, description = "Deleted"), (status = 409, description = "Tags still read from it")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 409, description = "Tags still read from it")), security(("bearer" = ["integration:write"])))]
 #[delete("/api/v1/devices/{id}")]
-async fn api_device_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_device_delete(
+    ctx: Need<grant::integration::Write>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || {
         svc::delete_device(&app.store, &actor, id)?;
@@ -1055,10 +1084,12 @@ async fn api_device_delete(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse,
 
 /// A device's counters: requests, errors, latency, last error.
 #[utoipa::path(tag = "devices", params(("id" = u32, Path, description = "Device id")), responses(
-    (status = 200, description = "Status", body = DeviceStatus), (status = 404, description = "No such device")), security(("bearer" = [])))]
+    (status = 200, description = "Status", body = DeviceStatus), (status = 404, description = "No such device")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/devices/{id}/status")]
-async fn api_device_status(ctx: Ctx, id: web::Path<u32>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_device_status(
+    ctx: Need<grant::integration::Read>,
+    id: web::Path<u32>,
+) -> Result<HttpResponse, AppError> {
     let d = svc::device(&ctx.app.store.read()?, *id)?;
     Ok(HttpResponse::Ok().json(ctx.app.drivers.status(d.id)))
 }

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::routes::{TagFilter, tag_views};
 use crate::auth::model::Level;
 use crate::tags::io;
-use crate::web::context::{Ctx, to_value};
+use crate::web::context::to_value;
 use crate::web::error::{AppError, blocking};
 use crate::web::export;
+use crate::web::grant::{self, Need};
 
 const M: &str = "integration";
 /// Largest sheet accepted (100,000 rows of tags fit in far less).
@@ -33,8 +34,10 @@ pub struct SheetQuery {
     pub q: Option<String>,
 }
 
-async fn export_sheet(ctx: &Ctx, q: &SheetQuery) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn export_sheet(
+    ctx: &Need<grant::integration::Read>,
+    q: &SheetQuery,
+) -> Result<HttpResponse, AppError> {
     let format = export::Format::parse(q.format.as_deref());
     let filter = TagFilter {
         area: q.area.clone(),
@@ -52,8 +55,7 @@ async fn export_sheet(ctx: &Ctx, q: &SheetQuery) -> Result<HttpResponse, AppErro
 }
 
 #[get("/integration/tag-sheet")]
-async fn page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/tag_sheet.html",
         context! { can_write => ctx.who.can(M, Level::Write), columns => io::COLUMNS.to_vec() },
@@ -61,12 +63,17 @@ async fn page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/integration/tag-sheet/export")]
-async fn export_page(ctx: Ctx, q: web::Query<SheetQuery>) -> Result<HttpResponse, AppError> {
+async fn export_page(
+    ctx: Need<grant::integration::Read>,
+    q: web::Query<SheetQuery>,
+) -> Result<HttpResponse, AppError> {
     export_sheet(&ctx, &q).await
 }
 
-async fn run_import(ctx: &Ctx, mp: Multipart) -> Result<io::Imported, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn run_import(
+    ctx: &Need<grant::integration::Write>,
+    mp: Multipart,
+) -> Result<io::Imported, AppError> {
     let (_, bytes) = crate::web::form::read_upload(mp, MAX_BYTES).await?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     blocking(move || {
@@ -79,7 +86,10 @@ async fn run_import(ctx: &Ctx, mp: Multipart) -> Result<io::Imported, AppError> 
 }
 
 #[post("/integration/tag-sheet")]
-async fn import_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+async fn import_submit(
+    ctx: Need<grant::integration::Write>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     match run_import(&ctx, mp).await {
         Ok(done) => ctx.page(
             "integration/tag_sheet.html",
@@ -107,9 +117,12 @@ struct SheetUpload {
 }
 
 /// The tags as a spreadsheet (columns as the import reads them).
-#[utoipa::path(tag = "tags", params(SheetQuery), responses((status = 200, description = "CSV or Excel file")), security(("bearer" = [])))]
+#[utoipa::path(tag = "tags", params(SheetQuery), responses((status = 200, description = "CSV or Excel file")), security(("bearer" = ["integration:read"])))]
 #[get("/api/v1/tag-sheet")]
-async fn api_export(ctx: Ctx, q: web::Query<SheetQuery>) -> Result<HttpResponse, AppError> {
+async fn api_export(
+    ctx: Need<grant::integration::Read>,
+    q: web::Query<SheetQuery>,
+) -> Result<HttpResponse, AppError> {
     export_sheet(&ctx, &q).await
 }
 
@@ -118,9 +131,12 @@ async fn api_export(ctx: Ctx, q: web::Query<SheetQuery>) -> Result<HttpResponse,
 /// number), its field and the reason.
 #[utoipa::path(tag = "tags", request_body(content = inline(SheetUpload), content_type = "multipart/form-data"), responses(
     (status = 200, description = "Imported", body = io::Imported),
-    (status = 422, description = "Rows break rules; nothing was imported")), security(("bearer" = [])))]
+    (status = 422, description = "Rows break rules; nothing was imported")), security(("bearer" = ["integration:write"])))]
 #[post("/api/v1/tag-sheet")]
-async fn api_import(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+async fn api_import(
+    ctx: Need<grant::integration::Write>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(run_import(&ctx, mp).await?))
 }
 

@@ -13,6 +13,7 @@ use crate::i18n::Lang;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 const M: &str = "safety";
 
@@ -79,8 +80,7 @@ fn kinds_json(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
 // ------------------------------------------------------------------ pages
 
 #[get("/safety")]
-async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn overview(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let today = crate::plant_time::today(ctx.app.offset);
     let r = ctx.app.store.read()?;
     let summary = svc::summary(&r, today)?;
@@ -104,8 +104,10 @@ async fn overview(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 #[get("/safety/certificates")]
-async fn list_page(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn list_page(
+    ctx: Need<grant::safety::Read>,
+    f: web::Query<Filter>,
+) -> Result<HttpResponse, AppError> {
     let today = crate::plant_time::today(ctx.app.offset);
     let certs = svc::certificates(&ctx.app.store.read()?, today, &f)?;
     ctx.page(
@@ -137,8 +139,10 @@ fn form_ctx(
 }
 
 #[get("/safety/certificates/new")]
-async fn new_page(ctx: Ctx, q: web::Query<Filter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn new_page(
+    ctx: Need<grant::safety::Write>,
+    q: web::Query<Filter>,
+) -> Result<HttpResponse, AppError> {
     let holder = crate::org::service::profile(&ctx.app.store.read()?)?.company_name;
     let c = form_ctx(
         &ctx,
@@ -164,10 +168,9 @@ fn input_of(f: &FormData) -> CertInput {
 
 #[post("/safety/certificates")]
 async fn create_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, input) = (ctx.app.clone(), ctx.actor(), input_of(&f));
     match blocking(move || svc::create(&app.store, &actor, input)).await {
@@ -202,8 +205,10 @@ fn cert_values(c: &Certificate) -> serde_json::Value {
 }
 
 #[get("/safety/certificates/{id}")]
-async fn detail_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn detail_page(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let v = load_view(&ctx, *id)?;
     let values = cert_values(&v.cert);
     let c = form_ctx(&ctx, Some(&v), values)?;
@@ -227,11 +232,10 @@ async fn detail_error(
 
 #[post("/safety/certificates/{id}")]
 async fn update_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, input_of(&f));
     match blocking(move || svc::update(&app.store, &actor, cid, input)).await {
@@ -245,11 +249,10 @@ async fn update_submit(
 
 #[post("/safety/certificates/{id}/renew")]
 async fn renew_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let input = RenewInput {
         number: f.get("renew_number").into(),
@@ -267,9 +270,11 @@ async fn renew_submit(
 }
 
 #[post("/safety/certificates/{id}/delete")]
-async fn delete_submit(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+async fn delete_submit(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     // removing a licence from the archive is a sign-off, not an edit
-    ctx.require(M, Level::Approve)?;
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || svc::delete(&app.store, &actor, cid)).await?;
     Ok(redirect_with("/safety/certificates", Some("flash.deleted")))
@@ -282,11 +287,10 @@ async fn read_upload(mp: Multipart) -> Result<(String, Vec<u8>), AppError> {
 
 #[post("/safety/certificates/{id}/files")]
 async fn upload_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let cid = *id;
     let result = match read_upload(mp).await {
         Ok((name, bytes)) => {
@@ -329,15 +333,19 @@ fn file_response(meta: FileMeta, bytes: Vec<u8>) -> HttpResponse {
 }
 
 #[get("/safety/certificates/{id}/files/{file}")]
-async fn file_download(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn file_download(
+    ctx: Need<grant::safety::Read>,
+    path: web::Path<(u64, u64)>,
+) -> Result<HttpResponse, AppError> {
     let (meta, bytes) = svc::file(&ctx.app.store.read()?, path.0, path.1)?;
     Ok(file_response(meta, bytes))
 }
 
 #[post("/safety/certificates/{id}/files/{file}/delete")]
-async fn file_delete(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn file_delete(
+    ctx: Need<grant::safety::Write>,
+    path: web::Path<(u64, u64)>,
+) -> Result<HttpResponse, AppError> {
     let (cid, fid) = path.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     blocking(move || svc::remove_file(&app.store, &actor, cid, fid)).await?;
@@ -348,8 +356,7 @@ async fn file_delete(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpRespon
 }
 
 #[get("/safety/kinds")]
-async fn kinds_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn kinds_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "safety/kinds.html",
         context! { kinds => to_value(&kinds_json(&ctx)?), can_write => ctx.who.can(M, Level::Approve), values => to_value(&serde_json::json!({"warn_days": "90"})) },
@@ -375,10 +382,9 @@ fn kind_of(f: &FormData) -> Result<CertKind, Error> {
 /// One form for both: `create=1` adds a kind, otherwise the kind `id` is changed.
 #[post("/safety/kinds")]
 async fn kind_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let create = f.get("create") == "1";
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -403,10 +409,9 @@ async fn kind_submit(
 // ------------------------------------------------------------------ API
 
 /// Counts of documents per status.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Counts", body = svc::Summary)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Counts", body = svc::Summary)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/summary")]
-async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_summary(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let s = svc::summary(
         &ctx.app.store.read()?,
         crate::plant_time::today(ctx.app.offset),
@@ -415,10 +420,12 @@ async fn api_summary(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 /// Licences, certificates and reports with their status, most urgent first.
-#[utoipa::path(tag = "safety", params(Filter), responses((status = 200, description = "Certificates", body = Vec<CertView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(Filter), responses((status = 200, description = "Certificates", body = Vec<CertView>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/certificates")]
-async fn api_list(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_list(
+    ctx: Need<grant::safety::Read>,
+    f: web::Query<Filter>,
+) -> Result<HttpResponse, AppError> {
     let v = svc::certificates(
         &ctx.app.store.read()?,
         crate::plant_time::today(ctx.app.offset),
@@ -430,10 +437,12 @@ async fn api_list(ctx: Ctx, f: web::Query<Filter>) -> Result<HttpResponse, AppEr
 /// Records a licence, certificate or report.
 #[utoipa::path(tag = "safety", request_body = CertInput, responses(
     (status = 201, description = "Created", body = CertView),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/certificates")]
-async fn api_create(ctx: Ctx, body: web::Json<CertInput>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_create(
+    ctx: Need<grant::safety::Write>,
+    body: web::Json<CertInput>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let c = blocking(move || svc::create(&app.store, &actor, input)).await?;
     Ok(HttpResponse::Created().json(load_view(&ctx, c.id)?))
@@ -442,24 +451,25 @@ async fn api_create(ctx: Ctx, body: web::Json<CertInput>) -> Result<HttpResponse
 /// One certificate with its status, renewals and attachments.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), responses(
     (status = 200, description = "The certificate", body = CertView), (status = 404, description = "No such certificate")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/certificates/{id}")]
-async fn api_get(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_get(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(load_view(&ctx, *id)?))
 }
 
 /// Corrects a certificate's data. Use `renew` for a new validity period.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), request_body = CertInput, responses(
     (status = 200, description = "Updated", body = CertView), (status = 422, description = "A field breaks a rule")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:write"])))]
 #[put("/api/v1/safety/certificates/{id}")]
 async fn api_update(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     body: web::Json<CertInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     blocking(move || svc::update(&app.store, &actor, cid, input)).await?;
     Ok(HttpResponse::Ok().json(load_view(&ctx, cid)?))
@@ -468,14 +478,13 @@ async fn api_update(
 /// Renews a certificate: the current number and dates move to the renewal history.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), request_body = RenewInput, responses(
     (status = 200, description = "Renewed", body = CertView), (status = 422, description = "A field breaks a rule")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/certificates/{id}/renew")]
 async fn api_renew(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     body: web::Json<RenewInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
     blocking(move || svc::renew(&app.store, &actor, cid, input)).await?;
     Ok(HttpResponse::Ok().json(load_view(&ctx, cid)?))
@@ -483,10 +492,12 @@ async fn api_renew(
 
 /// Deletes a certificate and its attachments.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")), responses(
-    (status = 204, description = "Deleted"), (status = 404, description = "No such certificate")), security(("bearer" = [])))]
+    (status = 204, description = "Deleted"), (status = 404, description = "No such certificate")), security(("bearer" = ["safety:approve"])))]
 #[delete("/api/v1/safety/certificates/{id}")]
-async fn api_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_delete(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || svc::delete(&app.store, &actor, cid)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -504,10 +515,13 @@ struct Upload {
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id")),
     request_body(content = inline(Upload), content_type = "multipart/form-data"), responses(
     (status = 201, description = "Attached", body = FileMeta),
-    (status = 422, description = "Empty, too large or not a PDF/image")), security(("bearer" = [])))]
+    (status = 422, description = "Empty, too large or not a PDF/image")), security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/certificates/{id}/files")]
-async fn api_upload(ctx: Ctx, id: web::Path<u64>, mp: Multipart) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_upload(
+    ctx: Need<grant::safety::Write>,
+    id: web::Path<u64>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     let (name, bytes) = read_upload(mp).await?;
     let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
     let m = blocking(move || svc::add_file(&app.store, &actor, cid, &name, bytes)).await?;
@@ -517,29 +531,32 @@ async fn api_upload(ctx: Ctx, id: web::Path<u64>, mp: Multipart) -> Result<HttpR
 /// Downloads an attachment.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Certificate id"), ("file" = u64, Path, description = "File id")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 404, description = "No such file")), security(("bearer" = [])))]
+    (status = 404, description = "No such file")), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/certificates/{id}/files/{file}")]
-async fn api_file(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_file(
+    ctx: Need<grant::safety::Read>,
+    path: web::Path<(u64, u64)>,
+) -> Result<HttpResponse, AppError> {
     let (meta, bytes) = svc::file(&ctx.app.store.read()?, path.0, path.1)?;
     Ok(file_response(meta, bytes))
 }
 
 /// Kinds of documents with their warning windows and update periods.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Kinds", body = Vec<CertKind>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Kinds", body = Vec<CertKind>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/kinds")]
-async fn api_kinds(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_kinds(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(svc::kinds(&ctx.app.store.read()?)?))
 }
 
 /// Adds a kind of document.
 #[utoipa::path(tag = "safety", request_body = CertKind, responses(
     (status = 201, description = "Created", body = CertKind), (status = 422, description = "A field breaks a rule")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:approve"])))]
 #[post("/api/v1/safety/kinds")]
-async fn api_kind_create(ctx: Ctx, body: web::Json<CertKind>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_kind_create(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<CertKind>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, k) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let k = blocking(move || svc::save_kind(&app.store, &actor, k, true)).await?;
     Ok(HttpResponse::Created().json(k))
@@ -548,14 +565,13 @@ async fn api_kind_create(ctx: Ctx, body: web::Json<CertKind>) -> Result<HttpResp
 /// Changes a kind's names, warning window or update period.
 #[utoipa::path(tag = "safety", params(("id" = String, Path, description = "Kind id")), request_body = CertKind, responses(
     (status = 200, description = "Updated", body = CertKind), (status = 404, description = "No such kind")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:write"])))]
 #[put("/api/v1/safety/kinds/{id}")]
 async fn api_kind_update(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<String>,
     body: web::Json<CertKind>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let mut k = body.into_inner();
     k.id = id.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());

@@ -16,6 +16,7 @@ use crate::util::now_ms;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 
 const M: &str = "safety";
 /// Photos per report, and their total size.
@@ -63,7 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// The signed-in person: managers hold safety approve or the safety department duty.
-fn person(ctx: &Ctx) -> Result<Person, AppError> {
+fn person(ctx: &Need<grant::Person<grant::safety::Read>>) -> Result<Person, AppError> {
     let s = crate::modules::safety::permits::routes::signer(ctx)?;
     Ok(Person {
         manages: ctx.who.can(M, Level::Approve) || s.has(Duty::SafetyDept),
@@ -126,8 +127,10 @@ fn list_ctx(
 }
 
 #[get("/safety/hazards")]
-async fn hazards_page(ctx: Ctx, q: web::Query<HazardQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn hazards_page(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<HazardQuery>,
+) -> Result<HttpResponse, AppError> {
     let c = list_ctx(
         &ctx,
         q.state.as_deref(),
@@ -153,7 +156,10 @@ fn input_of(f: &FormData) -> Result<HazardInput, Error> {
 
 /// Multipart: the report's fields and up to six `photo` files.
 #[post("/safety/hazards")]
-async fn report_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
+async fn report_submit(
+    ctx: Need<grant::Person<grant::safety::Read>>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     let p = person(&ctx)?;
     let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
     let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
@@ -183,7 +189,7 @@ async fn report_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError
 }
 
 fn detail_ctx(
-    ctx: &Ctx,
+    ctx: &Need<grant::Person<grant::safety::Read>>,
     h: &Hazard,
     values: serde_json::Value,
 ) -> Result<minijinja::Value, AppError> {
@@ -205,8 +211,10 @@ fn detail_ctx(
 }
 
 #[get("/safety/hazards/{id}")]
-async fn hazard_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn hazard_page(
+    ctx: Need<grant::Person<grant::safety::Read>>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let h = hs::hazard(&ctx.app.store.read()?, *id)?;
     let c = detail_ctx(&ctx, &h, serde_json::json!({}))?;
     ctx.page("safety/hazard.html", c)
@@ -228,7 +236,7 @@ fn action_of(f: &FormData) -> Result<HazardAction, Error> {
 
 #[post("/safety/hazards/{id}/act")]
 async fn hazard_act(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -259,7 +267,7 @@ async fn hazard_act(
 /// Multipart: `photo` files; `after=1` for photos of the rectified state.
 #[post("/safety/hazards/{id}/photos")]
 async fn hazard_photo_submit(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     id: web::Path<u64>,
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
@@ -290,8 +298,10 @@ async fn hazard_photo_submit(
 }
 
 #[get("/safety/hazards/{id}/photos/{file}")]
-async fn hazard_photo(ctx: Ctx, path: web::Path<(u64, u64)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn hazard_photo(
+    ctx: Need<grant::safety::Read>,
+    path: web::Path<(u64, u64)>,
+) -> Result<HttpResponse, AppError> {
     let (meta, bytes) = hs::photo(&ctx.app.store.read()?, path.0, path.1)?;
     Ok(HttpResponse::Ok()
         .content_type(meta.content_type)
@@ -327,8 +337,7 @@ fn risks_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, A
 }
 
 #[get("/safety/risks")]
-async fn risks_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn risks_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let c = risks_ctx(
         &ctx,
         serde_json::json!({"l": "1", "e": "1", "c": "1", "every": "1"}),
@@ -346,10 +355,9 @@ fn lines(s: &str) -> Vec<String> {
 
 #[post("/safety/risks")]
 async fn risk_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let parsed = (|| -> Result<Risk, Error> {
         Ok(Risk {
@@ -380,10 +388,9 @@ async fn risk_submit(
 
 #[post("/safety/risks/tasks")]
 async fn task_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let off = ctx.app.offset;
     let parsed = (|| -> Result<Task, Error> {
@@ -429,7 +436,10 @@ struct InspectionQuery {
     pending: Option<bool>,
 }
 
-fn inspections_for(ctx: &Ctx, q: &InspectionQuery) -> Result<Vec<Inspection>, AppError> {
+fn inspections_for(
+    ctx: &Need<grant::Person<grant::safety::Read>>,
+    q: &InspectionQuery,
+) -> Result<Vec<Inspection>, AppError> {
     let p = person(ctx)?;
     let mine = !(q.all.unwrap_or(false) && p.manages);
     Ok(hs::inspections(
@@ -441,7 +451,7 @@ fn inspections_for(ctx: &Ctx, q: &InspectionQuery) -> Result<Vec<Inspection>, Ap
 
 #[get("/safety/inspections")]
 async fn inspections_page(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     q: web::Query<InspectionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let list = inspections_for(&ctx, &q)?;
@@ -453,7 +463,7 @@ async fn inspections_page(
 
 #[post("/safety/inspections/{id}")]
 async fn inspection_submit(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -495,10 +505,12 @@ struct StateQuery {
 }
 
 /// Hidden dangers, newest first.
-#[utoipa::path(tag = "safety", params(StateQuery), responses((status = 200, description = "Hidden dangers", body = Vec<Hazard>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(StateQuery), responses((status = 200, description = "Hidden dangers", body = Vec<Hazard>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/hazards")]
-async fn api_hazards(ctx: Ctx, q: web::Query<StateQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_hazards(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<StateQuery>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(hs::hazards(
         &ctx.app.store.read()?,
         q.state.as_deref(),
@@ -508,9 +520,12 @@ async fn api_hazards(ctx: Ctx, q: web::Query<StateQuery>) -> Result<HttpResponse
 
 /// Reports a hidden danger (photos are added with the page's upload).
 #[utoipa::path(tag = "safety", request_body = HazardInput, responses(
-    (status = 201, description = "Reported", body = Hazard), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 201, description = "Reported", body = Hazard), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:read"])))]
 #[post("/api/v1/safety/hazards")]
-async fn api_report(ctx: Ctx, body: web::Json<HazardInput>) -> Result<HttpResponse, AppError> {
+async fn api_report(
+    ctx: Need<grant::Person<grant::safety::Read>>,
+    body: web::Json<HazardInput>,
+) -> Result<HttpResponse, AppError> {
     let p = person(&ctx)?;
     let (app, off, input) = (ctx.app.clone(), ctx.app.offset, body.into_inner());
     let h = blocking(move || hs::report(&app.store, &p, input, Vec::new(), now_ms(), off)).await?;
@@ -519,20 +534,22 @@ async fn api_report(ctx: Ctx, body: web::Json<HazardInput>) -> Result<HttpRespon
 
 /// One hidden danger with its history.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Hazard id")), responses(
-    (status = 200, description = "The hidden danger", body = Hazard), (status = 404, description = "No such hidden danger")), security(("bearer" = [])))]
+    (status = 200, description = "The hidden danger", body = Hazard), (status = 404, description = "No such hidden danger")), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/hazards/{id}")]
-async fn api_hazard(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_hazard(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(hs::hazard(&ctx.app.store.read()?, *id)?))
 }
 
 /// A step of the workflow: assign, rectify, accept or reject.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Hazard id")), request_body = HazardAction, responses(
     (status = 200, description = "Done", body = Hazard), (status = 403, description = "Not the manager or the assignee"),
-    (status = 409, description = "Not possible in this state"), (status = 422, description = "A rule refuses it")), security(("bearer" = [])))]
+    (status = 409, description = "Not possible in this state"), (status = 422, description = "A rule refuses it")), security(("bearer" = ["safety:read"])))]
 #[post("/api/v1/safety/hazards/{id}/actions")]
 async fn api_hazard_act(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     id: web::Path<u64>,
     body: web::Json<HazardAction>,
 ) -> Result<HttpResponse, AppError> {
@@ -543,10 +560,9 @@ async fn api_hazard_act(
 }
 
 /// Statistics of hidden dangers, inspections and risks.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Figures", body = Stats)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Figures", body = Stats)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/hazard-stats")]
-async fn api_stats(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_stats(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(hs::stats(
         &ctx.app.store.read()?,
         today(&ctx),
@@ -556,37 +572,39 @@ async fn api_stats(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 /// The risk register.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Risks", body = Vec<Risk>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Risks", body = Vec<Risk>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/risks")]
-async fn api_risks(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_risks(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(hs::risks(&ctx.app.store.read()?)?))
 }
 
 /// Adds (id 0) or changes a risk.
 #[utoipa::path(tag = "safety", request_body = Risk, responses(
-    (status = 200, description = "Saved", body = Risk), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = Risk), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:approve"])))]
 #[post("/api/v1/safety/risks")]
-async fn api_risk_create(ctx: Ctx, body: web::Json<Risk>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_risk_create(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<Risk>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, x) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     Ok(HttpResponse::Ok().json(blocking(move || hs::save_risk(&app.store, &actor, x)).await?))
 }
 
 /// Inspection tasks.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Tasks", body = Vec<Task>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Tasks", body = Vec<Task>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/tasks")]
-async fn api_tasks(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_tasks(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(hs::tasks(&ctx.app.store.read()?)?))
 }
 
 /// Adds (id 0) or changes an inspection task; due inspections are generated at once.
 #[utoipa::path(tag = "safety", request_body = Task, responses(
-    (status = 200, description = "Saved", body = Task), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = Task), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:approve"])))]
 #[post("/api/v1/safety/tasks")]
-async fn api_task_create(ctx: Ctx, body: web::Json<Task>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_task_create(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<Task>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, t) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let t = blocking(move || {
         let t = hs::save_task(&app.store, &actor, t)?;
@@ -598,10 +616,10 @@ async fn api_task_create(ctx: Ctx, body: web::Json<Task>) -> Result<HttpResponse
 }
 
 /// The caller's inspections (managers: everyone's with `all=true`).
-#[utoipa::path(tag = "safety", params(InspectionQuery), responses((status = 200, description = "Inspections", body = Vec<Inspection>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(InspectionQuery), responses((status = 200, description = "Inspections", body = Vec<Inspection>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/inspections")]
 async fn api_inspections(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     q: web::Query<InspectionQuery>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(inspections_for(&ctx, &q)?))
@@ -624,10 +642,10 @@ struct ItemIn {
 /// Records an inspection.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Inspection id")), request_body = Results, responses(
     (status = 200, description = "Recorded", body = Inspection), (status = 403, description = "Not the assignee"),
-    (status = 409, description = "Already done"), (status = 422, description = "Items missing, or a failed item without a note")), security(("bearer" = [])))]
+    (status = 409, description = "Already done"), (status = 422, description = "Items missing, or a failed item without a note")), security(("bearer" = ["safety:read"])))]
 #[post("/api/v1/safety/inspections/{id}")]
 async fn api_inspection_record(
-    ctx: Ctx,
+    ctx: Need<grant::Person<grant::safety::Read>>,
     id: web::Path<u64>,
     body: web::Json<Results>,
 ) -> Result<HttpResponse, AppError> {

@@ -24,6 +24,7 @@ use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::export::{self, Format};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need, Person};
 
 const M: &str = "safety";
 
@@ -86,8 +87,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct Doc;
 
 /// The signed-in person as a signer, with their duties.
-pub(crate) fn signer(ctx: &Ctx) -> Result<Signer, AppError> {
-    ctx.require(M, Level::Read)?;
+pub(crate) fn signer(ctx: &Need<Person<grant::safety::Read>>) -> Result<Signer, AppError> {
+    signer_of(ctx)
+}
+
+/// The caller as a signer, if they are a person (machine tokens read permits, never sign).
+fn signer_of(ctx: &Ctx) -> Result<Signer, AppError> {
     let user = ctx
         .who
         .user()
@@ -244,8 +249,10 @@ fn daily_json(
 }
 
 #[get("/safety/permits")]
-async fn register_page(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn register_page(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<RegisterQuery>,
+) -> Result<HttpResponse, AppError> {
     let day = parse_day(q.day.as_deref(), ctx.app.offset);
     let r = ctx.app.store.read()?;
     let list: Vec<_> = svc::permits(&r, &q.filter, ctx.app.offset)?
@@ -287,8 +294,10 @@ fn types_json(lang: Lang) -> Vec<serde_json::Value> {
 }
 
 #[get("/safety/permits/export")]
-async fn export_register(ctx: Ctx, q: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn export_register(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<RegisterQuery>,
+) -> Result<HttpResponse, AppError> {
     let list = svc::permits(&ctx.app.store.read()?, &q.filter, ctx.app.offset)?;
     let l = ctx.lang;
     let off = ctx.app.offset;
@@ -731,7 +740,10 @@ fn work_of(s: Option<&str>) -> Result<WorkType, AppError> {
 }
 
 #[get("/safety/permits/new")]
-async fn new_page(ctx: Ctx, q: web::Query<WorkQuery>) -> Result<HttpResponse, AppError> {
+async fn new_page(
+    ctx: Need<Person<grant::safety::Read>>,
+    q: web::Query<WorkQuery>,
+) -> Result<HttpResponse, AppError> {
     signer(&ctx)?;
     let work = work_of(q.work.as_deref())?;
     let values = default_values(&ctx, work)?;
@@ -743,7 +755,7 @@ async fn new_page(ctx: Ctx, q: web::Query<WorkQuery>) -> Result<HttpResponse, Ap
 
 #[post("/safety/permits")]
 async fn create_submit(
-    ctx: Ctx,
+    ctx: Need<Person<grant::safety::Read>>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let s = signer(&ctx)?;
@@ -783,7 +795,10 @@ fn load(ctx: &Ctx, id: u64) -> Result<Permit, AppError> {
 }
 
 #[get("/safety/permits/{id}/edit")]
-async fn edit_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
+async fn edit_page(
+    ctx: Need<Person<grant::safety::Read>>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     signer(&ctx)?;
     let p = load(&ctx, *id)?;
     let values = permit_values(&p, ctx.app.offset);
@@ -795,7 +810,7 @@ async fn edit_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppErro
 
 #[post("/safety/permits/{id}")]
 async fn update_submit(
-    ctx: Ctx,
+    ctx: Need<Person<grant::safety::Read>>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -875,11 +890,13 @@ fn detail_ctx(
 }
 
 #[get("/safety/permits/{id}")]
-async fn detail_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn detail_page(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let p = load(&ctx, *id)?;
     // machine tokens and viewers see the permit without actions
-    let s = signer(&ctx).unwrap_or_else(|_| Signer::system());
+    let s = signer_of(&ctx).unwrap_or_else(|_| Signer::system());
     let c = detail_ctx(&ctx, &p, &s, serde_json::json!({}))?;
     ctx.page("safety/permit.html", c)
 }
@@ -950,7 +967,7 @@ async fn perform(ctx: &Ctx, s: Signer, id: u64, input: ActionInput) -> Result<Pe
 
 #[post("/safety/permits/{id}/act")]
 async fn act_submit(
-    ctx: Ctx,
+    ctx: Need<Person<grant::safety::Read>>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -999,11 +1016,10 @@ fn qr_svg(url: &str) -> String {
 
 #[get("/safety/permits/{id}/print")]
 async fn print_page(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Read>,
     req: HttpRequest,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
     let p = load(&ctx, *id)?;
     let info = req.connection_info();
     let url = format!(
@@ -1101,8 +1117,7 @@ fn settings_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value
 }
 
 #[get("/safety/permits/settings")]
-async fn settings_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn settings_page(ctx: Need<grant::safety::Approve>) -> Result<HttpResponse, AppError> {
     let c = settings_ctx(&ctx, serde_json::json!({}))?;
     ctx.page("safety/permit_settings.html", c)
 }
@@ -1234,10 +1249,9 @@ async fn settings_result(
 
 #[post("/safety/permits/settings/chain")]
 async fn chain_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let reset = f.get("reset") == "1";
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -1320,10 +1334,9 @@ fn calendar_of(c: &CalendarInput, before: &Calendar) -> Result<Calendar, Error> 
 
 #[post("/safety/permits/settings/calendar")]
 async fn calendar_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let input = CalendarInput {
         holidays: vec![f.get("holidays").to_string()],
@@ -1345,10 +1358,9 @@ async fn calendar_submit(
 
 #[post("/safety/permits/settings/duties")]
 async fn duties_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let user: u64 = f.opt("user")?.ok_or(Error::Invalid {
         field: "user",
@@ -1366,10 +1378,9 @@ async fn duties_submit(
 
 #[post("/safety/permits/settings/gases")]
 async fn gases_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let reset = f.get("reset") == "1";
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -1386,18 +1397,16 @@ async fn gases_submit(
 /// Imports a holiday file (multipart field `file`) and shows, per year, what changed.
 #[post("/safety/permits/settings/holidays")]
 async fn holidays_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let r = import_holidays(&ctx, mp).await;
     imported(&ctx, r)
 }
 
 /// Loads the holidays this binary ships (this year's and next year's).
 #[post("/safety/permits/settings/holidays/shipped")]
-async fn holidays_shipped(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn holidays_shipped(ctx: Need<grant::safety::Approve>) -> Result<HttpResponse, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let r =
         blocking(move || settings::import_holidays(&app.store, &actor, super::calendar::SHIPPED))
@@ -1445,10 +1454,12 @@ async fn import_holidays(ctx: &Ctx, mp: actix_multipart::Multipart) -> Result<Im
 // ------------------------------------------------------------------ API
 
 /// The permit register, newest first.
-#[utoipa::path(tag = "safety", params(PermitFilter), responses((status = 200, description = "Permits", body = Vec<Permit>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(PermitFilter), responses((status = 200, description = "Permits", body = Vec<Permit>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/permits")]
-async fn api_list(ctx: Ctx, f: web::Query<PermitFilter>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_list(
+    ctx: Need<grant::safety::Read>,
+    f: web::Query<PermitFilter>,
+) -> Result<HttpResponse, AppError> {
     let v = svc::permits(&ctx.app.store.read()?, &f, ctx.app.offset)?;
     Ok(HttpResponse::Ok().json(v))
 }
@@ -1457,9 +1468,12 @@ async fn api_list(ctx: Ctx, f: web::Query<PermitFilter>) -> Result<HttpResponse,
 #[utoipa::path(tag = "safety", request_body = PermitInput, responses(
     (status = 201, description = "Drafted", body = Permit),
     (status = 422, description = "A field breaks a rule; the message names it"),
-    (status = 403, description = "Not an applicant, or a machine token")), security(("bearer" = [])))]
+    (status = 403, description = "Not an applicant, or a machine token")), security(("bearer" = ["safety:read"])))]
 #[post("/api/v1/safety/permits")]
-async fn api_create(ctx: Ctx, body: web::Json<PermitInput>) -> Result<HttpResponse, AppError> {
+async fn api_create(
+    ctx: Need<Person<grant::safety::Read>>,
+    body: web::Json<PermitInput>,
+) -> Result<HttpResponse, AppError> {
     let s = signer(&ctx)?;
     let (app, lang, input) = (ctx.app.clone(), ctx.lang, body.into_inner());
     let p =
@@ -1475,33 +1489,33 @@ struct DayQuery {
 }
 
 /// Daily statistics: permits whose period touches the day, by type and level.
-#[utoipa::path(tag = "safety", params(DayQuery), responses((status = 200, description = "Counts", body = Vec<svc::DayCount>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(DayQuery), responses((status = 200, description = "Counts", body = Vec<svc::DayCount>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/permits/daily")]
-async fn api_daily(ctx: Ctx, q: web::Query<DayQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_daily(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
     let day = parse_day(q.date.as_deref(), ctx.app.offset);
     let v = svc::daily(&ctx.app.store.read()?, day, ctx.app.offset)?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 /// Approval chains and checklists, one per type (and level).
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Chains", body = Vec<ChainConfig>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Chains", body = Vec<ChainConfig>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/permit-chains")]
-async fn api_chains(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_chains(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(settings::chains(&ctx.app.store.read()?, ctx.lang)?))
 }
 
 /// Sets a chain and checklist (`hot_work:special`, `confined_space`…).
 #[utoipa::path(tag = "safety", params(("key" = String, Path, description = "Chain key")), request_body = ChainConfig, responses(
-    (status = 204, description = "Saved"), (status = 422, description = "A step is not an approving duty")), security(("bearer" = [])))]
+    (status = 204, description = "Saved"), (status = 422, description = "A step is not an approving duty")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/permit-chains/{key}")]
 async fn api_chain_put(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     key: web::Path<String>,
     body: web::Json<ChainConfig>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let mut c = body.into_inner();
     c.key = key.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -1510,10 +1524,12 @@ async fn api_chain_put(
 }
 
 /// Returns a chain to Annex B's default.
-#[utoipa::path(tag = "safety", params(("key" = String, Path, description = "Chain key")), responses((status = 204, description = "Reset")), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(("key" = String, Path, description = "Chain key")), responses((status = 204, description = "Reset")), security(("bearer" = ["safety:approve"])))]
 #[delete("/api/v1/safety/permit-chains/{key}")]
-async fn api_chain_reset(ctx: Ctx, key: web::Path<String>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_chain_reset(
+    ctx: Need<grant::safety::Approve>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let c = ChainConfig {
         key: key.into_inner(),
         steps: Vec::new(),
@@ -1529,22 +1545,20 @@ async fn api_chain_reset(ctx: Ctx, key: web::Path<String>) -> Result<HttpRespons
 }
 
 /// The holiday calendar that decides hot-work upgrades.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Calendar", body = CalendarInput)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Calendar", body = CalendarInput)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/permit-calendar")]
-async fn api_calendar(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_calendar(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(calendar_view(&settings::calendar(&ctx.app.store.read()?)?)))
 }
 
 /// Replaces the holiday calendar.
 #[utoipa::path(tag = "safety", request_body = CalendarInput, responses(
-    (status = 200, description = "Saved", body = CalendarInput), (status = 422, description = "A date or time is malformed")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = CalendarInput), (status = 422, description = "A date or time is malformed")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/permit-calendar")]
 async fn api_calendar_put(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     body: web::Json<CalendarInput>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let before = settings::calendar(&ctx.app.store.read()?)?;
     let cal = calendar_of(&body, &before)?;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -1565,54 +1579,49 @@ struct HolidayUpload {
 /// those years in the calendar.
 #[utoipa::path(tag = "safety", request_body(content = inline(HolidayUpload), content_type = "multipart/form-data"), responses(
     (status = 200, description = "The calendar now", body = CalendarInput),
-    (status = 422, description = "A line of the file is not understood; the message names it")), security(("bearer" = [])))]
+    (status = 422, description = "A line of the file is not understood; the message names it")), security(("bearer" = ["safety:approve"])))]
 #[post("/api/v1/safety/permit-calendar/import")]
 async fn api_calendar_import(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let (cal, _) = import_holidays(&ctx, mp).await?;
     Ok(HttpResponse::Ok().json(calendar_view(&cal)))
 }
 
 /// The toxic-gas limits permits are held to (GBZ 2.1, mg/m³).
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Gases", body = Vec<GasRef>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Gases", body = Vec<GasRef>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/gas-limits")]
-async fn api_gas_limits(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_gas_limits(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(settings::gas_refs(&ctx.app.store.read()?)?))
 }
 
 /// Replaces the toxic-gas limits.
 #[utoipa::path(tag = "safety", request_body = Vec<GasRef>, responses(
-    (status = 200, description = "Saved", body = Vec<GasRef>), (status = 422, description = "A row is incomplete; the message names it")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = Vec<GasRef>), (status = 422, description = "A row is incomplete; the message names it")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/gas-limits")]
 async fn api_gas_limits_put(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     body: web::Json<Vec<GasRef>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let (app, actor, refs) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let v = blocking(move || settings::save_gas_refs(&app.store, &actor, refs, false)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 /// Returns the toxic-gas limits to the shipped GBZ 2.1 values.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Reset", body = Vec<GasRef>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Reset", body = Vec<GasRef>)), security(("bearer" = ["safety:approve"])))]
 #[delete("/api/v1/safety/gas-limits")]
-async fn api_gas_limits_reset(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_gas_limits_reset(ctx: Need<grant::safety::Approve>) -> Result<HttpResponse, AppError> {
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let v = blocking(move || settings::save_gas_refs(&app.store, &actor, Vec::new(), true)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 /// Signing duties per user id.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "User id → duties", body = Object)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "User id → duties", body = Object)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/duties")]
-async fn api_duties(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_duties(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let v: std::collections::BTreeMap<String, Vec<Duty>> =
         settings::all_duties(&ctx.app.store.read()?)?
             .into_iter()
@@ -1623,14 +1632,13 @@ async fn api_duties(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Sets a user's signing duties.
 #[utoipa::path(tag = "safety", params(("user" = u64, Path, description = "User id")), request_body = Vec<Duty>, responses(
-    (status = 204, description = "Saved"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+    (status = 204, description = "Saved"), (status = 404, description = "No such user")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/duties/{user}")]
 async fn api_duties_put(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     user: web::Path<u64>,
     body: web::Json<Vec<Duty>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let (app, actor, u, d) = (ctx.app.clone(), ctx.actor(), *user, body.into_inner());
     blocking(move || settings::set_duties(&app.store, &actor, u, d)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -1638,20 +1646,22 @@ async fn api_duties_put(
 
 /// One permit with its signatures, analyses and approval state.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Permit id")), responses(
-    (status = 200, description = "The permit", body = Permit), (status = 404, description = "No such permit")), security(("bearer" = [])))]
+    (status = 200, description = "The permit", body = Permit), (status = 404, description = "No such permit")), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/permits/{id}")]
-async fn api_get(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_get(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(load(&ctx, *id)?))
 }
 
 /// Changes a draft.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Permit id")), request_body = PermitInput, responses(
     (status = 200, description = "Changed", body = Permit), (status = 409, description = "Already submitted"),
-    (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:read"])))]
 #[put("/api/v1/safety/permits/{id}")]
 async fn api_update(
-    ctx: Ctx,
+    ctx: Need<Person<grant::safety::Read>>,
     id: web::Path<u64>,
     body: web::Json<PermitInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -1666,10 +1676,10 @@ async fn api_update(
     (status = 200, description = "Done", body = Permit),
     (status = 403, description = "The signer lacks the duty the step needs"),
     (status = 409, description = "Not possible at this stage, or out of order"),
-    (status = 422, description = "A rule refuses it; the message names the rule")), security(("bearer" = [])))]
+    (status = 422, description = "A rule refuses it; the message names the rule")), security(("bearer" = ["safety:read"])))]
 #[post("/api/v1/safety/permits/{id}/actions")]
 async fn api_act(
-    ctx: Ctx,
+    ctx: Need<Person<grant::safety::Read>>,
     id: web::Path<u64>,
     body: web::Json<ActionInput>,
 ) -> Result<HttpResponse, AppError> {

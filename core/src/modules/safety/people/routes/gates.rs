@@ -64,18 +64,16 @@ fn gates_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, A
 }
 
 #[get("/safety/gates")]
-async fn gates_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn gates_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let c = gates_ctx(&ctx, serde_json::json!({"area": "plant"}))?;
     ctx.page("safety/gates.html", c)
 }
 
 #[post("/safety/gates")]
 async fn gate_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let g = Gate {
         code: f.get("code").into(),
@@ -100,10 +98,9 @@ async fn gate_submit(
 
 #[post("/safety/gates/feed")]
 async fn feed_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let cfg = FeedConfig {
         enabled: matches!(f.get("enabled"), "1" | "on"),
@@ -133,23 +130,21 @@ async fn feed_submit(
 }
 
 /// Gates and the areas they lead into.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Gates", body = Vec<Gate>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Gates", body = Vec<Gate>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/gates")]
-async fn api_gates(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_gates(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::gates(&ctx.app.store.read()?)?))
 }
 
 /// Adds or changes a gate.
 #[utoipa::path(tag = "safety", params(("code" = String, Path, description = "Gate code")), request_body = Gate, responses(
-    (status = 200, description = "Saved", body = Gate), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = Gate), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/gates/{code}")]
 async fn api_gate_put(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     code: web::Path<String>,
     body: web::Json<Gate>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let mut g = body.into_inner();
     g.code = code.into_inner();
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -162,10 +157,12 @@ async fn api_gate_put(
 /// alarm.
 #[utoipa::path(tag = "safety", request_body = GateInput, responses(
     (status = 201, description = "Recorded (see `flags`)", body = GateEvent),
-    (status = 422, description = "Unknown gate or a malformed field")), security(("bearer" = [])))]
+    (status = 422, description = "Unknown gate or a malformed field")), security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/gate-events")]
-async fn api_gate_event(ctx: Ctx, body: web::Json<GateInput>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_gate_event(
+    ctx: Need<grant::safety::Write>,
+    body: web::Json<GateInput>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, input, day) = (ctx.app.clone(), ctx.actor(), body.into_inner(), today(&ctx));
     let e =
         blocking(move || ps::record_gate_event(&app.store, &actor, input, "api", now_ms(), day))
@@ -185,20 +182,21 @@ struct EventsQuery {
 }
 
 /// The newest gate events.
-#[utoipa::path(tag = "safety", params(EventsQuery), responses((status = 200, description = "Events, newest first", body = Vec<GateEvent>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(EventsQuery), responses((status = 200, description = "Events, newest first", body = Vec<GateEvent>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/gate-events")]
-async fn api_gate_events(ctx: Ctx, q: web::Query<EventsQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_gate_events(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, AppError> {
     let limit = q.limit.unwrap_or(200).clamp(1, 5000);
     let v = ps::gate_events(&ctx.app.store.read()?, limit, q.flagged.unwrap_or(false))?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 /// Head counts per area (`plant` is the perimeter), from the gate events.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Counts", body = Vec<HeadCount>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Counts", body = Vec<HeadCount>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/headcount")]
-async fn api_headcount(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_headcount(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::head_counts(&ctx.app.store.read()?)?))
 }
 
@@ -209,10 +207,9 @@ struct FeedOut {
 }
 
 /// The MQTT feed settings (password shown as set or not) and its status.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Feed", body = FeedOut)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Feed", body = FeedOut)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/feed")]
-async fn api_feed(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_feed(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let mut config = ps::feed(&ctx.app.store.read()?)?;
     config.password = config.password.redacted();
     let status = live(&ctx.app)
@@ -225,10 +222,12 @@ async fn api_feed(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Sets the MQTT feed (gate and position topics) and restarts it.
 #[utoipa::path(tag = "safety", request_body = FeedConfig, responses(
-    (status = 200, description = "Saved"), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved"), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/feed")]
-async fn api_feed_put(ctx: Ctx, body: web::Json<FeedConfig>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_feed_put(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<FeedConfig>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, c) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     blocking(move || ps::save_feed(&app.store, &actor, c)).await?;
     live(&ctx.app).restart_feed(&ctx.app.clone().into_inner());

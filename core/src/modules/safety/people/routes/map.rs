@@ -76,15 +76,13 @@ fn map_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, App
 }
 
 #[get("/safety/map")]
-async fn map_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn map_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let c = map_ctx(&ctx, serde_json::json!({}))?;
     ctx.page("safety/map.html", c)
 }
 
 #[get("/safety/map/image")]
-async fn map_image(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn map_image(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     match ps::map_image(&ctx.app.store.read()?)? {
         Some((t, bytes)) => Ok(HttpResponse::Ok()
             .content_type(t)
@@ -97,8 +95,10 @@ async fn map_image(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Multipart: `width_m`, `height_m` and optionally `file` (the layout image).
 #[post("/safety/map")]
-async fn map_submit(ctx: Ctx, mp: Multipart) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn map_submit(
+    ctx: Need<grant::safety::Approve>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
     let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
     let (f, files) = crate::web::form::read_multipart(mp, max, max + 4096).await?;
     let file = files
@@ -175,10 +175,9 @@ fn zone_of(f: &FormData) -> Result<Zone, Error> {
 
 #[post("/safety/map/zones")]
 async fn zone_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let r = match zone_of(&f) {
@@ -201,8 +200,10 @@ async fn zone_submit(
 }
 
 #[post("/safety/map/zones/{id}/delete")]
-async fn zone_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn zone_delete(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, zid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || ps::delete_zone(&app.store, &actor, zid)).await?;
     reload(&ctx);
@@ -231,8 +232,7 @@ fn live_view(ctx_app: &crate::app::App) -> LiveView {
 /// Positions as Server-Sent Events: `positions` at most once a second while they change,
 /// a comment every 15 s otherwise.
 #[get("/safety/map/stream")]
-async fn map_stream(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn map_stream(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let app = ctx.app.clone();
     let rx = live(&app).changed.subscribe();
     let first = sse::event("positions", &live_view(&app));
@@ -281,8 +281,10 @@ fn track_range(q: &TrackQuery, offset: time::UtcOffset) -> (i64, i64) {
 }
 
 #[get("/safety/track")]
-async fn track_page(ctx: Ctx, q: web::Query<TrackQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn track_page(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<TrackQuery>,
+) -> Result<HttpResponse, AppError> {
     let (from, to) = track_range(&q, ctx.app.offset);
     let r = ctx.app.store.read()?;
     let (map, zones, people) = (ps::map(&r)?, ps::zones(&r)?, ps::people(&r)?);
@@ -331,10 +333,12 @@ struct Ingested {
 /// 422), the rest taken.
 #[utoipa::path(tag = "safety", request_body = Vec<Update>, responses(
     (status = 200, description = "Taken, with the refusals", body = Ingested),
-    (status = 422, description = "The single position was refused")), security(("bearer" = [])))]
+    (status = 422, description = "The single position was refused")), security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/positions")]
-async fn api_positions(ctx: Ctx, body: web::Json<Positions>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_positions(
+    ctx: Need<grant::safety::Write>,
+    body: web::Json<Positions>,
+) -> Result<HttpResponse, AppError> {
     let (single, updates) = match body.into_inner() {
         Positions::One(u) => (true, vec![u]),
         Positions::Many(v) => (false, v),
@@ -377,10 +381,9 @@ async fn api_positions(ctx: Ctx, body: web::Json<Positions>) -> Result<HttpRespo
 }
 
 /// Everyone seen now and zone occupancy.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Live positions", body = LiveView)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Live positions", body = LiveView)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/positions")]
-async fn api_positions_live(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_positions_live(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(live_view(&ctx.app)))
 }
 
@@ -392,14 +395,13 @@ struct TrackOut {
 
 /// A person's track for playback (sampled every 5 s or 2 m; at most 20,000 points).
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Person id"), TrackQuery), responses(
-    (status = 200, description = "Track", body = TrackOut)), security(("bearer" = [])))]
+    (status = 200, description = "Track", body = TrackOut)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/people/{id}/track")]
 async fn api_track(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Read>,
     id: web::Path<u64>,
     q: web::Query<TrackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
     let (from, to) = track_range(&q, ctx.app.offset);
     let r = ctx.app.store.read()?;
     ps::person(&r, *id)?;
@@ -411,19 +413,20 @@ async fn api_track(
 }
 
 /// The plant map's size.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Map", body = PlantMap)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Map", body = PlantMap)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/map")]
-async fn api_map(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_map(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::map(&ctx.app.store.read()?)?))
 }
 
 /// Sets the plant map's size in metres (the image is uploaded on the map page).
 #[utoipa::path(tag = "safety", request_body = PlantMap, responses(
-    (status = 200, description = "Saved", body = PlantMap), (status = 422, description = "Out of range, or zones would fall outside")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = PlantMap), (status = 422, description = "Out of range, or zones would fall outside")), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/map")]
-async fn api_map_put(ctx: Ctx, body: web::Json<PlantMap>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_map_put(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<PlantMap>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, m) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let m =
         blocking(move || ps::save_map(&app.store, &actor, m.width_m, m.height_m, None, now_ms()))
@@ -433,19 +436,20 @@ async fn api_map_put(ctx: Ctx, body: web::Json<PlantMap>) -> Result<HttpResponse
 }
 
 /// Zones with their rules.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Zones", body = Vec<Zone>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Zones", body = Vec<Zone>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/zones")]
-async fn api_zones(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_zones(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::zones(&ctx.app.store.read()?)?))
 }
 
 /// Draws a zone (`id` ignored).
 #[utoipa::path(tag = "safety", request_body = Zone, responses(
-    (status = 201, description = "Created", body = Zone), (status = 422, description = "Polygon or rules invalid")), security(("bearer" = [])))]
+    (status = 201, description = "Created", body = Zone), (status = 422, description = "Polygon or rules invalid")), security(("bearer" = ["safety:approve"])))]
 #[post("/api/v1/safety/zones")]
-async fn api_zone_create(ctx: Ctx, body: web::Json<Zone>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_zone_create(
+    ctx: Need<grant::safety::Approve>,
+    body: web::Json<Zone>,
+) -> Result<HttpResponse, AppError> {
     let mut z = body.into_inner();
     z.id = 0;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -456,14 +460,13 @@ async fn api_zone_create(ctx: Ctx, body: web::Json<Zone>) -> Result<HttpResponse
 
 /// Changes a zone.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Zone id")), request_body = Zone, responses(
-    (status = 200, description = "Changed", body = Zone)), security(("bearer" = [])))]
+    (status = 200, description = "Changed", body = Zone)), security(("bearer" = ["safety:approve"])))]
 #[put("/api/v1/safety/zones/{id}")]
 async fn api_zone_update(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
     body: web::Json<Zone>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let mut z = body.into_inner();
     z.id = *id;
     let (app, actor) = (ctx.app.clone(), ctx.actor());

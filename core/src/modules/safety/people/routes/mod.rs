@@ -23,6 +23,7 @@ use crate::util::now_ms;
 use crate::web::context::{Ctx, redirect_with, to_value};
 use crate::web::error::{AppError, blocking};
 use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
 use crate::web::sse;
 
 mod gates;

@@ -42,8 +42,10 @@ fn person_certs(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
 }
 
 #[get("/safety/people")]
-async fn people_page(ctx: Ctx, q: web::Query<PeopleQuery>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn people_page(
+    ctx: Need<grant::safety::Read>,
+    q: web::Query<PeopleQuery>,
+) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let list: Vec<Person> = ps::people(&r)?
@@ -77,8 +79,10 @@ async fn people_page(ctx: Ctx, q: web::Query<PeopleQuery>) -> Result<HttpRespons
 }
 
 #[get("/safety/people/{id}")]
-async fn person_page(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn person_page(
+    ctx: Need<grant::safety::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let p = ps::person(&ctx.app.store.read()?, *id)?;
     let values = person_values(&p);
     person_form(&ctx, Some(&p), values, None)
@@ -140,11 +144,10 @@ fn person_of(f: &FormData, id: u64) -> Result<Person, Error> {
 /// One form for both: id 0 creates.
 #[post("/safety/people/{id}")]
 async fn person_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let r = match person_of(&f, *id) {
@@ -173,8 +176,10 @@ async fn person_submit(
 }
 
 #[post("/safety/people/{id}/delete")]
-async fn person_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn person_delete(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, pid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || ps::delete_person(&app.store, &actor, pid)).await?;
     reload(&ctx);
@@ -182,20 +187,21 @@ async fn person_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, App
 }
 
 /// The registry of people.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "People", body = Vec<Person>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "People", body = Vec<Person>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/people")]
-async fn api_people(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_people(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::people(&ctx.app.store.read()?)?))
 }
 
 /// Registers a person (`id` ignored).
 #[utoipa::path(tag = "safety", request_body = Person, responses(
     (status = 201, description = "Registered", body = Person), (status = 422, description = "A field breaks a rule (badge or tag taken…)")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/people")]
-async fn api_person_create(ctx: Ctx, body: web::Json<Person>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_person_create(
+    ctx: Need<grant::safety::Write>,
+    body: web::Json<Person>,
+) -> Result<HttpResponse, AppError> {
     let mut p = body.into_inner();
     p.id = 0;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -206,14 +212,13 @@ async fn api_person_create(ctx: Ctx, body: web::Json<Person>) -> Result<HttpResp
 
 /// Changes a person.
 #[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Person id")), request_body = Person, responses(
-    (status = 200, description = "Changed", body = Person), (status = 404, description = "No such person")), security(("bearer" = [])))]
+    (status = 200, description = "Changed", body = Person), (status = 404, description = "No such person")), security(("bearer" = ["safety:write"])))]
 #[put("/api/v1/safety/people/{id}")]
 async fn api_person_update(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     id: web::Path<u64>,
     body: web::Json<Person>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let mut p = body.into_inner();
     p.id = *id;
     let (app, actor) = (ctx.app.clone(), ctx.actor());
@@ -223,10 +228,12 @@ async fn api_person_update(
 }
 
 /// Removes a person from the registry (their gate events and tracks stay).
-#[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Person id")), responses((status = 204, description = "Removed")), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", params(("id" = u64, Path, description = "Person id")), responses((status = 204, description = "Removed")), security(("bearer" = ["safety:approve"])))]
 #[delete("/api/v1/safety/people/{id}")]
-async fn api_person_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn api_person_delete(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, pid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || ps::delete_person(&app.store, &actor, pid)).await?;
     reload(&ctx);

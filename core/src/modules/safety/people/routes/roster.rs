@@ -46,8 +46,7 @@ fn roster_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, 
 }
 
 #[get("/safety/roster")]
-async fn roster_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn roster_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     let c = roster_ctx(&ctx, serde_json::json!({"grace_minutes": "10"}))?;
     ctx.page("safety/roster.html", c)
 }
@@ -55,10 +54,9 @@ async fn roster_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
 /// One form per kind: `what` = post, shift or assignment.
 #[post("/safety/roster")]
 async fn roster_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Approve>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let parsed: Result<RosterInput, Error> = (|| {
@@ -109,8 +107,10 @@ fn save_roster(
 }
 
 #[post("/safety/roster/{what}/{id}/delete")]
-async fn roster_delete(ctx: Ctx, path: web::Path<(String, u64)>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn roster_delete(
+    ctx: Need<grant::safety::Approve>,
+    path: web::Path<(String, u64)>,
+) -> Result<HttpResponse, AppError> {
     let (what, id) = path.into_inner();
     if !matches!(what.as_str(), "post" | "shift" | "assignment") {
         return Err(Error::NotFound(Msg::new("safety.roster.err.not_found")).into());
@@ -121,9 +121,8 @@ async fn roster_delete(ctx: Ctx, path: web::Path<(String, u64)>) -> Result<HttpR
 }
 
 /// The duty roster now: each post, the shift in force, who is assigned and who holds it.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Posts", body = Vec<PostStatus>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Posts", body = Vec<PostStatus>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/roster")]
-async fn api_roster(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_roster(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(live(&ctx.app).roster_status(&ctx.app, now_ms())?))
 }

@@ -15,8 +15,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 pub(super) struct Doc;
 
 #[get("/safety/vehicles")]
-async fn vehicles_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn vehicles_page(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     vehicles_form(&ctx, serde_json::json!({"enabled": "1"}), None)
 }
 
@@ -55,10 +54,9 @@ fn vehicle_of(f: &FormData) -> Result<Vehicle, Error> {
 
 #[post("/safety/vehicles")]
 async fn vehicle_submit(
-    ctx: Ctx,
+    ctx: Need<grant::safety::Write>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
     let f = FormData::from(form);
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let r = match vehicle_of(&f) {
@@ -72,27 +70,30 @@ async fn vehicle_submit(
 }
 
 #[post("/safety/vehicles/{id}/delete")]
-async fn vehicle_delete(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Approve)?;
+async fn vehicle_delete(
+    ctx: Need<grant::safety::Approve>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, vid) = (ctx.app.clone(), ctx.actor(), *id);
     blocking(move || ps::delete_vehicle(&app.store, &actor, vid)).await?;
     Ok(redirect_with("/safety/vehicles", Some("flash.deleted")))
 }
 
 /// Vehicles allowed in.
-#[utoipa::path(tag = "safety", responses((status = 200, description = "Vehicles", body = Vec<Vehicle>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "safety", responses((status = 200, description = "Vehicles", body = Vec<Vehicle>)), security(("bearer" = ["safety:read"])))]
 #[get("/api/v1/safety/vehicles")]
-async fn api_vehicles(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Read)?;
+async fn api_vehicles(ctx: Need<grant::safety::Read>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(ps::vehicles(&ctx.app.store.read()?)?))
 }
 
 /// Registers (id 0) or changes a vehicle.
 #[utoipa::path(tag = "safety", request_body = Vehicle, responses(
-    (status = 200, description = "Saved", body = Vehicle), (status = 422, description = "A field breaks a rule")), security(("bearer" = [])))]
+    (status = 200, description = "Saved", body = Vehicle), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["safety:write"])))]
 #[post("/api/v1/safety/vehicles")]
-async fn api_vehicle_create(ctx: Ctx, body: web::Json<Vehicle>) -> Result<HttpResponse, AppError> {
-    ctx.require(M, Level::Write)?;
+async fn api_vehicle_create(
+    ctx: Need<grant::safety::Write>,
+    body: web::Json<Vehicle>,
+) -> Result<HttpResponse, AppError> {
     let (app, actor, v) = (ctx.app.clone(), ctx.actor(), body.into_inner());
     let v = blocking(move || ps::save_vehicle(&app.store, &actor, v)).await?;
     Ok(HttpResponse::Ok().json(v))
