@@ -345,8 +345,9 @@ async fn login_submit(
 #[post("/logout")]
 async fn logout(ctx: Ctx) -> Result<HttpResponse, AppError> {
     if let Who::User { session_key, .. } = &ctx.who.who {
-        let (app, actor, key) = (ctx.app.clone(), ctx.actor(), session_key.clone());
-        blocking(move || svc::logout(&app.store, &actor, &key)).await?;
+        let key = session_key.clone();
+        ctx.write(move |app, actor| svc::logout(&app.store, actor, &key))
+            .await?;
     }
     let mut r = redirect_with("/login", Some("flash.logged_out"));
     r.add_cookie(&expired(SESSION_COOKIE))
@@ -412,12 +413,15 @@ async fn password_submit(
             crate::error::Error::invalid("password2", "auth.err.password_mismatch"),
         );
     }
-    let (app, actor, id, key) = (ctx.app.clone(), ctx.actor(), user.id, session_key.clone());
+    let (id, key) = (user.id, session_key.clone());
     let (old, new) = (
         f.get("old_password").to_string(),
         f.get("password").to_string(),
     );
-    match blocking(move || svc::change_own_password(&app.store, &actor, id, &old, &new, Some(&key)))
+    match ctx
+        .write(move |app, actor| {
+            svc::change_own_password(&app.store, actor, id, &old, &new, Some(&key))
+        })
         .await
     {
         Ok(()) => Ok(redirect_with("/", Some("flash.password_changed"))),
@@ -507,8 +511,9 @@ async fn unlock_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), f.get("username").to_string());
-    blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
+    let name = f.get("username").to_string();
+    ctx.write(move |app, actor| svc::unlock(&app.store, &app.throttle, actor, &name))
+        .await?;
     Ok(redirect_with("/admin/users", Some("flash.unlocked")))
 }
 
@@ -556,21 +561,21 @@ async fn user_create(
         email: f.get("email").into(),
         must_change_password: f.checked("must_change_password"),
     });
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match new {
-        Ok(n) => blocking(move || svc::create_user(&app.store, &actor, n)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(u) => Ok(redirect_with(
-            &format!("/admin/users/{}", u.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let c = user_form_ctx(&ctx, None, f.echo())?;
-            ctx.form_error("admin/user_form.html", c, e)
-        }
+    let result = async {
+        let n = new?;
+        ctx.write(move |app, actor| svc::create_user(&app.store, actor, n))
+            .await
     }
+    .await;
+    ctx.done(
+        result.map(|u| format!("/admin/users/{}", u.id)),
+        "flash.saved",
+        "admin/user_form.html",
+        || {
+            let c = user_form_ctx(&ctx, None, f.echo())?;
+            Ok(c)
+        },
+    )
 }
 
 fn load_user(ctx: &Ctx, id: u64) -> Result<User, AppError> {
@@ -609,23 +614,24 @@ async fn user_update(
         email: f.get("email").into(),
         enabled: f.checked("enabled"),
     });
-    let (app, actor, uid) = (ctx.app.clone(), ctx.actor(), u.id);
-    let result = match up {
-        Ok(up) => blocking(move || svc::update_user(&app.store, &actor, uid, up)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(redirect_with(
-            &format!("/admin/users/{uid}"),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
+    let uid = u.id;
+    let result = async {
+        let up = up?;
+        ctx.write(move |app, actor| svc::update_user(&app.store, actor, uid, up))
+            .await
+    }
+    .await;
+    ctx.done(
+        result.map(|_| format!("/admin/users/{uid}")),
+        "flash.saved",
+        "admin/user_form.html",
+        || {
             let mut v = f.echo();
             v["roles_submitted"] = serde_json::json!(f.all("roles"));
             let c = user_form_ctx(&ctx, Some(&u), v)?;
-            ctx.form_error("admin/user_form.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 #[post("/admin/users/{id}/password")]
@@ -636,12 +642,15 @@ async fn user_password(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let u = load_user(&ctx, *id)?;
-    let (app, actor, uid) = (ctx.app.clone(), ctx.actor(), u.id);
+    let uid = u.id;
     let (pw, must) = (
         f.get("password").to_string(),
         f.checked("must_change_password"),
     );
-    match blocking(move || svc::set_password(&app.store, &actor, uid, &pw, must)).await {
+    match ctx
+        .write(move |app, actor| svc::set_password(&app.store, actor, uid, &pw, must))
+        .await
+    {
         Ok(()) => Ok(redirect_with(
             &format!("/admin/users/{uid}"),
             Some("flash.password_set"),
@@ -760,18 +769,18 @@ async fn save_role_form(
         description: f.get("description").into(),
         grants: grants_from_form(&f, &modules),
     };
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let rid = input.id.clone();
-    match blocking(move || {
-        svc::save_role(
-            &app.store,
-            &actor,
-            input,
-            create,
-            &app.registry.permission_targets(),
-        )
-    })
-    .await
+    match ctx
+        .write(move |app, actor| {
+            svc::save_role(
+                &app.store,
+                actor,
+                input,
+                create,
+                &app.registry.permission_targets(),
+            )
+        })
+        .await
     {
         Ok(r) => Ok(redirect_with(
             &format!("/admin/roles/{}", r.id),
@@ -830,9 +839,12 @@ async fn role_delete(
     ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
+    let rid = id.into_inner();
     let r2 = rid.clone();
-    match blocking(move || svc::delete_role(&app.store, &actor, &r2)).await {
+    match ctx
+        .write(move |app, actor| svc::delete_role(&app.store, actor, &r2))
+        .await
+    {
         Ok(()) => Ok(redirect_with("/admin/roles", Some("flash.deleted"))),
         Err(e) => {
             let r = RoleView::from(&load_role(&ctx, &rid)?);
@@ -887,22 +899,20 @@ async fn token_create(
         grants: grants_from_form(&f, &modules),
         expires_days,
     });
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match new {
-        Ok(n) => {
-            blocking(move || {
-                svc::create_token(
-                    &app.store,
-                    &actor,
-                    n,
-                    None,
-                    &app.registry.permission_targets(),
-                )
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
+    let result = async {
+        let n = new?;
+        ctx.write(move |app, actor| {
+            svc::create_token(
+                &app.store,
+                actor,
+                n,
+                None,
+                &app.registry.permission_targets(),
+            )
+        })
+        .await
+    }
+    .await;
     match result {
         // The secret is shown on this response only; it is not stored anywhere.
         Ok((t, secret)) => {
@@ -924,8 +934,9 @@ async fn token_revoke(
     ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
+    let tid = *id;
+    ctx.write(move |app, actor| svc::revoke_token(&app.store, actor, tid))
+        .await?;
     Ok(redirect_with("/admin/tokens", Some("flash.token_revoked")))
 }
 
@@ -1005,8 +1016,10 @@ async fn api_user_create(
     ctx: Need<grant::admin::Write>,
     body: web::Json<NewUser>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let u = blocking(move || svc::create_user(&app.store, &actor, new)).await?;
+    let new = body.into_inner();
+    let u = ctx
+        .write(move |app, actor| svc::create_user(&app.store, actor, new))
+        .await?;
     Ok(HttpResponse::Created().json(UserView::from(&u)))
 }
 
@@ -1035,8 +1048,10 @@ async fn api_user_update(
     id: web::Path<u64>,
     body: web::Json<UserUpdate>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, uid, up) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    let u = blocking(move || svc::update_user(&app.store, &actor, uid, up)).await?;
+    let (uid, up) = (*id, body.into_inner());
+    let u = ctx
+        .write(move |app, actor| svc::update_user(&app.store, actor, uid, up))
+        .await?;
     Ok(HttpResponse::Ok().json(UserView::from(&u)))
 }
 
@@ -1063,9 +1078,9 @@ async fn api_user_password(
     id: web::Path<u64>,
     body: web::Json<SetPassword>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, uid, b) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    blocking(move || {
-        svc::set_password(&app.store, &actor, uid, &b.password, b.must_change_password)
+    let (uid, b) = (*id, body.into_inner());
+    ctx.write(move |app, actor| {
+        svc::set_password(&app.store, actor, uid, &b.password, b.must_change_password)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -1094,17 +1109,18 @@ async fn api_role_create(
     ctx: Need<grant::admin::Write>,
     body: web::Json<RoleInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let r = blocking(move || {
-        svc::save_role(
-            &app.store,
-            &actor,
-            input,
-            true,
-            &app.registry.permission_targets(),
-        )
-    })
-    .await?;
+    let input = body.into_inner();
+    let r = ctx
+        .write(move |app, actor| {
+            svc::save_role(
+                &app.store,
+                actor,
+                input,
+                true,
+                &app.registry.permission_targets(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Created().json(RoleView::from(&r)))
 }
 
@@ -1132,17 +1148,17 @@ async fn api_role_update(
 ) -> Result<HttpResponse, AppError> {
     let mut input = body.into_inner();
     input.id = id.into_inner();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = blocking(move || {
-        svc::save_role(
-            &app.store,
-            &actor,
-            input,
-            false,
-            &app.registry.permission_targets(),
-        )
-    })
-    .await?;
+    let r = ctx
+        .write(move |app, actor| {
+            svc::save_role(
+                &app.store,
+                actor,
+                input,
+                false,
+                &app.registry.permission_targets(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(RoleView::from(&r)))
 }
 
@@ -1155,8 +1171,9 @@ async fn api_role_delete(
     ctx: Need<grant::admin::Write>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, rid) = (ctx.app.clone(), ctx.actor(), id.into_inner());
-    blocking(move || svc::delete_role(&app.store, &actor, &rid)).await?;
+    let rid = id.into_inner();
+    ctx.write(move |app, actor| svc::delete_role(&app.store, actor, &rid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1187,17 +1204,18 @@ async fn api_token_create(
     ctx: Need<grant::admin::Write>,
     body: web::Json<NewToken>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, new) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let (t, secret) = blocking(move || {
-        svc::create_token(
-            &app.store,
-            &actor,
-            new,
-            None,
-            &app.registry.permission_targets(),
-        )
-    })
-    .await?;
+    let new = body.into_inner();
+    let (t, secret) = ctx
+        .write(move |app, actor| {
+            svc::create_token(
+                &app.store,
+                actor,
+                new,
+                None,
+                &app.registry.permission_targets(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: TokenView::from(&t),
         secret,
@@ -1213,8 +1231,10 @@ async fn api_token_revoke(
     ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, tid) = (ctx.app.clone(), ctx.actor(), *id);
-    let t = blocking(move || svc::revoke_token(&app.store, &actor, tid)).await?;
+    let tid = *id;
+    let t = ctx
+        .write(move |app, actor| svc::revoke_token(&app.store, actor, tid))
+        .await?;
     Ok(HttpResponse::Ok().json(TokenView::from(&t)))
 }
 
@@ -1238,7 +1258,9 @@ async fn api_unlock(
     ctx: Need<grant::admin::Write>,
     body: web::Json<UnlockRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), body.into_inner().username);
-    let lifted = blocking(move || svc::unlock(&app.store, &app.throttle, &actor, &name)).await?;
+    let name = body.into_inner().username;
+    let lifted = ctx
+        .write(move |app, actor| svc::unlock(&app.store, &app.throttle, actor, &name))
+        .await?;
     Ok(HttpResponse::Ok().json(lifted))
 }

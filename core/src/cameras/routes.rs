@@ -83,8 +83,8 @@ async fn new_page(ctx: Need<grant::integration::Write>) -> Result<HttpResponse, 
 }
 
 async fn save(ctx: &Ctx, c: Camera) -> Result<Camera, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || super::save(&app.store, &actor, c)).await
+    ctx.write(move |app, actor| super::save(&app.store, actor, c))
+        .await
 }
 
 #[post("/integration/cameras")]
@@ -93,17 +93,14 @@ async fn create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    match save(&ctx, from_form(&f, 0)).await {
-        Ok(c) => Ok(redirect_with(
-            &format!("/integration/cameras/{}", c.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => ctx.form_error(
-            "integration/camera_form.html",
-            context! { values => to_value(&f.echo()) },
-            e,
-        ),
-    }
+    ctx.done(
+        save(&ctx, from_form(&f, 0))
+            .await
+            .map(|c| format!("/integration/cameras/{}", c.id)),
+        "flash.saved",
+        "integration/camera_form.html",
+        || Ok(context! { values => to_value(&f.echo()) }),
+    )
 }
 
 #[get("/integration/cameras/{id:\\d+}")]
@@ -126,21 +123,11 @@ async fn update_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let before = super::camera(&ctx.app.store.read()?, *id)?;
-    match save(&ctx, from_form(&f, *id)).await {
-        Ok(c) => Ok(redirect_with(
-            &format!("/integration/cameras/{}", c.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let mut echo = f.echo();
+    ctx.done(save(&ctx, from_form(&f, *id)).await.map(|c| format!("/integration/cameras/{}", c.id)), "flash.saved", "integration/camera_form.html", || {
+let mut echo = f.echo();
             echo["password_set"] = before.password.is_set().into();
-            ctx.form_error(
-                "integration/camera_form.html",
-                context! { camera => to_value(&before.redacted()), values => to_value(&echo), can_write => true },
-                e,
-            )
-        }
-    }
+    Ok(context! { camera => to_value(&before.redacted()), values => to_value(&echo), can_write => true })
+})
 }
 
 #[post("/integration/cameras/{id:\\d+}/delete")]
@@ -148,8 +135,9 @@ async fn delete_submit(
     ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || super::delete(&app.store, &actor, id)).await?;
+    let id = *id;
+    ctx.write(move |app, actor| super::delete(&app.store, actor, id))
+        .await?;
     Ok(redirect_with("/integration/cameras", Some("flash.deleted")))
 }
 
@@ -250,8 +238,9 @@ async fn api_delete(
     ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || super::delete(&app.store, &actor, id)).await?;
+    let id = *id;
+    ctx.write(move |app, actor| super::delete(&app.store, actor, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

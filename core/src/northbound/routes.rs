@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::{Config, Format, Status};
 use crate::auth::model::Level;
 use crate::error::Error;
-use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::context::{Ctx, to_value};
+use crate::web::error::AppError;
 use crate::web::form::FormData;
 use crate::web::grant::{self, Need};
 
@@ -100,34 +100,22 @@ async fn submit(
 ) -> Result<HttpResponse, AppError> {
     // publishing the plant's data off the box is an approval, not an everyday change
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match from_form(&f) {
-        Ok(c) => {
-            blocking(move || {
-                let c = super::save_config(&app.store, &actor, c)?;
-                app.northbound.reload()?;
-                Ok(c)
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(redirect_with(
-            "/integration/northbound",
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let status = ctx.app.northbound.status();
+    let result = async {
+        let c = from_form(&f)?;
+        ctx.write(move |app, actor| {
+            let c = super::save_config(&app.store, actor, c)?;
+            app.northbound.reload()?;
+            Ok(c)
+        })
+        .await
+    }
+    .await;
+    ctx.done(result.map(|_| "/integration/northbound".to_string()), "flash.saved", "integration/northbound.html", || {
+let status = ctx.app.northbound.status();
             let mut echo = f.echo();
             echo["password_set"] = (!f.get("password").is_empty()).into();
-            ctx.form_error(
-                "integration/northbound.html",
-                context! { values => to_value(&echo), status => to_value(&status), can_write => true },
-                e,
-            )
-        }
-    }
+    Ok(context! { values => to_value(&echo), status => to_value(&status), can_write => true })
+})
 }
 
 /// Northbound configuration and counters (connected, queued, sent, dropped).
@@ -146,9 +134,9 @@ async fn api_put(
     ctx: Need<grant::integration::Approve>,
     body: web::Json<Config>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, c) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    blocking(move || {
-        super::save_config(&app.store, &actor, c)?;
+    let c = body.into_inner();
+    ctx.write(move |app, actor| {
+        super::save_config(&app.store, actor, c)?;
         app.northbound.reload()
     })
     .await?;

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::i18n::Msg;
 use crate::util::now_ms;
 use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page)
@@ -67,8 +67,9 @@ async fn open(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
         .find(|n| n.id == *id)
         .map(|n| n.link)
         .ok_or_else(|| Error::NotFound(Msg::new("notices.err.not_found")))?;
-    let (app, actor, nid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || super::mark_read(&app.store, &actor, u.id, Some(nid), now_ms())).await?;
+    let nid = *id;
+    ctx.write(move |app, actor| super::mark_read(&app.store, actor, u.id, Some(nid), now_ms()))
+        .await?;
     // only links inside the console
     let to = if link.starts_with('/') && !link.starts_with("//") {
         link
@@ -81,8 +82,8 @@ async fn open(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
 #[post("/notices/read")]
 async fn read_all(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let u = person(&ctx)?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || super::mark_read(&app.store, &actor, u.id, None, now_ms())).await?;
+    ctx.write(move |app, actor| super::mark_read(&app.store, actor, u.id, None, now_ms()))
+        .await?;
     Ok(redirect_with("/notices", Some("flash.saved")))
 }
 
@@ -113,8 +114,9 @@ async fn api_list(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse, Ap
 #[post("/api/v1/notices/{id}/read")]
 async fn api_read(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError> {
     let u = person(&ctx)?;
-    let (app, actor, nid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || super::mark_read(&app.store, &actor, u.id, Some(nid), now_ms())).await?;
+    let nid = *id;
+    ctx.write(move |app, actor| super::mark_read(&app.store, actor, u.id, Some(nid), now_ms()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -123,7 +125,7 @@ async fn api_read(ctx: Ctx, id: web::Path<u64>) -> Result<HttpResponse, AppError
 #[post("/api/v1/notices/read-all")]
 async fn api_read_all(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let u = person(&ctx)?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || super::mark_read(&app.store, &actor, u.id, None, now_ms())).await?;
+    ctx.write(move |app, actor| super::mark_read(&app.store, actor, u.id, None, now_ms()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

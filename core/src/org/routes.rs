@@ -9,7 +9,7 @@ use super::service as svc;
 use crate::auth::model::Level;
 use crate::i18n::{self, Lang};
 use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::error::AppError;
 use crate::web::form::FormData;
 use crate::web::grant::{self, Need};
 
@@ -144,21 +144,24 @@ async fn profile_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match profile_from_form(&f) {
-        Ok(p) => blocking(move || svc::save_profile(&app.store, &actor, p)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(redirect_with("/admin/profile", Some("flash.saved"))),
-        Err(e) => {
+    let result = async {
+        let p = profile_from_form(&f)?;
+        ctx.write(move |app, actor| svc::save_profile(&app.store, actor, p))
+            .await
+    }
+    .await;
+    ctx.done(
+        result.map(|_| "/admin/profile".to_string()),
+        "flash.saved",
+        "admin/profile.html",
+        || {
             // refill the form with what was typed, contacts included
             let mut v = f.echo();
             v["contacts"] = serde_json::to_value(contacts_from_form(&f)).unwrap_or_default();
             let c = profile_ctx(&ctx, v)?;
-            ctx.form_error("admin/profile.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 async fn department_form_result(
@@ -184,9 +187,11 @@ async fn department_create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let (name, head) = (f.get("name").to_string(), f.get("head").to_string());
-    let r = blocking(move || svc::create_department(&app.store, &actor, &name, &head).map(|_| ()))
+    let r = ctx
+        .write(move |app, actor| {
+            svc::create_department(&app.store, actor, &name, &head).map(|_| ())
+        })
         .await;
     department_form_result(&ctx, r).await
 }
@@ -198,11 +203,13 @@ async fn department_update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
+    let did = *id;
     let (name, head) = (f.get("name").to_string(), f.get("head").to_string());
-    let r =
-        blocking(move || svc::update_department(&app.store, &actor, did, &name, &head).map(|_| ()))
-            .await;
+    let r = ctx
+        .write(move |app, actor| {
+            svc::update_department(&app.store, actor, did, &name, &head).map(|_| ())
+        })
+        .await;
     department_form_result(&ctx, r).await
 }
 
@@ -220,8 +227,10 @@ async fn department_delete(
     ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
-    let r = blocking(move || delete_dep(&app, &actor, did)).await;
+    let did = *id;
+    let r = ctx
+        .write(move |app, actor| delete_dep(app, actor, did))
+        .await;
     department_form_result(&ctx, r).await
 }
 
@@ -242,8 +251,10 @@ async fn api_profile_update(
     ctx: Need<grant::admin::Write>,
     body: web::Json<Profile>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, p) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let p = blocking(move || svc::save_profile(&app.store, &actor, p)).await?;
+    let p = body.into_inner();
+    let p = ctx
+        .write(move |app, actor| svc::save_profile(&app.store, actor, p))
+        .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -270,8 +281,10 @@ async fn api_department_create(
     ctx: Need<grant::admin::Write>,
     body: web::Json<DepartmentInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, b) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let d = blocking(move || svc::create_department(&app.store, &actor, &b.name, &b.head)).await?;
+    let b = body.into_inner();
+    let d = ctx
+        .write(move |app, actor| svc::create_department(&app.store, actor, &b.name, &b.head))
+        .await?;
     Ok(HttpResponse::Created().json(d))
 }
 
@@ -285,9 +298,10 @@ async fn api_department_update(
     id: web::Path<u64>,
     body: web::Json<DepartmentInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, did, b) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    let d =
-        blocking(move || svc::update_department(&app.store, &actor, did, &b.name, &b.head)).await?;
+    let (did, b) = (*id, body.into_inner());
+    let d = ctx
+        .write(move |app, actor| svc::update_department(&app.store, actor, did, &b.name, &b.head))
+        .await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -300,8 +314,9 @@ async fn api_department_delete(
     ctx: Need<grant::admin::Write>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, did) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || delete_dep(&app, &actor, did)).await?;
+    let did = *id;
+    ctx.write(move |app, actor| delete_dep(app, actor, did))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -191,13 +191,17 @@ async fn key_add_submit(
     let f = FormData::from(form);
     let (key, name) = (f.get("public_key").to_string(), f.get("name").to_string());
     let (a, actor) = (app(&ctx), ctx.actor());
-    match blocking(move || a.plugins.add_key(&a.store, &actor, &key, &name)).await {
-        Ok(_) => Ok(redirect_with("/admin/plugins", Some("flash.saved"))),
-        Err(e) => {
+    ctx.done(
+        blocking(move || a.plugins.add_key(&a.store, &actor, &key, &name))
+            .await
+            .map(|_| "/admin/plugins".to_string()),
+        "flash.saved",
+        "admin/plugins.html",
+        || {
             let c = list_ctx(&ctx)?;
-            ctx.form_error("admin/plugins.html", to_value(&c), e)
-        }
-    }
+            Ok(to_value(&c))
+        },
+    )
 }
 
 #[post("/admin/plugin-keys/{fp}/delete")]

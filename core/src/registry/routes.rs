@@ -11,7 +11,7 @@ use crate::auth::model::Level;
 use crate::i18n::{self, Lang, Msg};
 use crate::org::EnterpriseType;
 use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::error::AppError;
 use crate::web::grant::{self, Either, Need};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -159,8 +159,9 @@ async fn module_switch(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let on = switch(&ctx.app, &id, &action)?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let warning = blocking(move || app.registry.set_enabled(&app.store, &actor, &id, on)).await?;
+    let warning = ctx
+        .write(move |app, actor| app.registry.set_enabled(&app.store, actor, &id, on))
+        .await?;
     let flash = match (on, warning.is_some()) {
         (true, _) => "flash.module_enabled",
         (false, false) => "flash.module_disabled",
@@ -284,8 +285,10 @@ async fn api_module_switch(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let on = switch(&ctx.app, &id, &action)?;
-    let (app, actor, mid) = (ctx.app.clone(), ctx.actor(), id.clone());
-    let warning = blocking(move || app.registry.set_enabled(&app.store, &actor, &mid, on)).await?;
+    let mid = id.clone();
+    let warning = ctx
+        .write(move |app, actor| app.registry.set_enabled(&app.store, actor, &mid, on))
+        .await?;
     Ok(HttpResponse::Ok().json(SwitchResult {
         state: ctx.app.registry.state(&ctx.app, &id),
         id,

@@ -292,6 +292,34 @@ impl Ctx {
         Ok(r.body(html))
     }
 
+    /// Runs a write on the blocking pool: `f` gets the app and the caller as the actor (it
+    /// opens its store transaction with them, so the audit entry names the caller).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App, &Actor) -> crate::error::Result<T> + Send + 'static,
+    {
+        let (app, actor) = (self.app.clone(), self.actor());
+        super::error::blocking(move || f(&app, &actor)).await
+    }
+
+    /// The end of a form submission: on success a redirect to the page `r` names, with the
+    /// flash message (`flash.saved`…); on a refusal the form again with the error and what
+    /// was typed (`form` builds the page's data, only then).
+    pub fn done(
+        &self,
+        r: Result<String, AppError>,
+        flash: &'static str,
+        template: &str,
+        form: impl FnOnce() -> Result<Value, AppError>,
+    ) -> Result<HttpResponse, AppError> {
+        match r {
+            Ok(to) => Ok(redirect_with(&to, Some(flash))),
+            Err(e) if e.status.is_server_error() || e.status == StatusCode::FORBIDDEN => Err(e),
+            Err(e) => self.form_error(template, form()?, e),
+        }
+    }
+
     /// Re-renders a form with the error that stopped it (status 422 for validation).
     pub fn form_error(
         &self,

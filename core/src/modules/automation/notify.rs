@@ -172,9 +172,8 @@ async fn new_page(ctx: Need<grant::automation::Approve>) -> Result<HttpResponse,
 
 async fn save(ctx: &Ctx, f: &FormData, id: u32) -> Result<Channel, AppError> {
     let c = from_form(f, id)?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || {
-        let c = svc::save(&app.store, &actor, c)?;
+    ctx.write(move |app, actor| {
+        let c = svc::save(&app.store, actor, c)?;
         app.notifier.reload()?;
         Ok(c)
     })
@@ -187,17 +186,14 @@ async fn create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    match save(&ctx, &f, 0).await {
-        Ok(c) => Ok(redirect_with(
-            &format!("/automation/notify/{}", c.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => ctx.form_error(
-            "automation/channel_form.html",
-            form_ctx(&ctx, None, f.echo()),
-            e,
-        ),
-    }
+    ctx.done(
+        save(&ctx, &f, 0)
+            .await
+            .map(|c| format!("/automation/notify/{}", c.id)),
+        "flash.saved",
+        "automation/channel_form.html",
+        || Ok(form_ctx(&ctx, None, f.echo())),
+    )
 }
 
 #[get("/automation/notify/{id:\\d+}")]
@@ -220,22 +216,19 @@ async fn update_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let before = load(&ctx, *id)?;
-    match save(&ctx, &f, *id).await {
-        Ok(c) => Ok(redirect_with(
-            &format!("/automation/notify/{}", c.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
+    ctx.done(
+        save(&ctx, &f, *id)
+            .await
+            .map(|c| format!("/automation/notify/{}", c.id)),
+        "flash.saved",
+        "automation/channel_form.html",
+        || {
             let mut echo = f.echo();
             echo["secret_set"] = values(&before)["secret_set"].clone();
             echo["password_set"] = values(&before)["password_set"].clone();
-            ctx.form_error(
-                "automation/channel_form.html",
-                form_ctx(&ctx, Some(&before), echo),
-                e,
-            )
-        }
-    }
+            Ok(form_ctx(&ctx, Some(&before), echo))
+        },
+    )
 }
 
 #[post("/automation/notify/{id:\\d+}/delete")]
@@ -243,9 +236,9 @@ async fn delete_submit(
     ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete(&app.store, actor, id)?;
         app.notifier.reload()
     })
     .await?;
@@ -285,9 +278,8 @@ async fn api_list(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, Ap
 }
 
 async fn api_save(ctx: &Need<grant::automation::Approve>, c: Channel) -> Result<Channel, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || {
-        let c = svc::save(&app.store, &actor, c)?;
+    ctx.write(move |app, actor| {
+        let c = svc::save(&app.store, actor, c)?;
         app.notifier.reload()?;
         Ok(c.redacted())
     })
@@ -355,9 +347,9 @@ async fn api_delete(
     ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete(&app.store, actor, id)?;
         app.notifier.reload()
     })
     .await?;

@@ -119,15 +119,15 @@ fn action_of(name: &str, minutes: Option<u32>) -> Result<(Action, Level), AppErr
 /// suppressing and taking out of service also work on an alarm that is not active yet (its
 /// definition must exist).
 async fn act(ctx: &Ctx, id: u32, action: Action, comment: &str) -> Result<Instance, AppError> {
-    let (app, actor, comment) = (ctx.app.clone(), ctx.actor(), comment.to_string());
-    blocking(move || {
+    let comment = comment.to_string();
+    ctx.write(move |app, actor| {
         if matches!(
             action,
             Action::Shelve { .. } | Action::Suppress | Action::OutOfService
         ) {
             app.alarms.ensure_instance(id)?;
         }
-        app.alarms.act(id, action, &actor, &comment)
+        app.alarms.act(id, action, actor, &comment)
     })
     .await
 }
@@ -290,8 +290,9 @@ async fn ack_many_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let ids: Vec<u32> = f.all("id").iter().filter_map(|s| s.parse().ok()).collect();
-    let (app, actor, comment) = (ctx.app.clone(), ctx.actor(), f.get("comment").to_string());
-    blocking(move || app.alarms.ack_many(&ids, &actor, &comment)).await?;
+    let comment = f.get("comment").to_string();
+    ctx.write(move |app, actor| app.alarms.ack_many(&ids, actor, &comment))
+        .await?;
     Ok(redirect_with(
         &back(&f, "/automation/alarms"),
         Some("flash.acknowledged"),
@@ -651,21 +652,20 @@ async fn def_create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match def_from_form(&ctx.app, 0, &f) {
-        Ok(d) => blocking(move || save(&app, &actor, d)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(d) => Ok(redirect_with(
-            &format!("/automation/alarms/{}", d.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let c = def_form_ctx(&ctx, None, f.echo());
-            ctx.form_error("automation/def_form.html", c, e)
-        }
+    let result = async {
+        let d = def_from_form(&ctx.app, 0, &f)?;
+        ctx.write(move |app, actor| save(app, actor, d)).await
     }
+    .await;
+    ctx.done(
+        result.map(|d| format!("/automation/alarms/{}", d.id)),
+        "flash.saved",
+        "automation/def_form.html",
+        || {
+            let c = def_form_ctx(&ctx, None, f.echo());
+            Ok(c)
+        },
+    )
 }
 
 #[get("/automation/defs/{id:\\d+}")]
@@ -693,22 +693,22 @@ async fn def_update_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    let result = match def_from_form(&ctx.app, id, &f) {
-        Ok(d) => blocking(move || save(&app, &actor, d)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(d) => Ok(redirect_with(
-            &format!("/automation/defs/{}", d.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
+    let id = *id;
+    let result = async {
+        let d = def_from_form(&ctx.app, id, &f)?;
+        ctx.write(move |app, actor| save(app, actor, d)).await
+    }
+    .await;
+    ctx.done(
+        result.map(|d| format!("/automation/defs/{}", d.id)),
+        "flash.saved",
+        "automation/def_form.html",
+        || {
             let v = load_def(&ctx.app, id)?;
             let c = def_form_ctx(&ctx, Some(&v), f.echo());
-            ctx.form_error("automation/def_form.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 #[post("/automation/defs/{id:\\d+}/delete")]
@@ -716,9 +716,9 @@ async fn def_delete_submit(
     ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete_def(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete_def(&app.store, actor, id)?;
         app.alarms.reload()
     })
     .await?;
@@ -958,12 +958,11 @@ async fn api_def_create(
     ctx: Need<grant::automation::Approve>,
     body: web::Json<AlarmDef>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let d = AlarmDef {
         id: 0,
         ..body.into_inner()
     };
-    let d = blocking(move || save(&app, &actor, d)).await?;
+    let d = ctx.write(move |app, actor| save(app, actor, d)).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
@@ -978,14 +977,14 @@ async fn api_def_import(
     ctx: Need<grant::automation::Approve>,
     body: web::Json<Vec<AlarmDef>>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let defs = body.into_inner();
-    let created = blocking(move || {
-        let d = svc::import_defs(&app.store, &actor, &app.tags.defs(), defs)?;
-        app.alarms.reload()?;
-        Ok(d)
-    })
-    .await?;
+    let created = ctx
+        .write(move |app, actor| {
+            let d = svc::import_defs(&app.store, actor, &app.tags.defs(), defs)?;
+            app.alarms.reload()?;
+            Ok(d)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -1009,12 +1008,11 @@ async fn api_def_update(
     id: web::Path<u32>,
     body: web::Json<AlarmDef>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let d = AlarmDef {
         id: *id,
         ..body.into_inner()
     };
-    let d = blocking(move || save(&app, &actor, d)).await?;
+    let d = ctx.write(move |app, actor| save(app, actor, d)).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -1025,9 +1023,9 @@ async fn api_def_delete(
     ctx: Need<grant::automation::Approve>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete_def(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete_def(&app.store, actor, id)?;
         app.alarms.reload()
     })
     .await?;

@@ -18,7 +18,7 @@ use crate::tags::io;
 use crate::tags::model::{Current, Device, DeviceStatus, Tag};
 use crate::tags::service as svc;
 use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::error::AppError;
 use crate::web::form::FormData;
 use crate::web::grant::{self, Need};
 use crate::web::sse;
@@ -261,28 +261,25 @@ async fn tag_create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match io::from_fields(&f) {
-        Ok(t) => {
-            blocking(move || {
-                let t = svc::create_tag(&app.store, &actor, t)?;
-                app.reload_tags()?;
-                Ok(t)
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(t) => Ok(redirect_with(
-            &format!("/integration/tags/{}", t.name),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let c = tag_form_ctx(&ctx, None, f.echo())?;
-            ctx.form_error("integration/tag_form.html", c, e)
-        }
+    let result = async {
+        let t = io::from_fields(&f)?;
+        ctx.write(move |app, actor| {
+            let t = svc::create_tag(&app.store, actor, t)?;
+            app.reload_tags()?;
+            Ok(t)
+        })
+        .await
     }
+    .await;
+    ctx.done(
+        result.map(|t| format!("/integration/tags/{}", t.name)),
+        "flash.saved",
+        "integration/tag_form.html",
+        || {
+            let c = tag_form_ctx(&ctx, None, f.echo())?;
+            Ok(c)
+        },
+    )
 }
 
 fn load_tag(ctx: &Ctx, name: &str) -> Result<TagView, AppError> {
@@ -311,30 +308,28 @@ async fn tag_update_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, old) = (ctx.app.clone(), ctx.actor(), name.into_inner());
+    let old = name.into_inner();
     let o = old.clone();
-    let result = match io::from_fields(&f) {
-        Ok(t) => {
-            blocking(move || {
-                let t = svc::update_tag(&app.store, &actor, &o, t)?;
-                app.reload_tags()?;
-                Ok(t)
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(t) => Ok(redirect_with(
-            &format!("/integration/tags/{}", t.name),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
+    let result = async {
+        let t = io::from_fields(&f)?;
+        ctx.write(move |app, actor| {
+            let t = svc::update_tag(&app.store, actor, &o, t)?;
+            app.reload_tags()?;
+            Ok(t)
+        })
+        .await
+    }
+    .await;
+    ctx.done(
+        result.map(|t| format!("/integration/tags/{}", t.name)),
+        "flash.saved",
+        "integration/tag_form.html",
+        || {
             let v = load_tag(&ctx, &old)?;
             let c = tag_form_ctx(&ctx, Some(&v), f.echo())?;
-            ctx.form_error("integration/tag_form.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 #[post("/integration/tags/{name}/delete")]
@@ -342,9 +337,9 @@ async fn tag_delete_submit(
     ctx: Need<grant::integration::Write>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
-    blocking(move || {
-        svc::delete_tag(&app.store, &actor, &name)?;
+    let name = name.into_inner();
+    ctx.write(move |app, actor| {
+        svc::delete_tag(&app.store, actor, &name)?;
         app.reload_tags()
     })
     .await?;
@@ -625,29 +620,22 @@ async fn device_create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match device_from_form(&f) {
-        Ok(d) => {
-            blocking(move || {
-                let d = svc::create_device(&app.store, &actor, d)?;
-                app.reload_tags()?;
-                Ok(d)
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(d) => Ok(redirect_with(
-            &format!("/integration/devices/{}", d.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => ctx.form_error(
-            "integration/device_form.html",
-            context! { values => to_value(&f.echo()) },
-            e,
-        ),
+    let result = async {
+        let d = device_from_form(&f)?;
+        ctx.write(move |app, actor| {
+            let d = svc::create_device(&app.store, actor, d)?;
+            app.reload_tags()?;
+            Ok(d)
+        })
+        .await
     }
+    .await;
+    ctx.done(
+        result.map(|d| format!("/integration/devices/{}", d.id)),
+        "flash.saved",
+        "integration/device_form.html",
+        || Ok(context! { values => to_value(&f.echo()) }),
+    )
 }
 
 #[get("/integration/devices/{id}/edit")]
@@ -669,30 +657,24 @@ async fn device_update_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
+    let id = *id;
     let before = svc::device(&ctx.app.store.read()?, id)?;
-    let result = match device_from_form(&f) {
-        Ok(d) => {
-            blocking(move || {
-                let d = svc::update_device(&app.store, &actor, id, d)?;
-                app.reload_tags()?;
-                Ok(d)
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(d) => Ok(redirect_with(
-            &format!("/integration/devices/{}", d.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => ctx.form_error(
-            "integration/device_form.html",
-            context! { values => to_value(&f.echo()), device => to_value(&before.redacted()) },
-            e,
-        ),
+    let result = async {
+        let d = device_from_form(&f)?;
+        ctx.write(move |app, actor| {
+            let d = svc::update_device(&app.store, actor, id, d)?;
+            app.reload_tags()?;
+            Ok(d)
+        })
+        .await
     }
+    .await;
+    ctx.done(
+        result.map(|d| format!("/integration/devices/{}", d.id)),
+        "flash.saved",
+        "integration/device_form.html",
+        || Ok(context! { values => to_value(&f.echo()), device => to_value(&before.redacted()) }),
+    )
 }
 
 #[post("/integration/devices/{id}/delete")]
@@ -700,9 +682,9 @@ async fn device_delete_submit(
     ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete_device(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete_device(&app.store, actor, id)?;
         app.reload_tags()
     })
     .await?;
@@ -754,11 +736,10 @@ async fn device_switch(
         "disable" => false,
         _ => return Err(AppError::not_found()),
     };
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || {
+    ctx.write(move |app, actor| {
         let mut d = svc::device(&app.store.read()?, id)?;
         d.enabled = on;
-        svc::update_device(&app.store, &actor, id, d)?;
+        svc::update_device(&app.store, actor, id, d)?;
         app.reload_tags()
     })
     .await?;
@@ -774,15 +755,14 @@ async fn trust_certificate(
     ctx: &Need<grant::integration::Approve>,
     id: u32,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || {
+    ctx.write(move |app, actor| {
         let d = svc::device(&app.store.read()?, id)?;
         if !matches!(d.config, crate::tags::model::DriverConfig::OpcUa { .. }) {
             return Err(Error::Device(crate::i18n::Msg::new(
                 "tags.err.driver_cannot_browse",
             )));
         }
-        let mut w = app.store.write(&actor)?;
+        let mut w = app.store.write(actor)?;
         w.audit(
             "tags.device.trust_certificate",
             format!("device:{id}"),
@@ -822,13 +802,14 @@ async fn api_tag_create(
     ctx: Need<grant::integration::Write>,
     body: web::Json<Tag>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, t) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let t = blocking(move || {
-        let t = svc::create_tag(&app.store, &actor, t)?;
-        app.reload_tags()?;
-        Ok(t)
-    })
-    .await?;
+    let t = body.into_inner();
+    let t = ctx
+        .write(move |app, actor| {
+            let t = svc::create_tag(&app.store, actor, t)?;
+            app.reload_tags()?;
+            Ok(t)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(t))
 }
 
@@ -852,18 +833,14 @@ async fn api_tag_update(
     name: web::Path<String>,
     body: web::Json<Tag>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, name, t) = (
-        ctx.app.clone(),
-        ctx.actor(),
-        name.into_inner(),
-        body.into_inner(),
-    );
-    let t = blocking(move || {
-        let t = svc::update_tag(&app.store, &actor, &name, t)?;
-        app.reload_tags()?;
-        Ok(t)
-    })
-    .await?;
+    let (name, t) = (name.into_inner(), body.into_inner());
+    let t = ctx
+        .write(move |app, actor| {
+            let t = svc::update_tag(&app.store, actor, &name, t)?;
+            app.reload_tags()?;
+            Ok(t)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(t))
 }
 
@@ -875,9 +852,9 @@ async fn api_tag_delete(
     ctx: Need<grant::integration::Write>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, name) = (ctx.app.clone(), ctx.actor(), name.into_inner());
-    blocking(move || {
-        svc::delete_tag(&app.store, &actor, &name)?;
+    let name = name.into_inner();
+    ctx.write(move |app, actor| {
+        svc::delete_tag(&app.store, actor, &name)?;
         app.reload_tags()
     })
     .await?;
@@ -1021,13 +998,14 @@ async fn api_device_create(
     ctx: Need<grant::integration::Write>,
     body: web::Json<Device>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, d) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let d = blocking(move || {
-        let d = svc::create_device(&app.store, &actor, d)?;
-        app.reload_tags()?;
-        Ok(d)
-    })
-    .await?;
+    let d = body.into_inner();
+    let d = ctx
+        .write(move |app, actor| {
+            let d = svc::create_device(&app.store, actor, d)?;
+            app.reload_tags()?;
+            Ok(d)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(d.redacted()))
 }
 
@@ -1055,13 +1033,14 @@ async fn api_device_update(
     id: web::Path<u32>,
     body: web::Json<Device>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id, d) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    let d = blocking(move || {
-        let d = svc::update_device(&app.store, &actor, id, d)?;
-        app.reload_tags()?;
-        Ok(d)
-    })
-    .await?;
+    let (id, d) = (*id, body.into_inner());
+    let d = ctx
+        .write(move |app, actor| {
+            let d = svc::update_device(&app.store, actor, id, d)?;
+            app.reload_tags()?;
+            Ok(d)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(d.redacted()))
 }
 
@@ -1073,9 +1052,9 @@ async fn api_device_delete(
     ctx: Need<grant::integration::Write>,
     id: web::Path<u32>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, id) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || {
-        svc::delete_device(&app.store, &actor, id)?;
+    let id = *id;
+    ctx.write(move |app, actor| {
+        svc::delete_device(&app.store, actor, id)?;
         app.reload_tags()
     })
     .await?;

@@ -75,10 +75,9 @@ async fn run_import(
     mp: Multipart,
 ) -> Result<io::Imported, AppError> {
     let (_, bytes) = crate::web::form::read_upload(mp, MAX_BYTES).await?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || {
+    ctx.write(move |app, actor| {
         let rows = io::parse(&bytes)?;
-        let done = io::import(&app.store, &actor, rows)?;
+        let done = io::import(&app.store, actor, rows)?;
         app.reload_tags()?;
         Ok(done)
     })

@@ -11,7 +11,7 @@ use crate::auth::model::Level;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::web::context::{Ctx, redirect_with, to_value};
-use crate::web::error::{AppError, blocking};
+use crate::web::error::AppError;
 use crate::web::form::FormData;
 use crate::web::grant::{self, Need};
 
@@ -172,17 +172,18 @@ async fn create_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, input) = (ctx.app.clone(), ctx.actor(), input_of(&f));
-    match blocking(move || svc::create(&app.store, &actor, input)).await {
-        Ok(c) => Ok(redirect_with(
-            &format!("/safety/certificates/{}", c.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
+    let input = input_of(&f);
+    ctx.done(
+        ctx.write(move |app, actor| svc::create(&app.store, actor, input))
+            .await
+            .map(|c| format!("/safety/certificates/{}", c.id)),
+        "flash.saved",
+        "safety/certificate_form.html",
+        || {
             let c = form_ctx(&ctx, None, f.echo())?;
-            ctx.form_error("safety/certificate_form.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 fn load_view(ctx: &Ctx, id: u64) -> Result<CertView, AppError> {
@@ -237,8 +238,11 @@ async fn update_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, input_of(&f));
-    match blocking(move || svc::update(&app.store, &actor, cid, input)).await {
+    let (cid, input) = (*id, input_of(&f));
+    match ctx
+        .write(move |app, actor| svc::update(&app.store, actor, cid, input))
+        .await
+    {
         Ok(_) => Ok(redirect_with(
             &format!("/safety/certificates/{cid}"),
             Some("flash.saved"),
@@ -259,8 +263,11 @@ async fn renew_submit(
         issued: f.get("renew_issued").into(),
         expires: Some(f.get("renew_expires").to_string()),
     };
-    let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
-    match blocking(move || svc::renew(&app.store, &actor, cid, input)).await {
+    let cid = *id;
+    match ctx
+        .write(move |app, actor| svc::renew(&app.store, actor, cid, input))
+        .await
+    {
         Ok(_) => Ok(redirect_with(
             &format!("/safety/certificates/{cid}"),
             Some("flash.renewed"),
@@ -275,8 +282,9 @@ async fn delete_submit(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
     // removing a licence from the archive is a sign-off, not an edit
-    let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || svc::delete(&app.store, &actor, cid)).await?;
+    let cid = *id;
+    ctx.write(move |app, actor| svc::delete(&app.store, actor, cid))
+        .await?;
     Ok(redirect_with("/safety/certificates", Some("flash.deleted")))
 }
 
@@ -294,8 +302,8 @@ async fn upload_submit(
     let cid = *id;
     let result = match read_upload(mp).await {
         Ok((name, bytes)) => {
-            let (app, actor) = (ctx.app.clone(), ctx.actor());
-            blocking(move || svc::add_file(&app.store, &actor, cid, &name, bytes)).await
+            ctx.write(move |app, actor| svc::add_file(&app.store, actor, cid, &name, bytes))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -347,8 +355,8 @@ async fn file_delete(
     path: web::Path<(u64, u64)>,
 ) -> Result<HttpResponse, AppError> {
     let (cid, fid) = path.into_inner();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || svc::remove_file(&app.store, &actor, cid, fid)).await?;
+    ctx.write(move |app, actor| svc::remove_file(&app.store, actor, cid, fid))
+        .await?;
     Ok(redirect_with(
         &format!("/safety/certificates/{cid}"),
         Some("flash.deleted"),
@@ -387,23 +395,26 @@ async fn kind_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let create = f.get("create") == "1";
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let result = match kind_of(&f) {
-        Ok(k) => blocking(move || svc::save_kind(&app.store, &actor, k, create)).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(redirect_with("/safety/kinds", Some("flash.saved"))),
-        Err(e) => {
+    let result = async {
+        let k = kind_of(&f)?;
+        ctx.write(move |app, actor| svc::save_kind(&app.store, actor, k, create))
+            .await
+    }
+    .await;
+    ctx.done(
+        result.map(|_| "/safety/kinds".to_string()),
+        "flash.saved",
+        "safety/kinds.html",
+        || {
             let c = context! {
                 kinds => to_value(&kinds_json(&ctx)?),
                 can_write => true,
                 values => to_value(&f.echo()),
                 failed_id => f.get("id").to_string(),
             };
-            ctx.form_error("safety/kinds.html", c, e)
-        }
-    }
+            Ok(c)
+        },
+    )
 }
 
 // ------------------------------------------------------------------ API
@@ -443,8 +454,10 @@ async fn api_create(
     ctx: Need<grant::safety::Write>,
     body: web::Json<CertInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, input) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let c = blocking(move || svc::create(&app.store, &actor, input)).await?;
+    let input = body.into_inner();
+    let c = ctx
+        .write(move |app, actor| svc::create(&app.store, actor, input))
+        .await?;
     Ok(HttpResponse::Created().json(load_view(&ctx, c.id)?))
 }
 
@@ -470,8 +483,9 @@ async fn api_update(
     id: web::Path<u64>,
     body: web::Json<CertInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    blocking(move || svc::update(&app.store, &actor, cid, input)).await?;
+    let (cid, input) = (*id, body.into_inner());
+    ctx.write(move |app, actor| svc::update(&app.store, actor, cid, input))
+        .await?;
     Ok(HttpResponse::Ok().json(load_view(&ctx, cid)?))
 }
 
@@ -485,8 +499,9 @@ async fn api_renew(
     id: web::Path<u64>,
     body: web::Json<RenewInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, cid, input) = (ctx.app.clone(), ctx.actor(), *id, body.into_inner());
-    blocking(move || svc::renew(&app.store, &actor, cid, input)).await?;
+    let (cid, input) = (*id, body.into_inner());
+    ctx.write(move |app, actor| svc::renew(&app.store, actor, cid, input))
+        .await?;
     Ok(HttpResponse::Ok().json(load_view(&ctx, cid)?))
 }
 
@@ -498,8 +513,9 @@ async fn api_delete(
     ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || svc::delete(&app.store, &actor, cid)).await?;
+    let cid = *id;
+    ctx.write(move |app, actor| svc::delete(&app.store, actor, cid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -523,8 +539,10 @@ async fn api_upload(
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let (name, bytes) = read_upload(mp).await?;
-    let (app, actor, cid) = (ctx.app.clone(), ctx.actor(), *id);
-    let m = blocking(move || svc::add_file(&app.store, &actor, cid, &name, bytes)).await?;
+    let cid = *id;
+    let m = ctx
+        .write(move |app, actor| svc::add_file(&app.store, actor, cid, &name, bytes))
+        .await?;
     Ok(HttpResponse::Created().json(m))
 }
 
@@ -557,8 +575,10 @@ async fn api_kind_create(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<CertKind>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, k) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let k = blocking(move || svc::save_kind(&app.store, &actor, k, true)).await?;
+    let k = body.into_inner();
+    let k = ctx
+        .write(move |app, actor| svc::save_kind(&app.store, actor, k, true))
+        .await?;
     Ok(HttpResponse::Created().json(k))
 }
 
@@ -574,7 +594,8 @@ async fn api_kind_update(
 ) -> Result<HttpResponse, AppError> {
     let mut k = body.into_inner();
     k.id = id.into_inner();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let k = blocking(move || svc::save_kind(&app.store, &actor, k, false)).await?;
+    let k = ctx
+        .write(move |app, actor| svc::save_kind(&app.store, actor, k, false))
+        .await?;
     Ok(HttpResponse::Ok().json(k))
 }

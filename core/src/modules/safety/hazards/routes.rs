@@ -170,22 +170,20 @@ async fn report_submit(
         .map(|(_, n, b)| (n, b))
         .collect();
     let (app, off) = (ctx.app.clone(), ctx.app.offset);
-    let r = match input_of(&f) {
-        Ok(input) => {
-            blocking(move || hs::report(&app.store, &p, input, photos, now_ms(), off)).await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match r {
-        Ok(h) => Ok(redirect_with(
-            &format!("/safety/hazards/{}", h.id),
-            Some("flash.reported"),
-        )),
-        Err(e) => {
-            let c = list_ctx(&ctx, None, f.echo())?;
-            ctx.form_error("safety/hazards.html", c, e)
-        }
+    let r = async {
+        let input = input_of(&f)?;
+        blocking(move || hs::report(&app.store, &p, input, photos, now_ms(), off)).await
     }
+    .await;
+    ctx.done(
+        r.map(|h| format!("/safety/hazards/{}", h.id)),
+        "flash.reported",
+        "safety/hazards.html",
+        || {
+            let c = list_ctx(&ctx, None, f.echo())?;
+            Ok(c)
+        },
+    )
 }
 
 fn detail_ctx(
@@ -243,10 +241,11 @@ async fn hazard_act(
     let p = person(&ctx)?;
     let f = FormData::from(form);
     let (app, hid, day) = (ctx.app.clone(), *id, today(&ctx));
-    let r = match action_of(&f) {
-        Ok(a) => blocking(move || hs::act(&app.store, &p, hid, a, now_ms(), day)).await,
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let a = action_of(&f)?;
+        blocking(move || hs::act(&app.store, &p, hid, a, now_ms(), day)).await
+    }
+    .await;
     match r {
         Ok(_) => Ok(redirect_with(
             &format!("/safety/hazards/{hid}"),
@@ -372,18 +371,21 @@ async fn risk_submit(
             owner: f.get("owner").into(),
         })
     })();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match parsed {
-        Ok(x) => blocking(move || hs::save_risk(&app.store, &actor, x)).await,
-        Err(e) => Err(e.into()),
-    };
-    match r {
-        Ok(_) => Ok(redirect_with("/safety/risks", Some("flash.saved"))),
-        Err(e) => {
-            let c = risks_ctx(&ctx, f.echo())?;
-            ctx.form_error("safety/risks.html", c, e)
-        }
+    let r = async {
+        let x = parsed?;
+        ctx.write(move |app, actor| hs::save_risk(&app.store, actor, x))
+            .await
     }
+    .await;
+    ctx.done(
+        r.map(|_| "/safety/risks".to_string()),
+        "flash.saved",
+        "safety/risks.html",
+        || {
+            let c = risks_ctx(&ctx, f.echo())?;
+            Ok(c)
+        },
+    )
 }
 
 #[post("/safety/risks/tasks")]
@@ -406,17 +408,15 @@ async fn task_submit(
                 .unwrap_or_else(now_ms),
         })
     })();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match parsed {
-        Ok(t) => {
-            blocking(move || {
-                hs::save_task(&app.store, &actor, t)?;
-                hs::generate_inspections(&app.store, now_ms()).map(|_| ())
-            })
-            .await
-        }
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let t = parsed?;
+        ctx.write(move |app, actor| {
+            hs::save_task(&app.store, actor, t)?;
+            hs::generate_inspections(&app.store, now_ms()).map(|_| ())
+        })
+        .await
+    }
+    .await;
     match r {
         Ok(()) => Ok(redirect_with("/safety/risks#tasks", Some("flash.saved"))),
         Err(e) => {
@@ -586,8 +586,11 @@ async fn api_risk_create(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<Risk>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, x) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    Ok(HttpResponse::Ok().json(blocking(move || hs::save_risk(&app.store, &actor, x)).await?))
+    let x = body.into_inner();
+    Ok(HttpResponse::Ok().json(
+        ctx.write(move |app, actor| hs::save_risk(&app.store, actor, x))
+            .await?,
+    ))
 }
 
 /// Inspection tasks.
@@ -605,13 +608,14 @@ async fn api_task_create(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<Task>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, t) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let t = blocking(move || {
-        let t = hs::save_task(&app.store, &actor, t)?;
-        hs::generate_inspections(&app.store, now_ms())?;
-        Ok(t)
-    })
-    .await?;
+    let t = body.into_inner();
+    let t = ctx
+        .write(move |app, actor| {
+            let t = hs::save_task(&app.store, actor, t)?;
+            hs::generate_inspections(&app.store, now_ms())?;
+            Ok(t)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(t))
 }
 

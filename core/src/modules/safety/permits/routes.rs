@@ -117,16 +117,57 @@ fn level_name(w: WorkType, level: Option<&str>, lang: Lang) -> String {
         .unwrap_or_default()
 }
 
+/// One step of a permit's approval chain, as the page shows it.
+#[derive(Serialize)]
+struct StepView {
+    duty: &'static str,
+    signed_by: Option<String>,
+    at_ms: Option<i64>,
+    next: bool,
+}
+
+/// One gas analysis with its verdict, as the page shows it.
+#[derive(Serialize)]
+struct GasRow<'a> {
+    sampled_ms: i64,
+    point: &'a str,
+    combustible_pct: Option<f64>,
+    o2_pct: Option<f64>,
+    toxics: String,
+    analyst: &'a str,
+    pass: bool,
+    /// A failure still standing (no later pass at its point).
+    standing: bool,
+    findings: Vec<&'a str>,
+}
+
 /// A permit as pages show it: the record plus names, the approval steps, the reasons for
 /// its level, the work windows and the gas analyses with their verdicts.
-fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
-    let mut v = serde_json::to_value(p).unwrap_or_default();
+#[derive(Serialize)]
+struct PermitView<'a> {
+    #[serde(flatten)]
+    permit: &'a Permit,
+    work: &'static str,
+    work_name: String,
+    level_name: String,
+    stage_id: &'static str,
+    steps: Vec<StepView>,
+    needs_gas: bool,
+    intact: bool,
+    upgrade_texts: Vec<String>,
+    windows_text: Vec<String>,
+    activity_names: Vec<String>,
+    gas_rows: Vec<GasRow<'a>>,
+    gas_blocked: bool,
+}
+
+fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> PermitView<'_> {
     let approvals: Vec<_> = p
         .signatures
         .iter()
         .filter(|s| s.action == Action::Approve)
         .collect();
-    let steps: Vec<serde_json::Value> = p
+    let steps = p
         .chain
         .iter()
         .enumerate()
@@ -134,80 +175,76 @@ fn view(p: &Permit, lang: Lang, offset: time::UtcOffset) -> serde_json::Value {
             let s = (i < p.approved_steps)
                 .then(|| approvals.get(approvals.len() - p.approved_steps + i))
                 .flatten();
-            serde_json::json!({
-                "duty": d.id(),
-                "signed_by": s.map(|s| s.name.clone()),
-                "at_ms": s.map(|s| s.at_ms),
-                "next": i == p.approved_steps && p.stage == Stage::Approval,
-            })
+            StepView {
+                duty: d.id(),
+                signed_by: s.map(|s| s.name.clone()),
+                at_ms: s.map(|s| s.at_ms),
+                next: i == p.approved_steps && p.stage == Stage::Approval,
+            }
         })
         .collect();
     let standing: Vec<i64> = svc::standing_failures(p)
         .iter()
         .map(|g| g.sampled_ms)
         .collect();
-    let gas: Vec<serde_json::Value> = p
+    let gas_rows = p
         .gas
         .iter()
-        .map(|g| {
-            serde_json::json!({
-                "sampled_ms": g.sampled_ms,
-                "point": g.point,
-                "combustible_pct": g.combustible_pct,
-                "o2_pct": g.o2_pct,
-                "toxics": g.toxics.iter().map(|t| format!("{} {}", t.name, t.value)).collect::<Vec<_>>().join(", "),
-                "analyst": g.analyst,
-                "pass": g.pass(),
-                "standing": standing.contains(&g.sampled_ms) && !g.pass(),
-                "findings": g.failures.iter().map(|f| if lang == Lang::En { f.en.clone() } else { f.zh.clone() }).collect::<Vec<_>>(),
-            })
+        .map(|g| GasRow {
+            sampled_ms: g.sampled_ms,
+            point: &g.point,
+            combustible_pct: g.combustible_pct,
+            o2_pct: g.o2_pct,
+            toxics: g
+                .toxics
+                .iter()
+                .map(|t| format!("{} {}", t.name, t.value))
+                .collect::<Vec<_>>()
+                .join(", "),
+            analyst: &g.analyst,
+            pass: g.pass(),
+            standing: standing.contains(&g.sampled_ms) && !g.pass(),
+            findings: g
+                .failures
+                .iter()
+                .map(|f| {
+                    if lang == Lang::En {
+                        f.en.as_str()
+                    } else {
+                        f.zh.as_str()
+                    }
+                })
+                .collect(),
         })
         .collect();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("work".into(), p.work().id().into());
-        o.insert("work_name".into(), work_name(p.work(), lang).into());
-        o.insert(
-            "level_name".into(),
-            level_name(p.work(), p.level.as_deref(), lang).into(),
-        );
-        o.insert("stage_id".into(), p.stage.id().into());
-        o.insert("steps".into(), steps.into());
-        o.insert("needs_gas".into(), p.details.needs_gas().into());
-        o.insert("intact".into(), svc::signatures_intact(p).into());
-        o.insert(
-            "upgrade_texts".into(),
-            p.upgrades
-                .iter()
-                .map(|u| svc::upgrade_msg(u).render(lang))
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        o.insert(
-            "windows_text".into(),
-            p.windows
-                .iter()
-                .map(|w| {
-                    format!(
-                        "{} – {}",
-                        crate::plant_time::format_minute(w.from_ms, offset),
-                        crate::plant_time::format_minute(w.to_ms, offset)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        o.insert(
-            "activity_names".into(),
-            p.activities
-                .iter()
-                .map(|a| t(lang, &format!("safety.permit.activity.{}", a.id())).to_string())
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        o.insert("gas_rows".into(), gas.into());
-        o.insert("gas_blocked".into(), (!standing.is_empty()).into());
+    let minute = |ms| crate::plant_time::format_minute(ms, offset);
+    PermitView {
+        permit: p,
+        work: p.work().id(),
+        work_name: work_name(p.work(), lang),
+        level_name: level_name(p.work(), p.level.as_deref(), lang),
+        stage_id: p.stage.id(),
+        steps,
+        needs_gas: p.details.needs_gas(),
+        intact: svc::signatures_intact(p),
+        upgrade_texts: p
+            .upgrades
+            .iter()
+            .map(|u| svc::upgrade_msg(u).render(lang))
+            .collect(),
+        windows_text: p
+            .windows
+            .iter()
+            .map(|w| format!("{} – {}", minute(w.from_ms), minute(w.to_ms)))
+            .collect(),
+        activity_names: p
+            .activities
+            .iter()
+            .map(|a| t(lang, &format!("safety.permit.activity.{}", a.id())).to_string())
+            .collect(),
+        gas_rows,
+        gas_blocked: !standing.is_empty(),
     }
-    v
 }
 
 // ------------------------------------------------------------------ register
@@ -255,7 +292,8 @@ async fn register_page(
 ) -> Result<HttpResponse, AppError> {
     let day = parse_day(q.day.as_deref(), ctx.app.offset);
     let r = ctx.app.store.read()?;
-    let list: Vec<_> = svc::permits(&r, &q.filter, ctx.app.offset)?
+    let permits = svc::permits(&r, &q.filter, ctx.app.offset)?;
+    let list: Vec<_> = permits
         .iter()
         .map(|p| view(p, ctx.lang, ctx.app.offset))
         .collect();
@@ -762,22 +800,20 @@ async fn create_submit(
     let f = FormData::from(form);
     let work = work_of(Some(f.get("work")))?;
     let (app, lang) = (ctx.app.clone(), ctx.lang);
-    let result = match input_of(work, &f) {
-        Ok(input) => {
-            blocking(move || svc::create(&app.store, &s, input, now_ms(), app.offset, lang)).await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(p) => Ok(redirect_with(
-            &format!("/safety/permits/{}", p.id),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let c = form_ctx(&ctx, work, None, echo(&f))?;
-            ctx.form_error("safety/permit_form.html", c, e)
-        }
+    let result = async {
+        let input = input_of(work, &f)?;
+        blocking(move || svc::create(&app.store, &s, input, now_ms(), app.offset, lang)).await
     }
+    .await;
+    ctx.done(
+        result.map(|p| format!("/safety/permits/{}", p.id)),
+        "flash.saved",
+        "safety/permit_form.html",
+        || {
+            let c = form_ctx(&ctx, work, None, echo(&f))?;
+            Ok(c)
+        },
+    )
 }
 
 /// The form as typed, with multi-valued fields as lists.
@@ -818,22 +854,20 @@ async fn update_submit(
     let f = FormData::from(form);
     let p = load(&ctx, *id)?;
     let (app, pid) = (ctx.app.clone(), p.id);
-    let result = match input_of(p.work(), &f) {
-        Ok(input) => {
-            blocking(move || svc::update(&app.store, &s, pid, input, now_ms(), app.offset)).await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(redirect_with(
-            &format!("/safety/permits/{pid}"),
-            Some("flash.saved"),
-        )),
-        Err(e) => {
-            let c = form_ctx(&ctx, p.work(), Some(&p), echo(&f))?;
-            ctx.form_error("safety/permit_form.html", c, e)
-        }
+    let result = async {
+        let input = input_of(p.work(), &f)?;
+        blocking(move || svc::update(&app.store, &s, pid, input, now_ms(), app.offset)).await
     }
+    .await;
+    ctx.done(
+        result.map(|_| format!("/safety/permits/{pid}")),
+        "flash.saved",
+        "safety/permit_form.html",
+        || {
+            let c = form_ctx(&ctx, p.work(), Some(&p), echo(&f))?;
+            Ok(c)
+        },
+    )
 }
 
 // ------------------------------------------------------------------ the permit
@@ -975,10 +1009,11 @@ async fn act_submit(
     let f = FormData::from(form);
     let p = load(&ctx, *id)?;
     let pid = p.id;
-    let result = match action_of(&f, &p) {
-        Ok(input) => perform(&ctx, s.clone(), pid, input).await,
-        Err(e) => Err(e.into()),
-    };
+    let result = async {
+        let input = action_of(&f, &p)?;
+        perform(&ctx, s.clone(), pid, input).await
+    }
+    .await;
     match result {
         Ok(_) => Ok(redirect_with(
             &format!("/safety/permits/{pid}"),
@@ -1254,20 +1289,19 @@ async fn chain_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let reset = f.get("reset") == "1";
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let key = f.get("key").to_string();
-    let r = match steps_of(f.get("steps")) {
-        Ok(steps) => {
-            let c = ChainConfig {
-                key: key.clone(),
-                steps,
-                checklist: lines(f.get("checklist")),
-                custom: true,
-            };
-            blocking(move || settings::save_chain(&app.store, &actor, c, reset)).await
-        }
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let steps = steps_of(f.get("steps"))?;
+        let c = ChainConfig {
+            key: key.clone(),
+            steps,
+            checklist: lines(f.get("checklist")),
+            custom: true,
+        };
+        ctx.write(move |app, actor| settings::save_chain(&app.store, actor, c, reset))
+            .await
+    }
+    .await;
     settings_result(&ctx, &f, r, &key.replace(':', "-")).await
 }
 
@@ -1347,12 +1381,11 @@ async fn calendar_submit(
     };
     let (app, actor) = (ctx.app.clone(), ctx.actor());
     let before = settings::calendar(&app.store.read()?)?;
-    let r = match calendar_of(&input, &before) {
-        Ok(cal) => {
-            blocking(move || settings::save_calendar(&app.store, &actor, cal).map(|_| ())).await
-        }
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let cal = calendar_of(&input, &before)?;
+        blocking(move || settings::save_calendar(&app.store, &actor, cal).map(|_| ())).await
+    }
+    .await;
     settings_result(&ctx, &f, r, "calendar").await
 }
 
@@ -1371,8 +1404,9 @@ async fn duties_submit(
         .iter()
         .filter_map(|d| Duty::parse(d))
         .collect();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = blocking(move || settings::set_duties(&app.store, &actor, user, duties)).await;
+    let r = ctx
+        .write(move |app, actor| settings::set_duties(&app.store, actor, user, duties))
+        .await;
     settings_result(&ctx, &f, r, "duties").await
 }
 
@@ -1383,14 +1417,14 @@ async fn gases_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let reset = f.get("reset") == "1";
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match gas_refs_of(f.get("gases")) {
-        Ok(refs) => {
-            blocking(move || settings::save_gas_refs(&app.store, &actor, refs, reset).map(|_| ()))
-                .await
-        }
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let refs = gas_refs_of(f.get("gases"))?;
+        ctx.write(move |app, actor| {
+            settings::save_gas_refs(&app.store, actor, refs, reset).map(|_| ())
+        })
+        .await
+    }
+    .await;
     settings_result(&ctx, &f, r, "gases").await
 }
 
@@ -1407,10 +1441,11 @@ async fn holidays_submit(
 /// Loads the holidays this binary ships (this year's and next year's).
 #[post("/safety/permits/settings/holidays/shipped")]
 async fn holidays_shipped(ctx: Need<grant::safety::Approve>) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r =
-        blocking(move || settings::import_holidays(&app.store, &actor, super::calendar::SHIPPED))
-            .await;
+    let r = ctx
+        .write(move |app, actor| {
+            settings::import_holidays(&app.store, actor, super::calendar::SHIPPED)
+        })
+        .await;
     imported(&ctx, r)
 }
 
@@ -1447,8 +1482,8 @@ async fn import_holidays(ctx: &Ctx, mp: actix_multipart::Multipart) -> Result<Im
     let (_, bytes) = crate::web::form::read_upload(mp, 256 * 1024).await?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::invalid("file", "safety.permit.err.holiday_text"))?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || settings::import_holidays(&app.store, &actor, &text)).await
+    ctx.write(move |app, actor| settings::import_holidays(&app.store, actor, &text))
+        .await
 }
 
 // ------------------------------------------------------------------ API
@@ -1518,8 +1553,8 @@ async fn api_chain_put(
 ) -> Result<HttpResponse, AppError> {
     let mut c = body.into_inner();
     c.key = key.into_inner();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || settings::save_chain(&app.store, &actor, c, false)).await?;
+    ctx.write(move |app, actor| settings::save_chain(&app.store, actor, c, false))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1539,8 +1574,8 @@ async fn api_chain_reset(
     if !chain_keys().contains(&c.key) {
         return Err(Error::NotFound(Msg::new("safety.permit.err.chain_key")).into());
     }
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || settings::save_chain(&app.store, &actor, c, true)).await?;
+    ctx.write(move |app, actor| settings::save_chain(&app.store, actor, c, true))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1561,8 +1596,9 @@ async fn api_calendar_put(
 ) -> Result<HttpResponse, AppError> {
     let before = settings::calendar(&ctx.app.store.read()?)?;
     let cal = calendar_of(&body, &before)?;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let cal = blocking(move || settings::save_calendar(&app.store, &actor, cal)).await?;
+    let cal = ctx
+        .write(move |app, actor| settings::save_calendar(&app.store, actor, cal))
+        .await?;
     Ok(HttpResponse::Ok().json(calendar_view(&cal)))
 }
 
@@ -1604,8 +1640,10 @@ async fn api_gas_limits_put(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<Vec<GasRef>>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, refs) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let v = blocking(move || settings::save_gas_refs(&app.store, &actor, refs, false)).await?;
+    let refs = body.into_inner();
+    let v = ctx
+        .write(move |app, actor| settings::save_gas_refs(&app.store, actor, refs, false))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -1613,8 +1651,9 @@ async fn api_gas_limits_put(
 #[utoipa::path(tag = "safety", responses((status = 200, description = "Reset", body = Vec<GasRef>)), security(("bearer" = ["safety:approve"])))]
 #[delete("/api/v1/safety/gas-limits")]
 async fn api_gas_limits_reset(ctx: Need<grant::safety::Approve>) -> Result<HttpResponse, AppError> {
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let v = blocking(move || settings::save_gas_refs(&app.store, &actor, Vec::new(), true)).await?;
+    let v = ctx
+        .write(move |app, actor| settings::save_gas_refs(&app.store, actor, Vec::new(), true))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -1639,8 +1678,9 @@ async fn api_duties_put(
     user: web::Path<u64>,
     body: web::Json<Vec<Duty>>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, u, d) = (ctx.app.clone(), ctx.actor(), *user, body.into_inner());
-    blocking(move || settings::set_duties(&app.store, &actor, u, d)).await?;
+    let (u, d) = (*user, body.into_inner());
+    ctx.write(move |app, actor| settings::set_duties(&app.store, actor, u, d))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

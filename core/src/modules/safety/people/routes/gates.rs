@@ -116,8 +116,10 @@ async fn feed_submit(
         position_topic: f.get("position_topic").trim().into(),
         simulate: matches!(f.get("simulate"), "1" | "on"),
     };
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    match blocking(move || ps::save_feed(&app.store, &actor, cfg)).await {
+    match ctx
+        .write(move |app, actor| ps::save_feed(&app.store, actor, cfg))
+        .await
+    {
         Ok(_) => {
             live(&ctx.app).restart_feed(&ctx.app.clone().into_inner());
             Ok(redirect_with("/safety/gates#feed", Some("flash.saved")))
@@ -147,8 +149,9 @@ async fn api_gate_put(
 ) -> Result<HttpResponse, AppError> {
     let mut g = body.into_inner();
     g.code = code.into_inner();
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let g = blocking(move || ps::save_gate(&app.store, &actor, g)).await?;
+    let g = ctx
+        .write(move |app, actor| ps::save_gate(&app.store, actor, g))
+        .await?;
     Ok(HttpResponse::Ok().json(g))
 }
 
@@ -163,10 +166,12 @@ async fn api_gate_event(
     ctx: Need<grant::safety::Write>,
     body: web::Json<GateInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, input, day) = (ctx.app.clone(), ctx.actor(), body.into_inner(), today(&ctx));
-    let e =
-        blocking(move || ps::record_gate_event(&app.store, &actor, input, "api", now_ms(), day))
-            .await?;
+    let (input, day) = (body.into_inner(), today(&ctx));
+    let e = ctx
+        .write(move |app, actor| {
+            ps::record_gate_event(&app.store, actor, input, "api", now_ms(), day)
+        })
+        .await?;
     live(&ctx.app).gate_event(&ctx.app, &e);
     Ok(HttpResponse::Created().json(e))
 }
@@ -228,8 +233,9 @@ async fn api_feed_put(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<FeedConfig>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, c) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    blocking(move || ps::save_feed(&app.store, &actor, c)).await?;
+    let c = body.into_inner();
+    ctx.write(move |app, actor| ps::save_feed(&app.store, actor, c))
+        .await?;
     live(&ctx.app).restart_feed(&ctx.app.clone().into_inner());
     Ok(HttpResponse::Ok().json(serde_json::json!({"saved": true})))
 }

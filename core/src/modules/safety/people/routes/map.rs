@@ -106,18 +106,18 @@ async fn map_submit(
         .find(|(field, ..)| field == "file")
         .map(|(_, name, bytes)| (name, bytes));
     let (w, h): (Option<f64>, Option<f64>) = (f.opt("width_m")?, f.opt("height_m")?);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = blocking(move || {
-        ps::save_map(
-            &app.store,
-            &actor,
-            w.unwrap_or(0.0),
-            h.unwrap_or(0.0),
-            file,
-            now_ms(),
-        )
-    })
-    .await;
+    let r = ctx
+        .write(move |app, actor| {
+            ps::save_map(
+                &app.store,
+                actor,
+                w.unwrap_or(0.0),
+                h.unwrap_or(0.0),
+                file,
+                now_ms(),
+            )
+        })
+        .await;
     match r {
         Ok(_) => {
             reload(&ctx);
@@ -179,11 +179,12 @@ async fn zone_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match zone_of(&f) {
-        Ok(z) => blocking(move || ps::save_zone(&app.store, &actor, z)).await,
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let z = zone_of(&f)?;
+        ctx.write(move |app, actor| ps::save_zone(&app.store, actor, z))
+            .await
+    }
+    .await;
     match r {
         Ok(z) => {
             reload(&ctx);
@@ -204,8 +205,9 @@ async fn zone_delete(
     ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, zid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || ps::delete_zone(&app.store, &actor, zid)).await?;
+    let zid = *id;
+    ctx.write(move |app, actor| ps::delete_zone(&app.store, actor, zid))
+        .await?;
     reload(&ctx);
     Ok(redirect_with("/safety/map", Some("flash.deleted")))
 }
@@ -427,10 +429,12 @@ async fn api_map_put(
     ctx: Need<grant::safety::Approve>,
     body: web::Json<PlantMap>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, m) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let m =
-        blocking(move || ps::save_map(&app.store, &actor, m.width_m, m.height_m, None, now_ms()))
-            .await?;
+    let m = body.into_inner();
+    let m = ctx
+        .write(move |app, actor| {
+            ps::save_map(&app.store, actor, m.width_m, m.height_m, None, now_ms())
+        })
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::Ok().json(m))
 }
@@ -452,8 +456,9 @@ async fn api_zone_create(
 ) -> Result<HttpResponse, AppError> {
     let mut z = body.into_inner();
     z.id = 0;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let z = blocking(move || ps::save_zone(&app.store, &actor, z)).await?;
+    let z = ctx
+        .write(move |app, actor| ps::save_zone(&app.store, actor, z))
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::Created().json(z))
 }
@@ -469,8 +474,9 @@ async fn api_zone_update(
 ) -> Result<HttpResponse, AppError> {
     let mut z = body.into_inner();
     z.id = *id;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let z = blocking(move || ps::save_zone(&app.store, &actor, z)).await?;
+    let z = ctx
+        .write(move |app, actor| ps::save_zone(&app.store, actor, z))
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::Ok().json(z))
 }

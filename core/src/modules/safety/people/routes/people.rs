@@ -149,11 +149,12 @@ async fn person_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match person_of(&f, *id) {
-        Ok(p) => blocking(move || ps::save_person(&app.store, &actor, p)).await,
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let p = person_of(&f, *id)?;
+        ctx.write(move |app, actor| ps::save_person(&app.store, actor, p))
+            .await
+    }
+    .await;
     match r {
         Ok(p) => {
             reload(&ctx);
@@ -180,8 +181,9 @@ async fn person_delete(
     ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, pid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || ps::delete_person(&app.store, &actor, pid)).await?;
+    let pid = *id;
+    ctx.write(move |app, actor| ps::delete_person(&app.store, actor, pid))
+        .await?;
     reload(&ctx);
     Ok(redirect_with("/safety/people", Some("flash.deleted")))
 }
@@ -204,8 +206,9 @@ async fn api_person_create(
 ) -> Result<HttpResponse, AppError> {
     let mut p = body.into_inner();
     p.id = 0;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let p = blocking(move || ps::save_person(&app.store, &actor, p)).await?;
+    let p = ctx
+        .write(move |app, actor| ps::save_person(&app.store, actor, p))
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::Created().json(p))
 }
@@ -221,8 +224,9 @@ async fn api_person_update(
 ) -> Result<HttpResponse, AppError> {
     let mut p = body.into_inner();
     p.id = *id;
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let p = blocking(move || ps::save_person(&app.store, &actor, p)).await?;
+    let p = ctx
+        .write(move |app, actor| ps::save_person(&app.store, actor, p))
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::Ok().json(p))
 }
@@ -234,8 +238,9 @@ async fn api_person_delete(
     ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, pid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || ps::delete_person(&app.store, &actor, pid)).await?;
+    let pid = *id;
+    ctx.write(move |app, actor| ps::delete_person(&app.store, actor, pid))
+        .await?;
     reload(&ctx);
     Ok(HttpResponse::NoContent().finish())
 }

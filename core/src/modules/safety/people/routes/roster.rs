@@ -58,7 +58,6 @@ async fn roster_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
     let parsed: Result<RosterInput, Error> = (|| {
         Ok(match f.get("what") {
             "post" => RosterInput::Post(Post {
@@ -81,10 +80,12 @@ async fn roster_submit(
             }),
         })
     })();
-    let r = match parsed {
-        Ok(input) => blocking(move || save_roster(&app.store, &actor, input)).await,
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let input = parsed?;
+        ctx.write(move |app, actor| save_roster(&app.store, actor, input))
+            .await
+    }
+    .await;
     match r {
         Ok(()) => Ok(redirect_with("/safety/roster", Some("flash.saved"))),
         Err(e) => {
@@ -115,8 +116,8 @@ async fn roster_delete(
     if !matches!(what.as_str(), "post" | "shift" | "assignment") {
         return Err(Error::NotFound(Msg::new("safety.roster.err.not_found")).into());
     }
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    blocking(move || ps::delete_roster_entry(&app.store, &actor, &what, id)).await?;
+    ctx.write(move |app, actor| ps::delete_roster_entry(&app.store, actor, &what, id))
+        .await?;
     Ok(redirect_with("/safety/roster", Some("flash.deleted")))
 }
 

@@ -58,11 +58,12 @@ async fn vehicle_submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
-    let (app, actor) = (ctx.app.clone(), ctx.actor());
-    let r = match vehicle_of(&f) {
-        Ok(v) => blocking(move || ps::save_vehicle(&app.store, &actor, v)).await,
-        Err(e) => Err(e.into()),
-    };
+    let r = async {
+        let v = vehicle_of(&f)?;
+        ctx.write(move |app, actor| ps::save_vehicle(&app.store, actor, v))
+            .await
+    }
+    .await;
     match r {
         Ok(_) => Ok(redirect_with("/safety/vehicles", Some("flash.saved"))),
         Err(e) => vehicles_form(&ctx, f.echo(), Some(e)),
@@ -74,8 +75,9 @@ async fn vehicle_delete(
     ctx: Need<grant::safety::Approve>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, vid) = (ctx.app.clone(), ctx.actor(), *id);
-    blocking(move || ps::delete_vehicle(&app.store, &actor, vid)).await?;
+    let vid = *id;
+    ctx.write(move |app, actor| ps::delete_vehicle(&app.store, actor, vid))
+        .await?;
     Ok(redirect_with("/safety/vehicles", Some("flash.deleted")))
 }
 
@@ -94,7 +96,9 @@ async fn api_vehicle_create(
     ctx: Need<grant::safety::Write>,
     body: web::Json<Vehicle>,
 ) -> Result<HttpResponse, AppError> {
-    let (app, actor, v) = (ctx.app.clone(), ctx.actor(), body.into_inner());
-    let v = blocking(move || ps::save_vehicle(&app.store, &actor, v)).await?;
+    let v = body.into_inner();
+    let v = ctx
+        .write(move |app, actor| ps::save_vehicle(&app.store, actor, v))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
