@@ -15,6 +15,10 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "src/web/mime.rs"]
+mod mime;
+use mime::content_type;
+
 /// Files taken from `node_modules` → name under `/static/vendor/`.
 const VENDOR: &[(&str, &str)] = &[
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
@@ -129,19 +133,6 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
                 .replace('\\', "/");
             out.push((rel, p));
         }
-    }
-}
-
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().unwrap_or("") {
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "json" | "webmanifest" => "application/json",
-        _ => "application/octet-stream",
     }
 }
 

@@ -85,6 +85,11 @@ struct ServeArgs {
     /// On a fresh data dir, create an admin API token with this secret (≥ 24 characters).
     #[arg(long, env = "NPLUSX_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
+    /// Read the console's templates, static files and catalogues from this `web/` directory
+    /// while running, instead of the embedded ones (for working on the console; debug builds
+    /// use the source tree's `web/`; empty: the embedded files).
+    #[arg(long, env = "NPLUSX_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -360,7 +365,11 @@ fn serve(
     let mut cfg = load_config(config, data, demo)?;
     apply(&mut cfg, &a);
     cfg.validate()?;
+    let web_dir = crate::web::source::init(a.web_dir.as_deref()).map_err(Failure::from)?;
     init_logging(&cfg);
+    if let Some(dir) = web_dir {
+        tracing::info!("console files read from {}", dir.display());
+    }
     crate::app::run(
         cfg,
         RunOptions {

@@ -1,11 +1,12 @@
-//! User-facing text: the zh-CN and en catalogues in `web/i18n/`, embedded at build time.
+//! User-facing text: the zh-CN and en catalogues in `web/i18n/`, embedded at build time (or
+//! read from disk while developing: `web::source`).
 //!
 //! A catalogue is TOML; nested tables flatten to dotted keys (`[auth] login = "…"` is
 //! `auth.login`). Placeholders are `{name}`. Every string shown to a user (pages, API error
 //! messages, CLI errors) goes through a key here; both catalogues hold the same keys (tested).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
 
 #[derive(
     Clone,
@@ -69,7 +70,7 @@ impl Lang {
 
 type Catalogue = HashMap<String, String>;
 
-fn flatten(prefix: &str, t: &toml::Table, out: &mut Catalogue) {
+fn flatten(prefix: &str, t: &toml::Table, out: &mut Catalogue) -> Result<(), String> {
     for (k, v) in t {
         let key = if prefix.is_empty() {
             k.clone()
@@ -77,20 +78,21 @@ fn flatten(prefix: &str, t: &toml::Table, out: &mut Catalogue) {
             format!("{prefix}.{k}")
         };
         match v {
-            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::Table(t) => flatten(&key, t, out)?,
             toml::Value::String(s) => {
                 out.insert(key, s.clone());
             }
-            other => panic!("catalogue key {key} must be a string, found {other}"),
+            other => return Err(format!("key {key} must be a string, found {other}")),
         }
     }
+    Ok(())
 }
 
 fn load(src: &str, name: &str) -> Catalogue {
     // The catalogues are embedded and checked by tests; a broken one is a build defect.
     let t: toml::Table = toml::from_str(src).unwrap_or_else(|e| panic!("catalogue {name}: {e}"));
     let mut out = Catalogue::new();
-    flatten("", &t, &mut out);
+    flatten("", &t, &mut out).unwrap_or_else(|e| panic!("catalogue {name}: {e}"));
     out
 }
 
@@ -100,9 +102,58 @@ static EN: LazyLock<Catalogue> =
     LazyLock::new(|| load(include_str!("../../web/i18n/en.toml"), "en"));
 
 fn catalogue(lang: Lang) -> &'static Catalogue {
+    if let Some(dir) = crate::web::source::dir_path() {
+        let live = LIVE.get_or_init(|| Mutex::new(Live::load(&dir.join("i18n"))));
+        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live.stamp.changed() {
+            live.reload();
+        }
+        return live.cats[lang as usize];
+    }
     match lang {
         Lang::ZhCn => &ZH,
         Lang::En => &EN,
+    }
+}
+
+/// The catalogues read from the web directory (`web::source`), read again when their files
+/// change. A replaced catalogue is leaked, because `t` hands out `&'static str`; that
+/// happens only when a developer edits a catalogue of a running server.
+struct Live {
+    dir: std::path::PathBuf,
+    stamp: crate::web::source::Stamp,
+    cats: [&'static Catalogue; 2],
+}
+
+static LIVE: OnceLock<Mutex<Live>> = OnceLock::new();
+
+impl Live {
+    fn load(dir: &std::path::Path) -> Live {
+        let mut live = Live {
+            dir: dir.to_path_buf(),
+            stamp: crate::web::source::Stamp::new(dir),
+            cats: [&ZH, &EN],
+        };
+        live.reload();
+        live
+    }
+
+    /// Reads both files; one that cannot be read or parsed keeps what was loaded before.
+    fn reload(&mut self) {
+        for lang in Lang::ALL {
+            let path = self.dir.join(format!("{}.toml", lang.code()));
+            let parsed = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|src| toml::from_str::<toml::Table>(&src).map_err(|e| e.to_string()))
+                .and_then(|t| {
+                    let mut c = Catalogue::new();
+                    flatten("", &t, &mut c).map(|()| c)
+                });
+            match parsed {
+                Ok(c) => self.cats[lang as usize] = Box::leak(Box::new(c)),
+                Err(e) => tracing::warn!(path = %path.display(), "catalogue not reloaded: {e}"),
+            }
+        }
     }
 }
 

@@ -62,6 +62,23 @@ try {
   await page.waitForURL(/\/safety\/certificates$/);
   assert.ok(await page.locator("table.data tbody tr").count() > 5, "its data is still there");
   await shot(page, "archive-en");
+
+  // a filter applies on change without reloading the page; the address follows and the
+  // swapped table still sorts
+  await page.evaluate(() => { window.__notReloaded = true; });
+  await Promise.all([
+    page.waitForURL(/status=expired/),
+    page.selectOption("select[name=status]", "expired"),
+  ]);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("#results tbody tr")].every((r) => r.classList.contains("row-expired")));
+  assert.ok(await page.locator("#results tbody tr.row-expired").count() >= 1, "expired certificates listed");
+  assert.equal(await page.evaluate(() => window.__notReloaded), true, "the results were swapped in place");
+  const header = page.locator("#results thead th").nth(2);
+  await header.click();
+  assert.equal(await header.getAttribute("aria-sort"), "ascending", "the swapped table sorts");
+  await page.goBack();
+  await page.waitForURL(/\/safety\/certificates$/);
   await ctx.close();
 
   // --- phone: the menu folds away behind a button

@@ -44,77 +44,89 @@
     apply();
   });
 
-  // Tables with data-sortable sort by a header click (text or number, toggling direction).
-  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
-    table.querySelectorAll("thead th").forEach(function (th, col) {
-      th.classList.add("sortable");
-      th.addEventListener("click", function () {
-        var body = table.tBodies[0];
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        table.querySelectorAll("thead th").forEach(function (x) { x.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = (a.cells[col] || {}).textContent || "", y = (b.cells[col] || {}).textContent || "";
-          var nx = parseFloat(x), ny = parseFloat(y);
-          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y, document.documentElement.lang);
-          return asc ? c : -c;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
+  // Tables with data-sortable sort by a header click (text or number, toggling direction);
+  // delegated, so tables swapped in by a filter form sort too.
+  function markSortable(root) {
+    root.querySelectorAll("table[data-sortable] thead th").forEach(function (th) { th.classList.add("sortable"); });
+  }
+  markSortable(document);
+  document.addEventListener("htmx:afterSettle", function () { markSortable(document); });
+  document.addEventListener("click", function (e) {
+    var th = e.target.closest("table[data-sortable] thead th");
+    if (!th) return;
+    var table = th.closest("table"), col = th.cellIndex, body = table.tBodies[0];
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("thead th").forEach(function (x) { x.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = (a.cells[col] || {}).textContent || "", y = (b.cells[col] || {}).textContent || "";
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y, document.documentElement.lang);
+      return asc ? c : -c;
     });
+    rows.forEach(function (r) { body.appendChild(r); });
   });
 })();
 
 // Live tag values: any element with data-live="NAME,NAME" (empty = all) gets its
 // [data-tag] rows / cards updated from the server's event stream.
+// A filter form that swaps the table in starts a new stream for the rows now shown.
 (function () {
   "use strict";
-  var root = document.querySelector("[data-live]");
-  if (!root || !window.EventSource) return;
-  var names = root.getAttribute("data-live");
-  var url = "/api/v1/stream/tags" + (names ? "?names=" + encodeURIComponent(names) : "");
-  var labels = {
-    good: root.getAttribute("data-q-good"),
-    uncertain: root.getAttribute("data-q-uncertain"),
-    bad: root.getAttribute("data-q-bad")
-  };
-  var rows = {};
-  document.querySelectorAll("[data-tag]").forEach(function (el) { rows[el.getAttribute("data-tag")] = el; });
-  function decimals(res) {
-    var r = parseFloat(res);
-    if (!(r > 0) || r >= 1) return 0;
-    return Math.min(6, Math.ceil(-Math.log10(r) - 1e-9));
+  var es = null, root = null;
+  function start() {
+    if (es) { es.close(); es = null; }
+    root = document.querySelector("[data-live]");
+    if (!root || !window.EventSource) return;
+    var names = root.getAttribute("data-live");
+    var url = "/api/v1/stream/tags" + (names ? "?names=" + encodeURIComponent(names) : "");
+    var labels = {
+      good: root.getAttribute("data-q-good"),
+      uncertain: root.getAttribute("data-q-uncertain"),
+      bad: root.getAttribute("data-q-bad")
+    };
+    var rows = {};
+    document.querySelectorAll("[data-tag]").forEach(function (el) { rows[el.getAttribute("data-tag")] = el; });
+    function decimals(res) {
+      var r = parseFloat(res);
+      if (!(r > 0) || r >= 1) return 0;
+      return Math.min(6, Math.ceil(-Math.log10(r) - 1e-9));
+    }
+    function fmt(v, el) {
+      if (v === null || v === undefined) return "—";
+      if (typeof v === "number" && !Number.isInteger(v)) return v.toFixed(decimals(el.getAttribute("data-resolution")));
+      return String(v);
+    }
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    function time(ms) {
+      var d = new Date(ms);
+      return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    }
+    function apply(e) {
+      JSON.parse(e.data).forEach(function (x) {
+        var el = rows[x.name];
+        if (!el) return;
+        var v = el.querySelector(".v"), q = el.querySelector(".q"), ts = el.querySelector(".ts");
+        if (v && x.value !== null) v.textContent = fmt(x.value, el);
+        if (q) {
+          var badge = q.querySelector(".badge") || q;
+          badge.className = badge === q ? q.className : "badge q-" + x.quality.q;
+          if (labels[x.quality.q]) badge.textContent = labels[x.quality.q];
+        }
+        if (ts) ts.textContent = time(x.ts_ms);
+        el.classList.toggle("stale", x.quality.q !== "good");
+      });
+    }
+    es = new EventSource(url);
+    es.addEventListener("snapshot", apply);
+    es.addEventListener("values", apply);
   }
-  function fmt(v, el) {
-    if (v === null || v === undefined) return "—";
-    if (typeof v === "number" && !Number.isInteger(v)) return v.toFixed(decimals(el.getAttribute("data-resolution")));
-    return String(v);
-  }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function time(ms) {
-    var d = new Date(ms);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-  }
-  function apply(e) {
-    JSON.parse(e.data).forEach(function (x) {
-      var el = rows[x.name];
-      if (!el) return;
-      var v = el.querySelector(".v"), q = el.querySelector(".q"), ts = el.querySelector(".ts");
-      if (v && x.value !== null) v.textContent = fmt(x.value, el);
-      if (q) {
-        var badge = q.querySelector(".badge") || q;
-        badge.className = badge === q ? q.className : "badge q-" + x.quality.q;
-        if (labels[x.quality.q]) badge.textContent = labels[x.quality.q];
-      }
-      if (ts) ts.textContent = time(x.ts_ms);
-      el.classList.toggle("stale", x.quality.q !== "good");
-    });
-  }
-  var es = new EventSource(url);
-  es.addEventListener("snapshot", apply);
-  es.addEventListener("values", apply);
+  start();
+  document.addEventListener("htmx:afterSettle", function () {
+    if (document.querySelector("[data-live]") !== root) start();
+  });
 })();
 
 // Live alarms: the top-bar banner's counts and, on the alarm list, the list itself follow

@@ -1,23 +1,62 @@
 //! Static files embedded at build time (`core/build.rs`): our CSS/JS from `web/static/` and
-//! the npm packages' files under `vendor/`. Served at `/static/<path>`; URLs made by
+//! the npm packages' files under `vendor/` (our own read from disk while developing:
+//! `web::source`). Served at `/static/<path>`; URLs made by
 //! [`url`] carry the content hash, so browsers may cache them forever.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, web};
 
+use super::source;
+
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-fn find(path: &str) -> Option<&'static (&'static str, &'static [u8], &'static str, &'static str)> {
-    ASSETS.iter().find(|(p, ..)| *p == path)
+/// A static file: its bytes, content type and content hash.
+struct Asset {
+    bytes: Cow<'static, [u8]>,
+    content_type: &'static str,
+    hash: String,
 }
 
-/// `/static/<name>?v=<hash>` for an embedded file, or None if there is no such file.
+/// The file at `path` under `/static/`: from the web directory on disk when the server
+/// reads one (`web::source`) and it has the file, else the embedded one.
+fn find(path: &str) -> Option<Asset> {
+    if let Some(dir) = source::dir_path()
+        && !path.split('/').any(|c| c == ".." || c.is_empty())
+        && let Ok(bytes) = std::fs::read(dir.join("static").join(path))
+    {
+        let mut h = std::hash::DefaultHasher::new();
+        bytes.hash(&mut h);
+        return Some(Asset {
+            content_type: super::mime::content_type(path),
+            hash: format!("{:016x}", h.finish()),
+            bytes: Cow::Owned(bytes),
+        });
+    }
+    ASSETS
+        .iter()
+        .find(|(p, ..)| *p == path)
+        .map(|(_, bytes, ct, hash)| Asset {
+            bytes: Cow::Borrowed(*bytes),
+            content_type: ct,
+            hash: hash.to_string(),
+        })
+}
+
+/// `/static/<name>?v=<hash>` for a static file, or None if there is no such file.
 pub fn url(name: &str) -> Option<String> {
-    find(name).map(|(p, _, _, h)| format!("/static/{p}?v={h}"))
+    find(name).map(|a| format!("/static/{name}?v={}", a.hash))
 }
 
 #[get("/static/{path:.*}")]
 pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let Some((_, bytes, ct, hash)) = find(&path) else {
+    let Some(Asset {
+        bytes,
+        content_type: ct,
+        hash,
+    }) = find(&path)
+    else {
         return HttpResponse::NotFound().finish();
     };
     let etag = format!("\"{hash}\"");
@@ -30,7 +69,7 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     }
     let versioned = req.query_string().starts_with("v=");
     HttpResponse::Ok()
-        .content_type(*ct)
+        .content_type(ct)
         .insert_header((header::ETAG, etag))
         .insert_header((
             header::CACHE_CONTROL,
@@ -40,7 +79,7 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
                 "no-cache"
             },
         ))
-        .body(*bytes)
+        .body(bytes)
 }
 
 /// Browsers ask for `/favicon.ico` on pages without an icon link (downloads, the printable
@@ -48,10 +87,10 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 #[get("/favicon.ico")]
 pub async fn favicon() -> HttpResponse {
     match find("favicon.svg") {
-        Some((_, bytes, ct, _)) => HttpResponse::Ok()
-            .content_type(*ct)
+        Some(a) => HttpResponse::Ok()
+            .content_type(a.content_type)
             .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-            .body(*bytes),
+            .body(a.bytes),
         None => HttpResponse::NotFound().finish(),
     }
 }

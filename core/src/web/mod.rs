@@ -12,8 +12,10 @@ pub mod export;
 pub mod form;
 pub mod grant;
 pub mod middleware;
+pub mod mime;
 pub mod ops;
 pub mod render;
+pub mod source;
 pub mod sse;
 pub mod tls;
 

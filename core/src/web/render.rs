@@ -1,4 +1,5 @@
-//! Page rendering: the embedded minijinja templates (`web/templates/`), auto-escaped, with
+//! Page rendering: the minijinja templates of `web/templates/` (embedded, or read from disk
+//! while developing: `web::source`), auto-escaped, with
 //! the helpers every template uses:
 //! - `t("key", name=value…)`: catalogue text in the page's language (`lang` in the context);
 //! - `asset("app.css")`: the URL of an embedded static file with its content hash;
@@ -7,11 +8,16 @@
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-use super::assets;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::{assets, source};
 use crate::i18n::{self, Lang};
 
 pub struct Ui {
-    env: Environment<'static>,
+    offset: time::UtcOffset,
+    embedded: Arc<Environment<'static>>,
+    live: Option<Mutex<Live>>,
 }
 
 fn page_lang(state: &State) -> Lang {
@@ -91,38 +97,101 @@ fn html_formatter(
 
 impl Ui {
     pub fn new(offset: time::UtcOffset) -> Ui {
-        let mut env = Environment::new();
-        minijinja_embed::load_templates!(&mut env);
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-        env.set_formatter(html_formatter);
-        env.add_function("t", t);
-        env.add_function("asset", asset);
-        env.add_filter("action_label", action_label);
-        env.add_filter("label", label);
-        env.add_filter("datetime", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::plant_time::format_ms(m, offset))
-                .unwrap_or_default()
+        let mut embedded = environment(offset);
+        minijinja_embed::load_templates!(&mut embedded);
+        let live = source::dir_path().map(|dir| {
+            let dir = dir.join("templates");
+            let env = from_disk(offset, &dir).unwrap_or_else(|e| {
+                tracing::error!("templates in {}: {e:#}", dir.display());
+                environment(offset)
+            });
+            Mutex::new(Live {
+                stamp: source::Stamp::new(&dir),
+                dir,
+                env: Arc::new(env),
+            })
         });
-        env.add_filter("minute", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::plant_time::format_ms(m, offset)[..16].to_string())
-                .unwrap_or_default()
-        });
-        env.add_filter("date", move |ms: Option<i64>| -> String {
-            ms.map(|m| crate::plant_time::format_ms(m, offset)[..10].to_string())
-                .unwrap_or_default()
-        });
-        Ui { env }
+        Ui {
+            offset,
+            embedded: Arc::new(embedded),
+            live,
+        }
+    }
+
+    /// The environment to render with: the embedded one, or the one read from the web
+    /// directory, read again when a template changed (a template that does not parse is
+    /// reported when a page is rendered, and the others keep working).
+    fn env(&self) -> Result<Arc<Environment<'static>>, Error> {
+        let Some(live) = &self.live else {
+            return Ok(self.embedded.clone());
+        };
+        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live.stamp.changed() {
+            live.env = Arc::new(from_disk(self.offset, &live.dir)?);
+        }
+        Ok(live.env.clone())
     }
 
     pub fn render(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, Error> {
         let ctx = minijinja::context! { lang => lang.code(), ..ctx };
-        self.env.get_template(name)?.render(ctx)
+        self.env()?.get_template(name)?.render(ctx)
     }
 
-    /// Names of all embedded templates (for tests).
+    /// Names of all templates (for tests).
     pub fn template_names(&self) -> Vec<String> {
-        self.env.templates().map(|(n, _)| n.to_string()).collect()
+        self.env()
+            .map(|env| env.templates().map(|(n, _)| n.to_string()).collect())
+            .unwrap_or_default()
     }
+}
+
+/// The environment with the helpers every template uses, without templates.
+fn environment(offset: time::UtcOffset) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_formatter(html_formatter);
+    env.add_function("t", t);
+    env.add_function("asset", asset);
+    env.add_filter("action_label", action_label);
+    env.add_filter("label", label);
+    env.add_filter("datetime", move |ms: Option<i64>| -> String {
+        ms.map(|m| crate::plant_time::format_ms(m, offset))
+            .unwrap_or_default()
+    });
+    env.add_filter("minute", move |ms: Option<i64>| -> String {
+        ms.map(|m| crate::plant_time::format_ms(m, offset)[..16].to_string())
+            .unwrap_or_default()
+    });
+    env.add_filter("date", move |ms: Option<i64>| -> String {
+        ms.map(|m| crate::plant_time::format_ms(m, offset)[..10].to_string())
+            .unwrap_or_default()
+    });
+    env
+}
+
+/// The environment with every `.html` under `dir`, named as the embedded ones are.
+fn from_disk(offset: time::UtcOffset, dir: &Path) -> Result<Environment<'static>, Error> {
+    let mut env = environment(offset);
+    for (name, path) in source::files(dir) {
+        if !name.ends_with(".html") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::TemplateNotFound,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        env.add_template_owned(name, text)?;
+    }
+    Ok(env)
+}
+
+/// Templates read from the web directory (`web::source`).
+struct Live {
+    dir: PathBuf,
+    stamp: source::Stamp,
+    env: Arc<Environment<'static>>,
 }
 
 #[cfg(test)]
@@ -132,7 +201,8 @@ mod tests {
     #[test]
     fn escapes_and_translates() {
         let mut ui = Ui::new(time::UtcOffset::UTC);
-        ui.env
+        Arc::get_mut(&mut ui.embedded)
+            .unwrap()
             .add_template("x.html", "{{ t('nav.users') }}|{{ v }}|{{ 0|datetime }}")
             .unwrap();
         let out = ui

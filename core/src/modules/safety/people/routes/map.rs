@@ -33,29 +33,30 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 ))]
 pub(super) struct Doc;
 
-fn zone_view(z: &Zone, occupancy: &[(u64, u32)]) -> serde_json::Value {
-    let mut v = serde_json::to_value(z).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "points".into(),
-            z.polygon
-                .iter()
-                .map(|[x, y]| format!("{x},{y}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-                .into(),
-        );
-        o.insert(
-            "occupancy".into(),
-            occupancy
-                .iter()
-                .find(|(id, _)| *id == z.id)
-                .map(|(_, n)| *n)
-                .unwrap_or(0)
-                .into(),
-        );
+/// A zone as the map page draws it: the record, its polygon as SVG points
+/// and how many people are inside.
+#[derive(serde::Serialize)]
+struct ZoneView<'a> {
+    #[serde(flatten)]
+    zone: &'a Zone,
+    points: String,
+    occupancy: u32,
+}
+
+fn zone_view<'a>(z: &'a Zone, occupancy: &[(u64, u32)]) -> ZoneView<'a> {
+    ZoneView {
+        zone: z,
+        points: z
+            .polygon
+            .iter()
+            .map(|[x, y]| format!("{x},{y}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        occupancy: occupancy
+            .iter()
+            .find(|(id, _)| *id == z.id)
+            .map_or(0, |(_, n)| *n),
     }
-    v
 }
 
 fn map_ctx(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Value, AppError> {

@@ -88,16 +88,21 @@ async fn person_page(
     person_form(&ctx, Some(&p), values, None)
 }
 
+/// A person as the form echoes it: the record with the checkbox as the
+/// form sends it.
+#[derive(serde::Serialize)]
+struct PersonValues<'a> {
+    #[serde(flatten)]
+    person: &'a Person,
+    enabled: &'static str,
+}
+
 fn person_values(p: &Person) -> serde_json::Value {
-    let mut v = serde_json::to_value(p).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("enabled".into(), if p.enabled { "1" } else { "" }.into());
-        o.insert(
-            "kind".into(),
-            serde_json::to_value(p.kind).unwrap_or_default(),
-        );
-    }
-    v
+    serde_json::to_value(PersonValues {
+        person: p,
+        enabled: if p.enabled { "1" } else { "" },
+    })
+    .unwrap_or_default()
 }
 
 fn person_form(
