@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "safety permits: toxic gases as lists",
         run: crate::modules::safety::permits::service::migrate_toxic_lists,
     },
+    Migration {
+        version: 3,
+        name: "modbus devices: automatic gap bridging",
+        run: crate::tags::service::migrate_auto_bridging,
+    },
 ];
 
 /// The schema version this binary writes.

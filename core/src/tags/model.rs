@@ -454,8 +454,10 @@ pub struct ModbusOptions {
     #[serde(default = "default_groups")]
     pub groups: Vec<PollGroup>,
     /// Unused registers (or bits) bridged to join two reads into one; 0 never bridges.
-    #[serde(default = "max_gap")]
-    pub max_gap: u16,
+    /// None (the default): as many as pay (`drivers::modbus::plan::Bridging`): on TCP up to
+    /// the request size limit, on RTU by the line's baud rate.
+    #[serde(default)]
+    pub max_gap: Option<u16>,
     /// Registers per read, at most 125 (the protocol's limit); some devices take fewer.
     #[serde(default = "max_registers")]
     pub max_registers: u16,
@@ -466,7 +468,7 @@ impl Default for ModbusOptions {
         ModbusOptions {
             timeout_ms: timeout_ms(),
             groups: default_groups(),
-            max_gap: max_gap(),
+            max_gap: None,
             max_registers: max_registers(),
         }
     }
@@ -496,9 +498,6 @@ fn baud() -> u32 {
 }
 fn timeout_ms() -> u32 {
     1000
-}
-fn max_gap() -> u16 {
-    32
 }
 fn max_registers() -> u16 {
     125

@@ -9,7 +9,7 @@ use super::model::{
 use super::store::{DEVICES, TAGS};
 use crate::error::{self, Error, Result};
 use crate::i18n::Msg;
-use crate::store::{Actor, Change, Reader, Store};
+use crate::store::{Actor, Change, Reader, Store, WriteTx};
 
 pub fn tags(r: &impl Reader) -> Result<Vec<Tag>> {
     Ok(r.all(&TAGS)?.into_iter().map(|(_, t)| t).collect())
@@ -316,7 +316,7 @@ fn check_modbus_options(o: &ModbusOptions) -> Result<()> {
             ));
         }
     }
-    if o.max_gap > 124 {
+    if o.max_gap.is_some_and(|g| g > 124) {
         return Err(Error::invalid("max_gap", "tags.err.max_gap"));
     }
     if !(1..=125).contains(&o.max_registers) {
@@ -711,6 +711,22 @@ pub fn blank_tag(name: &str, data_type: DataType, source: Source) -> Tag {
     }
 }
 
+/// Schema 3: Modbus devices saved with the old fixed gap of 32 (the default then) bridge
+/// automatically (`ModbusOptions::max_gap` None): on TCP every gap a request can hold, on
+/// RTU by the baud rate. A device set to any other gap keeps it.
+pub(crate) fn migrate_auto_bridging(w: &mut WriteTx) -> crate::store::Result<()> {
+    for (id, mut d) in w.all(&DEVICES)? {
+        if let DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. } =
+            &mut d.config
+            && options.max_gap == Some(32)
+        {
+            options.max_gap = None;
+            w.insert(&DEVICES, &id, &d)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -789,5 +805,39 @@ mod tests {
             delete_device(&s, &a, d.id),
             Err(Error::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn devices_at_the_old_default_gap_bridge_automatically() {
+        let (_d, s) = temp_store();
+        let a = Actor::system("t");
+        let mut ids = Vec::new();
+        for (name, gap) in [("old", Some(32)), ("set", Some(8))] {
+            let options = ModbusOptions {
+                max_gap: gap,
+                ..Default::default()
+            };
+            let d = Device {
+                id: 0,
+                name: name.into(),
+                description: String::new(),
+                config: DriverConfig::ModbusTcp {
+                    host: "127.0.0.1".into(),
+                    port: 502,
+                    unit: 1,
+                    options,
+                },
+                enabled: true,
+            };
+            ids.push(create_device(&s, &a, d).unwrap().id);
+        }
+        let mut w = s.write(&a).unwrap();
+        migrate_auto_bridging(&mut w).unwrap();
+        w.commit().unwrap();
+        let gap = |id| match device(&s.read().unwrap(), id).unwrap().config {
+            DriverConfig::ModbusTcp { options, .. } => options.max_gap,
+            _ => unreachable!(),
+        };
+        assert_eq!((gap(ids[0]), gap(ids[1])), (None, Some(8)));
     }
 }

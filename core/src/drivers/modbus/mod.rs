@@ -2,14 +2,14 @@
 //! polls its tags group by group, and performs writes between polls.
 //!
 //! Failures are contained: an exception response marks the tags of that read bad
-//! (`device_error`), and an "illegal data address" splits the read so only the tag at the
-//! bad address stays bad (`config_error`); a timeout or a broken connection marks every tag
+//! (`device_error`), and an "illegal data address" splits the read (`plan::Split`) so only
+//! the tag at the bad address stays bad (`config_error`); a timeout or a broken connection marks every tag
 //! of the device bad (`comm_failure`) and reconnects with backoff (1 s doubling to 30 s).
 //! The tag list is re-read whenever the engine's definitions change, without a reconnect.
 
 pub mod plan;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_modbus::client::{Context, Reader, Writer};
 use tokio_modbus::{ExceptionCode, Slave};
 
-use self::plan::{Block, decode, encode};
+use self::plan::{Block, Bridging, Splits, decode, encode};
 use super::{Status, record_error, set_status};
 use crate::tags::engine::{Defs, Engine};
 use crate::tags::model::{
@@ -47,9 +47,10 @@ pub async fn run(
     status: Status,
     mut writes: mpsc::Receiver<WriteReq>,
 ) {
-    let opts = match &config {
-        DriverConfig::ModbusTcp { options, .. } | DriverConfig::ModbusRtu { options, .. } => {
-            options.clone()
+    let (opts, bridging) = match &config {
+        DriverConfig::ModbusTcp { options, .. } => (options.clone(), Bridging::tcp(options)),
+        DriverConfig::ModbusRtu { options, baud, .. } => {
+            (options.clone(), Bridging::rtu(options, *baud))
         }
         _ => return,
     };
@@ -59,10 +60,16 @@ pub async fn run(
             Ok(ctx) => {
                 backoff = Duration::from_secs(1);
                 set_status(&status, |s| s.connected = true);
-                let Broken(why) =
-                    Session::new(engine.clone(), device, opts.clone(), status.clone(), ctx)
-                        .run(&mut writes)
-                        .await;
+                let Broken(why) = Session::new(
+                    engine.clone(),
+                    device,
+                    opts.clone(),
+                    bridging,
+                    status.clone(),
+                    ctx,
+                )
+                .run(&mut writes)
+                .await;
                 record_error(&status, &why);
                 tracing::warn!(device, error = %why, "modbus connection lost; reconnecting");
             }
@@ -150,7 +157,8 @@ impl Plan {
         defs: Arc<Defs>,
         device: u32,
         opts: &ModbusOptions,
-        isolated: &HashSet<(ModbusArea, u16)>,
+        bridging: Bridging,
+        splits: &Splits,
     ) -> Plan {
         let mut by_group: HashMap<&str, Vec<(u32, ModbusPoint)>> = HashMap::new();
         let mut orphans = Vec::new();
@@ -175,7 +183,7 @@ impl Plan {
                 let points = by_group.remove(g.name.as_str()).unwrap_or_default();
                 (
                     Duration::from_millis(g.interval_ms.max(10) as u64),
-                    plan::plan(&points, opts, isolated),
+                    plan::plan(&points, opts, bridging, splits),
                 )
             })
             .collect();
@@ -197,7 +205,8 @@ struct Session {
     opts: ModbusOptions,
     status: Status,
     ctx: Context,
-    isolated: HashSet<(ModbusArea, u16)>,
+    bridging: Bridging,
+    splits: Splits,
     plan: Plan,
 }
 
@@ -212,18 +221,20 @@ impl Session {
         engine: Arc<Engine>,
         device: u32,
         opts: ModbusOptions,
+        bridging: Bridging,
         status: Status,
         ctx: Context,
     ) -> Session {
-        let isolated = HashSet::new();
-        let plan = Plan::new(engine.defs(), device, &opts, &isolated);
+        let splits = Splits::new();
+        let plan = Plan::new(engine.defs(), device, &opts, bridging, &splits);
         Session {
             engine,
             device,
             opts,
             status,
             ctx,
-            isolated,
+            bridging,
+            splits,
             plan,
         }
     }
@@ -234,7 +245,13 @@ impl Session {
 
     /// Rebuilds the plan when tags changed (or a read was split).
     fn replan(&mut self) {
-        self.plan = Plan::new(self.engine.defs(), self.device, &self.opts, &self.isolated);
+        self.plan = Plan::new(
+            self.engine.defs(),
+            self.device,
+            &self.opts,
+            self.bridging,
+            &self.splits,
+        );
         let ts = now_ms();
         let orphans: Vec<Sample> = self
             .plan
@@ -355,19 +372,20 @@ impl Session {
                     set_status(&self.status, |s| s.last_ok_ms = Some(ts));
                 }
                 Ok(Err(ex)) => {
-                    let alone = b.points.len() == 1 || self.isolated.contains(&(b.area, b.start));
-                    let reason = if ex == ExceptionCode::IllegalDataAddress && alone {
-                        Reason::ConfigError
-                    } else {
-                        Reason::DeviceError
-                    };
-                    if ex == ExceptionCode::IllegalDataAddress && !alone {
-                        // read each tag alone from the next poll on: only the bad one stays bad
-                        for (_, p) in &b.points {
-                            self.isolated.insert((p.area, p.address));
+                    let refused = ex == ExceptionCode::IllegalDataAddress;
+                    let reason = match b.split_on_refusal() {
+                        None if refused => Reason::ConfigError,
+                        Some(how) if refused => {
+                            // from the next poll on, read the runs of adjacent addresses
+                            // (then each tag) apart: only the bad address stays bad
+                            for (_, p) in &b.points {
+                                self.splits.insert((p.area, p.address), how);
+                            }
+                            split = true;
+                            Reason::DeviceError
                         }
-                        split = true;
-                    }
+                        _ => Reason::DeviceError,
+                    };
                     record_error(
                         &self.status,
                         &format!("read {:?} {}+{}: exception {ex}", b.area, b.start, b.count),

@@ -493,7 +493,11 @@ fn device_values(d: &Device) -> serde_json::Value {
     v["driver"] = driver.into();
     v["groups"] = groups(options).into();
     v["timeout_ms"] = options.timeout_ms.to_string().into();
-    v["max_gap"] = options.max_gap.to_string().into();
+    v["max_gap"] = options
+        .max_gap
+        .map(|g| g.to_string())
+        .unwrap_or_default()
+        .into();
     v["max_registers"] = options.max_registers.to_string().into();
     if let (Some(v), serde_json::Value::Object(m)) = (v.as_object_mut(), extra) {
         v.extend(m);
@@ -531,7 +535,7 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
                 "" => d.groups,
                 g => groups_from_form(g)?,
             },
-            max_gap: f.opt("max_gap")?.unwrap_or(d.max_gap),
+            max_gap: f.opt("max_gap")?,
             max_registers: f.opt("max_registers")?.unwrap_or(d.max_registers),
         })
     };
