@@ -220,6 +220,7 @@ impl App {
                 tick.tick().await;
                 let (h2, a2) = (h.clone(), alarms.clone());
                 let retention = since_retention == 0;
+                let trim = since_retention % 60 == 30;
                 since_retention = (since_retention + 1) % 3600;
                 let r = tokio::task::spawn_blocking(move || {
                     a2.tick(crate::util::now_ms());
@@ -229,6 +230,9 @@ impl App {
                     let flushed = h2.flush();
                     if retention && let Err(e) = h2.apply_retention(crate::util::now_ms()) {
                         tracing::warn!(error = %e, "history retention failed");
+                    }
+                    if trim {
+                        crate::util::release_free_memory();
                     }
                     flushed
                 })

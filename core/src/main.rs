@@ -1,3 +1,4 @@
 fn main() {
+    nplusx::util::limit_malloc_arenas();
     std::process::exit(nplusx::cli::main());
 }

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 
 pub const BOOTSTRAP: &str = "e2e-bootstrap-token-0123456789abcdef";
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_nplusx")
+/// The binary under test: this build's, or `NPLUSX_E2E_BIN` (e.g. a release build, for the
+/// memory figures of the appliance as shipped).
+pub fn bin() -> String {
+    std::env::var("NPLUSX_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_nplusx").to_string())
 }
 
 /// Runs a CLI command to completion.
@@ -218,6 +220,25 @@ impl Server {
         let r = c.login(user, &self.password());
         assert_eq!(r.status, 303, "login of {user} failed: {}", r.body);
         c
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// (resident, peak resident) memory of the server in MiB, from /proc.
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid().unwrap_or(0)))
+            .unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
     }
 
     /// SIGKILL: a power cut for the process (nothing is flushed).

@@ -478,6 +478,11 @@ pub(crate) fn meta_put<V: Serialize>(w: &mut WriteTx, key: &str, v: &V) -> Resul
 }
 
 /// The opened store. Cheap to share behind an `Arc`.
+/// redb's page cache. Its default (1 GiB) is a ceiling the history writes fill over hours,
+/// which a 2 GB box cannot spare; the kernel's page cache still holds the file, and the
+/// B-tree's interior pages of a large store fit in a fraction of this.
+const CACHE_BYTES: usize = 32 << 20;
+
 pub struct Store {
     db: redb::Database,
     path: PathBuf,
@@ -504,7 +509,10 @@ impl Store {
                 .map_err(dir_err)?;
         }
         let path = data_dir.join(DB_FILE);
-        let db = match redb::Database::create(&path) {
+        let db = match redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::Locked(data_dir.to_path_buf()));
