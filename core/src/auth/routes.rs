@@ -571,10 +571,7 @@ async fn user_create(
         result.map(|u| format!("/admin/users/{}", u.id)),
         "flash.saved",
         "admin/user_form.html",
-        || {
-            let c = user_form_ctx(&ctx, None, f.echo())?;
-            Ok(c)
-        },
+        || user_form_ctx(&ctx, None, f.echo()),
     )
 }
 

@@ -661,10 +661,7 @@ async fn def_create_submit(
         result.map(|d| format!("/automation/alarms/{}", d.id)),
         "flash.saved",
         "automation/def_form.html",
-        || {
-            let c = def_form_ctx(&ctx, None, f.echo());
-            Ok(c)
-        },
+        || Ok(def_form_ctx(&ctx, None, f.echo())),
     )
 }
 

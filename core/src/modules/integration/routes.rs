@@ -263,10 +263,8 @@ async fn tag_create_submit(
     let f = FormData::from(form);
     let result = async {
         let t = io::from_fields(&f)?;
-        ctx.write(move |app, actor| {
-            let t = svc::create_tag(&app.store, actor, t)?;
-            app.reload_tags()?;
-            Ok(t)
+        reconfigure(&ctx, move |app, actor| {
+            svc::create_tag(&app.store, actor, t)
         })
         .await
     }
@@ -275,10 +273,7 @@ async fn tag_create_submit(
         result.map(|t| format!("/integration/tags/{}", t.name)),
         "flash.saved",
         "integration/tag_form.html",
-        || {
-            let c = tag_form_ctx(&ctx, None, f.echo())?;
-            Ok(c)
-        },
+        || tag_form_ctx(&ctx, None, f.echo()),
     )
 }
 
@@ -312,10 +307,8 @@ async fn tag_update_submit(
     let o = old.clone();
     let result = async {
         let t = io::from_fields(&f)?;
-        ctx.write(move |app, actor| {
-            let t = svc::update_tag(&app.store, actor, &o, t)?;
-            app.reload_tags()?;
-            Ok(t)
+        reconfigure(&ctx, move |app, actor| {
+            svc::update_tag(&app.store, actor, &o, t)
         })
         .await
     }
@@ -505,6 +498,20 @@ fn device_values(d: &Device) -> serde_json::Value {
     v
 }
 
+/// A write to the tag or device configuration, after which the engine and the drivers
+/// follow it.
+pub(super) async fn reconfigure<T: Send + 'static>(
+    ctx: &Ctx,
+    f: impl FnOnce(&App, &crate::store::Actor) -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    ctx.write(move |app, actor| {
+        let x = f(app, actor)?;
+        app.reload_tags()?;
+        Ok(x)
+    })
+    .await
+}
+
 /// `default=1000, slow=10000` → polling groups.
 fn groups_from_form(text: &str) -> Result<Vec<crate::tags::model::PollGroup>, Error> {
     text.split([',', '，', ';', '\n'])
@@ -626,10 +633,8 @@ async fn device_create_submit(
     let f = FormData::from(form);
     let result = async {
         let d = device_from_form(&f)?;
-        ctx.write(move |app, actor| {
-            let d = svc::create_device(&app.store, actor, d)?;
-            app.reload_tags()?;
-            Ok(d)
+        reconfigure(&ctx, move |app, actor| {
+            svc::create_device(&app.store, actor, d)
         })
         .await
     }
@@ -665,10 +670,8 @@ async fn device_update_submit(
     let before = svc::device(&ctx.app.store.read()?, id)?;
     let result = async {
         let d = device_from_form(&f)?;
-        ctx.write(move |app, actor| {
-            let d = svc::update_device(&app.store, actor, id, d)?;
-            app.reload_tags()?;
-            Ok(d)
+        reconfigure(&ctx, move |app, actor| {
+            svc::update_device(&app.store, actor, id, d)
         })
         .await
     }
@@ -807,13 +810,10 @@ async fn api_tag_create(
     body: web::Json<Tag>,
 ) -> Result<HttpResponse, AppError> {
     let t = body.into_inner();
-    let t = ctx
-        .write(move |app, actor| {
-            let t = svc::create_tag(&app.store, actor, t)?;
-            app.reload_tags()?;
-            Ok(t)
-        })
-        .await?;
+    let t = reconfigure(&ctx, move |app, actor| {
+        svc::create_tag(&app.store, actor, t)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(t))
 }
 
@@ -838,13 +838,10 @@ async fn api_tag_update(
     body: web::Json<Tag>,
 ) -> Result<HttpResponse, AppError> {
     let (name, t) = (name.into_inner(), body.into_inner());
-    let t = ctx
-        .write(move |app, actor| {
-            let t = svc::update_tag(&app.store, actor, &name, t)?;
-            app.reload_tags()?;
-            Ok(t)
-        })
-        .await?;
+    let t = reconfigure(&ctx, move |app, actor| {
+        svc::update_tag(&app.store, actor, &name, t)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(t))
 }
 
@@ -1003,13 +1000,10 @@ async fn api_device_create(
     body: web::Json<Device>,
 ) -> Result<HttpResponse, AppError> {
     let d = body.into_inner();
-    let d = ctx
-        .write(move |app, actor| {
-            let d = svc::create_device(&app.store, actor, d)?;
-            app.reload_tags()?;
-            Ok(d)
-        })
-        .await?;
+    let d = reconfigure(&ctx, move |app, actor| {
+        svc::create_device(&app.store, actor, d)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(d.redacted()))
 }
 
@@ -1038,13 +1032,10 @@ async fn api_device_update(
     body: web::Json<Device>,
 ) -> Result<HttpResponse, AppError> {
     let (id, d) = (*id, body.into_inner());
-    let d = ctx
-        .write(move |app, actor| {
-            let d = svc::update_device(&app.store, actor, id, d)?;
-            app.reload_tags()?;
-            Ok(d)
-        })
-        .await?;
+    let d = reconfigure(&ctx, move |app, actor| {
+        svc::update_device(&app.store, actor, id, d)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(d.redacted()))
 }
 

@@ -75,11 +75,8 @@ async fn run_import(
     mp: Multipart,
 ) -> Result<io::Imported, AppError> {
     let (_, bytes) = crate::web::form::read_upload(mp, MAX_BYTES).await?;
-    ctx.write(move |app, actor| {
-        let rows = io::parse(&bytes)?;
-        let done = io::import(&app.store, actor, rows)?;
-        app.reload_tags()?;
-        Ok(done)
+    super::routes::reconfigure(ctx, move |app, actor| {
+        io::import(&app.store, actor, io::parse(&bytes)?)
     })
     .await
 }

@@ -179,10 +179,7 @@ async fn create_submit(
             .map(|c| format!("/safety/certificates/{}", c.id)),
         "flash.saved",
         "safety/certificate_form.html",
-        || {
-            let c = form_ctx(&ctx, None, f.echo())?;
-            Ok(c)
-        },
+        || form_ctx(&ctx, None, f.echo()),
     )
 }
 

@@ -179,10 +179,7 @@ async fn report_submit(
         r.map(|h| format!("/safety/hazards/{}", h.id)),
         "flash.reported",
         "safety/hazards.html",
-        || {
-            let c = list_ctx(&ctx, None, f.echo())?;
-            Ok(c)
-        },
+        || list_ctx(&ctx, None, f.echo()),
     )
 }
 
@@ -381,10 +378,7 @@ async fn risk_submit(
         r.map(|_| "/safety/risks".to_string()),
         "flash.saved",
         "safety/risks.html",
-        || {
-            let c = risks_ctx(&ctx, f.echo())?;
-            Ok(c)
-        },
+        || risks_ctx(&ctx, f.echo()),
     )
 }
 

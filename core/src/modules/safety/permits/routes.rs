@@ -809,10 +809,7 @@ async fn create_submit(
         result.map(|p| format!("/safety/permits/{}", p.id)),
         "flash.saved",
         "safety/permit_form.html",
-        || {
-            let c = form_ctx(&ctx, work, None, echo(&f))?;
-            Ok(c)
-        },
+        || form_ctx(&ctx, work, None, echo(&f)),
     )
 }
 
@@ -863,10 +860,7 @@ async fn update_submit(
         result.map(|_| format!("/safety/permits/{pid}")),
         "flash.saved",
         "safety/permit_form.html",
-        || {
-            let c = form_ctx(&ctx, p.work(), Some(&p), echo(&f))?;
-            Ok(c)
-        },
+        || form_ctx(&ctx, p.work(), Some(&p), echo(&f)),
     )
 }
 
