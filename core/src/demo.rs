@@ -28,6 +28,7 @@ const USERS: &[(&str, &str, usize, &str, &str)] = &[
     ("li.ming", "李明", 2, "operator", "13905791003"),
     ("zhou.jianming", "周建明", 2, "operator", "13905791004"),
     ("chen.xiaoyan", "陈晓燕", 5, "warehouse", "13905791005"),
+    ("zhao.min", "赵敏", 5, "warehouse", "13905791011"),
     ("xu.guoping", "徐国平", 3, "maintenance", "13905791006"),
     ("wu.lihua", "吴丽华", 4, "quality", "13905791007"),
     ("liu.yang", "刘洋", 6, "viewer", "13905791008"),

@@ -85,6 +85,21 @@ pub fn release_free_memory() {
     }
 }
 
+/// Deserializes a query-string number where an empty value (`?material=` from a filter
+/// form's "all" choice) means none. Use with `#[serde(default, deserialize_with = ..)]`.
+pub fn blank_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let s: Option<String> = serde::Deserialize::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,11 @@ fn a_hot_work_permit_is_signed_through_its_chain_on_a_phone() {
 }
 
 /// Runs one Playwright story against a fresh demo server.
+#[test]
+fn a_keeper_receives_a_purchase_order_by_lot_and_issues_from_it_on_a_phone() {
+    story("inventory.spec.mjs");
+}
+
 fn story(spec: &str) {
     story_with(spec, &[]);
 }

@@ -174,9 +174,21 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
     assert_eq!(r["enterprise_type"], "in_park");
     assert_eq!(r["required_total"], 6);
     assert_eq!(
-        r["required_enabled"], 3,
-        "safety, production automation and data integration are built so far"
+        r["required_enabled"], 4,
+        "safety, production automation, inventory and data integration are built so far"
     );
+    let inventory = r["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "inventory")
+        .unwrap();
+    for item in inventory["items"].as_array().unwrap() {
+        assert_eq!(
+            item["met"], true,
+            "the demo uses purchasing, sales and stock: {item}"
+        );
+    }
     let automation = r["modules"]
         .as_array()
         .unwrap()

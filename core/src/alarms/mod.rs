@@ -460,6 +460,30 @@ impl Alarms {
         Ok(())
     }
 
+    /// Makes a module's alarms under `prefixes` what `standing` says: raises each (a no-op
+    /// for those already raised) and clears every other one under those prefixes (its cause
+    /// is gone). Modules call it from their periodic checks.
+    pub fn sync_external(
+        &self,
+        area: &str,
+        prefixes: &[&str],
+        standing: Vec<(String, Priority, Text)>,
+    ) -> Result<()> {
+        let mut raised = std::collections::HashSet::new();
+        for (source, priority, text) in standing {
+            self.raise_external(&source, priority, &text, area)?;
+            raised.insert(source);
+        }
+        for prefix in prefixes {
+            for source in self.external_sources(prefix) {
+                if !raised.contains(&source) {
+                    self.clear_external(&source);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Clears a module's alarm; nothing happens if it was never raised.
     pub fn clear_external(&self, source: &str) {
         let id = self

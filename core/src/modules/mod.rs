@@ -6,6 +6,7 @@
 
 pub mod automation;
 pub mod integration;
+pub mod inventory;
 pub mod safety;
 
 use std::sync::Arc;
@@ -20,5 +21,6 @@ pub fn builtin() -> Vec<Arc<dyn Module>> {
         Arc::new(integration::Integration),
         Arc::new(automation::Automation),
         Arc::new(safety::Safety),
+        Arc::new(inventory::Inventory),
     ]
 }

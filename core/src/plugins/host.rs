@@ -17,13 +17,19 @@ pub const COLLECTIONS: &[&str] = &[
     "safety.certificates",
     "alarms.active",
     "tags.defs",
+    "inventory.materials",
+    "inventory.stock",
 ];
 
 /// Alarm keys one plugin may use.
 const MAX_ALARM_KEYS: usize = 200;
 
 /// The actions `actions.invoke` offers.
-pub const ACTIONS: &[&str] = &["alarms.acknowledge", "alarms.acknowledge-own"];
+pub const ACTIONS: &[&str] = &[
+    "alarms.acknowledge",
+    "alarms.acknowledge-own",
+    "inventory.move",
+];
 
 fn failed(e: impl std::fmt::Display) -> wit::Error {
     wit::Error::Failed(e.to_string())
@@ -335,6 +341,25 @@ pub fn query(
             .iter()
             .filter_map(|t| serde_json::to_value(t.as_ref()).ok())
             .collect(),
+        "inventory.materials" | "inventory.stock" if !app.registry.is_enabled("inventory") => {
+            return Err(wit::Error::Failed(
+                "the inventory module is switched off".into(),
+            ));
+        }
+        "inventory.materials" => crate::modules::inventory::service::materials(&r)
+            .map_err(failed)?
+            .into_iter()
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .collect(),
+        "inventory.stock" => crate::modules::inventory::service::stock(
+            &r,
+            &Default::default(),
+            crate::plant_time::today(app.offset),
+        )
+        .map_err(failed)?
+        .into_iter()
+        .filter_map(|x| serde_json::to_value(x).ok())
+        .collect(),
         other => return Err(wit::Error::NotFound(format!("no collection {other}"))),
     };
     Ok(rows
@@ -383,6 +408,24 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
                 .ack_many(&ids, &actor, &comment)
                 .map_err(|e| wit::Error::Failed(en(e)))?;
             Ok(serde_json::json!({ "acknowledged": n }).to_string())
+        }
+        "inventory.move" => {
+            // the same rules as the console: a refusal names the rule; 剧毒 items need two
+            // custodians signed in as people, which a plugin is not
+            if !app.registry.is_enabled("inventory") {
+                return Err(wit::Error::Failed(
+                    "the inventory module is switched off".into(),
+                ));
+            }
+            let input: crate::modules::inventory::service::MoveInput = serde_json::from_value(args)
+                .map_err(|e| wit::Error::Invalid(format!("a movement: {e}")))?;
+            let p = crate::modules::inventory::post(&app, &actor, input).map_err(|e| match e {
+                crate::error::Error::Invalid { field, .. } => {
+                    wit::Error::Invalid(format!("{field}: {}", en(e)))
+                }
+                other => wit::Error::Failed(en(other)),
+            })?;
+            serde_json::to_string(&p).map_err(failed)
         }
         other => Err(wit::Error::NotFound(format!("no action {other}"))),
     }

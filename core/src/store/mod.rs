@@ -122,6 +122,26 @@ impl Key for (u64, u64) {
     }
 }
 
+impl Key for (u64, u64, u64) {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(24);
+        for x in [self.0, self.1, self.2] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v
+    }
+    fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() != 24 {
+            return None;
+        }
+        Some((
+            u64::decode(&b[..8])?,
+            u64::decode(&b[8..16])?,
+            u64::decode(&b[16..])?,
+        ))
+    }
+}
+
 /// A stored value: any serde type, encoded as CBOR.
 pub trait Record: Serialize + DeserializeOwned {}
 impl<T: Serialize + DeserializeOwned> Record for T {}

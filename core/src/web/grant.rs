@@ -128,4 +128,8 @@ areas! {
     integration = "integration",
     /// 生产自动化
     automation = "automation",
+    /// 进销存
+    inventory = "inventory",
+    /// 质量管理 (its lab sets lots' quality status before the module itself is built)
+    quality = "quality",
 }

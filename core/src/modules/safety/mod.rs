@@ -292,9 +292,6 @@ pub(crate) fn texts(msg: &Msg) -> crate::alarms::model::Text {
     }
 }
 
-/// Makes the module alarms under `prefixes` what `standing` says: raises each of them (a
-/// no-op for those already raised) and clears every other one under those prefixes (their
-/// cause is gone: renewed, closed, deleted).
 fn sync_alarms(
     app: &App,
     prefixes: &[&str],
@@ -304,20 +301,7 @@ fn sync_alarms(
         crate::alarms::model::Text,
     )>,
 ) -> crate::error::Result<()> {
-    let mut raised = std::collections::HashSet::new();
-    for (source, priority, text) in standing {
-        app.alarms
-            .raise_external(&source, priority, &text, "safety")?;
-        raised.insert(source);
-    }
-    for prefix in prefixes {
-        for source in app.alarms.external_sources(prefix) {
-            if !raised.contains(&source) {
-                app.alarms.clear_external(&source);
-            }
-        }
-    }
-    Ok(())
+    app.alarms.sync_external("safety", prefixes, standing)
 }
 
 /// Raises an alarm for every expired (high priority) and expiring (low) document of the

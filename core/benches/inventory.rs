@@ -1,0 +1,418 @@
+//! Inventory benchmark: with 1,000,000 movements over 5,000 materials and 200 locations in
+//! the store, (1) posting a movement durably (checked, with its balances and audit entry,
+//! one commit each), (2) the balance of a material at a location, (3) a page of the ledger
+//! filtered by material and month — each beside SQLite doing the same with indexed tables
+//! (WAL, synchronous=FULL, one transaction per movement), measured in the same run.
+//!
+//! Run: `cargo bench --bench inventory` (release build). Movements loaded:
+//! `NPLUSX_BENCH_MOVEMENTS` (default 1,000,000).
+
+use std::time::{Duration, Instant};
+
+use nplusx::modules::inventory::model::{Location, Material, MoveKind, Warehouse};
+use nplusx::modules::inventory::service::{self as svc, MoveInput, Posting};
+use nplusx::store::{Actor, Store};
+
+const MATERIALS: u64 = 5_000;
+const LOCATIONS: u64 = 200;
+const DAY_MS: i64 = 86_400_000;
+/// 2026-01-01 00:00 UTC.
+const YEAR_START: i64 = 1_767_225_600_000;
+
+/// A small deterministic generator (xorshift), so both stores get the same movements.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One movement of the load: a receipt of a new lot, or an issue from an earlier one.
+#[derive(Clone, Copy)]
+struct Mv {
+    ts_ms: i64,
+    material: u64,
+    location: u64,
+    /// Index of the receipt that made the lot.
+    lot: u64,
+    qty: f64,
+    receipt: bool,
+}
+
+/// Receipts and issues over a year: each material has lots at a few locations; issues take
+/// a quarter of a lot at a time.
+fn load(n: u64) -> Vec<Mv> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(n as usize);
+    let mut open: Vec<(u64, u64, u64, f64)> = Vec::new(); // (material, location, lot, left)
+    for i in 0..n {
+        let ts_ms = YEAR_START + (i as i64 * 365 * DAY_MS) / n as i64;
+        if open.len() < 1000 || rng.below(3) == 0 {
+            let m = rng.below(MATERIALS) + 1;
+            let l = rng.below(LOCATIONS) + 1;
+            out.push(Mv {
+                ts_ms,
+                material: m,
+                location: l,
+                lot: i,
+                qty: 1000.0,
+                receipt: true,
+            });
+            open.push((m, l, i, 1000.0));
+        } else {
+            let k = rng.below(open.len() as u64) as usize;
+            let (m, l, lot, left) = open[k];
+            out.push(Mv {
+                ts_ms,
+                material: m,
+                location: l,
+                lot,
+                qty: 250.0,
+                receipt: false,
+            });
+            if left - 250.0 <= 0.0 {
+                open.swap_remove(k);
+            } else {
+                open[k].3 = left - 250.0;
+            }
+        }
+    }
+    out
+}
+
+fn posting(ts_ms: i64) -> Posting {
+    Posting {
+        now_ms: ts_ms,
+        today: time::OffsetDateTime::from_unix_timestamp(ts_ms / 1000)
+            .unwrap()
+            .date(),
+        quality_on: false,
+    }
+}
+
+fn input(mv: &Mv, lots: &[u64]) -> MoveInput {
+    if mv.receipt {
+        MoveInput {
+            kind: Some(MoveKind::Receipt),
+            material: mv.material,
+            lot_number: format!("L{}", mv.lot),
+            to: Some(mv.location),
+            qty: mv.qty,
+            ..Default::default()
+        }
+    } else {
+        MoveInput {
+            kind: Some(MoveKind::Issue),
+            material: mv.material,
+            lot: Some(lots[mv.lot as usize]),
+            from: Some(mv.location),
+            qty: mv.qty,
+            ..Default::default()
+        }
+    }
+}
+
+fn setup(store: &Store) {
+    let a = Actor::system("bench");
+    let wh = svc::save_warehouse(
+        store,
+        &a,
+        Warehouse {
+            id: 0,
+            code: "WH".into(),
+            name: "store".into(),
+            hazmat_store: false,
+            custodians: vec![],
+            address: String::new(),
+        },
+    )
+    .unwrap();
+    for i in 1..=LOCATIONS {
+        svc::save_location(
+            store,
+            &a,
+            Location {
+                id: 0,
+                warehouse: wh.id,
+                code: format!("L{i:03}"),
+                name: String::new(),
+                capacity_kg: 0.0,
+            },
+        )
+        .unwrap();
+    }
+    for i in 1..=MATERIALS {
+        let m = Material {
+            id: 0,
+            code: format!("M{i:05}"),
+            name: format!("物料 {i}"),
+            spec: String::new(),
+            base_unit: "kg".into(),
+            units: vec![],
+            cas: String::new(),
+            ghs: vec![],
+            hazmat: false,
+            highly_toxic: false,
+            precursor_class: 0,
+            explosive_precursor: false,
+            storage_group: String::new(),
+            shelf_life_days: 0,
+            safety_stock: 0.0,
+            reorder_point: 0.0,
+            max_stock: 0.0,
+            unit_cost: 1.0,
+            list_price: 0.0,
+            floor_price: 0.0,
+            active: true,
+        };
+        svc::save_material(store, &a, m).unwrap();
+    }
+}
+
+fn main() {
+    let n: u64 = std::env::var("NPLUSX_BENCH_MOVEMENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let moves = load(n);
+    println!("inventory: {n} movements over {MATERIALS} materials and {LOCATIONS} locations");
+
+    // ---------------------------------------------------------------- nplusx (redb)
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    setup(&store);
+    let actor = Actor::system("bench");
+    let t = Instant::now();
+    let mut lots: Vec<u64> = vec![0; moves.len()];
+    for chunk in moves.chunks(10_000) {
+        let mut w = store.write(&actor).unwrap();
+        for mv in chunk {
+            let p = svc::post_in(&mut w, &actor, input(mv, &lots), posting(mv.ts_ms)).unwrap();
+            if mv.receipt {
+                lots[mv.lot as usize] = p.lot.id;
+            }
+        }
+        w.commit().unwrap();
+    }
+    println!(
+        "  loaded in {:.1} s ({:.0} movements/s in batches of 10,000), store {:.0} MiB",
+        t.elapsed().as_secs_f64(),
+        n as f64 / t.elapsed().as_secs_f64(),
+        store.file_size() as f64 / 1048576.0
+    );
+    // durable posting, one commit per movement: a receipt then an issue, alternating
+    let posts = 2_000u64;
+    let mut rng = Rng(42);
+    let t = Instant::now();
+    for i in 0..posts {
+        let m = rng.below(MATERIALS) + 1;
+        let l = rng.below(LOCATIONS) + 1;
+        let p = posting(YEAR_START + 366 * DAY_MS + i as i64);
+        svc::post(
+            &store,
+            &actor,
+            MoveInput {
+                kind: Some(MoveKind::Receipt),
+                material: m,
+                lot_number: format!("B{i}"),
+                to: Some(l),
+                qty: 10.0,
+                ..Default::default()
+            },
+            p,
+        )
+        .unwrap();
+    }
+    let redb_post = posts as f64 / t.elapsed().as_secs_f64();
+    // balance of a material at a location
+    let q = 20_000;
+    let r = store.read().unwrap();
+    let t = Instant::now();
+    let mut sum = 0.0;
+    for _ in 0..q {
+        sum += svc::balance(&r, rng.below(MATERIALS) + 1, rng.below(LOCATIONS) + 1).unwrap();
+    }
+    let redb_balance = t.elapsed() / q;
+    // a page of the ledger: one material, one month, newest first, 100 lines
+    let pages = 500;
+    let t = Instant::now();
+    let mut lines = 0;
+    for _ in 0..pages {
+        let month = rng.below(12) as i64;
+        let from = YEAR_START + month * 30 * DAY_MS;
+        lines += svc::ledger(
+            &r,
+            Some(rng.below(MATERIALS) + 1),
+            from,
+            from + 31 * DAY_MS,
+            100,
+        )
+        .unwrap()
+        .len();
+    }
+    let redb_page = t.elapsed() / pages;
+    drop(r);
+    std::hint::black_box(sum);
+
+    // ---------------------------------------------------------------- SQLite
+    let sdir = tempfile::tempdir().unwrap();
+    let db = rusqlite::Connection::open(sdir.path().join("inv.db")).unwrap();
+    db.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+         CREATE TABLE movements(id INTEGER PRIMARY KEY, ts INTEGER, kind TEXT, material INTEGER,
+           lot INTEGER, from_loc INTEGER, to_loc INTEGER, qty REAL, reference TEXT, by TEXT);
+         CREATE INDEX movements_material_ts ON movements(material, ts);
+         CREATE TABLE balances(material INTEGER, location INTEGER, lot INTEGER, qty REAL,
+           PRIMARY KEY(material, location, lot)) WITHOUT ROWID;
+         CREATE TABLE lots(id INTEGER PRIMARY KEY, material INTEGER, number TEXT, UNIQUE(material, number));
+         CREATE TABLE audit(id INTEGER PRIMARY KEY, ts INTEGER, action TEXT, target TEXT, detail TEXT);",
+    )
+    .unwrap();
+    let post_sql = |db: &rusqlite::Connection, mv: &Mv| {
+        let (from, to, d) = if mv.receipt {
+            (None, Some(mv.location), mv.qty)
+        } else {
+            (Some(mv.location), None, -mv.qty)
+        };
+        if mv.receipt {
+            db.execute(
+                "INSERT INTO lots(id, material, number) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    mv.lot as i64 + 1,
+                    mv.material as i64,
+                    format!("L{}", mv.lot)
+                ],
+            )
+            .unwrap();
+        } else {
+            // the check the service makes: enough at the location
+            let have: f64 = db
+                .query_row(
+                    "SELECT COALESCE(SUM(qty), 0) FROM balances WHERE material=?1 AND location=?2 AND lot=?3",
+                    rusqlite::params![mv.material as i64, mv.location as i64, mv.lot as i64 + 1],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(have + 1e-9 >= mv.qty);
+        }
+        db.execute(
+            "INSERT INTO movements(ts, kind, material, lot, from_loc, to_loc, qty, reference, by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 'bench')",
+            rusqlite::params![
+                mv.ts_ms,
+                if mv.receipt { "receipt" } else { "issue" },
+                mv.material as i64,
+                mv.lot as i64 + 1,
+                from.map(|x| x as i64),
+                to.map(|x| x as i64),
+                mv.qty
+            ],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO balances(material, location, lot, qty) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(material, location, lot) DO UPDATE SET qty = qty + excluded.qty",
+            rusqlite::params![mv.material as i64, mv.location as i64, mv.lot as i64 + 1, d],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO audit(ts, action, target, detail) VALUES (?1, 'movement.post', ?2, ?3)",
+            rusqlite::params![
+                mv.ts_ms,
+                format!("movement {}", mv.material),
+                format!("{}", mv.qty)
+            ],
+        )
+        .unwrap();
+    };
+    let t = Instant::now();
+    for chunk in moves.chunks(10_000) {
+        db.execute_batch("BEGIN").unwrap();
+        for mv in chunk {
+            post_sql(&db, mv);
+        }
+        db.execute_batch("COMMIT").unwrap();
+    }
+    println!("  SQLite loaded in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    for i in 0..posts {
+        let mv = Mv {
+            ts_ms: YEAR_START + 366 * DAY_MS + i as i64,
+            material: rng.below(MATERIALS) + 1,
+            location: rng.below(LOCATIONS) + 1,
+            lot: n + i,
+            qty: 10.0,
+            receipt: true,
+        };
+        db.execute_batch("BEGIN").unwrap();
+        post_sql(&db, &mv);
+        db.execute_batch("COMMIT").unwrap();
+    }
+    let sql_post = posts as f64 / t.elapsed().as_secs_f64();
+    let mut stmt = db
+        .prepare("SELECT COALESCE(SUM(qty), 0) FROM balances WHERE material=?1 AND location=?2")
+        .unwrap();
+    let t = Instant::now();
+    for _ in 0..q {
+        let v: f64 = stmt
+            .query_row(
+                rusqlite::params![
+                    (rng.below(MATERIALS) + 1) as i64,
+                    (rng.below(LOCATIONS) + 1) as i64
+                ],
+                |r| r.get(0),
+            )
+            .unwrap();
+        sum += v;
+    }
+    let sql_balance = t.elapsed() / q;
+    let mut page = db
+        .prepare(
+            "SELECT id, ts, kind, material, lot, from_loc, to_loc, qty, reference, by FROM movements
+             WHERE material=?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts DESC LIMIT 100",
+        )
+        .unwrap();
+    let t = Instant::now();
+    let mut sql_lines = 0;
+    for _ in 0..pages {
+        let month = rng.below(12) as i64;
+        let from = YEAR_START + month * 30 * DAY_MS;
+        let rows = page
+            .query_map(
+                rusqlite::params![(rng.below(MATERIALS) + 1) as i64, from, from + 31 * DAY_MS],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        sql_lines += rows.count();
+    }
+    let sql_page = t.elapsed() / pages;
+    std::hint::black_box(sum);
+
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "  post a movement, durable:   {:>8.0} /s   SQLite {:>8.0} /s   ratio {:.2}",
+        redb_post,
+        sql_post,
+        redb_post / sql_post
+    );
+    println!(
+        "  balance material×location: {:>8.1} µs   SQLite {:>8.1} µs   ratio {:.2}",
+        us(redb_balance),
+        us(sql_balance),
+        us(sql_balance) / us(redb_balance)
+    );
+    println!(
+        "  ledger page (material, month): {:>5.2} ms ({} lines avg)   SQLite {:.2} ms ({} avg)   ratio {:.2}",
+        us(redb_page) / 1000.0,
+        lines / pages as usize,
+        us(sql_page) / 1000.0,
+        sql_lines / pages as usize,
+        us(sql_page) / us(redb_page)
+    );
+}

@@ -1,0 +1,1161 @@
+//! Purchasing and sales, written by the inventory service: requisitions (by hand or
+//! proposed from reorder points), purchase orders with approval by amount and price alerts,
+//! receipts by lot against them, invoice matching; sales orders with price-list floors, the
+//! live credit check and buyers' licences, deliveries by lot (FEFO / FIFO), the public-
+//! security sales registers, payments, and the receivables and payables summaries.
+//!
+//! A receipt or delivery is a stock movement carrying its order line (`Movement::doc`): when
+//! it posts (at once, or when the second custodian confirms a 剧毒 movement) `posted`
+//! updates the line in the same transaction.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use super::super::model::{
+    DocLine, Handler, Material, MoveKind, Movement, OrderState, Partner, PoLine, PricePoint,
+    PurchaseOrder, RegisterEntry, ReqState, Requisition, SalesKind, SalesOrder, SoLine,
+};
+use super::super::rules::{self, Credit, Pickable, Strategy};
+use super::super::store::{
+    BALANCES, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS, SALES_ORDERS,
+};
+use super::{MoveInput, Posted, Posting, material, partner, post_in, settings, totals};
+use crate::error::{Error, Result, text};
+use crate::i18n::Msg;
+use crate::store::{Actor, ActorKind, Change, Order, Reader, Store, WriteTx};
+
+fn user_id(a: &Actor) -> u64 {
+    if a.kind == ActorKind::User { a.id } else { 0 }
+}
+
+fn price(field: &'static str, v: f64) -> Result<()> {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(Error::invalid(field, "inventory.err.price"));
+    }
+    Ok(())
+}
+
+fn money2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// An order may be approved by an approver, while it waits, and not by the one who placed
+/// it (compared by user, or by label for tokens and the system).
+fn approvable(
+    actor: &Actor,
+    can_approve: bool,
+    state: OrderState,
+    created_by_id: u64,
+    created_by: &str,
+) -> Result<()> {
+    if !can_approve {
+        return Err(Error::Forbidden(Msg::new("inventory.err.approver")));
+    }
+    if state != OrderState::Pending {
+        return Err(Error::Conflict(Msg::new("inventory.err.not_pending")));
+    }
+    if (created_by_id != 0 && user_id(actor) == created_by_id) || actor.label() == created_by {
+        return Err(Error::Conflict(Msg::new("inventory.err.own_order")));
+    }
+    Ok(())
+}
+
+/// `paid` after a payment of `amount` (greater than zero).
+fn paid(paid: f64, amount: f64) -> Result<f64> {
+    price("amount", amount)?;
+    if amount <= 0.0 {
+        return Err(Error::invalid("amount", "inventory.err.amount"));
+    }
+    Ok(money2(paid + amount))
+}
+
+// ------------------------------------------------------------------ requisitions
+
+pub fn requisitions(r: &impl Reader) -> Result<Vec<Requisition>> {
+    Ok(r.all(&REQUISITIONS)?.into_iter().map(|(_, x)| x).collect())
+}
+
+/// A requisition by hand.
+pub fn requisition(
+    store: &Store,
+    actor: &Actor,
+    material_id: u64,
+    qty: f64,
+    unit: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Requisition> {
+    let mut w = store.write(actor)?;
+    let m = material(&w, material_id)
+        .map_err(|_| Error::invalid("material", "inventory.err.material_not_found"))?;
+    let x = Requisition {
+        id: w.next_id(&REQUISITIONS)?,
+        material: m.id,
+        qty: rules::to_base(&m, qty, unit)?,
+        reason: text("reason", reason, 200, false)?,
+        proposed: false,
+        state: ReqState::Open,
+        purchase_order: None,
+        by: actor.label(),
+        created_ms: now_ms,
+    };
+    w.insert(&REQUISITIONS, &x.id, &x)?;
+    w.audit(
+        "inventory.requisition.create",
+        format!("requisition:{} {}", x.id, m.code),
+        Change::created(&x),
+    );
+    w.commit()?;
+    Ok(x)
+}
+
+/// Proposes requisitions for every material whose stock, with what is on order and the
+/// planned use over `lead_days` (the average daily issues of the last 30 days), falls to
+/// its reorder point; materials with an open requisition are skipped. Returns the new ones.
+pub fn propose_requisitions(
+    store: &Store,
+    lead_days: f64,
+    now_ms: i64,
+) -> Result<Vec<Requisition>> {
+    let r = store.read()?;
+    let mats = super::materials(&r)?;
+    let have = totals(&r)?;
+    let open: Vec<u64> = requisitions(&r)?
+        .into_iter()
+        .filter(|q| q.state == ReqState::Open)
+        .map(|q| q.material)
+        .collect();
+    let on_order = on_order(&r)?;
+    let since = now_ms - 30 * 86_400_000;
+    let mut out = Vec::new();
+    for m in mats.iter().filter(|m| m.active && m.reorder_point > 0.0) {
+        if open.contains(&m.id) {
+            continue;
+        }
+        let used: f64 = super::ledger(&r, Some(m.id), since, now_ms + 1, 100_000)?
+            .iter()
+            .filter(|x| x.kind == MoveKind::Issue)
+            .map(|x| x.qty)
+            .sum();
+        if let Some(q) = rules::reorder_qty(
+            have.get(&m.id).copied().unwrap_or(0.0),
+            on_order.get(&m.id).copied().unwrap_or(0.0),
+            m.reorder_point,
+            m.max_stock,
+            used / 30.0,
+            lead_days,
+        ) {
+            out.push((m.clone(), q));
+        }
+    }
+    drop(r);
+    if out.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut w = store.write(&Actor::system("reorder"))?;
+    let mut made = Vec::new();
+    for (m, qty) in out {
+        let x = Requisition {
+            id: w.next_id(&REQUISITIONS)?,
+            material: m.id,
+            qty,
+            reason: String::new(),
+            proposed: true,
+            state: ReqState::Open,
+            purchase_order: None,
+            by: "system:reorder".into(),
+            created_ms: now_ms,
+        };
+        w.insert(&REQUISITIONS, &x.id, &x)?;
+        w.audit(
+            "inventory.requisition.create",
+            format!("requisition:{} {}", x.id, m.code),
+            Change::created(&x),
+        );
+        made.push(x);
+    }
+    w.commit()?;
+    Ok(made)
+}
+
+/// Base units ordered and not yet received, per material (approved and pending orders).
+fn on_order(r: &impl Reader) -> Result<HashMap<u64, f64>> {
+    let mut out: HashMap<u64, f64> = HashMap::new();
+    for po in purchase_orders(r)? {
+        if matches!(po.state, OrderState::Pending | OrderState::Approved) {
+            for l in &po.lines {
+                *out.entry(l.material).or_default() += (l.qty - l.received).max(0.0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ purchase orders
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct LineInput {
+    pub material: u64,
+    pub qty: f64,
+    /// Default: the base unit.
+    #[serde(default)]
+    pub unit: String,
+    /// CNY per base unit, without tax. Sales: default the price list's.
+    #[serde(default)]
+    pub price: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct PoInput {
+    pub supplier: u64,
+    pub lines: Vec<LineInput>,
+    /// Open requisitions this order covers.
+    #[serde(default)]
+    pub requisitions: Vec<u64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+pub fn purchase_orders(r: &impl Reader) -> Result<Vec<PurchaseOrder>> {
+    Ok(r.all(&PURCHASE_ORDERS)?
+        .into_iter()
+        .map(|(_, x)| x)
+        .collect())
+}
+
+pub fn purchase_order(r: &impl Reader, id: u64) -> Result<PurchaseOrder> {
+    r.get(&PURCHASE_ORDERS, &id)?
+        .ok_or_else(|| Error::not_found("inventory.err.order_not_found"))
+}
+
+/// The last purchase prices of a material, oldest first.
+pub fn price_history(r: &impl Reader, material: u64) -> Result<Vec<PricePoint>> {
+    let mut v = Vec::new();
+    r.visit(
+        &PRICES,
+        (material, 0, 0)..(material + 1, 0, 0),
+        Order::Asc,
+        |_, p| {
+            v.push(p);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(v)
+}
+
+fn lines_checked(w: &WriteTx, input: &[LineInput]) -> Result<Vec<(Material, f64, Option<f64>)>> {
+    if input.is_empty() || input.len() > 200 {
+        return Err(Error::invalid("lines", "inventory.err.lines"));
+    }
+    input
+        .iter()
+        .map(|l| {
+            let m = material(w, l.material)
+                .map_err(|_| Error::invalid("material", "inventory.err.material_not_found"))?;
+            if !m.active {
+                return Err(Error::invalid(
+                    "material",
+                    "inventory.err.material_inactive",
+                ));
+            }
+            let qty = rules::to_base(&m, l.qty, &l.unit)?;
+            if let Some(p) = l.price {
+                price("price", p)?;
+            }
+            Ok((m, qty, l.price))
+        })
+        .collect()
+}
+
+/// Places a purchase order. It waits for approval when its amount is over the plant's
+/// limit or a price is far from the last ones; a seller of hazardous chemicals must hold a
+/// valid licence.
+pub fn create_po(
+    store: &Store,
+    actor: &Actor,
+    input: PoInput,
+    p: Posting,
+) -> Result<PurchaseOrder> {
+    let mut w = store.write(actor)?;
+    let s = settings(&w)?;
+    let sup = partner(&w, input.supplier)
+        .map_err(|_| Error::invalid("supplier", "inventory.err.partner_not_found"))?;
+    if !sup.role.sells_to_us() {
+        return Err(Error::invalid("supplier", "inventory.err.not_supplier"));
+    }
+    let mut lines = Vec::new();
+    for (m, qty, pr) in lines_checked(&w, &input.lines)? {
+        rules::check_seller(&m, &sup, p.today)?;
+        let price = pr.ok_or_else(|| Error::invalid("price", "inventory.err.price"))?;
+        let history: Vec<f64> = price_history(&w, m.id)?.iter().map(|x| x.price).collect();
+        lines.push(PoLine {
+            material: m.id,
+            qty,
+            price,
+            received: 0.0,
+            invoiced: 0.0,
+            invoiced_amount: 0.0,
+            price_alert: rules::price_deviation(price, &history, s.price_deviation_pct),
+        });
+    }
+    let amount = money2(lines.iter().map(|l| l.qty * l.price).sum());
+    let mut needs = Vec::new();
+    if amount > s.po_approval_limit {
+        needs.push("amount".to_string());
+    }
+    if lines.iter().any(|l| l.price_alert.is_some()) {
+        needs.push("price".to_string());
+    }
+    let id = w.next_id(&PURCHASE_ORDERS)?;
+    for rq in &input.requisitions {
+        let mut q = w
+            .get(&REQUISITIONS, rq)?
+            .filter(|q| q.state == ReqState::Open)
+            .ok_or_else(|| Error::invalid("requisitions", "inventory.err.requisition"))?;
+        q.state = ReqState::Ordered;
+        q.purchase_order = Some(id);
+        w.insert(&REQUISITIONS, rq, &q)?;
+    }
+    let po = PurchaseOrder {
+        id,
+        supplier: sup.id,
+        lines,
+        state: if needs.is_empty() {
+            OrderState::Approved
+        } else {
+            OrderState::Pending
+        },
+        amount,
+        needs,
+        requisitions: input.requisitions,
+        created_by: actor.label(),
+        created_by_id: user_id(actor),
+        created_ms: p.now_ms,
+        approved_by: String::new(),
+        paid: 0.0,
+        note: text("note", &input.note, 500, false)?,
+    };
+    if po.state == OrderState::Approved {
+        record_prices(&mut w, &po, p.now_ms)?;
+    }
+    w.insert(&PURCHASE_ORDERS, &po.id, &po)?;
+    w.audit(
+        "inventory.purchase.create",
+        format!("PO-{} {}", po.id, sup.name),
+        Change::created(&po),
+    );
+    w.commit()?;
+    Ok(po)
+}
+
+fn record_prices(w: &mut WriteTx, po: &PurchaseOrder, now_ms: i64) -> Result<()> {
+    for l in &po.lines {
+        w.insert(
+            &PRICES,
+            &(l.material, now_ms.max(0) as u64, po.id),
+            &PricePoint {
+                ts_ms: now_ms,
+                supplier: po.supplier,
+                purchase_order: po.id,
+                price: l.price,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// What can be done to a purchase order.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum PoAction {
+    /// Approve a pending order (inventory approve; not the one who placed it).
+    Approve,
+    /// Cancel an order nothing was received against.
+    Cancel,
+    /// Receive goods by lot into a location.
+    Receive { lines: Vec<ReceiveLine> },
+    /// The supplier's invoice for a line: quantity and amount.
+    Invoice { line: u32, qty: f64, amount: f64 },
+    /// A payment to the supplier.
+    Pay { amount: f64 },
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReceiveLine {
+    /// Index of the order line (0-based).
+    pub line: u32,
+    pub qty: f64,
+    #[serde(default)]
+    pub unit: String,
+    pub lot_number: String,
+    #[serde(default)]
+    pub supplier_lot: String,
+    #[serde(default)]
+    pub expires: Option<String>,
+    pub to: u64,
+}
+
+/// Runs an action on a purchase order; receipts post their movements in the same
+/// transaction. Returns the order and the movements posted (or waiting).
+pub fn po_act(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    action: PoAction,
+    can_approve: bool,
+    p: Posting,
+) -> Result<(PurchaseOrder, Vec<Posted>)> {
+    let mut w = store.write(actor)?;
+    let before = purchase_order(&w, id)?;
+    let mut po = before.clone();
+    let mut posted = Vec::new();
+    let code = match action {
+        PoAction::Approve => {
+            approvable(
+                actor,
+                can_approve,
+                po.state,
+                po.created_by_id,
+                &po.created_by,
+            )?;
+            po.state = OrderState::Approved;
+            po.approved_by = actor.label();
+            record_prices(&mut w, &po, p.now_ms)?;
+            "inventory.purchase.approve"
+        }
+        PoAction::Cancel => {
+            if po.lines.iter().any(|l| l.received > 0.0) || po.state == OrderState::Cancelled {
+                return Err(Error::Conflict(Msg::new("inventory.err.cannot_cancel")));
+            }
+            po.state = OrderState::Cancelled;
+            for rq in &po.requisitions {
+                if let Some(mut q) = w.get(&REQUISITIONS, rq)? {
+                    q.state = ReqState::Open;
+                    q.purchase_order = None;
+                    w.insert(&REQUISITIONS, rq, &q)?;
+                }
+            }
+            "inventory.purchase.cancel"
+        }
+        PoAction::Receive { lines } => {
+            if po.state != OrderState::Approved {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_approved")));
+            }
+            if lines.is_empty() {
+                return Err(Error::invalid("lines", "inventory.err.lines"));
+            }
+            // the order is saved first so that `posted` finds it and adds what arrives
+            w.insert(&PURCHASE_ORDERS, &po.id, &po)?;
+            for rl in lines {
+                let line = po
+                    .lines
+                    .get(rl.line as usize)
+                    .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?
+                    .clone();
+                let m = material(&w, line.material)?;
+                let qty = rules::to_base(&m, rl.qty, &rl.unit)?;
+                let current = purchase_order(&w, po.id)?.lines[rl.line as usize].received;
+                if current + qty > line.qty * 1.1 + rules::EPS {
+                    // 10 % over-delivery tolerance, as common in chemical supply
+                    return Err(Error::invalid_msg(
+                        "qty",
+                        Msg::new("inventory.err.over_receipt")
+                            .arg("ordered", line.qty)
+                            .arg("received", rules::round3(current)),
+                    ));
+                }
+                let input = MoveInput {
+                    kind: Some(MoveKind::Receipt),
+                    material: m.id,
+                    lot_number: rl.lot_number,
+                    supplier_lot: rl.supplier_lot,
+                    supplier: Some(po.supplier),
+                    expires: rl.expires,
+                    to: Some(rl.to),
+                    qty,
+                    unit: m.base_unit.clone(),
+                    reference: format!("PO-{}", po.id),
+                    purchase_order: Some(po.id),
+                    doc: Some(DocLine::Purchase {
+                        order: po.id,
+                        line: rl.line,
+                    }),
+                    ..Default::default()
+                };
+                posted.push(post_in(&mut w, actor, input, p)?);
+            }
+            po = purchase_order(&w, po.id)?;
+            "inventory.purchase.receive"
+        }
+        PoAction::Invoice { line, qty, amount } => {
+            price("amount", amount)?;
+            let l = po
+                .lines
+                .get_mut(line as usize)
+                .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?;
+            if !qty.is_finite() || qty <= 0.0 || l.invoiced + qty > l.received + rules::EPS {
+                return Err(Error::invalid("qty", "inventory.err.over_invoice"));
+            }
+            l.invoiced += qty;
+            l.invoiced_amount = money2(l.invoiced_amount + amount);
+            "inventory.purchase.invoice"
+        }
+        PoAction::Pay { amount } => {
+            po.paid = paid(po.paid, amount)?;
+            "inventory.purchase.pay"
+        }
+    };
+    w.insert(&PURCHASE_ORDERS, &po.id, &po)?;
+    w.audit(code, format!("PO-{}", po.id), Change::updated(&before, &po));
+    w.commit()?;
+    Ok((po, posted))
+}
+
+/// Ordered, received and invoiced per line (the three-way matching summary).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Matching {
+    pub line: u32,
+    pub material: u64,
+    pub ordered: f64,
+    pub received: f64,
+    pub invoiced: f64,
+    pub ordered_amount: f64,
+    pub received_amount: f64,
+    pub invoiced_amount: f64,
+    /// Invoiced amount minus the invoiced quantity at the order's price (a price variance).
+    pub difference: f64,
+}
+
+pub fn matching(po: &PurchaseOrder) -> Vec<Matching> {
+    po.lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Matching {
+            line: i as u32,
+            material: l.material,
+            ordered: l.qty,
+            received: l.received,
+            invoiced: l.invoiced,
+            ordered_amount: money2(l.qty * l.price),
+            received_amount: money2(l.received * l.price),
+            invoiced_amount: l.invoiced_amount,
+            difference: money2(l.invoiced_amount - l.invoiced * l.price),
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ sales orders
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SoInput {
+    pub customer: u64,
+    pub kind: SalesKind,
+    pub lines: Vec<LineInput>,
+    /// 用途, required for registered goods (剧毒, 易制爆, 易制毒).
+    #[serde(default)]
+    pub end_use: String,
+    /// Who fetches registered goods, with their ID number.
+    #[serde(default)]
+    pub handler: Handler,
+    #[serde(default)]
+    pub ship_to: String,
+    /// Default FEFO.
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+}
+
+pub fn sales_orders(r: &impl Reader) -> Result<Vec<SalesOrder>> {
+    Ok(r.all(&SALES_ORDERS)?.into_iter().map(|(_, x)| x).collect())
+}
+
+pub fn sales_order(r: &impl Reader, id: u64) -> Result<SalesOrder> {
+    r.get(&SALES_ORDERS, &id)?
+        .ok_or_else(|| Error::not_found("inventory.err.order_not_found"))
+}
+
+/// What a customer's credit stands at: open orders' undelivered value and deliveries not
+/// yet paid, leaving out order `except`.
+pub fn credit_in_use(r: &impl Reader, customer: u64, except: Option<u64>) -> Result<(f64, f64)> {
+    let mut open = 0.0;
+    let mut unpaid = 0.0;
+    for so in sales_orders(r)? {
+        if so.customer != customer || Some(so.id) == except || !so.kind.charged() {
+            continue;
+        }
+        if matches!(so.state, OrderState::Pending | OrderState::Approved) {
+            open += so
+                .lines
+                .iter()
+                .map(|l| (l.qty - l.delivered).max(0.0) * l.price)
+                .sum::<f64>();
+        }
+        if so.state != OrderState::Cancelled {
+            unpaid += (so.delivered_amount - so.paid).max(0.0);
+        }
+    }
+    Ok((money2(open), money2(unpaid)))
+}
+
+/// The real-time credit check of an order of `amount` for `c`.
+pub fn credit_check(
+    r: &impl Reader,
+    c: &Partner,
+    amount: f64,
+    except: Option<u64>,
+) -> Result<Credit> {
+    let (open_orders, unpaid) = credit_in_use(r, c.id, except)?;
+    Ok(Credit {
+        limit: c.credit_limit,
+        open_orders,
+        unpaid,
+        this_order: amount,
+    })
+}
+
+fn registered(m: &Material) -> bool {
+    m.registered_sale() || m.precursor_class > 0
+}
+
+/// Takes a sales order. Buyers of hazardous chemicals need valid licences (refused
+/// otherwise); registered goods need the handler with a valid ID number and the end use;
+/// a price below the floor, or an order over the credit limit, waits for approval — or,
+/// when the customer's policy says so, is refused.
+pub fn create_so(store: &Store, actor: &Actor, input: SoInput, p: Posting) -> Result<SalesOrder> {
+    let mut w = store.write(actor)?;
+    let c = partner(&w, input.customer)
+        .map_err(|_| Error::invalid("customer", "inventory.err.partner_not_found"))?;
+    if !c.role.buys() {
+        return Err(Error::invalid("customer", "inventory.err.not_customer"));
+    }
+    let checked = lines_checked(&w, &input.lines)?;
+    let mut lines = Vec::new();
+    let mut needs = Vec::new();
+    let mut any_registered = false;
+    for (m, qty, pr) in checked {
+        if input.kind != SalesKind::Return {
+            rules::check_buyer(&m, &c, p.today)?;
+        }
+        any_registered |= registered(&m);
+        let price = match (input.kind.charged(), pr) {
+            (false, _) => pr.unwrap_or(0.0),
+            (true, Some(x)) => x,
+            (true, None) if m.list_price > 0.0 => m.list_price,
+            (true, None) => return Err(Error::invalid("price", "inventory.err.no_list_price")),
+        };
+        if input.kind.charged()
+            && m.floor_price > 0.0
+            && price < m.floor_price - 1e-9
+            && !needs.contains(&"floor".to_string())
+        {
+            needs.push("floor".to_string());
+        }
+        lines.push(SoLine {
+            material: m.id,
+            qty,
+            price,
+            delivered: 0.0,
+        });
+    }
+    let end_use = text("end_use", &input.end_use, 200, false)?;
+    let handler = Handler {
+        name: text("handler", &input.handler.name, 50, false)?,
+        id_number: input.handler.id_number.trim().to_uppercase(),
+    };
+    if any_registered && input.kind != SalesKind::Return {
+        if handler.name.is_empty() {
+            return Err(Error::invalid("handler", "inventory.err.handler"));
+        }
+        if !rules::id_number_ok(&handler.id_number) {
+            return Err(Error::invalid("handler_id", "inventory.err.id_number"));
+        }
+        if end_use.is_empty() {
+            return Err(Error::invalid("end_use", "inventory.err.end_use"));
+        }
+    }
+    let amount = if input.kind.charged() {
+        money2(lines.iter().map(|l| l.qty * l.price).sum())
+    } else {
+        0.0
+    };
+    let credit = credit_check(&w, &c, amount, None)?;
+    if input.kind.charged() && credit.over() {
+        match c.credit_policy {
+            super::super::model::CreditPolicy::Block => {
+                return Err(Error::invalid_msg(
+                    "customer",
+                    Msg::new("inventory.err.credit_blocked")
+                        .arg("used", money2(credit.used()))
+                        .arg("limit", c.credit_limit),
+                ));
+            }
+            super::super::model::CreditPolicy::Approve => needs.push("credit".to_string()),
+        }
+    }
+    let so = SalesOrder {
+        id: w.next_id(&SALES_ORDERS)?,
+        customer: c.id,
+        kind: input.kind,
+        lines,
+        state: if needs.is_empty() {
+            OrderState::Approved
+        } else {
+            OrderState::Pending
+        },
+        amount,
+        needs,
+        credit_used: money2(credit.used()),
+        credit_limit: c.credit_limit,
+        end_use,
+        handler,
+        ship_to: text("ship_to", &input.ship_to, 200, false)?,
+        strategy: input.strategy.unwrap_or(Strategy::Fefo),
+        created_by: actor.label(),
+        created_by_id: user_id(actor),
+        created_ms: p.now_ms,
+        approved_by: String::new(),
+        paid: 0.0,
+        delivered_amount: 0.0,
+        last_delivery_ms: None,
+    };
+    w.insert(&SALES_ORDERS, &so.id, &so)?;
+    w.audit(
+        "inventory.sales.create",
+        format!("SO-{} {}", so.id, c.name),
+        Change::created(&so),
+    );
+    w.commit()?;
+    Ok(so)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum SoAction {
+    /// Approve a pending order (below floor, over credit).
+    Approve,
+    Cancel,
+    /// Deliver lines; without `picks` the lots are proposed by the order's strategy. A
+    /// return order takes goods back into `to`.
+    Deliver {
+        lines: Vec<DeliverLine>,
+    },
+    /// A payment received from the customer.
+    Pay {
+        amount: f64,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct DeliverLine {
+    pub line: u32,
+    pub qty: f64,
+    #[serde(default)]
+    pub picks: Option<Vec<Pick>>,
+    /// Return orders: the location the goods come back to.
+    #[serde(default)]
+    pub to: Option<u64>,
+    /// Return orders: the lot they come back as.
+    #[serde(default)]
+    pub lot: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct Pick {
+    pub lot: u64,
+    pub location: u64,
+    pub qty: f64,
+}
+
+/// Lots that a delivery of `m` may take now (released, in date), with their stock.
+pub fn pickable(r: &impl Reader, m: u64, today: time::Date) -> Result<Vec<Pickable>> {
+    let mut out = Vec::new();
+    let mut bs = Vec::new();
+    r.visit(&BALANCES, (m, 0, 0)..(m + 1, 0, 0), Order::Asc, |_, b| {
+        bs.push(b);
+        ControlFlow::Continue(())
+    })?;
+    for b in bs.into_iter().filter(|b| b.qty > rules::EPS) {
+        let l = super::lot(r, b.lot)?;
+        if rules::check_lot(MoveKind::Delivery, &l, today).is_err() {
+            continue;
+        }
+        out.push(Pickable {
+            lot: l.id,
+            location: b.location,
+            qty: b.qty,
+            received_ms: l.received_ms,
+            expires: rules::expiry(&l).flatten(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn so_act(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    action: SoAction,
+    can_approve: bool,
+    p: Posting,
+) -> Result<(SalesOrder, Vec<Posted>)> {
+    let mut w = store.write(actor)?;
+    let before = sales_order(&w, id)?;
+    let mut so = before.clone();
+    let mut posted = Vec::new();
+    let code = match action {
+        SoAction::Approve => {
+            approvable(
+                actor,
+                can_approve,
+                so.state,
+                so.created_by_id,
+                &so.created_by,
+            )?;
+            so.state = OrderState::Approved;
+            so.approved_by = actor.label();
+            "inventory.sales.approve"
+        }
+        SoAction::Cancel => {
+            if so.lines.iter().any(|l| l.delivered > 0.0) || so.state == OrderState::Cancelled {
+                return Err(Error::Conflict(Msg::new("inventory.err.cannot_cancel")));
+            }
+            so.state = OrderState::Cancelled;
+            "inventory.sales.cancel"
+        }
+        SoAction::Deliver { lines } => {
+            if so.state != OrderState::Approved {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_approved")));
+            }
+            if lines.is_empty() {
+                return Err(Error::invalid("lines", "inventory.err.lines"));
+            }
+            let c = partner(&w, so.customer)?;
+            // saved first so that `posted` finds it and counts what leaves
+            w.insert(&SALES_ORDERS, &so.id, &so)?;
+            for dl in lines {
+                let line = so
+                    .lines
+                    .get(dl.line as usize)
+                    .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?
+                    .clone();
+                let m = material(&w, line.material)?;
+                let qty = rules::to_base(&m, dl.qty, "")?;
+                let done = sales_order(&w, so.id)
+                    .map(|x| x.lines[dl.line as usize].delivered)
+                    .unwrap_or(0.0);
+                if done + qty > line.qty + rules::EPS {
+                    return Err(Error::invalid_msg(
+                        "qty",
+                        Msg::new("inventory.err.over_delivery")
+                            .arg("ordered", line.qty)
+                            .arg("delivered", rules::round3(done)),
+                    ));
+                }
+                let doc = Some(DocLine::Sales {
+                    order: so.id,
+                    line: dl.line,
+                });
+                if so.kind == SalesKind::Return {
+                    let input = MoveInput {
+                        kind: Some(MoveKind::Return),
+                        material: m.id,
+                        lot: dl.lot,
+                        to: dl.to,
+                        qty,
+                        reference: format!("SO-{}", so.id),
+                        reason: c.name.clone(),
+                        doc,
+                        ..Default::default()
+                    };
+                    posted.push(post_in(&mut w, actor, input, p)?);
+                    continue;
+                }
+                // the licence may have expired since the order was taken
+                rules::check_buyer(&m, &c, p.today)?;
+                let picks = match dl.picks {
+                    Some(v) => v
+                        .into_iter()
+                        .map(|x| (x.lot, x.location, x.qty))
+                        .collect::<Vec<_>>(),
+                    None => {
+                        let (v, short) =
+                            rules::propose(pickable(&w, m.id, p.today)?, qty, so.strategy);
+                        if short > rules::EPS {
+                            return Err(Error::invalid_msg(
+                                "qty",
+                                Msg::new("inventory.err.short")
+                                    .arg("short", rules::round3(short))
+                                    .arg("unit", &m.base_unit),
+                            ));
+                        }
+                        v
+                    }
+                };
+                let sum: f64 = picks.iter().map(|x| x.2).sum();
+                if (sum - qty).abs() > 1e-6 {
+                    return Err(Error::invalid("picks", "inventory.err.picks"));
+                }
+                for (lot, location, q) in picks {
+                    let input = MoveInput {
+                        kind: Some(MoveKind::Delivery),
+                        material: m.id,
+                        lot: Some(lot),
+                        from: Some(location),
+                        qty: q,
+                        reference: format!("SO-{}", so.id),
+                        reason: c.name.clone(),
+                        doc,
+                        ..Default::default()
+                    };
+                    posted.push(post_in(&mut w, actor, input, p)?);
+                }
+            }
+            so = sales_order(&w, so.id)?;
+            "inventory.sales.deliver"
+        }
+        SoAction::Pay { amount } => {
+            so.paid = paid(so.paid, amount)?;
+            "inventory.sales.pay"
+        }
+    };
+    w.insert(&SALES_ORDERS, &so.id, &so)?;
+    w.audit(code, format!("SO-{}", so.id), Change::updated(&before, &so));
+    w.commit()?;
+    Ok((so, posted))
+}
+
+/// Called by the ledger when a movement with an order line posts: the line counts it, and
+/// a delivery of registered goods is written to the public-security registers.
+pub(super) fn posted(w: &mut WriteTx, mv: &Movement, m: &Material) -> Result<()> {
+    match mv.doc {
+        Some(DocLine::Purchase { order, line }) => {
+            let mut po = purchase_order(w, order)?;
+            if let Some(l) = po.lines.get_mut(line as usize) {
+                l.received += mv.qty;
+            }
+            if po.lines.iter().all(|l| l.received + rules::EPS >= l.qty) {
+                po.state = OrderState::Done;
+            }
+            w.insert(&PURCHASE_ORDERS, &po.id, &po)?;
+        }
+        Some(DocLine::Sales { order, line }) => {
+            let mut so = sales_order(w, order)?;
+            let Some(l) = so.lines.get_mut(line as usize) else {
+                return Ok(());
+            };
+            l.delivered += mv.qty;
+            let value = mv.qty * l.price;
+            if so.kind.charged() {
+                so.delivered_amount = money2(so.delivered_amount + value);
+            }
+            so.last_delivery_ms = mv.posted_ms;
+            if so.lines.iter().all(|l| l.delivered + rules::EPS >= l.qty) {
+                so.state = OrderState::Done;
+            }
+            if mv.kind == MoveKind::Delivery && registered(m) {
+                let c = partner(w, so.customer)?;
+                let lot = super::lot(w, mv.lot)?;
+                let today = mv.posted_ms.unwrap_or(mv.ts_ms);
+                let licences = c
+                    .licences
+                    .iter()
+                    .map(|l| format!("{} {}", l.kind.id(), l.number))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut registers = Vec::new();
+                if m.highly_toxic {
+                    registers.push("toxic");
+                }
+                if m.explosive_precursor {
+                    registers.push("explosive");
+                }
+                if m.precursor_class > 0 {
+                    registers.push("precursor");
+                }
+                for reg in registers {
+                    let e = RegisterEntry {
+                        ts_ms: today,
+                        movement: mv.id,
+                        sales_order: so.id,
+                        register: reg.into(),
+                        buyer: c.name.clone(),
+                        buyer_credit_code: c.credit_code.clone(),
+                        address: if so.ship_to.is_empty() {
+                            c.address.clone()
+                        } else {
+                            so.ship_to.clone()
+                        },
+                        handler: so.handler.name.clone(),
+                        handler_id: so.handler.id_number.clone(),
+                        material_code: m.code.clone(),
+                        material_name: m.name.clone(),
+                        cas: m.cas.clone(),
+                        qty: mv.qty,
+                        unit: m.base_unit.clone(),
+                        lot: lot.number.clone(),
+                        end_use: so.end_use.clone(),
+                        licences: licences.clone(),
+                        by: mv.by.clone(),
+                    };
+                    let key = format!("{reg}\u{1f}{:016x}\u{1f}{:016x}", today.max(0), mv.id);
+                    w.insert(&REGISTER, &key, &e)?;
+                }
+            }
+            w.insert(&SALES_ORDERS, &so.id, &so)?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// One register (`toxic`, `explosive`, `precursor`) between two times, oldest first.
+pub fn register(
+    r: &impl Reader,
+    which: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<RegisterEntry>> {
+    let lo = format!("{which}\u{1f}{:016x}", from_ms.max(0));
+    let hi = format!("{which}\u{1f}{:016x}", to_ms.max(0));
+    let mut v = Vec::new();
+    r.visit(&REGISTER, lo..hi, Order::Asc, |_, e| {
+        v.push(e);
+        ControlFlow::Continue(())
+    })?;
+    Ok(v)
+}
+
+// ------------------------------------------------------------------ finance hand-off
+
+/// What a customer owes or what we owe a supplier.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Balance {
+    pub partner: u64,
+    pub code: String,
+    pub name: String,
+    pub credit_code: String,
+    /// Delivered (receivables) or received (payables) value, CNY.
+    pub amount: f64,
+    pub paid: f64,
+    pub open: f64,
+    /// Past the payment terms.
+    pub overdue: f64,
+    pub orders: usize,
+}
+
+/// Receivables per customer: delivered value not yet paid, and how much of it is past the
+/// payment terms.
+pub fn receivables(r: &impl Reader, now_ms: i64) -> Result<Vec<Balance>> {
+    let partners: HashMap<u64, Partner> =
+        super::partners(r)?.into_iter().map(|p| (p.id, p)).collect();
+    let mut out: HashMap<u64, Balance> = HashMap::new();
+    for so in sales_orders(r)?
+        .into_iter()
+        .filter(|s| s.kind.charged() && s.state != OrderState::Cancelled)
+    {
+        let Some(p) = partners.get(&so.customer) else {
+            continue;
+        };
+        let b = out.entry(p.id).or_insert_with(|| blank(p));
+        let open = (so.delivered_amount - so.paid).max(0.0);
+        b.amount += so.delivered_amount;
+        b.paid += so.paid;
+        b.open += open;
+        b.orders += 1;
+        if let Some(t) = so.last_delivery_ms
+            && t + i64::from(p.payment_days) * 86_400_000 < now_ms
+        {
+            b.overdue += open;
+        }
+    }
+    Ok(finish(out))
+}
+
+/// Payables per supplier: received value not yet paid.
+pub fn payables(r: &impl Reader) -> Result<Vec<Balance>> {
+    let partners: HashMap<u64, Partner> =
+        super::partners(r)?.into_iter().map(|p| (p.id, p)).collect();
+    let mut out: HashMap<u64, Balance> = HashMap::new();
+    for po in purchase_orders(r)?
+        .into_iter()
+        .filter(|s| s.state != OrderState::Cancelled)
+    {
+        let Some(p) = partners.get(&po.supplier) else {
+            continue;
+        };
+        let b = out.entry(p.id).or_insert_with(|| blank(p));
+        let received: f64 = po.lines.iter().map(|l| l.received * l.price).sum();
+        b.amount += received;
+        b.paid += po.paid;
+        b.open += (received - po.paid).max(0.0);
+        b.orders += 1;
+    }
+    Ok(finish(out))
+}
+
+fn blank(p: &Partner) -> Balance {
+    Balance {
+        partner: p.id,
+        code: p.code.clone(),
+        name: p.name.clone(),
+        credit_code: p.credit_code.clone(),
+        amount: 0.0,
+        paid: 0.0,
+        open: 0.0,
+        overdue: 0.0,
+        orders: 0,
+    }
+}
+
+fn finish(m: HashMap<u64, Balance>) -> Vec<Balance> {
+    let mut v: Vec<Balance> = m
+        .into_values()
+        .map(|mut b| {
+            b.amount = money2(b.amount);
+            b.paid = money2(b.paid);
+            b.open = money2(b.open);
+            b.overdue = money2(b.overdue);
+            b
+        })
+        .collect();
+    v.sort_by(|a, b| a.code.cmp(&b.code));
+    v
+}
+
+/// Counts for the compliance page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub requisitions: u64,
+    pub purchase_orders: u64,
+    pub received_lines: u64,
+    pub sales_orders: u64,
+    pub customers_with_limit: u64,
+    /// Orders that waited for approval over the credit limit.
+    pub credit_holds: u64,
+    pub register_entries: u64,
+}
+
+pub fn counts(r: &impl Reader) -> Result<Counts> {
+    let pos = purchase_orders(r)?;
+    let sos = sales_orders(r)?;
+    Ok(Counts {
+        requisitions: r.count(&REQUISITIONS)?,
+        purchase_orders: pos.len() as u64,
+        received_lines: pos
+            .iter()
+            .flat_map(|p| p.lines.iter())
+            .filter(|l| l.received > 0.0)
+            .count() as u64,
+        sales_orders: sos.len() as u64,
+        customers_with_limit: super::partners(r)?
+            .iter()
+            .filter(|p| p.role.buys() && p.credit_limit > 0.0)
+            .count() as u64,
+        credit_holds: sos
+            .iter()
+            .filter(|s| s.needs.iter().any(|n| n == "credit"))
+            .count() as u64,
+        register_entries: r.count(&REGISTER)?,
+    })
+}

@@ -1,0 +1,975 @@
+use time::macros::date;
+
+use super::*;
+use crate::modules::inventory::fixtures::toluene;
+use crate::modules::inventory::model::*;
+
+struct Plant {
+    _dir: tempfile::TempDir,
+    store: Store,
+    admin: Actor,
+    keeper: Actor,
+    second: Actor,
+    outsider: Actor,
+    haz: Location,
+    haz2: Location,
+    general: Location,
+    tol: Material,
+}
+
+fn user(store: &Store, name: &str) -> Actor {
+    let u = crate::auth::service::create_user(
+        store,
+        &Actor::system("test"),
+        crate::auth::service::NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            password: "Correct-Horse-9".into(),
+            department_id: None,
+            roles: vec!["warehouse".into()],
+            phone: String::new(),
+            email: String::new(),
+            must_change_password: false,
+        },
+    )
+    .unwrap();
+    Actor::user(u.id, name, None)
+}
+
+fn p() -> Posting {
+    Posting {
+        now_ms: 1_780_000_000_000,
+        today: date!(2026 - 12 - 03),
+        quality_on: false,
+    }
+}
+
+fn plant() -> Plant {
+    let (dir, store) = crate::store::tests::temp_store();
+    let admin = Actor::system("test");
+    let keeper = user(&store, "keeper");
+    let second = user(&store, "second");
+    let outsider = user(&store, "outsider");
+    let wh = save_warehouse(
+        &store,
+        &admin,
+        Warehouse {
+            id: 0,
+            code: "WH-HAZ".into(),
+            name: "危化品库".into(),
+            hazmat_store: true,
+            custodians: vec![keeper.id, second.id],
+            address: String::new(),
+        },
+    )
+    .unwrap();
+    let gen_wh = save_warehouse(
+        &store,
+        &admin,
+        Warehouse {
+            id: 0,
+            code: "WH-GEN".into(),
+            name: "普通库".into(),
+            hazmat_store: false,
+            custodians: vec![],
+            address: String::new(),
+        },
+    )
+    .unwrap();
+    let loc = |w: u64, code: &str, cap: f64| {
+        save_location(
+            &store,
+            &admin,
+            Location {
+                id: 0,
+                warehouse: w,
+                code: code.into(),
+                name: String::new(),
+                capacity_kg: cap,
+            },
+        )
+        .unwrap()
+    };
+    let haz = loc(wh.id, "A-01", 10_000.0);
+    let haz2 = loc(wh.id, "A-02", 0.0);
+    let general = loc(gen_wh.id, "G-01", 0.0);
+    let mut t = toluene();
+    t.id = 0;
+    let tol = save_material(&store, &admin, t).unwrap();
+    Plant {
+        _dir: dir,
+        store,
+        admin,
+        keeper,
+        second,
+        outsider,
+        haz,
+        haz2,
+        general,
+        tol,
+    }
+}
+
+fn receipt(material: u64, number: &str, to: u64, qty: f64) -> MoveInput {
+    MoveInput {
+        kind: Some(MoveKind::Receipt),
+        material,
+        lot_number: number.into(),
+        to: Some(to),
+        qty,
+        ..Default::default()
+    }
+}
+
+fn issue(material: u64, lot: u64, from: u64, qty: f64) -> MoveInput {
+    MoveInput {
+        kind: Some(MoveKind::Issue),
+        material,
+        lot: Some(lot),
+        from: Some(from),
+        qty,
+        ..Default::default()
+    }
+}
+
+fn field(e: Error) -> &'static str {
+    match e {
+        Error::Invalid { field, .. } => field,
+        other => panic!("not a field error: {other:?}"),
+    }
+}
+
+#[test]
+fn receipt_then_issue_keeps_the_balance_in_the_same_transaction() {
+    let t = plant();
+    let mut r = receipt(t.tol.id, "L1", t.haz.id, 2.0);
+    r.unit = "桶".into();
+    let got = post(&t.store, &t.admin, r, p()).unwrap();
+    assert_eq!(got.movement.qty, 340.0);
+    assert_eq!(got.movement.state, MoveState::Posted);
+    assert_eq!(
+        got.lot.expires.as_deref(),
+        Some("2027-12-03"),
+        "shelf life 365 days"
+    );
+    let lot = got.lot.id;
+    assert_eq!(
+        balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap(),
+        340.0
+    );
+    post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 140.0),
+        p(),
+    )
+    .unwrap();
+    let rd = t.store.read().unwrap();
+    assert_eq!(balance(&rd, t.tol.id, t.haz.id).unwrap(), 200.0);
+    let moves = lot_movements(&rd, lot).unwrap();
+    assert_eq!(moves.len(), 2);
+    assert_eq!(
+        ledger(&rd, Some(t.tol.id), 0, i64::MAX, 10).unwrap().len(),
+        2
+    );
+    // emptied balances disappear
+    drop(rd);
+    post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 200.0),
+        p(),
+    )
+    .unwrap();
+    let rd = t.store.read().unwrap();
+    assert!(balances_of(&rd, t.tol.id).unwrap().is_empty());
+    assert_eq!(balance(&rd, t.tol.id, t.haz.id).unwrap(), 0.0);
+}
+
+#[test]
+fn negative_stock_is_refused_and_changes_nothing() {
+    let t = plant();
+    let lot = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 100.0),
+        p(),
+    )
+    .unwrap()
+    .lot
+    .id;
+    let before = t.store.read().unwrap().count(&LEDGER).unwrap();
+    let e = post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 100.5),
+        p(),
+    )
+    .unwrap_err();
+    assert_eq!(field(e), "qty");
+    let rd = t.store.read().unwrap();
+    assert_eq!(rd.count(&LEDGER).unwrap(), before);
+    assert_eq!(balance(&rd, t.tol.id, t.haz.id).unwrap(), 100.0);
+    drop(rd);
+    // allowed when the plant says so
+    let s = Settings {
+        allow_negative: true,
+        ..Settings::default()
+    };
+    save_settings(&t.store, &t.admin, s).unwrap();
+    post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 100.5),
+        p(),
+    )
+    .unwrap();
+    assert!(balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap() < 0.0);
+}
+
+#[test]
+fn held_and_expired_lots_are_not_issued() {
+    let t = plant();
+    let mut q = p();
+    q.quality_on = true;
+    let got = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 100.0),
+        q,
+    )
+    .unwrap();
+    assert_eq!(
+        got.lot.quality,
+        LotQuality::Held,
+        "received into quality hold"
+    );
+    let e = post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, got.lot.id, t.haz.id, 1.0),
+        p(),
+    )
+    .unwrap_err();
+    assert_eq!(field(e), "lot");
+    // a hold needs a reason; a release does not
+    assert!(set_lot_quality(&t.store, &t.admin, got.lot.id, LotQuality::Held, " ").is_err());
+    set_lot_quality(&t.store, &t.admin, got.lot.id, LotQuality::Released, "").unwrap();
+    post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, got.lot.id, t.haz.id, 1.0),
+        p(),
+    )
+    .unwrap();
+    // expired: the day after its last day
+    let mut r = receipt(t.tol.id, "L2", t.haz.id, 10.0);
+    r.expires = Some("2026-12-02".into());
+    let old = post(&t.store, &t.admin, r, p()).unwrap().lot.id;
+    let e = post(&t.store, &t.admin, issue(t.tol.id, old, t.haz.id, 1.0), p()).unwrap_err();
+    assert_eq!(field(e), "lot");
+    // but it may be scrapped
+    let scrap = MoveInput {
+        kind: Some(MoveKind::Scrap),
+        reason: "过期".into(),
+        ..issue(t.tol.id, old, t.haz.id, 10.0)
+    };
+    post(&t.store, &t.admin, scrap, p()).unwrap();
+}
+
+#[test]
+fn incompatible_put_away_is_refused_with_the_rule() {
+    let t = plant();
+    post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 100.0),
+        p(),
+    )
+    .unwrap();
+    let ox = save_material(
+        &t.store,
+        &t.admin,
+        Material {
+            id: 0,
+            code: "RM-APS".into(),
+            name: "过硫酸铵".into(),
+            cas: "7727-54-0".into(),
+            storage_group: "oxidizer".into(),
+            precursor_class: 0,
+            ..toluene()
+        },
+    )
+    .unwrap();
+    // same store, another location: oxidizers and flammables may not share a store
+    let e = post(
+        &t.store,
+        &t.admin,
+        receipt(ox.id, "OX1", t.haz2.id, 25.0),
+        p(),
+    )
+    .unwrap_err();
+    let msg = e.msg().render(crate::i18n::Lang::En);
+    assert!(msg.contains("oxidizer") && msg.contains("甲苯"), "{msg}");
+    assert_eq!(
+        t.store.read().unwrap().count(&LOTS).unwrap(),
+        1,
+        "no lot made"
+    );
+    // the plant may change the rules
+    save_storage_rules(&t.store, &t.admin, vec![]).unwrap();
+    post(
+        &t.store,
+        &t.admin,
+        receipt(ox.id, "OX1", t.haz2.id, 25.0),
+        p(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn hazardous_goods_go_to_a_dedicated_store_within_capacity() {
+    let t = plant();
+    let e = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.general.id, 1.0),
+        p(),
+    )
+    .unwrap_err();
+    assert_eq!(field(e), "to");
+    post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 9_000.0),
+        p(),
+    )
+    .unwrap();
+    let e = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L2", t.haz.id, 1_001.0),
+        p(),
+    )
+    .unwrap_err();
+    assert!(e.msg().render(crate::i18n::Lang::En).contains("10000"));
+    post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L2", t.haz.id, 1_000.0),
+        p(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_toxic_movement_waits_for_a_second_custodian() {
+    let t = plant();
+    let dms = save_material(
+        &t.store,
+        &t.admin,
+        Material {
+            id: 0,
+            code: "RM-DMS".into(),
+            name: "硫酸二甲酯".into(),
+            cas: "77-78-1".into(),
+            highly_toxic: true,
+            precursor_class: 0,
+            storage_group: "toxic".into(),
+            ..toluene()
+        },
+    )
+    .unwrap();
+    // not a custodian, or not a person: refused
+    let e = post(
+        &t.store,
+        &t.outsider,
+        receipt(dms.id, "D1", t.haz.id, 50.0),
+        p(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)));
+    let e = post(
+        &t.store,
+        &t.admin,
+        receipt(dms.id, "D1", t.haz.id, 50.0),
+        p(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)));
+    let asked = post(
+        &t.store,
+        &t.keeper,
+        receipt(dms.id, "D1", t.haz.id, 50.0),
+        p(),
+    )
+    .unwrap();
+    assert_eq!(asked.movement.state, MoveState::Pending);
+    let rd = t.store.read().unwrap();
+    assert_eq!(
+        balance(&rd, dms.id, t.haz.id).unwrap(),
+        0.0,
+        "nothing moves yet"
+    );
+    assert_eq!(pending(&rd).unwrap().len(), 1);
+    drop(rd);
+    // the same custodian cannot confirm their own; an outsider cannot either
+    let e = confirm(&t.store, &t.keeper, asked.movement.id, p()).unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)));
+    let e = confirm(&t.store, &t.outsider, asked.movement.id, p()).unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)));
+    let done = confirm(&t.store, &t.second, asked.movement.id, p()).unwrap();
+    assert_eq!(done.state, MoveState::Posted);
+    assert_eq!(done.second, "second", "the display name");
+    let rd = t.store.read().unwrap();
+    assert_eq!(balance(&rd, dms.id, t.haz.id).unwrap(), 50.0);
+    assert!(pending(&rd).unwrap().is_empty());
+    drop(rd);
+    // cancelled: gone, nothing moved
+    let again = post(
+        &t.store,
+        &t.second,
+        issue(dms.id, asked.lot.id, t.haz.id, 10.0),
+        p(),
+    )
+    .unwrap();
+    cancel(&t.store, &t.keeper, again.movement.id).unwrap();
+    assert!(confirm(&t.store, &t.keeper, again.movement.id, p()).is_err());
+    assert_eq!(
+        balance(&t.store.read().unwrap(), dms.id, t.haz.id).unwrap(),
+        50.0
+    );
+}
+
+#[test]
+fn a_store_for_toxics_needs_two_custodians() {
+    let t = plant();
+    let wh = save_warehouse(
+        &t.store,
+        &t.admin,
+        Warehouse {
+            id: 0,
+            code: "WH-1".into(),
+            name: "单人库".into(),
+            hazmat_store: true,
+            custodians: vec![t.keeper.id],
+            address: String::new(),
+        },
+    )
+    .unwrap();
+    let l = save_location(
+        &t.store,
+        &t.admin,
+        Location {
+            id: 0,
+            warehouse: wh.id,
+            code: "X".into(),
+            name: String::new(),
+            capacity_kg: 0.0,
+        },
+    )
+    .unwrap();
+    let dms = save_material(
+        &t.store,
+        &t.admin,
+        Material {
+            id: 0,
+            code: "RM-DMS".into(),
+            cas: String::new(),
+            highly_toxic: true,
+            ..toluene()
+        },
+    )
+    .unwrap();
+    let e = post(&t.store, &t.keeper, receipt(dms.id, "D1", l.id, 1.0), p()).unwrap_err();
+    assert_eq!(field(e), "to");
+}
+
+#[test]
+fn master_data_is_checked() {
+    let t = plant();
+    // duplicate code
+    let mut again = toluene();
+    again.id = 0;
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, again).unwrap_err()),
+        "code"
+    );
+    // bad CAS, zero factor, max below safety stock
+    let bad = |f: fn(&mut Material)| {
+        let mut m = toluene();
+        m.id = 0;
+        m.code = "X-1".into();
+        f(&mut m);
+        field(save_material(&t.store, &t.admin, m).unwrap_err())
+    };
+    assert_eq!(bad(|m| m.cas = "108-88-4".into()), "cas");
+    assert_eq!(bad(|m| m.units[0].factor = 0.0), "units");
+    assert_eq!(bad(|m| m.units[0].unit = "kg".into()), "units");
+    assert_eq!(bad(|m| m.max_stock = 10.0), "max_stock");
+    assert_eq!(bad(|m| m.precursor_class = 4), "precursor_class");
+    assert_eq!(
+        bad(|m| m.storage_group = "Oxidizer!".into()),
+        "storage_group"
+    );
+    // a malformed 统一社会信用代码
+    let mut c = crate::modules::inventory::fixtures::customer();
+    c.id = 0;
+    c.credit_code = "91330781MA2E8K4Q7K".into();
+    assert_eq!(
+        field(save_partner(&t.store, &t.admin, c.clone()).unwrap_err()),
+        "credit_code"
+    );
+    c.credit_code = "91330781MA2E8K4Q7J".into();
+    c.licences = vec![Licence {
+        kind: LicenceKind::HazTrade,
+        number: "X".into(),
+        expires: "2026-02-30".into(),
+    }];
+    assert_eq!(
+        field(save_partner(&t.store, &t.admin, c.clone()).unwrap_err()),
+        "licences"
+    );
+    c.licences.clear();
+    save_partner(&t.store, &t.admin, c.clone()).unwrap();
+    assert_eq!(
+        field(save_partner(&t.store, &t.admin, c).unwrap_err()),
+        "code"
+    );
+    // a location code is unique within its warehouse only
+    let dup = Location {
+        id: 0,
+        warehouse: t.haz.warehouse,
+        code: "A-01".into(),
+        name: String::new(),
+        capacity_kg: 0.0,
+    };
+    assert_eq!(
+        field(save_location(&t.store, &t.admin, dup.clone()).unwrap_err()),
+        "code"
+    );
+    save_location(
+        &t.store,
+        &t.admin,
+        Location {
+            warehouse: t.general.warehouse,
+            ..dup
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn units_that_do_not_convert_and_wrong_lots_are_refused() {
+    let t = plant();
+    let mut r = receipt(t.tol.id, "L1", t.haz.id, 1.0);
+    r.unit = "L".into();
+    assert_eq!(field(post(&t.store, &t.admin, r, p()).unwrap_err()), "unit");
+    let lot = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 10.0),
+        p(),
+    )
+    .unwrap()
+    .lot
+    .id;
+    assert_eq!(
+        field(
+            post(
+                &t.store,
+                &t.admin,
+                receipt(t.tol.id, "L1", t.haz.id, 1.0),
+                p()
+            )
+            .unwrap_err()
+        ),
+        "lot_number",
+        "a lot number is used once per material"
+    );
+    let mut m2 = toluene();
+    m2.id = 0;
+    m2.code = "RM-2".into();
+    let m2 = save_material(&t.store, &t.admin, m2).unwrap();
+    assert_eq!(
+        field(post(&t.store, &t.admin, issue(m2.id, lot, t.haz.id, 1.0), p()).unwrap_err()),
+        "lot"
+    );
+    // a transfer needs two different locations
+    let tr = MoveInput {
+        kind: Some(MoveKind::Transfer),
+        to: Some(t.haz.id),
+        ..issue(t.tol.id, lot, t.haz.id, 1.0)
+    };
+    assert_eq!(
+        field(post(&t.store, &t.admin, tr.clone(), p()).unwrap_err()),
+        "to"
+    );
+    post(
+        &t.store,
+        &t.admin,
+        MoveInput {
+            to: Some(t.haz2.id),
+            ..tr
+        },
+        p(),
+    )
+    .unwrap();
+    let rd = t.store.read().unwrap();
+    assert_eq!(balance(&rd, t.tol.id, t.haz.id).unwrap(), 9.0);
+    assert_eq!(balance(&rd, t.tol.id, t.haz2.id).unwrap(), 1.0);
+}
+
+// ------------------------------------------------------------------ orders
+
+mod orders_flow {
+    use super::*;
+    use crate::modules::inventory::fixtures::{customer, licence};
+    use crate::modules::inventory::rules::Strategy;
+    use crate::modules::inventory::service::orders::*;
+
+    fn supplier(t: &Plant) -> Partner {
+        save_partner(
+            &t.store,
+            &t.admin,
+            Partner {
+                id: 0,
+                code: "S-1".into(),
+                role: PartnerRole::Supplier,
+                licences: vec![licence(LicenceKind::HazTrade, "2030-01-01")],
+                ..customer()
+            },
+        )
+        .unwrap()
+    }
+
+    fn buyer(t: &Plant, limit: f64, policy: CreditPolicy, licences: Vec<Licence>) -> Partner {
+        save_partner(
+            &t.store,
+            &t.admin,
+            Partner {
+                id: 0,
+                code: format!("C-{}", limit as u64),
+                credit_limit: limit,
+                credit_policy: policy,
+                licences,
+                ..customer()
+            },
+        )
+        .unwrap()
+    }
+
+    fn po(t: &Plant, s: &Partner, qty: f64, price: f64) -> PurchaseOrder {
+        create_po(
+            &t.store,
+            &t.keeper,
+            PoInput {
+                supplier: s.id,
+                lines: vec![LineInput {
+                    material: t.tol.id,
+                    qty,
+                    unit: String::new(),
+                    price: Some(price),
+                }],
+                requisitions: vec![],
+                note: String::new(),
+            },
+            p(),
+        )
+        .unwrap()
+    }
+
+    fn receive(t: &Plant, id: u64, qty: f64, lot: &str) -> Result<(PurchaseOrder, Vec<Posted>)> {
+        po_act(
+            &t.store,
+            &t.keeper,
+            id,
+            PoAction::Receive {
+                lines: vec![ReceiveLine {
+                    line: 0,
+                    qty,
+                    unit: String::new(),
+                    lot_number: lot.into(),
+                    supplier_lot: String::new(),
+                    expires: None,
+                    to: t.haz.id,
+                }],
+            },
+            false,
+            p(),
+        )
+    }
+
+    #[test]
+    fn purchase_orders_need_approval_over_the_limit_by_someone_else_then_receive_by_lot() {
+        let t = plant();
+        let s = supplier(&t);
+        // 1,000 kg × 6.5 = 6,500: under the 50,000 limit
+        let small = po(&t, &s, 1000.0, 6.5);
+        assert_eq!(small.state, OrderState::Approved);
+        let big = po(&t, &s, 9000.0, 6.5);
+        assert_eq!(big.state, OrderState::Pending);
+        assert_eq!(big.needs, vec!["amount"]);
+        assert!(
+            receive(&t, big.id, 10.0, "L0").is_err(),
+            "not before approval"
+        );
+        // not by the one who placed it, not without the grant
+        let e = po_act(&t.store, &t.keeper, big.id, PoAction::Approve, true, p()).unwrap_err();
+        assert!(matches!(e, Error::Conflict(_)));
+        let e = po_act(&t.store, &t.second, big.id, PoAction::Approve, false, p()).unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)));
+        po_act(&t.store, &t.second, big.id, PoAction::Approve, true, p()).unwrap();
+        // partial receipts by lot; the order counts them; the stock has them
+        let (o, posted) = receive(&t, big.id, 4000.0, "L1").unwrap();
+        assert_eq!(posted[0].lot.purchase_order, Some(big.id));
+        assert_eq!(o.lines[0].received, 4000.0);
+        assert_eq!(o.state, OrderState::Approved);
+        let (o, _) = receive(&t, big.id, 5000.0, "L2").unwrap();
+        assert_eq!(o.state, OrderState::Done);
+        assert_eq!(
+            balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap(),
+            9000.0
+        );
+        // a receipt over the order (beyond 10 %) is refused
+        let e = receive(&t, small.id, 1101.0, "L3").unwrap_err();
+        assert_eq!(field(e), "qty");
+        // invoices match what was received, not more
+        let inv = |qty, amount| {
+            po_act(
+                &t.store,
+                &t.keeper,
+                big.id,
+                PoAction::Invoice {
+                    line: 0,
+                    qty,
+                    amount,
+                },
+                false,
+                p(),
+            )
+        };
+        assert!(inv(9001.0, 1.0).is_err());
+        let (o, _) = inv(9000.0, 58_600.0).unwrap();
+        let m = matching(&o);
+        assert_eq!(m[0].received_amount, 58_500.0);
+        assert_eq!(m[0].difference, 100.0);
+        // the payables know it
+        let pay = payables(&t.store.read().unwrap()).unwrap();
+        assert_eq!(pay[0].open, 58_500.0);
+        // prices were recorded: a much dearer one raises the alert and waits
+        let dear = po(&t, &s, 10.0, 8.0);
+        assert_eq!(dear.state, OrderState::Pending);
+        assert_eq!(dear.needs, vec!["price"]);
+        assert_eq!(dear.lines[0].price_alert, Some(23.1));
+    }
+
+    #[test]
+    fn hazardous_chemicals_are_not_bought_from_unlicensed_sellers() {
+        let t = plant();
+        let s = save_partner(
+            &t.store,
+            &t.admin,
+            Partner {
+                id: 0,
+                code: "S-X".into(),
+                role: PartnerRole::Supplier,
+                ..customer()
+            },
+        )
+        .unwrap();
+        let e = create_po(
+            &t.store,
+            &t.keeper,
+            PoInput {
+                supplier: s.id,
+                lines: vec![LineInput {
+                    material: t.tol.id,
+                    qty: 1.0,
+                    unit: String::new(),
+                    price: Some(6.5),
+                }],
+                requisitions: vec![],
+                note: String::new(),
+            },
+            p(),
+        )
+        .unwrap_err();
+        assert_eq!(field(e), "supplier");
+    }
+
+    fn stock_up(t: &Plant) {
+        let s = supplier(t);
+        let o = po(t, &s, 1000.0, 6.5);
+        receive(t, o.id, 600.0, "OLD").unwrap();
+        let mut r = receipt(t.tol.id, "NEW", t.haz2.id, 400.0);
+        r.expires = Some("2027-01-31".into());
+        post(&t.store, &t.admin, r, p()).unwrap();
+    }
+
+    fn so(
+        t: &Plant,
+        c: &Partner,
+        qty: f64,
+        price: Option<f64>,
+        handler: bool,
+    ) -> Result<SalesOrder> {
+        create_so(
+            &t.store,
+            &t.keeper,
+            SoInput {
+                customer: c.id,
+                kind: SalesKind::Standard,
+                lines: vec![LineInput {
+                    material: t.tol.id,
+                    qty,
+                    unit: String::new(),
+                    price,
+                }],
+                end_use: if handler {
+                    "稀释剂".into()
+                } else {
+                    String::new()
+                },
+                handler: if handler {
+                    Handler {
+                        name: "王强".into(),
+                        id_number: "330781198503120012".into(),
+                    }
+                } else {
+                    Handler::default()
+                },
+                ship_to: String::new(),
+                strategy: Some(Strategy::Fefo),
+            },
+            p(),
+        )
+    }
+
+    fn licensed() -> Vec<Licence> {
+        vec![
+            licence(LicenceKind::HazTrade, "2030-01-01"),
+            licence(LicenceKind::PrecursorPurchase, "2030-01-01"),
+        ]
+    }
+
+    #[test]
+    fn sales_check_licences_handler_floor_and_credit() {
+        let t = plant();
+        stock_up(&t);
+        // an expired licence: refused, naming it
+        let expired = buyer(
+            &t,
+            100_000.0,
+            CreditPolicy::Approve,
+            vec![
+                licence(LicenceKind::HazTrade, "2026-11-30"),
+                licence(LicenceKind::PrecursorPurchase, "2030-01-01"),
+            ],
+        );
+        let e = so(&t, &expired, 10.0, None, true).unwrap_err();
+        assert!(e.msg().render(crate::i18n::Lang::En).contains("2026-11-30"));
+        let c = buyer(&t, 10_000.0, CreditPolicy::Approve, licensed());
+        // toluene is 易制毒: the handler and the end use are required
+        assert_eq!(field(so(&t, &c, 10.0, None, false).unwrap_err()), "handler");
+        // list price 8.5, floor 7.5
+        let ok = so(&t, &c, 100.0, None, true).unwrap();
+        assert_eq!((ok.state, ok.amount), (OrderState::Approved, 850.0));
+        let cheap = so(&t, &c, 10.0, Some(7.0), true).unwrap();
+        assert_eq!(cheap.needs, vec!["floor"]);
+        // 850 + 70 open, + 9,100 = 10,020 over 10,000: waits for approval
+        let big = so(&t, &c, 1000.0, Some(9.1), true).unwrap();
+        assert_eq!(
+            (big.state, big.needs.clone()),
+            (OrderState::Pending, vec!["credit".to_string()])
+        );
+        assert_eq!(big.credit_used, 10_020.0);
+        // a customer whose policy blocks: refused and nothing saved
+        let strict = buyer(&t, 500.0, CreditPolicy::Block, licensed());
+        let before = sales_orders(&t.store.read().unwrap()).unwrap().len();
+        let e = so(&t, &strict, 100.0, None, true).unwrap_err();
+        assert_eq!(field(e), "customer");
+        assert_eq!(
+            sales_orders(&t.store.read().unwrap()).unwrap().len(),
+            before
+        );
+    }
+
+    #[test]
+    fn deliveries_take_lots_fefo_skip_held_ones_and_fill_the_register() {
+        let t = plant();
+        stock_up(&t);
+        let c = buyer(&t, 100_000.0, CreditPolicy::Approve, licensed());
+        let o = so(&t, &c, 500.0, None, true).unwrap();
+        let deliver = |qty: f64| {
+            so_act(
+                &t.store,
+                &t.keeper,
+                o.id,
+                SoAction::Deliver {
+                    lines: vec![DeliverLine {
+                        line: 0,
+                        qty,
+                        picks: None,
+                        to: None,
+                        lot: None,
+                    }],
+                },
+                false,
+                p(),
+            )
+        };
+        let (o2, posted) = deliver(450.0).unwrap();
+        // FEFO: the lot expiring 2027-01-31 first (400), then the one from the order
+        assert_eq!(posted.len(), 2);
+        assert_eq!(posted[0].lot.number, "NEW");
+        assert_eq!(posted[0].movement.qty, 400.0);
+        assert_eq!(posted[1].movement.qty, 50.0);
+        assert_eq!(o2.lines[0].delivered, 450.0);
+        assert_eq!(o2.delivered_amount, 3825.0);
+        let reg = register(&t.store.read().unwrap(), "precursor", 0, i64::MAX).unwrap();
+        assert_eq!(reg.len(), 2);
+        assert_eq!(reg[0].handler_id, "330781198503120012");
+        assert_eq!(reg[0].end_use, "稀释剂");
+        // the rest of the old lot goes on hold: nothing releasable is left to ship
+        let old = posted[1].lot.id;
+        set_lot_quality(&t.store, &t.admin, old, LotQuality::Held, "复检").unwrap();
+        let e = deliver(50.0).unwrap_err();
+        assert_eq!(field(e), "qty");
+        set_lot_quality(&t.store, &t.admin, old, LotQuality::Released, "").unwrap();
+        // more than ordered is refused
+        assert!(deliver(51.0).is_err());
+        let (o3, _) = deliver(50.0).unwrap();
+        assert_eq!(o3.state, OrderState::Done);
+        // receivables until paid
+        let rec = receivables(&t.store.read().unwrap(), p().now_ms).unwrap();
+        assert_eq!(rec[0].open, 4250.0);
+        so_act(
+            &t.store,
+            &t.keeper,
+            o.id,
+            SoAction::Pay { amount: 4250.0 },
+            false,
+            p(),
+        )
+        .unwrap();
+        let rec = receivables(&t.store.read().unwrap(), p().now_ms).unwrap();
+        assert_eq!(rec[0].open, 0.0);
+    }
+
+    #[test]
+    fn reorder_proposals_count_stock_and_open_orders() {
+        let t = plant();
+        // nothing in stock, reorder point 1,000, maximum 20,000
+        let made = propose_requisitions(&t.store, 14.0, p().now_ms).unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].qty, 20_000.0);
+        assert!(made[0].proposed);
+        // an open requisition is not proposed twice
+        assert!(
+            propose_requisitions(&t.store, 14.0, p().now_ms)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! 进销存 through the API and the console, on the demo plant: master data refusals, receipt
+//! → issue with the balance checked at each step, negative stock, held lots, the GB 15603
+//! incompatibility check, and 双人双锁 for a 剧毒 chemical.
+
+use serde_json::{Value, json};
+
+use crate::common::{Client, Server};
+
+fn find<'a>(list: &'a Value, key: &str, code: &str) -> &'a Value {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .find(|x| x[key] == code)
+        .unwrap_or_else(|| panic!("{code} not in the list"))
+}
+
+fn id_of(c: &Client, path: &str, code: &str) -> u64 {
+    find(&c.get(path).json(), "code", code)["id"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The balance of a material at a location, from the stock API.
+fn on_hand(c: &Client, material: u64, location: u64) -> f64 {
+    let rows = c
+        .get(&format!("/api/v1/inventory/stock?material={material}"))
+        .json();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["location"] == location)
+        .map(|r| r["qty"].as_f64().unwrap())
+        .sum()
+}
+
+fn location(c: &Client, warehouse: &str, code: &str) -> u64 {
+    let wh = id_of(c, "/api/v1/inventory/warehouses", warehouse);
+    c.get("/api/v1/inventory/locations")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["warehouse"] == wh && l["code"] == code)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn stock_moves_by_the_rules_through_the_api() {
+    let s = Server::demo();
+    let api = s.admin_api();
+
+    // master data: refusals name the field and change nothing
+    let bad_cas =
+        json!({"id": 0, "code": "RM-X", "name": "x", "base_unit": "kg", "cas": "108-88-4"});
+    let r = api.post_json("/api/v1/inventory/materials", &bad_cas);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "cas");
+    let dup = json!({"id": 0, "code": "RM-TOL", "name": "x", "base_unit": "kg"});
+    assert_eq!(
+        api.post_json("/api/v1/inventory/materials", &dup).json()["error"]["field"],
+        "code"
+    );
+    let partner = json!({"id": 0, "code": "C-NEW", "name": "新客户", "role": "customer", "credit_code": "91330781MA2E8K4Q7K"});
+    let r = api.post_json("/api/v1/inventory/partners", &partner);
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["field"], "credit_code");
+    assert!(
+        api.get("/api/v1/inventory/partners")
+            .body
+            .find("C-NEW")
+            .is_none()
+    );
+
+    // a new material, received by the drum into the hazardous-chemical store
+    let m = api.post_json(
+        "/api/v1/inventory/materials",
+        &json!({"id": 0, "code": "RM-XYL", "name": "二甲苯", "base_unit": "kg",
+                "units": [{"unit": "桶", "factor": 170.0}], "cas": "1330-20-7",
+                "hazmat": true, "storage_group": "flammable_liquid", "shelf_life_days": 365}),
+    );
+    assert_eq!(m.status, 201, "{}", m.body);
+    let xyl = m.json()["id"].as_u64().unwrap();
+    let a01 = location(&api, "WH-HAZ", "A-01");
+    let general = location(&api, "WH-GEN", "G-01");
+    let before_a01 = on_hand(&api, xyl, a01);
+    assert_eq!(before_a01, 0.0);
+    // not in the general store: it is a hazardous chemical
+    let r = api.post_json(
+        "/api/v1/inventory/movements",
+        &json!({"kind": "receipt", "material": xyl, "lot_number": "XYL-1", "to": general, "qty": 2, "unit": "桶"}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "to");
+    // a unit that does not convert
+    let r = api.post_json(
+        "/api/v1/inventory/movements",
+        &json!({"kind": "receipt", "material": xyl, "lot_number": "XYL-1", "to": a01, "qty": 2, "unit": "L"}),
+    );
+    assert_eq!(r.json()["error"]["field"], "unit");
+    let r = api.post_json(
+        "/api/v1/inventory/movements",
+        &json!({"kind": "receipt", "material": xyl, "lot_number": "XYL-1", "supplier_lot": "HY2611",
+                "to": a01, "qty": 2, "unit": "桶", "reference": "PO-TEST"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let lot = r.json()["lot"]["id"].as_u64().unwrap();
+    assert_eq!(r.json()["qty"], 340.0);
+    assert_eq!(on_hand(&api, xyl, a01), 340.0);
+
+    // issue: too much is refused and changes nothing; then a real issue
+    let issue = |qty: f64| {
+        api.post_json(
+            "/api/v1/inventory/movements",
+            &json!({"kind": "issue", "material": xyl, "lot": lot, "from": a01, "qty": qty, "reference": "B-T1"}),
+        )
+    };
+    let r = issue(341.0);
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["field"], "qty");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("340")
+    );
+    assert_eq!(on_hand(&api, xyl, a01), 340.0);
+    assert_eq!(issue(140.0).status, 201);
+    assert_eq!(on_hand(&api, xyl, a01), 200.0);
+
+    // the lab holds the lot: no more issues until released
+    let r = api.post_json(
+        &format!("/api/v1/inventory/lots/{lot}/quality"),
+        &json!({"quality": "held", "note": "复检水分"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = issue(10.0);
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["field"], "lot");
+    api.post_json(
+        &format!("/api/v1/inventory/lots/{lot}/quality"),
+        &json!({"quality": "released"}),
+    );
+    assert_eq!(issue(10.0).status, 201);
+    let l = api.get(&format!("/api/v1/inventory/lots/{lot}")).json();
+    assert_eq!(l["movements"].as_array().unwrap().len(), 3);
+    assert_eq!(l["stock"][0]["qty"], 190.0);
+
+    // GB 15603: the oxidizer may not join the flammable liquids' store
+    let aps = id_of(&api, "/api/v1/inventory/materials", "RM-APS");
+    let a02 = location(&api, "WH-HAZ", "A-02");
+    let r = api.post_json(
+        "/api/v1/inventory/movements",
+        &json!({"kind": "receipt", "material": aps, "lot_number": "APS-X", "to": a02, "qty": 25}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("GB 15603") && msg.contains("oxidizer"),
+        "{msg}"
+    );
+
+    // the ledger by material and month, and the module's events on the way
+    let month = &l["lot"]["received_ms"];
+    assert!(month.is_i64());
+    let ledger = api
+        .get(&format!("/api/v1/inventory/movements?material={xyl}"))
+        .json();
+    assert_eq!(ledger.as_array().unwrap().len(), 3);
+    assert_eq!(ledger[0]["kind"], "issue", "newest first");
+}
+
+#[test]
+fn a_toxic_chemical_moves_only_with_two_custodians() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let dms = id_of(&api, "/api/v1/inventory/materials", "RM-DMS");
+    let c01 = location(&api, "WH-HAZ", "C-01");
+    let stock = on_hand(&api, dms, c01);
+    assert_eq!(stock, 450.0, "the demo's two confirmed movements");
+    let lot = api
+        .get(&format!("/api/v1/inventory/stock?material={dms}"))
+        .json()[0]["lot"]
+        .as_u64()
+        .unwrap();
+    let body = json!({"kind": "issue", "material": dms, "lot": lot, "from": c01, "qty": 20, "reference": "B-T2"});
+    // a token is not a person; an operator is not a custodian
+    let r = api.post_json("/api/v1/inventory/movements", &body);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let keeper = s.login("chen.xiaoyan");
+    let second = s.login("zhao.min");
+    let r = keeper.post_json("/api/v1/inventory/movements", &body);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_u64().unwrap();
+    assert_eq!(
+        on_hand(&api, dms, c01),
+        stock,
+        "nothing moves before the second custodian"
+    );
+    // the one who asked cannot confirm; the other custodian can
+    let r = keeper.post_json(
+        &format!("/api/v1/inventory/movements/{id}/confirm"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = second.post_json(
+        &format!("/api/v1/inventory/movements/{id}/confirm"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["second"], "赵敏");
+    assert_eq!(on_hand(&api, dms, c01), stock - 20.0);
+    // the demo left one waiting: the stock page shows it with the confirm button for the
+    // other custodian only
+    let page = second.get("/inventory/stock");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("/confirm"),
+        "the second custodian sees the button"
+    );
+    let page = keeper.get("/inventory/stock");
+    assert!(!page.body.contains("/confirm"), "not for the one who asked");
+}
+
+#[test]
+fn the_console_posts_a_receipt_and_shows_refusals_in_the_form() {
+    let s = Server::demo();
+    let c = s.login("chen.xiaoyan");
+    let api = s.admin_api();
+    let eac = id_of(&api, "/api/v1/inventory/materials", "RM-EAC");
+    let a01 = location(&api, "WH-HAZ", "A-01").to_string();
+    let eac_s = eac.to_string();
+    for page in [
+        "/inventory/stock",
+        "/inventory/stock?material=&warehouse=",
+        "/inventory/movements",
+        "/inventory/materials",
+        "/inventory/warehouses",
+        "/inventory/partners",
+    ] {
+        assert_eq!(c.get(page).status, 200, "{page}");
+    }
+    let r = c.submit(
+        "/inventory/movements",
+        &[
+            ("kind", "receipt"),
+            ("material", &eac_s),
+            ("lot", "EAC-F1"),
+            ("qty", "1"),
+            ("unit", "桶"),
+            ("to", &a01),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(on_hand(&api, eac, a01.parse().unwrap()) % 180.0, 0.0);
+    // issue more than there is: the form again, with the error, status 422
+    let r = c.submit(
+        "/inventory/movements",
+        &[
+            ("kind", "issue"),
+            ("material", &eac_s),
+            ("lot", "EAC-F1"),
+            ("qty", "1000"),
+            ("from", &a01),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("库存不足"), "the refusal in Chinese");
+    // the lot page
+    let lot = api
+        .get(&format!("/api/v1/inventory/stock?material={eac}"))
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["lot_number"] == "EAC-F1")
+        .unwrap()["lot"]
+        .as_u64()
+        .unwrap();
+    let page = c.get(&format!("/inventory/lots/{lot}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("EAC-F1") && page.body.contains("180"));
+}
+
+#[test]
+fn purchase_receipt_issue_sale_delivery_with_credit_and_registers() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let keeper = s.login("chen.xiaoyan");
+    let manager = s.login("zhang.jianguo");
+    let tol = id_of(&api, "/api/v1/inventory/materials", "RM-TOL");
+    let a01 = location(&api, "WH-HAZ", "A-01");
+    let supplier = id_of(&api, "/api/v1/inventory/partners", "S-001");
+    let start = on_hand(&api, tol, a01);
+
+    // purchase: over the approval limit, approved by the manager (not the keeper who placed it)
+    let po = keeper.post_json(
+        "/api/v1/inventory/purchase-orders",
+        &json!({"supplier": supplier, "lines": [{"material": tol, "qty": 8000, "price": 6.8}]}),
+    );
+    assert_eq!(po.status, 201, "{}", po.body);
+    let po = po.json();
+    assert_eq!(po["state"], "pending");
+    let id = po["id"].as_u64().unwrap();
+    let act = |c: &Client, body: Value| {
+        c.post_json(
+            &format!("/api/v1/inventory/purchase-orders/{id}/actions"),
+            &body,
+        )
+    };
+    assert_eq!(
+        act(&keeper, json!({"action": "approve"})).status,
+        409,
+        "not approved by the one who placed it"
+    );
+    assert_eq!(act(&manager, json!({"action": "approve"})).status, 200);
+    // received by lot in two deliveries
+    let r = act(
+        &keeper,
+        json!({"action": "receive", "lines": [{"line": 0, "qty": 5000, "lot_number": "TOL-E2E-1", "supplier_lot": "HY-1", "to": a01}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(on_hand(&api, tol, a01), start + 5000.0);
+    act(
+        &keeper,
+        json!({"action": "receive", "lines": [{"line": 0, "qty": 3000, "lot_number": "TOL-E2E-2", "to": a01}]}),
+    );
+    assert_eq!(on_hand(&api, tol, a01), start + 8000.0);
+    let po = api
+        .get(&format!("/api/v1/inventory/purchase-orders/{id}"))
+        .json();
+    assert_eq!(po["state"], "done");
+    assert_eq!(po["matching"][0]["received"], 8000.0);
+    let lot1 = api
+        .get(&format!("/api/v1/inventory/stock?material={tol}"))
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["lot_number"] == "TOL-E2E-1")
+        .unwrap()["lot"]
+        .as_u64()
+        .unwrap();
+
+    // issue to production
+    let r = keeper.post_json(
+        "/api/v1/inventory/movements",
+        &json!({"kind": "issue", "material": tol, "lot": lot1, "from": a01, "qty": 1000, "reference": "B-E2E"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(on_hand(&api, tol, a01), start + 7000.0);
+
+    // sale to the customer near its credit limit: over it, the order waits for approval
+    let c1 = id_of(&api, "/api/v1/inventory/partners", "C-001");
+    let handler = json!({"name": "王强", "id_number": "330781198503120012"});
+    let so = keeper.post_json(
+        "/api/v1/inventory/sales-orders",
+        &json!({"customer": c1, "kind": "standard", "lines": [{"material": tol, "qty": 8000}],
+                "handler": handler, "end_use": "涂料稀释剂"}),
+    );
+    assert_eq!(so.status, 201, "{}", so.body);
+    let so = so.json();
+    assert_eq!(so["state"], "pending", "{so}");
+    assert!(so["needs"].as_array().unwrap().contains(&json!("credit")));
+    let sid = so["id"].as_u64().unwrap();
+    let sact = |c: &Client, body: Value| {
+        c.post_json(
+            &format!("/api/v1/inventory/sales-orders/{sid}/actions"),
+            &body,
+        )
+    };
+    let r = sact(
+        &keeper,
+        json!({"action": "deliver", "lines": [{"line": 0, "qty": 100}]}),
+    );
+    assert_eq!(r.status, 409, "not before approval: {}", r.body);
+    assert_eq!(sact(&manager, json!({"action": "approve"})).status, 200);
+    // more than ordered is refused and moves nothing; then a delivery, lots taken FEFO
+    let before = on_hand(&api, tol, a01);
+    let r = sact(
+        &keeper,
+        json!({"action": "deliver", "lines": [{"line": 0, "qty": 8001}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(on_hand(&api, tol, a01), before);
+    let r = sact(
+        &keeper,
+        json!({"action": "deliver", "lines": [{"line": 0, "qty": 170}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(on_hand(&api, tol, a01), before - 170.0);
+    // the 易制毒 ledger has it, with the handler's ID, as CSV for the police
+    let csv = api.get("/api/v1/inventory/registers/precursor?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.contains("330781198503120012") && csv.body.contains(&format!("SO-{sid}")));
+    // the credit: a customer with an expired licence is refused outright
+    let c2 = id_of(&api, "/api/v1/inventory/partners", "C-002");
+    let r = keeper.post_json(
+        "/api/v1/inventory/sales-orders",
+        &json!({"customer": c2, "kind": "standard", "lines": [{"material": tol, "qty": 10}],
+                "handler": handler, "end_use": "x"}),
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["field"], "customer");
+    // receivables include the delivery
+    let rec = api.get("/api/v1/inventory/finance/receivables").json();
+    assert!(find(&rec, "code", "C-001")["open"].as_f64().unwrap() > 0.0);
+    let csv = api.get("/api/v1/inventory/finance/receivables?format=csv");
+    assert!(
+        csv.body
+            .contains("code,name,credit_code,amount,paid,open,overdue,orders")
+    );
+    // the order pages render
+    for page in [
+        "/inventory/purchase-orders".to_string(),
+        format!("/inventory/purchase-orders/{id}"),
+        "/inventory/sales-orders".to_string(),
+        format!("/inventory/sales-orders/{sid}"),
+        "/inventory/finance".to_string(),
+    ] {
+        assert_eq!(keeper.get(&page).status, 200, "{page}");
+    }
+}
