@@ -393,13 +393,15 @@ pub struct Balance {
     pub last_move_ms: i64,
 }
 
-/// How far apart two storage groups must be kept (GB 15603-2022 储存方式).
+/// How far apart two storage groups must be kept (GB 15603-2022 储存方式), at the box's
+/// granularity of stores (buildings) and locations (rooms, bays, marked areas).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Separation {
-    /// 隔离: not in the same store (warehouse).
+    /// 分离贮存: not in the same store (another building).
     Store,
-    /// 隔开 / 分离: not at the same location (same store, another room or bay).
+    /// 隔离 / 隔开贮存: not at the same location (kept apart by distance or aisles, or by a
+    /// wall, within the same store).
     Location,
 }
 

@@ -24,14 +24,16 @@ const SI: &[(&str, &str, f64)] = &[
     ("mass", "kg", 1.0),
     ("mass", "t", 1000.0),
     ("volume", "mL", 0.001),
+    ("volume", "ml", 0.001),
     ("volume", "L", 1.0),
+    ("volume", "l", 1.0),
     ("volume", "m3", 1000.0),
     ("volume", "m³", 1000.0),
 ];
 
 fn si(unit: &str) -> Option<(&'static str, f64)> {
     SI.iter()
-        .find(|(_, u, _)| u.eq_ignore_ascii_case(unit))
+        .find(|(_, u, _)| *u == unit)
         .map(|(d, _, f)| (*d, *f))
 }
 
@@ -560,6 +562,8 @@ mod tests {
         assert!(to_base(&m, 0.0, "kg").is_err());
         assert!(to_base(&m, -1.0, "kg").is_err());
         assert!(to_base(&m, f64::NAN, "kg").is_err());
+        // units are case-sensitive: ML is not mL, T is not t
+        assert!(to_base(&m, 1.0, "T").is_err());
     }
 
     #[test]

@@ -525,6 +525,11 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
     let kind = input
         .kind
         .ok_or_else(|| Error::invalid("kind", "inventory.err.kind"))?;
+    // a delivery leaves with its sales order: the buyer's licences, the credit and the
+    // registers are the order's to check and write
+    if kind == MoveKind::Delivery && !matches!(input.doc, Some(DocLine::Sales { .. })) {
+        return Err(Error::invalid("kind", "inventory.err.delivery_by_order"));
+    }
     let m = material(w, input.material)
         .map_err(|_| Error::invalid("material", "inventory.err.material_not_found"))?;
     if !m.active {
@@ -687,8 +692,9 @@ fn new_lot(w: &mut WriteTx, m: &Material, input: &MoveInput, p: Posting) -> Resu
                 .map(format_day)
                 .ok_or_else(|| Error::invalid("expires", "inventory.err.day"))?,
         ),
+        // received today with a shelf life of N days: usable through day N - 1 after today
         None if m.shelf_life_days > 0 => Some(format_day(
-            p.today + time::Duration::days(i64::from(m.shelf_life_days)),
+            p.today + time::Duration::days(i64::from(m.shelf_life_days) - 1),
         )),
         None => None,
     };
@@ -875,6 +881,11 @@ pub fn confirm(store: &Store, actor: &Actor, id: u64, p: Posting) -> Result<Move
     rules::check_lot(mv.kind, &l, p.today)?;
     check_stock(&w, &m, &mv)?;
     w.remove(&PENDING, &id)?;
+    // the order it belongs to may have changed meanwhile: still open, still room on the
+    // line, the buyer's licences still valid
+    if let Some(doc) = mv.doc {
+        orders::check_pending(&w, doc, mv.qty, &m, p.today)?;
+    }
     mv.second = name;
     let mv = apply(&mut w, mv, p.now_ms, &m)?;
     w.commit()?;

@@ -19,7 +19,7 @@ use super::super::model::{
 };
 use super::super::rules::{self, Credit, Pickable, Strategy};
 use super::super::store::{
-    BALANCES, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS, SALES_ORDERS,
+    BALANCES, PENDING, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS, SALES_ORDERS,
 };
 use super::{MoveInput, Posted, Posting, material, partner, post_in, settings, totals};
 use crate::error::{Error, Result, text};
@@ -191,6 +191,70 @@ fn on_order(r: &impl Reader) -> Result<HashMap<u64, f64>> {
         }
     }
     Ok(out)
+}
+
+/// Base units of 剧毒 movements for an order line that wait for their second custodian.
+fn pending_on(r: &impl Reader, doc: DocLine) -> Result<f64> {
+    Ok(r.all(&PENDING)?
+        .into_iter()
+        .filter(|(_, m)| m.doc == Some(doc))
+        .map(|(_, m)| m.qty)
+        .sum())
+}
+
+/// Whether any movement of order `order` waits for its second custodian.
+fn has_pending(r: &impl Reader, order: DocLine) -> Result<bool> {
+    let same = |d: &DocLine| match (d, order) {
+        (DocLine::Purchase { order: a, .. }, DocLine::Purchase { order: b, .. })
+        | (DocLine::Sales { order: a, .. }, DocLine::Sales { order: b, .. }) => *a == b,
+        _ => false,
+    };
+    Ok(r.all(&PENDING)?
+        .into_iter()
+        .any(|(_, m)| m.doc.as_ref().is_some_and(same)))
+}
+
+/// Checks, when the second custodian confirms a movement of an order line, that the order
+/// is still open, the line has room for it, and (deliveries) the buyer's licences hold.
+pub(super) fn check_pending(
+    r: &impl Reader,
+    doc: DocLine,
+    qty: f64,
+    m: &Material,
+    today: time::Date,
+) -> Result<()> {
+    match doc {
+        DocLine::Purchase { order, line } => {
+            let po = purchase_order(r, order)?;
+            if po.state != OrderState::Approved {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_approved")));
+            }
+            let l = po
+                .lines
+                .get(line as usize)
+                .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?;
+            if l.received + pending_on(r, doc)? + qty > l.qty * 1.1 + rules::EPS {
+                return Err(Error::invalid("qty", "inventory.err.over_receipt_pending"));
+            }
+        }
+        DocLine::Sales { order, line } => {
+            let so = sales_order(r, order)?;
+            if so.state != OrderState::Approved {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_approved")));
+            }
+            let l = so
+                .lines
+                .get(line as usize)
+                .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?;
+            if l.delivered + pending_on(r, doc)? + qty > l.qty + rules::EPS {
+                return Err(Error::invalid("qty", "inventory.err.over_delivery_pending"));
+            }
+            if so.kind != SalesKind::Return {
+                rules::check_buyer(m, &partner(r, so.customer)?, today)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------ purchase orders
@@ -426,7 +490,16 @@ pub fn po_act(
             "inventory.purchase.approve"
         }
         PoAction::Cancel => {
-            if po.lines.iter().any(|l| l.received > 0.0) || po.state == OrderState::Cancelled {
+            if po.lines.iter().any(|l| l.received > 0.0)
+                || po.state == OrderState::Cancelled
+                || has_pending(
+                    &w,
+                    DocLine::Purchase {
+                        order: po.id,
+                        line: 0,
+                    },
+                )?
+            {
                 return Err(Error::Conflict(Msg::new("inventory.err.cannot_cancel")));
             }
             po.state = OrderState::Cancelled;
@@ -456,7 +529,14 @@ pub fn po_act(
                     .clone();
                 let m = material(&w, line.material)?;
                 let qty = rules::to_base(&m, rl.qty, &rl.unit)?;
-                let current = purchase_order(&w, po.id)?.lines[rl.line as usize].received;
+                let current = purchase_order(&w, po.id)?.lines[rl.line as usize].received
+                    + pending_on(
+                        &w,
+                        DocLine::Purchase {
+                            order: po.id,
+                            line: rl.line,
+                        },
+                    )?;
                 if current + qty > line.qty * 1.1 + rules::EPS {
                     // 10 % over-delivery tolerance, as common in chemical supply
                     return Err(Error::invalid_msg(
@@ -817,7 +897,16 @@ pub fn so_act(
             "inventory.sales.approve"
         }
         SoAction::Cancel => {
-            if so.lines.iter().any(|l| l.delivered > 0.0) || so.state == OrderState::Cancelled {
+            if so.lines.iter().any(|l| l.delivered > 0.0)
+                || so.state == OrderState::Cancelled
+                || has_pending(
+                    &w,
+                    DocLine::Sales {
+                        order: so.id,
+                        line: 0,
+                    },
+                )?
+            {
                 return Err(Error::Conflict(Msg::new("inventory.err.cannot_cancel")));
             }
             so.state = OrderState::Cancelled;
@@ -843,7 +932,14 @@ pub fn so_act(
                 let qty = rules::to_base(&m, dl.qty, "")?;
                 let done = sales_order(&w, so.id)
                     .map(|x| x.lines[dl.line as usize].delivered)
-                    .unwrap_or(0.0);
+                    .unwrap_or(0.0)
+                    + pending_on(
+                        &w,
+                        DocLine::Sales {
+                            order: so.id,
+                            line: dl.line,
+                        },
+                    )?;
                 if done + qty > line.qty + rules::EPS {
                     return Err(Error::invalid_msg(
                         "qty",

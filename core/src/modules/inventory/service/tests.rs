@@ -149,8 +149,8 @@ fn receipt_then_issue_keeps_the_balance_in_the_same_transaction() {
     assert_eq!(got.movement.state, MoveState::Posted);
     assert_eq!(
         got.lot.expires.as_deref(),
-        Some("2027-12-03"),
-        "shelf life 365 days"
+        Some("2027-12-02"),
+        "usable 365 days from receipt, the first day included"
     );
     let lot = got.lot.id;
     assert_eq!(
@@ -971,5 +971,135 @@ mod orders_flow {
                 .unwrap()
                 .is_empty()
         );
+    }
+}
+
+mod pending_orders {
+    use super::*;
+    use crate::modules::inventory::fixtures::{customer, licence};
+    use crate::modules::inventory::service::orders::*;
+
+    /// A 剧毒 chemical on a sales order: the delivery waits for the second custodian, and the
+    /// order cannot be cancelled nor over-delivered meanwhile; the confirmation checks the
+    /// buyer's licence again.
+    #[test]
+    fn toxic_deliveries_wait_and_are_checked_again_at_confirmation() {
+        let t = plant();
+        let dms = save_material(
+            &t.store,
+            &t.admin,
+            Material {
+                id: 0,
+                code: "RM-DMS".into(),
+                cas: "77-78-1".into(),
+                highly_toxic: true,
+                precursor_class: 0,
+                storage_group: "toxic".into(),
+                ..toluene()
+            },
+        )
+        .unwrap();
+        let r = post(
+            &t.store,
+            &t.keeper,
+            receipt(dms.id, "D1", t.haz.id, 100.0),
+            p(),
+        )
+        .unwrap();
+        confirm(&t.store, &t.second, r.movement.id, p()).unwrap();
+        let c = save_partner(
+            &t.store,
+            &t.admin,
+            Partner {
+                id: 0,
+                licences: vec![
+                    licence(LicenceKind::HazTrade, "2026-12-05"),
+                    licence(LicenceKind::ToxicPurchase, "2030-01-01"),
+                ],
+                ..customer()
+            },
+        )
+        .unwrap();
+        let o = create_so(
+            &t.store,
+            &t.keeper,
+            SoInput {
+                customer: c.id,
+                kind: SalesKind::Sample,
+                lines: vec![LineInput {
+                    material: dms.id,
+                    qty: 60.0,
+                    unit: String::new(),
+                    price: None,
+                }],
+                end_use: "分析标样".into(),
+                handler: Handler {
+                    name: "王强".into(),
+                    id_number: "330781198503120012".into(),
+                },
+                ship_to: String::new(),
+                strategy: None,
+            },
+            p(),
+        )
+        .unwrap();
+        let deliver = |who: &Actor, qty: f64| {
+            so_act(
+                &t.store,
+                who,
+                o.id,
+                SoAction::Deliver {
+                    lines: vec![DeliverLine {
+                        line: 0,
+                        qty,
+                        picks: None,
+                        to: None,
+                        lot: None,
+                    }],
+                },
+                false,
+                p(),
+            )
+        };
+        let (_, posted) = deliver(&t.keeper, 40.0).unwrap();
+        assert_eq!(posted[0].movement.state, MoveState::Pending);
+        // 40 waiting + 30 more is over the 60 ordered
+        assert_eq!(field(deliver(&t.keeper, 30.0).unwrap_err()), "qty");
+        // no cancelling an order with a delivery waiting
+        let e = so_act(&t.store, &t.keeper, o.id, SoAction::Cancel, false, p()).unwrap_err();
+        assert!(matches!(e, Error::Conflict(_)));
+        // the buyer's trade licence runs out before the second custodian comes
+        let later = Posting {
+            today: date!(2026 - 12 - 06),
+            ..p()
+        };
+        let e = confirm(&t.store, &t.second, posted[0].movement.id, later).unwrap_err();
+        assert_eq!(field(e), "customer");
+        let done = confirm(&t.store, &t.second, posted[0].movement.id, p()).unwrap();
+        assert_eq!(done.state, MoveState::Posted);
+        let o = sales_order(&t.store.read().unwrap(), o.id).unwrap();
+        assert_eq!(o.lines[0].delivered, 40.0);
+        let reg = register(&t.store.read().unwrap(), "toxic", 0, i64::MAX).unwrap();
+        assert_eq!(reg.len(), 1);
+        assert_eq!(reg[0].by, "user:keeper");
+    }
+
+    #[test]
+    fn a_delivery_is_posted_only_by_its_sales_order() {
+        let t = plant();
+        let lot = post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L1", t.haz.id, 100.0),
+            p(),
+        )
+        .unwrap()
+        .lot
+        .id;
+        let d = MoveInput {
+            kind: Some(MoveKind::Delivery),
+            ..issue(t.tol.id, lot, t.haz.id, 10.0)
+        };
+        assert_eq!(field(post(&t.store, &t.admin, d, p()).unwrap_err()), "kind");
     }
 }
