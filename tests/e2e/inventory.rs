@@ -422,3 +422,63 @@ fn purchase_receipt_issue_sale_delivery_with_credit_and_registers() {
         assert_eq!(keeper.get(&page).status, 200, "{page}");
     }
 }
+
+#[test]
+fn a_stock_count_posts_its_variance_on_approval_and_the_analysis_shows_the_stock() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let keeper = s.login("chen.xiaoyan");
+    let manager = s.login("zhang.jianguo");
+    let wh = id_of(&api, "/api/v1/inventory/warehouses", "WH-OX");
+    let aps = id_of(&api, "/api/v1/inventory/materials", "RM-APS");
+    let d01 = location(&api, "WH-OX", "D-01");
+    let before = on_hand(&api, aps, d01);
+    let c = keeper.post_json("/api/v1/inventory/counts", &json!({"warehouse": wh}));
+    assert_eq!(c.status, 201, "{}", c.body);
+    let c = c.json();
+    let id = c["id"].as_u64().unwrap();
+    assert_eq!(c["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(c["lines"][0]["book"], before);
+    let act = |who: &Client, body: Value| {
+        who.post_json(&format!("/api/v1/inventory/counts/{id}/actions"), &body)
+    };
+    let r = act(
+        &keeper,
+        json!({"action": "record", "lines": [{"line": 0, "counted": before - 25.0}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        on_hand(&api, aps, d01),
+        before,
+        "nothing posts before approval"
+    );
+    assert_eq!(
+        act(&keeper, json!({"action": "approve"})).status,
+        409,
+        "not one's own count"
+    );
+    let r = act(&manager, json!({"action": "approve"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "done");
+    assert_eq!(on_hand(&api, aps, d01), before - 25.0);
+    // the analysis: values, ABC classes, ageing
+    let a = api.get("/api/v1/inventory/analysis?days=90").json();
+    assert!(a["stock_value"].as_f64().unwrap() > 0.0);
+    let classes: Vec<&str> = a["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["abc"].as_str().unwrap())
+        .collect();
+    assert!(
+        classes.contains(&"A") && classes.contains(&"C"),
+        "{classes:?}"
+    );
+    for page in [
+        "/inventory/counts".to_string(),
+        format!("/inventory/counts/{id}"),
+        "/inventory/analysis".to_string(),
+    ] {
+        assert_eq!(keeper.get(&page).status, 200, "{page}");
+    }
+}

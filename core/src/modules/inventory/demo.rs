@@ -388,11 +388,14 @@ pub fn seed(app: &App) -> Result<()> {
         "衢州三友建材有限公司",
         PartnerRole::Customer,
         "91330800MA29U5TC7Y",
-        vec![lic(
-            LicenceKind::HazTrade,
-            "浙衢安经字〔2021〕000045",
-            &day(-12),
-        )],
+        vec![
+            lic(LicenceKind::HazTrade, "浙衢安经字〔2021〕000045", &day(-12)),
+            lic(
+                LicenceKind::PrecursorPurchase,
+                "(浙)3J33080000117",
+                &day(-12),
+            ),
+        ],
         100_000.0,
     )?;
     let _c3 = partner(

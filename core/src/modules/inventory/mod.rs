@@ -78,6 +78,8 @@ impl Module for Inventory {
             e("inventory.menu.movements", "/inventory/movements"),
             e("inventory.menu.purchase", "/inventory/purchase-orders"),
             e("inventory.menu.sales", "/inventory/sales-orders"),
+            e("inventory.menu.counts", "/inventory/counts"),
+            e("inventory.menu.analysis", "/inventory/analysis"),
             e("inventory.menu.finance", "/inventory/finance"),
             e("inventory.menu.materials", "/inventory/materials"),
             e("inventory.menu.warehouses", "/inventory/warehouses"),

@@ -147,6 +147,8 @@ pub enum LicenceKind {
     HazTrade,
     /// 安全生产许可证 (a producer selling its own products)
     HazProduction,
+    /// 危险化学品安全使用许可证 (a user above the thresholds)
+    HazUse,
     /// 剧毒化学品购买许可证
     ToxicPurchase,
     /// 易制毒化学品购买许可证 / 备案证明
@@ -156,9 +158,10 @@ pub enum LicenceKind {
 }
 
 impl LicenceKind {
-    pub const ALL: [LicenceKind; 5] = [
+    pub const ALL: [LicenceKind; 6] = [
         LicenceKind::HazTrade,
         LicenceKind::HazProduction,
+        LicenceKind::HazUse,
         LicenceKind::ToxicPurchase,
         LicenceKind::PrecursorPurchase,
         LicenceKind::ExplosivePurchase,
@@ -167,6 +170,7 @@ impl LicenceKind {
         match self {
             LicenceKind::HazTrade => "haz_trade",
             LicenceKind::HazProduction => "haz_production",
+            LicenceKind::HazUse => "haz_use",
             LicenceKind::ToxicPurchase => "toxic_purchase",
             LicenceKind::PrecursorPurchase => "precursor_purchase",
             LicenceKind::ExplosivePurchase => "explosive_purchase",

@@ -53,7 +53,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_sales_act)
         .service(api_register)
         .service(api_receivables)
-        .service(api_payables);
+        .service(api_payables)
+        .service(counts_page)
+        .service(count_submit)
+        .service(count_page)
+        .service(count_act_submit)
+        .service(analysis_page)
+        .service(api_counts)
+        .service(api_count_create)
+        .service(api_count)
+        .service(api_count_act)
+        .service(api_analysis);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -71,7 +81,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_sales_act,
     api_register,
     api_receivables,
-    api_payables
+    api_payables,
+    api_counts,
+    api_count_create,
+    api_count,
+    api_count_act,
+    api_analysis
 ))]
 pub struct Doc;
 
@@ -815,5 +830,230 @@ async fn finance_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse,
     ctx.page(
         "inventory/finance.html",
         context! { receivables => to_value(&rec), payables => to_value(&pay) },
+    )
+}
+
+// ------------------------------------------------------------------ counts and analysis
+
+use super::service::counts::{self as cs, CountAction, StockCount};
+
+/// Stock counts, newest first.
+#[utoipa::path(tag = "inventory", responses((status = 200, description = "Counts", body = Vec<StockCount>)), security(("bearer" = ["inventory:read"])))]
+#[get("/api/v1/inventory/counts")]
+async fn api_counts(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
+    let mut v = cs::counts(&ctx.app.store.read()?)?;
+    v.reverse();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CountInput {
+    warehouse: u64,
+    /// One location only; default the whole warehouse.
+    #[serde(default)]
+    location: Option<u64>,
+}
+
+/// Opens a stock count of a warehouse (or one location) with today's book quantities.
+#[utoipa::path(tag = "inventory", request_body = CountInput, responses(
+    (status = 201, description = "Opened", body = StockCount), (status = 422, description = "No such warehouse or location")),
+    security(("bearer" = ["inventory:write"])))]
+#[post("/api/v1/inventory/counts")]
+async fn api_count_create(
+    ctx: Need<grant::inventory::Write>,
+    body: web::Json<CountInput>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let c = ctx
+        .write(move |app, actor| {
+            cs::open_count(
+                &app.store,
+                actor,
+                b.warehouse,
+                b.location,
+                crate::util::now_ms(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(c))
+}
+
+/// A stock count.
+#[utoipa::path(tag = "inventory", params(("id" = u64, Path, description = "Count id")), responses(
+    (status = 200, description = "The count", body = StockCount), (status = 404, description = "No such count")),
+    security(("bearer" = ["inventory:read"])))]
+#[get("/api/v1/inventory/counts/{id}")]
+async fn api_count(
+    ctx: Need<grant::inventory::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(cs::count(&ctx.app.store.read()?, *id)?))
+}
+
+/// Acts on a count: `record` (`lines`: line, counted), `approve` (inventory approve, not the
+/// one who opened it: the variances post as `count` movements), `cancel`.
+#[utoipa::path(tag = "inventory", params(("id" = u64, Path, description = "Count id")), request_body = CountAction, responses(
+    (status = 200, description = "Done", body = StockCount),
+    (status = 409, description = "Closed, or approving one's own count"),
+    (status = 422, description = "A rule refused it")), security(("bearer" = ["inventory:write", "inventory:approve"])))]
+#[post("/api/v1/inventory/counts/{id}/actions")]
+async fn api_count_act(
+    ctx: Need<Acts>,
+    id: web::Path<u64>,
+    body: web::Json<CountAction>,
+) -> Result<HttpResponse, AppError> {
+    let (id, action) = (id.into_inner(), body.into_inner());
+    let can = may(&ctx, matches!(action, CountAction::Approve))?;
+    Ok(HttpResponse::Ok().json(
+        ctx.write(move |app, actor| {
+            cs::count_act(&app.store, actor, id, action, can, super::posting(app))
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct AnalysisQuery {
+    /// The period in days before now (default 365, 7–1,095).
+    days: Option<i64>,
+}
+
+/// Stock value, turnover, days of cover, ageing by receipt and ABC by consumption value.
+#[utoipa::path(tag = "inventory", params(AnalysisQuery), responses((status = 200, description = "The analysis", body = cs::Analysis)), security(("bearer" = ["inventory:read"])))]
+#[get("/api/v1/inventory/analysis")]
+async fn api_analysis(
+    ctx: Need<grant::inventory::Read>,
+    q: web::Query<AnalysisQuery>,
+) -> Result<HttpResponse, AppError> {
+    let days = q.days.unwrap_or(365).clamp(7, 1095);
+    Ok(HttpResponse::Ok().json(cs::analysis(
+        &ctx.app.store.read()?,
+        crate::util::now_ms(),
+        days,
+    )?))
+}
+
+fn counts_data(ctx: &Ctx) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let mut list = cs::counts(&r)?;
+    list.reverse();
+    Ok(context! {
+        counts => to_value(&list),
+        warehouses => to_value(&svc::warehouses(&r)?),
+        ..names(ctx)?
+    })
+}
+
+#[get("/inventory/counts")]
+async fn counts_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
+    let c = counts_data(&ctx)?;
+    ctx.page("inventory/counts.html", c)
+}
+
+#[post("/inventory/counts")]
+async fn count_submit(
+    ctx: Need<grant::inventory::Write>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let r = async {
+        let wh: u64 = f
+            .opt("warehouse")?
+            .ok_or_else(|| Error::invalid("warehouse", "inventory.err.warehouse_not_found"))?;
+        let loc: Option<u64> = f.opt("location")?;
+        ctx.write(move |app, actor| {
+            cs::open_count(&app.store, actor, wh, loc, crate::util::now_ms())
+        })
+        .await
+        .map(|c| format!("/inventory/counts/{}", c.id))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "inventory/counts.html", || {
+        counts_data(&ctx)
+    })
+}
+
+fn count_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let c = cs::count(&r, id)?;
+    let lots: Vec<String> = c
+        .lines
+        .iter()
+        .map(|l| svc::lot(&r, l.lot).map(|x| x.number).unwrap_or_default())
+        .collect();
+    let variances: Vec<Option<f64>> = c.lines.iter().map(cs::variance).collect();
+    Ok(context! {
+        count => to_value(&c),
+        lots => lots,
+        variances => variances,
+        ..names(ctx)?
+    })
+}
+
+#[get("/inventory/counts/{id}")]
+async fn count_page(
+    ctx: Need<grant::inventory::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    let c = count_data(&ctx, *id)?;
+    ctx.page("inventory/count.html", c)
+}
+
+/// The count page: `counted_N` inputs saved with `action=record`, or `action=approve`.
+#[post("/inventory/counts/{id}/actions")]
+async fn count_act_submit(
+    ctx: Need<Acts>,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let id = id.into_inner();
+    let can = may(&ctx, f.get("action") == "approve")?;
+    let r = async {
+        let action = match f.get("action") {
+            "approve" => CountAction::Approve,
+            "cancel" => CountAction::Cancel,
+            _ => {
+                let mut lines = Vec::new();
+                for (k, v) in &f.0 {
+                    if let Some(i) = k.strip_prefix("counted_")
+                        && !v.trim().is_empty()
+                    {
+                        lines.push(cs::Counted {
+                            line: i
+                                .parse()
+                                .map_err(|_| Error::invalid("line", "inventory.err.line"))?,
+                            counted: v
+                                .trim()
+                                .parse()
+                                .map_err(|_| Error::invalid("counted", "common.err.number"))?,
+                        });
+                    }
+                }
+                CountAction::Record { lines }
+            }
+        };
+        ctx.write(move |app, actor| {
+            cs::count_act(&app.store, actor, id, action, can, super::posting(app))
+        })
+        .await
+        .map(|_| format!("/inventory/counts/{id}"))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "inventory/count.html", || {
+        count_data(&ctx, id)
+    })
+}
+
+#[get("/inventory/analysis")]
+async fn analysis_page(
+    ctx: Need<grant::inventory::Read>,
+    q: web::Query<AnalysisQuery>,
+) -> Result<HttpResponse, AppError> {
+    let days = q.days.unwrap_or(365).clamp(7, 1095);
+    let a = cs::analysis(&ctx.app.store.read()?, crate::util::now_ms(), days)?;
+    ctx.page(
+        "inventory/analysis.html",
+        context! { a => to_value(&a), days => days, buckets => super::rules::AGE_BUCKETS },
     )
 }

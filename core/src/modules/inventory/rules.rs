@@ -345,61 +345,59 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The licences a buyer of `m` must hold, valid on the day of sale.
-pub fn licences_needed(m: &Material) -> Vec<LicenceKind> {
+/// The licences a buyer of `m` must show, valid on the day of sale: each inner list is one
+/// requirement that any of its licences meets. 《危险化学品安全管理条例》第38条: 剧毒 and 易制爆
+/// goods are bought on a safety production, safety use or trading licence; other buyers need
+/// the public-security 剧毒 purchase licence, or for 易制爆 goods the lawful-use statement
+/// on record. 《易制毒化学品管理条例》: a purchase licence (class 1) or record (classes 2–3).
+/// Other hazardous chemicals need no buyer's licence (the seller's licence is ours).
+pub fn licences_needed(m: &Material) -> Vec<Vec<LicenceKind>> {
+    use LicenceKind::*;
     let mut v = Vec::new();
-    if m.hazmat || m.highly_toxic || m.explosive_precursor {
-        // a producer or a trader: either licence
-        v.push(LicenceKind::HazTrade);
-    }
     if m.highly_toxic {
-        v.push(LicenceKind::ToxicPurchase);
-    }
-    if m.precursor_class > 0 {
-        v.push(LicenceKind::PrecursorPurchase);
+        v.push(vec![ToxicPurchase, HazProduction, HazUse, HazTrade]);
     }
     if m.explosive_precursor {
-        v.push(LicenceKind::ExplosivePurchase);
+        v.push(vec![ExplosivePurchase, HazProduction, HazUse, HazTrade]);
+    }
+    if m.precursor_class > 0 {
+        v.push(vec![PrecursorPurchase]);
     }
     v
 }
 
-/// Whether `p` holds a licence of `kind` valid on `today` (a producer's 安全生产许可证
-/// stands for the trading licence).
+/// Whether `p` holds a licence of `kind` with a number, valid on `today` (through its last
+/// day).
 pub fn has_licence(p: &Partner, kind: LicenceKind, today: Date) -> bool {
-    let valid = |k: LicenceKind| {
-        p.licences.iter().any(|l| {
-            l.kind == k
-                && !l.number.trim().is_empty()
-                && parse_day(&l.expires).is_some_and(|d| d >= today)
-        })
-    };
-    valid(kind) || (kind == LicenceKind::HazTrade && valid(LicenceKind::HazProduction))
+    p.licences.iter().any(|l| {
+        l.kind == kind
+            && !l.number.trim().is_empty()
+            && parse_day(&l.expires).is_some_and(|d| d >= today)
+    })
 }
 
-/// Refuses a sale of `m` to `p` when a licence the sale needs is missing or expired; the
-/// message names the licence and, if one is on file, the day it expired.
+/// Refuses a sale of `m` to `p` when a requirement is not met by a valid licence; the
+/// message names the licence asked first and, if one of those is on file, the day it
+/// expired.
 pub fn check_buyer(m: &Material, p: &Partner, today: Date) -> Result<()> {
-    for kind in licences_needed(m) {
-        if !has_licence(p, kind, today) {
-            let last = p
-                .licences
-                .iter()
-                .filter(|l| l.kind == kind)
-                .map(|l| l.expires.clone())
-                .max();
-            let key = if last.is_some() {
-                "inventory.err.licence_expired"
-            } else {
-                "inventory.err.licence_missing"
-            };
-            return Err(Error::invalid_msg(
-                "customer",
-                Msg::new(key)
-                    .arg("licence", kind.id())
-                    .arg("day", last.unwrap_or_default()),
-            ));
+    for any_of in licences_needed(m) {
+        if any_of.iter().any(|k| has_licence(p, *k, today)) {
+            continue;
         }
+        let last = p
+            .licences
+            .iter()
+            .filter(|l| any_of.contains(&l.kind))
+            .max_by(|a, b| a.expires.cmp(&b.expires))
+            .map(|l| (l.expires.clone(), l.kind));
+        let (key, kind, day) = match last {
+            Some((day, kind)) => ("inventory.err.licence_expired", kind, day),
+            None => ("inventory.err.licence_missing", any_of[0], String::new()),
+        };
+        return Err(Error::invalid_msg(
+            "customer",
+            Msg::new(key).arg("licence", kind.id()).arg("day", day),
+        ));
     }
     Ok(())
 }
@@ -534,13 +532,62 @@ pub fn price_deviation(price: f64, last: &[f64], threshold_pct: f64) -> Option<f
 
 /// A seller of hazardous chemicals must hold a trading or production licence valid today.
 pub fn check_seller(m: &Material, p: &Partner, today: Date) -> Result<()> {
-    if m.needs_hazmat_store() && !has_licence(p, LicenceKind::HazTrade, today) {
+    let licensed = [LicenceKind::HazTrade, LicenceKind::HazProduction]
+        .into_iter()
+        .any(|k| has_licence(p, k, today));
+    if m.needs_hazmat_store() && !licensed {
         return Err(Error::invalid_msg(
             "supplier",
             Msg::new("inventory.err.seller_licence").arg("name", &p.name),
         ));
     }
     Ok(())
+}
+
+/// ABC classes by value (consumption or stock): the items making the first 80 % of the
+/// total are A, the next 15 % B, the rest C. Items in input order, classes returned in the
+/// same order; zero values are C.
+pub fn abc(values: &[f64]) -> Vec<char> {
+    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| values[*b].total_cmp(&values[*a]));
+    let mut out = vec!['C'; values.len()];
+    let mut before = 0.0;
+    for i in order {
+        let v = values[i];
+        if v <= 0.0 || total <= 0.0 {
+            continue;
+        }
+        // the class of the share reached before this item: the item that crosses 80 % is A
+        let share = before / total;
+        out[i] = if share < 0.80 {
+            'A'
+        } else if share < 0.95 {
+            'B'
+        } else {
+            'C'
+        };
+        before += v;
+    }
+    out
+}
+
+/// Ageing buckets of stock by days since receipt: 0–30, 31–90, 91–180, over 180.
+pub const AGE_BUCKETS: [&str; 4] = ["0-30", "31-90", "91-180", "180+"];
+
+pub fn age_bucket(days: i64) -> usize {
+    match days {
+        ..=30 => 0,
+        31..=90 => 1,
+        91..=180 => 2,
+        _ => 3,
+    }
+}
+
+/// Stock turnover over a period: value consumed divided by the average stock value; None
+/// without stock.
+pub fn turnover(consumed: f64, avg_stock: f64) -> Option<f64> {
+    (avg_stock > EPS).then(|| (consumed / avg_stock * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]
@@ -669,25 +716,31 @@ mod tests {
         let mut toxic = toluene();
         toxic.highly_toxic = true;
         toxic.precursor_class = 0;
+        // nothing on file: refused, naming the purchase licence
         let mut p = customer();
-        p.licences = vec![licence(LicenceKind::HazTrade, "2027-01-01")];
         let e = check_buyer(&toxic, &p, today).unwrap_err();
         assert!(
             e.msg()
                 .render(crate::i18n::Lang::En)
                 .contains("toxic_purchase")
         );
-        p.licences
-            .push(licence(LicenceKind::ToxicPurchase, "2026-12-02"));
+        // an expired purchase licence: refused with its day
+        p.licences = vec![licence(LicenceKind::ToxicPurchase, "2026-12-02")];
         let e = check_buyer(&toxic, &p, today).unwrap_err();
         assert!(e.msg().render(crate::i18n::Lang::En).contains("2026-12-02"));
-        p.licences
-            .push(licence(LicenceKind::ToxicPurchase, "2026-12-03"));
-        assert!(
-            check_buyer(&toxic, &p, today).is_ok(),
-            "valid through its last day"
-        );
-        // toluene is an 易制毒 class 3 item
+        // valid through its last day
+        p.licences = vec![licence(LicenceKind::ToxicPurchase, "2026-12-03")];
+        assert!(check_buyer(&toxic, &p, today).is_ok());
+        // 第38条: a safety use, production or trading licence will do instead
+        for k in [
+            LicenceKind::HazUse,
+            LicenceKind::HazProduction,
+            LicenceKind::HazTrade,
+        ] {
+            p.licences = vec![licence(k, "2027-01-01")];
+            assert!(check_buyer(&toxic, &p, today).is_ok(), "{k:?}");
+        }
+        // toluene is an 易制毒 class 3 item: the purchase record, whatever else
         let p2 = Partner {
             licences: vec![licence(LicenceKind::HazProduction, "2030-01-01")],
             ..customer()
@@ -697,8 +750,8 @@ mod tests {
         p3.licences
             .push(licence(LicenceKind::PrecursorPurchase, "2030-01-01"));
         assert!(check_buyer(&toluene(), &p3, today).is_ok());
+        // other hazardous chemicals: no buyer's licence needed
         let mut plain = toluene();
-        plain.hazmat = false;
         plain.precursor_class = 0;
         assert!(check_buyer(&plain, &customer(), today).is_ok());
     }
@@ -791,5 +844,27 @@ mod tests {
         assert!(check_seller(&toluene(), &p, today).is_ok());
         p.licences = vec![licence(LicenceKind::HazTrade, "2026-12-02")];
         assert!(check_seller(&toluene(), &p, today).is_err());
+    }
+
+    #[test]
+    fn abc_by_cumulative_value() {
+        // 70 + 15 + 8 + 4 + 2 + 1 = 100: 70 and 15 (which crosses 80 %) are A, 8 and 4
+        // (up to 97 %, crossing 95 %) B, the rest C
+        let v = [15.0, 70.0, 4.0, 8.0, 1.0, 2.0, 0.0];
+        assert_eq!(abc(&v), vec!['A', 'A', 'B', 'B', 'C', 'C', 'C']);
+        assert_eq!(abc(&[]), Vec::<char>::new());
+        assert_eq!(abc(&[0.0, 0.0]), vec!['C', 'C']);
+        assert_eq!(abc(&[5.0]), vec!['A']);
+    }
+
+    #[test]
+    fn ageing_and_turnover() {
+        assert_eq!(age_bucket(0), 0);
+        assert_eq!(age_bucket(30), 0);
+        assert_eq!(age_bucket(31), 1);
+        assert_eq!(age_bucket(180), 2);
+        assert_eq!(age_bucket(181), 3);
+        assert_eq!(turnover(1200.0, 100.0), Some(12.0));
+        assert_eq!(turnover(10.0, 0.0), None);
     }
 }

@@ -1112,6 +1112,7 @@ pub fn counts(r: &impl Reader) -> Result<Counts> {
     })
 }
 
+pub mod counts;
 pub mod orders;
 
 #[cfg(test)]

@@ -38,3 +38,6 @@ pub(super) const PRICES: Table<(u64, u64, u64), PricePoint> = Table::new("invent
 /// The sales registers: `<register>\u{1f}<ms hex>\u{1f}<movement hex>` → entry. Never
 /// deleted: 剧毒 / 易制爆 entries are kept at least one year, 易制毒 two.
 pub(super) const REGISTER: Table<String, RegisterEntry> = Table::new("inventory.register");
+/// Stock counts (盘点), by id.
+pub(super) const COUNTS: Table<u64, super::service::counts::StockCount> =
+    Table::new("inventory.counts");

@@ -863,8 +863,8 @@ mod orders_flow {
             100_000.0,
             CreditPolicy::Approve,
             vec![
-                licence(LicenceKind::HazTrade, "2026-11-30"),
-                licence(LicenceKind::PrecursorPurchase, "2030-01-01"),
+                licence(LicenceKind::HazTrade, "2030-01-01"),
+                licence(LicenceKind::PrecursorPurchase, "2026-11-30"),
             ],
         );
         let e = so(&t, &expired, 10.0, None, true).unwrap_err();
@@ -1012,10 +1012,7 @@ mod pending_orders {
             &t.admin,
             Partner {
                 id: 0,
-                licences: vec![
-                    licence(LicenceKind::HazTrade, "2026-12-05"),
-                    licence(LicenceKind::ToxicPurchase, "2030-01-01"),
-                ],
+                licences: vec![licence(LicenceKind::ToxicPurchase, "2026-12-05")],
                 ..customer()
             },
         )
@@ -1068,7 +1065,7 @@ mod pending_orders {
         // no cancelling an order with a delivery waiting
         let e = so_act(&t.store, &t.keeper, o.id, SoAction::Cancel, false, p()).unwrap_err();
         assert!(matches!(e, Error::Conflict(_)));
-        // the buyer's trade licence runs out before the second custodian comes
+        // the buyer's purchase licence runs out before the second custodian comes
         let later = Posting {
             today: date!(2026 - 12 - 06),
             ..p()
@@ -1101,5 +1098,99 @@ mod pending_orders {
             ..issue(t.tol.id, lot, t.haz.id, 10.0)
         };
         assert_eq!(field(post(&t.store, &t.admin, d, p()).unwrap_err()), "kind");
+    }
+}
+
+mod counting {
+    use super::*;
+    use crate::modules::inventory::service::counts::*;
+
+    #[test]
+    fn a_count_posts_its_variances_once_another_person_approves() {
+        let t = plant();
+        post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L1", t.haz.id, 100.0),
+            p(),
+        )
+        .unwrap();
+        post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L2", t.haz2.id, 50.0),
+            p(),
+        )
+        .unwrap();
+        let c = open_count(&t.store, &t.keeper, t.haz.warehouse, None, p().now_ms).unwrap();
+        assert_eq!(c.lines.len(), 2);
+        let act =
+            |who: &Actor, a: CountAction, can: bool| count_act(&t.store, who, c.id, a, can, p());
+        let record = |line, counted| CountAction::Record {
+            lines: vec![Counted { line, counted }],
+        };
+        act(&t.keeper, record(0, 97.5), false).unwrap();
+        // not every line counted yet
+        assert_eq!(
+            field(act(&t.second, CountAction::Approve, true).unwrap_err()),
+            "lines"
+        );
+        assert_eq!(
+            field(act(&t.keeper, record(1, -1.0), false).unwrap_err()),
+            "counted"
+        );
+        act(&t.keeper, record(1, 50.0), false).unwrap();
+        // not by the one who opened it, not without approve
+        assert!(matches!(
+            act(&t.keeper, CountAction::Approve, true).unwrap_err(),
+            Error::Conflict(_)
+        ));
+        assert!(matches!(
+            act(&t.second, CountAction::Approve, false).unwrap_err(),
+            Error::Forbidden(_)
+        ));
+        let done = act(&t.second, CountAction::Approve, true).unwrap();
+        assert_eq!(done.state, OrderState::Done);
+        let rd = t.store.read().unwrap();
+        assert_eq!(balance(&rd, t.tol.id, t.haz.id).unwrap(), 97.5);
+        assert_eq!(balance(&rd, t.tol.id, t.haz2.id).unwrap(), 50.0);
+        let last = ledger(&rd, Some(t.tol.id), 0, i64::MAX, 1).unwrap();
+        assert_eq!(
+            (last[0].kind, last[0].qty, last[0].from),
+            (MoveKind::Count, 2.5, Some(t.haz.id))
+        );
+        drop(rd);
+        // closed: nothing more
+        assert!(act(&t.keeper, record(0, 1.0), false).is_err());
+    }
+
+    #[test]
+    fn the_analysis_values_ages_and_classes_the_stock() {
+        let t = plant();
+        let lot = post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L1", t.haz.id, 1000.0),
+            p(),
+        )
+        .unwrap()
+        .lot
+        .id;
+        post(
+            &t.store,
+            &t.admin,
+            issue(t.tol.id, lot, t.haz.id, 400.0),
+            p(),
+        )
+        .unwrap();
+        let a = analysis(&t.store.read().unwrap(), p().now_ms, 365).unwrap();
+        let x = a.materials.iter().find(|m| m.material == t.tol.id).unwrap();
+        assert_eq!(x.on_hand, 600.0);
+        assert_eq!(x.value, 3900.0, "600 kg × 6.5");
+        assert_eq!(x.consumed, 400.0);
+        assert_eq!(x.turnover, Some(0.67), "2,600 used / 3,900 on hand");
+        assert_eq!(x.abc, 'A');
+        assert_eq!(a.ageing[0], 3900.0, "received today");
+        assert_eq!(a.stock_value, 3900.0);
     }
 }
