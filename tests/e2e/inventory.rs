@@ -482,3 +482,83 @@ fn a_stock_count_posts_its_variance_on_approval_and_the_analysis_shows_the_stock
         assert_eq!(keeper.get(&page).status, 200, "{page}");
     }
 }
+
+#[test]
+fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    // the export reads back as an import that changes nothing
+    let csv = api.get("/api/v1/inventory/sheets/materials?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.contains("(code)") && csv.body.contains("RM-TOL"));
+    let r = api.post_multipart(
+        "/api/v1/inventory/sheets/materials",
+        "file",
+        "m.csv",
+        "text/csv",
+        csv.body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"created": 0, "updated": 0}));
+    let xlsx = api.get("/api/v1/inventory/sheets/partners?format=xlsx");
+    assert_eq!(xlsx.status, 200);
+    // bad rows: each named, nothing imported
+    let bad = "code,name,base_unit,cas,precursor_class\n\
+               RM-NEW1,新料一,kg,64-17-5,0\n\
+               RM-NEW2,新料二,kg,64-17-6,0\n\
+               RM-NEW3,新料三,,,0\n\
+               RM-NEW1,重复,kg,,5\n";
+    let r = api.post_multipart(
+        "/api/v1/inventory/sheets/materials",
+        "file",
+        "m.csv",
+        "text/csv",
+        bad.as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let rows = r.json()["error"]["rows"].as_array().unwrap().clone();
+    let got: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|x| (x["row"].as_u64().unwrap(), x["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(3, "cas"), (4, "base_unit"), (5, "precursor_class")]
+    );
+    assert!(
+        !api.get("/api/v1/inventory/materials")
+            .body
+            .contains("RM-NEW1")
+    );
+    // fixed: imported
+    let good = "code,name,base_unit,cas,hazmat,storage_group\nRM-NEW1,乙醇,kg,64-17-5,是,flammable_liquid\n";
+    let r = api.post_multipart(
+        "/api/v1/inventory/sheets/materials",
+        "file",
+        "m.csv",
+        "text/csv",
+        good.as_bytes(),
+    );
+    assert_eq!(r.json(), json!({"created": 1, "updated": 0}));
+    let m = find(
+        &api.get("/api/v1/inventory/materials").json(),
+        "code",
+        "RM-NEW1",
+    )
+    .clone();
+    assert_eq!(m["hazmat"], true);
+    // partners: a malformed credit code is named with its row
+    let bad = "code,name,role,credit_code\nC-X,某公司,customer,91330781MA2E8K4Q7K\n";
+    let r = api.post_multipart(
+        "/api/v1/inventory/sheets/partners",
+        "file",
+        "p.csv",
+        "text/csv",
+        bad.as_bytes(),
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["rows"][0]["field"], "credit_code");
+    // the console page
+    let keeper = s.login("chen.xiaoyan");
+    assert_eq!(keeper.get("/inventory/sheet").status, 200);
+}

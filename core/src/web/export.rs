@@ -4,7 +4,10 @@
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
+use std::collections::HashMap;
+
 use crate::error::Error;
+use crate::i18n::Msg;
 use crate::store::StoreError;
 
 /// The download formats lists offer.
@@ -117,6 +120,130 @@ pub fn attachment(stem: &str, format: Format, bytes: Vec<u8>) -> HttpResponse {
             format!("attachment; filename=\"{stem}.{}\"", format.ext()),
         ))
         .body(bytes)
+}
+
+fn column_of(cell: &str, columns: &'static [&'static str], labels: &str) -> Option<&'static str> {
+    let cell = cell.trim();
+    let code = cell
+        .rsplit_once('(')
+        .and_then(|(_, c)| c.strip_suffix(')'))
+        .unwrap_or(cell)
+        .trim();
+    columns.iter().copied().find(|c| {
+        *c == code
+            || crate::i18n::Lang::ALL
+                .iter()
+                .any(|l| crate::i18n::t(*l, &format!("{labels}.{c}")) == cell)
+    })
+}
+
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A row of an uploaded sheet: its number in the sheet and its cells by column code.
+pub type SheetRow = (usize, HashMap<&'static str, String>);
+
+/// The rows of an uploaded sheet (first row: headers, by column code — `Label (code)` as the
+/// exports write them — or by label in either language under `labels`), each as (row number
+/// in the sheet, cells by column). `.xlsx` by content, anything else read as CSV (UTF-8, BOM
+/// allowed). The `required` column must be there; at most `max_rows` rows.
+pub fn read_table(
+    bytes: &[u8],
+    columns: &'static [&'static str],
+    labels: &str,
+    required: &'static str,
+    max_rows: usize,
+) -> Result<Vec<SheetRow>, Error> {
+    let grid: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
+                Error::invalid_msg("file", Msg::new("tags.err.import_file").arg("detail", e))
+            })?;
+        let range = wb
+            .worksheet_range_at(0)
+            .ok_or_else(|| {
+                Error::invalid_msg(
+                    "file",
+                    Msg::new("tags.err.import_file").arg("detail", "no worksheet"),
+                )
+            })?
+            .map_err(|e| {
+                Error::invalid_msg("file", Msg::new("tags.err.import_file").arg("detail", e))
+            })?;
+        range
+            .rows()
+            .map(|r| r.iter().map(cell_text).collect())
+            .collect()
+    } else {
+        let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+            .map_err(|_| Error::invalid("file", "tags.err.import_encoding"))?;
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        r.records()
+            .map(|rec| {
+                rec.map(|rec| rec.iter().map(str::to_string).collect())
+                    .map_err(|e| {
+                        Error::invalid_msg(
+                            "file",
+                            Msg::new("tags.err.import_file").arg("detail", e),
+                        )
+                    })
+            })
+            .collect::<Result<_, Error>>()?
+    };
+    let mut lines = grid.into_iter().enumerate();
+    let Some((_, head)) = lines.next() else {
+        return Err(Error::invalid("file", "web.err.file_empty"));
+    };
+    let mut cols = Vec::with_capacity(head.len());
+    for h in &head {
+        if h.trim().is_empty() {
+            cols.push(None);
+            continue;
+        }
+        let c = column_of(h, columns, labels).ok_or_else(|| {
+            Error::invalid_msg("file", Msg::new("tags.err.import_column").arg("column", h))
+        })?;
+        cols.push(Some(c));
+    }
+    if !cols.contains(&Some(required)) {
+        return Err(Error::invalid_msg(
+            "file",
+            Msg::new("tags.err.import_column").arg("column", required),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, cells) in lines {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if out.len() >= max_rows {
+            return Err(Error::invalid_msg(
+                "file",
+                Msg::new("tags.err.import_rows").arg("max", max_rows),
+            ));
+        }
+        let row = cols
+            .iter()
+            .zip(cells)
+            .filter_map(|(c, v)| Some(((*c)?, v.trim().to_string())))
+            .collect();
+        out.push((i + 1, row));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

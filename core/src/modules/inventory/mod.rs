@@ -17,6 +17,7 @@ pub mod orders_routes;
 pub mod routes;
 pub mod rules;
 pub mod service;
+pub mod sheet;
 mod store;
 
 use crate::alarms::model::{Priority, Text};
@@ -54,7 +55,8 @@ impl Module for Inventory {
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         routes::configure(cfg);
-        orders_routes::configure(cfg)
+        orders_routes::configure(cfg);
+        sheet::configure(cfg)
     }
 
     fn prefixes(&self) -> &'static [&'static str] {
@@ -64,6 +66,7 @@ impl Module for Inventory {
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<orders_routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -84,6 +87,7 @@ impl Module for Inventory {
             e("inventory.menu.materials", "/inventory/materials"),
             e("inventory.menu.warehouses", "/inventory/warehouses"),
             e("inventory.menu.partners", "/inventory/partners"),
+            e("inventory.menu.sheet", "/inventory/sheet"),
         ]
     }
 

@@ -1112,6 +1112,96 @@ pub fn counts(r: &impl Reader) -> Result<Counts> {
     })
 }
 
+// ------------------------------------------------------------------ sheet imports
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub created: usize,
+    pub updated: usize,
+}
+
+/// Saves checked materials from a sheet in one transaction: new codes are created, existing
+/// ones (`id` set by the caller from the code) replaced.
+pub fn import_materials(store: &Store, actor: &Actor, list: Vec<Material>) -> Result<Imported> {
+    let mut w = store.write(actor)?;
+    let (mut created, mut updated) = (0, 0);
+    for mut m in list {
+        let before = match w.get(&CODES, &format!("m:{}", m.code))? {
+            Some(id) => Some(material(&w, id)?),
+            None => None,
+        };
+        match &before {
+            Some(b)
+                if *b
+                    == Material {
+                        id: b.id,
+                        ..m.clone()
+                    } =>
+            {
+                continue;
+            }
+            Some(b) => {
+                m.id = b.id;
+                updated += 1;
+            }
+            None => {
+                m.id = w.next_id(&MATERIALS)?;
+                w.insert(&CODES, &format!("m:{}", m.code), &m.id)?;
+                created += 1;
+            }
+        }
+        w.insert(&MATERIALS, &m.id, &m)?;
+    }
+    w.audit(
+        "inventory.material.import",
+        format!("materials: {created} new, {updated} changed"),
+        Change::created(serde_json::json!({"created": created, "updated": updated})),
+    );
+    w.commit()?;
+    Ok(Imported { created, updated })
+}
+
+/// Saves checked partners from a sheet in one transaction, as `import_materials`.
+pub fn import_partners(store: &Store, actor: &Actor, list: Vec<Partner>) -> Result<Imported> {
+    let mut w = store.write(actor)?;
+    let (mut created, mut updated) = (0, 0);
+    for mut p in list {
+        let before = match w.get(&CODES, &format!("p:{}", p.code))? {
+            Some(id) => Some(partner(&w, id)?),
+            None => None,
+        };
+        match &before {
+            Some(b)
+                if *b
+                    == Partner {
+                        id: b.id,
+                        ..p.clone()
+                    } =>
+            {
+                continue;
+            }
+            Some(b) => {
+                p.id = b.id;
+                updated += 1;
+            }
+            None => {
+                p.id = w.next_id(&PARTNERS)?;
+                w.insert(&CODES, &format!("p:{}", p.code), &p.id)?;
+                created += 1;
+            }
+        }
+        w.insert(&PARTNERS, &p.id, &p)?;
+    }
+    w.audit(
+        "inventory.partner.import",
+        format!("partners: {created} new, {updated} changed"),
+        Change::created(serde_json::json!({"created": created, "updated": updated})),
+    );
+    w.commit()?;
+    Ok(Imported { created, updated })
+}
+
 pub mod counts;
 pub mod orders;
 
