@@ -272,9 +272,17 @@ pub fn check_store(m: &Material, hazmat_store: bool, custodians: usize) -> Resul
     Ok(())
 }
 
-/// Whether `add_kg` more fits a location holding `held_kg` (capacity 0: no limit).
-pub fn check_capacity(capacity_kg: f64, held_kg: f64, add_kg: f64) -> Result<()> {
-    if capacity_kg > 0.0 && held_kg + add_kg > capacity_kg + EPS {
+/// Whether `add_kg` more fits a location holding `held_kg` (capacity 0: no limit). A mass
+/// that cannot be known (litres without a kg factor) is refused where a capacity is set:
+/// the stricter reading.
+pub fn check_capacity(capacity_kg: f64, held_kg: Option<f64>, add_kg: Option<f64>) -> Result<()> {
+    if capacity_kg <= 0.0 {
+        return Ok(());
+    }
+    let (Some(held_kg), Some(add_kg)) = (held_kg, add_kg) else {
+        return Err(Error::invalid("to", "inventory.err.mass_unknown"));
+    };
+    if held_kg + add_kg > capacity_kg + EPS {
         return Err(Error::invalid_msg(
             "to",
             Msg::new("inventory.err.capacity")
@@ -485,7 +493,16 @@ pub fn id_number_ok(id: &str) -> bool {
         .zip(W)
         .map(|(d, w)| u32::from(d - b'0') * w)
         .sum();
-    b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+    let birth = std::str::from_utf8(&b[6..14]).ok().and_then(|d| {
+        let (y, m, day) = (
+            d[..4].parse().ok()?,
+            d[4..6].parse::<u8>().ok()?,
+            d[6..].parse().ok()?,
+        );
+        Date::from_calendar_date(y, time::Month::try_from(m).ok()?, day).ok()
+    });
+    birth.is_some_and(|d| d.year() >= 1900)
+        && b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
 }
 
 /// How much to order when stock projected over the lead time falls to the reorder point:
@@ -677,9 +694,13 @@ mod tests {
 
     #[test]
     fn capacity() {
-        assert!(check_capacity(0.0, 1e9, 1.0).is_ok());
-        assert!(check_capacity(1000.0, 800.0, 200.0).is_ok());
-        assert!(check_capacity(1000.0, 800.0, 200.1).is_err());
+        assert!(check_capacity(0.0, Some(1e9), Some(1.0)).is_ok());
+        assert!(check_capacity(0.0, None, None).is_ok());
+        assert!(check_capacity(1000.0, Some(800.0), Some(200.0)).is_ok());
+        assert!(check_capacity(1000.0, Some(800.0), Some(200.1)).is_err());
+        // unknown mass where a capacity is set: refused
+        assert!(check_capacity(1000.0, Some(0.0), None).is_err());
+        assert!(check_capacity(1000.0, None, Some(1.0)).is_err());
     }
 
     #[test]
@@ -805,6 +826,8 @@ mod tests {
         assert!(!id_number_ok("110105194912310021"));
         assert!(!id_number_ok("1101051949123100"));
         assert!(!id_number_ok("A1010519491231002X"));
+        // the check character fits but 1949-13-31 is no day
+        assert!(!id_number_ok("110105194913310026"));
     }
 
     #[test]

@@ -199,6 +199,13 @@ pub fn check_material(mut m: Material) -> Result<Material> {
         // every 剧毒 and 易制爆 chemical is a hazardous chemical
         m.hazmat = true;
     }
+    // without a group the incompatibility rules could not see it
+    if m.hazmat && m.storage_group.is_empty() {
+        return Err(Error::invalid(
+            "storage_group",
+            "inventory.err.group_required",
+        ));
+    }
     if m.shelf_life_days > 36_500 {
         return Err(Error::invalid("shelf_life_days", "inventory.err.days"));
     }
@@ -223,7 +230,22 @@ pub fn save_material(store: &Store, actor: &Actor, m: Material) -> Result<Materi
         m.id = w.next_id(&MATERIALS)?;
         None
     } else {
-        Some(material(&w, m.id)?)
+        let b = material(&w, m.id)?;
+        // with stock in store, the classes its storage was checked by stay
+        let in_stock =
+            !balances_of(&w, m.id)?.is_empty() || !pending(&w)?.iter().all(|p| p.material != m.id);
+        if in_stock
+            && (b.base_unit != m.base_unit
+                || b.storage_group != m.storage_group
+                || (b.highly_toxic && !m.highly_toxic)
+                || (b.needs_hazmat_store() && !m.needs_hazmat_store()))
+        {
+            return Err(Error::invalid(
+                "storage_group",
+                "inventory.err.material_in_stock",
+            ));
+        }
+        Some(b)
     };
     claim(
         &mut w,
@@ -273,7 +295,16 @@ pub fn save_warehouse(store: &Store, actor: &Actor, mut x: Warehouse) -> Result<
         x.id = w.next_id(&WAREHOUSES)?;
         None
     } else {
-        Some(warehouse(&w, x.id)?)
+        let b = warehouse(&w, x.id)?;
+        // what the store holds keeps it a dedicated store with enough custodians
+        let held = stock_in(&w, x.id)?;
+        if held.iter().any(|m| m.needs_hazmat_store()) && !x.hazmat_store {
+            return Err(Error::invalid("hazmat_store", "inventory.err.store_in_use"));
+        }
+        if held.iter().any(|m| m.highly_toxic) && x.custodians.len() < 2 {
+            return Err(Error::invalid("custodians", "inventory.err.two_custodians"));
+        }
+        Some(b)
     };
     claim(
         &mut w,
@@ -337,6 +368,25 @@ pub fn save_location(store: &Store, actor: &Actor, mut x: Location) -> Result<Lo
     );
     w.commit()?;
     Ok(x)
+}
+
+/// The materials with stock in a warehouse.
+fn stock_in(r: &impl Reader, warehouse_id: u64) -> Result<Vec<Material>> {
+    let locs: Vec<u64> = locations(r)?
+        .into_iter()
+        .filter(|l| l.warehouse == warehouse_id)
+        .map(|l| l.id)
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for l in locs {
+        r.visit(&AT_LOCATION, (l, 0)..(l + 1, 0), Order::Asc, |(_, m), q| {
+            if q.abs() > rules::EPS {
+                ids.insert(m);
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    ids.into_iter().map(|id| material(r, id)).collect()
 }
 
 /// Base units of every material at a location (a sum of unlike units: zero or not).
@@ -740,7 +790,7 @@ fn check_stock(w: &WriteTx, m: &Material, mv: &Movement) -> Result<()> {
             let mut cache: HashMap<u64, Material> = HashMap::new();
             let mut at_loc: Vec<(String, String)> = Vec::new();
             let mut in_store: Vec<(String, String)> = Vec::new();
-            let mut held_kg = 0.0;
+            let mut held_kg = Some(0.0);
             let locs: Vec<Location> = locations(w)?
                 .into_iter()
                 .filter(|l| l.warehouse == wh.id)
@@ -761,7 +811,7 @@ fn check_stock(w: &WriteTx, m: &Material, mv: &Movement) -> Result<()> {
                 for (mat, q) in here {
                     if mat == m.id {
                         if l.id == t {
-                            held_kg += rules::mass_kg(m, q).unwrap_or(0.0);
+                            held_kg = held_kg.zip(rules::mass_kg(m, q)).map(|(a, b)| a + b);
                         }
                         continue;
                     }
@@ -774,7 +824,7 @@ fn check_stock(w: &WriteTx, m: &Material, mv: &Movement) -> Result<()> {
                         }
                     };
                     if l.id == t {
-                        held_kg += rules::mass_kg(&other, q).unwrap_or(0.0);
+                        held_kg = held_kg.zip(rules::mass_kg(&other, q)).map(|(a, b)| a + b);
                     }
                     if other.storage_group.is_empty() {
                         continue;
@@ -789,11 +839,7 @@ fn check_stock(w: &WriteTx, m: &Material, mv: &Movement) -> Result<()> {
             }
             rules::check_put_away(&storage_rules(w)?, m, &pairs(&at_loc), &pairs(&in_store))?;
             if mv.from.is_none_or(|f| f != t) {
-                rules::check_capacity(
-                    loc.capacity_kg,
-                    held_kg,
-                    rules::mass_kg(m, mv.qty).unwrap_or(0.0),
-                )?;
+                rules::check_capacity(loc.capacity_kg, held_kg, rules::mass_kg(m, mv.qty))?;
             }
         }
     }

@@ -1194,3 +1194,71 @@ mod counting {
         assert_eq!(a.stock_value, 3900.0);
     }
 }
+
+#[test]
+fn what_stock_was_checked_by_stays_while_it_is_in_store() {
+    let t = plant();
+    post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 10.0),
+        p(),
+    )
+    .unwrap();
+    // the material keeps its storage group and hazard classes while in stock
+    let mut m = t.tol.clone();
+    m.storage_group = "acid".into();
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, m).unwrap_err()),
+        "storage_group"
+    );
+    let mut m = t.tol.clone();
+    m.hazmat = false;
+    m.precursor_class = 0;
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, m).unwrap_err()),
+        "storage_group"
+    );
+    // a name change is fine
+    let mut m = t.tol.clone();
+    m.name = "甲苯（工业级）".into();
+    save_material(&t.store, &t.admin, m).unwrap();
+    // the store stays a dedicated one while it holds hazardous chemicals
+    let mut wh = warehouse(&t.store.read().unwrap(), t.haz.warehouse).unwrap();
+    wh.hazmat_store = false;
+    assert_eq!(
+        field(save_warehouse(&t.store, &t.admin, wh).unwrap_err()),
+        "hazmat_store"
+    );
+    // a hazardous chemical without a storage group is refused
+    let mut m = toluene();
+    m.id = 0;
+    m.code = "RM-NOGROUP".into();
+    m.storage_group.clear();
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, m).unwrap_err()),
+        "storage_group"
+    );
+}
+
+#[test]
+fn a_mass_that_cannot_be_known_does_not_enter_a_location_with_a_capacity() {
+    let t = plant();
+    let mut m = toluene();
+    m.id = 0;
+    m.code = "RM-L".into();
+    m.base_unit = "L".into();
+    m.units.clear();
+    let m = save_material(&t.store, &t.admin, m).unwrap();
+    // A-01 holds at most 10,000 kg; litres without a kg factor cannot be weighed
+    let e = post(&t.store, &t.admin, receipt(m.id, "L1", t.haz.id, 10.0), p()).unwrap_err();
+    assert_eq!(field(e), "to");
+    // A-02 has no capacity: fine
+    post(
+        &t.store,
+        &t.admin,
+        receipt(m.id, "L1", t.haz2.id, 10.0),
+        p(),
+    )
+    .unwrap();
+}
