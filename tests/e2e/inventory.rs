@@ -281,6 +281,43 @@ fn the_console_posts_a_receipt_and_shows_refusals_in_the_form() {
     let page = c.get(&format!("/inventory/lots/{lot}"));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("EAC-F1") && page.body.contains("180"));
+    // settings and storage rules: a malformed rule line changes nothing
+    assert_eq!(c.get("/inventory/settings").status, 200);
+    let form = |rules: &'static str| {
+        vec![
+            ("near_expiry_days", "45"),
+            ("slow_moving_days", "90"),
+            ("po_approval_limit", "80000"),
+            ("price_deviation_pct", "10"),
+            ("rules", rules),
+        ]
+    };
+    let r = c.submit(
+        "/inventory/settings",
+        &form("oxidizer flammable_liquid nowhere"),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        api.get("/api/v1/inventory/settings").json()["near_expiry_days"],
+        30
+    );
+    let r = c.submit(
+        "/inventory/settings",
+        &form("oxidizer flammable_liquid store 氧化剂与易燃液体分离\nacid base location"),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        api.get("/api/v1/inventory/settings").json()["near_expiry_days"],
+        45
+    );
+    assert_eq!(
+        api.get("/api/v1/inventory/storage-rules")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]

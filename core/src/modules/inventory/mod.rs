@@ -88,6 +88,7 @@ impl Module for Inventory {
             e("inventory.menu.warehouses", "/inventory/warehouses"),
             e("inventory.menu.partners", "/inventory/partners"),
             e("inventory.menu.sheet", "/inventory/sheet"),
+            e("inventory.menu.settings", "/inventory/settings"),
         ]
     }
 

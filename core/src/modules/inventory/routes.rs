@@ -23,6 +23,8 @@ const M: &str = "inventory";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(stock_page)
+        .service(settings_page)
+        .service(settings_submit)
         .service(movements_page)
         .service(movement_submit)
         .service(movement_confirm)
@@ -1139,4 +1141,91 @@ async fn api_rules_update(
     ctx.write(move |app, actor| svc::save_storage_rules(&app.store, actor, v))
         .await?;
     Ok(HttpResponse::Ok().json(svc::storage_rules(&ctx.app.store.read()?)?))
+}
+
+// ------------------------------------------------------------------ settings page
+
+fn settings_data(
+    ctx: &Ctx,
+    values: Option<serde_json::Value>,
+) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let s = svc::settings(&r)?;
+    let rules = svc::storage_rules(&r)?;
+    let lines: Vec<String> = rules
+        .iter()
+        .map(|x| {
+            let sep = match x.separation {
+                super::model::Separation::Store => "store",
+                super::model::Separation::Location => "location",
+            };
+            format!("{} {} {sep} {}", x.a, x.b, x.note)
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    let values = values.unwrap_or_else(|| {
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        v["rules"] = lines.join("\n").into();
+        v
+    });
+    Ok(context! {
+        values => to_value(&values),
+        groups => super::rules::GROUPS.to_vec(),
+        can_approve => ctx.who.can(M, Level::Approve),
+    })
+}
+
+#[get("/inventory/settings")]
+async fn settings_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
+    let c = settings_data(&ctx, None)?;
+    ctx.page("inventory/settings.html", c)
+}
+
+/// Storage rules one a line: `group group store|location note`.
+fn parse_rules(text: &str) -> Result<Vec<StorageRule>, Error> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut it = l.splitn(4, char::is_whitespace);
+            let (a, b, sep) = (it.next(), it.next(), it.next());
+            let separation = match sep {
+                Some("store") => super::model::Separation::Store,
+                Some("location") => super::model::Separation::Location,
+                _ => return Err(Error::invalid("rules", "inventory.err.rule_line")),
+            };
+            Ok(StorageRule {
+                a: a.unwrap_or("").into(),
+                b: b.unwrap_or("").into(),
+                separation,
+                note: it.next().unwrap_or("").trim().into(),
+            })
+        })
+        .collect()
+}
+
+#[post("/inventory/settings")]
+async fn settings_submit(
+    ctx: Need<grant::inventory::Approve>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let r = async {
+        let s = Settings {
+            allow_negative: f.checked("allow_negative"),
+            near_expiry_days: f.opt("near_expiry_days")?.unwrap_or(0),
+            slow_moving_days: f.opt("slow_moving_days")?.unwrap_or(0),
+            po_approval_limit: f.opt("po_approval_limit")?.unwrap_or(0.0),
+            price_deviation_pct: f.opt("price_deviation_pct")?.unwrap_or(0.0),
+        };
+        let rules = parse_rules(f.get("rules"))?;
+        ctx.write(move |app, actor| svc::save_setup(&app.store, actor, s, rules))
+            .await
+            .map(|_| "/inventory/settings".to_string())
+    }
+    .await;
+    ctx.done(r, "flash.saved", "inventory/settings.html", || {
+        settings_data(&ctx, Some(f.echo()))
+    })
 }

@@ -31,6 +31,13 @@ pub fn settings(r: &impl Reader) -> Result<Settings> {
 }
 
 pub fn save_settings(store: &Store, actor: &Actor, s: Settings) -> Result<Settings> {
+    let mut w = store.write(actor)?;
+    let s = put_settings(&mut w, s)?;
+    w.commit()?;
+    Ok(s)
+}
+
+fn put_settings(w: &mut WriteTx, s: Settings) -> Result<Settings> {
     if !(1..=3650).contains(&s.near_expiry_days) {
         return Err(Error::invalid("near_expiry_days", "inventory.err.days"));
     }
@@ -41,15 +48,13 @@ pub fn save_settings(store: &Store, actor: &Actor, s: Settings) -> Result<Settin
     if !(s.price_deviation_pct.is_finite() && (0.1..=1000.0).contains(&s.price_deviation_pct)) {
         return Err(Error::invalid("price_deviation_pct", "inventory.err.pct"));
     }
-    let mut w = store.write(actor)?;
-    let before = settings(&w)?;
+    let before = settings(w)?;
     w.insert(&SETTINGS, &"settings".to_string(), &s)?;
     w.audit(
         "inventory.settings.update",
         "settings",
         Change::updated(&before, &s),
     );
-    w.commit()?;
     Ok(s)
 }
 
@@ -60,28 +65,41 @@ pub fn storage_rules(r: &impl Reader) -> Result<Vec<StorageRule>> {
 }
 
 pub fn save_storage_rules(store: &Store, actor: &Actor, v: Vec<StorageRule>) -> Result<()> {
+    let mut w = store.write(actor)?;
+    put_rules(&mut w, v)?;
+    w.commit().map_err(Error::from)
+}
+
+/// The settings and the storage rules together, both or neither (the console's form).
+pub fn save_setup(store: &Store, actor: &Actor, s: Settings, v: Vec<StorageRule>) -> Result<()> {
+    let mut w = store.write(actor)?;
+    put_settings(&mut w, s)?;
+    put_rules(&mut w, v)?;
+    w.commit().map_err(Error::from)
+}
+
+fn put_rules(w: &mut WriteTx, v: Vec<StorageRule>) -> Result<()> {
     if v.len() > 1000 {
         return Err(Error::invalid("rules", "inventory.err.too_many"));
     }
     let mut clean = Vec::with_capacity(v.len());
     for mut r in v {
-        r.a = group("a", &r.a)?;
-        r.b = group("b", &r.b)?;
+        r.a = group("rules", &r.a)?;
+        r.b = group("rules", &r.b)?;
         if r.a.is_empty() || r.b.is_empty() {
-            return Err(Error::invalid("a", "inventory.err.group"));
+            return Err(Error::invalid("rules", "inventory.err.group"));
         }
-        r.note = text("note", &r.note, 200, false)?;
+        r.note = text("rules", &r.note, 200, false)?;
         clean.push(r);
     }
-    let mut w = store.write(actor)?;
-    let before = storage_rules(&w)?;
+    let before = storage_rules(w)?;
     w.insert(&RULES, &"rules".to_string(), &clean)?;
     w.audit(
         "inventory.rules.update",
         "storage rules",
         Change::updated(&before, &clean),
     );
-    w.commit().map_err(Error::from)
+    Ok(())
 }
 
 /// A storage group: lowercase letters, digits and `_`, at most 40.
