@@ -7,8 +7,8 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Contact, CreditPolicy, Licence, LicenceKind, Location, Lot, LotQuality, Material, MoveKind,
-    Movement, Partner, PartnerRole, Settings, StorageRule, UnitConv, Warehouse,
+    CreditPolicy, LicenceKind, Location, Lot, LotQuality, Material, MoveKind, Movement, Partner,
+    PartnerRole, Settings, StorageRule, Warehouse,
 };
 use super::service::{self as svc, MoveInput, Posted, StockFilter, StockRow};
 use crate::auth::model::Level;
@@ -498,26 +498,6 @@ async fn materials_page(ctx: Need<grant::inventory::Read>) -> Result<HttpRespons
     ctx.page("inventory/materials.html", c)
 }
 
-/// `桶=170; t=1000` → units.
-fn parse_units(s: &str) -> Result<Vec<UnitConv>, Error> {
-    s.split([';', '；', '\n'])
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            let (u, f) = x
-                .split_once('=')
-                .ok_or_else(|| Error::invalid("units", "inventory.err.factor"))?;
-            Ok(UnitConv {
-                unit: u.trim().to_string(),
-                factor: f
-                    .trim()
-                    .parse()
-                    .map_err(|_| Error::invalid("units", "inventory.err.factor"))?,
-            })
-        })
-        .collect()
-}
-
 fn material_form(f: &FormData) -> Result<Material, Error> {
     Ok(Material {
         id: 0,
@@ -525,7 +505,7 @@ fn material_form(f: &FormData) -> Result<Material, Error> {
         name: f.get("name").into(),
         spec: f.get("spec").into(),
         base_unit: f.get("base_unit").into(),
-        units: parse_units(f.get("units"))?,
+        units: super::sheet::parse_units(f.get("units"))?,
         cas: f.get("cas").into(),
         ghs: f
             .get("ghs")
@@ -706,37 +686,8 @@ async fn partners_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse
 
 /// Licence lines `kind number expires`, contact lines `name phone`.
 fn partner_form(f: &FormData) -> Result<Partner, Error> {
-    let licences = f
-        .get("licences")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            match parts.as_slice() {
-                [kind, number @ .., expires] if !number.is_empty() => Ok(Licence {
-                    kind: LicenceKind::parse(kind)
-                        .ok_or_else(|| Error::invalid("licences", "inventory.err.licence_kind"))?,
-                    number: number.join(" "),
-                    expires: expires.to_string(),
-                }),
-                _ => Err(Error::invalid("licences", "inventory.err.licence_line")),
-            }
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let contacts = f
-        .get("contacts")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (name, phone) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            Contact {
-                name: name.into(),
-                phone: phone.trim().into(),
-            }
-        })
-        .collect();
+    let licences = super::sheet::parse_licences(f.get("licences"))?;
+    let contacts = super::sheet::parse_contacts(f.get("contacts"));
     Ok(Partner {
         id: 0,
         code: f.get("code").into(),

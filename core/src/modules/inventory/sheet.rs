@@ -155,6 +155,63 @@ pub fn partners_table(lang: Lang, list: &[Partner]) -> Table {
     }
 }
 
+// ------------------------------------------------------------------ text fields
+
+/// `桶=170; t=1000` → units (forms and sheets).
+pub(super) fn parse_units(s: &str) -> Result<Vec<UnitConv>> {
+    s.split([';', '；', '\n'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let (u, f) = x
+                .split_once('=')
+                .ok_or_else(|| Error::invalid("units", "inventory.err.factor"))?;
+            Ok(UnitConv {
+                unit: u.trim().into(),
+                factor: f
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::invalid("units", "inventory.err.factor"))?,
+            })
+        })
+        .collect()
+}
+
+/// Licences one a line (or `;`-separated): `kind number last-day`.
+pub(super) fn parse_licences(s: &str) -> Result<Vec<Licence>> {
+    s.split([';', '；', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            match parts.as_slice() {
+                [kind, number @ .., expires] if !number.is_empty() => Ok(Licence {
+                    kind: LicenceKind::parse(kind)
+                        .ok_or_else(|| Error::invalid("licences", "inventory.err.licence_kind"))?,
+                    number: number.join(" "),
+                    expires: expires.to_string(),
+                }),
+                _ => Err(Error::invalid("licences", "inventory.err.licence_line")),
+            }
+        })
+        .collect()
+}
+
+/// Contacts one a line (or `;`-separated): `name phone`.
+pub(super) fn parse_contacts(s: &str) -> Vec<Contact> {
+    s.split([';', '；', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, phone) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            Contact {
+                name: name.into(),
+                phone: phone.trim().into(),
+            }
+        })
+        .collect()
+}
+
 // ------------------------------------------------------------------ rows → records
 
 type Row = HashMap<&'static str, String>;
@@ -181,23 +238,7 @@ fn number<T: std::str::FromStr + Default>(r: &Row, k: &'static str) -> Result<T>
 }
 
 fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
-    let units = cell(r, "units")
-        .split([';', '；'])
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            let (u, f) = x
-                .split_once('=')
-                .ok_or_else(|| Error::invalid("units", "inventory.err.factor"))?;
-            Ok(UnitConv {
-                unit: u.trim().into(),
-                factor: f
-                    .trim()
-                    .parse()
-                    .map_err(|_| Error::invalid("units", "inventory.err.factor"))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let units = parse_units(cell(r, "units"))?;
     Ok(Material {
         id: base.map_or(0, |b| b.id),
         code: cell(r, "code").into(),
@@ -231,35 +272,8 @@ fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
 }
 
 fn partner_of(r: &Row, base: Option<&Partner>) -> Result<Partner> {
-    let licences = cell(r, "licences")
-        .split([';', '；', '\n'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            match parts.as_slice() {
-                [kind, number @ .., expires] if !number.is_empty() => Ok(Licence {
-                    kind: LicenceKind::parse(kind)
-                        .ok_or_else(|| Error::invalid("licences", "inventory.err.licence_kind"))?,
-                    number: number.join(" "),
-                    expires: expires.to_string(),
-                }),
-                _ => Err(Error::invalid("licences", "inventory.err.licence_line")),
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let contacts = cell(r, "contacts")
-        .split([';', '；', '\n'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (name, phone) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            Contact {
-                name: name.into(),
-                phone: phone.trim().into(),
-            }
-        })
-        .collect();
+    let licences = parse_licences(cell(r, "licences"))?;
+    let contacts = parse_contacts(cell(r, "contacts"));
     Ok(Partner {
         id: base.map_or(0, |b| b.id),
         code: cell(r, "code").into(),
