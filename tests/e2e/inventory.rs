@@ -584,6 +584,25 @@ fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row()
     )
     .clone();
     assert_eq!(m["hazmat"], true);
+    // the sheet cannot do what the form may not: a 剧毒 item in stock stays 剧毒
+    let dms = "code,name,base_unit,cas,hazmat,highly_toxic,storage_group\nRM-DMS,硫酸二甲酯,kg,77-78-1,是,否,toxic\n";
+    let r = api.post_multipart(
+        "/api/v1/inventory/sheets/materials",
+        "file",
+        "m.csv",
+        "text/csv",
+        dms.as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["rows"][0]["field"], "highly_toxic");
+    assert_eq!(
+        find(
+            &api.get("/api/v1/inventory/materials").json(),
+            "code",
+            "RM-DMS"
+        )["highly_toxic"],
+        true
+    );
     // partners: a malformed credit code is named with its row
     let bad = "code,name,role,credit_code\nC-X,某公司,customer,91330781MA2E8K4Q7K\n";
     let r = api.post_multipart(

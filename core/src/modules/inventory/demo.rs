@@ -245,8 +245,8 @@ pub fn seed(app: &App) -> Result<()> {
                 reorder_point: m.stock.1,
                 max_stock: m.stock.2,
                 unit_cost: m.cost,
-                list_price: m.cost * 1.35,
-                floor_price: m.cost * 1.1,
+                list_price: (m.cost * 135.0).round() / 100.0,
+                floor_price: (m.cost * 110.0).round() / 100.0,
                 active: true,
             },
         )?;

@@ -22,7 +22,8 @@ use crate::web::grant::{self, Either, Need};
 const M: &str = "inventory";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(stock_page)
+    cfg.service(home)
+        .service(stock_page)
         .service(settings_page)
         .service(settings_submit)
         .service(movements_page)
@@ -190,6 +191,12 @@ fn choices(ctx: &Ctx) -> Result<minijinja::Value, AppError> {
 }
 
 // ------------------------------------------------------------------ stock
+
+/// The module's entry (the dashboard links to `/inventory`): the stock.
+#[get("/inventory")]
+async fn home(_ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
+    Ok(crate::web::context::redirect_with("/inventory/stock", None))
+}
 
 #[get("/inventory/stock")]
 async fn stock_page(

@@ -240,29 +240,58 @@ pub fn check_material(mut m: Material) -> Result<Material> {
     Ok(m)
 }
 
+/// A material in stock (or with a movement waiting) keeps what its storage and movements
+/// were checked by: base unit, storage group and hazard classes. A new storage group must be
+/// one the rules know.
+fn guard_material(r: &impl Reader, before: &Material, after: &Material) -> Result<()> {
+    let known = rules::GROUPS.contains(&after.storage_group.as_str())
+        || after.storage_group.is_empty()
+        || storage_rules(r)?
+            .iter()
+            .any(|x| x.a == after.storage_group || x.b == after.storage_group);
+    if !known {
+        return Err(Error::invalid(
+            "storage_group",
+            "inventory.err.group_unknown",
+        ));
+    }
+    let in_stock = !balances_of(r, before.id)?.is_empty()
+        || pending(r)?.iter().any(|p| p.material == before.id);
+    if !in_stock {
+        return Ok(());
+    }
+    let changed = if before.base_unit != after.base_unit {
+        Some("base_unit")
+    } else if before.storage_group != after.storage_group {
+        Some("storage_group")
+    } else if before.hazmat != after.hazmat {
+        Some("hazmat")
+    } else if before.highly_toxic != after.highly_toxic {
+        Some("highly_toxic")
+    } else if before.precursor_class != after.precursor_class {
+        Some("precursor_class")
+    } else if before.explosive_precursor != after.explosive_precursor {
+        Some("explosive_precursor")
+    } else {
+        None
+    };
+    match changed {
+        Some(field) => Err(Error::invalid(field, "inventory.err.material_in_stock")),
+        None => Ok(()),
+    }
+}
+
 /// Creates (id 0) or changes a material. Its code is unique.
 pub fn save_material(store: &Store, actor: &Actor, m: Material) -> Result<Material> {
     let mut m = check_material(m)?;
     let mut w = store.write(actor)?;
     let before = if m.id == 0 {
         m.id = w.next_id(&MATERIALS)?;
+        guard_material(&w, &m, &m)?;
         None
     } else {
         let b = material(&w, m.id)?;
-        // with stock in store, the classes its storage was checked by stay
-        let in_stock =
-            !balances_of(&w, m.id)?.is_empty() || !pending(&w)?.iter().all(|p| p.material != m.id);
-        if in_stock
-            && (b.base_unit != m.base_unit
-                || b.storage_group != m.storage_group
-                || (b.highly_toxic && !m.highly_toxic)
-                || (b.needs_hazmat_store() && !m.needs_hazmat_store()))
-        {
-            return Err(Error::invalid(
-                "storage_group",
-                "inventory.err.material_in_stock",
-            ));
-        }
+        guard_material(&w, &b, &m)?;
         Some(b)
     };
     claim(
@@ -745,6 +774,7 @@ fn new_lot(w: &mut WriteTx, m: &Material, input: &MoveInput, p: Posting) -> Resu
             if !sp.role.sells_to_us() {
                 return Err(Error::invalid("supplier", "inventory.err.not_supplier"));
             }
+            rules::check_seller(m, &sp, p.today)?;
             Some(s)
         }
         None => None,
@@ -1187,10 +1217,31 @@ pub struct Imported {
 
 /// Saves checked materials from a sheet in one transaction: new codes are created, existing
 /// ones (`id` set by the caller from the code) replaced.
-pub fn import_materials(store: &Store, actor: &Actor, list: Vec<Material>) -> Result<Imported> {
+pub fn import_materials(
+    store: &Store,
+    actor: &Actor,
+    list: Vec<(usize, Material)>,
+) -> Result<Imported> {
     let mut w = store.write(actor)?;
     let (mut created, mut updated) = (0, 0);
-    for mut m in list {
+    let mut errors = Vec::new();
+    for (row, m) in &list {
+        let before = match w.get(&CODES, &format!("m:{}", m.code))? {
+            Some(id) => Some(material(&w, id)?),
+            None => None,
+        };
+        let guarded = match &before {
+            Some(b) => guard_material(&w, b, m),
+            None => guard_material(&w, m, m),
+        };
+        if let Err(e) = guarded {
+            errors.push(e.in_row(*row)?);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Rows(errors));
+    }
+    for (_, mut m) in list {
         let before = match w.get(&CODES, &format!("m:{}", m.code))? {
             Some(id) => Some(material(&w, id)?),
             None => None,

@@ -309,7 +309,7 @@ fn records<T>(
     of: impl Fn(&Row) -> Result<T>,
     check: impl Fn(T) -> Result<T>,
     code: impl Fn(&T) -> String,
-) -> Result<Vec<T>> {
+) -> Result<Vec<(usize, T)>> {
     if rows.is_empty() {
         return Err(Error::invalid("file", "web.err.file_empty"));
     }
@@ -327,7 +327,7 @@ fn records<T>(
                 None => Ok(x),
             });
         match r {
-            Ok(x) => out.push(x),
+            Ok(x) => out.push((row, x)),
             Err(e) => errors.push(e.in_row(row)?),
         }
         if errors.len() >= 100 {
@@ -379,7 +379,11 @@ fn import(
                 svc::check_partner,
                 |p: &Partner| p.code.clone(),
             )?;
-            svc::import_partners(&app.store, actor, list)
+            svc::import_partners(
+                &app.store,
+                actor,
+                list.into_iter().map(|(_, p)| p).collect(),
+            )
         }
     }
 }

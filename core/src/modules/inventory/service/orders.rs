@@ -62,11 +62,19 @@ fn approvable(
     Ok(())
 }
 
-/// `paid` after a payment of `amount` (greater than zero).
-fn paid(paid: f64, amount: f64) -> Result<f64> {
+/// `paid` after a payment of `amount` (greater than zero, and not past the order's total).
+fn paid(paid: f64, amount: f64, total: f64) -> Result<f64> {
     price("amount", amount)?;
     if amount <= 0.0 {
         return Err(Error::invalid("amount", "inventory.err.amount"));
+    }
+    if paid + amount > total + 0.005 {
+        return Err(Error::invalid_msg(
+            "amount",
+            Msg::new("inventory.err.overpaid")
+                .arg("total", total)
+                .arg("paid", paid),
+        ));
     }
     Ok(money2(paid + amount))
 }
@@ -583,7 +591,7 @@ pub fn po_act(
             "inventory.purchase.invoice"
         }
         PoAction::Pay { amount } => {
-            po.paid = paid(po.paid, amount)?;
+            po.paid = paid(po.paid, amount, po.amount)?;
             "inventory.purchase.pay"
         }
     };
@@ -1011,7 +1019,7 @@ pub fn so_act(
             "inventory.sales.deliver"
         }
         SoAction::Pay { amount } => {
-            so.paid = paid(so.paid, amount)?;
+            so.paid = paid(so.paid, amount, so.amount)?;
             "inventory.sales.pay"
         }
     };
@@ -1056,7 +1064,11 @@ pub(super) fn posted(w: &mut WriteTx, mv: &Movement, m: &Material) -> Result<()>
                 let licences = c
                     .licences
                     .iter()
-                    .map(|l| format!("{} {}", l.kind.id(), l.number))
+                    .map(|l| {
+                        let key = format!("inventory.licence.{}", l.kind.id());
+                        let name = crate::i18n::t(crate::i18n::Lang::ZhCn, &key).to_string();
+                        format!("{name} {}", l.number)
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 let mut registers = Vec::new();

@@ -1217,6 +1217,21 @@ fn what_stock_was_checked_by_stays_while_it_is_in_store() {
     m.precursor_class = 0;
     assert_eq!(
         field(save_material(&t.store, &t.admin, m).unwrap_err()),
+        "hazmat"
+    );
+    let mut m = t.tol.clone();
+    m.highly_toxic = true;
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, m).unwrap_err()),
+        "highly_toxic"
+    );
+    // a group the rules do not know
+    let mut m = toluene();
+    m.id = 0;
+    m.code = "RM-UNKNOWN".into();
+    m.storage_group = "flammable".into();
+    assert_eq!(
+        field(save_material(&t.store, &t.admin, m).unwrap_err()),
         "storage_group"
     );
     // a name change is fine
