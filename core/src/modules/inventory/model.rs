@@ -453,8 +453,18 @@ impl Default for Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum DocLine {
-    Purchase { order: u64, line: u32 },
-    Sales { order: u64, line: u32 },
+    Purchase {
+        order: u64,
+        line: u32,
+    },
+    Sales {
+        order: u64,
+        line: u32,
+    },
+    /// A stock count's variance.
+    Count {
+        count: u64,
+    },
 }
 
 /// A purchase requisition: by hand, or proposed from the reorder point.

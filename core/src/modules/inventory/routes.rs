@@ -184,7 +184,12 @@ fn choices(ctx: &Ctx) -> Result<minijinja::Value, AppError> {
         materials => to_value(&materials),
         locations => to_value(&locations.iter().map(|(id, label)| serde_json::json!({"id": id, "label": label})).collect::<Vec<_>>()),
         suppliers => to_value(&suppliers),
-        kinds => MoveKind::ALL.iter().map(|k| k.id()).collect::<Vec<_>>(),
+        // deliveries leave with their sales order, count results with their count
+        kinds => MoveKind::ALL
+            .iter()
+            .filter(|k| !matches!(k, MoveKind::Delivery | MoveKind::Count))
+            .map(|k| k.id())
+            .collect::<Vec<_>>(),
         can_write => ctx.who.can(M, Level::Write),
         can_approve => ctx.who.can(M, Level::Approve),
     })

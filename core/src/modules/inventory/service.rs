@@ -627,6 +627,10 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
     if kind == MoveKind::Delivery && !matches!(input.doc, Some(DocLine::Sales { .. })) {
         return Err(Error::invalid("kind", "inventory.err.delivery_by_order"));
     }
+    // a count result posts from an approved stock count, not by hand
+    if kind == MoveKind::Count && !matches!(input.doc, Some(DocLine::Count { .. })) {
+        return Err(Error::invalid("kind", "inventory.err.count_by_count"));
+    }
     let m = material(w, input.material)
         .map_err(|_| Error::invalid("material", "inventory.err.material_not_found"))?;
     if !m.active {
@@ -682,6 +686,18 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
     rules::check_lot(kind, &lot, p.today)?;
     let from_loc = from.map(|id| located(w, id, "from")).transpose()?;
     let to_loc = to.map(|id| located(w, id, "to")).transpose()?;
+    if kind != MoveKind::Count {
+        for (field, l) in [("from", &from_loc), ("to", &to_loc)] {
+            if let Some((l, _)) = l
+                && let Some(c) = counts::counting(w, l)?
+            {
+                return Err(Error::invalid_msg(
+                    field,
+                    Msg::new("inventory.err.counting").arg("count", c),
+                ));
+            }
+        }
+    }
     // 双人双锁: the one who asks must be a custodian of every store involved
     if m.highly_toxic {
         custodian(w, actor, from_loc.iter().chain(to_loc.iter()))?;

@@ -1,5 +1,6 @@
 //! Stock counts (盘点) and the stock analysis. A count takes the book quantities of a
-//! warehouse (or one location) when it opens; counters record what they find; an approver
+//! warehouse (or one location) when it opens and freezes their stock until it is approved
+//! or cancelled; counters record what they find; an approver
 //! other than the one who opened it approves the variances, which post as `count` movements
 //! in the same transaction. The analysis reads balances and the ledger: stock value, turnover,
 //! ageing by receipt and ABC classes by consumption value.
@@ -9,7 +10,7 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
-use super::super::model::{MoveKind, OrderState};
+use super::super::model::{DocLine, Location, MoveKind, OrderState};
 use super::super::rules;
 use super::super::store::{BALANCES, COUNTS};
 use super::{MoveInput, Posting, lot, material, materials, post_in, warehouse};
@@ -56,6 +57,19 @@ pub fn count(r: &impl Reader, id: u64) -> Result<StockCount> {
         .ok_or_else(|| Error::not_found("inventory.err.count_not_found"))
 }
 
+/// The open count (if any) that covers location `l`: its stock is frozen until the count
+/// is approved or cancelled.
+pub(super) fn counting(r: &impl Reader, l: &Location) -> Result<Option<u64>> {
+    Ok(counts(r)?
+        .into_iter()
+        .find(|c| {
+            c.state == OrderState::Pending
+                && c.warehouse == l.warehouse
+                && c.location.is_none_or(|x| x == l.id)
+        })
+        .map(|c| c.id))
+}
+
 /// Opens a count of a warehouse (or one of its locations) with the book quantities of now.
 pub fn open_count(
     store: &Store,
@@ -77,6 +91,18 @@ pub fn open_count(
             "location",
             "inventory.err.location_not_found",
         ));
+    }
+    for c in counts(&w)?
+        .iter()
+        .filter(|c| c.state == OrderState::Pending)
+    {
+        let theirs = |l: u64| c.warehouse == wh.id && c.location.is_none_or(|x| x == l);
+        if locs.iter().any(|l| theirs(*l)) {
+            return Err(Error::invalid_msg(
+                "warehouse",
+                Msg::new("inventory.err.counting").arg("count", c.id),
+            ));
+        }
     }
     let mut lines = Vec::new();
     w.visit(&BALANCES, .., Order::Asc, |(m, l, lot), b| {
@@ -181,7 +207,7 @@ pub fn count_act(
                 && actor.id == c.created_by_id)
                 || actor.label() == c.created_by
             {
-                return Err(Error::Conflict(Msg::new("inventory.err.own_order")));
+                return Err(Error::Conflict(Msg::new("inventory.err.own_count")));
             }
             if c.lines.iter().any(|l| l.counted.is_none()) {
                 return Err(Error::invalid("lines", "inventory.err.not_counted"));
@@ -201,6 +227,7 @@ pub fn count_act(
                     unit: m.base_unit.clone(),
                     reference: format!("CNT-{}", c.id),
                     reason: "盘点差异 / count variance".into(),
+                    doc: Some(DocLine::Count { count: c.id }),
                     ..Default::default()
                 };
                 post_in(&mut w, actor, input, p)?;

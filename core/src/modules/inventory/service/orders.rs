@@ -261,6 +261,7 @@ pub(super) fn check_pending(
                 rules::check_buyer(m, &partner(r, so.customer)?, today)?;
             }
         }
+        DocLine::Count { .. } => {}
     }
     Ok(())
 }
@@ -1112,7 +1113,7 @@ pub(super) fn posted(w: &mut WriteTx, mv: &Movement, m: &Material) -> Result<()>
             }
             w.insert(&SALES_ORDERS, &so.id, &so)?;
         }
-        None => {}
+        Some(DocLine::Count { .. }) | None => {}
     }
     Ok(())
 }

@@ -1165,6 +1165,51 @@ mod counting {
     }
 
     #[test]
+    fn a_count_freezes_its_stock_and_count_results_come_only_from_counts() {
+        let t = plant();
+        let lot = post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L1", t.haz.id, 100.0),
+            p(),
+        )
+        .unwrap()
+        .lot
+        .id;
+        // a count result by hand is refused
+        let by_hand = MoveInput {
+            kind: Some(MoveKind::Count),
+            ..issue(t.tol.id, lot, t.haz.id, 1.0)
+        };
+        assert_eq!(
+            field(post(&t.store, &t.admin, by_hand, p()).unwrap_err()),
+            "kind"
+        );
+        let c = open_count(
+            &t.store,
+            &t.keeper,
+            t.haz.warehouse,
+            Some(t.haz.id),
+            p().now_ms,
+        )
+        .unwrap();
+        // the counted location is frozen; another location of the store is not
+        let e = post(&t.store, &t.admin, issue(t.tol.id, lot, t.haz.id, 1.0), p()).unwrap_err();
+        assert_eq!(field(e), "from");
+        post(
+            &t.store,
+            &t.admin,
+            receipt(t.tol.id, "L2", t.haz2.id, 5.0),
+            p(),
+        )
+        .unwrap();
+        // a second count over the same location is refused
+        assert!(open_count(&t.store, &t.keeper, t.haz.warehouse, None, p().now_ms).is_err());
+        count_act(&t.store, &t.keeper, c.id, CountAction::Cancel, false, p()).unwrap();
+        post(&t.store, &t.admin, issue(t.tol.id, lot, t.haz.id, 1.0), p()).unwrap();
+    }
+
+    #[test]
     fn the_analysis_values_ages_and_classes_the_stock() {
         let t = plant();
         let lot = post(
