@@ -431,6 +431,13 @@ fn purchase_receipt_issue_sale_delivery_with_credit_and_registers() {
     let csv = api.get("/api/v1/inventory/registers/precursor?format=csv");
     assert_eq!(csv.status, 200);
     assert!(csv.body.contains("330781198503120012") && csv.body.contains(&format!("SO-{sid}")));
+    let xlsx = api.get("/api/v1/inventory/registers/precursor?format=xlsx");
+    assert_eq!(xlsx.status, 200);
+    assert!(
+        xlsx.header("content-type")
+            .unwrap_or("")
+            .contains("spreadsheetml")
+    );
     // the credit: a customer with an expired licence is refused outright
     let c2 = id_of(&api, "/api/v1/inventory/partners", "C-002");
     let r = keeper.post_json(

@@ -325,7 +325,14 @@ pub fn seed(app: &App) -> Result<()> {
                     name: name.into(),
                     role,
                     credit_code: credit_code.into(),
-                    address: String::new(),
+                    address: match code {
+                        "S-001" => "浙江省杭州市上城区钱江路 1366 号",
+                        "S-002" => "上海市浦东新区浦东北路 2031 号",
+                        "C-001" => "浙江省金华市婺城区新兴街 88 号",
+                        "C-002" => "浙江省衢州市柯城区白云南大道 18 号",
+                        _ => "浙江省兰溪市兰江街道振兴路 6 号",
+                    }
+                    .into(),
                     licences,
                     credit_limit: limit,
                     credit_policy: CreditPolicy::Approve,

@@ -385,7 +385,7 @@ pub(crate) mod fixtures {
             name: "杭州某涂料有限公司".into(),
             role: PartnerRole::Customer,
             credit_code: "91330781MA2E8K4Q7J".into(),
-            address: String::new(),
+            address: "浙江省杭州市余杭区文一西路 1 号".into(),
             licences: vec![],
             credit_limit: 100_000.0,
             credit_policy: CreditPolicy::Approve,

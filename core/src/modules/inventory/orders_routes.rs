@@ -90,20 +90,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 ))]
 pub struct Doc;
 
-fn csv_response(name: &str, header: &[&str], rows: Vec<Vec<String>>) -> HttpResponse {
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]); // BOM: Excel opens UTF-8
-    let _ = w.write_record(header);
-    for r in rows {
-        let _ = w.write_record(r);
-    }
-    let bytes = w.into_inner().unwrap_or_default();
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}.csv\""),
-        ))
-        .body(bytes)
+/// A table as a download: CSV (UTF-8 with BOM, for Excel) or an Excel workbook.
+fn file_response(
+    name: &str,
+    format: Option<&str>,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<HttpResponse, AppError> {
+    let format = crate::web::export::Format::parse(format);
+    let t = crate::web::export::Table {
+        head: header.iter().map(|h| h.to_string()).collect(),
+        rows,
+        // codes, ID numbers and amounts stay text as written
+        numeric_from: usize::MAX,
+    };
+    Ok(crate::web::export::attachment(
+        name,
+        format,
+        t.bytes(format)?,
+    ))
+}
+
+/// Whether a query asks for a file (`csv` or `xlsx`) rather than JSON.
+fn wants_file(format: Option<&str>) -> bool {
+    matches!(format, Some("csv") | Some("xlsx"))
 }
 
 // ------------------------------------------------------------------ API: requisitions
@@ -360,7 +370,7 @@ struct RegisterQuery {
     from: Option<String>,
     /// To (inclusive); default today.
     to: Option<String>,
-    /// `csv` for the file filed with the police; default JSON.
+    /// `csv` or `xlsx` for the file filed with the police; default JSON.
     format: Option<String>,
 }
 
@@ -415,7 +425,7 @@ async fn api_register(
         crate::plant_time::day_start(from, off),
         crate::plant_time::day_start(to + time::Duration::days(1), off),
     )?;
-    if q.format.as_deref() == Some("csv") {
+    if wants_file(q.format.as_deref()) {
         let rows = rows
             .into_iter()
             .map(|e| {
@@ -438,18 +448,19 @@ async fn api_register(
                 ]
             })
             .collect();
-        return Ok(csv_response(
+        return file_response(
             &format!("register-{which}"),
+            q.format.as_deref(),
             &REGISTER_COLUMNS,
             rows,
-        ));
+        );
     }
     Ok(HttpResponse::Ok().json(rows))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 struct FormatQuery {
-    /// `csv` for the accounting system's import; default JSON.
+    /// `csv` or `xlsx` for the accounting system's import; default JSON.
     format: Option<String>,
 }
 
@@ -464,7 +475,11 @@ const FINANCE_COLUMNS: [&str; 8] = [
     "orders",
 ];
 
-fn finance_csv(name: &str, v: Vec<Balance>) -> HttpResponse {
+fn finance_file(
+    name: &str,
+    format: Option<&str>,
+    v: Vec<Balance>,
+) -> Result<HttpResponse, AppError> {
     let rows = v
         .into_iter()
         .map(|b| {
@@ -480,7 +495,7 @@ fn finance_csv(name: &str, v: Vec<Balance>) -> HttpResponse {
             ]
         })
         .collect();
-    csv_response(name, &FINANCE_COLUMNS, rows)
+    file_response(name, format, &FINANCE_COLUMNS, rows)
 }
 
 /// Receivables per customer (delivered value, paid, open, past the payment terms). With
@@ -493,11 +508,10 @@ async fn api_receivables(
     q: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, AppError> {
     let v = os::receivables(&ctx.app.store.read()?, crate::util::now_ms())?;
-    Ok(if q.format.as_deref() == Some("csv") {
-        finance_csv("receivables", v)
-    } else {
-        HttpResponse::Ok().json(v)
-    })
+    if wants_file(q.format.as_deref()) {
+        return finance_file("receivables", q.format.as_deref(), v);
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Payables per supplier (received value, paid, open); `format=csv` as for receivables.
@@ -508,11 +522,10 @@ async fn api_payables(
     q: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, AppError> {
     let v = os::payables(&ctx.app.store.read()?)?;
-    Ok(if q.format.as_deref() == Some("csv") {
-        finance_csv("payables", v)
-    } else {
-        HttpResponse::Ok().json(v)
-    })
+    if wants_file(q.format.as_deref()) {
+        return finance_file("payables", q.format.as_deref(), v);
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 // ------------------------------------------------------------------ pages

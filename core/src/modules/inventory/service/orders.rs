@@ -762,6 +762,10 @@ pub fn create_so(store: &Store, actor: &Actor, input: SoInput, p: Posting) -> Re
         if end_use.is_empty() {
             return Err(Error::invalid("end_use", "inventory.err.end_use"));
         }
+        // the registers carry the buyer's address
+        if input.ship_to.trim().is_empty() && c.address.trim().is_empty() {
+            return Err(Error::invalid("ship_to", "inventory.err.address"));
+        }
     }
     let amount = if input.kind.charged() {
         money2(lines.iter().map(|l| l.qty * l.price).sum())

@@ -872,6 +872,16 @@ mod orders_flow {
         let c = buyer(&t, 10_000.0, CreditPolicy::Approve, licensed());
         // toluene is 易制毒: the handler and the end use are required
         assert_eq!(field(so(&t, &c, 10.0, None, false).unwrap_err()), "handler");
+        // and the buyer's address for the register
+        let mut nowhere = c.clone();
+        nowhere.id = 0;
+        nowhere.code = "C-NOWHERE".into();
+        nowhere.address.clear();
+        let nowhere = save_partner(&t.store, &t.admin, nowhere).unwrap();
+        assert_eq!(
+            field(so(&t, &nowhere, 10.0, None, true).unwrap_err()),
+            "ship_to"
+        );
         // list price 8.5, floor 7.5
         let ok = so(&t, &c, 100.0, None, true).unwrap();
         assert_eq!((ok.state, ok.amount), (OrderState::Approved, 850.0));
