@@ -716,11 +716,7 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
         reason,
         reference,
         by: actor.label(),
-        by_id: if actor.kind == ActorKind::User {
-            actor.id
-        } else {
-            0
-        },
+        by_id: user_id(actor),
         second: String::new(),
         state: MoveState::Pending,
         posted_ms: None,
@@ -738,6 +734,11 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
     }
     let mv = apply(w, mv, p.now_ms, &m)?;
     Ok(Posted { movement: mv, lot })
+}
+
+/// The user id of a person acting; 0 for tokens, plugins and the system.
+pub(super) fn user_id(a: &Actor) -> u64 {
+    if a.kind == ActorKind::User { a.id } else { 0 }
 }
 
 fn need(x: Option<u64>, field: &'static str) -> Result<u64> {

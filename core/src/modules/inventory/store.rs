@@ -41,3 +41,7 @@ pub(super) const REGISTER: Table<String, RegisterEntry> = Table::new("inventory.
 /// Stock counts (盘点), by id.
 pub(super) const COUNTS: Table<u64, super::service::counts::StockCount> =
     Table::new("inventory.counts");
+/// The scope of each open count (warehouse, location), so that posting checks the freeze
+/// without reading every count ever made.
+pub(super) const OPEN_COUNTS: Table<u64, super::service::counts::Scope> =
+    Table::new("inventory.open_counts");

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::super::model::{DocLine, Location, MoveKind, OrderState};
 use super::super::rules;
-use super::super::store::{BALANCES, COUNTS};
+use super::super::store::{BALANCES, COUNTS, OPEN_COUNTS};
 use super::{MoveInput, Posting, lot, material, materials, post_in, warehouse};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::store::{Actor, ActorKind, Change, Order, Reader, Store};
+use crate::store::{Actor, Change, Order, Reader, Store};
 
 /// One balance to count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -57,17 +57,26 @@ pub fn count(r: &impl Reader, id: u64) -> Result<StockCount> {
         .ok_or_else(|| Error::not_found("inventory.err.count_not_found"))
 }
 
+/// What an open count covers: a warehouse, or one of its locations.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    pub warehouse: u64,
+    pub location: Option<u64>,
+}
+
+impl Scope {
+    fn covers(&self, warehouse: u64, location: u64) -> bool {
+        self.warehouse == warehouse && self.location.is_none_or(|x| x == location)
+    }
+}
+
 /// The open count (if any) that covers location `l`: its stock is frozen until the count
 /// is approved or cancelled.
 pub(super) fn counting(r: &impl Reader, l: &Location) -> Result<Option<u64>> {
-    Ok(counts(r)?
+    Ok(r.all(&OPEN_COUNTS)?
         .into_iter()
-        .find(|c| {
-            c.state == OrderState::Pending
-                && c.warehouse == l.warehouse
-                && c.location.is_none_or(|x| x == l.id)
-        })
-        .map(|c| c.id))
+        .find(|(_, s)| s.covers(l.warehouse, l.id))
+        .map(|(id, _)| id))
 }
 
 /// Opens a count of a warehouse (or one of its locations) with the book quantities of now.
@@ -92,15 +101,11 @@ pub fn open_count(
             "inventory.err.location_not_found",
         ));
     }
-    for c in counts(&w)?
-        .iter()
-        .filter(|c| c.state == OrderState::Pending)
-    {
-        let theirs = |l: u64| c.warehouse == wh.id && c.location.is_none_or(|x| x == l);
-        if locs.iter().any(|l| theirs(*l)) {
+    for (id, scope) in w.all(&OPEN_COUNTS)? {
+        if locs.iter().any(|l| scope.covers(wh.id, *l)) {
             return Err(Error::invalid_msg(
                 "warehouse",
-                Msg::new("inventory.err.counting").arg("count", c.id),
+                Msg::new("inventory.err.counting").arg("count", id),
             ));
         }
     }
@@ -124,15 +129,19 @@ pub fn open_count(
         state: OrderState::Pending,
         lines,
         created_by: actor.label(),
-        created_by_id: if actor.kind == ActorKind::User {
-            actor.id
-        } else {
-            0
-        },
+        created_by_id: super::user_id(actor),
         created_ms: now_ms,
         approved_by: String::new(),
     };
     w.insert(&COUNTS, &c.id, &c)?;
+    w.insert(
+        &OPEN_COUNTS,
+        &c.id,
+        &Scope {
+            warehouse: c.warehouse,
+            location: c.location,
+        },
+    )?;
     w.audit(
         "inventory.count.create",
         format!("CNT-{} {}", c.id, wh.code),
@@ -199,16 +208,14 @@ pub fn count_act(
             "inventory.count.cancel"
         }
         CountAction::Approve => {
-            if !can_approve {
-                return Err(Error::Forbidden(Msg::new("inventory.err.approver")));
-            }
-            if (c.created_by_id != 0
-                && actor.kind == ActorKind::User
-                && actor.id == c.created_by_id)
-                || actor.label() == c.created_by
-            {
-                return Err(Error::Conflict(Msg::new("inventory.err.own_count")));
-            }
+            super::orders::approvable(
+                actor,
+                can_approve,
+                c.state,
+                c.created_by_id,
+                &c.created_by,
+                "inventory.err.own_count",
+            )?;
             if c.lines.iter().any(|l| l.counted.is_none()) {
                 return Err(Error::invalid("lines", "inventory.err.not_counted"));
             }
@@ -237,6 +244,9 @@ pub fn count_act(
             "inventory.count.approve"
         }
     };
+    if c.state != OrderState::Pending {
+        w.remove(&OPEN_COUNTS, &c.id)?;
+    }
     w.insert(&COUNTS, &c.id, &c)?;
     w.audit(code, format!("CNT-{}", c.id), Change::updated(&before, &c));
     w.commit()?;

@@ -21,14 +21,10 @@ use super::super::rules::{self, Credit, Pickable, Strategy};
 use super::super::store::{
     BALANCES, PENDING, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS, SALES_ORDERS,
 };
-use super::{MoveInput, Posted, Posting, material, partner, post_in, settings, totals};
+use super::{MoveInput, Posted, Posting, material, partner, post_in, settings, totals, user_id};
 use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
-use crate::store::{Actor, ActorKind, Change, Order, Reader, Store, WriteTx};
-
-fn user_id(a: &Actor) -> u64 {
-    if a.kind == ActorKind::User { a.id } else { 0 }
-}
+use crate::store::{Actor, Change, Order, Reader, Store, WriteTx};
 
 fn price(field: &'static str, v: f64) -> Result<()> {
     if !v.is_finite() || !(0.0..=1e9).contains(&v) {
@@ -41,14 +37,16 @@ fn money2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// An order may be approved by an approver, while it waits, and not by the one who placed
-/// it (compared by user, or by label for tokens and the system).
-fn approvable(
+/// A document (order, count) may be approved by an approver, while it waits, and not by
+/// the one who made it (compared by user, or by label for tokens and the system);
+/// `own_key` is the refusal for the latter.
+pub(super) fn approvable(
     actor: &Actor,
     can_approve: bool,
     state: OrderState,
     created_by_id: u64,
     created_by: &str,
+    own_key: &'static str,
 ) -> Result<()> {
     if !can_approve {
         return Err(Error::Forbidden(Msg::new("inventory.err.approver")));
@@ -57,7 +55,7 @@ fn approvable(
         return Err(Error::Conflict(Msg::new("inventory.err.not_pending")));
     }
     if (created_by_id != 0 && user_id(actor) == created_by_id) || actor.label() == created_by {
-        return Err(Error::Conflict(Msg::new("inventory.err.own_order")));
+        return Err(Error::Conflict(Msg::new(own_key)));
     }
     Ok(())
 }
@@ -492,6 +490,7 @@ pub fn po_act(
                 po.state,
                 po.created_by_id,
                 &po.created_by,
+                "inventory.err.own_order",
             )?;
             po.state = OrderState::Approved;
             po.approved_by = actor.label();
@@ -904,6 +903,7 @@ pub fn so_act(
                 so.state,
                 so.created_by_id,
                 &so.created_by,
+                "inventory.err.own_order",
             )?;
             so.state = OrderState::Approved;
             so.approved_by = actor.label();
