@@ -1,8 +1,9 @@
 //! Inventory benchmark: with 1,000,000 movements over 5,000 materials and 200 locations in
-//! the store, (1) posting a movement durably (checked, with its balances and audit entry,
-//! one commit each), (2) the balance of a material at a location, (3) a page of the ledger
+//! the store, (1) posting a movement durably (checked, with its balances and audit entry),
+//! from one client and from eight at once (where group commit shares commits), (2) the balance of a material at a location, (3) a page of the ledger
 //! filtered by material and month — each beside SQLite doing the same with indexed tables
-//! (WAL, synchronous=FULL, one transaction per movement), measured in the same run.
+//! (WAL, synchronous=FULL, one transaction per movement, one connection per client),
+//! measured in the same run.
 //!
 //! Run: `cargo bench --bench inventory` (release build). Movements loaded:
 //! `NPLUSX_BENCH_MOVEMENTS` (default 1,000,000).
@@ -16,6 +17,8 @@ use nplusx::store::{Actor, Store};
 const MATERIALS: u64 = 5_000;
 const LOCATIONS: u64 = 200;
 const DAY_MS: i64 = 86_400_000;
+/// Concurrent clients of the second posting measure.
+const CLIENTS: u64 = 8;
 /// 2026-01-01 00:00 UTC.
 const YEAR_START: i64 = 1_767_225_600_000;
 
@@ -170,6 +173,7 @@ fn setup(store: &Store) {
             list_price: 0.0,
             floor_price: 0.0,
             active: true,
+            inspect: false,
         };
         svc::save_material(store, &a, m).unwrap();
     }
@@ -206,7 +210,7 @@ fn main() {
         n as f64 / t.elapsed().as_secs_f64(),
         store.file_size() as f64 / 1048576.0
     );
-    // durable posting, one commit per movement: a receipt then an issue, alternating
+    // durable posting from one client, one commit per movement
     let posts = 2_000u64;
     let mut rng = Rng(42);
     let t = Instant::now();
@@ -230,6 +234,37 @@ fn main() {
         .unwrap();
     }
     let redb_post = posts as f64 / t.elapsed().as_secs_f64();
+    // the same from CLIENTS clients at once (phones at a goods-in door): group commit
+    let (w0, c0) = store.group_stats();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for c in 0..CLIENTS {
+            let (store, actor) = (&store, &actor);
+            s.spawn(move || {
+                let mut rng = Rng(1000 + c);
+                for i in 0..posts / CLIENTS {
+                    let p = posting(YEAR_START + 367 * DAY_MS + i as i64);
+                    svc::post(
+                        store,
+                        actor,
+                        MoveInput {
+                            kind: Some(MoveKind::Receipt),
+                            material: rng.below(MATERIALS) + 1,
+                            lot_number: format!("C{c}-{i}"),
+                            to: Some(rng.below(LOCATIONS) + 1),
+                            qty: 10.0,
+                            ..Default::default()
+                        },
+                        p,
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let redb_post_many = posts as f64 / t.elapsed().as_secs_f64();
+    let (w1, c1) = store.group_stats();
+    let (writes, commits) = (w1 - w0, c1 - c0);
     // balance of a material at a location
     let q = 20_000;
     let r = store.read().unwrap();
@@ -355,6 +390,35 @@ fn main() {
         db.execute_batch("COMMIT").unwrap();
     }
     let sql_post = posts as f64 / t.elapsed().as_secs_f64();
+    // CLIENTS connections at once, each movement its own transaction (SQLite has no group
+    // commit: writers take turns on the database lock)
+    let path = sdir.path().join("inv.db");
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for c in 0..CLIENTS {
+            let path = &path;
+            s.spawn(move || {
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;")
+                    .unwrap();
+                let mut rng = Rng(1000 + c);
+                for i in 0..posts / CLIENTS {
+                    let mv = Mv {
+                        ts_ms: YEAR_START + 367 * DAY_MS + i as i64,
+                        material: rng.below(MATERIALS) + 1,
+                        location: rng.below(LOCATIONS) + 1,
+                        lot: n + posts + c * posts + i,
+                        qty: 10.0,
+                        receipt: true,
+                    };
+                    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+                    post_sql(&db, &mv);
+                    db.execute_batch("COMMIT").unwrap();
+                }
+            });
+        }
+    });
+    let sql_post_many = posts as f64 / t.elapsed().as_secs_f64();
     let mut stmt = db
         .prepare("SELECT COALESCE(SUM(qty), 0) FROM balances WHERE material=?1 AND location=?2")
         .unwrap();
@@ -400,6 +464,13 @@ fn main() {
         redb_post,
         sql_post,
         redb_post / sql_post
+    );
+    println!(
+        "  the same, {CLIENTS} clients at once: {:>8.0} /s   SQLite {:>8.0} /s   ratio {:.2}   ({:.1} postings per commit)",
+        redb_post_many,
+        sql_post_many,
+        redb_post_many / sql_post_many,
+        writes as f64 / commits.max(1) as f64
     );
     println!(
         "  balance material×location: {:>8.1} µs   SQLite {:>8.1} µs   ratio {:.2}",

@@ -395,6 +395,18 @@ async fn background_jobs(app: actix_web::web::Data<App>) {
 }
 
 impl App {
+    /// Hands a module event to every other enabled module ([`Module::on_event`]).
+    pub fn dispatch(&self, source: &str, kind: &str, data: &serde_json::Value) {
+        for m in self.registry.modules() {
+            if m.id() != source
+                && self.registry.is_enabled(m.id())
+                && let Err(e) = m.on_event(self, kind, data)
+            {
+                tracing::warn!(module = m.id(), event = kind, error = %e, "event handler failed");
+            }
+        }
+    }
+
     /// Runs every enabled module's periodic checks once.
     pub fn run_periodic(&self) {
         for m in self.registry.modules() {

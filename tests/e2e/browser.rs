@@ -74,6 +74,13 @@ fn a_keeper_receives_a_purchase_order_by_lot_and_issues_from_it_on_a_phone() {
     story("inventory.spec.mjs");
 }
 
+/// The lab enters a batch's results on a phone and sees the judgement; a concession frees
+/// the lot.
+#[test]
+fn the_lab_enters_results_on_a_phone_and_sees_the_judgement() {
+    story("quality.spec.mjs");
+}
+
 fn story(spec: &str) {
     story_with(spec, &[]);
 }

@@ -174,8 +174,8 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
     assert_eq!(r["enterprise_type"], "in_park");
     assert_eq!(r["required_total"], 6);
     assert_eq!(
-        r["required_enabled"], 4,
-        "safety, production automation, inventory and data integration are built so far"
+        r["required_enabled"], 5,
+        "safety, production automation, inventory, quality and data integration are built so far"
     );
     let inventory = r["modules"]
         .as_array()
@@ -220,8 +220,16 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
         .iter()
         .find(|m| m["id"] == "quality")
         .unwrap();
-    assert_eq!(quality["state"], "not_installed");
-    assert!(quality["warning"].as_str().unwrap().contains("尚未安装"));
+    assert_eq!(quality["state"], "enabled");
+    assert_eq!(quality["items"].as_array().unwrap().len(), 3, "{quality}");
+    let equipment = r["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "equipment")
+        .unwrap();
+    assert_eq!(equipment["state"], "not_installed");
+    assert!(equipment["warning"].as_str().unwrap().contains("尚未安装"));
 }
 
 #[test]

@@ -625,3 +625,88 @@ fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row()
     let keeper = s.login("chen.xiaoyan");
     assert_eq!(keeper.get("/inventory/sheet").status, 200);
 }
+
+/// The warehouse X module's way in: a plugin posts a movement with the `inventory.move`
+/// action, checked by the same rules as the console (a refusal names the rule and changes
+/// nothing), posted as the plugin, and hears the `inventory.moved` event.
+#[test]
+fn a_plugin_posts_stock_by_the_same_rules() {
+    use crate::common::plugins as plugin;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Server::demo();
+    let mut api = s.admin_api();
+    api.lang = Some("en");
+    api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
+    let caps = ["storage", "actions", "events"];
+    let pkg = plugin::pack_with_cli(
+        tmp.path(),
+        "hostile-1.0.0",
+        &plugin::manifest("hostile", "1.0.0", &caps),
+        &plugin::component("hostile", "1.0.0"),
+        None,
+    );
+    let r = api.post_bytes(
+        &format!("/api/v1/plugins?grants={}&enable=true", caps.join(",")),
+        &std::fs::read(pkg).unwrap(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // a released, unexpired lot of toluene on hand
+    let tol = id_of(&api, "/api/v1/inventory/materials", "RM-TOL");
+    let rows = api
+        .get(&format!("/api/v1/inventory/stock?material={tol}"))
+        .json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["quality"] == "released" && r["qty"].as_f64().unwrap() >= 5.0)
+        .expect("toluene on hand")
+        .clone();
+    let (loc, lot) = (row["location"].as_u64().unwrap(), row["lot"].clone());
+    let before = on_hand(&api, tol, loc);
+    let stock = |label: &str, mv: Value| {
+        let r = api.put_json(
+            "/api/v1/plugins/hostile/settings",
+            &json!({"settings": {"mode": "stock", "label": label, "move": mv.to_string()},
+                    "grants": caps}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    let page = || api.get("/x/hostile/main").body;
+
+    // more than is on hand: refused with the rule, nothing posted
+    stock(
+        "too-much",
+        json!({"kind": "issue", "material": tol, "lot": lot, "from": loc, "qty": before + 1.0}),
+    );
+    crate::common::eventually(20, || page().contains("moved: Err("));
+    let b = page();
+    assert!(
+        b.contains("Invalid") && b.contains("Not enough stock"),
+        "{b}"
+    );
+    assert_eq!(on_hand(&api, tol, loc), before);
+
+    // 5 kg issued to production: posted as the plugin, announced on the event feed
+    stock(
+        "issue",
+        json!({"kind": "issue", "material": tol, "lot": lot, "from": loc, "qty": 5.0,
+               "reference": "WMS pick 17"}),
+    );
+    crate::common::eventually(20, || page().contains("moved: Ok("));
+    assert!((on_hand(&api, tol, loc) - (before - 5.0)).abs() < 1e-6);
+    let ledger = api
+        .get(&format!("/api/v1/inventory/movements?material={tol}"))
+        .json();
+    let mv = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reference"] == "WMS pick 17")
+        .expect("the plugin's movement in the ledger");
+    assert_eq!(mv["kind"], "issue");
+    assert!(mv["by"].as_str().unwrap().contains("hostile"), "{mv}");
+    crate::common::eventually(20, || page().contains("heard: inventory.moved"));
+    assert!(page().contains("WMS pick 17"));
+}

@@ -21,4 +21,5 @@ mod opcua;
 mod operations;
 mod platform;
 mod plugins;
+mod quality;
 mod safety;

@@ -7,6 +7,7 @@
 pub mod automation;
 pub mod integration;
 pub mod inventory;
+pub mod quality;
 pub mod safety;
 
 use std::sync::Arc;
@@ -22,5 +23,6 @@ pub fn builtin() -> Vec<Arc<dyn Module>> {
         Arc::new(automation::Automation),
         Arc::new(safety::Safety),
         Arc::new(inventory::Inventory),
+        Arc::new(quality::Quality),
     ]
 }

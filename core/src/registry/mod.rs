@@ -108,6 +108,18 @@ pub trait Module: Send + Sync + 'static {
     fn periodic(&self, _app: &App) -> crate::error::Result<()> {
         Ok(())
     }
+    /// Another module's event (`inventory.received`…), delivered synchronously right after
+    /// the commit that caused it, to every enabled module. A module reacts by calling its
+    /// own service (the quality module opens the incoming sample of a receipt); an error is
+    /// logged, and the module's `periodic` check must be able to catch up on what it missed.
+    fn on_event(
+        &self,
+        _app: &App,
+        _kind: &str,
+        _data: &serde_json::Value,
+    ) -> crate::error::Result<()> {
+        Ok(())
+    }
     /// Adds the module's part of the demo plant.
     fn seed_demo(&self, app: &App) -> crate::error::Result<()>;
     /// Starts what the module runs in the background while the appliance serves (live

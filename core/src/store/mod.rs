@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod backup;
+mod group;
 pub mod migrate;
 pub mod routes;
 
@@ -124,22 +125,38 @@ impl Key for (u64, u64) {
 
 impl Key for (u64, u64, u64) {
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(24);
-        for x in [self.0, self.1, self.2] {
-            v.extend_from_slice(&x.to_be_bytes());
-        }
-        v
+        words(&[self.0, self.1, self.2])
     }
     fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() != 24 {
-            return None;
-        }
-        Some((
-            u64::decode(&b[..8])?,
-            u64::decode(&b[8..16])?,
-            u64::decode(&b[16..])?,
-        ))
+        let [a, b, c] = unwords(b)?;
+        Some((a, b, c))
     }
+}
+
+impl Key for (u64, u64, u64, u64) {
+    fn encode(&self) -> Vec<u8> {
+        words(&[self.0, self.1, self.2, self.3])
+    }
+    fn decode(b: &[u8]) -> Option<Self> {
+        let [a, b, c, d] = unwords(b)?;
+        Some((a, b, c, d))
+    }
+}
+
+/// Big-endian words, so byte order is the tuple's order.
+fn words(xs: &[u64]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+fn unwords<const N: usize>(b: &[u8]) -> Option<[u64; N]> {
+    if b.len() != N * 8 {
+        return None;
+    }
+    let mut out = [0u64; N];
+    for (i, c) in b.chunks_exact(8).enumerate() {
+        out[i] = u64::from_be_bytes(c.try_into().ok()?);
+    }
+    Some(out)
 }
 
 /// A stored value: any serde type, encoded as CBOR.
@@ -506,6 +523,8 @@ const CACHE_BYTES: usize = 32 << 20;
 pub struct Store {
     db: redb::Database,
     path: PathBuf,
+    /// Writes queued for a shared commit ([`Store::write_grouped`]).
+    group: group::Group,
     /// Seals credentials with the key beside the store file (opened on first use).
     sealer: std::sync::OnceLock<std::sync::Arc<crate::secrets::Sealer>>,
 }
@@ -545,6 +564,7 @@ impl Store {
         let store = Store {
             db,
             path,
+            group: group::Group::default(),
             sealer: std::sync::OnceLock::new(),
         };
         migrate::run(&store, migrations)?;
@@ -587,6 +607,26 @@ impl Store {
             actor: actor.clone(),
             pending: Vec::new(),
         })
+    }
+
+    /// Runs `f` in a write transaction shared with the other writes queued at the same
+    /// moment, committed durably once for all of them (group commit, see `store/group.rs`).
+    /// Returns `f`'s result once that commit is on disk. `f` may run more than once (when a
+    /// write grouped with it fails, the others run again without it), so it must not have
+    /// effects outside the transaction. For hot paths with many concurrent writers, such as
+    /// posting stock movements; other writes use [`Store::write`].
+    pub fn write_grouped<T, E, F>(&self, actor: &Actor, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut WriteTx) -> std::result::Result<T, E> + Send + 'static,
+    {
+        self.group.write(&self.db, actor, f)
+    }
+
+    /// Grouped writes answered and the commits that carried them, since the store opened.
+    pub fn group_stats(&self) -> (u64, u64) {
+        self.group.stats()
     }
 
     /// The schema version the store is at.

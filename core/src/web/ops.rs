@@ -40,6 +40,8 @@ pub struct Metrics {
     uptime: Gauge,
     store_bytes: Gauge,
     audit_entries: Gauge,
+    grouped_writes: Gauge,
+    group_commits: Gauge,
     module_enabled: Family<ModuleLabels, Gauge>,
 }
 
@@ -54,6 +56,18 @@ impl Default for Metrics {
         let store_bytes = Gauge::default();
         let audit_entries = Gauge::default();
         let module_enabled = Family::<ModuleLabels, Gauge>::default();
+        let grouped_writes = Gauge::default();
+        let group_commits = Gauge::default();
+        registry.register(
+            "store_grouped_writes",
+            "Writes (stock postings) that went through group commit since start",
+            grouped_writes.clone(),
+        );
+        registry.register(
+            "store_group_commits",
+            "Durable commits that carried those writes (writes / commits = batch size)",
+            group_commits.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -91,6 +105,8 @@ impl Default for Metrics {
             uptime,
             store_bytes,
             audit_entries,
+            grouped_writes,
+            group_commits,
             module_enabled,
         }
     }
@@ -161,6 +177,9 @@ pub async fn metrics(app: web::Data<App>) -> HttpResponse {
     if let Ok(v) = crate::store::audit::head_seq(&app.store) {
         m.audit_entries.set(v as i64);
     }
+    let (writes, commits) = app.store.group_stats();
+    m.grouped_writes.set(writes as i64);
+    m.group_commits.set(commits as i64);
     for module in app.registry.modules() {
         m.module_enabled
             .get_or_create(&ModuleLabels {

@@ -248,6 +248,8 @@ pub fn seed(app: &App) -> Result<()> {
                 list_price: (m.cost * 135.0).round() / 100.0,
                 floor_price: (m.cost * 110.0).round() / 100.0,
                 active: true,
+                // the acrylic monomers are checked on arrival (purity, inhibitor, colour)
+                inspect: matches!(m.code, "RM-BA" | "RM-MMA" | "RM-AA"),
             },
         )?;
         ids.insert(m.code, saved.id);

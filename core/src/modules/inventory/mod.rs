@@ -181,6 +181,26 @@ pub fn post(
     Ok(p)
 }
 
+/// Sets a lot's quality status from the console or the API. While the quality module is on,
+/// a lot under test is released only by deciding its sample there.
+pub fn set_lot_quality(
+    app: &App,
+    actor: &Actor,
+    id: u64,
+    q: model::LotQuality,
+    note: &str,
+) -> crate::error::Result<model::Lot> {
+    if q == model::LotQuality::Released && app.registry.is_enabled("quality") {
+        let open = crate::modules::quality::service::open_samples(&app.store.read()?, id)?;
+        if let Some(s) = open.first() {
+            return Err(crate::error::Error::Conflict(
+                Msg::new("inventory.err.lot_under_test").arg("sample", &s.number),
+            ));
+        }
+    }
+    service::set_lot_quality(&app.store, actor, id, q, note)
+}
+
 /// The second custodian's confirmation of a 剧毒 movement, announced once posted.
 pub fn confirm(app: &App, actor: &Actor, id: u64) -> crate::error::Result<model::Movement> {
     let m = service::confirm(&app.store, actor, id, posting(app))?;
@@ -194,7 +214,7 @@ pub fn announce(app: &App, m: &model::Movement) {
     if m.state != model::MoveState::Posted {
         return;
     }
-    let data = serde_json::json!({
+    let value = serde_json::json!({
         "id": m.id,
         "kind": m.kind.id(),
         "material": m.material,
@@ -203,8 +223,8 @@ pub fn announce(app: &App, m: &model::Movement) {
         "to": m.to,
         "qty": m.qty,
         "reference": m.reference,
-    })
-    .to_string();
+    });
+    let data = value.to_string();
     let mut kinds = vec!["inventory.moved"];
     match m.kind {
         model::MoveKind::Receipt => kinds.push("inventory.received"),
@@ -212,6 +232,7 @@ pub fn announce(app: &App, m: &model::Movement) {
         _ => {}
     }
     for kind in kinds {
+        app.dispatch("inventory", kind, &value);
         app.plugins
             .publish_event(crate::plugins::runtime::wit::Event {
                 kind: kind.into(),
@@ -351,6 +372,7 @@ pub(crate) mod fixtures {
             list_price: 8.5,
             floor_price: 7.5,
             active: true,
+            inspect: true,
         }
     }
 

@@ -75,6 +75,10 @@ pub struct Material {
     pub floor_price: f64,
     #[serde(default = "yes")]
     pub active: bool,
+    /// 来料检验: while the quality module is on, receipts of it arrive held and the quality
+    /// module opens their incoming sample; the lot is released with the sample.
+    #[serde(default)]
+    pub inspect: bool,
 }
 
 fn yes() -> bool {

@@ -460,7 +460,7 @@ async fn lot_quality_submit(
         let q = LotQuality::parse(f.get("quality"))
             .ok_or_else(|| Error::invalid("quality", "inventory.err.quality"))?;
         let note = f.get("note").to_string();
-        ctx.write(move |app, actor| svc::set_lot_quality(&app.store, actor, id, q, &note))
+        ctx.write(move |app, actor| super::set_lot_quality(app, actor, id, q, &note))
             .await
             .map(|_| format!("/inventory/lots/{id}"))
     }
@@ -525,6 +525,7 @@ fn material_form(f: &FormData) -> Result<Material, Error> {
             .map(str::to_string)
             .collect(),
         hazmat: f.checked("hazmat"),
+        inspect: f.checked("inspect"),
         highly_toxic: f.checked("highly_toxic"),
         precursor_class: f.opt("precursor_class")?.unwrap_or(0),
         explosive_precursor: f.checked("explosive_precursor"),
@@ -1053,10 +1054,8 @@ async fn api_lot_quality(
 ) -> Result<HttpResponse, AppError> {
     let (id, q) = (id.into_inner(), body.into_inner());
     Ok(HttpResponse::Ok().json(
-        ctx.write(move |app, actor| {
-            svc::set_lot_quality(&app.store, actor, id, q.quality, &q.note)
-        })
-        .await?,
+        ctx.write(move |app, actor| super::set_lot_quality(app, actor, id, q.quality, &q.note))
+            .await?,
     ))
 }
 

@@ -534,9 +534,23 @@ pub fn set_lot_quality(
     q: LotQuality,
     note: &str,
 ) -> Result<Lot> {
-    let note = text("note", note, 500, q != LotQuality::Released)?;
     let mut w = store.write(actor)?;
-    let before = lot(&w, id)?;
+    let l = set_lot_quality_in(&mut w, actor, id, q, note)?;
+    w.commit()?;
+    Ok(l)
+}
+
+/// `set_lot_quality` inside the caller's transaction: the quality module releases a lot
+/// together with its sample's decision.
+pub fn set_lot_quality_in(
+    w: &mut WriteTx,
+    actor: &Actor,
+    id: u64,
+    q: LotQuality,
+    note: &str,
+) -> Result<Lot> {
+    let note = text("note", note, 500, q != LotQuality::Released)?;
+    let before = lot(w, id)?;
     let mut l = before.clone();
     l.quality = q;
     l.quality_note = note;
@@ -547,7 +561,6 @@ pub fn set_lot_quality(
         format!("lot:{} {}", l.id, l.number),
         Change::updated(&before, &l),
     );
-    w.commit()?;
     Ok(l)
 }
 
@@ -610,10 +623,10 @@ pub struct Posted {
 /// Checks and posts a movement in one transaction with its balances and audit. A 剧毒
 /// movement is only recorded as pending until another custodian confirms it.
 pub fn post(store: &Store, actor: &Actor, input: MoveInput, p: Posting) -> Result<Posted> {
-    let mut w = store.write(actor)?;
-    let r = post_in(&mut w, actor, input, p)?;
-    w.commit()?;
-    Ok(r)
+    // movements arrive from many hands at once (phones at the goods-in door, plugins, the
+    // console): concurrent postings share one durable commit
+    let a = actor.clone();
+    store.write_grouped(actor, move |w| post_in(w, &a, input.clone(), p))
 }
 
 /// `post` inside a caller's transaction (a receipt against a purchase order, a delivery of
@@ -822,7 +835,7 @@ fn new_lot(w: &mut WriteTx, m: &Material, input: &MoveInput, p: Posting) -> Resu
         purchase_order: input.purchase_order,
         received_ms: p.now_ms,
         expires,
-        quality: if p.quality_on {
+        quality: if p.quality_on && m.inspect {
             LotQuality::Held
         } else {
             LotQuality::Released

@@ -47,6 +47,7 @@ pub const MATERIAL_COLUMNS: &[&str] = &[
     "list_price",
     "floor_price",
     "active",
+    "inspect",
 ];
 
 pub const PARTNER_COLUMNS: &[&str] = &[
@@ -109,6 +110,7 @@ pub fn materials_table(lang: Lang, list: &[Material]) -> Table {
                     num(m.list_price),
                     num(m.floor_price),
                     yes(m.active),
+                    yes(m.inspect),
                 ]
             })
             .collect(),
@@ -263,6 +265,7 @@ fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
         unit_cost: number(r, "unit_cost")?,
         list_price: number(r, "list_price")?,
         floor_price: number(r, "floor_price")?,
+        inspect: flag(r, "inspect")?,
         active: if r.contains_key("active") && !cell(r, "active").is_empty() {
             flag(r, "active")?
         } else {

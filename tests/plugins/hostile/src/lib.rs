@@ -1,7 +1,9 @@
 //! A plugin for the end-to-end tests. Its `mode` setting decides what it does when its
 //! page is rendered: `ok` (a page with the note kept in storage), `loop` (never returns),
 //! `memory` (allocates until stopped), `trap` (panics), `ungranted` (calls imports it may
-//! not have), `flood` (prints and logs without end). `crash` makes `start` panic.
+//! not have), `flood` (prints and logs without end), `stock` (posts the stock movement in
+//! its `move` setting once per `label` and counts the `inventory.*` events it hears).
+//! `crash` makes `start` panic.
 //! The version comes from `PLUGIN_VERSION` at build time, so the tests can build an
 //! upgrade of it.
 
@@ -17,6 +19,12 @@ thread_local! {
     static MODE: RefCell<String> = RefCell::new(String::new());
     static SAMPLES: RefCell<u64> = const { RefCell::new(0) };
     static SUM: RefCell<f64> = const { RefCell::new(0.0) };
+    static SETTINGS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    static HEARD: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn setting(key: &str) -> String {
+    SETTINGS.with(|s| s.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default())
 }
 
 const VERSION: &str = match option_env!("PLUGIN_VERSION") {
@@ -74,6 +82,10 @@ impl Guest for Plugin {
         if mode == "refuse" {
             return Err("refusing to start: mode is refuse".into());
         }
+        if mode == "stock" {
+            events::listen(&["inventory.".to_string()]).map_err(|e| format!("{e:?}"))?;
+        }
+        SETTINGS.with(|s| *s.borrow_mut() = settings.clone());
         if mode == "subscribe" || mode == "all" {
             let names: Vec<String> = tags::find("").map_err(|e| format!("{e:?}"))?.into_iter().map(|t| t.name).collect();
             tags::subscribe(&names).map_err(|e| format!("{e:?}"))?;
@@ -93,7 +105,9 @@ impl Guest for Plugin {
         SUM.with(|s| *s.borrow_mut() += sum);
     }
 
-    fn on_event(_event: Event) {}
+    fn on_event(event: Event) {
+        HEARD.with(|h| h.borrow_mut().push(format!("{} {}", event.kind, event.data)));
+    }
 
     fn render(_page: String, _params: Vec<(String, String)>, _lang: String) -> Result<View, String> {
         let mode = MODE.with(|m| m.borrow().clone());
@@ -158,6 +172,26 @@ impl Guest for Plugin {
                 blocks.push(Block::Text(format!("acked: {acked:?}")));
                 blocks.push(Block::Text(format!("published: {published:?}")));
                 blocks.push(Block::Text(format!("keys: {keys:?}, bad key: {bad_key:?}")));
+            }
+            "stock" => {
+                // once per label: a page render must not post twice
+                let key = format!("moved-{}", setting("label"));
+                let done = storage::get(&key).ok().flatten();
+                let said = match done {
+                    Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                    None => {
+                        let r = actions::invoke("inventory.move", &setting("move"));
+                        let said = format!("{r:?}");
+                        storage::set(&key, said.as_bytes()).map_err(|e| format!("{e:?}"))?;
+                        said
+                    }
+                };
+                blocks.push(Block::Text(format!("moved: {said}")));
+                HEARD.with(|h| {
+                    for e in h.borrow().iter() {
+                        blocks.push(Block::Text(format!("heard: {e}")));
+                    }
+                });
             }
             "flood" => {
                 for i in 0..50_000 {

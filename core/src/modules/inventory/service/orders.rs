@@ -562,8 +562,9 @@ pub fn po_act(
                     supplier: Some(po.supplier),
                     expires: rl.expires,
                     to: Some(rl.to),
-                    qty,
-                    unit: m.base_unit.clone(),
+                    // as entered (2 桶): the ledger keeps both, posting converts
+                    qty: rl.qty,
+                    unit: rl.unit.clone(),
                     reference: format!("PO-{}", po.id),
                     purchase_order: Some(po.id),
                     doc: Some(DocLine::Purchase {

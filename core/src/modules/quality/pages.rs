@@ -1,0 +1,407 @@
+//! The console's pages of 质量管理: samples (list, a sample with its results form and the
+//! decision), test items with their formulas, specifications and nonconformance reports.
+//! Phones enter results on the sample page.
+
+use actix_web::{HttpResponse, get, post, web};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::model::{Disposition, ItemKind, Sample, TestItem};
+use super::routes::now;
+use super::service::{self as svc, NcrInput, NewSample, ResultInput, SampleAction};
+use crate::auth::model::Level;
+use crate::error::Error;
+use crate::modules::inventory::service as inventory;
+use crate::web::context::{Ctx, to_value};
+use crate::web::error::AppError;
+use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
+
+const M: &str = "quality";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(samples_page)
+        .service(sample_submit)
+        .service(sample_page)
+        .service(results_submit)
+        .service(action_submit)
+        .service(items_page)
+        .service(item_submit)
+        .service(specs_page)
+        .service(ncrs_page)
+        .service(ncr_submit);
+}
+
+#[get("/quality")]
+async fn home(_ctx: Need<grant::quality::Read>) -> HttpResponse {
+    crate::web::context::redirect_with("/quality/samples", None)
+}
+
+/// A sample as the pages show it: with the names of what it refers to.
+fn shown(r: &impl crate::store::Reader, s: &Sample, items: &[TestItem]) -> Result<Value, Error> {
+    let m = inventory::material(r, s.material)?;
+    let lot = s.lot.map(|l| inventory::lot(r, l)).transpose()?;
+    let point = svc::point(r, s.point)?;
+    let lines: Vec<Value> = s
+        .results
+        .iter()
+        .map(|l| {
+            let it = items.iter().find(|i| i.id == l.item);
+            json!({
+                "line": l,
+                "keyword": it.map(|i| i.keyword.clone()),
+                "name": it.map(|i| i.name.clone()),
+                "unit": it.map(|i| i.unit.clone()),
+                "kind": it.map(|i| i.kind),
+                "decimals": it.map(|i| i.decimals),
+                "computed": it.is_some_and(|i| !i.formula.is_empty()),
+                "formula": it.map(|i| i.formula.clone()),
+                "shown": l.value.map(|v| crate::modules::quality::formula::round_gb(v, it.map_or(2, |i| i.decimals))),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "s": s,
+        "state": s.state.id(),
+        "material_code": m.code,
+        "material_name": m.name,
+        "lot_number": lot.as_ref().map(|l| l.number.clone()),
+        "point_name": point.name,
+        "lines": lines,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+}
+
+fn samples_data(ctx: &Ctx, state: &str, values: Value) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let items = svc::items(&r)?;
+    let rows: Vec<Value> = svc::samples(&r)?
+        .iter()
+        .filter(|s| match state {
+            "" => true,
+            "open" => !s.state.closed(),
+            "nonconforming" => matches!(
+                s.state,
+                super::model::SampleState::Failed
+                    | super::model::SampleState::Rejected
+                    | super::model::SampleState::Concession
+            ),
+            st => s.state.id() == st,
+        })
+        .take(500)
+        .map(|s| shown(&r, s, &items))
+        .collect::<Result<_, _>>()?;
+    Ok(context! {
+        rows => to_value(&rows),
+        state,
+        states => ["open", "pending", "passed", "failed", "nonconforming", "released", "rejected", "concession"],
+        materials => to_value(&inventory::materials(&r)?),
+        points => to_value(&svc::points(&r)?),
+        can_write => ctx.who.can(M, Level::Write),
+        values => to_value(&values),
+    })
+}
+
+#[get("/quality/samples")]
+async fn samples_page(
+    ctx: Need<grant::quality::Read>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let state = q.state.clone().unwrap_or_else(|| "open".into());
+    let c = samples_data(&ctx, &state, json!({}))?;
+    ctx.page("quality/samples.html", c)
+}
+
+#[post("/quality/samples")]
+async fn sample_submit(
+    ctx: Need<grant::quality::Write>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let r = async {
+        let material: u64 = f
+            .opt("material")?
+            .ok_or_else(|| Error::invalid("material", "quality.err.material_not_found"))?;
+        let number = f.get("lot").trim().to_string();
+        let lot = if number.is_empty() {
+            None
+        } else {
+            let r = ctx.app.store.read()?;
+            Some(
+                inventory::lot_by_number(&r, material, &number)?
+                    .ok_or_else(|| Error::invalid("lot", "quality.err.lot_not_found"))?
+                    .id,
+            )
+        };
+        let x = NewSample {
+            material,
+            lot,
+            point: f.opt("point")?.unwrap_or(0),
+            spec: None,
+            sampler: f.get("sampler").into(),
+        };
+        ctx.write(move |app, actor| svc::create_sample(&app.store, actor, x, now(app)))
+            .await
+            .map(|s| format!("/quality/samples/{}", s.id))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/samples.html", || {
+        samples_data(&ctx, "open", f.echo())
+    })
+}
+
+fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let items = svc::items(&r)?;
+    let s = svc::sample(&r, id)?;
+    let spec = s.spec.map(|id| svc::spec(&r, id)).transpose()?;
+    // every item the lab may enter: the specification's and the inputs of its formulas
+    let formulas: Vec<&TestItem> = items.iter().filter(|i| !i.formula.is_empty()).collect();
+    let mut wanted: Vec<u64> = s.results.iter().map(|l| l.item).collect();
+    let mut i = 0;
+    while i < wanted.len() {
+        if let Some(f) = formulas.iter().find(|f| f.id == wanted[i]) {
+            let known = |_: &str| true;
+            if let Ok(parsed) = super::formula::Formula::parse(&f.formula, &known) {
+                for k in parsed.inputs() {
+                    if let Some(it) = items.iter().find(|x| &x.keyword == k)
+                        && !wanted.contains(&it.id)
+                    {
+                        wanted.push(it.id);
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    let entry: Vec<Value> = wanted
+        .iter()
+        .filter_map(|id| items.iter().find(|x| x.id == *id))
+        .filter(|x| x.formula.is_empty())
+        .map(|x| {
+            let current = s.results.iter().find(|l| l.item == x.id);
+            json!({
+                "item": x,
+                "value": current.map(|l| l.value.map(|v| v.to_string()).unwrap_or_else(|| l.text.clone())).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let limits: Vec<Value> = spec
+        .iter()
+        .flat_map(|sp| sp.lines.iter())
+        .map(|l| json!({"item": l.item, "min": l.limits.min, "max": l.limits.max, "text": l.limits.text}))
+        .collect();
+    Ok(context! {
+        sample => to_value(&shown(&r, &s, &items)?),
+        entry => to_value(&entry),
+        limits => to_value(&limits),
+        spec => spec.map(|s| to_value(&s)),
+        ncrs => to_value(&svc::ncrs(&r)?.into_iter().filter(|n| n.sample == id).collect::<Vec<_>>()),
+        can_write => ctx.who.can(M, Level::Write) && !s.state.closed(),
+        can_decide => ctx.who.can(M, Level::Approve) && !s.state.closed(),
+    })
+}
+
+#[get("/quality/samples/{id}")]
+async fn sample_page(
+    ctx: Need<grant::quality::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    let c = sample_data(&ctx, *id)?;
+    ctx.page("quality/sample.html", c)
+}
+
+#[post("/quality/samples/{id}/results")]
+async fn results_submit(
+    ctx: Need<grant::quality::Write>,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let id = id.into_inner();
+    let r = async {
+        // fields `r_<item id>`; blank ones are left as they are
+        let input: Vec<ResultInput> =
+            f.0.iter()
+                .filter_map(|(k, v)| {
+                    let item = k.strip_prefix("r_")?.parse().ok()?;
+                    (!v.trim().is_empty()).then(|| ResultInput {
+                        item: Some(item),
+                        keyword: String::new(),
+                        value: v.clone(),
+                    })
+                })
+                .collect();
+        ctx.write(move |app, actor| svc::enter_results(&app.store, actor, id, input, now(app)))
+            .await
+            .map(|_| format!("/quality/samples/{id}"))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/sample.html", || {
+        sample_data(&ctx, id)
+    })
+}
+
+#[post("/quality/samples/{id}/actions")]
+async fn action_submit(
+    ctx: Need<grant::quality::Approve>,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let id = id.into_inner();
+    let r = async {
+        let comment = f.get("comment").to_string();
+        let a = match f.get("action") {
+            "release" => SampleAction::Release { comment },
+            "concession" => SampleAction::Concession { comment },
+            "reject" => SampleAction::Reject { comment },
+            "retest" => SampleAction::Retest { comment },
+            _ => return Err(Error::invalid("action", "quality.err.action").into()),
+        };
+        ctx.write(move |app, actor| svc::act(&app.store, actor, id, a, now(app)))
+            .await
+            .map(|s| format!("/quality/samples/{}", s.retest.unwrap_or(s.id)))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/sample.html", || {
+        sample_data(&ctx, id)
+    })
+}
+
+fn items_data(ctx: &Ctx, values: Value) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    Ok(context! {
+        items => to_value(&svc::items(&r)?),
+        versions => to_value(&svc::formula_versions(&r, None)?.into_iter().take(50).collect::<Vec<_>>()),
+        kinds => ["number", "text", "pass_fail"],
+        can_write => ctx.who.can(M, Level::Write),
+        values => to_value(&values),
+    })
+}
+
+#[get("/quality/items")]
+async fn items_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, AppError> {
+    let c = items_data(&ctx, json!({"decimals": 2, "kind": "number"}))?;
+    ctx.page("quality/items.html", c)
+}
+
+/// Creates an item, or changes the one named by `id` (its keyword, formula…).
+#[post("/quality/items")]
+async fn item_submit(
+    ctx: Need<grant::quality::Write>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let r = async {
+        let kind = match f.get("kind") {
+            "text" => ItemKind::Text,
+            "pass_fail" => ItemKind::PassFail,
+            _ => ItemKind::Number,
+        };
+        let x = TestItem {
+            id: f.opt("id")?.unwrap_or(0),
+            keyword: f.get("keyword").into(),
+            name: f.get("name").into(),
+            unit: f.get("unit").into(),
+            method: f.get("method").into(),
+            kind,
+            decimals: f.opt("decimals")?.unwrap_or(2),
+            plausible_low: f.opt("plausible_low")?,
+            plausible_high: f.opt("plausible_high")?,
+            formula: f.get("formula").into(),
+            formula_version: 0,
+            active: f.get("active") != "false",
+        };
+        ctx.write(move |app, actor| svc::save_item(&app.store, actor, x, now(app)))
+            .await
+            .map(|_| "/quality/items".to_string())
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/items.html", || {
+        items_data(&ctx, f.echo())
+    })
+}
+
+#[get("/quality/specs")]
+async fn specs_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, AppError> {
+    let r = ctx.app.store.read()?;
+    let items = svc::items(&r)?;
+    let specs: Vec<Value> = svc::specs(&r)?
+        .iter()
+        .map(|s| {
+            let m = inventory::material(&r, s.material)?;
+            let lines: Vec<Value> = s
+                .lines
+                .iter()
+                .map(|l| {
+                    let it = items.iter().find(|i| i.id == l.item);
+                    json!({"keyword": it.map(|i| i.keyword.clone()), "name": it.map(|i| i.name.clone()),
+                           "unit": it.map(|i| i.unit.clone()), "l": l.limits})
+                })
+                .collect();
+            Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "lines": lines}))
+        })
+        .collect::<Result<_, Error>>()?;
+    ctx.page("quality/specs.html", context! { specs => to_value(&specs) })
+}
+
+fn ncrs_data(ctx: &Ctx) -> Result<minijinja::Value, AppError> {
+    let r = ctx.app.store.read()?;
+    let rows: Vec<Value> = svc::ncrs(&r)?
+        .into_iter()
+        .map(|n| {
+            let s = svc::sample(&r, n.sample)?;
+            let m = inventory::material(&r, n.material)?;
+            Ok(json!({"n": n, "number": s.number, "material": format!("{} {}", m.code, m.name)}))
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(context! {
+        rows => to_value(&rows),
+        dispositions => ["rework", "downgrade", "scrap", "concession", "return"],
+        can_decide => ctx.who.can(M, Level::Approve),
+    })
+}
+
+#[get("/quality/ncrs")]
+async fn ncrs_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, AppError> {
+    let c = ncrs_data(&ctx)?;
+    ctx.page("quality/ncrs.html", c)
+}
+
+#[post("/quality/ncrs/{id}")]
+async fn ncr_submit(
+    ctx: Need<grant::quality::Approve>,
+    id: web::Path<u64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let id = id.into_inner();
+    let r = async {
+        let disposition = match f.get("disposition") {
+            "rework" => Some(Disposition::Rework),
+            "downgrade" => Some(Disposition::Downgrade),
+            "scrap" => Some(Disposition::Scrap),
+            "concession" => Some(Disposition::Concession),
+            "return" => Some(Disposition::Return),
+            _ => None,
+        };
+        let x = NcrInput {
+            cause: f.get("cause").into(),
+            disposition,
+            corrective_action: f.get("corrective_action").into(),
+            close: f.get("close") == "true",
+        };
+        ctx.write(move |app, actor| svc::update_ncr(&app.store, actor, id, x, now(app)))
+            .await
+            .map(|_| "/quality/ncrs".to_string())
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/ncrs.html", || ncrs_data(&ctx))
+}

@@ -1,0 +1,421 @@
+//! The quality rules as pure functions: judging a result against its specification
+//! (GB/T 8170 rounded-value comparison by default), the overall verdict of a sample, and
+//! statistical process control — I-MR and X̄-R limits, Cp / Cpk, and the four Western
+//! Electric rules (../shared/DOMAIN.md, Quality).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::formula::round_gb;
+
+/// How a result is compared with a limit (GB/T 8170-2008 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// 修约值比较法: the result is rounded to the item's decimals first (the usual rule in
+    /// Chinese product standards).
+    #[default]
+    Rounded,
+    /// 全数值比较法: the result as measured.
+    Full,
+}
+
+/// One item's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// No result yet (or it could not be computed): neither pass nor fail.
+    Pending,
+}
+
+/// What the specification asks of one item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Limits {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// For text items: the expected text (`清澈透明`); compared trimmed, case-insensitive.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// A numeric result against its limits. With `Rounded`, the value is rounded to `decimals`
+/// (GB/T 8170) before comparing; the limits themselves are inclusive.
+pub fn judge_number(value: f64, decimals: i32, how: Compare, lim: &Limits) -> Verdict {
+    if !value.is_finite() {
+        return Verdict::Pending;
+    }
+    let v = match how {
+        Compare::Rounded => round_gb(value, decimals),
+        Compare::Full => value,
+    };
+    let below = lim.min.is_some_and(|m| v < m);
+    let above = lim.max.is_some_and(|m| v > m);
+    if below || above {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// A text result (appearance, odour) against the expected text.
+pub fn judge_text(value: &str, lim: &Limits) -> Verdict {
+    let v = value.trim();
+    if v.is_empty() {
+        Verdict::Pending
+    } else if lim.text.trim().is_empty() || v.to_lowercase() == lim.text.trim().to_lowercase() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    }
+}
+
+/// The sample's verdict from its items' verdicts: any fail fails it; otherwise it passes
+/// only when every item has passed (a missing result keeps it pending — the stricter way).
+pub fn overall(items: impl IntoIterator<Item = Verdict>) -> Verdict {
+    let mut all_pass = true;
+    let mut any = false;
+    for v in items {
+        any = true;
+        match v {
+            Verdict::Fail => return Verdict::Fail,
+            Verdict::Pending => all_pass = false,
+            Verdict::Pass => {}
+        }
+    }
+    if any && all_pass {
+        Verdict::Pass
+    } else {
+        Verdict::Pending
+    }
+}
+
+/// A result outside the item's plausible range (a typo, a wrong unit) is refused before it
+/// can judge anything.
+pub fn plausible(value: f64, low: Option<f64>, high: Option<f64>) -> bool {
+    value.is_finite() && low.is_none_or(|l| value >= l) && high.is_none_or(|h| value <= h)
+}
+
+// ---------------------------------------------------------------- SPC
+
+/// Control-chart constants for subgroups of n = 2..=9 (ASTM / ISO 7870-2 table):
+/// (A2, D3, D4, d2).
+const XBAR_R: [(f64, f64, f64, f64); 8] = [
+    (1.880, 0.0, 3.267, 1.128),
+    (1.023, 0.0, 2.574, 1.693),
+    (0.729, 0.0, 2.282, 2.059),
+    (0.577, 0.0, 2.114, 2.326),
+    (0.483, 0.0, 2.004, 2.534),
+    (0.419, 0.076, 1.924, 2.704),
+    (0.373, 0.136, 1.864, 2.847),
+    (0.337, 0.184, 1.816, 2.970),
+];
+
+/// Limits of a chart pair: the values (individuals or subgroup means) and the ranges
+/// (moving ranges or subgroup ranges).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ChartLimits {
+    pub center: f64,
+    pub ucl: f64,
+    pub lcl: f64,
+    pub range_center: f64,
+    pub range_ucl: f64,
+    pub range_lcl: f64,
+    /// Within-subgroup standard deviation estimate (R̄/d2 or MR̄/1.128).
+    pub sigma: f64,
+}
+
+/// I-MR chart of single readings; None below two points.
+pub fn imr(x: &[f64]) -> Option<ChartLimits> {
+    if x.len() < 2 {
+        return None;
+    }
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let mr = x.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (x.len() - 1) as f64;
+    let sigma = mr / 1.128;
+    Some(ChartLimits {
+        center: mean,
+        ucl: mean + 3.0 * sigma,
+        lcl: mean - 3.0 * sigma,
+        range_center: mr,
+        range_ucl: 3.267 * mr,
+        range_lcl: 0.0,
+        sigma,
+    })
+}
+
+/// X̄-R chart of subgroups of equal size 2..=9; None otherwise or with no subgroups.
+pub fn xbar_r(groups: &[Vec<f64>]) -> Option<ChartLimits> {
+    let n = groups.first()?.len();
+    if !(2..=9).contains(&n) || groups.iter().any(|g| g.len() != n) {
+        return None;
+    }
+    let (a2, d3, d4, d2) = XBAR_R[n - 2];
+    let means: Vec<f64> = groups
+        .iter()
+        .map(|g| g.iter().sum::<f64>() / n as f64)
+        .collect();
+    let ranges: Vec<f64> = groups
+        .iter()
+        .map(|g| {
+            let (lo, hi) = g
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                    (l.min(*v), h.max(*v))
+                });
+            hi - lo
+        })
+        .collect();
+    let xbb = means.iter().sum::<f64>() / means.len() as f64;
+    let rbar = ranges.iter().sum::<f64>() / ranges.len() as f64;
+    Some(ChartLimits {
+        center: xbb,
+        ucl: xbb + a2 * rbar,
+        lcl: xbb - a2 * rbar,
+        range_center: rbar,
+        range_ucl: d4 * rbar,
+        range_lcl: d3 * rbar,
+        sigma: rbar / d2,
+    })
+}
+
+/// Process capability: Cp = (USL − LSL) / 6σ (both limits needed), Cpk = min(USL − x̄,
+/// x̄ − LSL) / 3σ (either limit). None where σ is zero or the limits are missing.
+pub fn capability(
+    mean: f64,
+    sigma: f64,
+    lsl: Option<f64>,
+    usl: Option<f64>,
+) -> (Option<f64>, Option<f64>) {
+    if sigma <= 0.0 || !sigma.is_finite() {
+        return (None, None);
+    }
+    let cp = match (lsl, usl) {
+        (Some(l), Some(u)) => Some((u - l) / (6.0 * sigma)),
+        _ => None,
+    };
+    let sides = [usl.map(|u| u - mean), lsl.map(|l| mean - l)];
+    let cpk = sides
+        .into_iter()
+        .flatten()
+        .fold(None, |acc: Option<f64>, d| {
+            Some(acc.map_or(d, |a| a.min(d)))
+        })
+        .map(|d| d / (3.0 * sigma));
+    (cp, cpk)
+}
+
+/// Cpk below this is flagged (DOMAIN.md: target ≥ 1.33).
+pub const CPK_TARGET: f64 = 1.33;
+
+/// The Western Electric rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeRule {
+    /// One point beyond 3σ.
+    Beyond3,
+    /// Two of three consecutive points beyond 2σ on the same side.
+    TwoOfThree,
+    /// Four of five consecutive points beyond 1σ on the same side.
+    FourOfFive,
+    /// Eight consecutive points on the same side of the centre line.
+    EightInARow,
+}
+
+impl WeRule {
+    pub fn id(self) -> &'static str {
+        match self {
+            WeRule::Beyond3 => "beyond_3",
+            WeRule::TwoOfThree => "two_of_three",
+            WeRule::FourOfFive => "four_of_five",
+            WeRule::EightInARow => "eight_in_a_row",
+        }
+    }
+}
+
+/// A rule broken at a point (the last point of the run that breaks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Violation {
+    pub index: usize,
+    pub rule: WeRule,
+}
+
+/// Every point at which a Western Electric rule is broken, in one pass (O(n)).
+pub fn western_electric(x: &[f64], center: f64, sigma: f64) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if sigma <= 0.0 || !sigma.is_finite() {
+        return out;
+    }
+    // z-scores; the windows look back over the last 3, 5 and 8 points
+    let z: Vec<f64> = x.iter().map(|v| (v - center) / sigma).collect();
+    let count = |from: usize, to: usize, f: &dyn Fn(f64) -> bool| {
+        z[from..=to].iter().filter(|v| f(**v)).count()
+    };
+    let mut run = 0i64; // signed length of the current run on one side
+    for (i, &zi) in z.iter().enumerate() {
+        if zi.abs() > 3.0 {
+            out.push(Violation {
+                index: i,
+                rule: WeRule::Beyond3,
+            });
+        }
+        if i >= 2 {
+            let hi = count(i - 2, i, &|v| v > 2.0);
+            let lo = count(i - 2, i, &|v| v < -2.0);
+            if (hi >= 2 && zi > 2.0) || (lo >= 2 && zi < -2.0) {
+                out.push(Violation {
+                    index: i,
+                    rule: WeRule::TwoOfThree,
+                });
+            }
+        }
+        if i >= 4 {
+            let hi = count(i - 4, i, &|v| v > 1.0);
+            let lo = count(i - 4, i, &|v| v < -1.0);
+            if (hi >= 4 && zi > 1.0) || (lo >= 4 && zi < -1.0) {
+                out.push(Violation {
+                    index: i,
+                    rule: WeRule::FourOfFive,
+                });
+            }
+        }
+        run = match (zi > 0.0, zi < 0.0) {
+            (true, _) if run > 0 => run + 1,
+            (true, _) => 1,
+            (_, true) if run < 0 => run - 1,
+            (_, true) => -1,
+            _ => 0,
+        };
+        if run.abs() >= 8 {
+            out.push(Violation {
+                index: i,
+                rule: WeRule::EightInARow,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim(min: Option<f64>, max: Option<f64>) -> Limits {
+        Limits {
+            min,
+            max,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn numbers_are_judged_on_the_rounded_value_by_default() {
+        // acid value ≤ 5.0, one decimal: 5.04 rounds to 5.0 and passes (修约值比较法)
+        let l = lim(None, Some(5.0));
+        assert_eq!(judge_number(5.04, 1, Compare::Rounded, &l), Verdict::Pass);
+        assert_eq!(judge_number(5.05, 1, Compare::Rounded, &l), Verdict::Pass); // 5.0 (even)
+        assert_eq!(judge_number(5.06, 1, Compare::Rounded, &l), Verdict::Fail);
+        // 全数值比较法: as measured
+        assert_eq!(judge_number(5.04, 1, Compare::Full, &l), Verdict::Fail);
+        // both limits, inclusive
+        let l = lim(Some(49.0), Some(51.0));
+        assert_eq!(judge_number(49.0, 1, Compare::Rounded, &l), Verdict::Pass);
+        assert_eq!(judge_number(48.94, 1, Compare::Rounded, &l), Verdict::Fail);
+        assert_eq!(judge_number(51.0, 1, Compare::Rounded, &l), Verdict::Pass);
+        assert_eq!(
+            judge_number(f64::NAN, 1, Compare::Rounded, &l),
+            Verdict::Pending
+        );
+    }
+
+    #[test]
+    fn text_items_and_the_overall_verdict() {
+        let l = Limits {
+            text: "清澈透明".into(),
+            ..Default::default()
+        };
+        assert_eq!(judge_text(" 清澈透明 ", &l), Verdict::Pass);
+        assert_eq!(judge_text("浑浊", &l), Verdict::Fail);
+        assert_eq!(judge_text("", &l), Verdict::Pending);
+        use Verdict::*;
+        assert_eq!(overall([Pass, Pass]), Pass);
+        assert_eq!(overall([Pass, Pending]), Pending);
+        assert_eq!(overall([Pending, Fail]), Fail);
+        assert_eq!(overall([]), Pending, "nothing judged is not a pass");
+    }
+
+    #[test]
+    fn plausible_ranges() {
+        assert!(plausible(50.0, Some(0.0), Some(100.0)));
+        assert!(!plausible(500.0, Some(0.0), Some(100.0)));
+        assert!(!plausible(-1.0, Some(0.0), None));
+        assert!(plausible(1e9, None, None));
+        assert!(!plausible(f64::INFINITY, None, None));
+    }
+
+    #[test]
+    fn imr_and_xbar_r_limits() {
+        let x = [10.0, 12.0, 11.0, 13.0, 12.0];
+        let c = imr(&x).unwrap();
+        assert!((c.center - 11.6).abs() < 1e-12);
+        // moving ranges 2, 1, 2, 1 → MR̄ 1.5, σ = 1.5 / 1.128
+        assert!((c.range_center - 1.5).abs() < 1e-12);
+        assert!((c.sigma - 1.5 / 1.128).abs() < 1e-12);
+        assert!((c.ucl - (11.6 + 3.0 * 1.5 / 1.128)).abs() < 1e-12);
+        assert!((c.range_ucl - 3.267 * 1.5).abs() < 1e-12);
+        assert!(imr(&[1.0]).is_none());
+        let g = vec![vec![1.0, 3.0, 2.0], vec![2.0, 4.0, 3.0]];
+        let c = xbar_r(&g).unwrap();
+        assert!((c.center - 2.5).abs() < 1e-12);
+        assert!((c.range_center - 2.0).abs() < 1e-12);
+        assert!((c.ucl - (2.5 + 1.023 * 2.0)).abs() < 1e-12);
+        assert!((c.sigma - 2.0 / 1.693).abs() < 1e-12);
+        assert!(xbar_r(&[vec![1.0]]).is_none());
+        assert!(xbar_r(&[vec![1.0, 2.0], vec![1.0]]).is_none());
+    }
+
+    #[test]
+    fn capability_indices() {
+        let (cp, cpk) = capability(50.0, 0.25, Some(49.0), Some(51.0));
+        assert!((cp.unwrap() - 2.0 / 1.5).abs() < 1e-12);
+        assert!((cpk.unwrap() - 1.0 / 0.75).abs() < 1e-12);
+        // off centre: Cpk is the nearer side
+        let (_, cpk) = capability(50.5, 0.25, Some(49.0), Some(51.0));
+        assert!((cpk.unwrap() - 0.5 / 0.75).abs() < 1e-12);
+        // one-sided (acid value ≤ 5): no Cp, Cpk from the upper side
+        let (cp, cpk) = capability(3.0, 0.5, None, Some(5.0));
+        assert_eq!(cp, None);
+        assert!((cpk.unwrap() - 2.0 / 1.5).abs() < 1e-12);
+        assert_eq!(capability(3.0, 0.0, None, Some(5.0)), (None, None));
+    }
+
+    #[test]
+    fn each_western_electric_rule_fires_and_a_quiet_process_raises_none() {
+        let rules = |x: &[f64]| -> Vec<(usize, WeRule)> {
+            western_electric(x, 0.0, 1.0)
+                .into_iter()
+                .map(|v| (v.index, v.rule))
+                .collect()
+        };
+        let quiet = [0.5, -0.5, 0.2, -0.3, 0.9, -0.9, 0.1, -0.1, 0.4, -0.4];
+        assert!(rules(&quiet).is_empty());
+        assert_eq!(rules(&[0.0, 3.5]), vec![(1, WeRule::Beyond3)]);
+        assert_eq!(rules(&[2.5, -0.5, 2.2]), vec![(2, WeRule::TwoOfThree)]);
+        // opposite sides do not count together
+        assert!(rules(&[2.5, 0.0, -2.2]).is_empty());
+        assert_eq!(
+            rules(&[1.5, 1.2, -0.5, 1.1, 1.3]),
+            vec![(4, WeRule::FourOfFive)]
+        );
+        let eight = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, 0.2];
+        assert_eq!(rules(&eight), vec![(7, WeRule::EightInARow)]);
+        let seven_then_cross = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, -0.2];
+        assert!(rules(&seven_then_cross).is_empty());
+        assert!(western_electric(&[5.0], 0.0, 0.0).is_empty());
+    }
+}

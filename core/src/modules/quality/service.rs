@@ -1,0 +1,1277 @@
+//! The only writer of the `quality.*` tables: test items and their versioned formulas,
+//! sampling points, specifications, samples (results, computed results, judgement,
+//! decisions) and nonconformance reports. A sample's lot is held in inventory while the
+//! sample is open and released (or rejected) with its decision, through inventory's
+//! service in the same transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::formula::{Formula, FormulaError, find_cycle};
+use super::model::{
+    Disposition, FormulaVersion, ItemKind, Nonconformance, Origin, ResultLine, Sample, SampleState,
+    SamplingPoint, Spec, SpecLine, Stage, TestItem,
+};
+use super::rules::{self, Verdict};
+use super::store::{
+    BY_LOT, BY_RECEIPT, CODES, FORMULAS, ITEMS, NCRS, POINTS, SAMPLES, SEQ, SERIES, SPECS,
+};
+use crate::error::{Error, Result, text};
+use crate::i18n::Msg;
+use crate::modules::inventory::model::LotQuality;
+use crate::modules::inventory::service as inventory;
+use crate::store::{Actor, Change, Order, Reader, Store, WriteTx};
+
+/// The moment of a write: now, and the plant's day (sample numbers run per plant year).
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub ms: i64,
+    pub today: Date,
+}
+
+fn claim(
+    w: &mut WriteTx,
+    field: &'static str,
+    key: String,
+    id: u64,
+    old: Option<String>,
+) -> Result<()> {
+    if let Some(existing) = w.get(&CODES, &key)?
+        && existing != id
+    {
+        return Err(Error::invalid(field, "quality.err.duplicate"));
+    }
+    if let Some(o) = old
+        && o != key
+    {
+        w.remove(&CODES, &o)?;
+    }
+    w.insert(&CODES, &key, &id)?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ items and formulas
+
+pub fn items(r: &impl Reader) -> Result<Vec<TestItem>> {
+    Ok(r.all(&ITEMS)?.into_iter().map(|(_, x)| x).collect())
+}
+
+pub fn item(r: &impl Reader, id: u64) -> Result<TestItem> {
+    r.get(&ITEMS, &id)?
+        .ok_or_else(|| Error::not_found("quality.err.item_not_found"))
+}
+
+pub fn item_by_keyword(r: &impl Reader, keyword: &str) -> Result<Option<TestItem>> {
+    match r.get(&CODES, &format!("k:{keyword}"))? {
+        Some(id) => Ok(Some(item(r, id)?)),
+        None => Ok(None),
+    }
+}
+
+const FUNCTIONS: &[&str] = &[
+    "avg", "min", "max", "sum", "abs", "sqrt", "ln", "log10", "exp", "round", "if",
+];
+
+fn keyword(v: &str) -> Result<String> {
+    let v = v.trim();
+    let mut cs = v.chars();
+    let ok = cs
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && v.len() <= 20
+        && !FUNCTIONS.contains(&v);
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(Error::invalid("keyword", "quality.err.keyword"))
+    }
+}
+
+/// A formula error as a refusal of the `formula` field, naming the position.
+pub fn formula_error(e: &FormulaError) -> Error {
+    let (code, args) = e.message();
+    let mut msg = Msg::new(match code {
+        "empty" => "quality.formula.empty",
+        "too_long" => "quality.formula.too_long",
+        "too_deep" => "quality.formula.too_deep",
+        "syntax" => "quality.formula.syntax",
+        "unknown_keyword" => "quality.formula.unknown_keyword",
+        "unknown_function" => "quality.formula.unknown_function",
+        "arity" => "quality.formula.arity",
+        "cycle" => "quality.formula.cycle",
+        "division_by_zero" => "quality.formula.division_by_zero",
+        "domain" => "quality.formula.domain",
+        "missing" => "quality.formula.missing",
+        _ => "quality.formula.not_finite",
+    });
+    for (k, v) in args {
+        msg = msg.arg(k, v);
+    }
+    Error::invalid_msg("formula", msg)
+}
+
+/// Each item's formula, parsed (items without one are left out).
+fn parsed(all: &[TestItem]) -> HashMap<u64, Formula> {
+    let known = |k: &str| all.iter().any(|i| i.active && i.keyword == k);
+    all.iter()
+        .filter(|i| !i.formula.is_empty())
+        .filter_map(|i| Formula::parse(&i.formula, &known).ok().map(|f| (i.id, f)))
+        .collect()
+}
+
+/// Refuses a set of items whose formulas read each other in a circle.
+fn check_cycles(all: &[TestItem]) -> Result<()> {
+    let formulas = parsed(all);
+    let graph: BTreeMap<String, Vec<String>> = all
+        .iter()
+        .filter_map(|i| {
+            formulas
+                .get(&i.id)
+                .map(|f| (i.keyword.clone(), f.inputs().to_vec()))
+        })
+        .collect();
+    match find_cycle(&graph) {
+        Some(path) => Err(formula_error(&FormulaError {
+            kind: super::formula::ErrorKind::Cycle(path),
+            at: 0,
+        })),
+        None => Ok(()),
+    }
+}
+
+/// Saves a test item. A formula is parsed against the other items' keywords and refused
+/// with its position when it does not parse, names an unknown keyword or closes a cycle;
+/// each change of it is a new audited version. Renaming a keyword rewrites the formulas
+/// that use it (each a new version); deactivating an item a formula reads is refused.
+pub fn save_item(store: &Store, actor: &Actor, mut x: TestItem, now: Now) -> Result<TestItem> {
+    x.keyword = keyword(&x.keyword)?;
+    x.name = text("name", &x.name, 60, true)?;
+    x.unit = text("unit", &x.unit, 20, false)?;
+    x.method = text("method", &x.method, 100, false)?;
+    x.formula = x.formula.trim().to_string();
+    if !(-6..=10).contains(&x.decimals) {
+        return Err(Error::invalid("decimals", "quality.err.decimals"));
+    }
+    if let (Some(l), Some(h)) = (x.plausible_low, x.plausible_high)
+        && l > h
+    {
+        return Err(Error::invalid("plausible_high", "quality.err.range"));
+    }
+    if !x.formula.is_empty() && x.kind != ItemKind::Number {
+        return Err(Error::invalid("formula", "quality.err.formula_kind"));
+    }
+    let mut w = store.write(actor)?;
+    let mut all = items(&w)?;
+    let before = if x.id == 0 {
+        x.id = w.next_id(&ITEMS)?;
+        x.formula_version = 0;
+        None
+    } else {
+        let b = item(&w, x.id)?;
+        x.formula_version = b.formula_version;
+        Some(b)
+    };
+    claim(
+        &mut w,
+        "keyword",
+        format!("k:{}", x.keyword),
+        x.id,
+        before.as_ref().map(|b| format!("k:{}", b.keyword)),
+    )?;
+    // the others as they will be: renamed keyword rewritten into their formulas
+    let renamed_from = before
+        .as_ref()
+        .filter(|b| b.keyword != x.keyword)
+        .map(|b| b.keyword.clone());
+    let mut rewritten = Vec::new();
+    all.retain(|i| i.id != x.id);
+    if let Some(old) = &renamed_from {
+        // saved formulas parsed; only whether they read `old` matters here
+        let known = |_: &str| true;
+        for i in all.iter_mut().filter(|i| !i.formula.is_empty()) {
+            if let Ok(f) = Formula::parse(&i.formula, &known)
+                && f.inputs().contains(old)
+            {
+                i.formula = f.renamed(old, &x.keyword);
+                rewritten.push(i.id);
+            }
+        }
+    }
+    if !x.active {
+        let mut readers = all.iter().filter(|i| i.active && !i.formula.is_empty());
+        let known = |_: &str| true;
+        if let Some(r) = readers.find(|i| {
+            Formula::parse(&i.formula, &known).is_ok_and(|f| f.inputs().contains(&x.keyword))
+        }) {
+            return Err(Error::Conflict(
+                Msg::new("quality.err.item_in_use").arg("by", &r.keyword),
+            ));
+        }
+    }
+    if !x.formula.is_empty() {
+        let known = |k: &str| k == x.keyword || all.iter().any(|i| i.active && i.keyword == k);
+        Formula::parse(&x.formula, &known).map_err(|e| formula_error(&e))?;
+    }
+    all.push(x.clone());
+    check_cycles(&all)?;
+    // versions: this item's formula and each rewritten one
+    let changed = before
+        .as_ref()
+        .map_or(!x.formula.is_empty(), |b| b.formula != x.formula);
+    if changed {
+        x.formula_version += 1;
+        new_version(
+            &mut w,
+            actor,
+            &x,
+            before.as_ref().map(|b| b.formula.as_str()),
+            now,
+        )?;
+    }
+    for id in rewritten {
+        let mut i = all
+            .iter()
+            .find(|i| i.id == id)
+            .cloned()
+            .expect("rewritten item");
+        let old = item(&w, id)?;
+        i.formula_version = old.formula_version + 1;
+        new_version(&mut w, actor, &i, Some(&old.formula), now)?;
+        w.insert(&ITEMS, &id, &i)?;
+        w.audit(
+            "quality.item.update",
+            format!("item:{} {}", i.id, i.keyword),
+            Change::updated(&old, &i),
+        );
+    }
+    w.insert(&ITEMS, &x.id, &x)?;
+    w.audit_saved(
+        "quality.item",
+        format!("item:{} {}", x.id, x.keyword),
+        before,
+        &x,
+    );
+    w.commit()?;
+    Ok(x)
+}
+
+fn new_version(
+    w: &mut WriteTx,
+    actor: &Actor,
+    x: &TestItem,
+    old: Option<&str>,
+    now: Now,
+) -> Result<()> {
+    let v = FormulaVersion {
+        item: x.id,
+        version: x.formula_version,
+        source: x.formula.clone(),
+        by: actor.label(),
+        at_ms: now.ms,
+    };
+    w.insert(&FORMULAS, &(x.id, u64::from(v.version)), &v)?;
+    let what = match (old.filter(|o| !o.is_empty()), x.formula.is_empty()) {
+        (None, _) => "quality.formula.create",
+        (Some(_), true) => "quality.formula.delete",
+        (Some(_), false) => "quality.formula.update",
+    };
+    w.audit(
+        what,
+        format!("item:{} {} v{}", x.id, x.keyword, v.version),
+        Change::updated(old.unwrap_or(""), &x.formula),
+    );
+    Ok(())
+}
+
+/// Every version of every formula (or of one item's), newest first.
+pub fn formula_versions(r: &impl Reader, item: Option<u64>) -> Result<Vec<FormulaVersion>> {
+    let mut out = Vec::new();
+    let range = match item {
+        Some(i) => (i, 0)..(i + 1, 0),
+        None => (0, 0)..(u64::MAX, 0),
+    };
+    r.visit(&FORMULAS, range, Order::Desc, |_, v| {
+        out.push(v);
+        ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// A formula tried without saving: its inputs and, given their values, its result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Checked {
+    pub inputs: Vec<String>,
+    pub value: Option<f64>,
+}
+
+pub fn check_formula(
+    r: &impl Reader,
+    source: &str,
+    values: &BTreeMap<String, f64>,
+) -> Result<Checked> {
+    let all = items(r)?;
+    let known = |k: &str| all.iter().any(|i| i.active && i.keyword == k);
+    let f = Formula::parse(source, &known).map_err(|e| formula_error(&e))?;
+    let value = if values.is_empty() {
+        None
+    } else {
+        Some(
+            f.eval_by(|k| values.get(k).copied())
+                .map_err(|e| formula_error(&e))?,
+        )
+    };
+    Ok(Checked {
+        inputs: f.inputs().to_vec(),
+        value,
+    })
+}
+
+// ------------------------------------------------------------------ points and specs
+
+pub fn points(r: &impl Reader) -> Result<Vec<SamplingPoint>> {
+    Ok(r.all(&POINTS)?.into_iter().map(|(_, x)| x).collect())
+}
+
+pub fn point(r: &impl Reader, id: u64) -> Result<SamplingPoint> {
+    r.get(&POINTS, &id)?
+        .ok_or_else(|| Error::not_found("quality.err.point_not_found"))
+}
+
+pub fn save_point(store: &Store, actor: &Actor, mut x: SamplingPoint) -> Result<SamplingPoint> {
+    x.code = text("code", &x.code, 30, true)?;
+    if x.code.contains(char::is_whitespace) {
+        return Err(Error::invalid("code", "quality.err.code"));
+    }
+    x.name = text("name", &x.name, 60, true)?;
+    x.unit = text("unit", &x.unit, 30, false)?;
+    if x.every_hours > 24 * 31 {
+        return Err(Error::invalid("every_hours", "quality.err.every_hours"));
+    }
+    let mut w = store.write(actor)?;
+    if let Some(m) = x.material {
+        inventory::material(&w, m)
+            .map_err(|_| Error::invalid("material", "quality.err.material_not_found"))?;
+    }
+    if x.every_hours > 0 && x.material.is_none() {
+        return Err(Error::invalid("material", "quality.err.schedule_material"));
+    }
+    let before = if x.id == 0 {
+        x.id = w.next_id(&POINTS)?;
+        None
+    } else {
+        Some(point(&w, x.id)?)
+    };
+    claim(
+        &mut w,
+        "code",
+        format!("p:{}", x.code),
+        x.id,
+        before.as_ref().map(|b| format!("p:{}", b.code)),
+    )?;
+    w.insert(&POINTS, &x.id, &x)?;
+    w.audit_saved(
+        "quality.point",
+        format!("point:{} {}", x.id, x.code),
+        before,
+        &x,
+    );
+    w.commit()?;
+    Ok(x)
+}
+
+pub fn specs(r: &impl Reader) -> Result<Vec<Spec>> {
+    Ok(r.all(&SPECS)?.into_iter().map(|(_, x)| x).collect())
+}
+
+pub fn spec(r: &impl Reader, id: u64) -> Result<Spec> {
+    r.get(&SPECS, &id)?
+        .ok_or_else(|| Error::not_found("quality.err.spec_not_found"))
+}
+
+pub fn save_spec(store: &Store, actor: &Actor, mut x: Spec) -> Result<Spec> {
+    x.grade = text("grade", &x.grade, 30, false)?;
+    x.standard = text("standard", &x.standard, 60, false)?;
+    if x.lines.is_empty() || x.lines.len() > 60 {
+        return Err(Error::invalid("lines", "quality.err.spec_lines"));
+    }
+    let mut w = store.write(actor)?;
+    inventory::material(&w, x.material)
+        .map_err(|_| Error::invalid("material", "quality.err.material_not_found"))?;
+    if let Some(c) = x.customer {
+        inventory::partner(&w, c)
+            .map_err(|_| Error::invalid("customer", "quality.err.customer"))?;
+    }
+    let mut seen = Vec::new();
+    for l in &mut x.lines {
+        let it =
+            item(&w, l.item).map_err(|_| Error::invalid("lines", "quality.err.item_not_found"))?;
+        if seen.contains(&l.item) {
+            return Err(Error::invalid_msg(
+                "lines",
+                Msg::new("quality.err.spec_duplicate").arg("item", &it.keyword),
+            ));
+        }
+        seen.push(l.item);
+        if let (Some(a), Some(b)) = (l.limits.min, l.limits.max)
+            && a > b
+        {
+            return Err(Error::invalid_msg(
+                "lines",
+                Msg::new("quality.err.spec_range").arg("item", &it.keyword),
+            ));
+        }
+        let numeric = l.limits.min.is_some() || l.limits.max.is_some() || l.limits.target.is_some();
+        if it.kind != ItemKind::Number && numeric {
+            return Err(Error::invalid_msg(
+                "lines",
+                Msg::new("quality.err.spec_kind").arg("item", &it.keyword),
+            ));
+        }
+        l.limits.text = text("lines", &l.limits.text, 60, false)?;
+    }
+    // one specification per material, grade, customer and stage
+    let clash = specs(&w)?.into_iter().any(|s| {
+        s.id != x.id
+            && s.material == x.material
+            && s.grade == x.grade
+            && s.customer == x.customer
+            && s.stage == x.stage
+    });
+    if clash {
+        return Err(Error::invalid("grade", "quality.err.spec_exists"));
+    }
+    let before = if x.id == 0 {
+        x.id = w.next_id(&SPECS)?;
+        None
+    } else {
+        Some(spec(&w, x.id)?)
+    };
+    w.insert(&SPECS, &x.id, &x)?;
+    w.audit_saved(
+        "quality.spec",
+        format!("spec:{} material:{}", x.id, x.material),
+        before,
+        &x,
+    );
+    w.commit()?;
+    Ok(x)
+}
+
+/// The specification a new sample of `material` at `stage` is judged against: the plant's
+/// own (no customer), the first grade.
+fn default_spec(r: &impl Reader, material: u64, stage: Stage) -> Result<Option<Spec>> {
+    Ok(specs(r)?
+        .into_iter()
+        .filter(|s| s.material == material && s.stage == stage && s.customer.is_none())
+        .min_by(|a, b| a.grade.cmp(&b.grade)))
+}
+
+// ------------------------------------------------------------------ samples
+
+pub fn samples(r: &impl Reader) -> Result<Vec<Sample>> {
+    let mut v: Vec<Sample> = r.all(&SAMPLES)?.into_iter().map(|(_, x)| x).collect();
+    v.reverse();
+    Ok(v)
+}
+
+pub fn sample(r: &impl Reader, id: u64) -> Result<Sample> {
+    r.get(&SAMPLES, &id)?
+        .ok_or_else(|| Error::not_found("quality.err.sample_not_found"))
+}
+
+/// The samples of a lot, newest first.
+pub fn lot_samples(r: &impl Reader, lot: u64) -> Result<Vec<Sample>> {
+    let mut ids = Vec::new();
+    r.visit(
+        &BY_LOT,
+        (lot, 0)..(lot + 1, 0),
+        Order::Desc,
+        |(_, s), ()| {
+            ids.push(s);
+            ControlFlow::Continue(())
+        },
+    )?;
+    ids.into_iter().map(|id| sample(r, id)).collect()
+}
+
+/// A sample taken by hand.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct NewSample {
+    pub material: u64,
+    #[serde(default)]
+    pub lot: Option<u64>,
+    pub point: u64,
+    /// Default: the material's specification at the point's stage.
+    #[serde(default)]
+    pub spec: Option<u64>,
+    #[serde(default)]
+    pub sampler: String,
+}
+
+pub fn create_sample(store: &Store, actor: &Actor, x: NewSample, now: Now) -> Result<Sample> {
+    let sampler = text("sampler", &x.sampler, 40, false)?;
+    let mut w = store.write(actor)?;
+    let s = open_sample(
+        &mut w,
+        actor,
+        x.material,
+        x.lot,
+        x.point,
+        x.spec,
+        Origin::Manual,
+        sampler,
+        now,
+    )?;
+    w.commit()?;
+    Ok(s)
+}
+
+/// Opens a sample: numbered, with a line per specification item, and its lot held in
+/// inventory while it is open (a pending sample holds its lot).
+#[allow(clippy::too_many_arguments)]
+fn open_sample(
+    w: &mut WriteTx,
+    actor: &Actor,
+    material: u64,
+    lot: Option<u64>,
+    point_id: u64,
+    spec_id: Option<u64>,
+    origin: Origin,
+    sampler: String,
+    now: Now,
+) -> Result<Sample> {
+    inventory::material(w, material)
+        .map_err(|_| Error::invalid("material", "quality.err.material_not_found"))?;
+    let p =
+        point(w, point_id).map_err(|_| Error::invalid("point", "quality.err.point_not_found"))?;
+    if let Some(l) = lot {
+        let l =
+            inventory::lot(w, l).map_err(|_| Error::invalid("lot", "quality.err.lot_not_found"))?;
+        if l.material != material {
+            return Err(Error::invalid("lot", "quality.err.lot_material"));
+        }
+    }
+    let spec = match spec_id {
+        Some(id) => {
+            let s =
+                spec(w, id).map_err(|_| Error::invalid("spec", "quality.err.spec_not_found"))?;
+            if s.material != material {
+                return Err(Error::invalid("spec", "quality.err.spec_material"));
+            }
+            Some(s)
+        }
+        None => default_spec(w, material, p.stage)?,
+    };
+    let id = w.next_id(&SAMPLES)?;
+    let year = now.today.year() as u64;
+    let n = w.get(&SEQ, &year)?.unwrap_or(0) + 1;
+    w.insert(&SEQ, &year, &n)?;
+    let number = format!("QC-{year}-{n:06}");
+    let results = spec
+        .iter()
+        .flat_map(|s| s.lines.iter())
+        .map(|l| ResultLine {
+            item: l.item,
+            value: None,
+            text: String::new(),
+            formula_version: None,
+            error: String::new(),
+            verdict: Verdict::Pending,
+            by: String::new(),
+            at_ms: 0,
+        })
+        .collect();
+    let s = Sample {
+        id,
+        number: number.clone(),
+        material,
+        lot,
+        point: point_id,
+        spec: spec.map(|s| s.id),
+        origin,
+        taken_ms: now.ms,
+        sampler: if sampler.is_empty() {
+            actor.label()
+        } else {
+            sampler
+        },
+        state: SampleState::Pending,
+        results,
+        verdict: Verdict::Pending,
+        decided_by: String::new(),
+        decided_ms: None,
+        comment: String::new(),
+        retest: None,
+    };
+    claim(w, "number", format!("n:{number}"), id, None)?;
+    w.insert(&SAMPLES, &id, &s)?;
+    if let Some(l) = lot {
+        w.insert(&BY_LOT, &(l, id), &())?;
+        hold(w, actor, l, &number)?;
+    }
+    w.audit(
+        "quality.sample.create",
+        format!("sample:{id} {number}"),
+        Change::created(&s),
+    );
+    Ok(s)
+}
+
+/// Holds a lot for a sample (a lot already held or rejected stays as it is).
+fn hold(w: &mut WriteTx, actor: &Actor, lot: u64, number: &str) -> Result<()> {
+    if inventory::lot(w, lot)?.quality == LotQuality::Released {
+        let note = Msg::new("quality.note.held")
+            .arg("sample", number)
+            .render(crate::i18n::Lang::ZhCn);
+        inventory::set_lot_quality_in(w, actor, lot, LotQuality::Held, &note)?;
+    }
+    Ok(())
+}
+
+/// Opens the incoming sample of a receipt of a material under incoming inspection, once
+/// per receipt; None when the material is not inspected or the sample exists.
+pub fn on_receipt(store: &Store, actor: &Actor, movement: u64, now: Now) -> Result<Option<Sample>> {
+    let mut w = store.write(actor)?;
+    if w.get(&BY_RECEIPT, &movement)?.is_some() {
+        return Ok(None);
+    }
+    let mv = inventory::movement(&w, movement)?;
+    let m = inventory::material(&w, mv.material)?;
+    if !m.inspect {
+        return Ok(None);
+    }
+    let p = match points(&w)?.into_iter().find(|p| p.stage == Stage::Receipt) {
+        Some(p) => p,
+        None => {
+            // the first receipt of an inspected material sets up the goods-in point
+            let p = SamplingPoint {
+                id: w.next_id(&POINTS)?,
+                code: "SP-IN".into(),
+                name: "原料进厂 Goods in".into(),
+                stage: Stage::Receipt,
+                unit: String::new(),
+                every_hours: 0,
+                material: None,
+            };
+            claim(&mut w, "code", "p:SP-IN".into(), p.id, None)?;
+            w.insert(&POINTS, &p.id, &p)?;
+            w.audit(
+                "quality.point.create",
+                format!("point:{} SP-IN", p.id),
+                Change::created(&p),
+            );
+            p
+        }
+    };
+    let s = open_sample(
+        &mut w,
+        actor,
+        m.id,
+        Some(mv.lot),
+        p.id,
+        None,
+        Origin::Receipt { movement },
+        mv.by.clone(),
+        now,
+    )?;
+    w.insert(&BY_RECEIPT, &movement, &s.id)?;
+    w.commit()?;
+    Ok(Some(s))
+}
+
+/// One entered result: the item by keyword (or id), and the value as typed.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ResultInput {
+    #[serde(default)]
+    pub item: Option<u64>,
+    #[serde(default)]
+    pub keyword: String,
+    /// A number (`12.5`, `12,5`), a text, or `pass` / `fail` (合格 / 不合格).
+    pub value: String,
+}
+
+/// Enters results, computes the formula items, judges every item and the sample. A result
+/// outside its item's plausible range, on a decided sample, or for a computed item is
+/// refused and nothing changes. A failing sample opens a nonconformance report.
+pub fn enter_results(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    input: Vec<ResultInput>,
+    now: Now,
+) -> Result<Sample> {
+    if input.is_empty() || input.len() > 100 {
+        return Err(Error::invalid("results", "quality.err.results"));
+    }
+    let mut w = store.write(actor)?;
+    let before = sample(&w, id)?;
+    if before.state.closed() {
+        return Err(Error::Conflict(
+            Msg::new("quality.err.sample_closed").arg("state", before.state.id()),
+        ));
+    }
+    let mut s = before.clone();
+    let all = items(&w)?;
+    for r in input {
+        let it = match r.item {
+            Some(i) => all.iter().find(|x| x.id == i),
+            None => all.iter().find(|x| x.keyword == r.keyword.trim()),
+        }
+        .ok_or_else(|| {
+            Error::invalid_msg(
+                "results",
+                Msg::new("quality.err.no_item").arg("item", r.keyword.trim()),
+            )
+        })?;
+        if !it.formula.is_empty() {
+            return Err(Error::invalid_msg(
+                "results",
+                Msg::new("quality.err.computed").arg("item", &it.keyword),
+            ));
+        }
+        let v = r.value.trim();
+        let (value, text_value) = match it.kind {
+            ItemKind::Number => {
+                let n: f64 = v.replace(',', ".").parse().map_err(|_| {
+                    Error::invalid_msg(
+                        "results",
+                        Msg::new("quality.err.number").arg("item", &it.keyword),
+                    )
+                })?;
+                if !rules::plausible(n, it.plausible_low, it.plausible_high) {
+                    return Err(Error::invalid_msg(
+                        "results",
+                        Msg::new("quality.err.implausible")
+                            .arg("item", &it.keyword)
+                            .arg("value", n)
+                            .arg(
+                                "low",
+                                it.plausible_low.map_or("—".into(), |x| x.to_string()),
+                            )
+                            .arg(
+                                "high",
+                                it.plausible_high.map_or("—".into(), |x| x.to_string()),
+                            ),
+                    ));
+                }
+                (Some(n), String::new())
+            }
+            ItemKind::Text => (None, text("results", v, 200, true)?),
+            ItemKind::PassFail => {
+                let p = match v.to_lowercase().as_str() {
+                    "pass" | "合格" | "ok" | "1" | "true" => "pass",
+                    "fail" | "不合格" | "ng" | "0" | "false" => "fail",
+                    _ => {
+                        return Err(Error::invalid_msg(
+                            "results",
+                            Msg::new("quality.err.pass_fail").arg("item", &it.keyword),
+                        ));
+                    }
+                };
+                (None, p.to_string())
+            }
+        };
+        let line = line_for(&mut s, it.id);
+        line.value = value;
+        line.text = text_value;
+        line.by = actor.label();
+        line.at_ms = now.ms;
+        line.error.clear();
+    }
+    compute(&mut s, &all, actor, now);
+    let sp = match s.spec {
+        Some(id) => Some(spec(&w, id)?),
+        None => None,
+    };
+    judge(&mut s, &all, sp.as_ref());
+    // the numeric results, for SPC
+    for l in &s.results {
+        if let Some(v) = l.value {
+            w.insert(
+                &SERIES,
+                &(l.item, s.material, s.taken_ms.max(0) as u64, s.id),
+                &v,
+            )?;
+        }
+    }
+    if s.state == SampleState::Failed && before.state != SampleState::Failed {
+        open_ncr(&mut w, &s, &all, sp.as_ref(), now)?;
+    }
+    w.insert(&SAMPLES, &s.id, &s)?;
+    w.audit(
+        "quality.sample.results",
+        format!("sample:{} {}", s.id, s.number),
+        Change::updated(&before, &s),
+    );
+    w.commit()?;
+    Ok(s)
+}
+
+fn line_for(s: &mut Sample, item: u64) -> &mut ResultLine {
+    let i = match s.results.iter().position(|l| l.item == item) {
+        Some(i) => i,
+        None => {
+            s.results.push(ResultLine {
+                item,
+                value: None,
+                text: String::new(),
+                formula_version: None,
+                error: String::new(),
+                verdict: Verdict::Pending,
+                by: String::new(),
+                at_ms: 0,
+            });
+            s.results.len() - 1
+        }
+    };
+    &mut s.results[i]
+}
+
+/// Computes every formula item of the sample's lines whose inputs have values, in
+/// dependency order (a formula may read another's result). A formula that cannot be
+/// evaluated leaves its line without a value and with the reason.
+fn compute(s: &mut Sample, all: &[TestItem], actor: &Actor, now: Now) {
+    let formulas = parsed(all);
+    let keyword_of = |id: u64| all.iter().find(|i| i.id == id).map(|i| i.keyword.clone());
+    // computed lines start over from the entered values
+    for l in s
+        .results
+        .iter_mut()
+        .filter(|l| formulas.contains_key(&l.item))
+    {
+        l.value = None;
+    }
+    // at most one pass per formula: cycles were refused when formulas were saved
+    for _ in 0..=formulas.len() {
+        let values: HashMap<String, f64> = s
+            .results
+            .iter()
+            .filter_map(|l| Some((keyword_of(l.item)?, l.value?)))
+            .collect();
+        let mut progress = false;
+        for l in s.results.iter_mut().filter(|l| l.value.is_none()) {
+            let Some(f) = formulas.get(&l.item) else {
+                continue;
+            };
+            let version = all
+                .iter()
+                .find(|i| i.id == l.item)
+                .map(|i| i.formula_version);
+            if f.inputs().iter().all(|k| values.contains_key(k)) {
+                match f.eval_by(|k| values.get(k).copied()) {
+                    Ok(v) => {
+                        l.value = Some(v);
+                        l.error.clear();
+                        progress = true;
+                    }
+                    Err(e) => l.error = formula_error(&e).to_string(),
+                }
+                l.formula_version = version;
+                l.by = actor.label();
+                l.at_ms = now.ms;
+            } else {
+                let missing: Vec<&str> = f
+                    .inputs()
+                    .iter()
+                    .filter(|k| !values.contains_key(*k))
+                    .map(String::as_str)
+                    .collect();
+                l.error = format!("missing: {}", missing.join(", "));
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+}
+
+/// Judges each line against the specification and sets the sample's verdict and state.
+fn judge(s: &mut Sample, all: &[TestItem], sp: Option<&Spec>) {
+    let limits = |item: u64| -> Option<&SpecLine> { sp?.lines.iter().find(|l| l.item == item) };
+    for l in &mut s.results {
+        let Some(it) = all.iter().find(|i| i.id == l.item) else {
+            continue;
+        };
+        let lim = limits(l.item).map(|x| x.limits.clone()).unwrap_or_default();
+        l.verdict = match it.kind {
+            ItemKind::Number => match l.value {
+                Some(v) => rules::judge_number(
+                    v,
+                    it.decimals,
+                    sp.map(|s| s.compare).unwrap_or_default(),
+                    &lim,
+                ),
+                None => Verdict::Pending,
+            },
+            ItemKind::Text => rules::judge_text(&l.text, &lim),
+            ItemKind::PassFail => match l.text.as_str() {
+                "pass" => Verdict::Pass,
+                "fail" => Verdict::Fail,
+                _ => Verdict::Pending,
+            },
+        };
+    }
+    // the specification's items decide; without a specification nothing can pass
+    s.verdict = match sp {
+        Some(sp) => rules::overall(sp.lines.iter().map(|sl| {
+            s.results
+                .iter()
+                .find(|l| l.item == sl.item)
+                .map_or(Verdict::Pending, |l| l.verdict)
+        })),
+        None => Verdict::Pending,
+    };
+    s.state = match s.verdict {
+        Verdict::Pass => SampleState::Passed,
+        Verdict::Fail => SampleState::Failed,
+        Verdict::Pending => SampleState::Pending,
+    };
+}
+
+fn open_ncr(
+    w: &mut WriteTx,
+    s: &Sample,
+    all: &[TestItem],
+    sp: Option<&Spec>,
+    now: Now,
+) -> Result<()> {
+    let finding = s
+        .results
+        .iter()
+        .filter(|l| l.verdict == Verdict::Fail)
+        .map(|l| {
+            let it = all.iter().find(|i| i.id == l.item);
+            let lim = sp.and_then(|sp| sp.lines.iter().find(|x| x.item == l.item));
+            let shown = l.value.map_or(l.text.clone(), |v| v.to_string());
+            let range = lim.map_or(String::new(), |x| match (x.limits.min, x.limits.max) {
+                (Some(a), Some(b)) => format!(" [{a}, {b}]"),
+                (Some(a), None) => format!(" ≥ {a}"),
+                (None, Some(b)) => format!(" ≤ {b}"),
+                (None, None) => format!(" = {}", x.limits.text),
+            });
+            format!("{} {shown}{range}", it.map_or("?", |i| i.keyword.as_str()))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let n = Nonconformance {
+        id: w.next_id(&NCRS)?,
+        sample: s.id,
+        lot: s.lot,
+        material: s.material,
+        opened_ms: now.ms,
+        finding,
+        cause: String::new(),
+        disposition: None,
+        corrective_action: String::new(),
+        closed_by: String::new(),
+        closed_ms: None,
+    };
+    w.insert(&NCRS, &n.id, &n)?;
+    w.audit(
+        "quality.ncr.create",
+        format!("ncr:{} {}", n.id, s.number),
+        Change::created(&n),
+    );
+    Ok(())
+}
+
+/// What is decided about a sample.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum SampleAction {
+    /// A passed sample: its lot is released.
+    Release {
+        #[serde(default)]
+        comment: String,
+    },
+    /// A failed sample (or one without a specification) released anyway (让步接收): the
+    /// reason is required and the nonconformance report is closed as a concession.
+    Concession { comment: String },
+    /// The lot is 不合格: only scrap or return remain.
+    Reject { comment: String },
+    /// A failed sample is tested again: a new sample replaces it, the lot stays held.
+    Retest {
+        #[serde(default)]
+        comment: String,
+    },
+}
+
+/// Decides a sample (the route checks the approve grant). Release and concession release
+/// the lot in inventory unless another open sample still holds it; reject marks it 不合格.
+pub fn act(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    action: SampleAction,
+    now: Now,
+) -> Result<Sample> {
+    let mut w = store.write(actor)?;
+    let before = sample(&w, id)?;
+    if before.state.closed() {
+        return Err(Error::Conflict(
+            Msg::new("quality.err.sample_closed").arg("state", before.state.id()),
+        ));
+    }
+    let mut s = before.clone();
+    let wrong =
+        || Error::Conflict(Msg::new("quality.err.action_state").arg("state", before.state.id()));
+    let (code, lot_to) = match &action {
+        SampleAction::Release { comment } => {
+            if s.state != SampleState::Passed {
+                return Err(wrong());
+            }
+            s.comment = text("comment", comment, 500, false)?;
+            s.state = SampleState::Released;
+            ("quality.sample.release", Some(LotQuality::Released))
+        }
+        SampleAction::Concession { comment } => {
+            let allowed = s.state == SampleState::Failed
+                || (s.state == SampleState::Pending && s.spec.is_none());
+            if !allowed {
+                return Err(wrong());
+            }
+            s.comment = text("comment", comment, 500, true)?;
+            s.state = SampleState::Concession;
+            close_ncrs(
+                &mut w,
+                actor,
+                s.id,
+                Disposition::Concession,
+                &s.comment,
+                now,
+            )?;
+            ("quality.sample.concession", Some(LotQuality::Released))
+        }
+        SampleAction::Reject { comment } => {
+            s.comment = text("comment", comment, 500, true)?;
+            s.state = SampleState::Rejected;
+            ("quality.sample.reject", Some(LotQuality::Rejected))
+        }
+        SampleAction::Retest { comment } => {
+            if s.state != SampleState::Failed {
+                return Err(wrong());
+            }
+            s.comment = text("comment", comment, 500, false)?;
+            let r = open_sample(
+                &mut w,
+                actor,
+                s.material,
+                s.lot,
+                s.point,
+                s.spec,
+                Origin::Retest { of: s.id },
+                String::new(),
+                now,
+            )?;
+            s.retest = Some(r.id);
+            s.state = SampleState::Retested;
+            ("quality.sample.retest", None)
+        }
+    };
+    s.decided_by = actor.label();
+    s.decided_ms = Some(now.ms);
+    w.insert(&SAMPLES, &s.id, &s)?;
+    if let (Some(lot), Some(q)) = (s.lot, lot_to) {
+        // another open sample of the lot keeps it held
+        let others_open = lot_samples(&w, lot)?
+            .iter()
+            .any(|o| o.id != s.id && !o.state.closed());
+        if q == LotQuality::Rejected || !others_open {
+            let note = Msg::new(match q {
+                LotQuality::Rejected => "quality.note.rejected",
+                _ if s.state == SampleState::Concession => "quality.note.concession",
+                _ => "quality.note.released",
+            })
+            .arg("sample", &s.number)
+            .arg("comment", &s.comment)
+            .render(crate::i18n::Lang::ZhCn);
+            inventory::set_lot_quality_in(&mut w, actor, lot, q, &note)?;
+        }
+    }
+    w.audit(
+        code,
+        format!("sample:{} {}", s.id, s.number),
+        Change::updated(&before, &s),
+    );
+    w.commit()?;
+    Ok(s)
+}
+
+// ------------------------------------------------------------------ nonconformance
+
+pub fn ncrs(r: &impl Reader) -> Result<Vec<Nonconformance>> {
+    let mut v: Vec<Nonconformance> = r.all(&NCRS)?.into_iter().map(|(_, x)| x).collect();
+    v.reverse();
+    Ok(v)
+}
+
+fn close_ncrs(
+    w: &mut WriteTx,
+    actor: &Actor,
+    sample: u64,
+    d: Disposition,
+    note: &str,
+    now: Now,
+) -> Result<()> {
+    for mut n in ncrs(w)?
+        .into_iter()
+        .filter(|n| n.sample == sample && n.closed_ms.is_none())
+    {
+        let before = n.clone();
+        n.disposition = Some(d);
+        if n.corrective_action.is_empty() {
+            n.corrective_action = note.to_string();
+        }
+        n.closed_by = actor.label();
+        n.closed_ms = Some(now.ms);
+        w.insert(&NCRS, &n.id, &n)?;
+        w.audit(
+            "quality.ncr.close",
+            format!("ncr:{}", n.id),
+            Change::updated(&before, &n),
+        );
+    }
+    Ok(())
+}
+
+/// What the quality lead records on a nonconformance report.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NcrInput {
+    #[serde(default)]
+    pub cause: String,
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
+    #[serde(default)]
+    pub corrective_action: String,
+    /// Close it (a disposition and a corrective action are then required).
+    #[serde(default)]
+    pub close: bool,
+}
+
+pub fn update_ncr(
+    store: &Store,
+    actor: &Actor,
+    id: u64,
+    x: NcrInput,
+    now: Now,
+) -> Result<Nonconformance> {
+    let mut w = store.write(actor)?;
+    let before = w
+        .get(&NCRS, &id)?
+        .ok_or_else(|| Error::not_found("quality.err.ncr_not_found"))?;
+    if before.closed_ms.is_some() {
+        return Err(Error::conflict("quality.err.ncr_closed"));
+    }
+    let mut n = before.clone();
+    n.cause = text("cause", &x.cause, 500, false)?;
+    n.corrective_action = text("corrective_action", &x.corrective_action, 500, false)?;
+    n.disposition = x.disposition;
+    if x.close {
+        if n.disposition.is_none() {
+            return Err(Error::invalid("disposition", "quality.err.disposition"));
+        }
+        if n.corrective_action.is_empty() {
+            return Err(Error::invalid_msg(
+                "corrective_action",
+                Msg::new("common.err.required").arg("field", "corrective_action"),
+            ));
+        }
+        n.closed_by = actor.label();
+        n.closed_ms = Some(now.ms);
+    }
+    w.insert(&NCRS, &n.id, &n)?;
+    w.audit(
+        "quality.ncr.update",
+        format!("ncr:{}", n.id),
+        Change::updated(&before, &n),
+    );
+    w.commit()?;
+    Ok(n)
+}
+
+// ------------------------------------------------------------------ SPC
+
+/// One item of one material over a time span: the readings in time order.
+pub fn series(
+    r: &impl Reader,
+    item: u64,
+    material: u64,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, u64, f64)>> {
+    let mut out = Vec::new();
+    let (a, b) = (from_ms.max(0) as u64, to_ms.max(0) as u64);
+    r.visit(
+        &SERIES,
+        (item, material, a, 0)..(item, material, b, 0),
+        Order::Asc,
+        |(_, _, ms, sample), v| {
+            out.push((ms as i64, sample, v));
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Counts for the compliance page.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Counts {
+    pub items: usize,
+    pub formulas: usize,
+    pub points: usize,
+    pub specs: usize,
+    pub samples: usize,
+    pub judged: usize,
+    pub failed: usize,
+    pub ncrs: usize,
+}
+
+pub fn counts(r: &impl Reader) -> Result<Counts> {
+    let its = items(r)?;
+    let ss = samples(r)?;
+    Ok(Counts {
+        items: its.len(),
+        formulas: its.iter().filter(|i| !i.formula.is_empty()).count(),
+        points: points(r)?.len(),
+        specs: specs(r)?.len(),
+        samples: ss.len(),
+        judged: ss.iter().filter(|s| s.verdict != Verdict::Pending).count(),
+        failed: ss
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    SampleState::Failed | SampleState::Rejected | SampleState::Concession
+                )
+            })
+            .count(),
+        ncrs: r.count(&NCRS)? as usize,
+    })
+}
+
+/// The plant's specification limits (LSL, USL) of an item for a material: from its
+/// finished-product specification, else any of its own (no customer).
+pub fn limits_for(r: &impl Reader, item: u64, material: u64) -> Result<(Option<f64>, Option<f64>)> {
+    let mut own: Vec<Spec> = specs(r)?
+        .into_iter()
+        .filter(|s| s.material == material && s.customer.is_none())
+        .collect();
+    own.sort_by_key(|s| (s.stage != Stage::Finished, s.grade.clone()));
+    Ok(own
+        .iter()
+        .find_map(|s| s.lines.iter().find(|l| l.item == item))
+        .map_or((None, None), |l| (l.limits.min, l.limits.max)))
+}
+
+/// The open (undecided) samples of a lot: while there is one, the lot is released only by
+/// deciding it.
+pub fn open_samples(r: &impl Reader, lot: u64) -> Result<Vec<Sample>> {
+    Ok(lot_samples(r, lot)?
+        .into_iter()
+        .filter(|s| !s.state.closed())
+        .collect())
+}
