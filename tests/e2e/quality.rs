@@ -209,12 +209,81 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     assert_eq!(r.json()["state"], "concession");
     let l = api.get(&format!("/api/v1/inventory/lots/{lot}")).json();
     assert_eq!(l["lot"]["quality"], "released", "{l}");
-    // now it ships
+    // now it ships, with its certificate of analysis (the concession said on it)
     let r = ship(&api);
     assert_eq!(r.status, 200, "{}", r.body);
+    let coa = api.get(&format!("/quality/lots/{lot}/coa"));
+    assert_eq!(coa.status, 200, "{}", coa.body);
+    assert!(
+        coa.body.contains("QT-0001") && coa.body.contains("<svg"),
+        "the lot and its QR code"
+    );
+    assert!(
+        coa.body.contains("客户书面同意让步接收"),
+        "the concession is on the certificate"
+    );
+    // a lot without a released sample has no certificate
+    let tol = id_of(&api, "/api/v1/inventory/materials", "code", "RM-TOL");
+    let other = api
+        .get(&format!("/api/v1/inventory/stock?material={tol}"))
+        .json()[0]["lot"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(api.get(&format!("/quality/lots/{other}/coa")).status, 409);
     // results on a decided sample are refused
     let r = results(json!([{"keyword": "Vt", "value": "1"}]));
     assert_eq!(r.status, 409, "{}", r.body);
+    // an instrument's file: a bad row refuses the whole file, a good file enters results
+    let point_id = point.json()["id"].as_u64().unwrap();
+    let hand = api.post_json(
+        "/api/v1/quality/samples",
+        &json!({"material": ba, "point": point_id}),
+    );
+    assert_eq!(hand.status, 201, "{}", hand.body);
+    let number = hand.json()["number"].as_str().unwrap().to_string();
+    let hid = hand.json()["id"].as_u64().unwrap();
+    let bad =
+        format!("sample,item,value\n{number},Vt,1.0\nQC-1999-000001,Vt,2\n{number},mS,99999\n");
+    let r = api.post_multipart(
+        "/api/v1/quality/samples/import",
+        "file",
+        "gc.csv",
+        "text/csv",
+        bad.as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let rows = r.json()["error"]["rows"].clone();
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    // sheet rows (the header is row 1): the sample's first row, then the unknown sample
+    assert_eq!(rows[0]["row"], 2);
+    assert_eq!(rows[1]["row"], 3);
+    assert!(
+        rows[0]["message"].as_str().unwrap().contains("mS"),
+        "{rows}"
+    );
+    assert!(
+        api.get(&format!("/api/v1/quality/samples/{hid}")).json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["value"].is_null()),
+        "nothing entered"
+    );
+    let good = format!(
+        "sample,item,value\n{number},Vt,1.2\n{number},Vb,0.1\n{number},cN,0.1\n{number},mS,2\n"
+    );
+    let r = api.post_multipart(
+        "/api/v1/quality/samples/import",
+        "file",
+        "gc.csv",
+        "text/csv",
+        good.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["entered"], 4);
+    let s2 = api.get(&format!("/api/v1/quality/samples/{hid}")).json();
+    assert_eq!(s2["state"], "passed", "AVt 3.1 ≤ 5.0: {s2}");
+
     // the audit log has the formula, the results and the concession
     for action in [
         "quality.formula.create",

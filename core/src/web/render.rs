@@ -194,6 +194,20 @@ struct Live {
     env: Arc<Environment<'static>>,
 }
 
+/// A QR code of `text` (an address on the box) as inline SVG, for printed pages: permits,
+/// certificates of analysis, sample labels.
+pub fn qr_svg(text: &str) -> Value {
+    let svg = qrcode::QrCode::new(text.as_bytes())
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color>()
+                .min_dimensions(140, 140)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default();
+    Value::from_safe_string(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -432,7 +432,7 @@ fn lot_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
     Ok(context! {
         lot => to_value(&view),
         movements => to_value(&moves),
-        can_set_quality => ctx.who.can(M, Level::Approve) || ctx.who.can("quality", Level::Write),
+        can_set_quality => ctx.who.can(M, Level::Approve) || ctx.who.can("quality", Level::Approve),
     })
 }
 
@@ -445,8 +445,8 @@ async fn lot_page(
     ctx.page("inventory/lot.html", c)
 }
 
-/// Who may set a lot's quality status: the lab, or an inventory approver.
-type QualityDecides = Either<grant::inventory::Approve, grant::quality::Write>;
+/// Who may set a lot's quality status: the lab's approver, or an inventory approver.
+type QualityDecides = Either<grant::inventory::Approve, grant::quality::Approve>;
 
 #[post("/inventory/lots/{id}/quality")]
 async fn lot_quality_submit(
@@ -1045,7 +1045,7 @@ struct QualityInput {
 /// are not issued or shipped.
 #[utoipa::path(tag = "inventory", params(("id" = u64, Path, description = "Lot id")), request_body = QualityInput, responses(
     (status = 200, description = "Saved", body = Lot), (status = 422, description = "A note is required to hold or reject")),
-    security(("bearer" = ["inventory:approve", "quality:write"])))]
+    security(("bearer" = ["inventory:approve", "quality:approve"])))]
 #[post("/api/v1/inventory/lots/{id}/quality")]
 async fn api_lot_quality(
     ctx: Need<QualityDecides>,

@@ -248,6 +248,8 @@ pub fn seed(app: &App) -> Result<()> {
         "R-101",
     );
     reactor.material = Some(ar);
+    // 中控: a sample every eight hours while the box runs (the history below is by hand)
+    reactor.every_hours = 8;
     let sp_r = svc::save_point(store, &a, reactor)?;
     let sp_fg = svc::save_point(
         store,
@@ -261,6 +263,7 @@ pub fn seed(app: &App) -> Result<()> {
             max,
             target: None,
             text: String::new(),
+            digits: None,
         },
     };
     let spec = |material, stage, standard: &str, lines| Spec {

@@ -39,7 +39,8 @@ pub enum ErrorKind {
     Empty,
     TooLong,
     TooDeep,
-    /// An unexpected character or token (`found`), with what would have fitted.
+    /// An unexpected character or token (`found`), with what would have fitted: `token`
+    /// (any), `operand`, `operator` (or the end), `close` (a parenthesis), `comma`.
     Syntax {
         found: String,
         expected: &'static str,
@@ -76,27 +77,31 @@ impl FormulaError {
             TooLong => ("too_long", vec![("max", MAX_LEN.to_string())]),
             TooDeep => ("too_deep", vec![at, ("max", MAX_DEPTH.to_string())]),
             Syntax { found, expected } => (
-                "syntax",
-                vec![
-                    at,
-                    ("found", found.clone()),
-                    ("expected", (*expected).into()),
-                ],
+                match *expected {
+                    "close" => "syntax_close",
+                    "comma" => "syntax_comma",
+                    "operator" => "syntax_operator",
+                    "operand" => "syntax_operand",
+                    _ => "syntax_token",
+                },
+                vec![at, ("found", found.clone())],
             ),
             UnknownKeyword(k) => ("unknown_keyword", vec![at, ("keyword", k.clone())]),
             UnknownFunction(f) => ("unknown_function", vec![at, ("function", f.clone())]),
             Arity { function, expected } => (
-                "arity",
-                vec![
-                    at,
-                    ("function", function.clone()),
-                    ("expected", (*expected).into()),
-                ],
+                match *expected {
+                    "1" => "arity_1",
+                    "2" => "arity_2",
+                    "3" => "arity_3",
+                    _ => "arity_many",
+                },
+                vec![at, ("function", function.clone())],
             ),
             Cycle(path) => ("cycle", vec![("path", path.join(" → "))]),
             DivisionByZero => ("division_by_zero", vec![at]),
             Domain(f) => ("domain", vec![at, ("function", (*f).into())]),
             Missing(k) => ("missing", vec![("keyword", k.clone())]),
+            NotFinite if self.at > 0 => ("not_finite_at", vec![at]),
             NotFinite => ("not_finite", vec![]),
         }
     }
@@ -150,6 +155,8 @@ fn number(i: &mut In<'_>) -> ModalResult<f64> {
     )
         .take()
         .try_map(str::parse::<f64>)
+        // 1e999 is not a number a formula may hold
+        .verify(|v: &f64| v.is_finite())
         .parse_next(i)
 }
 
@@ -210,7 +217,7 @@ fn tokens(src: &str) -> Result<Vec<(Tok, usize)>, FormulaError> {
                 return Err(FormulaError::at(
                     ErrorKind::Syntax {
                         found: c.to_string(),
-                        expected: "number, keyword, operator or parenthesis",
+                        expected: "token",
                     },
                     column(src, start),
                 ));
@@ -250,7 +257,8 @@ enum Op {
     Mul,
     /// Division, with the operator's column for the error.
     Div(u32),
-    Pow,
+    /// Power, with the operator's column for the error.
+    Pow(u32),
     Lt,
     Le,
     Gt,
@@ -303,7 +311,7 @@ impl Formula {
         };
         p.expr(0, known)?;
         if p.peek() != &Tok::End {
-            return Err(p.unexpected("an operator or the end"));
+            return Err(p.unexpected("operator"));
         }
         let depth = stack_depth(&p.code);
         Ok(Formula {
@@ -354,46 +362,51 @@ impl Formula {
                 Op::Jump(to) => pc = to as usize,
                 Op::Call(f, n, at) => {
                     let args = stack.split_off(stack.len() - n as usize);
-                    stack.push(call(f, &args, at as usize)?);
+                    let v = call(f, &args, at as usize)?;
+                    stack.push(finite(v, at)?);
                 }
                 bin => {
                     let b = pop(stack);
                     let a = pop(stack);
-                    stack.push(match bin {
-                        Op::Add => a + b,
-                        Op::Sub => a - b,
-                        Op::Mul => a * b,
-                        Op::Div(at) => {
-                            if b == 0.0 {
-                                return Err(FormulaError::at(
-                                    ErrorKind::DivisionByZero,
-                                    at as usize,
-                                ));
+                    let at = match bin {
+                        Op::Pow(at) | Op::Div(at) => at,
+                        _ => 0,
+                    };
+                    // every step stays finite: 10^400 or exp(1000) never hide in a comparison
+                    stack.push(finite(
+                        match bin {
+                            Op::Add => a + b,
+                            Op::Sub => a - b,
+                            Op::Mul => a * b,
+                            Op::Div(at) => {
+                                if b == 0.0 {
+                                    return Err(FormulaError::at(
+                                        ErrorKind::DivisionByZero,
+                                        at as usize,
+                                    ));
+                                }
+                                a / b
                             }
-                            a / b
-                        }
-                        Op::Pow => a.powf(b),
-                        Op::Lt => (a < b) as u8 as f64,
-                        Op::Le => (a <= b) as u8 as f64,
-                        Op::Gt => (a > b) as u8 as f64,
-                        Op::Ge => (a >= b) as u8 as f64,
-                        Op::Eq => {
-                            ((a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)) as u8 as f64
-                        }
-                        Op::Ne => {
-                            ((a - b).abs() > 1e-12 * a.abs().max(b.abs()).max(1.0)) as u8 as f64
-                        }
-                        _ => unreachable!("every other op is handled above"),
-                    });
+                            Op::Pow(_) => a.powf(b),
+                            Op::Lt => (a < b) as u8 as f64,
+                            Op::Le => (a <= b) as u8 as f64,
+                            Op::Gt => (a > b) as u8 as f64,
+                            Op::Ge => (a >= b) as u8 as f64,
+                            Op::Eq => {
+                                ((a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)) as u8
+                                    as f64
+                            }
+                            Op::Ne => {
+                                ((a - b).abs() > 1e-12 * a.abs().max(b.abs()).max(1.0)) as u8 as f64
+                            }
+                            _ => unreachable!("every other op is handled above"),
+                        },
+                        at,
+                    )?);
                 }
             }
         }
-        let v = pop(stack);
-        if v.is_finite() {
-            Ok(v)
-        } else {
-            Err(FormulaError::at(ErrorKind::NotFinite, 0))
-        }
+        Ok(tidy(finite(pop(stack), 0)?))
     }
 
     /// Evaluates with the inputs looked up by keyword; a missing one is an error naming it.
@@ -425,6 +438,24 @@ impl Formula {
     }
 }
 
+fn finite(v: f64, at: u32) -> Result<f64, FormulaError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(FormulaError::at(ErrorKind::NotFinite, at as usize))
+    }
+}
+
+/// A computed value to 12 significant digits: binary arithmetic leaves tails such as
+/// 5.050000000000001 for (5.15 − 0.10) × 0.1 × 56.1 ÷ 5.61, which GB/T 8170 rounding
+/// would otherwise read as "above half". No laboratory reading has 12 significant digits.
+pub fn tidy(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    format!("{v:.11e}").parse().unwrap_or(v)
+}
+
 fn missing(k: &str) -> FormulaError {
     FormulaError::at(ErrorKind::Missing(k.to_string()), 0)
 }
@@ -454,7 +485,7 @@ fn call(f: Func, a: &[f64], at: usize) -> Result<f64, FormulaError> {
             if places.fract() != 0.0 || !(-6.0..=10.0).contains(&places) {
                 return domain("round");
             }
-            round_gb(a[0], places as i32)
+            round_gb(tidy(a[0]), places as i32)
         }
     })
 }
@@ -534,7 +565,7 @@ impl Compiler<'_> {
                 "-" => Op::Sub,
                 "*" => Op::Mul,
                 "/" => Op::Div(at),
-                "^" => Op::Pow,
+                "^" => Op::Pow(at),
                 "<" => Op::Lt,
                 "<=" => Op::Le,
                 ">" => Op::Gt,
@@ -581,7 +612,7 @@ impl Compiler<'_> {
                 return Err(FormulaError::at(
                     ErrorKind::Syntax {
                         found: other.shown(),
-                        expected: "a number, keyword, function or (",
+                        expected: "operand",
                     },
                     at,
                 ));
@@ -595,7 +626,7 @@ impl Compiler<'_> {
             self.next();
             Ok(())
         } else {
-            Err(self.unexpected(")"))
+            Err(self.unexpected("close"))
         }
     }
 
@@ -633,10 +664,10 @@ impl Compiler<'_> {
             return self.close();
         }
         let (f, expected): (Func, &'static str) = match name {
-            "avg" => (Func::Avg, "1 or more"),
-            "min" => (Func::Min, "1 or more"),
-            "max" => (Func::Max, "1 or more"),
-            "sum" => (Func::Sum, "1 or more"),
+            "avg" => (Func::Avg, "many"),
+            "min" => (Func::Min, "many"),
+            "max" => (Func::Max, "many"),
+            "sum" => (Func::Sum, "many"),
             "abs" => (Func::Abs, "1"),
             "sqrt" => (Func::Sqrt, "1"),
             "ln" => (Func::Ln, "1"),
@@ -682,7 +713,7 @@ impl Compiler<'_> {
         } else if self.peek() == &Tok::Close {
             Err(arity("3"))
         } else {
-            Err(self.unexpected(","))
+            Err(self.unexpected("comma"))
         }
     }
 }
@@ -859,7 +890,13 @@ mod tests {
         let e = err("(V - V0 * c");
         assert_eq!(e.at, 12);
         assert!(
-            matches!(e.kind, ErrorKind::Syntax { expected: ")", .. }),
+            matches!(
+                e.kind,
+                ErrorKind::Syntax {
+                    expected: "close",
+                    ..
+                }
+            ),
             "{e:?}"
         );
         let e = err("V - W0");
@@ -916,6 +953,22 @@ mod tests {
             f("round(x, 0.5)").eval(&[1.0]).unwrap_err().kind,
             ErrorKind::Domain("round")
         );
+        // no step may leave the finite numbers, even where a comparison would hide it
+        let e = |s: &str| Formula::parse(s, &known).unwrap().eval(&[]).unwrap_err();
+        assert_eq!(e("if(10 ^ 400 > 1, 1, 2)").kind, ErrorKind::NotFinite);
+        assert_eq!(e("if(10 ^ 400 > 1, 1, 2)").at, 7);
+        assert_eq!(e("min(exp(1000), 3)").kind, ErrorKind::NotFinite);
+        assert_eq!(e("if((0 - 1) ^ 0.5 < 1, 1, 2)").kind, ErrorKind::NotFinite);
+        assert!(
+            Formula::parse("1e999 + 1", &known).is_err(),
+            "a literal out of range"
+        );
+        // computed values lose binary tails before GB/T 8170 rounding reads them
+        let av = f("(V - V0) * c * 56.1 / m")
+            .eval(&[5.15, 0.10, 0.1, 5.61])
+            .unwrap();
+        assert_eq!(av, 5.05);
+        assert_eq!(f("round(1.35 * 3, 1)").eval(&[]).unwrap(), 4.0);
         let e = f("V + V0")
             .eval_by(|k| (k == "V").then_some(1.0))
             .unwrap_err();

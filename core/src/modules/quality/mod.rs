@@ -78,6 +78,7 @@ impl Module for Quality {
                 "/quality/samples?state=nonconforming",
             ),
             e("quality.menu.ncrs", "/quality/ncrs"),
+            e("quality.menu.spc", "/quality/spc"),
             e("quality.menu.items", "/quality/items"),
             e("quality.menu.specs", "/quality/specs"),
         ]
@@ -154,6 +155,7 @@ impl Module for Quality {
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
+        service::scheduled(&app.store, &Actor::system("quality"), routes::now(app))?;
         spc_alarms(app)
     }
 
@@ -185,16 +187,23 @@ pub fn spc_alarms(app: &App) -> crate::error::Result<()> {
             .iter()
             .filter(|l| l.limits.min.is_some() || l.limits.max.is_some())
         {
-            let series =
-                service::series(&r, line.item, sp.material, now - 366 * 86_400_000, now + 1)?;
+            let series = service::series(
+                &r,
+                line.item,
+                sp.material,
+                sp.stage,
+                now - 366 * 86_400_000,
+                now + 1,
+            )?;
             let tail = &series[series.len().saturating_sub(SPC_WINDOW)..];
             let x: Vec<f64> = tail.iter().map(|p| p.2).collect();
             let Some(c) = rules::imr(&x) else { continue };
             let last = x.len() - 1;
-            let broken: Vec<&str> = rules::western_electric(&x, c.center, c.sigma)
+            // the Western Electric rules by number (1: beyond 3σ … 4: eight in a row)
+            let broken: Vec<String> = rules::western_electric(&x, c.center, c.sigma)
                 .into_iter()
                 .filter(|v| v.index == last)
-                .map(|v| v.rule.id())
+                .map(|v| (v.rule as u8 + 1).to_string())
                 .collect();
             if broken.is_empty() {
                 continue;
@@ -203,9 +212,11 @@ pub fn spc_alarms(app: &App) -> crate::error::Result<()> {
                 .iter()
                 .find(|i| i.id == line.item)
                 .map_or("?", |i| i.keyword.as_str());
+            let material = crate::modules::inventory::service::material(&r, sp.material)
+                .map_or_else(|_| sp.material.to_string(), |m| m.code);
             let msg = Msg::new("quality.alarm.spc")
                 .arg("item", keyword)
-                .arg("material", sp.material)
+                .arg("material", material)
                 .arg("rules", broken.join(", "));
             let key = format!("quality.spc:{}:{}", line.item, sp.material);
             if !standing.iter().any(|(k, _, _)| *k == key) {

@@ -251,6 +251,11 @@ pub struct Sample {
     /// The retest that replaced it.
     #[serde(default)]
     pub retest: Option<u64>,
+    /// Quality put the lot on hold for this sample (or the one it retests, or the receipt's
+    /// incoming inspection): only then does its release release the lot — a hold placed
+    /// for another reason (a complaint) stays.
+    #[serde(default)]
+    pub holds_lot: bool,
 }
 
 /// What is done with nonconforming product.

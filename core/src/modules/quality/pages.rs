@@ -2,7 +2,7 @@
 //! decision), test items with their formulas, specifications and nonconformance reports.
 //! Phones enter results on the sample page.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,7 +31,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(item_submit)
         .service(specs_page)
         .service(ncrs_page)
-        .service(ncr_submit);
+        .service(ncr_submit)
+        .service(spc_page)
+        .service(label_page)
+        .service(coa_page);
+}
+
+/// The box's address as the browser reached it, for QR codes on printed pages.
+fn here(req: &HttpRequest, path: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{path}", info.scheme(), info.host())
+}
+
+/// A sample's label (to print and stick on the bottle): number, what and when, and a QR
+/// code that opens the sample on a phone.
+#[get("/quality/samples/{id}/label")]
+async fn label_page(
+    ctx: Need<grant::quality::Read>,
+    req: HttpRequest,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    let r = ctx.app.store.read()?;
+    let items = svc::items(&r)?;
+    let s = svc::sample(&r, *id)?;
+    let url = here(&req, &format!("/quality/samples/{}", s.id));
+    ctx.page(
+        "quality/label.html",
+        context! { sample => to_value(&shown(&r, &s, &items)?), qr => crate::web::render::qr_svg(&url), url },
+    )
+}
+
+#[derive(Deserialize)]
+struct CoaQuery {
+    /// A customer (partner id) whose own specification is printed and judged.
+    customer: Option<u64>,
+}
+
+/// The certificate of analysis (产品质量检验报告) of a lot: its latest decided sample, judged
+/// against the plant's specification or the customer's, with a QR code to the live record.
+/// Refused while the lot has no released (or conceded) sample.
+#[get("/quality/lots/{lot}/coa")]
+async fn coa_page(
+    ctx: Need<grant::quality::Read>,
+    req: HttpRequest,
+    lot: web::Path<u64>,
+    q: web::Query<CoaQuery>,
+) -> Result<HttpResponse, AppError> {
+    let r = ctx.app.store.read()?;
+    let lot = inventory::lot(&r, *lot)?;
+    let coa = svc::certificate(&r, lot.id, q.customer)?;
+    let m = inventory::material(&r, lot.material)?;
+    let customer = q.customer.map(|c| inventory::partner(&r, c)).transpose()?;
+    let profile = crate::org::service::profile(&r)?;
+    let url = here(&req, &format!("/quality/samples/{}", coa.sample.id));
+    ctx.page(
+        "quality/coa.html",
+        context! {
+            coa => to_value(&coa),
+            lot => to_value(&lot),
+            material => to_value(&m),
+            customer => customer.map(|c| c.name),
+            company => profile.company_name,
+            address => profile.address,
+            qr => crate::web::render::qr_svg(&url),
+            url,
+        },
+    )
 }
 
 #[get("/quality")]
@@ -404,4 +469,69 @@ async fn ncr_submit(
     }
     .await;
     ctx.done(r, "flash.saved", "quality/ncrs.html", || ncrs_data(&ctx))
+}
+
+#[derive(Deserialize)]
+struct SpcQuery {
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
+    item: Option<u64>,
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
+    product: Option<u64>,
+    #[serde(default)]
+    stage: Option<super::model::Stage>,
+}
+
+/// The I-MR chart of an item for a product over the last year, with Cp / Cpk and the
+/// Western Electric rules broken.
+#[get("/quality/spc")]
+async fn spc_page(
+    ctx: Need<grant::quality::Read>,
+    q: web::Query<SpcQuery>,
+) -> Result<HttpResponse, AppError> {
+    let r = ctx.app.store.read()?;
+    let specs = svc::specs(&r)?;
+    let items: Vec<TestItem> = svc::items(&r)?
+        .into_iter()
+        .filter(|i| i.kind == ItemKind::Number)
+        .collect();
+    // products with a specification; the first one's first numeric item by default
+    let mut products: Vec<u64> = specs.iter().map(|s| s.material).collect();
+    products.sort_unstable();
+    products.dedup();
+    let product = q.product.or(products.first().copied());
+    let item = q.item.or_else(|| {
+        specs
+            .iter()
+            .filter(|s| Some(s.material) == product)
+            .flat_map(|s| s.lines.iter())
+            .find(|l| items.iter().any(|i| i.id == l.item))
+            .map(|l| l.item)
+    });
+    let stage = q.stage.unwrap_or(super::model::Stage::Finished);
+    let to = crate::util::now_ms();
+    let report = match (item, product) {
+        (Some(i), Some(p)) => Some(svc::spc(&r, i, p, stage, to - 366 * 86_400_000, to, None)?),
+        _ => None,
+    };
+    let materials: Vec<Value> = products
+        .iter()
+        .filter_map(|id| inventory::material(&r, *id).ok())
+        .map(|m| json!({"id": m.id, "label": format!("{} {}", m.code, m.name)}))
+        .collect();
+    let shown = item.and_then(|i| items.iter().find(|x| x.id == i)).cloned();
+    ctx.page(
+        "quality/spc.html",
+        context! {
+            items => to_value(&items),
+            materials => to_value(&materials),
+            item,
+            product,
+            shown => to_value(&shown),
+            report => to_value(&report),
+            chart => report.as_ref().map(|x| serde_json::to_string(x).unwrap_or_default()),
+            target => super::rules::CPK_TARGET,
+            stage => to_value(&stage),
+            stages => ["finished", "intermediate", "receipt"],
+        },
+    )
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     FormulaVersion, Nonconformance, Sample, SampleState, SamplingPoint, Spec, TestItem,
 };
-use super::rules::{self, ChartLimits, Violation};
 use super::service::{self as svc, Checked, NcrInput, NewSample, ResultInput, SampleAction};
 use crate::error::Error;
 use crate::web::error::AppError;
@@ -32,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_sample_create)
         .service(api_sample)
         .service(api_sample_results)
+        .service(api_results_import)
         .service(api_sample_action)
         .service(api_ncrs)
         .service(api_ncr_update)
@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_sample_create,
     api_sample,
     api_sample_results,
+    api_results_import,
     api_sample_action,
     api_ncrs,
     api_ncr_update,
@@ -345,6 +346,58 @@ async fn api_sample_results(
     ))
 }
 
+/// The columns of an instrument's results file.
+const IMPORT_COLUMNS: &[&str] = &["sample", "item", "value"];
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ResultsUpload {
+    /// A .csv or .xlsx file with a header row `sample,item,value` (sample number, item
+    /// keyword, result), one result a row.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ImportedResults {
+    /// Results entered.
+    entered: usize,
+}
+
+/// Enters results from an instrument's export (CSV or Excel: `sample,item,value`). The
+/// file is refused, naming each row at fault, unless every row is good; nothing is entered
+/// then.
+#[utoipa::path(tag = "quality", request_body(content = ResultsUpload, content_type = "multipart/form-data"), responses(
+    (status = 200, description = "Entered", body = ImportedResults),
+    (status = 422, description = "Rows refused (`error.rows`: row, field, message); nothing entered")),
+    security(("bearer" = ["quality:write"])))]
+#[post("/api/v1/quality/samples/import")]
+async fn api_results_import(
+    ctx: Need<grant::quality::Write>,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let (_, bytes) = crate::web::form::read_upload(mp, 2 << 20).await?;
+    let entered = ctx
+        .write(move |app, actor| {
+            let rows = crate::web::export::read_table(
+                &bytes,
+                IMPORT_COLUMNS,
+                "quality.import",
+                "sample",
+                10_000,
+            )?
+            .into_iter()
+            .map(|(row, cells)| {
+                let get = |k: &str| cells.get(k).cloned().unwrap_or_default();
+                (row, get("sample"), get("item"), get("value"))
+            })
+            .collect();
+            svc::import_results(&app.store, actor, rows, now(app))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ImportedResults { entered }))
+}
+
 /// Decides a sample: `release` (passed), `concession` (failed, with the reason), `reject`,
 /// `retest` (failed: a new sample replaces it). Needs the quality approve grant. Release
 /// and concession release the lot in inventory; reject marks it 不合格.
@@ -405,66 +458,21 @@ struct SpcParams {
     to: Option<i64>,
     /// Subgroup size for the X̄-R chart (2–9; consecutive readings).
     n: Option<usize>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct SpcPoint {
-    ms: i64,
-    sample: u64,
-    value: f64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct Spc {
-    points: Vec<SpcPoint>,
-    /// I-MR limits (two readings or more).
-    imr: Option<ChartLimits>,
-    /// X̄-R limits when `n` is given.
-    xbar_r: Option<ChartLimits>,
-    lsl: Option<f64>,
-    usl: Option<f64>,
-    cp: Option<f64>,
-    cpk: Option<f64>,
-    /// Western Electric rules broken on the individuals chart.
-    violations: Vec<Violation>,
+    /// `receipt`, `intermediate` or `finished` (default): readings of one stage only.
+    stage: Option<super::model::Stage>,
 }
 
 /// SPC of one item of one product: I-MR (and X̄-R) limits, Cp / Cpk against the plant's
 /// specification, and the Western Electric rules broken.
-#[utoipa::path(tag = "quality", params(SpcParams), responses((status = 200, description = "Charts and indices", body = Spc)), security(("bearer" = ["quality:read"])))]
+#[utoipa::path(tag = "quality", params(SpcParams), responses((status = 200, description = "Charts and indices", body = svc::Spc)), security(("bearer" = ["quality:read"])))]
 #[get("/api/v1/quality/spc")]
 async fn api_spc(
     ctx: Need<grant::quality::Read>,
     q: web::Query<SpcParams>,
 ) -> Result<HttpResponse, AppError> {
     let to = q.to.unwrap_or_else(crate::util::now_ms);
-    let from = q.from.unwrap_or(to - 366 * 86_400_000);
+    let from = q.from.unwrap_or(to.saturating_sub(366 * 86_400_000));
+    let stage = q.stage.unwrap_or(super::model::Stage::Finished);
     let r = ctx.app.store.read()?;
-    let series = svc::series(&r, q.item, q.product, from, to)?;
-    let x: Vec<f64> = series.iter().map(|p| p.2).collect();
-    let (lsl, usl) = svc::limits_for(&r, q.item, q.product)?;
-    let imr = rules::imr(&x);
-    let xbar_r = q.n.and_then(|n| {
-        let groups: Vec<Vec<f64>> = x.chunks_exact(n.max(1)).map(<[f64]>::to_vec).collect();
-        rules::xbar_r(&groups)
-    });
-    let (cp, cpk) = imr.as_ref().map_or((None, None), |c| {
-        rules::capability(c.center, c.sigma, lsl, usl)
-    });
-    let violations = imr.as_ref().map_or(Vec::new(), |c| {
-        rules::western_electric(&x, c.center, c.sigma)
-    });
-    Ok(HttpResponse::Ok().json(Spc {
-        points: series
-            .into_iter()
-            .map(|(ms, sample, value)| SpcPoint { ms, sample, value })
-            .collect(),
-        imr,
-        xbar_r,
-        lsl,
-        usl,
-        cp,
-        cpk,
-        violations,
-    }))
+    Ok(HttpResponse::Ok().json(svc::spc(&r, q.item, q.product, stage, from, to, q.n)?))
 }

@@ -42,20 +42,34 @@ pub struct Limits {
     /// For text items: the expected text (`清澈透明`); compared trimmed, case-insensitive.
     #[serde(default)]
     pub text: String,
+    /// The decimals the limits are written with in the standard (`≤ 5.0`: 1). A number
+    /// loses them (5.0 is 5), so: this when given, else the limit's own fractional digits,
+    /// else (a whole-number limit) the item's decimals.
+    #[serde(default)]
+    pub digits: Option<i32>,
 }
 
-/// A numeric result against its limits. With `Rounded`, the value is rounded to `decimals`
-/// (GB/T 8170) before comparing; the limits themselves are inclusive.
-pub fn judge_number(value: f64, decimals: i32, how: Compare, lim: &Limits) -> Verdict {
+/// A numeric result against its limits, which are inclusive. With `Rounded` (GB/T 8170
+/// §4.3.3, 修约值比较法) the value is rounded to the digits each limit is written with
+/// before it is compared with it (≤ 5.04 compares 5.049 as 5.05; ≥ 99.5 compares 99.46 as
+/// 99.5; see [`Limits::digits`], `item_decimals` for whole-number limits); with `Full` it
+/// is compared as measured.
+pub fn judge_number(value: f64, item_decimals: i32, how: Compare, lim: &Limits) -> Verdict {
     if !value.is_finite() {
         return Verdict::Pending;
     }
-    let v = match how {
-        Compare::Rounded => round_gb(value, decimals),
+    let digits = |limit: f64| {
+        lim.digits.unwrap_or_else(|| match decimals_of(limit) {
+            0 => item_decimals,
+            d => d,
+        })
+    };
+    let at = |limit: f64| match how {
+        Compare::Rounded => round_gb(value, digits(limit)),
         Compare::Full => value,
     };
-    let below = lim.min.is_some_and(|m| v < m);
-    let above = lim.max.is_some_and(|m| v > m);
+    let below = lim.min.is_some_and(|m| at(m) < m);
+    let above = lim.max.is_some_and(|m| at(m) > m);
     if below || above {
         Verdict::Fail
     } else {
@@ -63,12 +77,18 @@ pub fn judge_number(value: f64, decimals: i32, how: Compare, lim: &Limits) -> Ve
     }
 }
 
+/// The decimals a limit is written with (`5.04` → 2, `100` → 0), from its shortest form.
+pub fn decimals_of(limit: f64) -> i32 {
+    let s = format!("{}", limit.abs());
+    s.split_once('.').map_or(0, |(_, f)| f.len() as i32)
+}
+
 /// A text result (appearance, odour) against the expected text.
 pub fn judge_text(value: &str, lim: &Limits) -> Verdict {
     let v = value.trim();
     if v.is_empty() {
         Verdict::Pending
-    } else if lim.text.trim().is_empty() || v.to_lowercase() == lim.text.trim().to_lowercase() {
+    } else if !lim.text.trim().is_empty() && v.to_lowercase() == lim.text.trim().to_lowercase() {
         Verdict::Pass
     } else {
         Verdict::Fail
@@ -264,9 +284,11 @@ pub fn western_electric(x: &[f64], center: f64, sigma: f64) -> Vec<Violation> {
                 rule: WeRule::Beyond3,
             });
         }
-        if i >= 2 {
-            let hi = count(i - 2, i, &|v| v > 2.0);
-            let lo = count(i - 2, i, &|v| v < -2.0);
+        // the windows start with the series: the first two points beyond 2σ already count
+        {
+            let from = i.saturating_sub(2);
+            let hi = count(from, i, &|v| v > 2.0);
+            let lo = count(from, i, &|v| v < -2.0);
             if (hi >= 2 && zi > 2.0) || (lo >= 2 && zi < -2.0) {
                 out.push(Violation {
                     index: i,
@@ -274,9 +296,10 @@ pub fn western_electric(x: &[f64], center: f64, sigma: f64) -> Vec<Violation> {
                 });
             }
         }
-        if i >= 4 {
-            let hi = count(i - 4, i, &|v| v > 1.0);
-            let lo = count(i - 4, i, &|v| v < -1.0);
+        {
+            let from = i.saturating_sub(4);
+            let hi = count(from, i, &|v| v > 1.0);
+            let lo = count(from, i, &|v| v < -1.0);
             if (hi >= 4 && zi > 1.0) || (lo >= 4 && zi < -1.0) {
                 out.push(Violation {
                     index: i,
@@ -315,22 +338,44 @@ mod tests {
 
     #[test]
     fn numbers_are_judged_on_the_rounded_value_by_default() {
-        // acid value ≤ 5.0, one decimal: 5.04 rounds to 5.0 and passes (修约值比较法)
+        // acid value ≤ 5.0: 5.04 rounds to 5.0 and passes (修约值比较法)
         let l = lim(None, Some(5.0));
         assert_eq!(judge_number(5.04, 1, Compare::Rounded, &l), Verdict::Pass);
         assert_eq!(judge_number(5.05, 1, Compare::Rounded, &l), Verdict::Pass); // 5.0 (even)
         assert_eq!(judge_number(5.06, 1, Compare::Rounded, &l), Verdict::Fail);
+        assert_eq!(
+            judge_number(5.050001, 1, Compare::Rounded, &l),
+            Verdict::Fail
+        );
         // 全数值比较法: as measured
         assert_eq!(judge_number(5.04, 1, Compare::Full, &l), Verdict::Fail);
+        // rounded to the limit's own digits (GB/T 8170 §4.3.3), not the item's
+        let l = lim(None, Some(5.04));
+        assert_eq!(judge_number(5.049, 1, Compare::Rounded, &l), Verdict::Fail);
+        assert_eq!(judge_number(5.044, 1, Compare::Rounded, &l), Verdict::Pass);
+        let l = lim(Some(99.5), None);
+        assert_eq!(judge_number(99.46, 2, Compare::Rounded, &l), Verdict::Pass);
+        assert_eq!(judge_number(99.44, 1, Compare::Rounded, &l), Verdict::Fail);
         // both limits, inclusive
         let l = lim(Some(49.0), Some(51.0));
         assert_eq!(judge_number(49.0, 1, Compare::Rounded, &l), Verdict::Pass);
-        assert_eq!(judge_number(48.94, 1, Compare::Rounded, &l), Verdict::Fail);
+        assert_eq!(judge_number(48.4, 1, Compare::Rounded, &l), Verdict::Fail);
+        assert_eq!(judge_number(48.94, 1, Compare::Rounded, &l), Verdict::Fail); // 48.9
         assert_eq!(judge_number(51.0, 1, Compare::Rounded, &l), Verdict::Pass);
         assert_eq!(
             judge_number(f64::NAN, 1, Compare::Rounded, &l),
             Verdict::Pending
         );
+        assert_eq!(decimals_of(5.04), 2);
+        assert_eq!(decimals_of(100.0), 0);
+        // a whole-number limit takes the item's decimals, or the digits written down
+        let l = lim(None, Some(6000.0));
+        assert_eq!(judge_number(6000.4, 0, Compare::Rounded, &l), Verdict::Pass);
+        let l = Limits {
+            digits: Some(1),
+            ..lim(None, Some(5.0))
+        };
+        assert_eq!(judge_number(5.04, 3, Compare::Rounded, &l), Verdict::Pass);
     }
 
     #[test]
@@ -342,6 +387,8 @@ mod tests {
         assert_eq!(judge_text(" 清澈透明 ", &l), Verdict::Pass);
         assert_eq!(judge_text("浑浊", &l), Verdict::Fail);
         assert_eq!(judge_text("", &l), Verdict::Pending);
+        // no expected text: nothing to pass against
+        assert_eq!(judge_text("黑色浑浊", &Limits::default()), Verdict::Fail);
         use Verdict::*;
         assert_eq!(overall([Pass, Pass]), Pass);
         assert_eq!(overall([Pass, Pending]), Pending);
@@ -417,5 +464,8 @@ mod tests {
         let seven_then_cross = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, -0.2];
         assert!(rules(&seven_then_cross).is_empty());
         assert!(western_electric(&[5.0], 0.0, 0.0).is_empty());
+        // from the first points on: two beyond 2σ, four beyond 1σ
+        assert_eq!(rules(&[2.5, 2.5]), vec![(1, WeRule::TwoOfThree)]);
+        assert_eq!(rules(&[1.5, 1.5, 1.5, 1.5]), vec![(3, WeRule::FourOfFive)]);
     }
 }

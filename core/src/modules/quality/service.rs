@@ -98,10 +98,18 @@ pub fn formula_error(e: &FormulaError) -> Error {
         "empty" => "quality.formula.empty",
         "too_long" => "quality.formula.too_long",
         "too_deep" => "quality.formula.too_deep",
-        "syntax" => "quality.formula.syntax",
+        "syntax_token" => "quality.formula.syntax_token",
+        "syntax_operand" => "quality.formula.syntax_operand",
+        "syntax_operator" => "quality.formula.syntax_operator",
+        "syntax_close" => "quality.formula.syntax_close",
+        "syntax_comma" => "quality.formula.syntax_comma",
         "unknown_keyword" => "quality.formula.unknown_keyword",
         "unknown_function" => "quality.formula.unknown_function",
-        "arity" => "quality.formula.arity",
+        "arity_1" => "quality.formula.arity_1",
+        "arity_2" => "quality.formula.arity_2",
+        "arity_3" => "quality.formula.arity_3",
+        "arity_many" => "quality.formula.arity_many",
+        "not_finite_at" => "quality.formula.not_finite_at",
         "cycle" => "quality.formula.cycle",
         "division_by_zero" => "quality.formula.division_by_zero",
         "domain" => "quality.formula.domain",
@@ -425,6 +433,18 @@ pub fn save_spec(store: &Store, actor: &Actor, mut x: Spec) -> Result<Spec> {
             ));
         }
         let numeric = l.limits.min.is_some() || l.limits.max.is_some() || l.limits.target.is_some();
+        // a line that asks nothing would pass anything
+        let criterion = match it.kind {
+            ItemKind::Number => l.limits.min.is_some() || l.limits.max.is_some(),
+            ItemKind::Text => !l.limits.text.trim().is_empty(),
+            ItemKind::PassFail => true,
+        };
+        if !criterion {
+            return Err(Error::invalid_msg(
+                "lines",
+                Msg::new("quality.err.spec_criterion").arg("item", &it.keyword),
+            ));
+        }
         if it.kind != ItemKind::Number && numeric {
             return Err(Error::invalid_msg(
                 "lines",
@@ -548,12 +568,22 @@ fn open_sample(
         .map_err(|_| Error::invalid("material", "quality.err.material_not_found"))?;
     let p =
         point(w, point_id).map_err(|_| Error::invalid("point", "quality.err.point_not_found"))?;
+    let mut holds_lot = matches!(origin, Origin::Receipt { .. });
     if let Some(l) = lot {
         let l =
             inventory::lot(w, l).map_err(|_| Error::invalid("lot", "quality.err.lot_not_found"))?;
         if l.material != material {
             return Err(Error::invalid("lot", "quality.err.lot_material"));
         }
+        // a rejected lot is scrapped or returned, or reworked into a new lot: not tested
+        // back into use
+        if l.quality == LotQuality::Rejected {
+            return Err(Error::invalid("lot", "quality.err.lot_rejected"));
+        }
+        holds_lot |= l.quality == LotQuality::Released;
+    }
+    if let Origin::Retest { of } = origin {
+        holds_lot = sample(w, of)?.holds_lot;
     }
     let spec = match spec_id {
         Some(id) => {
@@ -606,6 +636,7 @@ fn open_sample(
         decided_ms: None,
         comment: String::new(),
         retest: None,
+        holds_lot,
     };
     claim(w, "number", format!("n:{number}"), id, None)?;
     w.insert(&SAMPLES, &id, &s)?;
@@ -704,18 +735,34 @@ pub fn enter_results(
     input: Vec<ResultInput>,
     now: Now,
 ) -> Result<Sample> {
+    let mut w = store.write(actor)?;
+    let s = results_in(&mut w, actor, id, input, now)?;
+    w.commit()?;
+    Ok(s)
+}
+
+/// `enter_results` inside a transaction (an instrument file enters many samples at once).
+fn results_in(
+    w: &mut WriteTx,
+    actor: &Actor,
+    id: u64,
+    input: Vec<ResultInput>,
+    now: Now,
+) -> Result<Sample> {
     if input.is_empty() || input.len() > 100 {
         return Err(Error::invalid("results", "quality.err.results"));
     }
-    let mut w = store.write(actor)?;
-    let before = sample(&w, id)?;
+    let before = sample(w, id)?;
     if before.state.closed() {
-        return Err(Error::Conflict(
-            Msg::new("quality.err.sample_closed").arg("state", before.state.id()),
-        ));
+        return Err(Error::conflict("quality.err.sample_closed"));
+    }
+    // an out-of-specification result is a record: a retest, a concession or a rejection
+    // answers it, not an edit
+    if before.state == SampleState::Failed {
+        return Err(Error::conflict("quality.err.sample_failed"));
     }
     let mut s = before.clone();
-    let all = items(&w)?;
+    let all = items(w)?;
     for r in input {
         let it = match r.item {
             Some(i) => all.iter().find(|x| x.id == i),
@@ -736,12 +783,17 @@ pub fn enter_results(
         let v = r.value.trim();
         let (value, text_value) = match it.kind {
             ItemKind::Number => {
-                let n: f64 = v.replace(',', ".").parse().map_err(|_| {
-                    Error::invalid_msg(
-                        "results",
-                        Msg::new("quality.err.number").arg("item", &it.keyword),
-                    )
-                })?;
+                // a point is the decimal sign: 1,250 is refused, not read as 1.25
+                let n: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite())
+                    .ok_or_else(|| {
+                        Error::invalid_msg(
+                            "results",
+                            Msg::new("quality.err.number").arg("item", &it.keyword),
+                        )
+                    })?;
                 if !rules::plausible(n, it.plausible_low, it.plausible_high) {
                     return Err(Error::invalid_msg(
                         "results",
@@ -784,22 +836,29 @@ pub fn enter_results(
     }
     compute(&mut s, &all, actor, now);
     let sp = match s.spec {
-        Some(id) => Some(spec(&w, id)?),
+        Some(id) => Some(spec(w, id)?),
         None => None,
     };
     judge(&mut s, &all, sp.as_ref());
-    // the numeric results, for SPC
+    // the numeric results, for SPC: per stage (a reactor's in-process readings are not
+    // the finished product's)
+    let stage = point(w, s.point)?.stage;
     for l in &s.results {
         if let Some(v) = l.value {
             w.insert(
                 &SERIES,
-                &(l.item, s.material, s.taken_ms.max(0) as u64, s.id),
+                &(
+                    l.item,
+                    lane(s.material, stage),
+                    s.taken_ms.max(0) as u64,
+                    s.id,
+                ),
                 &v,
             )?;
         }
     }
     if s.state == SampleState::Failed && before.state != SampleState::Failed {
-        open_ncr(&mut w, &s, &all, sp.as_ref(), now)?;
+        open_ncr(w, &s, &all, sp.as_ref(), now)?;
     }
     w.insert(&SAMPLES, &s.id, &s)?;
     w.audit(
@@ -807,7 +866,6 @@ pub fn enter_results(
         format!("sample:{} {}", s.id, s.number),
         Change::updated(&before, &s),
     );
-    w.commit()?;
     Ok(s)
 }
 
@@ -896,7 +954,11 @@ fn judge(s: &mut Sample, all: &[TestItem], sp: Option<&Spec>) {
         let Some(it) = all.iter().find(|i| i.id == l.item) else {
             continue;
         };
-        let lim = limits(l.item).map(|x| x.limits.clone()).unwrap_or_default();
+        // an item the specification does not name is reported, not judged
+        let Some(lim) = limits(l.item).map(|x| x.limits.clone()) else {
+            l.verdict = Verdict::Pending;
+            continue;
+        };
         l.verdict = match it.kind {
             ItemKind::Number => match l.value {
                 Some(v) => rules::judge_number(
@@ -990,9 +1052,15 @@ pub enum SampleAction {
     },
     /// A failed sample (or one without a specification) released anyway (让步接收): the
     /// reason is required and the nonconformance report is closed as a concession.
-    Concession { comment: String },
+    Concession {
+        #[serde(default)]
+        comment: String,
+    },
     /// The lot is 不合格: only scrap or return remain.
-    Reject { comment: String },
+    Reject {
+        #[serde(default)]
+        comment: String,
+    },
     /// A failed sample is tested again: a new sample replaces it, the lot stays held.
     Retest {
         #[serde(default)]
@@ -1012,13 +1080,10 @@ pub fn act(
     let mut w = store.write(actor)?;
     let before = sample(&w, id)?;
     if before.state.closed() {
-        return Err(Error::Conflict(
-            Msg::new("quality.err.sample_closed").arg("state", before.state.id()),
-        ));
+        return Err(Error::conflict("quality.err.sample_closed"));
     }
     let mut s = before.clone();
-    let wrong =
-        || Error::Conflict(Msg::new("quality.err.action_state").arg("state", before.state.id()));
+    let wrong = || Error::conflict("quality.err.action_state");
     let (code, lot_to) = match &action {
         SampleAction::Release { comment } => {
             if s.state != SampleState::Passed {
@@ -1076,11 +1141,18 @@ pub fn act(
     s.decided_ms = Some(now.ms);
     w.insert(&SAMPLES, &s.id, &s)?;
     if let (Some(lot), Some(q)) = (s.lot, lot_to) {
-        // another open sample of the lot keeps it held
+        let current = inventory::lot(&w, lot)?.quality;
+        if current == LotQuality::Rejected && q == LotQuality::Released {
+            // rejected meanwhile (by another sample): it stays 不合格
+            return Err(Error::conflict("quality.err.lot_rejected"));
+        }
+        // another open sample of the lot keeps it held; a hold quality did not place
+        // (a complaint) is not quality's to lift
         let others_open = lot_samples(&w, lot)?
             .iter()
             .any(|o| o.id != s.id && !o.state.closed());
-        if q == LotQuality::Rejected || !others_open {
+        let ours = s.holds_lot || current == LotQuality::Released;
+        if q == LotQuality::Rejected || (!others_open && ours) {
             let note = Msg::new(match q {
                 LotQuality::Rejected => "quality.note.rejected",
                 _ if s.state == SampleState::Concession => "quality.note.concession",
@@ -1196,18 +1268,30 @@ pub fn update_ncr(
 // ------------------------------------------------------------------ SPC
 
 /// One item of one material over a time span: the readings in time order.
+/// A material's readings at one stage share a key prefix in `quality.series`.
+fn lane(material: u64, stage: Stage) -> u64 {
+    material << 2
+        | match stage {
+            Stage::Receipt => 0,
+            Stage::Intermediate => 1,
+            Stage::Finished => 2,
+        }
+}
+
 pub fn series(
     r: &impl Reader,
     item: u64,
     material: u64,
+    stage: Stage,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, u64, f64)>> {
     let mut out = Vec::new();
     let (a, b) = (from_ms.max(0) as u64, to_ms.max(0) as u64);
+    let lane = lane(material, stage);
     r.visit(
         &SERIES,
-        (item, material, a, 0)..(item, material, b, 0),
+        (item, lane, a, 0)..(item, lane, b, 0),
         Order::Asc,
         |(_, _, ms, sample), v| {
             out.push((ms as i64, sample, v));
@@ -1253,14 +1337,19 @@ pub fn counts(r: &impl Reader) -> Result<Counts> {
     })
 }
 
-/// The plant's specification limits (LSL, USL) of an item for a material: from its
-/// finished-product specification, else any of its own (no customer).
-pub fn limits_for(r: &impl Reader, item: u64, material: u64) -> Result<(Option<f64>, Option<f64>)> {
+/// The plant's specification limits (LSL, USL) of an item for a material at a stage (the
+/// first grade's; customers' own specifications are for their certificates).
+pub fn limits_for(
+    r: &impl Reader,
+    item: u64,
+    material: u64,
+    stage: Stage,
+) -> Result<(Option<f64>, Option<f64>)> {
     let mut own: Vec<Spec> = specs(r)?
         .into_iter()
-        .filter(|s| s.material == material && s.customer.is_none())
+        .filter(|s| s.material == material && s.customer.is_none() && s.stage == stage)
         .collect();
-    own.sort_by_key(|s| (s.stage != Stage::Finished, s.grade.clone()));
+    own.sort_by_key(|s| s.grade.clone());
     Ok(own
         .iter()
         .find_map(|s| s.lines.iter().find(|l| l.item == item))
@@ -1274,4 +1363,255 @@ pub fn open_samples(r: &impl Reader, lot: u64) -> Result<Vec<Sample>> {
         .into_iter()
         .filter(|s| !s.state.closed())
         .collect())
+}
+
+/// One line of a certificate of analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoaLine {
+    pub keyword: String,
+    pub name: String,
+    pub unit: String,
+    pub method: String,
+    pub limits: rules::Limits,
+    /// The result as reported: rounded to the item's decimals (GB/T 8170), or the text.
+    pub result: String,
+    pub verdict: Verdict,
+}
+
+/// A lot's certificate of analysis: the newest released (or conceded) sample of the lot,
+/// its results against the customer's specification when one is given and exists, else
+/// the plant's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certificate {
+    pub sample: Sample,
+    pub spec: Spec,
+    /// The specification is the customer's own.
+    pub customers_spec: bool,
+    pub lines: Vec<CoaLine>,
+    /// Every line passes (a concession says so on the certificate).
+    pub conforms: bool,
+}
+
+pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<Certificate> {
+    let s = lot_samples(r, lot)?
+        .into_iter()
+        .find(|s| matches!(s.state, SampleState::Released | SampleState::Concession))
+        .ok_or_else(|| Error::Conflict(Msg::new("quality.err.no_release")))?;
+    let plant = match s.spec {
+        Some(id) => spec(r, id)?,
+        None => return Err(Error::Conflict(Msg::new("quality.err.no_release"))),
+    };
+    let theirs = customer.and_then(|c| {
+        specs(r).ok()?.into_iter().find(|x| {
+            x.material == plant.material && x.stage == plant.stage && x.customer == Some(c)
+        })
+    });
+    let customers_spec = theirs.is_some();
+    let sp = theirs.unwrap_or(plant);
+    let all = items(r)?;
+    let mut lines = Vec::new();
+    for l in &sp.lines {
+        let Some(it) = all.iter().find(|i| i.id == l.item) else {
+            continue;
+        };
+        let res = s.results.iter().find(|x| x.item == l.item);
+        let (result, verdict) = match (it.kind, res) {
+            (ItemKind::Number, Some(x)) if x.value.is_some() => {
+                let v = x.value.unwrap_or_default();
+                let shown = super::formula::round_gb(v, it.decimals);
+                (
+                    format!("{shown:.*}", it.decimals.max(0) as usize),
+                    rules::judge_number(v, it.decimals, sp.compare, &l.limits),
+                )
+            }
+            (ItemKind::Text, Some(x)) => (x.text.clone(), rules::judge_text(&x.text, &l.limits)),
+            (ItemKind::PassFail, Some(x)) => (
+                x.text.clone(),
+                if x.text == "pass" {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
+            ),
+            _ => ("—".into(), Verdict::Pending),
+        };
+        lines.push(CoaLine {
+            keyword: it.keyword.clone(),
+            name: it.name.clone(),
+            unit: it.unit.clone(),
+            method: it.method.clone(),
+            limits: l.limits.clone(),
+            result,
+            verdict,
+        });
+    }
+    let conforms = !lines.is_empty() && lines.iter().all(|l| l.verdict == Verdict::Pass);
+    Ok(Certificate {
+        sample: s,
+        spec: sp,
+        customers_spec,
+        lines,
+        conforms,
+    })
+}
+
+/// Opens the samples that sampling points with a schedule are due for (every `every_hours`
+/// since the point's last sample); returns how many.
+pub fn scheduled(store: &Store, actor: &Actor, now: Now) -> Result<usize> {
+    let r = store.read()?;
+    let due: Vec<SamplingPoint> = points(&r)?
+        .into_iter()
+        .filter(|p| p.every_hours > 0 && p.material.is_some())
+        .filter(|p| {
+            let last = samples(&r)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.point == p.id)
+                .map(|s| s.taken_ms)
+                .max();
+            last.is_none_or(|t| now.ms - t >= i64::from(p.every_hours) * 3_600_000)
+        })
+        .collect();
+    drop(r);
+    for p in &due {
+        let mut w = store.write(actor)?;
+        let material = p.material.unwrap_or_default();
+        open_sample(
+            &mut w,
+            actor,
+            material,
+            None,
+            p.id,
+            None,
+            Origin::Schedule,
+            String::new(),
+            now,
+        )?;
+        w.commit()?;
+    }
+    Ok(due.len())
+}
+
+/// An instrument's export: one result a row (`sample` number, `item` keyword, `value`),
+/// as CSV or Excel. Every row is checked first and the file is refused, with the rows at
+/// fault, unless all are good; then each sample's results are entered as by hand, all in
+/// one transaction.
+pub fn import_results(
+    store: &Store,
+    actor: &Actor,
+    rows: Vec<(usize, String, String, String)>,
+    now: Now,
+) -> Result<usize> {
+    let mut w = store.write(actor)?;
+    let mut by_sample: BTreeMap<u64, Vec<(usize, ResultInput)>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (row, number, keyword, value) in rows {
+        let Some(id) = w.get(&CODES, &format!("n:{}", number.trim()))? else {
+            errors.push(crate::error::RowError {
+                row,
+                field: "sample",
+                msg: Msg::new("quality.err.sample_not_found"),
+            });
+            continue;
+        };
+        by_sample.entry(id).or_default().push((
+            row,
+            ResultInput {
+                item: None,
+                keyword,
+                value,
+            },
+        ));
+    }
+    let mut entered = 0;
+    for (id, list) in by_sample {
+        let first_row = list.first().map_or(0, |x| x.0);
+        let n = list.len();
+        // a refusal names the sample's first row (the message names the item)
+        match results_in(
+            &mut w,
+            actor,
+            id,
+            list.into_iter().map(|x| x.1).collect(),
+            now,
+        ) {
+            Ok(_) => entered += n,
+            Err(Error::Invalid { msg, .. }) | Err(Error::Conflict(msg)) => {
+                errors.push(crate::error::RowError {
+                    row: first_row,
+                    field: "value",
+                    msg,
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Err(Error::Rows(errors));
+    }
+    w.commit()?;
+    Ok(entered)
+}
+
+/// A reading on an SPC chart.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SpcPoint {
+    pub ms: i64,
+    pub sample: u64,
+    pub value: f64,
+}
+
+/// SPC of one item of one material over a span.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Spc {
+    pub points: Vec<SpcPoint>,
+    /// I-MR limits (two readings or more).
+    pub imr: Option<rules::ChartLimits>,
+    /// X̄-R limits of consecutive subgroups of `n` when asked.
+    pub xbar_r: Option<rules::ChartLimits>,
+    pub lsl: Option<f64>,
+    pub usl: Option<f64>,
+    pub cp: Option<f64>,
+    pub cpk: Option<f64>,
+    /// Western Electric rules broken on the individuals chart.
+    pub violations: Vec<rules::Violation>,
+}
+
+pub fn spc(
+    r: &impl Reader,
+    item: u64,
+    material: u64,
+    stage: Stage,
+    from_ms: i64,
+    to_ms: i64,
+    n: Option<usize>,
+) -> Result<Spc> {
+    let series = series(r, item, material, stage, from_ms, to_ms)?;
+    let x: Vec<f64> = series.iter().map(|p| p.2).collect();
+    let (lsl, usl) = limits_for(r, item, material, stage)?;
+    let imr = rules::imr(&x);
+    let xbar_r = n.and_then(|n| {
+        let groups: Vec<Vec<f64>> = x.chunks_exact(n.max(1)).map(<[f64]>::to_vec).collect();
+        rules::xbar_r(&groups)
+    });
+    let (cp, cpk) = imr.as_ref().map_or((None, None), |c| {
+        rules::capability(c.center, c.sigma, lsl, usl)
+    });
+    let violations = imr.as_ref().map_or(Vec::new(), |c| {
+        rules::western_electric(&x, c.center, c.sigma)
+    });
+    Ok(Spc {
+        points: series
+            .into_iter()
+            .map(|(ms, sample, value)| SpcPoint { ms, sample, value })
+            .collect(),
+        imr,
+        xbar_r,
+        lsl,
+        usl,
+        cp,
+        cpk,
+        violations,
+    })
 }

@@ -568,3 +568,176 @@ fn a_hand_sample_holds_a_released_lot_and_needs_a_known_point() {
         LotQuality::Held
     );
 }
+
+#[test]
+fn a_scheduled_point_opens_its_sample_when_due() {
+    let l = lab();
+    let p = save_point(
+        &l.store,
+        &l.a,
+        SamplingPoint {
+            id: 0,
+            code: "SP-R1".into(),
+            name: "R-101".into(),
+            stage: Stage::Intermediate,
+            unit: "R-101".into(),
+            every_hours: 4,
+            material: Some(l.material),
+        },
+    )
+    .unwrap();
+    assert_eq!(scheduled(&l.store, &l.a, NOW).unwrap(), 1);
+    // not again within the four hours, again after them
+    let later = |h: i64| Now {
+        ms: NOW.ms + h * 3_600_000,
+        today: NOW.today,
+    };
+    assert_eq!(scheduled(&l.store, &l.a, later(3)).unwrap(), 0);
+    assert_eq!(scheduled(&l.store, &l.a, later(4)).unwrap(), 1);
+    let r = l.store.read().unwrap();
+    let at_point: Vec<Sample> = samples(&r)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.point == p.id)
+        .collect();
+    assert_eq!(at_point.len(), 2);
+    assert!(
+        at_point
+            .iter()
+            .all(|s| s.origin == Origin::Schedule && s.lot.is_none())
+    );
+    // a schedule needs a material
+    let mut bad = p.clone();
+    bad.material = None;
+    assert!(save_point(&l.store, &l.a, bad).is_err());
+}
+
+#[test]
+fn records_stay_records_and_holds_stay_with_who_placed_them() {
+    let l = lab();
+    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    // a failed result is not rewritten into a pass
+    let got = receive(&l, "B-101");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let failed = enter_results(&l.store, &l.a, s.id, results(&all), NOW).unwrap();
+    assert_eq!(failed.state, SampleState::Failed);
+    let e = enter_results(&l.store, &l.a, s.id, results(&[("V", "1.0")]), NOW).unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+    // rejected: no new sample tests it back into use
+    act(
+        &l.store,
+        &l.a,
+        s.id,
+        SampleAction::Reject {
+            comment: "超标".into(),
+        },
+        NOW,
+    )
+    .unwrap();
+    let again = create_sample(
+        &l.store,
+        &l.a,
+        NewSample {
+            material: l.material,
+            lot: Some(got.lot.id),
+            point: l.point,
+            ..Default::default()
+        },
+        NOW,
+    );
+    assert_eq!(field(&again.unwrap_err()), "lot");
+
+    // a hold for a complaint outlives a passing test
+    let mut mat = inv::material(&l.store.read().unwrap(), l.material).unwrap();
+    mat.inspect = false;
+    inv::save_material(&l.store, &l.a, mat).unwrap();
+    let got = receive(&l, "B-102");
+    inv::set_lot_quality(
+        &l.store,
+        &l.a,
+        got.lot.id,
+        LotQuality::Held,
+        "客户投诉，冻结待查",
+    )
+    .unwrap();
+    let s = create_sample(
+        &l.store,
+        &l.a,
+        NewSample {
+            material: l.material,
+            lot: Some(got.lot.id),
+            point: l.point,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(!s.holds_lot);
+    enter_results(
+        &l.store,
+        &l.a,
+        s.id,
+        results(&[("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")]),
+        NOW,
+    )
+    .unwrap();
+    act(
+        &l.store,
+        &l.a,
+        s.id,
+        SampleAction::Release {
+            comment: String::new(),
+        },
+        NOW,
+    )
+    .unwrap();
+    let lot = inv::lot(&l.store.read().unwrap(), got.lot.id).unwrap();
+    assert_eq!(lot.quality, LotQuality::Held);
+    assert_eq!(lot.quality_note, "客户投诉，冻结待查");
+
+    // 1,250 is not read as 1.25; NaN is not a number
+    let got = receive(&l, "B-103");
+    let s = create_sample(
+        &l.store,
+        &l.a,
+        NewSample {
+            material: l.material,
+            lot: Some(got.lot.id),
+            point: l.point,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    for bad in ["1,250", "NaN", "inf"] {
+        assert!(
+            enter_results(&l.store, &l.a, s.id, results(&[("V", bad)]), NOW).is_err(),
+            "{bad}"
+        );
+    }
+    // a specification line that asks nothing is refused
+    let v = item_by_keyword(&l.store.read().unwrap(), "V")
+        .unwrap()
+        .unwrap();
+    let e = save_spec(
+        &l.store,
+        &l.a,
+        Spec {
+            id: 0,
+            material: l.material,
+            grade: "二级".into(),
+            customer: None,
+            stage: Stage::Receipt,
+            compare: Compare::Rounded,
+            lines: vec![SpecLine {
+                item: v.id,
+                limits: Limits::default(),
+            }],
+            standard: String::new(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(field(&e), "lines");
+}

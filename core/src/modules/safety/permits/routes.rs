@@ -1031,18 +1031,6 @@ async fn act_submit(
     }
 }
 
-/// The QR code (SVG) of a URL.
-fn qr_svg(url: &str) -> String {
-    qrcode::QrCode::new(url.as_bytes())
-        .map(|q| {
-            q.render::<qrcode::render::svg::Color>()
-                .min_dimensions(140, 140)
-                .quiet_zone(true)
-                .build()
-        })
-        .unwrap_or_default()
-}
-
 #[get("/safety/permits/{id}/print")]
 async fn print_page(
     ctx: Need<grant::safety::Read>,
@@ -1062,7 +1050,7 @@ async fn print_page(
         "safety/permit_print.html",
         context! {
             permit => to_value(&view(&p, ctx.lang, ctx.app.offset)),
-            qr => minijinja::Value::from_safe_string(qr_svg(&url)),
+            qr => crate::web::render::qr_svg(&url),
             url => url,
             company => company,
         },
