@@ -166,7 +166,7 @@ impl Sink for Alarms {
 impl Alarms {
     pub fn open(store: Arc<Store>, tags: Arc<Engine>) -> Result<Alarms> {
         let r = store.read()?;
-        let defs: Vec<AlarmDef> = r.all(&DEFS)?.into_iter().map(|(_, d)| d).collect();
+        let defs: Vec<AlarmDef> = r.values(&DEFS)?;
         let next_seq: u64 = crate::store::meta_get(&r, SEQ_KEY)?.unwrap_or(0);
         let mut live = Live::default();
         for (_, i) in r.all(&INSTANCES)? {
@@ -201,13 +201,7 @@ impl Alarms {
             .reloading
             .lock()
             .expect("alarms lock is never poisoned");
-        let defs: Vec<AlarmDef> = self
-            .store
-            .read()?
-            .all(&DEFS)?
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect();
+        let defs: Vec<AlarmDef> = self.store.read()?.values(&DEFS)?;
         let ix = DefIndex::new(defs);
         {
             let mut live = self.live.lock().expect("alarms lock is never poisoned");

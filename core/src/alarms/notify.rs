@@ -123,7 +123,7 @@ impl Channel {
 }
 
 pub fn channels(r: &impl Reader) -> Result<Vec<Channel>> {
-    Ok(r.all(&CHANNELS)?.into_iter().map(|(_, c)| c).collect())
+    Ok(r.values(&CHANNELS)?)
 }
 
 fn check_url(field: &'static str, u: &str) -> Result<String> {

@@ -12,7 +12,7 @@ use crate::i18n::Msg;
 use crate::store::{Actor, Change, Order, Reader, Store};
 
 pub fn defs(r: &impl Reader) -> Result<Vec<AlarmDef>> {
-    Ok(r.all(&DEFS)?.into_iter().map(|(_, d)| d).collect())
+    Ok(r.values(&DEFS)?)
 }
 
 fn check(d: &AlarmDef, tags: &crate::tags::engine::Defs) -> Result<()> {

@@ -103,7 +103,7 @@ fn check_username(name: &str) -> Result<String> {
 // ---------------------------------------------------------------- users
 
 pub fn users(r: &impl Reader) -> Result<Vec<User>> {
-    Ok(r.all(&USERS)?.into_iter().map(|(_, u)| u).collect())
+    Ok(r.values(&USERS)?)
 }
 
 pub fn user(r: &impl Reader, id: u64) -> Result<Option<User>> {
@@ -787,7 +787,7 @@ pub fn user_grants(r: &impl Reader, u: &User, modules: &[ModuleRef]) -> Result<G
 // ---------------------------------------------------------------- tokens
 
 pub fn tokens(r: &impl Reader) -> Result<Vec<Token>> {
-    Ok(r.all(&TOKENS)?.into_iter().map(|(_, t)| t).collect())
+    Ok(r.values(&TOKENS)?)
 }
 
 /// What an admin submits for a new token.

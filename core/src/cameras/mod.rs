@@ -80,7 +80,7 @@ pub struct SnapRef {
 }
 
 pub fn cameras(r: &impl Reader) -> Result<Vec<Camera>> {
-    Ok(r.all(&CAMERAS)?.into_iter().map(|(_, c)| c).collect())
+    Ok(r.values(&CAMERAS)?)
 }
 
 pub fn camera(r: &impl Reader, id: u32) -> Result<Camera> {

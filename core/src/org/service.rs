@@ -116,7 +116,7 @@ fn summary(p: &Profile) -> serde_json::Value {
 }
 
 pub fn departments(r: &impl Reader) -> Result<Vec<Department>> {
-    Ok(r.all(&DEPARTMENTS)?.into_iter().map(|(_, d)| d).collect())
+    Ok(r.values(&DEPARTMENTS)?)
 }
 
 pub fn department(r: &impl Reader, id: u64) -> Result<Option<Department>> {

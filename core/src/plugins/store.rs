@@ -138,5 +138,5 @@ pub(super) fn clear(w: &mut crate::store::WriteTx, plugin: &str) -> Result<u64, 
 }
 
 pub fn installed(r: &impl Reader) -> Result<Vec<Installed>, StoreError> {
-    Ok(r.all(&INSTALLED)?.into_iter().map(|(_, v)| v).collect())
+    r.values(&INSTALLED)
 }

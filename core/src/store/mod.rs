@@ -281,6 +281,16 @@ pub trait Reader {
         Ok(out)
     }
 
+    /// The records of the table without their keys, in key order (small tables).
+    fn values<K: Key, V: Record>(&self, t: &Table<K, V>) -> Result<Vec<V>> {
+        let mut out = Vec::new();
+        self.visit(t, .., Order::Asc, |_, v| {
+            out.push(v);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
     /// Number of records in the table (without reading them).
     fn count<K: Key, V: Record>(&self, t: &Table<K, V>) -> Result<u64> {
         self.raw_len(t.name)
@@ -476,6 +486,27 @@ impl WriteTx {
             None => self.audit(&format!("{what}.create"), target, Change::created(after)),
             Some(b) => self.audit(&format!("{what}.update"), target, Change::updated(b, after)),
         }
+    }
+
+    /// Claims `key` in a unique-code index (`code → record id`) for record `id`, moving it
+    /// from `old` (the record's code before a rename); false, changing nothing, when another
+    /// record holds the key.
+    pub fn claim(
+        &mut self,
+        t: &Table<String, u64>,
+        key: &str,
+        id: u64,
+        old: Option<&str>,
+    ) -> Result<bool> {
+        let key = key.to_string();
+        if self.get(t, &key)?.is_some_and(|other| other != id) {
+            return Ok(false);
+        }
+        if let Some(o) = old.filter(|o| *o != key) {
+            self.remove(t, &o.to_string())?;
+        }
+        self.insert(t, &key, &id)?;
+        Ok(true)
     }
 
     /// Records what this transaction changes, for the audit log. `action` is a stable code

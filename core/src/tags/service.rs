@@ -12,7 +12,7 @@ use crate::i18n::Msg;
 use crate::store::{Actor, Change, Reader, Store, WriteTx};
 
 pub fn tags(r: &impl Reader) -> Result<Vec<Tag>> {
-    Ok(r.all(&TAGS)?.into_iter().map(|(_, t)| t).collect())
+    Ok(r.values(&TAGS)?)
 }
 
 pub fn tag_by_name(r: &impl Reader, name: &str) -> Result<Tag> {
@@ -23,7 +23,7 @@ pub fn tag_by_name(r: &impl Reader, name: &str) -> Result<Tag> {
 }
 
 pub fn devices(r: &impl Reader) -> Result<Vec<Device>> {
-    Ok(r.all(&DEVICES)?.into_iter().map(|(_, d)| d).collect())
+    Ok(r.values(&DEVICES)?)
 }
 
 pub fn device(r: &impl Reader, id: u32) -> Result<Device> {

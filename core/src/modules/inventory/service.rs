@@ -145,23 +145,17 @@ fn claim(
     id: u64,
     old: Option<String>,
 ) -> Result<()> {
-    match w.get(&CODES, &key)? {
-        Some(other) if other != id => {
-            return Err(Error::invalid(field, "inventory.err.duplicate_code"));
-        }
-        _ => {}
+    if w.claim(&CODES, &key, id, old.as_deref())? {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "inventory.err.duplicate_code"))
     }
-    if let Some(old) = old.filter(|o| *o != key) {
-        w.remove(&CODES, &old)?;
-    }
-    w.insert(&CODES, &key, &id)?;
-    Ok(())
 }
 
 // ------------------------------------------------------------------ materials
 
 pub fn materials(r: &impl Reader) -> Result<Vec<Material>> {
-    Ok(r.all(&MATERIALS)?.into_iter().map(|(_, m)| m).collect())
+    Ok(r.values(&MATERIALS)?)
 }
 
 pub fn material(r: &impl Reader, id: u64) -> Result<Material> {
@@ -315,7 +309,7 @@ pub fn save_material(store: &Store, actor: &Actor, m: Material) -> Result<Materi
 // ------------------------------------------------------------------ warehouses and locations
 
 pub fn warehouses(r: &impl Reader) -> Result<Vec<Warehouse>> {
-    Ok(r.all(&WAREHOUSES)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&WAREHOUSES)?)
 }
 
 pub fn warehouse(r: &impl Reader, id: u64) -> Result<Warehouse> {
@@ -372,7 +366,7 @@ pub fn save_warehouse(store: &Store, actor: &Actor, mut x: Warehouse) -> Result<
 }
 
 pub fn locations(r: &impl Reader) -> Result<Vec<Location>> {
-    Ok(r.all(&LOCATIONS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&LOCATIONS)?)
 }
 
 pub fn location(r: &impl Reader, id: u64) -> Result<Location> {
@@ -454,7 +448,7 @@ fn held_at(r: &impl Reader, location: u64) -> Result<f64> {
 // ------------------------------------------------------------------ partners
 
 pub fn partners(r: &impl Reader) -> Result<Vec<Partner>> {
-    Ok(r.all(&PARTNERS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&PARTNERS)?)
 }
 
 pub fn partner(r: &impl Reader, id: u64) -> Result<Partner> {
@@ -980,7 +974,7 @@ fn add(w: &mut WriteTx, material: u64, location: u64, lot: u64, d: f64, now_ms: 
 
 /// 剧毒 movements waiting for their second custodian.
 pub fn pending(r: &impl Reader) -> Result<Vec<Movement>> {
-    Ok(r.all(&PENDING)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&PENDING)?)
 }
 
 /// The second custodian confirms a pending 剧毒 movement: it is checked again against the
@@ -1123,7 +1117,7 @@ pub fn balances_of(r: &impl Reader, material: u64) -> Result<Vec<Balance>> {
 }
 
 pub fn all_balances(r: &impl Reader) -> Result<Vec<Balance>> {
-    Ok(r.all(&BALANCES)?.into_iter().map(|(_, b)| b).collect())
+    Ok(r.values(&BALANCES)?)
 }
 
 /// A line of the stock list: a balance with the names a reader needs.

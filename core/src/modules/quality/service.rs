@@ -39,24 +39,17 @@ fn claim(
     id: u64,
     old: Option<String>,
 ) -> Result<()> {
-    if let Some(existing) = w.get(&CODES, &key)?
-        && existing != id
-    {
-        return Err(Error::invalid(field, "quality.err.duplicate"));
+    if w.claim(&CODES, &key, id, old.as_deref())? {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "quality.err.duplicate"))
     }
-    if let Some(o) = old
-        && o != key
-    {
-        w.remove(&CODES, &o)?;
-    }
-    w.insert(&CODES, &key, &id)?;
-    Ok(())
 }
 
 // ------------------------------------------------------------------ items and formulas
 
 pub fn items(r: &impl Reader) -> Result<Vec<TestItem>> {
-    Ok(r.all(&ITEMS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&ITEMS)?)
 }
 
 pub fn item(r: &impl Reader, id: u64) -> Result<TestItem> {
@@ -341,7 +334,7 @@ pub fn check_formula(
 // ------------------------------------------------------------------ points and specs
 
 pub fn points(r: &impl Reader) -> Result<Vec<SamplingPoint>> {
-    Ok(r.all(&POINTS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&POINTS)?)
 }
 
 pub fn point(r: &impl Reader, id: u64) -> Result<SamplingPoint> {
@@ -392,7 +385,7 @@ pub fn save_point(store: &Store, actor: &Actor, mut x: SamplingPoint) -> Result<
 }
 
 pub fn specs(r: &impl Reader) -> Result<Vec<Spec>> {
-    Ok(r.all(&SPECS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&SPECS)?)
 }
 
 pub fn spec(r: &impl Reader, id: u64) -> Result<Spec> {
@@ -493,7 +486,7 @@ fn default_spec(r: &impl Reader, material: u64, stage: Stage) -> Result<Option<S
 // ------------------------------------------------------------------ samples
 
 pub fn samples(r: &impl Reader) -> Result<Vec<Sample>> {
-    let mut v: Vec<Sample> = r.all(&SAMPLES)?.into_iter().map(|(_, x)| x).collect();
+    let mut v: Vec<Sample> = r.values(&SAMPLES)?;
     v.reverse();
     Ok(v)
 }
@@ -1176,7 +1169,7 @@ pub fn act(
 // ------------------------------------------------------------------ nonconformance
 
 pub fn ncrs(r: &impl Reader) -> Result<Vec<Nonconformance>> {
-    let mut v: Vec<Nonconformance> = r.all(&NCRS)?.into_iter().map(|(_, x)| x).collect();
+    let mut v: Vec<Nonconformance> = r.values(&NCRS)?;
     v.reverse();
     Ok(v)
 }

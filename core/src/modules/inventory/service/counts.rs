@@ -49,7 +49,7 @@ pub struct StockCount {
 }
 
 pub fn counts(r: &impl Reader) -> Result<Vec<StockCount>> {
-    Ok(r.all(&COUNTS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&COUNTS)?)
 }
 
 pub fn count(r: &impl Reader, id: u64) -> Result<StockCount> {

@@ -80,7 +80,7 @@ fn paid(paid: f64, amount: f64, total: f64) -> Result<f64> {
 // ------------------------------------------------------------------ requisitions
 
 pub fn requisitions(r: &impl Reader) -> Result<Vec<Requisition>> {
-    Ok(r.all(&REQUISITIONS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&REQUISITIONS)?)
 }
 
 /// A requisition by hand.
@@ -290,10 +290,7 @@ pub struct PoInput {
 }
 
 pub fn purchase_orders(r: &impl Reader) -> Result<Vec<PurchaseOrder>> {
-    Ok(r.all(&PURCHASE_ORDERS)?
-        .into_iter()
-        .map(|(_, x)| x)
-        .collect())
+    Ok(r.values(&PURCHASE_ORDERS)?)
 }
 
 pub fn purchase_order(r: &impl Reader, id: u64) -> Result<PurchaseOrder> {
@@ -656,7 +653,7 @@ pub struct SoInput {
 }
 
 pub fn sales_orders(r: &impl Reader) -> Result<Vec<SalesOrder>> {
-    Ok(r.all(&SALES_ORDERS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&SALES_ORDERS)?)
 }
 
 pub fn sales_order(r: &impl Reader, id: u64) -> Result<SalesOrder> {

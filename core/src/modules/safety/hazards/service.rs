@@ -39,7 +39,7 @@ impl Person {
 // ------------------------------------------------------------------ risks
 
 pub fn risks(r: &impl Reader) -> Result<Vec<Risk>> {
-    Ok(r.all(&RISKS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&RISKS)?)
 }
 
 pub fn risk(r: &impl Reader, id: u64) -> Result<Risk> {
@@ -98,7 +98,7 @@ pub fn save_risk(store: &Store, actor: &Actor, mut x: Risk) -> Result<Risk> {
 // ------------------------------------------------------------------ tasks and inspections
 
 pub fn tasks(r: &impl Reader) -> Result<Vec<Task>> {
-    Ok(r.all(&TASKS)?.into_iter().map(|(_, x)| x).collect())
+    Ok(r.values(&TASKS)?)
 }
 
 pub fn save_task(store: &Store, actor: &Actor, mut t: Task) -> Result<Task> {

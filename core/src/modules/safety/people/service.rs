@@ -37,7 +37,7 @@ fn day_opt(field: &'static str, v: &Option<String>) -> Result<Option<String>> {
 // ------------------------------------------------------------------ people
 
 pub fn people(r: &impl Reader) -> Result<Vec<Person>> {
-    Ok(r.all(&PEOPLE)?.into_iter().map(|(_, p)| p).collect())
+    Ok(r.values(&PEOPLE)?)
 }
 
 pub fn person(r: &impl Reader, id: u64) -> Result<Person> {
@@ -163,7 +163,7 @@ pub fn normalise_plate(s: &str) -> String {
 }
 
 pub fn vehicles(r: &impl Reader) -> Result<Vec<Vehicle>> {
-    Ok(r.all(&VEHICLES)?.into_iter().map(|(_, v)| v).collect())
+    Ok(r.values(&VEHICLES)?)
 }
 
 pub fn save_vehicle(store: &Store, actor: &Actor, mut v: Vehicle) -> Result<Vehicle> {
@@ -228,7 +228,7 @@ pub fn delete_vehicle(store: &Store, actor: &Actor, id: u64) -> Result<()> {
 // ------------------------------------------------------------------ gates
 
 pub fn gates(r: &impl Reader) -> Result<Vec<Gate>> {
-    Ok(r.all(&GATES)?.into_iter().map(|(_, g)| g).collect())
+    Ok(r.values(&GATES)?)
 }
 
 pub fn save_gate(store: &Store, actor: &Actor, mut g: Gate) -> Result<Gate> {
@@ -554,7 +554,7 @@ pub fn save_map(
 }
 
 pub fn zones(r: &impl Reader) -> Result<Vec<Zone>> {
-    Ok(r.all(&ZONES)?.into_iter().map(|(_, z)| z).collect())
+    Ok(r.values(&ZONES)?)
 }
 
 pub fn save_zone(store: &Store, actor: &Actor, mut z: Zone) -> Result<Zone> {
@@ -688,13 +688,13 @@ pub fn prune_tracks(store: &Store, now_ms: i64, keep_days: i64) -> Result<u64> {
 // ------------------------------------------------------------------ duty roster
 
 pub fn posts(r: &impl Reader) -> Result<Vec<Post>> {
-    Ok(r.all(&POSTS)?.into_iter().map(|(_, p)| p).collect())
+    Ok(r.values(&POSTS)?)
 }
 pub fn shifts(r: &impl Reader) -> Result<Vec<Shift>> {
-    Ok(r.all(&SHIFTS)?.into_iter().map(|(_, s)| s).collect())
+    Ok(r.values(&SHIFTS)?)
 }
 pub fn assignments(r: &impl Reader) -> Result<Vec<Assignment>> {
-    Ok(r.all(&ASSIGNMENTS)?.into_iter().map(|(_, a)| a).collect())
+    Ok(r.values(&ASSIGNMENTS)?)
 }
 
 pub fn save_post(store: &Store, actor: &Actor, mut p: Post) -> Result<Post> {
