@@ -881,6 +881,26 @@ pub fn pickable(r: &impl Reader, m: u64, today: time::Date) -> Result<Vec<Pickab
     Ok(out)
 }
 
+/// What went out to a customer of a material (delivered on its sales, sample and consignment
+/// orders) and what came back on its return orders, base units.
+fn shipped_to(r: &impl Reader, customer: u64, material: u64) -> Result<(f64, f64)> {
+    let (mut out, mut back) = (0.0, 0.0);
+    for so in sales_orders(r)?.iter().filter(|o| o.customer == customer) {
+        let qty: f64 = so
+            .lines
+            .iter()
+            .filter(|l| l.material == material)
+            .map(|l| l.delivered)
+            .sum();
+        match so.kind {
+            SalesKind::Return => back += qty,
+            SalesKind::Transfer => {}
+            _ => out += qty,
+        }
+    }
+    Ok((out, back))
+}
+
 pub fn so_act(
     store: &Store,
     actor: &Actor,
@@ -964,6 +984,24 @@ pub fn so_act(
                     line: dl.line,
                 });
                 if so.kind == SalesKind::Return {
+                    // back only what went out to this customer and has not come back
+                    let (shipped, returned) = shipped_to(&w, so.customer, m.id)?;
+                    let waiting = pending_on(
+                        &w,
+                        DocLine::Sales {
+                            order: so.id,
+                            line: dl.line,
+                        },
+                    )?;
+                    if qty > shipped - returned - waiting + rules::EPS {
+                        return Err(Error::invalid_msg(
+                            "qty",
+                            Msg::new("inventory.err.over_return")
+                                .arg("shipped", rules::round3(shipped))
+                                .arg("returned", rules::round3(returned + waiting))
+                                .arg("unit", &m.base_unit),
+                        ));
+                    }
                     let input = MoveInput {
                         kind: Some(MoveKind::Return),
                         material: m.id,

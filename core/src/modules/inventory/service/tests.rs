@@ -968,6 +968,89 @@ mod orders_flow {
     }
 
     #[test]
+    fn a_customer_returns_no_more_than_was_shipped_to_them() {
+        let t = plant();
+        stock_up(&t);
+        let c = buyer(&t, 100_000.0, CreditPolicy::Approve, licensed());
+        let o = so(&t, &c, 100.0, None, true).unwrap();
+        let line = |qty: f64, lot: Option<u64>| SoAction::Deliver {
+            lines: vec![DeliverLine {
+                line: 0,
+                qty,
+                picks: None,
+                to: Some(t.haz.id),
+                lot,
+            }],
+        };
+        let (_, posted) = so_act(&t.store, &t.keeper, o.id, line(100.0, None), false, p()).unwrap();
+        let lot = posted[0].lot.id;
+        let ret = create_so(
+            &t.store,
+            &t.keeper,
+            SoInput {
+                customer: c.id,
+                kind: SalesKind::Return,
+                lines: vec![LineInput {
+                    material: t.tol.id,
+                    qty: 150.0,
+                    unit: String::new(),
+                    price: None,
+                }],
+                end_use: String::new(),
+                handler: Handler::default(),
+                ship_to: String::new(),
+                strategy: None,
+            },
+            p(),
+        )
+        .unwrap();
+        if ret.state == OrderState::Pending {
+            so_act(&t.store, &t.admin, ret.id, SoAction::Approve, false, p()).unwrap();
+        }
+        let before = balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap();
+        // 150 back of the 100 shipped: refused, nothing moves
+        let e = so_act(
+            &t.store,
+            &t.keeper,
+            ret.id,
+            line(150.0, Some(lot)),
+            false,
+            p(),
+        )
+        .unwrap_err();
+        assert_eq!(field(e), "qty");
+        assert_eq!(
+            balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap(),
+            before
+        );
+        so_act(
+            &t.store,
+            &t.keeper,
+            ret.id,
+            line(100.0, Some(lot)),
+            false,
+            p(),
+        )
+        .unwrap();
+        assert_eq!(
+            balance(&t.store.read().unwrap(), t.tol.id, t.haz.id).unwrap(),
+            before + 100.0
+        );
+        // nothing left to come back
+        assert!(
+            so_act(
+                &t.store,
+                &t.keeper,
+                ret.id,
+                line(1.0, Some(lot)),
+                false,
+                p()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn reorder_proposals_count_stock_and_open_orders() {
         let t = plant();
         // nothing in stock, reorder point 1,000, maximum 20,000
