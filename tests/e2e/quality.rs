@@ -284,6 +284,40 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     let s2 = api.get(&format!("/api/v1/quality/samples/{hid}")).json();
     assert_eq!(s2["state"], "passed", "AVt 3.1 ≤ 5.0: {s2}");
 
+    // the console's specification form: limits as a lab writes them, a bad line named
+    let we = id_of(&api, "/api/v1/inventory/materials", "code", "FG-WE200");
+    let form = |lines: &str| {
+        api.post_form(
+            "/quality/specs",
+            &[
+                ("material", we.to_string().as_str()),
+                ("stage", "finished"),
+                ("grade", "出口级"),
+                ("compare", "rounded"),
+                ("lines", lines),
+            ],
+        )
+    };
+    let r = form("SC 46.0 ~ 44.0\nVIS ≤ 2000");
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Line 1"), "the bad line is named");
+    let r = form("SC 44.0 ~ 46.0\nVIS ≤ 2000");
+    assert!(r.status == 200 || r.status == 303, "{}", r.body);
+    let saved = api
+        .get("/api/v1/quality/specs")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["grade"] == "出口级")
+        .expect("the new grade's specification")
+        .clone();
+    assert_eq!(saved["lines"][0]["min"], 44.0);
+    assert_eq!(
+        saved["lines"][0]["digits"], 1,
+        "the digits it was written with"
+    );
+
     // the audit log has the formula, the results and the concession
     for action in [
         "quality.formula.create",

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(items_page)
         .service(item_submit)
         .service(specs_page)
+        .service(spec_submit)
         .service(ncrs_page)
         .service(ncr_submit)
         .service(spc_page)
@@ -394,14 +395,29 @@ async fn item_submit(
     })
 }
 
-#[get("/quality/specs")]
-async fn specs_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+struct SpecQuery {
+    /// A specification to change in the form.
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
+    edit: Option<u64>,
+}
+
+fn specs_data(
+    ctx: &Ctx,
+    edit: Option<u64>,
+    values: Option<Value>,
+) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let items = svc::items(&r)?;
-    let specs: Vec<Value> = svc::specs(&r)?
+    let all = svc::specs(&r)?;
+    let specs: Vec<Value> = all
         .iter()
         .map(|s| {
             let m = inventory::material(&r, s.material)?;
+            let customer = s
+                .customer
+                .map(|c| inventory::partner(&r, c).map(|p| p.name))
+                .transpose()?;
             let lines: Vec<Value> = s
                 .lines
                 .iter()
@@ -411,10 +427,81 @@ async fn specs_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, App
                            "unit": it.map(|i| i.unit.clone()), "l": l.limits})
                 })
                 .collect();
-            Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "lines": lines}))
+            Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "customer": customer, "lines": lines}))
         })
         .collect::<Result<_, Error>>()?;
-    ctx.page("quality/specs.html", context! { specs => to_value(&specs) })
+    // the form: what was typed after a refusal, else the specification being changed
+    let values = match (values, edit.and_then(|id| all.iter().find(|s| s.id == id))) {
+        (Some(v), _) => v,
+        (None, Some(s)) => json!({
+            "id": s.id, "material": s.material, "stage": s.stage, "grade": s.grade,
+            "customer": s.customer, "standard": s.standard, "compare": s.compare,
+            "lines": svc::spec_text(&r, s)?,
+        }),
+        (None, None) => json!({"stage": "finished", "compare": "rounded"}),
+    };
+    let customers: Vec<Value> = inventory::partners(&r)?
+        .into_iter()
+        .filter(|p| p.role != crate::modules::inventory::model::PartnerRole::Supplier)
+        .map(|p| json!({"id": p.id, "label": format!("{} {}", p.code, p.name)}))
+        .collect();
+    Ok(context! {
+        specs => to_value(&specs),
+        values => to_value(&values),
+        materials => to_value(&inventory::materials(&r)?),
+        customers => to_value(&customers),
+        stages => ["receipt", "intermediate", "finished"],
+        can_write => ctx.who.can(M, Level::Write),
+    })
+}
+
+#[get("/quality/specs")]
+async fn specs_page(
+    ctx: Need<grant::quality::Read>,
+    q: web::Query<SpecQuery>,
+) -> Result<HttpResponse, AppError> {
+    let c = specs_data(&ctx, q.edit, None)?;
+    ctx.page("quality/specs.html", c)
+}
+
+/// Creates a specification, or changes the one named by `id`; its lines as written text.
+#[post("/quality/specs")]
+async fn spec_submit(
+    ctx: Need<grant::quality::Write>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let r = async {
+        let stage = match f.get("stage") {
+            "receipt" => super::model::Stage::Receipt,
+            "intermediate" => super::model::Stage::Intermediate,
+            _ => super::model::Stage::Finished,
+        };
+        let compare = match f.get("compare") {
+            "full" => super::rules::Compare::Full,
+            _ => super::rules::Compare::Rounded,
+        };
+        let lines = svc::spec_lines(&ctx.app.store.read()?, f.get("lines"))?;
+        let x = super::model::Spec {
+            id: f.opt("id")?.unwrap_or(0),
+            material: f
+                .opt("material")?
+                .ok_or_else(|| Error::invalid("material", "quality.err.material_not_found"))?,
+            grade: f.get("grade").into(),
+            customer: f.opt("customer")?,
+            stage,
+            compare,
+            lines,
+            standard: f.get("standard").into(),
+        };
+        ctx.write(move |app, actor| svc::save_spec(&app.store, actor, x))
+            .await
+            .map(|_| "/quality/specs".to_string())
+    }
+    .await;
+    ctx.done(r, "flash.saved", "quality/specs.html", || {
+        specs_data(&ctx, None, Some(f.echo()))
+    })
 }
 
 fn ncrs_data(ctx: &Ctx) -> Result<minijinja::Value, AppError> {

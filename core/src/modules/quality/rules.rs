@@ -83,6 +83,77 @@ pub fn decimals_of(limit: f64) -> i32 {
     s.split_once('.').map_or(0, |(_, f)| f.len() as i32)
 }
 
+/// One line of a specification as a lab writes it: `AV ≤ 5.0`, `PUR ≥ 99.5`,
+/// `SC 49.0 ~ 51.0`, `APP = 清澈透明`, or a bare keyword for a pass/fail item. The limits keep
+/// the digits they were written with (`5.0`: 1). Errors are catalogue keys under
+/// `quality.spec_line.`.
+pub fn parse_spec_line(line: &str) -> Result<(String, Limits), &'static str> {
+    let line = line.trim();
+    let split = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    let (keyword, rest) = line.split_at(split);
+    if keyword.is_empty() {
+        return Err("keyword");
+    }
+    let rest = rest.trim();
+    let written = |s: &str| -> Result<(f64, i32), &'static str> {
+        let s = s.trim();
+        let v: f64 = s.parse().map_err(|_| "number")?;
+        if !v.is_finite() {
+            return Err("number");
+        }
+        Ok((v, s.split_once('.').map_or(0, |(_, f)| f.len() as i32)))
+    };
+    let mut lim = Limits::default();
+    if rest.is_empty() {
+        return Ok((keyword.to_string(), lim));
+    }
+    if let Some(t) = rest.strip_prefix('=').or_else(|| rest.strip_prefix('＝')) {
+        lim.text = t.trim().to_string();
+        if lim.text.is_empty() {
+            return Err("text");
+        }
+    } else if let Some(x) = ["<=", "≤"].iter().find_map(|p| rest.strip_prefix(p)) {
+        let (v, d) = written(x)?;
+        lim.max = Some(v);
+        lim.digits = Some(d);
+    } else if let Some(x) = [">=", "≥"].iter().find_map(|p| rest.strip_prefix(p)) {
+        let (v, d) = written(x)?;
+        lim.min = Some(v);
+        lim.digits = Some(d);
+    } else if let Some((a, b)) = ["~", "～", "..", "–"]
+        .iter()
+        .find_map(|p| rest.split_once(p))
+    {
+        let ((lo, d1), (hi, d2)) = (written(a)?, written(b)?);
+        if lo > hi {
+            return Err("range");
+        }
+        lim.min = Some(lo);
+        lim.max = Some(hi);
+        lim.digits = Some(d1.max(d2));
+    } else {
+        return Err("form");
+    }
+    Ok((keyword.to_string(), lim))
+}
+
+/// A specification line written back as [`parse_spec_line`] reads it.
+pub fn spec_line_text(keyword: &str, l: &Limits) -> String {
+    let d = |v: f64| match l.digits {
+        Some(d) if d > 0 => format!("{v:.*}", d as usize),
+        _ => format!("{v}"),
+    };
+    match (l.min, l.max) {
+        (Some(a), Some(b)) => format!("{keyword} {} ~ {}", d(a), d(b)),
+        (Some(a), None) => format!("{keyword} ≥ {}", d(a)),
+        (None, Some(b)) => format!("{keyword} ≤ {}", d(b)),
+        (None, None) if !l.text.is_empty() => format!("{keyword} = {}", l.text),
+        (None, None) => keyword.to_string(),
+    }
+}
+
 /// A text result (appearance, odour) against the expected text.
 pub fn judge_text(value: &str, lim: &Limits) -> Verdict {
     let v = value.trim();
@@ -394,6 +465,39 @@ mod tests {
         assert_eq!(overall([Pass, Pending]), Pending);
         assert_eq!(overall([Pending, Fail]), Fail);
         assert_eq!(overall([]), Pending, "nothing judged is not a pass");
+    }
+
+    #[test]
+    fn specification_lines_as_a_lab_writes_them() {
+        let (k, l) = parse_spec_line("AV ≤ 5.0").unwrap();
+        assert_eq!((k.as_str(), l.max, l.digits), ("AV", Some(5.0), Some(1)));
+        let (_, l) = parse_spec_line("PUR>=99.5").unwrap();
+        assert_eq!((l.min, l.digits), (Some(99.5), Some(1)));
+        let (_, l) = parse_spec_line("SC 49.0 ~ 51.0").unwrap();
+        assert_eq!((l.min, l.max, l.digits), (Some(49.0), Some(51.0), Some(1)));
+        let (_, l) = parse_spec_line("APP = 清澈透明").unwrap();
+        assert_eq!(l.text, "清澈透明");
+        let (k, l) = parse_spec_line("LEAK").unwrap();
+        assert_eq!((k.as_str(), l), ("LEAK", Limits::default()));
+        assert_eq!(parse_spec_line("SC 51 ~ 49"), Err("range"));
+        assert_eq!(parse_spec_line("AV ≤ five"), Err("number"));
+        assert_eq!(parse_spec_line("AV 5"), Err("form"));
+        assert_eq!(parse_spec_line("≤ 5"), Err("keyword"));
+        assert_eq!(parse_spec_line("APP ="), Err("text"));
+        // written back as read
+        for line in [
+            "AV ≤ 5.0",
+            "PUR ≥ 99.50",
+            "SC 49.0 ~ 51.0",
+            "APP = 清澈透明",
+            "LEAK",
+        ] {
+            let (k, l) = parse_spec_line(line).unwrap();
+            assert_eq!(spec_line_text(&k, &l), line);
+        }
+        // the written digits decide the rounded comparison: ≤ 5.0 fails 5.06
+        let (_, l) = parse_spec_line("AV ≤ 5.0").unwrap();
+        assert_eq!(judge_number(5.06, 3, Compare::Rounded, &l), Verdict::Fail);
     }
 
     #[test]

@@ -1608,3 +1608,53 @@ pub fn spc(
         violations,
     })
 }
+
+/// Specification lines from the text a lab writes, one a line (`AV ≤ 5.0`, `SC 49.0 ~ 51.0`,
+/// `APP = 清澈透明`, a bare keyword for pass/fail); a refusal names the line.
+pub fn spec_lines(r: &impl Reader, text: &str) -> Result<Vec<SpecLine>> {
+    let all = items(r)?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: &'static str| {
+            Error::invalid_msg(
+                "lines",
+                Msg::new(match reason {
+                    "keyword" => "quality.spec_line.keyword",
+                    "number" => "quality.spec_line.number",
+                    "range" => "quality.spec_line.range",
+                    "text" => "quality.spec_line.text",
+                    "item" => "quality.spec_line.item",
+                    _ => "quality.spec_line.form",
+                })
+                .arg("line", n + 1)
+                .arg("text", line.trim()),
+            )
+        };
+        let (keyword, limits) = rules::parse_spec_line(line).map_err(bad)?;
+        let it = all
+            .iter()
+            .find(|i| i.active && i.keyword == keyword)
+            .ok_or_else(|| bad("item"))?;
+        out.push(SpecLine {
+            item: it.id,
+            limits,
+        });
+    }
+    Ok(out)
+}
+
+/// A specification's lines as text, for its form.
+pub fn spec_text(r: &impl Reader, s: &Spec) -> Result<String> {
+    let all = items(r)?;
+    Ok(s.lines
+        .iter()
+        .filter_map(|l| {
+            let it = all.iter().find(|i| i.id == l.item)?;
+            Some(rules::spec_line_text(&it.keyword, &l.limits))
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
