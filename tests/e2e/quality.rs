@@ -318,6 +318,31 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
         "the digits it was written with"
     );
 
+    // SPC of the demo resin's viscosity: I-MR, X̄-R of subgroups of 5, Cp/Cpk, on the page too
+    let vis = id_of(&api, "/api/v1/quality/items", "keyword", "VIS");
+    let ar = id_of(&api, "/api/v1/inventory/materials", "code", "FG-AR100");
+    let spc = api
+        .get(&format!("/api/v1/quality/spc?item={vis}&product={ar}&n=5"))
+        .json();
+    let n = spc["points"].as_array().unwrap().len();
+    assert!(n >= 5, "{spc}");
+    assert_eq!(spc["subgroups"].as_array().unwrap().len(), n / 5);
+    assert!(spc["imr"]["sigma"].as_f64().unwrap() > 0.0);
+    assert!(spc["xbar_r"]["ucl"].as_f64().unwrap() > spc["xbar_r"]["center"].as_f64().unwrap());
+    assert_eq!(
+        (spc["lsl"].as_f64(), spc["usl"].as_f64()),
+        (Some(3000.0), Some(6000.0))
+    );
+    assert!(spc["cpk"].as_f64().is_some());
+    let page = api.get(&format!("/quality/spc?item={vis}&product={ar}&n=5"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("X̄-R (n = 5)") && page.body.contains("data-spc-xbar"));
+    // an absurd time span is an empty chart, not a crash
+    let r = api.get(&format!(
+        "/api/v1/quality/spc?item={vis}&product={ar}&to=-9223372036854775000"
+    ));
+    assert_eq!(r.status, 200);
+
     // the audit log has the formula, the results and the concession
     for action in [
         "quality.formula.create",

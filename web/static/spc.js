@@ -33,5 +33,27 @@
       markLine: { symbol: "none", label: { formatter: "{b}" }, lineStyle: { type: "dashed" }, data: lines }
     }]
   });
-  window.addEventListener("resize", function () { chart.resize(); });
+  var charts = [chart];
+  // the X̄-R chart: subgroup means against their limits
+  var xel = document.querySelector("[data-spc-xbar]");
+  if (xel && r.xbar_r && r.subgroups.length) {
+    var x = echarts.init(xel, dark ? "dark" : null);
+    x.setOption({
+      tooltip: { trigger: "axis" },
+      grid: { left: 60, right: 50, top: 20, bottom: 40 },
+      xAxis: { type: "time" },
+      yAxis: { type: "value", scale: true },
+      series: [{
+        type: "line",
+        data: r.subgroups.map(function (g) { return [g.ms, g.mean]; }),
+        markLine: { symbol: "none", label: { formatter: "{b}" }, lineStyle: { type: "dashed" }, data: [
+          { name: "X̄̄", yAxis: r.xbar_r.center, lineStyle: { type: "solid" } },
+          { name: "UCL", yAxis: r.xbar_r.ucl },
+          { name: "LCL", yAxis: r.xbar_r.lcl }
+        ] }
+      }]
+    });
+    charts.push(x);
+  }
+  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 })();

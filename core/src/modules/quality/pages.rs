@@ -566,6 +566,9 @@ struct SpcQuery {
     product: Option<u64>,
     #[serde(default)]
     stage: Option<super::model::Stage>,
+    /// Subgroup size for the X̄-R chart (2–9); none: individuals only.
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
+    n: Option<usize>,
 }
 
 /// The I-MR chart of an item for a product over the last year, with Cp / Cpk and the
@@ -597,7 +600,7 @@ async fn spc_page(
     let stage = q.stage.unwrap_or(super::model::Stage::Finished);
     let to = crate::util::now_ms();
     let report = match (item, product) {
-        (Some(i), Some(p)) => Some(svc::spc(&r, i, p, stage, to - 366 * 86_400_000, to, None)?),
+        (Some(i), Some(p)) => Some(svc::spc(&r, i, p, stage, to - 366 * 86_400_000, to, q.n)?),
         _ => None,
     };
     let materials: Vec<Value> = products
@@ -618,6 +621,7 @@ async fn spc_page(
             chart => report.as_ref().map(|x| serde_json::to_string(x).unwrap_or_default()),
             target => super::rules::CPK_TARGET,
             stage => to_value(&stage),
+            n => q.n,
             stages => ["finished", "intermediate", "receipt"],
         },
     )

@@ -1555,6 +1555,14 @@ pub struct SpcPoint {
     pub value: f64,
 }
 
+/// A subgroup of consecutive readings on the X̄-R chart.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Subgroup {
+    pub ms: i64,
+    pub mean: f64,
+    pub range: f64,
+}
+
 /// SPC of one item of one material over a span.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Spc {
@@ -1563,6 +1571,8 @@ pub struct Spc {
     pub imr: Option<rules::ChartLimits>,
     /// X̄-R limits of consecutive subgroups of `n` when asked.
     pub xbar_r: Option<rules::ChartLimits>,
+    /// The subgroups' means (at their last reading) and ranges, for the X̄-R chart.
+    pub subgroups: Vec<Subgroup>,
     pub lsl: Option<f64>,
     pub usl: Option<f64>,
     pub cp: Option<f64>,
@@ -1584,10 +1594,29 @@ pub fn spc(
     let x: Vec<f64> = series.iter().map(|p| p.2).collect();
     let (lsl, usl) = limits_for(r, item, material, stage)?;
     let imr = rules::imr(&x);
-    let xbar_r = n.and_then(|n| {
-        let groups: Vec<Vec<f64>> = x.chunks_exact(n.max(1)).map(<[f64]>::to_vec).collect();
-        rules::xbar_r(&groups)
+    let n = n.filter(|n| (2..=9).contains(n));
+    let groups: Vec<(i64, Vec<f64>)> = n.map_or(Vec::new(), |n| {
+        series
+            .chunks_exact(n)
+            .map(|c| (c[c.len() - 1].0, c.iter().map(|p| p.2).collect()))
+            .collect()
     });
+    let xbar_r = rules::xbar_r(&groups.iter().map(|g| g.1.clone()).collect::<Vec<_>>());
+    let subgroups = groups
+        .iter()
+        .map(|(ms, g)| {
+            let (lo, hi) = g
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                    (l.min(*v), h.max(*v))
+                });
+            Subgroup {
+                ms: *ms,
+                mean: g.iter().sum::<f64>() / g.len() as f64,
+                range: hi - lo,
+            }
+        })
+        .collect();
     let (cp, cpk) = imr.as_ref().map_or((None, None), |c| {
         rules::capability(c.center, c.sigma, lsl, usl)
     });
@@ -1601,6 +1630,7 @@ pub fn spc(
             .collect(),
         imr,
         xbar_r,
+        subgroups,
         lsl,
         usl,
         cp,
