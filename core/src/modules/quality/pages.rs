@@ -124,7 +124,11 @@ fn shown(r: &impl crate::store::Reader, s: &Sample, items: &[TestItem]) -> Resul
                 "decimals": it.map(|i| i.decimals),
                 "computed": it.is_some_and(|i| !i.formula.is_empty()),
                 "formula": it.map(|i| i.formula.clone()),
-                "shown": l.value.map(|v| crate::modules::quality::formula::round_gb(v, it.map_or(2, |i| i.decimals))),
+                "shown": l.value.map(|v| {
+                    let d = it.map_or(2, |i| i.decimals);
+                    let r = crate::modules::quality::formula::round_gb(v, d);
+                    format!("{r:.*}", d.max(0) as usize)
+                }),
             })
         })
         .collect();
@@ -261,7 +265,7 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
     let limits: Vec<Value> = spec
         .iter()
         .flat_map(|sp| sp.lines.iter())
-        .map(|l| json!({"item": l.item, "min": l.limits.min, "max": l.limits.max, "text": l.limits.text}))
+        .map(|l| json!({"item": l.item, "shown": super::rules::limits_text(&l.limits)}))
         .collect();
     Ok(context! {
         sample => to_value(&shown(&r, &s, &items)?),
@@ -353,8 +357,17 @@ fn items_data(ctx: &Ctx, values: Value) -> Result<minijinja::Value, AppError> {
 }
 
 #[get("/quality/items")]
-async fn items_page(ctx: Need<grant::quality::Read>) -> Result<HttpResponse, AppError> {
-    let c = items_data(&ctx, json!({"decimals": 2, "kind": "number"}))?;
+async fn items_page(
+    ctx: Need<grant::quality::Read>,
+    q: web::Query<SpecQuery>,
+) -> Result<HttpResponse, AppError> {
+    // changing an item starts from all it holds, so nothing is lost by saving
+    let values = match q.edit {
+        Some(id) => serde_json::to_value(svc::item(&ctx.app.store.read()?, id)?)
+            .unwrap_or_else(|_| json!({})),
+        None => json!({"decimals": 2, "kind": "number"}),
+    };
+    let c = items_data(&ctx, values)?;
     ctx.page("quality/items.html", c)
 }
 
@@ -424,7 +437,8 @@ fn specs_data(
                 .map(|l| {
                     let it = items.iter().find(|i| i.id == l.item);
                     json!({"keyword": it.map(|i| i.keyword.clone()), "name": it.map(|i| i.name.clone()),
-                           "unit": it.map(|i| i.unit.clone()), "l": l.limits})
+                           "unit": it.map(|i| i.unit.clone()), "l": l.limits,
+                           "shown": super::rules::limits_text(&l.limits)})
                 })
                 .collect();
             Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "customer": customer, "lines": lines}))

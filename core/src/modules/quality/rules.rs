@@ -154,6 +154,11 @@ pub fn spec_line_text(keyword: &str, l: &Limits) -> String {
     }
 }
 
+/// The limits alone as written (`≤ 5.0`, `49.0 ~ 51.0`), for pages and certificates.
+pub fn limits_text(l: &Limits) -> String {
+    spec_line_text("", l).trim().to_string()
+}
+
 /// A text result (appearance, odour) against the expected text.
 pub fn judge_text(value: &str, lim: &Limits) -> Verdict {
     let v = value.trim();

@@ -1366,6 +1366,8 @@ pub struct CoaLine {
     pub unit: String,
     pub method: String,
     pub limits: rules::Limits,
+    /// The limits as written in the specification (`≤ 5.0`).
+    pub limits_text: String,
     /// The result as reported: rounded to the item's decimals (GB/T 8170), or the text.
     pub result: String,
     pub verdict: Verdict,
@@ -1434,6 +1436,7 @@ pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<C
             unit: it.unit.clone(),
             method: it.method.clone(),
             limits: l.limits.clone(),
+            limits_text: rules::limits_text(&l.limits),
             result,
             verdict,
         });
