@@ -44,6 +44,10 @@ impl FormData {
             .map(Some)
             .map_err(|_| crate::error::Error::invalid(name, "common.err.number"))
     }
+    /// A choice of a `snake_case` serde enum (a select's value); None when absent or unknown.
+    pub fn choice<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(self.get(name).to_string())).ok()
+    }
     /// Values as a JSON object of strings, to refill a form after an error.
     pub fn echo(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();

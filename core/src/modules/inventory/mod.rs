@@ -192,15 +192,15 @@ pub fn set_lot_quality(
 ) -> crate::error::Result<model::Lot> {
     if q == model::LotQuality::Released && app.registry.is_enabled("quality") {
         let r = app.store.read()?;
-        let open = crate::modules::quality::service::open_samples(&r, id)?;
-        if let Some(s) = open.first() {
+        let samples = crate::modules::quality::service::lot_samples(&r, id)?;
+        if let Some(s) = samples.iter().find(|s| !s.state.closed()) {
             return Err(crate::error::Error::Conflict(
                 Msg::new("inventory.err.lot_under_test").arg("sample", &s.number),
             ));
         }
         // a lot the lab rejected is scrapped or returned, not released from the store
-        let rejected = crate::modules::quality::service::lot_samples(&r, id)?
-            .into_iter()
+        let rejected = samples
+            .iter()
             .find(|s| s.state == crate::modules::quality::model::SampleState::Rejected);
         if let Some(s) = rejected
             && service::lot(&r, id)?.quality == model::LotQuality::Rejected

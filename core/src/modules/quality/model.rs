@@ -217,6 +217,22 @@ pub struct ResultLine {
     pub at_ms: i64,
 }
 
+impl ResultLine {
+    /// A line waiting for its result.
+    pub fn empty(item: u64) -> ResultLine {
+        ResultLine {
+            item,
+            value: None,
+            text: String::new(),
+            formula_version: None,
+            error: String::new(),
+            verdict: Verdict::Pending,
+            by: String::new(),
+            at_ms: 0,
+        }
+    }
+}
+
 /// A sample (样品) of a lot at a sampling point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Sample {

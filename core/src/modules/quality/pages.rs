@@ -7,7 +7,7 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{Disposition, ItemKind, Sample, TestItem};
+use super::model::{ItemKind, Sample, TestItem};
 use super::routes::now;
 use super::service::{self as svc, NcrInput, NewSample, ResultInput, SampleAction};
 use crate::auth::model::Level;
@@ -327,14 +327,9 @@ async fn action_submit(
     let f = FormData::from(form);
     let id = id.into_inner();
     let r = async {
-        let comment = f.get("comment").to_string();
-        let a = match f.get("action") {
-            "release" => SampleAction::Release { comment },
-            "concession" => SampleAction::Concession { comment },
-            "reject" => SampleAction::Reject { comment },
-            "retest" => SampleAction::Retest { comment },
-            _ => return Err(Error::invalid("action", "quality.err.action").into()),
-        };
+        let a: SampleAction =
+            serde_json::from_value(json!({"action": f.get("action"), "comment": f.get("comment")}))
+                .map_err(|_| Error::invalid("action", "quality.err.action"))?;
         ctx.write(move |app, actor| svc::act(&app.store, actor, id, a, now(app)))
             .await
             .map(|s| format!("/quality/samples/{}", s.retest.unwrap_or(s.id)))
@@ -379,11 +374,7 @@ async fn item_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let r = async {
-        let kind = match f.get("kind") {
-            "text" => ItemKind::Text,
-            "pass_fail" => ItemKind::PassFail,
-            _ => ItemKind::Number,
-        };
+        let kind = f.choice("kind").unwrap_or_default();
         let x = TestItem {
             id: f.opt("id")?.unwrap_or(0),
             keyword: f.get("keyword").into(),
@@ -486,15 +477,8 @@ async fn spec_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let r = async {
-        let stage = match f.get("stage") {
-            "receipt" => super::model::Stage::Receipt,
-            "intermediate" => super::model::Stage::Intermediate,
-            _ => super::model::Stage::Finished,
-        };
-        let compare = match f.get("compare") {
-            "full" => super::rules::Compare::Full,
-            _ => super::rules::Compare::Rounded,
-        };
+        let stage = f.choice("stage").unwrap_or(super::model::Stage::Finished);
+        let compare = f.choice("compare").unwrap_or_default();
         let lines = svc::spec_lines(&ctx.app.store.read()?, f.get("lines"))?;
         let x = super::model::Spec {
             id: f.opt("id")?.unwrap_or(0),
@@ -550,14 +534,7 @@ async fn ncr_submit(
     let f = FormData::from(form);
     let id = id.into_inner();
     let r = async {
-        let disposition = match f.get("disposition") {
-            "rework" => Some(Disposition::Rework),
-            "downgrade" => Some(Disposition::Downgrade),
-            "scrap" => Some(Disposition::Scrap),
-            "concession" => Some(Disposition::Concession),
-            "return" => Some(Disposition::Return),
-            _ => None,
-        };
+        let disposition = f.choice("disposition");
         let x = NcrInput {
             cause: f.get("cause").into(),
             disposition,

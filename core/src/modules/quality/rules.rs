@@ -245,6 +245,16 @@ pub fn imr(x: &[f64]) -> Option<ChartLimits> {
     })
 }
 
+/// A subgroup's mean and range.
+pub fn mean_range(g: &[f64]) -> (f64, f64) {
+    let (lo, hi) = g
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    (g.iter().sum::<f64>() / g.len() as f64, hi - lo)
+}
+
 /// X̄-R chart of subgroups of equal size 2..=9; None otherwise or with no subgroups.
 pub fn xbar_r(groups: &[Vec<f64>]) -> Option<ChartLimits> {
     let n = groups.first()?.len();
@@ -252,21 +262,7 @@ pub fn xbar_r(groups: &[Vec<f64>]) -> Option<ChartLimits> {
         return None;
     }
     let (a2, d3, d4, d2) = XBAR_R[n - 2];
-    let means: Vec<f64> = groups
-        .iter()
-        .map(|g| g.iter().sum::<f64>() / n as f64)
-        .collect();
-    let ranges: Vec<f64> = groups
-        .iter()
-        .map(|g| {
-            let (lo, hi) = g
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                    (l.min(*v), h.max(*v))
-                });
-            hi - lo
-        })
-        .collect();
+    let (means, ranges): (Vec<f64>, Vec<f64>) = groups.iter().map(|g| mean_range(g)).unzip();
     let xbb = means.iter().sum::<f64>() / means.len() as f64;
     let rbar = ranges.iter().sum::<f64>() / ranges.len() as f64;
     Some(ChartLimits {

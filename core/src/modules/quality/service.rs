@@ -597,16 +597,7 @@ fn open_sample(
     let results = spec
         .iter()
         .flat_map(|s| s.lines.iter())
-        .map(|l| ResultLine {
-            item: l.item,
-            value: None,
-            text: String::new(),
-            formula_version: None,
-            error: String::new(),
-            verdict: Verdict::Pending,
-            by: String::new(),
-            at_ms: 0,
-        })
+        .map(|l| ResultLine::empty(l.item))
         .collect();
     let s = Sample {
         id,
@@ -866,16 +857,7 @@ fn line_for(s: &mut Sample, item: u64) -> &mut ResultLine {
     let i = match s.results.iter().position(|l| l.item == item) {
         Some(i) => i,
         None => {
-            s.results.push(ResultLine {
-                item,
-                value: None,
-                text: String::new(),
-                formula_version: None,
-                error: String::new(),
-                verdict: Verdict::Pending,
-                by: String::new(),
-                at_ms: 0,
-            });
+            s.results.push(ResultLine::empty(item));
             s.results.len() - 1
         }
     };
@@ -1455,17 +1437,18 @@ pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<C
 /// since the point's last sample); returns how many.
 pub fn scheduled(store: &Store, actor: &Actor, now: Now) -> Result<usize> {
     let r = store.read()?;
+    // each point's newest sample, from one pass over the samples
+    let mut last: HashMap<u64, i64> = HashMap::new();
+    for s in samples(&r)? {
+        let t = last.entry(s.point).or_insert(s.taken_ms);
+        *t = (*t).max(s.taken_ms);
+    }
     let due: Vec<SamplingPoint> = points(&r)?
         .into_iter()
         .filter(|p| p.every_hours > 0 && p.material.is_some())
         .filter(|p| {
-            let last = samples(&r)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|s| s.point == p.id)
-                .map(|s| s.taken_ms)
-                .max();
-            last.is_none_or(|t| now.ms - t >= i64::from(p.every_hours) * 3_600_000)
+            last.get(&p.id)
+                .is_none_or(|t| now.ms - t >= i64::from(p.every_hours) * 3_600_000)
         })
         .collect();
     drop(r);
@@ -1608,15 +1591,11 @@ pub fn spc(
     let subgroups = groups
         .iter()
         .map(|(ms, g)| {
-            let (lo, hi) = g
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                    (l.min(*v), h.max(*v))
-                });
+            let (mean, range) = rules::mean_range(g);
             Subgroup {
                 ms: *ms,
-                mean: g.iter().sum::<f64>() / g.len() as f64,
-                range: hi - lo,
+                mean,
+                range,
             }
         })
         .collect();
