@@ -31,6 +31,7 @@ const USERS: &[(&str, &str, usize, &str, &str)] = &[
     ("zhao.min", "赵敏", 5, "warehouse", "13905791011"),
     ("xu.guoping", "徐国平", 3, "maintenance", "13905791006"),
     ("wu.lihua", "吴丽华", 4, "quality", "13905791007"),
+    ("he.jing", "何静", 4, "quality", "13905791012"),
     ("liu.yang", "刘洋", 6, "viewer", "13905791008"),
     ("sun.wei", "孙伟", 2, "operator", "13905791009"),
     ("qian.feng", "钱峰", 3, "maintenance", "13905791010"),

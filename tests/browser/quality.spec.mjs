@@ -1,7 +1,8 @@
 // Browser story on a phone: the lab analyst opens the newest resin batch's release sample
 // (its lot held under test), types a result outside the plausible range (refused, named),
 // then the readings; the box computes solids and acid value by the formulas and judges the
-// sample: the acid value fails. The lab's approver grants a concession and the lot is free.
+// sample: the acid value fails. She cannot decide her own results (four eyes): the lab's
+// head, on her own phone, grants a concession and the lot is free.
 // Run by tests/e2e/browser.rs with BASE and PASSWORD of a fresh demo plant.
 import assert from "node:assert/strict";
 import { BASE, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
@@ -9,7 +10,7 @@ import { BASE, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
 const browser = await launch();
 try {
   const lab = await newPhone(browser);
-  await signIn(lab, "wu.lihua");
+  await signIn(lab, "he.jing");
   const submit = async (form) => {
     await Promise.all([lab.waitForNavigation(), lab.click(`${form} button[type=submit]`)]);
   };
@@ -44,14 +45,26 @@ try {
   assert.match(await av.textContent(), /不合格/);
   assertClean();
 
-  // the lab's approver: a concession with its reason releases the lot
-  await lab.selectOption("#decide-form select[name=action]", "concession");
-  await lab.fill("#decide-form input[name=comment]", "酸值略高，客户书面同意让步接收");
-  await submit("#decide-form");
-  assert.match(await lab.textContent("#sample-state"), /让步接收/);
-  await Promise.all([lab.waitForNavigation(), lab.click("dl.facts a[href^='/inventory/lots/']")]);
-  assert.match(await lab.textContent("h1"), /合格/);
-  await shot(lab, "quality-phone-lot");
+  // her own results: she may order a retest, not concede them
+  assert.match(await lab.textContent("#four-eyes"), /复核/);
+  const offered = await lab.locator("#decide-form select[name=action] option").evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(offered, ["retest"]);
+  assertClean();
+
+  // the lab's head: a concession with its reason releases the lot
+  const head = await newPhone(browser);
+  await signIn(head, "wu.lihua");
+  await head.goto(lab.url());
+  assert.equal(await head.locator("#four-eyes").count(), 0);
+  assert.match(await head.textContent("#results"), /何静/);
+  await head.selectOption("#decide-form select[name=action]", "concession");
+  await head.fill("#decide-form input[name=comment]", "酸值略高，客户书面同意让步接收");
+  await Promise.all([head.waitForNavigation(), head.click("#decide-form button[type=submit]")]);
+  assert.match(await head.textContent("#sample-state"), /让步接收/);
+  assert.match(await head.textContent("dl.facts"), /吴丽华/);
+  await Promise.all([head.waitForNavigation(), head.click("dl.facts a[href^='/inventory/lots/']")]);
+  assert.match(await head.textContent("h1"), /合格/);
+  await shot(head, "quality-phone-lot");
   assertClean();
   console.log("browser story passed");
 } finally {

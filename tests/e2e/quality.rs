@@ -200,6 +200,10 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
         409,
         "a failed sample is not released"
     );
+    // four eyes: whoever entered the results does not concede them
+    let r = act(&api, json!({"action": "concession", "comment": "x"}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("someone else"), "{}", r.body);
     let lab = s.login("wu.lihua");
     let r = act(
         &lab,
@@ -222,6 +226,18 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
         coa.body.contains("客户书面同意让步接收"),
         "the concession is on the certificate"
     );
+    // a customer whose own specification asks for an item the lot was not tested for:
+    // no certificate against it, and the items are named
+    let pur = id_of(&api, "/api/v1/quality/items", "keyword", "PUR");
+    let theirs = api.post_json(
+        "/api/v1/quality/specs",
+        &json!({"id": 0, "material": ba, "stage": "receipt", "customer": c3,
+                "lines": [{"item": av, "max": 40.0}, {"item": pur, "min": 99.5}]}),
+    );
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    let coa = api.get(&format!("/quality/lots/{lot}/coa?customer={c3}"));
+    assert_eq!(coa.status, 409, "{}", coa.body);
+    assert!(coa.body.contains("PUR"), "{}", coa.body);
     // a lot without a released sample has no certificate
     let tol = id_of(&api, "/api/v1/inventory/materials", "code", "RM-TOL");
     let other = api
@@ -242,8 +258,9 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     assert_eq!(hand.status, 201, "{}", hand.body);
     let number = hand.json()["number"].as_str().unwrap().to_string();
     let hid = hand.json()["id"].as_u64().unwrap();
-    let bad =
-        format!("sample,item,value\n{number},Vt,1.0\nQC-1999-000001,Vt,2\n{number},mS,99999\n");
+    let bad = format!(
+        "sample,item,value\n{number},Vt,1.0\nQC-1999-000001,Vt,2\n{number},mS,99999\n{number},Xq,1\n{number},cN,abc\n"
+    );
     let r = api.post_multipart(
         "/api/v1/quality/samples/import",
         "file",
@@ -253,12 +270,31 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     );
     assert_eq!(r.status, 422, "{}", r.body);
     let rows = r.json()["error"]["rows"].clone();
-    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
-    // sheet rows (the header is row 1): the sample's first row, then the unknown sample
-    assert_eq!(rows[0]["row"], 2);
-    assert_eq!(rows[1]["row"], 3);
+    // every bad row (the header is row 1), each with what is wrong with it
+    let named: Vec<(u64, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["row"].as_u64().unwrap(),
+                x["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [(3, "sample"), (4, "value"), (5, "item"), (6, "value")]
+            .map(|(r, f)| (r, f.to_string()))
+            .to_vec(),
+        "{rows}"
+    );
     assert!(
-        rows[0]["message"].as_str().unwrap().contains("mS"),
+        rows[1]["message"].as_str().unwrap().contains("mS"),
+        "{rows}"
+    );
+    assert!(
+        rows[2]["message"].as_str().unwrap().contains("Xq"),
         "{rows}"
     );
     assert!(
@@ -301,7 +337,15 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     let r = form("SC 46.0 ~ 44.0\nVIS ≤ 2000");
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("Line 1"), "the bad line is named");
-    let r = form("SC 44.0 ~ 46.0\nVIS ≤ 2000");
+    // every bad line is named, not only the first
+    let r = form("SC 46.0 ~ 44.0\nVIS ≤ lots\nVIS ≤ 2000\nXYZ ≤ 1");
+    assert_eq!(r.status, 422, "{}", r.body);
+    for n in ["Line 1", "Line 2", "Line 4"] {
+        assert!(r.body.contains(n), "{n} named: {}", r.body);
+    }
+    assert!(!r.body.contains("Line 3"), "a good line is not named");
+    // a range as many standards write it, with a hyphen
+    let r = form("SC 44.0 - 46.0\nVIS ≤ 2000");
     assert!(r.status == 200 || r.status == 303, "{}", r.body);
     let saved = api
         .get("/api/v1/quality/specs")

@@ -117,6 +117,15 @@ pub fn user_by_name(r: &impl Reader, username: &str) -> Result<Option<User>> {
     }
 }
 
+/// People as records name them (`user:wu.lihua`, an actor's label) and as people read it
+/// (`吴丽华`), for pages that show who did what.
+pub fn display_names(r: &impl Reader) -> Result<BTreeMap<String, String>> {
+    Ok(users(r)?
+        .into_iter()
+        .map(|u| (format!("user:{}", u.username), u.display_name))
+        .collect())
+}
+
 /// How many users belong to a department (for `org::service::delete_department`).
 pub fn users_in_department(r: &impl Reader, department: u64) -> Result<usize> {
     Ok(users(r)?

@@ -331,9 +331,12 @@ impl Ctx {
         if e.status.is_server_error() || e.status == StatusCode::FORBIDDEN {
             return Err(e);
         }
+        // an import or a multi-line field: every refused row under the summary
+        let rows: Vec<String> = e.rows.iter().map(|r| r.msg.render(self.lang)).collect();
         let ctx = context! {
             error => e.msg.render(self.lang),
-            error_field => e.field,
+            error_field => e.field.or_else(|| e.rows.first().map(|r| r.field)),
+            error_rows => rows,
             ..extra
         };
         self.page_status(e.status, template, ctx)

@@ -328,9 +328,22 @@ pub fn save_warehouse(store: &Store, actor: &Actor, mut x: Warehouse) -> Result<
     }
     let mut w = store.write(actor)?;
     for u in &x.custodians {
-        crate::auth::service::user(&w, *u)?
+        let u = crate::auth::service::user(&w, *u)?
             .filter(|u| u.enabled)
             .ok_or_else(|| Error::invalid("custodians", "inventory.err.custodian_user"))?;
+        // a custodian posts and confirms the store's movements: without the grant to, the
+        // store's 双人双锁 could never be met
+        let inventory = [("inventory", crate::registry::Kind::N)];
+        let grants = crate::auth::service::user_grants(&w, &u, &inventory)?;
+        if !grants
+            .get("inventory")
+            .is_some_and(|l| l.has(crate::auth::model::Level::Write))
+        {
+            return Err(Error::invalid_msg(
+                "custodians",
+                Msg::new("inventory.err.custodian_grant").arg("user", &u.display_name),
+            ));
+        }
     }
     let before = if x.id == 0 {
         x.id = w.next_id(&WAREHOUSES)?;

@@ -3,8 +3,8 @@
 //! on the batches inventory made — in every state, with one lot held under test — so the
 //! SPC charts have data.
 
-use super::model::{ItemKind, SamplingPoint, Spec, SpecLine, Stage, TestItem};
-use super::rules::{Compare, Limits};
+use super::model::{ItemKind, SamplingPoint, Spec, Stage, TestItem};
+use super::rules::Compare;
 use super::service::{self as svc, NewSample, Now, ResultInput, SampleAction};
 use crate::app::App;
 use crate::error::Result;
@@ -187,9 +187,15 @@ impl Gen {
 
 pub fn seed(app: &App) -> Result<()> {
     let a = Actor::system("demo");
-    let lab = crate::auth::service::user_by_name(&app.store.read()?, "wu.lihua")?
-        .map(|u| Actor::user(u.id, &u.username, None))
-        .unwrap_or_else(|| a.clone());
+    // the analyst enters results; the lab's head reviews and decides them (four eyes)
+    let person = |name: &str| -> Result<Actor> {
+        Ok(
+            crate::auth::service::user_by_name(&app.store.read()?, name)?
+                .map(|u| Actor::user(u.id, &u.username, None))
+                .unwrap_or_else(|| Actor::system(name)),
+        )
+    };
+    let (lab, lead) = (person("he.jing")?, person("wu.lihua")?);
     let store = &app.store;
     let today = crate::plant_time::today(app.offset);
     let now = Now {
@@ -256,85 +262,48 @@ pub fn seed(app: &App) -> Result<()> {
         &a,
         point("SP-FG", "成品包装线", Stage::Finished, "包装"),
     )?;
-    let line = |kw: &str, min: Option<f64>, max: Option<f64>| SpecLine {
-        item: ids[kw],
-        limits: Limits {
-            min,
-            max,
-            target: None,
-            text: String::new(),
-            digits: None,
-        },
+    // the limits as the standards write them (their digits decide the rounding, GB/T 8170)
+    let spec = |material, stage, standard: &str, lines: &str| -> Result<Spec> {
+        Ok(Spec {
+            id: 0,
+            material,
+            grade: String::new(),
+            customer: None,
+            stage,
+            compare: Compare::Rounded,
+            lines: svc::spec_lines(&store.read()?, lines)?,
+            standard: standard.into(),
+            version: 0,
+        })
     };
-    let spec = |material, stage, standard: &str, lines| Spec {
-        id: 0,
-        material,
-        grade: String::new(),
-        customer: None,
-        stage,
-        compare: Compare::Rounded,
-        lines,
-        standard: standard.into(),
-    };
-    let mut appearance = line("APP", None, None);
-    appearance.limits.text = "清澈透明".into();
-    svc::save_spec(
-        store,
-        &a,
-        spec(
+    for (material, stage, standard, lines) in [
+        (
             ar,
             Stage::Finished,
             "Q/LX 001-2025 丙烯酸树脂 AR-100",
-            vec![
-                line("VIS", Some(3000.0), Some(6000.0)),
-                line("SC", Some(49.0), Some(51.0)),
-                line("AV", None, Some(5.0)),
-                line("COL", None, Some(100.0)),
-                appearance,
-            ],
+            "VIS 3000 ~ 6000\nSC 49.0 ~ 51.0\nAV ≤ 5.0\nCOL ≤ 100\nAPP = 清澈透明",
         ),
-    )?;
-    svc::save_spec(
-        store,
-        &a,
-        spec(
+        (
             ar,
             Stage::Intermediate,
             "R-101 中控",
-            vec![
-                line("VIS", Some(2500.0), Some(6500.0)),
-                line("SC", Some(48.0), Some(52.0)),
-            ],
+            "VIS 2500 ~ 6500\nSC 48.0 ~ 52.0",
         ),
-    )?;
-    svc::save_spec(
-        store,
-        &a,
-        spec(
+        (
             we,
             Stage::Finished,
             "Q/LX 002-2025 水性丙烯酸乳液 WE-200",
-            vec![
-                line("SC", Some(44.0), Some(46.0)),
-                line("VIS", Some(500.0), Some(2000.0)),
-            ],
+            "SC 44.0 ~ 46.0\nVIS 500 ~ 2000",
         ),
-    )?;
-    svc::save_spec(
-        store,
-        &a,
-        spec(
+        (
             ba,
             Stage::Receipt,
             "GB/T 17530.1 丙烯酸丁酯 优等品",
-            vec![
-                line("PUR", Some(99.5), None),
-                line("MEHQ", Some(10.0), Some(20.0)),
-                line("H2O", None, Some(0.05)),
-                line("COL", None, Some(10.0)),
-            ],
+            "PUR ≥ 99.5\nMEHQ 10 ~ 20\nH2O ≤ 0.05\nCOL ≤ 10",
         ),
-    )?;
+    ] {
+        svc::save_spec(store, &a, spec(material, stage, standard, lines)?)?;
+    }
 
     // the batches inventory made: an in-process sample or three, and the release sample
     let mut g = Gen(20_251_203);
@@ -438,7 +407,7 @@ pub fn seed(app: &App) -> Result<()> {
             entered(vis, sc, av, col, "清澈透明"),
             at(-2),
         )?;
-        let decide = |action| svc::act(store, &lab, s.id, action, at(-4));
+        let decide = |action| svc::act(store, &lead, s.id, action, at(-4));
         match (judged.state, i % 7) {
             (super::model::SampleState::Passed, _) if i + 2 == count => {} // passed, to release
             (super::model::SampleState::Passed, _) => {
@@ -503,7 +472,7 @@ pub fn seed(app: &App) -> Result<()> {
         svc::enter_results(store, &lab, s.id, rs, now)?;
         svc::act(
             store,
-            &lab,
+            &lead,
             s.id,
             SampleAction::Release {
                 comment: String::new(),

@@ -288,6 +288,10 @@ struct Compiler<'a> {
     pos: usize,
     code: Vec<Op>,
     inputs: Vec<String>,
+    /// Parentheses and function calls open around the token being read.
+    nest: usize,
+    /// Recursion of `expr` (operators and signs too): bounded so parsing cannot exhaust
+    /// the stack.
     depth: usize,
 }
 
@@ -307,6 +311,7 @@ impl Formula {
             pos: 0,
             code: Vec::new(),
             inputs: Vec::new(),
+            nest: 0,
             depth: 0,
         };
         p.expr(0, known)?;
@@ -548,7 +553,7 @@ impl Compiler<'_> {
     /// Precedence climbing: an operand, then binary operators binding tighter than `min`.
     fn expr(&mut self, min: u8, known: &dyn Fn(&str) -> bool) -> Result<(), FormulaError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > 8 * MAX_DEPTH {
             return Err(FormulaError::at(ErrorKind::TooDeep, self.here()));
         }
         self.operand(known)?;
@@ -588,12 +593,16 @@ impl Compiler<'_> {
             }
             Tok::Op("+") => self.expr(UNARY, known)?,
             Tok::Open => {
+                self.open(at)?;
                 self.expr(0, known)?;
                 self.close()?;
+                self.nest -= 1;
             }
             Tok::Ident(name) if self.peek() == &Tok::Open => {
                 self.next();
+                self.open(at)?;
                 self.call(&name, at, known)?;
+                self.nest -= 1;
             }
             Tok::Ident(name) => {
                 if !known(&name) {
@@ -617,6 +626,15 @@ impl Compiler<'_> {
                     at,
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// One more level of parentheses or function call: at most `MAX_DEPTH`.
+    fn open(&mut self, at: usize) -> Result<(), FormulaError> {
+        self.nest += 1;
+        if self.nest > MAX_DEPTH {
+            return Err(FormulaError::at(ErrorKind::TooDeep, at));
         }
         Ok(())
     }
@@ -923,10 +941,14 @@ mod tests {
         assert!(matches!(err("avg()").kind, ErrorKind::Arity { .. }));
         assert_eq!(err("   ").kind, ErrorKind::Empty);
         assert_eq!(err(&"1+".repeat(300)).kind, ErrorKind::TooLong);
-        assert_eq!(
-            err(&format!("{}1{}", "(".repeat(40), ")".repeat(40))).kind,
-            ErrorKind::TooDeep
-        );
+        // 32 levels of parentheses or calls are allowed, the 33rd is refused where it opens
+        let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        assert!(Formula::parse(&nested(MAX_DEPTH), &|_: &str| true).is_ok());
+        let e = err(&nested(MAX_DEPTH + 1));
+        assert_eq!((e.kind, e.at), (ErrorKind::TooDeep, MAX_DEPTH + 1));
+        let calls = format!("{}1{}", "abs(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(Formula::parse(&calls, &|_: &str| true).is_ok());
+        assert!(Formula::parse(&format!("1+{}", nested(MAX_DEPTH)), &|_: &str| true).is_ok());
         // Chinese characters count as one column each
         let e = err("（V − W0）");
         assert_eq!(e.at, 6);

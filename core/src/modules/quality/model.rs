@@ -130,6 +130,10 @@ pub struct Spec {
     /// The standard it follows (`GB/T 2895`, `Q/LX 001-2025`).
     #[serde(default)]
     pub standard: String,
+    /// Assigned: 1 when created, one more at each change. Every version is kept, and a
+    /// sample is judged by the version in force when it was taken.
+    #[serde(default)]
+    pub version: u32,
 }
 
 /// Where a sample stands.
@@ -248,6 +252,10 @@ pub struct Sample {
     /// pass until one is).
     #[serde(default)]
     pub spec: Option<u64>,
+    /// The specification's version in force when the sample was taken: the one it is
+    /// judged by, whatever changes later.
+    #[serde(default)]
+    pub spec_version: Option<u32>,
     pub origin: Origin,
     pub taken_ms: i64,
     #[serde(default)]
@@ -288,6 +296,8 @@ pub enum Disposition {
     Concession,
     /// 退货
     Return,
+    /// 复检合格: the retest (加倍复检) passed and the lot was released on it.
+    Retested,
 }
 
 /// A nonconformance report (不合格品处置单), opened when a sample fails.

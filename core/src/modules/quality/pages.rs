@@ -2,16 +2,18 @@
 //! decision), test items with their formulas, specifications and nonconformance reports.
 //! Phones enter results on the sample page.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{ItemKind, Sample, TestItem};
+use super::model::{ItemKind, Origin, Sample, SampleState, TestItem};
 use super::routes::now;
 use super::service::{self as svc, NcrInput, NewSample, ResultInput, SampleAction};
 use crate::auth::model::Level;
 use crate::error::Error;
+use crate::i18n::Msg;
 use crate::modules::inventory::service as inventory;
 use crate::web::context::{Ctx, to_value};
 use crate::web::error::AppError;
@@ -24,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(samples_page)
         .service(sample_submit)
+        .service(import_submit)
         .service(sample_page)
         .service(results_submit)
         .service(action_submit)
@@ -56,9 +59,10 @@ async fn label_page(
     let items = svc::items(&r)?;
     let s = svc::sample(&r, *id)?;
     let url = here(&req, &format!("/quality/samples/{}", s.id));
+    let sample = shown(&r, &s, &items, &Names::load(&r)?)?;
     ctx.page(
         "quality/label.html",
-        context! { sample => to_value(&shown(&r, &s, &items)?), qr => crate::web::render::qr_svg(&url), url },
+        context! { sample => to_value(&sample), qr => crate::web::render::qr_svg(&url), url },
     )
 }
 
@@ -85,9 +89,21 @@ async fn coa_page(
     let customer = q.customer.map(|c| inventory::partner(&r, c)).transpose()?;
     let profile = crate::org::service::profile(&r)?;
     let url = here(&req, &format!("/quality/samples/{}", coa.sample.id));
+    let names = Names::load(&r)?;
+    // 检验: whoever entered the results; 审核: whoever decided the sample
+    let mut tested_by: Vec<String> = coa
+        .sample
+        .results
+        .iter()
+        .filter(|l| l.formula_version.is_none() && !l.by.is_empty())
+        .map(|l| names.of(&l.by))
+        .collect();
+    tested_by.dedup();
     ctx.page(
         "quality/coa.html",
         context! {
+            tested_by => tested_by.join("、"),
+            approved_by => names.of(&coa.sample.decided_by),
             coa => to_value(&coa),
             lot => to_value(&lot),
             material => to_value(&m),
@@ -105,11 +121,37 @@ async fn home(_ctx: Need<grant::quality::Read>) -> HttpResponse {
     crate::web::context::redirect_with("/quality/samples", None)
 }
 
-/// A sample as the pages show it: with the names of what it refers to.
-fn shown(r: &impl crate::store::Reader, s: &Sample, items: &[TestItem]) -> Result<Value, Error> {
+/// People's names as the pages show them, from the labels records keep (`user:wu.lihua`).
+struct Names(std::collections::BTreeMap<String, String>);
+
+impl Names {
+    fn load(r: &impl crate::store::Reader) -> Result<Names, Error> {
+        Ok(Names(crate::auth::service::display_names(r)?))
+    }
+
+    fn of(&self, label: &str) -> String {
+        self.0
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
+    }
+}
+
+/// A sample as the pages show it: with the names of what it refers to and who did it.
+fn shown(
+    r: &impl crate::store::Reader,
+    s: &Sample,
+    items: &[TestItem],
+    names: &Names,
+) -> Result<Value, Error> {
     let m = inventory::material(r, s.material)?;
     let lot = s.lot.map(|l| inventory::lot(r, l)).transpose()?;
     let point = svc::point(r, s.point)?;
+    let spec = svc::sample_spec(r, s)?;
+    let judged = |item: u64| {
+        spec.as_ref()
+            .is_some_and(|sp| sp.lines.iter().any(|l| l.item == item))
+    };
     let lines: Vec<Value> = s
         .results
         .iter()
@@ -123,6 +165,9 @@ fn shown(r: &impl crate::store::Reader, s: &Sample, items: &[TestItem]) -> Resul
                 "kind": it.map(|i| i.kind),
                 "decimals": it.map(|i| i.decimals),
                 "computed": it.is_some_and(|i| !i.formula.is_empty()),
+                // an input of a formula is reported, not judged
+                "judged": judged(l.item),
+                "by": names.of(&l.by),
                 "formula": it.map(|i| i.formula.clone()),
                 "shown": l.value.map(|v| {
                     let d = it.map_or(2, |i| i.decimals);
@@ -140,6 +185,8 @@ fn shown(r: &impl crate::store::Reader, s: &Sample, items: &[TestItem]) -> Resul
         "lot_number": lot.as_ref().map(|l| l.number.clone()),
         "point_name": point.name,
         "lines": lines,
+        "sampler": names.of(&s.sampler),
+        "decided_by": names.of(&s.decided_by),
     }))
 }
 
@@ -151,21 +198,21 @@ struct ListQuery {
 fn samples_data(ctx: &Ctx, state: &str, values: Value) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let items = svc::items(&r)?;
+    let names = Names::load(&r)?;
     let rows: Vec<Value> = svc::samples(&r)?
         .iter()
         .filter(|s| match state {
             "" => true,
-            "open" => !s.state.closed(),
+            // a passed sample without a lot (in-process control) has nothing to release
+            "open" => !s.state.closed() && (s.state != SampleState::Passed || s.lot.is_some()),
             "nonconforming" => matches!(
                 s.state,
-                super::model::SampleState::Failed
-                    | super::model::SampleState::Rejected
-                    | super::model::SampleState::Concession
+                SampleState::Failed | SampleState::Rejected | SampleState::Concession
             ),
             st => s.state.id() == st,
         })
         .take(500)
-        .map(|s| shown(&r, s, &items))
+        .map(|s| shown(&r, s, &items, &names))
         .collect::<Result<_, _>>()?;
     Ok(context! {
         rows => to_value(&rows),
@@ -226,11 +273,41 @@ async fn sample_submit(
     })
 }
 
+/// An instrument's file uploaded from the samples page: every bad row listed with its
+/// number, nothing entered unless all are good.
+#[post("/quality/samples/import")]
+async fn import_submit(
+    ctx: Need<grant::quality::Write>,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    match super::routes::import_upload(&ctx, mp).await {
+        Ok(n) => {
+            let mut c = samples_data(&ctx, "open", json!({}))?;
+            c = context! { imported => n, ..c };
+            ctx.page("quality/samples.html", c)
+        }
+        Err(mut e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            for r in &mut e.rows {
+                r.msg = Msg::new("common.err.at_row")
+                    .arg("row", r.row)
+                    .arg("field", r.field)
+                    .arg("msg", r.msg.render(ctx.lang));
+            }
+            if e.field.is_none() {
+                e.field = Some("file");
+            }
+            let c = samples_data(&ctx, "open", json!({}))?;
+            ctx.form_error("quality/samples.html", c, e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let items = svc::items(&r)?;
     let s = svc::sample(&r, id)?;
-    let spec = s.spec.map(|id| svc::spec(&r, id)).transpose()?;
+    let spec = svc::sample_spec(&r, &s)?;
     // every item the lab may enter: the specification's and the inputs of its formulas
     let formulas: Vec<&TestItem> = items.iter().filter(|i| !i.formula.is_empty()).collect();
     let mut wanted: Vec<u64> = s.results.iter().map(|l| l.item).collect();
@@ -267,14 +344,46 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         .flat_map(|sp| sp.lines.iter())
         .map(|l| json!({"item": l.item, "shown": super::rules::limits_text(&l.limits)}))
         .collect();
+    // the decisions the service would take from this user, so none is offered to be refused
+    let entered = |label: &str| {
+        s.results
+            .iter()
+            .any(|l| l.by == label && l.formula_version.is_none())
+    };
+    let own = entered(&ctx.actor().label());
+    let has_results = s
+        .results
+        .iter()
+        .any(|l| l.value.is_some() || !l.text.is_empty());
+    let mut actions = Vec::new();
+    if !s.state.closed() && ctx.who.can(M, Level::Approve) {
+        if s.state == SampleState::Passed && !own {
+            actions.push("release");
+        }
+        if (s.state == SampleState::Failed || (s.state == SampleState::Pending && spec.is_none()))
+            && !own
+        {
+            actions.push("concession");
+        }
+        if s.state == SampleState::Failed && !matches!(s.origin, Origin::Retest { .. }) {
+            actions.push("retest");
+        }
+        if has_results && !own {
+            actions.push("reject");
+        }
+    }
+    let waits_for_review = own
+        && ctx.who.can(M, Level::Approve)
+        && matches!(s.state, SampleState::Passed | SampleState::Failed);
     Ok(context! {
-        sample => to_value(&shown(&r, &s, &items)?),
+        sample => to_value(&shown(&r, &s, &items, &Names::load(&r)?)?),
         entry => to_value(&entry),
         limits => to_value(&limits),
         spec => spec.map(|s| to_value(&s)),
         ncrs => to_value(&svc::ncrs(&r)?.into_iter().filter(|n| n.sample == id).collect::<Vec<_>>()),
         can_write => ctx.who.can(M, Level::Write) && !s.state.closed(),
-        can_decide => ctx.who.can(M, Level::Approve) && !s.state.closed(),
+        actions,
+        waits_for_review,
     })
 }
 
@@ -432,7 +541,13 @@ fn specs_data(
                            "shown": super::rules::limits_text(&l.limits)})
                 })
                 .collect();
-            Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "customer": customer, "lines": lines}))
+            // the versions before this one, as their lines read
+            let earlier: Vec<Value> = svc::spec_versions(&r, s.id)?
+                .iter()
+                .filter(|v| v.version != s.version)
+                .map(|v| Ok(json!({"version": v.version, "text": svc::spec_text(&r, v)?.replace('\n', "; ")})))
+                .collect::<Result<_, Error>>()?;
+            Ok(json!({"s": s, "material": format!("{} {}", m.code, m.name), "customer": customer, "lines": lines, "earlier": earlier}))
         })
         .collect::<Result<_, Error>>()?;
     // the form: what was typed after a refusal, else the specification being changed
@@ -491,6 +606,7 @@ async fn spec_submit(
             compare,
             lines,
             standard: f.get("standard").into(),
+            version: 0,
         };
         ctx.write(move |app, actor| svc::save_spec(&app.store, actor, x))
             .await
@@ -571,27 +687,58 @@ async fn spc_page(
 ) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     let specs = svc::specs(&r)?;
-    let items: Vec<TestItem> = svc::items(&r)?
+    let numeric: Vec<TestItem> = svc::items(&r)?
         .into_iter()
         .filter(|i| i.kind == ItemKind::Number)
         .collect();
-    // products with a specification; the first one's first numeric item by default
-    let mut products: Vec<u64> = specs.iter().map(|s| s.material).collect();
-    products.sort_unstable();
-    products.dedup();
-    let product = q.product.or(products.first().copied());
-    let item = q.item.or_else(|| {
-        specs
-            .iter()
-            .filter(|s| Some(s.material) == product)
-            .flat_map(|s| s.lines.iter())
-            .find(|l| items.iter().any(|i| i.id == l.item))
-            .map(|l| l.item)
-    });
     let stage = q.stage.unwrap_or(super::model::Stage::Finished);
     let to = crate::util::now_ms();
+    let from = to - 366 * 86_400_000;
+    // the numeric items the plant's specifications of a product judge at this stage (a
+    // formula's raw inputs are not charted)
+    let charted = |p: u64| -> Vec<u64> {
+        let mut v: Vec<u64> = specs
+            .iter()
+            .filter(|s| s.material == p && s.stage == stage && s.customer.is_none())
+            .flat_map(|s| s.lines.iter().map(|l| l.item))
+            .filter(|i| numeric.iter().any(|x| x.id == *i))
+            .collect();
+        v.dedup();
+        v
+    };
+    let has_data = |p: u64, i: u64| {
+        svc::spc(&r, i, p, stage, from, to, None).is_ok_and(|x| x.points.len() >= 2)
+    };
+    let mut products: Vec<u64> = specs
+        .iter()
+        .filter(|s| s.stage == stage)
+        .map(|s| s.material)
+        .collect();
+    products.sort_unstable();
+    products.dedup();
+    // by default the first product and item with readings to chart
+    let product = q.product.or_else(|| {
+        products
+            .iter()
+            .copied()
+            .find(|p| charted(*p).into_iter().any(|i| has_data(*p, i)))
+            .or(products.first().copied())
+    });
+    let mut offered = product.map(charted).unwrap_or_default();
+    let item = q.item.or_else(|| {
+        let p = product?;
+        offered
+            .iter()
+            .copied()
+            .find(|i| has_data(p, *i))
+            .or(offered.first().copied())
+    });
+    if let Some(i) = item.filter(|i| !offered.contains(i)) {
+        offered.push(i);
+    }
+    let items: Vec<&TestItem> = numeric.iter().filter(|x| offered.contains(&x.id)).collect();
     let report = match (item, product) {
-        (Some(i), Some(p)) => Some(svc::spc(&r, i, p, stage, to - 366 * 86_400_000, to, q.n)?),
+        (Some(i), Some(p)) => Some(svc::spc(&r, i, p, stage, from, to, q.n)?),
         _ => None,
     };
     let materials: Vec<Value> = products
@@ -599,7 +746,9 @@ async fn spc_page(
         .filter_map(|id| inventory::material(&r, *id).ok())
         .map(|m| json!({"id": m.id, "label": format!("{} {}", m.code, m.name)}))
         .collect();
-    let shown = item.and_then(|i| items.iter().find(|x| x.id == i)).cloned();
+    let shown = item
+        .and_then(|i| numeric.iter().find(|x| x.id == i))
+        .cloned();
     ctx.page(
         "quality/spc.html",
         context! {

@@ -376,26 +376,34 @@ async fn api_results_import(
     ctx: Need<grant::quality::Write>,
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let (_, bytes) = crate::web::form::read_upload(mp, 2 << 20).await?;
-    let entered = ctx
-        .write(move |app, actor| {
-            let rows = crate::web::export::read_table(
-                &bytes,
-                IMPORT_COLUMNS,
-                "quality.import",
-                "sample",
-                10_000,
-            )?
-            .into_iter()
-            .map(|(row, cells)| {
-                let get = |k: &str| cells.get(k).cloned().unwrap_or_default();
-                (row, get("sample"), get("item"), get("value"))
-            })
-            .collect();
-            svc::import_results(&app.store, actor, rows, now(app))
-        })
-        .await?;
+    let entered = import_upload(&ctx, mp).await?;
     Ok(HttpResponse::Ok().json(ImportedResults { entered }))
+}
+
+/// Reads an uploaded instrument file (field `file`, up to 2 MiB, CSV or Excel) and enters
+/// its results; the console's upload and the API share it.
+pub(super) async fn import_upload(
+    ctx: &Need<grant::quality::Write>,
+    mp: actix_multipart::Multipart,
+) -> Result<usize, AppError> {
+    let (_, bytes) = crate::web::form::read_upload(mp, 2 << 20).await?;
+    ctx.write(move |app, actor| {
+        let rows = crate::web::export::read_table(
+            &bytes,
+            IMPORT_COLUMNS,
+            "quality.import",
+            "sample",
+            10_000,
+        )?
+        .into_iter()
+        .map(|(row, cells)| {
+            let get = |k: &str| cells.get(k).cloned().unwrap_or_default();
+            (row, get("sample"), get("item"), get("value"))
+        })
+        .collect();
+        svc::import_results(&app.store, actor, rows, now(app))
+    })
+    .await
 }
 
 /// Decides a sample: `release` (passed), `concession` (failed, with the reason), `reject`,

@@ -122,9 +122,10 @@ pub fn parse_spec_line(line: &str) -> Result<(String, Limits), &'static str> {
         let (v, d) = written(x)?;
         lim.min = Some(v);
         lim.digits = Some(d);
-    } else if let Some((a, b)) = ["~", "～", "..", "–"]
+    } else if let Some((a, b)) = ["~", "～", "..", "–", "—"]
         .iter()
         .find_map(|p| rest.split_once(p))
+        .or_else(|| hyphen_range(rest))
     {
         let ((lo, d1), (hi, d2)) = (written(a)?, written(b)?);
         if lo > hi {
@@ -137,6 +138,21 @@ pub fn parse_spec_line(line: &str) -> Result<(String, Limits), &'static str> {
         return Err("form");
     }
     Ok((keyword.to_string(), lim))
+}
+
+/// `49.0 - 51.0`, `-5-5`: splits at the first hyphen that follows a digit (so a minus sign
+/// or an exponent's sign stays with its number).
+fn hyphen_range(s: &str) -> Option<(&str, &str)> {
+    let mut prev = None;
+    for (i, c) in s.char_indices() {
+        if c == '-' && prev.is_some_and(|p: char| p.is_ascii_digit() || p == '.') {
+            return Some((&s[..i], &s[i + 1..]));
+        }
+        if !c.is_whitespace() {
+            prev = Some(c);
+        }
+    }
+    None
 }
 
 /// A specification line written back as [`parse_spec_line`] reads it.
@@ -476,6 +492,14 @@ mod tests {
         assert_eq!((l.min, l.digits), (Some(99.5), Some(1)));
         let (_, l) = parse_spec_line("SC 49.0 ~ 51.0").unwrap();
         assert_eq!((l.min, l.max, l.digits), (Some(49.0), Some(51.0), Some(1)));
+        // a hyphen between numbers is a range; a minus sign stays with its number
+        let (_, l) = parse_spec_line("SC 49.0 - 51.0").unwrap();
+        assert_eq!((l.min, l.max), (Some(49.0), Some(51.0)));
+        let (_, l) = parse_spec_line("T -5-5").unwrap();
+        assert_eq!((l.min, l.max), (Some(-5.0), Some(5.0)));
+        let (_, l) = parse_spec_line("T -10 - -2.5").unwrap();
+        assert_eq!((l.min, l.max, l.digits), (Some(-10.0), Some(-2.5), Some(1)));
+        assert_eq!(parse_spec_line("AV -5"), Err("form"));
         let (_, l) = parse_spec_line("APP = 清澈透明").unwrap();
         assert_eq!(l.text, "清澈透明");
         let (k, l) = parse_spec_line("LEAK").unwrap();

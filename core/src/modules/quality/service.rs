@@ -17,7 +17,8 @@ use super::model::{
 };
 use super::rules::{self, Verdict};
 use super::store::{
-    BY_LOT, BY_RECEIPT, CODES, FORMULAS, ITEMS, NCRS, POINTS, SAMPLES, SEQ, SERIES, SPECS,
+    BY_LOT, BY_RECEIPT, CODES, FORMULAS, ITEMS, NCRS, POINTS, SAMPLES, SEQ, SERIES, SPEC_VERSIONS,
+    SPECS,
 };
 use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
@@ -212,6 +213,20 @@ pub fn save_item(store: &Store, actor: &Actor, mut x: TestItem, now: Now) -> Res
                 Msg::new("quality.err.item_in_use").arg("by", &r.keyword),
             ));
         }
+        // a specification still asks for it: retire it there first
+        if let Some(sp) = specs(&w)?
+            .into_iter()
+            .find(|sp| sp.lines.iter().any(|l| l.item == x.id))
+        {
+            let by = if sp.standard.is_empty() {
+                format!("#{}", sp.id)
+            } else {
+                sp.standard
+            };
+            return Err(Error::Conflict(
+                Msg::new("quality.err.item_in_spec").arg("spec", by),
+            ));
+        }
     }
     if !x.formula.is_empty() {
         let known = |k: &str| k == x.keyword || all.iter().any(|i| i.active && i.keyword == k);
@@ -317,7 +332,8 @@ pub fn check_formula(
     let all = items(r)?;
     let known = |k: &str| all.iter().any(|i| i.active && i.keyword == k);
     let f = Formula::parse(source, &known).map_err(|e| formula_error(&e))?;
-    let value = if values.is_empty() {
+    // evaluated when given inputs, or when it needs none
+    let value = if values.is_empty() && !f.inputs().is_empty() {
         None
     } else {
         Some(
@@ -463,7 +479,15 @@ pub fn save_spec(store: &Store, actor: &Actor, mut x: Spec) -> Result<Spec> {
     } else {
         Some(spec(&w, x.id)?)
     };
+    if let Some(b) = before.as_ref().filter(|b| b.version == 0) {
+        // saved before versions were kept: it becomes version 1, for the record
+        let mut first = b.clone();
+        first.version = 1;
+        w.insert(&SPEC_VERSIONS, &(x.id, 1), &first)?;
+    }
+    x.version = before.as_ref().map_or(0, |b| b.version.max(1)) + 1;
     w.insert(&SPECS, &x.id, &x)?;
+    w.insert(&SPEC_VERSIONS, &(x.id, u64::from(x.version)), &x)?;
     w.audit_saved(
         "quality.spec",
         format!("spec:{} material:{}", x.id, x.material),
@@ -472,6 +496,33 @@ pub fn save_spec(store: &Store, actor: &Actor, mut x: Spec) -> Result<Spec> {
     );
     w.commit()?;
     Ok(x)
+}
+
+/// The specification a sample is judged by: the version in force when it was taken.
+pub fn sample_spec(r: &impl Reader, s: &Sample) -> Result<Option<Spec>> {
+    let Some(id) = s.spec else { return Ok(None) };
+    let current = spec(r, id)?;
+    Ok(Some(match s.spec_version {
+        Some(v) if v != current.version => r
+            .get(&SPEC_VERSIONS, &(id, u64::from(v)))?
+            .unwrap_or(current),
+        _ => current,
+    }))
+}
+
+/// Every version of a specification, newest first.
+pub fn spec_versions(r: &impl Reader, id: u64) -> Result<Vec<Spec>> {
+    let mut v = Vec::new();
+    r.visit(
+        &SPEC_VERSIONS,
+        (id, 0)..(id + 1, 0),
+        Order::Desc,
+        |_, x: Spec| {
+            v.push(x);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(v)
 }
 
 /// The specification a new sample of `material` at `stage` is judged against: the plant's
@@ -605,6 +656,7 @@ fn open_sample(
         material,
         lot,
         point: point_id,
+        spec_version: spec.as_ref().map(|s| s.version),
         spec: spec.map(|s| s.id),
         origin,
         taken_ms: now.ms,
@@ -748,69 +800,8 @@ fn results_in(
     let mut s = before.clone();
     let all = items(w)?;
     for r in input {
-        let it = match r.item {
-            Some(i) => all.iter().find(|x| x.id == i),
-            None => all.iter().find(|x| x.keyword == r.keyword.trim()),
-        }
-        .ok_or_else(|| {
-            Error::invalid_msg(
-                "results",
-                Msg::new("quality.err.no_item").arg("item", r.keyword.trim()),
-            )
-        })?;
-        if !it.formula.is_empty() {
-            return Err(Error::invalid_msg(
-                "results",
-                Msg::new("quality.err.computed").arg("item", &it.keyword),
-            ));
-        }
-        let v = r.value.trim();
-        let (value, text_value) = match it.kind {
-            ItemKind::Number => {
-                // a point is the decimal sign: 1,250 is refused, not read as 1.25
-                let n: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|n: &f64| n.is_finite())
-                    .ok_or_else(|| {
-                        Error::invalid_msg(
-                            "results",
-                            Msg::new("quality.err.number").arg("item", &it.keyword),
-                        )
-                    })?;
-                if !rules::plausible(n, it.plausible_low, it.plausible_high) {
-                    return Err(Error::invalid_msg(
-                        "results",
-                        Msg::new("quality.err.implausible")
-                            .arg("item", &it.keyword)
-                            .arg("value", n)
-                            .arg(
-                                "low",
-                                it.plausible_low.map_or("—".into(), |x| x.to_string()),
-                            )
-                            .arg(
-                                "high",
-                                it.plausible_high.map_or("—".into(), |x| x.to_string()),
-                            ),
-                    ));
-                }
-                (Some(n), String::new())
-            }
-            ItemKind::Text => (None, text("results", v, 200, true)?),
-            ItemKind::PassFail => {
-                let p = match v.to_lowercase().as_str() {
-                    "pass" | "合格" | "ok" | "1" | "true" => "pass",
-                    "fail" | "不合格" | "ng" | "0" | "false" => "fail",
-                    _ => {
-                        return Err(Error::invalid_msg(
-                            "results",
-                            Msg::new("quality.err.pass_fail").arg("item", &it.keyword),
-                        ));
-                    }
-                };
-                (None, p.to_string())
-            }
-        };
+        let it = entered_item(&all, &r)?;
+        let (value, text_value) = entered_value(it, &r.value)?;
         let line = line_for(&mut s, it.id);
         line.value = value;
         line.text = text_value;
@@ -819,10 +810,7 @@ fn results_in(
         line.error.clear();
     }
     compute(&mut s, &all, actor, now);
-    let sp = match s.spec {
-        Some(id) => Some(spec(w, id)?),
-        None => None,
-    };
+    let sp = sample_spec(w, &s)?;
     judge(&mut s, &all, sp.as_ref());
     // the numeric results, for SPC: per stage (a reactor's in-process readings are not
     // the finished product's)
@@ -851,6 +839,71 @@ fn results_in(
         Change::updated(&before, &s),
     );
     Ok(s)
+}
+
+/// The item a result is for: by id, else by keyword; a computed item takes no result.
+fn entered_item<'a>(all: &'a [TestItem], r: &ResultInput) -> Result<&'a TestItem> {
+    let it = match r.item {
+        Some(i) => all.iter().find(|x| x.id == i),
+        None => all.iter().find(|x| x.keyword == r.keyword.trim()),
+    }
+    .ok_or_else(|| {
+        Error::invalid_msg(
+            "results",
+            Msg::new("quality.err.no_item").arg("item", r.keyword.trim()),
+        )
+    })?;
+    if !it.formula.is_empty() {
+        return Err(Error::invalid_msg(
+            "results",
+            Msg::new("quality.err.computed").arg("item", &it.keyword),
+        ));
+    }
+    Ok(it)
+}
+
+/// A result as typed, read for its item: a number within the plausible range, a text, or
+/// pass / fail.
+fn entered_value(it: &TestItem, typed: &str) -> Result<(Option<f64>, String)> {
+    let v = typed.trim();
+    Ok(match it.kind {
+        ItemKind::Number => {
+            // a point is the decimal sign: 1,250 is refused, not read as 1.25
+            let n: f64 = v
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| {
+                    Error::invalid_msg(
+                        "results",
+                        Msg::new("quality.err.number").arg("item", &it.keyword),
+                    )
+                })?;
+            if !rules::plausible(n, it.plausible_low, it.plausible_high) {
+                let bound = |b: Option<f64>| b.map_or("—".into(), |x| x.to_string());
+                return Err(Error::invalid_msg(
+                    "results",
+                    Msg::new("quality.err.implausible")
+                        .arg("item", &it.keyword)
+                        .arg("value", n)
+                        .arg("low", bound(it.plausible_low))
+                        .arg("high", bound(it.plausible_high)),
+                ));
+            }
+            (Some(n), String::new())
+        }
+        ItemKind::Text => (None, text("results", v, 200, true)?),
+        ItemKind::PassFail => match v.to_lowercase().as_str() {
+            "pass" | "合格" | "ok" | "1" | "true" => (None, "pass".to_string()),
+            "fail" | "不合格" | "ng" | "0" | "false" => (None, "fail".to_string()),
+            _ => {
+                return Err(Error::invalid_msg(
+                    "results",
+                    Msg::new("quality.err.pass_fail").arg("item", &it.keyword),
+                ));
+            }
+        },
+    })
 }
 
 fn line_for(s: &mut Sample, item: u64) -> &mut ResultLine {
@@ -1059,6 +1112,16 @@ pub fn act(
     }
     let mut s = before.clone();
     let wrong = || Error::conflict("quality.err.action_state");
+    // four eyes (GB/T 27025 §7.8.1.1 review of results): who entered a result does not
+    // also decide the sample; a retest may be ordered by anyone with the grant
+    let me = actor.label();
+    if !matches!(action, SampleAction::Retest { .. })
+        && s.results
+            .iter()
+            .any(|l| l.by == me && l.formula_version.is_none())
+    {
+        return Err(Error::conflict("quality.err.four_eyes"));
+    }
     let (code, lot_to) = match &action {
         SampleAction::Release { comment } => {
             if s.state != SampleState::Passed {
@@ -1066,6 +1129,16 @@ pub fn act(
             }
             s.comment = text("comment", comment, 500, false)?;
             s.state = SampleState::Released;
+            // a passed retest settles the failure that called for it
+            let chain = retested(&w, &s)?;
+            close_ncrs(
+                &mut w,
+                actor,
+                &chain,
+                Disposition::Retested,
+                &s.comment,
+                now,
+            )?;
             ("quality.sample.release", Some(LotQuality::Released))
         }
         SampleAction::Concession { comment } => {
@@ -1076,10 +1149,12 @@ pub fn act(
             }
             s.comment = text("comment", comment, 500, true)?;
             s.state = SampleState::Concession;
+            let mut chain = retested(&w, &s)?;
+            chain.push(s.id);
             close_ncrs(
                 &mut w,
                 actor,
-                s.id,
+                &chain,
                 Disposition::Concession,
                 &s.comment,
                 now,
@@ -1087,6 +1162,15 @@ pub fn act(
             ("quality.sample.concession", Some(LotQuality::Released))
         }
         SampleAction::Reject { comment } => {
+            // a rejection rests on a result; the nonconformance report (if any) stays
+            // open for its disposition (scrap, return, rework)
+            if !s
+                .results
+                .iter()
+                .any(|l| l.value.is_some() || !l.text.is_empty())
+            {
+                return Err(Error::conflict("quality.err.reject_empty"));
+            }
             s.comment = text("comment", comment, 500, true)?;
             s.state = SampleState::Rejected;
             ("quality.sample.reject", Some(LotQuality::Rejected))
@@ -1094,6 +1178,11 @@ pub fn act(
         SampleAction::Retest { comment } => {
             if s.state != SampleState::Failed {
                 return Err(wrong());
+            }
+            // one retest, on a doubled sample (复验规则 of GB product standards: a failed
+            // retest fails the lot), decided then by rejection or concession
+            if matches!(s.origin, Origin::Retest { .. }) {
+                return Err(Error::conflict("quality.err.retest_once"));
             }
             s.comment = text("comment", comment, 500, false)?;
             let r = open_sample(
@@ -1156,17 +1245,29 @@ pub fn ncrs(r: &impl Reader) -> Result<Vec<Nonconformance>> {
     Ok(v)
 }
 
+/// The samples a sample retests, nearest first.
+fn retested(r: &impl Reader, s: &Sample) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut origin = s.origin.clone();
+    while let Origin::Retest { of } = origin {
+        out.push(of);
+        origin = sample(r, of)?.origin;
+    }
+    Ok(out)
+}
+
+/// Closes the open nonconformance reports of the given samples with a disposition.
 fn close_ncrs(
     w: &mut WriteTx,
     actor: &Actor,
-    sample: u64,
+    samples: &[u64],
     d: Disposition,
     note: &str,
     now: Now,
 ) -> Result<()> {
     for mut n in ncrs(w)?
         .into_iter()
-        .filter(|n| n.sample == sample && n.closed_ms.is_none())
+        .filter(|n| samples.contains(&n.sample) && n.closed_ms.is_none())
     {
         let before = n.clone();
         n.disposition = Some(d);
@@ -1374,9 +1475,8 @@ pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<C
         .into_iter()
         .find(|s| matches!(s.state, SampleState::Released | SampleState::Concession))
         .ok_or_else(|| Error::Conflict(Msg::new("quality.err.no_release")))?;
-    let plant = match s.spec {
-        Some(id) => spec(r, id)?,
-        None => return Err(Error::Conflict(Msg::new("quality.err.no_release"))),
+    let Some(plant) = sample_spec(r, &s)? else {
+        return Err(Error::Conflict(Msg::new("quality.err.no_release")));
     };
     let theirs = customer.and_then(|c| {
         specs(r).ok()?.into_iter().find(|x| {
@@ -1422,6 +1522,19 @@ pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<C
             result,
             verdict,
         });
+    }
+    // a customer's item the lot was not tested for cannot be certified, pass or fail
+    let untested: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.verdict == Verdict::Pending)
+        .map(|l| l.keyword.as_str())
+        .collect();
+    if customers_spec && !untested.is_empty() {
+        return Err(Error::Conflict(
+            Msg::new("quality.err.coa_untested")
+                .arg("sample", &s.number)
+                .arg("items", untested.join(", ")),
+        ));
     }
     let conforms = !lines.is_empty() && lines.iter().all(|l| l.verdict == Verdict::Pass);
     Ok(Certificate {
@@ -1482,8 +1595,15 @@ pub fn import_results(
     now: Now,
 ) -> Result<usize> {
     let mut w = store.write(actor)?;
+    let all = items(&w)?;
     let mut by_sample: BTreeMap<u64, Vec<(usize, ResultInput)>> = BTreeMap::new();
     let mut errors = Vec::new();
+    let refused = |row, field, e: Error| match e {
+        Error::Invalid { msg, .. } | Error::Conflict(msg) => {
+            Ok(crate::error::RowError { row, field, msg })
+        }
+        e => Err(e),
+    };
     for (row, number, keyword, value) in rows {
         let Some(id) = w.get(&CODES, &format!("n:{}", number.trim()))? else {
             errors.push(crate::error::RowError {
@@ -1493,20 +1613,26 @@ pub fn import_results(
             });
             continue;
         };
-        by_sample.entry(id).or_default().push((
-            row,
-            ResultInput {
-                item: None,
-                keyword,
-                value,
-            },
-        ));
+        let input = ResultInput {
+            item: None,
+            keyword,
+            value,
+        };
+        // each row on its own first, so every bad row is named
+        let checked = entered_item(&all, &input)
+            .map_err(|e| ("item", e))
+            .and_then(|it| entered_value(it, &input.value).map_err(|e| ("value", e)));
+        if let Err((field, e)) = checked {
+            errors.push(refused(row, field, e)?);
+            continue;
+        }
+        by_sample.entry(id).or_default().push((row, input));
     }
     let mut entered = 0;
     for (id, list) in by_sample {
         let first_row = list.first().map_or(0, |x| x.0);
         let n = list.len();
-        // a refusal names the sample's first row (the message names the item)
+        // what is left is the sample's: decided, failed, too many results (its first row)
         match results_in(
             &mut w,
             actor,
@@ -1515,14 +1641,7 @@ pub fn import_results(
             now,
         ) {
             Ok(_) => entered += n,
-            Err(Error::Invalid { msg, .. }) | Err(Error::Conflict(msg)) => {
-                errors.push(crate::error::RowError {
-                    row: first_row,
-                    field: "value",
-                    msg,
-                })
-            }
-            Err(e) => return Err(e),
+            Err(e) => errors.push(refused(first_row, "sample", e)?),
         }
     }
     if !errors.is_empty() {
@@ -1622,40 +1741,50 @@ pub fn spc(
 }
 
 /// Specification lines from the text a lab writes, one a line (`AV ≤ 5.0`, `SC 49.0 ~ 51.0`,
-/// `APP = 清澈透明`, a bare keyword for pass/fail); a refusal names the line.
+/// `APP = 清澈透明`, a bare keyword for pass/fail); a refusal names every bad line.
 pub fn spec_lines(r: &impl Reader, text: &str) -> Result<Vec<SpecLine>> {
     let all = items(r)?;
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |reason: &'static str| {
-            Error::invalid_msg(
-                "lines",
-                Msg::new(match reason {
-                    "keyword" => "quality.spec_line.keyword",
-                    "number" => "quality.spec_line.number",
-                    "range" => "quality.spec_line.range",
-                    "text" => "quality.spec_line.text",
-                    "item" => "quality.spec_line.item",
-                    _ => "quality.spec_line.form",
-                })
-                .arg("line", n + 1)
-                .arg("text", line.trim()),
-            )
+        let bad = |reason: &'static str| crate::error::RowError {
+            row: n + 1,
+            field: "lines",
+            msg: Msg::new(match reason {
+                "keyword" => "quality.spec_line.keyword",
+                "number" => "quality.spec_line.number",
+                "range" => "quality.spec_line.range",
+                "text" => "quality.spec_line.text",
+                "item" => "quality.spec_line.item",
+                _ => "quality.spec_line.form",
+            })
+            .arg("line", n + 1)
+            .arg("text", line.trim()),
         };
-        let (keyword, limits) = rules::parse_spec_line(line).map_err(bad)?;
-        let it = all
-            .iter()
-            .find(|i| i.active && i.keyword == keyword)
-            .ok_or_else(|| bad("item"))?;
-        out.push(SpecLine {
-            item: it.id,
-            limits,
+        let parsed = rules::parse_spec_line(line).and_then(|(keyword, limits)| {
+            let it = all
+                .iter()
+                .find(|i| i.active && i.keyword == keyword)
+                .ok_or("item")?;
+            Ok(SpecLine {
+                item: it.id,
+                limits,
+            })
         });
+        match parsed {
+            Ok(l) => out.push(l),
+            Err(reason) => errors.push(bad(reason)),
+        }
     }
-    Ok(out)
+    match errors.len() {
+        0 => Ok(out),
+        // one bad line: its message alone, on the field
+        1 => Err(Error::invalid_msg("lines", errors.remove(0).msg)),
+        _ => Err(Error::Rows(errors)),
+    }
 }
 
 /// A specification's lines as text, for its form.

@@ -11,6 +11,8 @@ pub(super) const CODES: Table<String, u64> = Table::new("quality.codes");
 pub(super) const FORMULAS: Table<(u64, u64), FormulaVersion> = Table::new("quality.formulas");
 pub(super) const POINTS: Table<u64, SamplingPoint> = Table::new("quality.points");
 pub(super) const SPECS: Table<u64, Spec> = Table::new("quality.specs");
+/// Every version of every specification: (spec, version).
+pub(super) const SPEC_VERSIONS: Table<(u64, u64), Spec> = Table::new("quality.spec_versions");
 pub(super) const SAMPLES: Table<u64, Sample> = Table::new("quality.samples");
 /// Samples by lot: (lot, sample).
 pub(super) const BY_LOT: Table<(u64, u64), ()> = Table::new("quality.by_lot");

@@ -20,7 +20,10 @@ const NOW: Now = Now {
 struct Lab {
     _dir: tempfile::TempDir,
     store: Store,
+    /// Enters results (and sets up).
     a: Actor,
+    /// The lab's head: reviews and decides samples (four eyes).
+    head: Actor,
     material: u64,
     location: u64,
     point: u64,
@@ -136,6 +139,7 @@ fn lab() -> Lab {
                 },
             }],
             standard: "Q/LX 001".into(),
+            version: 0,
         },
     )
     .unwrap();
@@ -143,6 +147,7 @@ fn lab() -> Lab {
         _dir: dir,
         store,
         a,
+        head: Actor::user(2, "wu.lihua", None),
         material: m.id,
         location: loc.id,
         point: point.id,
@@ -343,7 +348,7 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     assert!(
         act(
             &l.store,
-            &l.a,
+            &l.head,
             s.id,
             SampleAction::Release {
                 comment: String::new()
@@ -355,7 +360,7 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     assert!(
         act(
             &l.store,
-            &l.a,
+            &l.head,
             s.id,
             SampleAction::Concession {
                 comment: " ".into()
@@ -366,7 +371,7 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     );
     let d = act(
         &l.store,
-        &l.a,
+        &l.head,
         s.id,
         SampleAction::Concession {
             comment: "客户同意让步使用".into(),
@@ -413,7 +418,7 @@ fn retest_pass_release_and_reject() {
     assert!(
         act(
             &l.store,
-            &l.a,
+            &l.head,
             s.id,
             SampleAction::Retest {
                 comment: String::new()
@@ -424,7 +429,7 @@ fn retest_pass_release_and_reject() {
     );
     act(
         &l.store,
-        &l.a,
+        &l.head,
         s.id,
         SampleAction::Release {
             comment: String::new(),
@@ -454,7 +459,7 @@ fn retest_pass_release_and_reject() {
     .unwrap();
     let old = act(
         &l.store,
-        &l.a,
+        &l.head,
         s.id,
         SampleAction::Retest {
             comment: "平行样偏差大".into(),
@@ -477,10 +482,18 @@ fn retest_pass_release_and_reject() {
             .len(),
         1
     );
-    // rejected: 不合格, never shipped or issued
-    act(
+    // the retest fails too and is rejected: 不合格, never shipped or issued
+    enter_results(
         &l.store,
         &l.a,
+        retest.id,
+        results(&[("V", "12.4"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")]),
+        NOW,
+    )
+    .unwrap();
+    act(
+        &l.store,
+        &l.head,
         retest.id,
         SampleAction::Reject {
             comment: "复检仍超标".into(),
@@ -628,7 +641,7 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
     // rejected: no new sample tests it back into use
     act(
         &l.store,
-        &l.a,
+        &l.head,
         s.id,
         SampleAction::Reject {
             comment: "超标".into(),
@@ -685,7 +698,7 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
     .unwrap();
     act(
         &l.store,
-        &l.a,
+        &l.head,
         s.id,
         SampleAction::Release {
             comment: String::new(),
@@ -736,8 +749,299 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
                 limits: Limits::default(),
             }],
             standard: String::new(),
+            version: 0,
         },
     )
     .unwrap_err();
     assert_eq!(field(&e), "lines");
+}
+
+fn decide(l: &Lab, who: &Actor, id: u64, action: SampleAction) -> Result<Sample, Error> {
+    act(&l.store, who, id, action, NOW)
+}
+
+fn concession() -> SampleAction {
+    SampleAction::Concession {
+        comment: "客户同意".into(),
+    }
+}
+
+fn failing(l: &Lab, number: &str) -> (u64, Sample) {
+    let got = receive(l, number);
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    let s = enter_results(&l.store, &l.a, s.id, results(&all), NOW).unwrap();
+    assert_eq!(s.state, SampleState::Failed);
+    (got.lot.id, s)
+}
+
+#[test]
+fn who_entered_the_results_does_not_decide_them() {
+    let l = lab();
+    let (lot, s) = failing(&l, "B-201");
+    for a in [
+        concession(),
+        SampleAction::Reject {
+            comment: "超标".into(),
+        },
+    ] {
+        let e = decide(&l, &l.a, s.id, a).unwrap_err();
+        assert!(
+            matches!(&e, Error::Conflict(m) if m.key == "quality.err.four_eyes"),
+            "{e:?}"
+        );
+    }
+    assert_eq!(sample(&l.store.read().unwrap(), s.id).unwrap(), s);
+    assert_eq!(
+        inv::lot(&l.store.read().unwrap(), lot).unwrap().quality,
+        LotQuality::Held
+    );
+    // someone else decides; ordering a retest is no judgement of one's own results
+    decide(&l, &l.head, s.id, concession()).unwrap();
+    let (_, s2) = failing(&l, "B-202");
+    decide(
+        &l,
+        &l.a,
+        s2.id,
+        SampleAction::Retest {
+            comment: String::new(),
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_retest_and_its_decision_settles_both_reports() {
+    let l = lab();
+    let retest = || SampleAction::Retest {
+        comment: "加倍取样复验".into(),
+    };
+    // the retest fails too: no third test; the concession closes both reports
+    let (_, s) = failing(&l, "B-301");
+    let old = decide(&l, &l.head, s.id, retest()).unwrap();
+    let r = old.retest.unwrap();
+    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    enter_results(&l.store, &l.a, r, results(&all), NOW).unwrap();
+    let e = decide(&l, &l.head, r, retest()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.key == "quality.err.retest_once"),
+        "{e:?}"
+    );
+    decide(&l, &l.head, r, concession()).unwrap();
+    let open: Vec<Nonconformance> = ncrs(&l.store.read().unwrap())
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.closed_ms.is_none())
+        .collect();
+    assert!(open.is_empty(), "{open:?}");
+
+    // the retest passes: released, and the first report closed as passed on retest
+    let (lot, s) = failing(&l, "B-302");
+    let r = decide(&l, &l.head, s.id, retest()).unwrap().retest.unwrap();
+    let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    enter_results(&l.store, &l.a, r, results(&good), NOW).unwrap();
+    decide(
+        &l,
+        &l.head,
+        r,
+        SampleAction::Release {
+            comment: String::new(),
+        },
+    )
+    .unwrap();
+    let first = ncrs(&l.store.read().unwrap())
+        .unwrap()
+        .into_iter()
+        .find(|n| n.sample == s.id)
+        .unwrap();
+    assert_eq!(first.disposition, Some(Disposition::Retested));
+    assert!(first.closed_ms.is_some());
+    assert_eq!(
+        inv::lot(&l.store.read().unwrap(), lot).unwrap().quality,
+        LotQuality::Released
+    );
+}
+
+#[test]
+fn a_sample_without_results_is_not_rejected() {
+    let l = lab();
+    let got = receive(&l, "B-401");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let e = decide(
+        &l,
+        &l.head,
+        s.id,
+        SampleAction::Reject {
+            comment: "看着不对".into(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.key == "quality.err.reject_empty"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_sample_is_judged_by_the_specification_in_force_when_taken() {
+    let l = lab();
+    let got = receive(&l, "B-501");
+    let before = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    // the specification is tightened to AV ≤ 1.0 after the sample was taken
+    let r = l.store.read().unwrap();
+    let mut sp = specs(&r).unwrap().remove(0);
+    drop(r);
+    assert_eq!(sp.version, 1);
+    sp.lines[0].limits.max = Some(1.0);
+    let sp = save_spec(&l.store, &l.a, sp).unwrap();
+    assert_eq!(sp.version, 2);
+    // AV 2.5: within the old limit the sample was taken under
+    let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    let s = enter_results(&l.store, &l.a, before.id, results(&good), NOW).unwrap();
+    assert_eq!((s.spec_version, s.state), (Some(1), SampleState::Passed));
+    // a sample taken now is judged by the new one
+    let got = receive(&l, "B-502");
+    let after = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let s = enter_results(&l.store, &l.a, after.id, results(&good), NOW).unwrap();
+    assert_eq!((s.spec_version, s.state), (Some(2), SampleState::Failed));
+    let versions = spec_versions(&l.store.read().unwrap(), sp.id).unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert_eq!(versions[1].lines[0].limits.max, Some(5.0));
+}
+
+#[test]
+fn an_instrument_file_names_every_bad_row() {
+    let l = lab();
+    let got = receive(&l, "B-601");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let row = |n: usize, sample: &str, item: &str, value: &str| {
+        (n, sample.to_string(), item.to_string(), value.to_string())
+    };
+    let e = import_results(
+        &l.store,
+        &l.a,
+        vec![
+            row(2, &s.number, "V", "1.0"),
+            row(3, &s.number, "m", "5000"),
+            row(4, &s.number, "Q", "1"),
+            row(5, "QC-1999-000009", "V", "1"),
+            row(6, &s.number, "AV", "3"),
+        ],
+        NOW,
+    )
+    .unwrap_err();
+    let Error::Rows(rows) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        rows.iter().map(|r| (r.row, r.field)).collect::<Vec<_>>(),
+        [(3, "value"), (4, "item"), (5, "sample"), (6, "item")]
+    );
+    assert_eq!(sample(&l.store.read().unwrap(), s.id).unwrap(), s);
+    // a decided sample is its rows' fault, named at its first row
+    let (_, failed) = failing(&l, "B-602");
+    let Error::Rows(rows) = import_results(
+        &l.store,
+        &l.a,
+        vec![row(2, &failed.number, "V", "1.0")],
+        NOW,
+    )
+    .unwrap_err() else {
+        panic!()
+    };
+    assert_eq!((rows[0].row, rows[0].field), (2, "sample"));
+}
+
+#[test]
+fn a_customer_certificate_needs_every_item_of_their_specification_tested() {
+    let l = lab();
+    let got = receive(&l, "B-701");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
+    decide(
+        &l,
+        &l.head,
+        s.id,
+        SampleAction::Release {
+            comment: String::new(),
+        },
+    )
+    .unwrap();
+    let mut c = crate::modules::inventory::fixtures::customer();
+    c.id = 0;
+    let customer = inv::save_partner(&l.store, &l.a, c).unwrap();
+    let extra = item(&l.store, &l.a, "PUR", "").unwrap();
+    let theirs = |lines| Spec {
+        id: 0,
+        material: l.material,
+        grade: String::new(),
+        customer: Some(customer.id),
+        stage: Stage::Receipt,
+        compare: Compare::Rounded,
+        lines,
+        standard: "客户标准".into(),
+        version: 0,
+    };
+    let av = SpecLine {
+        item: l.av,
+        limits: Limits {
+            max: Some(3.0),
+            ..Default::default()
+        },
+    };
+    let pur = SpecLine {
+        item: extra.id,
+        limits: Limits {
+            min: Some(99.5),
+            ..Default::default()
+        },
+    };
+    save_spec(&l.store, &l.a, theirs(vec![av, pur])).unwrap();
+    let e = certificate(&l.store.read().unwrap(), got.lot.id, Some(customer.id)).unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.key == "quality.err.coa_untested"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("PUR"), "{e}");
+    // the plant's own certificate still stands
+    let c = certificate(&l.store.read().unwrap(), got.lot.id, None).unwrap();
+    assert!(c.conforms);
+    // an item a specification asks for is not retired
+    let mut x = extra.clone();
+    x.active = false;
+    assert!(matches!(
+        save_item(&l.store, &l.a, x, NOW),
+        Err(Error::Conflict(_))
+    ));
+}
+
+#[test]
+fn specification_text_names_every_bad_line_and_formulas_without_inputs_evaluate() {
+    let l = lab();
+    let r = l.store.read().unwrap();
+    let e = spec_lines(&r, "AV ≤ 5.0\nAV ≤ x\nZZ ≤ 1\nV 1 - 2").unwrap_err();
+    let Error::Rows(rows) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
+    let one = spec_lines(&r, "AV ≤ 5.0\nAV ≤ x").unwrap_err();
+    assert_eq!(field(&one), "lines");
+    let c = check_formula(&r, "round(56.1 / 3, 2)", &Default::default()).unwrap();
+    assert_eq!(c.value, Some(18.7));
 }

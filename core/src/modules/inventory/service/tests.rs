@@ -18,6 +18,10 @@ struct Plant {
 }
 
 fn user(store: &Store, name: &str) -> Actor {
+    user_as(store, name, "warehouse")
+}
+
+fn user_as(store: &Store, name: &str, role: &str) -> Actor {
     let u = crate::auth::service::create_user(
         store,
         &Actor::system("test"),
@@ -26,7 +30,7 @@ fn user(store: &Store, name: &str) -> Actor {
             display_name: name.into(),
             password: "Correct-Horse-9".into(),
             department_id: None,
-            roles: vec!["warehouse".into()],
+            roles: vec![role.into()],
             phone: String::new(),
             email: String::new(),
             must_change_password: false,
@@ -438,6 +442,29 @@ fn a_toxic_movement_waits_for_a_second_custodian() {
     assert_eq!(
         balance(&t.store.read().unwrap(), dms.id, t.haz.id).unwrap(),
         50.0
+    );
+}
+
+#[test]
+fn a_custodian_can_post_in_the_store() {
+    let t = plant();
+    let viewer = user_as(&t.store, "viewer", "viewer");
+    let e = save_warehouse(
+        &t.store,
+        &t.admin,
+        Warehouse {
+            id: 0,
+            code: "WH-V".into(),
+            name: "危化品二库".into(),
+            hazmat_store: true,
+            custodians: vec![t.keeper.id, viewer.id],
+            address: String::new(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field: "custodians", msg } if msg.key == "inventory.err.custodian_grant"),
+        "{e:?}"
     );
 }
 
