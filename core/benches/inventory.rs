@@ -133,6 +133,7 @@ fn setup(store: &Store) {
             hazmat_store: false,
             custodians: vec![],
             address: String::new(),
+            consignee: None,
         },
     )
     .unwrap();

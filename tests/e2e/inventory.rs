@@ -455,6 +455,67 @@ fn purchase_receipt_issue_sale_delivery_with_credit_and_registers() {
         csv.body
             .contains("code,name,credit_code,amount,paid,open,overdue,orders")
     );
+    // consignment: the emulsion goes to the customer's consignment store, stays ours, and
+    // is invoiced as they report it used
+    let we = id_of(&api, "/api/v1/inventory/materials", "FG-WE200");
+    let c3 = id_of(&api, "/api/v1/inventory/partners", "C-003");
+    let cso = keeper.post_json(
+        "/api/v1/inventory/sales-orders",
+        &json!({"customer": c3, "kind": "consignment",
+                "lines": [{"material": we, "qty": 200, "price": 12.0}]}),
+    );
+    assert_eq!(cso.status, 201, "{}", cso.body);
+    let cid = cso.json()["id"].as_u64().unwrap();
+    if cso.json()["state"] == "pending" {
+        let r = manager.post_json(
+            &format!("/api/v1/inventory/sales-orders/{cid}/actions"),
+            &json!({"action": "approve"}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let cact = |body: Value| {
+        keeper.post_json(
+            &format!("/api/v1/inventory/sales-orders/{cid}/actions"),
+            &body,
+        )
+    };
+    // the demo's consignment made the customer's store
+    let whs = api.get("/api/v1/inventory/warehouses").json();
+    let cs = find(&whs, "code", "CS-C-003")["id"].as_u64().unwrap();
+    let there = || -> f64 {
+        api.get(&format!("/api/v1/inventory/stock?warehouse={cs}"))
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["qty"].as_f64().unwrap())
+            .sum()
+    };
+    let before = there();
+    let r = cact(json!({"action": "deliver", "lines": [{"line": 0, "qty": 200}]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["order"]["delivered_amount"], 0.0, "{}", r.body);
+    assert_eq!(there(), before + 200.0);
+    let r = cact(json!({"action": "consume", "lines": [{"line": 0, "qty": 150}]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let o = &r.json()["order"];
+    assert_eq!(
+        (
+            o["lines"][0]["consumed"].as_f64(),
+            o["delivered_amount"].as_f64()
+        ),
+        (Some(150.0), Some(1800.0)),
+        "{o}"
+    );
+    let r = cact(json!({"action": "consume", "lines": [{"line": 0, "qty": 60}]}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "qty");
+    assert!(
+        keeper
+            .get(&format!("/inventory/sales-orders/{cid}"))
+            .body
+            .contains("consume-form")
+    );
     // the order pages render
     for page in [
         "/inventory/purchase-orders".to_string(),

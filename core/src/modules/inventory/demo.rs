@@ -264,6 +264,7 @@ pub fn seed(app: &App) -> Result<()> {
             name: "甲类危化品库".into(),
             hazmat_store: true,
             custodians: keepers.iter().copied().filter(|u| *u > 0).collect(),
+            consignee: None,
             address: "厂区东北角 3 号库".into(),
         },
     )?;
@@ -276,6 +277,7 @@ pub fn seed(app: &App) -> Result<()> {
             name: "原料及成品库".into(),
             hazmat_store: false,
             custodians: keepers.iter().copied().filter(|u| *u > 0).take(1).collect(),
+            consignee: None,
             address: "厂区北侧 1 号库".into(),
         },
     )?;
@@ -308,6 +310,7 @@ pub fn seed(app: &App) -> Result<()> {
             name: "氧化剂库".into(),
             hazmat_store: true,
             custodians: keepers.iter().copied().filter(|u| *u > 0).collect(),
+            consignee: None,
             address: "厂区东北角 4 号库".into(),
         },
     )?;
@@ -407,7 +410,7 @@ pub fn seed(app: &App) -> Result<()> {
         ],
         100_000.0,
     )?;
-    let _c3 = partner(
+    let c3 = partner(
         "C-003",
         "兰溪市永兴包装材料有限公司",
         PartnerRole::Customer,
@@ -734,7 +737,70 @@ pub fn seed(app: &App) -> Result<()> {
     )?;
     recv("RM-NAOH", "NA260901", l_base, 2000.0, 70, sup1.id)?;
     recv("RM-APS", "APS260901", l_ox, 400.0, 75, sup1.id)?;
-    recv("FG-WE200", "WE260901", l_gen, 8000.0, 120, sup2.id)?; // slow-moving
+    let we = recv("FG-WE200", "WE260901", l_gen, 8000.0, 120, sup2.id)?; // slow-moving
+    // three IBCs on consignment at the packaging customer, one of them used and invoiced
+    let so = orders::create_so(
+        store,
+        &actor,
+        orders::SoInput {
+            customer: c3.id,
+            kind: SalesKind::Consignment,
+            lines: vec![orders::LineInput {
+                material: ids["FG-WE200"],
+                qty: 3.0,
+                unit: "IBC".into(),
+                price: None,
+            }],
+            end_use: String::new(),
+            handler: Handler::default(),
+            ship_to: String::new(),
+            strategy: None,
+        },
+        at(32, 10),
+    )?;
+    if so.state == OrderState::Pending {
+        orders::so_act(
+            store,
+            &manager,
+            so.id,
+            orders::SoAction::Approve,
+            true,
+            at(31, 11),
+        )?;
+    }
+    orders::so_act(
+        store,
+        &actor,
+        so.id,
+        orders::SoAction::Deliver {
+            lines: vec![orders::DeliverLine {
+                line: 0,
+                qty: 3000.0,
+                picks: Some(vec![orders::Pick {
+                    lot: we,
+                    location: l_gen,
+                    qty: 3000.0,
+                }]),
+                to: None,
+                lot: None,
+            }],
+        },
+        true,
+        at(30, 15),
+    )?;
+    orders::so_act(
+        store,
+        &actor,
+        so.id,
+        orders::SoAction::Consume {
+            lines: vec![orders::ConsumeLine {
+                line: 0,
+                qty: 1000.0,
+            }],
+        },
+        true,
+        at(5, 10),
+    )?;
     let drums = recv("PK-DRUM", "DR260901", l_pack, 300.0, 60, sup1.id)?;
     out(MoveKind::Issue, "PK-DRUM", drums, l_pack, 160.0, 20, "灌装")?;
     // the 剧毒 item: received by one custodian, confirmed by the other (双人双锁)

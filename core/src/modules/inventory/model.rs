@@ -48,8 +48,9 @@ pub struct Material {
     /// 易制爆危险化学品: sales register, dedicated store.
     #[serde(default)]
     pub explosive_precursor: bool,
-    /// Storage group for the incompatibility rules (`oxidizer`, `flammable_liquid`…;
-    /// empty: general goods).
+    /// Storage groups for the incompatibility rules (`oxidizer`, `flammable_liquid`…), one
+    /// or more separated by commas (`oxidizer,acid` for nitric acid: each group's rules
+    /// apply); empty: general goods.
     #[serde(default)]
     pub storage_group: String,
     /// Shelf life from receipt in days; 0: none.
@@ -85,6 +86,11 @@ fn yes() -> bool {
     true
 }
 
+/// The groups of a `storage_group` field (`oxidizer,acid`).
+pub fn storage_groups(field: &str) -> impl Iterator<Item = &str> {
+    field.split(',').map(str::trim).filter(|g| !g.is_empty())
+}
+
 impl Material {
     /// Whether the material must be kept in a dedicated hazardous-chemical store.
     pub fn needs_hazmat_store(&self) -> bool {
@@ -110,6 +116,11 @@ pub struct Warehouse {
     pub custodians: Vec<u64>,
     #[serde(default)]
     pub address: String,
+    /// A consignment store (寄售仓) at this customer's site: its stock is still ours, goes
+    /// there only on the customer's consignment orders and is invoiced when they report
+    /// it used. Set by the service when the first consignment is delivered; not editable.
+    #[serde(default)]
+    pub consignee: Option<u64>,
 }
 
 /// A storage location inside a warehouse (a room, a bay, a tank).
@@ -606,6 +617,10 @@ pub struct SoLine {
     pub price: f64,
     #[serde(default)]
     pub delivered: f64,
+    /// Consignment orders: what the customer reported used (and is invoiced), of what was
+    /// delivered to the consignment store.
+    #[serde(default)]
+    pub consumed: f64,
 }
 
 /// Who fetches registered goods for the buyer (剧毒 / 易制爆 / 易制毒 sales registers).

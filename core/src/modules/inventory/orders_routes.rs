@@ -775,7 +775,11 @@ fn sales_one_data(
     let so = os::sales_order(&r, id)?;
     let customer = svc::partner(&r, so.customer)?;
     let (open, unpaid) = os::credit_in_use(&r, so.customer, None)?;
+    let consignment_store = svc::warehouses(&r)?
+        .into_iter()
+        .find(|w| w.consignee == Some(so.customer));
     Ok(context! {
+        consignment_store => to_value(&consignment_store),
         order => to_value(&so),
         customer => to_value(&customer),
         credit_open => open,
@@ -817,6 +821,14 @@ async fn sales_act_submit(
                     picks: None,
                     to: f.opt("to")?,
                     lot: None,
+                }],
+            },
+            "consume" => SoAction::Consume {
+                lines: vec![os::ConsumeLine {
+                    line: f.opt("line")?.unwrap_or(0),
+                    qty: f
+                        .opt("qty")?
+                        .ok_or_else(|| Error::invalid("qty", "inventory.err.qty"))?,
                 }],
             },
             "pay" => SoAction::Pay {

@@ -529,7 +529,7 @@ fn material_form(f: &FormData) -> Result<Material, Error> {
         highly_toxic: f.checked("highly_toxic"),
         precursor_class: f.opt("precursor_class")?.unwrap_or(0),
         explosive_precursor: f.checked("explosive_precursor"),
-        storage_group: f.get("storage_group").into(),
+        storage_group: f.all("storage_group").join(","),
         shelf_life_days: f.opt("shelf_life_days")?.unwrap_or(0),
         safety_stock: f.opt("safety_stock")?.unwrap_or(0.0),
         reorder_point: f.opt("reorder_point")?.unwrap_or(0.0),
@@ -622,6 +622,7 @@ async fn warehouse_submit(
             hazmat_store: f.checked("hazmat_store"),
             custodians,
             address: f.get("address").into(),
+            consignee: None,
         };
         ctx.write(move |app, actor| svc::save_warehouse(&app.store, actor, x))
             .await

@@ -10,6 +10,7 @@ use time::Date;
 
 use super::model::{
     LicenceKind, Lot, LotQuality, Material, MoveKind, Partner, Separation, StorageRule,
+    storage_groups,
 };
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
@@ -224,8 +225,7 @@ pub fn check_put_away(
     at_location: &[(&str, &str)],
     in_store: &[(&str, &str)],
 ) -> Result<()> {
-    let g = incoming.storage_group.as_str();
-    let refuse = |rule: &StorageRule, other: &str| {
+    let refuse = |rule: &StorageRule, g: &str, other: &str| {
         Err(Error::invalid_msg(
             "to",
             Msg::new(match rule.separation {
@@ -238,16 +238,23 @@ pub fn check_put_away(
             .arg("note", &rule.note),
         ))
     };
-    for (group, name) in at_location {
-        if let Some(rule) = rule_between(rules, g, group) {
-            return refuse(rule, name);
+    // every group of the incoming material against every group of each neighbour
+    for g in storage_groups(&incoming.storage_group) {
+        for (groups, name) in at_location {
+            for h in storage_groups(groups) {
+                if let Some(rule) = rule_between(rules, g, h) {
+                    return refuse(rule, g, name);
+                }
+            }
         }
-    }
-    for (group, name) in in_store {
-        if let Some(rule) = rule_between(rules, g, group)
-            && rule.separation == Separation::Store
-        {
-            return refuse(rule, name);
+        for (groups, name) in in_store {
+            for h in storage_groups(groups) {
+                if let Some(rule) = rule_between(rules, g, h)
+                    && rule.separation == Separation::Store
+                {
+                    return refuse(rule, g, name);
+                }
+            }
         }
     }
     Ok(())
@@ -675,6 +682,13 @@ mod tests {
         let mut plain = toluene();
         plain.storage_group.clear();
         assert!(check_put_away(&rules, &plain, &[("oxidizer", "x")], &[]).is_ok());
+        // nitric acid is an oxidizer and an acid: both groups' rules apply, either way round
+        let mut nitric = toluene();
+        nitric.storage_group = "oxidizer,acid".into();
+        let e = check_put_away(&rules, &nitric, &[("base", "NaOH")], &[]).unwrap_err();
+        assert!(e.msg().render(crate::i18n::Lang::En).contains("acid"));
+        assert!(check_put_away(&rules, &nitric, &[], &[("flammable_liquid", "甲苯")]).is_err());
+        assert!(check_put_away(&rules, &toluene(), &[], &[("oxidizer,acid", "硝酸")]).is_err());
     }
 
     #[test]

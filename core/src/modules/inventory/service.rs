@@ -11,7 +11,7 @@ use time::Date;
 
 use super::model::{
     Balance, DocLine, Location, Lot, LotQuality, Material, MoveKind, MoveState, Movement, Partner,
-    Settings, StorageRule, Warehouse,
+    SalesKind, Settings, StorageRule, Warehouse,
 };
 use super::rules;
 use super::store::{
@@ -103,16 +103,29 @@ fn put_rules(w: &mut WriteTx, v: Vec<StorageRule>) -> Result<()> {
 }
 
 /// A storage group: lowercase letters, digits and `_`, at most 40.
+/// Storage groups as written (`oxidizer, acid`, `oxidizer，acid`), kept as `oxidizer,acid`.
 fn group(field: &'static str, g: &str) -> Result<String> {
-    let g = g.trim();
-    if g.len() > 40
-        || !g
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    let mut out: Vec<&str> = Vec::new();
+    for part in g
+        .split([',', '，', '+'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
     {
+        if part.len() > 40
+            || !part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(Error::invalid(field, "inventory.err.group"));
+        }
+        if !out.contains(&part) {
+            out.push(part);
+        }
+    }
+    if out.len() > 4 {
         return Err(Error::invalid(field, "inventory.err.group"));
     }
-    Ok(g.to_string())
+    Ok(out.join(","))
 }
 
 fn money(field: &'static str, v: f64) -> Result<()> {
@@ -238,12 +251,9 @@ pub fn check_material(mut m: Material) -> Result<Material> {
 /// were checked by: base unit, storage group and hazard classes. A new storage group must be
 /// one the rules know.
 fn guard_material(r: &impl Reader, before: &Material, after: &Material) -> Result<()> {
-    let known = rules::GROUPS.contains(&after.storage_group.as_str())
-        || after.storage_group.is_empty()
-        || storage_rules(r)?
-            .iter()
-            .any(|x| x.a == after.storage_group || x.b == after.storage_group);
-    if !known {
+    let plant = storage_rules(r)?;
+    let known = |g: &str| rules::GROUPS.contains(&g) || plant.iter().any(|x| x.a == g || x.b == g);
+    if !super::model::storage_groups(&after.storage_group).all(known) {
         return Err(Error::invalid(
             "storage_group",
             "inventory.err.group_unknown",
@@ -360,6 +370,8 @@ pub fn save_warehouse(store: &Store, actor: &Actor, mut x: Warehouse) -> Result<
         }
         Some(b)
     };
+    // a consignment store is the service's (made with the customer's first consignment)
+    x.consignee = before.as_ref().and_then(|b| b.consignee);
     claim(
         &mut w,
         "code",
@@ -870,7 +882,21 @@ fn check_stock(w: &WriteTx, m: &Material, mv: &Movement) -> Result<()> {
     }
     if let Some(t) = mv.to {
         let (loc, wh) = located(w, t, "to")?;
-        rules::check_store(m, wh.hazmat_store, wh.custodians.len())?;
+        match wh.consignee {
+            // a customer's consignment store is filled by their consignment orders only
+            // (their own licence covers the storage on their site)
+            Some(c) => {
+                let theirs = match mv.doc {
+                    Some(DocLine::Sales { order, .. }) => orders::sales_order(w, order)
+                        .is_ok_and(|so| so.kind == SalesKind::Consignment && so.customer == c),
+                    _ => false,
+                };
+                if !theirs {
+                    return Err(Error::invalid("to", "inventory.err.consignment_store"));
+                }
+            }
+            None => rules::check_store(m, wh.hazmat_store, wh.custodians.len())?,
+        }
         if !m.storage_group.is_empty() || loc.capacity_kg > 0.0 {
             let mut cache: HashMap<u64, Material> = HashMap::new();
             let mut at_loc: Vec<(String, String)> = Vec::new();
@@ -1208,11 +1234,25 @@ pub fn stock(r: &impl Reader, f: &StockFilter, today: Date) -> Result<Vec<StockR
     Ok(out)
 }
 
-/// Total stock of each material over every location (base units).
+/// Total stock of each material on hand at the plant (base units): every location but the
+/// customers' consignment stores (still ours, no longer available), which shortage,
+/// reorder points and maximum stock are about.
 pub fn totals(r: &impl Reader) -> Result<HashMap<u64, f64>> {
+    let consigned: Vec<u64> = warehouses(r)?
+        .into_iter()
+        .filter(|w| w.consignee.is_some())
+        .map(|w| w.id)
+        .collect();
+    let away: Vec<u64> = locations(r)?
+        .into_iter()
+        .filter(|l| consigned.contains(&l.warehouse))
+        .map(|l| l.id)
+        .collect();
     let mut t: HashMap<u64, f64> = HashMap::new();
-    r.visit(&AT_LOCATION, .., Order::Asc, |(_, mat), q| {
-        *t.entry(mat).or_default() += q;
+    r.visit(&AT_LOCATION, .., Order::Asc, |(loc, mat), q| {
+        if !away.contains(&loc) {
+            *t.entry(mat).or_default() += q;
+        }
         ControlFlow::Continue(())
     })?;
     Ok(t)

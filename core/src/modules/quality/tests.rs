@@ -66,6 +66,7 @@ fn lab() -> Lab {
             name: "危化品库".into(),
             hazmat_store: true,
             custodians: vec![],
+            consignee: None,
             address: String::new(),
         },
     );
@@ -80,6 +81,7 @@ fn lab() -> Lab {
             name: "原料库".into(),
             hazmat_store: false,
             custodians: vec![],
+            consignee: None,
             address: String::new(),
         },
     )

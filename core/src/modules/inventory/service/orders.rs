@@ -14,12 +14,14 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 
 use super::super::model::{
-    DocLine, Handler, Material, MoveKind, Movement, OrderState, Partner, PoLine, PricePoint,
-    PurchaseOrder, RegisterEntry, ReqState, Requisition, SalesKind, SalesOrder, SoLine,
+    DocLine, Handler, Location, Material, MoveKind, Movement, OrderState, Partner, PoLine,
+    PricePoint, PurchaseOrder, RegisterEntry, ReqState, Requisition, SalesKind, SalesOrder, SoLine,
+    Warehouse,
 };
 use super::super::rules::{self, Credit, Pickable, Strategy};
 use super::super::store::{
-    BALANCES, PENDING, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS, SALES_ORDERS,
+    BALANCES, CODES, LOCATIONS, PENDING, PRICES, PURCHASE_ORDERS, REGISTER, REQUISITIONS,
+    SALES_ORDERS, WAREHOUSES,
 };
 use super::{MoveInput, Posted, Posting, material, partner, post_in, settings, totals, user_id};
 use crate::error::{Error, Result, text};
@@ -663,6 +665,16 @@ pub fn sales_order(r: &impl Reader, id: u64) -> Result<SalesOrder> {
 
 /// What a customer's credit stands at: open orders' undelivered value and deliveries not
 /// yet paid, leaving out order `except`.
+/// What of a line the customer is invoiced for: what was delivered, or on consignment what
+/// they reported used.
+fn billed(kind: SalesKind, l: &SoLine) -> f64 {
+    if kind == SalesKind::Consignment {
+        l.consumed
+    } else {
+        l.delivered
+    }
+}
+
 pub fn credit_in_use(r: &impl Reader, customer: u64, except: Option<u64>) -> Result<(f64, f64)> {
     let mut open = 0.0;
     let mut unpaid = 0.0;
@@ -674,7 +686,7 @@ pub fn credit_in_use(r: &impl Reader, customer: u64, except: Option<u64>) -> Res
             open += so
                 .lines
                 .iter()
-                .map(|l| (l.qty - l.delivered).max(0.0) * l.price)
+                .map(|l| (l.qty - billed(so.kind, l)).max(0.0) * l.price)
                 .sum::<f64>();
         }
         if so.state != OrderState::Cancelled {
@@ -742,6 +754,7 @@ pub fn create_so(store: &Store, actor: &Actor, input: SoInput, p: Posting) -> Re
             qty,
             price,
             delivered: 0.0,
+            consumed: 0.0,
         });
     }
     let end_use = text("end_use", &input.end_use, 200, false)?;
@@ -830,10 +843,22 @@ pub enum SoAction {
     Deliver {
         lines: Vec<DeliverLine>,
     },
+    /// Consignment orders: what the customer reports used from the consignment store
+    /// (taken oldest or first-expiring first, by the order's strategy); it is invoiced.
+    Consume {
+        lines: Vec<ConsumeLine>,
+    },
     /// A payment received from the customer.
     Pay {
         amount: f64,
     },
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ConsumeLine {
+    pub line: u32,
+    /// In the material's base unit (or a unit it converts from).
+    pub qty: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -865,7 +890,20 @@ pub fn pickable(r: &impl Reader, m: u64, today: time::Date) -> Result<Vec<Pickab
         bs.push(b);
         ControlFlow::Continue(())
     })?;
+    // stock at a customer's consignment store is theirs to use, not ours to pick
+    let mut consigned: HashMap<u64, bool> = HashMap::new();
     for b in bs.into_iter().filter(|b| b.qty > rules::EPS) {
+        let at_customer = match consigned.get(&b.location) {
+            Some(x) => *x,
+            None => {
+                let x = consignee_of(r, b.location)?.is_some();
+                consigned.insert(b.location, x);
+                x
+            }
+        };
+        if at_customer {
+            continue;
+        }
         let l = super::lot(r, b.lot)?;
         if rules::check_lot(MoveKind::Delivery, &l, today).is_err() {
             continue;
@@ -881,16 +919,80 @@ pub fn pickable(r: &impl Reader, m: u64, today: time::Date) -> Result<Vec<Pickab
     Ok(out)
 }
 
+/// The customer whose consignment store a location is in, if it is.
+fn consignee_of(r: &impl Reader, location: u64) -> Result<Option<u64>> {
+    let l = super::location(r, location)?;
+    Ok(super::warehouse(r, l.warehouse)?.consignee)
+}
+
+/// The location of a customer's consignment store (寄售仓), made with their first
+/// consignment: a warehouse `CS-<customer code>` at their address with one location.
+fn consignment_location(w: &mut WriteTx, c: &Partner) -> Result<u64> {
+    let mine = super::warehouses(w)?
+        .into_iter()
+        .find(|wh| wh.consignee == Some(c.id));
+    let wh = match mine {
+        Some(wh) => wh,
+        None => {
+            let wh = Warehouse {
+                id: w.next_id(&WAREHOUSES)?,
+                code: format!("CS-{}", c.code),
+                name: Msg::new("inventory.consignment.store")
+                    .arg("customer", &c.name)
+                    .render(crate::i18n::Lang::ZhCn),
+                hazmat_store: false,
+                custodians: Vec::new(),
+                address: c.address.clone(),
+                consignee: Some(c.id),
+            };
+            if !w.claim(&CODES, &format!("w:{}", wh.code), wh.id, None)? {
+                return Err(Error::Conflict(
+                    Msg::new("inventory.err.consignment_code").arg("code", &wh.code),
+                ));
+            }
+            w.insert(&WAREHOUSES, &wh.id, &wh)?;
+            w.audit(
+                "inventory.warehouse.create",
+                format!("warehouse:{} {}", wh.id, wh.code),
+                Change::created(&wh),
+            );
+            wh
+        }
+    };
+    if let Some(l) = super::locations(w)?
+        .into_iter()
+        .find(|l| l.warehouse == wh.id)
+    {
+        return Ok(l.id);
+    }
+    let l = Location {
+        id: w.next_id(&LOCATIONS)?,
+        warehouse: wh.id,
+        code: "CS".into(),
+        name: c.name.clone(),
+        capacity_kg: 0.0,
+    };
+    w.claim(&CODES, &format!("l:{}:CS", wh.id), l.id, None)?;
+    w.insert(&LOCATIONS, &l.id, &l)?;
+    w.audit(
+        "inventory.location.create",
+        format!("location:{} CS", l.id),
+        Change::created(&l),
+    );
+    Ok(l.id)
+}
+
 /// What went out to a customer of a material (delivered on its sales, sample and consignment
 /// orders) and what came back on its return orders, base units.
 fn shipped_to(r: &impl Reader, customer: u64, material: u64) -> Result<(f64, f64)> {
     let (mut out, mut back) = (0.0, 0.0);
     for so in sales_orders(r)?.iter().filter(|o| o.customer == customer) {
+        // consigned goods are theirs once used
         let qty: f64 = so
             .lines
             .iter()
             .filter(|l| l.material == material)
-            .map(|l| l.delivered)
+            .map(|l| billed(so.kind, l))
             .sum();
         match so.kind {
             SalesKind::Return => back += qty,
@@ -1041,12 +1143,26 @@ pub fn so_act(
                 if (sum - qty).abs() > 1e-6 {
                     return Err(Error::invalid("picks", "inventory.err.picks"));
                 }
+                // on consignment the goods go to the customer's consignment store, still ours
+                let consign_to = if so.kind == SalesKind::Consignment {
+                    if m.highly_toxic {
+                        return Err(Error::invalid("line", "inventory.err.consignment_toxic"));
+                    }
+                    Some(consignment_location(&mut w, &c)?)
+                } else {
+                    None
+                };
                 for (lot, location, q) in picks {
                     let input = MoveInput {
-                        kind: Some(MoveKind::Delivery),
+                        kind: Some(if consign_to.is_some() {
+                            MoveKind::Transfer
+                        } else {
+                            MoveKind::Delivery
+                        }),
                         material: m.id,
                         lot: Some(lot),
                         from: Some(location),
+                        to: consign_to,
                         qty: q,
                         reference: format!("SO-{}", so.id),
                         reason: c.name.clone(),
@@ -1058,6 +1174,88 @@ pub fn so_act(
             }
             so = sales_order(&w, so.id)?;
             "inventory.sales.deliver"
+        }
+        SoAction::Consume { lines } => {
+            if so.kind != SalesKind::Consignment {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_consignment")));
+            }
+            if so.state != OrderState::Approved {
+                return Err(Error::Conflict(Msg::new("inventory.err.not_approved")));
+            }
+            if lines.is_empty() {
+                return Err(Error::invalid("lines", "inventory.err.lines"));
+            }
+            let c = partner(&w, so.customer)?;
+            let at = consignment_location(&mut w, &c)?;
+            w.insert(&SALES_ORDERS, &so.id, &so)?;
+            for cl in lines {
+                let line = sales_order(&w, so.id)?
+                    .lines
+                    .get(cl.line as usize)
+                    .ok_or_else(|| Error::invalid("line", "inventory.err.line"))?
+                    .clone();
+                let m = material(&w, line.material)?;
+                let qty = rules::to_base(&m, cl.qty, "")?;
+                if line.consumed + qty > line.delivered + rules::EPS {
+                    return Err(Error::invalid_msg(
+                        "qty",
+                        Msg::new("inventory.err.over_consumption")
+                            .arg("delivered", rules::round3(line.delivered))
+                            .arg("consumed", rules::round3(line.consumed))
+                            .arg("unit", &m.base_unit),
+                    ));
+                }
+                // what the consignment store holds of it, oldest (or first expiring) first
+                let mut here = Vec::new();
+                let mut bs = Vec::new();
+                w.visit(
+                    &BALANCES,
+                    (m.id, at, 0)..(m.id, at + 1, 0),
+                    Order::Asc,
+                    |_, b| {
+                        bs.push(b);
+                        ControlFlow::Continue(())
+                    },
+                )?;
+                for b in bs.into_iter().filter(|b| b.qty > rules::EPS) {
+                    let l = super::lot(&w, b.lot)?;
+                    here.push(Pickable {
+                        lot: l.id,
+                        location: at,
+                        qty: b.qty,
+                        received_ms: l.received_ms,
+                        expires: rules::expiry(&l).flatten(),
+                    });
+                }
+                let (picks, short) = rules::propose(here, qty, so.strategy);
+                if short > rules::EPS {
+                    return Err(Error::invalid_msg(
+                        "qty",
+                        Msg::new("inventory.err.short")
+                            .arg("short", rules::round3(short))
+                            .arg("unit", &m.base_unit),
+                    ));
+                }
+                for (lot, location, q) in picks {
+                    let input = MoveInput {
+                        kind: Some(MoveKind::Delivery),
+                        material: m.id,
+                        lot: Some(lot),
+                        from: Some(location),
+                        qty: q,
+                        reference: format!("SO-{}", so.id),
+                        reason: c.name.clone(),
+                        doc: Some(DocLine::Sales {
+                            order: so.id,
+                            line: cl.line,
+                        }),
+                        ..Default::default()
+                    };
+                    posted.push(post_in(&mut w, actor, input, p)?);
+                }
+            }
+            so = sales_order(&w, so.id)?;
+            "inventory.sales.consume"
         }
         SoAction::Pay { amount } => {
             so.paid = paid(so.paid, amount, so.amount)?;
@@ -1089,16 +1287,32 @@ pub(super) fn posted(w: &mut WriteTx, mv: &Movement, m: &Material) -> Result<()>
             let Some(l) = so.lines.get_mut(line as usize) else {
                 return Ok(());
             };
-            l.delivered += mv.qty;
+            let consignment = so.kind == SalesKind::Consignment;
             let value = mv.qty * l.price;
-            if so.kind.charged() {
+            // on consignment the transfer to the customer's store hands the goods over, and
+            // what they report used (a delivery from that store) is invoiced
+            let handed_over = if consignment {
+                mv.kind == MoveKind::Transfer
+            } else {
+                mv.kind == MoveKind::Delivery
+            };
+            if consignment && mv.kind == MoveKind::Delivery {
+                l.consumed += mv.qty;
+            } else {
+                l.delivered += mv.qty;
+            }
+            if so.kind.charged() && (!consignment || mv.kind == MoveKind::Delivery) {
                 so.delivered_amount = money2(so.delivered_amount + value);
             }
             so.last_delivery_ms = mv.posted_ms;
-            if so.lines.iter().all(|l| l.delivered + rules::EPS >= l.qty) {
+            if so
+                .lines
+                .iter()
+                .all(|l| billed(so.kind, l) + rules::EPS >= l.qty)
+            {
                 so.state = OrderState::Done;
             }
-            if mv.kind == MoveKind::Delivery && registered(m) {
+            if handed_over && registered(m) {
                 let c = partner(w, so.customer)?;
                 let lot = super::lot(w, mv.lot)?;
                 let today = mv.posted_ms.unwrap_or(mv.ts_ms);

@@ -63,6 +63,7 @@ fn plant() -> Plant {
             name: "危化品库".into(),
             hazmat_store: true,
             custodians: vec![keeper.id, second.id],
+            consignee: None,
             address: String::new(),
         },
     )
@@ -76,6 +77,7 @@ fn plant() -> Plant {
             name: "普通库".into(),
             hazmat_store: false,
             custodians: vec![],
+            consignee: None,
             address: String::new(),
         },
     )
@@ -458,6 +460,7 @@ fn a_custodian_can_post_in_the_store() {
             name: "危化品二库".into(),
             hazmat_store: true,
             custodians: vec![t.keeper.id, viewer.id],
+            consignee: None,
             address: String::new(),
         },
     )
@@ -480,6 +483,7 @@ fn a_store_for_toxics_needs_two_custodians() {
             name: "单人库".into(),
             hazmat_store: true,
             custodians: vec![t.keeper.id],
+            consignee: None,
             address: String::new(),
         },
     )
@@ -539,6 +543,18 @@ fn master_data_is_checked() {
         bad(|m| m.storage_group = "Oxidizer!".into()),
         "storage_group"
     );
+    assert_eq!(
+        bad(|m| m.storage_group = "oxidizer,no_such_group".into()),
+        "storage_group"
+    );
+    // several groups as written, kept in one form
+    let mut nitric = toluene();
+    nitric.id = 0;
+    nitric.code = "RM-HNO3".into();
+    nitric.cas = "7697-37-2".into();
+    nitric.storage_group = " oxidizer， acid ,oxidizer".into();
+    let nitric = save_material(&t.store, &t.admin, nitric).unwrap();
+    assert_eq!(nitric.storage_group, "oxidizer,acid");
     // a malformed 统一社会信用代码
     let mut c = crate::modules::inventory::fixtures::customer();
     c.id = 0;
@@ -841,12 +857,23 @@ mod orders_flow {
         price: Option<f64>,
         handler: bool,
     ) -> Result<SalesOrder> {
+        so_of(t, c, qty, price, handler, SalesKind::Standard)
+    }
+
+    fn so_of(
+        t: &Plant,
+        c: &Partner,
+        qty: f64,
+        price: Option<f64>,
+        handler: bool,
+        kind: SalesKind,
+    ) -> Result<SalesOrder> {
         create_so(
             &t.store,
             &t.keeper,
             SoInput {
                 customer: c.id,
-                kind: SalesKind::Standard,
+                kind,
                 lines: vec![LineInput {
                     material: t.tol.id,
                     qty,
@@ -992,6 +1019,96 @@ mod orders_flow {
         .unwrap();
         let rec = receivables(&t.store.read().unwrap(), p().now_ms).unwrap();
         assert_eq!(rec[0].open, 0.0);
+    }
+
+    #[test]
+    fn consigned_goods_stay_ours_until_the_customer_uses_them() {
+        let t = plant();
+        stock_up(&t);
+        let c = buyer(&t, 100_000.0, CreditPolicy::Approve, licensed());
+        let o = so_of(&t, &c, 300.0, None, true, SalesKind::Consignment).unwrap();
+        let deliver = SoAction::Deliver {
+            lines: vec![DeliverLine {
+                line: 0,
+                qty: 300.0,
+                picks: None,
+                to: None,
+                lot: None,
+            }],
+        };
+        let before = totals(&t.store.read().unwrap()).unwrap()[&t.tol.id];
+        let (o1, posted) = so_act(&t.store, &t.keeper, o.id, deliver, false, p()).unwrap();
+        // a transfer to the customer's consignment store: still ours, not invoiced
+        assert!(posted.iter().all(|x| x.movement.kind == MoveKind::Transfer));
+        let r = t.store.read().unwrap();
+        let cs = warehouses(&r)
+            .unwrap()
+            .into_iter()
+            .find(|w| w.consignee == Some(c.id))
+            .expect("the consignment store");
+        let at_customer: f64 = stock(
+            &r,
+            &StockFilter {
+                warehouse: Some(cs.id),
+                ..Default::default()
+            },
+            p().today,
+        )
+        .unwrap()
+        .iter()
+        .map(|x| x.balance.qty)
+        .sum();
+        assert_eq!(at_customer, 300.0);
+        assert_eq!(
+            totals(&r).unwrap()[&t.tol.id],
+            before - 300.0,
+            "no longer on hand"
+        );
+        assert_eq!(
+            (o1.lines[0].delivered, o1.delivered_amount, o1.state),
+            (300.0, 0.0, OrderState::Approved)
+        );
+        // the handover is in the register; what waits there is not picked for others
+        assert_eq!(
+            register(&r, "precursor", 0, i64::MAX).unwrap().len(),
+            posted.len()
+        );
+        assert!(
+            pickable(&r, t.tol.id, p().today)
+                .unwrap()
+                .iter()
+                .all(|x| x.location != posted[0].movement.to.unwrap())
+        );
+        drop(r);
+        // nothing else is put into a consignment store
+        let mut into = issue(t.tol.id, posted[0].lot.id, t.haz.id, 1.0);
+        into.kind = Some(MoveKind::Transfer);
+        into.from = Some(t.haz2.id);
+        into.to = posted[0].movement.to;
+        assert_eq!(
+            field(post(&t.store, &t.admin, into, p()).unwrap_err()),
+            "to"
+        );
+        // the customer reports 120 used: invoiced, and on their credit
+        let consume = |qty: f64| SoAction::Consume {
+            lines: vec![ConsumeLine { line: 0, qty }],
+        };
+        let (o2, used) = so_act(&t.store, &t.keeper, o.id, consume(120.0), false, p()).unwrap();
+        assert!(used.iter().all(|x| x.movement.kind == MoveKind::Delivery));
+        assert_eq!((o2.lines[0].consumed, o2.delivered_amount), (120.0, 1020.0));
+        let (open, unpaid) = credit_in_use(&t.store.read().unwrap(), c.id, None).unwrap();
+        assert_eq!((open, unpaid), (1530.0, 1020.0), "180 still to use at 8.5");
+        // more than is there is refused and changes nothing
+        let e = so_act(&t.store, &t.keeper, o.id, consume(181.0), false, p()).unwrap_err();
+        assert_eq!(field(e), "qty");
+        let (o3, _) = so_act(&t.store, &t.keeper, o.id, consume(180.0), false, p()).unwrap();
+        assert_eq!(o3.state, OrderState::Done);
+        // only consignment orders record use
+        let std = so(&t, &c, 10.0, None, true).unwrap();
+        assert!(matches!(
+            so_act(&t.store, &t.keeper, std.id, consume(1.0), false, p()),
+            Err(Error::Conflict(_))
+        ));
     }
 
     #[test]
