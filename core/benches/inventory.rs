@@ -131,6 +131,7 @@ fn setup(store: &Store) {
             code: "WH".into(),
             name: "store".into(),
             hazmat_store: false,
+            major_hazard: false,
             custodians: vec![],
             address: String::new(),
             consignee: None,

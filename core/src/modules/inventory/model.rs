@@ -114,6 +114,11 @@ pub struct Warehouse {
     /// User ids of the custodians (保管员); a dedicated store needs two.
     #[serde(default)]
     pub custodians: Vec<u64>,
+    /// A storage unit that is a major hazard installation (构成重大危险源, GB 18218-2018, as the
+    /// plant's 重大危险源辨识 found): hazardous chemicals move in and out of it only with two
+    /// people (a second custodian confirms), and it needs two custodians.
+    #[serde(default)]
+    pub major_hazard: bool,
     #[serde(default)]
     pub address: String,
     /// A consignment store (寄售仓) at this customer's site: its stock is still ours, goes

@@ -620,6 +620,7 @@ async fn warehouse_submit(
             code: f.get("code").into(),
             name: f.get("name").into(),
             hazmat_store: f.checked("hazmat_store"),
+            major_hazard: f.checked("major_hazard"),
             custodians,
             address: f.get("address").into(),
             consignee: None,

@@ -336,6 +336,18 @@ pub fn save_warehouse(store: &Store, actor: &Actor, mut x: Warehouse) -> Result<
     if x.hazmat_store && x.custodians.is_empty() {
         return Err(Error::invalid("custodians", "inventory.err.custodians"));
     }
+    if x.major_hazard && !x.hazmat_store {
+        return Err(Error::invalid(
+            "major_hazard",
+            "inventory.err.major_hazard_store",
+        ));
+    }
+    if x.major_hazard && x.custodians.len() < 2 {
+        return Err(Error::invalid(
+            "custodians",
+            "inventory.err.major_hazard_custodians",
+        ));
+    }
     let mut w = store.write(actor)?;
     for u in &x.custodians {
         let u = crate::auth::service::user(&w, *u)?
@@ -730,8 +742,16 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
             }
         }
     }
-    // 双人双锁: the one who asks must be a custodian of every store involved
-    if m.highly_toxic {
+    // 双人双锁 for 剧毒, and two people for hazardous chemicals in and out of a major hazard
+    // store: the one who asks must be a custodian of every store involved, and a second
+    // custodian confirms before anything moves
+    let two_people = m.highly_toxic
+        || (m.needs_hazmat_store()
+            && from_loc
+                .iter()
+                .chain(to_loc.iter())
+                .any(|(_, wh)| wh.major_hazard));
+    if two_people {
         custodian(w, actor, from_loc.iter().chain(to_loc.iter()))?;
     }
     let mv = Movement {
@@ -755,7 +775,7 @@ pub fn post_in(w: &mut WriteTx, actor: &Actor, input: MoveInput, p: Posting) -> 
         doc: input.doc,
     };
     check_stock(w, &m, &mv)?;
-    if m.highly_toxic {
+    if two_people {
         w.insert(&PENDING, &mv.id, &mv)?;
         w.audit(
             "inventory.movement.pending",

@@ -941,6 +941,7 @@ fn consignment_location(w: &mut WriteTx, c: &Partner) -> Result<u64> {
                     .arg("customer", &c.name)
                     .render(crate::i18n::Lang::ZhCn),
                 hazmat_store: false,
+                major_hazard: false,
                 custodians: Vec::new(),
                 address: c.address.clone(),
                 consignee: Some(c.id),

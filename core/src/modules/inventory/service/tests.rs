@@ -62,6 +62,7 @@ fn plant() -> Plant {
             code: "WH-HAZ".into(),
             name: "危化品库".into(),
             hazmat_store: true,
+            major_hazard: false,
             custodians: vec![keeper.id, second.id],
             consignee: None,
             address: String::new(),
@@ -76,6 +77,7 @@ fn plant() -> Plant {
             code: "WH-GEN".into(),
             name: "普通库".into(),
             hazmat_store: false,
+            major_hazard: false,
             custodians: vec![],
             consignee: None,
             address: String::new(),
@@ -448,6 +450,83 @@ fn a_toxic_movement_waits_for_a_second_custodian() {
 }
 
 #[test]
+fn hazardous_chemicals_move_through_a_major_hazard_store_with_two_people() {
+    let t = plant();
+    let store_of = |major_hazard, custodians: Vec<u64>| Warehouse {
+        id: 0,
+        code: "TK".into(),
+        name: "甲类罐区".into(),
+        hazmat_store: true,
+        custodians,
+        major_hazard,
+        address: String::new(),
+        consignee: None,
+    };
+    // two custodians, and a dedicated store
+    let e = save_warehouse(&t.store, &t.admin, store_of(true, vec![t.keeper.id])).unwrap_err();
+    assert_eq!(field(e), "custodians");
+    let mut plain = store_of(true, vec![t.keeper.id, t.second.id]);
+    plain.hazmat_store = false;
+    assert_eq!(
+        field(save_warehouse(&t.store, &t.admin, plain).unwrap_err()),
+        "major_hazard"
+    );
+    let tk = save_warehouse(
+        &t.store,
+        &t.admin,
+        store_of(true, vec![t.keeper.id, t.second.id]),
+    )
+    .unwrap();
+    let tank = save_location(
+        &t.store,
+        &t.admin,
+        Location {
+            id: 0,
+            warehouse: tk.id,
+            code: "T-01".into(),
+            name: String::new(),
+            capacity_kg: 0.0,
+        },
+    )
+    .unwrap();
+    // toluene into the tank farm: not by the system, and it waits for the second person
+    let e = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "TK1", tank.id, 500.0),
+        p(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+    let asked = post(
+        &t.store,
+        &t.keeper,
+        receipt(t.tol.id, "TK1", tank.id, 500.0),
+        p(),
+    )
+    .unwrap();
+    assert_eq!(asked.movement.state, MoveState::Pending);
+    assert_eq!(
+        balance(&t.store.read().unwrap(), t.tol.id, tank.id).unwrap(),
+        0.0
+    );
+    confirm(&t.store, &t.second, asked.movement.id, p()).unwrap();
+    assert_eq!(
+        balance(&t.store.read().unwrap(), t.tol.id, tank.id).unwrap(),
+        500.0
+    );
+    // out of the ordinary dedicated store, one custodian is enough
+    let one = post(
+        &t.store,
+        &t.keeper,
+        receipt(t.tol.id, "H1", t.haz.id, 10.0),
+        p(),
+    )
+    .unwrap();
+    assert_eq!(one.movement.state, MoveState::Posted);
+}
+
+#[test]
 fn a_custodian_can_post_in_the_store() {
     let t = plant();
     let viewer = user_as(&t.store, "viewer", "viewer");
@@ -459,6 +538,7 @@ fn a_custodian_can_post_in_the_store() {
             code: "WH-V".into(),
             name: "危化品二库".into(),
             hazmat_store: true,
+            major_hazard: false,
             custodians: vec![t.keeper.id, viewer.id],
             consignee: None,
             address: String::new(),
@@ -482,6 +562,7 @@ fn a_store_for_toxics_needs_two_custodians() {
             code: "WH-1".into(),
             name: "单人库".into(),
             hazmat_store: true,
+            major_hazard: false,
             custodians: vec![t.keeper.id],
             consignee: None,
             address: String::new(),
