@@ -349,6 +349,15 @@ pub fn seed(app: &App) -> Result<()> {
                         name: "业务经理".into(),
                         phone: "0579-88880000".into(),
                     }],
+                    // the packaging customer buys the emulsion at a contract price
+                    prices: match code {
+                        "C-003" => vec![PartnerPrice {
+                            material: ids["FG-WE200"],
+                            price: 11.8,
+                            floor: 11.5,
+                        }],
+                        _ => vec![],
+                    },
                 },
             )
         };

@@ -425,6 +425,7 @@ pub(crate) mod fixtures {
             credit_policy: CreditPolicy::Approve,
             payment_days: 30,
             contacts: vec![],
+            prices: vec![],
         }
     }
 }

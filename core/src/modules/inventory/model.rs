@@ -250,6 +250,32 @@ pub struct Partner {
     pub payment_days: u32,
     #[serde(default)]
     pub contacts: Vec<Contact>,
+    /// The customer's own price list (价格表): a sales order takes these prices by default,
+    /// and a price below the line's floor (or, without one, below the agreed price) waits
+    /// for approval. Materials without a line use their list and floor prices.
+    #[serde(default)]
+    pub prices: Vec<PartnerPrice>,
+}
+
+/// One line of a customer's price list (CNY per base unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PartnerPrice {
+    pub material: u64,
+    pub price: f64,
+    /// 0: the agreed price itself is the floor.
+    #[serde(default)]
+    pub floor: f64,
+}
+
+impl PartnerPrice {
+    /// Below this a sale to the customer needs approval.
+    pub fn floor(&self) -> f64 {
+        if self.floor > 0.0 {
+            self.floor
+        } else {
+            self.price
+        }
+    }
 }
 
 /// Quality status of a lot, set by the quality module (or an inventory approver).

@@ -2,6 +2,8 @@
 //! custodian's confirmation for 剧毒 items), lots and their quality status, and the master
 //! data (materials, warehouses and locations, partners), settings and storage rules.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, get, post, put, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -668,6 +670,7 @@ fn partners_data(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Valu
     let mut list = svc::partners(&r)?;
     list.sort_by(|a, b| a.code.cmp(&b.code));
     let t = today(ctx);
+    let codes = super::sheet::material_codes(&r)?;
     let view: Vec<serde_json::Value> = list
         .iter()
         .map(|p| {
@@ -679,7 +682,8 @@ fn partners_data(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Valu
                     serde_json::json!({"kind": l.kind.id(), "number": l.number, "expires": l.expires, "valid": ok})
                 })
                 .collect();
-            serde_json::json!({"p": p, "licences": licences})
+            let prices = super::sheet::prices_text(&p.prices, &codes);
+            serde_json::json!({"p": p, "licences": licences, "prices": prices})
         })
         .collect();
     Ok(context! {
@@ -699,10 +703,12 @@ async fn partners_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse
     ctx.page("inventory/partners.html", c)
 }
 
-/// Licence lines `kind number expires`, contact lines `name phone`.
-fn partner_form(f: &FormData) -> Result<Partner, Error> {
+/// Licence lines `kind number expires`, contact lines `name phone`, price lines
+/// `material-code price [floor]`.
+fn partner_form(f: &FormData, codes: &HashMap<String, u64>) -> Result<Partner, Error> {
     let licences = super::sheet::parse_licences(f.get("licences"))?;
     let contacts = super::sheet::parse_contacts(f.get("contacts"));
+    let prices = super::sheet::parse_prices(f.get("prices"), codes)?;
     Ok(Partner {
         id: 0,
         code: f.get("code").into(),
@@ -723,6 +729,7 @@ fn partner_form(f: &FormData) -> Result<Partner, Error> {
         },
         payment_days: f.opt("payment_days")?.unwrap_or(0),
         contacts,
+        prices,
     })
 }
 
@@ -733,7 +740,11 @@ async fn partner_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let r = async {
-        let p = partner_form(&f)?;
+        let codes: HashMap<String, u64> = svc::materials(&ctx.app.store.read()?)?
+            .into_iter()
+            .map(|m| (m.code, m.id))
+            .collect();
+        let p = partner_form(&f, &codes)?;
         ctx.write(move |app, actor| svc::save_partner(&app.store, actor, p))
             .await
             .map(|_| "/inventory/partners".to_string())

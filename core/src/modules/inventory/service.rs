@@ -512,12 +512,38 @@ pub fn check_partner(mut x: Partner) -> Result<Partner> {
         c.name = text("contacts", &c.name, 50, true)?;
         c.phone = text("contacts", &c.phone, 30, false)?;
     }
+    if x.prices.len() > 500 {
+        return Err(Error::invalid("prices", "inventory.err.prices"));
+    }
+    let mut seen = Vec::new();
+    for l in &x.prices {
+        if !l.price.is_finite() || l.price <= 0.0 || l.price > 1e9 || !l.floor.is_finite() {
+            return Err(Error::invalid("prices", "inventory.err.price"));
+        }
+        if l.floor < 0.0 || l.floor > l.price {
+            return Err(Error::invalid("prices", "inventory.err.price_floor"));
+        }
+        if seen.contains(&l.material) {
+            return Err(Error::invalid("prices", "inventory.err.price_twice"));
+        }
+        seen.push(l.material);
+    }
     Ok(x)
+}
+
+/// The materials a partner's price list names exist.
+fn check_prices(r: &impl Reader, x: &Partner) -> Result<()> {
+    for l in &x.prices {
+        material(r, l.material)
+            .map_err(|_| Error::invalid("prices", "inventory.err.material_not_found"))?;
+    }
+    Ok(())
 }
 
 pub fn save_partner(store: &Store, actor: &Actor, x: Partner) -> Result<Partner> {
     let mut x = check_partner(x)?;
     let mut w = store.write(actor)?;
+    check_prices(&w, &x)?;
     let before = if x.id == 0 {
         x.id = w.next_id(&PARTNERS)?;
         None
@@ -1379,6 +1405,7 @@ pub fn import_partners(store: &Store, actor: &Actor, list: Vec<Partner>) -> Resu
     let mut w = store.write(actor)?;
     let (mut created, mut updated) = (0, 0);
     for mut p in list {
+        check_prices(&w, &p)?;
         let before = match w.get(&CODES, &format!("p:{}", p.code))? {
             Some(id) => Some(partner(&w, id)?),
             None => None,

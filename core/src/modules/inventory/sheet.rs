@@ -11,7 +11,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::model::{
-    Contact, CreditPolicy, Licence, LicenceKind, Material, Partner, PartnerRole, UnitConv,
+    Contact, CreditPolicy, Licence, LicenceKind, Material, Partner, PartnerPrice, PartnerRole,
+    UnitConv,
 };
 use super::service::{self as svc, Imported};
 use crate::auth::model::Level;
@@ -61,6 +62,7 @@ pub const PARTNER_COLUMNS: &[&str] = &[
     "payment_days",
     "licences",
     "contacts",
+    "prices",
 ];
 
 fn header(lang: Lang, col: &str) -> String {
@@ -118,7 +120,7 @@ pub fn materials_table(lang: Lang, list: &[Material]) -> Table {
     }
 }
 
-pub fn partners_table(lang: Lang, list: &[Partner]) -> Table {
+pub fn partners_table(lang: Lang, list: &[Partner], code_of: &HashMap<u64, String>) -> Table {
     Table {
         head: PARTNER_COLUMNS.iter().map(|c| header(lang, c)).collect(),
         rows: list
@@ -149,6 +151,7 @@ pub fn partners_table(lang: Lang, list: &[Partner]) -> Table {
                         .map(|c| format!("{} {}", c.name, c.phone).trim().to_string())
                         .collect::<Vec<_>>()
                         .join("; "),
+                    prices_text(&p.prices, code_of),
                 ]
             })
             .collect(),
@@ -197,6 +200,68 @@ pub(super) fn parse_licences(s: &str) -> Result<Vec<Licence>> {
             }
         })
         .collect()
+}
+
+/// A price list one line a material (or `;`-separated): `code price [floor]`, the material
+/// by its code. A refusal names the line.
+pub(super) fn parse_prices(s: &str, codes: &HashMap<String, u64>) -> Result<Vec<PartnerPrice>> {
+    s.split([';', '；', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let bad = || {
+                Error::invalid_msg(
+                    "prices",
+                    Msg::new("inventory.err.price_line").arg("line", l),
+                )
+            };
+            let mut parts = l.split_whitespace();
+            let material = parts
+                .next()
+                .and_then(|c| codes.get(c))
+                .copied()
+                .ok_or_else(bad)?;
+            let mut number = || -> Result<Option<f64>> {
+                parts
+                    .next()
+                    .map(|x| x.parse::<f64>().map_err(|_| bad()))
+                    .transpose()
+            };
+            let price = number()?.ok_or_else(bad)?;
+            let floor = number()?.unwrap_or(0.0);
+            if parts.next().is_some() {
+                return Err(bad());
+            }
+            Ok(PartnerPrice {
+                material,
+                price,
+                floor,
+            })
+        })
+        .collect()
+}
+
+/// Material codes by id, for price lists as text.
+pub(super) fn material_codes(r: &impl crate::store::Reader) -> Result<HashMap<u64, String>> {
+    Ok(svc::materials(r)?
+        .into_iter()
+        .map(|m| (m.id, m.code))
+        .collect())
+}
+
+/// A price list as [`parse_prices`] reads it.
+pub(super) fn prices_text(list: &[PartnerPrice], code_of: &HashMap<u64, String>) -> String {
+    list.iter()
+        .map(|p| {
+            let code = code_of.get(&p.material).map_or("?", String::as_str);
+            if p.floor > 0.0 {
+                format!("{code} {} {}", p.price, p.floor)
+            } else {
+                format!("{code} {}", p.price)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Contacts one a line (or `;`-separated): `name phone`.
@@ -274,9 +339,10 @@ fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
     })
 }
 
-fn partner_of(r: &Row, base: Option<&Partner>) -> Result<Partner> {
+fn partner_of(r: &Row, base: Option<&Partner>, codes: &HashMap<String, u64>) -> Result<Partner> {
     let licences = parse_licences(cell(r, "licences"))?;
     let contacts = parse_contacts(cell(r, "contacts"));
+    let prices = parse_prices(cell(r, "prices"), codes)?;
     Ok(Partner {
         id: base.map_or(0, |b| b.id),
         code: cell(r, "code").into(),
@@ -303,6 +369,7 @@ fn partner_of(r: &Row, base: Option<&Partner>) -> Result<Partner> {
         },
         payment_days: number(r, "payment_days")?,
         contacts,
+        prices,
     })
 }
 
@@ -375,10 +442,14 @@ fn import(
                 .into_iter()
                 .map(|p| (p.code.clone(), p))
                 .collect();
+            let codes: HashMap<String, u64> = svc::materials(&r)?
+                .into_iter()
+                .map(|m| (m.code, m.id))
+                .collect();
             drop(r);
             let list = records(
                 rows,
-                |c| partner_of(c, existing.get(cell(c, "code"))),
+                |c| partner_of(c, existing.get(cell(c, "code")), &codes),
                 svc::check_partner,
                 |p: &Partner| p.code.clone(),
             )?;
@@ -420,7 +491,7 @@ async fn export_sheet(
         let t = if w == "materials" {
             materials_table(lang, &svc::materials(&r)?)
         } else {
-            partners_table(lang, &svc::partners(&r)?)
+            partners_table(lang, &svc::partners(&r)?, &material_codes(&r)?)
         };
         t.bytes(format)
     })

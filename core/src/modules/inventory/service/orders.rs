@@ -736,15 +736,21 @@ pub fn create_so(store: &Store, actor: &Actor, input: SoInput, p: Posting) -> Re
             rules::check_buyer(&m, &c, p.today)?;
         }
         any_registered |= registered(&m);
+        // the customer's price list first, then the material's list and floor prices
+        let agreed = c.prices.iter().find(|x| x.material == m.id);
+        let (list, floor) = match agreed {
+            Some(x) => (x.price, x.floor()),
+            None => (m.list_price, m.floor_price),
+        };
         let price = match (input.kind.charged(), pr) {
             (false, _) => pr.unwrap_or(0.0),
             (true, Some(x)) => x,
-            (true, None) if m.list_price > 0.0 => m.list_price,
+            (true, None) if list > 0.0 => list,
             (true, None) => return Err(Error::invalid("price", "inventory.err.no_list_price")),
         };
         if input.kind.charged()
-            && m.floor_price > 0.0
-            && price < m.floor_price - 1e-9
+            && floor > 0.0
+            && price < floor - 1e-9
             && !needs.contains(&"floor".to_string())
         {
             needs.push("floor".to_string());

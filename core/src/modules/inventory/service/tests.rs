@@ -1103,6 +1103,63 @@ mod orders_flow {
     }
 
     #[test]
+    fn a_customers_price_list_sets_the_price_and_the_floor() {
+        let t = plant();
+        stock_up(&t);
+        let mut c = buyer(&t, 100_000.0, CreditPolicy::Approve, licensed());
+        // a floor above the price, a material twice: refused
+        let line = |price, floor| PartnerPrice {
+            material: t.tol.id,
+            price,
+            floor,
+        };
+        c.prices = vec![line(8.0, 8.5)];
+        assert_eq!(
+            field(save_partner(&t.store, &t.admin, c.clone()).unwrap_err()),
+            "prices"
+        );
+        c.prices = vec![line(8.0, 7.0), line(8.1, 0.0)];
+        assert_eq!(
+            field(save_partner(&t.store, &t.admin, c.clone()).unwrap_err()),
+            "prices"
+        );
+        c.prices = vec![PartnerPrice {
+            material: 999,
+            price: 1.0,
+            floor: 0.0,
+        }];
+        assert_eq!(
+            field(save_partner(&t.store, &t.admin, c.clone()).unwrap_err()),
+            "prices"
+        );
+        // agreed 8.0 (list 8.5), floor 7.8 (list floor 7.5)
+        c.prices = vec![line(8.0, 7.8)];
+        let c = save_partner(&t.store, &t.admin, c).unwrap();
+        let o = so(&t, &c, 10.0, None, true).unwrap();
+        assert_eq!((o.lines[0].price, o.state), (8.0, OrderState::Approved));
+        let cheap = so(&t, &c, 10.0, Some(7.7), true).unwrap();
+        assert_eq!(cheap.needs, vec!["floor"]);
+        // without a floor the agreed price is the floor
+        let mut c2 = c.clone();
+        c2.prices = vec![line(8.0, 0.0)];
+        let c2 = save_partner(&t.store, &t.admin, c2).unwrap();
+        assert_eq!(
+            so(&t, &c2, 1.0, Some(7.9), true).unwrap().needs,
+            vec!["floor"]
+        );
+        // as text, as the form and the sheet write it
+        let codes: HashMap<String, u64> = [("RM-TOL".to_string(), t.tol.id)].into();
+        let parsed = super::super::super::sheet::parse_prices("RM-TOL 8.0 7.8", &codes).unwrap();
+        assert_eq!(parsed, vec![line(8.0, 7.8)]);
+        for bad in ["RM-XXX 8", "RM-TOL", "RM-TOL eight", "RM-TOL 8 7 6"] {
+            assert!(
+                super::super::super::sheet::parse_prices(bad, &codes).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn consigned_goods_stay_ours_until_the_customer_uses_them() {
         let t = plant();
         stock_up(&t);
