@@ -417,6 +417,27 @@ pub fn check_buyer(m: &Material, p: &Partner, today: Date) -> Result<()> {
     Ok(())
 }
 
+/// Hazardous chemicals kept at a customer's site on consignment stay ours but sit in their
+/// store: the customer needs a valid licence that covers storing them (production, safe-use
+/// or trading with storage).
+pub fn check_consignee(m: &Material, p: &Partner, today: Date) -> Result<()> {
+    if !m.needs_hazmat_store() {
+        return Ok(());
+    }
+    let kinds = [
+        LicenceKind::HazProduction,
+        LicenceKind::HazUse,
+        LicenceKind::HazTrade,
+    ];
+    if kinds.iter().any(|k| has_licence(p, *k, today)) {
+        return Ok(());
+    }
+    Err(Error::invalid_msg(
+        "customer",
+        Msg::new("inventory.err.consignment_licence").arg("material", &m.name),
+    ))
+}
+
 /// The credit a sales order would use: open orders not yet delivered plus deliveries not
 /// yet paid, plus this order. Over the limit: approval or refusal, as the customer's policy
 /// says (approved orders pass).

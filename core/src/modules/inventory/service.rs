@@ -1095,12 +1095,24 @@ pub fn confirm(store: &Store, actor: &Actor, id: u64, p: Posting) -> Result<Move
     Ok(mv)
 }
 
-/// Withdraws a pending movement (by either custodian).
+/// Withdraws a pending movement: the custodian who asked, or another custodian of its
+/// stores.
 pub fn cancel(store: &Store, actor: &Actor, id: u64) -> Result<Movement> {
     let mut w = store.write(actor)?;
-    let mut mv = w
-        .remove(&PENDING, &id)?
+    let mv = w
+        .get(&PENDING, &id)?
         .ok_or_else(|| Error::not_found("inventory.err.pending_not_found"))?;
+    if !(actor.kind == ActorKind::User && actor.id == mv.by_id) {
+        let stores: Vec<(Location, Warehouse)> = mv
+            .from
+            .iter()
+            .chain(mv.to.iter())
+            .map(|l| located(&w, *l, "to"))
+            .collect::<Result<_>>()?;
+        custodian(&w, actor, stores.iter())?;
+    }
+    w.remove(&PENDING, &id)?;
+    let mut mv = mv;
     mv.state = MoveState::Cancelled;
     w.audit(
         "inventory.movement.cancel",

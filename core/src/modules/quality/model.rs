@@ -113,6 +113,8 @@ pub struct SpecLine {
 /// A specification (质量标准) of a material and grade at a stage, optionally a customer's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Spec {
+    /// Assigned; 0 or absent to create.
+    #[serde(default)]
     pub id: u64,
     /// The inventory material it applies to.
     pub material: u64,

@@ -626,10 +626,15 @@ fn open_sample(
         }
         holds_lot |= l.quality == LotQuality::Released;
     }
+    // a retest answers the same requirement the first sample failed: its version
+    let mut retested_spec = None;
     if let Origin::Retest { of } = origin {
-        holds_lot = sample(w, of)?.holds_lot;
+        let first = sample(w, of)?;
+        holds_lot = first.holds_lot;
+        retested_spec = sample_spec(w, &first)?;
     }
     let spec = match spec_id {
+        _ if retested_spec.is_some() => retested_spec,
         Some(id) => {
             let s =
                 spec(w, id).map_err(|_| Error::invalid("spec", "quality.err.spec_not_found"))?;
@@ -799,8 +804,17 @@ fn results_in(
     }
     let mut s = before.clone();
     let all = items(w)?;
+    let mut seen = Vec::new();
     for r in input {
         let it = entered_item(&all, &r)?;
+        // one result an item: a second would silently replace the first (a failing one)
+        if seen.contains(&it.id) {
+            return Err(Error::invalid_msg(
+                "results",
+                Msg::new("quality.err.result_twice").arg("item", &it.keyword),
+            ));
+        }
+        seen.push(it.id);
         let (value, text_value) = entered_value(it, &r.value)?;
         let line = line_for(&mut s, it.id);
         line.value = value;
@@ -1036,17 +1050,27 @@ fn open_ncr(
         .map(|l| {
             let it = all.iter().find(|i| i.id == l.item);
             let lim = sp.and_then(|sp| sp.lines.iter().find(|x| x.item == l.item));
-            let shown = l.value.map_or(l.text.clone(), |v| v.to_string());
-            let range = lim.map_or(String::new(), |x| match (x.limits.min, x.limits.max) {
-                (Some(a), Some(b)) => format!(" [{a}, {b}]"),
-                (Some(a), None) => format!(" ≥ {a}"),
-                (None, Some(b)) => format!(" ≤ {b}"),
-                (None, None) => format!(" = {}", x.limits.text),
+            let shown = match (l.value, it) {
+                (Some(v), Some(i)) => {
+                    let d = i.decimals;
+                    format!("{:.*}", d.max(0) as usize, super::formula::round_gb(v, d))
+                }
+                (Some(v), None) => v.to_string(),
+                (None, _) => l.text.clone(),
+            };
+            let range = lim.map_or(String::new(), |x| {
+                format!(" ({})", rules::limits_text(&x.limits))
             });
             format!("{} {shown}{range}", it.map_or("?", |i| i.keyword.as_str()))
         })
         .collect::<Vec<_>>()
         .join("; ");
+    // decided without a failing line: the decision's reason is the finding
+    let finding = if finding.is_empty() {
+        s.comment.clone()
+    } else {
+        finding
+    };
     let n = Nonconformance {
         id: w.next_id(&NCRS)?,
         sample: s.id,
@@ -1147,8 +1171,13 @@ pub fn act(
             if !allowed {
                 return Err(wrong());
             }
+            // a concession accepts a nonconformity that was found, not untested material
+            if !has_results(&s) {
+                return Err(Error::conflict("quality.err.concession_empty"));
+            }
             s.comment = text("comment", comment, 500, true)?;
             s.state = SampleState::Concession;
+            ensure_ncr(&mut w, &s, now)?;
             let mut chain = retested(&w, &s)?;
             chain.push(s.id);
             close_ncrs(
@@ -1164,14 +1193,11 @@ pub fn act(
         SampleAction::Reject { comment } => {
             // a rejection rests on a result; the nonconformance report (if any) stays
             // open for its disposition (scrap, return, rework)
-            if !s
-                .results
-                .iter()
-                .any(|l| l.value.is_some() || !l.text.is_empty())
-            {
+            if !has_results(&s) {
                 return Err(Error::conflict("quality.err.reject_empty"));
             }
             s.comment = text("comment", comment, 500, true)?;
+            ensure_ncr(&mut w, &s, now)?;
             s.state = SampleState::Rejected;
             ("quality.sample.reject", Some(LotQuality::Rejected))
         }
@@ -1243,6 +1269,26 @@ pub fn ncrs(r: &impl Reader) -> Result<Vec<Nonconformance>> {
     let mut v: Vec<Nonconformance> = r.values(&NCRS)?;
     v.reverse();
     Ok(v)
+}
+
+fn has_results(s: &Sample) -> bool {
+    s.results
+        .iter()
+        .any(|l| l.value.is_some() || !l.text.is_empty())
+}
+
+/// A sample rejected or conceded without a failing result (no specification, or a
+/// judgement by the lab) still gets its nonconformance report, with the decision's reason
+/// as the finding, unless it or the sample it retests has one.
+fn ensure_ncr(w: &mut WriteTx, s: &Sample, now: Now) -> Result<()> {
+    let mut chain = retested(w, s)?;
+    chain.push(s.id);
+    if ncrs(w)?.iter().any(|n| chain.contains(&n.sample)) {
+        return Ok(());
+    }
+    let all = items(w)?;
+    let sp = sample_spec(w, s)?;
+    open_ncr(w, s, &all, sp.as_ref(), now)
 }
 
 /// The samples a sample retests, nearest first.
@@ -1471,6 +1517,10 @@ pub struct Certificate {
 }
 
 pub fn certificate(r: &impl Reader, lot: u64, customer: Option<u64>) -> Result<Certificate> {
+    // a certificate of conformity for a lot that is held or rejected now would be false
+    if inventory::lot(r, lot)?.quality != LotQuality::Released {
+        return Err(Error::Conflict(Msg::new("quality.err.coa_lot_status")));
+    }
     let s = lot_samples(r, lot)?
         .into_iter()
         .find(|s| matches!(s.state, SampleState::Released | SampleState::Concession))
@@ -1621,12 +1671,30 @@ pub fn import_results(
         // each row on its own first, so every bad row is named
         let checked = entered_item(&all, &input)
             .map_err(|e| ("item", e))
-            .and_then(|it| entered_value(it, &input.value).map_err(|e| ("value", e)));
-        if let Err((field, e)) = checked {
-            errors.push(refused(row, field, e)?);
+            .and_then(|it| {
+                entered_value(it, &input.value).map_err(|e| ("value", e))?;
+                Ok(it)
+            });
+        let it = match checked {
+            Ok(it) => it,
+            Err((field, e)) => {
+                errors.push(refused(row, field, e)?);
+                continue;
+            }
+        };
+        let list = by_sample.entry(id).or_default();
+        if list
+            .iter()
+            .any(|(_, x)| entered_item(&all, x).is_ok_and(|o| o.id == it.id))
+        {
+            errors.push(crate::error::RowError {
+                row,
+                field: "item",
+                msg: Msg::new("quality.err.result_twice").arg("item", &it.keyword),
+            });
             continue;
         }
-        by_sample.entry(id).or_default().push((row, input));
+        list.push((row, input));
     }
     let mut entered = 0;
     for (id, list) in by_sample {

@@ -344,7 +344,10 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     assert_eq!(line.formula_version, Some(1));
     let ncr = &ncrs(&l.store.read().unwrap()).unwrap()[0];
     assert_eq!(ncr.sample, s.id);
-    assert!(ncr.finding.starts_with("AV 34.78"), "{}", ncr.finding);
+    assert_eq!(
+        ncr.finding, "AV 34.8 (≤ 5)",
+        "rounded as reported, the limit as written"
+    );
 
     // the held lot cannot be issued: inventory's rule
     assert!(issue(&l, got.lot.id).is_err());
@@ -1048,4 +1051,147 @@ fn specification_text_names_every_bad_line_and_formulas_without_inputs_evaluate(
     assert_eq!(field(&one), "lines");
     let c = check_formula(&r, "round(56.1 / 3, 2)", &Default::default()).unwrap();
     assert_eq!(c.value, Some(18.7));
+}
+
+#[test]
+fn what_the_domain_review_found() {
+    let l = lab();
+    // a retest answers the requirement the first sample failed, even if it was loosened
+    let (_, s) = failing(&l, "B-801");
+    let r = l.store.read().unwrap();
+    let mut sp = specs(&r).unwrap().remove(0);
+    drop(r);
+    sp.lines[0].limits.max = Some(50.0);
+    save_spec(&l.store, &l.a, sp).unwrap();
+    let r = decide(
+        &l,
+        &l.head,
+        s.id,
+        SampleAction::Retest {
+            comment: String::new(),
+        },
+    )
+    .unwrap()
+    .retest
+    .unwrap();
+    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    let retest = enter_results(&l.store, &l.a, r, results(&all), NOW).unwrap();
+    assert_eq!(
+        (retest.spec_version, retest.state),
+        (Some(1), SampleState::Failed)
+    );
+
+    // one result an item in one entry: a failing reading is not replaced by another
+    let got = receive(&l, "B-802");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let e = enter_results(
+        &l.store,
+        &l.a,
+        s.id,
+        results(&[("V", "12.5"), ("V", "1.0")]),
+        NOW,
+    )
+    .unwrap_err();
+    assert_eq!(field(&e), "results");
+    let Error::Rows(rows) = import_results(
+        &l.store,
+        &l.a,
+        vec![
+            (2, s.number.clone(), "V".into(), "12.5".into()),
+            (3, s.number.clone(), "V".into(), "1.0".into()),
+        ],
+        NOW,
+    )
+    .unwrap_err() else {
+        panic!()
+    };
+    assert_eq!((rows[0].row, rows[0].field), (3, "item"));
+
+    // no concession on untested material (a sample without a specification, no results)
+    let ipc = save_point(
+        &l.store,
+        &l.a,
+        SamplingPoint {
+            id: 0,
+            code: "SP-X".into(),
+            name: "中控".into(),
+            stage: Stage::Intermediate,
+            unit: String::new(),
+            every_hours: 0,
+            material: None,
+        },
+    )
+    .unwrap();
+    let bare = create_sample(
+        &l.store,
+        &l.a,
+        NewSample {
+            material: l.material,
+            lot: Some(receive(&l, "B-804").lot.id),
+            point: ipc.id,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    assert!(bare.spec.is_none());
+    let e = decide(&l, &l.head, bare.id, concession()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.key == "quality.err.concession_empty"),
+        "{e:?}"
+    );
+    // a rejection without a failing line still has its report
+    enter_results(&l.store, &l.a, s.id, results(&[("V", "1.0")]), NOW).unwrap();
+    decide(
+        &l,
+        &l.head,
+        s.id,
+        SampleAction::Reject {
+            comment: "桶内有杂质".into(),
+        },
+    )
+    .unwrap();
+    let n = ncrs(&l.store.read().unwrap())
+        .unwrap()
+        .into_iter()
+        .find(|n| n.sample == s.id)
+        .expect("a report for the rejection");
+    assert_eq!((n.finding.as_str(), n.closed_ms), ("桶内有杂质", None));
+
+    // no certificate for a lot that is held now, though an earlier sample released it
+    let got = receive(&l, "B-803");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
+    decide(
+        &l,
+        &l.head,
+        s.id,
+        SampleAction::Release {
+            comment: String::new(),
+        },
+    )
+    .unwrap();
+    assert!(certificate(&l.store.read().unwrap(), got.lot.id, None).is_ok());
+    create_sample(
+        &l.store,
+        &l.a,
+        NewSample {
+            material: l.material,
+            lot: Some(got.lot.id),
+            point: l.point,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    let e = certificate(&l.store.read().unwrap(), got.lot.id, None).unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict(m) if m.key == "quality.err.coa_lot_status"),
+        "{e:?}"
+    );
 }

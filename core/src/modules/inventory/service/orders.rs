@@ -1155,11 +1155,17 @@ pub fn so_act(
                     if m.highly_toxic {
                         return Err(Error::invalid("line", "inventory.err.consignment_toxic"));
                     }
+                    rules::check_consignee(&m, &c, p.today)?;
                     Some(consignment_location(&mut w, &c)?)
                 } else {
                     None
                 };
                 for (lot, location, q) in picks {
+                    // a transfer takes held lots; what leaves for a customer may not be held,
+                    // rejected or expired
+                    if consign_to.is_some() {
+                        rules::check_lot(MoveKind::Delivery, &super::lot(&w, lot)?, p.today)?;
+                    }
                     let input = MoveInput {
                         kind: Some(if consign_to.is_some() {
                             MoveKind::Transfer

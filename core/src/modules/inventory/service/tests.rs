@@ -441,6 +441,13 @@ fn a_toxic_movement_waits_for_a_second_custodian() {
         p(),
     )
     .unwrap();
+    // withdrawn only by the one who asked or another custodian of the store
+    let e = cancel(&t.store, &t.outsider, again.movement.id).unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+    assert!(matches!(
+        cancel(&t.store, &t.admin, again.movement.id),
+        Err(Error::Forbidden(_))
+    ));
     cancel(&t.store, &t.keeper, again.movement.id).unwrap();
     assert!(confirm(&t.store, &t.keeper, again.movement.id, p()).is_err());
     assert_eq!(
@@ -1174,6 +1181,98 @@ mod orders_flow {
                 lot: None,
             }],
         };
+        // a held lot does not leave for the customer's site, by any pick
+        let old = pickable(&t.store.read().unwrap(), t.tol.id, p().today).unwrap();
+        let held = old.iter().find(|x| x.qty >= 300.0).unwrap().clone();
+        set_lot_quality(&t.store, &t.admin, held.lot, LotQuality::Held, "复检").unwrap();
+        let picked = SoAction::Deliver {
+            lines: vec![DeliverLine {
+                line: 0,
+                qty: 300.0,
+                picks: Some(vec![Pick {
+                    lot: held.lot,
+                    location: held.location,
+                    qty: 300.0,
+                }]),
+                to: None,
+                lot: None,
+            }],
+        };
+        assert_eq!(
+            field(so_act(&t.store, &t.keeper, o.id, picked, false, p()).unwrap_err()),
+            "lot"
+        );
+        set_lot_quality(&t.store, &t.admin, held.lot, LotQuality::Released, "").unwrap();
+        // hazardous goods are consigned only to a customer licensed to keep them: ethyl
+        // acetate needs no buyer's licence to be sold, but a store to be kept in
+        let ea = save_material(
+            &t.store,
+            &t.admin,
+            Material {
+                id: 0,
+                code: "RM-EA".into(),
+                name: "乙酸乙酯".into(),
+                cas: "141-78-6".into(),
+                precursor_class: 0,
+                ..toluene()
+            },
+        )
+        .unwrap();
+        post(
+            &t.store,
+            &t.admin,
+            receipt(ea.id, "EA1", t.haz.id, 100.0),
+            p(),
+        )
+        .unwrap();
+        let unlicensed = save_partner(
+            &t.store,
+            &t.admin,
+            Partner {
+                id: 0,
+                code: "C-NOLIC".into(),
+                ..customer()
+            },
+        )
+        .unwrap();
+        let ou = create_so(
+            &t.store,
+            &t.keeper,
+            SoInput {
+                customer: unlicensed.id,
+                kind: SalesKind::Consignment,
+                lines: vec![LineInput {
+                    material: ea.id,
+                    qty: 10.0,
+                    unit: String::new(),
+                    price: Some(9.0),
+                }],
+                end_use: String::new(),
+                handler: Handler::default(),
+                ship_to: String::new(),
+                strategy: None,
+            },
+            p(),
+        )
+        .unwrap();
+        let e = so_act(
+            &t.store,
+            &t.keeper,
+            ou.id,
+            SoAction::Deliver {
+                lines: vec![DeliverLine {
+                    line: 0,
+                    qty: 10.0,
+                    picks: None,
+                    to: None,
+                    lot: None,
+                }],
+            },
+            false,
+            p(),
+        )
+        .unwrap_err();
+        assert_eq!(field(e), "customer");
         let before = totals(&t.store.read().unwrap()).unwrap()[&t.tol.id];
         let (o1, posted) = so_act(&t.store, &t.keeper, o.id, deliver, false, p()).unwrap();
         // a transfer to the customer's consignment store: still ours, not invoiced
