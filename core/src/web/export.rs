@@ -226,6 +226,7 @@ pub fn read_table(
         ));
     }
     let mut out = Vec::new();
+    let mut spilled = Vec::new();
     for (i, cells) in lines {
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -236,6 +237,18 @@ pub fn read_table(
                 Msg::new("tags.err.import_rows").arg("max", max_rows),
             ));
         }
+        // more filled cells than the header names: most often a decimal comma (1,5) that
+        // split a number in two — never read as something else
+        if cells.iter().skip(cols.len()).any(|c| !c.trim().is_empty()) {
+            spilled.push(crate::error::RowError {
+                row: i + 1,
+                field: "file",
+                msg: Msg::new("web.err.extra_cells")
+                    .arg("cells", cells.len())
+                    .arg("columns", cols.len()),
+            });
+            continue;
+        }
         let row = cols
             .iter()
             .zip(cells)
@@ -243,12 +256,31 @@ pub fn read_table(
             .collect();
         out.push((i + 1, row));
     }
+    if !spilled.is_empty() {
+        return Err(Error::Rows(spilled));
+    }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decimal_comma_that_splits_a_row_is_refused_not_misread() {
+        let csv = "sample,item,value\nQC-1,W,1,5\nQC-1,V,2.5\nQC-1,c,0.1,\n";
+        let Err(Error::Rows(rows)) = read_table(
+            csv.as_bytes(),
+            &["sample", "item", "value"],
+            "quality.import",
+            "sample",
+            100,
+        ) else {
+            panic!("refused")
+        };
+        // the trailing empty cell of row 4 is harmless; row 2 is named
+        assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2]);
+    }
 
     #[test]
     fn csv_has_a_bom_and_quotes_what_needs_it() {

@@ -784,7 +784,12 @@ fn sales_one_data(
         customer => to_value(&customer),
         credit_open => open,
         credit_unpaid => unpaid,
-        deliverable => so.state == OrderState::Approved,
+        deliverable => so.state == OrderState::Approved
+            && so.lines.iter().any(|l| l.delivered + 1e-9 < l.qty),
+        consumable => so.state == OrderState::Approved
+            && so.lines.iter().any(|l| l.consumed + 1e-9 < l.delivered),
+        // who placed it does not approve it (the service refuses; the page does not offer)
+        own_order => so.created_by == ctx.actor().label(),
         values => to_value(&values),
         ..names(ctx)?
     })

@@ -1073,13 +1073,7 @@ pub fn confirm(store: &Store, actor: &Actor, id: u64, p: Posting) -> Result<Move
     if actor.kind == ActorKind::User && actor.id == mv.by_id {
         return Err(Error::Conflict(Msg::new("inventory.err.same_custodian")));
     }
-    let stores: Vec<(Location, Warehouse)> = mv
-        .from
-        .iter()
-        .chain(mv.to.iter())
-        .map(|l| located(&w, *l, "to"))
-        .collect::<Result<_>>()?;
-    let name = custodian(&w, actor, stores.iter())?;
+    let name = custodian(&w, actor, stores_of(&w, &mv)?.iter())?;
     let l = lot(&w, mv.lot)?;
     rules::check_lot(mv.kind, &l, p.today)?;
     check_stock(&w, &m, &mv)?;
@@ -1095,6 +1089,15 @@ pub fn confirm(store: &Store, actor: &Actor, id: u64, p: Posting) -> Result<Move
     Ok(mv)
 }
 
+/// The locations a movement leaves and enters, with their warehouses.
+fn stores_of(r: &impl Reader, mv: &Movement) -> Result<Vec<(Location, Warehouse)>> {
+    mv.from
+        .iter()
+        .chain(mv.to.iter())
+        .map(|l| located(r, *l, "to"))
+        .collect()
+}
+
 /// Withdraws a pending movement: the custodian who asked, or another custodian of its
 /// stores.
 pub fn cancel(store: &Store, actor: &Actor, id: u64) -> Result<Movement> {
@@ -1103,13 +1106,7 @@ pub fn cancel(store: &Store, actor: &Actor, id: u64) -> Result<Movement> {
         .get(&PENDING, &id)?
         .ok_or_else(|| Error::not_found("inventory.err.pending_not_found"))?;
     if !(actor.kind == ActorKind::User && actor.id == mv.by_id) {
-        let stores: Vec<(Location, Warehouse)> = mv
-            .from
-            .iter()
-            .chain(mv.to.iter())
-            .map(|l| located(&w, *l, "to"))
-            .collect::<Result<_>>()?;
-        custodian(&w, actor, stores.iter())?;
+        custodian(&w, actor, stores_of(&w, &mv)?.iter())?;
     }
     w.remove(&PENDING, &id)?;
     let mut mv = mv;

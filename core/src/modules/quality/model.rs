@@ -221,6 +221,21 @@ pub struct ResultLine {
     pub by: String,
     #[serde(default)]
     pub at_ms: i64,
+    /// Earlier results of the item on this sample, oldest first: a correction keeps what
+    /// it replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Amended>,
+}
+
+/// A result replaced by a correction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Amended {
+    #[serde(default)]
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub text: String,
+    pub by: String,
+    pub at_ms: i64,
 }
 
 impl ResultLine {
@@ -235,6 +250,7 @@ impl ResultLine {
             verdict: Verdict::Pending,
             by: String::new(),
             at_ms: 0,
+            history: Vec::new(),
         }
     }
 }

@@ -66,6 +66,15 @@ async fn label_page(
     )
 }
 
+/// Customers (and partners that buy) as a select lists them.
+fn customers(r: &impl crate::store::Reader) -> Result<Vec<Value>, Error> {
+    Ok(inventory::partners(r)?
+        .into_iter()
+        .filter(|p| p.role.buys())
+        .map(|p| json!({"id": p.id, "label": format!("{} {}", p.code, p.name)}))
+        .collect())
+}
+
 #[derive(Deserialize)]
 struct CoaQuery {
     /// A customer (partner id) whose own specification is printed and judged.
@@ -84,9 +93,12 @@ async fn coa_page(
 ) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     let lot = inventory::lot(&r, *lot)?;
+    let customer = q.customer.map(|c| inventory::partner(&r, c)).transpose()?;
+    if customer.as_ref().is_some_and(|c| !c.role.buys()) {
+        return Err(Error::invalid("customer", "quality.err.customer").into());
+    }
     let coa = svc::certificate(&r, lot.id, q.customer)?;
     let m = inventory::material(&r, lot.material)?;
-    let customer = q.customer.map(|c| inventory::partner(&r, c)).transpose()?;
     let profile = crate::org::service::profile(&r)?;
     let url = here(&req, &format!("/quality/samples/{}", coa.sample.id));
     let names = Names::load(&r)?;
@@ -129,11 +141,15 @@ impl Names {
         Ok(Names(crate::auth::service::display_names(r)?))
     }
 
+    /// A user's display name; a plugin, token or the system by the name after its kind.
     fn of(&self, label: &str) -> String {
-        self.0
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| label.to_string())
+        match self.0.get(label) {
+            Some(n) => n.clone(),
+            None => label
+                .split_once(':')
+                .map_or(label, |(_, name)| name)
+                .to_string(),
+        }
     }
 }
 
@@ -168,6 +184,12 @@ fn shown(
                 // an input of a formula is reported, not judged
                 "judged": judged(l.item),
                 "by": names.of(&l.by),
+                // what a correction replaced
+                "history": l.history.iter().map(|h| json!({
+                    "shown": h.value.map_or_else(|| h.text.clone(), |v| v.to_string()),
+                    "by": names.of(&h.by),
+                    "at_ms": h.at_ms,
+                })).collect::<Vec<_>>(),
                 "formula": it.map(|i| i.formula.clone()),
                 "shown": l.value.map(|v| {
                     let d = it.map_or(2, |i| i.decimals);
@@ -304,6 +326,11 @@ async fn import_submit(
 }
 
 fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
+    sample_data_typed(ctx, id, &FormData(Vec::new()))
+}
+
+/// The sample page; after a refused entry, with the values as typed (`r_<item>` fields).
+fn sample_data_typed(ctx: &Ctx, id: u64, typed: &FormData) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let items = svc::items(&r)?;
     let s = svc::sample(&r, id)?;
@@ -333,10 +360,20 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         .filter(|x| x.formula.is_empty())
         .map(|x| {
             let current = s.results.iter().find(|l| l.item == x.id);
-            json!({
-                "item": x,
-                "value": current.map(|l| l.value.map(|v| v.to_string()).unwrap_or_else(|| l.text.clone())).unwrap_or_default(),
-            })
+            let stored = current
+                .map(|l| {
+                    l.value
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| l.text.clone())
+                })
+                .unwrap_or_default();
+            let field = format!("r_{}", x.id);
+            let value = if typed.has(&field) {
+                typed.get(&field).to_string()
+            } else {
+                stored
+            };
+            json!({"item": x, "value": value})
         })
         .collect();
     let limits: Vec<Value> = spec
@@ -345,12 +382,7 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         .map(|l| json!({"item": l.item, "shown": super::rules::limits_text(&l.limits)}))
         .collect();
     // the decisions the service would take from this user, so none is offered to be refused
-    let entered = |label: &str| {
-        s.results
-            .iter()
-            .any(|l| l.by == label && l.formula_version.is_none())
-    };
-    let own = entered(&ctx.actor().label());
+    let own = svc::entered_by(&s, &ctx.actor().label());
     let has_results = s
         .results
         .iter()
@@ -372,9 +404,10 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
             actions.push("reject");
         }
     }
+    // a lot-less passed sample has nothing to decide
     let waits_for_review = own
         && ctx.who.can(M, Level::Approve)
-        && matches!(s.state, SampleState::Passed | SampleState::Failed);
+        && (s.state == SampleState::Failed || (s.state == SampleState::Passed && s.lot.is_some()));
     Ok(context! {
         sample => to_value(&shown(&r, &s, &items, &Names::load(&r)?)?),
         entry => to_value(&entry),
@@ -382,6 +415,7 @@ fn sample_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         spec => spec.map(|s| to_value(&s)),
         ncrs => to_value(&svc::ncrs(&r)?.into_iter().filter(|n| n.sample == id).collect::<Vec<_>>()),
         can_write => ctx.who.can(M, Level::Write) && !s.state.closed(),
+        customers => to_value(&customers(&r)?),
         actions,
         waits_for_review,
     })
@@ -423,7 +457,7 @@ async fn results_submit(
     }
     .await;
     ctx.done(r, "flash.saved", "quality/sample.html", || {
-        sample_data(&ctx, id)
+        sample_data_typed(&ctx, id, &f)
     })
 }
 
@@ -560,11 +594,7 @@ fn specs_data(
         }),
         (None, None) => json!({"stage": "finished", "compare": "rounded"}),
     };
-    let customers: Vec<Value> = inventory::partners(&r)?
-        .into_iter()
-        .filter(|p| p.role != crate::modules::inventory::model::PartnerRole::Supplier)
-        .map(|p| json!({"id": p.id, "label": format!("{} {}", p.code, p.name)}))
-        .collect();
+    let customers = customers(&r)?;
     Ok(context! {
         specs => to_value(&specs),
         values => to_value(&values),

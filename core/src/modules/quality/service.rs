@@ -12,8 +12,8 @@ use time::Date;
 
 use super::formula::{Formula, FormulaError, find_cycle};
 use super::model::{
-    Disposition, FormulaVersion, ItemKind, Nonconformance, Origin, ResultLine, Sample, SampleState,
-    SamplingPoint, Spec, SpecLine, Stage, TestItem,
+    Amended, Disposition, FormulaVersion, ItemKind, Nonconformance, Origin, ResultLine, Sample,
+    SampleState, SamplingPoint, Spec, SpecLine, Stage, TestItem,
 };
 use super::rules::{self, Verdict};
 use super::store::{
@@ -817,6 +817,20 @@ fn results_in(
         seen.push(it.id);
         let (value, text_value) = entered_value(it, &r.value)?;
         let line = line_for(&mut s, it.id);
+        // the same value again (a form sent back as it was) is no new result: it keeps
+        // who entered it and when
+        if line.value == value && line.text == text_value {
+            continue;
+        }
+        // a changed result keeps the one it replaces, with who entered it and when
+        if line.value.is_some() || !line.text.is_empty() {
+            line.history.push(Amended {
+                value: line.value,
+                text: std::mem::take(&mut line.text),
+                by: std::mem::take(&mut line.by),
+                at_ms: line.at_ms,
+            });
+        }
         line.value = value;
         line.text = text_value;
         line.by = actor.label();
@@ -890,7 +904,8 @@ fn entered_value(it: &TestItem, typed: &str) -> Result<(Option<f64>, String)> {
                 .ok_or_else(|| {
                     Error::invalid_msg(
                         "results",
-                        Msg::new("quality.err.number").arg("item", &it.keyword),
+                        Msg::new("quality.err.number")
+                            .arg("item", format!("{} {}", it.name, it.keyword)),
                     )
                 })?;
             if !rules::plausible(n, it.plausible_low, it.plausible_high) {
@@ -937,7 +952,14 @@ fn line_for(s: &mut Sample, item: u64) -> &mut ResultLine {
 fn compute(s: &mut Sample, all: &[TestItem], actor: &Actor, now: Now) {
     let formulas = parsed(all);
     let keyword_of = |id: u64| all.iter().find(|i| i.id == id).map(|i| i.keyword.clone());
-    // computed lines start over from the entered values
+    // computed lines start over from the entered values; one that comes out the same keeps
+    // when (and on whose entry) it was computed
+    let before: HashMap<u64, Option<f64>> = s
+        .results
+        .iter()
+        .filter(|l| formulas.contains_key(&l.item))
+        .map(|l| (l.item, l.value))
+        .collect();
     for l in s
         .results
         .iter_mut()
@@ -970,9 +992,11 @@ fn compute(s: &mut Sample, all: &[TestItem], actor: &Actor, now: Now) {
                     }
                     Err(e) => l.error = formula_error(&e).to_string(),
                 }
-                l.formula_version = version;
-                l.by = actor.label();
-                l.at_ms = now.ms;
+                if before.get(&l.item) != Some(&l.value) || l.formula_version != version {
+                    l.formula_version = version;
+                    l.by = actor.label();
+                    l.at_ms = now.ms;
+                }
             } else {
                 let missing: Vec<&str> = f
                     .inputs()
@@ -1138,12 +1162,7 @@ pub fn act(
     let wrong = || Error::conflict("quality.err.action_state");
     // four eyes (GB/T 27025 §7.8.1.1 review of results): who entered a result does not
     // also decide the sample; a retest may be ordered by anyone with the grant
-    let me = actor.label();
-    if !matches!(action, SampleAction::Retest { .. })
-        && s.results
-            .iter()
-            .any(|l| l.by == me && l.formula_version.is_none())
-    {
+    if !matches!(action, SampleAction::Retest { .. }) && entered_by(&s, &actor.label()) {
         return Err(Error::conflict("quality.err.four_eyes"));
     }
     let (code, lot_to) = match &action {
@@ -1269,6 +1288,13 @@ pub fn ncrs(r: &impl Reader) -> Result<Vec<Nonconformance>> {
     let mut v: Vec<Nonconformance> = r.values(&NCRS)?;
     v.reverse();
     Ok(v)
+}
+
+/// Whether `label` entered a result of the sample, standing or since corrected.
+pub fn entered_by(s: &Sample, label: &str) -> bool {
+    s.results.iter().any(|l| {
+        (l.by == label && l.formula_version.is_none()) || l.history.iter().any(|h| h.by == label)
+    })
 }
 
 fn has_results(s: &Sample) -> bool {

@@ -1195,3 +1195,47 @@ fn what_the_domain_review_found() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_form_sent_back_unchanged_records_nothing_and_a_correction_keeps_the_first() {
+    let l = lab();
+    let got = receive(&l, "B-901");
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    let first = enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
+    // the head sends the same values back: still the analyst's, so the head may decide
+    let later = Now {
+        ms: NOW.ms + 60_000,
+        today: NOW.today,
+    };
+    let again = enter_results(&l.store, &l.head, s.id, results(&good), later).unwrap();
+    assert_eq!(first.results, again.results);
+    // a correction keeps what it replaced, and both people count as having entered
+    let fixed = enter_results(&l.store, &l.head, s.id, results(&[("V", "1.1")]), later).unwrap();
+    let v = item_by_keyword(&l.store.read().unwrap(), "V")
+        .unwrap()
+        .unwrap();
+    let line = fixed.results.iter().find(|x| x.item == v.id).unwrap();
+    assert_eq!(line.history.len(), 1);
+    assert_eq!(
+        (line.history[0].value, line.history[0].by.as_str()),
+        (Some(1.0), "system:test")
+    );
+    for who in [&l.a, &l.head] {
+        let e = decide(
+            &l,
+            who,
+            s.id,
+            SampleAction::Release {
+                comment: String::new(),
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Conflict(m) if m.key == "quality.err.four_eyes"),
+            "{e:?}"
+        );
+    }
+}
