@@ -117,13 +117,30 @@ pub fn user_by_name(r: &impl Reader, username: &str) -> Result<Option<User>> {
     }
 }
 
-/// People as records name them (`user:wu.lihua`, an actor's label) and as people read it
-/// (`吴丽华`), for pages that show who did what.
-pub fn display_names(r: &impl Reader) -> Result<BTreeMap<String, String>> {
-    Ok(users(r)?
-        .into_iter()
-        .map(|u| (format!("user:{}", u.username), u.display_name))
-        .collect())
+/// Who records name (an actor's label, `user:wu.lihua`) as people read it (`吴丽华`), for
+/// pages that show who did what; read once per page.
+pub struct People(BTreeMap<String, String>);
+
+impl People {
+    pub fn load(r: &impl Reader) -> Result<People> {
+        Ok(People(
+            users(r)?
+                .into_iter()
+                .map(|u| (format!("user:{}", u.username), u.display_name))
+                .collect(),
+        ))
+    }
+
+    /// A user's display name; a plugin, token or the system by the name after its kind.
+    pub fn of(&self, label: &str) -> String {
+        match self.0.get(label) {
+            Some(n) => n.clone(),
+            None => label
+                .split_once(':')
+                .map_or(label, |(_, name)| name)
+                .to_string(),
+        }
+    }
 }
 
 /// How many users belong to a department (for `org::service::delete_department`).

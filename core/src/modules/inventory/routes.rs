@@ -136,7 +136,7 @@ struct MoveView<'a> {
 struct Names {
     materials: std::collections::HashMap<u64, Material>,
     locations: std::collections::HashMap<u64, String>,
-    people: std::collections::BTreeMap<String, String>,
+    people: crate::auth::service::People,
 }
 
 impl Names {
@@ -144,7 +144,7 @@ impl Names {
         let whs: std::collections::HashMap<u64, Warehouse> =
             svc::warehouses(r)?.into_iter().map(|w| (w.id, w)).collect();
         Ok(Names {
-            people: crate::auth::service::display_names(r)?,
+            people: crate::auth::service::People::load(r)?,
             materials: svc::materials(r)?.into_iter().map(|m| (m.id, m)).collect(),
             locations: svc::locations(r)?
                 .into_iter()
@@ -170,11 +170,7 @@ impl Names {
             lot_number: svc::lot(r, m.lot).map(|l| l.number).unwrap_or_default(),
             from_code: self.location(m.from),
             to_code: self.location(m.to),
-            by_name: self.people.get(&m.by).cloned().unwrap_or_else(|| {
-                m.by.split_once(':')
-                    .map_or(m.by.as_str(), |(_, n)| n)
-                    .to_string()
-            }),
+            by_name: self.people.of(&m.by),
         }
     }
 }

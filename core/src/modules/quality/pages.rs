@@ -12,6 +12,7 @@ use super::model::{ItemKind, Origin, Sample, SampleState, TestItem};
 use super::routes::now;
 use super::service::{self as svc, NcrInput, NewSample, ResultInput, SampleAction};
 use crate::auth::model::Level;
+use crate::auth::service::People;
 use crate::error::Error;
 use crate::i18n::Msg;
 use crate::modules::inventory::service as inventory;
@@ -59,7 +60,7 @@ async fn label_page(
     let items = svc::items(&r)?;
     let s = svc::sample(&r, *id)?;
     let url = here(&req, &format!("/quality/samples/{}", s.id));
-    let sample = shown(&r, &s, &items, &Names::load(&r)?)?;
+    let sample = shown(&r, &s, &items, &People::load(&r)?)?;
     ctx.page(
         "quality/label.html",
         context! { sample => to_value(&sample), qr => crate::web::render::qr_svg(&url), url },
@@ -101,7 +102,7 @@ async fn coa_page(
     let m = inventory::material(&r, lot.material)?;
     let profile = crate::org::service::profile(&r)?;
     let url = here(&req, &format!("/quality/samples/{}", coa.sample.id));
-    let names = Names::load(&r)?;
+    let names = People::load(&r)?;
     // 检验: whoever entered the results; 审核: whoever decided the sample
     let mut tested_by: Vec<String> = coa
         .sample
@@ -133,32 +134,12 @@ async fn home(_ctx: Need<grant::quality::Read>) -> HttpResponse {
     crate::web::context::redirect_with("/quality/samples", None)
 }
 
-/// People's names as the pages show them, from the labels records keep (`user:wu.lihua`).
-struct Names(std::collections::BTreeMap<String, String>);
-
-impl Names {
-    fn load(r: &impl crate::store::Reader) -> Result<Names, Error> {
-        Ok(Names(crate::auth::service::display_names(r)?))
-    }
-
-    /// A user's display name; a plugin, token or the system by the name after its kind.
-    fn of(&self, label: &str) -> String {
-        match self.0.get(label) {
-            Some(n) => n.clone(),
-            None => label
-                .split_once(':')
-                .map_or(label, |(_, name)| name)
-                .to_string(),
-        }
-    }
-}
-
 /// A sample as the pages show it: with the names of what it refers to and who did it.
 fn shown(
     r: &impl crate::store::Reader,
     s: &Sample,
     items: &[TestItem],
-    names: &Names,
+    names: &People,
 ) -> Result<Value, Error> {
     let m = inventory::material(r, s.material)?;
     let lot = s.lot.map(|l| inventory::lot(r, l)).transpose()?;
@@ -220,7 +201,7 @@ struct ListQuery {
 fn samples_data(ctx: &Ctx, state: &str, values: Value) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let items = svc::items(&r)?;
-    let names = Names::load(&r)?;
+    let names = People::load(&r)?;
     let rows: Vec<Value> = svc::samples(&r)?
         .iter()
         .filter(|s| match state {
@@ -409,7 +390,7 @@ fn sample_data_typed(ctx: &Ctx, id: u64, typed: &FormData) -> Result<minijinja::
         && ctx.who.can(M, Level::Approve)
         && (s.state == SampleState::Failed || (s.state == SampleState::Passed && s.lot.is_some()));
     Ok(context! {
-        sample => to_value(&shown(&r, &s, &items, &Names::load(&r)?)?),
+        sample => to_value(&shown(&r, &s, &items, &People::load(&r)?)?),
         entry => to_value(&entry),
         limits => to_value(&limits),
         spec => spec.map(|s| to_value(&s)),
@@ -736,9 +717,9 @@ async fn spc_page(
         v.dedup();
         v
     };
-    let has_data = |p: u64, i: u64| {
-        svc::spc(&r, i, p, stage, from, to, None).is_ok_and(|x| x.points.len() >= 2)
-    };
+    // two readings make a chart
+    let has_data =
+        |p: u64, i: u64| svc::series(&r, i, p, stage, from, to).is_ok_and(|x| x.len() >= 2);
     let mut products: Vec<u64> = specs
         .iter()
         .filter(|s| s.stage == stage)

@@ -218,6 +218,39 @@ fn field(e: &Error) -> &'static str {
     }
 }
 
+/// A receipt of an inspected material and the incoming sample it opened.
+fn incoming(l: &Lab, number: &str) -> (inv::Posted, Sample) {
+    let got = receive(l, number);
+    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
+        .unwrap()
+        .unwrap();
+    (got, s)
+}
+
+fn release() -> SampleAction {
+    SampleAction::Release {
+        comment: String::new(),
+    }
+}
+
+fn decide(l: &Lab, who: &Actor, id: u64, action: SampleAction) -> Result<Sample, Error> {
+    act(&l.store, who, id, action, NOW)
+}
+
+fn concession() -> SampleAction {
+    SampleAction::Concession {
+        comment: "客户同意".into(),
+    }
+}
+
+fn failing(l: &Lab, number: &str) -> (u64, Sample) {
+    let (got, s) = incoming(l, number);
+    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
+    let s = enter_results(&l.store, &l.a, s.id, results(&all), NOW).unwrap();
+    assert_eq!(s.state, SampleState::Failed);
+    (got.lot.id, s)
+}
+
 #[test]
 fn formulas_are_checked_versioned_and_follow_renames() {
     let l = lab();
@@ -352,18 +385,7 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
     // the held lot cannot be issued: inventory's rule
     assert!(issue(&l, got.lot.id).is_err());
     // releasing a failed sample is not possible; a concession needs its reason
-    assert!(
-        act(
-            &l.store,
-            &l.head,
-            s.id,
-            SampleAction::Release {
-                comment: String::new()
-            },
-            NOW
-        )
-        .is_err()
-    );
+    assert!(act(&l.store, &l.head, s.id, release(), NOW).is_err());
     assert!(
         act(
             &l.store,
@@ -406,10 +428,7 @@ fn a_failed_incoming_sample_holds_the_lot_until_a_concession() {
 #[test]
 fn retest_pass_release_and_reject() {
     let l = lab();
-    let got = receive(&l, "B-002");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (got, s) = incoming(&l, "B-002");
     enter_results(
         &l.store,
         &l.a,
@@ -434,16 +453,7 @@ fn retest_pass_release_and_reject() {
         )
         .is_err()
     );
-    act(
-        &l.store,
-        &l.head,
-        s.id,
-        SampleAction::Release {
-            comment: String::new(),
-        },
-        NOW,
-    )
-    .unwrap();
+    act(&l.store, &l.head, s.id, release(), NOW).unwrap();
     assert_eq!(
         inv::lot(&l.store.read().unwrap(), got.lot.id)
             .unwrap()
@@ -452,10 +462,7 @@ fn retest_pass_release_and_reject() {
     );
 
     // a failed lot retested: the lot stays held while the retest is open
-    let got = receive(&l, "B-003");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (got, s) = incoming(&l, "B-003");
     enter_results(
         &l.store,
         &l.a,
@@ -520,10 +527,7 @@ fn retest_pass_release_and_reject() {
 #[test]
 fn a_division_by_zero_is_an_error_on_the_result_not_a_crash() {
     let l = lab();
-    let got = receive(&l, "B-004");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, s) = incoming(&l, "B-004");
     let s = enter_results(
         &l.store,
         &l.a,
@@ -637,10 +641,7 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
     let l = lab();
     let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
     // a failed result is not rewritten into a pass
-    let got = receive(&l, "B-101");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (got, s) = incoming(&l, "B-101");
     let failed = enter_results(&l.store, &l.a, s.id, results(&all), NOW).unwrap();
     assert_eq!(failed.state, SampleState::Failed);
     let e = enter_results(&l.store, &l.a, s.id, results(&[("V", "1.0")]), NOW).unwrap_err();
@@ -703,16 +704,7 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
         NOW,
     )
     .unwrap();
-    act(
-        &l.store,
-        &l.head,
-        s.id,
-        SampleAction::Release {
-            comment: String::new(),
-        },
-        NOW,
-    )
-    .unwrap();
+    act(&l.store, &l.head, s.id, release(), NOW).unwrap();
     let lot = inv::lot(&l.store.read().unwrap(), got.lot.id).unwrap();
     assert_eq!(lot.quality, LotQuality::Held);
     assert_eq!(lot.quality_note, "客户投诉，冻结待查");
@@ -761,27 +753,6 @@ fn records_stay_records_and_holds_stay_with_who_placed_them() {
     )
     .unwrap_err();
     assert_eq!(field(&e), "lines");
-}
-
-fn decide(l: &Lab, who: &Actor, id: u64, action: SampleAction) -> Result<Sample, Error> {
-    act(&l.store, who, id, action, NOW)
-}
-
-fn concession() -> SampleAction {
-    SampleAction::Concession {
-        comment: "客户同意".into(),
-    }
-}
-
-fn failing(l: &Lab, number: &str) -> (u64, Sample) {
-    let got = receive(l, number);
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
-    let all = [("V", "12.5"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
-    let s = enter_results(&l.store, &l.a, s.id, results(&all), NOW).unwrap();
-    assert_eq!(s.state, SampleState::Failed);
-    (got.lot.id, s)
 }
 
 #[test]
@@ -849,15 +820,7 @@ fn one_retest_and_its_decision_settles_both_reports() {
     let r = decide(&l, &l.head, s.id, retest()).unwrap().retest.unwrap();
     let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
     enter_results(&l.store, &l.a, r, results(&good), NOW).unwrap();
-    decide(
-        &l,
-        &l.head,
-        r,
-        SampleAction::Release {
-            comment: String::new(),
-        },
-    )
-    .unwrap();
+    decide(&l, &l.head, r, release()).unwrap();
     let first = ncrs(&l.store.read().unwrap())
         .unwrap()
         .into_iter()
@@ -874,10 +837,7 @@ fn one_retest_and_its_decision_settles_both_reports() {
 #[test]
 fn a_sample_without_results_is_not_rejected() {
     let l = lab();
-    let got = receive(&l, "B-401");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, s) = incoming(&l, "B-401");
     let e = decide(
         &l,
         &l.head,
@@ -896,10 +856,7 @@ fn a_sample_without_results_is_not_rejected() {
 #[test]
 fn a_sample_is_judged_by_the_specification_in_force_when_taken() {
     let l = lab();
-    let got = receive(&l, "B-501");
-    let before = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, before) = incoming(&l, "B-501");
     // the specification is tightened to AV ≤ 1.0 after the sample was taken
     let r = l.store.read().unwrap();
     let mut sp = specs(&r).unwrap().remove(0);
@@ -913,10 +870,7 @@ fn a_sample_is_judged_by_the_specification_in_force_when_taken() {
     let s = enter_results(&l.store, &l.a, before.id, results(&good), NOW).unwrap();
     assert_eq!((s.spec_version, s.state), (Some(1), SampleState::Passed));
     // a sample taken now is judged by the new one
-    let got = receive(&l, "B-502");
-    let after = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, after) = incoming(&l, "B-502");
     let s = enter_results(&l.store, &l.a, after.id, results(&good), NOW).unwrap();
     assert_eq!((s.spec_version, s.state), (Some(2), SampleState::Failed));
     let versions = spec_versions(&l.store.read().unwrap(), sp.id).unwrap();
@@ -930,10 +884,7 @@ fn a_sample_is_judged_by_the_specification_in_force_when_taken() {
 #[test]
 fn an_instrument_file_names_every_bad_row() {
     let l = lab();
-    let got = receive(&l, "B-601");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, s) = incoming(&l, "B-601");
     let row = |n: usize, sample: &str, item: &str, value: &str| {
         (n, sample.to_string(), item.to_string(), value.to_string())
     };
@@ -975,21 +926,10 @@ fn an_instrument_file_names_every_bad_row() {
 #[test]
 fn a_customer_certificate_needs_every_item_of_their_specification_tested() {
     let l = lab();
-    let got = receive(&l, "B-701");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (got, s) = incoming(&l, "B-701");
     let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
     enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
-    decide(
-        &l,
-        &l.head,
-        s.id,
-        SampleAction::Release {
-            comment: String::new(),
-        },
-    )
-    .unwrap();
+    decide(&l, &l.head, s.id, release()).unwrap();
     let mut c = crate::modules::inventory::fixtures::customer();
     c.id = 0;
     let customer = inv::save_partner(&l.store, &l.a, c).unwrap();
@@ -1082,10 +1022,7 @@ fn what_the_domain_review_found() {
     );
 
     // one result an item in one entry: a failing reading is not replaced by another
-    let got = receive(&l, "B-802");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, s) = incoming(&l, "B-802");
     let e = enter_results(
         &l.store,
         &l.a,
@@ -1161,21 +1098,10 @@ fn what_the_domain_review_found() {
     assert_eq!((n.finding.as_str(), n.closed_ms), ("桶内有杂质", None));
 
     // no certificate for a lot that is held now, though an earlier sample released it
-    let got = receive(&l, "B-803");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (got, s) = incoming(&l, "B-803");
     let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
     enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
-    decide(
-        &l,
-        &l.head,
-        s.id,
-        SampleAction::Release {
-            comment: String::new(),
-        },
-    )
-    .unwrap();
+    decide(&l, &l.head, s.id, release()).unwrap();
     assert!(certificate(&l.store.read().unwrap(), got.lot.id, None).is_ok());
     create_sample(
         &l.store,
@@ -1199,10 +1125,7 @@ fn what_the_domain_review_found() {
 #[test]
 fn a_form_sent_back_unchanged_records_nothing_and_a_correction_keeps_the_first() {
     let l = lab();
-    let got = receive(&l, "B-901");
-    let s = on_receipt(&l.store, &l.a, got.movement.id, NOW)
-        .unwrap()
-        .unwrap();
+    let (_, s) = incoming(&l, "B-901");
     let good = [("V", "1.0"), ("V0", "0.1"), ("c", "0.1"), ("m", "2")];
     let first = enter_results(&l.store, &l.a, s.id, results(&good), NOW).unwrap();
     // the head sends the same values back: still the analyst's, so the head may decide
@@ -1224,15 +1147,7 @@ fn a_form_sent_back_unchanged_records_nothing_and_a_correction_keeps_the_first()
         (Some(1.0), "system:test")
     );
     for who in [&l.a, &l.head] {
-        let e = decide(
-            &l,
-            who,
-            s.id,
-            SampleAction::Release {
-                comment: String::new(),
-            },
-        )
-        .unwrap_err();
+        let e = decide(&l, who, s.id, release()).unwrap_err();
         assert!(
             matches!(&e, Error::Conflict(m) if m.key == "quality.err.four_eyes"),
             "{e:?}"

@@ -890,39 +890,55 @@ pub struct Pick {
 
 /// Lots that a delivery of `m` may take now (released, in date), with their stock.
 pub fn pickable(r: &impl Reader, m: u64, today: time::Date) -> Result<Vec<Pickable>> {
-    let mut out = Vec::new();
-    let mut bs = Vec::new();
-    r.visit(&BALANCES, (m, 0, 0)..(m + 1, 0, 0), Order::Asc, |_, b| {
-        bs.push(b);
-        ControlFlow::Continue(())
-    })?;
     // stock at a customer's consignment store is theirs to use, not ours to pick
     let mut consigned: HashMap<u64, bool> = HashMap::new();
-    for b in bs.into_iter().filter(|b| b.qty > rules::EPS) {
-        let at_customer = match consigned.get(&b.location) {
+    let mut out = Vec::new();
+    for (p, l) in lots_with_stock(r, m, 0..u64::MAX)? {
+        let at_customer = match consigned.get(&p.location) {
             Some(x) => *x,
             None => {
-                let x = consignee_of(r, b.location)?.is_some();
-                consigned.insert(b.location, x);
+                let x = consignee_of(r, p.location)?.is_some();
+                consigned.insert(p.location, x);
                 x
             }
         };
-        if at_customer {
-            continue;
+        if !at_customer && rules::check_lot(MoveKind::Delivery, &l, today).is_ok() {
+            out.push(p);
         }
-        let l = super::lot(r, b.lot)?;
-        if rules::check_lot(MoveKind::Delivery, &l, today).is_err() {
-            continue;
-        }
-        out.push(Pickable {
-            lot: l.id,
-            location: b.location,
-            qty: b.qty,
-            received_ms: l.received_ms,
-            expires: rules::expiry(&l).flatten(),
-        });
     }
     Ok(out)
+}
+
+/// The lots of `m` with stock at the locations in `at`, each with its lot.
+fn lots_with_stock(
+    r: &impl Reader,
+    m: u64,
+    at: std::ops::Range<u64>,
+) -> Result<Vec<(Pickable, super::super::model::Lot)>> {
+    let mut bs = Vec::new();
+    r.visit(
+        &BALANCES,
+        (m, at.start, 0)..(m, at.end, 0),
+        Order::Asc,
+        |_, b| {
+            bs.push(b);
+            ControlFlow::Continue(())
+        },
+    )?;
+    bs.into_iter()
+        .filter(|b| b.qty > rules::EPS)
+        .map(|b| {
+            let l = super::lot(r, b.lot)?;
+            let p = Pickable {
+                lot: l.id,
+                location: b.location,
+                qty: b.qty,
+                received_ms: l.received_ms,
+                expires: rules::expiry(&l).flatten(),
+            };
+            Ok((p, l))
+        })
+        .collect()
 }
 
 /// The customer whose consignment store a location is in, if it is.
@@ -1219,27 +1235,10 @@ pub fn so_act(
                     ));
                 }
                 // what the consignment store holds of it, oldest (or first expiring) first
-                let mut here = Vec::new();
-                let mut bs = Vec::new();
-                w.visit(
-                    &BALANCES,
-                    (m.id, at, 0)..(m.id, at + 1, 0),
-                    Order::Asc,
-                    |_, b| {
-                        bs.push(b);
-                        ControlFlow::Continue(())
-                    },
-                )?;
-                for b in bs.into_iter().filter(|b| b.qty > rules::EPS) {
-                    let l = super::lot(&w, b.lot)?;
-                    here.push(Pickable {
-                        lot: l.id,
-                        location: at,
-                        qty: b.qty,
-                        received_ms: l.received_ms,
-                        expires: rules::expiry(&l).flatten(),
-                    });
-                }
+                let here: Vec<Pickable> = lots_with_stock(&w, m.id, at..at + 1)?
+                    .into_iter()
+                    .map(|(p, _)| p)
+                    .collect();
                 let (picks, short) = rules::propose(here, qty, so.strategy);
                 if short > rules::EPS {
                     return Err(Error::invalid_msg(
