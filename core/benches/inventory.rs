@@ -6,7 +6,9 @@
 //! measured in the same run.
 //!
 //! Run: `cargo bench --bench inventory` (release build). Movements loaded:
-//! `NPLUSX_BENCH_MOVEMENTS` (default 1,000,000).
+//! `NPLUSX_BENCH_MOVEMENTS` (default 1,000,000); postings measured: `NPLUSX_BENCH_POSTS`
+//! (default 8,000, a multiple of 8). Postings are made durable by the store's journal; each
+//! timed run ends with a checkpoint, so the page writes it deferred are in the figure.
 
 use std::time::{Duration, Instant};
 
@@ -213,8 +215,12 @@ fn main() {
         store.file_size() as f64 / 1048576.0
     );
     // durable posting from one client, one commit per movement
-    let posts = 2_000u64;
+    let posts: u64 = std::env::var("NPLUSX_BENCH_POSTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8_000);
     let mut rng = Rng(42);
+    let (j0, k0, _) = store.journal_stats();
     let t = Instant::now();
     for i in 0..posts {
         let m = rng.below(MATERIALS) + 1;
@@ -235,6 +241,7 @@ fn main() {
         )
         .unwrap();
     }
+    store.checkpoint().unwrap();
     let redb_post = posts as f64 / t.elapsed().as_secs_f64();
     // the same from CLIENTS clients at once (phones at a goods-in door): group commit
     let (w0, c0) = store.group_stats();
@@ -264,9 +271,11 @@ fn main() {
             });
         }
     });
+    store.checkpoint().unwrap();
     let redb_post_many = posts as f64 / t.elapsed().as_secs_f64();
     let (w1, c1) = store.group_stats();
     let (writes, commits) = (w1 - w0, c1 - c0);
+    let (j1, k1, _) = store.journal_stats();
     // balance of a material at a location
     let q = 20_000;
     let r = store.read().unwrap();
@@ -473,6 +482,11 @@ fn main() {
         sql_post_many,
         redb_post_many / sql_post_many,
         writes as f64 / commits.max(1) as f64
+    );
+    println!(
+        "  (both: {} batches made durable by the journal, {} checkpoints)",
+        j1 - j0,
+        k1 - k0
     );
     println!(
         "  balance material×location: {:>8.1} µs   SQLite {:>8.1} µs   ratio {:.2}",

@@ -423,6 +423,19 @@ impl Client {
         self.send_json("POST", path, body)
     }
 
+    /// Posts JSON with an API token; None when the server is gone (killed mid-request).
+    pub fn try_post_json(&self, path: &str, body: &serde_json::Value) -> Option<Resp> {
+        let r = self
+            .with(self.agent.post(format!("{}{path}", self.base)))
+            .send_json(body);
+        r.is_ok().then(|| Client::finish(r))
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn put_json(&self, path: &str, body: &serde_json::Value) -> Resp {
         self.send_json("PUT", path, body)
     }

@@ -180,7 +180,7 @@ pub(crate) fn append(w: &mut WriteTx, pending: Vec<Pending>) -> Result<()> {
         }
         None => (0, [0u8; 32]),
     };
-    let at_ms = now_ms();
+    let at_ms = w.clock_ms.unwrap_or_else(now_ms);
     let mut tab = w.tx.open_table(LOG.raw())?;
     for p in pending {
         seq += 1;

@@ -346,15 +346,25 @@ pub fn restore(src: &Path, data_dir: &Path, force: bool) -> Result<Summary, Back
             return Err(e);
         }
     };
-    if target.exists() {
-        let aside = data_dir.join(format!(
-            "{DB_FILE}.before-restore-{}",
-            crate::util::now_ms()
-        ));
-        std::fs::rename(&target, &aside).map_err(|source| BackupError::Io {
-            path: target.clone(),
-            source,
-        })?;
+    let stamp = crate::util::now_ms();
+    // the old store's journal goes with it (its batches would redo on the restored store);
+    // an empty one (a clean stop) is just removed
+    let journal = data_dir.join(super::journal::JOURNAL_FILE);
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&journal);
+    }
+    for (file, present) in [
+        (DB_FILE, target.exists()),
+        (super::journal::JOURNAL_FILE, journal.exists()),
+    ] {
+        if present {
+            let from = data_dir.join(file);
+            let aside = data_dir.join(format!("{file}.before-restore-{stamp}"));
+            std::fs::rename(&from, &aside).map_err(|source| BackupError::Io {
+                path: from.clone(),
+                source,
+            })?;
+        }
     }
     std::fs::rename(&tmp, &target).map_err(|source| BackupError::Io {
         path: target.clone(),

@@ -18,15 +18,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
 
+use super::journal::{self, Batch, Journal, Kind, Logged};
 use super::{Actor, StoreError, WriteTx, audit};
 
 /// The queue of waiting writes, and whether someone leads.
-#[derive(Default)]
 pub(super) struct Group {
     queue: Mutex<Queue>,
+    /// Where batches of logged writes are journaled (see `store/journal.rs`).
+    journal: Mutex<Journal>,
+    kinds: &'static [Kind],
+    /// Schema version journaled with each batch.
+    schema: u64,
     /// Writes answered and commits made, for `/metrics` (their ratio is the batch size).
     writes: AtomicU64,
     commits: AtomicU64,
+    /// Batches made durable by the journal, checkpoints, batches redone at open.
+    journaled: AtomicU64,
+    checkpoints: AtomicU64,
+    redone: u64,
 }
 
 #[derive(Default)]
@@ -44,6 +53,7 @@ enum Msg<T, E> {
 /// One queued write, with its type erased so writes of any result type share the queue.
 trait Job: Send {
     fn actor(&self) -> &Actor;
+    fn logged(&self) -> Option<&Logged>;
     /// Runs the write; false when it failed (its error is kept for `finish`).
     fn run(&mut self, w: &mut WriteTx) -> bool;
     /// Replaces the outcome with a store error (an audit append or the commit failed).
@@ -56,6 +66,8 @@ trait Job: Send {
 
 struct Grouped<T, E, F> {
     actor: Actor,
+    /// What the journal records to redo this write; None: the batch commits durably.
+    logged: Option<Logged>,
     f: F,
     out: Option<Result<T, E>>,
     tx: mpsc::SyncSender<Msg<T, E>>,
@@ -69,6 +81,10 @@ where
 {
     fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    fn logged(&self) -> Option<&Logged> {
+        self.logged.as_ref()
     }
 
     fn run(&mut self, w: &mut WriteTx) -> bool {
@@ -110,8 +126,64 @@ impl Drop for Baton<'_> {
 }
 
 impl Group {
+    pub(super) fn new(journal: Journal, kinds: &'static [Kind], schema: u64, redone: u64) -> Group {
+        Group {
+            queue: Mutex::default(),
+            journal: Mutex::new(journal),
+            kinds,
+            schema,
+            writes: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            journaled: AtomicU64::new(0),
+            checkpoints: AtomicU64::new(0),
+            redone,
+        }
+    }
+
     /// Queues `f` and returns once the commit that carries it is durable (or it failed).
     pub(super) fn write<T, E, F>(&self, db: &redb::Database, actor: &Actor, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut WriteTx) -> Result<T, E> + Send + 'static,
+    {
+        self.queue_write(db, actor, None, f)
+    }
+
+    /// Queues a write the journal can redo (`kind` with `args`).
+    pub(super) fn write_logged<T, E, F>(
+        &self,
+        db: &redb::Database,
+        actor: &Actor,
+        kind: &'static str,
+        args: Vec<u8>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut WriteTx) -> Result<T, E> + Send + 'static,
+    {
+        if !self.kinds.iter().any(|k| k.name == kind) {
+            return Err(E::from(StoreError::Db(format!(
+                "no redo is registered for {kind}: add it to journal::KINDS"
+            ))));
+        }
+        let logged = Logged {
+            kind: kind.to_string(),
+            actor: actor.clone(),
+            args,
+        };
+        self.queue_write(db, actor, Some(logged), f)
+    }
+
+    fn queue_write<T, E, F>(
+        &self,
+        db: &redb::Database,
+        actor: &Actor,
+        logged: Option<Logged>,
+        f: F,
+    ) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -122,6 +194,7 @@ impl Group {
             let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
             q.jobs.push(Box::new(Grouped {
                 actor: actor.clone(),
+                logged,
                 f,
                 out: None,
                 tx,
@@ -155,7 +228,7 @@ impl Group {
                 .jobs,
         );
         self.writes.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        let commits = lead(db, jobs);
+        let commits = self.lead(db, jobs);
         self.commits.fetch_add(commits, Ordering::Relaxed);
     }
 
@@ -166,28 +239,76 @@ impl Group {
             self.commits.load(Ordering::Relaxed),
         )
     }
-}
 
-/// Runs a batch of writes in one transaction and commits once (see the module comment);
-/// returns how many transactions it committed.
-fn lead(db: &redb::Database, mut jobs: Vec<Box<dyn Job>>) -> u64 {
-    let mut commits = 0;
-    while !jobs.is_empty() {
+    /// (batches journaled, checkpoints, batches redone at open).
+    pub(super) fn journal_stats(&self) -> (u64, u64, u64) {
+        (
+            self.journaled.load(Ordering::Relaxed),
+            self.checkpoints.load(Ordering::Relaxed),
+            self.redone,
+        )
+    }
+
+    /// A durable commit of nothing (it persists every buffered batch), then an empty journal.
+    pub(super) fn checkpoint(&self, db: &redb::Database) -> Result<(), StoreError> {
+        let _baton = self.hold_lead();
+        let mut j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if j.is_empty() {
+            return Ok(());
+        }
+        db.begin_write()?.commit()?;
+        self.checkpoints.fetch_add(1, Ordering::Relaxed);
+        j.reset().map_err(|e| StoreError::Journal {
+            path: j.path().to_path_buf(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Waits until nobody leads and takes the lead (for a checkpoint outside a batch).
+    fn hold_lead(&self) -> Baton<'_> {
+        loop {
+            {
+                let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if !q.leading {
+                    q.leading = true;
+                    return Baton(self);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Runs a batch of writes in one transaction and commits once (see the module comment);
+    /// returns how many transactions it committed.
+    fn lead(&self, db: &redb::Database, mut jobs: Vec<Box<dyn Job>>) -> u64 {
+        let mut commits = 0;
+        while !jobs.is_empty() {
+            let n = self.lead_batch(db, &mut jobs);
+            commits += n;
+        }
+        commits
+    }
+
+    /// Runs the writes once: a failing one is answered and taken out (0 commits, the caller
+    /// runs the rest again), else all are committed and answered (1 commit).
+    fn lead_batch(&self, db: &redb::Database, jobs: &mut Vec<Box<dyn Job>>) -> u64 {
         let tx = match db.begin_write() {
             Ok(tx) => tx,
             Err(e) => {
                 let msg = e.to_string();
-                for mut j in jobs {
+                for mut j in jobs.drain(..) {
                     j.fail(StoreError::Db(msg.clone()));
                     j.finish();
                 }
-                return commits;
+                return 0;
             }
         };
+        let at_ms = crate::util::now_ms();
         let mut w = WriteTx {
             tx,
             actor: jobs[0].actor().clone(),
             pending: Vec::new(),
+            clock_ms: Some(at_ms),
         };
         let mut failed = None;
         for (i, j) in jobs.iter_mut().enumerate() {
@@ -210,18 +331,73 @@ fn lead(db: &redb::Database, mut jobs: Vec<Box<dyn Job>>) -> u64 {
             // throw the transaction away; the writes before the failed one run again
             let _ = w.tx.abort();
             jobs.remove(i).finish();
-            continue;
+            return 0;
         }
-        let committed = w.tx.commit();
-        commits += 1;
+        let committed = self.commit(db, w, jobs, at_ms);
         for mut j in jobs.drain(..) {
             if let Err(e) = &committed {
                 j.fail(StoreError::Db(e.to_string()));
             }
             j.finish();
         }
+        1
     }
-    commits
+
+    /// Commits a batch that ran: through the journal when every write in it can be redone
+    /// and no checkpoint is due, else durably (then the journal is emptied).
+    fn commit(
+        &self,
+        db: &redb::Database,
+        mut w: WriteTx,
+        jobs: &[Box<dyn Job>],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        let writes: Option<Vec<Logged>> = jobs.iter().map(|j| j.logged().cloned()).collect();
+        let journaled = match writes {
+            Some(writes) if !j.due() => {
+                let seq = journal::store_seq(&w)? + 1;
+                journal::mark(&mut w, seq)?;
+                w.tx.set_durability(redb::Durability::None)
+                    .map_err(|e| StoreError::Db(e.to_string()))?;
+                Some(Batch {
+                    seq,
+                    schema: self.schema,
+                    at_ms,
+                    writes,
+                })
+            }
+            _ => None,
+        };
+        w.tx.commit()?;
+        let path = j.path().to_path_buf();
+        let journal_err = |e: std::io::Error| StoreError::Journal {
+            path,
+            detail: e.to_string(),
+        };
+        match journaled {
+            Some(b) => match j.append(&b) {
+                Ok(()) => {
+                    self.journaled.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(e) => {
+                    // the batch is committed but not on disk: make it durable the slow way,
+                    // and start the journal afresh (its tail may be torn)
+                    tracing::warn!(error = %e, "journal append failed; committing durably");
+                    db.begin_write()?.commit()?;
+                    self.checkpoints.fetch_add(1, Ordering::Relaxed);
+                    j.reset().map_err(journal_err)
+                }
+            },
+            None => {
+                if !j.is_empty() {
+                    self.checkpoints.fetch_add(1, Ordering::Relaxed);
+                }
+                j.reset().map_err(journal_err)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod backup;
 mod group;
+pub mod journal;
 pub mod migrate;
 pub mod routes;
 
@@ -54,6 +55,8 @@ pub enum StoreError {
     Decode { table: &'static str, detail: String },
     #[error("record for {table} cannot be encoded: {detail}")]
     Encode { table: &'static str, detail: String },
+    #[error("the journal {path} cannot be applied: {detail}")]
+    Journal { path: PathBuf, detail: String },
     #[error("migration {version} ({name}) failed: {detail}")]
     Migration {
         version: u64,
@@ -391,6 +394,9 @@ pub struct WriteTx {
     tx: redb::WriteTransaction,
     actor: Actor,
     pending: Vec<audit::Pending>,
+    /// The clock audit entries carry; None: now. Set for a grouped batch (one clock for
+    /// all its writes) so the journal can redo them with the same entries.
+    clock_ms: Option<i64>,
 }
 
 impl Reader for WriteTx {
@@ -567,6 +573,16 @@ impl Store {
     }
 
     pub(crate) fn open_with(data_dir: &Path, migrations: &[migrate::Migration]) -> Result<Store> {
+        Self::open_full(data_dir, migrations, journal::KINDS)
+    }
+
+    /// Opens the store, redoes what its journal holds beyond the last durable commit (with
+    /// `kinds`), then migrates.
+    pub(crate) fn open_full(
+        data_dir: &Path,
+        migrations: &[migrate::Migration],
+        kinds: &'static [journal::Kind],
+    ) -> Result<Store> {
         use std::os::unix::fs::PermissionsExt;
         let dir_err = |source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
@@ -592,10 +608,19 @@ impl Store {
         if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
             tracing::warn!(path = %path.display(), error = %e, "cannot restrict the store file to its owner");
         }
+        // the journal's batches ran on the schema they were written with: redo them before
+        // any migration (a journal from another schema refuses the open)
+        let schema = migrations.last().map_or(0, |m| m.version);
+        let jpath = data_dir.join(journal::JOURNAL_FILE);
+        let redone = journal::recover(&db, &jpath, kinds, schema)?;
+        let journal = journal::Journal::open(&jpath).map_err(|e| StoreError::Journal {
+            path: jpath.clone(),
+            detail: e.to_string(),
+        })?;
         let store = Store {
             db,
             path,
-            group: group::Group::default(),
+            group: group::Group::new(journal, kinds, schema, redone as u64),
             sealer: std::sync::OnceLock::new(),
         };
         migrate::run(&store, migrations)?;
@@ -637,6 +662,7 @@ impl Store {
             tx: self.db.begin_write()?,
             actor: actor.clone(),
             pending: Vec::new(),
+            clock_ms: None,
         })
     }
 
@@ -655,9 +681,39 @@ impl Store {
         self.group.write(&self.db, actor, f)
     }
 
+    /// Like [`Store::write_grouped`], for a write the journal can redo: `kind` names a
+    /// [`journal::Kind`] and `args` are the arguments it gets, and `f` must do exactly what
+    /// that kind does with them (call the same function). Its batch commits without syncing
+    /// the B-tree pages; the journal record is synced instead (see `store/journal.rs`).
+    pub fn write_logged<T, E, F>(
+        &self,
+        actor: &Actor,
+        kind: &'static str,
+        args: Vec<u8>,
+        f: F,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut WriteTx) -> std::result::Result<T, E> + Send + 'static,
+    {
+        self.group.write_logged(&self.db, actor, kind, args, f)
+    }
+
+    /// Makes every journaled batch durable and empties the journal (also done when the
+    /// store is dropped; after a crash, opening the store redoes them instead).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.group.checkpoint(&self.db)
+    }
+
     /// Grouped writes answered and the commits that carried them, since the store opened.
     pub fn group_stats(&self) -> (u64, u64) {
         self.group.stats()
+    }
+
+    /// (journaled batches, checkpoints, batches redone when the store opened).
+    pub fn journal_stats(&self) -> (u64, u64, u64) {
+        self.group.journal_stats()
     }
 
     /// The schema version the store is at.
@@ -696,6 +752,14 @@ impl Store {
     pub fn table_names(&self) -> Result<Vec<String>> {
         let r = self.db.begin_read()?;
         Ok(r.list_tables()?.map(|h| h.name().to_string()).collect())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.checkpoint() {
+            tracing::warn!(error = %e, "no checkpoint at close: the next open redoes the journal");
+        }
     }
 }
 

@@ -42,6 +42,9 @@ pub struct Metrics {
     audit_entries: Gauge,
     grouped_writes: Gauge,
     group_commits: Gauge,
+    journal_batches: Gauge,
+    journal_checkpoints: Gauge,
+    journal_redone: Gauge,
     module_enabled: Family<ModuleLabels, Gauge>,
 }
 
@@ -58,6 +61,24 @@ impl Default for Metrics {
         let module_enabled = Family::<ModuleLabels, Gauge>::default();
         let grouped_writes = Gauge::default();
         let group_commits = Gauge::default();
+        let journal_batches = Gauge::default();
+        let journal_checkpoints = Gauge::default();
+        let journal_redone = Gauge::default();
+        registry.register(
+            "store_journal_redone",
+            "Journaled batches redone when the store opened (the last run ended without a checkpoint)",
+            journal_redone.clone(),
+        );
+        registry.register(
+            "store_journal_batches",
+            "Group commits made durable by the redo journal instead of a page sync",
+            journal_batches.clone(),
+        );
+        registry.register(
+            "store_journal_checkpoints",
+            "Checkpoints: durable commits that emptied the journal",
+            journal_checkpoints.clone(),
+        );
         registry.register(
             "store_grouped_writes",
             "Writes (stock postings) that went through group commit since start",
@@ -107,6 +128,9 @@ impl Default for Metrics {
             audit_entries,
             grouped_writes,
             group_commits,
+            journal_batches,
+            journal_checkpoints,
+            journal_redone,
             module_enabled,
         }
     }
@@ -180,6 +204,10 @@ pub async fn metrics(app: web::Data<App>) -> HttpResponse {
     let (writes, commits) = app.store.group_stats();
     m.grouped_writes.set(writes as i64);
     m.group_commits.set(commits as i64);
+    let (batches, checkpoints, redone) = app.store.journal_stats();
+    m.journal_batches.set(batches as i64);
+    m.journal_checkpoints.set(checkpoints as i64);
+    m.journal_redone.set(redone as i64);
     for module in app.registry.modules() {
         m.module_enabled
             .get_or_create(&ModuleLabels {

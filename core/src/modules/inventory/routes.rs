@@ -511,15 +511,37 @@ fn materials_data(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Val
     })
 }
 
+/// `?edit=<id>`: the page's form edits that record instead of adding one.
+#[derive(Deserialize)]
+struct EditQuery {
+    edit: Option<u64>,
+}
+
+/// A material as its form's values (lists as the text the form takes).
+fn material_values(m: &Material) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    v["units"] = super::sheet::units_text(&m.units).into();
+    v["ghs"] = m.ghs.join(", ").into();
+    v
+}
+
 #[get("/inventory/materials")]
-async fn materials_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
-    let c = materials_data(&ctx, serde_json::json!({"base_unit": "kg"}))?;
+async fn materials_page(
+    ctx: Need<grant::inventory::Read>,
+    q: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let values = match q.edit {
+        Some(id) => material_values(&svc::material(&ctx.app.store.read()?, id)?),
+        None => serde_json::json!({"base_unit": "kg"}),
+    };
+    let c = materials_data(&ctx, values)?;
     ctx.page("inventory/materials.html", c)
 }
 
 fn material_form(f: &FormData) -> Result<Material, Error> {
+    let id: u64 = f.opt("id")?.unwrap_or(0);
     Ok(Material {
-        id: 0,
+        id,
         code: f.get("code").into(),
         name: f.get("name").into(),
         spec: f.get("spec").into(),
@@ -544,7 +566,8 @@ fn material_form(f: &FormData) -> Result<Material, Error> {
         unit_cost: f.opt("unit_cost")?.unwrap_or(0.0),
         list_price: f.opt("list_price")?.unwrap_or(0.0),
         floor_price: f.opt("floor_price")?.unwrap_or(0.0),
-        active: true,
+        // a new material is in use; an edited one as its box says
+        active: id == 0 || f.checked("active"),
     })
 }
 
@@ -700,11 +723,24 @@ fn partners_data(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Valu
 }
 
 #[get("/inventory/partners")]
-async fn partners_page(ctx: Need<grant::inventory::Read>) -> Result<HttpResponse, AppError> {
-    let c = partners_data(
-        &ctx,
-        serde_json::json!({"role": "customer", "payment_days": 30}),
-    )?;
+async fn partners_page(
+    ctx: Need<grant::inventory::Read>,
+    q: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let values = match q.edit {
+        Some(id) => {
+            let r = ctx.app.store.read()?;
+            let p = svc::partner(&r, id)?;
+            let mut v = serde_json::to_value(&p).unwrap_or_default();
+            v["licences"] = super::sheet::licences_text(&p.licences, "\n").into();
+            v["contacts"] = super::sheet::contacts_text(&p.contacts, "\n").into();
+            v["prices"] =
+                super::sheet::prices_text(&p.prices, &super::sheet::material_codes(&r)?).into();
+            v
+        }
+        None => serde_json::json!({"role": "customer", "payment_days": 30}),
+    };
+    let c = partners_data(&ctx, values)?;
     ctx.page("inventory/partners.html", c)
 }
 
@@ -715,7 +751,7 @@ fn partner_form(f: &FormData, codes: &HashMap<String, u64>) -> Result<Partner, E
     let contacts = super::sheet::parse_contacts(f.get("contacts"));
     let prices = super::sheet::parse_prices(f.get("prices"), codes)?;
     Ok(Partner {
-        id: 0,
+        id: f.opt("id")?.unwrap_or(0),
         code: f.get("code").into(),
         name: f.get("name").into(),
         role: match f.get("role") {
@@ -1152,6 +1188,7 @@ fn settings_data(
     Ok(context! {
         values => to_value(&values),
         groups => super::rules::GROUPS.to_vec(),
+        rules => to_value(&rules),
         can_approve => ctx.who.can(M, Level::Approve),
     })
 }

@@ -660,7 +660,7 @@ pub struct MoveInput {
 }
 
 /// What posting needs to know besides the store.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Posting {
     pub now_ms: i64,
     pub today: Date,
@@ -680,10 +680,41 @@ pub struct Posted {
 /// Checks and posts a movement in one transaction with its balances and audit. A 剧毒
 /// movement is only recorded as pending until another custodian confirms it.
 pub fn post(store: &Store, actor: &Actor, input: MoveInput, p: Posting) -> Result<Posted> {
+    if input.doc.is_some() {
+        // a document's line is posted with its document (`post_in`), not journaled alone
+        let mut w = store.write(actor)?;
+        let out = post_in(&mut w, actor, input, p)?;
+        w.commit()?;
+        return Ok(out);
+    }
     // movements arrive from many hands at once (phones at the goods-in door, plugins, the
-    // console): concurrent postings share one durable commit
-    let a = actor.clone();
-    store.write_grouped(actor, move |w| post_in(w, &a, input.clone(), p))
+    // console): concurrent postings share one commit, made durable by the store's journal
+    // (a redo of `redo_post` with these arguments) rather than by syncing its pages
+    let args = PostArgs { input, posting: p };
+    let bytes = crate::store::encode(REDO_POST, &args)?;
+    store.write_logged(actor, REDO_POST, bytes, move |w| post_args(w, &args))
+}
+
+/// The journal's name for a posting (`store::journal::KINDS`).
+const REDO_POST: &str = "inventory.post";
+
+/// A posting as the journal records it.
+#[derive(Serialize, Deserialize)]
+struct PostArgs {
+    input: MoveInput,
+    posting: Posting,
+}
+
+/// The posting itself, for the live write and for its redo alike.
+fn post_args(w: &mut WriteTx, a: &PostArgs) -> Result<Posted> {
+    let actor = w.actor().clone();
+    post_in(w, &actor, a.input.clone(), a.posting)
+}
+
+/// Redoes a journaled posting after a crash (see `store/journal.rs`).
+pub(crate) fn redo_post(w: &mut WriteTx, args: &[u8]) -> std::result::Result<(), String> {
+    let a: PostArgs = crate::store::decode(REDO_POST, args).map_err(|e| e.to_string())?;
+    post_args(w, &a).map(|_| ()).map_err(|e| format!("{e:?}"))
 }
 
 /// `post` inside a caller's transaction (a receipt against a purchase order, a delivery of

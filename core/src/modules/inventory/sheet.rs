@@ -92,11 +92,7 @@ pub fn materials_table(lang: Lang, list: &[Material]) -> Table {
                     m.name.clone(),
                     m.spec.clone(),
                     m.base_unit.clone(),
-                    m.units
-                        .iter()
-                        .map(|u| format!("{}={}", u.unit, u.factor))
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    units_text(&m.units),
                     m.cas.clone(),
                     m.ghs.join(", "),
                     yes(m.hazmat),
@@ -141,16 +137,8 @@ pub fn partners_table(lang: Lang, list: &[Partner], code_of: &HashMap<u64, Strin
                         CreditPolicy::Block => "block".into(),
                     },
                     p.payment_days.to_string(),
-                    p.licences
-                        .iter()
-                        .map(|l| format!("{} {} {}", l.kind.id(), l.number, l.expires))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    p.contacts
-                        .iter()
-                        .map(|c| format!("{} {}", c.name, c.phone).trim().to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    licences_text(&p.licences, "; "),
+                    contacts_text(&p.contacts, "; "),
                     prices_text(&p.prices, code_of),
                 ]
             })
@@ -161,6 +149,31 @@ pub fn partners_table(lang: Lang, list: &[Partner], code_of: &HashMap<u64, Strin
 }
 
 // ------------------------------------------------------------------ text fields
+
+/// Units as the form and the sheet write them (`桶=170; t=1000`).
+pub(super) fn units_text(units: &[UnitConv]) -> String {
+    units
+        .iter()
+        .map(|u| format!("{}={}", u.unit, u.factor))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Licences, one `kind number expires` per item, joined by `sep`.
+pub(super) fn licences_text(list: &[Licence], sep: &str) -> String {
+    list.iter()
+        .map(|l| format!("{} {} {}", l.kind.id(), l.number, l.expires))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Contacts, one `name phone` per item, joined by `sep`.
+pub(super) fn contacts_text(list: &[Contact], sep: &str) -> String {
+    list.iter()
+        .map(|c| format!("{} {}", c.name, c.phone).trim().to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
 
 /// `桶=170; t=1000` → units (forms and sheets).
 pub(super) fn parse_units(s: &str) -> Result<Vec<UnitConv>> {
