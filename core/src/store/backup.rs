@@ -370,6 +370,10 @@ pub fn restore(src: &Path, data_dir: &Path, force: bool) -> Result<Summary, Back
         path: target.clone(),
         source,
     })?;
+    // the renames must survive a power cut before anything is written to the new store
+    if let Ok(d) = std::fs::File::open(data_dir) {
+        let _ = d.sync_all();
+    }
     drop(_lock);
     // Opening runs the migrations a backup from an older binary needs.
     let store = Store::open(data_dir)?;

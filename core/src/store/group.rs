@@ -363,6 +363,7 @@ impl Group {
                 Some(Batch {
                     seq,
                     schema: self.schema,
+                    app: journal::APP.into(),
                     at_ms,
                     writes,
                 })
@@ -370,11 +371,8 @@ impl Group {
             _ => None,
         };
         w.tx.commit()?;
-        let path = j.path().to_path_buf();
-        let journal_err = |e: std::io::Error| StoreError::Journal {
-            path,
-            detail: e.to_string(),
-        };
+        // from here on the batch is committed: callers hear of a failure only when it may
+        // not be on disk
         match journaled {
             Some(b) => match j.append(&b) {
                 Ok(()) => {
@@ -382,20 +380,46 @@ impl Group {
                     Ok(())
                 }
                 Err(e) => {
-                    // the batch is committed but not on disk: make it durable the slow way,
-                    // and start the journal afresh (its tail may be torn)
+                    // not in the journal (its record was cut off again): make it durable
+                    // the slow way
                     tracing::warn!(error = %e, "journal append failed; committing durably");
-                    db.begin_write()?.commit()?;
-                    self.checkpoints.fetch_add(1, Ordering::Relaxed);
-                    j.reset().map_err(journal_err)
+                    let durable = db
+                        .begin_write()
+                        .map_err(StoreError::from)
+                        .and_then(|t| t.commit().map_err(StoreError::from));
+                    match durable {
+                        Ok(()) => {
+                            self.checkpoints.fetch_add(1, Ordering::Relaxed);
+                            self.reset(&mut j);
+                            Ok(())
+                        }
+                        // redb takes no more writes after a failed durable commit; whether
+                        // this batch survives a restart cannot be told
+                        Err(c) => Err(StoreError::Journal {
+                            path: j.path().to_path_buf(),
+                            detail: format!(
+                                "the batch could not be made durable ({e}; then {c}): its outcome is unknown until the store is opened again"
+                            ),
+                        }),
+                    }
                 }
             },
             None => {
                 if !j.is_empty() {
                     self.checkpoints.fetch_add(1, Ordering::Relaxed);
                 }
-                j.reset().map_err(journal_err)
+                self.reset(&mut j);
+                Ok(())
             }
+        }
+    }
+
+    /// Empties the journal after a durable commit. A failure is logged, not reported: the
+    /// records left behind are all in the store (their numbers are at or below its own),
+    /// so opening skips them.
+    fn reset(&self, j: &mut Journal) {
+        if let Err(e) = j.reset() {
+            tracing::warn!(error = %e, path = %j.path().display(), "cannot empty the journal after a checkpoint; its records are in the store and will be skipped");
         }
     }
 }

@@ -67,12 +67,18 @@ pub(super) struct Logged {
     pub args: Vec<u8>,
 }
 
+/// The release that writes batches; a batch is redone only by the release that ran it
+/// (posting rules and audit texts may differ between releases of the same schema).
+pub(super) const APP: &str = env!("CARGO_PKG_VERSION");
+
 /// One committed batch: its writes in the order they ran.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Batch {
     pub seq: u64,
     /// Schema version of the binary that ran it.
     pub schema: u64,
+    /// Release of the binary that ran it ([`APP`]).
+    pub app: String,
     /// The clock its audit entries carry.
     pub at_ms: i64,
     pub writes: Vec<Logged>,
@@ -93,6 +99,11 @@ impl Journal {
             .read(true)
             .append(true)
             .open(path)?;
+        file.sync_all()?;
+        // the file's directory entry must survive a power cut too
+        if let Some(dir) = path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
         let len = file.metadata()?.len();
         Ok(Journal {
             file,
@@ -119,8 +130,18 @@ impl Journal {
         rec.extend_from_slice(&(body.len() as u32).to_le_bytes());
         rec.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         rec.extend_from_slice(&body);
-        self.file.write_all(&rec)?;
-        self.file.sync_data()?;
+        let written = self
+            .file
+            .write_all(&rec)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // cut a partly written record off: a later append behind it would be unreadable
+            let _ = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_data());
+            return Err(e);
+        }
         self.len += rec.len() as u64;
         Ok(())
     }
@@ -129,7 +150,8 @@ impl Journal {
     /// the time to the next checkpoint.
     pub fn reset(&mut self) -> std::io::Result<()> {
         self.checkpoint_at = Instant::now();
-        if self.len == 0 {
+        // the file's own length: an append that failed may have left bytes behind
+        if self.len == 0 && self.file.metadata()?.len() == 0 {
             return Ok(());
         }
         self.file.set_len(0)?;
@@ -143,7 +165,9 @@ impl Journal {
     }
 }
 
-/// The batches in the journal at `path`, in order, and whether a torn record ended it.
+/// The batches in the journal at `path`, in order, and whether a torn record ended it. A
+/// record that fails its check with more bytes behind it is not a torn append but damage:
+/// an error, so the open refuses rather than drop the answered batches behind it.
 pub(super) fn read(path: &Path) -> std::io::Result<(Vec<Batch>, bool)> {
     let mut bytes = Vec::new();
     match File::open(path) {
@@ -167,12 +191,21 @@ pub(super) fn read(path: &Path) -> std::io::Result<(Vec<Batch>, bool)> {
         let Some((body, tail)) = tail.split_at_checked(len as usize) else {
             return Ok((out, true));
         };
-        if crc32fast::hash(body) != crc {
-            return Ok((out, true));
-        }
-        match ciborium::from_reader::<Batch, _>(body) {
-            Ok(b) => out.push(b),
-            Err(_) => return Ok((out, true)),
+        let batch = (crc32fast::hash(body) == crc)
+            .then(|| ciborium::from_reader::<Batch, _>(body).ok())
+            .flatten();
+        match batch {
+            Some(b) => out.push(b),
+            // the last record, cut short by the crash (or zero-filled by the file system)
+            None if tail.is_empty() => return Ok((out, true)),
+            None => {
+                return Err(std::io::Error::other(format!(
+                    "record {} (at byte {}) is damaged and {} bytes follow it",
+                    out.len() + 1,
+                    bytes.len() - rest.len(),
+                    tail.len()
+                )));
+            }
         }
         rest = tail;
     }
@@ -205,6 +238,11 @@ pub(super) fn recover(
     if torn {
         tracing::warn!(path = %path.display(), "the journal ends in a torn record (a crash during its append); that batch was never answered and is dropped");
     }
+    if batches.is_empty() && !torn {
+        // nothing to redo: no transaction (a store from a newer binary stays untouched)
+        Journal::open(path).map_err(|e| refuse(e.to_string()))?;
+        return Ok(0);
+    }
     let mut w = WriteTx {
         tx: db.begin_write()?,
         actor: Actor::system("journal"),
@@ -223,10 +261,10 @@ pub(super) fn recover(
                 b.seq
             )));
         }
-        if b.schema != schema {
+        if b.schema != schema || b.app != APP {
             return Err(refuse(format!(
-                "batch {} was written by a binary of schema {} and this one is schema {schema}: start that version once to apply it",
-                b.seq, b.schema
+                "batch {} was written by nplusx {} (schema {}) and this is nplusx {APP} (schema {schema}): start that version once to apply it",
+                b.seq, b.app, b.schema
             )));
         }
         w.clock_ms = Some(b.at_ms);
@@ -451,6 +489,7 @@ mod tests {
             j.append(&Batch {
                 seq,
                 schema,
+                app: APP.into(),
                 at_ms: 1,
                 writes: vec![Logged {
                     kind: kind.into(),
@@ -464,6 +503,33 @@ mod tests {
             assert!(err.contains(says), "{err}");
             assert_eq!(std::fs::read(&path).unwrap(), before, "journal kept");
         }
+        // a damaged record with answered batches behind it refuses the open (it is not a
+        // torn append, and dropping it would drop them)
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut j = Journal::open(&path).unwrap();
+        for seq in [1, 2] {
+            j.append(&Batch {
+                seq,
+                schema: migrate::current_version(),
+                app: APP.into(),
+                at_ms: 1,
+                writes: vec![Logged {
+                    kind: "test.put".into(),
+                    actor: actor.clone(),
+                    args: args.clone(),
+                }],
+            })
+            .unwrap();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[12] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = open(dir.path()).err().expect("refused").to_string();
+        assert!(err.contains("damaged"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "journal kept");
+
         // a redo that fails now refuses the open too
         let dir = tempfile::tempdir().unwrap();
         drop(open(dir.path()).unwrap());
@@ -471,6 +537,7 @@ mod tests {
         j.append(&Batch {
             seq: 1,
             schema: migrate::current_version(),
+            app: APP.into(),
             at_ms: 1,
             writes: vec![Logged {
                 kind: "test.put".into(),

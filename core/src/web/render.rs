@@ -154,6 +154,9 @@ fn environment(offset: time::UtcOffset) -> Environment<'static> {
     env.add_function("asset", asset);
     env.add_filter("action_label", action_label);
     env.add_filter("label", label);
+    env.add_filter("money", |x: Option<f64>| -> String {
+        x.map(money).unwrap_or_default()
+    });
     env.add_filter("datetime", move |ms: Option<i64>| -> String {
         ms.map(|m| crate::plant_time::format_ms(m, offset))
             .unwrap_or_default()
@@ -167,6 +170,27 @@ fn environment(offset: time::UtcOffset) -> Environment<'static> {
             .unwrap_or_default()
     });
     env
+}
+
+/// An amount of money as accounts write it: two decimals, thousands grouped (`12,345.60`),
+/// never `-0.00`.
+pub fn money(x: f64) -> String {
+    let cents = (x * 100.0).round();
+    if !cents.is_finite() {
+        return String::new();
+    }
+    let neg = cents < 0.0;
+    let cents = cents.abs() as u128;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac:02}", if neg { "-" } else { "" })
 }
 
 /// The environment with every `.html` under `dir`, named as the embedded ones are.
@@ -211,6 +235,16 @@ pub fn qr_svg(text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_has_two_decimals_grouped_and_no_negative_zero() {
+        assert_eq!(money(12345.6), "12,345.60");
+        assert_eq!(money(-0.001), "0.00");
+        assert_eq!(money(-1234567.006), "-1,234,567.01");
+        assert_eq!(money(999.999), "1,000.00");
+        assert_eq!(money(0.0), "0.00");
+        assert_eq!(money(f64::NAN), "");
+    }
 
     #[test]
     fn escapes_and_translates() {
