@@ -140,44 +140,14 @@ impl Group {
         }
     }
 
-    /// Queues `f` and returns once the commit that carries it is durable (or it failed).
-    pub(super) fn write<T, E, F>(&self, db: &redb::Database, actor: &Actor, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnMut(&mut WriteTx) -> Result<T, E> + Send + 'static,
-    {
-        self.queue_write(db, actor, None, f)
+    /// True when the journal can redo writes of `kind`.
+    pub(super) fn knows(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k.name == kind)
     }
 
-    /// Queues a write the journal can redo (`kind` with `args`).
-    pub(super) fn write_logged<T, E, F>(
-        &self,
-        db: &redb::Database,
-        actor: &Actor,
-        kind: &'static str,
-        args: Vec<u8>,
-        f: F,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnMut(&mut WriteTx) -> Result<T, E> + Send + 'static,
-    {
-        if !self.kinds.iter().any(|k| k.name == kind) {
-            return Err(E::from(StoreError::Db(format!(
-                "no redo is registered for {kind}: add it to journal::KINDS"
-            ))));
-        }
-        let logged = Logged {
-            kind: kind.to_string(),
-            actor: actor.clone(),
-            args,
-        };
-        self.queue_write(db, actor, Some(logged), f)
-    }
-
-    fn queue_write<T, E, F>(
+    /// Queues `f` and returns once the commit that carries it is durable (or it failed):
+    /// durable by the journal when `logged` says how to redo it, else by the commit itself.
+    pub(super) fn write<T, E, F>(
         &self,
         db: &redb::Database,
         actor: &Actor,

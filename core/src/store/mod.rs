@@ -678,7 +678,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnMut(&mut WriteTx) -> std::result::Result<T, E> + Send + 'static,
     {
-        self.group.write(&self.db, actor, f)
+        self.group.write(&self.db, actor, None, f)
     }
 
     /// Like [`Store::write_grouped`], for a write the journal can redo: `kind` names a
@@ -697,7 +697,17 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnMut(&mut WriteTx) -> std::result::Result<T, E> + Send + 'static,
     {
-        self.group.write_logged(&self.db, actor, kind, args, f)
+        if !self.group.knows(kind) {
+            return Err(E::from(StoreError::Db(format!(
+                "no redo is registered for {kind}: add it to journal::KINDS"
+            ))));
+        }
+        let logged = journal::Logged {
+            kind: kind.to_string(),
+            actor: actor.clone(),
+            args,
+        };
+        self.group.write(&self.db, actor, Some(logged), f)
     }
 
     /// Makes every journaled batch durable and empties the journal (also done when the
