@@ -5,6 +5,7 @@
 //! compliance page; they arrive as folders in this directory.
 
 pub mod automation;
+pub mod equipment;
 pub mod integration;
 pub mod inventory;
 pub mod quality;
