@@ -89,6 +89,8 @@ try {
   await signIn(p, "wang.haitao");
   await p.waitForSelector("h1");
   assert.equal(await p.isVisible("#sidenav"), false, "menu hidden on a phone");
+  // app.js is deferred: under load the heading is there before the button's handler is
+  await p.waitForLoadState("load");
   await p.click("[data-toggle-nav]");
   // the menu opens (waited for: under load the click's effect may take a frame or two)
   try {
