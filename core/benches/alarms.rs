@@ -18,8 +18,8 @@ use nplusx::store::{Actor, Store};
 use nplusx::tags::engine::{Engine, Sink};
 use nplusx::tags::model::{DataType, Quality, Sample, Source, Tag};
 
-/// 455 simulated plants × 22 signals ≈ 10,000 tags.
-const PLANTS: usize = 455;
+/// 400 simulated plants × 25 signals = 10,000 tags.
+const PLANTS: usize = 400;
 const STEPS: usize = 60;
 
 fn tags() -> Vec<Tag> {

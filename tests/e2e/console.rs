@@ -173,10 +173,7 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
     let r = s.admin_api().get("/api/v1/compliance").json();
     assert_eq!(r["enterprise_type"], "in_park");
     assert_eq!(r["required_total"], 6);
-    assert_eq!(
-        r["required_enabled"], 5,
-        "safety, production automation, inventory, quality and data integration are built so far"
-    );
+    assert_eq!(r["required_enabled"], 6, "all six N modules are built");
     let inventory = r["modules"]
         .as_array()
         .unwrap()
@@ -228,8 +225,12 @@ fn the_compliance_page_shows_every_guide_module_with_evidence() {
         .iter()
         .find(|m| m["id"] == "equipment")
         .unwrap();
-    assert_eq!(equipment["state"], "not_installed");
-    assert!(equipment["warning"].as_str().unwrap().contains("尚未安装"));
+    assert_eq!(equipment["state"], "enabled");
+    assert_eq!(
+        equipment["items"].as_array().unwrap().len(),
+        5,
+        "{equipment}"
+    );
 }
 
 #[test]

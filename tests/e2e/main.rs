@@ -13,6 +13,7 @@ mod alarms;
 mod auth;
 mod browser;
 mod console;
+mod equipment;
 mod inventory;
 mod memory;
 mod modbus;

@@ -232,6 +232,30 @@ pub const SIGNALS: &[Signal] = &[
         (0.0, 1e12),
         0.01,
     ),
+    sig(
+        ("p101.vibration", "P101.VT"),
+        ("P101 进料泵振动速度", "P101 feed pump vibration velocity"),
+        "mm/s",
+        ("resin", "P101"),
+        (0.0, 50.0),
+        0.01,
+    ),
+    sig(
+        ("p101.bearing_temperature", "P101.TT"),
+        ("P101 进料泵轴承温度", "P101 feed pump bearing temperature"),
+        "°C",
+        ("resin", "P101"),
+        (0.0, 150.0),
+        0.1,
+    ),
+    sig(
+        ("p101.run_hours", "P101.RH"),
+        ("P101 进料泵累计运行小时", "P101 feed pump run hours"),
+        "h",
+        ("resin", "P101"),
+        (0.0, 1e7),
+        0.01,
+    ),
 ];
 
 pub fn signal(name: &str) -> Option<&'static Signal> {
@@ -278,6 +302,10 @@ pub struct Plant {
     pressure: f64,
     level: f64,
     vibration_hours: f64,
+    /// The feed pump (runs all the time, recirculating outside charge): bearing wear in
+    /// process hours since its last overhaul, and its run-hour meter.
+    pump_wear_hours: f64,
+    pump_run_hours: f64,
     feed_total: f64,
     tk201: f64,
     tk202: f64,
@@ -301,6 +329,8 @@ impl Plant {
             pressure: 0.0,
             level: 8.0,
             vibration_hours: 0.0,
+            pump_wear_hours: 6.0,
+            pump_run_hours: 11_820.0,
             feed_total: 12_840.0,
             tk201: 72.0,
             tk202: 64.0,
@@ -384,7 +414,7 @@ impl Plant {
         }
         let wear = 1.6 + 3.6 * (self.vibration_hours / 6.0).powi(2);
         let vibration = if running {
-            (wear + self.rng.noise(0.12)).max(0.0)
+            (wear + self.rng.noise(0.04)).max(0.0)
         } else {
             0.05 + self.rng.noise(0.02).abs()
         };
@@ -439,6 +469,17 @@ impl Plant {
         } + self.rng.noise(0.03);
         self.steam_total += steam.max(0.0) * dt_p / 3600.0;
         let water = 8.0 + if phase == "cool" { 14.0 } else { 0.0 } + self.rng.noise(0.3);
+
+        // feed pump: its vibration rises with bearing wear through zone B into zone C
+        // (2.8 mm/s, group 2 rigid) over eight process hours, then an overhaul resets it
+        self.pump_wear_hours += dt_p / 3600.0;
+        if self.pump_wear_hours > 8.0 {
+            self.pump_wear_hours = 0.0;
+        }
+        self.pump_run_hours += dt_p / 3600.0;
+        let pump_wear = (self.pump_wear_hours / 8.0).powf(1.5);
+        let pump_vibration = (1.2 + 2.2 * pump_wear + self.rng.noise(0.015)).max(0.0);
+        let pump_bearing = 52.0 + 14.0 * pump_wear + self.rng.noise(0.3);
         self.water_total += water.max(0.0) * dt_p / 3600.0;
 
         let values = vec![
@@ -464,6 +505,9 @@ impl Plant {
             Value::Float(self.steam_total),
             Value::Float(water.max(0.0)),
             Value::Float(self.water_total),
+            Value::Float(pump_vibration),
+            Value::Float(pump_bearing),
+            Value::Float(self.pump_run_hours),
         ];
         // instruments report to their resolution
         values

@@ -25,5 +25,6 @@ pub fn builtin() -> Vec<Arc<dyn Module>> {
         Arc::new(safety::Safety),
         Arc::new(inventory::Inventory),
         Arc::new(quality::Quality),
+        Arc::new(equipment::Equipment),
     ]
 }

@@ -132,4 +132,6 @@ areas! {
     inventory = "inventory",
     /// 质量管理 (its lab sets lots' quality status before the module itself is built)
     quality = "quality",
+    /// 设备管理
+    equipment = "equipment",
 }

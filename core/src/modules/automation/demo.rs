@@ -1,7 +1,7 @@
 //! The demo plant's alarm definitions, on the simulator's tags, with limits from the
-//! standards the plant must meet (GB/T 50493-2019 gas detection, ISO 10816-3 vibration
-//! zones), then the last eight hours of history replayed through them so the journal and
-//! the KPI page have a shift to show.
+//! standards the plant must meet (GB/T 50493-2019 gas detection), then the last eight hours
+//! of history replayed through them so the journal and the KPI page have a shift to show.
+//! Vibration is judged by the equipment module (ISO 10816-3 zones of each machine).
 
 use crate::alarms::model::{AlarmDef, Condition, Priority};
 use crate::alarms::service;
@@ -66,26 +66,6 @@ const DEFS: &[Def] = &[
         P2,
         (0.02, 5),
         ("R101 釜压高", "R101 pressure high"),
-    ),
-    def(
-        "R101.M01.VT",
-        High { limit: 4.5 },
-        P3,
-        (0.2, 30),
-        (
-            "R101 搅拌轴承振动进入 C 区",
-            "R101 agitator bearing vibration in zone C",
-        ),
-    ),
-    def(
-        "R101.M01.VT",
-        HighHigh { limit: 7.1 },
-        P2,
-        (0.2, 10),
-        (
-            "R101 搅拌轴承振动进入 D 区，安排停机检修",
-            "R101 agitator bearing vibration in zone D: plan a stop",
-        ),
     ),
     def(
         "GD101",

@@ -1,7 +1,259 @@
-//! N module 设备管理 (equipment), 附件2 row 4 — being built (issue 14). So far only its
-//! condition rules (`rules`): the ISO 10816-3 vibration zones the module will judge bound
-//! tags by. The ledger, condition monitoring, documents, spares, maintenance and KPIs follow
-//! in the shape of `inventory/` (model, store, service, routes, demo), and the module joins
-//! `modules::builtin()` when it has pages and an API.
+//! 设备管理 (equipment), 附件2 row 4: the ledger, condition monitoring, spare parts and
+//! maintenance.
+//!
+//! - `rules`: ISO 10816-3 vibration zones, the work order life cycle, when plans fall due,
+//!   the KPIs — pure functions;
+//! - `model`: categories with typed parameters, equipment, zones, work orders, plans;
+//! - `service`: the only writer of the `equipment.*` tables (`store.rs`); spare parts leave
+//!   stock through inventory's service in the work order's transaction;
+//! - `condition`: the running evaluation of bound vibration tags (once a second) and of
+//!   urgent alarms on bound tags, which propose work orders;
+//! - `routes`: the JSON API; `pages`: the console (phones scan a label, report a fault
+//!   with a photo and work their orders); `demo`: the demo plant's machines.
 
+pub mod condition;
+mod demo;
+pub mod model;
+pub mod pages;
+pub mod routes;
 pub mod rules;
+pub mod service;
+mod store;
+
+use crate::alarms::model::{Priority, Text};
+use crate::app::App;
+use crate::auth::model::Level;
+use crate::i18n::{Lang, Msg};
+use crate::registry::{Evidence, Health, MenuEntry, Module, PermissionDef};
+use crate::store::Actor;
+
+pub struct Equipment;
+
+const PERMISSIONS: &[PermissionDef] = &[
+    PermissionDef {
+        level: Level::Read,
+        description_key: "equipment.perm.read",
+    },
+    PermissionDef {
+        level: Level::Write,
+        description_key: "equipment.perm.write",
+    },
+    PermissionDef {
+        level: Level::Approve,
+        description_key: "equipment.perm.approve",
+    },
+];
+
+impl Module for Equipment {
+    fn id(&self) -> &'static str {
+        "equipment"
+    }
+
+    fn permissions(&self) -> &'static [PermissionDef] {
+        PERMISSIONS
+    }
+
+    fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        routes::configure(cfg);
+        pages::configure(cfg);
+    }
+
+    fn prefixes(&self) -> &'static [&'static str] {
+        &["/equipment", "/api/v1/equipment"]
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        <routes::Doc as utoipa::OpenApi>::openapi()
+    }
+
+    fn menu(&self) -> Vec<MenuEntry> {
+        let e = |label_key, href: &str| MenuEntry {
+            label_key,
+            href: href.into(),
+            level: Level::Read,
+        };
+        vec![
+            e("equipment.menu.board", "/equipment/board"),
+            e("equipment.menu.ledger", "/equipment"),
+            e("equipment.menu.orders", "/equipment/work-orders?state=open"),
+            e("equipment.menu.plans", "/equipment/plans"),
+            e("equipment.menu.categories", "/equipment/categories"),
+        ]
+    }
+
+    fn health(&self, app: &App) -> Health {
+        match app
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| service::counts(&r))
+        {
+            Ok(c) if c.in_zone_cd > 0 => {
+                Health::Degraded(format!("{} vibration points in zone C or D", c.in_zone_cd))
+            }
+            Ok(_) => Health::Ok,
+            Err(e) => Health::Faulted(e.to_string()),
+        }
+    }
+
+    fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence> {
+        let Ok(c) = app
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| service::counts(&r))
+        else {
+            return Vec::new();
+        };
+        vec![
+            Evidence {
+                item_key: "module.equipment.item.condition",
+                met: c.vibration_tags > 0,
+                detail: Msg::new("equipment.evidence.condition")
+                    .arg("tags", c.bound_tags)
+                    .arg("vibration", c.vibration_tags)
+                    .arg("cd", c.in_zone_cd)
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.equipment.item.ledger",
+                met: c.equipment > 0 && c.with_params > 0,
+                detail: Msg::new("equipment.evidence.ledger")
+                    .arg("equipment", c.equipment)
+                    .arg("categories", c.categories)
+                    .arg("params", c.with_params)
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.equipment.item.documents",
+                met: false,
+                detail: Msg::new("equipment.evidence.documents").render(lang),
+            },
+            Evidence {
+                item_key: "module.equipment.item.spares",
+                met: c.with_bom > 0,
+                detail: Msg::new("equipment.evidence.spares")
+                    .arg("bom", c.with_bom)
+                    .arg("issued", c.parts_issued)
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.equipment.item.mobile",
+                met: c.orders > 0 && c.plans > 0,
+                detail: Msg::new("equipment.evidence.mobile")
+                    .arg("orders", c.orders)
+                    .arg("open", c.open_orders)
+                    .arg("faults", c.faults)
+                    .arg("plans", c.plans)
+                    .render(lang),
+            },
+        ]
+    }
+
+    fn periodic(&self, app: &App) -> crate::error::Result<()> {
+        // plans fall due in `condition`'s ticker (meters every ten seconds)
+        overdue_alarms(app)
+    }
+
+    fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
+        demo::seed(app)
+    }
+
+    fn start(&self, app: std::sync::Arc<App>) {
+        condition::start(app)
+    }
+}
+
+/// The moment of a write, as the service wants it.
+pub fn now(app: &App) -> service::Now {
+    service::Now {
+        ms: crate::util::now_ms(),
+        today: crate::plant_time::today(app.offset),
+        offset: app.offset,
+    }
+}
+
+/// A meter tag's reading now (good quality only).
+pub fn meter(app: &App, tag: &str) -> Option<f64> {
+    let id = app.tags.defs().by_name(tag)?.id;
+    let c = app.tags.current(id)?;
+    if !c.quality.is_good() {
+        return None;
+    }
+    c.value.and_then(|v| v.as_f64())
+}
+
+/// The box as the equipment service sees it.
+pub struct AppSite<'a>(pub &'a App);
+
+impl service::Site for AppSite<'_> {
+    fn tag_exists(&self, name: &str) -> bool {
+        self.0.tags.defs().by_name(name).is_some()
+    }
+    fn assignable(&self, user: u64) -> Option<String> {
+        let r = self.0.store.read().ok()?;
+        crate::auth::service::user(&r, user)
+            .ok()
+            .flatten()
+            .filter(|u| u.enabled)
+            .map(|u| u.display_name)
+    }
+    fn meter(&self, tag: &str) -> Option<f64> {
+        meter(self.0, tag)
+    }
+    fn posting(&self) -> crate::modules::inventory::service::Posting {
+        crate::modules::inventory::posting(self.0)
+    }
+}
+
+/// Applies an action to a work order and announces the stock it moved.
+pub fn act(
+    app: &App,
+    actor: &Actor,
+    id: u64,
+    a: service::ActionInput,
+    approver: bool,
+) -> crate::error::Result<service::Acted> {
+    let done = service::act(&app.store, actor, id, a, approver, &AppSite(app), now(app))?;
+    for m in &done.movements {
+        crate::modules::inventory::announce(app, m);
+    }
+    Ok(done)
+}
+
+fn texts(msg: &Msg) -> Text {
+    Text {
+        zh: msg.render(Lang::ZhCn),
+        en: msg.render(Lang::En),
+    }
+}
+
+/// An alarm for every open work order past its due time, cleared once it is done.
+pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
+    let r = app.store.read()?;
+    let late = service::overdue(&r, crate::util::now_ms())?;
+    let mut standing = Vec::new();
+    for o in late {
+        let tag_no = service::equipment(&r, o.equipment)
+            .map(|e| e.tag_no)
+            .unwrap_or_default();
+        let priority = match o.priority {
+            model::WoPriority::Urgent => Priority::High,
+            model::WoPriority::High => Priority::Medium,
+            _ => Priority::Low,
+        };
+        standing.push((
+            format!("equipment.order:{}", o.id),
+            priority,
+            texts(
+                &Msg::new("equipment.alarm.overdue")
+                    .arg("number", &o.number)
+                    .arg("tag_no", tag_no)
+                    .arg("title", &o.title),
+            ),
+        ));
+    }
+    drop(r);
+    app.alarms
+        .sync_external("equipment", &["equipment.order:"], standing)
+}

@@ -2,11 +2,16 @@
 //! vibration velocity RMS reading by machine group and mounting, with editable boundaries and
 //! the strictest ones when the machine's class is not known; zone changes with a small
 //! hysteresis, so a reading hovering at a boundary does not flap between zones; and which
-//! changes propose a work order (entering zone C or D).
+//! changes propose a work order (entering zone C or D). Also the work order life cycle, when
+//! a preventive plan falls due (by calendar or by meter), and the maintenance KPIs
+//! (availability, MTBF, MTTR, preventive-maintenance compliance).
 //!
 //! Numbers: ../shared/DOMAIN.md (Equipment condition).
 
 use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::model::WoState;
 
 use crate::error::{Error, Result};
 
@@ -136,9 +141,314 @@ pub fn proposes_work_order(prev: Option<Zone>, now: Zone) -> bool {
     now >= Zone::C && prev.is_none_or(|p| p < now)
 }
 
+// ------------------------------------------------------------------ work order life cycle
+
+/// What can be done to a work order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WoAction {
+    /// Give it to a technician (again, while nobody has started).
+    Assign,
+    /// The technician starts.
+    Start,
+    /// Work stops until spare parts arrive.
+    WaitParts,
+    /// Parts are there: work goes on.
+    Resume,
+    /// The technician reports it done (with what was found and done, and the hours).
+    Done,
+    /// A second person checks the work and signs it off: the order is closed.
+    Verify,
+    /// The check failed: back to the technician.
+    Reject,
+    /// Not to be done (a proposal turned down, a duplicate), with the reason.
+    Cancel,
+}
+
+impl WoAction {
+    pub const ALL: [WoAction; 8] = [
+        WoAction::Assign,
+        WoAction::Start,
+        WoAction::WaitParts,
+        WoAction::Resume,
+        WoAction::Done,
+        WoAction::Verify,
+        WoAction::Reject,
+        WoAction::Cancel,
+    ];
+    pub fn id(self) -> &'static str {
+        match self {
+            WoAction::Assign => "assign",
+            WoAction::Start => "start",
+            WoAction::WaitParts => "wait_parts",
+            WoAction::Resume => "resume",
+            WoAction::Done => "done",
+            WoAction::Verify => "verify",
+            WoAction::Reject => "reject",
+            WoAction::Cancel => "cancel",
+        }
+    }
+    pub fn parse(s: &str) -> Option<WoAction> {
+        WoAction::ALL.into_iter().find(|a| a.id() == s)
+    }
+}
+
+/// The state an action leads to from `s`; None when the life cycle does not allow it.
+pub fn transition(s: WoState, a: WoAction) -> Option<WoState> {
+    use WoAction as A;
+    use WoState as S;
+    Some(match (s, a) {
+        (S::Open | S::Assigned, A::Assign) => S::Assigned,
+        (S::Assigned, A::Start) => S::InProgress,
+        (S::InProgress, A::WaitParts) => S::WaitingParts,
+        (S::WaitingParts, A::Resume) => S::InProgress,
+        (S::InProgress, A::Done) => S::Done,
+        (S::Done, A::Verify) => S::Verified,
+        (S::Done, A::Reject) => S::InProgress,
+        (S::Open | S::Assigned, A::Cancel) => S::Cancelled,
+        _ => return None,
+    })
+}
+
+/// The actions the life cycle allows from `s`, in the order the page offers them.
+pub fn actions(s: WoState) -> Vec<WoAction> {
+    WoAction::ALL
+        .into_iter()
+        .filter(|a| transition(s, *a).is_some())
+        .collect()
+}
+
+/// Work (hours, parts, checklist ticks) is booked while the order is being worked on.
+pub fn books_work(s: WoState) -> bool {
+    matches!(s, WoState::InProgress | WoState::WaitingParts)
+}
+
+// ------------------------------------------------------------------ preventive plans
+
+/// When a calendar plan is due: `every_days` after it was last done, or on its first date.
+pub fn calendar_due(last_done: Option<Date>, start: Date, every_days: u32) -> Date {
+    match last_done {
+        Some(d) => d.saturating_add(time::Duration::days(i64::from(every_days))),
+        None => start,
+    }
+}
+
+/// A calendar plan opens its order `lead_days` before it is due.
+pub fn calendar_opens(due: Date, lead_days: u32, today: Date) -> bool {
+    today >= due.saturating_sub(time::Duration::days(i64::from(lead_days)))
+}
+
+/// Where a meter plan stands against a reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MeterDue {
+    /// So much left on the meter.
+    NotYet(f64),
+    Due,
+    /// The reading is below the last one (meter replaced or reset): count from it.
+    Rebase,
+}
+
+/// A meter plan falls due once the meter has run `every` since it was last done (from 0
+/// when never done).
+pub fn meter_due(last: Option<f64>, every: f64, reading: f64) -> MeterDue {
+    let last = last.unwrap_or(0.0);
+    if reading + 1e-9 < last {
+        return MeterDue::Rebase;
+    }
+    let left = last + every - reading;
+    if left <= 1e-9 {
+        MeterDue::Due
+    } else {
+        MeterDue::NotYet(left)
+    }
+}
+
+// ------------------------------------------------------------------ KPIs
+
+/// A failure as the KPIs see it: a corrective order, from report to done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Failure {
+    pub start_ms: i64,
+    /// None while not repaired.
+    pub end_ms: Option<i64>,
+    /// The equipment stood still meanwhile (downtime).
+    pub stopped: bool,
+}
+
+/// Maintenance KPIs over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
+pub struct Kpis {
+    /// Share of the period the equipment could run (1 − downtime / period).
+    pub availability: Option<f64>,
+    /// Mean time between failures, hours: running time / failures in the period.
+    pub mtbf_h: Option<f64>,
+    /// Mean time to repair, hours: over the failures repaired in the period.
+    pub mttr_h: Option<f64>,
+    pub failures: usize,
+    pub downtime_h: f64,
+}
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// The KPIs of `units` pieces of equipment over `[from, to)` from their failures.
+pub fn kpis(failures: &[Failure], from: i64, to: i64, units: usize) -> Kpis {
+    if to <= from || units == 0 {
+        return Kpis::default();
+    }
+    let period = (to - from) as f64 * units as f64;
+    let mut down = 0.0;
+    let mut count = 0;
+    let (mut repair, mut repaired) = (0.0, 0);
+    for f in failures {
+        let end = f.end_ms.unwrap_or(to);
+        if f.stopped {
+            let overlap = end.min(to) - f.start_ms.max(from);
+            if overlap > 0 {
+                down += overlap as f64;
+            }
+        }
+        if (from..to).contains(&f.start_ms) {
+            count += 1;
+        }
+        if let Some(e) = f.end_ms
+            && (from..to).contains(&e)
+        {
+            repair += (e - f.start_ms).max(0) as f64;
+            repaired += 1;
+        }
+    }
+    let down = down.min(period);
+    Kpis {
+        availability: Some(1.0 - down / period),
+        mtbf_h: (count > 0).then(|| (period - down) / HOUR_MS / count as f64),
+        mttr_h: (repaired > 0).then(|| repair / HOUR_MS / repaired as f64),
+        failures: count,
+        downtime_h: down / HOUR_MS,
+    }
+}
+
+/// Preventive-maintenance compliance: of the preventive orders due in the period (due
+/// time, done time), the share done by their due time. None when none fell due.
+pub fn pm_compliance(orders: &[(i64, Option<i64>)], from: i64, to: i64) -> Option<f64> {
+    let due: Vec<_> = orders
+        .iter()
+        .filter(|(d, _)| (from..to).contains(d))
+        .collect();
+    if due.is_empty() {
+        return None;
+    }
+    let on_time = due
+        .iter()
+        .filter(|(d, done)| done.is_some_and(|t| t <= *d))
+        .count();
+    Some(on_time as f64 / due.len() as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_work_order_life_cycle() {
+        use WoAction as A;
+        use WoState as S;
+        let mut s = S::Open;
+        for (a, want) in [
+            (A::Assign, S::Assigned),
+            (A::Assign, S::Assigned),
+            (A::Start, S::InProgress),
+            (A::WaitParts, S::WaitingParts),
+            (A::Resume, S::InProgress),
+            (A::Done, S::Done),
+            (A::Reject, S::InProgress),
+            (A::Done, S::Done),
+            (A::Verify, S::Verified),
+        ] {
+            s = transition(s, a).unwrap_or_else(|| panic!("{a:?} from {s:?}"));
+            assert_eq!(s, want);
+        }
+        // nothing after verified; no skipping
+        assert!(actions(S::Verified).is_empty());
+        assert!(actions(S::Cancelled).is_empty());
+        assert_eq!(transition(S::Open, A::Start), None, "assign first");
+        assert_eq!(transition(S::Open, A::Done), None);
+        assert_eq!(transition(S::InProgress, A::Verify), None, "done first");
+        assert_eq!(transition(S::WaitingParts, A::Done), None, "resume first");
+        assert_eq!(
+            transition(S::InProgress, A::Cancel),
+            None,
+            "started work stays"
+        );
+        assert_eq!(transition(S::Assigned, A::Cancel), Some(S::Cancelled));
+        assert_eq!(actions(S::Open), vec![A::Assign, A::Cancel]);
+        assert!(books_work(S::WaitingParts) && !books_work(S::Assigned) && !books_work(S::Done));
+    }
+
+    #[test]
+    fn calendar_plans_fall_due_with_their_lead() {
+        use time::macros::date;
+        let start = date!(2026 - 01 - 10);
+        assert_eq!(calendar_due(None, start, 30), start);
+        let due = calendar_due(Some(date!(2026 - 03 - 01)), start, 30);
+        assert_eq!(due, date!(2026 - 03 - 31));
+        assert!(!calendar_opens(due, 3, date!(2026 - 03 - 27)));
+        assert!(calendar_opens(due, 3, date!(2026 - 03 - 28)));
+        assert!(calendar_opens(due, 0, due));
+        assert!(!calendar_opens(due, 0, date!(2026 - 03 - 30)));
+    }
+
+    #[test]
+    fn meter_plans_fall_due_on_the_meter_and_rebase_on_a_reset() {
+        assert_eq!(meter_due(None, 500.0, 499.0), MeterDue::NotYet(1.0));
+        assert_eq!(meter_due(None, 500.0, 500.0), MeterDue::Due);
+        assert_eq!(
+            meter_due(Some(1200.0), 500.0, 1650.0),
+            MeterDue::NotYet(50.0)
+        );
+        assert_eq!(meter_due(Some(1200.0), 500.0, 1700.5), MeterDue::Due);
+        assert_eq!(meter_due(Some(1200.0), 500.0, 30.0), MeterDue::Rebase);
+    }
+
+    #[test]
+    fn kpis_from_failures() {
+        let h = 3_600_000;
+        let fail = |s: i64, e: Option<i64>, stopped| Failure {
+            start_ms: s * h,
+            end_ms: e.map(|e| e * h),
+            stopped,
+        };
+        // 100 h, one machine: a 4 h stop, a 2 h repair without stopping, one still open
+        // from hour 98 (stopped: 2 h of downtime so far)
+        let k = kpis(
+            &[
+                fail(10, Some(14), true),
+                fail(50, Some(52), false),
+                fail(98, None, true),
+            ],
+            0,
+            100 * h,
+            1,
+        );
+        assert_eq!(k.failures, 3);
+        assert!((k.downtime_h - 6.0).abs() < 1e-9);
+        assert!((k.availability.unwrap() - 0.94).abs() < 1e-9);
+        assert!((k.mtbf_h.unwrap() - 94.0 / 3.0).abs() < 1e-9);
+        assert!((k.mttr_h.unwrap() - 3.0).abs() < 1e-9);
+        // a failure begun before the period counts its downtime inside only
+        let k = kpis(&[fail(-5, Some(5), true)], 0, 100 * h, 2);
+        assert_eq!(k.failures, 0);
+        assert!((k.availability.unwrap() - (1.0 - 5.0 / 200.0)).abs() < 1e-9);
+        assert_eq!(k.mtbf_h, None);
+        assert_eq!(kpis(&[], 0, 0, 1), Kpis::default());
+        // compliance: due in the period, done by the due time
+        let c = pm_compliance(
+            &[(10, Some(9)), (20, Some(25)), (30, None), (200, None)],
+            0,
+            100,
+        );
+        assert!((c.unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(pm_compliance(&[(200, None)], 0, 100), None);
+    }
 
     #[test]
     fn boundaries_follow_the_standard_and_the_unknown_class_is_the_strictest() {

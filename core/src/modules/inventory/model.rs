@@ -511,6 +511,11 @@ pub enum DocLine {
     Count {
         count: u64,
     },
+    /// Spare parts issued to (or returned from) a maintenance work order of the equipment
+    /// module, which books them on the order in the same transaction.
+    WorkOrder {
+        order: u64,
+    },
 }
 
 /// A purchase requisition: by hand, or proposed from the reorder point.

@@ -261,7 +261,7 @@ pub(super) fn check_pending(
                 rules::check_buyer(m, &partner(r, so.customer)?, today)?;
             }
         }
-        DocLine::Count { .. } => {}
+        DocLine::Count { .. } | DocLine::WorkOrder { .. } => {}
     }
     Ok(())
 }
@@ -1379,7 +1379,7 @@ pub(super) fn posted(w: &mut WriteTx, mv: &Movement, m: &Material) -> Result<()>
             }
             w.insert(&SALES_ORDERS, &so.id, &so)?;
         }
-        Some(DocLine::Count { .. }) | None => {}
+        Some(DocLine::Count { .. } | DocLine::WorkOrder { .. }) | None => {}
     }
     Ok(())
 }

@@ -1,0 +1,286 @@
+//! 设备管理 on the demo plant with a Modbus PLC as the machine: a vibration tag driven into
+//! zone C proposes a work order (and raises the zone alarm); the order runs its life cycle
+//! with spare parts issued from inventory; a preventive plan by run hours falls due when
+//! the meter passes it; the ledger's refusals.
+
+use serde_json::{Value, json};
+
+use crate::common::plc::TcpPlc;
+use crate::common::{Client, Server, eventually};
+
+fn id_by(list: &Value, key: &str, v: &str) -> u64 {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .find(|x| x[key] == v)
+        .unwrap_or_else(|| panic!("{v} not in the list"))["id"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The stock of a material over every location.
+fn stock(api: &Client, material: u64) -> f64 {
+    api.get(&format!("/api/v1/inventory/stock?material={material}"))
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["qty"].as_f64().unwrap())
+        .sum()
+}
+
+fn orders_of(api: &Client, equipment: u64) -> Vec<Value> {
+    api.get(&format!(
+        "/api/v1/equipment/work-orders?equipment={equipment}"
+    ))
+    .json()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn action(api: &Client, order: u64, body: Value) -> crate::common::Resp {
+    api.post_json(
+        &format!("/api/v1/equipment/work-orders/{order}/actions"),
+        &body,
+    )
+}
+
+/// A pump on a PLC: vibration (float32 at 0), motor current (2), run hours (4).
+fn pump_plc(api: &Client) -> TcpPlc {
+    let plc = TcpPlc::start();
+    {
+        let mut m = plc.memory.lock().unwrap();
+        m.set_f32(0, 1.0);
+        m.set_f32(2, 28.0);
+        m.set_f32(4, 1_200.0);
+    }
+    let r = api.post_json(
+        "/api/v1/devices",
+        &json!({"id": 0, "name": "P901 PLC", "enabled": true, "config": {"driver": "modbus_tcp",
+            "host": "127.0.0.1", "port": plc.addr.port(), "unit": 1, "timeout_ms": 500,
+            "groups": [{"name": "default", "interval_ms": 200}]}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dev = r.json()["id"].as_u64().unwrap();
+    for (name, addr, unit) in [
+        ("P901.VT", 0, "mm/s"),
+        ("P901.IT", 2, "A"),
+        ("P901.RH", 4, "h"),
+    ] {
+        let r = api.post_json(
+            "/api/v1/tags",
+            &json!({"id": 0, "name": name, "data_type": "float", "unit": unit,
+                "source": {"kind": "modbus", "device": dev, "area": "holding_register",
+                    "address": addr, "format": "float32"}}),
+        );
+        assert_eq!(r.status, 201, "{name}: {}", r.body);
+    }
+    plc
+}
+
+#[test]
+fn a_pump_in_zone_c_gets_a_work_order_whose_parts_move_stock() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let plc = pump_plc(&api);
+    let cats = api.get("/api/v1/equipment/categories").json();
+    let pump_cat = id_by(&cats, "code", "ROT-PUMP");
+    let mats = api.get("/api/v1/inventory/materials").json();
+    let bearing = id_by(&mats, "code", "SP-BRG-6309");
+
+    // the ledger's refusals: each names its field and saves nothing
+    let body = |tag_no: &str, power: Value, bindings: Value| {
+        json!({"tag_no": tag_no, "name": "循环泵", "category": pump_cat, "criticality": "A",
+            "status": "running", "params": {"rated_power": power, "flow": 30.0},
+            "bindings": bindings, "bom": [{"material": bearing, "qty": 2.0}]})
+    };
+    let vib = json!([{"tag": "P901.VT", "role": "vibration", "point": "驱动端"},
+        {"tag": "P901.IT", "role": "motor_current"}, {"tag": "P901.RH", "role": "run_hours"}]);
+    for (b, field, code) in [
+        (
+            body("P101", json!(15.0), json!([])),
+            "tag_no",
+            "equipment.tag_no_taken",
+        ),
+        (
+            body("P-901", json!("十五"), json!([])),
+            "params",
+            "equipment.param_type",
+        ),
+        (
+            body(
+                "P-901",
+                json!(15.0),
+                json!([{"tag": "P101.VT", "role": "bearing_temperature"}]),
+            ),
+            "bindings",
+            "equipment.tag_role",
+        ),
+    ] {
+        let r = api.post_json("/api/v1/equipment", &b);
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.json()["error"]["field"], field, "{}", r.body);
+        assert_eq!(r.json()["error"]["code"], code, "{}", r.body);
+    }
+    assert!(
+        api.get("/api/v1/equipment?q=P-901").json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let r = api.post_json("/api/v1/equipment", &body("P-901", json!(15.0), vib));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let eq = r.json()["id"].as_u64().unwrap();
+
+    // zone B (group and mounting unknown: the strictest boundaries, 1.4/2.8/4.5 mm/s)
+    plc.memory.lock().unwrap().set_f32(0, 2.0);
+    eventually(15, || {
+        api.get(&format!("/api/v1/equipment/{eq}/condition")).json()["zones"][0]["zone"] == "B"
+    });
+    assert!(orders_of(&api, eq).is_empty());
+    // a stopped pump is not judged: 5 mm/s with the motor at 0 A changes nothing
+    {
+        let mut m = plc.memory.lock().unwrap();
+        m.set_f32(2, 0.0);
+        m.set_f32(0, 5.0);
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let c = api.get(&format!("/api/v1/equipment/{eq}/condition")).json();
+    assert_eq!(c["zones"][0]["zone"], "B", "{c}");
+    // running again at 3.2 mm/s: zone C, a proposed work order, the zone alarm
+    {
+        let mut m = plc.memory.lock().unwrap();
+        m.set_f32(0, 3.2);
+        m.set_f32(2, 28.0);
+    }
+    eventually(15, || orders_of(&api, eq).len() == 1);
+    let o = orders_of(&api, eq).remove(0);
+    assert_eq!(o["origin"]["kind"], "condition", "{o}");
+    assert_eq!(o["origin"]["zone"], "C");
+    assert_eq!(o["state"], "open");
+    let c = api.get(&format!("/api/v1/equipment/{eq}/condition")).json();
+    assert_eq!(c["zones"][0]["zone"], "C");
+    assert_eq!(c["history"][0]["work_order"], o["id"]);
+    let alarms = api.get("/api/v1/alarms").body;
+    assert!(alarms.contains("P-901"), "zone alarm missing: {alarms}");
+
+    // the life cycle through the API; the technician is a maintenance user
+    let order = o["id"].as_u64().unwrap();
+    let users = api.get("/api/v1/users").json();
+    let tech = id_by(&users, "username", "qian.feng");
+    let r = action(&api, order, json!({"action": "start"}));
+    assert_eq!(r.status, 409, "assign first: {}", r.body);
+    let r = action(&api, order, json!({"action": "assign", "assignee": tech}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(action(&api, order, json!({"action": "start"})).status, 200);
+    let before = stock(&api, bearing);
+    // more than in stock: refused with the reason, nothing moves
+    let r = action(
+        &api,
+        order,
+        json!({"action": "parts", "parts": [{"material": bearing, "qty": 99}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "equipment.part_stock");
+    assert_eq!(stock(&api, bearing), before);
+    let r = action(
+        &api,
+        order,
+        json!({"action": "parts", "parts": [{"material": bearing, "qty": 2}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(stock(&api, bearing), before - 2.0);
+    let number = o["number"].as_str().unwrap();
+    let moves = api
+        .get(&format!("/api/v1/inventory/movements?material={bearing}"))
+        .body;
+    assert!(moves.contains(number), "the issue names the order: {moves}");
+    // done without a report is refused; with it and the hours it is done
+    let r = action(&api, order, json!({"action": "done", "hours": 3.5}));
+    assert_eq!(r.json()["error"]["field"], "report", "{}", r.body);
+    let r = action(
+        &api,
+        order,
+        json!({"action": "done", "hours": 3.5, "report": "更换驱动端轴承，复测 1.9 mm/s"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // a token cannot sign off; the manager signs in and verifies
+    let r = action(&api, order, json!({"action": "verify", "note": "好"}));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let boss = s.login("zhang.jianguo");
+    let r = boss.submit(
+        &format!("/equipment/work-orders/{order}/actions"),
+        &[("action", "verify"), ("note", "试车正常，关闭")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let o = api
+        .get(&format!("/api/v1/equipment/work-orders/{order}"))
+        .json();
+    assert_eq!(o["state"], "verified", "{o}");
+    assert_eq!(o["verified_by"], "张建国");
+
+    // a preventive plan by run hours: every 500 h from 1,000 h; the meter reads 1,200 h
+    let r = api.post_json(
+        "/api/v1/equipment/plans",
+        &json!({"equipment": eq, "title": "500 h 换油", "tasks": ["换油"],
+            "trigger": {"kind": "meter", "tag": "P901.RH", "every": 500.0}, "last_meter": 1000.0}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let plan = r.json()["id"].as_u64().unwrap();
+    let r = api.post_json(
+        "/api/v1/equipment/plans",
+        &json!({"equipment": eq, "title": "x",
+            "trigger": {"kind": "meter", "tag": "P901.VT", "every": 500.0}}),
+    );
+    assert_eq!(r.status, 422, "a vibration tag is not a meter: {}", r.body);
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    assert!(
+        !orders_of(&api, eq)
+            .iter()
+            .any(|o| o["kind"] == "preventive"),
+        "not due at 1,200 h"
+    );
+    plc.memory.lock().unwrap().set_f32(4, 1_500.5);
+    eventually(25, || {
+        orders_of(&api, eq)
+            .iter()
+            .any(|o| o["kind"] == "preventive" && o["origin"]["plan"] == plan)
+    });
+    let plans = api.get("/api/v1/equipment/plans").json();
+    let p = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == plan)
+        .unwrap();
+    assert!(p["open_order"].is_u64(), "{p}");
+}
+
+#[test]
+fn a_deleted_machine_s_label_says_so() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let cats = api.get("/api/v1/equipment/categories").json();
+    let tank = id_by(&cats, "code", "STA-TANK");
+    let r = api.post_json(
+        "/api/v1/equipment",
+        &json!({"tag_no": "TK-999", "name": "废液罐", "category": tank, "criticality": "C",
+            "status": "running", "params": {"volume": 10.0, "medium": "废液"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_u64().unwrap();
+    let phone = s.login("li.ming");
+    assert_eq!(phone.get(&format!("/equipment/{id}")).status, 200);
+    // an operator may not delete; the admin may
+    assert_eq!(
+        phone.submit(&format!("/equipment/{id}/delete"), &[]).status,
+        403
+    );
+    assert_eq!(api.delete(&format!("/api/v1/equipment/{id}")).status, 200);
+    let r = phone.get(&format!("/equipment/{id}"));
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("TK-999"), "{}", r.body);
+    let r = api.get(&format!("/api/v1/equipment/{id}"));
+    assert_eq!(r.json()["error"]["code"], "equipment.deleted", "{}", r.body);
+}
