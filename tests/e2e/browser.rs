@@ -81,6 +81,13 @@ fn the_lab_enters_results_on_a_phone_and_sees_the_judgement() {
     story("quality.spec.mjs");
 }
 
+/// An operator scans a pump's QR label on a phone and reports a fault with a photo; the
+/// technician issues a spare part and reports it done; the lead signs it off.
+#[test]
+fn a_fault_reported_from_a_qr_label_is_repaired_and_closed_on_phones() {
+    story("equipment.spec.mjs");
+}
+
 fn story(spec: &str) {
     story_with(spec, &[]);
 }

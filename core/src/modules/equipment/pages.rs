@@ -631,8 +631,11 @@ fn order_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, App
         .collect();
     let approver = ctx.who.can(M, Level::Approve);
     let writer = ctx.who.can(M, Level::Write);
+    let me = ctx.who.user().map(|u| u.id);
     let actions: Vec<&str> = rules::actions(o.state)
         .into_iter()
+        // whoever did the work does not see the sign-off (the service refuses it anyway)
+        .filter(|a| !(*a == rules::WoAction::Verify && me == Some(o.done_by_id)))
         .filter(|a| {
             let needs_approve = matches!(
                 a,
