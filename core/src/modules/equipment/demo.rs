@@ -440,6 +440,7 @@ pub fn seed(app: &App) -> Result<()> {
         ..blank("P101B", "单体进料备用泵", pump)
     })?;
     super::condition::state(app).reload();
+    documents(app, &demo, &[(p101.id, "P101"), (r101.id, "R101")], maint)?;
 
     // plans: by calendar and by run hours
     let today = crate::plant_time::today(app.offset);
@@ -682,5 +683,123 @@ pub fn seed(app: &App) -> Result<()> {
         },
         at(24),
     )?;
+    Ok(())
+}
+
+/// A one-page PDF with a line of text, as a scanned manual stands in for.
+fn pdf(line: &str) -> Vec<u8> {
+    let content = format!("BT /F1 14 Tf 72 720 Td ({line}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Manuals, a drawing the maintenance department keeps to itself, and the reactor's
+/// inspection certificates (one due within its warning days).
+fn documents(app: &App, demo: &Actor, eq: &[(u64, &str)], maint: Option<u64>) -> Result<()> {
+    use super::model::DocKind;
+    use super::service::documents::{DocInput, Viewer, save_document};
+    let today = crate::plant_time::today(app.offset);
+    let day = |d: i64| crate::plant_time::format_day(today + time::Duration::days(d));
+    let all = Viewer {
+        approver: true,
+        ..Viewer::default()
+    };
+    let id = |tag: &str| {
+        eq.iter()
+            .find(|(_, t)| *t == tag)
+            .map(|(id, _)| *id)
+            .unwrap_or(0)
+    };
+    let now = crate::util::now_ms();
+    for (e, kind, title, number, due, depts, file) in [
+        (
+            id("P101"),
+            DocKind::Manual,
+            "IHF 氟塑料离心泵使用说明书",
+            "DY-IHF-2019",
+            None,
+            vec![],
+            (
+                "IHF65-50-160-manual.pdf",
+                pdf("IHF65-50-160 operation manual"),
+            ),
+        ),
+        (
+            id("P101"),
+            DocKind::Drawing,
+            "P101 机械密封装配图",
+            "DWG-P101-02",
+            None,
+            maint.into_iter().collect(),
+            ("P101-seal.pdf", pdf("P101 mechanical seal assembly")),
+        ),
+        (
+            id("R101"),
+            DocKind::Certificate,
+            "聚合釜压力容器定期检验报告",
+            "浙特检 2025-0451",
+            Some(day(200)),
+            vec![],
+            (
+                "R101-inspection.pdf",
+                pdf("R101 periodic inspection report"),
+            ),
+        ),
+        (
+            id("R101"),
+            DocKind::Certificate,
+            "R101 釜顶安全阀校验证书",
+            "AQF-2025-1187",
+            Some(day(18)),
+            vec![],
+            ("R101-PSV.pdf", pdf("R101 safety valve test certificate")),
+        ),
+    ] {
+        save_document(
+            &app.store,
+            demo,
+            e,
+            DocInput {
+                id: 0,
+                kind: Some(kind),
+                title: title.into(),
+                number: number.into(),
+                due,
+                warn_days: Some(30),
+                departments: depts,
+                roles: Vec::new(),
+                note: "初始归档".into(),
+            },
+            Some((file.0.to_string(), file.1)),
+            &all,
+            now,
+        )?;
+    }
     Ok(())
 }

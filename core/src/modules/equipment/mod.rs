@@ -86,7 +86,7 @@ impl Module for Equipment {
             .store
             .read()
             .map_err(crate::error::Error::from)
-            .and_then(|r| service::counts(&r))
+            .and_then(|r| service::counts(&r, crate::plant_time::today(app.offset)))
         {
             Ok(c) if c.in_zone_cd > 0 => {
                 Health::Degraded(format!("{} vibration points in zone C or D", c.in_zone_cd))
@@ -101,7 +101,7 @@ impl Module for Equipment {
             .store
             .read()
             .map_err(crate::error::Error::from)
-            .and_then(|r| service::counts(&r))
+            .and_then(|r| service::counts(&r, crate::plant_time::today(app.offset)))
         else {
             return Vec::new();
         };
@@ -126,8 +126,12 @@ impl Module for Equipment {
             },
             Evidence {
                 item_key: "module.equipment.item.documents",
-                met: false,
-                detail: Msg::new("equipment.evidence.documents").render(lang),
+                met: c.documents > 0,
+                detail: Msg::new("equipment.evidence.documents")
+                    .arg("documents", c.documents)
+                    .arg("certificates", c.certificates)
+                    .arg("expired", c.expired_certificates)
+                    .render(lang),
             },
             Evidence {
                 item_key: "module.equipment.item.spares",
@@ -152,7 +156,8 @@ impl Module for Equipment {
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         // plans fall due in `condition`'s ticker (meters every ten seconds)
-        overdue_alarms(app)
+        overdue_alarms(app)?;
+        certificate_alarms(app)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -181,6 +186,15 @@ pub fn meter(app: &App, tag: &str) -> Option<f64> {
         return None;
     }
     c.value.and_then(|v| v.as_f64())
+}
+
+/// Who is looking at documents, from the request's principal.
+pub fn viewer(who: &crate::web::context::Principal) -> service::documents::Viewer {
+    service::documents::Viewer {
+        department: who.user().and_then(|u| u.department_id),
+        roles: who.user().map(|u| u.roles.clone()).unwrap_or_default(),
+        approver: who.can("equipment", Level::Approve),
+    }
 }
 
 /// The box as the equipment service sees it.
@@ -256,4 +270,36 @@ pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
     drop(r);
     app.alarms
         .sync_external("equipment", &["equipment.order:"], standing)
+}
+
+/// An alarm for every inspection certificate past its due date (high) or within its
+/// warning days (low), cleared once a new certificate date is uploaded.
+pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
+    use crate::modules::safety::archive::model::Status;
+    let today = crate::plant_time::today(app.offset);
+    let r = app.store.read()?;
+    let mut standing = Vec::new();
+    for d in service::documents::certificates(&r)? {
+        let (priority, key) = match service::documents::status(&d, today) {
+            Status::Expired => (Priority::High, "equipment.alarm.cert_expired"),
+            Status::Expiring => (Priority::Low, "equipment.alarm.cert_expiring"),
+            _ => continue,
+        };
+        let tag_no = service::equipment(&r, d.equipment)
+            .map(|e| e.tag_no)
+            .unwrap_or_default();
+        standing.push((
+            format!("equipment.certificate:{}", d.id),
+            priority,
+            texts(
+                &Msg::new(key)
+                    .arg("tag_no", tag_no)
+                    .arg("title", &d.title)
+                    .arg("due", d.due.clone().unwrap_or_default()),
+            ),
+        ));
+    }
+    drop(r);
+    app.alarms
+        .sync_external("equipment", &["equipment.certificate:"], standing)
 }

@@ -585,3 +585,77 @@ fn normal() -> WoPriority {
 fn yes() -> bool {
     true
 }
+
+/// 说明书 / 图纸 / 检验证书 / 报告 / 其他.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    Manual,
+    Drawing,
+    /// An inspection certificate (pressure vessel, safety valve, lifting gear…), with the
+    /// date the next inspection is due.
+    Certificate,
+    Report,
+    Other,
+}
+
+impl DocKind {
+    pub const ALL: [DocKind; 5] = [
+        DocKind::Manual,
+        DocKind::Drawing,
+        DocKind::Certificate,
+        DocKind::Report,
+        DocKind::Other,
+    ];
+    pub fn id(self) -> &'static str {
+        match self {
+            DocKind::Manual => "manual",
+            DocKind::Drawing => "drawing",
+            DocKind::Certificate => "certificate",
+            DocKind::Report => "report",
+            DocKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DocKind> {
+        DocKind::ALL.into_iter().find(|k| k.id() == s)
+    }
+}
+
+/// One uploaded version of a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DocVersion {
+    /// 1, 2, …
+    pub version: u32,
+    pub file: FileMeta,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A document of a piece of equipment, with its versions. Who may see it: everyone with
+/// the module's read level, or — when `departments` or `roles` are set — people of those
+/// departments or holding those roles (and whoever holds the approve level).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    pub id: u64,
+    pub equipment: u64,
+    pub kind: DocKind,
+    pub title: String,
+    /// Certificate or drawing number.
+    #[serde(default)]
+    pub number: String,
+    /// Certificates: the next inspection is due (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub due: Option<String>,
+    /// Days before `due` it turns yellow.
+    #[serde(default = "thirty")]
+    pub warn_days: u32,
+    #[serde(default)]
+    pub departments: Vec<u64>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub versions: Vec<DocVersion>,
+}
+
+fn thirty() -> u32 {
+    30
+}

@@ -47,7 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_submit)
         .service(delete_submit)
         .service(report_page)
-        .service(report_submit);
+        .service(report_submit)
+        .service(document_submit)
+        .service(document_download);
 }
 
 /// The box's address as the browser reached it, for QR codes on printed labels.
@@ -458,6 +460,9 @@ fn equipment_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         plans => to_value(&plans),
         kpis => to_value(&kpis),
         pm,
+        documents => to_value(&super::routes::doc_views(ctx, e.id)?),
+        doc_kinds => super::model::DocKind::ALL.map(|k| k.id()),
+        departments => to_value(&crate::org::service::departments(&r)?),
         can_write => ctx.who.can(M, Level::Write),
         can_approve => ctx.who.can(M, Level::Approve),
     })
@@ -1035,4 +1040,49 @@ async fn board_page(ctx: Need<grant::equipment::Read>) -> Result<HttpResponse, A
             top => to_value(&top),
         },
     )
+}
+
+// ------------------------------------------------------------------ documents
+
+/// Multipart (CSRF in the address): a document or a new version of one.
+#[post("/equipment/{id:\\d+}/documents")]
+async fn document_submit(
+    ctx: Need<grant::equipment::Write>,
+    id: web::Path<u64>,
+    mp: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let r = async {
+        let (input, file) = super::routes::read_document(mp).await?;
+        let v = super::viewer(&ctx.who);
+        ctx.write(move |app, actor| {
+            svc::documents::save_document(
+                &app.store,
+                actor,
+                id,
+                input,
+                file,
+                &v,
+                crate::util::now_ms(),
+            )
+        })
+        .await
+        .map(|_| format!("/equipment/{id}#documents"))
+    }
+    .await;
+    ctx.done(r, "flash.saved", "equipment/equipment.html", || {
+        equipment_data(&ctx, id)
+    })
+}
+
+#[get("/equipment/documents/{doc}/{version}")]
+async fn document_download(
+    ctx: Need<grant::equipment::Read>,
+    path: web::Path<(u64, u32)>,
+) -> Result<HttpResponse, AppError> {
+    let v = super::viewer(&ctx.who);
+    let (meta, bytes) = svc::documents::file(&ctx.app.store.read()?, path.0, path.1, &v)?;
+    Ok(crate::modules::safety::archive::routes::file_response(
+        meta, bytes,
+    ))
 }

@@ -31,7 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_get)
         .service(api_update)
         .service(api_delete)
-        .service(api_condition);
+        .service(api_condition)
+        .service(api_documents)
+        .service(api_document_upload)
+        .service(api_document_file);
 }
 
 #[derive(utoipa::OpenApi)]
@@ -45,6 +48,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_update,
     api_delete,
     api_condition,
+    api_documents,
+    api_document_upload,
+    api_document_file,
     api_orders,
     api_order_create,
     api_order,
@@ -490,4 +496,144 @@ async fn api_kpis(
         kpis,
         pm_compliance: pm,
     }))
+}
+
+// ------------------------------------------------------------------ documents
+
+/// A document with its traffic light today.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct DocView {
+    #[serde(flatten)]
+    pub doc: super::model::Document,
+    #[schema(value_type = String)]
+    pub status: crate::modules::safety::archive::model::Status,
+}
+
+pub(super) fn doc_views(
+    ctx: &crate::web::context::Ctx,
+    equipment: u64,
+) -> Result<Vec<DocView>, AppError> {
+    let today = crate::plant_time::today(ctx.app.offset);
+    let v = super::viewer(&ctx.who);
+    Ok(
+        svc::documents::documents_of(&ctx.app.store.read()?, equipment, &v)?
+            .into_iter()
+            .map(|doc| DocView {
+                status: svc::documents::status(&doc, today),
+                doc,
+            })
+            .collect(),
+    )
+}
+
+/// The documents of a piece of equipment the caller may see (restricted ones only to
+/// their departments and roles), with each certificate's status (expired, expiring, valid).
+#[utoipa::path(tag = "equipment", params(("id" = u64, Path, description = "Equipment id")), responses(
+    (status = 200, description = "Documents", body = Vec<DocView>)),
+    security(("bearer" = ["equipment:read"])))]
+#[get("/api/v1/equipment/{id:\\d+}/documents")]
+async fn api_documents(
+    ctx: Need<grant::equipment::Read>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, AppError> {
+    svc::scanned(&ctx.app.store.read()?, *id)?;
+    Ok(HttpResponse::Ok().json(doc_views(&ctx, *id)?))
+}
+
+/// Multipart form of a document upload: its fields (as in `DocInput`; `departments` and
+/// `roles` comma-separated) and the `file`.
+pub(super) async fn read_document(
+    mp: actix_multipart::Multipart,
+) -> Result<(svc::documents::DocInput, Option<(String, Vec<u8>)>), AppError> {
+    let max = svc::documents::MAX_DOC_BYTES;
+    let (f, files) = crate::web::form::read_multipart(mp, max, max + (1 << 20)).await?;
+    let list = |name: &str| -> Vec<String> {
+        f.all(name)
+            .iter()
+            .flat_map(|v| v.split([',', '，']))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let departments = list("departments")
+        .iter()
+        .map(|d| {
+            d.parse().map_err(|_| {
+                crate::error::Error::invalid("departments", "equipment.err.department")
+            })
+        })
+        .collect::<Result<Vec<u64>, _>>()?;
+    let input = svc::documents::DocInput {
+        id: f.opt("id")?.unwrap_or(0),
+        kind: super::model::DocKind::parse(f.get("kind")),
+        title: f.get("title").into(),
+        number: f.get("number").into(),
+        due: Some(f.get("due").to_string()),
+        warn_days: f.opt("warn_days")?,
+        departments,
+        roles: list("roles"),
+        note: f.get("note").into(),
+    };
+    let file = files
+        .into_iter()
+        .find(|(field, _, b)| field == "file" && !b.is_empty())
+        .map(|(_, n, b)| (n, b));
+    Ok((input, file))
+}
+
+/// Uploads a document (multipart: `kind` — manual, drawing, certificate, report, other —,
+/// `title`, `number`, `due` for certificates, `warn_days`, `departments`, `roles`, `note`,
+/// and `file`: PDF, PNG, JPEG, WebP, DWG, DOCX or XLSX, checked by content; `id` adds a
+/// version to an existing document).
+#[utoipa::path(tag = "equipment", params(("id" = u64, Path, description = "Equipment id")), responses(
+    (status = 201, description = "Saved", body = super::model::Document),
+    (status = 422, description = "Refused: the file is not what its name says, a certificate without its due date…")),
+    security(("bearer" = ["equipment:write"])))]
+#[post("/api/v1/equipment/{id:\\d+}/documents")]
+async fn api_document_upload(
+    ctx: Need<grant::equipment::Write>,
+    id: web::Path<u64>,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let (input, file) = read_document(mp).await?;
+    let (eq, v) = (id.into_inner(), super::viewer(&ctx.who));
+    let d = ctx
+        .write(move |app, actor| {
+            svc::documents::save_document(
+                &app.store,
+                actor,
+                eq,
+                input,
+                file,
+                &v,
+                crate::util::now_ms(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(d))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct VersionParams {
+    /// A version (default: the latest).
+    version: Option<u32>,
+}
+
+/// A document's file (the latest version unless one is asked for).
+#[utoipa::path(tag = "equipment", params(("doc" = u64, Path, description = "Document id"), VersionParams), responses(
+    (status = 200, description = "The file"),
+    (status = 404, description = "No such document, or not visible to the caller")),
+    security(("bearer" = ["equipment:read"])))]
+#[get("/api/v1/equipment/documents/{doc}/file")]
+async fn api_document_file(
+    ctx: Need<grant::equipment::Read>,
+    doc: web::Path<u64>,
+    q: web::Query<VersionParams>,
+) -> Result<HttpResponse, AppError> {
+    let v = super::viewer(&ctx.who);
+    let (meta, bytes) =
+        svc::documents::file(&ctx.app.store.read()?, *doc, q.version.unwrap_or(0), &v)?;
+    Ok(crate::modules::safety::archive::routes::file_response(
+        meta, bytes,
+    ))
 }

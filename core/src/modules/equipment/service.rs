@@ -2034,12 +2034,25 @@ pub struct Counts {
     pub faults: u64,
     pub plans: u64,
     pub parts_issued: u64,
+    pub documents: u64,
+    pub certificates: u64,
+    pub expired_certificates: u64,
 }
 
-pub fn counts(r: &impl Reader) -> Result<Counts> {
+pub fn counts(r: &impl Reader, today: Date) -> Result<Counts> {
+    let certs = documents::certificates(r)?;
     let mut c = Counts {
         categories: r.count(&CATEGORIES)?,
         plans: r.count(&PLANS)?,
+        documents: documents::count(r)?,
+        certificates: certs.len() as u64,
+        expired_certificates: certs
+            .iter()
+            .filter(|d| {
+                documents::status(d, today)
+                    == crate::modules::safety::archive::model::Status::Expired
+            })
+            .count() as u64,
         ..Counts::default()
     };
     for e in all_equipment(r)? {
@@ -2110,6 +2123,8 @@ pub fn bom(r: &impl Reader, e: &Equipment) -> Result<Vec<BomView>> {
         })
         .collect()
 }
+
+pub mod documents;
 
 #[cfg(test)]
 mod tests;

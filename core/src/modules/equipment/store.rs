@@ -1,6 +1,6 @@
 //! Tables of 设备管理. Only `service` reads or writes them; other modules call the service.
 
-use super::model::{Category, Equipment, Plan, WorkOrder, ZoneEvent, ZoneState};
+use super::model::{Category, Document, Equipment, Plan, WorkOrder, ZoneEvent, ZoneState};
 use crate::modules::safety::archive::model::FileBlob;
 use crate::store::Table;
 
@@ -26,3 +26,9 @@ pub(super) const FILES: Table<(u64, u64), FileBlob> = Table::new("equipment.file
 pub(super) const PLANS: Table<u64, Plan> = Table::new("equipment.plans");
 /// Per-year work order number sequence: year → last number.
 pub(super) const SEQ: Table<u64, u64> = Table::new("equipment.seq");
+pub(super) const DOCUMENTS: Table<u64, Document> = Table::new("equipment.documents");
+/// Documents by equipment: (equipment, document).
+pub(super) const DOCS_BY_EQUIPMENT: Table<(u64, u64), ()> =
+    Table::new("equipment.docs_by_equipment");
+/// Document files: (document, file id).
+pub(super) const DOC_FILES: Table<(u64, u64), FileBlob> = Table::new("equipment.doc_files");

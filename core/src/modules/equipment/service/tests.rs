@@ -868,3 +868,122 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
         Some(15.0)
     );
 }
+
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+];
+
+#[test]
+fn documents_are_checked_by_content_versioned_and_kept_to_their_departments() {
+    use super::documents::{DocInput, Viewer, check_document, documents_of, file, save_document};
+    use crate::modules::equipment::model::DocKind;
+    use crate::modules::safety::archive::model::Status;
+    let p = plant();
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    // a file that is not what its extension says, a type we do not keep
+    assert_eq!(
+        key(&check_document("manual.pdf", PNG).unwrap_err()),
+        "equipment.err.file_mismatch"
+    );
+    assert_eq!(
+        key(&check_document("notes.txt", b"just text").unwrap_err()),
+        "equipment.err.file_type"
+    );
+    assert_eq!(
+        check_document("手册.PDF", &pdf).unwrap().1,
+        "application/pdf"
+    );
+    let everyone = Viewer::default();
+    let input = |kind, due: Option<&str>, departments: Vec<u64>| DocInput {
+        kind: Some(kind),
+        title: "安全阀校验证书".into(),
+        due: due.map(str::to_string),
+        departments,
+        ..DocInput::default()
+    };
+    let save = |i: DocInput, f: Option<(&str, Vec<u8>)>, v: &Viewer| {
+        save_document(
+            &p.store,
+            &p.admin,
+            p.pump.id,
+            i,
+            f.map(|(n, b)| (n.to_string(), b)),
+            v,
+            NOW,
+        )
+    };
+    // a certificate needs its due date; a new document needs its file
+    assert_eq!(
+        field(
+            save(
+                input(DocKind::Certificate, None, vec![]),
+                Some(("a.pdf", pdf.clone())),
+                &everyone
+            )
+            .unwrap_err()
+        ),
+        "due"
+    );
+    assert_eq!(
+        field(save(input(DocKind::Manual, None, vec![]), None, &everyone).unwrap_err()),
+        "file"
+    );
+    let cert = save(
+        input(DocKind::Certificate, Some("2026-12-20"), vec![]),
+        Some(("psv.pdf", pdf.clone())),
+        &everyone,
+    )
+    .unwrap();
+    assert_eq!(
+        super::documents::status(&cert, date!(2026 - 11 - 01)),
+        Status::Valid
+    );
+    assert_eq!(
+        super::documents::status(&cert, date!(2026 - 12 - 03)),
+        Status::Expiring
+    );
+    assert_eq!(
+        super::documents::status(&cert, date!(2026 - 12 - 21)),
+        Status::Expired
+    );
+    // a new version keeps the old one
+    let v2 = save(
+        DocInput {
+            id: cert.id,
+            due: Some("2027-12-20".into()),
+            ..input(DocKind::Certificate, None, vec![])
+        },
+        Some(("psv-2026.pdf", pdf.clone())),
+        &everyone,
+    )
+    .unwrap();
+    assert_eq!(v2.versions.len(), 2);
+    assert_eq!(v2.due.as_deref(), Some("2027-12-20"));
+    let r = p.store.read().unwrap();
+    assert_eq!(file(&r, cert.id, 1, &everyone).unwrap().0.name, "psv.pdf");
+    assert_eq!(
+        file(&r, cert.id, 0, &everyone).unwrap().0.name,
+        "psv-2026.pdf"
+    );
+    drop(r);
+    // a drawing kept to department 9: others neither list nor download it
+    let dept =
+        crate::org::service::create_department(&p.store, &p.admin, "设备动力部", "").unwrap();
+    let dwg = save(
+        input(DocKind::Drawing, None, vec![dept.id]),
+        Some(("seal.pdf", pdf)),
+        &everyone,
+    )
+    .unwrap();
+    let r = p.store.read().unwrap();
+    let outsider = Viewer::default();
+    let member = Viewer {
+        department: Some(dept.id),
+        ..Viewer::default()
+    };
+    assert_eq!(documents_of(&r, p.pump.id, &outsider).unwrap().len(), 1);
+    assert_eq!(documents_of(&r, p.pump.id, &member).unwrap().len(), 2);
+    assert!(file(&r, dwg.id, 0, &outsider).is_err());
+    assert!(file(&r, dwg.id, 0, &member).is_ok());
+}

@@ -313,7 +313,7 @@ async fn upload_submit(
     }
 }
 
-fn file_response(meta: FileMeta, bytes: Vec<u8>) -> HttpResponse {
+pub(crate) fn file_response(meta: FileMeta, bytes: Vec<u8>) -> HttpResponse {
     // RFC 6266 / 5987: ASCII fallback plus the UTF-8 name (Chinese file names)
     let ascii: String = meta
         .name
