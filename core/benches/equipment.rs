@@ -34,6 +34,9 @@ impl Site for BenchSite {
     fn tag_exists(&self, _: &str) -> bool {
         true
     }
+    fn tag_unit(&self, _: &str) -> String {
+        "mm/s".into()
+    }
     fn assignable(&self, _: u64) -> Option<String> {
         Some("钱峰".into())
     }
@@ -468,13 +471,13 @@ fn main() {
     let evals = 2_000;
     let mut judge = Duration::ZERO;
     let mut floor = Duration::ZERO;
-    for _ in 0..evals {
+    for i in 0..evals {
         feed(&engine);
         let t = Instant::now();
         black_box(engine.currents(&handles));
         floor += t.elapsed();
         let t = Instant::now();
-        let changes = cond.judge(&engine);
+        let changes = cond.judge(&engine, NOW_MS + i as i64 * 1000);
         judge += t.elapsed();
         assert!(changes.is_empty());
     }

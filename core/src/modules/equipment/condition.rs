@@ -26,13 +26,26 @@ struct Watched {
     handle: Option<u32>,
     /// The motor current tag's handle, if the machine has one.
     running: Option<u32>,
+    /// A zone the readings have been in since (ms), not yet taken.
+    pending: Option<(Zone, i64)>,
+    /// When the machine was last seen standing still (its run-up is not judged).
+    stopped_ms: Option<i64>,
 }
 
 /// Seconds between two looks at the preventive plans (calendar dates and meters).
 const PLAN_EVERY_S: u64 = 10;
 
-/// A motor current at or below this (A) means the machine stands still.
-const STOPPED_A: f64 = 0.1;
+/// A motor current at or below this (A) means the machine stands still (a running motor of
+/// the sizes ISO 10816-3 covers draws several amperes even unloaded).
+const STOPPED_A: f64 = 1.0;
+
+/// A new zone is taken once the readings have stayed in it this long (one spike is not a
+/// condition).
+pub const CONFIRM_MS: i64 = 10_000;
+
+/// After a machine starts, its run-up is not judged for this long (ISO 10816-3 judges
+/// steady running).
+pub const SETTLE_MS: i64 = 60_000;
 
 /// The evaluation's state, shared through `App::state`.
 #[derive(Default)]
@@ -82,6 +95,8 @@ impl Condition {
                     .map(|t| t.id),
                 watch,
                 zone,
+                pending: None,
+                stopped_ms: None,
             })
             .collect();
         *self
@@ -101,12 +116,12 @@ impl Condition {
         if self.stale.swap(false, Ordering::Relaxed) || age > 60_000 {
             self.load(app)?;
         }
-        Ok(self.judge(&app.tags))
+        Ok(self.judge(&app.tags, now_ms))
     }
 
     /// Judges the watched tags' current values in the tag engine (what `evaluate` does
     /// once the watches are loaded).
-    pub fn judge(&self, tags: &crate::tags::engine::Engine) -> Vec<ZoneChange> {
+    pub fn judge(&self, tags: &crate::tags::engine::Engine, now_ms: i64) -> Vec<ZoneChange> {
         let mut w = self
             .watched
             .lock()
@@ -125,6 +140,11 @@ impl Condition {
                 .and_then(|a| a.value.and_then(|v| v.as_f64()))
                 .is_some_and(|amps| amps <= STOPPED_A);
             if stopped {
+                x.stopped_ms = Some(now_ms);
+                x.pending = None;
+                continue;
+            }
+            if x.stopped_ms.is_some_and(|t| now_ms - t < SETTLE_MS) {
                 continue;
             }
             let Some(v) = c.value.and_then(|v| v.as_f64()) else {
@@ -133,7 +153,20 @@ impl Condition {
             let Some(z) = rules::next_zone(x.zone, v, &x.watch.bounds) else {
                 continue;
             };
-            if Some(z) != x.zone {
+            if Some(z) == x.zone {
+                x.pending = None;
+                continue;
+            }
+            // the new zone holds for CONFIRM_MS before it is taken
+            let since = match x.pending {
+                Some((p, t)) if p == z => t,
+                _ => {
+                    x.pending = Some((z, now_ms));
+                    now_ms
+                }
+            };
+            if now_ms - since >= CONFIRM_MS {
+                x.pending = None;
                 changes.push(ZoneChange {
                     equipment: x.watch.equipment,
                     tag: x.watch.tag.clone(),

@@ -318,10 +318,7 @@ pub fn seed(app: &App) -> Result<()> {
             ("register_no".into(), s("容 3ZJ 浙G 0451(19)")),
             ("next_inspection".into(), s("2027-06-17")),
         ]),
-        bindings: vec![
-            bind("R101.PT101", Role::Pressure, "釜顶"),
-            bind("R101.TT102", Role::BearingTemperature, "夹套"),
-        ],
+        bindings: vec![bind("R101.PT101", Role::Pressure, "釜顶")],
         bom: bom(&[("SP-GSK-DN80", 4.0, "人孔及进料口")]),
         ..blank("R101", "聚合反应釜", vessel)
     })?;
@@ -406,7 +403,6 @@ pub fn seed(app: &App) -> Result<()> {
             ("medium".into(), s("甲苯")),
             ("floating_roof".into(), ParamValue::Bool(true)),
         ]),
-        bindings: vec![bind("TK201.LT", Role::Pressure, "液位")],
         ..blank("TK201", "甲苯储罐", tank)
     })?;
     save(Equipment {
@@ -460,6 +456,7 @@ pub fn seed(app: &App) -> Result<()> {
                 trigger,
                 tasks: tasks.iter().map(|t| t.to_string()).collect(),
                 priority: WoPriority::Normal,
+                needs_permits: Vec::new(),
                 lead_days: 3,
                 start: Some(crate::plant_time::format_day(start)),
                 last_done_ms: None,
@@ -531,7 +528,7 @@ pub fn seed(app: &App) -> Result<()> {
                 priority: pr,
                 stopped,
                 due: None,
-                needs_permit: None,
+                needs_permits: Vec::new(),
             },
             true,
             Vec::new(),

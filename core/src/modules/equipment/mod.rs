@@ -75,6 +75,10 @@ impl Module for Equipment {
         vec![
             e("equipment.menu.board", "/equipment/board"),
             e("equipment.menu.ledger", "/equipment"),
+            e(
+                "equipment.menu.mine",
+                "/equipment/work-orders?mine=1&state=open",
+            ),
             e("equipment.menu.orders", "/equipment/work-orders?state=open"),
             e("equipment.menu.plans", "/equipment/plans"),
             e("equipment.menu.categories", "/equipment/categories"),
@@ -197,6 +201,16 @@ pub fn viewer(who: &crate::web::context::Principal) -> service::documents::Viewe
     }
 }
 
+/// Whether a user may be given work orders: enabled, and holding the module's write level.
+pub fn technician(r: &impl crate::store::Reader, u: &crate::auth::model::User) -> bool {
+    let m = [("equipment", crate::registry::Kind::N)];
+    u.enabled
+        && crate::auth::service::user_grants(r, u, &m)
+            .ok()
+            .and_then(|g| g.get("equipment").copied())
+            .is_some_and(|l| l.has(Level::Write))
+}
+
 /// The box as the equipment service sees it.
 pub struct AppSite<'a>(pub &'a App);
 
@@ -204,13 +218,18 @@ impl service::Site for AppSite<'_> {
     fn tag_exists(&self, name: &str) -> bool {
         self.0.tags.defs().by_name(name).is_some()
     }
+    fn tag_unit(&self, name: &str) -> String {
+        self.0
+            .tags
+            .defs()
+            .by_name(name)
+            .map(|t| t.unit.clone())
+            .unwrap_or_default()
+    }
     fn assignable(&self, user: u64) -> Option<String> {
         let r = self.0.store.read().ok()?;
-        crate::auth::service::user(&r, user)
-            .ok()
-            .flatten()
-            .filter(|u| u.enabled)
-            .map(|u| u.display_name)
+        let u = crate::auth::service::user(&r, user).ok().flatten()?;
+        technician(&r, &u).then_some(u.display_name)
     }
     fn meter(&self, tag: &str) -> Option<f64> {
         meter(self.0, tag)

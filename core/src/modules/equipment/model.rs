@@ -518,20 +518,27 @@ pub struct WorkOrder {
     pub verified_by: String,
     #[serde(default)]
     pub signoff: String,
-    /// The special work permit the job must have before it starts (`hot_work`,
-    /// `confined_space`).
+    /// The special work permits the job must have before it starts (`hot_work`,
+    /// `confined_space`; welding inside a vessel needs both).
     #[serde(default)]
-    pub needs_permit: Option<String>,
-    /// The safety module's permit this job works under.
+    pub needs_permits: Vec<String>,
+    /// The safety module's permits this job works under.
     #[serde(default)]
-    pub permit: Option<u64>,
-    #[serde(default)]
-    pub permit_number: String,
+    pub permits: Vec<PermitLink>,
     /// A meter reading when the order was done (plans by meter count from it).
     #[serde(default)]
     pub meter_at_done: Option<f64>,
     #[serde(default)]
     pub steps: Vec<WoStep>,
+}
+
+/// A safety-module permit a work order works under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PermitLink {
+    pub id: u64,
+    pub number: String,
+    /// `hot_work`, `confined_space`…
+    pub work: String,
 }
 
 /// When a preventive plan falls due.
@@ -557,6 +564,9 @@ pub struct Plan {
     pub tasks: Vec<String>,
     #[serde(default = "normal")]
     pub priority: WoPriority,
+    /// Permits its orders need before work starts (`hot_work`, `confined_space`).
+    #[serde(default)]
+    pub needs_permits: Vec<String>,
     /// Calendar plans: the order opens this many days before the date.
     #[serde(default)]
     pub lead_days: u32,

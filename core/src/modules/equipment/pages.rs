@@ -223,6 +223,18 @@ fn echo_of(r: &impl crate::store::Reader, e: &Equipment) -> Result<Value, AppErr
 
 /// Reads the equipment form. Bindings: a line per tag, `tag role [point]`; spare parts: a
 /// line per material, `code qty [note]`.
+/// A role as typed in the bindings box: its id or its name in either language.
+fn role_of(s: &str) -> Option<Role> {
+    Role::parse(s).or_else(|| {
+        Role::ALL.into_iter().find(|r| {
+            let key = format!("equipment.role.{}", r.id());
+            [crate::i18n::Lang::ZhCn, crate::i18n::Lang::En]
+                .into_iter()
+                .any(|l| crate::i18n::t(l, &key).eq_ignore_ascii_case(s))
+        })
+    })
+}
+
 fn parse_form(r: &impl crate::store::Reader, f: &FormData, id: u64) -> Result<Equipment, Error> {
     let category: u64 = f
         .opt("category")?
@@ -249,7 +261,7 @@ fn parse_form(r: &impl crate::store::Reader, f: &FormData, id: u64) -> Result<Eq
     for (i, line) in f.get("bindings").lines().enumerate() {
         let mut parts = line.split_whitespace();
         let Some(tag) = parts.next() else { continue };
-        let role = parts.next().and_then(Role::parse).ok_or_else(|| {
+        let role = parts.next().and_then(role_of).ok_or_else(|| {
             Error::invalid_msg(
                 "bindings",
                 Msg::new("equipment.err.binding_line").arg("line", i + 1),
@@ -453,7 +465,7 @@ fn equipment_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         children => to_value(&children),
         department,
         tags => to_value(&tags),
-        bounds => to_value(&e.vibration.bounds()),
+        bounds => to_value(&svc::bounds_of(&e)),
         history => to_value(&svc::zone_history(&r, e.id, 20)?),
         bom => to_value(&svc::bom(&r, &e)?),
         orders => to_value(&orders),
@@ -540,6 +552,19 @@ async fn report_page(
 /// Photos a report or an order takes at most.
 const MAX_PHOTOS: usize = 6;
 
+/// A multipart form's fields and its `photo` files (up to six).
+async fn read_photos(mp: Multipart) -> Result<(FormData, Vec<(String, Vec<u8>)>), AppError> {
+    let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
+    let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
+    let photos = files
+        .into_iter()
+        .filter(|(field, _, b)| field == "photo" && !b.is_empty())
+        .take(MAX_PHOTOS)
+        .map(|(_, n, b)| (n, b))
+        .collect();
+    Ok((f, photos))
+}
+
 /// Multipart: the report's fields and up to six `photo` files (images only).
 #[post("/equipment/{id:\\d+}/report")]
 async fn report_submit(
@@ -547,14 +572,7 @@ async fn report_submit(
     id: web::Path<u64>,
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
-    let (f, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
-    let photos: Vec<(String, Vec<u8>)> = files
-        .into_iter()
-        .filter(|(field, _, b)| field == "photo" && !b.is_empty())
-        .take(MAX_PHOTOS)
-        .map(|(_, n, b)| (n, b))
-        .collect();
+    let (f, photos) = read_photos(mp).await?;
     let id = id.into_inner();
     let r = async {
         let n = NewOrder {
@@ -565,7 +583,7 @@ async fn report_submit(
             priority: WoPriority::parse(f.get("priority")).unwrap_or(WoPriority::High),
             stopped: f.checked("stopped"),
             due: None,
-            needs_permit: None,
+            needs_permits: Vec::new(),
         };
         ctx.write(move |app, actor| {
             svc::create_order(&app.store, actor, n, true, photos, super::now(app))
@@ -581,11 +599,24 @@ async fn report_submit(
 
 // ------------------------------------------------------------------ work orders
 
+#[derive(Deserialize)]
+struct MineQuery {
+    /// `1`: the orders assigned to whoever is looking.
+    #[serde(default)]
+    mine: Option<String>,
+}
+
 #[get("/equipment/work-orders")]
 async fn orders_page(
     ctx: Need<grant::equipment::Read>,
     q: web::Query<WoFilter>,
+    mine: web::Query<MineQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let mut q = q.into_inner();
+    let mine = mine.mine.as_deref() == Some("1");
+    if mine {
+        q.assignee = Some(ctx.who.user().map_or(0, |u| u.id));
+    }
     let r = ctx.app.store.read()?;
     let page = svc::orders(&r, &q, crate::util::now_ms())?;
     let mut names: BTreeMap<u64, String> = BTreeMap::new();
@@ -608,7 +639,7 @@ async fn orders_page(
             rows => to_value(&rows),
             page => page.page,
             more => page.more,
-            f => to_value(&json!({"state": q.state, "kind": q.kind, "equipment": q.equipment})),
+            f => to_value(&json!({"state": q.state, "kind": q.kind, "equipment": q.equipment, "mine": mine})),
             states => WoState::ALL.map(|s| s.id()),
             kinds => WoKind::ALL.map(|s| s.id()),
         },
@@ -626,7 +657,7 @@ fn order_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, App
     };
     let users: Vec<Value> = crate::auth::service::users(&r)?
         .into_iter()
-        .filter(|u| u.enabled)
+        .filter(|u| super::technician(&r, u))
         .map(|u| json!({"id": u.id, "name": u.display_name}))
         .collect();
     let materials: Vec<Value> = inventory::materials(&r)?
@@ -669,21 +700,24 @@ fn order_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, App
             .map(|(id, x)| json!({"material": id, "code": x.0, "name": x.1, "qty": x.2, "unit": x.3}))
             .collect()
     };
-    let permits: Vec<Value> = match &o.needs_permit {
-        Some(want) => crate::modules::safety::permits::service::permits(
+    // the open permits of the types the job needs, to link one of each
+    let mut permits: Vec<Value> = Vec::new();
+    for want in &o.needs_permits {
+        let found = crate::modules::safety::permits::service::permits(
             &r,
             &crate::modules::safety::permits::service::PermitFilter {
                 work: Some(want.clone()),
+                stage: Some("open".into()),
                 ..Default::default()
             },
             ctx.app.offset,
-        )?
-        .into_iter()
-        .take(30)
-        .map(|p| json!({"id": p.id, "number": p.number, "content": p.content}))
-        .collect(),
-        None => Vec::new(),
-    };
+        )?;
+        permits.extend(
+            found.into_iter().take(30).map(
+                |p| json!({"id": p.id, "number": p.number, "content": p.content, "work": want}),
+            ),
+        );
+    }
     Ok(context! {
         o => to_value(&o),
         e => to_value(&e),
@@ -752,6 +786,8 @@ async fn order_action(
             parts,
             line: f.opt("line")?,
             permit: f.opt("permit")?,
+            // the assign form says which permits the job needs (unticked: none)
+            needs_permits: (f.get("action") == "assign").then(|| f.all("needs_permits")),
         };
         ctx.write(move |app, actor| super::act(app, actor, id, a, approver))
             .await
@@ -770,14 +806,7 @@ async fn order_photos(
     id: web::Path<u64>,
     mp: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let max = crate::modules::safety::archive::service::MAX_FILE_BYTES;
-    let (_, files) = crate::web::form::read_multipart(mp, max, max * MAX_PHOTOS).await?;
-    let files: Vec<(String, Vec<u8>)> = files
-        .into_iter()
-        .filter(|(field, _, b)| field == "photo" && !b.is_empty())
-        .take(MAX_PHOTOS)
-        .map(|(_, n, b)| (n, b))
-        .collect();
+    let (_, files) = read_photos(mp).await?;
     let id = id.into_inner();
     let r = ctx
         .write(move |app, actor| svc::add_photos(&app.store, actor, id, files, super::now(app)))
@@ -870,6 +899,7 @@ async fn plan_submit(
             trigger,
             tasks: f.get("tasks").lines().map(str::to_string).collect(),
             priority: WoPriority::parse(f.get("priority")).unwrap_or_default(),
+            needs_permits: f.all("needs_permits"),
             lead_days: f.opt("lead_days")?.unwrap_or(0),
             start: Some(f.get("start").to_string()),
             last_done_ms: None,
@@ -937,6 +967,17 @@ async fn categories_page(
     ctx.page("equipment/categories.html", c)
 }
 
+/// A parameter type as written: its id or its Chinese name.
+fn kind_of(s: &str) -> Option<ParamKind> {
+    ParamKind::parse(s).or(match s {
+        "数字" => Some(ParamKind::Number),
+        "文字" | "文本" => Some(ParamKind::Text),
+        "日期" => Some(ParamKind::Date),
+        "是/否" | "是否" => Some(ParamKind::Bool),
+        _ => None,
+    })
+}
+
 /// Parameters as lines `key|name|kind|unit|required`.
 fn parse_params(s: &str) -> Result<Vec<ParamDef>, Error> {
     s.lines()
@@ -950,13 +991,22 @@ fn parse_params(s: &str) -> Result<Vec<ParamDef>, Error> {
                     Msg::new("equipment.err.param_line").arg("line", i + 1),
                 )
             };
-            let kind = ParamKind::parse(f.get(2).copied().unwrap_or("")).ok_or_else(bad)?;
+            let kind = kind_of(f.get(2).copied().unwrap_or("")).ok_or_else(|| {
+                Error::invalid_msg(
+                    "params",
+                    Msg::new("equipment.err.param_kind_line").arg("line", i + 1),
+                )
+            })?;
             Ok(ParamDef {
                 key: f.first().copied().unwrap_or("").to_string(),
                 name: f.get(1).copied().unwrap_or("").to_string(),
                 kind,
                 unit: f.get(3).copied().unwrap_or("").to_string(),
-                required: f.get(4).is_some_and(|x| !x.is_empty()),
+                required: match f.get(4).copied().unwrap_or("") {
+                    "" | "optional" | "否" | "no" | "可选" => false,
+                    "required" | "必填" | "是" | "yes" => true,
+                    _ => return Err(bad()),
+                },
             })
         })
         .collect()

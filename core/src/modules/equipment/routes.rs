@@ -274,7 +274,7 @@ fn condition_view(app: &crate::app::App, e: &Equipment) -> Result<ConditionView,
         })
         .collect();
     Ok(ConditionView {
-        bounds: e.vibration.bounds(),
+        bounds: svc::bounds_of(e),
         tags,
         zones: svc::zones_of(&r, e.id)?,
         history: svc::zone_history(&r, e.id, 100)?,

@@ -24,7 +24,7 @@ use crate::i18n::Msg;
 use crate::modules::inventory::model::{DocLine, MoveKind, MoveState};
 use crate::modules::inventory::service as inventory;
 use crate::modules::safety::archive::model::{FileBlob, FileMeta};
-use crate::store::{Actor, ActorKind, Change, Order, Reader, Store, WriteTx};
+use crate::store::{Actor, ActorKind, Change, Order, Reader, Store, Table, WriteTx};
 
 /// The moment of a write: now, and the plant's day (work order numbers run per plant year).
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +185,7 @@ pub fn save_category(store: &Store, actor: &Actor, mut c: Category) -> Result<Ca
         if !changed.is_empty() {
             let cats = subtree(&below, c.id);
             for e in w.values(&EQUIPMENT)? {
-                if !cats.contains(&e.category) {
+                if !cats.contains(&e.category) || e.deleted {
                     continue;
                 }
                 for p in &changed {
@@ -294,10 +294,15 @@ pub fn equipment(r: &impl Reader, id: u64) -> Result<Equipment> {
 
 /// The equipment of a 位号 (not deleted).
 pub fn by_tag_no(r: &impl Reader, tag_no: &str) -> Result<Option<Equipment>> {
-    match r.get(&CODES, &format!("t:{}", tag_no.trim()))? {
+    match r.get(&CODES, &tag_key(tag_no))? {
         Some(id) => Ok(Some(equipment(r, id)?)),
         None => Ok(None),
     }
+}
+
+/// A 位号's key in the code index: `P101` and `p101` are the same tag.
+fn tag_key(tag_no: &str) -> String {
+    format!("t:{}", tag_no.trim().to_uppercase())
 }
 
 /// Every piece of equipment in the ledger (deleted ones left out).
@@ -315,19 +320,19 @@ pub struct EqFilter {
     #[serde(default)]
     pub q: String,
     /// A category (and every category below it).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub category: Option<u64>,
     #[serde(default)]
     pub criticality: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub department: Option<u64>,
     /// Children of this equipment.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub parent: Option<u64>,
     /// Page, from 1 (50 a page).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub page: Option<usize>,
 }
 
@@ -341,6 +346,44 @@ pub struct Page<T> {
     pub more: bool,
 }
 
+/// Collects one page out of a walk over records in order.
+struct Pager<T> {
+    skip: usize,
+    matched: usize,
+    items: Vec<T>,
+}
+
+impl<T> Pager<T> {
+    fn new(page: usize) -> Pager<T> {
+        Pager {
+            skip: (page - 1) * PAGE,
+            matched: 0,
+            items: Vec::new(),
+        }
+    }
+
+    /// Takes a record the filter let through; breaks once one more than the page was seen.
+    fn offer(&mut self, x: T) -> ControlFlow<()> {
+        self.matched += 1;
+        if self.matched > self.skip {
+            if self.items.len() == PAGE {
+                return ControlFlow::Break(());
+            }
+            self.items.push(x);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn finish(self, page: usize) -> Page<T> {
+        let more = self.matched > self.skip + self.items.len();
+        Page {
+            items: self.items,
+            page,
+            more,
+        }
+    }
+}
+
 /// One page of the ledger, in 位号 order.
 pub fn list(r: &impl Reader, f: &EqFilter) -> Result<Page<Equipment>> {
     let cats = match f.category {
@@ -351,9 +394,7 @@ pub fn list(r: &impl Reader, f: &EqFilter) -> Result<Page<Equipment>> {
     let crit = f.criticality.as_deref().filter(|s| !s.is_empty());
     let status = f.status.as_deref().filter(|s| !s.is_empty());
     let page = f.page.unwrap_or(1).max(1);
-    let skip = (page - 1) * PAGE;
-    let mut items = Vec::new();
-    let mut matched = 0usize;
+    let mut pager = Pager::new(page);
     // the code index walks 位号 in order (`t:` keys), so a page needs no sort of the ledger
     let mut err = None;
     r.visit(
@@ -378,28 +419,24 @@ pub fn list(r: &impl Reader, f: &EqFilter) -> Result<Page<Equipment>> {
                         .iter()
                         .any(|s| s.to_lowercase().contains(&q)));
             if hit {
-                matched += 1;
-                if matched > skip {
-                    if items.len() == PAGE {
-                        return ControlFlow::Break(());
-                    }
-                    items.push(e);
-                }
+                pager.offer(e)
+            } else {
+                ControlFlow::Continue(())
             }
-            ControlFlow::Continue(())
         },
     )?;
     if let Some(e) = err {
         return Err(e);
     }
-    let more = matched > skip + items.len();
-    Ok(Page { items, page, more })
+    Ok(pager.finish(page))
 }
 
 /// What the equipment service asks of the rest of the box.
 pub trait Site {
     /// Whether a data-platform tag of this name exists.
     fn tag_exists(&self, name: &str) -> bool;
+    /// A tag's engineering unit (empty when none is set).
+    fn tag_unit(&self, name: &str) -> String;
     /// The name of an active user who may be assigned work, None otherwise.
     fn assignable(&self, user: u64) -> Option<String>;
     /// A meter tag's reading now.
@@ -445,6 +482,16 @@ pub fn save_equipment_in(w: &mut WriteTx, mut e: Equipment, site: &dyn Site) -> 
             return Err(Error::invalid_msg(
                 "bindings",
                 Msg::new("equipment.err.tag_not_found").arg("tag", &b.tag),
+            ));
+        }
+        // zones are in mm/s RMS: a tag in other units (or none) would be judged wrongly
+        let unit = site.tag_unit(&b.tag);
+        if b.role == Role::Vibration && unit.trim().to_lowercase() != "mm/s" {
+            return Err(Error::invalid_msg(
+                "bindings",
+                Msg::new("equipment.err.vibration_unit")
+                    .arg("tag", &b.tag)
+                    .arg("unit", if unit.is_empty() { "—" } else { &unit }),
             ));
         }
     }
@@ -535,9 +582,9 @@ pub fn save_equipment_in(w: &mut WriteTx, mut e: Equipment, site: &dyn Site) -> 
     claim(
         w,
         "tag_no",
-        format!("t:{}", e.tag_no),
+        tag_key(&e.tag_no),
         e.id,
-        before.as_ref().map(|b| format!("t:{}", b.tag_no)),
+        before.as_ref().map(|b| tag_key(&b.tag_no)),
         Msg::new("equipment.err.tag_no_taken").arg("tag_no", &e.tag_no),
     )?;
     bind(w, &e, before.as_ref())?;
@@ -639,7 +686,7 @@ pub fn delete_equipment(store: &Store, actor: &Actor, id: u64) -> Result<Equipme
         unbind(&mut w, &b.tag, id)?;
         w.remove(&ZONES, &zone_key(id, &b.tag))?;
     }
-    w.remove(&CODES, &format!("t:{}", e.tag_no))?;
+    w.remove(&CODES, &tag_key(&e.tag_no))?;
     for p in plans(&w)?.into_iter().filter(|p| p.equipment == id) {
         let mut p2 = p.clone();
         p2.active = false;
@@ -685,6 +732,24 @@ pub struct Watch {
     pub running: Option<String>,
 }
 
+/// The zone boundaries a machine is judged by: edited ones, else the standard's for its
+/// group and mounting, the group taken from its rated power (`rated_power`, kW: 300 kW and
+/// more is group 1) when not given; what stays unknown takes the strictest.
+pub fn bounds_of(e: &Equipment) -> rules::ZoneBounds {
+    if let Some(b) = e.vibration.bounds {
+        return b;
+    }
+    let group = e
+        .vibration
+        .group
+        .or_else(|| match e.params.get("rated_power") {
+            Some(ParamValue::Number(kw)) if *kw >= 300.0 => Some(rules::MachineGroup::Group1),
+            Some(ParamValue::Number(_)) => Some(rules::MachineGroup::Group2),
+            _ => None,
+        });
+    rules::ZoneBounds::iso10816_3(group, e.vibration.mounting)
+}
+
 /// Every vibration binding of equipment in the ledger, with the zone it is in now.
 pub fn watches(r: &impl Reader) -> Result<Vec<(Watch, Option<Zone>)>> {
     let mut out = Vec::new();
@@ -696,7 +761,7 @@ pub fn watches(r: &impl Reader) -> Result<Vec<(Watch, Option<Zone>)>> {
                     equipment: e.id,
                     tag_no: e.tag_no.clone(),
                     tag: b.tag.clone(),
-                    bounds: e.vibration.bounds(),
+                    bounds: bounds_of(&e),
                     criticality: e.criticality,
                     running: e
                         .bindings
@@ -760,11 +825,26 @@ pub fn zone_changes(
             value: c.value,
             work_order: None,
         };
-        if rules::proposes_work_order(c.from, c.to)
-            && !orders_of(&w, c.equipment)?
-                .iter()
-                .any(|o| o.state.is_open() && matches!(&o.origin, Origin::Condition { .. }))
-        {
+        let open = orders_of(&w, c.equipment)?
+            .into_iter()
+            .find(|o| o.state.is_open() && matches!(&o.origin, Origin::Condition { .. }));
+        let worse = rules::proposes_work_order(c.from, c.to);
+        if let Some(mut o) = open.clone().filter(|_| worse && c.to == Zone::D) {
+            // worse while its order is open: the order becomes urgent and says why
+            let before = o.state;
+            o.priority = WoPriority::Urgent;
+            o.due_ms = o
+                .due_ms
+                .min(now.ms + WoPriority::Urgent.default_hours() * HOUR_MS);
+            o.steps.push(WoStep {
+                at_ms: now.ms,
+                by: who(&w, &w.actor().clone())?,
+                action: "escalate".into(),
+                note: format!("{} D {:.2} mm/s", c.tag, c.value),
+            });
+            put(&mut w, &o, Some(before))?;
+            ev.work_order = Some(o.id);
+        } else if worse && open.is_none() {
             let title = Msg::new("equipment.wo.condition_title")
                 .arg("tag_no", &e.tag_no)
                 .arg("zone", format!("{:?}", c.to))
@@ -785,7 +865,7 @@ pub fn zone_changes(
                     },
                     stopped: false,
                     due: None,
-                    needs_permit: None,
+                    needs_permits: Vec::new(),
                 },
                 Origin::Condition {
                     tag: c.tag.clone(),
@@ -903,19 +983,27 @@ pub fn order(r: &impl Reader, id: u64) -> Result<WorkOrder> {
         .ok_or_else(|| Error::not_found("equipment.err.order_not_found"))
 }
 
-/// Every work order of a piece of equipment, newest first.
-pub fn orders_of(r: &impl Reader, equipment: u64) -> Result<Vec<WorkOrder>> {
+/// The ids an index `(parent, child)` holds under `parent`, newest (highest) first.
+fn ids_under(r: &impl Reader, t: &Table<(u64, u64), ()>, parent: u64) -> Result<Vec<u64>> {
     let mut ids = Vec::new();
     r.visit(
-        &BY_EQUIPMENT,
-        (equipment, 0)..(equipment + 1, 0),
+        t,
+        (parent, 0)..(parent + 1, 0),
         Order::Desc,
         |(_, id), ()| {
             ids.push(id);
             ControlFlow::Continue(())
         },
     )?;
-    ids.into_iter().map(|id| order(r, id)).collect()
+    Ok(ids)
+}
+
+/// Every work order of a piece of equipment, newest first.
+pub fn orders_of(r: &impl Reader, equipment: u64) -> Result<Vec<WorkOrder>> {
+    ids_under(r, &BY_EQUIPMENT, equipment)?
+        .into_iter()
+        .map(|id| order(r, id))
+        .collect()
 }
 
 /// The work order list's filter.
@@ -924,14 +1012,14 @@ pub struct WoFilter {
     /// A state id, `open` (not done, verified or cancelled) or `overdue`.
     #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub equipment: Option<u64>,
     #[serde(default)]
     pub kind: Option<String>,
     /// Assigned to this user.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub assignee: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::util::blank_none")]
     pub page: Option<usize>,
 }
 
@@ -940,7 +1028,6 @@ pub fn orders(r: &impl Reader, f: &WoFilter, now_ms: i64) -> Result<Page<WorkOrd
     let state = f.state.as_deref().filter(|s| !s.is_empty());
     let kind = f.kind.as_deref().filter(|s| !s.is_empty());
     let page = f.page.unwrap_or(1).max(1);
-    let skip = (page - 1) * PAGE;
     let hit = |o: &WorkOrder| {
         (match state {
             None => true,
@@ -951,19 +1038,13 @@ pub fn orders(r: &impl Reader, f: &WoFilter, now_ms: i64) -> Result<Page<WorkOrd
             && f.assignee.is_none_or(|a| o.assignee == Some(a))
             && f.equipment.is_none_or(|e| o.equipment == e)
     };
-    let mut items = Vec::new();
-    let mut matched = 0usize;
+    let mut pager = Pager::new(page);
     let mut take = |o: WorkOrder| {
         if hit(&o) {
-            matched += 1;
-            if matched > skip {
-                if items.len() == PAGE {
-                    return ControlFlow::Break(());
-                }
-                items.push(o);
-            }
+            pager.offer(o)
+        } else {
+            ControlFlow::Continue(())
         }
-        ControlFlow::Continue(())
     };
     // the states asked for, through the state index
     let states: Option<Vec<WoState>> = match state {
@@ -1000,8 +1081,7 @@ pub fn orders(r: &impl Reader, f: &WoFilter, now_ms: i64) -> Result<Page<WorkOrd
         }
         (None, None) => r.visit(&WORK_ORDERS, .., Order::Desc, |_, o| take(o))?,
     }
-    let more = matched > skip + items.len();
-    Ok(Page { items, page, more })
+    Ok(pager.finish(page))
 }
 
 /// A work order as asked for.
@@ -1021,10 +1101,10 @@ pub struct NewOrder {
     /// Due (plant time `YYYY-MM-DD HH:MM`); default by priority.
     #[serde(default)]
     pub due: Option<String>,
-    /// The job needs a special work permit of this type before it starts
+    /// The job needs special work permits of these types before it starts
     /// (`hot_work`, `confined_space`).
     #[serde(default)]
-    pub needs_permit: Option<String>,
+    pub needs_permits: Vec<String>,
 }
 
 fn corrective() -> WoKind {
@@ -1036,6 +1116,20 @@ fn normal() -> WoPriority {
 
 /// Permit types a work order may wait for.
 pub const PERMIT_TYPES: [&str; 2] = ["hot_work", "confined_space"];
+
+/// The permit types asked for, checked and without repeats.
+fn permit_types(v: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for p in v.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        if !PERMIT_TYPES.contains(&p) {
+            return Err(Error::invalid("needs_permits", "equipment.err.permit_type"));
+        }
+        if !out.iter().any(|x| x == p) {
+            out.push(p.to_string());
+        }
+    }
+    Ok(out)
+}
 
 fn new_order(
     w: &mut WriteTx,
@@ -1051,11 +1145,7 @@ fn new_order(
             .ok_or_else(|| Error::invalid("due", "equipment.err.due"))?,
         None => now.ms + n.priority.default_hours() * HOUR_MS,
     };
-    if let Some(p) = &n.needs_permit
-        && !PERMIT_TYPES.contains(&p.as_str())
-    {
-        return Err(Error::invalid("needs_permit", "equipment.err.permit_type"));
-    }
+    let needs_permits = permit_types(&n.needs_permits)?;
     let year = now.today.year() as u64;
     let seq = w.get(&SEQ, &year)?.unwrap_or(0) + 1;
     w.insert(&SEQ, &year, &seq)?;
@@ -1089,9 +1179,8 @@ fn new_order(
         verified_ms: None,
         verified_by: String::new(),
         signoff: String::new(),
-        permit: None,
-        permit_number: String::new(),
-        needs_permit: n.needs_permit,
+        permits: Vec::new(),
+        needs_permits,
         meter_at_done: None,
         steps: vec![WoStep {
             at_ms: now.ms,
@@ -1134,6 +1223,15 @@ pub fn open_in(w: &mut WriteTx, n: NewOrder, fault: bool, now: Now) -> Result<Wo
     if e.deleted {
         return Err(deleted(&e));
     }
+    // a due time typed by a person lies ahead (a plan's may already have passed)
+    if let Some(ms) = n
+        .due
+        .as_deref()
+        .and_then(|s| crate::plant_time::parse_local(s.trim(), now.offset))
+        && ms < now.ms
+    {
+        return Err(Error::invalid("due", "equipment.err.due_past"));
+    }
     let origin = if fault { Origin::Fault } else { Origin::Manual };
     new_order(w, &e, n, origin, now)
 }
@@ -1164,7 +1262,18 @@ pub fn create_order(
 }
 
 fn image(name: &str, bytes: &[u8]) -> Result<(String, &'static str)> {
-    let (name, mime) = crate::modules::safety::archive::service::check_file(name, bytes)?;
+    let (name, mime) =
+        crate::modules::safety::archive::service::check_file(name, bytes).map_err(|e| match e {
+            // the size limit says its number; any other refusal: images only
+            Error::Invalid { msg, .. } if msg.key == "safety.err.file_too_large" => {
+                Error::Invalid {
+                    field: "photo",
+                    msg,
+                }
+            }
+            Error::Invalid { .. } => Error::invalid("photo", "equipment.err.photo"),
+            e => e,
+        })?;
     if !mime.starts_with("image/") {
         return Err(Error::invalid("photo", "equipment.err.photo"));
     }
@@ -1179,15 +1288,27 @@ fn store_photo(
     bytes: Vec<u8>,
     now_ms: i64,
 ) -> Result<FileMeta> {
+    store_file(w, &FILES, order, (name, mime), bytes, now_ms)
+}
+
+/// Keeps a file's bytes under its owner (`(owner, file id)`) and answers what it is.
+fn store_file(
+    w: &mut WriteTx,
+    t: &Table<(u64, u64), FileBlob>,
+    owner: u64,
+    (name, mime): (&str, &str),
+    bytes: Vec<u8>,
+    now_ms: i64,
+) -> Result<FileMeta> {
     let meta = FileMeta {
-        id: w.next_id(&FILES)?,
+        id: w.next_id(t)?,
         name: name.to_string(),
         content_type: mime.to_string(),
         size: bytes.len() as u64,
         uploaded_ms: now_ms,
         uploaded_by: who(&*w, &w.actor().clone())?,
     };
-    w.insert(&FILES, &(order, meta.id), &FileBlob { bytes })?;
+    w.insert(t, &(owner, meta.id), &FileBlob { bytes })?;
     Ok(meta)
 }
 
@@ -1283,6 +1404,10 @@ pub struct ActionInput {
     /// permit: the safety module's permit id.
     #[serde(default)]
     pub permit: Option<u64>,
+    /// assign: the permits the job needs before it starts (`hot_work`, `confined_space`);
+    /// absent leaves them as they are.
+    #[serde(default)]
+    pub needs_permits: Option<Vec<String>>,
 }
 
 /// The level an action on a work order needs: assigning, verifying, sending back and
@@ -1341,6 +1466,23 @@ pub fn act_in(
     let mut movements = Vec::new();
     let step_action = a.action.trim().to_string();
     let lifecycle = WoAction::parse(&step_action);
+    // the technician's steps are the assignee's (or a planner's, who may stand in)
+    let technicians = matches!(
+        lifecycle,
+        Some(WoAction::Start | WoAction::WaitParts | WoAction::Resume | WoAction::Done)
+    ) || matches!(
+        step_action.as_str(),
+        "labour" | "parts" | "return_parts" | "check" | "uncheck"
+    );
+    if technicians
+        && !approver
+        && actor.kind == ActorKind::User
+        && o.assignee.is_some_and(|u| u != actor.id)
+    {
+        return Err(Error::Forbidden(
+            Msg::new("equipment.err.not_assignee").arg("name", &o.assignee_name),
+        ));
+    }
     if let Some(act) = lifecycle {
         let next = rules::transition(o.state, act).ok_or_else(|| {
             Error::Conflict(
@@ -1366,14 +1508,22 @@ pub fn act_in(
                     .ok_or_else(|| Error::invalid("assignee", "equipment.err.assignee"))?;
                 o.assignee = Some(u);
                 o.assignee_name = name;
+                if let Some(p) = &a.needs_permits {
+                    o.needs_permits = permit_types(p)?;
+                }
             }
-            WoAction::Start => {
-                if let Some(want) = &o.needs_permit {
-                    permit_ready(&*w, &o, want)?;
+            WoAction::Start | WoAction::Resume => {
+                // work begins (again) only under every permit the job needs, valid now
+                for want in &o.needs_permits {
+                    permit_ready(&*w, &o, want, now.ms)?;
                 }
                 o.started_ms.get_or_insert(now.ms);
             }
             WoAction::Done => {
+                // what was found and done is a person's report
+                if actor.kind != ActorKind::User {
+                    return Err(Error::Forbidden(Msg::new("equipment.err.report_person")));
+                }
                 o.report = text("report", &a.report, 2000, true)?;
                 if let Some(h) = a.hours {
                     o.labour.push(labour(&name, h, &note, now)?);
@@ -1401,7 +1551,12 @@ pub fn act_in(
                 if note.is_empty() {
                     return Err(Error::invalid("note", "equipment.err.signoff"));
                 }
-                if actor.kind == ActorKind::User && user_id(actor) == o.done_by_id {
+                // not by whoever did, was given or booked the work
+                let me = user_id(actor);
+                if me == o.done_by_id
+                    || o.assignee == Some(me)
+                    || o.labour.iter().any(|l| l.person == name)
+                {
                     return Err(Error::Conflict(Msg::new("equipment.err.self_verify")));
                 }
                 o.verified_ms = Some(now.ms);
@@ -1416,7 +1571,7 @@ pub fn act_in(
                     o.done_ms = None;
                 }
             }
-            WoAction::WaitParts | WoAction::Resume => {}
+            WoAction::WaitParts => {}
         }
         o.state = next;
         // a plan's order done: the plan counts from now (and from the meter)
@@ -1428,6 +1583,17 @@ pub fn act_in(
                 p.last_done_ms = Some(now.ms);
                 if o.meter_at_done.is_some() {
                     p.last_meter = o.meter_at_done;
+                }
+            } else {
+                // cancelled: this occurrence is skipped, the plan counts on from it
+                match &p.trigger {
+                    Trigger::Calendar { .. } => p.last_done_ms = Some(o.due_ms),
+                    Trigger::Meter { tag, every } => {
+                        p.last_meter = Some(
+                            bx.meter(tag)
+                                .unwrap_or_else(|| p.last_meter.unwrap_or(0.0) + every),
+                        )
+                    }
                 }
             }
             if p.open_order == Some(o.id) {
@@ -1456,28 +1622,40 @@ pub fn act_in(
             "return_parts" if working => {
                 return_parts(w, &mut o, &a.parts, bx, now, &mut movements)?;
             }
-            "check" if working => {
+            "check" | "uncheck" if working => {
                 let l = a
                     .line
                     .filter(|l| *l < o.checklist.len())
                     .ok_or_else(|| Error::invalid("line", "equipment.err.check_line"))?;
-                o.checklist[l].1 = !o.checklist[l].1;
+                o.checklist[l].1 = step_action == "check";
             }
             "permit" => {
+                // linked before work starts; once started the permits stay as they were
+                if !matches!(o.state, WoState::Open | WoState::Assigned) {
+                    return Err(Error::Conflict(Msg::new("equipment.err.permit_frozen")));
+                }
                 let pid = a
                     .permit
                     .ok_or_else(|| Error::invalid("permit", "equipment.err.permit"))?;
                 let p = crate::modules::safety::permits::service::permit(&*w, pid)
                     .map_err(|_| Error::invalid("permit", "equipment.err.permit"))?;
-                o.permit = Some(pid);
-                o.permit_number = p.number;
+                let work = work_of(&p);
+                if !o.needs_permits.contains(&work) {
+                    return Err(Error::invalid("permit", "equipment.err.permit_unneeded"));
+                }
+                o.permits.retain(|x| x.work != work);
+                o.permits.push(super::model::PermitLink {
+                    id: pid,
+                    number: p.number,
+                    work,
+                });
             }
             "note" => {
                 if note.is_empty() {
                     return Err(Error::invalid("note", "equipment.err.reason"));
                 }
             }
-            "labour" | "parts" | "return_parts" | "check" => {
+            "labour" | "parts" | "return_parts" | "check" | "uncheck" => {
                 return Err(Error::Conflict(
                     Msg::new("equipment.err.not_working")
                         .arg_key("state", format!("equipment.state.{}", o.state.id())),
@@ -1496,7 +1674,7 @@ pub fn act_in(
     let summary = |x: &WorkOrder| {
         serde_json::json!({
             "state": x.state, "assignee": x.assignee_name, "labour_h": x.labour.iter().map(|l| l.hours).sum::<f64>(),
-            "parts": x.parts.len(), "permit": x.permit_number, "report": x.report, "signoff": x.signoff,
+            "parts": x.parts.len(), "permits": x.permits, "report": x.report, "signoff": x.signoff,
         })
     };
     w.audit(
@@ -1522,8 +1700,18 @@ fn labour(person: &str, h: f64, note: &str, now: Now) -> Result<Labour> {
     })
 }
 
-/// A work order that needs a permit starts only under an approved permit of that type.
-fn permit_ready(r: &impl Reader, o: &WorkOrder, want: &str) -> Result<()> {
+fn work_of(p: &crate::modules::safety::permits::model::Permit) -> String {
+    serde_json::to_value(p.details.work())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A job that needs a permit of type `want` starts (and resumes) only under one linked to
+/// it that is in force: the guardian has started the work (stage working, so the briefing
+/// and the gas analysis are done) and now is inside its period and one of its work
+/// windows (GB 30871).
+fn permit_ready(r: &impl Reader, o: &WorkOrder, want: &str, now_ms: i64) -> Result<()> {
     use crate::modules::safety::permits::model::Stage;
     let missing = || {
         Error::Conflict(
@@ -1531,14 +1719,26 @@ fn permit_ready(r: &impl Reader, o: &WorkOrder, want: &str) -> Result<()> {
                 .arg_key("type", format!("equipment.permit.{want}")),
         )
     };
-    let pid = o.permit.ok_or_else(missing)?;
-    let p = crate::modules::safety::permits::service::permit(r, pid).map_err(|_| missing())?;
-    let kind = serde_json::to_value(p.details.work())
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    if kind != want || !matches!(p.stage, Stage::Briefing | Stage::Working) {
-        return Err(missing());
+    let link = o
+        .permits
+        .iter()
+        .find(|l| l.work == want)
+        .ok_or_else(missing)?;
+    let p = crate::modules::safety::permits::service::permit(r, link.id).map_err(|_| missing())?;
+    let in_window = p.windows.is_empty()
+        || p.windows
+            .iter()
+            .any(|x| (x.from_ms..x.to_ms).contains(&now_ms));
+    if work_of(&p) != want
+        || p.stage != Stage::Working
+        || !(p.from_ms..p.to_ms).contains(&now_ms)
+        || !in_window
+    {
+        return Err(Error::Conflict(
+            Msg::new("equipment.err.permit_not_in_force")
+                .arg("number", &p.number)
+                .arg_key("type", format!("equipment.permit.{want}")),
+        ));
     }
     Ok(())
 }
@@ -1595,8 +1795,11 @@ fn issue_parts(
                         Msg::new("equipment.err.part_stock")
                             .arg("code", &m.code)
                             .arg("name", &m.name)
-                            .arg("qty", crate::modules::inventory::rules::round3(qty))
-                            .arg("have", crate::modules::inventory::rules::round3(have))
+                            .arg("qty", crate::modules::inventory::rules::round3(qty) + 0.0)
+                            .arg(
+                                "have",
+                                crate::modules::inventory::rules::round3(have.max(0.0)) + 0.0,
+                            )
                             .arg("unit", &m.base_unit),
                     ));
                 }
@@ -1693,7 +1896,11 @@ fn return_parts(
                 "parts",
                 Msg::new("equipment.err.part_return")
                     .arg("code", &m.code)
-                    .arg("qty", crate::modules::inventory::rules::round3(total)),
+                    .arg(
+                        "qty",
+                        crate::modules::inventory::rules::round3(total.max(0.0)) + 0.0,
+                    )
+                    .arg("unit", &m.base_unit),
             ));
         }
         let mut left = qty;
@@ -1773,6 +1980,7 @@ pub fn save_plan(store: &Store, actor: &Actor, mut p: Plan, today: Date) -> Resu
     if p.lead_days > 60 {
         return Err(Error::invalid("lead_days", "equipment.err.lead_days"));
     }
+    p.needs_permits = permit_types(&p.needs_permits)?;
     let mut w = store.write(actor)?;
     let e = equipment(&w, p.equipment)
         .map_err(|_| Error::invalid("equipment", "equipment.err.not_found"))?;
@@ -1794,8 +2002,15 @@ pub fn save_plan(store: &Store, actor: &Actor, mut p: Plan, today: Date) -> Resu
             if !(every.is_finite() && *every > 0.0) {
                 return Err(Error::invalid("every", "equipment.err.every_meter"));
             }
-            if p.last_meter.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
-                return Err(Error::invalid("last_meter", "common.err.number"));
+            // counting from 0 on an old machine would open an order at once: the planner
+            // says what the meter read at the last overhaul
+            match p.last_meter {
+                Some(m) if m.is_finite() && m >= 0.0 => {}
+                Some(_) => return Err(Error::invalid("last_meter", "common.err.number")),
+                None => return Err(Error::invalid("last_meter", "equipment.err.last_meter")),
+            }
+            if tag.is_empty() {
+                return Err(Error::invalid("tag", "equipment.err.meter_tag_missing"));
             }
             if !e
                 .bindings
@@ -1942,7 +2157,7 @@ pub fn scheduled(
                 priority: p.priority,
                 stopped: false,
                 due,
-                needs_permit: None,
+                needs_permits: p.needs_permits.clone(),
             },
             Origin::Plan { plan: p.id },
             now,
@@ -1962,12 +2177,15 @@ pub fn scheduled(
 /// KPIs of the ledger (or one piece of equipment) over `[from, to)`.
 pub fn kpis(
     r: &impl Reader,
-    equipment: Option<u64>,
+    machine: Option<u64>,
     from: i64,
     to: i64,
 ) -> Result<(rules::Kpis, Option<f64>)> {
-    let units = match equipment {
-        Some(_) => 1,
+    let units = match machine {
+        Some(id) => {
+            equipment(r, id)?;
+            1
+        }
         None => all_equipment(r)?
             .iter()
             .filter(|e| e.status != EqStatus::Scrapped)
@@ -1976,7 +2194,8 @@ pub fn kpis(
     let mut failures = Vec::new();
     let mut pm = Vec::new();
     let mut visit = |o: WorkOrder| {
-        if o.state == WoState::Cancelled {
+        // a preventive order cancelled was not done: it counts as missed
+        if o.state == WoState::Cancelled && o.kind != WoKind::Preventive {
             return;
         }
         match o.kind {
@@ -1989,7 +2208,7 @@ pub fn kpis(
             WoKind::Inspection => {}
         }
     };
-    match equipment {
+    match machine {
         Some(e) => orders_of(r, e)?.into_iter().for_each(&mut visit),
         None => r.visit(&WORK_ORDERS, .., Order::Asc, |_, o| {
             visit(o);

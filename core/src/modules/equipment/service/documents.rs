@@ -3,18 +3,16 @@
 //! versions, who may see it (by department and role), and the files checked by their
 //! content.
 
-use std::ops::ControlFlow;
-
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::super::model::{DocKind, DocVersion, Document};
 use super::super::store::{DOC_FILES, DOCS_BY_EQUIPMENT, DOCUMENTS};
-use super::{deleted, equipment, who};
+use super::{deleted, equipment, ids_under, store_file};
 use crate::error::{Error, Result, text};
 use crate::i18n::Msg;
-use crate::modules::safety::archive::model::{FileBlob, FileMeta, Status};
-use crate::store::{Actor, Order, Reader, Store, WriteTx};
+use crate::modules::safety::archive::model::{FileMeta, Status};
+use crate::store::{Actor, Reader, Store};
 
 /// The largest document accepted (a scanned manual).
 pub const MAX_DOC_BYTES: usize = 25 << 20;
@@ -141,17 +139,7 @@ pub fn document(r: &impl Reader, id: u64) -> Result<Document> {
 
 /// The documents of a piece of equipment `v` may see, newest first.
 pub fn documents_of(r: &impl Reader, equipment: u64, v: &Viewer) -> Result<Vec<Document>> {
-    let mut ids = Vec::new();
-    r.visit(
-        &DOCS_BY_EQUIPMENT,
-        (equipment, 0)..(equipment + 1, 0),
-        Order::Desc,
-        |(_, id), ()| {
-            ids.push(id);
-            ControlFlow::Continue(())
-        },
-    )?;
-    Ok(ids
+    Ok(ids_under(r, &DOCS_BY_EQUIPMENT, equipment)?
         .into_iter()
         .map(|id| document(r, id))
         .collect::<Result<Vec<_>>>()?
@@ -268,7 +256,7 @@ pub fn save_document(
     d.departments = input.departments.clone();
     d.roles = roles;
     if let Some((name, mime, bytes)) = checked {
-        let file = store_file(&mut w, d.id, &name, mime, bytes, now_ms)?;
+        let file = store_file(&mut w, &DOC_FILES, d.id, (&name, mime), bytes, now_ms)?;
         d.versions.push(DocVersion {
             version: d.versions.len() as u32 + 1,
             file,
@@ -289,26 +277,6 @@ pub fn save_document(
     );
     w.commit()?;
     Ok(d)
-}
-
-fn store_file(
-    w: &mut WriteTx,
-    doc: u64,
-    name: &str,
-    mime: &str,
-    bytes: Vec<u8>,
-    now_ms: i64,
-) -> Result<FileMeta> {
-    let meta = FileMeta {
-        id: w.next_id(&DOC_FILES)?,
-        name: name.to_string(),
-        content_type: mime.to_string(),
-        size: bytes.len() as u64,
-        uploaded_ms: now_ms,
-        uploaded_by: who(&*w, &w.actor().clone())?,
-    };
-    w.insert(&DOC_FILES, &(doc, meta.id), &FileBlob { bytes })?;
-    Ok(meta)
 }
 
 /// A version's file (the latest when `version` is 0), for someone who may see it.

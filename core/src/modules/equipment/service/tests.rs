@@ -17,6 +17,9 @@ impl Site for TestSite {
     fn tag_exists(&self, name: &str) -> bool {
         self.tags.contains(&name)
     }
+    fn tag_unit(&self, name: &str) -> String {
+        if name.ends_with(".VT") { "mm/s" } else { "h" }.into()
+    }
     fn assignable(&self, user: u64) -> Option<String> {
         (user == 7).then(|| "钱峰".to_string())
     }
@@ -653,7 +656,7 @@ fn a_job_that_needs_a_permit_does_not_start_without_one() {
         NewOrder {
             equipment: p.pump.id,
             title: "泵出口管线补焊".into(),
-            needs_permit: Some("hot_work".into()),
+            needs_permits: vec!["hot_work".into()],
             ..NewOrder::default()
         },
         false,
@@ -692,12 +695,12 @@ fn a_job_that_needs_a_permit_does_not_start_without_one() {
     let bad = NewOrder {
         equipment: p.pump.id,
         title: "x".into(),
-        needs_permit: Some("height".into()),
+        needs_permits: vec!["height".into()],
         ..NewOrder::default()
     };
     assert_eq!(
         field(create_order(&p.store, &p.admin, bad, false, vec![], now()).unwrap_err()),
-        "needs_permit"
+        "needs_permits"
     );
 }
 
@@ -714,6 +717,7 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
             trigger: Trigger::Calendar { every_days: 30 },
             tasks: vec!["加油".into(), "紧固".into()],
             priority: WoPriority::Normal,
+            needs_permits: vec![],
             lead_days: 2,
             start: Some("2026-12-05".into()),
             last_done_ms: None,
@@ -737,6 +741,7 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
             },
             tasks: vec![],
             priority: WoPriority::Normal,
+            needs_permits: vec![],
             lead_days: 0,
             start: None,
             last_done_ms: None,
@@ -986,4 +991,56 @@ fn documents_are_checked_by_content_versioned_and_kept_to_their_departments() {
     assert_eq!(documents_of(&r, p.pump.id, &member).unwrap().len(), 2);
     assert!(file(&r, dwg.id, 0, &outsider).is_err());
     assert!(file(&r, dwg.id, 0, &member).is_ok());
+}
+
+#[test]
+fn cancelling_a_plans_order_skips_that_occurrence() {
+    let p = plant();
+    let plan_ = save_plan(
+        &p.store,
+        &p.admin,
+        Plan {
+            id: 0,
+            equipment: p.pump.id,
+            title: "周检".into(),
+            trigger: Trigger::Calendar { every_days: 7 },
+            tasks: vec![],
+            priority: WoPriority::Normal,
+            needs_permits: vec!["confined_space".into()],
+            lead_days: 0,
+            start: Some("2026-12-03".into()),
+            last_done_ms: None,
+            last_meter: None,
+            open_order: None,
+            active: true,
+        },
+        now().today,
+    )
+    .unwrap();
+    let sys = Actor::system("equipment");
+    let none = |_: &str| None;
+    let opened = scheduled(&p.store, &sys, now(), &none).unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].needs_permits, vec!["confined_space".to_string()]);
+    act(
+        &p.store,
+        &p.lead,
+        opened[0].id,
+        ActionInput {
+            note: "停车检修期间合并处理".into(),
+            ..action("cancel")
+        },
+        true,
+        &p.site,
+        now(),
+    )
+    .unwrap();
+    // the same day: nothing opens again; the next one is a week on
+    assert!(scheduled(&p.store, &sys, now(), &none).unwrap().is_empty());
+    let r = p.store.read().unwrap();
+    let next = next_due(&plan(&r, plan_.id).unwrap(), now().offset, None);
+    assert!(
+        matches!(&next, NextDue::Date { date } if date == "2026-12-10"),
+        "{next:?}"
+    );
 }
