@@ -58,6 +58,9 @@ try {
   // the technician starts, takes a bearing from the spare-parts list, reports it done
   const tech = await newPhone(browser);
   await signIn(tech, "qian.feng");
+  // the assignment reached him as a notice that opens the order
+  await tech.goto(BASE + "/notices");
+  assert.match(await tech.textContent("ul.notices"), /已派给您/);
   await tech.goto(order);
   await submit(tech, ".act-start");
   assert.equal(await tech.getAttribute("#order-state", "data-state"), "in_progress");

@@ -1574,6 +1574,27 @@ pub fn act_in(
             WoAction::WaitParts => {}
         }
         o.state = next;
+        // the technician hears of work given to them, and of work sent back
+        let notice = match act {
+            WoAction::Assign => Some("equipment.notice.assigned"),
+            WoAction::Reject => Some("equipment.notice.rejected"),
+            _ => None,
+        };
+        if let (Some(key), Some(u)) = (notice, o.assignee) {
+            let msg = Msg::new(key)
+                .arg("number", &o.number)
+                .arg("tag_no", &e.tag_no)
+                .arg("title", &o.title)
+                .arg("note", &note);
+            crate::notices::send(
+                w,
+                &[u],
+                "equipment",
+                &crate::alarms::model::Text::of(&msg),
+                &format!("/equipment/work-orders/{}", o.id),
+                now.ms,
+            )?;
+        }
         // a plan's order done: the plan counts from now (and from the meter)
         if let Origin::Plan { plan } = o.origin
             && matches!(next, WoState::Done | WoState::Cancelled)

@@ -494,6 +494,9 @@ fn a_work_order_runs_its_life_cycle_and_issues_parts_from_stock() {
     )
     .unwrap();
     assert_eq!(x.order.assignee_name, "钱峰");
+    // the technician is told
+    let told = crate::notices::list(&p.store.read().unwrap(), 7).unwrap();
+    assert!(told[0].zh.contains("WO-2026-0001") && told[0].link.ends_with(&o.id.to_string()));
     run(&p.tech, action("start"), false).unwrap();
     let balance = |store: &Store| {
         inventory::balances_of(&store.read().unwrap(), p.bearing.id)
