@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::model::Criticality;
 use super::rules::{self, Zone};
 use super::service::{self, Watch, ZoneChange};
 use crate::alarms::model::Priority;
@@ -189,18 +190,10 @@ impl Condition {
             .expect("condition lock is never poisoned");
         w.iter()
             .filter_map(|x| {
-                let p = match x.zone? {
-                    Zone::C => Priority::Medium,
-                    Zone::D => Priority::High,
-                    _ => return None,
-                };
-                let msg = Msg::new(if p == Priority::High {
-                    "equipment.alarm.zone_d"
-                } else {
-                    "equipment.alarm.zone_c"
-                })
-                .arg("tag_no", &x.watch.tag_no)
-                .arg("tag", &x.watch.tag);
+                let (p, key) = zone_alarm(x.zone?, x.watch.criticality)?;
+                let msg = Msg::new(key)
+                    .arg("tag_no", &x.watch.tag_no)
+                    .arg("tag", &x.watch.tag);
                 Some((
                     format!("equipment.zone:{}/{}", x.watch.equipment, x.watch.tag),
                     p,
@@ -208,6 +201,19 @@ impl Condition {
                 ))
             })
             .collect()
+    }
+}
+
+/// The alarm a zone raises: zone C medium, D high, one step higher on a machine of
+/// criticality A (its failure stops the plant); A and B raise none.
+fn zone_alarm(zone: Zone, c: Criticality) -> Option<(Priority, &'static str)> {
+    let critical = c == Criticality::A;
+    match zone {
+        Zone::C if critical => Some((Priority::High, "equipment.alarm.zone_c")),
+        Zone::C => Some((Priority::Medium, "equipment.alarm.zone_c")),
+        Zone::D if critical => Some((Priority::Urgent, "equipment.alarm.zone_d")),
+        Zone::D => Some((Priority::High, "equipment.alarm.zone_d")),
+        Zone::A | Zone::B => None,
     }
 }
 
@@ -317,4 +323,19 @@ pub fn start(app: Arc<App>) {
             .await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_alarms_are_one_step_higher_on_a_critical_machine() {
+        let p = |z, c| zone_alarm(z, c).map(|(p, _)| p);
+        assert_eq!(p(Zone::B, Criticality::A), None);
+        assert_eq!(p(Zone::C, Criticality::B), Some(Priority::Medium));
+        assert_eq!(p(Zone::C, Criticality::A), Some(Priority::High));
+        assert_eq!(p(Zone::D, Criticality::C), Some(Priority::High));
+        assert_eq!(p(Zone::D, Criticality::A), Some(Priority::Urgent));
+    }
 }
