@@ -197,7 +197,7 @@ impl Condition {
                 Some((
                     format!("equipment.zone:{}/{}", x.watch.equipment, x.watch.tag),
                     p,
-                    super::texts(&msg),
+                    crate::alarms::model::Text::of(&msg),
                 ))
             })
             .collect()

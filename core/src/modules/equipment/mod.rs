@@ -254,13 +254,6 @@ pub fn act(
     Ok(done)
 }
 
-fn texts(msg: &Msg) -> Text {
-    Text {
-        zh: msg.render(Lang::ZhCn),
-        en: msg.render(Lang::En),
-    }
-}
-
 /// An alarm for every open work order past its due time, cleared once it is done.
 pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
     let r = app.store.read()?;
@@ -278,7 +271,7 @@ pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
         standing.push((
             format!("equipment.order:{}", o.id),
             priority,
-            texts(
+            Text::of(
                 &Msg::new("equipment.alarm.overdue")
                     .arg("number", &o.number)
                     .arg("tag_no", tag_no)
@@ -310,7 +303,7 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
         standing.push((
             format!("equipment.certificate:{}", d.id),
             priority,
-            texts(
+            Text::of(
                 &Msg::new(key)
                     .arg("tag_no", tag_no)
                     .arg("title", &d.title)
