@@ -282,3 +282,145 @@ fn a_deleted_machine_s_label_says_so() {
     let r = api.get(&format!("/api/v1/equipment/{id}"));
     assert_eq!(r.json()["error"]["code"], "equipment.deleted", "{}", r.body);
 }
+
+fn import(api: &Client, name: &str, bytes: &[u8]) -> crate::common::Resp {
+    let mime = if name.ends_with(".xlsx") {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        "text/csv"
+    };
+    api.post_multipart("/api/v1/equipment/sheet", "file", name, mime, bytes)
+}
+
+/// The rows and columns an import refused.
+fn refused(r: &crate::common::Resp) -> Vec<(u64, String)> {
+    assert_eq!(r.status, 422, "{}", r.body);
+    r.json()["error"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["row"].as_u64().unwrap(),
+                x["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_ledger_round_trips_through_a_sheet_with_a_report_per_bad_row() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    // the export reads back as an import that changes nothing, as CSV and as Excel
+    let csv = api.get("/api/v1/equipment/sheet?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.contains("(tag_no)") && csv.body.contains("P101,单体进料泵"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains("SP-SEAL-P101"), "spare parts exported");
+    let r = import(&api, "ledger.csv", csv.body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"created": 0, "updated": 0}));
+    let xlsx = api.get("/api/v1/equipment/sheet?format=xlsx");
+    assert!(xlsx.bytes.starts_with(b"PK"));
+    let r = import(&api, "ledger.xlsx", &xlsx.bytes);
+    assert_eq!(r.json(), json!({"created": 0, "updated": 0}), "{}", r.body);
+    let before = api.get("/api/v1/equipment/sheet?format=csv").body;
+
+    // rows that cannot be read: each named, nothing imported
+    let bad = "tag_no,name,category,criticality,params,bom\n\
+               P-201,新泵,ROT-PUMP,A,rated_power=15; flow=20,SP-SEAL-P101 1\n\
+               P-202,新泵二,ROT-PUMP,A,rated_power=十五; flow=20,\n\
+               P-203,新泵三,NO-SUCH,B,,\n\
+               p-201,重复,ROT-PUMP,A,rated_power=15; flow=20,\n\
+               P-204,新泵四,ROT-PUMP,E,rated_power=15; flow=20,\n\
+               P-205,新泵五,ROT-PUMP,A,rated_power=15; flow=20,SP-NONE 1\n";
+    let r = import(&api, "bad.csv", bad.as_bytes());
+    assert_eq!(
+        refused(&r),
+        [
+            (3, "params".into()),
+            (4, "category".into()),
+            (5, "tag_no".into()),
+            (6, "criticality".into()),
+            (7, "bom".into())
+        ]
+    );
+    // rows the ledger's rules refuse: a parent loop, a missing required parameter, an
+    // existing 位号 taken by a new row's conflicting tag role
+    let bad = "tag_no,name,category,parent,params,bindings\n\
+               M-301,电机一,ROT,M-302,rated_power=15,\n\
+               M-302,电机二,ROT,M-301,rated_power=15,\n\
+               P-206,新泵六,ROT-PUMP,,rated_power=15,\n\
+               P-207,新泵七,ROT-PUMP,,rated_power=15; flow=20,P101.VT pressure\n";
+    let r = import(&api, "bad.csv", bad.as_bytes());
+    assert_eq!(
+        refused(&r),
+        [
+            (2, "parent".into()),
+            (3, "parent".into()),
+            (4, "params".into()),
+            (5, "bindings".into())
+        ]
+    );
+    assert_eq!(
+        api.get("/api/v1/equipment/sheet?format=csv").body,
+        before,
+        "nothing imported"
+    );
+
+    // a good sheet: a unit and a pump under it (the pump's row first), by names or codes
+    let good = "位号 (tag_no),名称 (name),分类 (category),上级设备 (parent),criticality,status,group,mounting,params,bom\n\
+                P-301A,三号进料泵,离心泵,U-300,A,备用,group2,柔性基础,rated_power=18.5; 额定流量=25; seal=机械密封,SP-SEAL-P101 2 机封\n\
+                U-300,三号装置,UNIT,,A,running,,,,\n";
+    let r = import(&api, "good.csv", good.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"created": 2, "updated": 0}));
+    let list = api.get("/api/v1/equipment?q=-30").json()["items"].clone();
+    let unit = id_by(&list, "tag_no", "U-300");
+    let pump = api
+        .get(&format!(
+            "/api/v1/equipment/{}",
+            id_by(&list, "tag_no", "P-301A")
+        ))
+        .json();
+    assert_eq!(pump["parent"], unit);
+    assert_eq!(pump["status"], "standby");
+    assert_eq!(pump["vibration"]["mounting"], "flexible");
+    assert_eq!(pump["params"]["flow"], 25.0);
+    assert_eq!(pump["bom"][0]["qty"], 2.0);
+    // a sheet with some columns changes only those
+    let r = import(
+        &api,
+        "loc.csv",
+        "tag_no,location\nP-301A,三号泵房\n".as_bytes(),
+    );
+    assert_eq!(r.json(), json!({"created": 0, "updated": 1}), "{}", r.body);
+    let p = api.get(&format!("/api/v1/equipment/{}", pump["id"])).json();
+    assert_eq!(p["location"], "三号泵房");
+    assert_eq!(p["name"], "三号进料泵");
+    assert_eq!(p["bom"], pump["bom"]);
+    // the console page: an operator may export, not import (bulk changes take approve)
+    let phone = s.login("li.ming");
+    let page = phone.get("/equipment/sheet");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("export-xlsx") && !page.body.contains("import-form"));
+    assert_eq!(phone.get("/equipment/sheet/ledger?format=csv").status, 200);
+    let r = phone.post_multipart(
+        "/equipment/sheet/ledger",
+        "file",
+        "loc.csv",
+        "text/csv",
+        "tag_no,location\nP-301A,别处\n".as_bytes(),
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        s.login("admin")
+            .get("/equipment/sheet")
+            .body
+            .contains("import-form")
+    );
+}

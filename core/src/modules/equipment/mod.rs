@@ -18,6 +18,7 @@ pub mod pages;
 pub mod routes;
 pub mod rules;
 pub mod service;
+pub mod sheet;
 mod store;
 
 use crate::alarms::model::{Priority, Text};
@@ -55,6 +56,7 @@ impl Module for Equipment {
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         routes::configure(cfg);
+        sheet::configure(cfg);
         pages::configure(cfg);
     }
 
@@ -63,7 +65,9 @@ impl Module for Equipment {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        <routes::Doc as utoipa::OpenApi>::openapi()
+        let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
+        doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
+        doc
     }
 
     fn menu(&self) -> Vec<MenuEntry> {
@@ -75,6 +79,7 @@ impl Module for Equipment {
         vec![
             e("equipment.menu.board", "/equipment/board"),
             e("equipment.menu.ledger", "/equipment"),
+            e("equipment.menu.sheet", "/equipment/sheet"),
             e(
                 "equipment.menu.mine",
                 "/equipment/work-orders?mine=1&state=open",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::model::{
-    Binding, Category, Criticality, EqStatus, Equipment, ParamDef, ParamKind, Plan, Role, Trigger,
+    Category, Criticality, EqStatus, Equipment, ParamDef, ParamKind, Plan, Role, Trigger,
     VibrationClass, WoKind, WoPriority, WoState,
 };
 use super::rules::{self, MachineGroup, Mounting, ZoneBounds};
@@ -189,16 +189,8 @@ fn echo_of(r: &impl crate::store::Reader, e: &Equipment) -> Result<Value, AppErr
         Some(p) => svc::equipment(r, p)?.tag_no,
         None => String::new(),
     };
-    let mut bom = String::new();
-    for l in &e.bom {
-        let m = inventory::material(r, l.material)?;
-        bom.push_str(&format!("{} {} {}\n", m.code, l.qty, l.note).replace("  \n", "\n"));
-    }
-    let bindings: String = e
-        .bindings
-        .iter()
-        .map(|b| format!("{} {} {}\n", b.tag, b.role.id(), b.point))
-        .collect();
+    let bom = super::sheet::bom_text(r, &e.bom, "\n")?;
+    let bindings = super::sheet::bindings_text(&e.bindings, "\n");
     let mut v = json!({
         "tag_no": e.tag_no, "name": e.name, "category": e.category.to_string(),
         "department": e.department.map(|d| d.to_string()).unwrap_or_default(),
@@ -208,7 +200,7 @@ fn echo_of(r: &impl crate::store::Reader, e: &Equipment) -> Result<Value, AppErr
         "criticality": e.criticality.id(), "status": e.status.id(), "parent": parent,
         "group": e.vibration.group.map(|g| match g { MachineGroup::Group1 => "group1", MachineGroup::Group2 => "group2" }).unwrap_or(""),
         "mounting": e.vibration.mounting.map(|m| match m { Mounting::Rigid => "rigid", Mounting::Flexible => "flexible" }).unwrap_or(""),
-        "bindings": bindings.trim_end(), "bom": bom.trim_end(),
+        "bindings": bindings, "bom": bom,
     });
     if let Some(b) = e.vibration.bounds {
         v["ab"] = json!(b.ab.to_string());
@@ -216,25 +208,13 @@ fn echo_of(r: &impl crate::store::Reader, e: &Equipment) -> Result<Value, AppErr
         v["cd"] = json!(b.cd.to_string());
     }
     for (k, p) in &e.params {
-        v[format!("p_{k}")] = json!(p.to_string().replace('✓', "true").replace('✗', "false"));
+        v[format!("p_{k}")] = json!(super::sheet::param_text(p));
     }
     Ok(v)
 }
 
 /// Reads the equipment form. Bindings: a line per tag, `tag role [point]`; spare parts: a
 /// line per material, `code qty [note]`.
-/// A role as typed in the bindings box: its id or its name in either language.
-fn role_of(s: &str) -> Option<Role> {
-    Role::parse(s).or_else(|| {
-        Role::ALL.into_iter().find(|r| {
-            let key = format!("equipment.role.{}", r.id());
-            [crate::i18n::Lang::ZhCn, crate::i18n::Lang::En]
-                .into_iter()
-                .any(|l| crate::i18n::t(l, &key).eq_ignore_ascii_case(s))
-        })
-    })
-}
-
 fn parse_form(r: &impl crate::store::Reader, f: &FormData, id: u64) -> Result<Equipment, Error> {
     let category: u64 = f
         .opt("category")?
@@ -257,36 +237,8 @@ fn parse_form(r: &impl crate::store::Reader, f: &FormData, id: u64) -> Result<Eq
                 .id,
         ),
     };
-    let mut bindings = Vec::new();
-    for (i, line) in f.get("bindings").lines().enumerate() {
-        let mut parts = line.split_whitespace();
-        let Some(tag) = parts.next() else { continue };
-        let role = parts.next().and_then(role_of).ok_or_else(|| {
-            Error::invalid_msg(
-                "bindings",
-                Msg::new("equipment.err.binding_line").arg("line", i + 1),
-            )
-        })?;
-        bindings.push(Binding {
-            tag: tag.to_string(),
-            role,
-            point: parts.collect::<Vec<_>>().join(" "),
-        });
-    }
-    let mut bom = Vec::new();
-    for (i, line) in f.get("bom").lines().enumerate() {
-        let mut parts = line.split_whitespace();
-        let Some(code) = parts.next() else { continue };
-        let bad =
-            || Error::invalid_msg("bom", Msg::new("equipment.err.bom_line").arg("line", i + 1));
-        let m = inventory::material_by_code(r, code)?.ok_or_else(bad)?;
-        let qty: f64 = parts.next().and_then(|q| q.parse().ok()).ok_or_else(bad)?;
-        bom.push(super::model::BomLine {
-            material: m.id,
-            qty,
-            note: parts.collect::<Vec<_>>().join(" "),
-        });
-    }
+    let bindings = super::sheet::parse_bindings(f.get("bindings"))?;
+    let bom = super::sheet::parse_bom(r, f.get("bom"))?;
     let bounds = match (
         f.opt::<f64>("ab")?,
         f.opt::<f64>("bc")?,

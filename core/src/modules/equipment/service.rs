@@ -598,6 +598,91 @@ pub fn save_equipment_in(w: &mut WriteTx, mut e: Equipment, site: &dyn Site) -> 
     Ok(e)
 }
 
+/// A ledger row read from a sheet: the record (`id` set when its 位号 is in the ledger) and
+/// its parent's 位号, which may be another row of the same sheet.
+pub struct SheetRow {
+    pub row: usize,
+    pub equipment: Equipment,
+    pub parent: Option<String>,
+}
+
+/// Saves a sheet's rows in one transaction, each as [`save_equipment_in`] checks it, parents
+/// before the rows below them. All or nothing: the errors name their rows (at most 100).
+pub fn import_equipment(
+    store: &Store,
+    actor: &Actor,
+    rows: Vec<SheetRow>,
+    site: &dyn Site,
+) -> Result<crate::tags::io::Imported> {
+    let mut w = store.write(actor)?;
+    let in_sheet: HashSet<String> = rows.iter().map(|r| tag_key(&r.equipment.tag_no)).collect();
+    let mut saved: HashSet<String> = HashSet::new();
+    let (mut created, mut updated) = (0, 0);
+    let mut errors = Vec::new();
+    let mut pending = rows;
+    while !pending.is_empty() && errors.len() < 100 {
+        let (ready, waiting): (Vec<SheetRow>, Vec<SheetRow>) = pending.into_iter().partition(|r| {
+            r.parent.as_deref().is_none_or(|p| {
+                let p = tag_key(p);
+                !in_sheet.contains(&p) || saved.contains(&p)
+            })
+        });
+        if ready.is_empty() {
+            // every row left waits for another: their parents form a loop
+            for r in waiting {
+                errors.push(crate::error::RowError {
+                    row: r.row,
+                    field: "parent",
+                    msg: Msg::new("equipment.err.parent_cycle"),
+                });
+            }
+            break;
+        }
+        for SheetRow {
+            row,
+            mut equipment,
+            parent,
+        } in ready
+        {
+            saved.insert(tag_key(&equipment.tag_no));
+            let r = (|| -> Result<Option<bool>> {
+                equipment.parent = match parent.as_deref() {
+                    None => None,
+                    Some(p) => Some(
+                        by_tag_no(&w, p)?
+                            .ok_or_else(|| {
+                                Error::invalid("parent", "equipment.err.parent_not_found")
+                            })?
+                            .id,
+                    ),
+                };
+                let before = match equipment.id {
+                    0 => None,
+                    id => Some(self::equipment(&w, id)?),
+                };
+                if before.as_ref() == Some(&equipment) {
+                    return Ok(None);
+                }
+                save_equipment_in(&mut w, equipment, site)?;
+                Ok(Some(before.is_some()))
+            })();
+            match r {
+                Ok(Some(true)) => updated += 1,
+                Ok(Some(false)) => created += 1,
+                Ok(None) => {}
+                Err(e) => errors.push(e.in_row(row)?),
+            }
+        }
+        pending = waiting;
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Err(Error::Rows(errors));
+    }
+    w.commit()?;
+    Ok(crate::tags::io::Imported { created, updated })
+}
+
 /// Moves the tag-role index from the equipment's old bindings to its new ones; a tag
 /// already bound elsewhere with another role is refused.
 fn bind(w: &mut WriteTx, e: &Equipment, before: Option<&Equipment>) -> Result<()> {
