@@ -1,7 +1,8 @@
 // Browser story on phones: an operator scans the QR label of the feed pump P101 (opens the
 // address the label carries), reports a fault with a photo; the maintenance lead assigns
 // it; the technician starts, books a bearing from the spare-parts list and reports it
-// done; the lead signs it off and the order is closed. Stock follows the part.
+// done; the lead signs it off and the order is closed. Stock follows the part. Then the
+// operator walks the pump house's inspection round; a finding opens a work order.
 // Run by tests/e2e/browser.rs with BASE and PASSWORD of a fresh demo plant.
 import assert from "node:assert/strict";
 import { BASE, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
@@ -88,6 +89,36 @@ try {
   await lead.goto(BASE + "/equipment");
   await Promise.all([lead.waitForNavigation(), lead.locator("#ledger a", { hasText: /^P101$/ }).click()]);
   assert.match(await lead.locator("#bom tbody tr", { hasText: "SP-BRG-6309" }).textContent(), /5(\.0)? 套/);
+  assertClean();
+
+  // the shift's inspection round on the operator's phone: every checkpoint answered, the
+  // standby pump will not turn by hand — its own work order
+  await operator.goto(BASE + "/equipment/rounds");
+  await Promise.all([
+    operator.waitForNavigation(),
+    operator.locator("#routes tr", { hasText: "泵房班检" }).locator("a.button").click(),
+  ]);
+  const readings = { 出口压力: "0.35", 轴承温度: "52", 排气压力: "0.7" };
+  for (const point of await operator.locator("fieldset.checkpoint").all()) {
+    const legend = await point.locator("legend").textContent();
+    if ((await point.locator("input[type=number]").count()) > 0) {
+      const key = Object.keys(readings).find((k) => legend.includes(k));
+      await point.locator("input[type=number]").fill(readings[key]);
+    } else if (legend.includes("盘车")) {
+      await point.locator("input[type=radio][value='0']").check();
+      await point.locator("input[name^=note_]").fill("盘车很紧，转不动");
+    } else {
+      await point.locator("input[type=radio][value='1']").check();
+    }
+  }
+  await shot(operator, "equipment-phone-round");
+  await submit(operator, "#round-form");
+  assert.match(operator.url(), /\/equipment\/rounds\/record\/\d+$/);
+  assert.match(await operator.textContent("#round-orders"), /P101B/);
+  assert.equal(await operator.locator("#round-results tr.bad").count(), 1);
+  await Promise.all([operator.waitForNavigation(), operator.locator("#round-orders a").first().click()]);
+  assert.equal(await operator.getAttribute("#order-state", "data-state"), "open");
+  assert.equal(await operator.locator("#origin-round").count(), 1);
   assertClean();
   console.log("browser story passed");
 } finally {

@@ -424,3 +424,116 @@ fn the_ledger_round_trips_through_a_sheet_with_a_report_per_bad_row() {
             .contains("import-form")
     );
 }
+
+#[test]
+fn an_abnormal_inspection_round_opens_a_work_order_for_its_machine() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let ledger = api.get("/api/v1/equipment?q=TK20").json()["items"].clone();
+    let tank = id_by(&ledger, "tag_no", "TK201");
+    let pump = id_by(
+        &api.get("/api/v1/equipment?q=P101").json()["items"],
+        "tag_no",
+        "P101",
+    );
+    let look =
+        |e: u64, item: &str| json!({"equipment": e, "item": item, "check": {"kind": "look"}});
+    let temp = json!({"equipment": pump, "item": "轴承温度", "check": {"kind": "reading", "unit": "℃", "hi": 70.0}});
+    // a route the rules refuse: no checkpoints, a range upside down, an unknown machine
+    for (points, why) in [
+        (json!([]), "points_count"),
+        (
+            json!([{"equipment": pump, "item": "出口压力", "check": {"kind": "reading", "unit": "MPa", "lo": 0.5, "hi": 0.3}}]),
+            "point_range",
+        ),
+        (json!([look(999_999, "外观")]), "point_equipment"),
+    ] {
+        let r = api.post_json(
+            "/api/v1/equipment/routes",
+            &json!({"name": "罐区班检", "every_hours": 8, "points": points}),
+        );
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(
+            r.json()["error"]["code"],
+            format!("equipment.{why}"),
+            "{}",
+            r.body
+        );
+    }
+    let r = api.post_json(
+        "/api/v1/equipment/routes",
+        &json!({"name": "罐区班检", "every_hours": 8,
+            "points": [look(tank, "呼吸阀、阻火器完好"), temp, look(pump, "机封无泄漏")]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let route = r.json()["id"].as_u64().unwrap();
+    let rounds = format!("/api/v1/equipment/routes/{route}/rounds");
+
+    // a round is a person's: a token may not record one
+    let all_ok = json!({"answers": [{"ok": true}, {"value": 50.0}, {"ok": true}]});
+    assert_eq!(api.post_json(&rounds, &all_ok).status, 403);
+    let phone = s.login("li.ming");
+    // every checkpoint answered; an abnormal look says what was found
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": true}, {}, {"ok": true}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "equipment.answer_missing");
+    assert!(r.body.contains("轴承温度"), "{}", r.body);
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": false, "note": " "}, {"value": 50.0}, {"ok": true}]}),
+    );
+    assert_eq!(
+        r.json()["error"]["code"],
+        "equipment.answer_note",
+        "{}",
+        r.body
+    );
+    assert!(phone.get(&rounds).json().as_array().unwrap().is_empty());
+    let before = orders_of(&api, pump).len();
+    let tank_before = orders_of(&api, tank).len();
+
+    // a reading above its range is abnormal whatever was ticked: one order for the pump
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": true}, {"ok": true, "value": 78.5}, {"ok": true}]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let round = r.json();
+    assert_eq!(round["results"][1]["normal"], false);
+    assert_eq!(round["orders"].as_array().unwrap().len(), 1);
+    let o = api
+        .get(&format!(
+            "/api/v1/equipment/work-orders/{}",
+            round["orders"][0]
+        ))
+        .json();
+    assert_eq!(o["equipment"], pump);
+    assert_eq!(o["origin"]["kind"], "inspection");
+    assert_eq!(o["origin"]["round"], round["id"]);
+    assert!(o["title"].as_str().unwrap().contains("78.5"), "{o}");
+    assert_eq!(orders_of(&api, pump).len(), before + 1);
+    // the next round finds it again: the open order stands, no second one; the tank's
+    // finding opens its own
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": false, "note": "呼吸阀锈蚀卡涩"}, {"value": 79.0}, {"ok": true}]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(orders_of(&api, pump).len(), before + 1);
+    assert_eq!(orders_of(&api, tank).len(), tank_before + 1);
+    // the route's last round is now; the record page names the order
+    let routes = api.get("/api/v1/equipment/routes").json();
+    let rt = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == route)
+        .unwrap();
+    assert!(rt["last_round_ms"].is_i64() && rt["late"] == false, "{rt}");
+    let page = phone.get(&format!("/equipment/rounds/record/{}", round["id"]));
+    assert!(page.body.contains(o["number"].as_str().unwrap()));
+}

@@ -680,6 +680,121 @@ pub fn seed(app: &App) -> Result<()> {
         },
         at(24),
     )?;
+    rounds(
+        app,
+        &demo,
+        &operator,
+        maint,
+        [p101.id, c101.id, r101.id, agi.id],
+    )
+}
+
+/// Inspection routes: the pump house every shift (walked twice, the first round finding the
+/// compressor's oil low, which opened a work order), the reactor once a day.
+fn rounds(
+    app: &App,
+    demo: &Actor,
+    operator: &Actor,
+    maint: Option<u64>,
+    [p101, c101, r101, agi]: [u64; 4],
+) -> Result<()> {
+    use super::model::{Answer, CheckKind, CheckPoint, InspectionRoute};
+    use svc::inspection as insp;
+    let store = &app.store;
+    let p101b = svc::by_tag_no(&store.read()?, "P101B")?.map_or(p101, |e| e.id);
+    let look = |equipment: u64, item: &str| CheckPoint {
+        equipment,
+        item: item.into(),
+        check: CheckKind::Look,
+    };
+    let reading =
+        |equipment: u64, item: &str, unit: &str, lo: Option<f64>, hi: Option<f64>| CheckPoint {
+            equipment,
+            item: item.into(),
+            check: CheckKind::Reading {
+                unit: unit.into(),
+                lo,
+                hi,
+            },
+        };
+    let route = |name: &str, every_hours: u32, points: Vec<CheckPoint>, made_ms: i64| {
+        insp::save_route(
+            store,
+            demo,
+            InspectionRoute {
+                id: 0,
+                name: name.into(),
+                department: maint,
+                every_hours,
+                points,
+                active: true,
+                made_ms: 0,
+                last_round_ms: None,
+            },
+            made_ms,
+        )
+    };
+    let now_ms = crate::util::now_ms();
+    let at = |hours_ago: i64| svc::Now {
+        ms: now_ms - hours_ago * 3_600_000,
+        today: crate::plant_time::today(app.offset),
+        offset: app.offset,
+    };
+    let pumps = route(
+        "泵房班检",
+        8,
+        vec![
+            look(p101, "机械密封无泄漏"),
+            reading(p101, "出口压力", "MPa", Some(0.25), Some(0.45)),
+            reading(p101, "轴承温度（测温枪）", "℃", None, Some(70.0)),
+            look(p101, "地脚螺栓、联轴器护罩完好"),
+            look(p101b, "备用泵盘车灵活"),
+            reading(c101, "排气压力", "MPa", Some(0.6), Some(0.85)),
+            look(c101, "油位在视镜 1/2–2/3"),
+            look(c101, "无异响、无漏油"),
+        ],
+        at(72).ms,
+    )?;
+    let reactor = route(
+        "聚合釜日检",
+        24,
+        vec![
+            reading(r101, "釜压（就地表）", "MPa", None, Some(0.5)),
+            look(r101, "人孔、法兰无泄漏"),
+            look(agi, "减速机无异响"),
+            reading(agi, "减速机油温", "℃", None, Some(80.0)),
+        ],
+        at(72).ms,
+    )?;
+    let ok = || Answer {
+        ok: Some(true),
+        ..Answer::default()
+    };
+    let value = |v: f64| Answer {
+        value: Some(v),
+        ..Answer::default()
+    };
+    let low_oil = Answer {
+        ok: Some(false),
+        note: "油位低于视镜 1/3，已通知加油".into(),
+        ..Answer::default()
+    };
+    let pump_round = |c101_oil: Answer| {
+        vec![
+            ok(),
+            value(0.36),
+            value(48.0),
+            ok(),
+            ok(),
+            value(0.72),
+            c101_oil,
+            ok(),
+        ]
+    };
+    insp::record_round(store, operator, pumps.id, pump_round(low_oil), at(30))?;
+    let answers = vec![value(0.12), ok(), ok(), value(55.0)];
+    insp::record_round(store, operator, reactor.id, answers, at(10))?;
+    insp::record_round(store, operator, pumps.id, pump_round(ok()), at(6))?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 pub mod condition;
 mod demo;
+pub mod inspection;
 pub mod model;
 pub mod pages;
 pub mod routes;
@@ -57,6 +58,7 @@ impl Module for Equipment {
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         routes::configure(cfg);
         sheet::configure(cfg);
+        inspection::configure(cfg);
         pages::configure(cfg);
     }
 
@@ -67,6 +69,7 @@ impl Module for Equipment {
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<inspection::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -85,6 +88,7 @@ impl Module for Equipment {
                 "/equipment/work-orders?mine=1&state=open",
             ),
             e("equipment.menu.orders", "/equipment/work-orders?state=open"),
+            e("equipment.menu.rounds", "/equipment/rounds"),
             e("equipment.menu.plans", "/equipment/plans"),
             e("equipment.menu.categories", "/equipment/categories"),
         ]
@@ -166,6 +170,7 @@ impl Module for Equipment {
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         // plans fall due in `condition`'s ticker (meters every ten seconds)
         overdue_alarms(app)?;
+        round_alarms(app)?;
         certificate_alarms(app)
     }
 
@@ -287,6 +292,31 @@ pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
     drop(r);
     app.alarms
         .sync_external("equipment", &["equipment.order:"], standing)
+}
+
+/// A low alarm for every active inspection route whose round is more than an hour late,
+/// cleared by the next round.
+pub fn round_alarms(app: &App) -> crate::error::Result<()> {
+    const GRACE_MS: i64 = 3_600_000;
+    let r = app.store.read()?;
+    let now = crate::util::now_ms();
+    let standing = service::inspection::late_routes(&r, now - GRACE_MS)?
+        .into_iter()
+        .map(|(rt, due)| {
+            (
+                format!("equipment.route:{}", rt.id),
+                Priority::Low,
+                Text::of(
+                    &Msg::new("equipment.alarm.round_late")
+                        .arg("route", &rt.name)
+                        .arg("due", crate::plant_time::format_minute(due, app.offset)),
+                ),
+            )
+        })
+        .collect();
+    drop(r);
+    app.alarms
+        .sync_external("equipment", &["equipment.route:"], standing)
 }
 
 /// An alarm for every inspection certificate past its due date (high) or within its

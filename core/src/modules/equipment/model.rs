@@ -331,6 +331,8 @@ pub enum Origin {
     Alarm { tag: String, message: String },
     /// A preventive plan fell due.
     Plan { plan: u64 },
+    /// An inspection round (点检) found something wrong.
+    Inspection { route: u64, round: u64 },
 }
 
 impl Origin {
@@ -341,6 +343,7 @@ impl Origin {
             Origin::Condition { .. } => "condition",
             Origin::Alarm { .. } => "alarm",
             Origin::Plan { .. } => "plan",
+            Origin::Inspection { .. } => "inspection",
         }
     }
 }
@@ -668,4 +671,100 @@ pub struct Document {
 
 fn thirty() -> u32 {
     30
+}
+
+// ------------------------------------------------------------------ inspection rounds (点检)
+
+/// What a checkpoint asks: a look (normal or not) or a reading with its normal range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckKind {
+    /// 看、听、摸、闻: normal or abnormal; an abnormal one says what was found.
+    Look,
+    /// A value read on a local gauge or a handheld meter; outside `lo`..=`hi` is abnormal.
+    Reading {
+        #[serde(default)]
+        unit: String,
+        #[serde(default)]
+        lo: Option<f64>,
+        #[serde(default)]
+        hi: Option<f64>,
+    },
+}
+
+/// A checkpoint of a route: a piece of equipment and what to check on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckPoint {
+    pub equipment: u64,
+    /// 机封无泄漏, 轴承温度…
+    pub item: String,
+    pub check: CheckKind,
+}
+
+/// An inspection route (点检路线): checkpoints walked in order, every so many hours (a
+/// round a shift, a day, a week).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InspectionRoute {
+    #[serde(default)]
+    pub id: u64,
+    pub name: String,
+    /// The department that walks it.
+    #[serde(default)]
+    pub department: Option<u64>,
+    /// A round is due this many hours after the last one.
+    pub every_hours: u32,
+    pub points: Vec<CheckPoint>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// When the route was made and when its last round was recorded (set by the service).
+    #[serde(default)]
+    pub made_ms: i64,
+    #[serde(default)]
+    pub last_round_ms: Option<i64>,
+}
+
+/// A checkpoint's answer as the phone sends it: `ok` for a look, `value` for a reading.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Answer {
+    #[serde(default)]
+    pub ok: Option<bool>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// What was found (required for an abnormal look).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A checkpoint as it was found: the item and its check as the route had them then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckResult {
+    pub equipment: u64,
+    pub item: String,
+    pub check: CheckKind,
+    pub normal: bool,
+    #[serde(default)]
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A round walked (点检记录).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Round {
+    pub id: u64,
+    pub route: u64,
+    pub route_name: String,
+    pub ts_ms: i64,
+    pub by: String,
+    pub by_id: u64,
+    pub results: Vec<CheckResult>,
+    /// Work orders its abnormal findings opened (one per machine).
+    #[serde(default)]
+    pub orders: Vec<u64>,
+}
+
+impl Round {
+    pub fn abnormal(&self) -> usize {
+        self.results.iter().filter(|r| !r.normal).count()
+    }
 }

@@ -4,14 +4,15 @@
 //! hysteresis, so a reading hovering at a boundary does not flap between zones; and which
 //! changes propose a work order (entering zone C or D). Also the work order life cycle, when
 //! a preventive plan falls due (by calendar or by meter), and the maintenance KPIs
-//! (availability, MTBF, MTTR, preventive-maintenance compliance).
+//! (availability, MTBF, MTTR, preventive-maintenance compliance), and how an inspection
+//! round's answers are judged and when the next round is due.
 //!
 //! Numbers: ../shared/DOMAIN.md (Equipment condition).
 
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::model::WoState;
+use super::model::{Answer, CheckKind, WoState};
 
 use crate::error::{Error, Result};
 
@@ -344,6 +345,41 @@ pub fn pm_compliance(orders: &[(i64, Option<i64>)], from: i64, to: i64) -> Optio
     Some(on_time as f64 / due.len() as f64)
 }
 
+// ------------------------------------------------------------------ inspection rounds
+
+/// Why a checkpoint's answer cannot be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswered {
+    /// A look without normal/abnormal, a reading without a (finite) value.
+    Missing,
+    /// An abnormal look must say what was found.
+    NoteNeeded,
+}
+
+/// Judges a checkpoint's answer: normal or not. A reading is judged by its range alone (a
+/// bound left out does not limit), whatever the walker ticked.
+pub fn judge_answer(check: &CheckKind, a: &Answer) -> std::result::Result<bool, Unanswered> {
+    match check {
+        CheckKind::Look => match a.ok {
+            None => Err(Unanswered::Missing),
+            Some(false) if a.note.trim().is_empty() => Err(Unanswered::NoteNeeded),
+            Some(ok) => Ok(ok),
+        },
+        CheckKind::Reading { lo, hi, .. } => match a.value {
+            Some(v) if v.is_finite() => {
+                Ok(lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi))
+            }
+            _ => Err(Unanswered::Missing),
+        },
+    }
+}
+
+/// When a route's next round is due: `every_hours` after the last one (or after the route
+/// was made, when never walked).
+pub fn round_due_ms(last_ms: Option<i64>, made_ms: i64, every_hours: u32) -> i64 {
+    last_ms.unwrap_or(made_ms) + i64::from(every_hours) * 3_600_000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,5 +570,67 @@ mod tests {
         ] {
             assert!(bad.check().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_inspection_answer_is_judged_by_its_check() {
+        use super::super::model::{Answer, CheckKind};
+        let look = CheckKind::Look;
+        let ans = |ok: Option<bool>, value: Option<f64>, note: &str| Answer {
+            ok,
+            value,
+            note: note.into(),
+        };
+        assert_eq!(judge_answer(&look, &ans(Some(true), None, "")), Ok(true));
+        assert_eq!(
+            judge_answer(&look, &ans(None, None, "")),
+            Err(Unanswered::Missing)
+        );
+        // an abnormal look says what was found
+        assert_eq!(
+            judge_answer(&look, &ans(Some(false), None, " ")),
+            Err(Unanswered::NoteNeeded)
+        );
+        assert_eq!(
+            judge_answer(&look, &ans(Some(false), None, "机封滴漏")),
+            Ok(false)
+        );
+        let temp = CheckKind::Reading {
+            unit: "℃".into(),
+            lo: None,
+            hi: Some(70.0),
+        };
+        assert_eq!(judge_answer(&temp, &ans(None, Some(70.0), "")), Ok(true));
+        // the range decides, not the tick
+        assert_eq!(
+            judge_answer(&temp, &ans(Some(true), Some(70.1), "")),
+            Ok(false)
+        );
+        assert_eq!(
+            judge_answer(&temp, &ans(Some(true), None, "")),
+            Err(Unanswered::Missing)
+        );
+        assert_eq!(
+            judge_answer(&temp, &ans(None, Some(f64::NAN), "")),
+            Err(Unanswered::Missing)
+        );
+        let pressure = CheckKind::Reading {
+            unit: "MPa".into(),
+            lo: Some(0.4),
+            hi: Some(0.6),
+        };
+        assert_eq!(
+            judge_answer(&pressure, &ans(None, Some(0.39), "")),
+            Ok(false)
+        );
+        assert_eq!(judge_answer(&pressure, &ans(None, Some(0.4), "")), Ok(true));
+    }
+
+    #[test]
+    fn a_round_falls_due_every_so_many_hours_after_the_last() {
+        let h = 3_600_000;
+        assert_eq!(round_due_ms(None, 10 * h, 8), 18 * h);
+        assert_eq!(round_due_ms(Some(20 * h), 10 * h, 8), 28 * h);
+        assert_eq!(round_due_ms(Some(20 * h), 0, 168), 188 * h);
     }
 }

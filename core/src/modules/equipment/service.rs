@@ -2450,6 +2450,7 @@ pub fn bom(r: &impl Reader, e: &Equipment) -> Result<Vec<BomView>> {
 }
 
 pub mod documents;
+pub mod inspection;
 
 #[cfg(test)]
 mod tests;

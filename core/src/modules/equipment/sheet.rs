@@ -423,9 +423,8 @@ fn equipment_of(
         };
     }
     if has("params") {
-        if !look.defs.contains_key(&e.category) {
-            look.defs
-                .insert(e.category, svc::param_defs(r, e.category)?);
+        if let std::collections::hash_map::Entry::Vacant(v) = look.defs.entry(e.category) {
+            v.insert(svc::param_defs(r, e.category)?);
         }
         e.params = parse_params(&look.defs[&e.category], cell("params"))?;
     }

@@ -1,6 +1,8 @@
 //! Tables of 设备管理. Only `service` reads or writes them; other modules call the service.
 
-use super::model::{Category, Document, Equipment, Plan, WorkOrder, ZoneEvent, ZoneState};
+use super::model::{
+    Category, Document, Equipment, InspectionRoute, Plan, Round, WorkOrder, ZoneEvent, ZoneState,
+};
 use crate::modules::safety::archive::model::FileBlob;
 use crate::store::Table;
 
@@ -32,3 +34,7 @@ pub(super) const DOCS_BY_EQUIPMENT: Table<(u64, u64), ()> =
     Table::new("equipment.docs_by_equipment");
 /// Document files: (document, file id).
 pub(super) const DOC_FILES: Table<(u64, u64), FileBlob> = Table::new("equipment.doc_files");
+pub(super) const ROUTES: Table<u64, InspectionRoute> = Table::new("equipment.routes");
+pub(super) const ROUNDS: Table<u64, Round> = Table::new("equipment.rounds");
+/// Rounds by route: (route, round).
+pub(super) const ROUNDS_BY_ROUTE: Table<(u64, u64), ()> = Table::new("equipment.rounds_by_route");
