@@ -537,3 +537,84 @@ fn an_abnormal_inspection_round_opens_a_work_order_for_its_machine() {
     let page = phone.get(&format!("/equipment/rounds/record/{}", round["id"]));
     assert!(page.body.contains(o["number"].as_str().unwrap()));
 }
+
+#[test]
+fn a_hot_work_job_starts_under_its_permit_in_force_and_not_before() {
+    use crate::safety::{act as permit_act, gas, hot_work, local, to_work, user_id};
+    let s = Server::demo();
+    let api = s.admin_api();
+    let pump = id_by(
+        &api.get("/api/v1/equipment?q=P101").json()["items"],
+        "tag_no",
+        "P101",
+    );
+    let r = api.post_json(
+        "/api/v1/equipment/work-orders",
+        &json!({"equipment": pump, "title": "泵出口管线补焊", "needs_permits": ["hot_work"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let order = r.json()["id"].as_u64().unwrap();
+    let tech = user_id(&api, "qian.feng");
+    assert_eq!(
+        action(&api, order, json!({"action": "assign", "assignee": tech})).status,
+        200
+    );
+    let t = s.login("qian.feng");
+    // no permit linked: refused
+    let r = action(&t, order, json!({"action": "start"}));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (409, Some("equipment.permit_needed"))
+    );
+    // a hot-work permit for the job, linked while it is still a draft: not yet in force
+    let applicant = s.login("zhou.jianming");
+    let r = applicant.post_json(
+        "/api/v1/safety/permits",
+        &hot_work(user_id(&api, "sun.wei"), 800.0, &local(-1), &local(180)),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let permit = r.json()["id"].as_u64().unwrap();
+    let r = action(&t, order, json!({"action": "permit", "permit": permit}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = action(&t, order, json!({"action": "start"}));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (409, Some("equipment.permit_not_in_force")),
+        "{}",
+        r.body
+    );
+    // signed through its chain and started by the guardian: the job may start now
+    to_work(&s, permit, |t| gas(t, 0.1));
+    let r = action(&t, order, json!({"action": "start"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "in_progress", "{}", r.body);
+    // once started the permits stay as they were
+    let r = action(&t, order, json!({"action": "permit", "permit": permit}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    // the guardian suspends the permit: the paused job may not resume until work under it
+    // resumes
+    assert_eq!(
+        action(&t, order, json!({"action": "wait_parts", "note": "等法兰"})).status,
+        200
+    );
+    let guardian = s.login("sun.wei");
+    let r = permit_act(
+        &guardian,
+        permit,
+        json!({"action": "suspend", "note": "风力增大"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = action(&t, order, json!({"action": "resume"}));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (409, Some("equipment.permit_not_in_force")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        permit_act(&guardian, permit, json!({"action": "resume"})).status,
+        200
+    );
+    let r = action(&t, order, json!({"action": "resume"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -8,14 +8,14 @@ use common::{Client, Server};
 use serde_json::{Value, json};
 
 /// Local plant time (+08:00) `minutes` from now, `YYYY-MM-DD HH:MM`.
-fn local(minutes: i64) -> String {
+pub(crate) fn local(minutes: i64) -> String {
     let t = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8))
         + time::Duration::minutes(minutes);
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     t.format(&f).unwrap()
 }
 
-fn user_id(admin: &Client, username: &str) -> u64 {
+pub(crate) fn user_id(admin: &Client, username: &str) -> u64 {
     admin
         .get("/api/v1/users")
         .json()
@@ -28,7 +28,7 @@ fn user_id(admin: &Client, username: &str) -> u64 {
         .unwrap()
 }
 
-fn hot_work(guardian: u64, x: f64, from: &str, to: &str) -> Value {
+pub(crate) fn hot_work(guardian: u64, x: f64, from: &str, to: &str) -> Value {
     json!({
         "details": {"type": "hot_work", "assessed": "second", "method": "电焊", "method_kind": "welding",
                     "lel_pct": 1.2, "outdoor": false, "wind_force": 1},
@@ -40,7 +40,7 @@ fn hot_work(guardian: u64, x: f64, from: &str, to: &str) -> Value {
 }
 
 /// Which demo user signs each duty.
-fn who(duty: &str) -> &'static str {
+pub(crate) fn who(duty: &str) -> &'static str {
     match duty {
         "unit" | "utilities" => "li.ming",
         "safety_dept" => "wang.haitao",
@@ -50,11 +50,11 @@ fn who(duty: &str) -> &'static str {
     }
 }
 
-fn act(c: &Client, id: u64, body: Value) -> common::Resp {
+pub(crate) fn act(c: &Client, id: u64, body: Value) -> common::Resp {
     c.post_json(&format!("/api/v1/safety/permits/{id}/actions"), &body)
 }
 
-fn gas(sampled: &str, combustible: f64) -> Value {
+pub(crate) fn gas(sampled: &str, combustible: f64) -> Value {
     json!({"action": "gas", "gas": {"sampled": sampled, "point": "法兰", "combustible_pct": combustible, "o2_pct": 20.9}})
 }
 
@@ -250,7 +250,7 @@ fn field_of(r: &common::Resp) -> String {
 
 /// Signs a permit (by id) from its draft to work, as the demo staff: submit and measures by
 /// the applicant, a passing analysis, each approval, briefing, a fresh analysis, start.
-fn to_work(s: &Server, id: u64, analysis: impl Fn(&str) -> Value) {
+pub(crate) fn to_work(s: &Server, id: u64, analysis: impl Fn(&str) -> Value) {
     let applicant = s.login("zhou.jianming");
     let analyst = s.login("wu.lihua");
     for a in ["submit", "confirm_measures"] {
