@@ -618,3 +618,81 @@ fn a_hot_work_job_starts_under_its_permit_in_force_and_not_before() {
     let r = action(&t, order, json!({"action": "resume"}));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn the_lead_hears_of_new_orders_and_pauses_a_plan_from_the_console() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let pump = id_by(
+        &api.get("/api/v1/equipment?q=P101").json()["items"],
+        "tag_no",
+        "P101",
+    );
+    // an operator writes an order: the maintenance lead is told it waits to be assigned
+    let operator = s.login("li.ming");
+    let r = operator.post_json(
+        "/api/v1/equipment/work-orders",
+        &json!({"equipment": pump, "title": "联轴器护罩松动"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let number = r.json()["number"].as_str().unwrap().to_string();
+    let lead = s.login("xu.guoping");
+    let told = |c: &Client| {
+        c.get("/api/v1/notices")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["zh"].as_str().unwrap_or("").contains(&number))
+    };
+    assert!(told(&lead), "the lead has a notice of {number}");
+    assert!(!told(&operator), "not the one who wrote it");
+    assert!(
+        !told(&s.login("zhang.jianguo")),
+        "not a manager who only approves"
+    );
+
+    // a calendar plan, changed and paused from the console: no more orders from it
+    let plans = api.get("/api/v1/equipment/plans").json();
+    let p = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["trigger"]["kind"] == "calendar")
+        .expect("a calendar plan in the demo")
+        .clone();
+    let id = p["id"].as_u64().unwrap();
+    let page = lead.get(&format!("/equipment/plans?edit={id}"));
+    assert!(page.body.contains(p["title"].as_str().unwrap()));
+    assert!(page.body.contains(&format!("name=\"id\" value=\"{id}\"")));
+    let tag_no = api
+        .get(&format!("/api/v1/equipment/{}", p["equipment"]))
+        .json()["tag_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let every = p["trigger"]["every_days"].to_string();
+    let r = lead.submit(
+        "/equipment/plans",
+        &[
+            ("id", &id.to_string()),
+            ("tag_no", &tag_no),
+            ("title", "季度润滑（暂停）"),
+            ("trigger", "calendar"),
+            ("every", &every),
+            ("priority", "normal"),
+            ("tasks", "加油"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let p = api.get("/api/v1/equipment/plans").json();
+    let p = p
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap();
+    assert_eq!(p["active"], false, "{p}");
+    assert_eq!(p["title"], "季度润滑（暂停）");
+    assert!(lead.get("/equipment/plans").body.contains("已暂停"));
+}

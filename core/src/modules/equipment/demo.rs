@@ -461,6 +461,7 @@ pub fn seed(app: &App) -> Result<()> {
                 start: Some(crate::plant_time::format_day(start)),
                 last_done_ms: None,
                 last_meter,
+                meter_low_since_ms: None,
                 open_order: None,
                 active: true,
             },

@@ -584,6 +584,10 @@ pub struct Plan {
     /// overhaul; none counts from 0).
     #[serde(default)]
     pub last_meter: Option<f64>,
+    /// Meter plans: since when the meter has read below `last_meter` (a reset or a
+    /// replaced meter once it lasts; a glitch when it does not).
+    #[serde(default)]
+    pub meter_low_since_ms: Option<i64>,
     /// The order it opened that is not done yet.
     #[serde(default)]
     pub open_order: Option<u64>,

@@ -815,10 +815,39 @@ fn plans_data(ctx: &Ctx, values: Value) -> Result<minijinja::Value, AppError> {
     })
 }
 
+/// Preventive plans; `?edit=<id>` fills the form with a plan to change or pause.
 #[get("/equipment/plans")]
-async fn plans_page(ctx: Need<grant::equipment::Read>) -> Result<HttpResponse, AppError> {
-    let c = plans_data(&ctx, json!({"trigger": "calendar", "priority": "normal"}))?;
-    ctx.page("equipment/plans.html", c)
+async fn plans_page(
+    ctx: Need<grant::equipment::Read>,
+    q: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let values = match q.edit {
+        Some(id) => {
+            let r = ctx.app.store.read()?;
+            let p = svc::plan(&r, id)?;
+            let mut v = json!({
+                "id": p.id.to_string(), "tag_no": svc::equipment(&r, p.equipment)?.tag_no,
+                "title": p.title, "priority": p.priority.id(), "tasks": p.tasks.join("\n"),
+                "needs_permits": p.needs_permits, "lead_days": p.lead_days.to_string(),
+                "start": p.start.unwrap_or_default(), "active": p.active,
+                "last_meter": p.last_meter.map(|m| m.to_string()).unwrap_or_default(),
+            });
+            match p.trigger {
+                Trigger::Calendar { every_days } => {
+                    v["trigger"] = json!("calendar");
+                    v["every"] = json!(every_days.to_string());
+                }
+                Trigger::Meter { tag, every } => {
+                    v["trigger"] = json!("meter");
+                    v["every"] = json!(every.to_string());
+                    v["tag"] = json!(tag);
+                }
+            }
+            v
+        }
+        None => json!({"trigger": "calendar", "priority": "normal", "active": true}),
+    };
+    ctx.page("equipment/plans.html", plans_data(&ctx, values)?)
 }
 
 #[post("/equipment/plans")]
@@ -845,7 +874,7 @@ async fn plan_submit(
             }
         };
         let p = Plan {
-            id: 0,
+            id: f.opt("id")?.unwrap_or(0),
             equipment: e.id,
             title: f.get("title").into(),
             trigger,
@@ -856,8 +885,10 @@ async fn plan_submit(
             start: Some(f.get("start").to_string()),
             last_done_ms: None,
             last_meter: f.opt("last_meter")?,
+            meter_low_since_ms: None,
             open_order: None,
-            active: true,
+            // a new plan starts active; an edited one is paused by clearing the box
+            active: !f.has("id") || f.checked("active"),
         };
         ctx.write(move |app, actor| {
             svc::save_plan(&app.store, actor, p, crate::plant_time::today(app.offset))

@@ -35,6 +35,9 @@ pub struct Now {
 }
 
 const HOUR_MS: i64 = 3_600_000;
+/// How long a meter must read below a plan's last reading before the plan counts from the
+/// new reading (a meter reset or replaced); a shorter drop is a glitch and changes nothing.
+pub const METER_REBASE_MS: i64 = 10 * 60_000;
 
 fn claim(
     w: &mut WriteTx,
@@ -1285,7 +1288,47 @@ fn new_order(
             "priority": o.priority,
         })),
     );
+    // the planners hear of work waiting to be given out (not of their own)
+    let to: Vec<u64> = dispatchers(&*w)?
+        .into_iter()
+        .filter(|u| *u != user_id(&actor))
+        .collect();
+    let msg = Msg::new("equipment.notice.opened")
+        .arg("number", &o.number)
+        .arg("tag_no", &e.tag_no)
+        .arg("title", &o.title)
+        .arg_key("origin", format!("equipment.origin.{}", o.origin.id()));
+    crate::notices::send(
+        w,
+        &to,
+        "equipment",
+        &crate::alarms::model::Text::of(&msg),
+        &format!("/equipment/work-orders/{}", o.id),
+        now.ms,
+    )?;
     Ok(o)
+}
+
+/// Who gives work out: enabled users holding the module's approve and write levels (the
+/// maintenance lead, admins; not a manager who only approves).
+fn dispatchers(r: &impl Reader) -> Result<Vec<u64>> {
+    let m = [("equipment", crate::registry::Kind::N)];
+    let mut out = Vec::new();
+    for u in crate::auth::service::users(r)?
+        .into_iter()
+        .filter(|u| u.enabled)
+    {
+        let level = crate::auth::service::user_grants(r, &u, &m)?
+            .get("equipment")
+            .copied()
+            .unwrap_or_default();
+        if level.has(crate::auth::model::Level::Approve)
+            && level.has(crate::auth::model::Level::Write)
+        {
+            out.push(u.id);
+        }
+    }
+    Ok(out)
 }
 
 /// Writes a work order and keeps the state index: `before` is the state it was stored
@@ -2139,6 +2182,7 @@ pub fn save_plan(store: &Store, actor: &Actor, mut p: Plan, today: Date) -> Resu
         let b = plan(&w, p.id)?;
         p.last_done_ms = b.last_done_ms;
         p.last_meter = b.last_meter;
+        p.meter_low_since_ms = b.meter_low_since_ms;
         p.open_order = b.open_order;
         Some(b)
     };
@@ -2189,8 +2233,9 @@ fn start_of(p: &Plan) -> Option<Date> {
 }
 
 /// Opens the orders of the plans that fell due (by calendar with their lead, by meter from
-/// the reading now); a meter that went back (replaced, reset) is counted from its new
-/// reading. A plan with an order not yet done opens no other. Returns the orders opened.
+/// the reading now); a meter that has read below the plan's last reading for
+/// [`METER_REBASE_MS`] (replaced, reset) is counted from its new reading. A plan with an
+/// order not yet done opens no other. Returns the orders opened.
 pub fn scheduled(
     store: &Store,
     actor: &Actor,
@@ -2214,8 +2259,9 @@ pub fn scheduled(
             Trigger::Meter { tag, every } => {
                 let v = meter(tag)?;
                 match rules::meter_due(p.last_meter, *every, v) {
-                    MeterDue::NotYet(_) => None,
-                    MeterDue::Due | MeterDue::Rebase => Some((p.clone(), Some(v), None)),
+                    // a drop that did not last is forgotten
+                    MeterDue::NotYet(_) if p.meter_low_since_ms.is_none() => None,
+                    _ => Some((p.clone(), Some(v), None)),
                 }
             }
         })
@@ -2227,18 +2273,36 @@ pub fn scheduled(
     let mut w = store.write(actor)?;
     let mut opened = Vec::new();
     for (mut p, reading, date) in due {
-        if let (Some(v), Trigger::Meter { every, .. }) = (reading, &p.trigger)
-            && rules::meter_due(p.last_meter, *every, v) == MeterDue::Rebase
-        {
-            let before = p.clone();
-            p.last_meter = Some(v);
-            w.insert(&PLANS, &p.id, &p)?;
-            w.audit(
-                "equipment.plan.rebase",
-                format!("plan:{} {}", p.id, p.title),
-                Change::updated(before, &p),
-            );
-            continue;
+        if let (Some(v), Trigger::Meter { every, .. }) = (reading, &p.trigger) {
+            let state = rules::meter_due(p.last_meter, *every, v);
+            let low_since = p.meter_low_since_ms;
+            if state == MeterDue::Rebase {
+                // below the last reading: a meter reset or replaced is counted from its new
+                // reading once the drop has lasted; until then nothing is lost or opened
+                let before = p.clone();
+                match low_since {
+                    None => p.meter_low_since_ms = Some(now.ms),
+                    Some(t) if now.ms - t >= METER_REBASE_MS => {
+                        p.last_meter = Some(v);
+                        p.meter_low_since_ms = None;
+                        w.audit(
+                            "equipment.plan.rebase",
+                            format!("plan:{} {}", p.id, p.title),
+                            Change::updated(before, &p),
+                        );
+                    }
+                    Some(_) => continue,
+                }
+                w.insert(&PLANS, &p.id, &p)?;
+                continue;
+            }
+            if low_since.is_some() {
+                p.meter_low_since_ms = None;
+                w.insert(&PLANS, &p.id, &p)?;
+            }
+            if state != MeterDue::Due {
+                continue;
+            }
         }
         let Some(e) = w.get(&EQUIPMENT, &p.equipment)? else {
             continue;

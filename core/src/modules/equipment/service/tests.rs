@@ -725,6 +725,7 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
             start: Some("2026-12-05".into()),
             last_done_ms: None,
             last_meter: None,
+            meter_low_since_ms: None,
             open_order: None,
             active: true,
         },
@@ -749,6 +750,7 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
             start: None,
             last_done_ms: None,
             last_meter: Some(10_000.0),
+            meter_low_since_ms: None,
             open_order: None,
             active: true,
         },
@@ -864,17 +866,40 @@ fn plans_fall_due_by_calendar_and_by_run_hours() {
     )
     .unwrap();
     run(&p.tech, done).unwrap();
-    // a meter that went back (replaced) is counted from its new reading
-    reading.set(15.0);
+    // a drop that does not last (a glitch reading 0) changes nothing
+    let last = |s: &Store| plan(&s.read().unwrap(), meter.id).unwrap();
+    let later = |minutes: i64| Now {
+        ms: NOW + minutes * 60_000,
+        ..at(date!(2026 - 12 - 05))
+    };
+    reading.set(0.0);
     assert!(
-        scheduled(&p.store, &sys, at(date!(2026 - 12 - 05)), &read)
+        scheduled(&p.store, &sys, later(0), &read)
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        plan(&p.store.read().unwrap(), meter.id).unwrap().last_meter,
-        Some(15.0)
+    assert_eq!(last(&p.store).last_meter, Some(12_003.0));
+    assert!(last(&p.store).meter_low_since_ms.is_some());
+    reading.set(12_010.0);
+    assert!(
+        scheduled(&p.store, &sys, later(1), &read)
+            .unwrap()
+            .is_empty()
     );
+    assert_eq!(last(&p.store).meter_low_since_ms, None);
+    // a meter that went back (replaced) and stays there is counted from its new reading
+    // once the drop has lasted ten minutes
+    reading.set(15.0);
+    scheduled(&p.store, &sys, later(2), &read).unwrap();
+    scheduled(&p.store, &sys, later(11), &read).unwrap();
+    assert_eq!(last(&p.store).last_meter, Some(12_003.0));
+    assert!(
+        scheduled(&p.store, &sys, later(12), &read)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(last(&p.store).last_meter, Some(15.0));
+    assert_eq!(last(&p.store).meter_low_since_ms, None);
 }
 
 const PNG: &[u8] = &[
@@ -1014,6 +1039,7 @@ fn cancelling_a_plans_order_skips_that_occurrence() {
             start: Some("2026-12-03".into()),
             last_done_ms: None,
             last_meter: None,
+            meter_low_since_ms: None,
             open_order: None,
             active: true,
         },
