@@ -612,10 +612,15 @@ fn order_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, App
         .filter(|u| super::technician(&r, u))
         .map(|u| json!({"id": u.id, "name": u.display_name}))
         .collect();
+    // beyond the machine's list: what is in stock (nothing else can be issued)
+    let totals = inventory::totals(&r)?;
     let materials: Vec<Value> = inventory::materials(&r)?
         .into_iter()
         .filter(|m| m.active)
-        .map(|m| json!({"id": m.id, "code": m.code, "name": m.name, "unit": m.base_unit}))
+        .filter_map(|m| {
+            let stock = totals.get(&m.id).copied().filter(|q| *q > 0.0)?;
+            Some(json!({"id": m.id, "code": m.code, "name": m.name, "unit": m.base_unit, "stock": stock}))
+        })
         .collect();
     let approver = ctx.who.can(M, Level::Approve);
     let writer = ctx.who.can(M, Level::Write);
