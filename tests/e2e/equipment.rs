@@ -403,6 +403,31 @@ fn the_ledger_round_trips_through_a_sheet_with_a_report_per_bad_row() {
     assert_eq!(p["location"], "三号泵房");
     assert_eq!(p["name"], "三号进料泵");
     assert_eq!(p["bom"], pump["bom"]);
+    // parameters named are set, the others kept; `key=` takes one out
+    let r = import(
+        &api,
+        "params.csv",
+        "tag_no,params\nP-301A,seal=填料密封; head=\n".as_bytes(),
+    );
+    assert_eq!(r.json(), json!({"created": 0, "updated": 1}), "{}", r.body);
+    let p = api.get(&format!("/api/v1/equipment/{}", pump["id"])).json();
+    assert_eq!(p["params"]["seal"], "填料密封");
+    assert_eq!(p["params"]["flow"], 25.0);
+    // a new 位号 without a name, an unknown department: named with the value
+    let r = import(
+        &api,
+        "new.csv",
+        "tag_no,category,department\nP-302,ROT-PUMP,\nP-303,ROT-PUMP,设备部\n".as_bytes(),
+    );
+    assert_eq!(refused(&r), [(2, "name".into()), (3, "name".into())]);
+    let r = import(
+        &api,
+        "new.csv",
+        "tag_no,name,category,department,params\nP-303,泵,ROT-PUMP,设备部,rated_power=5; flow=2\n"
+            .as_bytes(),
+    );
+    assert_eq!(refused(&r), [(2, "department".into())]);
+    assert!(r.body.contains("设备部"), "{}", r.body);
     // the console page: an operator may export, not import (bulk changes take approve)
     let phone = s.login("li.ming");
     let page = phone.get("/equipment/sheet");
@@ -491,6 +516,33 @@ fn an_abnormal_inspection_round_opens_a_work_order_for_its_machine() {
         "{}",
         r.body
     );
+    // a running machine is not skipped; a reading no gauge shows is refused
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": true}, {"skip": true}, {"ok": true}]}),
+    );
+    assert_eq!(
+        r.json()["error"]["code"],
+        "equipment.skip_running",
+        "{}",
+        r.body
+    );
+    let r = phone.post_json(
+        &rounds,
+        &json!({"answers": [{"ok": true}, {"value": 1e300}, {"ok": true}]}),
+    );
+    assert_eq!(
+        r.json()["error"]["code"],
+        "equipment.answer_implausible",
+        "{}",
+        r.body
+    );
+    // walked on checkpoints since changed: refused, not filed under the new ones
+    let r = phone.post_json(
+        &rounds,
+        &json!({"rev": 99, "answers": [{"ok": true}, {"value": 50.0}, {"ok": true}]}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
     assert!(phone.get(&rounds).json().as_array().unwrap().is_empty());
     let before = orders_of(&api, pump).len();
     let tank_before = orders_of(&api, tank).len();
@@ -515,15 +567,39 @@ fn an_abnormal_inspection_round_opens_a_work_order_for_its_machine() {
     assert_eq!(o["origin"]["round"], round["id"]);
     assert!(o["title"].as_str().unwrap().contains("78.5"), "{o}");
     assert_eq!(orders_of(&api, pump).len(), before + 1);
-    // the next round finds it again: the open order stands, no second one; the tank's
-    // finding opens its own
+    // the next round finds it again: the finding goes onto the open order, no second one;
+    // the tank's finding opens its own
     let r = phone.post_json(
         &rounds,
         &json!({"answers": [{"ok": false, "note": "呼吸阀锈蚀卡涩"}, {"value": 79.0}, {"ok": true}]}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.json()["orders"].as_array().unwrap().len(), 1);
+    let again = r.json();
+    assert_eq!(again["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(again["orders"][1], round["orders"][0], "{again}");
     assert_eq!(orders_of(&api, pump).len(), before + 1);
+    let o2 = api
+        .get(&format!(
+            "/api/v1/equipment/work-orders/{}",
+            round["orders"][0]
+        ))
+        .json();
+    assert!(o2["description"].as_str().unwrap().contains("79"), "{o2}");
+    assert_eq!(
+        o2["steps"].as_array().unwrap().last().unwrap()["action"],
+        "finding"
+    );
+    // a second route of the same name is refused
+    let r = api.post_json(
+        "/api/v1/equipment/routes",
+        &json!({"name": "罐区班检", "every_hours": 8, "points": [look(tank, "外观")]}),
+    );
+    assert_eq!(
+        r.json()["error"]["code"],
+        "equipment.route_name_taken",
+        "{}",
+        r.body
+    );
     assert_eq!(orders_of(&api, tank).len(), tank_before + 1);
     // the route's last round is now; the record page names the order
     let routes = api.get("/api/v1/equipment/routes").json();
@@ -536,6 +612,33 @@ fn an_abnormal_inspection_round_opens_a_work_order_for_its_machine() {
     assert!(rt["last_round_ms"].is_i64() && rt["late"] == false, "{rt}");
     let page = phone.get(&format!("/equipment/rounds/record/{}", round["id"]));
     assert!(page.body.contains(o["number"].as_str().unwrap()));
+    // newest rounds first
+    let list = phone.get(&rounds).json();
+    assert_eq!(list[0]["id"], again["id"]);
+    // a machine in a route is not deleted from the ledger
+    let r = api.delete(&format!("/api/v1/equipment/{tank}"));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("罐区班检"), "{}", r.body);
+    // a route of the maintenance department is walked by its people (or an approver)
+    let depts = api.get("/api/v1/departments").json();
+    let maint = id_by(&depts, "name", "设备动力部");
+    let mut rt = api
+        .get("/api/v1/equipment/routes")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == route)
+        .unwrap()
+        .clone();
+    rt["department"] = json!(maint);
+    let r = api.put_json(&format!("/api/v1/equipment/routes/{route}"), &rt);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = phone.post_json(&rounds, &all_ok);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("设备动力部"), "{}", r.body);
+    let r = s.login("qian.feng").post_json(&rounds, &all_ok);
+    assert_eq!(r.status, 201, "{}", r.body);
 }
 
 #[test]
@@ -617,6 +720,65 @@ fn a_hot_work_job_starts_under_its_permit_in_force_and_not_before() {
     );
     let r = action(&t, order, json!({"action": "resume"}));
     assert_eq!(r.status, 200, "{}", r.body);
+
+    // one job under a permit: a second order may not take it
+    let r = api.post_json(
+        "/api/v1/equipment/work-orders",
+        &json!({"equipment": pump, "title": "出口阀更换", "needs_permits": ["hot_work"]}),
+    );
+    let other = r.json()["id"].as_u64().unwrap();
+    let r = action(&api, other, json!({"action": "permit", "permit": permit}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "equipment.permit_taken");
+    // the permit's work finished while the job waits for parts: a new permit is linked,
+    // and the job resumes under it
+    assert_eq!(
+        action(&t, order, json!({"action": "wait_parts", "note": "等垫片"})).status,
+        200
+    );
+    let r = permit_act(&applicant, permit, json!({"action": "finish"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(action(&t, order, json!({"action": "resume"})).status, 409);
+    let r = applicant.post_json(
+        "/api/v1/safety/permits",
+        &hot_work(user_id(&api, "sun.wei"), 1200.0, &local(-1), &local(180)),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.json()["id"].as_u64().unwrap();
+    to_work(&s, second, |t| gas(t, 0.1));
+    let r = action(&t, order, json!({"action": "permit", "permit": second}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = action(&t, order, json!({"action": "resume"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // done, then sent back: rework is work, under a permit in force
+    let r = action(
+        &t,
+        order,
+        json!({"action": "done", "report": "补焊完成", "hours": 2.0}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let guardian2 = s.login("sun.wei");
+    assert_eq!(
+        permit_act(
+            &guardian2,
+            second,
+            json!({"action": "suspend", "note": "停电"})
+        )
+        .status,
+        200
+    );
+    let lead = s.login("xu.guoping");
+    let r = action(
+        &lead,
+        order,
+        json!({"action": "reject", "note": "焊缝有气孔"}),
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (409, Some("equipment.permit_not_in_force")),
+        "{}",
+        r.body
+    );
 }
 
 #[test]

@@ -66,7 +66,7 @@ impl Table {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(&self.head).map_err(failed)?;
             for r in &self.rows {
-                w.write_record(r).map_err(failed)?;
+                w.write_record(r.iter().map(|c| inert(c))).map_err(failed)?;
             }
             w.flush().map_err(failed)?;
         }
@@ -98,6 +98,23 @@ impl Table {
         ws.set_column_width(0, 20).map_err(failed)?;
         ws.set_column_width(1, 16).map_err(failed)?;
         wb.save_to_buffer().map_err(failed)
+    }
+}
+
+/// Whether a spreadsheet would take a text cell for a formula (CSV injection): it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not a number.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && !cell.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// A cell as a CSV file carries it: one a spreadsheet would run as a formula gets a leading
+/// `'`, which Excel and WPS show as text and [`read_table`] takes off again.
+fn inert(cell: &str) -> String {
+    if formula_like(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
     }
 }
 
@@ -252,7 +269,15 @@ pub fn read_table(
         let row = cols
             .iter()
             .zip(cells)
-            .filter_map(|(c, v)| Some(((*c)?, v.trim().to_string())))
+            .filter_map(|(c, v)| {
+                let v = v.trim();
+                // the quote an export put before a formula-like cell
+                let v = v
+                    .strip_prefix('\'')
+                    .filter(|x| formula_like(x))
+                    .unwrap_or(v);
+                Some(((*c)?, v.to_string()))
+            })
             .collect();
         out.push((i + 1, row));
     }
@@ -280,6 +305,26 @@ mod tests {
         };
         // the trailing empty cell of row 4 is harmless; row 2 is named
         assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn formula_like_cells_are_exported_inert_and_read_back_as_they_were() {
+        let t = Table {
+            head: vec!["name".into(), "value".into()],
+            rows: vec![
+                vec!["=1+1".into(), "-5".into()],
+                vec!["@SUM(A1)".into(), "+86 579".into()],
+            ],
+            numeric_from: 1,
+        };
+        let b = t.bytes(Format::Csv).unwrap();
+        let text = String::from_utf8_lossy(&b[3..]).to_string();
+        assert!(text.contains("'=1+1,-5"), "{text}");
+        assert!(text.contains("'@SUM(A1),'+86 579"), "{text}");
+        let rows = read_table(&b, &["name", "value"], "x", "name", 10).unwrap();
+        assert_eq!(rows[0].1["name"], "=1+1");
+        assert_eq!(rows[0].1["value"], "-5");
+        assert_eq!(rows[1].1["value"], "+86 579");
     }
 
     #[test]

@@ -685,18 +685,19 @@ pub fn seed(app: &App) -> Result<()> {
         app,
         &demo,
         &operator,
-        maint,
+        prod,
         [p101.id, c101.id, r101.id, agi.id],
     )
 }
 
-/// Inspection routes: the pump house every shift (walked twice, the first round finding the
-/// compressor's oil low, which opened a work order), the reactor once a day.
+/// Inspection routes the production department walks: the pump house every shift (walked
+/// twice, the first round finding the compressor's oil low, which opened a work order), the
+/// reactor once a day.
 fn rounds(
     app: &App,
     demo: &Actor,
     operator: &Actor,
-    maint: Option<u64>,
+    department: Option<u64>,
     [p101, c101, r101, agi]: [u64; 4],
 ) -> Result<()> {
     use super::model::{Answer, CheckKind, CheckPoint, InspectionRoute};
@@ -725,11 +726,12 @@ fn rounds(
             InspectionRoute {
                 id: 0,
                 name: name.into(),
-                department: maint,
+                department,
                 every_hours,
                 points,
                 active: true,
                 made_ms: 0,
+                rev: 0,
                 last_round_ms: None,
             },
             made_ms,
@@ -780,6 +782,7 @@ fn rounds(
         note: "油位低于视镜 1/3，已通知加油".into(),
         ..Answer::default()
     };
+    let walked = |answers| insp::RoundInput { answers, rev: None };
     let pump_round = |c101_oil: Answer| {
         vec![
             ok(),
@@ -792,10 +795,24 @@ fn rounds(
             ok(),
         ]
     };
-    insp::record_round(store, operator, pumps.id, pump_round(low_oil), at(30))?;
+    insp::record_round(
+        store,
+        operator,
+        pumps.id,
+        walked(pump_round(low_oil)),
+        false,
+        at(30),
+    )?;
     let answers = vec![value(0.12), ok(), ok(), value(55.0)];
-    insp::record_round(store, operator, reactor.id, answers, at(10))?;
-    insp::record_round(store, operator, pumps.id, pump_round(ok()), at(6))?;
+    insp::record_round(store, operator, reactor.id, walked(answers), false, at(10))?;
+    insp::record_round(
+        store,
+        operator,
+        pumps.id,
+        walked(pump_round(ok())),
+        false,
+        at(6),
+    )?;
     Ok(())
 }
 

@@ -52,6 +52,9 @@ fn parse_points(r: &impl crate::store::Reader, s: &str) -> Result<Vec<CheckPoint
             )
         };
         let parts: Vec<&str> = line.split(['|', '｜']).map(str::trim).collect();
+        if parts.len() < 2 {
+            return Err(bad());
+        }
         let e = svc::by_tag_no(r, parts[0])?.ok_or_else(|| {
             Error::invalid_msg(
                 "points",
@@ -66,9 +69,10 @@ fn parse_points(r: &impl crate::store::Reader, s: &str) -> Result<Vec<CheckPoint
                 v => v.parse().map(Some).map_err(|_| bad()),
             }
         };
+        // two fields or five: a four-field line would leave it unsaid which end is meant
         let check = match parts.len() {
             2 => CheckKind::Look,
-            3..=5 => CheckKind::Reading {
+            5 => CheckKind::Reading {
                 unit: parts[2].to_string(),
                 lo: bound(parts.get(3))?,
                 hi: bound(parts.get(4))?,
@@ -180,6 +184,7 @@ async fn route_submit(
             points,
             active: f.checked("active"),
             made_ms: 0,
+            rev: 0,
             last_round_ms: None,
         };
         ctx.write(move |app, actor| insp::save_route(&app.store, actor, rt, crate::util::now_ms()))
@@ -196,6 +201,9 @@ async fn route_submit(
 fn round_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let rt = insp::route(&r, id)?;
+    if !rt.active {
+        return Err(Error::Conflict(Msg::new("equipment.err.route_inactive")).into());
+    }
     let mut groups: Vec<Value> = Vec::new();
     for (i, p) in rt.points.iter().enumerate() {
         let point = json!({"i": i, "item": p.item, "check": p.check});
@@ -206,7 +214,8 @@ fn round_data(ctx: &Ctx, id: u64, values: Value) -> Result<minijinja::Value, App
             _ => {
                 let e = svc::equipment(&r, p.equipment)?;
                 groups.push(json!({
-                    "equipment": {"id": e.id, "tag_no": e.tag_no, "name": e.name, "location": e.location},
+                    "equipment": {"id": e.id, "tag_no": e.tag_no, "name": e.name, "location": e.location,
+                        "running": e.status == super::model::EqStatus::Running, "status": e.status.id()},
                     "points": [point],
                 }));
             }
@@ -228,12 +237,15 @@ async fn round_page(
     ctx.page("equipment/round.html", round_data(&ctx, *id, json!({}))?)
 }
 
-/// The round form's answers: `ok_<i>` (1 normal, 0 abnormal), `value_<i>`, `note_<i>`.
+/// The round form's answers: `ok_<i>` (1 normal, 0 abnormal, `skip` not checked),
+/// `value_<i>`, `skip_<i>` (a reading not taken), `note_<i>`.
 fn answers_of(f: &FormData, n: usize) -> Result<Vec<Answer>> {
     (0..n)
         .map(|i| {
+            let ok = f.get(&format!("ok_{i}"));
             Ok(Answer {
-                ok: match f.get(&format!("ok_{i}")) {
+                skip: ok == "skip" || f.checked(&format!("skip_{i}")),
+                ok: match ok {
                     "1" => Some(true),
                     "0" => Some(false),
                     _ => None,
@@ -261,11 +273,15 @@ async fn round_submit(
 ) -> Result<HttpResponse, AppError> {
     let f = FormData::from(form);
     let id = id.into_inner();
+    let approver = ctx.who.can(M, Level::Approve);
     let r = async {
         let n = insp::route(&ctx.app.store.read()?, id)?.points.len();
-        let answers = answers_of(&f, n)?;
+        let input = insp::RoundInput {
+            answers: answers_of(&f, n)?,
+            rev: f.opt("rev")?,
+        };
         ctx.write(move |app, actor| {
-            insp::record_round(&app.store, actor, id, answers, super::now(app))
+            insp::record_round(&app.store, actor, id, input, approver, super::now(app))
         })
         .await
         .map(|round| format!("/equipment/rounds/record/{}", round.id))
@@ -369,16 +385,10 @@ async fn api_rounds(
     Ok(HttpResponse::Ok().json(insp::rounds_of(&r, *id, 50)?))
 }
 
-/// A round walked: one answer per checkpoint, in the route's order.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct RoundInput {
-    answers: Vec<Answer>,
-}
-
 /// Records a round (a person's, signed in): every checkpoint answered — `ok` for a look
 /// (an abnormal one with a `note`), `value` for a reading. Each machine with an abnormal
 /// finding gets a corrective work order (`orders`).
-#[utoipa::path(tag = "equipment", params(("id" = u64, Path, description = "Route id")), request_body = RoundInput, responses(
+#[utoipa::path(tag = "equipment", params(("id" = u64, Path, description = "Route id")), request_body = insp::RoundInput, responses(
     (status = 201, description = "Recorded", body = Round),
     (status = 422, description = "An answer is missing; `error.message` names the checkpoint")),
     security(("bearer" = ["equipment:write"])))]
@@ -386,12 +396,13 @@ struct RoundInput {
 async fn api_round_create(
     ctx: Need<grant::equipment::Write>,
     id: web::Path<u64>,
-    body: web::Json<RoundInput>,
+    body: web::Json<insp::RoundInput>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, answers) = (*id, body.into_inner().answers);
+    let (id, input) = (*id, body.into_inner());
+    let approver = ctx.who.can(M, Level::Approve);
     let round = ctx
         .write(move |app, actor| {
-            insp::record_round(&app.store, actor, id, answers, super::now(app))
+            insp::record_round(&app.store, actor, id, input, approver, super::now(app))
         })
         .await?;
     Ok(HttpResponse::Created().json(round))

@@ -720,9 +720,13 @@ pub struct InspectionRoute {
     pub points: Vec<CheckPoint>,
     #[serde(default = "yes")]
     pub active: bool,
-    /// When the route was made and when its last round was recorded (set by the service).
+    /// When the route was made (or switched on again) and when its last round was
+    /// recorded, and its revision, one up at each change: a round walked on an older one is
+    /// refused (set by the service).
     #[serde(default)]
     pub made_ms: i64,
+    #[serde(default)]
+    pub rev: u64,
     #[serde(default)]
     pub last_round_ms: Option<i64>,
 }
@@ -737,6 +741,9 @@ pub struct Answer {
     /// What was found (required for an abnormal look).
     #[serde(default)]
     pub note: String,
+    /// Not checked: the machine is not running (standby, stopped, under repair).
+    #[serde(default)]
+    pub skip: bool,
 }
 
 /// A checkpoint as it was found: the item and its check as the route had them then.
@@ -750,6 +757,9 @@ pub struct CheckResult {
     pub value: Option<f64>,
     #[serde(default)]
     pub note: String,
+    /// Not checked: the machine was not running.
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 /// A round walked (点检记录).

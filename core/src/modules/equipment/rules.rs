@@ -354,7 +354,12 @@ pub enum Unanswered {
     Missing,
     /// An abnormal look must say what was found.
     NoteNeeded,
+    /// A reading no gauge shows (beyond ±10⁹): a slip of the thumb.
+    Implausible,
 }
+
+/// The largest reading taken as typed.
+const MAX_READING: f64 = 1e9;
 
 /// Judges a checkpoint's answer: normal or not. A reading is judged by its range alone (a
 /// bound left out does not limit), whatever the walker ticked.
@@ -366,6 +371,7 @@ pub fn judge_answer(check: &CheckKind, a: &Answer) -> std::result::Result<bool, 
             Some(ok) => Ok(ok),
         },
         CheckKind::Reading { lo, hi, .. } => match a.value {
+            Some(v) if v.is_finite() && v.abs() >= MAX_READING => Err(Unanswered::Implausible),
             Some(v) if v.is_finite() => {
                 Ok(lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi))
             }
@@ -374,10 +380,10 @@ pub fn judge_answer(check: &CheckKind, a: &Answer) -> std::result::Result<bool, 
     }
 }
 
-/// When a route's next round is due: `every_hours` after the last one (or after the route
-/// was made, when never walked).
+/// When a route's next round is due: `every_hours` after the last one, or after the route
+/// was made or switched on again when that is later (a paused route is not late at once).
 pub fn round_due_ms(last_ms: Option<i64>, made_ms: i64, every_hours: u32) -> i64 {
-    last_ms.unwrap_or(made_ms) + i64::from(every_hours) * 3_600_000
+    last_ms.unwrap_or(made_ms).max(made_ms) + i64::from(every_hours) * 3_600_000
 }
 
 #[cfg(test)]
@@ -580,6 +586,7 @@ mod tests {
             ok,
             value,
             note: note.into(),
+            skip: false,
         };
         assert_eq!(judge_answer(&look, &ans(Some(true), None, "")), Ok(true));
         assert_eq!(
@@ -624,6 +631,10 @@ mod tests {
             Ok(false)
         );
         assert_eq!(judge_answer(&pressure, &ans(None, Some(0.4), "")), Ok(true));
+        assert_eq!(
+            judge_answer(&pressure, &ans(None, Some(1e300), "")),
+            Err(Unanswered::Implausible)
+        );
     }
 
     #[test]
@@ -632,5 +643,7 @@ mod tests {
         assert_eq!(round_due_ms(None, 10 * h, 8), 18 * h);
         assert_eq!(round_due_ms(Some(20 * h), 10 * h, 8), 28 * h);
         assert_eq!(round_due_ms(Some(20 * h), 0, 168), 188 * h);
+        // switched on again after a pause: counted from then
+        assert_eq!(round_due_ms(Some(20 * h), 100 * h, 8), 108 * h);
     }
 }

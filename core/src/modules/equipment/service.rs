@@ -610,18 +610,21 @@ pub struct SheetRow {
 }
 
 /// Saves a sheet's rows in one transaction, each as [`save_equipment_in`] checks it, parents
-/// before the rows below them. All or nothing: the errors name their rows (at most 100).
+/// before the rows below them. All or nothing: nothing is saved when a row breaks a rule or
+/// `earlier` (rows the caller could not read) has any; the errors name their rows (at most
+/// 100).
 pub fn import_equipment(
     store: &Store,
     actor: &Actor,
     rows: Vec<SheetRow>,
+    earlier: Vec<crate::error::RowError>,
     site: &dyn Site,
 ) -> Result<crate::tags::io::Imported> {
     let mut w = store.write(actor)?;
     let in_sheet: HashSet<String> = rows.iter().map(|r| tag_key(&r.equipment.tag_no)).collect();
     let mut saved: HashSet<String> = HashSet::new();
     let (mut created, mut updated) = (0, 0);
-    let mut errors = Vec::new();
+    let mut errors = earlier;
     let mut pending = rows;
     while !pending.is_empty() && errors.len() < 100 {
         let (ready, waiting): (Vec<SheetRow>, Vec<SheetRow>) = pending.into_iter().partition(|r| {
@@ -654,7 +657,10 @@ pub fn import_equipment(
                     Some(p) => Some(
                         by_tag_no(&w, p)?
                             .ok_or_else(|| {
-                                Error::invalid("parent", "equipment.err.parent_not_found")
+                                Error::invalid_msg(
+                                    "parent",
+                                    Msg::new("equipment.err.parent_unknown").arg("tag_no", p),
+                                )
                             })?
                             .id,
                     ),
@@ -762,6 +768,15 @@ pub fn delete_equipment(store: &Store, actor: &Actor, id: u64) -> Result<Equipme
     {
         return Err(Error::Conflict(
             Msg::new("equipment.err.has_children").arg("child", c.tag_no),
+        ));
+    }
+    // an inspection route would ask for a machine that is gone
+    if let Some(rt) = inspection::routes(&w)?
+        .into_iter()
+        .find(|rt| rt.points.iter().any(|p| p.equipment == id))
+    {
+        return Err(Error::Conflict(
+            Msg::new("equipment.err.in_route").arg("route", rt.name),
         ));
     }
     if let Some(o) = orders_of(&w, id)?.into_iter().find(|o| o.state.is_open()) {
@@ -1333,8 +1348,13 @@ fn dispatchers(r: &impl Reader) -> Result<Vec<u64>> {
 
 /// Writes a work order and keeps the state index: `before` is the state it was stored
 /// with (None for a new order).
+/// A state's place in the state index: its place in `WoState::ALL`.
+fn state_place(s: WoState) -> u64 {
+    WoState::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
+}
+
 fn put(w: &mut WriteTx, o: &WorkOrder, before: Option<WoState>) -> Result<()> {
-    let ord = |s: WoState| WoState::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64;
+    let ord = state_place;
     if before != Some(o.state) {
         if let Some(b) = before {
             w.remove(&BY_STATE, &(ord(b), o.id))?;
@@ -1640,8 +1660,15 @@ pub fn act_in(
                     o.needs_permits = permit_types(p)?;
                 }
             }
-            WoAction::Start | WoAction::Resume => {
-                // work begins (again) only under every permit the job needs, valid now
+            WoAction::Start | WoAction::Resume | WoAction::Reject => {
+                if act == WoAction::Reject {
+                    if note.is_empty() {
+                        return Err(Error::invalid("note", "equipment.err.reason"));
+                    }
+                    o.done_ms = None;
+                }
+                // work begins (again) only under every permit the job needs, valid now —
+                // sent back for rework too
                 for want in &o.needs_permits {
                     permit_ready(&*w, &o, want, now.ms)?;
                 }
@@ -1691,12 +1718,9 @@ pub fn act_in(
                 o.verified_by = name.clone();
                 o.signoff = note.clone();
             }
-            WoAction::Reject | WoAction::Cancel => {
+            WoAction::Cancel => {
                 if note.is_empty() {
                     return Err(Error::invalid("note", "equipment.err.reason"));
-                }
-                if act == WoAction::Reject {
-                    o.done_ms = None;
                 }
             }
             WoAction::WaitParts => {}
@@ -1779,8 +1803,13 @@ pub fn act_in(
                 o.checklist[l].1 = step_action == "check";
             }
             "permit" => {
-                // linked before work starts; once started the permits stay as they were
-                if !matches!(o.state, WoState::Open | WoState::Assigned) {
+                // linked while no work is going on: before it starts, while it is paused
+                // (a permit that ran out is replaced by a new one) or done (before it is
+                // sent back); while work is under way its permits stay as they are
+                if !matches!(
+                    o.state,
+                    WoState::Open | WoState::Assigned | WoState::WaitingParts | WoState::Done
+                ) {
                     return Err(Error::Conflict(Msg::new("equipment.err.permit_frozen")));
                 }
                 let pid = a
@@ -1791,6 +1820,26 @@ pub fn act_in(
                 let work = work_of(&p);
                 if !o.needs_permits.contains(&work) {
                     return Err(Error::invalid("permit", "equipment.err.permit_unneeded"));
+                }
+                // a permit that is over cannot cover work any more
+                use crate::modules::safety::permits::model::Stage;
+                if matches!(p.stage, Stage::Closed | Stage::Cancelled | Stage::Withdrawn) {
+                    return Err(Error::invalid_msg(
+                        "permit",
+                        Msg::new("equipment.err.permit_over").arg("number", &p.number),
+                    ));
+                }
+                // one job under a permit: another open order holding it is refused
+                if let Some(other) = orders_holding_permit(&*w, pid)?
+                    .into_iter()
+                    .find(|x| x.id != o.id && x.state.is_open())
+                {
+                    return Err(Error::invalid_msg(
+                        "permit",
+                        Msg::new("equipment.err.permit_taken")
+                            .arg("number", &p.number)
+                            .arg("order", &other.number),
+                    ));
                 }
                 o.permits.retain(|x| x.work != work);
                 o.permits.push(super::model::PermitLink {
@@ -1854,6 +1903,20 @@ fn work_of(p: &crate::modules::safety::permits::model::Permit) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The work orders a safety permit is linked to (the open ones, through the state index).
+fn orders_holding_permit(r: &impl Reader, permit: u64) -> Result<Vec<WorkOrder>> {
+    let mut out = Vec::new();
+    for s in WoState::ALL.into_iter().filter(|s| s.is_open()) {
+        for id in ids_under(r, &BY_STATE, state_place(s))? {
+            let o = order(r, id)?;
+            if o.permits.iter().any(|l| l.id == permit) {
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A job that needs a permit of type `want` starts (and resumes) only under one linked to
@@ -2369,6 +2432,8 @@ pub fn kpis(
             return;
         }
         match o.kind {
+            // a defect an inspection round found is not a failure (the machine still runs)
+            WoKind::Corrective if matches!(o.origin, Origin::Inspection { .. }) && !o.stopped => {}
             WoKind::Corrective => failures.push(rules::Failure {
                 start_ms: o.created_ms,
                 end_ms: o.done_ms,

@@ -134,8 +134,19 @@ pub(super) fn parse_bom(r: &impl crate::store::Reader, s: &str) -> Result<Vec<Bo
                 || Error::invalid_msg("bom", Msg::new("equipment.err.bom_line").arg("line", n));
             let mut parts = item.split_whitespace();
             let code = parts.next().unwrap_or_default();
-            let m = inventory::material_by_code(r, code)?.ok_or_else(bad)?;
-            let qty: f64 = parts.next().and_then(|q| q.parse().ok()).ok_or_else(bad)?;
+            let m = inventory::material_by_code(r, code)?.ok_or_else(|| {
+                Error::invalid_msg(
+                    "bom",
+                    Msg::new("equipment.err.bom_code")
+                        .arg("line", n)
+                        .arg("code", code),
+                )
+            })?;
+            let qty: f64 = parts
+                .next()
+                .and_then(|q| q.parse().ok())
+                .filter(|q: &f64| q.is_finite() && *q > 0.0)
+                .ok_or_else(bad)?;
             Ok(BomLine {
                 material: m.id,
                 qty,
@@ -171,9 +182,12 @@ pub(super) fn param_text(v: &ParamValue) -> String {
 }
 
 /// Parameters, an item each: `key=value` (or the parameter's name for its key), typed by
-/// the category's definitions.
-fn parse_params(defs: &[ParamDef], s: &str) -> Result<BTreeMap<String, ParamValue>> {
-    let mut out = BTreeMap::new();
+/// the category's definitions, set over `out`; `key=` with no value takes one out.
+fn parse_params(
+    defs: &[ParamDef],
+    s: &str,
+    mut out: BTreeMap<String, ParamValue>,
+) -> Result<BTreeMap<String, ParamValue>> {
     for (n, item) in items(s) {
         let (k, v) = item.split_once(['=', '＝']).ok_or_else(|| {
             Error::invalid_msg(
@@ -191,9 +205,10 @@ fn parse_params(defs: &[ParamDef], s: &str) -> Result<BTreeMap<String, ParamValu
                     Msg::new("equipment.err.param_unknown").arg("key", k),
                 )
             })?;
-        if let Some(v) = svc::parse_param(d, v)? {
-            out.insert(d.key.clone(), v);
-        }
+        match svc::parse_param(d, v)? {
+            Some(v) => out.insert(d.key.clone(), v),
+            None => out.remove(&d.key),
+        };
     }
     Ok(out)
 }
@@ -324,9 +339,15 @@ fn equipment_of(
         bom: Vec::new(),
         deleted: false,
     });
-    e.tag_no = cell("tag_no").to_string();
+    // a 位号 matched regardless of case keeps the ledger's spelling
+    if base.is_none() {
+        e.tag_no = cell("tag_no").to_string();
+    }
     if has("name") {
         e.name = cell("name").into();
+    }
+    if e.name.is_empty() {
+        return Err(Error::invalid("name", "equipment.err.name_required"));
     }
     if has("category") {
         let v = cell("category");
@@ -355,7 +376,12 @@ fn equipment_of(
                 look.departments
                     .iter()
                     .find(|d| d.name == v || d.id.to_string() == v)
-                    .ok_or_else(|| Error::invalid("department", "equipment.err.department"))?
+                    .ok_or_else(|| {
+                        Error::invalid_msg(
+                            "department",
+                            Msg::new("equipment.err.department_unknown").arg("name", v),
+                        )
+                    })?
                     .id,
             ),
         };
@@ -392,7 +418,12 @@ fn equipment_of(
             "equipment.status",
             cell("status"),
         )
-        .ok_or_else(|| Error::invalid("status", "equipment.err.status"))?;
+        .ok_or_else(|| {
+            Error::invalid_msg(
+                "status",
+                Msg::new("equipment.err.status_value").arg("value", cell("status")),
+            )
+        })?;
     }
     if has("group") {
         e.vibration.group = match cell("group") {
@@ -426,7 +457,13 @@ fn equipment_of(
         if let std::collections::hash_map::Entry::Vacant(v) = look.defs.entry(e.category) {
             v.insert(svc::param_defs(r, e.category)?);
         }
-        e.params = parse_params(&look.defs[&e.category], cell("params"))?;
+        // the parameters named are set, the others kept (all of them when the category
+        // changed: the old ones may not belong to the new one)
+        let kept = match base {
+            Some(b) if b.category == e.category => b.params.clone(),
+            _ => BTreeMap::new(),
+        };
+        e.params = parse_params(&look.defs[&e.category], cell("params"), kept)?;
     }
     if has("bindings") {
         e.bindings = parse_bindings(cell("bindings"))?;
@@ -483,10 +520,9 @@ fn import(app: &crate::app::App, actor: &crate::store::Actor, bytes: &[u8]) -> R
         }
     }
     drop(r);
-    if !errors.is_empty() {
-        return Err(Error::Rows(errors));
-    }
-    let done = svc::import_equipment(&app.store, actor, list, &super::AppSite(app))?;
+    // the rows that could be read are checked against the ledger's rules too, so one
+    // report names every bad row
+    let done = svc::import_equipment(&app.store, actor, list, errors, &super::AppSite(app))?;
     super::condition::state(app).reload();
     Ok(done)
 }

@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 
 use super::super::model::{
-    Answer, CheckKind, CheckResult, InspectionRoute, Origin, Round, WoKind, WoPriority,
+    Answer, CheckKind, CheckResult, Criticality, EqStatus, InspectionRoute, Origin, Round, WoKind,
+    WoPriority, WoStep,
 };
 use super::super::rules::{self, Unanswered};
 use super::super::store::{ROUNDS, ROUNDS_BY_ROUTE, ROUTES};
-use super::{NewOrder, Now, deleted, equipment, ids_under, new_order, orders_of, user_id, who};
+use super::{
+    NewOrder, Now, deleted, equipment, ids_under, new_order, orders_of, put, user_id, who,
+};
 use crate::error::{Error, Result, text};
 use crate::i18n::{Lang, Msg};
 use crate::store::{Actor, ActorKind, Change, Reader, Store};
@@ -55,7 +58,7 @@ pub fn save_route(
             return Err(bad("equipment.err.point_item"));
         }
         let e = equipment(&w, p.equipment).map_err(|_| bad("equipment.err.point_equipment"))?;
-        if e.deleted {
+        if e.deleted && rt.active {
             return Err(deleted(&e));
         }
         if let CheckKind::Reading { unit, lo, hi } = &mut p.check {
@@ -75,15 +78,31 @@ pub fn save_route(
     {
         return Err(Error::invalid("department", "equipment.err.department"));
     }
+    if routes(&w)?
+        .iter()
+        .any(|x| x.id != rt.id && x.name.to_lowercase() == rt.name.to_lowercase())
+    {
+        return Err(Error::invalid_msg(
+            "name",
+            Msg::new("equipment.err.route_name_taken").arg("name", &rt.name),
+        ));
+    }
     let before = if rt.id == 0 {
         rt.id = w.next_id(&ROUTES)?;
         rt.made_ms = now_ms;
         rt.last_round_ms = None;
+        rt.rev = 1;
         None
     } else {
         let b = route(&w, rt.id)?;
-        rt.made_ms = b.made_ms;
+        // switched on again: its rounds are due from now, not late at once
+        rt.made_ms = if rt.active && !b.active {
+            now_ms
+        } else {
+            b.made_ms
+        };
         rt.last_round_ms = b.last_round_ms;
+        rt.rev = b.rev + 1;
         Some(b)
     };
     w.insert(&ROUTES, &rt.id, &rt)?;
@@ -97,24 +116,55 @@ pub fn save_route(
     Ok(rt)
 }
 
-/// Records a round walked by a person: every checkpoint answered, in the route's order.
-/// Each machine with abnormal findings gets a corrective work order naming them, unless
-/// one opened by an earlier round is still open.
+/// A round as the walker sends it.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct RoundInput {
+    /// One per checkpoint, in the route's order.
+    pub answers: Vec<Answer>,
+    /// The route's revision the walker was shown (the walk page sends it): a round
+    /// walked on checkpoints since changed is refused rather than filed under the new ones.
+    #[serde(default)]
+    pub rev: Option<u64>,
+}
+
+/// Records a round walked by a person of the route's department (or one who holds the
+/// approve level): every checkpoint answered, in the route's order; a point on a machine
+/// that is not running may be skipped. Each machine with abnormal findings gets a
+/// corrective work order naming them (high priority on a criticality-A machine); when one
+/// opened by an earlier round is still open, the findings are added to it instead.
 pub fn record_round(
     store: &Store,
     actor: &Actor,
     route_id: u64,
-    answers: Vec<Answer>,
+    input: RoundInput,
+    approver: bool,
     now: Now,
 ) -> Result<Round> {
     // a round is walked: a person's record, not a machine token's
     if actor.kind != ActorKind::User {
         return Err(Error::Forbidden(Msg::new("equipment.err.round_person")));
     }
+    let RoundInput { answers, rev } = input;
     let mut w = store.write(actor)?;
     let rt = route(&w, route_id)?;
     if !rt.active {
         return Err(Error::invalid("route", "equipment.err.route_inactive"));
+    }
+    if rev.is_some_and(|r| r != rt.rev) {
+        return Err(Error::Conflict(Msg::new("equipment.err.route_changed")));
+    }
+    if let Some(d) = rt.department
+        && !approver
+    {
+        let mine = crate::auth::service::user(&w, actor.id)?.and_then(|u| u.department_id);
+        if mine != Some(d) {
+            let name = crate::org::service::department(&w, d)?
+                .map(|x| x.name)
+                .unwrap_or_default();
+            return Err(Error::Forbidden(
+                Msg::new("equipment.err.route_department").arg("department", name),
+            ));
+        }
     }
     if answers.len() != rt.points.len() {
         return Err(Error::invalid_msg(
@@ -126,16 +176,44 @@ pub fn record_round(
     }
     let mut results = Vec::with_capacity(answers.len());
     for (i, (p, a)) in rt.points.iter().zip(answers).enumerate() {
-        let normal = rules::judge_answer(&p.check, &a).map_err(|why| {
+        let at = |key: &'static str| {
             Error::invalid_msg(
                 "answers",
-                Msg::new(match why {
-                    Unanswered::Missing => "equipment.err.answer_missing",
-                    Unanswered::NoteNeeded => "equipment.err.answer_note",
-                })
-                .arg("line", i + 1)
-                .arg("item", &p.item),
+                Msg::new(key).arg("line", i + 1).arg("item", &p.item),
             )
+        };
+        let note = a.note.trim().to_string();
+        if note.chars().count() > 200 {
+            return Err(at("equipment.err.answer_note_long"));
+        }
+        if a.skip {
+            // only a machine that is not running goes unchecked
+            let e = equipment(&w, p.equipment)?;
+            if e.status == EqStatus::Running {
+                return Err(Error::invalid_msg(
+                    "answers",
+                    Msg::new("equipment.err.skip_running")
+                        .arg("line", i + 1)
+                        .arg("tag_no", &e.tag_no),
+                ));
+            }
+            results.push(CheckResult {
+                equipment: p.equipment,
+                item: p.item.clone(),
+                check: p.check.clone(),
+                normal: true,
+                value: None,
+                note,
+                skipped: true,
+            });
+            continue;
+        }
+        let normal = rules::judge_answer(&p.check, &a).map_err(|why| {
+            at(match why {
+                Unanswered::Missing => "equipment.err.answer_missing",
+                Unanswered::NoteNeeded => "equipment.err.answer_note",
+                Unanswered::Implausible => "equipment.err.answer_implausible",
+            })
         })?;
         results.push(CheckResult {
             equipment: p.equipment,
@@ -146,7 +224,8 @@ pub fn record_round(
                 CheckKind::Look => None,
                 CheckKind::Reading { .. } => a.value,
             },
-            note: text("answers", &a.note, 200, false)?,
+            note,
+            skipped: false,
         });
     }
     let actor = w.actor().clone();
@@ -174,14 +253,38 @@ pub fn record_round(
     }
     for id in order_of_machines {
         let e = equipment(&w, id)?;
-        if e.deleted
-            || orders_of(&w, id)?
-                .iter()
-                .any(|o| o.state.is_open() && matches!(o.origin, Origin::Inspection { .. }))
-        {
+        if e.deleted {
             continue;
         }
         let found = &findings[&id];
+        // found again while an earlier round's order is open: the findings go onto it
+        if let Some(mut o) = orders_of(&w, id)?
+            .into_iter()
+            .find(|o| o.state.is_open() && matches!(o.origin, Origin::Inspection { .. }))
+        {
+            let note: String = found.join("；").chars().take(500).collect();
+            o.description = format!(
+                "{}\n{}",
+                o.description,
+                Msg::new("equipment.wo.inspection_again")
+                    .arg("route", &rt.name)
+                    .arg("by", &round.by)
+                    .arg("findings", &note)
+                    .render(Lang::ZhCn)
+            )
+            .chars()
+            .take(2000)
+            .collect();
+            o.steps.push(WoStep {
+                at_ms: now.ms,
+                by: round.by.clone(),
+                action: "finding".into(),
+                note,
+            });
+            put(&mut w, &o, Some(o.state))?;
+            round.orders.push(o.id);
+            continue;
+        }
         let title: String = Msg::new("equipment.wo.inspection_title")
             .arg("tag_no", &e.tag_no)
             .arg("finding", &found[0])
@@ -202,7 +305,11 @@ pub fn record_round(
                 kind: WoKind::Corrective,
                 title,
                 description: description.chars().take(2000).collect(),
-                priority: WoPriority::Normal,
+                priority: if e.criticality == Criticality::A {
+                    WoPriority::High
+                } else {
+                    WoPriority::Normal
+                },
                 stopped: false,
                 due: None,
                 needs_permits: Vec::new(),
@@ -261,7 +368,6 @@ pub fn round(r: &impl Reader, id: u64) -> Result<Round> {
 pub fn rounds_of(r: &impl Reader, route: u64, limit: usize) -> Result<Vec<Round>> {
     ids_under(r, &ROUNDS_BY_ROUTE, route)?
         .into_iter()
-        .rev()
         .take(limit)
         .map(|id| self::round(r, id))
         .collect()
