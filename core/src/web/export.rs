@@ -163,6 +163,15 @@ fn cell_text(d: &calamine::Data) -> String {
         Data::Float(f) => f.to_string(),
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => b.to_string(),
+        // a date typed in Excel or WPS: as the forms write it
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, mo, da, h, mi, s, _) = d.to_ymd_hms_milli();
+            if (h, mi, s) == (0, 0, 0) {
+                format!("{y:04}-{mo:02}-{da:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}")
+            }
+        }
         other => other.to_string(),
     }
 }
@@ -325,6 +334,22 @@ mod tests {
         assert_eq!(rows[0].1["name"], "=1+1");
         assert_eq!(rows[0].1["value"], "-5");
         assert_eq!(rows[1].1["value"], "+86 579");
+    }
+
+    #[test]
+    fn a_date_typed_in_excel_reads_as_a_day() {
+        use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook};
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "tag_no").unwrap();
+        ws.write_string(0, 1, "commissioned").unwrap();
+        ws.write_string(1, 0, "P-1").unwrap();
+        let day = ExcelDateTime::from_ymd(2026, 11, 1).unwrap();
+        ws.write_datetime_with_format(1, 1, &day, &XFormat::new().set_num_format("yyyy/m/d"))
+            .unwrap();
+        let b = wb.save_to_buffer().unwrap();
+        let rows = read_table(&b, &["tag_no", "commissioned"], "x", "tag_no", 10).unwrap();
+        assert_eq!(rows[0].1["commissioned"], "2026-11-01");
     }
 
     #[test]
