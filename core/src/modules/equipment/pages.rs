@@ -409,7 +409,16 @@ fn equipment_data(ctx: &Ctx, id: u64) -> Result<minijinja::Value, AppError> {
         .collect();
     let to = crate::util::now_ms();
     let (kpis, pm) = svc::kpis(&r, Some(e.id), to - 90 * 86_400_000, to)?;
+    let number = |k: &str| match e.params.get(k) {
+        Some(super::model::ParamValue::Number(n)) => Some(*n),
+        _ => None,
+    };
+    // judged by standard boundaries that do not fit the machine: say so
+    let out_of_scope = e.vibration.bounds.is_none()
+        && e.bindings.iter().any(|b| b.role == Role::Vibration)
+        && rules::outside_iso10816_3(number("rated_power"), number("speed"));
     Ok(context! {
+        out_of_scope,
         e => to_value(&e),
         category => to_value(&cat),
         params => to_value(&params),

@@ -57,6 +57,14 @@ pub enum Mounting {
     Flexible,
 }
 
+/// Whether a machine lies outside ISO 10816-3's scope (15 kW to 50 MW, 120 to 15,000 r/min)
+/// by its rated power or speed, where known: its standard boundaries do not fit it and
+/// should be edited (from the maker, or the part of ISO 10816 that covers it).
+pub fn outside_iso10816_3(power_kw: Option<f64>, speed_rpm: Option<f64>) -> bool {
+    power_kw.is_some_and(|p| p < 15.0)
+        || speed_rpm.is_some_and(|n| !(120.0..=15_000.0).contains(&n))
+}
+
 /// Zone boundaries in mm/s RMS: A/B, B/C and C/D. A reading at a boundary belongs to the
 /// worse zone.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -635,6 +643,17 @@ mod tests {
             judge_answer(&pressure, &ans(None, Some(1e300), "")),
             Err(Unanswered::Implausible)
         );
+    }
+
+    #[test]
+    fn slow_or_small_machines_are_outside_iso_10816_3() {
+        assert!(
+            outside_iso10816_3(Some(22.0), Some(85.0)),
+            "an agitator at 85 r/min"
+        );
+        assert!(outside_iso10816_3(Some(7.5), Some(2900.0)));
+        assert!(!outside_iso10816_3(Some(15.0), Some(2900.0)));
+        assert!(!outside_iso10816_3(None, None), "not known: not flagged");
     }
 
     #[test]
