@@ -118,6 +118,37 @@ fn inert(cell: &str) -> String {
     }
 }
 
+/// The query of a sheet download: `format=csv` (default) or `xlsx`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct SheetQuery {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The multipart body of a sheet import, for the API schema.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SheetUpload {
+    /// A .xlsx or .csv file with a header row (column codes as in the export).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// An import's refusal as a sheet page lists it (row, column, message), or None when it is
+/// not the uploader's to fix (forbidden, a server fault) and goes on as an error page.
+pub fn refused_rows(
+    e: &crate::web::error::AppError,
+    lang: crate::i18n::Lang,
+) -> Option<Vec<serde_json::Value>> {
+    (e.status.is_client_error() && e.status != actix_web::http::StatusCode::FORBIDDEN).then(|| {
+        e.rows
+            .iter()
+            .map(|r| serde_json::json!({"row": r.row, "field": r.field, "message": r.msg.render(lang)}))
+            .collect()
+    })
+}
+
 /// Sends `bytes` as a download named `<stem>.<ext>`.
 pub fn attachment(stem: &str, format: Format, bytes: Vec<u8>) -> HttpResponse {
     let stem: String = stem

@@ -275,24 +275,10 @@ pub fn seed(app: &App) -> Result<()> {
     let site = super::AppSite(app);
     let save = |e: Equipment| svc::save_equipment(store, &demo, e, &site);
     let blank = |tag_no: &str, name: &str, category: u64| Equipment {
-        id: 0,
-        tag_no: tag_no.into(),
-        name: name.into(),
-        category,
         department: maint,
         location: "树脂车间".into(),
-        manufacturer: String::new(),
-        model: String::new(),
-        serial: String::new(),
         commissioned: Some("2019-06-18".into()),
-        criticality: Criticality::B,
-        status: EqStatus::Running,
-        parent: None,
-        params: BTreeMap::new(),
-        bindings: Vec::new(),
-        vibration: VibrationClass::default(),
-        bom: Vec::new(),
-        deleted: false,
+        ..Equipment::new(tag_no, name, category)
     };
     let bind = |tag: &str, role: Role, point: &str| Binding {
         tag: tag.into(),

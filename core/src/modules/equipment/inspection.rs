@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, get, post, put, web};
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::model::{Answer, CheckKind, CheckPoint, InspectionRoute, Round};
@@ -140,16 +140,11 @@ fn routes_data(ctx: &Ctx, values: Value) -> Result<minijinja::Value, AppError> {
     })
 }
 
-#[derive(Deserialize)]
-struct EditQuery {
-    edit: Option<u64>,
-}
-
 /// 点检: the routes, their next rounds, the latest rounds; the route form for planners.
 #[get("/equipment/rounds")]
 async fn routes_page(
     ctx: Need<grant::equipment::Read>,
-    q: web::Query<EditQuery>,
+    q: web::Query<super::pages::EditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let values = match q.edit {
         Some(id) => {

@@ -269,6 +269,32 @@ pub struct Equipment {
     pub deleted: bool,
 }
 
+impl Equipment {
+    /// A new machine with nothing but its 位号, name and category (criticality B, running).
+    pub fn new(tag_no: &str, name: &str, category: u64) -> Equipment {
+        Equipment {
+            id: 0,
+            tag_no: tag_no.into(),
+            name: name.into(),
+            category,
+            department: None,
+            location: String::new(),
+            manufacturer: String::new(),
+            model: String::new(),
+            serial: String::new(),
+            commissioned: None,
+            criticality: Criticality::B,
+            status: EqStatus::Running,
+            parent: None,
+            params: BTreeMap::new(),
+            bindings: Vec::new(),
+            vibration: VibrationClass::default(),
+            bom: Vec::new(),
+            deleted: false,
+        }
+    }
+}
+
 /// The zone a vibration tag of a piece of equipment is in now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ZoneState {

@@ -928,8 +928,8 @@ fn categories_data(ctx: &Ctx, values: Value) -> Result<minijinja::Value, AppErro
 }
 
 #[derive(Deserialize)]
-struct EditQuery {
-    edit: Option<u64>,
+pub(super) struct EditQuery {
+    pub edit: Option<u64>,
 }
 
 #[get("/equipment/categories")]

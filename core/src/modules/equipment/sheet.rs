@@ -10,11 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use minijinja::context;
-use serde::Deserialize;
 
 use super::model::{
     Binding, BomLine, Category, Criticality, EqStatus, Equipment, ParamDef, ParamValue, Role,
-    VibrationClass,
 };
 use super::rules::{MachineGroup, Mounting};
 use super::service::{self as svc, SheetRow};
@@ -25,7 +23,7 @@ use crate::modules::inventory::service as inventory;
 use crate::tags::io::Imported;
 use crate::web::context::{Ctx, to_value};
 use crate::web::error::{AppError, blocking};
-use crate::web::export::{self, Format, Table};
+use crate::web::export::{self, Format, SheetQuery, SheetUpload, Table};
 use crate::web::grant::{self, Need};
 
 const M: &str = "equipment";
@@ -319,26 +317,7 @@ fn equipment_of(
 ) -> Result<(Equipment, Option<String>)> {
     let has = |k: &str| c.contains_key(k);
     let cell = |k: &str| c.get(k).map_or("", |s| s.trim());
-    let mut e = base.cloned().unwrap_or(Equipment {
-        id: 0,
-        tag_no: String::new(),
-        name: String::new(),
-        category: 0,
-        department: None,
-        location: String::new(),
-        manufacturer: String::new(),
-        model: String::new(),
-        serial: String::new(),
-        commissioned: None,
-        criticality: Criticality::B,
-        status: EqStatus::Running,
-        parent: None,
-        params: BTreeMap::new(),
-        bindings: Vec::new(),
-        vibration: VibrationClass::default(),
-        bom: Vec::new(),
-        deleted: false,
-    });
+    let mut e = base.cloned().unwrap_or_else(|| Equipment::new("", "", 0));
     // a 位号 matched regardless of case keeps the ledger's spelling
     if base.is_none() {
         e.tag_no = cell("tag_no").to_string();
@@ -529,13 +508,6 @@ fn import(app: &crate::app::App, actor: &crate::store::Actor, bytes: &[u8]) -> R
 
 // ------------------------------------------------------------------ routes
 
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct SheetQuery {
-    /// `csv` (default) or `xlsx`.
-    #[serde(default)]
-    pub format: Option<String>,
-}
-
 async fn export_sheet(ctx: &Ctx, q: &SheetQuery) -> std::result::Result<HttpResponse, AppError> {
     let format = Format::parse(q.format.as_deref());
     let (app, lang) = (ctx.app.clone(), ctx.lang);
@@ -579,27 +551,14 @@ async fn import_submit(
             "equipment/sheet.html",
             context! { done => to_value(&done), ..page_data(&ctx) },
         ),
-        Err(e)
-            if e.status.is_client_error() && e.status != actix_web::http::StatusCode::FORBIDDEN =>
-        {
-            let rows: Vec<serde_json::Value> = e
-                .rows
-                .iter()
-                .map(|r| serde_json::json!({"row": r.row, "field": r.field, "message": r.msg.render(ctx.lang)}))
-                .collect();
-            let c = context! { rows => to_value(&rows), ..page_data(&ctx) };
-            ctx.form_error("equipment/sheet.html", c, e)
-        }
-        Err(e) => Err(e),
+        Err(e) => match export::refused_rows(&e, ctx.lang) {
+            Some(rows) => {
+                let c = context! { rows => to_value(&rows), ..page_data(&ctx) };
+                ctx.form_error("equipment/sheet.html", c, e)
+            }
+            None => Err(e),
+        },
     }
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct SheetUpload {
-    /// A .xlsx or .csv file with a header row (column codes as in the export).
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
 }
 
 /// The ledger as a spreadsheet, in the columns the import reads.
@@ -614,8 +573,9 @@ async fn api_export(
 }
 
 /// Imports the ledger (multipart field `file`): new 位号 are created, existing ones changed
-/// in the columns the sheet has. Bulk changes are the maintenance department's: approve level. All rows or none: on errors `error.rows` lists each bad row
-/// (sheet row number), its column and the rule.
+/// in the columns the sheet has. Bulk changes are the maintenance department's: approve
+/// level. All rows or none: on errors `error.rows` lists each bad row (sheet row number),
+/// its column and the rule.
 #[utoipa::path(tag = "equipment",
     request_body(content = inline(SheetUpload), content_type = "multipart/form-data"), responses(
     (status = 200, description = "Imported", body = Imported),

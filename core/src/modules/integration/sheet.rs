@@ -11,7 +11,7 @@ use crate::auth::model::Level;
 use crate::tags::io;
 use crate::web::context::to_value;
 use crate::web::error::{AppError, blocking};
-use crate::web::export;
+use crate::web::export::{self, SheetUpload};
 use crate::web::grant::{self, Need};
 
 const M: &str = "integration";
@@ -91,25 +91,14 @@ async fn import_submit(
             "integration/tag_sheet.html",
             context! { can_write => true, columns => io::COLUMNS.to_vec(), done => to_value(&done) },
         ),
-        Err(e) if e.status.is_client_error() && e.status != actix_web::http::StatusCode::FORBIDDEN => {
-            let rows: Vec<serde_json::Value> = e
-                .rows
-                .iter()
-                .map(|r| serde_json::json!({"row": r.row, "field": r.field, "message": r.msg.render(ctx.lang)}))
-                .collect();
-            let c = context! { can_write => true, columns => io::COLUMNS.to_vec(), rows => to_value(&rows) };
-            ctx.form_error("integration/tag_sheet.html", c, e)
-        }
-        Err(e) => Err(e),
+        Err(e) => match export::refused_rows(&e, ctx.lang) {
+            Some(rows) => {
+                let c = context! { can_write => true, columns => io::COLUMNS.to_vec(), rows => to_value(&rows) };
+                ctx.form_error("integration/tag_sheet.html", c, e)
+            }
+            None => Err(e),
+        },
     }
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct SheetUpload {
-    /// A .xlsx or .csv file with a header row (column codes as in the export).
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
 }
 
 /// The tags as a spreadsheet (columns as the import reads them).

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use minijinja::context;
-use serde::Deserialize;
 
 use super::model::{
     Contact, CreditPolicy, Licence, LicenceKind, Material, Partner, PartnerPrice, PartnerRole,
@@ -20,7 +19,7 @@ use crate::error::{Error, Result, RowError};
 use crate::i18n::{self, Lang, Msg};
 use crate::web::context::{Ctx, to_value};
 use crate::web::error::{AppError, blocking};
-use crate::web::export::{self, Format, Table};
+use crate::web::export::{self, Format, SheetQuery, SheetUpload, Table};
 use crate::web::grant::{self, Need};
 
 const M: &str = "inventory";
@@ -477,13 +476,6 @@ fn import(
 
 // ------------------------------------------------------------------ routes
 
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct SheetQuery {
-    /// `csv` (default) or `xlsx`.
-    #[serde(default)]
-    pub format: Option<String>,
-}
-
 fn which(s: &str) -> std::result::Result<&'static str, AppError> {
     match s {
         "materials" => Ok("materials"),
@@ -556,27 +548,14 @@ async fn import_submit(
             "inventory/sheet.html",
             context! { done => to_value(&done), which => w, ..page_data(&ctx) },
         ),
-        Err(e)
-            if e.status.is_client_error() && e.status != actix_web::http::StatusCode::FORBIDDEN =>
-        {
-            let rows: Vec<serde_json::Value> = e
-                .rows
-                .iter()
-                .map(|r| serde_json::json!({"row": r.row, "field": r.field, "message": r.msg.render(ctx.lang)}))
-                .collect();
-            let c = context! { rows => to_value(&rows), which => w, ..page_data(&ctx) };
-            ctx.form_error("inventory/sheet.html", c, e)
-        }
-        Err(e) => Err(e),
+        Err(e) => match export::refused_rows(&e, ctx.lang) {
+            Some(rows) => {
+                let c = context! { rows => to_value(&rows), which => w, ..page_data(&ctx) };
+                ctx.form_error("inventory/sheet.html", c, e)
+            }
+            None => Err(e),
+        },
     }
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct SheetUpload {
-    /// A .xlsx or .csv file with a header row (column codes as in the export).
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
 }
 
 /// Materials or partners as a spreadsheet, in the columns the import reads.
