@@ -338,7 +338,7 @@ pub fn record_round(
     Ok(round)
 }
 
-/// A finding as a work order names it: `轴承温度 78 ℃（上限 70）` or `机封：滴漏`.
+/// A finding as a work order names it: `轴承温度 78 ℃（≤ 70）` or `机封无泄漏：滴漏`.
 fn finding_text(r: &CheckResult) -> String {
     let mut s = r.item.clone();
     if let (CheckKind::Reading { unit, lo, hi }, Some(v)) = (&r.check, r.value) {
