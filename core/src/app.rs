@@ -412,6 +412,21 @@ impl App {
         }
     }
 
+    /// Asks every enabled module whether a write of `value` to `tag` may go to the process
+    /// ([`Module::check_write`]); the first refusal stops it.
+    pub fn check_write(
+        &self,
+        tag: &crate::tags::model::Tag,
+        value: f64,
+    ) -> crate::error::Result<()> {
+        for m in self.registry.modules() {
+            if self.registry.is_enabled(m.id()) {
+                m.check_write(self, tag, value)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs every enabled module's periodic checks once.
     pub fn run_periodic(&self) {
         for m in self.registry.modules() {

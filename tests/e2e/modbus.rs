@@ -453,3 +453,100 @@ fn an_rtu_plc_on_a_serial_line_is_read_and_written() {
     let st = api.get(&format!("/api/v1/devices/{dev}/status")).json();
     assert_eq!(st["connected"], true, "{st}");
 }
+
+/// Safe control on a PLC: a setpoint with an interlock on the cooling-water valve, a largest
+/// step and a least interval between writes; each refusal names its rule and nothing reaches
+/// the PLC.
+#[test]
+fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
+    let plc = TcpPlc::start();
+    {
+        let mut m = plc.memory.lock().unwrap();
+        m.set_f32(100, 60.0); // temperature setpoint
+        m.coils[5] = false; // jacket cooling-water valve shut
+    }
+    let s = fresh();
+    let api = s.admin_api();
+    let dev = device(
+        &api,
+        json!({"id": 0, "name": "R101 PLC", "enabled": true, "config": {"driver": "modbus_tcp",
+            "host": "127.0.0.1", "port": plc.addr.port(), "unit": 1, "timeout_ms": 500,
+            "groups": [{"name": "default", "interval_ms": 200}]}}),
+    );
+    tag(
+        &api,
+        "TIC101.SP",
+        "float",
+        dev,
+        json!({"area": "holding_register", "address": 100, "format": "float32"}),
+        json!({"writable": true, "range_lo": 0, "range_hi": 100}),
+    );
+    tag(
+        &api,
+        "XV5",
+        "bool",
+        dev,
+        json!({"area": "coil", "address": 5, "format": "bit"}),
+        json!({"writable": true}),
+    );
+    tag(
+        &api,
+        "TT101",
+        "float",
+        dev,
+        json!({"area": "holding_register", "address": 0, "format": "float32"}),
+        json!({}),
+    );
+    eventually(10, || current(&api, "TIC101.SP")["value"] == json!(60.0));
+
+    // bad rules are refused: an unknown interlock tag, a step that is not positive, a
+    // tag that cannot be written
+    let rules = |body: Value| api.put_json("/api/v1/automation/control/TIC101.SP", &body);
+    let r = rules(json!({"interlocks": [{"tag": "NOPE", "op": "eq", "value": 1}]}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(rules(json!({"max_step": -1})).status, 422);
+    assert_eq!(
+        api.put_json("/api/v1/automation/control/TT101", &json!({}))
+            .status,
+        422
+    );
+    let r = rules(json!({"max_step": 5.0, "min_interval_s": 30,
+        "interlocks": [{"tag": "XV5", "op": "eq", "value": 1, "text": "夹套冷却水阀须开"}]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        api.get("/api/v1/automation/control").json()[0]["tag"],
+        "TIC101.SP"
+    );
+
+    // the interlock blocks: the valve is shut
+    let write = |v: f64| api.post_json("/api/v1/tags/TIC101.SP/write", &json!({"value": v}));
+    let r = write(62.0);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("XV5") && r.body.contains("冷却水"),
+        "{}",
+        r.body
+    );
+    assert_eq!(plc.memory.lock().unwrap().f32_at(100), 60.0, "nothing sent");
+
+    // the valve opens: a step within 5 goes through, a larger one does not
+    plc.memory.lock().unwrap().coils[5] = true;
+    eventually(10, || current(&api, "XV5")["value"] == json!(true));
+    let r = write(70.0);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("10"), "the step is named: {}", r.body);
+    let r = write(64.5);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(plc.memory.lock().unwrap().f32_at(100), 64.5);
+    // again at once: too soon
+    let r = write(65.0);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(plc.memory.lock().unwrap().f32_at(100), 64.5);
+
+    // rules taken away: the range alone holds
+    assert_eq!(
+        api.delete("/api/v1/automation/control/TIC101.SP").status,
+        204
+    );
+    assert_eq!(write(90.0).status, 200);
+}

@@ -120,6 +120,17 @@ pub trait Module: Send + Sync + 'static {
     ) -> crate::error::Result<()> {
         Ok(())
     }
+    /// A write to the process about to be sent (from any page, the API or a plugin): an
+    /// error refuses it with the reason, and nothing is written (the automation module's
+    /// control rules: steps, intervals, interlocks).
+    fn check_write(
+        &self,
+        _app: &App,
+        _tag: &crate::tags::model::Tag,
+        _value: f64,
+    ) -> crate::error::Result<()> {
+        Ok(())
+    }
     /// Adds the module's part of the demo plant.
     fn seed_demo(&self, app: &App) -> crate::error::Result<()>;
     /// Starts what the module runs in the background while the appliance serves (live

@@ -376,10 +376,15 @@ pub async fn write(
     v: crate::tags::model::Value,
 ) -> crate::error::Result<()> {
     use crate::tags::model::Source;
+    // the modules' control rules (steps, intervals, interlocks) before anything is sent
+    if let Some(x) = v.as_f64() {
+        app.check_write(&tag, x)?;
+    }
     let io = app.io();
     let app = app.clone();
     let task = async move {
         let old = app.tags.current(tag.id).and_then(|c| c.value);
+        let tag_name = tag.name.clone();
         let result = match &tag.source {
             Source::Manual => {
                 app.tags.publish(vec![crate::tags::model::Sample {
@@ -407,6 +412,13 @@ pub async fn write(
         })
         .await
         .map_err(|_| Error::Device(Msg::new("tags.err.write_failed").arg("detail", "audit")))?;
+        if result.is_ok() {
+            app.dispatch(
+                "tags",
+                "tags.written",
+                &serde_json::json!({"tag": tag_name}),
+            );
+        }
         audited.and(result)
     };
     match io {

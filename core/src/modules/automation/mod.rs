@@ -7,6 +7,7 @@
 //! folder holds the module's registry entry, pages and API (`routes.rs`) and the demo
 //! plant's alarm definitions (`demo.rs`).
 
+pub mod control;
 mod demo;
 pub mod notify;
 pub mod routes;
@@ -44,16 +45,18 @@ impl Module for Automation {
 
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         notify::configure(cfg);
+        control::configure(cfg);
         routes::configure(cfg)
     }
 
     fn prefixes(&self) -> &'static [&'static str] {
-        &["/automation", "/api/v1/alarms"]
+        &["/automation", "/api/v1/alarms", "/api/v1/automation"]
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<notify::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<control::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -122,6 +125,29 @@ impl Module for Automation {
                 .arg("unack", s.unack)
                 .render(lang),
         }]
+    }
+
+    fn check_write(
+        &self,
+        app: &App,
+        tag: &crate::tags::model::Tag,
+        value: f64,
+    ) -> crate::error::Result<()> {
+        control::check(app, &tag.name, value)
+    }
+
+    fn on_event(
+        &self,
+        app: &App,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> crate::error::Result<()> {
+        if kind == "tags.written"
+            && let Some(tag) = data["tag"].as_str()
+        {
+            control::written(app, tag);
+        }
+        Ok(())
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {

@@ -378,9 +378,11 @@ async fn tag_write_submit(
             &format!("/integration/tags/{}", name.as_str()),
             Some("flash.written"),
         )),
-        // refused values and device answers go back to the form; other errors to the error page
+        // refused values, control rules and device answers go back to the form; other
+        // errors to the error page
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY
+                || e.status == StatusCode::CONFLICT
                 || e.status == StatusCode::BAD_GATEWAY =>
         {
             let v = load_tag(&ctx, &name)?;
@@ -973,6 +975,7 @@ pub struct WriteBody {
     (status = 200, description = "Written; the tag's current value after the write", body = Current),
     (status = 403, description = "No automation.write permission"),
     (status = 422, description = "Not writable, wrong type or outside the range; nothing was sent"),
+    (status = 409, description = "A control rule refuses it (step, interval, interlock); nothing was sent"),
     (status = 502, description = "The device refused the write or did not answer")), security(("bearer" = ["automation:write"])))]
 #[post("/api/v1/tags/{name}/write")]
 async fn api_tag_write(
