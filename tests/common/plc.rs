@@ -19,6 +19,9 @@ pub struct Memory {
     pub missing: Vec<u16>,
     /// When set, requests get no answer at all.
     pub silent: bool,
+    /// Holding registers whose writes are acknowledged but not kept (a PLC program that
+    /// overrides or clamps the value).
+    pub ignore_writes: Vec<u16>,
     pub requests: u64,
 }
 
@@ -31,6 +34,7 @@ impl Default for Memory {
             discrete: vec![false; 65536],
             missing: Vec::new(),
             silent: false,
+            ignore_writes: Vec::new(),
             requests: 0,
         }
     }
@@ -93,12 +97,16 @@ impl tokio_modbus::server::Service for Service {
                 m.discrete[range(a, c)].to_vec(),
             )),
             Request::WriteSingleRegister(a, w) => {
-                m.holding[a as usize] = w;
+                if !m.ignore_writes.contains(&a) {
+                    m.holding[a as usize] = w;
+                }
                 Ok(Response::WriteSingleRegister(a, w))
             }
             Request::WriteMultipleRegisters(a, ws) => {
                 let n = ws.len();
-                m.holding[range(a, n as u16)].copy_from_slice(&ws);
+                if !m.ignore_writes.contains(&a) {
+                    m.holding[range(a, n as u16)].copy_from_slice(&ws);
+                }
                 Ok(Response::WriteMultipleRegisters(a, n as u16))
             }
             Request::WriteSingleCoil(a, c) => {

@@ -549,4 +549,15 @@ fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
         204
     );
     assert_eq!(write(90.0).status, 200);
+
+    // the PLC acknowledges a write but keeps its own value: the read-back says it failed
+    plc.memory.lock().unwrap().ignore_writes = vec![100];
+    let r = write(80.0);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(
+        r.body.contains("90"),
+        "what the device holds is named: {}",
+        r.body
+    );
+    assert_eq!(current(&api, "TIC101.SP")["value"], json!(90.0));
 }

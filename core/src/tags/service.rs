@@ -399,7 +399,11 @@ pub async fn write(
                 Err(Error::Device(Msg::new("tags.err.driver_cannot_write")))
             }
             Source::Modbus { .. } | Source::OpcUa { .. } => {
-                app.drivers.write(tag.clone(), v.clone()).await
+                let sent_ms = crate::util::now_ms();
+                match app.drivers.write(tag.clone(), v.clone()).await {
+                    Ok(()) => read_back(&app, &tag, &v, sent_ms).await,
+                    Err(e) => Err(e),
+                }
             }
         };
         let outcome = result
@@ -426,6 +430,62 @@ pub async fn write(
             Error::Device(Msg::new("tags.err.write_failed").arg("detail", "stopped"))
         })?,
         None => Err(Error::Device(Msg::new("tags.err.device_off"))),
+    }
+}
+
+/// Waits (up to 3 s) for the device's value read after a write and compares it with what was
+/// written: a device that took the write but holds something else (clamped, rejected
+/// silently, another writer) or that never answers with a value makes the write failed.
+/// Modbus reads the register back at once; OPC UA's subscription brings the change.
+async fn read_back(
+    app: &crate::app::App,
+    tag: &Tag,
+    written: &Value,
+    sent_ms: i64,
+) -> crate::error::Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        if let Some(c) = app.tags.current(tag.id)
+            && c.ts_ms >= sent_ms
+            && let Some(read) = c.value
+        {
+            return if read_back_matches(tag, written, &read) {
+                Ok(())
+            } else {
+                Err(Error::Device(
+                    Msg::new("tags.err.read_back")
+                        .arg(
+                            "written",
+                            serde_json::to_string(written).unwrap_or_default(),
+                        )
+                        .arg("read", serde_json::to_string(&read).unwrap_or_default()),
+                ))
+            };
+        }
+        if tokio::time::Instant::now() >= deadline {
+            // a subscription reports changes only: a value written that was already there
+            // comes back as no news
+            return match app.tags.current(tag.id).and_then(|c| c.value) {
+                Some(read) if read_back_matches(tag, written, &read) => Ok(()),
+                _ => Err(Error::Device(Msg::new("tags.err.no_read_back"))),
+            };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a value read back is the one written, within what the tag can hold: its
+/// resolution, the step of its raw scaling, float32's precision.
+pub fn read_back_matches(tag: &Tag, written: &Value, read: &Value) -> bool {
+    match (written.as_f64(), read.as_f64()) {
+        (Some(w), Some(r)) => {
+            let step = tag.scaling.map_or(0.0, |s| {
+                ((s.eng_hi - s.eng_lo) / (s.raw_hi - s.raw_lo)).abs()
+            });
+            let tolerance = tag.resolution.max(step).max(w.abs() * 1e-6);
+            (w - r).abs() <= tolerance * 1.5
+        }
+        _ => written == read,
     }
 }
 
@@ -743,6 +803,56 @@ pub(crate) fn migrate_auto_bridging(w: &mut WriteTx) -> crate::store::Result<()>
 mod tests {
     use super::*;
     use crate::store::tests::temp_store;
+
+    #[test]
+    fn a_value_read_back_matches_within_what_the_tag_can_hold() {
+        let mut t = blank_tag("SP", DataType::Float, Source::Manual);
+        assert!(read_back_matches(
+            &t,
+            &Value::Float(72.5),
+            &Value::Float(72.5)
+        ));
+        // float32 on the wire
+        assert!(read_back_matches(
+            &t,
+            &Value::Float(0.1),
+            &Value::Float(0.1f32 as f64)
+        ));
+        // the PLC clamped it
+        assert!(!read_back_matches(
+            &t,
+            &Value::Float(72.5),
+            &Value::Float(70.0)
+        ));
+        // a 12-bit raw register over 0–1.6 MPa holds steps of 0.00039
+        t.scaling = Some(Scaling {
+            raw_lo: 0.0,
+            raw_hi: 4095.0,
+            eng_lo: 0.0,
+            eng_hi: 1.6,
+        });
+        t.resolution = 0.0001;
+        assert!(read_back_matches(
+            &t,
+            &Value::Float(0.8),
+            &Value::Float(0.80019)
+        ));
+        assert!(!read_back_matches(
+            &t,
+            &Value::Float(0.8),
+            &Value::Float(0.81)
+        ));
+        assert!(read_back_matches(
+            &t,
+            &Value::Bool(true),
+            &Value::Bool(true)
+        ));
+        assert!(!read_back_matches(
+            &t,
+            &Value::Bool(true),
+            &Value::Bool(false)
+        ));
+    }
 
     fn sim(s: &Store) -> Device {
         create_device(
