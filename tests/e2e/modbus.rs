@@ -561,3 +561,53 @@ fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
     );
     assert_eq!(current(&api, "TIC101.SP")["value"], json!(90.0));
 }
+
+/// A critical tag is written by two people: one asks, another confirms; the same person or a
+/// token cannot confirm, and a direct write is refused.
+#[test]
+fn a_critical_write_takes_two_people() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let r = api.post_json(
+        "/api/v1/tags",
+        &json!({"id": 0, "name": "R101.INTERLOCK_BYPASS", "data_type": "float",
+            "source": {"kind": "manual"}, "writable": true, "range_lo": 0, "range_hi": 1}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api.put_json(
+        "/api/v1/automation/control/R101.INTERLOCK_BYPASS",
+        &json!({"critical": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // a direct write is refused
+    let r = api.post_json(
+        "/api/v1/tags/R101.INTERLOCK_BYPASS/write",
+        &json!({"value": 1}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "automation.control.critical");
+    // a token may not ask; a person asks
+    let ask = json!({"tag": "R101.INTERLOCK_BYPASS", "value": 1});
+    assert_eq!(api.post_json("/api/v1/automation/writes", &ask).status, 403);
+    let li = s.login("li.ming");
+    let r = li.post_json("/api/v1/automation/writes", &ask);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_u64().unwrap();
+    let confirm = format!("/api/v1/automation/writes/{id}/confirm");
+    // the same person cannot confirm; nothing written
+    let r = li.post_json(&confirm, &json!({}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "automation.control.same_person");
+    assert_ne!(current(&api, "R101.INTERLOCK_BYPASS")["value"], json!(1.0));
+    // another person confirms: written, and the request says by whom
+    let r = s.login("sun.wei").post_json(&confirm, &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "written");
+    assert_eq!(r.json()["confirmed_by"], "孙伟");
+    assert_eq!(current(&api, "R101.INTERLOCK_BYPASS")["value"], json!(1.0));
+    // once only
+    let r = s.login("zhou.jianming").post_json(&confirm, &json!({}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    let list = api.get("/api/v1/automation/writes").json();
+    assert_eq!(list[0]["state"], "written");
+}

@@ -4,12 +4,14 @@
 //! belong to the automation module (operating the process); every write, from a screen, the
 //! tag page or `POST /api/v1/tags/{name}/write`, goes through [`check`]. Where an input a
 //! rule needs is missing (no current value to measure a step from, an interlock tag without
-//! a good value) the write is refused: the stricter way.
+//! a good value) the write is refused: the stricter way. A tag marked critical is written
+//! only by two people: one asks for the write, another confirms it (not the same person,
+//! not a token), within ten minutes; the write then passes every rule again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{HttpResponse, delete, get, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,6 +85,10 @@ pub struct ControlRule {
     pub min_interval_s: u32,
     #[serde(default)]
     pub interlocks: Vec<Interlock>,
+    /// A write needs two people: one asks (`POST /api/v1/automation/writes`), another
+    /// confirms; a direct write is refused.
+    #[serde(default)]
+    pub critical: bool,
 }
 
 /// Why a write is refused.
@@ -261,9 +267,26 @@ pub fn delete_rule(store: &Store, actor: &Actor, tag: &str) -> Result<()> {
     Ok(())
 }
 
-/// When each tag was last written (since the box started).
+/// When each tag was last written (since the box started), and the confirmed critical
+/// writes about to be sent: (tag, value) cleared by a second person.
 #[derive(Default)]
-struct LastWrites(Mutex<HashMap<String, i64>>);
+struct LastWrites(Mutex<HashMap<String, i64>>, Mutex<Vec<(String, f64)>>);
+
+/// Takes the clearance of a confirmed write of `value` to `tag`, if there is one.
+fn take_cleared(app: &App, tag: &str, value: f64) -> bool {
+    let state = last_writes(app);
+    let mut cleared = state.1.lock().expect("cleared lock is never poisoned");
+    match cleared
+        .iter()
+        .position(|(t, v)| t == tag && (v - value).abs() < 1e-9)
+    {
+        Some(i) => {
+            cleared.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
 
 fn last_writes(app: &App) -> Arc<LastWrites> {
     app.state(LastWrites::default)
@@ -285,6 +308,10 @@ pub fn check(app: &App, tag: &str, new: f64) -> Result<()> {
     let Some(rule) = rule(&app.store.read()?, tag)? else {
         return Ok(());
     };
+    // a critical write goes only as a confirmed request (cleared just before it is sent)
+    if rule.critical && !take_cleared(app, tag, new) {
+        return Err(Error::Conflict(Msg::new("automation.control.err.critical")));
+    }
     let last = last_writes(app)
         .0
         .lock()
@@ -309,6 +336,183 @@ pub fn written(app: &App, tag: &str) {
         .lock()
         .expect("last writes lock is never poisoned")
         .insert(tag.to_string(), crate::util::now_ms());
+}
+
+// ------------------------------------------------------------------ two-person writes
+
+/// Write requests by id. Only this file reads or writes it.
+const REQUESTS: Table<u64, WriteRequest> = Table::new("automation.write_requests");
+
+/// How long a request waits for its second person.
+const REQUEST_TTL_MS: i64 = 10 * 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Pending,
+    /// Confirmed and written.
+    Written,
+    /// Confirmed, and the write was refused or failed (`outcome` says why).
+    Failed,
+    Expired,
+}
+
+/// A critical write asked for by one person, waiting for another's confirmation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WriteRequest {
+    pub id: u64,
+    pub tag: String,
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// The value when asked (old → new, as the confirmer sees it).
+    #[schema(value_type = Object)]
+    pub old: Option<serde_json::Value>,
+    pub by_id: u64,
+    pub by: String,
+    pub at_ms: i64,
+    pub state: RequestState,
+    #[serde(default)]
+    pub confirmed_by: String,
+    #[serde(default)]
+    pub outcome: String,
+}
+
+/// A person's name and id; tokens are refused (two people, not one and a machine).
+fn person(r: &impl Reader, actor: &Actor) -> Result<(u64, String)> {
+    if actor.kind != crate::store::ActorKind::User {
+        return Err(Error::Forbidden(Msg::new("automation.control.err.person")));
+    }
+    let name = crate::auth::service::user(r, actor.id)?
+        .map(|u| u.display_name)
+        .unwrap_or_else(|| actor.name.clone());
+    Ok((actor.id, name))
+}
+
+/// Asks for a critical write: the value is checked against the tag (type, range) now and
+/// against every rule again when it is confirmed.
+pub fn request_write(
+    app: &App,
+    actor: &Actor,
+    tag: &str,
+    value: serde_json::Value,
+) -> Result<WriteRequest> {
+    let t = app
+        .tags
+        .defs()
+        .by_name(tag)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", tag)))?;
+    crate::tags::service::check_write(&t, &value)?;
+    let mut w = app.store.write(actor)?;
+    if !rule(&w, tag)?.is_some_and(|r| r.critical) {
+        return Err(Error::invalid("tag", "automation.control.err.not_critical"));
+    }
+    let (by_id, by) = person(&w, actor)?;
+    let old = app
+        .tags
+        .current(t.id)
+        .and_then(|c| c.value)
+        .and_then(|v| serde_json::to_value(v).ok());
+    let req = WriteRequest {
+        id: w.next_id(&REQUESTS)?,
+        tag: tag.to_string(),
+        value,
+        old,
+        by_id,
+        by,
+        at_ms: crate::util::now_ms(),
+        state: RequestState::Pending,
+        confirmed_by: String::new(),
+        outcome: String::new(),
+    };
+    w.insert(&REQUESTS, &req.id, &req)?;
+    w.audit(
+        "automation.write_request",
+        format!("write:{} {}", req.id, req.tag),
+        crate::store::Change::created(&req),
+    );
+    w.commit()?;
+    Ok(req)
+}
+
+/// The requests still waiting (expired ones shown as such), newest first.
+pub fn requests(r: &impl Reader, now_ms: i64) -> Result<Vec<WriteRequest>> {
+    let mut out: Vec<WriteRequest> = r.values(&REQUESTS)?;
+    for q in out.iter_mut() {
+        if q.state == RequestState::Pending && now_ms - q.at_ms > REQUEST_TTL_MS {
+            q.state = RequestState::Expired;
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// Whether person `me` may confirm a request at `now_ms`: a pending one, younger than ten
+/// minutes, asked for by someone else.
+pub fn may_confirm(req: &WriteRequest, me: u64, now_ms: i64) -> std::result::Result<(), Msg> {
+    if req.state != RequestState::Pending || now_ms - req.at_ms > REQUEST_TTL_MS {
+        return Err(Msg::new("automation.control.err.request_over"));
+    }
+    if me == req.by_id {
+        return Err(Msg::new("automation.control.err.same_person"));
+    }
+    Ok(())
+}
+
+/// Confirms a request as the second person and sends the write through every rule; the
+/// request records the outcome either way.
+pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<WriteRequest> {
+    let now = crate::util::now_ms();
+    let (req, name) = {
+        let r = app.store.read()?;
+        let req = r
+            .get(&REQUESTS, &id)?
+            .ok_or_else(|| Error::not_found("automation.control.err.request_not_found"))?;
+        let (me, name) = person(&r, &actor)?;
+        may_confirm(&req, me, now).map_err(Error::Conflict)?;
+        (req, name)
+    };
+    let t =
+        app.tags.defs().by_name(&req.tag).cloned().ok_or_else(|| {
+            Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", &req.tag))
+        })?;
+    let v = crate::tags::service::check_write(&t, &req.value)?;
+    if let Some(x) = v.as_f64() {
+        last_writes(app)
+            .1
+            .lock()
+            .expect("cleared lock is never poisoned")
+            .push((req.tag.clone(), x));
+    }
+    let result = crate::tags::service::write(app, actor.clone(), t, v.clone()).await;
+    // a clearance the write did not use (refused before the rule was asked) is dropped
+    if let Some(x) = v.as_f64() {
+        take_cleared(app, &req.tag, x);
+    }
+    let mut done = req.clone();
+    done.confirmed_by = name;
+    match &result {
+        Ok(()) => done.state = RequestState::Written,
+        Err(e) => {
+            done.state = RequestState::Failed;
+            done.outcome = e.msg().render(crate::i18n::Lang::ZhCn);
+        }
+    }
+    let store = app.store.clone();
+    let saved = done.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut w = store.write(&actor)?;
+        w.insert(&REQUESTS, &saved.id, &saved)?;
+        w.audit(
+            "automation.write_confirm",
+            format!("write:{} {}", saved.id, saved.tag),
+            crate::store::Change::updated(&req, &saved),
+        );
+        Ok(w.commit()?)
+    })
+    .await
+    .map_err(|_| Error::Conflict(Msg::new("automation.control.err.request_over")))??;
+    result.map(|()| done)
 }
 
 // ------------------------------------------------------------------ API
@@ -363,14 +567,75 @@ async fn api_rule_delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A critical write asked for: the tag and the value.
+#[derive(Deserialize, ToSchema)]
+struct RequestBody {
+    tag: String,
+    #[schema(value_type = Object)]
+    value: serde_json::Value,
+}
+
+/// Critical writes asked for, newest first (pending, written, failed, expired).
+#[utoipa::path(tag = "automation", responses((status = 200, description = "Requests", body = Vec<WriteRequest>)), security(("bearer" = ["automation:read"])))]
+#[get("/api/v1/automation/writes")]
+async fn api_requests(
+    ctx: Need<grant::automation::Read>,
+) -> std::result::Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(requests(&ctx.app.store.read()?, crate::util::now_ms())?))
+}
+
+/// Asks for a write to a critical tag (a person signed in); another person confirms it.
+#[utoipa::path(tag = "automation", request_body = RequestBody, responses(
+    (status = 201, description = "Asked; waits for a second person", body = WriteRequest),
+    (status = 422, description = "Not a critical tag, or the value breaks the tag's rules")),
+    security(("bearer" = ["automation:write"])))]
+#[post("/api/v1/automation/writes")]
+async fn api_request(
+    ctx: Need<grant::automation::Write>,
+    body: web::Json<RequestBody>,
+) -> std::result::Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let req = ctx
+        .write(move |app, actor| request_write(app, actor, &b.tag, b.value))
+        .await?;
+    Ok(HttpResponse::Created().json(req))
+}
+
+/// Confirms a critical write as the second person (not the one who asked, not a token,
+/// within ten minutes): the write is sent through every rule and read back.
+#[utoipa::path(tag = "automation", params(("id" = u64, Path, description = "Request id")), responses(
+    (status = 200, description = "Written", body = WriteRequest),
+    (status = 409, description = "Same person, over, or a rule refuses it"),
+    (status = 502, description = "The device refused it or did not read back")),
+    security(("bearer" = ["automation:write"])))]
+#[post("/api/v1/automation/writes/{id}/confirm")]
+async fn api_confirm(
+    ctx: Need<grant::automation::Write>,
+    id: web::Path<u64>,
+) -> std::result::Result<HttpResponse, AppError> {
+    let app = ctx.app.clone().into_inner();
+    let done = confirm_write(&app, ctx.actor(), *id).await?;
+    Ok(HttpResponse::Ok().json(done))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(api_rules)
         .service(api_rule_save)
-        .service(api_rule_delete);
+        .service(api_rule_delete)
+        .service(api_requests)
+        .service(api_request)
+        .service(api_confirm);
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_rules, api_rule_save, api_rule_delete))]
+#[openapi(paths(
+    api_rules,
+    api_rule_save,
+    api_rule_delete,
+    api_requests,
+    api_request,
+    api_confirm
+))]
 pub struct Doc;
 
 #[cfg(test)]
@@ -388,6 +653,7 @@ mod tests {
                 value: 1.0,
                 text: "夹套冷却水阀须开".into(),
             }],
+            critical: false,
         }
     }
 
@@ -435,6 +701,40 @@ mod tests {
         assert_eq!(
             judge(&rule(), Some(80.0), 81.0, Some(1_000), 11_000, &open),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_critical_write_is_confirmed_by_someone_else_in_time() {
+        let req = WriteRequest {
+            id: 1,
+            tag: "SP".into(),
+            value: serde_json::json!(1),
+            old: None,
+            by_id: 7,
+            by: "李明".into(),
+            at_ms: 0,
+            state: RequestState::Pending,
+            confirmed_by: String::new(),
+            outcome: String::new(),
+        };
+        assert_eq!(may_confirm(&req, 9, 60_000), Ok(()));
+        let key = |r: std::result::Result<(), Msg>| r.unwrap_err().key;
+        assert_eq!(
+            key(may_confirm(&req, 7, 60_000)),
+            "automation.control.err.same_person"
+        );
+        assert_eq!(
+            key(may_confirm(&req, 9, REQUEST_TTL_MS + 1)),
+            "automation.control.err.request_over"
+        );
+        let done = WriteRequest {
+            state: RequestState::Written,
+            ..req
+        };
+        assert_eq!(
+            key(may_confirm(&done, 9, 1)),
+            "automation.control.err.request_over"
         );
     }
 
