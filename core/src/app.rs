@@ -412,7 +412,8 @@ impl App {
         }
     }
 
-    /// Asks every enabled module whether a write of `value` to `tag` may go to the process
+    /// Asks every module — enabled or not: switching a module off must not take its
+    /// protections away — whether a write of `value` to `tag` may go to the process
     /// ([`Module::check_write`]); the first refusal stops it.
     pub fn check_write(
         &self,
@@ -420,9 +421,7 @@ impl App {
         value: f64,
     ) -> crate::error::Result<()> {
         for m in self.registry.modules() {
-            if self.registry.is_enabled(m.id()) {
-                m.check_write(self, tag, value)?;
-            }
+            m.check_write(self, tag, value)?;
         }
         Ok(())
     }

@@ -543,6 +543,35 @@ fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(plc.memory.lock().unwrap().f32_at(100), 64.5);
 
+    // a rename keeps the rules (they follow the tag, not its name), and switching the
+    // automation module off does not take them away
+    // the tag as the API shows it (its definition, flattened, beside its current value)
+    let mut t = api.get("/api/v1/tags/TIC101.SP").json();
+    t["name"] = json!("TIC101.SP2");
+    let r = api.put_json("/api/v1/tags/TIC101.SP", &t);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.post_json("/api/v1/tags/TIC101.SP2/write", &json!({"value": 99.0}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        api.get("/api/v1/automation/control").json()[0]["tag"],
+        "TIC101.SP2"
+    );
+    assert_eq!(
+        api.post_json("/api/v1/modules/automation/disable", &json!({}))
+            .status,
+        200
+    );
+    let r = api.post_json("/api/v1/tags/TIC101.SP2/write", &json!({"value": 99.0}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        api.post_json("/api/v1/modules/automation/enable", &json!({}))
+            .status,
+        200
+    );
+    t["name"] = json!("TIC101.SP");
+    let r = api.put_json("/api/v1/tags/TIC101.SP2", &t);
+    assert_eq!(r.status, 200, "{}", r.body);
+
     // rules taken away: the range alone holds
     assert_eq!(
         api.delete("/api/v1/automation/control/TIC101.SP").status,

@@ -338,10 +338,16 @@ pub fn check_write(t: &Tag, v: &serde_json::Value) -> Result<Value> {
         {
             Value::Bool(n.as_f64() == Some(1.0))
         }
+        // whole numbers only, and only those an i64 holds exactly (no silent clamping)
         (DataType::Int, serde_json::Value::Number(n))
-            if n.as_f64().is_some_and(|x| x.fract() == 0.0) =>
+            if n.as_i64().is_some()
+                || n.as_f64()
+                    .is_some_and(|x| x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0) =>
         {
-            Value::Int(n.as_f64().unwrap_or(0.0) as i64)
+            Value::Int(
+                n.as_i64()
+                    .unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
+            )
         }
         (DataType::Float, serde_json::Value::Number(n)) => {
             Value::Float(n.as_f64().unwrap_or(f64::NAN))
@@ -376,6 +382,10 @@ pub async fn write(
     v: crate::tags::model::Value,
 ) -> crate::error::Result<()> {
     use crate::tags::model::Source;
+    // one write to a tag at a time, from its check to its read-back: two writes at once
+    // cannot both pass a rule that the first one's outcome would change
+    let lock = write_lock(app, tag.id);
+    let _one_at_a_time = lock.lock().await;
     // the modules' control rules (steps, intervals, interlocks) before anything is sent
     if let Some(x) = v.as_f64() {
         app.check_write(&tag, x)?;
@@ -431,6 +441,22 @@ pub async fn write(
         })?,
         None => Err(Error::Device(Msg::new("tags.err.device_off"))),
     }
+}
+
+/// A tag's write lock (see [`write`]).
+#[derive(Default)]
+struct WriteLocks(
+    std::sync::Mutex<std::collections::HashMap<u32, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+);
+
+fn write_lock(app: &crate::app::App, tag: u32) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    app.state(WriteLocks::default)
+        .0
+        .lock()
+        .expect("write locks are never poisoned")
+        .entry(tag)
+        .or_default()
+        .clone()
 }
 
 /// Waits (up to 3 s) for the device's value read after a write and compares it with what was

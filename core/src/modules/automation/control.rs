@@ -22,8 +22,8 @@ use crate::store::{Actor, Reader, Store, Table};
 use crate::web::error::AppError;
 use crate::web::grant::{self, Need};
 
-/// Control rules by tag name. Only this file reads or writes it.
-const RULES: Table<String, ControlRule> = Table::new("automation.control");
+/// Control rules by tag id (a rename keeps them). Only this file reads or writes it.
+const RULES: Table<u64, ControlRule> = Table::new("automation.control_rules");
 
 /// How an interlock compares another tag's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -75,8 +75,11 @@ pub struct Interlock {
 /// The rules on writes to one tag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ControlRule {
+    /// The tag's name when the rule was saved (the API answers with the name now).
     #[serde(default)]
     pub tag: String,
+    #[serde(default)]
+    pub tag_id: u32,
     /// The largest change one write may make from the current value (engineering units).
     #[serde(default)]
     pub max_step: Option<f64>,
@@ -187,27 +190,28 @@ pub fn rules(r: &impl Reader) -> Result<Vec<ControlRule>> {
     Ok(r.values(&RULES)?)
 }
 
-pub fn rule(r: &impl Reader, tag: &str) -> Result<Option<ControlRule>> {
-    Ok(r.get(&RULES, &tag.to_string())?)
+pub fn rule(r: &impl Reader, tag_id: u32) -> Result<Option<ControlRule>> {
+    Ok(r.get(&RULES, &u64::from(tag_id))?)
 }
 
-/// Saves the rules of a writable tag. Interlock tags must exist and not be the tag itself;
-/// a step is a positive number; an interval at most an hour.
+/// Saves the rules of a writable tag (`tag`: its id and whether it is writable, None when
+/// there is no such tag). Interlock tags must exist and not be the tag itself; a step is a
+/// positive number; an interval at most an hour.
 pub fn save_rule(
     store: &Store,
     actor: &Actor,
     mut rule: ControlRule,
-    tag_writable: Option<bool>,
+    tag: Option<(u32, bool)>,
     tag_exists: &dyn Fn(&str) -> bool,
 ) -> Result<ControlRule> {
-    match tag_writable {
+    match tag {
         None => {
             return Err(Error::NotFound(
                 Msg::new("tags.err.tag_not_found").arg("name", &rule.tag),
             ));
         }
-        Some(false) => return Err(Error::invalid("tag", "tags.err.not_writable")),
-        Some(true) => {}
+        Some((_, false)) => return Err(Error::invalid("tag", "tags.err.not_writable")),
+        Some((id, true)) => rule.tag_id = id,
     }
     if rule.max_step.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         return Err(Error::invalid(
@@ -240,8 +244,9 @@ pub fn save_rule(
         }
     }
     let mut w = store.write(actor)?;
-    let before = w.get(&RULES, &rule.tag)?;
-    w.insert(&RULES, &rule.tag, &rule)?;
+    let key = u64::from(rule.tag_id);
+    let before = w.get(&RULES, &key)?;
+    w.insert(&RULES, &key, &rule)?;
     w.audit_saved(
         "automation.control",
         format!("control:{}", rule.tag),
@@ -252,12 +257,13 @@ pub fn save_rule(
     Ok(rule)
 }
 
-pub fn delete_rule(store: &Store, actor: &Actor, tag: &str) -> Result<()> {
+pub fn delete_rule(store: &Store, actor: &Actor, tag_id: u32, tag: &str) -> Result<()> {
     let mut w = store.write(actor)?;
-    let Some(before) = w.get(&RULES, &tag.to_string())? else {
+    let key = u64::from(tag_id);
+    let Some(before) = w.get(&RULES, &key)? else {
         return Err(Error::not_found("automation.control.err.not_found"));
     };
-    w.remove(&RULES, &tag.to_string())?;
+    w.remove(&RULES, &key)?;
     w.audit(
         "automation.control.delete",
         format!("control:{tag}"),
@@ -304,10 +310,11 @@ fn good_value(app: &App, tag: &str) -> Option<f64> {
 
 /// Checks a write of `new` to `tag` against its control rules (none: nothing to check).
 /// Refusals are conflicts naming the rule; nothing is written.
-pub fn check(app: &App, tag: &str, new: f64) -> Result<()> {
-    let Some(rule) = rule(&app.store.read()?, tag)? else {
+pub fn check(app: &App, t: &crate::tags::model::Tag, new: f64) -> Result<()> {
+    let Some(rule) = rule(&app.store.read()?, t.id)? else {
         return Ok(());
     };
+    let tag = t.name.as_str();
     // a critical write goes only as a confirmed request (cleared just before it is sent)
     if rule.critical && !take_cleared(app, tag, new) {
         return Err(Error::Conflict(Msg::new("automation.control.err.critical")));
@@ -350,6 +357,8 @@ const REQUEST_TTL_MS: i64 = 10 * 60_000;
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     Pending,
+    /// Confirmed; being written.
+    Confirming,
     /// Confirmed and written.
     Written,
     /// Confirmed, and the write was refused or failed (`outcome` says why).
@@ -404,7 +413,7 @@ pub fn request_write(
         .ok_or_else(|| Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", tag)))?;
     crate::tags::service::check_write(&t, &value)?;
     let mut w = app.store.write(actor)?;
-    if !rule(&w, tag)?.is_some_and(|r| r.critical) {
+    if !rule(&w, t.id)?.is_some_and(|r| r.critical) {
         return Err(Error::invalid("tag", "automation.control.err.not_critical"));
     }
     let (by_id, by) = person(&w, actor)?;
@@ -463,15 +472,23 @@ pub fn may_confirm(req: &WriteRequest, me: u64, now_ms: i64) -> std::result::Res
 /// request records the outcome either way.
 pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<WriteRequest> {
     let now = crate::util::now_ms();
-    let (req, name) = {
-        let r = app.store.read()?;
-        let req = r
+    // the request is taken in a transaction first: of two confirming at once, one writes
+    let store = app.store.clone();
+    let who = actor.clone();
+    let (req, name) = tokio::task::spawn_blocking(move || -> Result<(WriteRequest, String)> {
+        let mut w = store.write(&who)?;
+        let mut req = w
             .get(&REQUESTS, &id)?
             .ok_or_else(|| Error::not_found("automation.control.err.request_not_found"))?;
-        let (me, name) = person(&r, &actor)?;
+        let (me, name) = person(&w, &who)?;
         may_confirm(&req, me, now).map_err(Error::Conflict)?;
-        (req, name)
-    };
+        req.state = RequestState::Confirming;
+        w.insert(&REQUESTS, &id, &req)?;
+        w.commit()?;
+        Ok((req, name))
+    })
+    .await
+    .map_err(|_| Error::Conflict(Msg::new("automation.control.err.request_over")))??;
     let t =
         app.tags.defs().by_name(&req.tag).cloned().ok_or_else(|| {
             Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", &req.tag))
@@ -500,7 +517,7 @@ pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<Writ
     }
     let store = app.store.clone();
     let saved = done.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
+    let recorded = tokio::task::spawn_blocking(move || -> Result<()> {
         let mut w = store.write(&actor)?;
         w.insert(&REQUESTS, &saved.id, &saved)?;
         w.audit(
@@ -510,8 +527,15 @@ pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<Writ
         );
         Ok(w.commit()?)
     })
-    .await
-    .map_err(|_| Error::Conflict(Msg::new("automation.control.err.request_over")))??;
+    .await;
+    // the write's own outcome is what the operator must hear (it is audited by the tag
+    // service either way), even if the request's record could not be updated
+    if !matches!(recorded, Ok(Ok(()))) {
+        tracing::error!(
+            request = id,
+            "a confirmed write's request could not be recorded"
+        );
+    }
     result.map(|()| done)
 }
 
@@ -523,7 +547,17 @@ pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<Writ
 async fn api_rules(
     ctx: Need<grant::automation::Read>,
 ) -> std::result::Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(rules(&ctx.app.store.read()?)?))
+    let defs = ctx.app.tags.defs();
+    let list: Vec<ControlRule> = rules(&ctx.app.store.read()?)?
+        .into_iter()
+        .map(|mut r| {
+            if let Some(t) = defs.get(r.tag_id) {
+                r.tag = t.name.clone();
+            }
+            r
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// Sets the control rules of a writable tag: `max_step`, `min_interval_s`, `interlocks`
@@ -543,10 +577,8 @@ async fn api_rule_save(
     let saved = ctx
         .write(move |app, actor| {
             let defs = app.tags.defs();
-            let writable = defs.by_name(&rule.tag).map(|t| t.writable);
-            save_rule(&app.store, actor, rule, writable, &|t| {
-                defs.by_name(t).is_some()
-            })
+            let tag = defs.by_name(&rule.tag).map(|t| (t.id, t.writable));
+            save_rule(&app.store, actor, rule, tag, &|t| defs.by_name(t).is_some())
         })
         .await?;
     Ok(HttpResponse::Ok().json(saved))
@@ -562,8 +594,14 @@ async fn api_rule_delete(
     tag: web::Path<String>,
 ) -> std::result::Result<HttpResponse, AppError> {
     let tag = tag.into_inner();
-    ctx.write(move |app, actor| delete_rule(&app.store, actor, &tag))
-        .await?;
+    ctx.write(move |app, actor| {
+        let id =
+            app.tags.defs().by_name(&tag).map(|t| t.id).ok_or_else(|| {
+                Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", &tag))
+            })?;
+        delete_rule(&app.store, actor, id, &tag)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -645,6 +683,7 @@ mod tests {
     fn rule() -> ControlRule {
         ControlRule {
             tag: "R101.TIC.SP".into(),
+            tag_id: 1,
             max_step: Some(5.0),
             min_interval_s: 10,
             interlocks: vec![Interlock {

@@ -133,7 +133,7 @@ impl Module for Automation {
         tag: &crate::tags::model::Tag,
         value: f64,
     ) -> crate::error::Result<()> {
-        control::check(app, &tag.name, value)
+        control::check(app, tag, value)
     }
 
     fn on_event(
