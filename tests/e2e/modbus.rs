@@ -505,6 +505,21 @@ fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
     let r = rules(json!({"interlocks": [{"tag": "NOPE", "op": "eq", "value": 1}]}));
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(rules(json!({"max_step": -1})).status, 422);
+    // a condition its tag can never meet; a step on an on/off tag
+    let r = rules(json!({"interlocks": [{"tag": "XV5", "op": "eq", "value": 2}]}));
+    assert_eq!(
+        r.json()["error"]["code"],
+        "automation.control.interlock_range",
+        "{}",
+        r.body
+    );
+    let r = api.put_json("/api/v1/automation/control/XV5", &json!({"max_step": 0.5}));
+    assert_eq!(
+        r.json()["error"]["code"],
+        "automation.control.step_bool",
+        "{}",
+        r.body
+    );
     assert_eq!(
         api.put_json("/api/v1/automation/control/TT101", &json!({}))
             .status,

@@ -201,17 +201,24 @@ pub fn save_rule(
     store: &Store,
     actor: &Actor,
     mut rule: ControlRule,
-    tag: Option<(u32, bool)>,
-    tag_exists: &dyn Fn(&str) -> bool,
+    tag_of: &dyn Fn(&str) -> Option<Arc<crate::tags::model::Tag>>,
 ) -> Result<ControlRule> {
-    match tag {
-        None => {
-            return Err(Error::NotFound(
-                Msg::new("tags.err.tag_not_found").arg("name", &rule.tag),
-            ));
-        }
-        Some((_, false)) => return Err(Error::invalid("tag", "tags.err.not_writable")),
-        Some((id, true)) => rule.tag_id = id,
+    use crate::tags::model::DataType;
+    let Some(tag) = tag_of(&rule.tag) else {
+        return Err(Error::NotFound(
+            Msg::new("tags.err.tag_not_found").arg("name", &rule.tag),
+        ));
+    };
+    if !tag.writable {
+        return Err(Error::invalid("tag", "tags.err.not_writable"));
+    }
+    rule.tag_id = tag.id;
+    // a step on an on/off tag would block every command
+    if tag.data_type == DataType::Bool && rule.max_step.is_some() {
+        return Err(Error::invalid(
+            "max_step",
+            "automation.control.err.step_bool",
+        ));
     }
     if rule.max_step.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         return Err(Error::invalid(
@@ -234,10 +241,24 @@ pub fn save_rule(
     for (n, i) in rule.interlocks.iter_mut().enumerate() {
         i.tag = i.tag.trim().to_string();
         i.text = text("interlocks", &i.text, 100, false)?;
-        if i.tag == rule.tag || !tag_exists(&i.tag) || !i.value.is_finite() {
+        let other = tag_of(&i.tag).filter(|_| i.tag != rule.tag);
+        let Some(other) = other.filter(|_| i.value.is_finite()) else {
             return Err(Error::invalid_msg(
                 "interlocks",
                 Msg::new("automation.control.err.interlock_tag")
+                    .arg("line", n + 1)
+                    .arg("tag", &i.tag),
+            ));
+        };
+        // a condition its tag can never meet would block the write for good
+        let reachable = match other.data_type {
+            DataType::Bool => i.value == 0.0 || i.value == 1.0,
+            _ => matches!(i.op, Cmp::Ne) || other.in_range(i.value),
+        };
+        if !reachable {
+            return Err(Error::invalid_msg(
+                "interlocks",
+                Msg::new("automation.control.err.interlock_range")
                     .arg("line", n + 1)
                     .arg("tag", &i.tag),
             ));
@@ -577,8 +598,7 @@ async fn api_rule_save(
     let saved = ctx
         .write(move |app, actor| {
             let defs = app.tags.defs();
-            let tag = defs.by_name(&rule.tag).map(|t| (t.id, t.writable));
-            save_rule(&app.store, actor, rule, tag, &|t| defs.by_name(t).is_some())
+            save_rule(&app.store, actor, rule, &|t| defs.by_name(t).cloned())
         })
         .await?;
     Ok(HttpResponse::Ok().json(saved))
