@@ -3,7 +3,7 @@ use std::cell::Cell;
 use time::macros::date;
 
 use super::*;
-use crate::modules::equipment::model::{Binding, Criticality, VibrationClass};
+use crate::modules::equipment::model::{Binding, Criticality};
 use crate::modules::inventory::fixtures::toluene;
 use crate::modules::inventory::model::{Location, Material, Warehouse};
 
@@ -182,19 +182,7 @@ fn plant() -> Plant {
 
 fn pump(tag_no: &str, category: u64) -> Equipment {
     Equipment {
-        id: 0,
-        tag_no: tag_no.into(),
-        name: "进料泵".into(),
-        category,
-        department: None,
-        location: String::new(),
-        manufacturer: String::new(),
-        model: String::new(),
-        serial: String::new(),
-        commissioned: None,
         criticality: Criticality::A,
-        status: EqStatus::Running,
-        parent: None,
         params: BTreeMap::from([("rated_power".into(), ParamValue::Number(15.0))]),
         bindings: vec![
             Binding {
@@ -208,9 +196,7 @@ fn pump(tag_no: &str, category: u64) -> Equipment {
                 point: String::new(),
             },
         ],
-        vibration: VibrationClass::default(),
-        bom: vec![],
-        deleted: false,
+        ..Equipment::new(tag_no, "进料泵", category)
     }
 }
 
