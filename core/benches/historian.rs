@@ -15,8 +15,8 @@ use nplusx::store::Store;
 use nplusx::tags::engine::{Engine, Sink};
 use nplusx::tags::model::{Quality, Sample, Source, Tag};
 
-/// 455 simulated plants × 22 signals ≈ 10,000 tags.
-const PLANTS: usize = 455;
+/// 357 simulated plants × 28 signals ≈ 10,000 tags.
+const PLANTS: usize = 357;
 /// Seconds of plant time pre-generated; replayed with shifted timestamps.
 const STEPS: usize = 100;
 const DAY_MS: i64 = 86_400_000;

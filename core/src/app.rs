@@ -426,7 +426,8 @@ impl App {
         Ok(())
     }
 
-    /// Runs every enabled module's periodic checks once.
+    /// Runs every enabled module's periodic checks once, then escalates the alerts nobody
+    /// acknowledged in time.
     pub fn run_periodic(&self) {
         for m in self.registry.modules() {
             if self.registry.is_enabled(m.id())
@@ -435,6 +436,47 @@ impl App {
                 tracing::warn!(module = m.id(), error = %e, "periodic check failed");
             }
         }
+        match crate::alerts::escalate(&self.store, crate::util::now_ms()) {
+            Ok(up) => {
+                for a in &up {
+                    self.notifier.alert(a, true, self.offset);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "alert escalation failed"),
+        }
+    }
+
+    /// Makes `module`'s standing alerts under `prefixes` what `standing` says
+    /// ([`crate::alerts::sync`]) and sends the new ones to the channels that take alerts.
+    pub fn sync_alerts(
+        &self,
+        module: &str,
+        prefixes: &[&str],
+        standing: Vec<crate::alerts::Raise>,
+    ) -> crate::error::Result<()> {
+        let raised = crate::alerts::sync(
+            &self.store,
+            module,
+            prefixes,
+            standing,
+            crate::util::now_ms(),
+        )?;
+        for a in &raised {
+            self.notifier.alert(a, false, self.offset);
+        }
+        Ok(())
+    }
+
+    /// Raises an event alert ([`crate::alerts::pulse`]) and sends it when new.
+    pub fn pulse_alert(
+        &self,
+        module: &str,
+        raise: crate::alerts::Raise,
+    ) -> crate::error::Result<()> {
+        if let Some(a) = crate::alerts::pulse(&self.store, module, raise, crate::util::now_ms())? {
+            self.notifier.alert(&a, false, self.offset);
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 //! console for browsers and phones on the plant LAN. See ARCHITECTURE.md for the map.
 
 pub mod alarms;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cameras;

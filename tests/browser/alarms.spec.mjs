@@ -1,5 +1,7 @@
 // Browser story: an operator watches the live alarm list while a new alarm fires, and
 // acknowledges and shelves it; the list and the top-bar banner follow without a reload.
+// The safety officer finds the notices for the responsible under the top bar's alert badge
+// (not in the alarm list) and acknowledges one, on a desktop and on a phone.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
 import assert from "node:assert/strict";
 import { BASE, assertClean, expectError, launch, shot, signIn } from "./lib.mjs";
@@ -24,7 +26,8 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   const page = await ctx.newPage();
   await signIn(page, "li.ming");
-  // the demo has standing alarms (expired certificates at least): the banner shows them
+  // the demo has standing process alarms (the reactor's temperature, a gas detector): the
+  // banner shows them
   const before = await unack(page);
   assert.ok(before > 0, `the banner counts unacknowledged alarms (${before})`);
   await page.click("[data-alarm-banner]");
@@ -94,6 +97,26 @@ try {
   await p.goto(BASE + "/automation/alarms");
   await shot(p, "alarms-phone-zh");
   await phone.close();
+
+  // the safety office: expired certificates and overdue tasks are alerts behind the badge
+  const office = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
+  const o = await office.newPage();
+  await signIn(o, "wang.haitao");
+  const badge = Number(await o.textContent("[data-alerts]"));
+  assert.ok(badge >= 2, `the alert badge counts the office's alerts (${badge})`);
+  await o.click("a[href='/alerts']");
+  await o.waitForURL(/\/alerts$/);
+  assert.equal(await o.textContent("h1"), "提醒");
+  const due = o.locator("tr.unacked", { hasText: "已超期" }).first();
+  await due.locator("input[name=comment]").fill("已报换证");
+  await due.locator("button[type=submit]").click();
+  await o.waitForURL(/\/alerts$/);
+  assert.equal(Number(await o.textContent("[data-alerts]")), badge - 1, "one fewer to look at");
+  assert.match(await o.textContent("table[data-alerts]"), /已报换证/);
+  const width = await o.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `/alerts fits a phone (scrollWidth ${width})`);
+  await shot(o, "alerts-phone-zh");
+  await office.close();
   assertClean();
   console.log("browser story passed");
 } finally {

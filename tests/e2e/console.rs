@@ -385,6 +385,8 @@ const FOR_ANY_PERSON: &[&str] = &[
     "/api/v1/notices",
     "/api/v1/notices/{id}/read",
     "/api/v1/notices/read-all",
+    "/api/v1/alerts",
+    "/api/v1/alerts/{id}/ack",
 ];
 
 /// Every documented operation declares the grant it needs as its bearer scope

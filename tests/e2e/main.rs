@@ -11,6 +11,7 @@ mod common;
 
 mod alarms;
 mod auth;
+mod automation;
 mod browser;
 mod console;
 mod equipment;

@@ -820,6 +820,16 @@ fn alarm_with(api: &Client, text: &str) -> bool {
         .any(|a| a["active"] == true && a["message_en"].as_str().unwrap_or("").contains(text))
 }
 
+/// Standing alerts of the caller whose English text contains `text`.
+fn alert_with(api: &Client, text: &str) -> bool {
+    api.get("/api/v1/alerts")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["en"].as_str().unwrap_or("").contains(text))
+}
+
 #[test]
 fn gate_events_count_heads_and_flag_unknown_or_expired_entries() {
     let s = Server::demo();
@@ -861,29 +871,46 @@ fn gate_events_count_heads_and_flag_unknown_or_expired_entries() {
     assert_eq!(count(&admin, "化验室"), (2, 0));
     assert_eq!(pass("B-001", "out").status, 201);
     assert_eq!(count(&admin, "化验室"), (1, 0));
-    // an unknown badge is recorded, flagged and raises an alarm; it changes no count
+    // an unknown badge is recorded, flagged and raises an alert for the safety staff (the
+    // guard deals with it, not the control room); it changes no count
     let r = pass("X-999", "in");
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["flags"], json!(["unknown"]));
     assert_eq!(count(&admin, "化验室"), (1, 0));
-    common::eventually(5, || {
-        admin
-            .get("/api/v1/alarms")
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| {
-                a["message_en"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("unknown badge or plate X-999")
-            })
-    });
-    // an expired certificate is flagged, the person counted
+    let safety = s.login("wang.haitao");
+    common::eventually(5, || alert_with(&safety, "unknown badge or plate X-999"));
+    assert!(
+        !alarm_with(&admin, "X-999"),
+        "not on the operators' alarm list"
+    );
+    // an expired certificate is flagged, the person counted; twice is one alert counting 2
     let r = pass("B-003", "in");
     assert_eq!(r.json()["flags"], json!(["cert_expired"]), "{}", r.body);
     assert_eq!(count(&admin, "化验室"), (2, 0));
+    assert_eq!(pass("B-003", "out").status, 201);
+    assert_eq!(pass("B-003", "in").status, 201);
+    let mine = safety.get("/api/v1/alerts").json();
+    let expired: Vec<&Value> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["en"]
+                .as_str()
+                .unwrap()
+                .contains("测试丙 has an expired certificate")
+        })
+        .collect();
+    assert_eq!(expired.len(), 1, "{mine}");
+    // in, out and in again: three passes of one person, one alert
+    assert_eq!(expired[0]["count"], 3);
+    // the guard's office acknowledges it: an event then leaves the list
+    let r = safety.post_json(
+        &format!("/api/v1/alerts/{}/ack", expired[0]["id"]),
+        &json!({"comment": "已拦下，证书待复审"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!alert_with(&safety, "测试丙 has an expired certificate"));
     // an unknown gate is refused and records nothing
     let before = admin
         .get("/api/v1/safety/gate-events?limit=5000")
@@ -1241,8 +1268,15 @@ fn hidden_dangers_from_a_phone_report_to_acceptance() {
     let page = reporter.get(&format!("/safety/hazards/{id}"));
     assert!(page.body.contains("已验收"), "{}", page.body);
 
-    // the demo's overdue hidden danger raises an alarm; statistics count it
-    common::eventually(70, || alarm_with(&admin, "is past its deadline"));
+    // the demo's overdue hidden danger raises an alert for its assignee and the safety
+    // staff, not an alarm; statistics count it
+    let office = s.login("wang.haitao");
+    common::eventually(70, || alert_with(&office, "is past its deadline"));
+    assert!(
+        alert_with(&s.login("xu.guoping"), "is past its deadline"),
+        "the assignee has it"
+    );
+    assert!(!alarm_with(&admin, "is past its deadline"));
     let st = admin.get("/api/v1/safety/hazard-stats").json();
     assert!(st["overdue"].as_u64().unwrap() >= 1, "{st}");
 

@@ -494,6 +494,36 @@ impl Alarms {
         self.debounce(&mut live, &d, false, crate::util::now_ms(), None);
     }
 
+    /// Removes the module alarms under `prefixes`, definitions and live entries, without a
+    /// return to normal: for notices a module now raises as alerts ([`crate::alerts`]), so
+    /// a store from before the move does not keep them on the operators' list. A no-op
+    /// once they are gone.
+    pub fn retire_external(&self, prefixes: &[&str]) -> Result<()> {
+        let ids: Vec<u32> = {
+            let defs = self.defs.read().expect("alarms lock is never poisoned");
+            defs.by_source
+                .iter()
+                .filter(|(s, _)| prefixes.iter().any(|p| s.starts_with(p)))
+                .map(|(_, id)| *id)
+                .collect()
+        };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.store.write(&Actor::system("alarms"))?;
+        for id in &ids {
+            if let Some(before) = w.remove(&DEFS, &u64::from(*id))? {
+                w.audit(
+                    "alarms.def.delete",
+                    format!("alarm:{id}"),
+                    Change::deleted(&before),
+                );
+            }
+        }
+        w.commit()?;
+        self.reload()
+    }
+
     /// The definition id of a module alarm.
     pub fn external_id(&self, source: &str) -> Option<u32> {
         self.defs

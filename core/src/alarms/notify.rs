@@ -83,6 +83,10 @@ pub struct Channel {
     /// Also send when an alarm returns to normal.
     #[serde(default)]
     pub returns: bool,
+    /// Also send alerts (certificates due, overdue tasks, stock short…) of this priority or
+    /// more urgent, when raised and when escalated; `areas` does not apply to them.
+    #[serde(default)]
+    pub alerts: bool,
     #[serde(default = "per_hour")]
     pub max_per_hour: u32,
     /// `zh-CN` or `en`.
@@ -399,7 +403,9 @@ impl Notifier {
                 .expect("notifier lock is never poisoned")
                 .clone();
             for c in list.iter().filter(|c| c.wants(&e)) {
-                let Some(text) = self.admit(c, &e, offset) else {
+                let now = e.ts_ms.max(crate::util::now_ms());
+                let Some(text) = self.admit(c, now, offset, || render(c.language(), &e, offset))
+                else {
                     continue;
                 };
                 let (me, c) = (self.clone(), c.clone());
@@ -408,9 +414,59 @@ impl Notifier {
         }
     }
 
+    /// Sends an alert raised or escalated now to the channels that take alerts.
+    pub fn alert(
+        self: &Arc<Self>,
+        a: &crate::alerts::Alert,
+        escalated: bool,
+        offset: time::UtcOffset,
+    ) {
+        let list = self
+            .channels
+            .read()
+            .expect("notifier lock is never poisoned")
+            .clone();
+        for c in list
+            .iter()
+            .filter(|c| c.enabled && c.alerts && a.priority <= c.min_priority)
+        {
+            let lang = c.language();
+            let now = crate::util::now_ms();
+            let Some(text) = self.admit(c, now, offset, || {
+                let kind = if escalated {
+                    "alerts.notify.escalated"
+                } else {
+                    "alerts.notify.raised"
+                };
+                let title = format!(
+                    "【{}·{}】{}",
+                    label(lang, "alarms.priority", &a.priority),
+                    i18n::t(lang, kind),
+                    a.text(lang)
+                );
+                let body = format!(
+                    "{title}\n{}: {}",
+                    i18n::t(lang, "alarms.col.time"),
+                    crate::plant_time::format_ms(a.raised_ms, offset)
+                );
+                Text { title, body }
+            }) else {
+                continue;
+            };
+            let c = c.clone();
+            let me = self.clone();
+            std::thread::spawn(move || me.deliver(&c, &text));
+        }
+    }
+
     /// Applies the rate limit: the text to send now, if any.
-    fn admit(&self, c: &Channel, e: &Event, offset: time::UtcOffset) -> Option<Text> {
-        let now = e.ts_ms.max(crate::util::now_ms());
+    fn admit(
+        &self,
+        c: &Channel,
+        now: i64,
+        offset: time::UtcOffset,
+        render: impl FnOnce() -> Text,
+    ) -> Option<Text> {
         let mut windows = self
             .windows
             .lock()
@@ -425,7 +481,7 @@ impl Notifier {
         let lang = c.language();
         if (w.sent.len() as u32) < c.max_per_hour {
             w.sent.push_back(now);
-            return Some(render(lang, e, offset));
+            return Some(render());
         }
         self.status
             .lock()
@@ -637,6 +693,7 @@ mod tests {
             min_priority: Priority::Low,
             areas: vec![],
             returns: false,
+            alerts: false,
             max_per_hour: 2,
             lang: "en".into(),
             enabled: true,
@@ -657,7 +714,12 @@ mod tests {
         };
         let utc = time::UtcOffset::UTC;
         let sent: Vec<Option<String>> = (0..5)
-            .map(|_| n.admit(&c, &e, utc).map(|t| t.title))
+            .map(|_| {
+                n.admit(&c, crate::util::now_ms(), utc, || {
+                    render(c.language(), &e, utc)
+                })
+                .map(|t| t.title)
+            })
             .collect();
         assert!(sent[0].as_deref().unwrap().contains("High"));
         assert!(sent[1].is_some());

@@ -102,14 +102,21 @@ impl Drivers {
                     interval_s,
                     seed,
                     speed,
-                } => self.rt.spawn(run_simulator(
-                    self.engine.clone(),
-                    d.id,
-                    *interval_s,
-                    *seed,
-                    *speed,
-                    status.clone(),
-                )),
+                } => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(16);
+                    writes = Some(tx);
+                    self.rt.spawn(run_simulator(
+                        self.engine.clone(),
+                        d.id,
+                        Sim {
+                            interval_s: *interval_s,
+                            seed: *seed,
+                            speed: *speed,
+                        },
+                        status.clone(),
+                        rx,
+                    ))
+                }
                 DriverConfig::Mqtt { .. } => match self.store.sealer() {
                     Ok(sealer) => self.rt.spawn(mqtt::run(
                         self.engine.clone(),
@@ -286,16 +293,25 @@ impl Drivers {
     }
 }
 
-async fn run_simulator(
-    engine: Arc<Engine>,
-    device: u32,
+/// A simulator device's settings.
+struct Sim {
     interval_s: f64,
     seed: u64,
     speed: f64,
+}
+
+/// Runs the simulated plant: a step each interval, published to the engine; writes to its
+/// set-points are taken between steps, as a PLC would, and show in the next step (at once:
+/// the read-back sees them).
+async fn run_simulator(
+    engine: Arc<Engine>,
+    device: u32,
+    sim: Sim,
     status: Status,
+    mut writes: tokio::sync::mpsc::Receiver<modbus::WriteReq>,
 ) {
-    let interval = Duration::from_secs_f64(interval_s.clamp(0.05, 3600.0));
-    let mut plant = simulator::Plant::new(seed, speed);
+    let interval = Duration::from_secs_f64(sim.interval_s.clamp(0.05, 3600.0));
+    let mut plant = simulator::Plant::new(sim.seed, sim.speed);
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     {
@@ -303,9 +319,24 @@ async fn run_simulator(
         s.connected = true;
     }
     loop {
-        tick.tick().await;
+        let dt = tokio::select! {
+            _ = tick.tick() => interval.as_secs_f64(),
+            Some(w) = writes.recv() => {
+                let answer = match (&w.tag.source, w.value.as_f64()) {
+                    (Source::Simulator { signal, .. }, Some(v)) => plant.set(signal, v),
+                    _ => Err("not a number".to_string()),
+                };
+                let ok = answer.is_ok();
+                let _ = w.reply.send(answer);
+                if !ok {
+                    continue;
+                }
+                // publish the new set-point now, with no process time passing
+                0.0
+            }
+        };
         let started = std::time::Instant::now();
-        let values = plant.step(interval.as_secs_f64());
+        let values = plant.step(dt);
         let ts = now_ms();
         let defs = engine.defs();
         let batch: Vec<Sample> = defs

@@ -22,6 +22,8 @@ pub struct Signal {
     pub range: (f64, f64),
     pub resolution: f64,
     pub deadband: f64,
+    /// A set-point the plant takes from a write (recipes download to these).
+    pub writable: bool,
 }
 
 /// A float signal: (name, tag), (zh, en), unit, (area, equipment), range, resolution.
@@ -45,6 +47,7 @@ const fn sig(
         range,
         resolution,
         deadband: 0.0,
+        writable: false,
     }
 }
 
@@ -256,6 +259,48 @@ pub const SIGNALS: &[Signal] = &[
         (0.0, 1e7),
         0.01,
     ),
+    // R101's set-points, as a recipe downloads them (see [`SETPOINTS`])
+    Signal {
+        writable: true,
+        ..sig(
+            ("r101.react_sp", "R101.TIC101.SP"),
+            ("R101 反应温度设定", "R101 reaction temperature set-point"),
+            "°C",
+            ("resin", "R101"),
+            (60.0, 110.0),
+            0.1,
+        )
+    },
+    Signal {
+        writable: true,
+        ..sig(
+            ("r101.feed_sp", "R101.FIC101.SP"),
+            ("R101 单体进料流量设定", "R101 monomer feed flow set-point"),
+            "m³/h",
+            ("resin", "P101"),
+            (2.0, 20.0),
+            0.1,
+        )
+    },
+    Signal {
+        writable: true,
+        data_type: DataType::Int,
+        ..sig(
+            ("r101.hold_sp", "R101.HOLD.SP"),
+            ("R101 保温时间设定", "R101 hold time set-point"),
+            "min",
+            ("resin", "R101"),
+            (5.0, 240.0),
+            1.0,
+        )
+    },
+];
+
+/// The writable signals and their values when the plant starts.
+const SETPOINTS: [(&str, f64); 3] = [
+    ("r101.react_sp", 85.0),
+    ("r101.feed_sp", 11.5),
+    ("r101.hold_sp", 15.0),
 ];
 
 pub fn signal(name: &str) -> Option<&'static Signal> {
@@ -314,6 +359,8 @@ pub struct Plant {
     steam_total: f64,
     water_total: f64,
     t: f64,
+    /// [`SETPOINTS`] as written.
+    sp: [f64; 3],
 }
 
 impl Plant {
@@ -339,6 +386,41 @@ impl Plant {
             steam_total: 41_230.0,
             water_total: 88_410.0,
             t: 0.0,
+            sp: SETPOINTS.map(|(_, v)| v),
+        }
+    }
+
+    /// The same plant with its batch counter at `n` (the demo's history counts up to where
+    /// the live plant starts).
+    pub fn with_batch(mut self, n: i64) -> Plant {
+        self.batch = n;
+        self
+    }
+
+    /// Takes a write to a set-point, as the PLC would: only writable signals, inside their
+    /// range.
+    pub fn set(&mut self, signal: &str, v: f64) -> Result<(), String> {
+        let i = SETPOINTS
+            .iter()
+            .position(|(n, _)| *n == signal)
+            .ok_or_else(|| format!("{signal} is read-only"))?;
+        let s = self::signal(signal).ok_or_else(|| format!("no signal {signal}"))?;
+        if !v.is_finite() || v < s.range.0 || v > s.range.1 {
+            return Err(format!(
+                "{v} is outside {signal}'s range {} … {}",
+                s.range.0, s.range.1
+            ));
+        }
+        self.sp[i] = v;
+        Ok(())
+    }
+
+    /// A phase's length in process seconds: the hold takes its set-point.
+    fn phase_len(&self, phase: usize) -> f64 {
+        if PHASES[phase].0 == "hold" {
+            self.sp[2] * 60.0
+        } else {
+            PHASES[phase].1
         }
     }
 
@@ -348,22 +430,22 @@ impl Plant {
         let dt_p = dt * self.speed; // process time
         self.t += dt_p;
         self.phase_t += dt_p;
-        if self.phase_t >= PHASES[self.phase].1 {
+        if self.phase_t >= self.phase_len(self.phase) {
             self.phase_t = 0.0;
             self.phase = (self.phase + 1) % PHASES.len();
             if self.phase == 0 {
                 self.batch += 1;
             }
         }
-        let progress = self.phase_t / PHASES[self.phase].1;
+        let progress = self.phase_t / self.phase_len(self.phase);
         let phase = PHASES[self.phase].0;
 
         // temperature set-point per phase, first-order response, exotherm while reacting
         let (target, tau) = match phase {
             "idle" | "charge" => (28.0, 600.0),
-            "heat" => (86.0, 350.0),
-            "react" => (85.0 + 4.0 * (progress * TAU * 1.5).sin(), 120.0),
-            "hold" => (84.0, 300.0),
+            "heat" => (self.sp[0] + 1.0, 350.0),
+            "react" => (self.sp[0] + 4.0 * (progress * TAU * 1.5).sin(), 120.0),
+            "hold" => (self.sp[0] - 1.0, 300.0),
             "cool" => (38.0, 400.0),
             _ => (36.0, 600.0),
         };
@@ -421,7 +503,7 @@ impl Plant {
 
         // feed during charge; tanks supply the solvent and are refilled by truck
         let flow = if phase == "charge" {
-            11.5 + self.rng.noise(0.2)
+            self.sp[1] + self.rng.noise(0.2)
         } else {
             0.0
         };
@@ -508,6 +590,9 @@ impl Plant {
             Value::Float(pump_vibration),
             Value::Float(pump_bearing),
             Value::Float(self.pump_run_hours),
+            Value::Float(self.sp[0]),
+            Value::Float(self.sp[1]),
+            Value::Int(self.sp[2] as i64),
         ];
         // instruments report to their resolution
         values
@@ -537,6 +622,41 @@ mod tests {
                 assert!(x >= s.range.0 && x <= s.range.1, "{} = {x}", s.name);
             }
         }
+    }
+
+    #[test]
+    fn set_points_are_taken_in_range_and_steer_the_batch() {
+        let mut p = Plant::new(1, 1.0);
+        assert!(
+            p.set("r101.temperature", 50.0)
+                .unwrap_err()
+                .contains("read-only")
+        );
+        assert!(p.set("r101.react_sp", 150.0).unwrap_err().contains("range"));
+        p.set("r101.react_sp", 95.0).unwrap();
+        p.set("r101.hold_sp", 30.0).unwrap();
+        let i = SIGNALS
+            .iter()
+            .position(|s| s.name == "r101.react_sp")
+            .unwrap();
+        let mut max_t: f64 = 0.0;
+        let mut hold_s: f64 = 0.0;
+        for _ in 0..(7500 / 10 + 200) {
+            let v = p.step(10.0);
+            assert_eq!(v[i].as_f64(), Some(95.0));
+            max_t = max_t.max(v[0].as_f64().unwrap());
+            if v[6] == Value::Int(4) {
+                hold_s += 10.0;
+            }
+        }
+        assert!(
+            max_t > 93.0,
+            "the reaction runs at the new set-point: {max_t}"
+        );
+        assert!(
+            (hold_s - 1800.0).abs() <= 10.0,
+            "the hold takes 30 min: {hold_s}"
+        );
     }
 
     #[test]

@@ -16,15 +16,16 @@ use std::sync::Arc;
 use crate::registry::Module;
 
 /// Every module compiled into this binary, in the order their demo data is seeded
-/// (automation's alarms need integration's tags; safety's permits bind gas detectors, which
-/// are tags). Menus follow the guide's row order.
+/// (automation's alarms need integration's tags, its batches inventory's lots and quality's
+/// sampling points; safety's permits bind gas detectors, which are tags). Menus follow the
+/// guide's row order.
 pub fn builtin() -> Vec<Arc<dyn Module>> {
     vec![
         Arc::new(integration::Integration),
-        Arc::new(automation::Automation),
         Arc::new(safety::Safety),
         Arc::new(inventory::Inventory),
         Arc::new(quality::Quality),
+        Arc::new(automation::Automation),
         Arc::new(equipment::Equipment),
     ]
 }

@@ -405,10 +405,8 @@ pub async fn write(
                 }]);
                 Ok(())
             }
-            Source::Simulator { .. } | Source::Mqtt { .. } => {
-                Err(Error::Device(Msg::new("tags.err.driver_cannot_write")))
-            }
-            Source::Modbus { .. } | Source::OpcUa { .. } => {
+            Source::Mqtt { .. } => Err(Error::Device(Msg::new("tags.err.driver_cannot_write"))),
+            Source::Simulator { .. } | Source::Modbus { .. } | Source::OpcUa { .. } => {
                 let sent_ms = crate::util::now_ms();
                 match app.drivers.write(tag.clone(), v.clone()).await {
                     Ok(()) => read_back(&app, &tag, &v, sent_ms).await,

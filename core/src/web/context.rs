@@ -246,9 +246,14 @@ impl Ctx {
             r.as_ref()
                 .and_then(|r| crate::notices::unread(r, u.id).ok())
         });
+        let alerts = user.filter(|u| !u.must_change_password).and_then(|u| {
+            r.as_ref()
+                .and_then(|r| crate::alerts::unacked(r, u.id).ok())
+        });
         context! {
             lang => self.lang.code(),
             notices_unread => notices,
+            alerts_unacked => alerts,
             user_name => user.map(|u| u.display_name.clone()),
             username => user.map(|u| u.username.clone()),
             csrf => self.who.csrf(),

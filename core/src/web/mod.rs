@@ -61,6 +61,7 @@ pub fn server(
             .configure(crate::store::routes::configure)
             .configure(crate::plugins::routes::configure)
             .configure(crate::notices::routes::configure)
+            .configure(crate::alerts::routes::configure)
             .default_service(web::to(middleware::not_found))
     })
     .disable_signals()
@@ -115,6 +116,7 @@ pub fn openapi(app: &App) -> utoipa::openapi::OpenApi {
     doc.merge(crate::store::routes::Doc::openapi());
     doc.merge(crate::plugins::routes::Doc::openapi());
     doc.merge(crate::notices::routes::Doc::openapi());
+    doc.merge(crate::alerts::routes::Doc::openapi());
     for m in app.registry.modules() {
         doc.merge(m.openapi());
     }

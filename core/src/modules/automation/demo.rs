@@ -193,7 +193,287 @@ pub fn seed(app: &App) -> Result<()> {
         )?;
     }
     app.alarms.reload()?;
-    replay(app)
+    replay(app)?;
+    batches(app)
+}
+
+/// A user of the demo plant as an actor (the demo's people sign recipes and run batches).
+fn person(app: &App, username: &str) -> Result<Actor> {
+    let u = crate::auth::service::user_by_name(&app.store.read()?, username)?
+        .ok_or_else(|| crate::error::Error::not_found("auth.err.user_not_found"))?;
+    Ok(Actor::user(u.id, &u.username, None))
+}
+
+/// R101 as a unit, a recipe per resin grade (written by the shift lead, approved by the
+/// plant manager), the batches of the last eight hours rebuilt from the simulator's
+/// history (phase and batch-number tags), the last of them with materials, its output lot
+/// and a sample, and the batch the live simulator starts with, its materials issued and an
+/// in-process sample taken.
+fn batches(app: &App) -> Result<()> {
+    use super::batches::{self as b, Batch, BatchState, PhaseRun, Trigger, Unit};
+    use super::recipes::{self, ParamInput, RecipeInput};
+    let demo = Actor::system("demo");
+    let defs = app.tags.defs();
+    let material = |code: &str| {
+        app.store.read().ok().is_some_and(|r| {
+            crate::modules::inventory::service::material_by_code(&r, code)
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    };
+    let phases: Vec<String> = [
+        "idle",
+        "charge",
+        "heat",
+        "react",
+        "hold",
+        "cool",
+        "discharge",
+    ]
+    .map(String::from)
+    .to_vec();
+    b::save_unit(
+        &app.store,
+        &demo,
+        Unit {
+            code: "R101".into(),
+            name: "R101 丙烯酸树脂聚合釜".into(),
+            area: "resin".into(),
+            phase_tag: "R101.PHASE".into(),
+            phases: phases.clone(),
+            batch_tag: "R101.BATCH".into(),
+            key_tags: [
+                "R101.TT101",
+                "R101.TT102",
+                "R101.PT101",
+                "R101.LT101",
+                "R101.M01.IT",
+                "FT101",
+                "R101.TIC101.SP",
+            ]
+            .map(String::from)
+            .to_vec(),
+            product: "FG-AR100".into(),
+        },
+        &|t| defs.by_name(t).is_some(),
+        &material,
+    )?;
+    let lead = person(app, "sun.wei")?;
+    let manager = person(app, "zhang.jianguo")?;
+    let now = crate::util::now_ms();
+    for (code, name, product, react, feed, hold) in [
+        (
+            "AR100@R101",
+            "丙烯酸树脂 AR-100 标准工艺",
+            "FG-AR100",
+            85.0,
+            11.5,
+            15.0,
+        ),
+        (
+            "WE200@R101",
+            "水性丙烯酸乳液 WE-200 工艺",
+            "FG-WE200",
+            78.0,
+            9.0,
+            30.0,
+        ),
+    ] {
+        let r = recipes::create(
+            &app.store,
+            &lead,
+            RecipeInput {
+                code: code.into(),
+                name: name.into(),
+                product: product.into(),
+                unit: "R101".into(),
+                params: [
+                    ("R101.TIC101.SP", react),
+                    ("R101.FIC101.SP", feed),
+                    ("R101.HOLD.SP", hold),
+                ]
+                .map(|(tag, value)| ParamInput {
+                    tag: tag.into(),
+                    value,
+                    note: String::new(),
+                })
+                .to_vec(),
+                note: String::new(),
+            },
+            &|n| defs.by_name(n).map(|t| (**t).clone()),
+            &material,
+            now,
+        )?;
+        recipes::approve(&app.store, &manager, r.id, now)?;
+    }
+    let ar100 = recipes::approved(&app.store.read()?, "AR100@R101")?;
+
+    // the history's batches: each batch-number change starts one, the phase tag moves it
+    let (Some(phase_tag), Some(batch_tag)) =
+        (defs.by_name("R101.PHASE"), defs.by_name("R101.BATCH"))
+    else {
+        return Ok(());
+    };
+    let from = now - 9 * 3_600_000;
+    let mut events: Vec<(i64, bool, f64)> = Vec::new();
+    for (tag, is_batch) in [(phase_tag.id, false), (batch_tag.id, true)] {
+        for p in app.historian.raw(tag, from, now)? {
+            if let Some(v) = p.value.and_then(|v| v.as_f64()) {
+                events.push((p.ts_ms, is_batch, v));
+            }
+        }
+    }
+    // a batch number first, then the phase at the same instant
+    events.sort_by_key(|e| (e.0, !e.1));
+    let mut past: Vec<Batch> = Vec::new();
+    let mut current: Option<Batch> = None;
+    for (ts, is_batch, v) in events {
+        if is_batch {
+            let Some(number) = b::tag_number("R101", v) else {
+                continue;
+            };
+            if current.as_ref().is_some_and(|c| c.number == number) {
+                continue;
+            }
+            if let Some(mut done) = current.take() {
+                b::close_phases(&mut done.phases, ts);
+                done.state = BatchState::Done;
+                done.ended_ms = Some(ts);
+                done.ended_by = Some("system:automation".into());
+                past.push(done);
+            }
+            current = Some(Batch {
+                id: 0,
+                tag_number: Some(number.clone()),
+                number,
+                unit: "R101".into(),
+                product: "FG-AR100".into(),
+                recipe: ar100.as_ref().map(|r| b::RecipeRef {
+                    id: r.id,
+                    code: r.code.clone(),
+                    version: r.version,
+                }),
+                state: BatchState::Running,
+                trigger: Trigger::Tag,
+                started_ms: ts,
+                started_by: "system:automation".into(),
+                ended_ms: None,
+                ended_by: None,
+                phases: Vec::<PhaseRun>::new(),
+                planned_qty: 4000.0,
+                issues: Vec::new(),
+                output: None,
+                samples: Vec::new(),
+                note: String::new(),
+            });
+        } else if let (Some(c), Some(p)) = (current.as_mut(), b::phase_of(&phases, v)) {
+            b::enter_phase(&mut c.phases, p, ts);
+        }
+    }
+    // the first began before the history and the last was cut by the box starting: only
+    // whole batches, from their first phase to their last, are kept
+    let whole: Vec<Batch> = past
+        .into_iter()
+        .filter(|x| {
+            x.phases.first().map(|p| &p.name) == phases.first()
+                && x.phases.last().map(|p| &p.name) == phases.last()
+        })
+        .collect();
+    let last = whole.len().saturating_sub(1);
+    let operator = person(app, "li.ming")?;
+    let a01 = location(app, "A-01")?;
+    let a02 = location(app, "A-02")?;
+    for (i, x) in whole.into_iter().enumerate() {
+        if i != last {
+            b::put(&app.store, &demo, x)?;
+            continue;
+        }
+        // the latest whole batch: its materials, its output lot and a sample of it
+        let ended = (x.ended_ms, x.ended_by.clone(), x.phases.clone());
+        let mut x = b::put(
+            &app.store,
+            &demo,
+            Batch {
+                state: BatchState::Running,
+                ended_ms: None,
+                ended_by: None,
+                ..x
+            },
+        )?;
+        for (m, lot, qty) in [("RM-BA", "BA26091", 160.0), ("RM-MMA", "MMA26091", 120.0)] {
+            x = b::issue(app, &operator, x.id, lot_move(m, lot, a01, qty))?;
+        }
+        x.state = BatchState::Done;
+        (x.ended_ms, x.ended_by, x.phases) = ended;
+        let x = b::put(&app.store, &demo, x)?;
+        b::receive_output(
+            app,
+            &operator,
+            x.id,
+            lot_move(
+                "",
+                &format!("AR{}", x.number.trim_start_matches("R101-")),
+                a02,
+                3_860.0,
+            ),
+        )?;
+        b::sample(app, &person(app, "wu.lihua")?, x.id, None)?;
+    }
+
+    // the batch the live simulator starts with (its counter begins at 1000): materials in
+    // and an in-process sample
+    let running = b::put(
+        &app.store,
+        &demo,
+        Batch {
+            id: 0,
+            number: "R101-1000".into(),
+            tag_number: Some("R101-1000".into()),
+            unit: "R101".into(),
+            product: "FG-AR100".into(),
+            recipe: ar100.as_ref().map(|r| b::RecipeRef {
+                id: r.id,
+                code: r.code.clone(),
+                version: r.version,
+            }),
+            state: BatchState::Running,
+            trigger: Trigger::Tag,
+            started_ms: now,
+            started_by: "system:automation".into(),
+            ended_ms: None,
+            ended_by: None,
+            phases: Vec::new(),
+            planned_qty: 4000.0,
+            issues: Vec::new(),
+            output: None,
+            samples: Vec::new(),
+            note: String::new(),
+        },
+    )?;
+    for (m, lot, qty) in [("RM-BA", "BA26092", 150.0), ("RM-MMA", "MMA26092", 110.0)] {
+        b::issue(app, &operator, running.id, lot_move(m, lot, a01, qty))?;
+    }
+    b::sample(app, &person(app, "wu.lihua")?, running.id, None)?;
+    Ok(())
+}
+
+fn lot_move(material: &str, lot: &str, location: u64, qty: f64) -> super::batches::LotMove {
+    super::batches::LotMove {
+        material: material.into(),
+        lot: lot.into(),
+        location,
+        qty,
+        unit: String::new(),
+    }
+}
+
+fn location(app: &App, code: &str) -> Result<u64> {
+    crate::modules::inventory::service::locations(&app.store.read()?)?
+        .into_iter()
+        .find(|l| l.code == code)
+        .map(|l| l.id)
+        .ok_or_else(|| crate::error::Error::not_found("inventory.err.location_not_found"))
 }
 
 /// Feeds the stored history of the alarmed tags through the engine in time order, so the

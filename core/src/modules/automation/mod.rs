@@ -1,15 +1,22 @@
 //! 生产自动化 (production automation), 附件2 row 2: the process as operators run it. Built
 //! so far: the alarm system (ISA-18.2) over the data platform's tags: live alarm list and
 //! banner, acknowledge / shelve / suppress / out of service, alarm definitions, journal
-//! search and export, and the alarm KPIs (EEMUA 191).
+//! search and export, and the alarm KPIs (EEMUA 191); safe control (`control.rs`);
+//! recipes with verified downloads (`recipes.rs`); units, batches and the electronic batch
+//! record with genealogy (`batches.rs`, `record.rs`, API in `batch_api.rs`).
 //!
 //! The engine itself is `crate::alarms` (every module raises alarms through it); this
 //! folder holds the module's registry entry, pages and API (`routes.rs`) and the demo
 //! plant's alarm definitions (`demo.rs`).
 
+pub mod batch_api;
+mod batch_pages;
+pub mod batches;
 pub mod control;
 mod demo;
 pub mod notify;
+pub mod recipes;
+pub mod record;
 pub mod routes;
 
 use crate::app::App;
@@ -46,6 +53,9 @@ impl Module for Automation {
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         notify::configure(cfg);
         control::configure(cfg);
+        recipes::configure(cfg);
+        batch_api::configure(cfg);
+        batch_pages::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -57,6 +67,8 @@ impl Module for Automation {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<notify::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<control::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<recipes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<batch_api::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -65,6 +77,16 @@ impl Module for Automation {
             MenuEntry {
                 label_key: "automation.menu.alarms",
                 href: "/automation/alarms".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.batches",
+                href: "/automation/batches".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.recipes",
+                href: "/automation/recipes".into(),
                 level: Level::Read,
             },
             MenuEntry {
@@ -152,5 +174,28 @@ impl Module for Automation {
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
         demo::seed(app)
+    }
+
+    /// Follows the units' batch-number and phase tags once a second.
+    fn start(&self, app: std::sync::Arc<App>) {
+        let Some(io) = app.io() else { return };
+        io.spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if !app.registry.is_enabled("automation") {
+                    continue;
+                }
+                let a = app.clone();
+                let r = tokio::task::spawn_blocking(move || {
+                    batches::follow_tags(&a, crate::util::now_ms())
+                })
+                .await;
+                if let Ok(Err(e)) = r {
+                    tracing::warn!(error = %e, "batch tags not followed");
+                }
+            }
+        });
     }
 }

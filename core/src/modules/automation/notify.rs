@@ -65,7 +65,7 @@ fn load(ctx: &Ctx, id: u32) -> Result<Channel, AppError> {
 fn values(c: &Channel) -> serde_json::Value {
     let mut v = serde_json::json!({
         "name": c.name, "min_priority": c.min_priority.id(), "areas": c.areas.join(", "),
-        "returns": if c.returns { "on" } else { "" }, "max_per_hour": c.max_per_hour.to_string(),
+        "returns": if c.returns { "on" } else { "" }, "alerts": if c.alerts { "on" } else { "" }, "max_per_hour": c.max_per_hour.to_string(),
         "lang": c.lang, "enabled": if c.enabled { "on" } else { "" }, "port": "465", "security": "tls",
     });
     let extra = match &c.target {
@@ -140,6 +140,7 @@ fn from_form(f: &FormData, id: u32) -> Result<Channel, Error> {
             .ok_or_else(|| Error::invalid("min_priority", "alarms.err.priority"))?,
         areas: list("areas"),
         returns: f.checked("returns"),
+        alerts: f.checked("alerts"),
         max_per_hour: f.opt("max_per_hour")?.unwrap_or(30),
         lang: f.get("lang").to_string(),
         enabled: f.checked("enabled"),

@@ -182,15 +182,17 @@ impl Condition {
         changes
     }
 
-    /// The zone alarms standing now: one per watched tag in zone C (medium) or D (high).
-    fn standing(&self) -> Vec<(String, Priority, crate::alarms::model::Text)> {
+    /// The zone notices standing now: one per watched tag in zone C or D, with the zone and
+    /// the machine.
+    fn standing(&self) -> Vec<(String, Priority, crate::alarms::model::Text, Zone, u64)> {
         let w = self
             .watched
             .lock()
             .expect("condition lock is never poisoned");
         w.iter()
             .filter_map(|x| {
-                let (p, key) = zone_alarm(x.zone?, x.watch.criticality)?;
+                let zone = x.zone?;
+                let (p, key) = zone_alarm(zone, x.watch.criticality)?;
                 let msg = Msg::new(key)
                     .arg("tag_no", &x.watch.tag_no)
                     .arg("tag", &x.watch.tag);
@@ -198,14 +200,16 @@ impl Condition {
                     format!("equipment.zone:{}/{}", x.watch.equipment, x.watch.tag),
                     p,
                     crate::alarms::model::Text::of(&msg),
+                    zone,
+                    x.watch.equipment,
                 ))
             })
             .collect()
     }
 }
 
-/// The alarm a zone raises: zone C medium, D high, one step higher on a machine of
-/// criticality A (its failure stops the plant); A and B raise none.
+/// The notice a zone raises: zone C medium (an alert), D high (an alarm), one step higher
+/// on a machine of criticality A (its failure stops the plant); A and B raise none.
 fn zone_alarm(zone: Zone, c: Criticality) -> Option<(Priority, &'static str)> {
     let critical = c == Criticality::A;
     match zone {
@@ -234,8 +238,30 @@ pub fn tick(app: &App) -> crate::error::Result<usize> {
     for o in &opened {
         tracing::info!(order = %o.number, title = %o.title, "work order proposed by condition");
     }
-    app.alarms
-        .sync_external("equipment", &["equipment.zone:"], cond.standing())?;
+    // ISO 10816: zone D is likely to damage the machine — an alarm, the operator may have
+    // to stop it; zone C is unsatisfactory for long-term running — an alert to the
+    // machine's maintenance leads, who plan the repair (the order proposed above)
+    let (d, c): (Vec<_>, Vec<_>) = cond.standing().into_iter().partition(|x| x.3 == Zone::D);
+    app.alarms.sync_external(
+        "equipment",
+        &["equipment.zone:"],
+        d.into_iter().map(|(s, p, t, _, _)| (s, p, t)).collect(),
+    )?;
+    let r = app.store.read()?;
+    let c = c
+        .into_iter()
+        .map(
+            |(source, priority, text, _, equipment)| crate::alerts::Raise {
+                link: format!("/equipment/{equipment}"),
+                route: super::leads_of(&r, equipment, None),
+                source,
+                priority,
+                text,
+            },
+        )
+        .collect();
+    drop(r);
+    app.sync_alerts("equipment", &["equipment.zone:"], c)?;
     Ok(changes.len())
 }
 

@@ -23,6 +23,7 @@ pub mod sheet;
 mod store;
 
 use crate::alarms::model::{Priority, Text};
+use crate::alerts::{Raise, Route};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{Lang, Msg};
@@ -169,9 +170,15 @@ impl Module for Equipment {
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         // plans fall due in `condition`'s ticker (meters every ten seconds)
-        overdue_alarms(app)?;
-        round_alarms(app)?;
-        certificate_alarms(app)
+        // these were alarms before: a store written then keeps none of them
+        app.alarms.retire_external(&[
+            "equipment.order:",
+            "equipment.route:",
+            "equipment.certificate:",
+        ])?;
+        overdue_alerts(app)?;
+        round_alerts(app)?;
+        certificate_alerts(app)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -264,8 +271,25 @@ pub fn act(
     Ok(done)
 }
 
-/// An alarm for every open work order past its due time, cleared once it is done.
-pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
+/// The maintenance leads of a machine's department (holders of the module's approve level
+/// there), plus `owners`; the module's approvers plant-wide when the machine has no
+/// department or the department has no lead.
+pub(crate) fn leads_of(
+    r: &impl crate::store::Reader,
+    equipment: u64,
+    owners: Option<u64>,
+) -> Route {
+    let dept = service::equipment(r, equipment)
+        .ok()
+        .and_then(|e| e.department);
+    Route::holders("equipment", Level::Approve)
+        .owners(owners)
+        .in_departments(dept)
+}
+
+/// An alert for every open work order past its due time — to its assignee and the
+/// machine's department's leads — cleared once it is done.
+pub fn overdue_alerts(app: &App) -> crate::error::Result<()> {
     let r = app.store.read()?;
     let late = service::overdue(&r, crate::util::now_ms())?;
     let mut standing = Vec::new();
@@ -278,50 +302,51 @@ pub fn overdue_alarms(app: &App) -> crate::error::Result<()> {
             model::WoPriority::High => Priority::Medium,
             _ => Priority::Low,
         };
-        standing.push((
-            format!("equipment.order:{}", o.id),
+        standing.push(Raise {
+            source: format!("equipment.order:{}", o.id),
             priority,
-            Text::of(
+            text: Text::of(
                 &Msg::new("equipment.alarm.overdue")
                     .arg("number", &o.number)
                     .arg("tag_no", tag_no)
                     .arg("title", &o.title),
             ),
-        ));
+            link: format!("/equipment/work-orders/{}", o.id),
+            route: leads_of(&r, o.equipment, o.assignee),
+        });
     }
     drop(r);
-    app.alarms
-        .sync_external("equipment", &["equipment.order:"], standing)
+    app.sync_alerts("equipment", &["equipment.order:"], standing)
 }
 
-/// A low alarm for every active inspection route whose round is more than an hour late,
-/// cleared by the next round.
-pub fn round_alarms(app: &App) -> crate::error::Result<()> {
+/// A low alert for every active inspection route whose round is more than an hour late —
+/// to the people of the department that walks it — cleared by the next round.
+pub fn round_alerts(app: &App) -> crate::error::Result<()> {
     const GRACE_MS: i64 = 3_600_000;
     let r = app.store.read()?;
     let now = crate::util::now_ms();
     let standing = service::inspection::late_routes(&r, now - GRACE_MS)?
         .into_iter()
-        .map(|(rt, due)| {
-            (
-                format!("equipment.route:{}", rt.id),
-                Priority::Low,
-                Text::of(
-                    &Msg::new("equipment.alarm.round_late")
-                        .arg("route", &rt.name)
-                        .arg("due", crate::plant_time::format_minute(due, app.offset)),
-                ),
-            )
+        .map(|(rt, due)| Raise {
+            source: format!("equipment.route:{}", rt.id),
+            priority: Priority::Low,
+            text: Text::of(
+                &Msg::new("equipment.alarm.round_late")
+                    .arg("route", &rt.name)
+                    .arg("due", crate::plant_time::format_minute(due, app.offset)),
+            ),
+            link: "/equipment/rounds".into(),
+            route: Route::holders("equipment", Level::Write).in_departments(rt.department),
         })
         .collect();
     drop(r);
-    app.alarms
-        .sync_external("equipment", &["equipment.route:"], standing)
+    app.sync_alerts("equipment", &["equipment.route:"], standing)
 }
 
-/// An alarm for every inspection certificate past its due date (high) or within its
-/// warning days (low), cleared once a new certificate date is uploaded.
-pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
+/// An alert for every inspection certificate past its due date (high) or within its
+/// warning days (low) — to the machine's department's leads — cleared once a new
+/// certificate date is uploaded.
+pub fn certificate_alerts(app: &App) -> crate::error::Result<()> {
     use crate::modules::safety::archive::model::Status;
     let today = crate::plant_time::today(app.offset);
     let r = app.store.read()?;
@@ -335,18 +360,19 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
         let tag_no = service::equipment(&r, d.equipment)
             .map(|e| e.tag_no)
             .unwrap_or_default();
-        standing.push((
-            format!("equipment.certificate:{}", d.id),
+        standing.push(Raise {
+            source: format!("equipment.certificate:{}", d.id),
             priority,
-            Text::of(
+            text: Text::of(
                 &Msg::new(key)
                     .arg("tag_no", tag_no)
                     .arg("title", &d.title)
                     .arg("due", d.due.clone().unwrap_or_default()),
             ),
-        ));
+            link: format!("/equipment/{}", d.equipment),
+            route: leads_of(&r, d.equipment, None),
+        });
     }
     drop(r);
-    app.alarms
-        .sync_external("equipment", &["equipment.certificate:"], standing)
+    app.sync_alerts("equipment", &["equipment.certificate:"], standing)
 }

@@ -43,6 +43,7 @@ pub fn seed(app: &App) -> Result<()> {
         t.range_hi = Some(s.range.1);
         t.resolution = s.resolution;
         t.deadband = s.deadband;
+        t.writable = s.writable;
         svc::create_tag(&app.store, &actor, t)?;
     }
     app.reload_tags()?;
@@ -67,7 +68,8 @@ fn backfill(app: &App, device: u32) -> Result<()> {
     let now = crate::util::now_ms();
     let step_ms = 10_000;
     let steps = 8 * 3600 * 1000 / step_ms;
-    let mut plant = Plant::new(7, 10.0);
+    // about 40 batches in eight hours: numbered so the live plant (from 1000) follows on
+    let mut plant = Plant::new(7, 10.0).with_batch(960);
     for i in 0..steps {
         let ts = now - (steps - i) * step_ms;
         let values = plant.step(step_ms as f64 / 1000.0);

@@ -151,7 +151,7 @@ impl Module for Inventory {
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
-        stock_alarms(app)
+        stock_alerts(app)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -263,8 +263,10 @@ fn texts(msg: &Msg) -> Text {
 }
 
 /// Shortage (below safety stock), overstock (above maximum), lots near or past expiry and
-/// slow-moving stock, raised through the alarm engine and cleared when their cause is gone.
-pub fn stock_alarms(app: &App) -> crate::error::Result<()> {
+/// slow-moving stock, raised as alerts to the warehouse (holders of the module's write level)
+/// and cleared when their cause is gone: buying and issuing stock is not an operator's
+/// response to the process.
+pub fn stock_alerts(app: &App) -> crate::error::Result<()> {
     let today = crate::plant_time::today(app.offset);
     let now = crate::util::now_ms();
     let r = app.store.read()?;
@@ -342,16 +344,38 @@ pub fn stock_alarms(app: &App) -> crate::error::Result<()> {
         }
     }
     drop(r);
-    app.alarms.sync_external(
-        "inventory",
-        &[
-            "inventory.shortage:",
-            "inventory.overstock:",
-            "inventory.expiry:",
-            "inventory.slow:",
-        ],
-        standing,
-    )
+    let standing = standing
+        .into_iter()
+        .map(|(source, priority, text): (String, Priority, Text)| {
+            // lots have their own page; materials are found on the stock page
+            let link = match source.strip_prefix("inventory.expiry:") {
+                Some(lot) => format!("/inventory/lots/{lot}"),
+                None => match source.strip_prefix("inventory.slow:") {
+                    Some(rest) => format!(
+                        "/inventory/lots/{}",
+                        rest.split(':').next().unwrap_or_default()
+                    ),
+                    None => "/inventory/stock".into(),
+                },
+            };
+            crate::alerts::Raise {
+                source,
+                priority,
+                text,
+                link,
+                route: crate::alerts::Route::holders("inventory", crate::auth::model::Level::Write),
+            }
+        })
+        .collect();
+    let prefixes = [
+        "inventory.shortage:",
+        "inventory.overstock:",
+        "inventory.expiry:",
+        "inventory.slow:",
+    ];
+    // these were alarms before: a store written then keeps none of them
+    app.alarms.retire_external(&prefixes)?;
+    app.sync_alerts("inventory", &prefixes, standing)
 }
 
 #[cfg(test)]

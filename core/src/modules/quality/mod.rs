@@ -156,7 +156,7 @@ impl Module for Quality {
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         service::scheduled(&app.store, &Actor::system("quality"), routes::now(app))?;
-        spc_alarms(app)
+        spc_alerts(app)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -171,12 +171,13 @@ fn texts(msg: &Msg) -> Text {
     }
 }
 
-/// Readings considered by the SPC alarms: the latest of each item and product.
+/// Readings considered by the SPC alerts: the latest of each item and product.
 const SPC_WINDOW: usize = 50;
 
 /// Western Electric rules broken by the latest reading of an item of a product raise an
-/// alarm through the alarm engine; it clears once the latest reading breaks none.
-pub fn spc_alarms(app: &App) -> crate::error::Result<()> {
+/// alert to the quality staff (the lab and QA act on a drifting product, not the control
+/// room); it clears once the latest reading breaks none.
+pub fn spc_alerts(app: &App) -> crate::error::Result<()> {
     let r = app.store.read()?;
     let items = service::items(&r)?;
     let mut standing = Vec::new();
@@ -225,8 +226,19 @@ pub fn spc_alarms(app: &App) -> crate::error::Result<()> {
         }
     }
     drop(r);
-    app.alarms
-        .sync_external("quality", &["quality.spc:"], standing)
+    let standing = standing
+        .into_iter()
+        .map(|(source, priority, text)| crate::alerts::Raise {
+            source,
+            priority,
+            text,
+            link: "/quality/spc".into(),
+            route: crate::alerts::Route::holders("quality", crate::auth::model::Level::Write),
+        })
+        .collect();
+    // these were alarms before: a store written then keeps none of them
+    app.alarms.retire_external(&["quality.spc:"])?;
+    app.sync_alerts("quality", &["quality.spc:"], standing)
 }
 
 #[cfg(test)]

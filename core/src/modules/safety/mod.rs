@@ -22,6 +22,7 @@ pub mod people;
 pub mod permits;
 mod store;
 
+use crate::alerts::{Raise, Route};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{Lang, Msg};
@@ -263,10 +264,17 @@ impl Module for Safety {
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {
         let now = crate::util::now_ms();
-        certificate_alarms(app)?;
+        // these are alerts now: a store written before keeps no such alarms
+        app.alarms.retire_external(&[
+            "safety.certificate:",
+            "safety.hazard:",
+            "safety.inspection:",
+            "safety.gate:",
+        ])?;
+        certificate_alerts(app)?;
         permits::enforce(app, now)?;
         hazards::service::generate_inspections(&app.store, now)?;
-        hazard_alarms(app, now)
+        hazard_alerts(app, now)
     }
 
     fn seed_demo(&self, app: &App) -> crate::error::Result<()> {
@@ -304,9 +312,10 @@ fn sync_alarms(
     app.alarms.sync_external("safety", prefixes, standing)
 }
 
-/// Raises an alarm for every expired (high priority) and expiring (low) document of the
-/// archive and clears the alarms of documents renewed or deleted since.
-pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
+/// Raises an alert for every expired (high priority) and expiring (low) document of the
+/// archive, to the safety staff, and clears those of documents renewed or deleted since.
+/// An alert, not an alarm: the safety office renews documents, operators do not.
+pub fn certificate_alerts(app: &App) -> crate::error::Result<()> {
     use crate::alarms::model::{Priority, Text};
     let today = crate::plant_time::today(app.offset);
     let r = app.store.read()?;
@@ -346,15 +355,22 @@ pub fn certificate_alarms(app: &App) -> crate::error::Result<()> {
             zh: text(Lang::ZhCn),
             en: text(Lang::En),
         };
-        standing.push((cert_source(c.cert.id), priority, message));
+        standing.push(Raise {
+            source: cert_source(c.cert.id),
+            priority,
+            text: message,
+            link: format!("/safety/certificates/{}", c.cert.id),
+            route: Route::holders("safety", Level::Write),
+        });
     }
-    sync_alarms(app, &["safety.certificate:"], standing)
+    app.sync_alerts("safety", &["safety.certificate:"], standing)
 }
 
-/// Raises an alarm for every hidden danger past its rectification deadline (high priority
-/// for major ones) and every inspection not done a day after it fell due; clears them when
-/// closed or done.
-pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
+/// Raises an alert for every hidden danger past its rectification deadline (high priority
+/// for major ones; to its assignee and the safety staff) and every inspection not done a
+/// day after it fell due (to its assignee and the safety staff); clears them when closed or
+/// done.
+pub fn hazard_alerts(app: &App, now_ms: i64) -> crate::error::Result<()> {
     use crate::alarms::model::Priority;
     let today = crate::plant_time::today(app.offset);
     let r = app.store.read()?;
@@ -372,30 +388,44 @@ pub fn hazard_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
             .arg("title", &h.title)
             .arg("deadline", h.deadline.as_deref().unwrap_or(""))
             .arg("assignee", &h.assignee_name);
-        standing.push((format!("safety.hazard:{}", h.id), priority, texts(&msg)));
+        standing.push(Raise {
+            source: format!("safety.hazard:{}", h.id),
+            priority,
+            text: texts(&msg),
+            link: format!("/safety/hazards/{}", h.id),
+            route: Route::holders("safety", Level::Write).owners(h.assignee),
+        });
     }
     for i in late {
         let msg = Msg::new("safety.task.alarm.late")
             .arg("name", &i.name)
             .arg("due", crate::plant_time::format_ms(i.due_ms, app.offset));
-        standing.push((
-            format!("safety.inspection:{}", i.id),
-            Priority::Low,
-            texts(&msg),
-        ));
+        standing.push(Raise {
+            source: format!("safety.inspection:{}", i.id),
+            priority: Priority::Low,
+            text: texts(&msg),
+            link: "/safety/inspections".into(),
+            route: Route::holders("safety", Level::Write).owners([i.assignee]),
+        });
     }
-    sync_alarms(app, &["safety.hazard:", "safety.inspection:"], standing)
+    app.sync_alerts(
+        "safety",
+        &["safety.hazard:", "safety.inspection:"],
+        standing,
+    )
 }
 
-/// Raises an alarm for every permit past its planned end and not closed (high priority
-/// while work is on site: it was stopped and must not go on), for work on site with a
-/// failing gas analysis standing (high: people must leave), and for confined-space work
-/// without a reading in the last 2 hours; clears them when their cause is gone.
+/// Raises an alarm for every permit past its planned end with work still on site (high: it
+/// was stopped and must not go on), for work on site with a failing gas analysis standing
+/// (high: people must leave), and for confined-space work without a reading in the last 2
+/// hours; a permit past its end with nobody on site and not yet closed is paperwork: an
+/// alert to its applicant and the safety staff. Clears them when their cause is gone.
 pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
     use crate::alarms::model::{Priority, Text};
     use permits::service::Due;
     let due = permits::service::due(&app.store.read()?, now_ms)?;
     let mut standing = Vec::new();
+    let mut open = Vec::new();
     for (p, d) in &due {
         let msg = |key| {
             Msg::new(key)
@@ -405,19 +435,21 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
                 .arg("to", crate::plant_time::format_minute(p.to_ms, app.offset))
         };
         let (source, priority, text) = match d {
-            Due::Expired { on_site } => {
-                let key = if *on_site {
-                    "safety.alarm.permit_expired_on_site"
-                } else {
-                    "safety.alarm.permit_open"
-                };
-                let m = msg(key).arg("minutes", (now_ms - p.to_ms) / 60_000);
-                let priority = if *on_site {
-                    Priority::High
-                } else {
-                    Priority::Low
-                };
-                (format!("safety.permit:{}", p.id), priority, texts(&m))
+            Due::Expired { on_site: false } => {
+                let m = msg("safety.alarm.permit_open").arg("minutes", (now_ms - p.to_ms) / 60_000);
+                open.push(Raise {
+                    source: format!("safety.permit_open:{}", p.id),
+                    priority: Priority::Low,
+                    text: texts(&m),
+                    link: format!("/safety/permits/{}", p.id),
+                    route: Route::holders("safety", Level::Write).owners([p.applicant_id]),
+                });
+                continue;
+            }
+            Due::Expired { on_site: true } => {
+                let m = msg("safety.alarm.permit_expired_on_site")
+                    .arg("minutes", (now_ms - p.to_ms) / 60_000);
+                (format!("safety.permit:{}", p.id), Priority::High, texts(&m))
             }
             Due::ReadingDue { minutes } => (
                 format!("safety.permit_gas:{}", p.id),
@@ -443,6 +475,7 @@ pub fn permit_alarms(app: &App, now_ms: i64) -> crate::error::Result<()> {
         };
         standing.push((source, priority, text));
     }
+    app.sync_alerts("safety", &["safety.permit_open:"], open)?;
     sync_alarms(
         app,
         &[

@@ -114,8 +114,9 @@ impl Live {
         results
     }
 
-    /// Notes a gate event; flagged entries pulse an alarm (raised and returned to normal at
-    /// once, so it waits for an acknowledgement without standing).
+    /// Notes a gate event; a flagged entry (unknown, not allowed, certificate expired) is an
+    /// event alert to the safety staff: the guard at the gate deals with the person, the
+    /// control room does not, and it waits for an acknowledgement.
     pub fn gate_event(&self, app: &App, e: &GateEvent) {
         self.last_gate_ms.store(now_ms(), Ordering::Relaxed);
         for f in &e.flags {
@@ -135,28 +136,23 @@ impl Live {
                         "safety.gate.out"
                     },
                 );
+            // one alert per gate, flag and person: the same person again counts up
             let source = format!(
-                "safety.gate:{}:{}",
+                "safety.gate:{}:{}:{}",
                 e.gate,
-                key.rsplit('.').next().unwrap_or("")
+                key.rsplit('.').next().unwrap_or(""),
+                e.who
             );
-            apply(
-                app,
-                vec![
-                    Change {
-                        source: source.clone(),
-                        raise: true,
-                        priority: Priority::Medium,
-                        msg: msg.clone(),
-                    },
-                    Change {
-                        source,
-                        raise: false,
-                        priority: Priority::Medium,
-                        msg,
-                    },
-                ],
-            );
+            let raise = crate::alerts::Raise {
+                source,
+                priority: Priority::Medium,
+                text: crate::modules::safety::texts(&msg),
+                link: "/safety/gates".into(),
+                route: crate::alerts::Route::holders("safety", crate::auth::model::Level::Write),
+            };
+            if let Err(err) = app.pulse_alert("safety", raise) {
+                tracing::warn!(error = %err, gate = e.gate, "gate alert not raised");
+            }
         }
     }
 

@@ -1,0 +1,413 @@
+//! Production automation over HTTP against a tokio-modbus PLC: a recipe drafted, refused
+//! where its parameters are wrong, approved by a second person and downloaded as one set
+//! with read-back verification (a parameter the PLC does not take is reported as differing,
+//! an interlock blocks the whole set, a unit running another recipe's batch refuses it);
+//! a batch from start to its record, with materials issued from inventory, the output lot
+//! received, a quality sample of it, per-phase figures from the historian, alarms and
+//! operator actions, and the lot's genealogy both ways.
+
+use crate::common;
+
+use common::plc::TcpPlc;
+use common::{Server, eventually};
+use serde_json::{Value, json};
+
+fn current(api: &common::Client, name: &str) -> Value {
+    api.get(&format!("/api/v1/tags/{name}")).json()["current"]["value"].clone()
+}
+
+fn tag(api: &common::Client, name: &str, data_type: &str, device: u64, point: Value, extra: Value) {
+    let mut body = json!({"id": 0, "name": name, "data_type": data_type, "equipment": "R900",
+        "area": "resin", "source": {"kind": "modbus", "device": device}});
+    for (k, v) in point.as_object().unwrap() {
+        body["source"][k] = v.clone();
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let r = api.post_json("/api/v1/tags", &body);
+    assert_eq!(r.status, 201, "{name}: {}", r.body);
+}
+
+fn location(api: &common::Client, code: &str) -> u64 {
+    api.get("/api/v1/inventory/locations")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == code)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_recipe_downloads_verified_and_a_batch_runs_to_its_record_with_lots_and_samples() {
+    let plc = TcpPlc::start();
+    {
+        let mut m = plc.memory.lock().unwrap();
+        m.set_f32(100, 80.0); // reaction temperature set-point
+        m.holding[110] = 15; // hold time, min
+        m.set_f32(120, 10.0); // feed set-point
+        m.holding[130] = 0; // phase
+        m.set_f32(0, 25.0); // temperature
+        m.coils[5] = true; // cooling water open
+    }
+    let s = Server::demo();
+    let api = s.admin_api();
+    let r = api.post_json(
+        "/api/v1/devices",
+        &json!({"id": 0, "name": "R900 PLC", "enabled": true, "config": {"driver": "modbus_tcp",
+            "host": "127.0.0.1", "port": plc.addr.port(), "unit": 1, "timeout_ms": 500,
+            "groups": [{"name": "default", "interval_ms": 200}]}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dev = r.json()["id"].as_u64().unwrap();
+    let f32_at = |a: u16| json!({"area": "holding_register", "address": a, "format": "float32"});
+    let sp = json!({"writable": true, "range_lo": 0, "range_hi": 150});
+    tag(&api, "R900.TIC.SP", "float", dev, f32_at(100), sp.clone());
+    tag(
+        &api,
+        "R900.HOLD.SP",
+        "int",
+        dev,
+        json!({"area": "holding_register", "address": 110, "format": "uint16"}),
+        json!({"writable": true, "range_lo": 5, "range_hi": 240}),
+    );
+    tag(&api, "R900.FIC.SP", "float", dev, f32_at(120), sp);
+    tag(
+        &api,
+        "R900.PHASE",
+        "int",
+        dev,
+        json!({"area": "holding_register", "address": 130, "format": "uint16"}),
+        json!({}),
+    );
+    tag(&api, "R900.TT", "float", dev, f32_at(0), json!({}));
+    tag(
+        &api,
+        "R900.XV5",
+        "bool",
+        dev,
+        json!({"area": "coil", "address": 5, "format": "bit"}),
+        json!({"writable": true}),
+    );
+    eventually(10, || current(&api, "R900.TIC.SP") == json!(80.0));
+
+    // the unit: phases from its phase tag, no batch tag (batches by hand)
+    let r = api.put_json(
+        "/api/v1/automation/units/R900",
+        &json!({"code": "", "name": "试验釜 R900", "area": "resin", "phase_tag": "R900.PHASE",
+            "phases": ["idle", "charge", "react", "cool"], "key_tags": ["R900.TT", "R900.TIC.SP"],
+            "product": "FG-AR100"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.put_json(
+        "/api/v1/automation/units/R901",
+        &json!({"code": "", "name": "x", "phase_tag": "R900.PHASE", "phases": []}),
+    );
+    assert_eq!(r.json()["error"]["field"], "phases", "{}", r.body);
+
+    // a recipe: bad parameters are refused, naming the parameter
+    let recipe = |params: Value| {
+        json!({"code": "AR100@R900", "name": "AR-100 标准", "product": "FG-AR100", "unit": "R900",
+            "params": params})
+    };
+    for (params, code) in [
+        (
+            json!([{"tag": "R900.NOPE", "value": 1}]),
+            "automation.recipe.tag",
+        ),
+        (
+            json!([{"tag": "R900.TT", "value": 80}]),
+            "automation.recipe.param",
+        ),
+        (
+            json!([{"tag": "R900.HOLD.SP", "value": 300}]),
+            "automation.recipe.param",
+        ),
+        (
+            json!([{"tag": "R900.HOLD.SP", "value": 30.5}]),
+            "automation.recipe.param",
+        ),
+    ] {
+        let r = api.post_json("/api/v1/automation/recipes", &recipe(params));
+        assert_eq!((r.status, r.code()), (422, code.to_string()), "{}", r.body);
+    }
+    let r = api.post_json(
+        "/api/v1/automation/recipes",
+        &recipe(
+            json!([{"tag": "R900.TIC.SP", "value": 92.5}, {"tag": "R900.HOLD.SP", "value": 30},
+            {"tag": "R900.FIC.SP", "value": 12.0}]),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let rid = r.json()["id"].as_u64().unwrap();
+    // a draft does not download; its author does not approve it
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/download"),
+        &json!({}),
+    );
+    assert_eq!(r.code(), "automation.recipe.not_approved", "{}", r.body);
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/approve"),
+        &json!({}),
+    );
+    assert_eq!(r.code(), "automation.recipe.own", "{}", r.body);
+    let lead = s.login("zhang.jianguo");
+    let r = lead.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/approve"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "approved");
+
+    // an interlock on one parameter blocks the whole set: nothing is sent
+    let r = api.put_json(
+        "/api/v1/automation/control/R900.TIC.SP",
+        &json!({"interlocks": [{"tag": "R900.XV5", "op": "eq", "value": 1, "text": "冷却水须开"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    plc.memory.lock().unwrap().coils[5] = false;
+    eventually(10, || current(&api, "R900.XV5") == json!(false));
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/download"),
+        &json!({}),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.recipe.refused".to_string()),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("R900.TIC.SP"), "{}", r.body);
+    {
+        let m = plc.memory.lock().unwrap();
+        assert_eq!((m.f32_at(100), m.holding[110]), (80.0, 15), "nothing sent");
+    }
+    plc.memory.lock().unwrap().coils[5] = true;
+    eventually(10, || current(&api, "R900.XV5") == json!(true));
+
+    // the PLC keeps its own feed set-point: the download says what differed
+    plc.memory.lock().unwrap().ignore_writes = vec![120];
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/download"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 502, "{}", r.body);
+    let d = r.json();
+    assert_eq!(d["ok"], false);
+    let res = d["results"].as_array().unwrap();
+    assert_eq!(res.len(), 3);
+    assert_eq!(
+        (
+            res[0]["ok"].clone(),
+            res[0]["before"].clone(),
+            res[0]["after"].clone()
+        ),
+        (json!(true), json!(80.0), json!(92.5))
+    );
+    assert_eq!(res[1]["after"], json!(30.0));
+    assert_eq!(res[2]["ok"], false);
+    assert_eq!(res[2]["after"], json!(10.0), "the value the PLC holds");
+    assert!(
+        res[2]["error"].as_str().unwrap().contains("read"),
+        "{}",
+        res[2]
+    );
+    // taken: a verified download
+    plc.memory.lock().unwrap().ignore_writes.clear();
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{rid}/download"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(plc.memory.lock().unwrap().f32_at(120), 12.0);
+
+    // a batch, by an operator, as the PLC starts charging
+    plc.memory.lock().unwrap().holding[130] = 1;
+    eventually(10, || current(&api, "R900.PHASE") == json!(1));
+    let op = s.login("li.ming");
+    let r = op.post_json(
+        "/api/v1/automation/batches",
+        &json!({"unit": "R900", "recipe": "AR100@R900", "planned_qty": 2000}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let b = r.json();
+    let bid = b["id"].as_u64().unwrap();
+    let number = b["number"].as_str().unwrap().to_string();
+    assert!(number.starts_with("R900-"), "{number}");
+    assert_eq!(b["product"], "FG-AR100");
+    assert_eq!(b["recipe"]["version"], 1);
+    // one batch per unit at a time
+    let r = op.post_json("/api/v1/automation/batches", &json!({"unit": "R900"}));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.batch.running".to_string()),
+        "{}",
+        r.body
+    );
+    // phases come from the PLC's phase tag, not by hand
+    let r = op.post_json(
+        &format!("/api/v1/automation/batches/{bid}/phase"),
+        &json!({"phase": "react"}),
+    );
+    assert_eq!(r.code(), "automation.batch.phase_by_tag", "{}", r.body);
+    eventually(10, || {
+        api.get("/api/v1/automation/batches?unit=R900").json()[0]["phases"][0]["name"] == "charge"
+    });
+
+    // materials issued through inventory: its rules apply (a lot that does not exist, more
+    // than the lot holds), then two lots go in
+    let a01 = location(&api, "A-01");
+    let issue = |material: &str, lot: &str, qty: f64| {
+        op.post_json(
+            &format!("/api/v1/automation/batches/{bid}/issue"),
+            &json!({"material": material, "lot": lot, "location": a01, "qty": qty}),
+        )
+    };
+    let r = issue("RM-BA", "NO-SUCH", 10.0);
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("lot")),
+        "{}",
+        r.body
+    );
+    let r = issue("RM-BA", "BA26091", 100_000.0);
+    assert_eq!(
+        r.status, 422,
+        "inventory refuses what the lot does not hold: {}",
+        r.body
+    );
+    for (m, l, q) in [("RM-BA", "BA26091", 120.0), ("RM-MMA", "MMA26091", 80.0)] {
+        let r = issue(m, l, q);
+        assert_eq!(r.status, 200, "{m} {l}: {}", r.body);
+    }
+    let ledger = api.get("/api/v1/inventory/movements?limit=20").body;
+    assert!(
+        ledger.contains(&number),
+        "the issues carry the batch number: {ledger}"
+    );
+
+    // the recipe cannot go to the unit while it runs a batch of another recipe
+    let r = api.post_json(
+        "/api/v1/automation/recipes",
+        &json!({"code": "WE200@R900", "name": "WE-200", "product": "FG-WE200", "unit": "R900",
+            "params": [{"tag": "R900.TIC.SP", "value": 70}]}),
+    );
+    let other = r.json()["id"].as_u64().unwrap();
+    assert_eq!(
+        lead.post_json(
+            &format!("/api/v1/automation/recipes/{other}/approve"),
+            &json!({})
+        )
+        .status,
+        200
+    );
+    let r = api.post_json(
+        &format!("/api/v1/automation/recipes/{other}/download"),
+        &json!({}),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.recipe.unit_busy".to_string()),
+        "{}",
+        r.body
+    );
+    assert_eq!(plc.memory.lock().unwrap().f32_at(100), 92.5, "nothing sent");
+
+    // the process runs: an operator write during the batch, the reaction phase
+    let r = op.post_json("/api/v1/tags/R900.TIC.SP/write", &json!({"value": 93.0}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    plc.memory.lock().unwrap().holding[130] = 2;
+    eventually(10, || {
+        api.get("/api/v1/automation/batches?unit=R900").json()[0]["phases"][1]["name"] == "react"
+    });
+    plc.memory.lock().unwrap().set_f32(0, 91.0);
+    eventually(10, || current(&api, "R900.TT") == json!(91.0));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let r = op.post_json(&format!("/api/v1/automation/batches/{bid}/end"), &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["state"], "done");
+
+    // the output lot into stock, and a sample of it through quality
+    let a02 = location(&api, "A-02");
+    let r = op.post_json(
+        &format!("/api/v1/automation/batches/{bid}/output"),
+        &json!({"lot": "AR-T900", "location": a02, "qty": 1950}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = op.post_json(
+        &format!("/api/v1/automation/batches/{bid}/output"),
+        &json!({"lot": "AR-T901", "location": a02, "qty": 1}),
+    );
+    assert_eq!(r.code(), "automation.batch.output", "once: {}", r.body);
+    let r = op.post_json(
+        &format!("/api/v1/automation/batches/{bid}/sample"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // the record
+    let rec = api.get(&format!("/api/v1/automation/batches/{bid}/record"));
+    assert_eq!(rec.status, 200, "{}", rec.body);
+    let rec = rec.json();
+    assert_eq!(rec["recipe"]["code"], "AR100@R900");
+    assert_eq!(rec["download"]["ok"], true);
+    let phases = rec["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2, "{rec}");
+    let react = &phases[1];
+    assert_eq!(react["name"], "react");
+    let tt = react["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tag"] == "R900.TT")
+        .unwrap();
+    assert_eq!(tt["max"], json!(91.0), "{tt}");
+    assert!(tt["count"].as_u64().unwrap() >= 1);
+    let charge_tt = phases[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tag"] == "R900.TT")
+        .unwrap();
+    assert_eq!(charge_tt["max"], json!(25.0), "{charge_tt}");
+    let materials: Vec<(String, String)> = rec["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["material"].as_str().unwrap().into(),
+                m["lot"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        materials,
+        [
+            ("RM-BA".to_string(), "BA26091".to_string()),
+            ("RM-MMA".into(), "MMA26091".into())
+        ]
+    );
+    assert_eq!(rec["batch"]["output"]["lot_number"], "AR-T900");
+    assert_eq!(rec["samples"].as_array().unwrap().len(), 1);
+    assert!((rec["yield_pct"].as_f64().unwrap() - 97.5).abs() < 1e-9);
+    let actions = rec["actions"].to_string();
+    assert!(
+        actions.contains("R900.TIC.SP") && actions.contains("li.ming"),
+        "the operator's write: {actions}"
+    );
+    assert!(
+        actions.contains("automation.batch.start") && actions.contains("automation.batch.end"),
+        "{actions}"
+    );
+
+    // genealogy both ways
+    let g = api.get("/api/v1/automation/genealogy?lot=AR-T900").json();
+    assert_eq!(g["made_by"][0]["number"], number.as_str());
+    assert_eq!(g["made_by"][0]["lots_in"].as_array().unwrap().len(), 2);
+    let g = api.get("/api/v1/automation/genealogy?lot=BA26091").json();
+    assert_eq!(g["used_in"][0]["lot_out"], "AR-T900");
+}
