@@ -411,3 +411,92 @@ fn a_recipe_downloads_verified_and_a_batch_runs_to_its_record_with_lots_and_samp
     let g = api.get("/api/v1/automation/genealogy?lot=BA26091").json();
     assert_eq!(g["used_in"][0]["lot_out"], "AR-T900");
 }
+
+#[test]
+fn the_shift_log_carries_open_items_and_a_handover_takes_two_people() {
+    let s = Server::demo();
+    let day = s.login("li.ming");
+    let night = s.login("sun.wei");
+    // the demo's R101 log: the day shift handed over, the night shift took over, the open
+    // item (P101's seal) carried over
+    let log = day.get("/api/v1/automation/shift-log?unit=R101").json();
+    assert_eq!(log["last"]["taken_by"], "sun.wei", "{log}");
+    assert_eq!(log["open_items"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(
+        log["entries"].as_array().unwrap().len(),
+        1,
+        "this shift's own entry"
+    );
+    assert_eq!(
+        day.get("/api/v1/automation/shift-log?unit=R999").status,
+        404
+    );
+
+    let post = |c: &common::Client, body: Value| c.post_json("/api/v1/automation/shift-log", &body);
+    let r = post(
+        &night,
+        json!({"action": "entry", "unit": "R101", "text": " "}),
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("text")),
+        "{}",
+        r.body
+    );
+    let r = post(
+        &night,
+        json!({"action": "entry", "unit": "R101", "text": "R101 取样待化验结果", "open_item": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["open_items"].as_array().unwrap().len(), 2);
+    let r = post(
+        &night,
+        json!({"action": "hand_over", "unit": "R101", "note": "两项未了"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["pending"]["open_items"].as_array().unwrap().len(),
+        2
+    );
+    // the one who handed over cannot take over; a second handover waits for the first
+    let r = post(&night, json!({"action": "take_over", "unit": "R101"}));
+    assert_eq!(r.code(), "automation.shift.same_person", "{}", r.body);
+    let r = post(&day, json!({"action": "hand_over", "unit": "R101"}));
+    assert_eq!(r.code(), "automation.shift.pending", "{}", r.body);
+    let r = post(&day, json!({"action": "take_over", "unit": "R101"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = r.json();
+    assert!(
+        log["entries"].as_array().unwrap().is_empty(),
+        "a new shift: {log}"
+    );
+    let open = log["open_items"].as_array().unwrap();
+    assert_eq!(open.len(), 2, "both carried over");
+    // closing needs a note; closed, it is not carried any more
+    let id = open[0]["id"].clone();
+    let r = post(&day, json!({"action": "close", "id": id, "note": ""}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = post(
+        &day,
+        json!({"action": "close", "id": id, "note": "已更换机封"}),
+    );
+    assert_eq!(
+        r.json()["open_items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    // the page shows it
+    let page = day.get("/automation/shift-log?unit=R101").body;
+    assert!(page.contains("R101 取样待化验结果"), "{page}");
+
+    // the overview: R101's batch now and its OEE over the last day from the batch records
+    let page = day.get("/automation").body;
+    assert!(page.contains("R101-1000") && page.contains("OEE"), "{page}");
+    // the compliance evidence counts the units' key variables and the batch records
+    let c = s.admin_api().get("/api/v1/compliance").json().to_string();
+    assert!(
+        c.contains("electronic batch records") || c.contains("电子批记录"),
+        "{c}"
+    );
+}

@@ -44,6 +44,14 @@ const ORPHAN_RETENTION_DAYS: i64 = 365;
 #[derive(Serialize, Deserialize)]
 struct Blob(#[serde(with = "serde_bytes")] Vec<u8>);
 
+/// A stretch of one tag's history (see [`Historian::pieces`]).
+pub enum Piece {
+    /// A closed chunk: its summary and its bytes ([`codec::decode`]).
+    Chunk(codec::Header, Vec<u8>),
+    /// Samples not yet in a closed chunk, oldest first.
+    Points(Vec<Point>),
+}
+
 /// (tag, first timestamp) → chunk bytes.
 const CHUNKS: Table<(u64, u64), Blob> = Table::new("historian.chunks");
 /// (newest timestamp in the block, flush sequence) → stage block.
@@ -351,6 +359,69 @@ impl Historian {
         Ok(n_samples)
     }
 
+    /// One tag's history in `[from, to]` as it is kept, oldest first: each closed chunk with
+    /// its summary header (decode its bytes only where the summary will not do) and the
+    /// samples not yet in a closed chunk. Figures over long ranges (a batch record's phases)
+    /// add up whole chunks' summaries instead of decoding every sample.
+    pub fn pieces(&self, tag: u32, from: i64, to: i64) -> Result<Vec<Piece>, StoreError> {
+        let r = self.store.read()?;
+        let mut out: Vec<Piece> = Vec::new();
+        r.visit(
+            &CHUNKS,
+            (tag as u64, 0)..=(tag as u64, to.max(0) as u64),
+            Order::Desc,
+            |_, Blob(b)| match codec::header(&b) {
+                Some(h) if h.last_ts < from => ControlFlow::Break(()),
+                Some(h) => {
+                    out.push(Piece::Chunk(h, b));
+                    ControlFlow::Continue(())
+                }
+                None => ControlFlow::Break(()),
+            },
+        )?;
+        drop(r);
+        out.reverse();
+        let rest: Vec<Point> = self.raw_unflushed(tag, from, to).into_iter().collect();
+        if !rest.is_empty() {
+            out.push(Piece::Points(rest));
+        }
+        Ok(out)
+    }
+
+    /// The open chunk's and the buffer's samples of a tag in `[from, to]`.
+    fn raw_unflushed(&self, tag: u32, from: i64, to: i64) -> Vec<Point> {
+        let mut out = Vec::new();
+        if let Some(o) = self
+            .open
+            .lock()
+            .expect("historian lock is never poisoned")
+            .get(&tag)
+            && o.enc.count() > 0
+            && o.enc.last_ts() >= from
+            && let Some(points) = codec::decode(&o.enc.bytes())
+        {
+            out.extend(
+                points
+                    .into_iter()
+                    .filter(|p| p.ts_ms >= from && p.ts_ms <= to),
+            );
+        }
+        let b = self
+            .buffer
+            .lock()
+            .expect("historian lock is never poisoned");
+        out.extend(
+            b.iter()
+                .filter(|s| s.tag == tag && s.ts_ms >= from && s.ts_ms <= to)
+                .map(|s| Point {
+                    ts_ms: s.ts_ms,
+                    value: s.value.clone(),
+                    quality: s.quality,
+                }),
+        );
+        out
+    }
+
     /// Raw history of one tag in `[from, to]`, oldest first.
     pub fn raw(&self, tag: u32, from: i64, to: i64) -> Result<Vec<Point>, StoreError> {
         let r = self.store.read()?;
@@ -383,36 +454,7 @@ impl Historian {
             }
         }
         // the open chunk, and what is waiting for the next flush
-        if let Some(o) = self
-            .open
-            .lock()
-            .expect("historian lock is never poisoned")
-            .get(&tag)
-            && o.enc.count() > 0
-            && o.enc.last_ts() >= from
-            && let Some(points) = codec::decode(&o.enc.bytes())
-        {
-            out.extend(
-                points
-                    .into_iter()
-                    .filter(|p| p.ts_ms >= from && p.ts_ms <= to),
-            );
-        }
-        {
-            let b = self
-                .buffer
-                .lock()
-                .expect("historian lock is never poisoned");
-            out.extend(
-                b.iter()
-                    .filter(|s| s.tag == tag && s.ts_ms >= from && s.ts_ms <= to)
-                    .map(|s| Point {
-                        ts_ms: s.ts_ms,
-                        value: s.value.clone(),
-                        quality: s.quality,
-                    }),
-            );
-        }
+        out.extend(self.raw_unflushed(tag, from, to));
         let sorted = out.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms);
         if !sorted {
             out.sort_by_key(|p| p.ts_ms);

@@ -50,6 +50,9 @@ pub struct Unit {
     /// The product a batch started by the batch tag makes (a material code).
     #[serde(default)]
     pub product: String,
+    /// The ideal batch cycle in minutes, for OEE's performance (none: not figured).
+    #[serde(default)]
+    pub ideal_cycle_min: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -307,6 +310,14 @@ pub fn save_unit(
             Msg::new("automation.recipe.err.product").arg("code", &product),
         ));
     }
+    if u.ideal_cycle_min
+        .is_some_and(|m| !m.is_finite() || m <= 0.0 || m > 30.0 * 24.0 * 60.0)
+    {
+        return Err(Error::invalid(
+            "ideal_cycle_min",
+            "automation.batch.err.cycle",
+        ));
+    }
     let u = Unit {
         code,
         name,
@@ -316,6 +327,7 @@ pub fn save_unit(
         batch_tag,
         key_tags,
         product,
+        ideal_cycle_min: u.ideal_cycle_min,
     };
     let mut w = store.write(actor)?;
     let before = w.get(&UNITS, &u.code)?;

@@ -207,10 +207,10 @@ fn person(app: &App, username: &str) -> Result<Actor> {
 /// R101 as a unit, a recipe per resin grade (written by the shift lead, approved by the
 /// plant manager), the batches of the last eight hours rebuilt from the simulator's
 /// history (phase and batch-number tags), the last of them with materials, its output lot
-/// and a sample, and the batch the live simulator starts with, its materials issued and an
-/// in-process sample taken.
+/// and a sample, the batch the live simulator starts with, its materials issued and an
+/// in-process sample taken, and the shift log.
 fn batches(app: &App) -> Result<()> {
-    use super::batches::{self as b, Batch, BatchState, PhaseRun, Trigger, Unit};
+    use super::batches::{self as b, Batch, BatchState, Unit};
     use super::recipes::{self, ParamInput, RecipeInput};
     let demo = Actor::system("demo");
     let defs = app.tags.defs();
@@ -255,6 +255,8 @@ fn batches(app: &App) -> Result<()> {
             .map(String::from)
             .to_vec(),
             product: "FG-AR100".into(),
+            // the simulated cycle: 7,500 s of process at ten times real time
+            ideal_cycle_min: Some(12.0),
         },
         &|t| defs.by_name(t).is_some(),
         &material,
@@ -343,30 +345,7 @@ fn batches(app: &App) -> Result<()> {
                 done.ended_by = Some("system:automation".into());
                 past.push(done);
             }
-            current = Some(Batch {
-                id: 0,
-                tag_number: Some(number.clone()),
-                number,
-                unit: "R101".into(),
-                product: "FG-AR100".into(),
-                recipe: ar100.as_ref().map(|r| b::RecipeRef {
-                    id: r.id,
-                    code: r.code.clone(),
-                    version: r.version,
-                }),
-                state: BatchState::Running,
-                trigger: Trigger::Tag,
-                started_ms: ts,
-                started_by: "system:automation".into(),
-                ended_ms: None,
-                ended_by: None,
-                phases: Vec::<PhaseRun>::new(),
-                planned_qty: 4000.0,
-                issues: Vec::new(),
-                output: None,
-                samples: Vec::new(),
-                note: String::new(),
-            });
+            current = Some(tag_batch(&number, ts, ar100.as_ref()));
         } else if let (Some(c), Some(p)) = (current.as_mut(), b::phase_of(&phases, v)) {
             b::enter_phase(&mut c.phases, p, ts);
         }
@@ -385,8 +364,26 @@ fn batches(app: &App) -> Result<()> {
     let a01 = location(app, "A-01")?;
     let a02 = location(app, "A-02")?;
     for (i, x) in whole.into_iter().enumerate() {
-        if i != last {
+        if i + 6 <= last {
             b::put(&app.store, &demo, x)?;
+            continue;
+        }
+        if i != last {
+            // the five before the latest: their output received (released: the product is
+            // not inspected on receipt), so OEE has decided output to count
+            let x = b::put(&app.store, &demo, x)?;
+            let qty = 3_700.0 + 40.0 * (i % 4) as f64;
+            b::receive_output(
+                app,
+                &operator,
+                x.id,
+                lot_move(
+                    "",
+                    &format!("AR{}", x.number.trim_start_matches("R101-")),
+                    a02,
+                    qty,
+                ),
+            )?;
             continue;
         }
         // the latest whole batch: its materials, its output lot and a sample of it
@@ -426,36 +423,95 @@ fn batches(app: &App) -> Result<()> {
     let running = b::put(
         &app.store,
         &demo,
-        Batch {
-            id: 0,
-            number: "R101-1000".into(),
-            tag_number: Some("R101-1000".into()),
-            unit: "R101".into(),
-            product: "FG-AR100".into(),
-            recipe: ar100.as_ref().map(|r| b::RecipeRef {
-                id: r.id,
-                code: r.code.clone(),
-                version: r.version,
-            }),
-            state: BatchState::Running,
-            trigger: Trigger::Tag,
-            started_ms: now,
-            started_by: "system:automation".into(),
-            ended_ms: None,
-            ended_by: None,
-            phases: Vec::new(),
-            planned_qty: 4000.0,
-            issues: Vec::new(),
-            output: None,
-            samples: Vec::new(),
-            note: String::new(),
-        },
+        tag_batch("R101-1000", now, ar100.as_ref()),
     )?;
     for (m, lot, qty) in [("RM-BA", "BA26092", 150.0), ("RM-MMA", "MMA26092", 110.0)] {
         b::issue(app, &operator, running.id, lot_move(m, lot, a01, qty))?;
     }
     b::sample(app, &person(app, "wu.lihua")?, running.id, None)?;
+    shift_log(app, now)
+}
+
+/// The day shift's log of R101 handed over to the night shift, an open item carried over.
+fn shift_log(app: &App, now: i64) -> Result<()> {
+    use super::shiftlog as s;
+    let day = person(app, "li.ming")?;
+    let night = person(app, "sun.wei")?;
+    let h = 3_600_000;
+    s::add(
+        &app.store,
+        &day,
+        "R101",
+        "接班检查：R101 夹套冷却水、搅拌、尾气吸收正常。",
+        false,
+        now - 9 * h,
+    )?;
+    s::add(
+        &app.store,
+        &day,
+        "R101",
+        "P101 进料泵机封有轻微渗漏，已报设备科，待停泵检修。",
+        true,
+        now - 6 * h,
+    )?;
+    s::add(
+        &app.store,
+        &day,
+        "R101",
+        "AR-100 批次按工艺卡运行，反应段最高温度 91.8 ℃，未超限。",
+        false,
+        now - 3 * h,
+    )?;
+    s::hand_over(
+        &app.store,
+        &day,
+        "R101",
+        "R101 连续生产 AR-100；P101 机封渗漏未处理，请夜班关注并配合检修。",
+        now - h,
+    )?;
+    s::take_over(&app.store, &night, "R101", now - h + 300_000)?;
+    s::add(
+        &app.store,
+        &night,
+        "R101",
+        "接班确认：R101 运行正常，P101 渗漏量未增加。",
+        false,
+        now - h + 600_000,
+    )?;
     Ok(())
+}
+
+/// A running AR-100 batch of R101 as its batch-number tag starts it.
+fn tag_batch(
+    number: &str,
+    started_ms: i64,
+    recipe: Option<&super::recipes::Recipe>,
+) -> super::batches::Batch {
+    use super::batches::{BatchState, RecipeRef, Trigger};
+    super::batches::Batch {
+        id: 0,
+        number: number.into(),
+        tag_number: Some(number.into()),
+        unit: "R101".into(),
+        product: "FG-AR100".into(),
+        recipe: recipe.map(|r| RecipeRef {
+            id: r.id,
+            code: r.code.clone(),
+            version: r.version,
+        }),
+        state: BatchState::Running,
+        trigger: Trigger::Tag,
+        started_ms,
+        started_by: "system:automation".into(),
+        ended_ms: None,
+        ended_by: None,
+        phases: Vec::new(),
+        planned_qty: 4000.0,
+        issues: Vec::new(),
+        output: None,
+        samples: Vec::new(),
+        note: String::new(),
+    }
 }
 
 fn lot_move(material: &str, lot: &str, location: u64, qty: f64) -> super::batches::LotMove {

@@ -15,9 +15,11 @@ pub mod batches;
 pub mod control;
 mod demo;
 pub mod notify;
+pub mod oee;
 pub mod recipes;
 pub mod record;
 pub mod routes;
+pub mod shiftlog;
 
 use crate::app::App;
 use crate::auth::model::Level;
@@ -56,6 +58,8 @@ impl Module for Automation {
         recipes::configure(cfg);
         batch_api::configure(cfg);
         batch_pages::configure(cfg);
+        shiftlog::configure(cfg);
+        oee::configure(cfg);
         routes::configure(cfg)
     }
 
@@ -69,11 +73,17 @@ impl Module for Automation {
         doc.merge(<control::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<recipes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<batch_api::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<shiftlog::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
     fn menu(&self) -> Vec<MenuEntry> {
         vec![
+            MenuEntry {
+                label_key: "automation.menu.overview",
+                href: "/automation".into(),
+                level: Level::Read,
+            },
             MenuEntry {
                 label_key: "automation.menu.alarms",
                 href: "/automation/alarms".into(),
@@ -82,6 +92,11 @@ impl Module for Automation {
             MenuEntry {
                 label_key: "automation.menu.batches",
                 href: "/automation/batches".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.shift_log",
+                href: "/automation/shift-log".into(),
                 level: Level::Read,
             },
             MenuEntry {
@@ -121,13 +136,20 @@ impl Module for Automation {
         }
     }
 
+    /// Row 2's evidence: the key process variables of the units under automatic acquisition
+    /// (a device, not typed in, reading good now) and under control (set-points a recipe
+    /// downloads), process alarms, and batch records in use (batches in the last 30 days).
     fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence> {
-        let defs = app
-            .store
-            .read()
-            .map_err(crate::error::Error::from)
-            .and_then(|r| crate::alarms::service::defs(&r))
-            .unwrap_or_default();
+        let r = app.store.read().map_err(crate::error::Error::from);
+        let (defs, units, recipes, batches) = match &r {
+            Ok(r) => (
+                crate::alarms::service::defs(r).unwrap_or_default(),
+                batches::units(r).unwrap_or_default(),
+                recipes::recipes(r).unwrap_or_default(),
+                batches::batches(r).unwrap_or_default(),
+            ),
+            Err(_) => Default::default(),
+        };
         let tag_alarms = defs
             .iter()
             .filter(|d| {
@@ -137,14 +159,37 @@ impl Module for Automation {
                 )
             })
             .count();
+        let key: Vec<_> = units
+            .iter()
+            .flat_map(|u| record::key_tags(app, u))
+            .collect();
+        let acquired = key
+            .iter()
+            .filter(|t| !matches!(t.source, crate::tags::model::Source::Manual))
+            .filter(|t| app.tags.current(t.id).is_some_and(|c| c.quality.is_good()))
+            .count();
+        let controlled: std::collections::HashSet<u32> = recipes
+            .iter()
+            .filter(|x| x.state == recipes::RecipeState::Approved)
+            .flat_map(|x| x.params.iter().map(|p| p.tag_id))
+            .collect();
+        let since = crate::util::now_ms() - 30 * 86_400_000;
+        let recent = batches.iter().filter(|b| b.started_ms >= since).count();
         let s = app.alarms.summary();
+        let pct = |n: usize, of: usize| (n * 100).checked_div(of).unwrap_or(0);
         vec![Evidence {
             item_key: "module.automation.item.process",
-            met: tag_alarms > 0,
+            met: tag_alarms > 0 && !key.is_empty() && acquired == key.len() && recent > 0,
             detail: Msg::new("automation.evidence.process")
                 .arg("defs", tag_alarms)
                 .arg("active", s.active)
                 .arg("unack", s.unack)
+                .arg("units", units.len())
+                .arg("acquired", acquired)
+                .arg("key", key.len())
+                .arg("pct", pct(acquired, key.len()))
+                .arg("controlled", controlled.len())
+                .arg("batches", recent)
                 .render(lang),
         }]
     }
