@@ -134,6 +134,16 @@ fn a_recipe_downloads_verified_and_a_batch_runs_to_its_record_with_lots_and_samp
         let r = api.post_json("/api/v1/automation/recipes", &recipe(params));
         assert_eq!((r.status, r.code()), (422, code.to_string()), "{}", r.body);
     }
+    // a recipe for a unit the box does not know
+    let mut unknown = recipe(json!([{"tag": "R900.TIC.SP", "value": 90}]));
+    unknown["unit"] = json!("R999");
+    let r = api.post_json("/api/v1/automation/recipes", &unknown);
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("unit")),
+        "{}",
+        r.body
+    );
     let r = api.post_json(
         "/api/v1/automation/recipes",
         &recipe(
@@ -489,6 +499,16 @@ fn the_shift_log_carries_open_items_and_a_handover_takes_two_people() {
     // the page shows it
     let page = day.get("/automation/shift-log?unit=R101").body;
     assert!(page.contains("R101 取样待化验结果"), "{page}");
+
+    // R101's batches start from its batch-number tag: not by hand
+    let r = day.post_json("/api/v1/automation/batches", &json!({"unit": "R101"}));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.batch.by_tag".to_string()),
+        "{}",
+        r.body
+    );
+    assert_eq!(day.get("/automation/shift-log?unit=R999").status, 404);
 
     // the overview: R101's batch now and its OEE over the last day from the batch records
     let page = day.get("/automation").body;

@@ -71,6 +71,12 @@ struct Planned {
 #[get("/automation/recipes/{id}/download")]
 async fn recipe_download_page(ctx: Need<grant::automation::Write>, id: web::Path<u64>) -> Res {
     let rec = recipes::recipe(&ctx.app.store.read()?, *id)?;
+    if rec.state != RecipeState::Approved {
+        return Err(crate::error::Error::Conflict(crate::i18n::Msg::new(
+            "automation.recipe.err.not_approved",
+        ))
+        .into());
+    }
     let defs = ctx.app.tags.defs();
     let plan: Vec<Planned> = rec
         .params

@@ -206,10 +206,12 @@ pub fn tag_number(unit: &str, value: f64) -> Option<String> {
         .then(|| format!("{unit}-{}", value as i64))
 }
 
-pub fn tag_trigger(unit: &str, value: f64, running: Option<&Batch>) -> TagTrigger {
+/// A number the unit's latest batch (running or ended) was not started by starts a batch; the
+/// number its latest batch carries changes nothing — also after an operator ended that batch.
+pub fn tag_trigger(unit: &str, value: f64, latest: Option<&Batch>) -> TagTrigger {
     match tag_number(unit, value) {
         None => TagTrigger::Keep,
-        Some(n) if running.is_some_and(|b| b.tag_number.as_deref() == Some(n.as_str())) => {
+        Some(n) if latest.is_some_and(|b| b.tag_number.as_deref() == Some(n.as_str())) => {
             TagTrigger::Keep
         }
         Some(n) => TagTrigger::Start(n),
@@ -410,6 +412,13 @@ fn start_in(
     today: time::Date,
 ) -> Result<Batch> {
     let u = unit(&*w, input.unit.trim())?;
+    if trigger == Trigger::Operator && !u.batch_tag.is_empty() {
+        return Err(Error::Conflict(
+            Msg::new("automation.batch.err.by_tag")
+                .arg("unit", &u.code)
+                .arg("tag", &u.batch_tag),
+        ));
+    }
     if let Some(b) = running_on(&*w, &u.code)? {
         return Err(Error::Conflict(
             Msg::new("automation.batch.err.running")
@@ -803,13 +812,14 @@ pub fn follow_tags(app: &App, now_ms: i64) -> Result<()> {
         c.value?.as_f64()
     };
     let mut plans = Vec::new();
+    let all = batches(&r)?;
     for u in list {
         let run = running_on(&r, &u.code)?;
+        let latest = all.iter().find(|b| b.unit == u.code);
         let trigger = if u.batch_tag.is_empty() {
             TagTrigger::Keep
         } else {
-            value_of(&u.batch_tag)
-                .map_or(TagTrigger::Keep, |v| tag_trigger(&u.code, v, run.as_ref()))
+            value_of(&u.batch_tag).map_or(TagTrigger::Keep, |v| tag_trigger(&u.code, v, latest))
         };
         let phase = if u.phase_tag.is_empty() {
             None
@@ -851,11 +861,20 @@ pub fn follow_tags(app: &App, now_ms: i64) -> Result<()> {
             let input = StartInput {
                 unit: u.code.clone(),
                 number,
-                recipe: last.map(|d| d.code).unwrap_or_default(),
+                recipe: last.as_ref().map(|d| d.code.clone()).unwrap_or_default(),
                 ..StartInput::default()
             };
             match start_in(&mut w, input, Trigger::Tag, now_ms, today) {
-                Ok(b) => {
+                Ok(mut b) => {
+                    // the version the unit holds is the one downloaded, not the newest
+                    if let Some(d) = &last {
+                        b.recipe = Some(RecipeRef {
+                            id: d.recipe,
+                            code: d.code.clone(),
+                            version: d.version,
+                        });
+                        w.insert(&BATCHES, &b.id, &b)?;
+                    }
                     w.audit(
                         "automation.batch.start",
                         format!("batch:{}", b.number),

@@ -222,17 +222,10 @@ fn batches(app: &App) -> Result<()> {
                 .is_some()
         })
     };
-    let phases: Vec<String> = [
-        "idle",
-        "charge",
-        "heat",
-        "react",
-        "hold",
-        "cool",
-        "discharge",
-    ]
-    .map(String::from)
-    .to_vec();
+    // the PLC's phase numbers 0…6, named as the shift calls them
+    let phases: Vec<String> = ["待料", "投料", "升温", "反应", "保温", "降温", "出料"]
+        .map(String::from)
+        .to_vec();
     b::save_unit(
         &app.store,
         &demo,

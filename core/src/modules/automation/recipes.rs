@@ -247,6 +247,12 @@ pub fn create(
 ) -> Result<Recipe> {
     let (i, params) = checked(input, tag_of, product_known)?;
     let mut w = store.write(actor)?;
+    super::batches::unit(&w, &i.unit).map_err(|_| {
+        Error::invalid_msg(
+            "unit",
+            Msg::new("automation.batch.err.unit").arg("unit", &i.unit),
+        )
+    })?;
     let same: Vec<Recipe> = recipes(&w)?
         .into_iter()
         .filter(|x| x.code == i.code)
@@ -299,6 +305,12 @@ pub fn update(
     }
     input.code.clone_from(&before.code);
     let (i, params) = checked(input, tag_of, product_known)?;
+    super::batches::unit(&w, &i.unit).map_err(|_| {
+        Error::invalid_msg(
+            "unit",
+            Msg::new("automation.batch.err.unit").arg("unit", &i.unit),
+        )
+    })?;
     let r = Recipe {
         name: i.name,
         product: i.product,

@@ -268,7 +268,7 @@ pub fn assemble(app: &App, id: u64) -> Result<BatchRecord> {
         recipes::downloads(&r, Some(&rc.code), 200)
             .ok()?
             .into_iter()
-            .find(|d| d.unit == b.unit && d.at_ms <= to)
+            .find(|d| d.recipe == rc.id && d.unit == b.unit && d.at_ms <= to)
     });
 
     let tags = unit.as_ref().map(|u| key_tags(app, u)).unwrap_or_default();
@@ -305,7 +305,13 @@ pub fn assemble(app: &App, id: u64) -> Result<BatchRecord> {
         .tags
         .defs()
         .iter()
-        .filter(|t| t.equipment == b.unit || names.contains(t.name.as_str()))
+        .filter(|t| {
+            t.equipment == b.unit
+                || names.contains(t.name.as_str())
+                || recipe
+                    .as_ref()
+                    .is_some_and(|rc| rc.params.iter().any(|p| p.tag_id == t.id))
+        })
         .map(|t| format!("tag:{} {}", t.id, t.name))
         .collect();
     // the batch's own end is audited as its transaction commits, a moment after `to`

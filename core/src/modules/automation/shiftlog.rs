@@ -331,6 +331,9 @@ fn page_ctx(
 ) -> std::result::Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
     let units = super::batches::units(&r)?;
+    if let Some(u) = unit.as_ref().filter(|u| !u.is_empty()) {
+        unit_known(&r, u)?;
+    }
     let unit = unit
         .filter(|u| !u.is_empty())
         .or_else(|| units.first().map(|u| u.code.clone()));

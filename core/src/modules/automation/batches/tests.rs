@@ -72,15 +72,13 @@ fn a_new_batch_number_on_the_tag_starts_a_batch_and_the_same_number_keeps_it() {
     // a batch renamed after a collision still answers to its tag's number
     let b = running("R101-1043~2", Some("R101-1043"));
     assert_eq!(tag_trigger("R101", 1043.0, Some(&b)), TagTrigger::Keep);
+    // an operator ended the tag's batch: the same number does not start it again
+    let mut ended = running("R101-1043", Some("R101-1043"));
+    ended.state = BatchState::Done;
+    assert_eq!(tag_trigger("R101", 1043.0, Some(&ended)), TagTrigger::Keep);
     // no number, a bad value: nothing happens
     assert_eq!(tag_trigger("R101", 0.0, Some(&b)), TagTrigger::Keep);
     assert_eq!(tag_trigger("R101", 12.5, None), TagTrigger::Keep);
-    // an operator's batch on the unit is ended by a new number from the PLC
-    let b = running("R101-20261204-01", None);
-    assert_eq!(
-        tag_trigger("R101", 7.0, Some(&b)),
-        TagTrigger::Start("R101-7".into())
-    );
 }
 
 #[test]

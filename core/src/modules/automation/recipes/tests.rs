@@ -36,6 +36,28 @@ fn input(params: &[(&str, f64)]) -> RecipeInput {
     }
 }
 
+/// The unit recipes run on.
+fn unit(store: &Store) {
+    crate::modules::automation::batches::save_unit(
+        store,
+        &Actor::system("t"),
+        crate::modules::automation::batches::Unit {
+            code: "R101".into(),
+            name: "R101".into(),
+            area: String::new(),
+            phase_tag: String::new(),
+            phases: Vec::new(),
+            batch_tag: String::new(),
+            key_tags: Vec::new(),
+            product: String::new(),
+            ideal_cycle_min: None,
+        },
+        &|_| true,
+        &|_| true,
+    )
+    .unwrap();
+}
+
 fn make(store: &Store, who: &str, params: &[(&str, f64)]) -> Result<Recipe> {
     let t = tags();
     create(
@@ -58,6 +80,10 @@ fn field_key(e: &Error) -> (&'static str, String) {
 #[test]
 fn a_recipe_names_writable_tags_with_values_of_their_type_inside_their_range() {
     let (_d, store) = temp_store();
+    // a unit the box does not know is refused
+    let e = make(&store, "author", &[("R101.TIC101.SP", 88.0)]).unwrap_err();
+    assert_eq!(field_key(&e).0, "unit");
+    unit(&store);
     let ok = make(
         &store,
         "author",
@@ -102,6 +128,7 @@ fn a_recipe_names_writable_tags_with_values_of_their_type_inside_their_range() {
 #[test]
 fn versions_are_drafted_approved_by_another_person_and_supersede_the_one_before() {
     let (_d, store) = temp_store();
+    unit(&store);
     let v1 = make(&store, "author", &[("R101.TIC101.SP", 85.0)]).unwrap();
     // a second version while the first is still a draft: change the draft instead
     let e = make(&store, "author", &[("R101.TIC101.SP", 86.0)]).unwrap_err();
