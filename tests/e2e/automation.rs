@@ -342,6 +342,17 @@ fn a_recipe_downloads_verified_and_a_batch_runs_to_its_record_with_lots_and_samp
 
     // the output lot into stock, and a sample of it through quality
     let a02 = location(&api, "A-02");
+    // the output is the batch's product, nothing else
+    let r = op.post_json(
+        &format!("/api/v1/automation/batches/{bid}/output"),
+        &json!({"material": "RM-BA", "lot": "BA-OUT", "location": a02, "qty": 10}),
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("material")),
+        "{}",
+        r.body
+    );
     let r = op.post_json(
         &format!("/api/v1/automation/batches/{bid}/output"),
         &json!({"lot": "AR-T900", "location": a02, "qty": 1950}),

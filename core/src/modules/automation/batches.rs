@@ -678,11 +678,17 @@ pub fn receive_output(app: &App, actor: &Actor, id: u64, m: LotMove) -> Result<B
             Msg::new("automation.batch.err.output").arg("batch", &b.number),
         ));
     }
-    let code = if m.material.trim().is_empty() {
-        b.product.clone()
-    } else {
-        m.material.trim().to_string()
-    };
+    // the output is the batch's product
+    let code = m.material.trim();
+    if !code.is_empty() && code != b.product {
+        return Err(Error::invalid_msg(
+            "material",
+            Msg::new("automation.batch.err.output_material")
+                .arg("material", code)
+                .arg("product", &b.product),
+        ));
+    }
+    let code = b.product.clone();
     let material = inv::material_by_code(&w, &code)?.ok_or_else(|| {
         Error::invalid_msg(
             "material",

@@ -65,8 +65,12 @@ pub struct Recipe {
     pub params: Vec<Param>,
     #[serde(default)]
     pub note: String,
+    /// Its author (kept when others change the draft).
     pub made_by: String,
     pub made_ms: i64,
+    /// Who changed the draft after its author (none of them may approve it).
+    #[serde(default)]
+    pub edited_by: Vec<String>,
     #[serde(default)]
     pub approved_by: Option<String>,
     #[serde(default)]
@@ -274,6 +278,7 @@ pub fn create(
         note: i.note,
         made_by: actor.name.clone(),
         made_ms: now_ms,
+        edited_by: Vec::new(),
         approved_by: None,
         approved_ms: None,
     };
@@ -311,14 +316,18 @@ pub fn update(
             Msg::new("automation.batch.err.unit").arg("unit", &i.unit),
         )
     })?;
+    let mut edited_by = before.edited_by.clone();
+    if actor.name != before.made_by && !edited_by.contains(&actor.name) {
+        edited_by.push(actor.name.clone());
+    }
     let r = Recipe {
         name: i.name,
         product: i.product,
         unit: i.unit,
         params,
         note: i.note,
-        made_by: actor.name.clone(),
         made_ms: now_ms,
+        edited_by,
         ..before.clone()
     };
     w.insert(&RECIPES, &id, &r)?;
@@ -340,7 +349,7 @@ pub fn approve(store: &Store, actor: &Actor, id: u64, now_ms: i64) -> Result<Rec
     if before.state != RecipeState::Draft {
         return Err(Error::Conflict(Msg::new("automation.recipe.err.not_draft")));
     }
-    if before.made_by == actor.name {
+    if before.made_by == actor.name || before.edited_by.contains(&actor.name) {
         return Err(Error::Conflict(Msg::new("automation.recipe.err.own")));
     }
     if let Some(mut old) = approved(&w, &before.code)? {

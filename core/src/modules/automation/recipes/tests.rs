@@ -136,6 +136,24 @@ fn versions_are_drafted_approved_by_another_person_and_supersede_the_one_before(
     // not by its author
     let e = approve(&store, &Actor::user(7, "author", None), v1.id, 2).unwrap_err();
     assert_eq!(e.msg().key, "automation.recipe.err.own");
+    // nor by someone who changed the draft (the author stays the author)
+    let t = tags();
+    let edited = update(
+        &store,
+        &Actor::user(9, "editor", None),
+        v1.id,
+        input(&[("R101.TIC101.SP", 86.0)]),
+        &|n| t.iter().find(|x| x.name == n).cloned(),
+        &|_| true,
+        2,
+    )
+    .unwrap();
+    assert_eq!(
+        (edited.made_by.as_str(), edited.edited_by.clone()),
+        ("author", vec!["editor".to_string()])
+    );
+    let e = approve(&store, &Actor::user(9, "editor", None), v1.id, 2).unwrap_err();
+    assert_eq!(e.msg().key, "automation.recipe.err.own");
     let a1 = approve(&store, &Actor::user(8, "lead", None), v1.id, 2).unwrap();
     assert_eq!(a1.state, RecipeState::Approved);
     assert_eq!(a1.approved_by.as_deref(), Some("lead"));
