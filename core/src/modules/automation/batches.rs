@@ -913,5 +913,28 @@ pub fn follow_tags(app: &App, now_ms: i64) -> Result<()> {
     Ok(())
 }
 
+/// A bare unit `code` for tests of the modules built on units.
+#[cfg(test)]
+pub(crate) fn test_unit(store: &Store, code: &str) {
+    save_unit(
+        store,
+        &Actor::system("t"),
+        Unit {
+            code: code.into(),
+            name: code.into(),
+            area: String::new(),
+            phase_tag: String::new(),
+            phases: Vec::new(),
+            batch_tag: String::new(),
+            key_tags: Vec::new(),
+            product: String::new(),
+            ideal_cycle_min: None,
+        },
+        &|_| true,
+        &|_| true,
+    )
+    .expect("a bare unit saves");
+}
+
 #[cfg(test)]
 mod tests;

@@ -411,24 +411,7 @@ mod tests {
     use crate::store::tests::temp_store;
 
     fn unit(store: &Store) {
-        super::super::batches::save_unit(
-            store,
-            &Actor::system("t"),
-            super::super::batches::Unit {
-                code: "R101".into(),
-                name: "R101".into(),
-                area: String::new(),
-                phase_tag: String::new(),
-                phases: Vec::new(),
-                batch_tag: String::new(),
-                key_tags: Vec::new(),
-                product: String::new(),
-                ideal_cycle_min: None,
-            },
-            &|_| true,
-            &|_| true,
-        )
-        .unwrap();
+        super::super::batches::test_unit(store, "R101");
     }
 
     #[test]

@@ -38,24 +38,7 @@ fn input(params: &[(&str, f64)]) -> RecipeInput {
 
 /// The unit recipes run on.
 fn unit(store: &Store) {
-    crate::modules::automation::batches::save_unit(
-        store,
-        &Actor::system("t"),
-        crate::modules::automation::batches::Unit {
-            code: "R101".into(),
-            name: "R101".into(),
-            area: String::new(),
-            phase_tag: String::new(),
-            phases: Vec::new(),
-            batch_tag: String::new(),
-            key_tags: Vec::new(),
-            product: String::new(),
-            ideal_cycle_min: None,
-        },
-        &|_| true,
-        &|_| true,
-    )
-    .unwrap();
+    crate::modules::automation::batches::test_unit(store, "R101");
 }
 
 fn make(store: &Store, who: &str, params: &[(&str, f64)]) -> Result<Recipe> {
