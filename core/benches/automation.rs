@@ -4,8 +4,14 @@
 //! the time to read the same raw samples (the floor: the record cannot be cheaper than
 //! reading them).
 //!
+//! Second, a process screen with 500 live bindings: the server's cost of one frame a second
+//! for a viewer (read the bound tags' current values and alarms, keep what changed, encode
+//! the event), printed as a share of one core beside the cost of publishing the same 500
+//! values into the tag engine (what the drivers pay anyway).
+//!
 //! Run: `cargo bench --bench automation` (release build). Tags: `NPLUSX_BENCH_TAGS` (default
-//! 200); hours: `NPLUSX_BENCH_HOURS` (default 24); one sample a second per tag.
+//! 200); hours: `NPLUSX_BENCH_HOURS` (default 24); one sample a second per tag; bindings:
+//! `NPLUSX_BENCH_BINDINGS` (default 500).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -110,5 +116,66 @@ fn main() {
     println!(
         "  per-phase min/max/mean, 10 phases    {rec_best:>8.1} ms  ({:.2}× the raw read; goal < 200 ms)",
         rec_best / raw_best
+    );
+    screen(env("NPLUSX_BENCH_BINDINGS", 500));
+}
+
+/// One viewer of a screen with `n` bindings, every value changing every second (the worst
+/// case: nothing is left out of a frame).
+fn screen(n: usize) {
+    use nplusx::alarms::Alarms;
+    use nplusx::modules::automation::screens::live::Feed;
+    let tags: Vec<Tag> = (0..n)
+        .map(|i| {
+            let mut t = nplusx::tags::service::blank_tag(
+                &format!("R101.S{i:03}"),
+                DataType::Float,
+                Source::Manual,
+            );
+            t.id = i as u32 + 1;
+            t
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let engine = Arc::new(Engine::new(tags.clone()));
+    let alarms = Arc::new(Alarms::open(store, engine.clone()).unwrap());
+    let mut feed = Feed::new(
+        engine.clone(),
+        alarms,
+        tags.iter().map(|t| (t.id, t.name.clone())).collect(),
+    );
+    let seconds = 600;
+    let (mut publish, mut frames, mut bytes) = (0f64, 0f64, 0usize);
+    for s in 0..seconds {
+        let batch: Vec<Sample> = tags
+            .iter()
+            .map(|t| Sample {
+                tag: t.id,
+                ts_ms: START_MS + s * 1000,
+                value: Some(Value::Float(50.0 + (s as f64 + f64::from(t.id)).sin())),
+                quality: Quality::Good,
+            })
+            .collect();
+        let t = Instant::now();
+        engine.publish(batch);
+        publish += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let frame = feed.frame().expect("every value changed");
+        let event = nplusx::web::sse::event("changes", &frame);
+        frames += t.elapsed().as_secs_f64();
+        bytes += event.len();
+    }
+    let per_frame_us = frames / seconds as f64 * 1e6;
+    let per_publish_us = publish / seconds as f64 * 1e6;
+    println!(
+        "process screen: {n} live bindings, one frame a second, every value changing ({seconds} frames)"
+    );
+    println!("  publish the {n} values to the engine (baseline) {per_publish_us:>8.1} µs");
+    println!(
+        "  build and encode the viewer's frame          {per_frame_us:>8.1} µs  ({:.2}× the publish; {:.3} % of a core per viewer, {} bytes a frame; goal < 2 %)",
+        per_frame_us / per_publish_us,
+        per_frame_us / 1e6 * 100.0,
+        bytes / seconds as usize
     );
 }

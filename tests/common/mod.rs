@@ -387,6 +387,15 @@ impl Client {
         )
     }
 
+    /// Puts raw bytes of the given content type (a drawing, a picture).
+    pub fn put_bytes(&self, path: &str, content_type: &str, bytes: &[u8]) -> Resp {
+        Client::finish(
+            self.with(self.agent.put(format!("{}{path}", self.base)))
+                .header("Content-Type", content_type)
+                .send(bytes),
+        )
+    }
+
     pub fn delete(&self, path: &str) -> Resp {
         let mut req = self.with(self.agent.delete(format!("{}{path}", self.base)));
         if let Some(c) = self.csrf_if_session() {

@@ -531,3 +531,159 @@ fn the_shift_log_carries_open_items_and_a_handover_takes_two_people() {
         "{c}"
     );
 }
+
+/// The demo reactor's process screen over the API: a binding to an unknown tag and a
+/// drawing that carries a script are refused and change nothing; a clean drawing is taken
+/// and served under a policy that runs nothing; the live stream sends the bound values
+/// (and the recent trend) and then what changes; the screen's set-point rule refuses a
+/// step too large.
+#[test]
+fn a_process_screen_refuses_bad_bindings_and_scripted_drawings_and_streams_live_values() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let list = api.get("/api/v1/automation/screens").json();
+    let screen = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["unit"] == "R101")
+        .unwrap_or_else(|| panic!("the demo's R101 screen: {list}"))
+        .clone();
+    let id = screen["id"].as_u64().unwrap();
+    let version = screen["version"].as_u64().unwrap();
+    assert!(
+        screen["bindings"].as_array().unwrap().len() >= 10,
+        "{screen}"
+    );
+
+    // a binding to a tag that does not exist: refused, named, nothing saved
+    let mut bindings = screen["bindings"].as_array().unwrap().clone();
+    bindings.push(json!({"tag": "R101.TT999", "show": "value", "x": 10, "y": 10}));
+    let body = json!({"id": id, "version": version, "name": screen["name"], "unit": "R101", "bindings": bindings});
+    let r = api.post_json("/api/v1/automation/screens", &body);
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "automation.screen.unknown_tag".to_string()),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("R101.TT999"), "{}", r.body);
+    // a bar needs the tag's range; a position outside the drawing is refused
+    bindings.pop();
+    bindings.push(json!({"tag": "R101.TT101", "show": "value", "x": 120, "y": 10}));
+    let body = json!({"id": id, "version": version, "name": screen["name"], "unit": "R101", "bindings": bindings});
+    assert_eq!(
+        api.post_json("/api/v1/automation/screens", &body).code(),
+        "automation.screen.position"
+    );
+    let now = api.get(&format!("/api/v1/automation/screens/{id}")).json();
+    assert_eq!(now["version"].as_u64(), Some(version), "nothing saved");
+
+    // a drawing with a script, an event handler or an external reference: refused
+    for (svg, code) in [
+        (
+            r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#,
+            "svg_element",
+        ),
+        (
+            r#"<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="alert(1)"/></svg>"#,
+            "svg_handler",
+        ),
+        (
+            r#"<svg xmlns="http://www.w3.org/2000/svg"><image href="http://10.0.0.9/x.png"/></svg>"#,
+            "svg_reference",
+        ),
+        (
+            r#"<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>"#,
+            "svg_doctype",
+        ),
+        ("%PDF-1.7", "image_type"),
+    ] {
+        let r = api.put_bytes(
+            &format!("/api/v1/automation/screens/{id}/background"),
+            "image/svg+xml",
+            svg.as_bytes(),
+        );
+        assert_eq!(
+            (r.status, r.code()),
+            (422, format!("automation.screen.{code}")),
+            "{svg}: {}",
+            r.body
+        );
+    }
+    let served = api.get(&format!("/automation/screens/{id}/background"));
+    assert!(
+        served.body.contains("丙烯酸树脂聚合釜"),
+        "the demo drawing is still there"
+    );
+    // a clean one is taken, and served under its own policy
+    let clean = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 50"><rect width="100" height="50" fill="#eee"/><text x="5" y="20">R101</text></svg>"##;
+    let r = api.put_bytes(
+        &format!("/api/v1/automation/screens/{id}/background"),
+        "image/svg+xml",
+        clean.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["version"].as_u64(), Some(version + 1));
+    let served = api.get(&format!("/automation/screens/{id}/background"));
+    assert_eq!(served.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        served
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'none'") && c.contains("sandbox")),
+        "{:?}",
+        served.header("content-security-policy")
+    );
+
+    // the live stream: every bound value and the temperature's recent trend, then changes
+    let base = s.base.clone();
+    let out = common::read_sse(
+        &base,
+        &format!("/api/v1/automation/screens/{id}/stream"),
+        "event: changes",
+        10,
+    );
+    let snapshot = out
+        .lines()
+        .skip_while(|l| *l != "event: snapshot")
+        .nth(1)
+        .and_then(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("a snapshot: {out}"));
+    let snap: Value = serde_json::from_str(snapshot).unwrap();
+    let tt = &snap["values"]["R101.TT101"];
+    assert!(tt[0].is_number() && tt[1] == "good", "{tt}");
+    assert!(snap["values"]["R101.TIC101.SP"][0].is_number(), "{snap}");
+    assert!(
+        snap["trends"]["R101.TT101"]
+            .as_array()
+            .is_some_and(|t| t.len() > 10),
+        "ten minutes of the temperature: {}",
+        snap["trends"]
+    );
+    assert!(
+        out.contains("event: changes"),
+        "the simulator moves the values: {out}"
+    );
+
+    // the demo's rule on the reaction temperature set-point: at most 20 °C a write
+    let sp = current(&api, "R101.TIC101.SP").as_f64().unwrap();
+    let far = if sp < 85.0 { sp + 21.0 } else { sp - 21.0 };
+    let r = api.post_json("/api/v1/tags/R101.TIC101.SP/write", &json!({"value": far}));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.control.step".to_string()),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        current(&api, "R101.TIC101.SP").as_f64(),
+        Some(sp),
+        "nothing written"
+    );
+    // the unit's table view lists its tags
+    let page = s.login("li.ming").get("/automation/units/R101").body;
+    assert!(
+        page.contains("data-tag=\"R101.TT101\"") && page.contains("data-tag=\"R101.PHASE\""),
+        "{page}"
+    );
+}

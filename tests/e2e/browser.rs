@@ -64,6 +64,11 @@ fn an_admin_installs_the_example_plugin_and_uses_its_page() {
 }
 
 #[test]
+fn an_engineer_places_a_binding_and_an_operator_writes_a_setpoint_from_the_screen() {
+    story("screens.spec.mjs");
+}
+
+#[test]
 fn a_hot_work_permit_is_signed_through_its_chain_on_a_phone() {
     story("permit.spec.mjs");
 }

@@ -277,10 +277,11 @@ pub async fn finish(
         ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
     ] {
-        h.insert(
-            header::HeaderName::from_static(k),
-            header::HeaderValue::from_static(v),
-        );
+        // a handler that set a stricter policy of its own (a served drawing) keeps it
+        let name = header::HeaderName::from_static(k);
+        if !h.contains_key(&name) {
+            h.insert(name, header::HeaderValue::from_static(v));
+        }
     }
     Ok(res)
 }

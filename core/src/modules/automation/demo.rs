@@ -194,7 +194,83 @@ pub fn seed(app: &App) -> Result<()> {
     }
     app.alarms.reload()?;
     replay(app)?;
-    batches(app)
+    batches(app)?;
+    screen(app)?;
+    control_rules(app)
+}
+
+/// The reactor's process screen: the drawing and its live values, placed in the
+/// drawing's own pixels (1200 × 675) and stored in percent.
+fn screen(app: &App) -> Result<()> {
+    use super::screens::{self, Binding, ScreenInput, Show};
+    let lead = person(app, "sun.wei")?;
+    let at = |tag: &str, show: Show, label: &str, px: f64, py: f64| Binding {
+        tag: tag.into(),
+        tag_id: 0,
+        show,
+        x: (px / 12.0 * 10.0).round() / 10.0,
+        y: (py / 6.75 * 10.0).round() / 10.0,
+        label: label.into(),
+    };
+    let bindings = vec![
+        at("R101.PHASE", Show::Value, "阶段", 24.0, 60.0),
+        at("R101.BATCH", Show::Value, "批次", 24.0, 95.0),
+        at("TK201.LT", Show::Bar, "LT", 78.0, 330.0),
+        at("R101.FIC101.SP", Show::Value, "FIC101 SP", 190.0, 215.0),
+        at("R101.M01.IT", Show::Value, "M01", 600.0, 62.0),
+        at("R101.M01.VT", Show::Value, "VT", 600.0, 92.0),
+        at("R101.M01.VT", Show::Alarm, "", 500.0, 70.0),
+        at("R101.PT101", Show::Value, "PT101", 490.0, 150.0),
+        at("R101.PT101", Show::Alarm, "", 430.0, 150.0),
+        at("R101.TT101", Show::Value, "TT101", 490.0, 240.0),
+        at("R101.TT101", Show::Trend, "", 490.0, 285.0),
+        at("R101.TT101", Show::Alarm, "", 430.0, 240.0),
+        at("R101.LT101", Show::Bar, "LT101", 490.0, 345.0),
+        at("R101.TT102", Show::Value, "TT102", 680.0, 420.0),
+        at("R101.TIC101.SP", Show::Value, "TIC101 SP", 900.0, 175.0),
+        at("R101.HOLD.SP", Show::Value, "保温 SP", 900.0, 215.0),
+    ];
+    let defs = app.tags.defs();
+    let s = screens::save(
+        &app.store,
+        &lead,
+        ScreenInput {
+            id: None,
+            version: None,
+            name: "R101 聚合釜".into(),
+            unit: "R101".into(),
+            bindings,
+        },
+        &|n| defs.by_name(n).cloned(),
+        crate::util::now_ms(),
+    )?;
+    screens::set_background(
+        &app.store,
+        &lead,
+        s.id,
+        include_bytes!("demo_assets/r101.svg").to_vec(),
+        crate::util::now_ms(),
+    )?;
+    Ok(())
+}
+
+/// The reactor temperature set-point moves at most 20 °C a write, one write in 5 s.
+fn control_rules(app: &App) -> Result<()> {
+    let defs = app.tags.defs();
+    super::control::save_rule(
+        &app.store,
+        &Actor::system("demo"),
+        super::control::ControlRule {
+            tag: "R101.TIC101.SP".into(),
+            tag_id: 0,
+            max_step: Some(20.0),
+            min_interval_s: 5,
+            interlocks: Vec::new(),
+            critical: false,
+        },
+        &|t| defs.by_name(t).cloned(),
+    )?;
+    Ok(())
 }
 
 /// A user of the demo plant as an actor (the demo's people sign recipes and run batches).

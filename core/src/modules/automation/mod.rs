@@ -13,12 +13,15 @@ pub mod batch_api;
 mod batch_pages;
 pub mod batches;
 pub mod control;
+mod control_pages;
 mod demo;
 pub mod notify;
 pub mod oee;
 pub mod recipes;
 pub mod record;
 pub mod routes;
+mod screen_routes;
+pub mod screens;
 pub mod shiftlog;
 
 use crate::app::App;
@@ -55,10 +58,12 @@ impl Module for Automation {
     fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
         notify::configure(cfg);
         control::configure(cfg);
+        control_pages::configure(cfg);
         recipes::configure(cfg);
         batch_api::configure(cfg);
         batch_pages::configure(cfg);
         shiftlog::configure(cfg);
+        screen_routes::configure(cfg);
         oee::configure(cfg);
         routes::configure(cfg)
     }
@@ -74,6 +79,7 @@ impl Module for Automation {
         doc.merge(<recipes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<batch_api::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<shiftlog::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<screen_routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 
@@ -82,6 +88,11 @@ impl Module for Automation {
             MenuEntry {
                 label_key: "automation.menu.overview",
                 href: "/automation".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.screens",
+                href: "/automation/screens".into(),
                 level: Level::Read,
             },
             MenuEntry {
@@ -102,6 +113,11 @@ impl Module for Automation {
             MenuEntry {
                 label_key: "automation.menu.recipes",
                 href: "/automation/recipes".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "automation.menu.control",
+                href: "/automation/control".into(),
                 level: Level::Read,
             },
             MenuEntry {
