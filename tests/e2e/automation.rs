@@ -687,3 +687,84 @@ fn a_process_screen_refuses_bad_bindings_and_scripted_drawings_and_streams_live_
         "{page}"
     );
 }
+
+/// The control console: an approver marks the hold-time set-point critical through the
+/// form (an unreadable interlock line is refused with the line); an operator's direct
+/// write is then refused, their request cannot be confirmed by themselves, and a second
+/// operator confirms it on the page, which writes it.
+#[test]
+fn a_critical_set_point_is_written_by_two_people_through_the_control_console() {
+    let s = Server::demo();
+    let lead = s.login("zhang.jianguo");
+    let r = lead.submit(
+        "/automation/control/rules",
+        &[
+            ("tag", "R101.HOLD.SP"),
+            ("interlocks", "R101.TT101 ~ 1"),
+            ("critical", "on"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("R101.TT101 ~ 1"), "the line is named");
+    let r = lead.submit(
+        "/automation/control/rules",
+        &[
+            ("tag", "R101.HOLD.SP"),
+            ("interlocks", "R101.NOPE = 1 no such tag"),
+            ("critical", "on"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = lead.submit(
+        "/automation/control/rules",
+        &[("tag", "R101.HOLD.SP"), ("critical", "on")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = lead.get("/automation/control").body;
+    assert!(page.contains("data-rule=\"R101.HOLD.SP\""), "{page}");
+
+    let api = s.admin_api();
+    let old = current(&api, "R101.HOLD.SP").as_f64().unwrap();
+    let new = if old < 100.0 { old + 1.0 } else { old - 1.0 };
+    let li = s.login("li.ming");
+    let r = li.post_json("/api/v1/tags/R101.HOLD.SP/write", &json!({"value": new}));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "automation.control.critical".to_string()),
+        "{}",
+        r.body
+    );
+    let r = li.post_json(
+        "/api/v1/automation/writes",
+        &json!({"tag": "R101.HOLD.SP", "value": new}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_u64().unwrap();
+    // the one who asked cannot confirm: the page says so, nothing is written
+    let r = li.submit(&format!("/automation/control/requests/{id}/confirm"), &[]);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("另一人确认"), "{}", r.body);
+    assert_eq!(current(&api, "R101.HOLD.SP").as_f64(), Some(old));
+    // a second person sees it waiting and confirms it
+    let sun = s.login("sun.wei");
+    let page = sun.get("/automation/control").body;
+    assert!(
+        page.contains(&format!("/automation/control/requests/{id}/confirm")),
+        "a confirm button for the second person: {page}"
+    );
+    let r = sun.submit(&format!("/automation/control/requests/{id}/confirm"), &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    eventually(5, || current(&api, "R101.HOLD.SP").as_f64() == Some(new));
+    let reqs = api.get("/api/v1/automation/writes").json();
+    let req = reqs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == id)
+        .unwrap();
+    assert_eq!(
+        (req["state"].as_str(), req["confirmed_by"].as_str()),
+        (Some("written"), Some("孙伟")),
+        "{req}"
+    );
+}
