@@ -81,6 +81,7 @@
     o.classList.toggle("q-uncertain", q === "uncertain");
     ["urgent", "high", "medium", "low"].forEach(function (p) { o.classList.toggle("al-" + p, !!al && al[0] === p); });
     o.classList.toggle("al-wait", !!al && al[1]);
+    o.classList.toggle("al-rtn", !!al && !al[2]);
     var ve = o.querySelector(".ov-v");
     if (ve) ve.textContent = cur ? fmt(v, tag) : "—";
     if (b.show === "state") o.classList.toggle("on", v === true || (typeof v === "number" && v !== 0));

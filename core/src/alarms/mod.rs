@@ -120,7 +120,7 @@ fn holds(c: &Condition, deadband: f64, was: bool, v: f64, rate: Option<f64>) -> 
         Condition::Deviation { setpoint, limit } => (v - setpoint).abs() > limit - db,
         Condition::RateOfChange { limit_per_min } => rate?.abs() > limit_per_min - db,
         Condition::Digital { state } => (v - state).abs() < 0.5,
-        Condition::External { .. } => return None,
+        Condition::BadQuality | Condition::External { .. } => return None,
     })
 }
 
@@ -145,6 +145,15 @@ impl Sink for Alarms {
             let Some(list) = defs.by_tag.get(&s.tag) else {
                 continue;
             };
+            // instrument faults follow the quality of every sample, good or bad
+            let bad = matches!(s.quality, Quality::Bad(_));
+            for d in list
+                .iter()
+                .filter(|d| d.enabled && d.condition == Condition::BadQuality)
+            {
+                checks += 1;
+                self.debounce(&mut live, d, bad, s.ts_ms, None);
+            }
             // a bad value neither raises nor clears: the alarm holds its state; a value past
             // the instrument's range is still a value (a saturated transmitter reads high)
             let usable = matches!(
@@ -1011,6 +1020,28 @@ mod tests {
         failed.quality = Quality::Bad(Reason::CommFailure);
         a.accept(&[failed]);
         assert_eq!(state(&a), Some(State::Unack));
+    }
+
+    #[test]
+    fn a_detector_that_cannot_be_read_is_an_alarm_of_its_own() {
+        use crate::tags::model::Reason;
+        let (_d, a) = setup(Condition::BadQuality, 0.0, 10);
+        let lost = |ts| {
+            let mut x = s(ts, 0.0);
+            x.value = None;
+            x.quality = Quality::Bad(Reason::CommFailure);
+            x
+        };
+        a.accept(&[s(0, 3.0), lost(1000)]);
+        assert_eq!(state(&a), None, "a blip shorter than the delay");
+        a.accept(&[s(2000, 3.0), lost(3000)]);
+        a.tick(12_000);
+        assert_eq!(state(&a), None, "the delay runs from the latest loss");
+        a.tick(13_000);
+        assert_eq!(state(&a), Some(State::Unack));
+        // readings come back: the alarm returns, still waiting for an acknowledgement
+        a.accept(&[s(20_000, 3.0)]);
+        assert_eq!(state(&a), Some(State::RtnUnack));
     }
 
     #[test]

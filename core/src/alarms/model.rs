@@ -62,6 +62,10 @@ pub enum Condition {
     RateOfChange { limit_per_min: f64 },
     /// value == state (a digital or multi-state tag)
     Digital { state: f64 },
+    /// The instrument cannot be read: its value is bad (communication lost, sensor or
+    /// configuration fault). A life-safety detector that cannot see is itself an alarm
+    /// (ISA-18.2 instrument diagnostic alarm): its limit alarms hold their state meanwhile.
+    BadQuality,
     /// Raised and cleared by a module (certificate expiry, overdue permit…).
     External { source: String },
 }
@@ -77,6 +81,7 @@ impl Condition {
             Condition::Deviation { .. } => "deviation",
             Condition::RateOfChange { .. } => "rate_of_change",
             Condition::Digital { .. } => "digital",
+            Condition::BadQuality => "bad_quality",
             Condition::External { .. } => "external",
         }
     }

@@ -22,7 +22,8 @@ fn check(d: &AlarmDef, tags: &crate::tags::engine::Defs) -> Result<()> {
     let tag = tags
         .get(d.tag)
         .ok_or_else(|| Error::invalid("tag", "alarms.err.tag"))?;
-    if tag.data_type == crate::tags::model::DataType::String {
+    if tag.data_type == crate::tags::model::DataType::String && d.condition != Condition::BadQuality
+    {
         return Err(Error::invalid("tag", "alarms.err.tag_text"));
     }
     let finite = |x: f64| x.is_finite();
@@ -36,6 +37,7 @@ fn check(d: &AlarmDef, tags: &crate::tags::engine::Defs) -> Result<()> {
         }
         Condition::RateOfChange { limit_per_min } => finite(*limit_per_min) && *limit_per_min > 0.0,
         Condition::Digital { state } => finite(*state),
+        Condition::BadQuality => true,
         Condition::External { .. } => false,
     };
     if !ok {
@@ -378,6 +380,7 @@ pub fn condition_of(kind: &str, limit: Option<f64>, setpoint: Option<f64>) -> Re
         "digital" => Condition::Digital {
             state: need(limit, "limit")?,
         },
+        "bad_quality" => Condition::BadQuality,
         _ => return Err(Error::invalid("kind", "alarms.err.kind")),
     })
 }

@@ -39,7 +39,7 @@ const fn def(
     }
 }
 
-use Condition::{High, HighHigh, Low, LowLow};
+use Condition::{BadQuality, High, HighHigh, Low, LowLow};
 use Priority::{High as P2, Low as P4, Medium as P3, Urgent as P1};
 
 const DEFS: &[Def] = &[
@@ -135,6 +135,46 @@ const DEFS: &[Def] = &[
         P1,
         (0.2, 0),
         ("釜区缺氧", "Reactor area oxygen deficient"),
+    ),
+    def(
+        "GD101",
+        BadQuality,
+        P2,
+        (0.0, 10),
+        (
+            "釜区可燃气体探测器 GD101 无有效读数（故障或通讯中断），须改用便携式检测仪",
+            "Reactor area combustible gas detector GD101 not reading (fault or lost communication): use a portable detector",
+        ),
+    ),
+    def(
+        "GD102",
+        BadQuality,
+        P2,
+        (0.0, 10),
+        (
+            "釜区甲苯探测器 GD102 无有效读数（故障或通讯中断），须改用便携式检测仪",
+            "Reactor area toluene detector GD102 not reading (fault or lost communication): use a portable detector",
+        ),
+    ),
+    def(
+        "GD103",
+        BadQuality,
+        P2,
+        (0.0, 10),
+        (
+            "釜区氧含量探测器 GD103 无有效读数（故障或通讯中断），须改用便携式检测仪",
+            "Reactor area oxygen detector GD103 not reading (fault or lost communication): use a portable detector",
+        ),
+    ),
+    def(
+        "GD201",
+        BadQuality,
+        P2,
+        (0.0, 10),
+        (
+            "罐区可燃气体探测器 GD201 无有效读数（故障或通讯中断），须改用便携式检测仪",
+            "Tank farm combustible gas detector GD201 not reading (fault or lost communication): use a portable detector",
+        ),
     ),
     def(
         "TK201.LT",

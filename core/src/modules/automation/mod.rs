@@ -157,12 +157,13 @@ impl Module for Automation {
     /// downloads), process alarms, and batch records in use (batches in the last 30 days).
     fn evidence(&self, app: &App, lang: Lang) -> Vec<Evidence> {
         let r = app.store.read().map_err(crate::error::Error::from);
-        let (defs, units, recipes, batches) = match &r {
+        let (defs, units, recipes, batches, screens) = match &r {
             Ok(r) => (
                 crate::alarms::service::defs(r).unwrap_or_default(),
                 batches::units(r).unwrap_or_default(),
                 recipes::recipes(r).unwrap_or_default(),
                 batches::batches(r).unwrap_or_default(),
+                screens::screens(r).unwrap_or_default(),
             ),
             Err(_) => Default::default(),
         };
@@ -195,7 +196,11 @@ impl Module for Automation {
         let pct = |n: usize, of: usize| (n * 100).checked_div(of).unwrap_or(0);
         vec![Evidence {
             item_key: "module.automation.item.process",
-            met: tag_alarms > 0 && !key.is_empty() && acquired == key.len() && recent > 0,
+            met: tag_alarms > 0
+                && !key.is_empty()
+                && acquired == key.len()
+                && recent > 0
+                && !screens.is_empty(),
             detail: Msg::new("automation.evidence.process")
                 .arg("defs", tag_alarms)
                 .arg("active", s.active)
@@ -206,6 +211,11 @@ impl Module for Automation {
                 .arg("pct", pct(acquired, key.len()))
                 .arg("controlled", controlled.len())
                 .arg("batches", recent)
+                .arg("screens", screens.len())
+                .arg(
+                    "bindings",
+                    screens.iter().map(|x| x.bindings.len()).sum::<usize>(),
+                )
                 .render(lang),
         }]
     }

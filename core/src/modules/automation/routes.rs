@@ -156,7 +156,7 @@ fn def_view(app: &App, d: AlarmDef) -> DefView {
         Condition::Deviation { setpoint, limit } => (Some(*limit), Some(*setpoint)),
         Condition::RateOfChange { limit_per_min } => (Some(*limit_per_min), None),
         Condition::Digital { state } => (Some(*state), None),
-        Condition::External { .. } => (None, None),
+        Condition::BadQuality | Condition::External { .. } => (None, None),
     };
     DefView {
         tag_name: tag.map(|t| t.name.clone()).unwrap_or_default(),
@@ -546,7 +546,7 @@ async fn defs_page(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, A
     )
 }
 
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "high_high",
     "high",
     "low",
@@ -554,6 +554,7 @@ const KINDS: [&str; 7] = [
     "deviation",
     "rate_of_change",
     "digital",
+    "bad_quality",
 ];
 
 fn def_form_ctx(ctx: &Ctx, def: Option<&DefView>, values: serde_json::Value) -> minijinja::Value {

@@ -138,7 +138,7 @@ async fn api_background(
 }
 
 /// A screen's live values as Server-Sent Events: first `snapshot` (`values`: tag → [value,
-/// quality, time]; `alarms`: tag → [priority, waiting for an operator]; `trends`: tag →
+/// quality, time]; `alarms`: tag → [priority, waiting for an operator, active]; `trends`: tag →
 /// [[time, value]…] over the last ten minutes), then once a second `changes` with what
 /// changed (an alarm that cleared comes as null), a comment every 15 s when nothing did.
 #[utoipa::path(tag = "automation", params(("id" = u64, Path, description = "Screen id")), responses(

@@ -27,6 +27,15 @@ pub const TREND_MS: i64 = 10 * 60_000;
 /// Points of history a sparkline starts with (buckets over `TREND_MS`).
 const TREND_POINTS: u32 = 120;
 
+/// A tag's alarm marker: the most urgent annunciated alarm's priority, whether any waits
+/// for an operator, and whether any is active (not returned).
+#[derive(Debug, Clone, PartialEq)]
+struct Mark {
+    priority: String,
+    waiting: bool,
+    active: bool,
+}
+
 pub struct Feed {
     engine: Arc<Engine>,
     alarms: Arc<Alarms>,
@@ -35,8 +44,8 @@ pub struct Feed {
     ids: Vec<u32>,
     /// (timestamp, quality) last sent per tag.
     sent: Vec<Option<(i64, Quality)>>,
-    /// Alarm marker last sent per tag name: (priority, waiting for an operator).
-    marks: HashMap<String, (String, bool)>,
+    /// Alarm marker last sent per tag name.
+    marks: HashMap<String, Mark>,
 }
 
 impl Feed {
@@ -95,7 +104,7 @@ impl Feed {
             );
         }
         // alarm markers: the most urgent annunciated alarm on each bound tag
-        let mut now: HashMap<String, (String, bool)> = HashMap::new();
+        let mut now: HashMap<String, Mark> = HashMap::new();
         for inst in self.alarms.instances(None) {
             if !inst.state.is_annunciated() || !self.tags.iter().any(|(_, n)| *n == inst.tag) {
                 continue;
@@ -104,18 +113,23 @@ impl Feed {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
-            let waiting = inst.state.needs_operator();
+            let (waiting, active) = (inst.state.needs_operator(), inst.active);
             now.entry(inst.tag.clone())
                 .and_modify(|m| {
-                    // instances come most urgent first; keep the first, note any waiting
-                    m.1 |= waiting;
+                    // instances come most urgent first: keep its priority
+                    m.waiting |= waiting;
+                    m.active |= active;
                 })
-                .or_insert((p, waiting));
+                .or_insert(Mark {
+                    priority: p,
+                    waiting,
+                    active,
+                });
         }
         let mut alarms = serde_json::Map::new();
         for (tag, m) in &now {
             if all || self.marks.get(tag) != Some(m) {
-                alarms.insert(tag.clone(), json!([m.0, m.1]));
+                alarms.insert(tag.clone(), json!([m.priority, m.waiting, m.active]));
             }
         }
         for tag in self.marks.keys() {

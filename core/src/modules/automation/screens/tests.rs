@@ -206,13 +206,35 @@ fn a_units_table_holds_its_own_and_its_screens_tags_once() {
 
 #[test]
 fn the_live_feed_sends_what_changed_and_alarm_markers() {
+    use crate::alarms::model::{AlarmDef, Condition, Priority};
+    use crate::tags::engine::Sink;
     let (_d, store) = temp_store();
     let store = Arc::new(store);
     let engine = Arc::new(Engine::new(tags()));
+    crate::alarms::service::save_def(
+        &store,
+        &Actor::system("t"),
+        &engine.defs(),
+        AlarmDef {
+            id: 0,
+            tag: 1,
+            condition: Condition::High { limit: 90.0 },
+            priority: Priority::High,
+            deadband: 0.0,
+            on_delay_s: 0,
+            off_delay_s: 0,
+            message_zh: "釜温高".into(),
+            message_en: "high".into(),
+            area: String::new(),
+            latch: false,
+            enabled: true,
+        },
+    )
+    .unwrap();
     let alarms = Arc::new(crate::alarms::Alarms::open(store.clone(), engine.clone()).unwrap());
     let mut feed = live::Feed::new(
         engine.clone(),
-        alarms,
+        alarms.clone(),
         vec![(1, "R101.TT101".into()), (4, "TK201.LT".into())],
     );
     let put = |tag: u32, ts: i64, v: f64| {
@@ -234,4 +256,36 @@ fn the_live_feed_sends_what_changed_and_alarm_markers() {
     assert_eq!(v.len(), 1);
     assert_eq!(v["R101.TT101"][0], 81.0);
     assert_eq!(v["R101.TT101"][1], "good");
+    // an alarm on a bound tag: the marker comes (active, waiting), then its return, then
+    // its end once acknowledged
+    let hot = |ts: i64, v: f64| Sample {
+        tag: 1,
+        ts_ms: ts,
+        value: Some(Value::Float(v)),
+        quality: Quality::Good,
+    };
+    alarms.accept(&[hot(3000, 95.0)]);
+    let f = feed.frame().unwrap();
+    assert_eq!(
+        f["alarms"]["R101.TT101"],
+        serde_json::json!(["high", true, true])
+    );
+    alarms.accept(&[hot(4000, 80.0)]);
+    let f = feed.frame().unwrap();
+    assert_eq!(
+        f["alarms"]["R101.TT101"],
+        serde_json::json!(["high", true, false])
+    );
+    let id = alarms.instances(None)[0].id;
+    alarms
+        .act(
+            id,
+            crate::alarms::Action::Ack,
+            &Actor::user(1, "li.ming", None),
+            "",
+        )
+        .unwrap();
+    let f = feed.frame().unwrap();
+    assert!(f["alarms"]["R101.TT101"].is_null(), "{f}");
+    assert!(feed.frame().is_none());
 }
