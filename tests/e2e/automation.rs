@@ -768,3 +768,82 @@ fn a_critical_set_point_is_written_by_two_people_through_the_control_console() {
         "{req}"
     );
 }
+
+/// The recipe form: a new version of an approved recipe starts from its parameters; an
+/// unreadable parameter line is refused with the line; the draft saved is changed through
+/// the same form by a second person, who is then among its editors.
+#[test]
+fn a_new_recipe_version_is_drafted_and_changed_on_the_console() {
+    let s = Server::demo();
+    let api = s.admin_api();
+    let recipes = api.get("/api/v1/automation/recipes").json();
+    let ar = recipes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "AR100@R101" && r["state"] == "approved")
+        .unwrap()
+        .clone();
+    let li = s.login("li.ming");
+    let page = li
+        .get(&format!("/automation/recipes/new?from={}", ar["id"]))
+        .body;
+    assert!(
+        page.contains("R101.TIC101.SP 85"),
+        "filled from the approved version: {page}"
+    );
+    let form = |params: &str| {
+        vec![
+            ("code", "AR100@R101".to_string()),
+            ("name", "丙烯酸树脂 AR-100 工艺（提高反应温度）".to_string()),
+            ("product", ar["product"].as_str().unwrap().to_string()),
+            ("unit", "R101".to_string()),
+            ("params", params.to_string()),
+        ]
+    };
+    let submit = |c: &common::Client, f: Vec<(&str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        c.submit("/automation/recipes/form", &f)
+    };
+    let r = submit(&li, form("R101.TIC101.SP 88\nR101.FIC101.SP twelve"));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("R101.FIC101.SP twelve"),
+        "the line is named"
+    );
+    let r = submit(
+        &li,
+        form("R101.TIC101.SP 88 反应温度\nR101.FIC101.SP = 12\nR101.HOLD.SP 30"),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let draft = api
+        .get("/api/v1/automation/recipes")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "AR100@R101" && r["state"] == "draft")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        draft["version"].as_u64(),
+        ar["version"].as_u64().map(|v| v + 1)
+    );
+    assert_eq!(draft["params"][0]["value"], 88.0);
+    // a second person changes the draft through the same form
+    let sun = s.login("sun.wei");
+    let id = draft["id"].to_string();
+    let mut f = form("R101.TIC101.SP 87\nR101.FIC101.SP 12\nR101.HOLD.SP 30");
+    f.push(("id", id.clone()));
+    let r = submit(&sun, f);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = api.get("/api/v1/automation/recipes").json();
+    let after = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"].to_string() == id)
+        .unwrap();
+    assert_eq!(after["params"][0]["value"], 87.0);
+    assert_eq!(after["edited_by"], json!(["sun.wei"]), "{after}");
+}

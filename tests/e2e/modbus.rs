@@ -509,7 +509,7 @@ fn a_setpoint_write_passes_its_control_rules_or_nothing_is_sent() {
     let r = rules(json!({"interlocks": [{"tag": "XV5", "op": "eq", "value": 2}]}));
     assert_eq!(
         r.json()["error"]["code"],
-        "automation.control.interlock_range",
+        "automation.control.interlock_bool",
         "{}",
         r.body
     );

@@ -23,6 +23,7 @@
   function fmt(v, tag) {
     if (v === null || v === undefined) return "—";
     if (typeof v === "boolean") return v ? L("on") : L("off");
+    if (tag && tag.states && tag.states.length && typeof v === "number" && tag.states[v] !== undefined) return tag.states[v];
     if (typeof v === "number") return v.toFixed(decimals(tag ? tag.resolution : 1));
     return String(v);
   }
@@ -48,7 +49,7 @@
     o.title = b.tag + (tag.description ? " " + tag.description : "");
     if (b.label) o.appendChild(el("span", "ov-label", b.label));
     if (b.show === "bar") {
-      var bar = el("span", "ov-bar");
+      var bar = el("span", "ov-gauge");
       bar.appendChild(el("i"));
       o.appendChild(bar);
     }
@@ -88,7 +89,7 @@
     if (b.show === "bar") {
       var lo = tag.lo, hi = tag.hi, f = 0;
       if (typeof v === "number" && hi > lo) f = Math.max(0, Math.min(1, (v - lo) / (hi - lo)));
-      o.querySelector(".ov-bar i").style.width = (f * 100).toFixed(1) + "%";
+      o.querySelector(".ov-gauge i").style.width = (f * 100).toFixed(1) + "%";
     }
     if (b.show === "trend") {
       var pts = state.trends[b.tag] || [];
@@ -203,6 +204,7 @@
       }).then(function (x) {
         var res = q("[data-w-result]");
         res.className = x.ok ? "flash ok" : "flash err";
+        q("[data-w-step=result] [data-w-back]").hidden = x.ok;
         if (!x.ok) res.textContent = (x.j.error && x.j.error.message) || "?";
         else if (tag.critical) res.textContent = L("requested").replace("{id}", x.j.id);
         else res.textContent = L("written").replace("{value}", fmt(x.j.value, tag) + " " + (tag.unit || ""));
@@ -216,7 +218,7 @@
     }
     q("[data-w-next]").addEventListener("click", next);
     q("input[name=value]").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); next(); } });
-    q("[data-w-back]").addEventListener("click", function () { step("enter"); });
+    d.querySelectorAll("[data-w-back]").forEach(function (b) { b.addEventListener("click", function () { step("enter"); }); });
     q("[data-w-send]").addEventListener("click", send);
     d.querySelectorAll("[data-w-cancel]").forEach(function (c) { c.addEventListener("click", function () { d.close(); }); });
     canvas.addEventListener("click", function (e) {
@@ -250,9 +252,19 @@
       f.apply.hidden = f.remove.hidden = i < 0;
       if (b) { f.tag.value = b.tag; f.show.value = b.show; f.label.value = b.label || ""; }
     }
+    var known = {};
+    document.querySelectorAll("#tag-names option").forEach(function (o) { known[o.value] = true; });
+    function knownTag(name) {
+      if (known[name]) { errEl.hidden = true; return true; }
+      errEl.textContent = L("unknown").replace("{tag}", name);
+      errEl.hidden = false;
+      f.tag.focus();
+      return false;
+    }
     f.add.addEventListener("click", function () {
       var name = f.tag.value.trim();
       if (!name) { f.tag.focus(); return; }
+      if (!knownTag(name)) return;
       data.bindings.push({ tag: name, show: f.show.value, label: f.label.value.trim(), x: 45, y: 45 });
       if (!data.tags[name]) data.tags[name] = {};
       build();
@@ -261,7 +273,7 @@
     });
     f.apply.addEventListener("click", function () {
       var b = data.bindings[selected];
-      if (!b) return;
+      if (!b || !knownTag(f.tag.value.trim())) return;
       b.tag = f.tag.value.trim(); b.show = f.show.value; b.label = f.label.value.trim();
       if (!data.tags[b.tag]) data.tags[b.tag] = {};
       build(); select(selected); changed();

@@ -386,9 +386,22 @@ pub async fn write(
     // cannot both pass a rule that the first one's outcome would change
     let lock = write_lock(app, tag.id);
     let _one_at_a_time = lock.lock().await;
-    // the modules' control rules (steps, intervals, interlocks) before anything is sent
-    if let Some(x) = v.as_f64() {
-        app.check_write(&tag, x)?;
+    // the modules' control rules (steps, intervals, interlocks) before anything is sent;
+    // a command a rule refuses is audited too (who tried what, and why it was refused)
+    if let Some(x) = v.as_f64()
+        && let Err(e) = app.check_write(&tag, x)
+    {
+        let (store, t, new) = (app.store.clone(), tag.clone(), v.clone());
+        let old = app.tags.current(tag.id).and_then(|c| c.value);
+        let why = e.msg().render(crate::i18n::Lang::En);
+        let audited = tokio::task::spawn_blocking(move || {
+            audit_refused(&store, &actor, &t, old.as_ref(), &new, &why)
+        })
+        .await;
+        if !matches!(audited, Ok(Ok(()))) {
+            tracing::error!(tag = %tag.name, "a refused write could not be audited");
+        }
+        return Err(e);
     }
     let io = app.io();
     let app = app.clone();
@@ -534,6 +547,28 @@ pub fn audit_write(
         action,
         format!("tag:{} {}", t.id, t.name),
         Change::updated(serde_json::json!({ "value": old }), after),
+    );
+    w.commit()?;
+    Ok(())
+}
+
+/// Audits a write that a control rule refused before anything was sent.
+fn audit_refused(
+    store: &Store,
+    actor: &Actor,
+    t: &Tag,
+    old: Option<&Value>,
+    new: &Value,
+    why: &str,
+) -> Result<()> {
+    let mut w = store.write(actor)?;
+    w.audit(
+        "tags.tag.write_refused",
+        format!("tag:{} {}", t.id, t.name),
+        Change::updated(
+            serde_json::json!({ "value": old }),
+            serde_json::json!({ "value": new, "refused": why }),
+        ),
     );
     w.commit()?;
     Ok(())

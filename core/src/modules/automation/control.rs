@@ -241,11 +241,19 @@ pub fn save_rule(
     for (n, i) in rule.interlocks.iter_mut().enumerate() {
         i.tag = i.tag.trim().to_string();
         i.text = text("interlocks", &i.text, 100, false)?;
-        let other = tag_of(&i.tag).filter(|_| i.tag != rule.tag);
-        let Some(other) = other.filter(|_| i.value.is_finite()) else {
+        let why = if i.tag == rule.tag {
+            Some("automation.control.err.interlock_self")
+        } else if tag_of(&i.tag).is_none() {
+            Some("automation.control.err.interlock_unknown")
+        } else if !i.value.is_finite() {
+            Some("automation.control.err.interlock_tag")
+        } else {
+            None
+        };
+        let (None, Some(other)) = (why, tag_of(&i.tag)) else {
             return Err(Error::invalid_msg(
                 "interlocks",
-                Msg::new("automation.control.err.interlock_tag")
+                Msg::new(why.unwrap_or("automation.control.err.interlock_tag"))
                     .arg("line", n + 1)
                     .arg("tag", &i.tag),
             ));
@@ -256,11 +264,19 @@ pub fn save_rule(
             _ => matches!(i.op, Cmp::Ne) || other.in_range(i.value),
         };
         if !reachable {
+            let key = if other.data_type == DataType::Bool {
+                "automation.control.err.interlock_bool"
+            } else {
+                "automation.control.err.interlock_range"
+            };
+            let bound = |b: Option<f64>, none: &str| b.map_or(none.to_string(), |x| x.to_string());
             return Err(Error::invalid_msg(
                 "interlocks",
-                Msg::new("automation.control.err.interlock_range")
+                Msg::new(key)
                     .arg("line", n + 1)
-                    .arg("tag", &i.tag),
+                    .arg("tag", &i.tag)
+                    .arg("lo", bound(other.range_lo, "−∞"))
+                    .arg("hi", bound(other.range_hi, "∞")),
             ));
         }
     }
@@ -533,7 +549,7 @@ pub async fn confirm_write(app: &Arc<App>, actor: Actor, id: u64) -> Result<Writ
         Ok(()) => done.state = RequestState::Written,
         Err(e) => {
             done.state = RequestState::Failed;
-            done.outcome = e.msg().render(crate::i18n::Lang::ZhCn);
+            done.outcome = e.msg().bilingual();
         }
     }
     let store = app.store.clone();

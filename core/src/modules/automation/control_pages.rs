@@ -102,10 +102,49 @@ fn page_ctx(
     })
 }
 
+/// The console; `?tag=NAME` fills the form with that tag's rules (to change one rule
+/// without losing the others).
 #[get("/automation/control")]
-async fn page(ctx: Need<grant::automation::Read>) -> Res {
-    let c = page_ctx(&ctx, serde_json::json!({}))?;
+async fn page(
+    ctx: Need<grant::automation::Read>,
+    q: web::Query<std::collections::HashMap<String, String>>,
+) -> Res {
+    let mut values = serde_json::json!({});
+    if let Some(name) = q.get("tag")
+        && let Some(t) = ctx.app.tags.defs().by_name(name).cloned()
+        && let Some(rule) = control::rule(&ctx.app.store.read()?, t.id)?
+    {
+        let lines: Vec<String> = rule
+            .interlocks
+            .iter()
+            .map(|i| {
+                format!("{} {} {} {}", i.tag, ascii(i.op), i.value, i.text)
+                    .trim_end()
+                    .to_string()
+            })
+            .collect();
+        values = serde_json::json!({
+            "tag": t.name,
+            "max_step": rule.max_step.map(|x| x.to_string()).unwrap_or_default(),
+            "min_interval_s": if rule.min_interval_s > 0 { rule.min_interval_s.to_string() } else { String::new() },
+            "interlocks": lines.join("\n"),
+            "critical": if rule.critical { "on" } else { "" },
+        });
+    }
+    let c = page_ctx(&ctx, values)?;
     ctx.page("automation/control.html", c)
+}
+
+/// The operator as typed in the form (`<=` rather than `≤`).
+fn ascii(op: Cmp) -> &'static str {
+    match op {
+        Cmp::Lt => "<",
+        Cmp::Le => "<=",
+        Cmp::Gt => ">",
+        Cmp::Ge => ">=",
+        Cmp::Eq => "=",
+        Cmp::Ne => "!=",
+    }
 }
 
 /// Saves a tag's rules from the form (approve level).

@@ -243,7 +243,7 @@ pub fn seed(app: &App) -> Result<()> {
 /// drawing's own pixels (1200 × 675) and stored in percent.
 fn screen(app: &App) -> Result<()> {
     use super::screens::{self, Binding, ScreenInput, Show};
-    let lead = person(app, "sun.wei")?;
+    let lead = person(app, "zhang.jianguo")?;
     let at = |tag: &str, show: Show, label: &str, px: f64, py: f64| Binding {
         tag: tag.into(),
         tag_id: 0,

@@ -17,6 +17,7 @@ mod control_pages;
 mod demo;
 pub mod notify;
 pub mod oee;
+mod recipe_form;
 pub mod recipes;
 pub mod record;
 pub mod routes;
@@ -60,6 +61,7 @@ impl Module for Automation {
         control::configure(cfg);
         control_pages::configure(cfg);
         recipes::configure(cfg);
+        recipe_form::configure(cfg);
         batch_api::configure(cfg);
         batch_pages::configure(cfg);
         shiftlog::configure(cfg);

@@ -475,7 +475,7 @@ pub async fn download(app: &std::sync::Arc<App>, actor: Actor, id: u64) -> Resul
 
 // ------------------------------------------------------------------ API
 
-fn lookups(
+pub(super) fn lookups(
     app: &App,
 ) -> (
     impl Fn(&str) -> Option<Tag> + use<>,

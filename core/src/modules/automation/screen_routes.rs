@@ -210,12 +210,23 @@ fn screen_data(
     let defs = ctx.app.tags.defs();
     let rules = super::control::rules(&ctx.app.store.read()?)?;
     let can_write = ctx.who.can("automation", Level::Write);
+    // a unit's phase tag shows the phase's name (its value is the phase's number)
+    let phases: Vec<(String, Vec<String>)> = super::batches::units(&ctx.app.store.read()?)?
+        .into_iter()
+        .filter(|u| !u.phase_tag.is_empty())
+        .map(|u| (u.phase_tag, u.phases))
+        .collect();
     let mut tags = serde_json::Map::new();
     for b in &s.bindings {
         let Some(t) = defs.get(b.tag_id) else {
             continue;
         };
         let critical = rules.iter().any(|r| r.tag_id == t.id && r.critical);
+        let states = phases
+            .iter()
+            .find(|(tag, _)| *tag == t.name)
+            .map(|(_, names)| names.clone())
+            .unwrap_or_default();
         tags.insert(
             t.name.clone(),
             json!({
@@ -227,6 +238,7 @@ fn screen_data(
                 "hi": t.range_hi,
                 "writable": t.writable && can_write,
                 "critical": critical,
+                "states": states,
             }),
         );
     }

@@ -270,12 +270,16 @@ pub fn background_kind(bytes: &[u8]) -> Result<&'static str> {
             Msg::new("web.err.file_too_large").arg("mib", MAX_IMAGE >> 20),
         ));
     }
+    // pictures by their magic bytes; anything else must be SVG text (an exported drawing
+    // starts with `<?xml …?>`, which content sniffing calls XML)
     match infer::get(bytes).map(|k| k.mime_type()) {
         Some(m @ ("image/png" | "image/jpeg" | "image/webp")) => return Ok(m),
-        Some(_) => return Err(Error::invalid("file", "automation.screen.err.image_type")),
-        None => {}
+        Some(m) if !m.contains("xml") => {
+            return Err(Error::invalid("file", "automation.screen.err.image_type"));
+        }
+        _ => {}
     }
-    let text = std::str::from_utf8(bytes)
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|_| Error::invalid("file", "automation.screen.err.image_type"))?;
     svg::check(text).map_err(|why| Error::invalid_msg("file", why.msg()))?;
     Ok("image/svg+xml")

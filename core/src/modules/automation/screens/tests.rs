@@ -166,6 +166,11 @@ fn a_background_is_a_picture_or_a_clean_svg_and_a_refused_one_changes_nothing() 
     assert_eq!(s.background.as_ref().unwrap().mime, "image/svg+xml");
     let (mime, bytes) = background(&store.read().unwrap(), s.id).unwrap().unwrap();
     assert_eq!((mime.as_str(), bytes), ("image/svg+xml", svg));
+    // as CAD and Visio export it: an XML declaration, perhaps a byte-order mark
+    let exported = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"5\" height=\"5\"/></svg>";
+    assert_eq!(background_kind(exported).unwrap(), "image/svg+xml");
+    let bom = [&[0xEF, 0xBB, 0xBF][..], exported].concat();
+    assert_eq!(background_kind(&bom).unwrap(), "image/svg+xml");
     // a PNG by its content
     let png = [
         0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
