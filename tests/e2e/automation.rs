@@ -847,3 +847,74 @@ fn a_new_recipe_version_is_drafted_and_changed_on_the_console() {
     assert_eq!(after["params"][0]["value"], 87.0);
     assert_eq!(after["edited_by"], json!(["sun.wei"]), "{after}");
 }
+
+/// The unit form: a phase tag without phase names and an unknown key tag are refused with
+/// the field named; a new unit gets its table view; a second unit of the same code is
+/// refused; a change keeps the code.
+#[test]
+fn a_unit_is_set_up_on_the_console() {
+    let s = Server::demo();
+    let lead = s.login("zhang.jianguo");
+    let base = [
+        ("code", "R102"),
+        ("name", "R102 乳液聚合釜"),
+        ("area", "resin"),
+        ("batch_tag", ""),
+        ("product", ""),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut f: Vec<(&str, &str)> = base.to_vec();
+        f.extend_from_slice(extra);
+        lead.submit("/automation/units/form", &f)
+    };
+    let r = with(&[("phase_tag", "R101.PHASE"), ("phases", "")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = with(&[("key_tags", "R101.TT101\nR101.TT999")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("R101.TT999"), "the tag is named");
+    let r = with(&[
+        ("key_tags", "TK201.LT\nTK202.LT"),
+        ("ideal_cycle_min", "300"),
+    ]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let units = s.admin_api().get("/api/v1/automation/units").json();
+    let r102 = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == "R102")
+        .unwrap()
+        .clone();
+    assert_eq!(r102["key_tags"], json!(["TK201.LT", "TK202.LT"]), "{r102}");
+    let page = lead.get("/automation/units/R102").body;
+    assert!(page.contains("data-tag=\"TK201.LT\""), "{page}");
+    // the same code again: refused; a change through the edit form keeps it
+    assert_eq!(with(&[]).status, 422);
+    let r = lead.submit(
+        "/automation/units/form",
+        &[
+            ("editing", "R102"),
+            ("code", "R999"),
+            ("name", "R102 乳液聚合釜（改）"),
+            ("key_tags", "TK201.LT"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let units = s.admin_api().get("/api/v1/automation/units").json();
+    assert!(
+        units
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["code"] == "R102" && u["name"] == "R102 乳液聚合釜（改）")
+    );
+    assert!(
+        !units
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["code"] == "R999")
+    );
+    // an operator cannot
+    assert_eq!(s.login("li.ming").get("/automation/units/new").status, 403);
+}

@@ -33,20 +33,26 @@ async fn api_unit_save(
     let mut u = body.into_inner();
     u.code = code.into_inner();
     let saved = ctx
-        .write(move |app, actor| {
-            let defs = app.tags.defs();
-            let store = app.store.clone();
-            batches::save_unit(&app.store, actor, u, &|t| defs.by_name(t).is_some(), &|c| {
-                store.read().ok().is_some_and(|r| {
-                    crate::modules::inventory::service::material_by_code(&r, c)
-                        .ok()
-                        .flatten()
-                        .is_some()
-                })
-            })
-        })
+        .write(move |app, actor| save_unit(app, actor, u))
         .await?;
     Ok(HttpResponse::Ok().json(saved))
+}
+
+/// Saves a unit, its tags looked up in the tag engine and its product in inventory.
+pub(super) fn save_unit(
+    app: &crate::app::App,
+    actor: &crate::store::Actor,
+    u: Unit,
+) -> crate::error::Result<Unit> {
+    let defs = app.tags.defs();
+    let (_, product_known) = super::recipes::lookups(app);
+    batches::save_unit(
+        &app.store,
+        actor,
+        u,
+        &|t| defs.by_name(t).is_some(),
+        &product_known,
+    )
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -24,6 +24,7 @@ pub mod routes;
 mod screen_routes;
 pub mod screens;
 pub mod shiftlog;
+mod unit_form;
 
 use crate::app::App;
 use crate::auth::model::Level;
@@ -65,6 +66,7 @@ impl Module for Automation {
         batch_api::configure(cfg);
         batch_pages::configure(cfg);
         shiftlog::configure(cfg);
+        unit_form::configure(cfg);
         screen_routes::configure(cfg);
         oee::configure(cfg);
         routes::configure(cfg)

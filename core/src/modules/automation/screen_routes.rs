@@ -432,6 +432,7 @@ async fn unit_page(ctx: Need<grant::automation::Read>, code: web::Path<String>) 
             names => names.join(","),
             screens => to_value(&unit_screens),
             running => to_value(&running),
+            can_edit => ctx.who.can("automation", Level::Approve),
         },
     )
 }
