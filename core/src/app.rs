@@ -229,6 +229,7 @@ impl App {
                 since_retention = (since_retention + 1) % 3600;
                 let r = tokio::task::spawn_blocking(move || {
                     a2.tick(crate::util::now_ms());
+                    a2.check_instruments(crate::util::now_ms());
                     if let Err(e) = a2.flush() {
                         tracing::error!(error = %e, "alarm journal flush failed; will retry");
                     }

@@ -842,7 +842,7 @@ fn a_new_recipe_version_is_drafted_and_changed_on_the_console() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["id"].to_string() == id)
+        .find(|r| r["id"].to_string().as_str() == id.as_str())
         .unwrap();
     assert_eq!(after["params"][0]["value"], 87.0);
     assert_eq!(after["edited_by"], json!(["sun.wei"]), "{after}");

@@ -34,6 +34,17 @@
     return e;
   }
   var SVGNS = "http://www.w3.org/2000/svg";
+  // POSTs JSON with the session's CSRF token; resolves to {ok, j} (j the JSON answer)
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      credentials: "same-origin",
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (j) { return { ok: r.ok, j: j }; });
+    });
+  }
 
   // ---------------------------------------------------------------- overlays
   // One element per binding; `state` holds what the stream last said of each tag.
@@ -116,7 +127,18 @@
   function live() {
     var status = root.querySelector("[data-status]");
     var es = new EventSource("/api/v1/automation/screens/" + data.id + "/stream");
+    // every value is marked lost while the box is not heard from (the stream says
+    // `alive` every 5 s when nothing changes)
+    var heard = Date.now();
+    function lost(yes) {
+      canvas.classList.toggle("lost", yes);
+      if (status) status.textContent = yes ? L("lost") : "";
+    }
+    function alive() { heard = Date.now(); lost(false); }
+    setInterval(function () { if (Date.now() - heard > 12000) lost(true); }, 2000);
+    es.addEventListener("alive", alive);
     function take(f) {
+      alive();
       Object.keys(f.values || {}).forEach(function (k) {
         state.values[k] = f.values[k];
         var v = f.values[k][0];
@@ -131,7 +153,6 @@
         if (f.alarms[k] === null) delete state.alarms[k]; else state.alarms[k] = f.alarms[k];
       });
       paintAll();
-      if (status) status.textContent = "";
     }
     es.addEventListener("snapshot", function (e) {
       var f = JSON.parse(e.data);
@@ -139,7 +160,7 @@
       take(f);
     });
     es.addEventListener("changes", function (e) { take(JSON.parse(e.data)); });
-    es.onerror = function () { if (status) status.textContent = L("lost"); };
+    es.onerror = function () { lost(true); };
   }
 
   // ---------------------------------------------------------------- writes
@@ -194,14 +215,7 @@
       var url = tag.critical ? "/api/v1/automation/writes" : "/api/v1/tags/" + encodeURIComponent(b.tag) + "/write";
       var body = tag.critical ? { tag: b.tag, value: wanted } : { value: wanted };
       q("[data-w-send]").disabled = true;
-      fetch(url, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        credentials: "same-origin",
-        body: JSON.stringify(body)
-      }).then(function (r) {
-        return r.json().then(function (j) { return { ok: r.ok, j: j }; });
-      }).then(function (x) {
+      postJson(url, body).then(function (x) {
         var res = q("[data-w-result]");
         res.className = x.ok ? "flash ok" : "flash err";
         q("[data-w-step=result] [data-w-back]").hidden = x.ok;
@@ -315,14 +329,7 @@
         bindings: data.bindings.map(function (b) { return { tag: b.tag, show: b.show, x: b.x, y: b.y, label: b.label || "" }; })
       };
       errEl.hidden = true;
-      fetch("/api/v1/automation/screens", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        credentials: "same-origin",
-        body: JSON.stringify(body)
-      }).then(function (r) {
-        return r.json().then(function (j) { return { ok: r.ok, j: j }; });
-      }).then(function (x) {
+      postJson("/api/v1/automation/screens", body).then(function (x) {
         if (!x.ok) {
           errEl.textContent = (x.j.error && x.j.error.message) || "?";
           errEl.hidden = false;

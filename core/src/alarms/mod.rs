@@ -41,6 +41,8 @@ struct DefIndex {
     by_id: HashMap<u32, Arc<AlarmDef>>,
     by_tag: HashMap<u32, Vec<Arc<AlarmDef>>>,
     by_source: HashMap<String, u32>,
+    /// Instrument-fault definitions, judged by `tick` from the tags' current values.
+    faults: Vec<Arc<AlarmDef>>,
 }
 
 impl DefIndex {
@@ -50,6 +52,8 @@ impl DefIndex {
             let d = Arc::new(d);
             if let Condition::External { source } = &d.condition {
                 ix.by_source.insert(source.clone(), d.id);
+            } else if matches!(d.condition, Condition::BadQuality { .. }) {
+                ix.faults.push(d.clone());
             } else {
                 ix.by_tag.entry(d.tag).or_default().push(d.clone());
             }
@@ -111,6 +115,27 @@ pub struct Alarms {
     pub stats: Stats,
 }
 
+/// Whether an instrument cannot be trusted to see: never read, a bad value, a reading below
+/// its range (a transmitter's fault signal), or none for `max_age_s` (0: no limit).
+fn instrument_fault(
+    c: Option<&crate::tags::model::Current>,
+    tag: Option<&crate::tags::model::Tag>,
+    max_age_s: u32,
+    now: i64,
+) -> bool {
+    let Some(c) = c else {
+        return true;
+    };
+    let under_range = || {
+        let lo = tag.and_then(|t| t.range_lo);
+        let v = c.value.as_ref().and_then(|v| v.as_f64());
+        matches!((lo, v), (Some(lo), Some(v)) if v < lo)
+    };
+    matches!(c.quality, Quality::Bad(_))
+        || (c.quality == Quality::Uncertain(Reason::OutOfRange) && under_range())
+        || (max_age_s > 0 && now - c.ts_ms > i64::from(max_age_s) * 1000)
+}
+
 /// Whether the condition holds for `v`, given whether it held before (hysteresis).
 fn holds(c: &Condition, deadband: f64, was: bool, v: f64, rate: Option<f64>) -> Option<bool> {
     let db = if was { deadband.max(0.0) } else { 0.0 };
@@ -120,7 +145,7 @@ fn holds(c: &Condition, deadband: f64, was: bool, v: f64, rate: Option<f64>) -> 
         Condition::Deviation { setpoint, limit } => (v - setpoint).abs() > limit - db,
         Condition::RateOfChange { limit_per_min } => rate?.abs() > limit_per_min - db,
         Condition::Digital { state } => (v - state).abs() < 0.5,
-        Condition::BadQuality | Condition::External { .. } => return None,
+        Condition::BadQuality { .. } | Condition::External { .. } => return None,
     })
 }
 
@@ -145,15 +170,6 @@ impl Sink for Alarms {
             let Some(list) = defs.by_tag.get(&s.tag) else {
                 continue;
             };
-            // instrument faults follow the quality of every sample, good or bad
-            let bad = matches!(s.quality, Quality::Bad(_));
-            for d in list
-                .iter()
-                .filter(|d| d.enabled && d.condition == Condition::BadQuality)
-            {
-                checks += 1;
-                self.debounce(&mut live, d, bad, s.ts_ms, None);
-            }
             // a bad value neither raises nor clears: the alarm holds its state; a value past
             // the instrument's range is still a value (a saturated transmitter reads high)
             let usable = matches!(
@@ -372,6 +388,32 @@ impl Alarms {
             .lock()
             .expect("alarms lock is never poisoned")
             .push(e);
+    }
+
+    /// Instrument-fault alarms from the tags' current values (never read, bad, under range,
+    /// silent too long), whether or not anything was published. Run once a second with
+    /// the wall clock (not while replaying history: the current values are of now).
+    pub fn check_instruments(&self, now: i64) {
+        let mut live = self.live.lock().expect("alarms lock is never poisoned");
+        let defs = self
+            .defs
+            .read()
+            .expect("alarms lock is never poisoned")
+            .clone();
+        let tags = self.tags.defs();
+        for d in defs.faults.iter().filter(|d| d.enabled) {
+            let Condition::BadQuality { max_age_s } = d.condition else {
+                continue;
+            };
+            let current = self.tags.current(d.tag);
+            let cond = instrument_fault(
+                current.as_ref(),
+                tags.get(d.tag).map(|t| &**t),
+                max_age_s,
+                now,
+            );
+            self.debounce(&mut live, d, cond, now, None);
+        }
     }
 
     /// Delays and shelving that expire without a new sample. Run about once a second.
@@ -1025,23 +1067,37 @@ mod tests {
     #[test]
     fn a_detector_that_cannot_be_read_is_an_alarm_of_its_own() {
         use crate::tags::model::Reason;
-        let (_d, a) = setup(Condition::BadQuality, 0.0, 10);
-        let lost = |ts| {
-            let mut x = s(ts, 0.0);
-            x.value = None;
-            x.quality = Quality::Bad(Reason::CommFailure);
-            x
-        };
-        a.accept(&[s(0, 3.0), lost(1000)]);
-        assert_eq!(state(&a), None, "a blip shorter than the delay");
-        a.accept(&[s(2000, 3.0), lost(3000)]);
-        a.tick(12_000);
-        assert_eq!(state(&a), None, "the delay runs from the latest loss");
-        a.tick(13_000);
+        let (_d, a) = setup(Condition::BadQuality { max_age_s: 60 }, 0.0, 10);
+        // never read: a fault once the delay has passed
+        a.check_instruments(0);
+        assert_eq!(state(&a), None, "within the delay");
+        a.check_instruments(10_000);
         assert_eq!(state(&a), Some(State::Unack));
-        // readings come back: the alarm returns, still waiting for an acknowledgement
-        a.accept(&[s(20_000, 3.0)]);
+        // readings come: it returns, still waiting for an acknowledgement
+        a.tags.publish(vec![s(20_000, 3.0)]);
+        a.check_instruments(21_000);
         assert_eq!(state(&a), Some(State::RtnUnack));
+        a.act(1, Action::Ack, &Actor::user(1, "li.ming", None), "")
+            .unwrap();
+        assert_eq!(state(&a), Some(State::Normal));
+        // a lost connection: bad values
+        let mut lost = s(30_000, 0.0);
+        lost.value = None;
+        lost.quality = Quality::Bad(Reason::CommFailure);
+        a.tags.publish(vec![lost]);
+        a.check_instruments(30_000);
+        a.check_instruments(40_000);
+        assert_eq!(state(&a), Some(State::Unack));
+        a.tags.publish(vec![s(50_000, 3.0)]);
+        a.check_instruments(50_000);
+        a.act(1, Action::Ack, &Actor::user(1, "li.ming", None), "")
+            .unwrap();
+        // a device that goes quiet: good, but older than a minute
+        a.check_instruments(100_000);
+        assert_eq!(state(&a), Some(State::Normal), "50 s old");
+        a.check_instruments(111_000);
+        a.check_instruments(121_000);
+        assert_eq!(state(&a), Some(State::Unack), "silent for over a minute");
     }
 
     #[test]

@@ -62,10 +62,15 @@ pub enum Condition {
     RateOfChange { limit_per_min: f64 },
     /// value == state (a digital or multi-state tag)
     Digital { state: f64 },
-    /// The instrument cannot be read: its value is bad (communication lost, sensor or
-    /// configuration fault). A life-safety detector that cannot see is itself an alarm
-    /// (ISA-18.2 instrument diagnostic alarm): its limit alarms hold their state meanwhile.
-    BadQuality,
+    /// The instrument cannot be read: its value is bad or was never read (communication
+    /// lost, sensor or configuration fault), it reads below its range (a transmitter's
+    /// fault signal, NAMUR NE 43), or — with `max_age_s` — no reading came for that long.
+    /// A life-safety detector that cannot see is itself an alarm (ISA-18.2 instrument
+    /// diagnostic alarm); its limit alarms hold their state meanwhile. Judged once a second.
+    BadQuality {
+        #[serde(default)]
+        max_age_s: u32,
+    },
     /// Raised and cleared by a module (certificate expiry, overdue permit…).
     External { source: String },
 }
@@ -81,7 +86,7 @@ impl Condition {
             Condition::Deviation { .. } => "deviation",
             Condition::RateOfChange { .. } => "rate_of_change",
             Condition::Digital { .. } => "digital",
-            Condition::BadQuality => "bad_quality",
+            Condition::BadQuality { .. } => "bad_quality",
             Condition::External { .. } => "external",
         }
     }

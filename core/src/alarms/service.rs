@@ -22,7 +22,8 @@ fn check(d: &AlarmDef, tags: &crate::tags::engine::Defs) -> Result<()> {
     let tag = tags
         .get(d.tag)
         .ok_or_else(|| Error::invalid("tag", "alarms.err.tag"))?;
-    if tag.data_type == crate::tags::model::DataType::String && d.condition != Condition::BadQuality
+    if tag.data_type == crate::tags::model::DataType::String
+        && !matches!(d.condition, Condition::BadQuality { .. })
     {
         return Err(Error::invalid("tag", "alarms.err.tag_text"));
     }
@@ -37,7 +38,7 @@ fn check(d: &AlarmDef, tags: &crate::tags::engine::Defs) -> Result<()> {
         }
         Condition::RateOfChange { limit_per_min } => finite(*limit_per_min) && *limit_per_min > 0.0,
         Condition::Digital { state } => finite(*state),
-        Condition::BadQuality => true,
+        Condition::BadQuality { max_age_s } => *max_age_s <= 86_400,
         Condition::External { .. } => false,
     };
     if !ok {
@@ -380,7 +381,14 @@ pub fn condition_of(kind: &str, limit: Option<f64>, setpoint: Option<f64>) -> Re
         "digital" => Condition::Digital {
             state: need(limit, "limit")?,
         },
-        "bad_quality" => Condition::BadQuality,
+        "bad_quality" => Condition::BadQuality {
+            // the limit field: seconds without a reading (empty: only bad values count)
+            max_age_s: match limit {
+                None => 0,
+                Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => s as u32,
+                Some(_) => return Err(Error::invalid("limit", "alarms.err.max_age")),
+            },
+        },
         _ => return Err(Error::invalid("kind", "alarms.err.kind")),
     })
 }

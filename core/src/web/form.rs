@@ -87,14 +87,7 @@ pub async fn read_upload(
             let chunk = chunk.map_err(|e| {
                 AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e))
             })?;
-            if bytes.len() + chunk.len() > max {
-                return Err(Error::invalid_msg(
-                    "file",
-                    Msg::new("web.err.file_too_large").arg("mib", max >> 20),
-                )
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
+            push_limited(&mut bytes, &chunk, max)?;
         }
         if bytes.is_empty() {
             break;
@@ -147,4 +140,64 @@ pub async fn read_multipart(
         }
     }
     Ok((FormData(fields), files))
+}
+
+/// A textarea of one item per line (blank lines skipped): `parse` reads a line, or answers
+/// None and the refusal names the line (`key` is a message taking `n` and `line`).
+pub fn parse_lines<T>(
+    text: &str,
+    field: &'static str,
+    key: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> crate::error::Result<Vec<T>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let item = parse(line).ok_or_else(|| {
+            crate::error::Error::invalid_msg(
+                field,
+                crate::i18n::Msg::new(key).arg("n", i + 1).arg("line", line),
+            )
+        })?;
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// Appends a chunk of an upload, refusing what would pass `max` bytes.
+fn push_limited(
+    bytes: &mut Vec<u8>,
+    chunk: &[u8],
+    max: usize,
+) -> Result<(), crate::web::error::AppError> {
+    if bytes.len() + chunk.len() > max {
+        return Err(crate::error::Error::invalid_msg(
+            "file",
+            crate::i18n::Msg::new("web.err.file_too_large").arg("mib", max >> 20),
+        )
+        .into());
+    }
+    bytes.extend_from_slice(chunk);
+    Ok(())
+}
+
+/// A raw request body (a drawing, a package) of at most `max` bytes.
+pub async fn read_body(
+    mut payload: actix_web::web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, crate::web::error::AppError> {
+    use futures_util::StreamExt;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            crate::web::error::AppError::bad_request(
+                crate::i18n::Msg::new("web.err.bad_form").arg("detail", e),
+            )
+        })?;
+        push_limited(&mut bytes, &chunk, max)?;
+    }
+    Ok(bytes)
 }

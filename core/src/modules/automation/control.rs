@@ -259,9 +259,30 @@ pub fn save_rule(
             ));
         };
         // a condition its tag can never meet would block the write for good
-        let reachable = match other.data_type {
-            DataType::Bool => i.value == 0.0 || i.value == 1.0,
-            _ => matches!(i.op, Cmp::Ne) || other.in_range(i.value),
+        let never = |key: &'static str| {
+            Error::invalid_msg(
+                "interlocks",
+                Msg::new(key).arg("line", n + 1).arg("tag", &i.tag),
+            )
+        };
+        match other.data_type {
+            DataType::String => return Err(never("automation.control.err.interlock_text")),
+            DataType::Int if i.value.fract() != 0.0 && matches!(i.op, Cmp::Eq) => {
+                return Err(never("automation.control.err.interlock_int"));
+            }
+            _ => {}
+        }
+        // past the range a value is not good: a condition only values beyond it meet
+        // can never hold
+        let (lo, hi) = (other.range_lo, other.range_hi);
+        let reachable = match (other.data_type, i.op) {
+            (DataType::Bool, _) => i.value == 0.0 || i.value == 1.0,
+            (_, Cmp::Eq) => other.in_range(i.value),
+            (_, Cmp::Ne) => true,
+            (_, Cmp::Lt) => lo.is_none_or(|lo| i.value > lo),
+            (_, Cmp::Le) => lo.is_none_or(|lo| i.value >= lo),
+            (_, Cmp::Gt) => hi.is_none_or(|hi| i.value < hi),
+            (_, Cmp::Ge) => hi.is_none_or(|hi| i.value <= hi),
         };
         if !reachable {
             let key = if other.data_type == DataType::Bool {
@@ -283,6 +304,9 @@ pub fn save_rule(
     let mut w = store.write(actor)?;
     let key = u64::from(rule.tag_id);
     let before = w.get(&RULES, &key)?;
+    if before.as_ref().is_some_and(|b| b.critical) && !rule.critical {
+        lifting_two_person_rule(actor)?;
+    }
     w.insert(&RULES, &key, &rule)?;
     w.audit_saved(
         "automation.control",
@@ -294,12 +318,37 @@ pub fn save_rule(
     Ok(rule)
 }
 
+/// Taking a tag's two-person rule away is a person's act, signed in (not a token or a
+/// plugin): a machine must not be able to undo what two people are required for.
+fn lifting_two_person_rule(actor: &Actor) -> Result<()> {
+    if actor.kind != crate::store::ActorKind::User {
+        return Err(Error::Forbidden(Msg::new(
+            "automation.control.err.critical_person",
+        )));
+    }
+    Ok(())
+}
+
+/// Takes the rules of the tag named `tag` away.
+pub fn delete_rule_of(app: &App, actor: &Actor, tag: &str) -> Result<()> {
+    let id = app
+        .tags
+        .defs()
+        .by_name(tag)
+        .map(|t| t.id)
+        .ok_or_else(|| Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", tag)))?;
+    delete_rule(&app.store, actor, id, tag)
+}
+
 pub fn delete_rule(store: &Store, actor: &Actor, tag_id: u32, tag: &str) -> Result<()> {
     let mut w = store.write(actor)?;
     let key = u64::from(tag_id);
     let Some(before) = w.get(&RULES, &key)? else {
         return Err(Error::not_found("automation.control.err.not_found"));
     };
+    if before.critical {
+        lifting_two_person_rule(actor)?;
+    }
     w.remove(&RULES, &key)?;
     w.audit(
         "automation.control.delete",
@@ -630,14 +679,8 @@ async fn api_rule_delete(
     tag: web::Path<String>,
 ) -> std::result::Result<HttpResponse, AppError> {
     let tag = tag.into_inner();
-    ctx.write(move |app, actor| {
-        let id =
-            app.tags.defs().by_name(&tag).map(|t| t.id).ok_or_else(|| {
-                Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", &tag))
-            })?;
-        delete_rule(&app.store, actor, id, &tag)
-    })
-    .await?;
+    ctx.write(move |app, actor| delete_rule_of(app, actor, &tag))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -811,6 +854,93 @@ mod tests {
             key(may_confirm(&done, 9, 1)),
             "automation.control.err.request_over"
         );
+    }
+
+    #[test]
+    fn a_two_person_rule_is_taken_away_by_a_person_only_and_bad_interlocks_are_refused() {
+        use crate::tags::model::{DataType, Source};
+        let (_d, store) = crate::store::tests::temp_store();
+        let mk = |id: u32, name: &str, dt: DataType| {
+            let mut t = crate::tags::service::blank_tag(name, dt, Source::Manual);
+            t.id = id;
+            t.writable = true;
+            t.range_lo = Some(0.0);
+            t.range_hi = Some(200.0);
+            Arc::new(t)
+        };
+        let tags = [
+            mk(1, "R101.TIC.SP", DataType::Float),
+            mk(2, "R101.NAME", DataType::String),
+            mk(3, "R101.PHASE", DataType::Int),
+            mk(4, "R101.TT", DataType::Float),
+        ];
+        let look = |n: &str| tags.iter().find(|t| t.name == n).cloned();
+        let person = Actor::user(1, "zhang.jianguo", None);
+        let token = Actor::token(9, "scada", None);
+        let critical = ControlRule {
+            critical: true,
+            interlocks: Vec::new(),
+            ..rule()
+        };
+        save_rule(&store, &person, critical.clone(), &look).unwrap();
+        let lifted = ControlRule {
+            critical: false,
+            ..critical.clone()
+        };
+        let e = save_rule(&store, &token, lifted.clone(), &look).unwrap_err();
+        assert_eq!(e.msg().key, "automation.control.err.critical_person");
+        assert_eq!(
+            delete_rule(&store, &token, 1, "R101.TIC.SP")
+                .unwrap_err()
+                .msg()
+                .key,
+            "automation.control.err.critical_person"
+        );
+        // a token may still tighten or keep it
+        save_rule(&store, &token, critical.clone(), &look).unwrap();
+        save_rule(&store, &person, lifted, &look).unwrap();
+        // interlocks that could never hold
+        let with = |tag: &str, op: Cmp, value: f64| ControlRule {
+            interlocks: vec![Interlock {
+                tag: tag.into(),
+                op,
+                value,
+                text: String::new(),
+            }],
+            ..rule()
+        };
+        for (r, key) in [
+            (
+                with("R101.NAME", Cmp::Eq, 1.0),
+                "automation.control.err.interlock_text",
+            ),
+            (
+                with("R101.PHASE", Cmp::Eq, 2.5),
+                "automation.control.err.interlock_int",
+            ),
+            (
+                with("R101.TT", Cmp::Lt, 0.0),
+                "automation.control.err.interlock_range",
+            ),
+            (
+                with("R101.TT", Cmp::Gt, 200.0),
+                "automation.control.err.interlock_range",
+            ),
+            (
+                with("R101.NOPE", Cmp::Eq, 1.0),
+                "automation.control.err.interlock_unknown",
+            ),
+            (
+                with("R101.TIC.SP", Cmp::Eq, 1.0),
+                "automation.control.err.interlock_self",
+            ),
+        ] {
+            assert_eq!(
+                save_rule(&store, &person, r, &look).unwrap_err().msg().key,
+                key
+            );
+        }
+        save_rule(&store, &person, with("R101.TT", Cmp::Le, 0.0), &look).unwrap();
     }
 
     #[test]

@@ -7,8 +7,7 @@ use minijinja::context;
 
 use super::control::{self, Cmp, ControlRule, Interlock};
 use crate::auth::model::Level;
-use crate::error::{Error, Result};
-use crate::i18n::Msg;
+use crate::error::Result;
 use crate::web::context::{redirect_with, to_value};
 use crate::web::error::AppError;
 use crate::web::form::FormData;
@@ -18,42 +17,30 @@ type Res = std::result::Result<HttpResponse, AppError>;
 
 /// One interlock per line: `TAG OP VALUE [text]`, OP one of `< <= ≤ > >= ≥ = == != ≠`.
 pub fn parse_interlocks(lines: &str) -> Result<Vec<Interlock>> {
-    let mut out = Vec::new();
-    for (i, line) in lines.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = || {
-            Error::invalid_msg(
-                "interlocks",
-                Msg::new("automation.control.err.interlock_line")
-                    .arg("n", i + 1)
-                    .arg("line", line),
-            )
-        };
-        let mut parts = line.splitn(4, char::is_whitespace);
-        let (Some(tag), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad());
-        };
-        let op = match op {
-            "<" => Cmp::Lt,
-            "<=" | "≤" => Cmp::Le,
-            ">" => Cmp::Gt,
-            ">=" | "≥" => Cmp::Ge,
-            "=" | "==" => Cmp::Eq,
-            "!=" | "≠" => Cmp::Ne,
-            _ => return Err(bad()),
-        };
-        let value: f64 = value.parse().map_err(|_| bad())?;
-        out.push(Interlock {
-            tag: tag.to_string(),
-            op,
-            value,
-            text: parts.next().unwrap_or("").trim().to_string(),
-        });
-    }
-    Ok(out)
+    crate::web::form::parse_lines(
+        lines,
+        "interlocks",
+        "automation.control.err.interlock_line",
+        |line| {
+            let mut parts = line.splitn(4, char::is_whitespace);
+            let (tag, op, value) = (parts.next()?, parts.next()?, parts.next()?);
+            let op = match op {
+                "<" => Cmp::Lt,
+                "<=" | "≤" => Cmp::Le,
+                ">" => Cmp::Gt,
+                ">=" | "≥" => Cmp::Ge,
+                "=" | "==" => Cmp::Eq,
+                "!=" | "≠" => Cmp::Ne,
+                _ => return None,
+            };
+            Some(Interlock {
+                tag: tag.to_string(),
+                op,
+                value: value.parse().ok()?,
+                text: parts.next().unwrap_or("").trim().to_string(),
+            })
+        },
+    )
 }
 
 fn page_ctx(
@@ -89,7 +76,12 @@ fn page_ctx(
         .take(50)
         .map(|q| {
             let may = me.is_some_and(|me| control::may_confirm(&q, me, now).is_ok());
-            serde_json::json!({ "req": q, "may_confirm": may })
+            // what the tag holds now: the confirmer sees the change as it would be made
+            let current = defs
+                .by_name(&q.tag)
+                .and_then(|t| ctx.app.tags.current(t.id))
+                .and_then(|c| c.value);
+            serde_json::json!({ "req": q, "may_confirm": may, "now": current })
         })
         .collect();
     Ok(context! {
@@ -183,14 +175,8 @@ async fn rule_submit(
 async fn rule_delete(ctx: Need<grant::automation::Read>, tag: web::Path<String>) -> Res {
     ctx.require("automation", Level::Approve)?;
     let tag = tag.into_inner();
-    ctx.write(move |app, actor| {
-        let id =
-            app.tags.defs().by_name(&tag).map(|t| t.id).ok_or_else(|| {
-                Error::NotFound(Msg::new("tags.err.tag_not_found").arg("name", &tag))
-            })?;
-        control::delete_rule(&app.store, actor, id, &tag)
-    })
-    .await?;
+    ctx.write(move |app, actor| control::delete_rule_of(app, actor, &tag))
+        .await?;
     Ok(redirect_with("/automation/control", Some("flash.deleted")))
 }
 

@@ -138,7 +138,7 @@ const DEFS: &[Def] = &[
     ),
     def(
         "GD101",
-        BadQuality,
+        BadQuality { max_age_s: 30 },
         P2,
         (0.0, 10),
         (
@@ -148,7 +148,7 @@ const DEFS: &[Def] = &[
     ),
     def(
         "GD102",
-        BadQuality,
+        BadQuality { max_age_s: 30 },
         P2,
         (0.0, 10),
         (
@@ -158,7 +158,7 @@ const DEFS: &[Def] = &[
     ),
     def(
         "GD103",
-        BadQuality,
+        BadQuality { max_age_s: 30 },
         P2,
         (0.0, 10),
         (
@@ -168,7 +168,7 @@ const DEFS: &[Def] = &[
     ),
     def(
         "GD201",
-        BadQuality,
+        BadQuality { max_age_s: 30 },
         P2,
         (0.0, 10),
         (

@@ -19,34 +19,17 @@ type Res = std::result::Result<HttpResponse, AppError>;
 
 /// Parameter lines: `R101.TIC101.SP 85 反应温度` or `R101.TIC101.SP = 85`.
 pub fn parse_params(lines: &str) -> Result<Vec<ParamInput>> {
-    let mut out = Vec::new();
-    for (i, line) in lines.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = || {
-            Error::invalid_msg(
-                "params",
-                Msg::new("automation.recipes.err_line")
-                    .arg("n", i + 1)
-                    .arg("line", line),
-            )
-        };
+    crate::web::form::parse_lines(lines, "params", "automation.recipes.err_line", |line| {
         // the first `=` separates like a space (tag names hold none)
         let spaced = line.replacen('=', " ", 1);
         let mut words = spaced.split_whitespace();
-        let (Some(tag), Some(value)) = (words.next(), words.next()) else {
-            return Err(bad());
-        };
-        let value: f64 = value.parse().map_err(|_| bad())?;
-        out.push(ParamInput {
+        let (tag, value) = (words.next()?, words.next()?);
+        Some(ParamInput {
             tag: tag.to_string(),
-            value,
+            value: value.parse().ok()?,
             note: words.collect::<Vec<_>>().join(" "),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn lines_of(r: &Recipe) -> String {

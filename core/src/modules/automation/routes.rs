@@ -156,7 +156,10 @@ fn def_view(app: &App, d: AlarmDef) -> DefView {
         Condition::Deviation { setpoint, limit } => (Some(*limit), Some(*setpoint)),
         Condition::RateOfChange { limit_per_min } => (Some(*limit_per_min), None),
         Condition::Digital { state } => (Some(*state), None),
-        Condition::BadQuality | Condition::External { .. } => (None, None),
+        Condition::BadQuality { max_age_s } => {
+            ((*max_age_s > 0).then_some(f64::from(*max_age_s)), None)
+        }
+        Condition::External { .. } => (None, None),
     };
     DefView {
         tag_name: tag.map(|t| t.name.clone()).unwrap_or_default(),

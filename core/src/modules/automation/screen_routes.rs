@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use futures_util::StreamExt;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +16,6 @@ use super::screens::{self, Screen, ScreenInput, Show};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::error::Error;
-use crate::i18n::Msg;
 use crate::web::context::to_value;
 use crate::web::error::AppError;
 use crate::web::form::FormData;
@@ -95,24 +93,6 @@ async fn api_delete(ctx: Need<grant::automation::Approve>, id: web::Path<u64>) -
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Reads a request body up to `max` bytes.
-async fn body_bytes(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, AppError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| AppError::bad_request(Msg::new("web.err.bad_form").arg("detail", e)))?;
-        if bytes.len() + chunk.len() > max {
-            return Err(Error::invalid_msg(
-                "file",
-                Msg::new("web.err.file_too_large").arg("mib", max >> 20),
-            )
-            .into());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
 /// Puts a background behind a screen: the request body is an SVG drawing or a PNG, JPEG or
 /// WebP picture (at most 4 MiB). An SVG carrying scripts, event handlers, external
 /// references or entity declarations is refused with what it carries.
@@ -126,7 +106,7 @@ async fn api_background(
     id: web::Path<u64>,
     payload: web::Payload,
 ) -> Res {
-    let bytes = body_bytes(payload, screens::MAX_IMAGE).await?;
+    let bytes = crate::web::form::read_body(payload, screens::MAX_IMAGE).await?;
     let id = *id;
     let s = ctx
         .write(move |app, actor| {
@@ -140,7 +120,8 @@ async fn api_background(
 /// A screen's live values as Server-Sent Events: first `snapshot` (`values`: tag → [value,
 /// quality, time]; `alarms`: tag → [priority, waiting for an operator, active]; `trends`: tag →
 /// [[time, value]…] over the last ten minutes), then once a second `changes` with what
-/// changed (an alarm that cleared comes as null), a comment every 15 s when nothing did.
+/// changed (an alarm that cleared comes as null), and `alive` after 5 s without a change
+/// (a viewer that hears nothing for longer marks every value as lost).
 #[utoipa::path(tag = "automation", params(("id" = u64, Path, description = "Screen id")), responses(
     (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String)), security(("bearer" = ["automation:read"])))]
 #[get("/api/v1/automation/screens/{id}/stream")]
@@ -185,9 +166,11 @@ async fn api_stream(ctx: Need<grant::automation::Read>, id: web::Path<u64>) -> R
                         (feed, tick, 0),
                     ));
                 }
+                // a quiet screen still hears from the box every 5 s, so a viewer can tell
+                // a steady process from a dead connection
                 quiet += 1;
-                if quiet >= 15 {
-                    return Some((Ok(sse::keep_alive()), (feed, tick, 0)));
+                if quiet >= 5 {
+                    return Some((Ok(sse::event("alive", &())), (feed, tick, 0)));
                 }
             }
         },

@@ -214,6 +214,13 @@ pub fn save(
         Some(id) => Some(screen(&w, id)?),
         None => None,
     };
+    // a save names the version it started from, so two editors cannot overwrite each other
+    if before.is_some() && input.version.is_none() {
+        return Err(Error::invalid_msg(
+            "version",
+            Msg::new("common.err.required").arg("field", "version"),
+        ));
+    }
     if let (Some(b), Some(v)) = (&before, input.version)
         && b.version != v
     {
@@ -274,7 +281,8 @@ pub fn background_kind(bytes: &[u8]) -> Result<&'static str> {
     // starts with `<?xml …?>`, which content sniffing calls XML)
     match infer::get(bytes).map(|k| k.mime_type()) {
         Some(m @ ("image/png" | "image/jpeg" | "image/webp")) => return Ok(m),
-        Some(m) if !m.contains("xml") => {
+        // text that sniffing calls XML or HTML (a comment first) may still be an SVG
+        Some(m) if !(m.starts_with("text/") || m.contains("xml")) => {
             return Err(Error::invalid("file", "automation.screen.err.image_type"));
         }
         _ => {}

@@ -91,6 +91,15 @@ fn check_css(css: &str) -> Result<(), Refused> {
     if squeezed.contains("javascript:") {
         return Err(Refused::Script(css.chars().take(60).collect()));
     }
+    // CSS escapes (`u\72l(`, `@\69mport`) would hide what follows from these checks, and a
+    // drawing needs none
+    if squeezed.contains('\\') {
+        return Err(Refused::Reference(css.chars().take(60).collect()));
+    }
+    // image-set() and image() load pictures like url() does
+    let squeezed = squeezed
+        .replace("image-set(", "url(")
+        .replace("image(", "url(");
     let mut rest = squeezed.as_str();
     while let Some(at) = rest.find("url(") {
         let arg = rest[at + 4..].trim_start_matches(['"', '\'']);
@@ -291,6 +300,12 @@ mod tests {
                 "onmouseover",
             ),
             (r#"<iframe src="x"/>"#, "iframe"),
+            (r#"<style>@\69mport 'http://x/a.css';</style>"#, "escape"),
+            (r#"<rect style="fill:u\72l(http://x/y)"/>"#, "escape"),
+            (
+                r#"<style>rect { fill: image-set('http://x/y' 1x) }</style>"#,
+                "image-set",
+            ),
         ];
         for (body, what) in cases {
             let r = check(&svg(body));
