@@ -2,7 +2,7 @@
 // and drop and saves it (a tag that does not exist is refused when placed); an operator opens the
 // screen, sees live values and writes the reaction temperature set-point through the
 // confirmation (old → new), read back from the device; a step too large is refused with
-// the rule's reason; the same screen and the unit's table on a phone.
+// the rule's reason; an on/off valve is opened the same way; the same screen and the unit's table on a phone.
 // Run by tests/browser.rs with BASE and PASSWORD (the demo).
 import assert from "node:assert/strict";
 import { BASE, assertClean, expectError, launch, newPage, newPhone, shot, signIn } from "./lib.mjs";
@@ -16,6 +16,19 @@ async function api(page, path) {
 try {
   const page = await newPage(browser);
   await signIn(page, "admin");
+
+  // a manual on/off point for the on/off command (the simulator has none)
+  await page.goto(BASE + "/automation/screens");
+  const made = await page.evaluate(async () => {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const r = await fetch("/api/v1/tags", {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ id: 0, name: "R101.XV101", data_type: "bool", source: { kind: "manual" },
+        writable: true, equipment: "R101", area: "resin", description_zh: "R101 夹套冷却水阀" }),
+    });
+    return r.status;
+  });
+  assert.equal(made, 201);
 
   // ------------------------------------------------------------ the editor
   await page.goto(BASE + "/automation/screens");
@@ -46,12 +59,22 @@ try {
   await page.mouse.move(canvas.x + canvas.width * 0.5, canvas.y + canvas.height * 0.6, { steps: 5 });
   await page.mouse.move(canvas.x + canvas.width * 0.7 + 5, canvas.y + canvas.height * 0.8 + 5, { steps: 5 });
   await page.mouse.up();
+  // and the cooling-water valve as an on/off state, left where it lands
+  await page.fill("[data-b-tag]", "R101.XV101");
+  await page.selectOption("[data-b-show]", "state");
+  await page.fill("[data-b-label]", "XV101");
+  await page.click("[data-b-add]");
+  const xv = await page.locator("[data-canvas] .ov.sel").boundingBox();
+  await page.mouse.move(xv.x + 5, xv.y + 5);
+  await page.mouse.down();
+  await page.mouse.move(canvas.x + canvas.width * 0.88 + 5, canvas.y + canvas.height * 0.6 + 5, { steps: 5 });
+  await page.mouse.up();
   await page.click("[data-save]");
   await page.waitForFunction(() => /已保存/.test(document.querySelector("[data-editor-status]").textContent));
   await shot(page, "screen-editor-zh");
   const saved = await api(page, `/api/v1/automation/screens/${id}`);
   assert.equal(saved.version, before.version + 1);
-  assert.equal(saved.bindings.length, before.bindings.length + 1);
+  assert.equal(saved.bindings.length, before.bindings.length + 2);
   const placed = saved.bindings.find((b) => b.tag === "R101.TT102" && b.show === "trend");
   assert.ok(placed, "the binding was saved");
   assert.ok(Math.abs(placed.x - 70) < 2 && Math.abs(placed.y - 80) < 2, `placed at ${placed.x},${placed.y}`);
@@ -104,6 +127,17 @@ try {
   assert.match(await dlg.locator("[data-w-result]").textContent(), /步长|频繁/);
   assert.equal((await api(page, "/api/v1/tags/R101.TIC101.SP")).current.value, target);
   await dlg.locator("[data-w-step=result] [data-w-cancel]").click();
+
+  // an on/off command: the valve opened through the same confirmation
+  await page.locator('[data-ov="R101.XV101"]').click();
+  await dlg.locator("input[name=onoff][value=true]").check();
+  await dlg.locator("[data-w-next]").click();
+  assert.match(await dlg.locator("[data-w-new]").textContent(), /^开/);
+  await dlg.locator("[data-w-send]").click();
+  await page.waitForFunction(() => /已写入/.test(document.querySelector("[data-w-result]").textContent));
+  assert.equal((await api(page, "/api/v1/tags/R101.XV101")).current.value, true);
+  await dlg.locator("[data-w-step=result] [data-w-cancel]").click();
+  await page.waitForFunction(() => document.querySelector('[data-ov="R101.XV101"]').classList.contains("on"));
 
   // the wall screen: no menu
   await page.goto(BASE + `/automation/screens/${id}?wall=1`);

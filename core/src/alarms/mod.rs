@@ -157,11 +157,7 @@ impl Sink for Alarms {
     fn accept(&self, batch: &[Sample]) {
         // lock order everywhere: live, then defs (reload swaps defs while holding live)
         let mut live = self.live.lock().expect("alarms lock is never poisoned");
-        let defs = self
-            .defs
-            .read()
-            .expect("alarms lock is never poisoned")
-            .clone();
+        let defs = self.def_index();
         if defs.by_tag.is_empty() {
             return;
         }
@@ -390,16 +386,20 @@ impl Alarms {
             .push(e);
     }
 
+    /// The definitions now (swapped as a whole by `reload`).
+    fn def_index(&self) -> Arc<DefIndex> {
+        self.defs
+            .read()
+            .expect("alarms lock is never poisoned")
+            .clone()
+    }
+
     /// Instrument-fault alarms from the tags' current values (never read, bad, under range,
     /// silent too long), whether or not anything was published. Run once a second with
     /// the wall clock (not while replaying history: the current values are of now).
     pub fn check_instruments(&self, now: i64) {
         let mut live = self.live.lock().expect("alarms lock is never poisoned");
-        let defs = self
-            .defs
-            .read()
-            .expect("alarms lock is never poisoned")
-            .clone();
+        let defs = self.def_index();
         let tags = self.tags.defs();
         for d in defs.faults.iter().filter(|d| d.enabled) {
             let Condition::BadQuality { max_age_s } = d.condition else {
@@ -419,11 +419,7 @@ impl Alarms {
     /// Delays and shelving that expire without a new sample. Run about once a second.
     pub fn tick(&self, now: i64) {
         let mut live = self.live.lock().expect("alarms lock is never poisoned");
-        let defs = self
-            .defs
-            .read()
-            .expect("alarms lock is never poisoned")
-            .clone();
+        let defs = self.def_index();
         let due: Vec<(Arc<AlarmDef>, bool, Option<f64>)> = live
             .eval
             .iter()

@@ -274,13 +274,7 @@ fn screen(app: &App) -> Result<()> {
     let s = screens::save(
         &app.store,
         &lead,
-        ScreenInput {
-            id: None,
-            version: None,
-            name: "R101 聚合釜".into(),
-            unit: "R101".into(),
-            bindings,
-        },
+        ScreenInput::new("R101 聚合釜", "R101", bindings),
         &|n| defs.by_name(n).cloned(),
         crate::util::now_ms(),
     )?;

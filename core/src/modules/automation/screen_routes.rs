@@ -298,6 +298,7 @@ async fn view_page(
         data => to_value(&data),
         wall => wall,
         can_edit => ctx.who.can("automation", Level::Approve),
+        can_write => ctx.who.can("automation", Level::Write),
     };
     if wall {
         // a wall screen shows the process, not the menu

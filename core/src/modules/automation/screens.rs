@@ -112,6 +112,19 @@ pub struct ScreenInput {
     pub bindings: Vec<Binding>,
 }
 
+impl ScreenInput {
+    /// A new screen of `unit` (empty: a plant or area overview).
+    pub fn new(name: &str, unit: &str, bindings: Vec<Binding>) -> ScreenInput {
+        ScreenInput {
+            id: None,
+            version: None,
+            name: name.into(),
+            unit: unit.into(),
+            bindings,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Image {
     #[serde(with = "serde_bytes")]

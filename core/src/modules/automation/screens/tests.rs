@@ -31,13 +31,7 @@ fn bind(tag: &str, show: Show, x: f64, y: f64) -> Binding {
 }
 
 fn input(bindings: Vec<Binding>) -> ScreenInput {
-    ScreenInput {
-        id: None,
-        version: None,
-        name: "R101 聚合釜".into(),
-        unit: "R101".into(),
-        bindings,
-    }
+    ScreenInput::new("R101 聚合釜", "R101", bindings)
 }
 
 #[test]
