@@ -722,6 +722,9 @@ fn a_critical_set_point_is_written_by_two_people_through_the_control_console() {
     assert_eq!(r.status, 303, "{}", r.body);
     let page = lead.get("/automation/control").body;
     assert!(page.contains("data-rule=\"R101.HOLD.SP\""), "{page}");
+    // 修改 fills the form with the tag's rules, so a change keeps the others
+    let form = lead.get("/automation/control?tag=R101.HOLD.SP").body;
+    assert!(form.contains("name=\"critical\" checked"), "{form}");
 
     let api = s.admin_api();
     let old = current(&api, "R101.HOLD.SP").as_f64().unwrap();

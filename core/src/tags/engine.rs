@@ -59,6 +59,16 @@ impl Defs {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Tag>> {
         self.by_id.iter().flatten()
     }
+    /// The names of the tags `keep` takes, sorted (for pickers and suggestion lists).
+    pub fn sorted_names(&self, keep: impl Fn(&Tag) -> bool) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .iter()
+            .filter(|t| keep(t))
+            .map(|t| t.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
     pub fn len(&self) -> usize {
         self.by_name.len()
     }

@@ -535,21 +535,24 @@ pub fn audit_write(
     new: &Value,
     failed: Option<&str>,
 ) -> Result<()> {
-    let mut w = store.write(actor)?;
-    let (action, after) = match failed {
-        None => ("tags.tag.write", serde_json::json!({ "value": new })),
-        Some(why) => (
+    match failed {
+        None => audit_value(
+            store,
+            actor,
+            t,
+            "tags.tag.write",
+            old,
+            serde_json::json!({ "value": new }),
+        ),
+        Some(why) => audit_value(
+            store,
+            actor,
+            t,
             "tags.tag.write_failed",
+            old,
             serde_json::json!({ "value": new, "error": why }),
         ),
-    };
-    w.audit(
-        action,
-        format!("tag:{} {}", t.id, t.name),
-        Change::updated(serde_json::json!({ "value": old }), after),
-    );
-    w.commit()?;
-    Ok(())
+    }
 }
 
 /// Audits a write that a control rule refused before anything was sent.
@@ -561,14 +564,30 @@ fn audit_refused(
     new: &Value,
     why: &str,
 ) -> Result<()> {
+    audit_value(
+        store,
+        actor,
+        t,
+        "tags.tag.write_refused",
+        old,
+        serde_json::json!({ "value": new, "refused": why }),
+    )
+}
+
+/// One audit entry of a command to a tag: the value then → what was asked and how it went.
+fn audit_value(
+    store: &Store,
+    actor: &Actor,
+    t: &Tag,
+    action: &'static str,
+    old: Option<&Value>,
+    after: serde_json::Value,
+) -> Result<()> {
     let mut w = store.write(actor)?;
     w.audit(
-        "tags.tag.write_refused",
+        action,
         format!("tag:{} {}", t.id, t.name),
-        Change::updated(
-            serde_json::json!({ "value": old }),
-            serde_json::json!({ "value": new, "refused": why }),
-        ),
+        Change::updated(serde_json::json!({ "value": old }), after),
     );
     w.commit()?;
     Ok(())

@@ -266,6 +266,17 @@ pub fn unit(r: &impl Reader, code: &str) -> Result<Unit> {
         .ok_or_else(|| Error::NotFound(Msg::new("automation.batch.err.unit").arg("unit", code)))
 }
 
+/// A unit named in a form or a body (a recipe's, a screen's): refused on the `unit` field
+/// when the box has no such unit.
+pub fn known_unit(r: &impl Reader, code: &str) -> Result<()> {
+    unit(r, code).map(|_| ()).map_err(|_| {
+        Error::invalid_msg(
+            "unit",
+            Msg::new("automation.batch.err.unit").arg("unit", code),
+        )
+    })
+}
+
 /// Creates or replaces a unit; its tags must exist (the phase tag needs phase names).
 pub fn save_unit(
     store: &Store,

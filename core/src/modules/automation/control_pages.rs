@@ -55,20 +55,10 @@ fn page_ctx(
             if let Some(t) = defs.get(rule.tag_id) {
                 rule.tag = t.name.clone();
             }
-            let lines: Vec<String> = rule
-                .interlocks
-                .iter()
-                .map(|i| format!("{} {} {} {}", i.tag, i.op.symbol(), i.value, i.text))
-                .collect();
-            serde_json::json!({ "rule": rule, "lines": lines.join("\n") })
+            serde_json::json!({ "rule": rule })
         })
         .collect();
-    let mut writable: Vec<String> = defs
-        .iter()
-        .filter(|t| t.writable)
-        .map(|t| t.name.clone())
-        .collect();
-    writable.sort();
+    let writable = defs.sorted_names(|t| t.writable);
     let now = crate::util::now_ms();
     let me = ctx.who.user().map(|u| u.id);
     let requests: Vec<serde_json::Value> = control::requests(&r, now)?
@@ -110,7 +100,7 @@ async fn page(
             .interlocks
             .iter()
             .map(|i| {
-                format!("{} {} {} {}", i.tag, ascii(i.op), i.value, i.text)
+                format!("{} {} {} {}", i.tag, i.op.symbol(), i.value, i.text)
                     .trim_end()
                     .to_string()
             })
@@ -125,18 +115,6 @@ async fn page(
     }
     let c = page_ctx(&ctx, values)?;
     ctx.page("automation/control.html", c)
-}
-
-/// The operator as typed in the form (`<=` rather than `≤`).
-fn ascii(op: Cmp) -> &'static str {
-    match op {
-        Cmp::Lt => "<",
-        Cmp::Le => "<=",
-        Cmp::Gt => ">",
-        Cmp::Ge => ">=",
-        Cmp::Eq => "=",
-        Cmp::Ne => "!=",
-    }
 }
 
 /// Saves a tag's rules from the form (approve level).

@@ -32,8 +32,10 @@ pub fn parse_params(lines: &str) -> Result<Vec<ParamInput>> {
     })
 }
 
-fn lines_of(r: &Recipe) -> String {
-    r.params
+/// A recipe as the form shows it (parameters as lines).
+fn values_of(r: &Recipe) -> serde_json::Value {
+    let params = r
+        .params
         .iter()
         .map(|p| {
             format!("{} {} {}", p.tag, p.value, p.note)
@@ -41,7 +43,9 @@ fn lines_of(r: &Recipe) -> String {
                 .to_string()
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    serde_json::json!({"code": r.code, "name": r.name, "product": r.product,
+        "unit": r.unit, "params": params, "note": r.note})
 }
 
 fn form_ctx(
@@ -50,15 +54,7 @@ fn form_ctx(
     values: serde_json::Value,
 ) -> std::result::Result<minijinja::Value, AppError> {
     let r = ctx.app.store.read()?;
-    let mut writable: Vec<String> = ctx
-        .app
-        .tags
-        .defs()
-        .iter()
-        .filter(|t| t.writable)
-        .map(|t| t.name.clone())
-        .collect();
-    writable.sort();
+    let writable = ctx.app.tags.defs().sorted_names(|t| t.writable);
     Ok(context! {
         editing => to_value(&editing),
         units => to_value(&super::batches::units(&r)?),
@@ -78,11 +74,7 @@ struct NewQuery {
 async fn new_page(ctx: Need<grant::automation::Read>, q: web::Query<NewQuery>) -> Res {
     ctx.require("automation", Level::Write)?;
     let values = match q.from {
-        Some(id) => {
-            let r = recipes::recipe(&ctx.app.store.read()?, id)?;
-            serde_json::json!({"code": r.code, "name": r.name, "product": r.product,
-                "unit": r.unit, "params": lines_of(&r), "note": r.note})
-        }
+        Some(id) => values_of(&recipes::recipe(&ctx.app.store.read()?, id)?),
         None => serde_json::json!({}),
     };
     let c = form_ctx(&ctx, None, values)?;
@@ -97,9 +89,7 @@ async fn edit_page(ctx: Need<grant::automation::Read>, id: web::Path<u64>) -> Re
     if r.state != RecipeState::Draft {
         return Err(Error::Conflict(Msg::new("automation.recipe.err.not_draft")).into());
     }
-    let values = serde_json::json!({"code": r.code, "name": r.name, "product": r.product,
-        "unit": r.unit, "params": lines_of(&r), "note": r.note});
-    let c = form_ctx(&ctx, Some(&r), values)?;
+    let c = form_ctx(&ctx, Some(&r), values_of(&r))?;
     ctx.page("automation/recipe_form.html", c)
 }
 

@@ -251,12 +251,7 @@ pub fn create(
 ) -> Result<Recipe> {
     let (i, params) = checked(input, tag_of, product_known)?;
     let mut w = store.write(actor)?;
-    super::batches::unit(&w, &i.unit).map_err(|_| {
-        Error::invalid_msg(
-            "unit",
-            Msg::new("automation.batch.err.unit").arg("unit", &i.unit),
-        )
-    })?;
+    super::batches::known_unit(&w, &i.unit)?;
     let same: Vec<Recipe> = recipes(&w)?
         .into_iter()
         .filter(|x| x.code == i.code)
@@ -310,12 +305,7 @@ pub fn update(
     }
     input.code.clone_from(&before.code);
     let (i, params) = checked(input, tag_of, product_known)?;
-    super::batches::unit(&w, &i.unit).map_err(|_| {
-        Error::invalid_msg(
-            "unit",
-            Msg::new("automation.batch.err.unit").arg("unit", &i.unit),
-        )
-    })?;
+    super::batches::known_unit(&w, &i.unit)?;
     let mut edited_by = before.edited_by.clone();
     if actor.name != before.made_by && !edited_by.contains(&actor.name) {
         edited_by.push(actor.name.clone());

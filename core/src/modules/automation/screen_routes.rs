@@ -191,10 +191,11 @@ fn screen_data(
     s: &Screen,
 ) -> Result<serde_json::Value, AppError> {
     let defs = ctx.app.tags.defs();
-    let rules = super::control::rules(&ctx.app.store.read()?)?;
+    let r = ctx.app.store.read()?;
+    let rules = super::control::rules(&r)?;
     let can_write = ctx.who.can("automation", Level::Write);
     // a unit's phase tag shows the phase's name (its value is the phase's number)
-    let phases: Vec<(String, Vec<String>)> = super::batches::units(&ctx.app.store.read()?)?
+    let phases: Vec<(String, Vec<String>)> = super::batches::units(&r)?
         .into_iter()
         .filter(|u| !u.phase_tag.is_empty())
         .map(|u| (u.phase_tag, u.phases))
@@ -262,13 +263,7 @@ async fn create_submit(
 ) -> Res {
     ctx.require("automation", Level::Approve)?;
     let f = FormData::from(form);
-    let input = ScreenInput {
-        id: None,
-        version: None,
-        name: f.get("name").to_string(),
-        unit: f.get("unit").to_string(),
-        bindings: Vec::new(),
-    };
+    let input = ScreenInput::new(f.get("name"), f.get("unit"), Vec::new());
     let r = ctx.write(move |app, actor| save(app, actor, input)).await;
     ctx.done(
         r.map(|s| format!("/automation/screens/{}/edit", s.id)),
@@ -311,8 +306,7 @@ fn edit_ctx(ctx: &Need<grant::automation::Read>, id: u64) -> Result<minijinja::V
     let r = ctx.app.store.read()?;
     let s = named(&ctx.app, screens::screen(&r, id)?);
     let data = screen_data(ctx, &s)?;
-    let mut names: Vec<String> = ctx.app.tags.defs().iter().map(|t| t.name.clone()).collect();
-    names.sort();
+    let names = ctx.app.tags.defs().sorted_names(|_| true);
     Ok(context! {
         screen => to_value(&s),
         data => to_value(&data),

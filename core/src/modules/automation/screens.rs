@@ -216,12 +216,7 @@ pub fn save(
     }
     let mut w = store.write(actor)?;
     if !unit.is_empty() {
-        super::batches::unit(&w, &unit).map_err(|_| {
-            Error::invalid_msg(
-                "unit",
-                Msg::new("automation.batch.err.unit").arg("unit", &unit),
-            )
-        })?;
+        super::batches::known_unit(&w, &unit)?;
     }
     let before = match input.id {
         Some(id) => Some(screen(&w, id)?),

@@ -27,8 +27,7 @@ fn form_ctx(
     editing: Option<&Unit>,
     values: serde_json::Value,
 ) -> minijinja::Value {
-    let mut names: Vec<String> = ctx.app.tags.defs().iter().map(|t| t.name.clone()).collect();
-    names.sort();
+    let names = ctx.app.tags.defs().sorted_names(|_| true);
     context! {
         editing => to_value(&editing),
         tag_names => names,
