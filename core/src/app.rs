@@ -32,6 +32,8 @@ pub struct App {
     pub northbound: crate::northbound::Northbound,
     /// X modules as WebAssembly plugins.
     pub plugins: crate::plugins::Plugins,
+    /// Camera streams, live views and recordings.
+    pub video: Arc<crate::cameras::video::Video>,
     reloading: std::sync::Mutex<()>,
     /// The runtime of drivers and background I/O; shut down by `run` on exit.
     io: std::sync::Mutex<Option<tokio::runtime::Runtime>>,
@@ -103,8 +105,22 @@ impl App {
             io.handle().clone(),
         );
         let plugins = crate::plugins::Plugins::new(&cfg.data_dir);
+        let video = Arc::new(crate::cameras::video::Video::new(
+            store.clone(),
+            &cfg.data_dir,
+        ));
+        match video.recorder.recover() {
+            Ok((0, 0)) => {}
+            Ok((open, orphans)) => tracing::info!(
+                open,
+                orphans,
+                "recordings cut short by the last stop recovered"
+            ),
+            Err(e) => tracing::error!(error = %e, "recordings not recovered"),
+        }
         Ok(App {
             plugins,
+            video,
             tags,
             historian,
             alarms,
@@ -180,6 +196,7 @@ impl App {
     /// Stops drivers and the I/O runtime (at shutdown).
     fn stop_io(&self) {
         self.plugins.stop_all();
+        self.video.recorder.stop_all();
         self.drivers.stop_all();
         self.northbound.stop();
         if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
@@ -213,8 +230,10 @@ impl App {
                 .clone()
                 .run(self.alarms.subscribe(), self.offset),
         );
+        self.video.start(rt.handle());
         rt.spawn(crate::cameras::follow_alarms(
             self.store.clone(),
+            self.video.clone(),
             self.alarms.subscribe(),
         ));
         rt.spawn(async move {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod camera;
 pub mod opcua;
 pub mod plc;
 pub mod plugins;
@@ -106,8 +107,20 @@ impl Server {
     /// Starts `nplusx <args> --data <data> --listen 127.0.0.1:0 --tls off [--config cfg]`
     /// and waits until it listens (and has printed first-start credentials, if any).
     pub fn start(args: &[&str], data: &Path, config: Option<&Path>) -> Server {
+        Server::start_env(args, data, config, &[])
+    }
+
+    /// `start` with extra environment variables (e.g. libfaketime's, to run the box weeks
+    /// later than the machine's clock).
+    pub fn start_env(
+        args: &[&str],
+        data: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let slot = Slot::take();
         let mut cmd = Command::new(bin());
+        cmd.envs(env.iter().copied());
         cmd.args(args)
             .arg("--data")
             .arg(data)
@@ -376,6 +389,36 @@ impl Client {
             self.with(self.agent.get(format!("{}{path}", self.base)))
                 .call(),
         )
+    }
+
+    /// The first `max` bytes of a response that may never end (a live stream): status,
+    /// content type, bytes. Stops early after `secs`.
+    pub fn get_prefix(&self, path: &str, max: usize, secs: u64) -> (u16, String, Vec<u8>) {
+        let mut r = match self
+            .with(self.agent.get(format!("{}{path}", self.base)))
+            .call()
+        {
+            Ok(r) => r,
+            Err(e) => panic!("GET {path}: {e}"),
+        };
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut reader = r.body_mut().as_reader();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 16384];
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while out.len() < max && Instant::now() < deadline {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        (status, ct, out)
     }
 
     /// Posts raw bytes (`application/octet-stream`), e.g. a plugin package.

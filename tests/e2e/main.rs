@@ -25,3 +25,4 @@ mod platform;
 mod plugins;
 mod quality;
 mod safety;
+mod video;

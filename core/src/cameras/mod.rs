@@ -8,6 +8,8 @@
 //! sealed like every other secret. Owns the `cameras.*` tables.
 
 pub mod routes;
+pub mod video;
+pub mod video_routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,41 @@ pub struct Camera {
     #[serde(default)]
     pub password: Secret,
     pub enabled: bool,
+    /// What the box records of this camera besides permit work in its zones.
+    #[serde(default)]
+    pub recording: Recording,
+    /// Plant-map zones this camera sees: permits at work there are recorded with it.
+    #[serde(default)]
+    pub zones: Vec<u64>,
+}
+
+/// A camera's own recording mode. Permit work in the zones it covers is recorded whatever
+/// the mode (GB 30871).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recording {
+    /// Only permit work; no stream kept unless someone watches.
+    Off,
+    /// Alarm clips (pre-roll and post-roll) and permit work.
+    #[default]
+    Events,
+    /// Always, plus the reasons above (kept as long as the longest asks).
+    Continuous,
+}
+
+impl Recording {
+    pub fn id(self) -> &'static str {
+        match self {
+            Recording::Off => "off",
+            Recording::Events => "events",
+            Recording::Continuous => "continuous",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Recording> {
+        [Recording::Off, Recording::Events, Recording::Continuous]
+            .into_iter()
+            .find(|r| r.id() == s)
+    }
 }
 
 impl Camera {
@@ -132,6 +169,17 @@ pub fn save(store: &Store, actor: &Actor, input: Camera) -> Result<Camera> {
         },
         ..input
     };
+    c.zones.sort_unstable();
+    c.zones.dedup();
+    if !c.zones.is_empty() {
+        let known = crate::modules::safety::people::service::zones(&w)?;
+        if let Some(z) = c.zones.iter().find(|z| !known.iter().any(|k| k.id == **z)) {
+            return Err(Error::invalid_msg(
+                "zones",
+                Msg::new("cameras.err.zone").arg("zone", z),
+            ));
+        }
+    }
     if c.rtsp_url.is_empty() && c.snapshot_url.is_empty() {
         return Err(Error::invalid("snapshot_url", "cameras.err.no_url"));
     }
@@ -369,12 +417,25 @@ fn attach(store: &Store, e: &Event, states: &States) -> Result<usize> {
 }
 
 /// Follows the alarm events and attaches snapshots to raised alarms. Run on the I/O runtime.
-pub async fn follow_alarms(store: Arc<Store>, mut events: tokio::sync::broadcast::Receiver<Event>) {
+pub async fn follow_alarms(
+    store: Arc<Store>,
+    video: Arc<video::Video>,
+    mut events: tokio::sync::broadcast::Receiver<Event>,
+) {
     use tokio::sync::broadcast::error::RecvError;
     let states: Arc<States> = Arc::default();
     loop {
         match events.recv().await {
             Ok(e) if e.kind == EventKind::Raised && !e.area.is_empty() => {
+                if let Ok(cams) = store
+                    .read()
+                    .map_err(crate::error::Error::from)
+                    .and_then(|r| cameras(&r))
+                {
+                    video
+                        .recorder
+                        .alarm_raised(&cams, &e.area, e.alarm, crate::util::now_ms());
+                }
                 let (st, states) = (store.clone(), states.clone());
                 tokio::task::spawn_blocking(move || {
                     if let Err(err) = attach(&st, &e, &states) {

@@ -15,6 +15,8 @@ use crate::web::grant::{self, Either, Need};
 const M: &str = "integration";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // `/integration/cameras/settings` before `/integration/cameras/{id}`
+    super::video_routes::configure(cfg);
     cfg.service(list_page)
         .service(new_page)
         .service(create_submit)
@@ -46,6 +48,8 @@ fn values(c: &Camera) -> serde_json::Value {
     serde_json::json!({
         "name": c.name, "area": c.area, "rtsp_url": c.rtsp_url, "snapshot_url": c.snapshot_url,
         "username": c.username, "password_set": c.password.is_set(), "enabled": if c.enabled { "on" } else { "" },
+        "recording": c.recording.id(),
+        "zones": c.zones.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
     })
 }
 
@@ -63,6 +67,13 @@ fn from_form(f: &FormData, id: u32) -> Camera {
             (p, false) => Secret::Plain(p.to_string()),
         },
         enabled: f.checked("enabled"),
+        recording: super::Recording::parse(f.get("recording")).unwrap_or_default(),
+        zones: f
+            .all("zones")
+            .iter()
+            .filter(|z| !z.is_empty())
+            .map(|z| z.parse().unwrap_or(u64::MAX))
+            .collect(),
     }
 }
 
@@ -103,15 +114,54 @@ async fn create_submit(
     )
 }
 
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    /// The day of the recordings timeline (`YYYY-MM-DD`, default today).
+    day: Option<String>,
+    /// Play the recording from this moment (UTC ms) …
+    play: Option<i64>,
+    /// … to this one.
+    until: Option<i64>,
+}
+
+/// A camera: its live view and status, the day's recordings on a timeline with playback
+/// and export, and its settings.
 #[get("/integration/cameras/{id:\\d+}")]
 async fn edit_page(
     ctx: Need<grant::integration::Read>,
     id: web::Path<u32>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let c = super::camera(&ctx.app.store.read()?, *id)?;
+    let day = q
+        .day
+        .as_deref()
+        .and_then(crate::plant_time::parse_day)
+        .unwrap_or_else(|| crate::plant_time::today(ctx.app.offset));
+    let timeline = super::video_routes::day_timeline(&ctx, c.id, day)?;
+    let play = q.play.map(|from| {
+        let to = q
+            .until
+            .unwrap_or(from + 60_000)
+            .min(from + super::video::record::MAX_CLIP_MS);
+        serde_json::json!({ "from": from, "to": to })
+    });
     ctx.page(
         "integration/camera_form.html",
-        context! { camera => to_value(&c.redacted()), values => to_value(&values(&c)), can_write => ctx.who.can(M, Level::Write) },
+        context! { camera => to_value(&c.redacted()), values => to_value(&values(&c)),
+        can_write => ctx.who.can(M, Level::Write),
+        status => to_value(&ctx.app.video.status(c.id)), timeline => to_value(&timeline),
+        play => to_value(&play), zones => to_value(&zone_choices(&ctx)?) },
+    )
+}
+
+/// The plant map's zones a camera can cover.
+fn zone_choices(ctx: &Ctx) -> Result<Vec<serde_json::Value>, AppError> {
+    Ok(
+        crate::modules::safety::people::service::zones(&ctx.app.store.read()?)?
+            .iter()
+            .map(|z| serde_json::json!({ "id": z.id, "name": z.name }))
+            .collect(),
     )
 }
 

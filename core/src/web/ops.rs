@@ -33,6 +33,22 @@ struct ModuleLabels {
     module: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CameraLabels {
+    camera: String,
+}
+
+/// Per camera: what the cameras page shows of its stream.
+#[derive(Default)]
+struct CameraMetrics {
+    connected: Family<CameraLabels, Gauge>,
+    bitrate: Family<CameraLabels, Gauge>,
+    frames: Family<CameraLabels, Gauge>,
+    reconnects: Family<CameraLabels, Gauge>,
+    recording: Family<CameraLabels, Gauge>,
+    viewers: Family<CameraLabels, Gauge>,
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
@@ -46,6 +62,7 @@ pub struct Metrics {
     journal_checkpoints: Gauge,
     journal_redone: Gauge,
     module_enabled: Family<ModuleLabels, Gauge>,
+    cameras: CameraMetrics,
 }
 
 impl Default for Metrics {
@@ -119,7 +136,43 @@ impl Default for Metrics {
             "1 when a built-in module is switched on",
             module_enabled.clone(),
         );
+        let cameras = CameraMetrics::default();
+        for (name, help, f) in [
+            (
+                "camera_connected",
+                "1 while the camera's RTSP stream is connected",
+                &cameras.connected,
+            ),
+            (
+                "camera_bitrate_bps",
+                "The camera's video bit rate over the last 5 s",
+                &cameras.bitrate,
+            ),
+            (
+                "camera_frames",
+                "Frames received from the camera since the box started",
+                &cameras.frames,
+            ),
+            (
+                "camera_reconnects",
+                "Connections to the camera after the first",
+                &cameras.reconnects,
+            ),
+            (
+                "camera_recording",
+                "1 while the camera is being recorded",
+                &cameras.recording,
+            ),
+            (
+                "camera_viewers",
+                "Live views of the camera open now",
+                &cameras.viewers,
+            ),
+        ] {
+            registry.register(name, help, f.clone());
+        }
         Metrics {
+            cameras,
             registry: Mutex::new(registry),
             requests,
             latency,
@@ -214,6 +267,27 @@ pub async fn metrics(app: web::Data<App>) -> HttpResponse {
                 module: module.id().to_string(),
             })
             .set(app.registry.is_enabled(module.id()) as i64);
+    }
+    let names: std::collections::HashMap<u32, String> = app
+        .store
+        .read()
+        .map_err(crate::error::Error::from)
+        .and_then(|r| crate::cameras::cameras(&r))
+        .map(|cs| cs.into_iter().map(|c| (c.id, c.name)).collect())
+        .unwrap_or_default();
+    for (id, st) in app.video.statuses() {
+        let Some(name) = names.get(&id) else { continue };
+        let l = CameraLabels {
+            camera: format!("{id} {name}"),
+        };
+        let c = &m.cameras;
+        let connected = st.state == crate::cameras::video::LinkState::Connected;
+        c.connected.get_or_create(&l).set(connected as i64);
+        c.bitrate.get_or_create(&l).set(st.bitrate_bps as i64);
+        c.frames.get_or_create(&l).set(st.frames as i64);
+        c.reconnects.get_or_create(&l).set(st.reconnects as i64);
+        c.recording.get_or_create(&l).set(st.recording as i64);
+        c.viewers.get_or_create(&l).set(st.viewers as i64);
     }
     let mut out = String::new();
     let registry = m.registry.lock().expect("metrics lock is never poisoned");

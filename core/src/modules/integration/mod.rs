@@ -67,6 +67,7 @@ impl Module for Integration {
         doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<browse::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<crate::cameras::routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<crate::cameras::video_routes::Doc as utoipa::OpenApi>::openapi());
         doc
     }
 

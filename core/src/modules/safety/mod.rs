@@ -185,6 +185,25 @@ impl Module for Safety {
             .collect::<Vec<_>>()
             .join(", ");
         let now = crate::util::now_ms();
+        let video = app
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| {
+                permits::service::special_hot_work_since(&r, since)?
+                    .iter()
+                    .map(|w| {
+                        crate::cameras::video::record::permit_video(&r, w, now)
+                            .map(|v| (w.number.clone(), v.full))
+                    })
+                    .collect::<crate::error::Result<Vec<_>>>()
+            })
+            .unwrap_or_default();
+        let without: Vec<&str> = video
+            .iter()
+            .filter(|(_, full)| !full)
+            .map(|(n, _)| n.as_str())
+            .collect();
         let l = people::live::live(app);
         let last = |a: &std::sync::atomic::AtomicI64| a.load(std::sync::atomic::Ordering::Relaxed);
         let (pos, gate) = (last(&l.last_position_ms), last(&l.last_gate_ms));
@@ -245,6 +264,22 @@ impl Module for Safety {
                 detail: Msg::new("safety.evidence.permits")
                     .arg("total", total)
                     .arg("per_type", per_type)
+                    .render(lang),
+            },
+            Evidence {
+                item_key: "module.safety.item.permits",
+                met: without.is_empty(),
+                detail: Msg::new("safety.evidence.permit_video")
+                    .arg("total", video.len())
+                    .arg("full", video.len() - without.len())
+                    .arg(
+                        "without",
+                        if without.is_empty() {
+                            "—".to_string()
+                        } else {
+                            without.join(", ")
+                        },
+                    )
                     .render(lang),
             },
             Evidence {

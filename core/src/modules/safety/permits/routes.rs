@@ -903,7 +903,17 @@ fn detail_ctx(
                 .collect()
         })
         .unwrap_or_default();
+    let video = match svc::permit_video_work(&r, p.id)? {
+        Some(work) => Some(crate::cameras::video::record::permit_video(
+            &r,
+            &work,
+            now_ms(),
+        )?),
+        None => None,
+    };
     Ok(context! {
+        video => to_value(&video),
+        needs_video => svc::needs_video(p),
         combustible_limit => limits.as_ref().map(|l| super::rules::combustible_limit(l.lel_pct)),
         needs_o2 => limits.as_ref().is_some_and(|l| l.oxygen != super::rules::OxygenRule::Unchecked),
         toxic_limits => to_value(&toxic_limits),

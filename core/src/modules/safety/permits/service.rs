@@ -2335,3 +2335,88 @@ pub(crate) fn migrate_toxic_lists(w: &mut WriteTx) -> crate::store::Result<()> {
 
 #[cfg(test)]
 mod tests;
+
+// ------------------------------------------------------------------ video (GB 30871)
+
+/// Work GB 30871 wants on video: 特级 hot work (full video) and confined-space entry.
+pub fn needs_video(p: &Permit) -> bool {
+    match p.work() {
+        WorkType::HotWork => p.level.as_deref() == Some("special"),
+        WorkType::ConfinedSpace => true,
+        _ => false,
+    }
+}
+
+/// A permit whose work is to be recorded, and the plant-map zones its location lies in
+/// (cameras covering one of them record it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoWork {
+    pub id: u64,
+    pub number: String,
+    pub zones: Vec<u64>,
+    pub started_ms: i64,
+    /// None while the work goes on (working, suspended, waiting for acceptance).
+    pub closed_ms: Option<i64>,
+    pub special: bool,
+}
+
+fn video_work(
+    p: &Permit,
+    zones: &[crate::modules::safety::people::model::Zone],
+) -> Option<VideoWork> {
+    if !needs_video(p) {
+        return None;
+    }
+    let started_ms = p.started_ms?;
+    Some(VideoWork {
+        id: p.id,
+        number: p.number.clone(),
+        zones: zones
+            .iter()
+            .filter(|z| {
+                crate::modules::safety::people::tracking::point_in_polygon(&z.polygon, p.x, p.y)
+            })
+            .map(|z| z.id)
+            .collect(),
+        started_ms,
+        closed_ms: match p.stage {
+            Stage::Working | Stage::Suspended | Stage::Acceptance => None,
+            _ => Some(p.closed_ms.unwrap_or(p.updated_ms)),
+        },
+        special: p.work() == WorkType::HotWork,
+    })
+}
+
+/// The permits at work now that need video.
+pub fn at_work_needing_video(r: &impl Reader) -> Result<Vec<VideoWork>> {
+    let zones = crate::modules::safety::people::service::zones(r)?;
+    Ok(r.all(&PERMITS)?
+        .iter()
+        .filter(|(_, p)| {
+            matches!(
+                p.stage,
+                Stage::Working | Stage::Suspended | Stage::Acceptance
+            )
+        })
+        .filter_map(|(_, p)| video_work(p, &zones))
+        .collect())
+}
+
+/// One permit's video work (its span and zones), if it needs video and has started.
+pub fn permit_video_work(r: &impl Reader, id: u64) -> Result<Option<VideoWork>> {
+    let zones = crate::modules::safety::people::service::zones(r)?;
+    Ok(video_work(&permit(r, id)?, &zones))
+}
+
+/// 特级 hot-work permits whose work started since `since_ms`, for the compliance page.
+pub fn special_hot_work_since(r: &impl Reader, since_ms: i64) -> Result<Vec<VideoWork>> {
+    let zones = crate::modules::safety::people::service::zones(r)?;
+    let mut out: Vec<VideoWork> = r
+        .all(&PERMITS)?
+        .iter()
+        .filter_map(|(_, p)| video_work(p, &zones))
+        .filter(|v| v.special && v.started_ms >= since_ms)
+        .collect();
+    out.sort_by_key(|v| std::cmp::Reverse(v.started_ms));
+    Ok(out)
+}
