@@ -73,6 +73,34 @@ pub fn profile() -> Profile {
 }
 
 /// Seeds the demo plant. Returns the credentials to print once.
+/// A camera on the box's own test picture over RTSP, watching the reactor area (its alarms
+/// get clips) and the polymerisation hall on the plant map (its special-grade hot work and
+/// confined-space permits are recorded while at work).
+fn seed_camera(app: &App) -> Result<()> {
+    let zones: Vec<u64> = crate::modules::safety::people::service::zones(&app.store.read()?)?
+        .into_iter()
+        .filter(|z| z.name == "聚合车间")
+        .map(|z| z.id)
+        .collect();
+    crate::cameras::save(
+        &app.store,
+        &crate::store::Actor::system("demo"),
+        crate::cameras::Camera {
+            id: 0,
+            name: "聚合车间 R101 测试画面".into(),
+            area: "resin".into(),
+            rtsp_url: format!("rtsp://{}/pattern", crate::cameras::testcam::HOST),
+            snapshot_url: String::new(),
+            username: String::new(),
+            password: crate::secrets::Secret::Empty,
+            enabled: true,
+            recording: crate::cameras::Recording::Events,
+            zones,
+        },
+    )?;
+    Ok(())
+}
+
 pub fn seed(app: &App) -> Result<Credentials> {
     let actor = Actor::system("demo");
     crate::org::service::save_profile(&app.store, &actor, profile())?;
@@ -106,6 +134,7 @@ pub fn seed(app: &App) -> Result<Credentials> {
     for m in app.registry.modules() {
         m.seed_demo(app)?;
     }
+    seed_camera(app)?;
     app.plugins.seed_demo(app)?;
     tracing::info!(users = USERS.len(), "demo plant seeded");
     Ok(Credentials { rows, password })

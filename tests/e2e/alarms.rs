@@ -788,5 +788,8 @@ fn cameras_are_fetched_through_the_box_and_photograph_alarms() {
         tags.contains(&format!("/integration/cameras/{id}/snapshot")),
         "the area page shows its camera"
     );
-    assert!(tags.contains("rtsp://192.168.1.64:554/Streaming/Channels/101"));
+    assert!(
+        tags.contains(&format!("/integration/cameras/{id}/live.mp4")),
+        "live through the box"
+    );
 }

@@ -167,3 +167,8 @@ fn npm_ci(dir: &Path) {
         .success();
     assert!(ok, "npm ci in tests/browser failed");
 }
+
+#[test]
+fn a_camera_is_watched_live_in_the_browser() {
+    story("video.spec.mjs");
+}

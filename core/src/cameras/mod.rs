@@ -8,6 +8,7 @@
 //! sealed like every other secret. Owns the `cameras.*` tables.
 
 pub mod routes;
+pub mod testcam;
 pub mod video;
 pub mod video_routes;
 

@@ -225,6 +225,8 @@ pub struct Video {
     store: Arc<Store>,
     feeds: Mutex<HashMap<u32, Arc<Feed>>>,
     rt: Mutex<Option<tokio::runtime::Handle>>,
+    /// The box's own test camera (`rtsp://testcam.nplusx/…`), started when first used.
+    testcam: Mutex<Option<u16>>,
     pub recorder: record::Recorder,
 }
 
@@ -235,6 +237,7 @@ impl Video {
             store,
             feeds: Mutex::default(),
             rt: Mutex::default(),
+            testcam: Mutex::default(),
         }
     }
 
@@ -288,7 +291,23 @@ impl Video {
             .ok()
             .and_then(|s| s.reveal(&camera.password))
             .unwrap_or_default();
-        let h = rt.spawn(ingest::run(feed.clone(), camera.clone(), password));
+        let mut target = camera.clone();
+        if let Some(rest) = camera
+            .rtsp_url
+            .strip_prefix(&format!("rtsp://{}", super::testcam::HOST))
+        {
+            let mut port = self.testcam.lock().expect("testcam lock");
+            if port.is_none() {
+                match super::testcam::start(&rt) {
+                    Ok(p) => *port = Some(p),
+                    Err(e) => tracing::error!(error = %e, "test camera not started"),
+                }
+            }
+            if let Some(p) = *port {
+                target.rtsp_url = format!("rtsp://127.0.0.1:{p}{rest}");
+            }
+        }
+        let h = rt.spawn(ingest::run(feed.clone(), target, password));
         *task = Some((h, camera.clone()));
     }
 
