@@ -185,6 +185,7 @@ fn main() {
     let video = Arc::new(nplusx::cameras::video::Video::new(
         store.clone(),
         dir.path(),
+        time::UtcOffset::from_hms(8, 0, 0).unwrap(),
     ));
     video.start(rt.handle());
     std::thread::sleep(Duration::from_secs(6));

@@ -108,6 +108,7 @@ impl App {
         let video = Arc::new(crate::cameras::video::Video::new(
             store.clone(),
             &cfg.data_dir,
+            offset,
         ));
         match video.recorder.recover() {
             Ok((0, 0)) => {}

@@ -14,6 +14,7 @@ pub const PASSWORD: &str = "Cam-2026";
 pub struct Camera {
     child: Option<Child>,
     pub port: u16,
+    codec: &'static str,
 }
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -41,6 +42,11 @@ impl Camera {
     /// A camera serving `rtsp://127.0.0.1:{port}/cam`, or `None` (test skipped) when
     /// GStreamer's RTSP server is not installed.
     pub fn start() -> Option<Camera> {
+        Camera::start_codec("h264")
+    }
+
+    /// A camera sending `codec` (`h264`, or `jpeg` as old cameras do).
+    pub fn start_codec(codec: &'static str) -> Option<Camera> {
         let required = std::env::var("NPLUSX_REQUIRE_RTSP").is_ok_and(|v| v == "1");
         if !available() {
             assert!(
@@ -57,7 +63,11 @@ impl Camera {
             .local_addr()
             .unwrap()
             .port();
-        let mut c = Camera { child: None, port };
+        let mut c = Camera {
+            child: None,
+            port,
+            codec,
+        };
         c.restart();
         Some(c)
     }
@@ -71,7 +81,14 @@ impl Camera {
         let mut child = Command::new(PYTHON)
             .arg(script())
             .arg(self.port.to_string())
-            .args(["--user", USER, "--password", PASSWORD])
+            .args([
+                "--user",
+                USER,
+                "--password",
+                PASSWORD,
+                "--codec",
+                self.codec,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -81,6 +98,16 @@ impl Camera {
         BufReader::new(out).read_line(&mut line).expect("reads");
         assert_eq!(line.trim(), "READY", "the RTSP camera did not start");
         self.child = Some(child);
+    }
+
+    /// The camera hangs (SIGSTOP): its connection stays open, nothing arrives.
+    pub fn freeze(&self, frozen: bool) {
+        if let Some(c) = &self.child {
+            let sig = if frozen { "-STOP" } else { "-CONT" };
+            let _ = Command::new("kill")
+                .args([sig, &c.id().to_string()])
+                .status();
+        }
     }
 
     /// The camera loses power.

@@ -12,12 +12,15 @@ use crate::common::camera::{self, Camera};
 use crate::common::{self, Server, eventually};
 use crate::safety::{act, gas, local, to_work, user_id};
 
+/// The demo's warehouse zone (仓库, x 30–110 m, y 40–120 m): no demo permit works there.
+const WAREHOUSE: u64 = 3;
+
 fn add_camera(api: &common::Client, url: &str, password: &str, recording: &str) -> u64 {
     let r = api.post_json(
         "/api/v1/cameras",
         &json!({"id": 0, "name": "聚合车间东", "area": "polymer", "rtsp_url": url,
                 "username": camera::USER, "password": password, "enabled": true,
-                "recording": recording, "zones": [1]}),
+                "recording": recording, "zones": [WAREHOUSE]}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()["id"].as_u64().unwrap()
@@ -104,7 +107,7 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
         "nothing recorded without a reason"
     );
 
-    // a 特级 hot-work permit in zone 1 (聚合车间), which the camera covers
+    // a 特级 hot-work permit in the warehouse, which the camera covers
     let sun = user_id(&admin, "sun.wei");
     let applicant = s.login("zhou.jianming");
     let r = applicant.post_json(
@@ -112,8 +115,8 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
         &json!({
             "details": {"type": "hot_work", "assessed": "special", "method": "电焊", "method_kind": "welding",
                         "lel_pct": 1.2, "outdoor": false, "wind_force": 1, "monitor_tags": ["GD101"]},
-            "applicant_unit": "生产部", "content": "测试：聚合釜出料管补焊", "location": "聚合车间",
-            "x": 100.0, "y": 200.0, "work_unit": "设备动力部", "leader": "徐国平",
+            "applicant_unit": "生产部", "content": "测试：货架立柱补焊", "location": "仓库",
+            "x": 70.0, "y": 80.0, "work_unit": "设备动力部", "leader": "徐国平",
             "workers": [{"name": "王强", "cert": "T330781199203150417"}],
             "guardian_id": sun, "risks": "可燃气体\n烫伤", "from": local(-1), "to": local(240),
         }),
@@ -176,6 +179,15 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
         "the permit lists its recordings"
     );
 
+    // the camera holds the permit's evidence: it cannot be deleted
+    let r = admin.delete(&format!("/api/v1/cameras/{id}"));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "cameras.has_evidence".into()),
+        "{}",
+        r.body
+    );
+
     // played back: a standard MP4 GStreamer reads, about as long as the work
     let frames = clip_frames(&admin, id, started, closed);
     assert!(frames >= 100, "{frames} frames in the clip (10 fps)");
@@ -216,7 +228,93 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
                 "keep_permit_days": 7, "budget_mb": 50_000}),
     );
     assert_eq!((r.status, r.code()), (422, "cameras.permit_keep".into()));
+
+    // alarm clips: from the pre-roll before the raise to the post-roll after it
+    let r = api.put_json(
+        "/api/v1/cameras/settings",
+        &json!({"preroll_s": 5, "postroll_s": 5, "keep_continuous_days": 7, "keep_alarm_days": 30,
+                "keep_permit_days": 31, "budget_mb": 50_000}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.put_json(
+        &format!("/api/v1/cameras/{id}"),
+        &json!({"id": id, "name": "聚合车间东", "area": "polymer", "rtsp_url": cam.url(),
+                "username": camera::USER, "password": {"set": true}, "enabled": true,
+                "recording": "events", "zones": [WAREHOUSE]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = api.post_json(
+        "/api/v1/tags",
+        &json!({"id": 0, "name": "POLY.PT1", "data_type": "float", "source": {"kind": "manual"},
+                "writable": true, "area": "polymer"}),
+    );
+    assert_eq!(t.status, 201, "{}", t.body);
+    let d = api.post_json(
+        "/api/v1/alarms/defs",
+        &json!({"id": 0, "tag": t.json()["id"], "condition": {"kind": "high", "limit": 10.0},
+                "priority": "high", "message_zh": "聚合压力高", "area": "polymer", "enabled": true}),
+    );
+    assert_eq!(d.status, 201, "{}", d.body);
+    let alarm = d.json()["id"].as_u64().unwrap();
+    // the pre-roll fills while the camera streams for its mode
+    eventually(20, || status(&admin, id)["state"] == "connected");
+    std::thread::sleep(Duration::from_secs(7));
+    let raised = now_ms();
+    let w = api.post_json("/api/v1/tags/POLY.PT1/write", &json!({"value": 15.0}));
+    assert_eq!(w.status, 200, "{}", w.body);
+    let clip = |api: &common::Client| {
+        recordings(api, id).into_iter().find(|g| {
+            g["open"] == false
+                && g["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["kind"] == "alarm" && r["id"] == alarm)
+        })
+    };
+    eventually(30, || clip(&api).is_some());
+    let g = clip(&api).unwrap();
+    let (a, b) = (
+        g["start_ms"].as_i64().unwrap(),
+        g["end_ms"].as_i64().unwrap(),
+    );
+    assert!(
+        a <= raised - 3_000,
+        "pre-roll: starts {} ms before the raise",
+        raised - a
+    );
+    assert!(
+        b >= raised + 4_000,
+        "post-roll: ends {} ms after the raise",
+        b - raised
+    );
+    assert!(clip_frames(&api, id, a, b) >= 80);
+    let page = api.get(&format!("/automation/alarms/{alarm}")).body;
+    assert!(
+        page.contains("alarm-clips"),
+        "the alarm page lists its clip"
+    );
     drop(cam);
+
+    // a camera sending MJPEG: refused by name, the box goes on
+    let Some(old) = Camera::start_codec("jpeg") else {
+        return;
+    };
+    let mj = add_camera(&admin, &old.url(), camera::PASSWORD, "events");
+    eventually(20, || status(&admin, mj)["state"] == "failed");
+    let st = status(&admin, mj);
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("only H.264 and H.265"),
+        "{st}"
+    );
+    let list = s.login("wang.haitao").get("/integration/cameras").body;
+    assert!(
+        list.contains("only H.264 and H.265"),
+        "the cameras page says why"
+    );
 }
 
 #[test]
@@ -232,6 +330,16 @@ fn a_restarted_camera_reconnects_a_hard_kill_keeps_the_index_and_old_footage_goe
     eventually(20, || {
         recordings(&admin, id).iter().any(|g| g["open"] == true)
     });
+
+    // the camera hangs: the box notices within seconds and retries
+    cam.freeze(true);
+    eventually(25, || {
+        status(&admin, id)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("stalled"))
+    });
+    cam.freeze(false);
+    eventually(40, || status(&admin, id)["state"] == "connected");
 
     // the camera loses power and comes back: the box reconnects by itself
     std::thread::sleep(Duration::from_secs(3));

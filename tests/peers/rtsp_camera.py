@@ -3,7 +3,7 @@
 project code) serving a moving test picture as H.264 over RTSP on 127.0.0.1.
 
     rtsp_camera.py PORT [--user U --password P] [--width W --height H --fps F --kbps K]
-                        [--gop N] [--pattern NAME] [--auth basic|digest]
+                        [--gop N] [--pattern NAME] [--auth basic|digest] [--codec h264|jpeg]
 
 Serves rtsp://127.0.0.1:PORT/cam. With --user, requests need Digest (default) or Basic credentials.
 Prints "READY" once listening; runs until killed.
@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
     ap.add_argument("--auth", choices=["basic", "digest"], default="digest")
+    ap.add_argument("--codec", choices=["h264", "jpeg"], default="h264")
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--height", type=int, default=240)
     ap.add_argument("--fps", type=int, default=10)
@@ -38,14 +39,20 @@ def main():
     server.set_address("127.0.0.1")
     server.set_service(str(a.port))
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(
-        f"( videotestsrc is-live=true pattern={a.pattern} "
-        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
-        f"! clockoverlay "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={a.kbps} "
-        f"key-int-max={a.gop} ! video/x-h264,profile=baseline "
-        f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    source = (
+        f"videotestsrc is-live=true pattern={a.pattern} "
+        f"! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 ! clockoverlay"
     )
+    if a.codec == "jpeg":
+        # an old camera's MJPEG stream
+        encode = "videoconvert ! video/x-raw,format=I420 ! jpegenc ! rtpjpegpay name=pay0 pt=96"
+    else:
+        encode = (
+            f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={a.kbps} "
+            f"key-int-max={a.gop} ! video/x-h264,profile=baseline "
+            f"! rtph264pay name=pay0 pt=96 config-interval=1"
+        )
+    factory.set_launch(f"( {source} ! {encode} )")
     # one pipeline for every client, like a camera's encoder
     factory.set_shared(True)
     if a.user:

@@ -14,7 +14,7 @@
     var video = fig.querySelector("video");
     var note = fig.querySelector(".live-note");
     var fallback = fig.querySelector("img.fallback");
-    var url = fig.getAttribute("data-live");
+    var url = fig.getAttribute("data-video-live");
     function L(k) { return fig.getAttribute("data-l-" + k) || ""; }
     function say(text) { if (note) note.textContent = text; }
     function showFallback() {
@@ -117,9 +117,34 @@
     connect();
   }
 
+  // a view starts when it scrolls into sight: a page of many cameras does not open every
+  // stream at once (over plain HTTP/1.1 a browser holds six connections to the box)
   function all() {
-    document.querySelectorAll("[data-live]").forEach(start);
+    var figs = document.querySelectorAll("[data-video-live]");
+    if (!("IntersectionObserver" in window)) { figs.forEach(start); return; }
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { seen.unobserve(e.target); start(e.target); }
+      });
+    });
+    figs.forEach(function (f) { seen.observe(f); });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all);
-  else all();
+  // the camera page's status card follows the connection (re-read from the page itself)
+  function follow() {
+    var card = document.querySelector("[data-camera-status]");
+    if (!card) return;
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(location.href, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-camera-status]");
+        if (fresh) card.innerHTML = fresh.innerHTML;
+      }).catch(function () { /* the next round tries again */ });
+    }, 3000);
+  }
+  function boot() { all(); follow(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
 })();

@@ -200,6 +200,10 @@ pub fn save(store: &Store, actor: &Actor, input: Camera) -> Result<Camera> {
 
 pub fn delete(store: &Store, actor: &Actor, id: u32) -> Result<()> {
     let mut w = store.write(actor)?;
+    // a permit's video is evidence: its camera stays until the footage's retention ends
+    if video::record::holds_evidence(&w, id, crate::util::now_ms())? {
+        return Err(Error::Conflict(Msg::new("cameras.err.has_evidence")));
+    }
     let before = w
         .remove(&CAMERAS, &(id as u64))?
         .ok_or_else(|| Error::not_found("cameras.err.not_found"))?;

@@ -81,15 +81,25 @@ fn from_form(f: &FormData, id: u32) -> Camera {
 async fn list_page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/cameras.html",
-        context! { cameras => to_value(&list(&ctx)?), can_write => ctx.who.can(M, Level::Write) },
+        context! { cameras => to_value(&list(&ctx)?), can_write => ctx.who.can(M, Level::Write),
+        statuses => to_value(&statuses(&ctx)?) },
     )
+}
+
+/// Each camera's stream status, in the order of the list (idle for a camera never pulled).
+fn statuses(ctx: &Ctx) -> Result<Vec<super::video::Status>, AppError> {
+    let all = ctx.app.video.statuses();
+    Ok(list(ctx)?
+        .iter()
+        .map(|c| all.get(&c.id).cloned().unwrap_or_default())
+        .collect())
 }
 
 #[get("/integration/cameras/new")]
 async fn new_page(ctx: Need<grant::integration::Write>) -> Result<HttpResponse, AppError> {
     ctx.page(
         "integration/camera_form.html",
-        context! { values => to_value(&serde_json::json!({"enabled": "on"})) },
+        context! { values => to_value(&serde_json::json!({"enabled": "on"})), zones => to_value(&zone_choices(&ctx)?) },
     )
 }
 
@@ -110,7 +120,7 @@ async fn create_submit(
             .map(|c| format!("/integration/cameras/{}", c.id)),
         "flash.saved",
         "integration/camera_form.html",
-        || Ok(context! { values => to_value(&f.echo()) }),
+        || Ok(context! { values => to_value(&f.echo()), zones => to_value(&zone_choices(&ctx)?) }),
     )
 }
 
@@ -122,6 +132,10 @@ struct PageQuery {
     play: Option<i64>,
     /// … to this one.
     until: Option<i64>,
+    /// Why the export form was refused (a `cameras.err.*` key), and its times.
+    export_error: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// A camera: its live view and status, the day's recordings on a timeline with playback
@@ -151,7 +165,9 @@ async fn edit_page(
         context! { camera => to_value(&c.redacted()), values => to_value(&values(&c)),
         can_write => ctx.who.can(M, Level::Write),
         status => to_value(&ctx.app.video.status(c.id)), timeline => to_value(&timeline),
-        play => to_value(&play), zones => to_value(&zone_choices(&ctx)?) },
+        play => to_value(&play), zones => to_value(&zone_choices(&ctx)?),
+        export_error => q.export_error.as_deref().filter(|k| ["time", "clip_order", "clip_long", "no_footage"].contains(k)),
+        export_from => q.from.clone(), export_to => q.to.clone() },
     )
 }
 
@@ -176,7 +192,7 @@ async fn update_submit(
     ctx.done(save(&ctx, from_form(&f, *id)).await.map(|c| format!("/integration/cameras/{}", c.id)), "flash.saved", "integration/camera_form.html", || {
 let mut echo = f.echo();
             echo["password_set"] = before.password.is_set().into();
-    Ok(context! { camera => to_value(&before.redacted()), values => to_value(&echo), can_write => true })
+    Ok(context! { camera => to_value(&before.redacted()), values => to_value(&echo), can_write => true, zones => to_value(&zone_choices(&ctx)?) })
 })
 }
 

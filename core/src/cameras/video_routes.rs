@@ -192,10 +192,19 @@ struct Span {
     download: Option<String>,
 }
 
+/// Times the box takes: 1970 to 2100 (UTC ms).
+const LATEST_MS: i64 = 4_102_444_800_000;
+
 impl Span {
-    fn range(&self) -> (i64, i64) {
+    fn range(&self) -> Result<(i64, i64), Error> {
         let to = self.to.unwrap_or_else(crate::util::now_ms);
-        (self.from.unwrap_or(to - 86_400_000), to)
+        let from = self.from.unwrap_or(to.saturating_sub(86_400_000));
+        for (field, v) in [("from", from), ("to", to)] {
+            if !(0..=LATEST_MS).contains(&v) {
+                return Err(Error::invalid(field, "cameras.err.time"));
+            }
+        }
+        Ok((from, to))
     }
 }
 
@@ -212,7 +221,7 @@ async fn api_recordings(
 ) -> Result<HttpResponse, AppError> {
     let r = ctx.app.store.read()?;
     super::camera(&r, *id)?;
-    let (from, to) = q.range();
+    let (from, to) = q.range()?;
     Ok(HttpResponse::Ok().json(record::segments(&r, *id, from, to)?))
 }
 
@@ -245,7 +254,10 @@ async fn clip_response(
     q: &Span,
 ) -> Result<HttpResponse, AppError> {
     let c = super::camera(&ctx.app.store.read()?, id)?;
-    let (from, to) = q.range();
+    if q.from.is_none() {
+        return Err(Error::invalid("from", "cameras.err.time").into());
+    }
+    let (from, to) = q.range()?;
     let app = ctx.app.clone();
     let clip = Arc::new(blocking(move || app.video.recorder.clip(id, from, to)).await?);
     let (status, a, b) = match byte_range(req, clip.len) {
@@ -343,16 +355,36 @@ async fn export(
     id: web::Path<u32>,
     q: web::Query<ExportForm>,
 ) -> Result<HttpResponse, AppError> {
-    let parse = |field: &'static str, s: &str| {
-        crate::plant_time::parse_local(&s.replace('T', " "), ctx.app.offset)
-            .ok_or_else(|| Error::invalid(field, "common.err.date"))
+    let id = *id;
+    // a mistake goes back to the form with its reason, the times kept
+    let back = |key: &str| {
+        Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "location",
+                format!(
+                    "/integration/cameras/{id}?export_error={key}&from={}&to={}#export",
+                    crate::web::middleware::urlencode(&q.from),
+                    crate::web::middleware::urlencode(&q.to)
+                ),
+            ))
+            .finish())
     };
-    let (from, to) = (parse("from", &q.from)?, parse("to", &q.to)?);
+    let parse = |s: &str| crate::plant_time::parse_local(&s.replace('T', " "), ctx.app.offset);
+    let (Some(from), Some(to)) = (parse(&q.from), parse(&q.to)) else {
+        return back("time");
+    };
     if to <= from {
-        return Err(Error::invalid("to", "cameras.err.clip_order").into());
+        return back("clip_order");
     }
     if to - from > record::MAX_CLIP_MS {
-        return Err(Error::invalid("to", "cameras.err.clip_long").into());
+        return back("clip_long");
+    }
+    let app = ctx.app.clone();
+    if blocking(move || app.video.recorder.clip(id, from, to))
+        .await
+        .is_err()
+    {
+        return back("no_footage");
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((
@@ -463,23 +495,17 @@ pub fn day_timeline(
     let end = start + 86_400_000;
     let segs = record::segments(&ctx.app.store.read()?, camera, start, end)?;
     let now = crate::util::now_ms();
-    let bars: Vec<serde_json::Value> = segs
+    let bars: Vec<serde_json::Value> = record::runs(&segs, 2_000, now)
         .iter()
-        .map(|s| {
-            let a = s.start_ms.max(start);
-            let b = if s.open { now } else { s.end_ms }.min(end).max(a + 1);
-            let kind = if s.reasons.iter().any(|r| matches!(r, record::Reason::Permit { .. })) {
-                "permit"
-            } else if s.reasons.iter().any(|r| matches!(r, record::Reason::Alarm { .. })) {
-                "alarm"
-            } else {
-                "continuous"
-            };
+        .map(|r| {
+            let a = r.from_ms.max(start);
+            let b = r.to_ms.min(end).max(a + 1);
             serde_json::json!({
-                "from": s.start_ms, "to": if s.open { now } else { s.end_ms },
-                "left": (a - start) as f64 / 864_000.0, "width": ((b - a) as f64 / 864_000.0).max(0.15),
-                "kind": kind, "open": s.open, "bytes": s.bytes,
-                "permits": s.reasons.iter().filter_map(|r| match r { record::Reason::Permit { number, .. } => Some(number.clone()), _ => None }).collect::<Vec<_>>(),
+                "from": r.from_ms, "to": r.to_ms.min(r.from_ms + record::MAX_CLIP_MS),
+                "end": r.to_ms,
+                "left": (a - start) as f64 / 864_000.0,
+                "width": ((b - a) as f64 / 864_000.0).max(0.4),
+                "kind": r.kind, "open": r.open, "bytes": r.bytes, "permits": r.permits,
             })
         })
         .collect();

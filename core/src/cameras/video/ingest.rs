@@ -27,44 +27,51 @@ const MAX_BPS: u64 = 60_000_000;
 const MAX_FRAME: usize = 8 << 20;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Why a session ended.
+/// Why a session ended: a catalogue key (`cameras.fail.*`) for what the box recognises,
+/// and the detail (English, from the box or the RTSP library).
 struct Failure {
+    key: &'static str,
     text: String,
     /// Not worth retrying soon (credentials refused, codec not supported).
     lasting: bool,
 }
 
 impl Failure {
-    fn new(text: impl Into<String>) -> Failure {
+    fn new(key: &'static str, text: impl Into<String>) -> Failure {
         Failure {
+            key,
             text: text.into(),
             lasting: false,
         }
     }
-    fn lasting(text: impl Into<String>) -> Failure {
+    fn lasting(key: &'static str, text: impl Into<String>) -> Failure {
         Failure {
-            text: text.into(),
             lasting: true,
+            ..Failure::new(key, text)
         }
     }
 }
 
 fn from_retina(e: retina::Error) -> Failure {
-    let text = e.to_string();
+    // retina's messages carry the connection and message context on further lines
+    let full = e.to_string();
+    let text = full.lines().next().unwrap_or("").trim().to_string();
     if text.contains("401") {
-        Failure::lasting(format!(
-            "the camera refused the user name or password ({text})"
-        ))
+        Failure::lasting(
+            "credentials",
+            format!("the camera refused the user name or password ({text})"),
+        )
+    } else if text.contains("Connection refused") || text.contains("Unable to connect") {
+        Failure::new("unreachable", text)
     } else {
-        Failure::new(text)
+        Failure::new("other", text)
     }
 }
 
 pub async fn run(feed: Arc<Feed>, cam: Camera, password: String) {
     let mut backoff = Duration::from_secs(1);
-    let mut epoch = 0u64;
     loop {
-        epoch += 1;
+        let epoch = feed.next_epoch();
         feed.set_status(|s| {
             s.state = LinkState::Connecting;
             s.since_ms = crate::util::now_ms();
@@ -78,6 +85,7 @@ pub async fn run(feed: Arc<Feed>, cam: Camera, password: String) {
         tracing::warn!(camera = %cam.name, error = %why.text, "camera stream ended");
         feed.set_status(|s| {
             s.state = LinkState::Failed;
+            s.error_key = why.key.to_string();
             s.last_error = why.text.clone();
             s.last_error_ms = Some(now);
             s.since_ms = now;
@@ -98,7 +106,10 @@ async fn timed<T>(
     f: impl std::future::Future<Output = Result<T, retina::Error>>,
 ) -> Result<T, Failure> {
     match tokio::time::timeout(REQUEST, f).await {
-        Err(_) => Err(Failure::new(format!("no answer to {what} within 10 s"))),
+        Err(_) => Err(Failure::new(
+            "timeout",
+            format!("no answer to {what} within 10 s"),
+        )),
         Ok(r) => r.map_err(from_retina),
     }
 }
@@ -112,7 +123,7 @@ struct Meter {
 
 async fn session(feed: &Feed, cam: &Camera, password: &str, epoch: u64) -> Failure {
     match session_inner(feed, cam, password, epoch).await {
-        Ok(()) => Failure::new("the camera ended the stream"),
+        Ok(()) => Failure::new("ended", "the camera ended the stream"),
         Err(f) => f,
     }
 }
@@ -123,7 +134,8 @@ async fn session_inner(
     password: &str,
     epoch: u64,
 ) -> Result<(), Failure> {
-    let url = url::Url::parse(&cam.rtsp_url).map_err(|e| Failure::lasting(e.to_string()))?;
+    let url =
+        url::Url::parse(&cam.rtsp_url).map_err(|e| Failure::lasting("other", e.to_string()))?;
     let creds = (!cam.username.is_empty()).then(|| Credentials {
         username: cam.username.clone(),
         password: password.to_string(),
@@ -137,13 +149,19 @@ async fn session_inner(
         .iter()
         .position(|s| s.media() == "video")
     else {
-        return Err(Failure::lasting("the camera offers no video stream"));
+        return Err(Failure::lasting(
+            "no_video",
+            "the camera offers no video stream",
+        ));
     };
     let encoding = described.streams()[i].encoding_name().to_ascii_lowercase();
     if encoding != "h264" && encoding != "h265" {
-        return Err(Failure::lasting(format!(
-            "the camera sends {encoding}; only H.264 and H.265 can be repackaged without transcoding"
-        )));
+        return Err(Failure::lasting(
+            "codec",
+            format!(
+                "the camera sends {encoding}; only H.264 and H.265 can be repackaged without transcoding"
+            ),
+        ));
     }
     let setup = SetupOptions::default()
         .transport(Transport::Tcp(TcpTransportOptions::default()))
@@ -159,7 +177,12 @@ async fn session_inner(
     };
     loop {
         let item = match tokio::time::timeout(STALL, demuxed.next()).await {
-            Err(_) => return Err(Failure::new("no video for 10 s: the camera stalled")),
+            Err(_) => {
+                return Err(Failure::new(
+                    "stalled",
+                    "no video for 10 s: the camera stalled",
+                ));
+            }
             Ok(None) => return Ok(()),
             Ok(Some(Err(e))) => return Err(from_retina(e)),
             Ok(Some(Ok(item))) => item,
@@ -174,10 +197,9 @@ async fn session_inner(
             let Some(ParametersRef::Video(v)) = demuxed.streams()[i].parameters() else {
                 continue;
             };
-            let entry = v
-                .mp4_sample_entry()
-                .build()
-                .map_err(|e| Failure::lasting(format!("cannot repackage this stream: {e}")))?;
+            let entry = v.mp4_sample_entry().build().map_err(|e| {
+                Failure::lasting("codec", format!("cannot repackage this stream: {e}"))
+            })?;
             let (w, h) = v.pixel_dimensions();
             let p = Arc::new(Params::new(v.rfc6381_codec().to_string(), w, h, entry));
             feed.set_status(|s| {
@@ -190,10 +212,13 @@ async fn session_inner(
         }
         let Some(p) = params.clone() else { continue };
         if f.data().len() > MAX_FRAME {
-            return Err(Failure::new(format!(
-                "a frame of {} MB: not a video stream the box takes",
-                f.data().len() >> 20
-            )));
+            return Err(Failure::new(
+                "flood",
+                format!(
+                    "a frame of {} MB: not a video stream the box takes",
+                    f.data().len() >> 20
+                ),
+            ));
         }
         meter.bytes += f.data().len() as u64;
         meter.frames += 1;
@@ -214,11 +239,14 @@ async fn session_inner(
                 s.fps = (fps * 10.0).round() / 10.0;
             });
             if bps > MAX_BPS {
-                return Err(Failure::new(format!(
-                    "the camera floods the box with {:.0} Mbit/s (at most {} Mbit/s taken)",
-                    bps as f64 / 1e6,
-                    MAX_BPS / 1_000_000
-                )));
+                return Err(Failure::new(
+                    "flood",
+                    format!(
+                        "the camera floods the box with {:.0} Mbit/s (at most {} Mbit/s taken)",
+                        bps as f64 / 1e6,
+                        MAX_BPS / 1_000_000
+                    ),
+                ));
             }
         }
         feed.set_status(|s| {

@@ -342,13 +342,20 @@ fn alarm_page_with(ctx: &Ctx, id: u32, err: Option<AppError>) -> Result<HttpResp
         .instance(id)
         .map(|i| i.area)
         .unwrap_or_else(|| def.area.clone());
+    let cams_by_id: std::collections::BTreeMap<String, String> = cams
+        .iter()
+        .map(|c| (c.id.to_string(), c.name.clone()))
+        .collect();
     let area_cameras: Vec<crate::cameras::Camera> = cams
         .into_iter()
         .filter(|c| c.enabled && !area.is_empty() && c.area == area)
         .map(|c| c.redacted())
         .collect();
+    let clips = crate::cameras::video::record::of_alarm(&r, id, crate::util::now_ms())?;
     let c = context! {
         snaps => to_value(&snaps),
+        clips => to_value(&clips),
+        camera_names => to_value(&cams_by_id),
         cameras => to_value(&area_cameras),
         def => to_value(&def_view(&ctx.app, def)),
         inst => ctx.app.alarms.instance(id).map(|i| to_value(&i)),

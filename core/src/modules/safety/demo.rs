@@ -568,6 +568,26 @@ fn seed_permits(app: &App) -> Result<()> {
     );
     painting.activities = vec![Activity::SolventPainting];
     plans.push((painting, "zhou.jianming", Stage::Approval));
+    plans.push((
+        // at work in the polymerisation hall: the hall's camera records it (GB 30871)
+        base(
+            Details::ConfinedSpace {
+                space: "R-102".into(),
+                medium: "丙烯酸丁酯".into(),
+                lel_pct: Some(1.2),
+                enriched: false,
+                painting: false,
+                toxics: vec![toxic("H2S"), toxic("丙烯酸正丁酯")],
+            },
+            "R-102 聚合釜内壁检查",
+            "聚合车间一楼 R-102",
+            (110.0, 190.0),
+            p(-1, 6),
+            guardian2,
+        ),
+        "zhou.jianming",
+        Stage::Working,
+    ));
 
     let site = super::permits::Instruments(app);
     let mut ids = Vec::new();

@@ -258,29 +258,29 @@ impl Module for Safety {
                     .arg("staffed", staffed.len())
                     .render(lang),
             },
+            // one row per guide item: the permit count and their video
             Evidence {
                 item_key: "module.safety.item.permits",
-                met: total > 0,
-                detail: Msg::new("safety.evidence.permits")
-                    .arg("total", total)
-                    .arg("per_type", per_type)
-                    .render(lang),
-            },
-            Evidence {
-                item_key: "module.safety.item.permits",
-                met: without.is_empty(),
-                detail: Msg::new("safety.evidence.permit_video")
-                    .arg("total", video.len())
-                    .arg("full", video.len() - without.len())
-                    .arg(
-                        "without",
-                        if without.is_empty() {
-                            "—".to_string()
-                        } else {
-                            without.join(", ")
-                        },
-                    )
-                    .render(lang),
+                met: total > 0 && without.is_empty(),
+                detail: format!(
+                    "{}; {}",
+                    Msg::new("safety.evidence.permits")
+                        .arg("total", total)
+                        .arg("per_type", per_type)
+                        .render(lang),
+                    Msg::new("safety.evidence.permit_video")
+                        .arg("total", video.len())
+                        .arg("full", video.len() - without.len())
+                        .arg(
+                            "without",
+                            if without.is_empty() {
+                                "—".to_string()
+                            } else {
+                                without.join(", ")
+                            },
+                        )
+                        .render(lang)
+                ),
             },
             Evidence {
                 item_key: "module.safety.item.archive",

@@ -903,6 +903,17 @@ fn detail_ctx(
                 .collect()
         })
         .unwrap_or_default();
+    // before work starts: which cameras will record it
+    let covering: Vec<String> = if svc::needs_video(p) {
+        let zones = svc::location_zones(&r, p)?;
+        crate::cameras::cameras(&r)?
+            .into_iter()
+            .filter(|c| c.enabled && c.zones.iter().any(|z| zones.contains(z)))
+            .map(|c| c.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let video = match svc::permit_video_work(&r, p.id)? {
         Some(work) => Some(crate::cameras::video::record::permit_video(
             &r,
@@ -913,6 +924,7 @@ fn detail_ctx(
     };
     Ok(context! {
         video => to_value(&video),
+        covering => covering,
         needs_video => svc::needs_video(p),
         combustible_limit => limits.as_ref().map(|l| super::rules::combustible_limit(l.lel_pct)),
         needs_o2 => limits.as_ref().is_some_and(|l| l.oxygen != super::rules::OxygenRule::Unchecked),

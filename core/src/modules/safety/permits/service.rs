@@ -2358,6 +2358,8 @@ pub struct VideoWork {
     /// None while the work goes on (working, suspended, waiting for acceptance).
     pub closed_ms: Option<i64>,
     pub special: bool,
+    /// 监护人, told when the work's video breaks.
+    pub guardian_id: Option<u64>,
 }
 
 fn video_work(
@@ -2384,7 +2386,19 @@ fn video_work(
             _ => Some(p.closed_ms.unwrap_or(p.updated_ms)),
         },
         special: p.work() == WorkType::HotWork,
+        guardian_id: p.guardian_id,
     })
+}
+
+/// The plant-map zones a permit's location lies in.
+pub fn location_zones(r: &impl Reader, p: &Permit) -> Result<Vec<u64>> {
+    Ok(crate::modules::safety::people::service::zones(r)?
+        .iter()
+        .filter(|z| {
+            crate::modules::safety::people::tracking::point_in_polygon(&z.polygon, p.x, p.y)
+        })
+        .map(|z| z.id)
+        .collect())
 }
 
 /// The permits at work now that need video.
