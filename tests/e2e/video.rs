@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::camera::{self, Camera};
 use crate::common::{self, Server, eventually};
-use crate::safety::{act, gas, local, to_work, user_id};
+use crate::safety::{act, gas, local, to_briefed, user_id};
 
 /// The demo's warehouse zone (仓库, x 30–110 m, y 40–120 m): no demo permit works there.
 const WAREHOUSE: u64 = 3;
@@ -63,6 +63,7 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
     let s = Server::demo();
     let admin = s.admin_api();
 
+    let api = s.admin_api();
     // a wrong password: the camera's refusal is the camera's status
     let wrong = add_camera(&admin, &cam.url(), "not-the-password", "events");
     eventually(20, || status(&admin, wrong)["state"] == "failed");
@@ -79,8 +80,8 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
         204
     );
 
-    // recording off: only permit work is recorded; watching pulls the stream
-    let id = add_camera(&admin, &cam.url(), camera::PASSWORD, "off");
+    // alarm clips only: nothing is recorded without a reason; watching shares the stream
+    let id = add_camera(&admin, &cam.url(), camera::PASSWORD, "events");
     let (code, ct, bytes) =
         admin.get_prefix(&format!("/integration/cameras/{id}/live.mp4"), 40_000, 15);
     assert_eq!(code, 200);
@@ -126,7 +127,30 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
     assert_eq!(permit["level"], "special", "{permit}");
     let pid = permit["id"].as_u64().unwrap();
     let number = permit["number"].as_str().unwrap().to_string();
-    to_work(&s, pid, |t| gas(t, 0.1));
+    to_briefed(&s, pid, |t| gas(t, 0.1));
+    // GB 30871: 特级 hot work starts only under a live camera — not while it is disabled
+    let camera_on = |on: bool| {
+        let r = api.put_json(
+            &format!("/api/v1/cameras/{id}"),
+            &json!({"id": id, "name": "聚合车间东", "area": "polymer", "rtsp_url": cam.url(),
+                    "username": camera::USER, "password": {"set": true}, "enabled": on,
+                    "recording": "events", "zones": [WAREHOUSE]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    camera_on(false);
+    let guardian = s.login("sun.wei");
+    let r = act(&guardian, pid, json!({"action": "start"}));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "safety.permit.video".into()),
+        "{}",
+        r.body
+    );
+    camera_on(true);
+    eventually(20, || status(&admin, id)["state"] == "connected");
+    let r = act(&guardian, pid, json!({"action": "start"}));
+    assert_eq!(r.status, 200, "{}", r.body);
     let started = now_ms();
     eventually(15, || {
         recordings(&admin, id)
@@ -192,7 +216,6 @@ fn a_camera_is_watched_live_and_records_a_special_hot_work_permit_from_start_to_
     let frames = clip_frames(&admin, id, started, closed);
     assert!(frames >= 100, "{frames} frames in the clip (10 fps)");
     // seeking asks for ranges
-    let api = s.admin_api();
     let url = s.url(&format!(
         "/api/v1/cameras/{id}/clip?from={started}&to={closed}"
     ));

@@ -502,6 +502,16 @@ impl Recorder {
                 Vec::new()
             }
         };
+        // 特级 hot work waiting for its start: its cameras stream beforehand (the start needs
+        // them live)
+        let awaiting = self
+            .store
+            .read()
+            .map_err(Error::from)
+            .and_then(|r| {
+                crate::modules::safety::permits::service::special_awaiting_start_zones(&r)
+            })
+            .unwrap_or_default();
         let mut plan = Plan {
             works: works.clone(),
             ..Plan::default()
@@ -524,7 +534,10 @@ impl Recorder {
             if let Some((_, ids)) = alarms.get(&c.id) {
                 why.extend(ids.iter().map(|id| Reason::Alarm { id: *id }));
             }
-            if !why.is_empty() || c.recording != Recording::Off {
+            if !why.is_empty()
+                || c.recording != Recording::Off
+                || c.zones.iter().any(|z| awaiting.contains(z))
+            {
                 plan.stream.insert(c.id);
             }
             if !why.is_empty() {
@@ -617,7 +630,7 @@ impl Recorder {
         let mut closures: HashMap<u64, Option<Option<i64>>> = HashMap::new();
         let mut changed: Vec<usize> = Vec::new();
         for (i, x) in all.iter_mut().enumerate().filter(|(_, x)| !x.open) {
-            let keep = retention(x, &s, &mut |id| {
+            let keep = retention(&x.reasons, x.end_ms, &s, &mut |id| {
                 *closures.entry(id).or_insert_with(|| permit_closure(&r, id))
             });
             if keep != x.keep_until_ms {
@@ -835,47 +848,35 @@ fn permit_closure(r: &impl Reader, id: u64) -> Option<Option<i64>> {
     }
 }
 
-/// How long a closed segment is kept: each reason's days from the segment's end, a
-/// permit's from the permit's closure (while at work: kept).
+/// How long footage ending at `end_ms` is kept: each reason's days from its end, a
+/// permit's from the permit's closure (`closure`: Some(None) while at work — kept; None
+/// when unknown — from the end).
 fn retention(
-    seg: &Segment,
+    reasons: &[Reason],
+    end_ms: i64,
     s: &VideoSettings,
     closure: &mut dyn FnMut(u64) -> Option<Option<i64>>,
 ) -> i64 {
     let day = 86_400_000i64;
     let days = |d: u32| day.saturating_mul(i64::from(d));
-    seg.reasons
+    reasons
         .iter()
         .map(|r| match r {
-            Reason::Continuous => seg.end_ms.saturating_add(days(s.keep_continuous_days)),
-            Reason::Alarm { .. } => seg.end_ms.saturating_add(days(s.keep_alarm_days)),
+            Reason::Continuous => end_ms.saturating_add(days(s.keep_continuous_days)),
+            Reason::Alarm { .. } => end_ms.saturating_add(days(s.keep_alarm_days)),
             Reason::Permit { id, .. } => match closure(*id) {
                 Some(None) => i64::MAX,
-                Some(Some(closed)) => closed
-                    .max(seg.end_ms)
-                    .saturating_add(days(s.keep_permit_days)),
-                None => seg.end_ms.saturating_add(days(s.keep_permit_days)),
+                Some(Some(closed)) => closed.max(end_ms).saturating_add(days(s.keep_permit_days)),
+                None => end_ms.saturating_add(days(s.keep_permit_days)),
             },
         })
         .max()
-        .unwrap_or(seg.end_ms)
+        .unwrap_or(end_ms)
 }
 
+/// Retention as a segment is written: from its end (housekeeping corrects permits').
 fn keep_until(reasons: &[Reason], end_ms: i64, s: &VideoSettings) -> i64 {
-    let day = 86_400_000i64;
-    reasons
-        .iter()
-        .map(|r| {
-            end_ms
-                + day
-                    * i64::from(match r {
-                        Reason::Continuous => s.keep_continuous_days,
-                        Reason::Permit { .. } => s.keep_permit_days,
-                        Reason::Alarm { .. } => s.keep_alarm_days,
-                    })
-        })
-        .max()
-        .unwrap_or(end_ms)
+    retention(reasons, end_ms, s, &mut |_| None)
 }
 
 /// A camera's recording thread: follows the feed and writes what the order says; the

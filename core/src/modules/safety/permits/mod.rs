@@ -52,6 +52,21 @@ impl Site for Instruments<'_> {
             Detector::Normal
         }
     }
+
+    fn camera_live(&self, zones: &[u64]) -> bool {
+        let Ok(cams) = self
+            .0
+            .store
+            .read()
+            .map_err(crate::error::Error::from)
+            .and_then(|r| crate::cameras::cameras(&r))
+        else {
+            return false;
+        };
+        cams.iter()
+            .filter(|c| c.enabled && c.zones.iter().any(|z| zones.contains(z)))
+            .any(|c| self.0.video.status(c.id).state == crate::cameras::video::LinkState::Connected)
+    }
 }
 
 /// The stops the box makes by itself, then the permit alarms (every minute, and when a

@@ -190,14 +190,20 @@ impl Detector {
 /// the tag engine and the alarms; tests give their own.
 pub trait Site {
     fn detector(&self, tag: &str) -> Detector;
+    /// Whether a camera covering one of the plant-map `zones` is streaming to the box now
+    /// (so the work is recorded from its first minute).
+    fn camera_live(&self, zones: &[u64]) -> bool;
 }
 
-/// A site without instruments (every detector unknown).
+/// A site without instruments (every detector unknown, no camera).
 pub struct NoInstruments;
 
 impl Site for NoInstruments {
     fn detector(&self, _tag: &str) -> Detector {
         Detector::Unknown
+    }
+    fn camera_live(&self, _zones: &[u64]) -> bool {
+        false
     }
 }
 
@@ -1436,6 +1442,22 @@ fn gas_ready(
 }
 
 /// Every detector bound to the permit reads normally.
+/// GB 30871: 特级 hot work is done under full video. Work starts (and resumes) only while a
+/// camera covering its location on the plant map streams to the box, which then records it.
+fn video_ready(r: &impl Reader, p: &Permit, site: &dyn Site) -> Result<()> {
+    if !(p.work() == WorkType::HotWork && p.level.as_deref() == Some("special")) {
+        return Ok(());
+    }
+    let zones = location_zones(r, p)?;
+    if zones.is_empty() {
+        return Err(Error::Conflict(Msg::new("safety.permit.err.video_zone")));
+    }
+    if !site.camera_live(&zones) {
+        return Err(Error::Conflict(Msg::new("safety.permit.err.video")));
+    }
+    Ok(())
+}
+
 fn detectors_ready(p: &Permit, site: &dyn Site) -> Result<()> {
     for t in p.details.monitor_tags() {
         let d = site.detector(t);
@@ -1843,6 +1865,7 @@ pub fn act(
                 gas_ready(&p, &gas_limits(&w, &p)?, now_ms, None, offset)?;
             }
             detectors_ready(&p, site)?;
+            video_ready(&w, &p, site)?;
             check_related(&w, &p)?;
             p.stage = Stage::Working;
             p.started_ms = Some(now_ms);
@@ -1881,6 +1904,7 @@ pub fn act(
                 }
             }
             detectors_ready(&p, site)?;
+            video_ready(&w, &p, site)?;
             check_related(&w, &p)?;
             if p.work() == WorkType::Height {
                 reconfirm(&mut p, &input, s)?;
@@ -2414,6 +2438,31 @@ pub fn at_work_needing_video(r: &impl Reader) -> Result<Vec<VideoWork>> {
         })
         .filter_map(|(_, p)| video_work(p, &zones))
         .collect())
+}
+
+/// The zones of 特级 hot-work permits approved and waiting for their start: their cameras
+/// are pulled beforehand, so the start finds them streaming.
+pub fn special_awaiting_start_zones(r: &impl Reader) -> Result<Vec<u64>> {
+    let zones = crate::modules::safety::people::service::zones(r)?;
+    let mut out = Vec::new();
+    for (_, p) in r.all(&PERMITS)? {
+        if p.stage == Stage::Briefing
+            && p.work() == WorkType::HotWork
+            && p.level.as_deref() == Some("special")
+        {
+            out.extend(
+                zones
+                    .iter()
+                    .filter(|z| {
+                        crate::modules::safety::people::tracking::point_in_polygon(
+                            &z.polygon, p.x, p.y,
+                        )
+                    })
+                    .map(|z| z.id),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// One permit's video work (its span and zones), if it needs video and has started.

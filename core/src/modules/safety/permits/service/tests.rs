@@ -39,6 +39,13 @@ impl Site for Detectors {
             .copied()
             .unwrap_or(Detector::Unknown)
     }
+    /// Cameras are live here unless a detector named "camera" is set to anything but normal.
+    fn camera_live(&self, _zones: &[u64]) -> bool {
+        self.0
+            .borrow()
+            .get("camera")
+            .is_none_or(|d| *d == Detector::Normal)
+    }
 }
 
 struct Plant {
@@ -131,6 +138,19 @@ impl Plant {
             crate::tags::service::put_tag(&mut w, &t).unwrap();
         }
         w.commit().unwrap();
+        // the plant map's work area, where the tests' permits are (x 100, y 50)
+        crate::modules::safety::people::service::save_zone(
+            &store,
+            &sys,
+            crate::modules::safety::people::model::Zone {
+                id: 0,
+                name: "装置区".into(),
+                polygon: vec![[0.0, 0.0], [400.0, 0.0], [400.0, 300.0], [0.0, 300.0]],
+                floor: None,
+                rules: Default::default(),
+            },
+        )
+        .unwrap();
         // the crews' certificates in the enterprise archive
         for (number, holder, scope) in CERTS {
             crate::modules::safety::archive::service::create(
@@ -1438,6 +1458,51 @@ fn outdoor_hot_work_in_strong_wind_needs_the_special_approval() {
         let height = crate::i18n::t(lang, "safety.measures.height");
         assert!(!height.contains("不大于 5 级"), "{height}");
     }
+}
+
+#[test]
+fn special_hot_work_starts_only_under_a_live_camera() {
+    let plant = Plant::new();
+    let mut d = hot(HotLevel::Special);
+    if let Details::HotWork {
+        monitor_tags,
+        lel_pct,
+        ..
+    } = &mut d
+    {
+        *monitor_tags = vec!["GD201".into()];
+        *lel_pct = Some(5.0);
+    }
+    let p = plant
+        .create(plant.input(d, "2026-11-24 09:00", "2026-11-24 16:00"))
+        .unwrap();
+    plant.submit(p.id, at(8, 10));
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:20", 0.1, 20.9),
+            at(8, 21),
+        )
+        .unwrap();
+    plant.approve_all(p.id, at(8, 30));
+    plant.brief(p.id, at(8, 40));
+    plant
+        .act(
+            &analyst(),
+            p.id,
+            gas("2026-11-24 08:50", 0.1, 20.9),
+            at(8, 51),
+        )
+        .unwrap();
+    plant.detector("GD201", Detector::Normal);
+    // the camera covering the location is down: refused, nothing changes
+    plant.detector("camera", Detector::Bad);
+    let e = plant.start(p.id, at(9, 0)).unwrap_err();
+    assert_eq!(key(&e), "safety.permit.err.video");
+    assert_eq!(plant.get(p.id).stage, Stage::Briefing);
+    plant.detector("camera", Detector::Normal);
+    plant.start(p.id, at(9, 0)).unwrap();
 }
 
 #[test]
