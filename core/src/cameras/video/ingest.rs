@@ -268,3 +268,60 @@ async fn session_inner(
         feed.publish(Arc::new(frame));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cameras::testcam;
+
+    /// A real RTSP session on loopback against the box's test-camera server, sending
+    /// camera-sized filler frames at `kbps`: the feed's status after `secs`.
+    fn run_against(kbps: u64, secs: u64) -> super::super::Status {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = l.local_addr().unwrap().port();
+            tokio::spawn(testcam::serve(
+                l,
+                Arc::new(move || testcam::Filler::new(1920, 1080, 25, 50, kbps * 1000)),
+            ));
+            let feed = Arc::new(Feed::new(1));
+            let cam = Camera {
+                id: 1,
+                name: "t".into(),
+                area: String::new(),
+                rtsp_url: format!("rtsp://127.0.0.1:{port}/t"),
+                snapshot_url: String::new(),
+                username: String::new(),
+                password: crate::secrets::Secret::Empty,
+                enabled: true,
+                recording: crate::cameras::Recording::Off,
+                zones: Vec::new(),
+            };
+            let task = tokio::spawn(run(feed.clone(), cam, String::new()));
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            task.abort();
+            feed.status()
+        })
+    }
+
+    #[test]
+    fn a_camera_at_4_mbit_is_taken_and_one_flooding_the_box_is_cut_off() {
+        let ok = run_against(4_000, 7);
+        assert_eq!(ok.state, LinkState::Connected, "{ok:?}");
+        assert!(ok.codec.starts_with("avc1.42"), "{ok:?}");
+        assert_eq!((ok.width, ok.height), (1920, 1088));
+        assert!(
+            (3_000_000..5_500_000).contains(&ok.bitrate_bps),
+            "{}",
+            ok.bitrate_bps
+        );
+        let flood = run_against(120_000, 7);
+        assert_eq!(flood.error_key, "flood", "{flood:?}");
+        assert!(flood.last_error.contains("floods the box"), "{flood:?}");
+    }
+}
