@@ -1,9 +1,10 @@
 //! The box's own test camera, for the demo plant and for trying video without a camera: a
 //! small RTSP server on loopback (OPTIONS, DESCRIBE, SETUP with TCP interleaving, PLAY,
 //! GET_PARAMETER, TEARDOWN) streaming H.264 it makes itself — colour bars with a block
-//! moving across them, coded as I_PCM macroblocks, so no encoder is needed: an IDR picture
-//! every 2 s and P pictures that carry only the macroblocks that changed. Browsers decode
-//! it like any camera's H.264, and it goes through the same ingest as a real camera.
+//! moving across them and a picture counter, coded as I_PCM macroblocks, so no encoder is
+//! needed: an IDR picture every 2 s and P pictures that carry only the macroblocks that
+//! changed. Browsers decode it like any camera's H.264, and it goes through the same
+//! ingest as a real camera.
 //!
 //! A camera whose address has the host [`HOST`] is pointed at this server by the ingest.
 //! [`Source`] is also used by the video benchmark to send camera-sized frames.
@@ -149,7 +150,8 @@ const BARS: [(u8, u8, u8); 8] = [
 ];
 const BLOCK: (u8, u8, u8) = (235, 128, 128);
 
-/// Colour bars with a 2×2-macroblock block moving one macroblock per picture.
+/// Colour bars with a 2×2-macroblock block moving one macroblock per picture, under a
+/// binary picture counter.
 pub struct Pattern {
     w: u32,
     h: u32,
@@ -177,6 +179,14 @@ impl Pattern {
     }
 
     fn pixel(&self, frame: u64, x: u32, y: u32) -> (u8, u8, u8) {
+        // the top row counts pictures in binary, a macroblock a bit: no two pictures alike
+        if y < 16 {
+            return if (frame >> (x / 16)) & 1 == 1 {
+                BARS[0]
+            } else {
+                BARS[7]
+            };
+        }
         let (bx, by) = self.block_at(frame);
         if x / 16 >= bx && x / 16 < bx + 2 && y / 16 >= by && y / 16 < by + 2 {
             return if (x % 32 < 2) || (y % 32 < 2) {
@@ -227,6 +237,8 @@ impl Pattern {
                 }
             }
         }
+        let flipped = (frame - 1) ^ frame;
+        mbs.extend((0..self.w).filter(|i| (flipped >> i) & 1 == 1));
         mbs.sort_unstable();
         mbs.dedup();
         mbs
@@ -595,8 +607,8 @@ mod tests {
         assert!(idr.nals[2].len() > 300 * 384, "{}", idr.nals[2].len());
         let pic = p.next();
         assert!(!pic.key && pic.nals[0][0] & 0x1f == 1);
-        // the block's old and new columns: 6 macroblocks
-        assert!(pic.nals[0].len() < 7 * 400, "{}", pic.nals[0].len());
+        // the block's old and new columns (6 macroblocks) and the counter's changed bit
+        assert!(pic.nals[0].len() < 8 * 400, "{}", pic.nals[0].len());
         assert_ne!(p.block_at(1), p.block_at(2));
     }
 }
