@@ -1460,9 +1460,8 @@ fn outdoor_hot_work_in_strong_wind_needs_the_special_approval() {
     }
 }
 
-#[test]
-fn special_hot_work_starts_only_under_a_live_camera() {
-    let plant = Plant::new();
+/// A 特级 hot-work permit on 24 November watched by `tags`.
+fn special(plant: &Plant, tags: &[&str]) -> Result<Permit> {
     let mut d = hot(HotLevel::Special);
     if let Details::HotWork {
         monitor_tags,
@@ -1470,31 +1469,40 @@ fn special_hot_work_starts_only_under_a_live_camera() {
         ..
     } = &mut d
     {
-        *monitor_tags = vec!["GD201".into()];
+        *monitor_tags = tags.iter().map(|t| t.to_string()).collect();
         *lel_pct = Some(5.0);
     }
-    let p = plant
-        .create(plant.input(d, "2026-11-24 09:00", "2026-11-24 16:00"))
-        .unwrap();
-    plant.submit(p.id, at(8, 10));
+    plant.create(plant.input(d, "2026-11-24 09:00", "2026-11-24 16:00"))
+}
+
+/// Submitted, analysed, approved, briefed and analysed again: ready to start at 09:00.
+fn ready_to_start(plant: &Plant, id: u64) {
+    plant.submit(id, at(8, 10));
     plant
         .act(
             &analyst(),
-            p.id,
+            id,
             gas("2026-11-24 08:20", 0.1, 20.9),
             at(8, 21),
         )
         .unwrap();
-    plant.approve_all(p.id, at(8, 30));
-    plant.brief(p.id, at(8, 40));
+    plant.approve_all(id, at(8, 30));
+    plant.brief(id, at(8, 40));
     plant
         .act(
             &analyst(),
-            p.id,
+            id,
             gas("2026-11-24 08:50", 0.1, 20.9),
             at(8, 51),
         )
         .unwrap();
+}
+
+#[test]
+fn special_hot_work_starts_only_under_a_live_camera() {
+    let plant = Plant::new();
+    let p = special(&plant, &["GD201"]).unwrap();
+    ready_to_start(&plant, p.id);
     plant.detector("GD201", Detector::Normal);
     // the camera covering the location is down: refused, nothing changes
     plant.detector("camera", Detector::Bad);
@@ -1508,43 +1516,12 @@ fn special_hot_work_starts_only_under_a_live_camera() {
 #[test]
 fn special_hot_work_is_watched_by_gas_detectors_that_stop_it() {
     let plant = Plant::new();
-    let special = |tags: Vec<&str>| {
-        let mut d = hot(HotLevel::Special);
-        if let Details::HotWork {
-            monitor_tags,
-            lel_pct,
-            ..
-        } = &mut d
-        {
-            *monitor_tags = tags.into_iter().map(String::from).collect();
-            *lel_pct = Some(5.0);
-        }
-        plant.create(plant.input(d, "2026-11-24 09:00", "2026-11-24 16:00"))
-    };
-    let e = special(vec![]).unwrap_err();
+    let e = special(&plant, &[]).unwrap_err();
     assert_eq!(key(&e), "safety.permit.err.monitor_required");
-    let e = special(vec!["GD999"]).unwrap_err();
+    let e = special(&plant, &["GD999"]).unwrap_err();
     assert_eq!(key(&e), "safety.permit.err.monitor_unknown");
-    let p = special(vec!["GD201", "GD202"]).unwrap();
-    plant.submit(p.id, at(8, 10));
-    plant
-        .act(
-            &analyst(),
-            p.id,
-            gas("2026-11-24 08:20", 0.1, 20.9),
-            at(8, 21),
-        )
-        .unwrap();
-    plant.approve_all(p.id, at(8, 30));
-    plant.brief(p.id, at(8, 40));
-    plant
-        .act(
-            &analyst(),
-            p.id,
-            gas("2026-11-24 08:50", 0.1, 20.9),
-            at(8, 51),
-        )
-        .unwrap();
+    let p = special(&plant, &["GD201", "GD202"]).unwrap();
+    ready_to_start(&plant, p.id);
     // not while a detector is silent, bad or in alarm
     plant.detector("GD201", Detector::Normal);
     let e = plant.start(p.id, at(9, 0)).unwrap_err();
