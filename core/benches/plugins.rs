@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use nplusx::plugins::runtime::{Guest, HostState, Runtime, wit};
+use nplusx::plugins::runtime::{AlarmLimits, Guest, GuestLimits, HostState, Runtime, wit};
 
 fn state(rt_budget: Duration) -> HostState {
     let grants: HashSet<String> = ["log", "storage"].iter().map(|s| s.to_string()).collect();
@@ -26,8 +26,14 @@ fn state(rt_budget: Duration) -> HostState {
             Weak::new(),
             Arc::default(),
             Arc::default(),
-            16 << 20,
-            rt_budget,
+            GuestLimits {
+                quota: 16 << 20,
+                budget: rt_budget,
+                alarms: AlarmLimits {
+                    ceiling: nplusx::alarms::model::Priority::High,
+                    per_hour: 12,
+                },
+            },
         ),
         64 << 20,
     )

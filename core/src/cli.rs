@@ -166,9 +166,7 @@ enum PluginCmd {
         out: Option<PathBuf>,
     },
     /// Show what a package holds, who signed it and what it asks for.
-    Inspect {
-        package: PathBuf,
-    },
+    Inspect { package: PathBuf },
     /// Install a package (or upgrade the installed plugin of the same id).
     Install {
         package: PathBuf,
@@ -192,20 +190,21 @@ enum PluginCmd {
     },
     /// List installed plugins.
     List,
+    /// Switch an installed plugin on (it starts with its settings and grants; its pages
+    /// appear in the menu).
     Enable {
+        /// The plugin's id (`nplusx plugin list`).
         id: String,
     },
+    /// Switch a plugin off (it stops; its data, settings and log are kept).
     Disable {
+        /// The plugin's id (`nplusx plugin list`).
         id: String,
     },
     /// Go back to the version before the last upgrade.
-    Rollback {
-        id: String,
-    },
+    Rollback { id: String },
     /// Remove a plugin and its data.
-    Remove {
-        id: String,
-    },
+    Remove { id: String },
     /// Trust a publisher key (`ed25519:…`).
     Trust {
         public_key: String,

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-use model::{AlarmDef, Condition, Event, EventKind, Instance, Priority, State, Text};
+use model::{AlarmDef, Condition, Event, EventKind, Instance, Priority, State, Text, plugin_of};
 
 use crate::error::{Error, Result};
 use crate::store::{Actor, Change, Reader, Store, StoreError, Table};
@@ -190,7 +190,15 @@ impl Alarms {
         let defs: Vec<AlarmDef> = r.values(&DEFS)?;
         let next_seq: u64 = crate::store::meta_get(&r, SEQ_KEY)?.unwrap_or(0);
         let mut live = Live::default();
-        for (_, i) in r.all(&INSTANCES)? {
+        for (_, mut i) in r.all(&INSTANCES)? {
+            // kept by a version that did not record who raises a module alarm
+            if i.source.is_empty()
+                && let Some(Condition::External { source }) =
+                    defs.iter().find(|d| d.id == i.id).map(|d| &d.condition)
+            {
+                i.source = source.clone();
+                i.plugin = plugin_of(source);
+            }
             live.eval.insert(
                 i.id,
                 Eval {
@@ -337,6 +345,14 @@ impl Alarms {
             acked_by: None,
             ack_comment: None,
             shelved_until_ms: None,
+            source: match &d.condition {
+                Condition::External { source } => source.clone(),
+                _ => String::new(),
+            },
+            plugin: match &d.condition {
+                Condition::External { source } => plugin_of(source),
+                _ => None,
+            },
         })
     }
 
@@ -579,6 +595,19 @@ impl Alarms {
             .by_source
             .get(source)
             .copied()
+    }
+
+    /// Whether a module's alarm stands now (its condition holds).
+    pub fn external_active(&self, source: &str) -> bool {
+        let Some(id) = self.external_id(source) else {
+            return false;
+        };
+        self.live
+            .lock()
+            .expect("alarms lock is never poisoned")
+            .instances
+            .get(&id)
+            .is_some_and(|i| i.active)
     }
 
     /// The sources of module alarms whose source starts with `prefix` (to clear those whose

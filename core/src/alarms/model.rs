@@ -183,6 +183,21 @@ pub struct Instance {
     pub acked_by: Option<String>,
     pub ack_comment: Option<String>,
     pub shelved_until_ms: Option<i64>,
+    /// Who raises a module alarm (`safety:permit:…`, `plugin:<id>:<key>`); empty for a
+    /// tag's alarm.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// The plugin that raises it, for a plugin's alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+}
+
+/// The plugin behind a module alarm's source (`plugin:<id>:<key>`).
+pub fn plugin_of(source: &str) -> Option<String> {
+    source
+        .strip_prefix("plugin:")
+        .and_then(|r| r.split(':').next())
+        .map(str::to_string)
 }
 
 /// What happened to an alarm, as the journal records it.

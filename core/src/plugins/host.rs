@@ -500,6 +500,29 @@ pub fn raise_alarm(
     g.rate("alarm", 600)?;
     let app = g.app()?;
     let source = format!("plugin:{}:{key}", g.id);
+    // the admin's limits: a new alarm counts against the hour, a standing one is kept
+    if !app.alarms.external_active(&source) {
+        let now = now_ms();
+        let mut raises = g
+            .shared
+            .alarm_raises
+            .lock()
+            .expect("lock is never poisoned");
+        while raises.front().is_some_and(|t| now - t >= 3_600_000) {
+            raises.pop_front();
+        }
+        if raises.len() >= g.alarms.per_hour as usize {
+            drop(raises);
+            let why = format!(
+                "at most {} new alarms an hour (the limit the admin set)",
+                g.alarms.per_hour
+            );
+            g.log
+                .push_host("warn", &format!("alarm {key} refused: {why}"));
+            return Err(wit::Error::Quota(why));
+        }
+        raises.push_back(now);
+    }
     // a plugin's alarms are definitions in the alarm system: a bounded set of them
     if app.alarms.external_id(&source).is_none()
         && app
@@ -512,12 +535,14 @@ pub fn raise_alarm(
             "at most {MAX_ALARM_KEYS} different alarm keys per plugin"
         )));
     }
-    let p = match priority {
+    let asked = match priority {
         W::Urgent => P::Urgent,
         W::High => P::High,
         W::Medium => P::Medium,
         W::Low => P::Low,
     };
+    // `Urgent` sorts first: the ceiling is the larger of the two
+    let p = asked.max(g.alarms.ceiling);
     let text = crate::alarms::model::Text {
         zh: zh.to_string(),
         en: en.to_string(),

@@ -172,8 +172,14 @@ fn instantiate(
         spec.app.clone(),
         log,
         shared,
-        i.quota_mib as u64 * (1 << 20),
-        Duration::from_millis(i.deadline_ms as u64),
+        super::runtime::GuestLimits {
+            quota: i.quota_mib as u64 * (1 << 20),
+            budget: Duration::from_millis(i.deadline_ms as u64),
+            alarms: super::runtime::AlarmLimits {
+                ceiling: i.alarm_ceiling,
+                per_hour: i.alarms_per_hour,
+            },
+        },
     );
     let mut store = spec
         .runtime
@@ -197,14 +203,27 @@ fn call<T>(
         (s.guest.budget, s.limiter.cap)
     };
     live.store.set_epoch_deadline(1);
-    f(&live.module, &mut live.store).map_err(|e| fault(&e, budget, cap))
+    f(&live.module, &mut live.store).map_err(|e| {
+        let g = &live.store.data().guest;
+        let f = fault(&e, budget, cap, g.log.take_panic());
+        if matches!(f, Fault::Trap(_)) {
+            // the whole story (backtrace) for whoever reads the log
+            g.log.push_host("debug", &format!("{e:#}"));
+        }
+        f
+    })
 }
 
-/// Starts the thread of a plugin.
-pub fn spawn(spec: Spec, info: wit::Info, module: String) -> Result<Handle, String> {
+/// Starts the thread of a plugin, writing to `log` (the box keeps a plugin's log across
+/// restarts).
+pub fn spawn(
+    spec: Spec,
+    info: wit::Info,
+    module: String,
+    log: Arc<PluginLog>,
+) -> Result<Handle, String> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Call>(64);
     let stats: Arc<Mutex<Stats>> = Arc::default();
-    let log: Arc<PluginLog> = Arc::default();
     let shared: Arc<Shared> = Arc::default();
     let (s2, l2, sh2) = (stats.clone(), log.clone(), shared.clone());
     let thread = std::thread::Builder::new()
@@ -266,7 +285,7 @@ fn run(
                             live = Some(l);
                         }
                         Ok(Err(why)) => {
-                            log.push("error", &format!("start refused: {why}"));
+                            log.push_host("error", &format!("start refused: {why}"));
                             set_state(&stats, RunState::Failed(why.clone()));
                             failed = Some(why);
                         }
@@ -320,20 +339,22 @@ fn run(
             continue;
         };
         let started = Instant::now();
-        let outcome: Result<(), Fault> = match msg {
+        let outcome: Result<(), Ended> = match msg {
             None => {
                 // a tick is due
                 if let (Some(t), Some(period)) = (next_tick, tick)
                     && Instant::now() >= t
                 {
                     next_tick = Some(Instant::now() + period);
-                    call(l, |m, s| m.call_tick(s, now_ms()))
+                    call(l, |m, s| m.call_tick(s, now_ms())).map_err(Ended::Faulted)
                 } else {
                     Ok(())
                 }
             }
-            Some(Call::Tags(batch)) => call(l, |m, s| m.call_on_tags(s, &batch)),
-            Some(Call::Event(e)) => call(l, |m, s| m.call_on_event(s, &e)),
+            Some(Call::Tags(batch)) => {
+                call(l, |m, s| m.call_on_tags(s, &batch)).map_err(Ended::Faulted)
+            }
+            Some(Call::Event(e)) => call(l, |m, s| m.call_on_event(s, &e)).map_err(Ended::Faulted),
             Some(Call::Render {
                 page,
                 params,
@@ -365,28 +386,55 @@ fn run(
                 st.memory_peak = st.memory_peak.max(l.store.data().limiter.peak);
             }
         }
-        if let Err(f) = outcome {
-            live = None;
-            if faults.record(&spec, &id, &f, &stats, &log) {
-                return;
+        match outcome {
+            Ok(()) => {}
+            Err(Ended::Refused(why)) => {
+                // a page far over the limits: refused, not a fault; the instance cannot be
+                // called again after an answer it could not hand over, so it starts afresh
+                log.push_host("warn", &format!("page refused: {why}"));
+                live = None;
+                faults.restart_at = Instant::now();
+            }
+            Err(Ended::Faulted(f)) => {
+                live = None;
+                if faults.record(&spec, &id, &f, &stats, &log) {
+                    return;
+                }
             }
         }
     }
 }
 
-/// Hands a call's answer (or the fault that ended it) to whoever waits for it.
+/// How a call that did not finish well ended.
+enum Ended {
+    /// The plugin's fault: counted towards switching it off.
+    Faulted(Fault),
+    /// Its answer was refused (too large to take): the caller is told, nothing counted.
+    Refused(String),
+}
+
+/// Hands a call's answer (or why there is none) to whoever waits for it.
 fn answer<T>(
     reply: tokio::sync::oneshot::Sender<Result<T, String>>,
     r: Result<Result<T, String>, Fault>,
-) -> Result<(), Fault> {
+) -> Result<(), Ended> {
     match r {
         Ok(v) => {
             let _ = reply.send(v);
             Ok(())
         }
+        Err(Fault::Oversize) => {
+            let why = format!(
+                "the page is too large (over {} MiB of data; pages are at most {} MiB)",
+                super::runtime::HOSTCALL_FUEL >> 20,
+                super::runtime::PAGE_BYTES >> 20
+            );
+            let _ = reply.send(Err(why.clone()));
+            Err(Ended::Refused(why))
+        }
         Err(f) => {
             let _ = reply.send(Err(f.to_string()));
-            Err(f)
+            Err(Ended::Faulted(f))
         }
     }
 }
@@ -410,7 +458,7 @@ impl Faults {
     ) -> bool {
         let text = f.to_string();
         tracing::warn!(plugin = id, fault = %text, "plugin faulted");
-        log.push("error", &format!("fault: {text}"));
+        log.push_host("error", &format!("fault: {text}"));
         {
             let mut st = stats.lock().expect("stats lock");
             st.faults += 1;

@@ -30,11 +30,36 @@ use instance::{Call, Handle, Spec};
 use runtime::{Runtime, view, wit};
 use store::{INSTALLED, Installed, KEYS, PACKAGES, TrustedKey};
 
+/// The limits the admin sets per plugin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub deadline_ms: u32,
+    pub memory_mib: u32,
+    pub quota_mib: u32,
+    pub alarm_ceiling: crate::alarms::model::Priority,
+    pub alarms_per_hour: u32,
+}
+
+impl Limits {
+    pub fn of(i: &Installed) -> Limits {
+        Limits {
+            deadline_ms: i.deadline_ms,
+            memory_mib: i.memory_mib,
+            quota_mib: i.quota_mib,
+            alarm_ceiling: i.alarm_ceiling,
+            alarms_per_hour: i.alarms_per_hour,
+        }
+    }
+}
+
 /// Defaults the admin can change per plugin.
 pub const DEFAULT_DEADLINE_MS: u32 = 200;
 pub const DEFAULT_MEMORY_MIB: u32 = 64;
 pub const DEFAULT_QUOTA_MIB: u32 = 16;
 const DEV_MODE_KEY: &str = "plugins.developer_mode";
+/// Plugin pages built at once (each holds a plugin's answer, up to 4 MiB, and its HTML);
+/// more readers wait their turn.
+const PAGE_BUILDS: usize = 2;
 
 /// Plugins built into this binary: (manifest, component, only for the demo plant).
 pub static BUNDLED: &[(&str, &[u8], bool)] =
@@ -75,11 +100,17 @@ pub struct PluginView {
 pub struct Plugins {
     runtime: OnceLock<std::result::Result<Arc<Runtime>, String>>,
     running: Mutex<HashMap<String, Handle>>,
+    /// Each plugin's log, kept across restarts and switching off until it is removed.
+    logs: Mutex<HashMap<String, Arc<runtime::PluginLog>>>,
+    /// The counters of plugins switched off after faults (their last fault shown).
+    stopped: Mutex<HashMap<String, instance::Stats>>,
     events: tokio::sync::broadcast::Sender<wit::Event>,
     app: OnceLock<Weak<App>>,
     cache_dir: std::path::PathBuf,
     /// One install / upgrade / switch at a time.
     changing: Mutex<()>,
+    /// Turns to build a plugin page ([`PAGE_BUILDS`] at once).
+    pages: tokio::sync::Semaphore,
     /// Uploads waiting for the admin's review: token → (bytes, when).
     staged: Mutex<HashMap<String, (Vec<u8>, std::time::Instant)>>,
 }
@@ -89,10 +120,13 @@ impl Plugins {
         Plugins {
             runtime: OnceLock::new(),
             running: Mutex::new(HashMap::new()),
+            logs: Mutex::new(HashMap::new()),
+            stopped: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(1024).0,
             app: OnceLock::new(),
             cache_dir: data_dir.join("plugin-cache"),
             changing: Mutex::new(()),
+            pages: tokio::sync::Semaphore::new(PAGE_BUILDS),
             staged: Mutex::new(HashMap::new()),
         }
     }
@@ -195,6 +229,12 @@ impl Plugins {
                     .as_ref()
                     .map_or(DEFAULT_MEMORY_MIB, |e| e.memory_mib),
                 quota_mib: existing.as_ref().map_or(DEFAULT_QUOTA_MIB, |e| e.quota_mib),
+                alarm_ceiling: existing
+                    .as_ref()
+                    .map_or_else(store::default_alarm_ceiling, |e| e.alarm_ceiling),
+                alarms_per_hour: existing
+                    .as_ref()
+                    .map_or_else(store::default_alarms_per_hour, |e| e.alarms_per_hour),
                 publisher_key: String::new(),
                 bundled: true,
                 installed_ms: crate::util::now_ms(),
@@ -408,6 +448,8 @@ impl Plugins {
             deadline_ms: DEFAULT_DEADLINE_MS,
             memory_mib: DEFAULT_MEMORY_MIB,
             quota_mib: DEFAULT_QUOTA_MIB,
+            alarm_ceiling: store::default_alarm_ceiling(),
+            alarms_per_hour: store::default_alarms_per_hour(),
             publisher_key: String::new(),
             bundled: false,
             installed_ms: crate::util::now_ms(),
@@ -481,6 +523,8 @@ impl Plugins {
             rec.deadline_ms = b.deadline_ms;
             rec.memory_mib = b.memory_mib;
             rec.quota_mib = b.quota_mib;
+            rec.alarm_ceiling = b.alarm_ceiling;
+            rec.alarms_per_hour = b.alarms_per_hour;
             rec.enabled = b.enabled || enable;
             rec.previous = Some(b.version.clone());
             // keep only the version rolled back to
@@ -594,18 +638,23 @@ impl Plugins {
         id: &str,
         settings: &BTreeMap<String, String>,
         grants: &[String],
-        limits: (u32, u32, u32),
+        limits: Limits,
     ) -> Result<Installed> {
         let _one = self.changing.lock().unwrap_or_else(|e| e.into_inner());
-        let (deadline_ms, memory_mib, quota_mib) = limits;
-        if !(10..=10_000).contains(&deadline_ms) {
+        if !(10..=10_000).contains(&limits.deadline_ms) {
             return Err(Error::invalid("deadline_ms", "plugins.err.deadline"));
         }
-        if !(8..=1024).contains(&memory_mib) {
+        if !(8..=1024).contains(&limits.memory_mib) {
             return Err(Error::invalid("memory_mib", "plugins.err.memory"));
         }
-        if !(1..=1024).contains(&quota_mib) {
+        if !(1..=1024).contains(&limits.quota_mib) {
             return Err(Error::invalid("quota_mib", "plugins.err.quota"));
+        }
+        if limits.alarms_per_hour > 600 {
+            return Err(Error::invalid(
+                "alarms_per_hour",
+                "plugins.err.alarms_per_hour",
+            ));
         }
         let rec = self.update(
             app,
@@ -622,9 +671,11 @@ impl Plugins {
                     }
                 }
                 r.grants = grants.to_vec();
-                r.deadline_ms = deadline_ms;
-                r.memory_mib = memory_mib;
-                r.quota_mib = quota_mib;
+                r.deadline_ms = limits.deadline_ms;
+                r.memory_mib = limits.memory_mib;
+                r.quota_mib = limits.quota_mib;
+                r.alarm_ceiling = limits.alarm_ceiling;
+                r.alarms_per_hour = limits.alarms_per_hour;
                 Ok(())
             },
             "plugins.plugin.configure",
@@ -655,6 +706,7 @@ impl Plugins {
             serde_json::json!({
                 "enabled": r.enabled, "grants": r.grants, "settings": r.settings,
                 "deadline_ms": r.deadline_ms, "memory_mib": r.memory_mib, "quota_mib": r.quota_mib,
+                "alarm_ceiling": r.alarm_ceiling, "alarms_per_hour": r.alarms_per_hour,
             })
         };
         w.audit(
@@ -689,10 +741,22 @@ impl Plugins {
         );
         w.commit()?;
         self.stop(id);
-        // its alarms return to normal (their journal stays)
-        for source in app.alarms.external_sources(&format!("plugin:{id}:")) {
-            app.alarms.clear_external(&source);
+        self.logs.lock().expect("plugins lock").remove(id);
+        self.stopped.lock().expect("plugins lock").remove(id);
+        // its alarms (and the box's about it) return to normal, are acknowledged as the
+        // removal and leave the list; their journal stays
+        let prefixes = [format!("plugin:{id}:"), format!("plugins:{id}:")];
+        let mut ids = Vec::new();
+        for p in &prefixes {
+            for source in app.alarms.external_sources(p) {
+                app.alarms.clear_external(&source);
+                ids.extend(app.alarms.external_id(&source));
+            }
         }
+        app.alarms
+            .ack_many(&ids, actor, &format!("plugin {id} removed"))?;
+        app.alarms
+            .retire_external(&prefixes.iter().map(String::as_str).collect::<Vec<_>>())?;
         Ok(())
     }
 
@@ -744,12 +808,14 @@ impl Plugins {
     pub fn list(&self, app: &App) -> Result<Vec<PluginView>> {
         let list = store::installed(&app.store.read()?)?;
         let running = self.running.lock().expect("plugins lock");
+        let stopped = self.stopped.lock().expect("plugins lock");
         Ok(list
             .into_iter()
             .map(|p| PluginView {
                 stats: running
                     .get(&p.id)
-                    .map(|h| h.stats.lock().expect("stats lock").clone()),
+                    .map(|h| h.stats.lock().expect("stats lock").clone())
+                    .or_else(|| stopped.get(&p.id).cloned()),
                 storage_bytes: store::usage(&app.store, &p.id).unwrap_or(0),
                 installed: p,
             })
@@ -764,11 +830,21 @@ impl Plugins {
     }
 
     pub fn log(&self, id: &str) -> Option<(Vec<runtime::LogLine>, u64)> {
-        self.running
+        self.logs
             .lock()
             .expect("plugins lock")
             .get(id)
-            .map(|h| h.log.lines())
+            .map(|l| l.lines())
+    }
+
+    /// The log a plugin writes to (the same one after a restart).
+    fn log_of(&self, id: &str) -> Arc<runtime::PluginLog> {
+        self.logs
+            .lock()
+            .expect("plugins lock")
+            .entry(id.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Menu pages of running plugins: (module, plugin id, page, title zh, title en).
@@ -827,6 +903,14 @@ impl Plugins {
                 State::Faulted => 1,
                 _ => 2,
             })
+    }
+
+    /// A turn to build a plugin page; waits at most 30 s.
+    pub async fn page_turn(&self) -> std::result::Result<tokio::sync::SemaphorePermit<'_>, String> {
+        match tokio::time::timeout(Duration::from_secs(30), self.pages.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err("the box is busy building plugin pages; try again".into()),
+        }
     }
 
     /// Renders a page (waits for the plugin's thread, which has a deadline).
@@ -935,6 +1019,12 @@ impl Plugins {
             h.tasks.clear();
             drop(h.thread.take());
         }
+        let mut last = stats.lock().expect("stats lock").clone();
+        last.state = instance::RunState::Disabled(fault.to_string());
+        self.stopped
+            .lock()
+            .expect("plugins lock")
+            .insert(id.to_string(), last);
         let text = crate::alarms::model::Text {
             zh: format!("插件 {id} 反复出错，已停用：{fault}"),
             en: format!("Plugin {id} faulted repeatedly and was switched off: {fault}"),
@@ -992,8 +1082,14 @@ impl Plugins {
             Self::check_trust(&app.store.read()?, &p)?;
         }
         let (spec, info) = self.load(&p, rec.clone(), Arc::downgrade(app))?;
-        let mut h =
-            instance::spawn(spec, info, rec.manifest.module.clone()).map_err(component_error)?;
+        let mut h = instance::spawn(
+            spec,
+            info,
+            rec.manifest.module.clone(),
+            self.log_of(&rec.id),
+        )
+        .map_err(component_error)?;
+        self.stopped.lock().expect("plugins lock").remove(&rec.id);
         if let Some(io) = app.io() {
             h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_tags(
                 app.tags.clone(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::manifest;
 use crate::auth::model::Level;
@@ -127,14 +127,20 @@ async fn settings_submit(
             .filter_map(|(k, v)| k.strip_prefix("s_").map(|n| (n.to_string(), v.clone())))
             .collect();
     let grants = f.all("grant");
-    let limits = (
-        f.opt::<u32>("deadline_ms")?
-            .unwrap_or(super::DEFAULT_DEADLINE_MS),
-        f.opt::<u32>("memory_mib")?
-            .unwrap_or(super::DEFAULT_MEMORY_MIB),
-        f.opt::<u32>("quota_mib")?
-            .unwrap_or(super::DEFAULT_QUOTA_MIB),
-    );
+    let current = super::Limits::of(&ctx.app.plugins.get(&ctx.app, &id)?.installed);
+    let limits = super::Limits {
+        deadline_ms: f.opt::<u32>("deadline_ms")?.unwrap_or(current.deadline_ms),
+        memory_mib: f.opt::<u32>("memory_mib")?.unwrap_or(current.memory_mib),
+        quota_mib: f.opt::<u32>("quota_mib")?.unwrap_or(current.quota_mib),
+        alarm_ceiling: match f.get("alarm_ceiling") {
+            "" => current.alarm_ceiling,
+            v => serde_json::from_value(serde_json::Value::String(v.to_string()))
+                .map_err(|_| Error::invalid("alarm_ceiling", "plugins.err.alarm_ceiling"))?,
+        },
+        alarms_per_hour: f
+            .opt::<u32>("alarms_per_hour")?
+            .unwrap_or(current.alarms_per_hour),
+    };
     let (a, actor, pid) = (app(&ctx), ctx.actor(), id.to_string());
     blocking(move || {
         a.plugins
@@ -235,11 +241,30 @@ fn safe_name(n: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// The length of a value's JSON, counted as it is written (nothing is kept).
+fn json_len(v: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match serde_json::to_writer(&mut c, v) {
+        Ok(()) => c.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 /// A view the console can show: bounded in size, with safe action and field names.
 fn check_view(v: &super::runtime::view::View) -> Result<(), String> {
     use super::runtime::view::Block;
-    let bytes = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
-    if bytes > 4 << 20 {
+    let bytes = json_len(v);
+    if bytes > super::runtime::PAGE_BYTES {
         return Err(format!(
             "the page is too large ({bytes} bytes; at most 4 MiB)"
         ));
@@ -284,12 +309,14 @@ async fn show(
     submitted: Vec<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let info = guard(ctx, id, Level::Read)?;
+    // a bounded number of pages are built at once, whatever the number of readers: each
+    // holds a plugin's answer (up to 4 MiB) and its HTML
+    let _turn = ctx.app.plugins.page_turn().await.map_err(plugin_error)?;
     let v = ctx
         .app
         .plugins
         .render(id, page, params, ctx.lang.code())
         .await
-        .and_then(|v| check_view(&v).map(|_| v))
         .map_err(plugin_error)?;
     let title = info
         .pages
@@ -319,20 +346,30 @@ async fn show(
                 .ok()
         })
         .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let mut resp = ctx.page_status(
-        status,
-        "plugins/view.html",
-        context! {
-            message,
-            plugin => id,
-            page_id => page,
-            page_title => title,
-            view => to_value(&v),
-            field_errors => to_value(&errs),
-            submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
-            can_act => ctx.who.can(&ctx.app.plugins.module_of(id).map(|m| m.0).unwrap_or_default(), Level::Write),
-        },
-    )?;
+    let can_act = ctx.who.can(
+        &ctx.app
+            .plugins
+            .module_of(id)
+            .map(|m| m.0)
+            .unwrap_or_default(),
+        Level::Write,
+    );
+    let (plugin, page_id) = (id.to_string(), page.to_string());
+    let mut resp = ctx
+        .page_blocking(status, "plugins/view.html", move || {
+            check_view(&v).map_err(plugin_error)?;
+            Ok(context! {
+                message,
+                plugin,
+                page_id,
+                page_title => title,
+                view => to_value(&v),
+                field_errors => to_value(&errs),
+                submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
+                can_act,
+            })
+        })
+        .await?;
     if ctx.req.cookie(MSG_COOKIE).is_some() {
         let mut gone = actix_web::cookie::Cookie::build(MSG_COOKIE, "")
             .path("/x/")
@@ -511,6 +548,12 @@ pub struct Configure {
     pub memory_mib: Option<u32>,
     #[serde(default)]
     pub quota_mib: Option<u32>,
+    /// The highest priority the plugin's alarms get (`urgent`, `high`, `medium`, `low`).
+    #[serde(default)]
+    pub alarm_ceiling: Option<crate::alarms::model::Priority>,
+    /// New alarms the plugin may raise per hour (0–600).
+    #[serde(default)]
+    pub alarms_per_hour: Option<u32>,
 }
 
 /// Changes a plugin's settings, grants and limits; a running plugin restarts with them.
@@ -523,13 +566,15 @@ async fn api_configure(
     id: web::Path<String>,
     body: web::Json<Configure>,
 ) -> Result<HttpResponse, AppError> {
-    let current = ctx.app.plugins.get(&ctx.app, &id)?.installed;
+    let current = super::Limits::of(&ctx.app.plugins.get(&ctx.app, &id)?.installed);
     let b = body.into_inner();
-    let limits = (
-        b.deadline_ms.unwrap_or(current.deadline_ms),
-        b.memory_mib.unwrap_or(current.memory_mib),
-        b.quota_mib.unwrap_or(current.quota_mib),
-    );
+    let limits = super::Limits {
+        deadline_ms: b.deadline_ms.unwrap_or(current.deadline_ms),
+        memory_mib: b.memory_mib.unwrap_or(current.memory_mib),
+        quota_mib: b.quota_mib.unwrap_or(current.quota_mib),
+        alarm_ceiling: b.alarm_ceiling.unwrap_or(current.alarm_ceiling),
+        alarms_per_hour: b.alarms_per_hour.unwrap_or(current.alarms_per_hour),
+    };
     let (a, actor) = (app(&ctx), ctx.actor());
     let rec = blocking(move || {
         a.plugins

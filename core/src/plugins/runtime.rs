@@ -32,8 +32,15 @@ pub use self::nplusx::plugin::views as view;
 
 /// How often the epoch advances.
 pub const EPOCH_MS: u64 = 10;
-/// Data one host call may take from a plugin (wasmtime's hostcall fuel, ~bytes).
-const HOSTCALL_FUEL: usize = 4 << 20;
+/// The largest page a plugin may return, as JSON (`render`).
+pub const PAGE_BYTES: usize = 4 << 20;
+/// Data one call may hand the box: wasmtime's hostcall fuel, counted as the bytes of the
+/// host's copy (24 for each string or list, on top of their contents) for an import's
+/// arguments and for an export's answer alike. A page within [`PAGE_BYTES`] costs at most
+/// eight times its JSON (an empty table cell is 3 bytes of JSON and 24 of fuel), so every
+/// page within the documented limits is taken and then checked; more than this is refused
+/// as too large ([`Fault::Oversize`]), never copied.
+pub const HOSTCALL_FUEL: usize = 8 * PAGE_BYTES + (8 << 20);
 
 /// Time a call may spend in host calls (a tag write waiting for a PLC…): ten times its own
 /// budget, at least 10 s.
@@ -48,8 +55,11 @@ pub enum Fault {
     Deadline(Duration),
     /// It asked for more memory than its cap.
     Memory(u64),
-    /// It trapped (a Rust panic is `unreachable`).
+    /// It trapped: the panic message it printed (with where), else the trap's kind.
     Trap(String),
+    /// It handed the box more data in one call than [`HOSTCALL_FUEL`] (a page far over the
+    /// limits): refused, not copied. On a page this is a refusal, not a fault.
+    Oversize,
 }
 
 impl std::fmt::Display for Fault {
@@ -58,6 +68,11 @@ impl std::fmt::Display for Fault {
             Fault::Deadline(d) => write!(f, "stopped at its time limit of {} ms", d.as_millis()),
             Fault::Memory(cap) => write!(f, "stopped at its memory limit of {} MiB", cap >> 20),
             Fault::Trap(t) => write!(f, "trapped: {t}"),
+            Fault::Oversize => write!(
+                f,
+                "handed the box more than {} MiB of data in one call",
+                HOSTCALL_FUEL >> 20
+            ),
         }
     }
 }
@@ -81,8 +96,14 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// Classifies a failed call.
-pub fn fault(e: &wasmtime::Error, budget: Duration, memory_cap: u64) -> Fault {
+/// Classifies a failed call. `panic` is the message the plugin printed as it panicked
+/// ([`PluginLog::take_panic`]): the fault says that, not a backtrace.
+pub fn fault(
+    e: &wasmtime::Error,
+    budget: Duration,
+    memory_cap: u64,
+    panic: Option<String>,
+) -> Fault {
     let stopped = e.chain().find_map(|c| c.downcast_ref::<Stopped>().copied());
     if stopped == Some(Stopped::Deadline)
         || e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)
@@ -92,7 +113,27 @@ pub fn fault(e: &wasmtime::Error, budget: Duration, memory_cap: u64) -> Fault {
     if stopped == Some(Stopped::Memory) {
         return Fault::Memory(memory_cap);
     }
-    let text = format!("{e:#}");
+    if e.chain()
+        .any(|c| c.to_string().contains("fuel allocated for hostcalls"))
+    {
+        return Fault::Oversize;
+    }
+    if let Some(p) = panic {
+        return Fault::Trap(p);
+    }
+    // the trap's kind (`wasm \`unreachable\` instruction executed`), without the backtrace
+    let text = match e.chain().find_map(|c| c.downcast_ref::<wasmtime::Trap>()) {
+        Some(t) => t.to_string(),
+        None => e
+            .chain()
+            .last()
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
     Fault::Trap(text.chars().take(500).collect())
 }
 
@@ -278,9 +319,13 @@ pub struct LogLine {
     /// `debug`, `info`, `warn`, `error`, or `stdout` / `stderr` for printed output.
     pub level: String,
     pub text: String,
+    /// Written by the box about the plugin (faults, denials, refusals), not by the plugin:
+    /// kept apart, so a plugin's own flood neither counts against nor crowds them out.
+    pub host: bool,
 }
 
 /// A plugin's log: the newest lines, with caps on line length and lines per minute.
+/// The box keeps it across restarts and switching off, until the plugin is removed.
 #[derive(Default)]
 pub struct PluginLog {
     inner: Mutex<LogInner>,
@@ -289,16 +334,24 @@ pub struct PluginLog {
 #[derive(Default)]
 struct LogInner {
     lines: std::collections::VecDeque<LogLine>,
+    /// The box's own lines about the plugin.
+    host: std::collections::VecDeque<LogLine>,
     minute: i64,
     in_minute: u32,
     /// Lines not kept because of the per-minute cap.
     dropped: u64,
     /// Printed output not yet ending in a newline, per stream.
     partial: HashMap<&'static str, Vec<u8>>,
+    /// Where the last panic happened, until its message line arrives.
+    panic_at: Option<String>,
+    /// The last panic's message and place, until a fault takes it.
+    panic: Option<String>,
 }
 
 /// Lines kept per plugin.
 const LOG_LINES: usize = 1_000;
+/// The box's lines kept per plugin.
+const HOST_LINES: usize = 200;
 const LINES_PER_MINUTE: u32 = 1_000;
 const LINE_BYTES: usize = 2_048;
 
@@ -308,16 +361,26 @@ impl PluginLog {
         g.push(level, text);
     }
 
+    /// A line of the box about the plugin: never capped by the plugin's rate.
+    pub fn push_host(&self, level: &str, text: &str) {
+        let mut g = self.inner.lock().expect("log lock is never poisoned");
+        if g.host.len() >= HOST_LINES {
+            g.host.pop_front();
+        }
+        g.host.push_back(line(level, text, true));
+    }
+
     fn print(&self, stream: &'static str, bytes: &[u8]) {
         let mut g = self.inner.lock().expect("log lock is never poisoned");
         let mut buf = g.partial.remove(stream).unwrap_or_default();
         buf.extend_from_slice(bytes);
         while let Some(i) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            g.push(
-                stream,
-                String::from_utf8_lossy(&line[..line.len() - 1]).as_ref(),
-            );
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            if stream == "stderr" {
+                g.watch_panic(&text);
+            }
+            g.push(stream, &text);
         }
         if buf.len() > LINE_BYTES {
             let line = std::mem::take(&mut buf);
@@ -326,10 +389,41 @@ impl PluginLog {
         g.partial.insert(stream, buf);
     }
 
-    /// The newest lines (oldest first) and how many were dropped by the caps.
+    /// The newest lines (oldest first; the plugin's and the box's together) and how many
+    /// of the plugin's were dropped by the caps.
     pub fn lines(&self) -> (Vec<LogLine>, u64) {
         let g = self.inner.lock().expect("log lock is never poisoned");
-        (g.lines.iter().cloned().collect(), g.dropped)
+        let mut all: Vec<LogLine> = g.lines.iter().chain(g.host.iter()).cloned().collect();
+        all.sort_by_key(|l| l.ts_ms);
+        (all, g.dropped)
+    }
+
+    /// The message of the panic printed since the last call, if any (`message (place)`).
+    pub fn take_panic(&self) -> Option<String> {
+        let mut g = self.inner.lock().expect("log lock is never poisoned");
+        g.panic_at = None;
+        g.panic.take()
+    }
+}
+
+fn line(level: &str, text: &str, host: bool) -> LogLine {
+    let mut text: String = text
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect();
+    if text.len() > LINE_BYTES {
+        let mut cut = LINE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    LogLine {
+        ts_ms: now_ms(),
+        level: level.to_string(),
+        text,
+        host,
     }
 }
 
@@ -345,26 +439,22 @@ impl LogInner {
             return;
         }
         self.in_minute += 1;
-        let mut text: String = text
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\t')
-            .collect();
-        if text.len() > LINE_BYTES {
-            let mut cut = LINE_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
         if self.lines.len() >= LOG_LINES {
             self.lines.pop_front();
         }
-        self.lines.push_back(LogLine {
-            ts_ms: now,
-            level: level.to_string(),
-            text,
-        });
+        self.lines.push_back(line(level, text, false));
+    }
+
+    /// Rust's panic hook prints `thread '…' panicked at <file>:<line>:<col>:` and then the
+    /// message: both are caught here, before any cap, for the fault that follows.
+    fn watch_panic(&mut self, text: &str) {
+        if let Some(i) = text.find(" panicked at ") {
+            let at = text[i + " panicked at ".len()..].trim_end_matches(':');
+            self.panic_at = Some(at.chars().take(200).collect());
+        } else if let Some(at) = self.panic_at.take() {
+            let msg: String = text.chars().take(300).collect();
+            self.panic = Some(format!("{msg} ({at})"));
+        }
     }
 }
 
@@ -446,6 +536,28 @@ pub struct Shared {
     /// Changes whenever `subscription` does.
     pub generation: std::sync::atomic::AtomicU64,
     pub listen: RwLock<Vec<String>>,
+    /// When the plugin last raised an alarm that was not standing (the admin's hourly
+    /// limit counts these; kept across restarts of the instance).
+    pub alarm_raises: Mutex<std::collections::VecDeque<i64>>,
+}
+
+/// What the admin lets a plugin's alarms do.
+#[derive(Debug, Clone, Copy)]
+pub struct AlarmLimits {
+    /// Alarms raised above it are raised at it.
+    pub ceiling: crate::alarms::model::Priority,
+    /// New alarms (not already standing) per hour; past it a raise answers `quota`.
+    pub per_hour: u32,
+}
+
+/// The admin's limits as one instance applies them.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestLimits {
+    /// Storage quota, bytes.
+    pub quota: u64,
+    /// Time budget of one call.
+    pub budget: Duration,
+    pub alarms: AlarmLimits,
 }
 
 /// The plugin-facing part of a store's state.
@@ -457,6 +569,8 @@ pub struct Guest {
     pub log: Arc<PluginLog>,
     pub shared: Arc<Shared>,
     pub quota: u64,
+    /// The highest priority its alarms get, and how many new ones an hour.
+    pub alarms: AlarmLimits,
     /// Bytes of storage in use (known after the first storage call).
     pub kv_used: Option<u64>,
     pub call_started: Instant,
@@ -476,9 +590,13 @@ impl Guest {
         app: Weak<App>,
         log: Arc<PluginLog>,
         shared: Arc<Shared>,
-        quota: u64,
-        budget: Duration,
+        limits: GuestLimits,
     ) -> Guest {
+        let GuestLimits {
+            quota,
+            budget,
+            alarms,
+        } = limits;
         Guest {
             id: id.to_string(),
             grants,
@@ -486,6 +604,7 @@ impl Guest {
             log,
             shared,
             quota,
+            alarms,
             kv_used: None,
             call_started: Instant::now(),
             host_time: Duration::ZERO,
@@ -532,7 +651,7 @@ impl Guest {
         if self.denied.get(cap) != Some(&minute) {
             self.denied.insert(cap, minute);
             self.log
-                .push("warn", &format!("denied: capability {cap} was not granted"));
+                .push_host("warn", &format!("denied: capability {cap} was not granted"));
             if let Some(app) = self.app.upgrade() {
                 let actor = self.actor();
                 let done = app.store.write(&actor).and_then(|mut w| {
@@ -565,10 +684,19 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(guest: Guest, memory_cap: u64) -> HostState {
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-            .stdout(LogPipe::new(guest.log.clone(), "stdout"))
-            .stderr(LogPipe::new(guest.log.clone(), "stderr"))
-            .build();
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        b.stdout(LogPipe::new(guest.log.clone(), "stdout"))
+            .stderr(LogPipe::new(guest.log.clone(), "stderr"));
+        // the time of day is the `clock` capability, whichever way it is asked for; the
+        // monotonic clock (durations) and random numbers (hash maps need them) tell the
+        // plugin nothing about the plant and are always there
+        if !guest.grants.contains("clock") {
+            b.wall_clock(UngrantedClock {
+                log: guest.log.clone(),
+                warned: std::sync::atomic::AtomicI64::new(-1),
+            });
+        }
+        let wasi = b.build();
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -596,6 +724,33 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// WASI's wall clock for a plugin without the `clock` grant: it reads the Unix epoch
+/// (1970-01-01), and the plugin's log says why once a minute.
+struct UngrantedClock {
+    log: Arc<PluginLog>,
+    warned: std::sync::atomic::AtomicI64,
+}
+
+impl wasmtime_wasi::HostWallClock for UngrantedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        let minute = now_ms() / 60_000;
+        if self
+            .warned
+            .swap(minute, std::sync::atomic::Ordering::Relaxed)
+            != minute
+        {
+            self.log.push_host(
+                "warn",
+                "denied: the wall clock reads 1970-01-01 because the capability clock was not granted",
+            );
+        }
+        Duration::ZERO
     }
 }
 
@@ -743,5 +898,54 @@ impl self::nplusx::plugin::events::Host for HostState {
 impl self::nplusx::plugin::mqtt::Host for HostState {
     fn publish(&mut self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), wit::Error> {
         self.timed(|g| super::host::mqtt_publish(g, &topic, &payload, retain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_printed_to_stderr_is_kept_for_the_fault_even_past_the_cap() {
+        let log = PluginLog::default();
+        for i in 0..LINES_PER_MINUTE + 10 {
+            log.push("info", &format!("noise {i}"));
+        }
+        log.print(
+            "stderr",
+            b"\nthread '<unnamed>' panicked at src/lib.rs:242:17:\nthe model diverged\nnote: run with `RUST_BACKTRACE=1`\n",
+        );
+        assert_eq!(
+            log.take_panic().as_deref(),
+            Some("the model diverged (src/lib.rs:242:17)")
+        );
+        assert_eq!(log.take_panic(), None, "taken once");
+    }
+
+    #[test]
+    fn the_box_lines_are_neither_capped_nor_crowded_out_by_the_plugins() {
+        let log = PluginLog::default();
+        log.push_host("error", "fault: trapped: first");
+        for i in 0..3 * LINES_PER_MINUTE {
+            log.push("info", &format!("flood {i}"));
+        }
+        log.push_host("error", "fault: trapped: second");
+        let (lines, dropped) = log.lines();
+        assert_eq!(dropped, 2 * LINES_PER_MINUTE as u64);
+        let host: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.host)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(host, ["fault: trapped: first", "fault: trapped: second"]);
+        assert_eq!(lines.iter().filter(|l| !l.host).count(), LOG_LINES);
+    }
+
+    #[test]
+    fn every_page_within_the_limits_fits_the_fuel() {
+        // the most fuel per byte of JSON: empty cells, 3 bytes (`"",`) for 24 of fuel
+        let per_cell_json = 3;
+        let per_cell_fuel = std::mem::size_of::<String>();
+        assert!(PAGE_BYTES / per_cell_json * per_cell_fuel < HOSTCALL_FUEL);
     }
 }

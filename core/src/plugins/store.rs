@@ -34,6 +34,12 @@ pub struct Installed {
     pub memory_mib: u32,
     /// Storage quota, MiB.
     pub quota_mib: u32,
+    /// The highest priority the plugin's alarms get: raised above it, raised at it.
+    #[serde(default = "default_alarm_ceiling")]
+    pub alarm_ceiling: crate::alarms::model::Priority,
+    /// New alarms (not already standing) the plugin may raise per hour.
+    #[serde(default = "default_alarms_per_hour")]
+    pub alarms_per_hour: u32,
     /// The signing key's fingerprint; empty for unsigned (developer mode) and bundled.
     pub publisher_key: String,
     /// Built into this binary (not removable; upgraded with the binary).
@@ -44,6 +50,17 @@ pub struct Installed {
     /// The version before the last upgrade, for rollback.
     #[serde(default)]
     pub previous: Option<String>,
+}
+
+/// A plugin's alarms are at most `high` unless the admin allows `urgent`.
+pub fn default_alarm_ceiling() -> crate::alarms::model::Priority {
+    crate::alarms::model::Priority::High
+}
+
+/// New plugin alarms an hour by default (ISA-18.2 counts about six an hour as what an
+/// operator can handle; one plugin gets a bounded share of it).
+pub fn default_alarms_per_hour() -> u32 {
+    12
 }
 
 /// A publisher key the admin trusts.

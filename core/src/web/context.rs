@@ -297,6 +297,32 @@ impl Ctx {
         Ok(r.body(html))
     }
 
+    /// [`Ctx::page_status`] for a page that may be large (a plugin's table of thousands of
+    /// rows): `extra` is built and the template rendered on the blocking pool, so the web
+    /// workers keep answering meanwhile.
+    pub async fn page_blocking<F>(
+        &self,
+        status: StatusCode,
+        template: &'static str,
+        extra: F,
+    ) -> Result<HttpResponse, AppError>
+    where
+        F: FnOnce() -> Result<Value, AppError> + Send + 'static,
+    {
+        let (app, lang, base) = (self.app.clone(), self.lang, self.base());
+        let html = actix_web::web::block(move || -> Result<String, AppError> {
+            let ctx = context! { ..extra()?, ..base };
+            Ok(app.ui.render(template, lang, ctx)?)
+        })
+        .await??;
+        let mut r = HttpResponse::build(status);
+        r.content_type("text/html; charset=utf-8");
+        if self.req.cookie(FLASH_COOKIE).is_some() {
+            r.cookie(expired(FLASH_COOKIE));
+        }
+        Ok(r.body(html))
+    }
+
     /// Runs a write on the blocking pool: `f` gets the app and the caller as the actor (it
     /// opens its store transaction with them, so the audit entry names the caller).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>

@@ -3,7 +3,11 @@
 //! `memory` (allocates until stopped), `trap` (panics), `ungranted` (calls imports it may
 //! not have), `flood` (prints and logs without end), `stock` (posts the stock movement in
 //! its `move` setting once per `label` and counts the `inventory.*` events it hears).
-//! `crash` makes `start` panic.
+//! `crash` makes `start` panic. Pages at the limits: `bigpage` (10 tables of 5,000 cells
+//! of ~70 bytes), `emptycells` (26 tables of 50,000 empty cells: the most data per byte of
+//! JSON), `overpage` (5 MiB of text), `hugepage` (2,000,000 cells: more than the box takes
+//! in one call), `rows4000` (a 4,000-row table). `alarms` raises 200 urgent alarms,
+//! `clock` reads the wall clock through WASI, `floodtrap` floods the log and then panics.
 //! The version comes from `PLUGIN_VERSION` at build time, so the tests can build an
 //! upgrade of it.
 
@@ -192,6 +196,50 @@ impl Guest for Plugin {
                         blocks.push(Block::Text(format!("heard: {e}")));
                     }
                 });
+            }
+            "bigpage" | "emptycells" | "hugepage" | "rows4000" => {
+                let (tables, rows, cols, cell) = match mode.as_str() {
+                    "bigpage" => (10, 1_000, 5, "x".repeat(68)),
+                    "emptycells" => (26, 1_000, 50, String::new()),
+                    "hugepage" => (40, 1_000, 50, String::new()),
+                    _ => (1, 4_000, 8, "cell text of thirty bytes ...".into()),
+                };
+                for t in 0..tables {
+                    blocks.push(Block::Table(nplusx::plugin::views::Table {
+                        columns: (0..cols)
+                            .map(|c| nplusx::plugin::views::Column { label: format!("c{c}"), numeric: false })
+                            .collect(),
+                        rows: (0..rows).map(|r| (0..cols).map(|c| if r == 0 && c == 0 { format!("table {t}") } else { cell.clone() }).collect()).collect(),
+                        page_size: 50,
+                    }));
+                }
+            }
+            "overpage" => blocks.push(Block::Text("y".repeat(5 << 20))),
+            "alarms" => {
+                let mut ok = 0;
+                let mut refused = String::new();
+                for i in 0..200 {
+                    match events::raise_alarm(&format!("k{i}"), events::Priority::Urgent, "插件报警", "plugin alarm") {
+                        Ok(()) => ok += 1,
+                        Err(e) if refused.is_empty() => refused = format!("{e:?}"),
+                        Err(_) => {}
+                    }
+                }
+                blocks.push(Block::Text(format!("raised {ok}, first refusal: {refused}")));
+            }
+            "clock" => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let took = std::time::Instant::now().elapsed();
+                blocks.push(Block::Text(format!("wall clock {secs} s, monotonic ok {}", took.as_secs() < 5)));
+            }
+            "floodtrap" => {
+                for i in 0..5_000 {
+                    log::write(log::Level::Info, &format!("noise {i}"));
+                }
+                panic!("the reactor model diverged at step 7");
             }
             "flood" => {
                 for i in 0..50_000 {
