@@ -161,18 +161,58 @@ fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
         api.post_bytes("/api/v1/plugins", &v2).code(),
         "plugins.same_version"
     );
-    // a package of the same plugin from another (trusted) publisher: refused
+    // a package of the same plugin from another (trusted) publisher: refused; the key is
+    // trusted over the API this time (a bad key or no name: refused, nothing trusted)
     let (other_key, other_public) = plugin::keygen(tmp.path(), "other");
-    api.post_form(
-        "/admin/plugin-keys",
-        &[
-            ("public_key", other_public.as_str()),
-            ("name", "Other contractor"),
-        ],
+    for bad in [
+        json!({"public_key": "ed25519:not-a-key", "name": "Other contractor"}),
+        json!({"public_key": other_public, "name": ""}),
+    ] {
+        let r = api.post_json("/api/v1/plugin-keys", &bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+    }
+    assert_eq!(
+        api.get("/api/v1/plugin-keys")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = api.post_json(
+        "/api/v1/plugin-keys",
+        &json!({"public_key": other_public, "name": "Other contractor"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let other_fp = r.json()["fingerprint"].as_str().unwrap().to_string();
+    let keys = api.get("/api/v1/plugin-keys").json();
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["fingerprint"] == other_fp.as_str()
+                && k["name"] == "Other contractor"
+                && k["public_key"] == other_public.as_str()),
+        "{keys}"
     );
     let hijack = pack(tmp.path(), "hostile", "1.2.0", &caps, Some(&other_key));
     let r = api.post_bytes("/api/v1/plugins", &hijack);
     assert_eq!(r.code(), "plugins.publisher_changed", "{}", r.body);
+    // no longer trusted: its packages are refused as untrusted
+    assert_eq!(
+        api.delete(&format!("/api/v1/plugin-keys/{other_fp}"))
+            .status,
+        204
+    );
+    assert_eq!(
+        api.delete(&format!("/api/v1/plugin-keys/{other_fp}"))
+            .status,
+        404
+    );
+    let r = api.post_bytes("/api/v1/plugins", &hijack);
+    assert_eq!(r.code(), "plugins.untrusted", "{}", r.body);
+    let audit = api.get("/api/v1/audit?action=plugins.key.remove").body;
+    assert!(audit.contains(&other_fp), "{audit}");
     // an older one too: going back is a rollback
     let r = api.post_bytes("/api/v1/plugins", &v1);
     assert_eq!(r.code(), "plugins.older", "{}", r.body);

@@ -220,6 +220,65 @@ async fn key_delete_submit(
     Ok(redirect_with("/admin/plugins", Some("flash.deleted")))
 }
 
+/// A trusted publisher key, as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    /// What `DELETE /api/v1/plugin-keys/{fingerprint}` takes.
+    pub fingerprint: String,
+    #[serde(flatten)]
+    pub key: super::store::TrustedKey,
+}
+
+/// The publisher keys this box trusts: packages signed with one of them install.
+#[utoipa::path(tag = "plugins", responses((status = 200, description = "Trusted keys", body = Vec<KeyView>)), security(("bearer" = ["admin:read"])))]
+#[get("/api/v1/plugin-keys")]
+async fn api_keys(ctx: Need<grant::admin::Read>) -> Result<HttpResponse, AppError> {
+    let keys = super::Plugins::keys(&ctx.app.store.read().map_err(Error::from)?)?;
+    Ok(HttpResponse::Ok().json(
+        keys.into_iter()
+            .map(|(fingerprint, key)| KeyView { fingerprint, key })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewKey {
+    /// The publisher's public key as `nplusx plugin keygen` printed it (`ed25519:…`).
+    pub public_key: String,
+    /// Whose key it is (1–100 characters), as the admin notes it.
+    pub name: String,
+}
+
+/// Trusts a publisher key (the same as the console's form; audited).
+#[utoipa::path(tag = "plugins", request_body = NewKey, responses(
+    (status = 201, description = "Trusted", body = KeyView),
+    (status = 422, description = "Not a public key, or no name; nothing changed")), security(("bearer" = ["admin:approve"])))]
+#[post("/api/v1/plugin-keys")]
+async fn api_key_add(
+    ctx: Need<grant::admin::Approve>,
+    body: web::Json<NewKey>,
+) -> Result<HttpResponse, AppError> {
+    let (a, actor, b) = (app(&ctx), ctx.actor(), body.into_inner());
+    let key = blocking(move || a.plugins.add_key(&a.store, &actor, &b.public_key, &b.name)).await?;
+    let fingerprint = super::package::read_public(&key.public_key)
+        .map(|k| super::package::fingerprint(&k))
+        .unwrap_or_default();
+    Ok(HttpResponse::Created().json(KeyView { fingerprint, key }))
+}
+
+/// Stops trusting a publisher key: plugins it signed no longer start (audited).
+#[utoipa::path(tag = "plugins", params(("fingerprint" = String, Path, description = "The key's fingerprint")), responses(
+    (status = 204, description = "No longer trusted"), (status = 404, description = "No such key")), security(("bearer" = ["admin:approve"])))]
+#[delete("/api/v1/plugin-keys/{fingerprint}")]
+async fn api_key_delete(
+    ctx: Need<grant::admin::Approve>,
+    fp: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (a, actor) = (app(&ctx), ctx.actor());
+    blocking(move || a.plugins.remove_key(&a.store, &actor, &fp)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 // ------------------------------------------------------------------ plugin pages
 
 /// The guide module guarding a running plugin, checked for `level`.
@@ -629,9 +688,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_action)
         .service(api_configure)
         .service(api_remove)
-        .service(api_log);
+        .service(api_log)
+        .service(api_keys)
+        .service(api_key_add)
+        .service(api_key_delete);
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_list, api_install, api_action, api_configure, api_remove, api_log))]
+#[openapi(paths(
+    api_list,
+    api_install,
+    api_action,
+    api_configure,
+    api_remove,
+    api_log,
+    api_keys,
+    api_key_add,
+    api_key_delete
+))]
 pub struct Doc;
