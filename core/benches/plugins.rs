@@ -1,6 +1,7 @@
 //! Plugin host benchmark, printed beside baselines measured in the same run:
-//! - `on-tags` with a batch of 1,000 samples into the test plugin (count and sum the good
-//!   numeric ones) against the same loop in native Rust;
+//! - a batch of 1,000 samples into the test plugin (count and sum the good numeric ones):
+//!   contract 0.1's `on-tags` (a record per sample) and 0.2's `on-samples` (columns),
+//!   against the same loop in native Rust;
 //! - instantiating a plugin with a warm compile cache, against compiling it cold;
 //! - how long after its deadline a runaway plugin (an endless loop) is stopped.
 //!
@@ -15,7 +16,7 @@ use std::hint::black_box;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use nplusx::plugins::runtime::{AlarmLimits, Guest, GuestLimits, HostState, Runtime, wit};
+use nplusx::plugins::runtime::{AlarmLimits, Batch, Guest, GuestLimits, HostState, Runtime, wit};
 
 fn state(rt_budget: Duration) -> HostState {
     let grants: HashSet<String> = ["log", "storage"].iter().map(|s| s.to_string()).collect();
@@ -94,7 +95,7 @@ fn main() {
     for _ in 0..20 {
         let t = Instant::now();
         let c = rt.compile(&component).unwrap();
-        let pre = rt.prepare(&c).unwrap();
+        let pre = rt.prepare(&c, 1).unwrap();
         let mut store = rt.store(state(Duration::from_millis(200)));
         let m = pre.instantiate(&mut store).unwrap();
         black_box(&m);
@@ -103,24 +104,46 @@ fn main() {
     warm.sort_by(f64::total_cmp);
     let warm_ms = warm[warm.len() / 2];
 
-    // on-tags: 1,000 samples per call
-    let pre = rt.prepare(&c).unwrap();
-    let mut store = rt.store(state(Duration::from_secs(10)));
-    let m = pre.instantiate(&mut store).unwrap();
-    m.call_start(&mut store, &[("mode".into(), "ok".into())])
-        .unwrap()
-        .unwrap();
+    // 1,000 samples per call: 0.1 as records, 0.2 in columns
     let b = batch();
-    for _ in 0..50 {
-        m.call_on_tags(&mut store, &b).unwrap();
+    let per_call = |pre: &nplusx::plugins::runtime::Pre, batch: &Batch| {
+        let mut store = rt.store(state(Duration::from_secs(10)));
+        let m = pre.instantiate(&mut store).unwrap();
+        m.call_start(&mut store, &[("mode".into(), "ok".into())])
+            .unwrap()
+            .unwrap();
+        for _ in 0..50 {
+            m.call_samples(&mut store, batch).unwrap();
+        }
+        let t = Instant::now();
+        for _ in 0..calls {
+            store.data_mut().guest.call_started = Instant::now();
+            store.data_mut().guest.host_time = Duration::ZERO;
+            m.call_samples(&mut store, batch).unwrap();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / calls as f64
+    };
+    let pre = rt.prepare(&c, 1).unwrap();
+    let plugin_us = per_call(&pre, &Batch::Records(b.clone()));
+    let c02 = rt
+        .compile(&plugin::component_v02("hostile", "1.0.0"))
+        .unwrap();
+    let pre02 = rt.prepare(&c02, 2).unwrap();
+    let mut columns = Batch::new(true);
+    for s in &b {
+        let v = match s.value {
+            wit::Value::Float(f) => f,
+            wit::Value::Integer(i) => i as f64,
+            _ => f64::NAN,
+        };
+        if let Batch::Columns(n, _) = &mut columns {
+            n.handles.push(s.handle);
+            n.ts_ms.push(s.ts_ms);
+            n.values.push(v);
+            n.qualities.push(s.quality);
+        }
     }
-    let t = Instant::now();
-    for _ in 0..calls {
-        store.data_mut().guest.call_started = Instant::now();
-        store.data_mut().guest.host_time = Duration::ZERO;
-        m.call_on_tags(&mut store, &b).unwrap();
-    }
-    let plugin_us = t.elapsed().as_secs_f64() * 1e6 / calls as f64;
+    let columns_us = per_call(&pre02, &columns);
     let t = Instant::now();
     let mut acc = 0.0;
     for _ in 0..calls * 10 {
@@ -154,8 +177,13 @@ fn main() {
         component.len() / 1024
     );
     println!(
-        "  on-tags, 1,000 samples:  plugin {plugin_us:.1} µs/call, native {native_us:.2} µs/call, ratio {:.1}×",
+        "  on-tags, 1,000 samples:  plugin {plugin_us:.1} µs/call (0.1, records), native {native_us:.2} µs/call, ratio {:.1}×",
         plugin_us / native_us
+    );
+    println!(
+        "  on-samples, 1,000:       plugin {columns_us:.1} µs/call (0.2, columns), native {native_us:.2} µs/call, ratio {:.1}×; {:.1}× faster than 0.1",
+        columns_us / native_us,
+        plugin_us / columns_us
     );
     println!(
         "  instantiate:             warm cache {warm_ms:.2} ms (compile + link + instantiate), cold compile {cold_ms:.1} ms, ratio {:.3}",

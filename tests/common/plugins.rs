@@ -28,15 +28,14 @@ pub fn example() -> (String, Vec<u8>) {
 
 /// `cargo build --release --target wasm32-wasip2` of a plugin crate into `target`.
 fn build(dir: &Path, target: &Path, env: &[(&str, &str)]) {
+    build_with(dir, target, env, &[]);
+}
+
+fn build_with(dir: &Path, target: &Path, env: &[(&str, &str)], args: &[&str]) {
     let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
+        .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
+        .args(args)
+        .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target)
@@ -54,22 +53,37 @@ fn build(dir: &Path, target: &Path, env: &[(&str, &str)]) {
     );
 }
 
-/// The component of the test plugin, answering `describe` with this id and version.
+/// The component of the test plugin built against contract 0.1, answering `describe`
+/// with this id and version.
 pub fn component(id: &str, version: &str) -> Vec<u8> {
+    component_for(id, version, "0.1")
+}
+
+/// The same plugin built against contract 0.2 (`on-samples` takes numbers in columns).
+pub fn component_v02(id: &str, version: &str) -> Vec<u8> {
+    component_for(id, version, "0.2")
+}
+
+fn component_for(id: &str, version: &str, wit: &str) -> Vec<u8> {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let cache = built.get_or_insert_with(HashMap::new);
-    if let Some(b) = cache.get(&(id.to_string(), version.to_string())) {
+    let key = (format!("{id}@{wit}"), version.to_string());
+    if let Some(b) = cache.get(&key) {
         return b.clone();
     }
     let root = root();
-    let target = root.join("target/plugins");
-    build(
+    let (target, args): (_, &[&str]) = match wit {
+        "0.1" => (root.join("target/plugins"), &[]),
+        _ => (root.join("target/plugins-v02"), &["--features", "v02"]),
+    };
+    build_with(
         &root.join("tests/plugins/hostile"),
         &target,
         &[("PLUGIN_VERSION", version), ("PLUGIN_ID", id)],
+        args,
     );
     let bytes = std::fs::read(target.join("wasm32-wasip2/release/hostile.wasm")).unwrap();
-    cache.insert((id.to_string(), version.to_string()), bytes.clone());
+    cache.insert(key, bytes.clone());
     bytes
 }
 
@@ -136,10 +150,15 @@ pub fn pack_with_cli(
     out
 }
 
-/// A manifest for the test plugin.
+/// A manifest for the test plugin built against contract 0.1.
 pub fn manifest(id: &str, version: &str, caps: &[&str]) -> String {
+    manifest_for(id, version, caps, "0.1")
+}
+
+/// A manifest for the test plugin built against contract `wit` (`0.1`, `0.2`).
+pub fn manifest_for(id: &str, version: &str, caps: &[&str], wit: &str) -> String {
     let mut m = format!(
-        "id = \"{id}\"\nversion = \"{version}\"\nwit = \"0.1\"\nmodule = \"bi\"\n\
+        "id = \"{id}\"\nversion = \"{version}\"\nwit = \"{wit}\"\nmodule = \"bi\"\n\
          name_zh = \"测试插件\"\nname_en = \"Test plugin\"\npublisher = \"Test contractor\"\n"
     );
     for c in caps {
@@ -149,7 +168,7 @@ pub fn manifest(id: &str, version: &str, caps: &[&str]) -> String {
     }
     m.push_str(
         "\n[[setting]]\nname = \"mode\"\nlabel_zh = \"模式\"\nlabel_en = \"Mode\"\nkind = \"choice\"\n\
-         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\", \"sleep\", \"escape\", \"stock\", \"bigpage\", \"emptycells\", \"overpage\", \"hugepage\", \"rows4000\", \"alarms\", \"clock\", \"floodtrap\"]\n\
+         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\", \"sleep\", \"escape\", \"stock\", \"bigpage\", \"emptycells\", \"overpage\", \"hugepage\", \"rows4000\", \"alarms\", \"clock\", \"floodtrap\", \"totals\"]\n\
          \n[[setting]]\nname = \"label\"\nlabel_zh = \"标签\"\nlabel_en = \"Label\"\nkind = \"text\"\ndefault = \"\"\n\
          \n[[setting]]\nname = \"move\"\nlabel_zh = \"出入库\"\nlabel_en = \"Movement\"\nkind = \"text\"\ndefault = \"\"\n",
     );

@@ -16,6 +16,7 @@
 //! `historian.*` tables.
 
 pub mod codec;
+pub mod totals;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;

@@ -9,7 +9,7 @@ use super::store as kv;
 use crate::tags::model::{DataType, Quality, Value};
 use crate::util::now_ms;
 
-use nplusx::plugin::tags::{Bucket, Current, TagInfo};
+use nplusx::plugin::tags::{Bucket, Current, Step, TagInfo, Total};
 
 /// The collections `records.query` offers.
 pub const COLLECTIONS: &[&str] = &[
@@ -35,7 +35,7 @@ fn failed(e: impl std::fmt::Display) -> wit::Error {
     wit::Error::Failed(e.to_string())
 }
 
-fn quality(q: Quality) -> wit::Quality {
+pub fn quality(q: Quality) -> wit::Quality {
     match q {
         Quality::Good => wit::Quality::Good,
         Quality::Uncertain(_) => wit::Quality::Uncertain,
@@ -208,6 +208,81 @@ pub fn aggregate(
             avg: b.avg.unwrap_or(nan),
             first: b.first.unwrap_or(nan),
             last: b.last.unwrap_or(nan),
+        })
+        .collect())
+}
+
+pub fn totals(
+    g: &mut Guest,
+    name: &str,
+    from: i64,
+    to: i64,
+    step: Step,
+) -> Result<Vec<Total>, wit::Error> {
+    use crate::historian::totals as t;
+    g.allow("tags.history")?;
+    period(from, to)?;
+    let app = g.app()?;
+    let step = match step {
+        Step::Hour => t::Step::Hour,
+        Step::Shift(s) => t::Step::Shift(s),
+        Step::Day => t::Step::Day,
+        Step::Month => t::Step::Month,
+    };
+    let bounds = t::boundaries(from, to, &step, app.offset).ok_or_else(|| {
+        wit::Error::Invalid(format!(
+            "at most {} periods; shift starts are minutes of the day, 0–1439 (at least one)",
+            t::MAX_PERIODS
+        ))
+    })?;
+    g.rate("history", 600)?;
+    let tag = app
+        .tags
+        .defs()
+        .by_name(name)
+        .cloned()
+        .ok_or_else(|| wit::Error::NotFound(format!("no tag {name}")))?;
+    if !matches!(tag.data_type, DataType::Int | DataType::Float) {
+        return Err(wit::Error::Invalid(format!(
+            "{name} is a {} tag; totals are of numbers",
+            type_name(tag.data_type)
+        )));
+    }
+    let (first, last) = (bounds[0], bounds[bounds.len() - 1]);
+    // the value before the first period: looked for up to a day back
+    let good = |p: &crate::historian::codec::Point| {
+        p.quality
+            .is_good()
+            .then(|| Some((p.ts_ms, p.value.as_ref()?.as_f64()?)))
+            .flatten()
+    };
+    let before = app
+        .historian
+        .raw(tag.id, first - 86_400_000, first - 1)
+        .map_err(failed)?
+        .iter()
+        .rev()
+        .find_map(good);
+    let points: Vec<(i64, f64)> = app
+        .historian
+        .raw(tag.id, first, last - 1)
+        .map_err(failed)?
+        .iter()
+        .filter_map(good)
+        .collect();
+    Ok(t::totals(before, &points, &bounds, now_ms())
+        .into_iter()
+        .map(|x| Total {
+            start_ms: x.start_ms,
+            end_ms: x.end_ms,
+            count: x.count,
+            min: x.min,
+            max: x.max,
+            mean: x.mean,
+            first: x.first,
+            last: x.last,
+            delta: x.delta,
+            integral: x.integral,
         })
         .collect())
 }

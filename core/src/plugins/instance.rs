@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::runtime::{
-    Fault, Guest, HostState, Module, ModulePre, PluginLog, Runtime, Shared, fault, view, wit,
+    Batch, Bindings, Fault, Guest, HostState, PluginLog, Pre, Runtime, Shared, fault, view, wit,
 };
 use super::store::Installed;
 use crate::app::App;
@@ -33,7 +33,7 @@ pub enum Call {
         lang: String,
         reply: tokio::sync::oneshot::Sender<Result<view::Outcome, String>>,
     },
-    Tags(Vec<wit::Sample>),
+    Tags(Batch),
     Event(wit::Event),
     Stop,
 }
@@ -137,7 +137,7 @@ impl Handle {
 /// Everything the thread needs.
 pub struct Spec {
     pub installed: Installed,
-    pub pre: ModulePre<HostState>,
+    pub pre: Pre,
     pub runtime: Arc<Runtime>,
     pub app: Weak<App>,
 }
@@ -148,7 +148,7 @@ const FAULTS_TO_DISABLE: usize = 3;
 
 struct Live {
     store: wasmtime::Store<HostState>,
-    module: Module,
+    module: Bindings,
 }
 
 /// Instantiates and starts the plugin, and describes it (for the manager, before the
@@ -194,7 +194,7 @@ fn instantiate(
 /// One call with its budget; a fault is classified.
 fn call<T>(
     live: &mut Live,
-    f: impl FnOnce(&Module, &mut wasmtime::Store<HostState>) -> wasmtime::Result<T>,
+    f: impl FnOnce(&Bindings, &mut wasmtime::Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, Fault> {
     let (budget, cap) = {
         let s = live.store.data_mut();
@@ -352,7 +352,7 @@ fn run(
                 }
             }
             Some(Call::Tags(batch)) => {
-                call(l, |m, s| m.call_on_tags(s, &batch)).map_err(Ended::Faulted)
+                call(l, |m, s| m.call_samples(s, &batch)).map_err(Ended::Faulted)
             }
             Some(Call::Event(e)) => call(l, |m, s| m.call_on_event(s, &e)).map_err(Ended::Faulted),
             Some(Call::Render {

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 
-/// The contract version this host implements (`wit/`, `nplusx:plugin@0.1.0`).
+/// The contract version this host implements (`wit/`, `nplusx:plugin@0.2.0`); it runs
+/// plugins built for 0.1 too (`wit/0.1/`).
 pub const WIT_MAJOR: u32 = 0;
-pub const WIT_MINOR: u32 = 1;
+pub const WIT_MINOR: u32 = 2;
 
 /// Every capability, and whether it is dangerous (operates the plant or changes other
 /// modules' records: shown apart in the review, never granted by "grant all" on the CLI
@@ -138,6 +139,14 @@ pub fn version_key(v: &str) -> (u64, u64, u64) {
 }
 
 impl Manifest {
+    /// The minor version of the contract it was built against (checked on parsing).
+    pub fn wit_minor(&self) -> u32 {
+        self.wit
+            .split_once('.')
+            .and_then(|(_, m)| m.parse().ok())
+            .unwrap_or(WIT_MINOR)
+    }
+
     /// Parses and checks a manifest; the error names what is wrong.
     pub fn parse(text: &str) -> Result<Manifest> {
         let m: Manifest = toml::from_str(text).map_err(|e| bad(e.message()))?;
@@ -163,7 +172,7 @@ impl Manifest {
             .split_once('.')
             .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
             .ok_or_else(|| bad(format!("wit {:?}: major.minor, e.g. \"0.1\"", self.wit)))?;
-        if major != WIT_MAJOR || minor > WIT_MINOR {
+        if major != WIT_MAJOR || minor > WIT_MINOR || minor == 0 {
             return Err(Error::invalid_msg(
                 "manifest",
                 Msg::new("plugins.err.wit")

@@ -8,6 +8,7 @@
 //! manifest), upgrade (data kept), rollback, enable, disable, remove, settings; it starts
 //! enabled plugins at boot and feeds them tag samples and events.
 
+mod compat;
 pub mod host;
 pub mod instance;
 pub mod manifest;
@@ -404,7 +405,9 @@ impl Plugins {
     ) -> Result<(Spec, wit::Info)> {
         let rt = self.runtime()?;
         let c = rt.compile(&p.component).map_err(component_error)?;
-        let pre = rt.prepare(&c).map_err(component_error)?;
+        let pre = rt
+            .prepare(&c, p.manifest.wit_minor())
+            .map_err(component_error)?;
         let spec = Spec {
             installed,
             pre,
@@ -1096,6 +1099,7 @@ impl Plugins {
                 h.shared.clone(),
                 h.tx.clone(),
                 h.stats.clone(),
+                rec.manifest.wit_minor() >= 2,
             ))));
             h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_events(
                 app.alarms.subscribe(),
@@ -1186,17 +1190,19 @@ async fn wait<T>(
     }
 }
 
-/// Collects the subscribed tags' samples and hands them over once a second.
+/// Collects the subscribed tags' samples and hands them over once a second, in the form
+/// the plugin's contract takes (`columns`: 0.2 and later).
 async fn feed_tags(
     engine: Arc<crate::tags::engine::Engine>,
     shared: Arc<runtime::Shared>,
     tx: std::sync::mpsc::SyncSender<Call>,
     stats: Arc<Mutex<instance::Stats>>,
+    columns: bool,
 ) {
     let mut rx = engine.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut pending: Vec<wit::Sample> = Vec::new();
+    let mut pending = runtime::Batch::new(columns);
     let mut handles: HashMap<u32, u32> = HashMap::new();
     let mut generation = u64::MAX;
     loop {
@@ -1213,7 +1219,7 @@ async fn feed_tags(
                     }
                     for s in batch.iter() {
                         if let Some(h) = handles.get(&s.tag) {
-                            pending.push(host::sample(*h, s));
+                            pending.push(*h, s);
                         }
                     }
                 }
@@ -1222,7 +1228,7 @@ async fn feed_tags(
             },
             _ = tick.tick() => {
                 if !pending.is_empty() {
-                    let batch = std::mem::take(&mut pending);
+                    let batch = std::mem::replace(&mut pending, runtime::Batch::new(columns));
                     if let Err(std::sync::mpsc::TrySendError::Full(_)) = tx.try_send(Call::Tags(batch)) {
                         stats.lock().expect("stats lock").dropped_batches += 1;
                     }

@@ -20,6 +20,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::app::App;
 use crate::util::now_ms;
 
+// the contract the host serves (`wit/`, 0.2)
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "module",
@@ -29,6 +30,180 @@ wasmtime::component::bindgen!({
 
 pub use self::nplusx::plugin::types as wit;
 pub use self::nplusx::plugin::views as view;
+
+/// Contract 0.1 (`wit/0.1/`), for plugins built against it. Its types and views are the
+/// same records and variants as 0.2's, so they are 0.2's Rust types; its imports answer
+/// through the 0.2 ones (`compat.rs`).
+pub mod v01 {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.1",
+        world: "module",
+        with: {
+            "nplusx:plugin/types@0.1.0": super::nplusx::plugin::types,
+            "nplusx:plugin/views@0.1.0": super::nplusx::plugin::views,
+        },
+    });
+}
+
+/// A component linked against the contract version its manifest names.
+pub enum Pre {
+    V01(v01::ModulePre<HostState>),
+    V02(ModulePre<HostState>),
+}
+
+/// An instance's exports, by contract version.
+pub enum Bindings {
+    V01(v01::Module),
+    V02(Module),
+}
+
+impl Pre {
+    pub fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Bindings> {
+        Ok(match self {
+            Pre::V01(p) => Bindings::V01(p.instantiate(store)?),
+            Pre::V02(p) => Bindings::V02(p.instantiate(store)?),
+        })
+    }
+}
+
+/// The same call on either version's exports (their signatures and types are the same).
+macro_rules! both {
+    ($b:expr, $m:ident => $call:expr) => {
+        match $b {
+            Bindings::V01($m) => $call,
+            Bindings::V02($m) => $call,
+        }
+    };
+}
+
+impl Bindings {
+    pub fn call_describe(&self, s: &mut Store<HostState>) -> wasmtime::Result<wit::Info> {
+        both!(self, m => m.call_describe(s))
+    }
+    pub fn call_start(
+        &self,
+        s: &mut Store<HostState>,
+        settings: &[(String, String)],
+    ) -> wasmtime::Result<Result<(), String>> {
+        both!(self, m => m.call_start(s, settings))
+    }
+    pub fn call_stop(&self, s: &mut Store<HostState>) -> wasmtime::Result<()> {
+        both!(self, m => m.call_stop(s))
+    }
+    pub fn call_tick(&self, s: &mut Store<HostState>, now_ms: i64) -> wasmtime::Result<()> {
+        both!(self, m => m.call_tick(s, now_ms))
+    }
+    pub fn call_on_event(&self, s: &mut Store<HostState>, e: &wit::Event) -> wasmtime::Result<()> {
+        both!(self, m => m.call_on_event(s, e))
+    }
+    pub fn call_render(
+        &self,
+        s: &mut Store<HostState>,
+        page: &str,
+        params: &[(String, String)],
+        lang: &str,
+    ) -> wasmtime::Result<Result<view::View, String>> {
+        both!(self, m => m.call_render(s, page, params, lang))
+    }
+    pub fn call_action(
+        &self,
+        s: &mut Store<HostState>,
+        page: &str,
+        action: &str,
+        fields: &[(String, String)],
+        lang: &str,
+    ) -> wasmtime::Result<Result<view::Outcome, String>> {
+        both!(self, m => m.call_action(s, page, action, fields, lang))
+    }
+
+    /// A batch of samples: 0.2 takes numbers in columns (`on-samples`) and text as
+    /// records (`on-tags`); 0.1 takes every sample as a record.
+    pub fn call_samples(&self, s: &mut Store<HostState>, b: &Batch) -> wasmtime::Result<()> {
+        match (self, b) {
+            (Bindings::V01(m), Batch::Records(r)) => m.call_on_tags(s, r),
+            (Bindings::V02(m), Batch::Columns(numbers, texts)) => {
+                if !numbers.handles.is_empty() {
+                    m.call_on_samples(&mut *s, numbers)?;
+                }
+                if !texts.is_empty() {
+                    m.call_on_tags(s, texts)?;
+                }
+                Ok(())
+            }
+            (Bindings::V01(_), Batch::Columns(..)) | (Bindings::V02(_), Batch::Records(_)) => Err(
+                wasmtime::Error::msg("a batch for the other contract version"),
+            ),
+        }
+    }
+
+    /// Whether the plugin takes numbers in columns (contract 0.2 and later).
+    pub fn columns(&self) -> bool {
+        matches!(self, Bindings::V02(_))
+    }
+}
+
+/// Samples for one plugin call, in the form its contract version takes.
+#[derive(Debug, Clone)]
+pub enum Batch {
+    /// 0.1: one record per sample.
+    Records(Vec<wit::Sample>),
+    /// 0.2: numbers (and booleans) in columns, text as records.
+    Columns(wit::Samples, Vec<wit::Sample>),
+}
+
+impl Batch {
+    pub fn new(columns: bool) -> Batch {
+        if columns {
+            Batch::Columns(
+                wit::Samples {
+                    handles: Vec::new(),
+                    ts_ms: Vec::new(),
+                    values: Vec::new(),
+                    qualities: Vec::new(),
+                },
+                Vec::new(),
+            )
+        } else {
+            Batch::Records(Vec::new())
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Batch::Records(r) => r.len(),
+            Batch::Columns(n, t) => n.handles.len() + t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a sample under the plugin's handle.
+    pub fn push(&mut self, handle: u32, s: &crate::tags::model::Sample) {
+        let quality = super::host::quality(s.quality);
+        match self {
+            Batch::Records(r) => r.push(super::host::sample(handle, s)),
+            Batch::Columns(n, t) => {
+                use crate::tags::model::Value as V;
+                let v = match &s.value {
+                    Some(V::Text(_)) => {
+                        t.push(super::host::sample(handle, s));
+                        return;
+                    }
+                    None => f64::NAN,
+                    Some(V::Bool(b)) => f64::from(u8::from(*b)),
+                    Some(V::Int(i)) => *i as f64,
+                    Some(V::Float(f)) => *f,
+                };
+                n.handles.push(handle);
+                n.ts_ms.push(s.ts_ms);
+                n.values.push(v);
+                n.qualities.push(quality);
+            }
+        }
+    }
+}
 
 /// How often the epoch advances.
 pub const EPOCH_MS: u64 = 10;
@@ -140,7 +315,10 @@ pub fn fault(
 /// The box's plugin engine: compiles components (with a cache) and links the imports.
 pub struct Runtime {
     engine: Engine,
+    /// Contract 0.2 (current).
     linker: Linker<HostState>,
+    /// Contract 0.1.
+    linker01: Linker<HostState>,
     cache: PathBuf,
 }
 
@@ -150,35 +328,11 @@ impl Runtime {
         let mut cfg = Config::new();
         cfg.epoch_interruption(true);
         let engine = Engine::new(&cfg).map_err(|e| format!("plugin engine: {e}"))?;
-        let mut linker: Linker<HostState> = Linker::new(&engine);
-        // Rust std guests import WASI; they get no files, network, environment or args
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e}"))?;
-        // Plugins have nothing to wait for (no files, sockets or stdin), and a wait would
-        // block the plugin's thread where no deadline reaches it: waiting returns at once.
-        linker.allow_shadowing(true);
-        {
-            use wasmtime::component::Resource;
-            use wasmtime_wasi::p2::DynPollable;
-            let mut poll = linker
-                .instance("wasi:io/poll@0.2.12")
-                .map_err(|e| format!("{e}"))?;
-            poll.func_wrap("poll", |_cx, (list,): (Vec<Resource<DynPollable>>,)| {
-                Ok(((0..list.len() as u32).collect::<Vec<u32>>(),))
-            })
-            .map_err(|e| format!("{e}"))?;
-            poll.func_wrap(
-                "[method]pollable.block",
-                |_cx, (_p,): (Resource<DynPollable>,)| Ok(()),
-            )
-            .map_err(|e| format!("{e}"))?;
-            poll.func_wrap(
-                "[method]pollable.ready",
-                |_cx, (_p,): (Resource<DynPollable>,)| Ok((true,)),
-            )
-            .map_err(|e| format!("{e}"))?;
-        }
-        linker.allow_shadowing(false);
+        let mut linker = wasi_linker(&engine)?;
         Module::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| format!("{e}"))?;
+        let mut linker01 = wasi_linker(&engine)?;
+        v01::Module::add_to_linker::<_, HasSelf<_>>(&mut linker01, |s| s)
+            .map_err(|e| format!("{e}"))?;
         std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
         let ticker = engine.clone();
         std::thread::Builder::new()
@@ -193,6 +347,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linker,
+            linker01,
             cache: cache.to_path_buf(),
         })
     }
@@ -234,14 +389,20 @@ impl Runtime {
         Ok(c)
     }
 
-    /// Links a component against the contract; fails if it needs imports the box lacks.
-    pub fn prepare(&self, c: &Component) -> Result<ModulePre<HostState>, String> {
-        let pre = self
-            .linker
-            .instantiate_pre(c)
-            .map_err(|e| format!("the component does not fit the plugin contract: {e:#}"))?;
-        ModulePre::new(pre)
-            .map_err(|e| format!("the component does not fit the plugin contract: {e:#}"))
+    /// Links a component against the contract version `0.<minor>` its manifest names;
+    /// fails if it needs imports or lacks exports of that version.
+    pub fn prepare(&self, c: &Component, minor: u32) -> Result<Pre, String> {
+        let bad = |e: wasmtime::Error| {
+            format!("the component does not fit the plugin contract 0.{minor}: {e:#}")
+        };
+        Ok(match minor {
+            1 => Pre::V01(
+                v01::ModulePre::new(self.linker01.instantiate_pre(c).map_err(bad)?).map_err(bad)?,
+            ),
+            _ => {
+                Pre::V02(ModulePre::new(self.linker.instantiate_pre(c).map_err(bad)?).map_err(bad)?)
+            }
+        })
     }
 
     /// A store for one instance, with its limits.
@@ -263,6 +424,40 @@ impl Runtime {
         });
         store
     }
+}
+
+/// A linker with WASI for plugins: no files, network, environment or args, and waits that
+/// return at once.
+fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, String> {
+    let mut linker: Linker<HostState> = Linker::new(engine);
+    // Rust std guests import WASI; they get no files, network, environment or args
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("{e}"))?;
+    // Plugins have nothing to wait for (no files, sockets or stdin), and a wait would
+    // block the plugin's thread where no deadline reaches it: waiting returns at once.
+    linker.allow_shadowing(true);
+    {
+        use wasmtime::component::Resource;
+        use wasmtime_wasi::p2::DynPollable;
+        let mut poll = linker
+            .instance("wasi:io/poll@0.2.12")
+            .map_err(|e| format!("{e}"))?;
+        poll.func_wrap("poll", |_cx, (list,): (Vec<Resource<DynPollable>>,)| {
+            Ok(((0..list.len() as u32).collect::<Vec<u32>>(),))
+        })
+        .map_err(|e| format!("{e}"))?;
+        poll.func_wrap(
+            "[method]pollable.block",
+            |_cx, (_p,): (Resource<DynPollable>,)| Ok(()),
+        )
+        .map_err(|e| format!("{e}"))?;
+        poll.func_wrap(
+            "[method]pollable.ready",
+            |_cx, (_p,): (Resource<DynPollable>,)| Ok((true,)),
+        )
+        .map_err(|e| format!("{e}"))?;
+    }
+    linker.allow_shadowing(false);
+    Ok(linker)
 }
 
 /// Memory cap of a store, and the size it reached.
@@ -815,6 +1010,15 @@ impl self::nplusx::plugin::tags::Host for HostState {
         buckets: u32,
     ) -> Result<Vec<self::nplusx::plugin::tags::Bucket>, wit::Error> {
         self.timed(|g| super::host::aggregate(g, &name, from_ms, to_ms, buckets))
+    }
+    fn totals(
+        &mut self,
+        name: String,
+        from_ms: i64,
+        to_ms: i64,
+        step: self::nplusx::plugin::tags::Step,
+    ) -> Result<Vec<self::nplusx::plugin::tags::Total>, wit::Error> {
+        self.timed(|g| super::host::totals(g, &name, from_ms, to_ms, step))
     }
 }
 

@@ -67,6 +67,28 @@ fn counter(key: &str) -> u64 {
     }
 }
 
+/// One sample of a watched tag: kept as the latest, and its level alarm raised or cleared.
+fn see(handle: u32, ts_ms: i64, v: Option<f64>, good: bool) {
+    let limit = threshold(STATE.with(|s| s.borrow().high_pct));
+    let name = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.latest.insert(handle, (ts_ms, v, good));
+        s.watched.get(&handle).map(|(n, _)| n.clone())
+    });
+    let (Some(name), Some(v)) = (name, v) else { return };
+    let key = format!("high:{name}");
+    if good && v > limit {
+        let _ = events::raise_alarm(
+            &key,
+            events::Priority::High,
+            &format!("{name} 液位 {v:.1} % 超过 {limit} %"),
+            &format!("{name} level {v:.1} % is above {limit} %"),
+        );
+    } else if good && v < limit - 2.0 {
+        let _ = events::clear_alarm(&key);
+    }
+}
+
 struct Plugin;
 
 impl Guest for Plugin {
@@ -155,31 +177,23 @@ impl Guest for Plugin {
     }
 
     fn on_tags(samples: Vec<Sample>) {
-        let limit = STATE.with(|s| s.borrow().high_pct);
-        let limit = threshold(limit);
+        // text tags only (since 0.2): levels are numbers and come to `on_samples`
         for sm in samples {
-            let v = number(&sm.value);
-            let good = matches!(sm.quality, Quality::Good);
-            let name = STATE.with(|s| {
-                let mut s = s.borrow_mut();
-                s.latest.insert(sm.handle, (sm.ts_ms, v, good));
-                s.watched.get(&sm.handle).map(|(n, _)| n.clone())
-            });
-            let (Some(name), Some(v)) = (name, v) else { continue };
-            let key = format!("high:{name}");
-            if good && v > limit {
-                let _ = events::raise_alarm(
-                    &key,
-                    events::Priority::High,
-                    &format!("{name} 液位 {v:.1} % 超过 {limit} %"),
-                    &format!("{name} level {v:.1} % is above {limit} %"),
-                );
-            } else if good && v < limit - 2.0 {
-                let _ = events::clear_alarm(&key);
-            }
+            see(sm.handle, sm.ts_ms, number(&sm.value), matches!(sm.quality, Quality::Good));
         }
     }
 
+    fn on_samples(batch: Samples) {
+        for i in 0..batch.handles.len() {
+            let v = batch.values[i];
+            see(
+                batch.handles[i],
+                batch.ts_ms[i],
+                (!v.is_nan()).then_some(v),
+                matches!(batch.qualities[i], Quality::Good),
+            );
+        }
+    }
     fn on_event(event: Event) {
         if event.kind.starts_with("alarm.") {
             STATE.with(|s| s.borrow_mut().alarm_events += 1);

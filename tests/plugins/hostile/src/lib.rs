@@ -13,6 +13,10 @@
 
 use std::cell::RefCell;
 
+// contract 0.1 (the plugin that proves 0.1 plugins still run), or 0.2 with `--features v02`
+#[cfg(not(feature = "v02"))]
+wit_bindgen::generate!({ path: "../../../wit/0.1", world: "module" });
+#[cfg(feature = "v02")]
 wit_bindgen::generate!({ path: "../../../wit", world: "module" });
 
 use nplusx::plugin::types::{Page, Value};
@@ -105,6 +109,21 @@ impl Guest for Plugin {
     fn on_tags(samples: Vec<Sample>) {
         // the benchmark's logic: count and sum the good numeric samples
         let (n, sum) = summarize(&samples);
+        SAMPLES.with(|s| *s.borrow_mut() += n);
+        SUM.with(|s| *s.borrow_mut() += sum);
+    }
+
+    #[cfg(feature = "v02")]
+    fn on_samples(batch: Samples) {
+        // the same logic over columns
+        let mut n = 0;
+        let mut sum = 0.0;
+        for (v, q) in batch.values.iter().zip(&batch.qualities) {
+            if matches!(q, nplusx::plugin::types::Quality::Good) && !v.is_nan() {
+                n += 1;
+                sum += v;
+            }
+        }
         SAMPLES.with(|s| *s.borrow_mut() += n);
         SUM.with(|s| *s.borrow_mut() += sum);
     }
@@ -240,6 +259,24 @@ impl Guest for Plugin {
                     log::write(log::Level::Info, &format!("noise {i}"));
                 }
                 panic!("the reactor model diverged at step 7");
+            }
+            #[cfg(feature = "v02")]
+            "totals" => {
+                // the `label` setting names the tag; the last two hours by hour, and shifts
+                use nplusx::plugin::tags::Step;
+                let now = clock::now_ms().unwrap_or(0);
+                let tag = setting("label");
+                for (what, step) in [("hour", Step::Hour), ("shift", Step::Shift(vec![480, 1200])), ("badshift", Step::Shift(vec![1440]))] {
+                    let said = match tags::totals(&tag, now - 2 * 3_600_000, now, &step) {
+                        Ok(t) => {
+                            let n: u32 = t.iter().map(|x| x.count).sum();
+                            let sane = t.iter().filter(|x| x.count > 0).all(|x| x.min <= x.mean && x.mean <= x.max && x.first >= x.min && x.last <= x.max);
+                            format!("{} periods, {n} samples, sane {sane}", t.len())
+                        }
+                        Err(e) => format!("{e:?}"),
+                    };
+                    blocks.push(Block::Text(format!("{what}: {said}")));
+                }
             }
             "flood" => {
                 for i in 0..50_000 {
