@@ -866,7 +866,14 @@ fn plugins_built_for_either_contract_run_side_by_side() {
     let mut api = s.admin_api();
     api.lang = Some("en");
     api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
-    let caps = ["log", "storage", "tags.read", "tags.history", "clock"];
+    let caps = [
+        "log",
+        "storage",
+        "tags.read",
+        "tags.history",
+        "clock",
+        "schedule",
+    ];
     let packed = |id: &str, component: Vec<u8>, wit: &str| {
         let m = plugin::manifest_for(id, "1.0.0", &caps, wit);
         std::fs::read(plugin::pack_with_cli(

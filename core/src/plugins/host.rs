@@ -635,6 +635,40 @@ pub fn clear_alarm(g: &mut Guest, key: &str) -> Result<(), wit::Error> {
     Ok(())
 }
 
+pub fn schedule_set(
+    g: &mut Guest,
+    jobs: Vec<nplusx::plugin::schedule::Job>,
+) -> Result<(), wit::Error> {
+    use super::jobs::{JobSpec, MAX_JOBS, parse_cron};
+    g.allow("schedule")?;
+    if jobs.len() > MAX_JOBS {
+        return Err(wit::Error::Invalid(format!("at most {MAX_JOBS} jobs")));
+    }
+    let mut out: Vec<JobSpec> = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        check_name(&j.name, "job name")?;
+        if out.iter().any(|o| o.name == j.name) {
+            return Err(wit::Error::Invalid(format!("job {}: named twice", j.name)));
+        }
+        if !(100..=10_000).contains(&j.deadline_ms) {
+            return Err(wit::Error::Invalid(format!(
+                "job {}: deadline-ms is 100–10,000",
+                j.name
+            )));
+        }
+        let cron = parse_cron(&j.cron)
+            .map_err(|e| wit::Error::Invalid(format!("job {}: cron {:?}: {e}", j.name, j.cron)))?;
+        out.push(JobSpec {
+            name: j.name,
+            cron_text: j.cron,
+            cron,
+            deadline: std::time::Duration::from_millis(u64::from(j.deadline_ms)),
+        });
+    }
+    *g.shared.jobs.lock().expect("lock is never poisoned") = Some(out);
+    Ok(())
+}
+
 pub fn mqtt_publish(
     g: &mut Guest,
     topic: &str,

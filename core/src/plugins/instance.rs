@@ -72,6 +72,8 @@ pub struct Stats {
     pub dropped_batches: u64,
     /// Time to instantiate and start, ms.
     pub start_ms: f64,
+    /// Its scheduled jobs (contract 0.2).
+    pub jobs: Vec<super::jobs::JobStat>,
 }
 
 impl Default for Stats {
@@ -87,6 +89,7 @@ impl Default for Stats {
             memory_peak: 0,
             dropped_batches: 0,
             start_ms: 0.0,
+            jobs: Vec::new(),
         }
     }
 }
@@ -266,6 +269,11 @@ fn run(
         restart_at: Instant::now(),
     };
     let mut next_tick = tick.map(|t| Instant::now() + t);
+    let offset = spec
+        .app
+        .upgrade()
+        .map_or(time::UtcOffset::UTC, |a| a.offset);
+    let mut jobs = super::jobs::Jobs::default();
     loop {
         // (re)start when due
         if live.is_none() && failed.is_none() && Instant::now() >= faults.restart_at {
@@ -302,10 +310,22 @@ fn run(
                 }
             }
         }
+        // the jobs the plugin set (at start, or since)
+        let set = shared.jobs.lock().expect("lock is never poisoned").take();
+        if let Some(new) = set {
+            jobs.replace(new, now_ms(), offset);
+            stats.lock().expect("stats lock").jobs =
+                jobs.list.iter().map(|(_, st)| st.clone()).collect();
+        }
         let now = Instant::now();
         let mut wait = Duration::from_secs(3600);
         if let Some(t) = next_tick {
             wait = wait.min(t.saturating_duration_since(now));
+        }
+        if live.is_some()
+            && let Some(t) = jobs.next_ms()
+        {
+            wait = wait.min(Duration::from_millis((t - now_ms()).max(0) as u64));
         }
         if live.is_none() && failed.is_none() {
             wait = wait.min(faults.restart_at.saturating_duration_since(now));
@@ -338,6 +358,61 @@ fn run(
             }
             continue;
         };
+        // a job that is due runs with its own time limit
+        if msg.is_none()
+            && let Some(i) = jobs.due(now_ms())
+        {
+            let (name, deadline, due) = {
+                let (sp, st) = &jobs.list[i];
+                (sp.name.clone(), sp.deadline, st.next_ms.unwrap_or(0))
+            };
+            let saved = l.store.data().guest.budget;
+            l.store.data_mut().guest.budget = deadline;
+            let started = Instant::now();
+            let r = call(l, |m, s| m.call_run_job(s, &name, due));
+            l.store.data_mut().guest.budget = saved;
+            count(&stats, started, live.as_ref());
+            let ran = now_ms();
+            match r {
+                Ok(res) => {
+                    if let Err(e) = &res {
+                        log.push_host("warn", &format!("job {name} failed: {e}"));
+                    }
+                    jobs.finished(i, ran, res, false, offset);
+                }
+                Err(Fault::Deadline(_)) => {
+                    log.push_host(
+                        "warn",
+                        &format!(
+                            "job {name} stopped at its time limit of {} ms",
+                            deadline.as_millis()
+                        ),
+                    );
+                    if jobs.finished(i, ran, Ok(()), true, offset) {
+                        log.push_host(
+                            "error",
+                            &format!(
+                                "job {name} suspended: {} runs in a row past its time limit",
+                                super::jobs::OVERRUNS_TO_SUSPEND
+                            ),
+                        );
+                    }
+                    // not a fault; the instance cannot be called again after a stop
+                    live = None;
+                    faults.restart_at = Instant::now();
+                }
+                Err(f) => {
+                    jobs.finished(i, ran, Err(f.to_string()), false, offset);
+                    live = None;
+                    if faults.record(&spec, &id, &f, &stats, &log) {
+                        return;
+                    }
+                }
+            }
+            stats.lock().expect("stats lock").jobs =
+                jobs.list.iter().map(|(_, st)| st.clone()).collect();
+            continue;
+        }
         let started = Instant::now();
         let outcome: Result<(), Ended> = match msg {
             None => {
@@ -376,16 +451,7 @@ fn run(
             ),
             Some(Call::Stop) => Ok(()),
         };
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        {
-            let mut st = stats.lock().expect("stats lock");
-            st.calls += 1;
-            st.busy_ms += ms;
-            st.max_call_ms = st.max_call_ms.max(ms);
-            if let Some(l) = live.as_ref() {
-                st.memory_peak = st.memory_peak.max(l.store.data().limiter.peak);
-            }
-        }
+        count(&stats, started, live.as_ref());
         match outcome {
             Ok(()) => {}
             Err(Ended::Refused(why)) => {
@@ -402,6 +468,18 @@ fn run(
                 }
             }
         }
+    }
+}
+
+/// Counts a call in the plugin's statistics.
+fn count(stats: &Mutex<Stats>, started: Instant, live: Option<&Live>) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut st = stats.lock().expect("stats lock");
+    st.calls += 1;
+    st.busy_ms += ms;
+    st.max_call_ms = st.max_call_ms.max(ms);
+    if let Some(l) = live {
+        st.memory_peak = st.memory_peak.max(l.store.data().limiter.peak);
     }
 }
 

@@ -29,6 +29,7 @@ pub const CAPABILITIES: &[(&str, bool)] = &[
     ("events", false),
     ("alarms", false),
     ("mqtt", false),
+    ("schedule", false),
 ];
 
 pub fn is_dangerous(cap: &str) -> bool {

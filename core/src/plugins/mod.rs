@@ -11,6 +11,7 @@
 mod compat;
 pub mod host;
 pub mod instance;
+pub mod jobs;
 pub mod manifest;
 pub mod package;
 pub mod routes;

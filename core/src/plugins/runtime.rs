@@ -96,6 +96,18 @@ impl Bindings {
     pub fn call_on_event(&self, s: &mut Store<HostState>, e: &wit::Event) -> wasmtime::Result<()> {
         both!(self, m => m.call_on_event(s, e))
     }
+    /// A scheduled job (0.2; a 0.1 plugin cannot set any).
+    pub fn call_run_job(
+        &self,
+        s: &mut Store<HostState>,
+        name: &str,
+        due_ms: i64,
+    ) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            Bindings::V01(_) => Ok(Ok(())),
+            Bindings::V02(m) => m.call_run_job(s, name, due_ms),
+        }
+    }
     pub fn call_render(
         &self,
         s: &mut Store<HostState>,
@@ -734,6 +746,8 @@ pub struct Shared {
     /// When the plugin last raised an alarm that was not standing (the admin's hourly
     /// limit counts these; kept across restarts of the instance).
     pub alarm_raises: Mutex<std::collections::VecDeque<i64>>,
+    /// Jobs `schedule.set` asked for, until the plugin's thread takes them.
+    pub jobs: Mutex<Option<Vec<super::jobs::JobSpec>>>,
 }
 
 /// What the admin lets a plugin's alarms do.
@@ -1096,6 +1110,12 @@ impl self::nplusx::plugin::events::Host for HostState {
     }
     fn clear_alarm(&mut self, key: String) -> Result<(), wit::Error> {
         self.timed(|g| super::host::clear_alarm(g, &key))
+    }
+}
+
+impl self::nplusx::plugin::schedule::Host for HostState {
+    fn set(&mut self, jobs: Vec<self::nplusx::plugin::schedule::Job>) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::schedule_set(g, jobs))
     }
 }
 

@@ -90,6 +90,20 @@ impl Guest for Plugin {
         if mode == "refuse" {
             return Err("refusing to start: mode is refuse".into());
         }
+        #[cfg(feature = "v02")]
+        {
+            use nplusx::plugin::schedule::{self, Job};
+            let job = |name: &str, cron: &str, ms: u32| Job { name: name.into(), cron: cron.into(), deadline_ms: ms };
+            let jobs = match mode.as_str() {
+                "jobs" => vec![job("count", "* * * * * *", 1_000)],
+                "slowjob" => vec![job("spin", "* * * * * *", 100), job("count", "* * * * * *", 1_000)],
+                "badjob" => vec![job("count", "* * * * * *", 1_000), job("weekly", "0 8 * * funday", 1_000)],
+                _ => vec![],
+            };
+            if !jobs.is_empty() {
+                schedule::set(&jobs).map_err(|e| format!("{e:?}"))?;
+            }
+        }
         if mode == "stock" {
             events::listen(&["inventory.".to_string()]).map_err(|e| format!("{e:?}"))?;
         }
@@ -111,6 +125,18 @@ impl Guest for Plugin {
         let (n, sum) = summarize(&samples);
         SAMPLES.with(|s| *s.borrow_mut() += n);
         SUM.with(|s| *s.borrow_mut() += sum);
+    }
+
+    #[cfg(feature = "v02")]
+    fn run_job(name: String, _due_ms: i64) -> Result<(), String> {
+        if name == "spin" {
+            let mut x: u64 = 1;
+            while x != 0 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1) | 1;
+            }
+        }
+        let runs = storage::get("runs").ok().flatten().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+        storage::set("runs", &(runs + 1).to_le_bytes()).map_err(|e| format!("{e:?}"))
     }
 
     #[cfg(feature = "v02")]
@@ -292,7 +318,8 @@ impl Guest for Plugin {
             .flatten()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        blocks.push(Block::Text(format!("version {VERSION}, mode {mode}, note [{note}], samples {}", SAMPLES.with(|s| *s.borrow()))));
+        let runs = storage::get("runs").ok().flatten().map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+        blocks.push(Block::Text(format!("version {VERSION}, mode {mode}, note [{note}], samples {}, job runs {runs}", SAMPLES.with(|s| *s.borrow()))));
         blocks.push(Block::Text("<script>alert(1)</script>".into()));
         blocks.push(Block::Form(Form {
             action: "save".into(),
