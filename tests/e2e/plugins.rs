@@ -403,26 +403,29 @@ fn a_signed_plugin_goes_from_contractor_to_plant_and_back_out() {
     assert!(!o.status.success());
 }
 
-#[test]
-fn hostile_plugins_are_stopped_audited_and_the_box_keeps_serving() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let s = serve(&data);
+/// A box (no demo) in developer mode with the 0.1 test plugin installed (asking for
+/// `caps`, granted `log` and `storage`) and running.
+fn dev_box(tmp: &Path, caps: &[&str]) -> (Server, Client) {
+    let s = serve(&tmp.join("data"));
     let mut api = s.admin_api();
     api.lang = Some("en");
     // developer mode: unsigned packages install, and every page says so
     let r = api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
     assert_eq!(r.status, 303, "{}", r.body);
-    let pkg = pack(
-        tmp.path(),
-        "hostile",
-        "1.0.0",
-        &["log", "storage", "tags.read", "events", "clock"],
-        None,
-    );
+    let pkg = pack(tmp, "hostile", "1.0.0", caps, None);
     let r = api.post_bytes("/api/v1/plugins?grants=log,storage&enable=true", &pkg);
     assert_eq!(r.status, 201, "{}", r.body);
     eventually(10, || stats(&api, "hostile")["stats"]["state"] == "running");
+    (s, api)
+}
+
+#[test]
+fn hostile_plugins_are_stopped_audited_and_the_box_keeps_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (s, api) = dev_box(
+        tmp.path(),
+        &["log", "storage", "tags.read", "events", "clock"],
+    );
     assert!(api.get("/admin/plugins").body.contains("dev-mode"));
 
     // an endless loop: stopped at its time limit, the box answers meanwhile
@@ -621,23 +624,8 @@ fn faults(api: &Client) -> u64 {
 #[test]
 fn the_sandbox_enforces_the_documented_limits_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let s = serve(&data);
-    let mut api = s.admin_api();
-    api.lang = Some("en");
-    let r = api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
-    assert_eq!(r.status, 303, "{}", r.body);
-    let pkg = pack(
-        tmp.path(),
-        "hostile",
-        "1.0.0",
-        &["log", "storage", "alarms", "clock"],
-        None,
-    );
-    let r = api.post_bytes("/api/v1/plugins?grants=log,storage&enable=true", &pkg);
-    assert_eq!(r.status, 201, "{}", r.body);
+    let (s, api) = dev_box(tmp.path(), &["log", "storage", "alarms", "clock"]);
     let running = |api: &Client| stats(api, "hostile")["stats"]["state"] == "running";
-    eventually(10, || running(&api));
 
     // (d) 16 readers of a 4,000-row page: built a few at a time off the web workers
     configure(&api, "hostile", "rows4000", &["log", "storage"]);
@@ -931,6 +919,52 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         b.contains("shift: 1 periods") || b.contains("shift: 2 periods"),
         "{b}"
     );
+
+    // 0.2's scheduled jobs (every second here, in cron's seconds field): each runs with its
+    // own time limit; one that overruns is stopped — not a fault — and suspended after three
+    // runs in a row, while the plugin's other job keeps running; a bad cron expression is
+    // refused naming the job; without the grant, refused
+    let mode = |mode: &str, grants: &[&str]| configure(&api, "columns", mode, grants);
+    let job = |name: &str| -> Value {
+        stats(&api, "columns")["stats"]["jobs"]
+            .as_array()
+            .and_then(|j| j.iter().find(|j| j["name"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let runs = || number_after(&api.get("/x/columns/main").body, "job runs ");
+    mode("jobs", &caps);
+    eventually(15, || runs() >= 2 && runs() < u64::MAX);
+    assert_eq!(job("count")["last"], "ok", "{}", job("count"));
+    assert!(job("count")["next_ms"].as_i64().unwrap() > 0);
+    let console = api.get("/admin/plugins/columns");
+    assert_eq!(console.status, 200, "{}", console.body);
+    assert!(
+        console.body.contains("Scheduled jobs")
+            && console.body.contains("<code>* * * * * *</code>"),
+        "{}",
+        console.body
+    );
+    mode("jobs", &["log", "storage", "tags.read"]);
+    eventually(10, || stats(&api, "columns")["stats"]["state"] == "failed");
+    let why = stats(&api, "columns")["stats"]["detail"].to_string();
+    assert!(why.contains("Denied") && why.contains("schedule"), "{why}");
+    mode("slowjob", &caps);
+    eventually(30, || job("spin")["suspended"] == true);
+    let before = runs();
+    eventually(10, || runs() > before);
+    let p = stats(&api, "columns");
+    assert_eq!(p["stats"]["faults"], 0, "an overrun is not a fault: {p}");
+    assert_eq!(p["enabled"], true);
+    let log = api.get("/api/v1/plugins/columns/log").body;
+    assert!(
+        log.contains("job spin stopped at its time limit of 100 ms"),
+        "{log}"
+    );
+    assert!(log.contains("job spin suspended"), "{log}");
+    mode("badjob", &caps);
+    eventually(10, || stats(&api, "columns")["stats"]["state"] == "failed");
+    let why = stats(&api, "columns")["stats"]["detail"].to_string();
+    assert!(why.contains("job weekly: cron"), "{why}");
     // the version named and the component disagree (a version newer than the box's is
     // refused already by `nplusx plugin pack`, and on install: the manifest's unit tests)
     for (id, component, wit, says) in [
