@@ -575,6 +575,18 @@ pub fn raise_alarm(
     g.rate("alarm", 600)?;
     let app = g.app()?;
     let source = format!("plugin:{}:{key}", g.id);
+    // a plugin's alarms are definitions in the alarm system: a bounded set of them
+    if app.alarms.external_id(&source).is_none()
+        && app
+            .alarms
+            .external_sources(&format!("plugin:{}:", g.id))
+            .len()
+            >= MAX_ALARM_KEYS
+    {
+        return Err(wit::Error::Quota(format!(
+            "at most {MAX_ALARM_KEYS} different alarm keys per plugin"
+        )));
+    }
     // the admin's limits: a new alarm counts against the hour, a standing one is kept
     if !app.alarms.external_active(&source) {
         let now = now_ms();
@@ -597,18 +609,6 @@ pub fn raise_alarm(
             return Err(wit::Error::Quota(why));
         }
         raises.push_back(now);
-    }
-    // a plugin's alarms are definitions in the alarm system: a bounded set of them
-    if app.alarms.external_id(&source).is_none()
-        && app
-            .alarms
-            .external_sources(&format!("plugin:{}:", g.id))
-            .len()
-            >= MAX_ALARM_KEYS
-    {
-        return Err(wit::Error::Quota(format!(
-            "at most {MAX_ALARM_KEYS} different alarm keys per plugin"
-        )));
     }
     let asked = match priority {
         W::Urgent => P::Urgent,

@@ -219,6 +219,12 @@ impl Manifest {
             if !seen.insert(c.id.as_str()) {
                 return Err(bad(format!("capability {} listed twice", c.id)));
             }
+            if c.id == "schedule" && minor < 2 {
+                return Err(bad(format!(
+                    "capability {} needs contract 0.2 or later (wit = \"{}\")",
+                    c.id, self.wit
+                )));
+            }
             if c.reason_zh.trim().is_empty() || c.reason_en.trim().is_empty() {
                 return Err(bad(format!(
                     "capability {}: give the reason in both languages",
@@ -386,6 +392,11 @@ max = 100
         assert!(e(&OK.replace("tags.read", "tags.everything")).contains("tags.everything"));
         assert!(e(&OK.replace("wit = \"0.1\"", "wit = \"1.0\"")).contains("1.0"));
         assert!(e(&OK.replace("wit = \"0.1\"", "wit = \"0.9\"")).contains("0.9"));
+        assert!(e(&OK.replace("wit = \"0.1\"", "wit = \"0.0\"")).contains("0.0"));
+        // a capability newer than the contract the plugin was built for
+        let sched = OK.replace("id = \"tags.read\"", "id = \"schedule\"");
+        assert!(e(&sched).contains("needs contract 0.2"));
+        assert!(Manifest::parse(&sched.replace("wit = \"0.1\"", "wit = \"0.2\"")).is_ok());
         assert!(e(&OK.replace("logistics", "safety")).contains("X modules"));
         assert!(e(&OK.replace("0.1.0", "one")).contains("semantic"));
         assert!(e(&OK.replace("tank-watch", "Tank")).contains("id"));
