@@ -540,13 +540,20 @@ fn hostile_plugins_are_stopped_audited_and_the_box_keeps_serving() {
     assert_eq!(api.get("/api/v1/tags").status, 200);
 }
 
+/// The admin API of a demo box switched to developer mode (unsigned packages install).
+fn demo_dev_api(s: &Server) -> Client {
+    let mut api = s.admin_api();
+    api.lang = Some("en");
+    let r = api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    api
+}
+
 #[test]
 fn a_plugin_uses_every_capability_through_the_box() {
     let tmp = tempfile::tempdir().unwrap();
     let s = Server::demo();
-    let mut api = s.admin_api();
-    api.lang = Some("en");
-    api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
+    let api = demo_dev_api(&s);
     let caps = [
         "log",
         "clock",
@@ -851,9 +858,7 @@ fn the_sandbox_enforces_the_documented_limits_and_nothing_else() {
 fn plugins_built_for_either_contract_run_side_by_side() {
     let tmp = tempfile::tempdir().unwrap();
     let s = Server::demo();
-    let mut api = s.admin_api();
-    api.lang = Some("en");
-    api.post_form("/admin/plugin-settings/developer-mode", &[("on", "true")]);
+    let api = demo_dev_api(&s);
     let caps = [
         "log",
         "storage",

@@ -314,8 +314,7 @@ fn run(
         let set = shared.jobs.lock().expect("lock is never poisoned").take();
         if let Some(new) = set {
             jobs.replace(new, now_ms(), offset);
-            stats.lock().expect("stats lock").jobs =
-                jobs.list.iter().map(|(_, st)| st.clone()).collect();
+            stats.lock().expect("stats lock").jobs = jobs.stats();
         }
         let now = Instant::now();
         let mut wait = Duration::from_secs(3600);
@@ -409,8 +408,7 @@ fn run(
                     }
                 }
             }
-            stats.lock().expect("stats lock").jobs =
-                jobs.list.iter().map(|(_, st)| st.clone()).collect();
+            stats.lock().expect("stats lock").jobs = jobs.stats();
             continue;
         }
         let started = Instant::now();

@@ -97,6 +97,11 @@ impl Jobs {
         }
     }
 
+    /// Each job's state, for the console.
+    pub fn stats(&self) -> Vec<JobStat> {
+        self.list.iter().map(|(_, st)| st.clone()).collect()
+    }
+
     /// The job due first, if one is due at `now_ms`.
     pub fn due(&self, now_ms: i64) -> Option<usize> {
         self.list
