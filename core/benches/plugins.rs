@@ -140,7 +140,11 @@ fn main() {
             n.handles.push(s.handle);
             n.ts_ms.push(s.ts_ms);
             n.values.push(v);
-            n.qualities.push(s.quality);
+            n.qualities.push(match s.quality {
+                wit::Quality::Good => 0,
+                wit::Quality::Uncertain => 1,
+                wit::Quality::Bad => 2,
+            });
         }
     }
     let columns_us = per_call(&pre02, &columns);

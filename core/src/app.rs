@@ -219,8 +219,8 @@ impl App {
     }
 
     /// Starts the data platform's timers on the I/O runtime: every second the alarm delays
-    /// and shelving expiries, then a durable flush of history and the alarm journal;
-    /// history retention every hour.
+    /// and shelving expiries, then a durable flush of history and the alarm journal and the
+    /// hourly rolls that are due; history retention every hour.
     fn start_timers(&self) {
         let io = self.io.lock().expect("io lock is never poisoned");
         let Some(rt) = io.as_ref() else { return };
@@ -254,6 +254,11 @@ impl App {
                         tracing::error!(error = %e, "alarm journal flush failed; will retry");
                     }
                     let flushed = h2.flush();
+                    if flushed.is_ok()
+                        && let Err(e) = h2.roll_hours(crate::util::now_ms())
+                    {
+                        tracing::warn!(error = %e, "rolling history into hours failed; will retry");
+                    }
                     if retention && let Err(e) = h2.apply_retention(crate::util::now_ms()) {
                         tracing::warn!(error = %e, "history retention failed");
                     }

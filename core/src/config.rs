@@ -46,6 +46,10 @@ pub struct Web {
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (login throttling
     /// and the audit log then see the real client).
     pub trusted_proxies: Vec<String>,
+    /// The address people reach the box at (`https://10.1.2.3:8443`), for links in
+    /// messages sent out of the box (a report's download link in a DingTalk message).
+    /// Empty: messages give the path on the box only.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +111,7 @@ impl Default for Web {
             key: None,
             max_upload_mib: 20,
             trusted_proxies: Vec::new(),
+            public_url: String::new(),
         }
     }
 }
@@ -229,6 +234,16 @@ impl Config {
                     format!("\"{p}\" is not an IP address"),
                 ));
             }
+        }
+        let url = self.web.public_url.trim();
+        if !url.is_empty()
+            && (!(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace))
+        {
+            return Err(bad(
+                "web.public_url",
+                format!("\"{url}\" is not an http:// or https:// address"),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", "must be \"text\" or \"json\""));

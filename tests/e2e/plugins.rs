@@ -866,6 +866,13 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         "tags.history",
         "clock",
         "schedule",
+        "records.inventory",
+        "records.production",
+        "records.equipment",
+        "records.quality",
+        "records.safety",
+        "records.alarms",
+        "actions.equipment",
     ];
     // `schedule` is 0.2's: a 0.1 manifest may not ask for it
     let caps_of = |wit: &str| -> Vec<&str> {
@@ -1002,4 +1009,99 @@ fn plugins_built_for_either_contract_run_side_by_side() {
     }
     let listed = api.get("/api/v1/plugins").body;
     assert!(!listed.contains("wrong-"), "nothing installed: {listed}");
+
+    // 0.2's module records: each collection behind its module's grant, in its documented
+    // shape, by time window; a work order proposed through the equipment module's rules
+    let records = |grants: &[&str]| {
+        let r = api.put_json(
+            "/api/v1/plugins/columns/settings",
+            &json!({"settings": {"mode": "records", "label": "P101"}, "grants": grants}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        eventually(10, || stats(&api, "columns")["stats"]["state"] == "running");
+        api.get("/x/columns/main").body
+    };
+    let b = records(&[
+        "log",
+        "storage",
+        "clock",
+        "records.equipment",
+        "records.alarms",
+    ]);
+    let line = |b: &str, what: &str| -> String {
+        b.split(&format!("{what}: "))
+            .nth(1)
+            .and_then(|r| r.split("</p>").next())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        line(&b, "collections"),
+        "equipment.assets,equipment.work_orders,alarms.active,alarms.journal"
+    );
+    assert!(
+        line(&b, "inventory.movements").starts_with("Error::Denied"),
+        "{b}"
+    );
+    assert!(
+        line(&b, "quality.samples").starts_with("Error::Denied"),
+        "{b}"
+    );
+    assert!(line(&b, "safety.permits").contains("records.safety"), "{b}");
+    let assets = line(&b, "assets");
+    assert!(
+        assets.starts_with("1 rows ") && assets.contains("&quot;tag_no&quot;:&quot;P101&quot;"),
+        "{assets}"
+    );
+    assert!(line(&b, "untimed window").contains("not timed"), "{b}");
+    assert!(line(&b, "long window").contains("400 days"), "{b}");
+    assert!(line(&b, "alarms.journal").contains(" rows "), "{b}");
+    // no action granted: none listed, the proposal refused
+    assert_eq!(line(&b, "actions"), "");
+    assert!(line(&b, "proposed").contains("actions.equipment"), "{b}");
+    let b = records(&caps);
+    for c in [
+        "inventory.movements",
+        "production.batches",
+        "equipment.work_orders",
+        "quality.samples",
+        "safety.permits",
+    ] {
+        let l = line(&b, c);
+        let n: u64 = l.split(' ').next().unwrap_or("").parse().unwrap_or(0);
+        assert!(n > 0 && l.contains(" rows {"), "{c}: {l}");
+    }
+    assert_eq!(line(&b, "actions"), "equipment.propose-work-order");
+    let proposed: Value =
+        serde_json::from_str(&line(&b, "proposed").replace("&quot;", "\"")).unwrap();
+    assert_eq!(proposed["new"], true, "{proposed}");
+    assert_eq!(proposed["state"], "open");
+    // proposed again while open: the same order
+    let again: Value = serde_json::from_str(&line(&b, "again").replace("&quot;", "\"")).unwrap();
+    assert_eq!(
+        (again["id"].clone(), again["new"].clone()),
+        (proposed["id"].clone(), json!(false))
+    );
+    // refused by the module's rules, with the rule's words
+    assert!(line(&b, "unknown").starts_with("Error::NotFound"), "{b}");
+    let untitled = line(&b, "untitled");
+    assert!(
+        untitled.starts_with("Error::Invalid") && untitled.contains("title"),
+        "{untitled}"
+    );
+    // the equipment module has it, from the plugin, audited as the plugin
+    let o = api.get(&format!("/api/v1/equipment/work-orders/{}", proposed["id"]));
+    assert_eq!(o.status, 200, "{}", o.body);
+    let o: Value = serde_json::from_str(&o.body).unwrap();
+    assert_eq!(o["origin"]["kind"], "plugin", "{o}");
+    assert_eq!(o["origin"]["plugin"], "columns");
+    assert_eq!(o["priority"], "high");
+    assert_eq!(o["created_by"], "plugin:columns", "{o}");
+    let page = api
+        .get(&format!("/equipment/work-orders/{}", proposed["id"]))
+        .body;
+    assert!(
+        page.contains("Proposed by a plugin") && page.contains("energy:baseline"),
+        "{page}"
+    );
 }

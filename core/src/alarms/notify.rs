@@ -459,6 +459,82 @@ impl Notifier {
         }
     }
 
+    /// The names of the enabled channels.
+    pub fn enabled_names(&self) -> Vec<String> {
+        self.channels
+            .read()
+            .expect("notifier lock is never poisoned")
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Sends a message through the enabled channel named (a plugin's report): within the
+    /// channel's hourly limit, which it shares with alarms; delivered on a thread of its
+    /// own, whose outcome goes to the channel's counters and to `done`. An attachment
+    /// (name, content type, bytes) goes with email; a robot's text should carry its link.
+    pub fn message(
+        self: &Arc<Self>,
+        channel: &str,
+        title: &str,
+        body: &str,
+        attachment: Option<(String, String, Vec<u8>)>,
+        done: impl FnOnce(Result<(), String>) + Send + 'static,
+    ) -> std::result::Result<(), MessageRefused> {
+        let c = self
+            .channels
+            .read()
+            .expect("notifier lock is never poisoned")
+            .iter()
+            .find(|c| c.enabled && c.name == channel)
+            .cloned()
+            .ok_or(MessageRefused::NoChannel)?;
+        {
+            let now = crate::util::now_ms();
+            let mut windows = self
+                .windows
+                .lock()
+                .expect("notifier lock is never poisoned");
+            let w = windows.entry(c.id).or_default();
+            while w.sent.front().is_some_and(|t| *t <= now - HOUR_MS) {
+                w.sent.pop_front();
+            }
+            if w.sent.len() as u32 >= c.max_per_hour {
+                return Err(MessageRefused::Limit(c.max_per_hour));
+            }
+            w.sent.push_back(now);
+        }
+        let text = Text {
+            title: title.to_string(),
+            body: format!("{title}\n{body}"),
+        };
+        let me = self.clone();
+        std::thread::spawn(move || {
+            let r = send_with(&me.store, &c, &text, attachment.as_ref());
+            me.record(&c, &r);
+            done(r);
+        });
+        Ok(())
+    }
+
+    fn record(&self, c: &Channel, r: &std::result::Result<(), String>) {
+        let mut status = self.status.lock().expect("notifier lock is never poisoned");
+        let s = status.entry(c.id).or_default();
+        match r {
+            Ok(()) => {
+                s.sent += 1;
+                s.last_sent_ms = Some(crate::util::now_ms());
+            }
+            Err(why) => {
+                tracing::warn!(channel = %c.name, error = %why, "notification failed");
+                s.failed += 1;
+                s.last_error = Some(why.clone());
+                s.last_error_ms = Some(crate::util::now_ms());
+            }
+        }
+    }
+
     /// Applies the rate limit: the text to send now, if any.
     fn admit(
         &self,
@@ -515,20 +591,7 @@ impl Notifier {
     /// Sends one message now (blocking); records the outcome.
     fn deliver(&self, c: &Channel, text: &Text) {
         let r = send(&self.store, c, text);
-        let mut status = self.status.lock().expect("notifier lock is never poisoned");
-        let s = status.entry(c.id).or_default();
-        match r {
-            Ok(()) => {
-                s.sent += 1;
-                s.last_sent_ms = Some(crate::util::now_ms());
-            }
-            Err(why) => {
-                tracing::warn!(channel = %c.name, error = %why, "alarm notification failed");
-                s.failed += 1;
-                s.last_error = Some(why);
-                s.last_error_ms = Some(crate::util::now_ms());
-            }
-        }
+        self.record(c, &r);
     }
 
     /// A test message through a channel, answered with the outcome.
@@ -592,7 +655,25 @@ fn post_robot(url: &str, text: &Text) -> Result<(), String> {
     }
 }
 
+/// Why [`Notifier::message`] did not take a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageRefused {
+    /// No enabled channel of that name.
+    NoChannel,
+    /// The channel's hourly limit is used up.
+    Limit(u32),
+}
+
 fn send(store: &Store, c: &Channel, text: &Text) -> Result<(), String> {
+    send_with(store, c, text, None)
+}
+
+fn send_with(
+    store: &Store,
+    c: &Channel,
+    text: &Text,
+    attachment: Option<&(String, String, Vec<u8>)>,
+) -> Result<(), String> {
     let sealer = store.sealer().map_err(|e| e.to_string())?;
     match &c.target {
         Target::Dingtalk { webhook, secret } => {
@@ -619,10 +700,21 @@ fn send(store: &Store, c: &Channel, text: &Text) -> Result<(), String> {
             for a in to {
                 m = m.to(a.parse().map_err(|e| format!("{e}"))?);
             }
-            let message = m
-                .header(lettre::message::header::ContentType::TEXT_PLAIN)
-                .body(text.body.clone())
-                .map_err(|e| e.to_string())?;
+            let message = match attachment {
+                None => m
+                    .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                    .body(text.body.clone()),
+                Some((name, mime, bytes)) => {
+                    use lettre::message::{Attachment, MultiPart, SinglePart, header};
+                    let kind = header::ContentType::parse(mime).map_err(|e| e.to_string())?;
+                    m.multipart(
+                        MultiPart::mixed()
+                            .singlepart(SinglePart::plain(text.body.clone()))
+                            .singlepart(Attachment::new(name.clone()).body(bytes.clone(), kind)),
+                    )
+                }
+            }
+            .map_err(|e| e.to_string())?;
             let builder = match security {
                 SmtpSecurity::Tls => {
                     lettre::SmtpTransport::relay(host).map_err(|e| e.to_string())?

@@ -12,13 +12,21 @@
 //! buffer since the last commit). Everything committed stays, because each flush is one
 //! redb transaction with an fsync.
 //!
-//! Retention drops whole chunks older than the tag's `retention_days`. Owns the
-//! `historian.*` tables.
+//! **Hourly rolls**: once an hour has passed (plus two minutes for stragglers), each
+//! numeric tag's good samples of that hour are summed up ([`totals::Roll`]: count, min,
+//! max, sum, first, last, a totaliser's increase, a rate's integral) and kept, 24 to a row
+//! per tag and UTC day. Samples that arrive later for a rolled hour roll it again. History
+//! older than the rolls (an upgraded box) is rolled backwards, an hour a second, while
+//! nothing newer is waiting. [`Historian::totals`] answers a year of daily figures from
+//! the rolls and only reads raw samples for the hours not rolled.
+//!
+//! Retention drops whole chunks older than the tag's `retention_days`, and the rolls of
+//! days past it. Owns the `historian.*` tables.
 
 pub mod codec;
 pub mod totals;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,6 +65,64 @@ pub enum Piece {
 const CHUNKS: Table<(u64, u64), Blob> = Table::new("historian.chunks");
 /// (newest timestamp in the block, flush sequence) → stage block.
 const STAGE: Table<(u64, u64), Blob> = Table::new("historian.stage");
+/// (tag, UTC day start) → the day's hourly rolls: a `u32` bitmap of the hours present,
+/// then [`totals::Roll::BYTES`] per present hour.
+const HOURS: Table<(u64, u64), Blob> = Table::new("historian.hours");
+/// `"hours"` → the rolled span `(from, until)`: every hour in it is rolled.
+const META: Table<String, (i64, i64)> = Table::new("historian.meta");
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// How long after its end an hour is rolled: samples may arrive a little late.
+const ROLL_GRACE_MS: i64 = 120_000;
+
+/// The hours rolled: `[from, until)`; empty until the first roll.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    from: i64,
+    until: i64,
+}
+
+fn encode_day(hours: &[Option<totals::Roll>; 24]) -> Vec<u8> {
+    let mut bits = 0u32;
+    let mut out = vec![0u8; 4];
+    for (i, r) in hours.iter().enumerate() {
+        if let Some(r) = r {
+            bits |= 1 << i;
+            r.to_bytes(&mut out);
+        }
+    }
+    out[..4].copy_from_slice(&bits.to_le_bytes());
+    out
+}
+
+fn decode_day(b: &[u8]) -> [Option<totals::Roll>; 24] {
+    let mut out = [None; 24];
+    let Some(bits) = b
+        .get(..4)
+        .and_then(|x| x.try_into().ok())
+        .map(u32::from_le_bytes)
+    else {
+        return out;
+    };
+    let mut at = 4;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if bits & (1 << i) != 0 {
+            *slot = b.get(at..).and_then(totals::Roll::from_bytes);
+            at += totals::Roll::BYTES;
+        }
+    }
+    out
+}
+
+/// The good numeric samples of raw points, as `(ts, value)`.
+fn good(points: &[Point]) -> Vec<(i64, f64)> {
+    points
+        .iter()
+        .filter(|p| p.quality.is_good())
+        .filter_map(|p| Some((p.ts_ms, p.value.as_ref()?.as_f64()?)))
+        .collect()
+}
 
 struct Open {
     enc: Encoder,
@@ -82,6 +148,13 @@ pub struct Historian {
     flushing: Mutex<u64>,
     /// The newest sample timestamp seen: the clock that closes idle chunks.
     clock: AtomicI64,
+    /// The hours rolled; `until` is also kept apart for `flush`, which marks hours that
+    /// samples arrived for after they were rolled.
+    span: Mutex<Span>,
+    rolled_until: AtomicI64,
+    dirty: Mutex<HashSet<(u32, i64)>>,
+    /// The oldest chunk's start: how far back rolling goes (found on the first roll).
+    oldest: Mutex<Option<i64>>,
     pub stats: Stats,
 }
 
@@ -169,8 +242,16 @@ impl Historian {
             open: Mutex::new(HashMap::new()),
             flushing: Mutex::new(0),
             clock: AtomicI64::new(i64::MIN),
+            span: Mutex::new(Span::default()),
+            rolled_until: AtomicI64::new(i64::MIN),
+            dirty: Mutex::new(HashSet::new()),
+            oldest: Mutex::new(None),
             stats: Stats::default(),
         };
+        if let Some((from, until)) = h.store.read()?.get(&META, &"hours".to_string())? {
+            *h.span.lock().expect("historian lock is never poisoned") = Span { from, until };
+            h.rolled_until.store(until, Ordering::Relaxed);
+        }
         h.recover()?;
         Ok(h)
     }
@@ -269,6 +350,8 @@ impl Historian {
         let base_ts = batch.iter().map(|s| s.ts_ms).min().unwrap_or(0);
         let mut sealed: Vec<(u32, i64, Vec<u8>)> = Vec::new();
         let mut max_ts = i64::MIN;
+        let rolled_until = self.rolled_until.load(Ordering::Relaxed);
+        let mut reroll: Vec<(u32, i64)> = Vec::new();
         let n_samples: usize = by_tag.values().map(Vec::len).sum();
         {
             let mut open = self.open.lock().expect("historian lock is never poisoned");
@@ -289,6 +372,9 @@ impl Historian {
                 for s in samples {
                     stage.push(s.ts_ms, s.value.as_ref(), s.quality);
                     max_ts = max_ts.max(s.ts_ms);
+                    if s.ts_ms < rolled_until {
+                        reroll.push((tag, s.ts_ms.div_euclid(HOUR_MS) * HOUR_MS));
+                    }
                     if o.enc.count() > 0 && s.ts_ms < o.enc.last_ts() {
                         // older than what this tag already has: a chunk of its own
                         late.push(s.ts_ms, s.value.as_ref(), s.quality);
@@ -347,6 +433,12 @@ impl Historian {
             w.remove_range(&STAGE, (0, 0)..(keep_from, 0))?;
         }
         w.commit()?;
+        if !reroll.is_empty() {
+            self.dirty
+                .lock()
+                .expect("historian lock is never poisoned")
+                .extend(reroll);
+        }
         self.stats
             .samples
             .fetch_add(n_samples as u64, Ordering::Relaxed);
@@ -510,6 +602,225 @@ impl Historian {
         Ok(out)
     }
 
+    /// Rolls what is due (call after [`Historian::flush`]): the hours that ended at least
+    /// two minutes before `now` (at most a day of them per call), the hours samples
+    /// arrived for after they were rolled, and, when nothing newer waits, one older hour
+    /// of history not yet rolled. Returns the hours rolled.
+    pub fn roll_hours(&self, now: i64) -> Result<usize, StoreError> {
+        let target = (now - ROLL_GRACE_MS).div_euclid(HOUR_MS) * HOUR_MS;
+        let mut span = *self.span.lock().expect("historian lock is never poisoned");
+        if span.until == 0 {
+            span = Span {
+                from: target,
+                until: target,
+            };
+        }
+        let tags: Vec<u32> = self
+            .engine
+            .defs()
+            .iter()
+            .filter(|t| matches!(t.data_type, DataType::Int | DataType::Float))
+            .filter(|t| t.retention_days > 0)
+            .map(|t| t.id)
+            .collect();
+        let mut done = 0;
+        while span.until < target && done < 24 {
+            self.roll(tags.iter().map(|t| (*t, span.until)), false)?;
+            span.until += HOUR_MS;
+            done += 1;
+            self.save_span(span)?;
+        }
+        let dirty: Vec<(u32, i64)> =
+            std::mem::take(&mut *self.dirty.lock().expect("historian lock is never poisoned"))
+                .into_iter()
+                .filter(|(_, h)| *h >= span.from && *h < span.until)
+                .collect();
+        if !dirty.is_empty() {
+            done += dirty.len();
+            self.roll(dirty.into_iter(), true)?;
+        }
+        if done == 0 {
+            let oldest = self.oldest_chunk()?;
+            if oldest.is_some_and(|o| o < span.from) {
+                span.from -= HOUR_MS;
+                self.roll(tags.iter().map(|t| (*t, span.from)), true)?;
+                self.save_span(span)?;
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    fn save_span(&self, span: Span) -> Result<(), StoreError> {
+        let mut w = self.store.write(&Actor::system("historian"))?;
+        w.insert(&META, &"hours".to_string(), &(span.from, span.until))?;
+        w.commit()?;
+        *self.span.lock().expect("historian lock is never poisoned") = span;
+        self.rolled_until.store(span.until, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn oldest_chunk(&self) -> Result<Option<i64>, StoreError> {
+        let mut oldest = self
+            .oldest
+            .lock()
+            .expect("historian lock is never poisoned");
+        if oldest.is_none() {
+            let r = self.store.read()?;
+            let mut min = i64::MAX;
+            let mut tag = 0u64;
+            loop {
+                let mut found = None;
+                r.visit(
+                    &CHUNKS,
+                    (tag, 0)..=(u64::from(u32::MAX), u64::MAX),
+                    Order::Asc,
+                    |k, _| {
+                        found = Some(k);
+                        ControlFlow::Break(())
+                    },
+                )?;
+                let Some((t, first)) = found else { break };
+                min = min.min(first as i64);
+                tag = t + 1;
+            }
+            *oldest = Some(min);
+        }
+        Ok(*oldest)
+    }
+
+    /// Rolls each `(tag, hour)` from raw history into its day's row; `replace`: an hour
+    /// that now has no sample loses its roll.
+    fn roll(
+        &self,
+        hours: impl Iterator<Item = (u32, i64)>,
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let mut rolls: BTreeMap<(u32, i64), Option<totals::Roll>> = BTreeMap::new();
+        for (tag, hour) in hours {
+            let r = totals::Roll::of(&good(&self.raw(tag, hour, hour + HOUR_MS - 1)?));
+            if r.is_some() || replace {
+                rolls.insert((tag, hour), r);
+            }
+        }
+        if rolls.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.store.write(&Actor::system("historian"))?;
+        let mut day: Option<((u64, u64), [Option<totals::Roll>; 24])> = None;
+        for ((tag, hour), r) in rolls {
+            let key = (
+                u64::from(tag),
+                hour.div_euclid(DAY_MS).max(0) as u64 * DAY_MS as u64,
+            );
+            if day.as_ref().is_none_or(|(k, _)| *k != key) {
+                if let Some((k, hours)) = day.take() {
+                    w.insert(&HOURS, &k, &Blob(encode_day(&hours)))?;
+                }
+                let hours = w
+                    .get(&HOURS, &key)?
+                    .map(|Blob(b)| decode_day(&b))
+                    .unwrap_or([None; 24]);
+                day = Some((key, hours));
+            }
+            if let Some((_, hours)) = day.as_mut() {
+                hours[(hour.rem_euclid(DAY_MS) / HOUR_MS) as usize] = r;
+            }
+        }
+        if let Some((k, hours)) = day {
+            w.insert(&HOURS, &k, &Blob(encode_day(&hours)))?;
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// A numeric tag's figures per period between consecutive `bounds` (see
+    /// [`totals::totals`]), the value before the first period looked for up to a day
+    /// back. Periods on whole hours are answered from the hourly rolls where they exist.
+    pub fn totals(
+        &self,
+        tag: u32,
+        bounds: &[i64],
+        now: i64,
+    ) -> Result<Vec<totals::Total>, StoreError> {
+        let (Some(&first), Some(&last)) = (bounds.first(), bounds.last()) else {
+            return Ok(Vec::new());
+        };
+        let span = *self.span.lock().expect("historian lock is never poisoned");
+        let aligned = bounds.iter().all(|b| b.rem_euclid(HOUR_MS) == 0);
+        let look = first - DAY_MS;
+        if !aligned || span.from >= span.until || last <= span.from || look >= span.until {
+            let before = good(&self.raw(tag, look, first - 1)?).last().copied();
+            let points = good(&self.raw(tag, first, last - 1)?);
+            return Ok(totals::totals(before, &points, bounds, now));
+        }
+        // the rolls from a day before the first period (for the value before it)
+        let (rf, ru) = (look.max(span.from), last.min(span.until));
+        let mut rolled: BTreeMap<i64, totals::Roll> = BTreeMap::new();
+        let r = self.store.read()?;
+        r.visit(
+            &HOURS,
+            (
+                u64::from(tag),
+                rf.div_euclid(DAY_MS).max(0) as u64 * DAY_MS as u64,
+            )..(u64::from(tag), ru.max(0) as u64),
+            Order::Asc,
+            |(_, day), Blob(b)| {
+                for (i, roll) in decode_day(&b).into_iter().enumerate() {
+                    let h = day as i64 + i as i64 * HOUR_MS;
+                    if let Some(roll) = roll
+                        && h >= rf
+                        && h < ru
+                    {
+                        rolled.insert(h, roll);
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        drop(r);
+        // the newest sample of the day before: raw after the rolls, the rolls, raw before
+        let mut before = None;
+        if first > span.until {
+            before = good(&self.raw(tag, look.max(span.until), first - 1)?)
+                .last()
+                .map(|x| x.1);
+        }
+        if before.is_none() {
+            before = rolled.range(..first).next_back().map(|(_, r)| r.last);
+        }
+        if before.is_none() && look < span.from {
+            before = good(&self.raw(tag, look, first.min(span.from) - 1)?)
+                .last()
+                .map(|x| x.1);
+        }
+        // the hours outside the rolled span come from raw samples
+        let mut raw: Vec<(i64, f64)> = Vec::new();
+        if first < span.from {
+            raw.extend(good(&self.raw(tag, first, span.from.min(last) - 1)?));
+        }
+        if last > span.until {
+            raw.extend(good(&self.raw(tag, span.until.max(first), last - 1)?));
+        }
+        let mut segments = Vec::with_capacity(((last - first) / HOUR_MS) as usize);
+        let mut i = 0;
+        let mut h = first;
+        while h < last {
+            let roll = if h >= span.from && h < span.until {
+                rolled.get(&h).copied()
+            } else {
+                let j = i;
+                while i < raw.len() && raw[i].0 < h + HOUR_MS {
+                    i += 1;
+                }
+                totals::Roll::of(&raw[j..i])
+            };
+            segments.push((h, h + HOUR_MS, roll));
+            h += HOUR_MS;
+        }
+        Ok(totals::combine(before, &segments, bounds, now))
+    }
+
     /// What the history occupies: (closed chunks, their encoded bytes, stage blocks, their
     /// bytes, samples in the closed chunks). For `/metrics` and the benchmark.
     pub fn usage(&self) -> Result<(u64, u64, u64, u64, u64), StoreError> {
@@ -547,13 +858,27 @@ impl Historian {
             }
             ControlFlow::Continue(())
         })?;
+        let mut days: Vec<(u64, u64)> = Vec::new();
+        r.visit(&HOURS, .., Order::Asc, |(tag, day), _| {
+            let keep = defs
+                .get(tag as u32)
+                .map(|t| t.retention_days as i64)
+                .unwrap_or(ORPHAN_RETENTION_DAYS);
+            if day as i64 + DAY_MS < now_ms - keep * DAY_MS {
+                days.push((tag, day));
+            }
+            ControlFlow::Continue(())
+        })?;
         drop(r);
-        if doomed.is_empty() {
+        if doomed.is_empty() && days.is_empty() {
             return Ok(0);
         }
         let mut w = self.store.write(&Actor::system("historian"))?;
         for k in &doomed {
             w.remove(&CHUNKS, k)?;
+        }
+        for k in &days {
+            w.remove(&HOURS, k)?;
         }
         w.commit()?;
         Ok(doomed.len() as u64)
@@ -639,6 +964,81 @@ mod tests {
         assert_eq!(h.apply_retention(now).unwrap(), 6);
         assert!(h.raw(1, old, old + 5000 * 1000).unwrap().is_empty());
         assert_eq!(h.raw(1, now, now).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn hourly_rolls_answer_totals_as_the_raw_samples_do_and_follow_late_samples() {
+        let (_d, s) = temp_store();
+        let store = Arc::new(s);
+        let h = Historian::open(store.clone(), engine()).unwrap();
+        let t0 = 1_767_225_600_000i64; // a UTC midnight
+        // a totaliser read every 37 s for three days, reset once
+        let mut v = 500.0;
+        let mut ts = t0 - 2 * HOUR_MS;
+        while ts < t0 + 3 * DAY_MS {
+            v = if (ts / 37_000) % 5_000 == 0 {
+                1.0
+            } else {
+                v + 0.25
+            };
+            h.accept(&[sample(ts, v)]);
+            ts += 37_000;
+            if ts % (10 * 37_000) == 0 {
+                h.flush().unwrap();
+            }
+        }
+        h.flush().unwrap();
+        let now = t0 + 3 * DAY_MS + 5 * 60_000;
+        let expect = |h: &Historian, bounds: &[i64]| {
+            let before = good(&h.raw(1, bounds[0] - DAY_MS, bounds[0] - 1).unwrap())
+                .last()
+                .copied();
+            let pts = good(&h.raw(1, bounds[0], bounds[bounds.len() - 1] - 1).unwrap());
+            totals::totals(before, &pts, bounds, now)
+        };
+        let same = |a: &[totals::Total], b: &[totals::Total]| {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert_eq!((x.count, x.first, x.last), (y.count, y.first, y.last));
+                assert!(
+                    (x.delta - y.delta).abs() < 1e-6,
+                    "{} vs {}",
+                    x.delta,
+                    y.delta
+                );
+                assert!((x.integral - y.integral).abs() < 1e-6);
+                assert!((x.mean - y.mean).abs() < 1e-9);
+            }
+        };
+        let days: Vec<i64> = (0..=3).map(|d| t0 + d * DAY_MS).collect();
+        let hours: Vec<i64> = (0..=30).map(|i| t0 + 20 * HOUR_MS + i * HOUR_MS).collect();
+        // the first roll starts at the last whole hour; older history rolls backwards
+        assert_eq!(h.roll_hours(now).unwrap(), 1);
+        let mut calls = 0;
+        while h.roll_hours(now).unwrap() > 0 {
+            calls += 1;
+        }
+        assert_eq!(
+            calls,
+            3 * 24 + 1,
+            "an hour a call, back to the oldest sample"
+        );
+        let span = *h.span.lock().unwrap();
+        assert_eq!((span.from, span.until), (t0 - 2 * HOUR_MS, t0 + 3 * DAY_MS));
+        same(&h.totals(1, &days, now).unwrap(), &expect(&h, &days));
+        same(&h.totals(1, &hours, now).unwrap(), &expect(&h, &hours));
+        // a late sample for a rolled hour rolls it again
+        h.accept(&[sample(t0 + 30 * HOUR_MS + 1, 9_999.0)]);
+        h.flush().unwrap();
+        assert_eq!(h.roll_hours(now).unwrap(), 1);
+        let t = h.totals(1, &days, now).unwrap();
+        assert_eq!(t[1].max, 9_999.0);
+        same(&t, &expect(&h, &days));
+        // the span survives a restart
+        drop(h);
+        let h = Historian::open(store, engine()).unwrap();
+        assert_eq!(h.roll_hours(now).unwrap(), 0);
+        same(&h.totals(1, &days, now).unwrap(), &expect(&h, &days));
     }
 
     #[test]

@@ -130,9 +130,125 @@ pub fn totals(
     bounds: &[i64],
     now: i64,
 ) -> Vec<Total> {
+    let mut before = before.map(|(_, v)| v);
+    let mut i = 0;
+    let first = bounds.first().copied().unwrap_or(i64::MAX);
+    while i < points.len() && points[i].0 < first {
+        before = Some(points[i].1);
+        i += 1;
+    }
+    let segments: Vec<Segment> = bounds
+        .windows(2)
+        .map(|w| {
+            let j = i;
+            while i < points.len() && points[i].0 < w[1] {
+                i += 1;
+            }
+            (w[0], w[1], Roll::of(&points[j..i]))
+        })
+        .collect();
+    combine(before, &segments, bounds, now)
+}
+
+/// What one stretch of time holds of a tag: its good samples summed up so that
+/// consecutive stretches combine into any longer period exactly as the samples would
+/// ([`combine`]). The historian keeps one per tag and hour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roll {
+    pub count: u32,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub first_ts: i64,
+    pub first: f64,
+    pub last_ts: i64,
+    pub last: f64,
+    /// Increase between the stretch's own consecutive samples (resets counted from zero).
+    pub delta: f64,
+    /// Σ value × time to the next sample inside the stretch, value × hours.
+    pub integral: f64,
+}
+
+/// A stretch `[start, end)` and what it holds (`None`: no sample).
+pub type Segment = (i64, i64, Option<Roll>);
+
+/// A totaliser's increase from `a` to `b`: a drop is a reset, `b` counted from zero.
+fn increase(a: f64, b: f64) -> f64 {
+    if b >= a { b - a } else { b }
+}
+
+const MS_PER_HOUR: f64 = 3_600_000.0;
+
+impl Roll {
+    /// The summary of good samples in time order; `None` for none.
+    pub fn of(points: &[(i64, f64)]) -> Option<Roll> {
+        let (&(t0, v0), rest) = points.split_first()?;
+        let mut r = Roll {
+            count: 1,
+            min: v0,
+            max: v0,
+            sum: v0,
+            first_ts: t0,
+            first: v0,
+            last_ts: t0,
+            last: v0,
+            delta: 0.0,
+            integral: 0.0,
+        };
+        for &(ts, v) in rest {
+            r.integral += r.last * (ts - r.last_ts) as f64 / MS_PER_HOUR;
+            r.delta += increase(r.last, v);
+            r.count += 1;
+            r.min = r.min.min(v);
+            r.max = r.max.max(v);
+            r.sum += v;
+            (r.last_ts, r.last) = (ts, v);
+        }
+        Some(r)
+    }
+
+    /// Bytes as the historian keeps them: ten little-endian words.
+    pub const BYTES: usize = 80;
+
+    pub fn to_bytes(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&u64::from(self.count).to_le_bytes());
+        for x in [self.min, self.max, self.sum] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(&self.first_ts.to_le_bytes());
+        out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.last_ts.to_le_bytes());
+        for x in [self.last, self.delta, self.integral] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Roll> {
+        let w = |i: usize| -> Option<[u8; 8]> { b.get(i * 8..i * 8 + 8)?.try_into().ok() };
+        let f = |i: usize| w(i).map(f64::from_le_bytes);
+        let n = |i: usize| w(i).map(i64::from_le_bytes);
+        Some(Roll {
+            count: u32::try_from(u64::from_le_bytes(w(0)?)).ok()?,
+            min: f(1)?,
+            max: f(2)?,
+            sum: f(3)?,
+            first_ts: n(4)?,
+            first: f(5)?,
+            last_ts: n(6)?,
+            last: f(7)?,
+            delta: f(8)?,
+            integral: f(9)?,
+        })
+    }
+}
+
+/// The figures of each period between consecutive `bounds` from consecutive stretches
+/// that tile them (each inside one period) and the value before the first (`before`).
+/// Each value is held until the next sample, up to `now`.
+pub fn combine(before: Option<f64>, segments: &[Segment], bounds: &[i64], now: i64) -> Vec<Total> {
     let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
     let mut prev = before;
-    let mut i = 0;
+    let mut k = 0;
     for w in bounds.windows(2) {
         let (start, end) = (w[0], w[1]);
         let mut t = Total {
@@ -149,38 +265,33 @@ pub fn totals(
         };
         let mut sum = 0.0;
         // the value held since the period started (or since the sample that set it)
-        let mut held: Option<(i64, f64)> = prev.map(|(_, v)| (start, v));
+        let mut held: Option<(i64, f64)> = prev.map(|v| (start, v));
         let stop = end.min(now.max(start));
-        while i < points.len() && points[i].0 < end {
-            let (ts, v) = points[i];
-            i += 1;
-            if ts < start {
-                // before the first bound: only the value carried in
-                prev = Some((ts, v));
-                held = Some((start, v));
-                continue;
-            }
+        while k < segments.len() && segments[k].0 < end {
+            let seg = segments[k];
+            k += 1;
+            let Some(r) = seg.2 else { continue };
             if let Some((since, hv)) = held {
-                t.integral += hv * (ts.min(stop) - since).max(0) as f64 / 3_600_000.0;
+                t.integral += hv * (r.first_ts.min(stop) - since).max(0) as f64 / MS_PER_HOUR;
             }
-            if let Some((_, pv)) = prev {
-                t.delta += if v >= pv { v - pv } else { v };
+            if let Some(pv) = prev {
+                t.delta += increase(pv, r.first);
             }
             if t.count == 0 {
-                t.first = v;
-                t.min = v;
-                t.max = v;
+                (t.first, t.min, t.max) = (r.first, r.min, r.max);
             }
-            t.count += 1;
-            t.min = t.min.min(v);
-            t.max = t.max.max(v);
-            t.last = v;
-            sum += v;
-            prev = Some((ts, v));
-            held = Some((ts, v));
+            t.count += r.count;
+            t.min = t.min.min(r.min);
+            t.max = t.max.max(r.max);
+            t.last = r.last;
+            t.delta += r.delta;
+            t.integral += r.integral;
+            sum += r.sum;
+            prev = Some(r.last);
+            held = Some((r.last_ts, r.last));
         }
         if let Some((since, hv)) = held {
-            t.integral += hv * (stop - since).max(0) as f64 / 3_600_000.0;
+            t.integral += hv * (stop - since).max(0) as f64 / MS_PER_HOUR;
         }
         if t.count > 0 {
             t.mean = sum / f64::from(t.count);
@@ -279,5 +390,69 @@ mod tests {
         let t = totals(None, &p, &[DAY0, DAY0 + 12 * H], DAY0 + 12 * H);
         assert!((t[0].integral - 120.0).abs() < 1e-9);
         assert_eq!(t[0].delta, 0.0);
+    }
+
+    #[test]
+    fn hourly_rolls_combine_into_the_same_figures_as_the_samples() {
+        // a totaliser with a reset and a rate, uneven sampling, over 3 days in shifts
+        let mut p = Vec::new();
+        let (mut ts, mut v) = (DAY0 - 3 * H, 1000.0);
+        let mut k = 0u64;
+        // samples up to "now", as the historian has them
+        while ts < DAY0 + 69 * H {
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ts += 1_000 + (k >> 33) as i64 % 900_000;
+            if ts >= DAY0 + 69 * H {
+                break;
+            }
+            v = if k % 97 == 0 {
+                3.0
+            } else {
+                v + (k >> 40) as f64 % 7.0
+            };
+            p.push((ts, v));
+        }
+        let bounds = boundaries(DAY0, DAY0 + 70 * H, &Step::Shift(vec![480, 1200]), cst()).unwrap();
+        let now = DAY0 + 69 * H + 1_234;
+        let direct = totals(Some((DAY0 - 4 * H, 999.0)), &p, &bounds, now);
+        let split = p.partition_point(|x| x.0 < bounds[0]);
+        let before = p[..split].last().map(|x| x.1).or(Some(999.0));
+        let mut segments = Vec::new();
+        let mut i = split;
+        let mut h = bounds[0];
+        while h < bounds[bounds.len() - 1] {
+            let j = i;
+            while i < p.len() && p[i].0 < h + H {
+                i += 1;
+            }
+            segments.push((h, h + H, Roll::of(&p[j..i])));
+            h += H;
+        }
+        let rolled = combine(before, &segments, &bounds, now);
+        assert_eq!(direct.len(), rolled.len());
+        for (a, b) in direct.iter().zip(&rolled) {
+            assert_eq!(
+                (a.count, a.first, a.last, a.min, a.max),
+                (b.count, b.first, b.last, b.min, b.max)
+            );
+            for (what, x, y) in [
+                ("mean", a.mean, b.mean),
+                ("delta", a.delta, b.delta),
+                ("integral", a.integral, b.integral),
+            ] {
+                assert!(
+                    (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                    "{what}: {x} vs {y}\n{a:?}\n{b:?}"
+                );
+            }
+        }
+        // a roll survives its byte form
+        let r = Roll::of(&p[..50]).unwrap();
+        let mut b = Vec::new();
+        r.to_bytes(&mut b);
+        assert_eq!(b.len(), Roll::BYTES);
+        assert_eq!(Roll::from_bytes(&b), Some(r));
     }
 }

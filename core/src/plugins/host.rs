@@ -11,24 +11,74 @@ use crate::util::now_ms;
 
 use nplusx::plugin::tags::{Bucket, Current, Step, TagInfo, Total};
 
-/// The collections `records.query` offers.
-pub const COLLECTIONS: &[&str] = &[
-    "org.profile",
-    "safety.certificates",
-    "alarms.active",
-    "tags.defs",
-    "inventory.materials",
-    "inventory.stock",
+/// The collections of contract 0.1, each with the capabilities that allow it, in the shapes
+/// 0.1 gave them (the box's own records as they are stored). A 0.2 plugin reads the ones
+/// [`super::records`] also has in that module's documented shape instead.
+pub const V01_COLLECTIONS: &[(&str, &[&str])] = &[
+    ("org.profile", &["records.read"]),
+    ("safety.certificates", &["records.read", "records.safety"]),
+    ("alarms.active", &["records.read", "records.alarms"]),
+    ("tags.defs", &["records.read"]),
+    (
+        "inventory.materials",
+        &["records.read", "records.inventory"],
+    ),
+    ("inventory.stock", &["records.read", "records.inventory"]),
 ];
+
+/// Which shape a collection is read in for this plugin: 0.1's (with its capabilities) or
+/// a module's documented one.
+enum Source {
+    V01(&'static [&'static str]),
+    Module(&'static super::records::Collection),
+}
+
+fn source(g: &Guest, name: &str) -> Option<Source> {
+    let old = V01_COLLECTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, caps)| *caps);
+    match (super::records::find(name), old) {
+        (Some(_), Some(caps)) if g.minor < 2 => Some(Source::V01(caps)),
+        (Some(c), _) => Some(Source::Module(c)),
+        (None, Some(caps)) => Some(Source::V01(caps)),
+        (None, None) => None,
+    }
+}
+
+/// The collections this plugin may read (none granted: an empty list).
+pub fn collections(g: &Guest) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let names = super::records::COLLECTIONS
+        .iter()
+        .map(|c| c.name)
+        .chain(V01_COLLECTIONS.iter().map(|(n, _)| *n));
+    for name in names {
+        let allowed = match source(g, name) {
+            Some(Source::V01(caps)) => g.holds_any(caps),
+            Some(Source::Module(c)) => g.holds_any(&[c.capability]),
+            None => false,
+        };
+        if allowed && !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
 
 /// Alarm keys one plugin may use.
 const MAX_ALARM_KEYS: usize = 200;
 
-/// The actions `actions.invoke` offers.
-pub const ACTIONS: &[&str] = &[
-    "alarms.acknowledge",
-    "alarms.acknowledge-own",
-    "inventory.move",
+/// The actions `actions.invoke` offers, each with the capabilities that allow it: the
+/// broad `actions` (contract 0.1) or the module's own.
+pub const ACTIONS: &[(&str, &[&str])] = &[
+    ("alarms.acknowledge", &["actions", "actions.alarms"]),
+    ("alarms.acknowledge-own", &["actions", "actions.alarms"]),
+    ("inventory.move", &["actions", "actions.inventory"]),
+    (
+        "equipment.propose-work-order",
+        &["actions", "actions.equipment"],
+    ),
 ];
 
 fn failed(e: impl std::fmt::Display) -> wit::Error {
@@ -40,6 +90,15 @@ pub fn quality(q: Quality) -> wit::Quality {
         Quality::Good => wit::Quality::Good,
         Quality::Uncertain(_) => wit::Quality::Uncertain,
         Quality::Bad(_) => wit::Quality::Bad,
+    }
+}
+
+/// A quality in `samples.qualities`: 0 good, 1 uncertain, 2 bad.
+pub fn quality_code(q: Quality) -> u8 {
+    match q {
+        Quality::Good => 0,
+        Quality::Uncertain(_) => 1,
+        Quality::Bad(_) => 2,
     }
 }
 
@@ -248,29 +307,10 @@ pub fn totals(
             type_name(tag.data_type)
         )));
     }
-    let (first, last) = (bounds[0], bounds[bounds.len() - 1]);
-    // the value before the first period: looked for up to a day back
-    let good = |p: &crate::historian::codec::Point| {
-        p.quality
-            .is_good()
-            .then(|| Some((p.ts_ms, p.value.as_ref()?.as_f64()?)))
-            .flatten()
-    };
-    let before = app
+    Ok(app
         .historian
-        .raw(tag.id, first - 86_400_000, first - 1)
+        .totals(tag.id, &bounds, now_ms())
         .map_err(failed)?
-        .iter()
-        .rev()
-        .find_map(good);
-    let points: Vec<(i64, f64)> = app
-        .historian
-        .raw(tag.id, first, last - 1)
-        .map_err(failed)?
-        .iter()
-        .filter_map(good)
-        .collect();
-    Ok(t::totals(before, &points, &bounds, now_ms())
         .into_iter()
         .map(|x| Total {
             start_ms: x.start_ms,
@@ -374,13 +414,29 @@ pub fn kv_usage(g: &mut Guest) -> Result<(u64, u64), wit::Error> {
     Ok((used(g, &app)?, g.quota))
 }
 
-pub fn query(
+/// Records of a collection (`window`: a timed one's `[from, to)`), filtered by field
+/// equality, at most `limit`.
+pub fn records(
     g: &mut Guest,
     collection: &str,
+    window: Option<(i64, i64)>,
     filter: &str,
     limit: u32,
 ) -> Result<Vec<String>, wit::Error> {
-    g.allow("records.read")?;
+    let Some(src) = source(g, collection) else {
+        return Err(wit::Error::NotFound(format!("no collection {collection}")));
+    };
+    match &src {
+        Source::V01(caps) => g.allow_one_of(caps)?,
+        Source::Module(c) => g.allow(c.capability)?,
+    }
+    if let Some((from, to)) = window {
+        if to <= from || to - from > 400 * 86_400_000 {
+            return Err(wit::Error::Invalid(
+                "the window must end after it starts and span at most 400 days".into(),
+            ));
+        }
+    }
     g.rate("query", 600)?;
     let filter: HashMap<String, serde_json::Value> = if filter.trim().is_empty() {
         HashMap::new()
@@ -389,6 +445,34 @@ pub fn query(
             .map_err(|e| wit::Error::Invalid(format!("the filter must be a JSON object: {e}")))?
     };
     let app = g.app()?;
+    let limit = (limit as usize).min(super::records::MAX_ROWS);
+    let rows = match src {
+        Source::Module(c) => {
+            // filtered after reading: read as many as a call may give
+            let want = if filter.is_empty() {
+                limit
+            } else {
+                super::records::MAX_ROWS
+            };
+            super::records::rows(&app, c, window, want)?
+        }
+        Source::V01(_) if window.is_some() => {
+            return Err(wit::Error::Invalid(format!(
+                "{collection} is not timed: read it with query"
+            )));
+        }
+        Source::V01(_) => v01_rows(&app, collection)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|row| filter.iter().all(|(k, v)| row.get(k) == Some(v)))
+        .take(limit)
+        .map(|row| row.to_string())
+        .collect())
+}
+
+/// A 0.1 collection's rows, as 0.1 gave them.
+fn v01_rows(app: &crate::app::App, collection: &str) -> Result<Vec<serde_json::Value>, wit::Error> {
     let r = app.store.read().map_err(failed)?;
     let rows: Vec<serde_json::Value> = match collection {
         "org.profile" => vec![
@@ -437,16 +521,14 @@ pub fn query(
         .collect(),
         other => return Err(wit::Error::NotFound(format!("no collection {other}"))),
     };
-    Ok(rows
-        .into_iter()
-        .filter(|row| filter.iter().all(|(k, v)| row.get(k) == Some(v)))
-        .take(limit.min(10_000) as usize)
-        .map(|row| row.to_string())
-        .collect())
+    Ok(rows)
 }
 
 pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Error> {
-    g.allow("actions")?;
+    let Some((_, caps)) = ACTIONS.iter().find(|(n, _)| *n == name) else {
+        return Err(wit::Error::NotFound(format!("no action {name}")));
+    };
+    g.allow_one_of(caps)?;
     g.rate("action", 120)?;
     let args: serde_json::Value = serde_json::from_str(args)
         .map_err(|e| wit::Error::Invalid(format!("arguments must be JSON: {e}")))?;
@@ -501,6 +583,63 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
                 other => wit::Error::Failed(en(other)),
             })?;
             serde_json::to_string(&p).map_err(failed)
+        }
+        "equipment.propose-work-order" => {
+            use crate::modules::equipment::service as eq;
+            if !app.registry.is_enabled("equipment") {
+                return Err(wit::Error::Failed(
+                    "the equipment module is switched off".into(),
+                ));
+            }
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Proposal {
+                /// The equipment's tag number (位号), e.g. `P-101`.
+                equipment: String,
+                key: String,
+                title: String,
+                #[serde(default)]
+                description: String,
+                #[serde(default)]
+                priority: Option<crate::modules::equipment::model::WoPriority>,
+                #[serde(default)]
+                due: Option<String>,
+            }
+            let p: Proposal = serde_json::from_value(args)
+                .map_err(|e| wit::Error::Invalid(format!("a work order proposal: {e}")))?;
+            let r = app.store.read().map_err(failed)?;
+            let e = eq::by_tag_no(&r, p.equipment.trim())
+                .map_err(failed)?
+                .ok_or_else(|| wit::Error::NotFound(format!("no equipment {}", p.equipment)))?;
+            drop(r);
+            let n = eq::NewOrder {
+                equipment: e.id,
+                kind: crate::modules::equipment::model::WoKind::Corrective,
+                title: p.title,
+                description: p.description,
+                priority: p.priority.unwrap_or_default(),
+                stopped: false,
+                due: p.due,
+                needs_permits: Vec::new(),
+            };
+            let (o, new) = eq::propose_order(
+                &app.store,
+                &actor,
+                &g.id,
+                &p.key,
+                n,
+                crate::modules::equipment::now(&app),
+            )
+            .map_err(|e| match e {
+                crate::error::Error::Invalid { field, .. } => {
+                    wit::Error::Invalid(format!("{field}: {}", en(e)))
+                }
+                other => wit::Error::Failed(en(other)),
+            })?;
+            Ok(serde_json::json!({
+                "id": o.id, "number": o.number, "state": o.state, "new": new,
+            })
+            .to_string())
         }
         other => Err(wit::Error::NotFound(format!("no action {other}"))),
     }
@@ -667,6 +806,131 @@ pub fn schedule_set(
     }
     *g.shared.jobs.lock().expect("lock is never poisoned") = Some(out);
     Ok(())
+}
+
+/// `files.table`: the box writes the file and keeps it for the plugin's readers.
+pub fn files_table(
+    g: &mut Guest,
+    name: &str,
+    format: nplusx::plugin::files::Format,
+    sheets: Vec<nplusx::plugin::files::Sheet>,
+) -> Result<String, wit::Error> {
+    use super::files as f;
+    use nplusx::plugin::files::{Cell, Format};
+    g.allow("files")?;
+    g.rate("files", 60)?;
+    let sheets: Vec<f::Sheet> = sheets
+        .into_iter()
+        .map(|s| f::Sheet {
+            name: s.name,
+            header: s.header,
+            rows: s
+                .rows
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|c| match c {
+                            Cell::Empty => f::Cell::Empty,
+                            Cell::Text(t) => f::Cell::Text(t),
+                            Cell::Number(x) => f::Cell::Number(x),
+                            Cell::Time(ms) => f::Cell::Time(ms),
+                        })
+                        .collect()
+                })
+                .collect(),
+        })
+        .collect();
+    let app = g.app()?;
+    let format = match format {
+        Format::Xlsx => f::Format::Xlsx,
+        Format::Csv => f::Format::Csv,
+    };
+    let (name, bytes) = f::write(name, format, &sheets, app.offset).map_err(wit::Error::Invalid)?;
+    let id = f::save(&app.store, &g.actor(), &g.id, name, bytes, now_ms()).map_err(failed)?;
+    Ok(format!("/x/{}/files/{id}", g.id))
+}
+
+/// `notify.channels`: the enabled channels' names.
+pub fn notify_channels(g: &mut Guest) -> Result<Vec<String>, wit::Error> {
+    g.allow("notify")?;
+    Ok(g.app()?.notifier.enabled_names())
+}
+
+/// Messages a plugin may send an hour, whatever the channels allow.
+const NOTIFY_PER_HOUR: usize = 30;
+
+/// `notify.send`: through a channel, within its hourly limit and the plugin's.
+pub fn notify_send(
+    g: &mut Guest,
+    channel: &str,
+    title: &str,
+    text: &str,
+    file: Option<&str>,
+) -> Result<(), wit::Error> {
+    g.allow("notify")?;
+    let (tl, bl) = (title.trim().chars().count(), text.chars().count());
+    if tl == 0 || tl > 200 || bl > 4_000 {
+        return Err(wit::Error::Invalid(
+            "a title of 1–200 characters and a text of at most 4,000".into(),
+        ));
+    }
+    let app = g.app()?;
+    let now = now_ms();
+    let attachment = match file {
+        None => None,
+        Some(address) => {
+            let r = app.store.read().map_err(failed)?;
+            let f = super::files::by_address(&r, &g.id, address, now)
+                .map_err(failed)?
+                .ok_or_else(|| {
+                    wit::Error::NotFound(format!("no file {address} of this plugin (kept 7 days)"))
+                })?;
+            let mime = f.content_type().to_string();
+            Some((address.to_string(), f.name, mime, f.bytes.into_vec()))
+        }
+    };
+    {
+        let mut sent = g
+            .shared
+            .notified
+            .lock()
+            .expect("plugin lock is never poisoned");
+        while sent.front().is_some_and(|t| *t <= now - 3_600_000) {
+            sent.pop_front();
+        }
+        if sent.len() >= NOTIFY_PER_HOUR {
+            return Err(wit::Error::Quota(format!(
+                "at most {NOTIFY_PER_HOUR} messages an hour"
+            )));
+        }
+        sent.push_back(now);
+    }
+    // the link for robots and the mail's text; the file itself goes with email
+    let base = app.cfg.web.public_url.trim().trim_end_matches('/');
+    let mut body = text.to_string();
+    let attachment = attachment.map(|(address, name, mime, bytes)| {
+        body.push_str(&format!("\n{name}: {base}{address}"));
+        (name, mime, bytes)
+    });
+    let log = g.log.clone();
+    let channel_name = channel.to_string();
+    app.notifier
+        .message(channel, title.trim(), &body, attachment, move |r| {
+            if let Err(why) = r {
+                log.push_host(
+                    "warn",
+                    &format!("the message through {channel_name} failed: {why}"),
+                );
+            }
+        })
+        .map_err(|e| match e {
+            crate::alarms::notify::MessageRefused::NoChannel => {
+                wit::Error::NotFound(format!("no enabled channel {channel}"))
+            }
+            crate::alarms::notify::MessageRefused::Limit(n) => wit::Error::Quota(format!(
+                "the channel {channel} sends at most {n} messages an hour"
+            )),
+        })
 }
 
 pub fn mqtt_publish(

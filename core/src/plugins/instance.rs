@@ -169,7 +169,7 @@ fn instantiate(
     let t = Instant::now();
     let i = &spec.installed;
     let grants: HashSet<String> = i.grants.iter().cloned().collect();
-    let guest = Guest::new(
+    let mut guest = Guest::new(
         &i.id,
         grants,
         spec.app.clone(),
@@ -184,6 +184,7 @@ fn instantiate(
             },
         },
     );
+    guest.minor = spec.pre.minor();
     let mut store = spec
         .runtime
         .store(HostState::new(guest, i.memory_mib as u64 * (1 << 20)));

@@ -25,12 +25,26 @@ pub const CAPABILITIES: &[(&str, bool)] = &[
     ("tags.write", true),
     ("storage", false),
     ("records.read", false),
+    ("records.safety", false),
+    ("records.production", false),
+    ("records.inventory", false),
+    ("records.equipment", false),
+    ("records.quality", false),
+    ("records.alarms", false),
     ("actions", true),
+    ("actions.inventory", true),
+    ("actions.equipment", true),
+    ("actions.alarms", true),
     ("events", false),
     ("alarms", false),
     ("mqtt", false),
     ("schedule", false),
+    ("files", false),
+    ("notify", false),
 ];
+
+/// Capabilities whose imports only contract 0.2 has.
+const SINCE_0_2: &[&str] = &["schedule", "files", "notify"];
 
 pub fn is_dangerous(cap: &str) -> bool {
     CAPABILITIES.iter().any(|(c, d)| *c == cap && *d)
@@ -219,7 +233,7 @@ impl Manifest {
             if !seen.insert(c.id.as_str()) {
                 return Err(bad(format!("capability {} listed twice", c.id)));
             }
-            if c.id == "schedule" && minor < 2 {
+            if SINCE_0_2.contains(&c.id.as_str()) && minor < 2 {
                 return Err(bad(format!(
                     "capability {} needs contract 0.2 or later (wit = \"{}\")",
                     c.id, self.wit

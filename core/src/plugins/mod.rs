@@ -9,11 +9,13 @@
 //! enabled plugins at boot and feeds them tag samples and events.
 
 mod compat;
+pub mod files;
 pub mod host;
 pub mod instance;
 pub mod jobs;
 pub mod manifest;
 pub mod package;
+pub mod records;
 pub mod routes;
 pub mod runtime;
 pub mod store;
@@ -738,6 +740,7 @@ impl Plugins {
             w.remove(&PACKAGES, &pkg_key(id, p))?;
         }
         let keys = store::clear(&mut w, id)?;
+        files::clear(&mut w, id)?;
         w.audit(
             "plugins.plugin.remove",
             format!("plugin:{id}"),

@@ -449,6 +449,32 @@ async fn plugin_page(
     show(&ctx, &id, &page, q.into_inner(), Vec::new(), Vec::new()).await
 }
 
+/// A table file the plugin made (`files.table`), for those who may read its pages.
+#[get("/x/{id}/files/{file}")]
+async fn plugin_file(
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, file) = path.into_inner();
+    guard(&ctx, &id, Level::Read)?;
+    let f = super::files::load(&ctx.app.store.read()?, &id, &file, crate::util::now_ms())?
+        .ok_or_else(AppError::not_found)?;
+    let disposition = actix_web::http::header::ContentDisposition {
+        disposition: actix_web::http::header::DispositionType::Attachment,
+        parameters: vec![actix_web::http::header::DispositionParam::FilenameExt(
+            actix_web::http::header::ExtendedValue {
+                charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: f.name.clone().into_bytes(),
+            },
+        )],
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(f.content_type())
+        .insert_header(disposition)
+        .body(f.bytes.into_vec()))
+}
+
 #[post("/x/{id}/{page}/{action}")]
 async fn plugin_action(
     ctx: Ctx,
@@ -681,6 +707,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(detail_page)
         .service(settings_submit)
         .service(action_submit)
+        .service(plugin_file)
         .service(plugin_page)
         .service(plugin_action)
         .service(api_list)

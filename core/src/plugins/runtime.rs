@@ -58,6 +58,14 @@ pub enum Bindings {
 }
 
 impl Pre {
+    /// The contract's minor version (0.1 → 1).
+    pub fn minor(&self) -> u32 {
+        match self {
+            Pre::V01(_) => 1,
+            Pre::V02(_) => 2,
+        }
+    }
+
     pub fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Bindings> {
         Ok(match self {
             Pre::V01(p) => Bindings::V01(p.instantiate(store)?),
@@ -193,7 +201,6 @@ impl Batch {
 
     /// Adds a sample under the plugin's handle.
     pub fn push(&mut self, handle: u32, s: &crate::tags::model::Sample) {
-        let quality = super::host::quality(s.quality);
         match self {
             Batch::Records(r) => r.push(super::host::sample(handle, s)),
             Batch::Columns(n, t) => {
@@ -211,7 +218,7 @@ impl Batch {
                 n.handles.push(handle);
                 n.ts_ms.push(s.ts_ms);
                 n.values.push(v);
-                n.qualities.push(quality);
+                n.qualities.push(super::host::quality_code(s.quality));
             }
         }
     }
@@ -748,6 +755,8 @@ pub struct Shared {
     pub alarm_raises: Mutex<std::collections::VecDeque<i64>>,
     /// Jobs `schedule.set` asked for, until the plugin's thread takes them.
     pub jobs: Mutex<Option<Vec<super::jobs::JobSpec>>>,
+    /// When the plugin sent its messages of the last hour (`notify.send`).
+    pub notified: Mutex<std::collections::VecDeque<i64>>,
 }
 
 /// What the admin lets a plugin's alarms do.
@@ -785,6 +794,8 @@ pub struct Guest {
     pub call_started: Instant,
     pub host_time: Duration,
     pub budget: Duration,
+    /// The contract the plugin was built for (minor version: 1 for 0.1).
+    pub minor: u32,
     /// Denials already audited (capability → minute), so a looping plugin cannot flood the
     /// audit log.
     denied: HashMap<&'static str, i64>,
@@ -818,6 +829,7 @@ impl Guest {
             call_started: Instant::now(),
             host_time: Duration::ZERO,
             budget,
+            minor: super::manifest::WIT_MINOR,
             denied: HashMap::new(),
             rates: HashMap::new(),
         }
@@ -848,6 +860,20 @@ impl Guest {
         }
         e.1 += 1;
         Ok(())
+    }
+
+    /// Whether one of the capabilities was granted (a broad one, like `actions`, and the
+    /// module's own, like `actions.inventory`); a refusal names the last.
+    pub fn allow_one_of(&mut self, caps: &[&'static str]) -> Result<(), wit::Error> {
+        match caps.iter().find(|c| self.grants.contains(**c)) {
+            Some(_) => Ok(()),
+            None => self.allow(caps.last().copied().unwrap_or("actions")),
+        }
+    }
+
+    /// Whether the plugin holds any of the capabilities (no refusal: for listings).
+    pub fn holds_any(&self, caps: &[&str]) -> bool {
+        caps.iter().any(|c| self.grants.contains(*c))
     }
 
     /// Whether the capability was granted; a refusal is audited (once a minute per
@@ -1062,13 +1088,7 @@ impl self::nplusx::plugin::storage::Host for HostState {
 
 impl self::nplusx::plugin::records::Host for HostState {
     fn collections(&mut self) -> Result<Vec<String>, wit::Error> {
-        self.timed(|g| {
-            g.allow("records.read")?;
-            Ok(super::host::COLLECTIONS
-                .iter()
-                .map(|c| c.to_string())
-                .collect())
-        })
+        self.timed(|g| Ok(super::host::collections(g)))
     }
     fn query(
         &mut self,
@@ -1076,15 +1096,29 @@ impl self::nplusx::plugin::records::Host for HostState {
         filter: String,
         limit: u32,
     ) -> Result<Vec<String>, wit::Error> {
-        self.timed(|g| super::host::query(g, &collection, &filter, limit))
+        self.timed(|g| super::host::records(g, &collection, None, &filter, limit))
+    }
+    fn between(
+        &mut self,
+        collection: String,
+        from_ms: i64,
+        to_ms: i64,
+        filter: String,
+        limit: u32,
+    ) -> Result<Vec<String>, wit::Error> {
+        self.timed(|g| super::host::records(g, &collection, Some((from_ms, to_ms)), &filter, limit))
     }
 }
 
 impl self::nplusx::plugin::actions::Host for HostState {
     fn available(&mut self) -> Result<Vec<String>, wit::Error> {
+        // the actions this plugin may run (none granted: an empty list)
         self.timed(|g| {
-            g.allow("actions")?;
-            Ok(super::host::ACTIONS.iter().map(|c| c.to_string()).collect())
+            Ok(super::host::ACTIONS
+                .iter()
+                .filter(|(_, caps)| g.holds_any(caps))
+                .map(|(name, _)| name.to_string())
+                .collect())
         })
     }
     fn invoke(&mut self, name: String, args: String) -> Result<String, wit::Error> {
@@ -1116,6 +1150,32 @@ impl self::nplusx::plugin::events::Host for HostState {
 impl self::nplusx::plugin::schedule::Host for HostState {
     fn set(&mut self, jobs: Vec<self::nplusx::plugin::schedule::Job>) -> Result<(), wit::Error> {
         self.timed(|g| super::host::schedule_set(g, jobs))
+    }
+}
+
+impl self::nplusx::plugin::files::Host for HostState {
+    fn table(
+        &mut self,
+        name: String,
+        format: self::nplusx::plugin::files::Format,
+        sheets: Vec<self::nplusx::plugin::files::Sheet>,
+    ) -> Result<String, wit::Error> {
+        self.timed(|g| super::host::files_table(g, &name, format, sheets))
+    }
+}
+
+impl self::nplusx::plugin::notify::Host for HostState {
+    fn channels(&mut self) -> Result<Vec<String>, wit::Error> {
+        self.timed(super::host::notify_channels)
+    }
+    fn send(
+        &mut self,
+        channel: String,
+        title: String,
+        text: String,
+        file: Option<String>,
+    ) -> Result<(), wit::Error> {
+        self.timed(|g| super::host::notify_send(g, &channel, &title, &text, file.as_deref()))
     }
 }
 

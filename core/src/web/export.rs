@@ -110,7 +110,7 @@ fn formula_like(cell: &str) -> bool {
 
 /// A cell as a CSV file carries it: one a spreadsheet would run as a formula gets a leading
 /// `'`, which Excel and WPS show as text and [`read_table`] takes off again.
-fn inert(cell: &str) -> String {
+pub(crate) fn inert(cell: &str) -> String {
     if formula_like(cell) {
         format!("'{cell}")
     } else {

@@ -359,6 +359,10 @@ pub enum Origin {
     Plan { plan: u64 },
     /// An inspection round (点检) found something wrong.
     Inspection { route: u64, round: u64 },
+    /// Proposed by a plugin (an energy baseline breached, a board's rule…); `key` is the
+    /// plugin's name for the condition: while an order for it is open, proposing it again
+    /// answers that order.
+    Plugin { plugin: String, key: String },
 }
 
 impl Origin {
@@ -370,6 +374,7 @@ impl Origin {
             Origin::Alarm { .. } => "alarm",
             Origin::Plan { .. } => "plan",
             Origin::Inspection { .. } => "inspection",
+            Origin::Plugin { .. } => "plugin",
         }
     }
 }

@@ -1384,6 +1384,41 @@ pub fn open_in(w: &mut WriteTx, n: NewOrder, fault: bool, now: Now) -> Result<Wo
     new_order(w, &e, n, origin, now)
 }
 
+/// A plugin proposes a work order for a condition it names (`key`, 1–64 characters):
+/// while an order for the same plugin and key is open, that order is answered (`false`:
+/// not new) instead of a second one. The order is checked like any other (equipment,
+/// title, due, permits) and starts open, for the maintenance planner to assign.
+pub fn propose_order(
+    store: &Store,
+    actor: &Actor,
+    plugin: &str,
+    key: &str,
+    n: NewOrder,
+    now: Now,
+) -> Result<(WorkOrder, bool)> {
+    let key = text("key", key, 64, true)?;
+    let mut w = store.write(actor)?;
+    let e = equipment(&w, n.equipment)
+        .map_err(|_| Error::invalid("equipment", "equipment.err.not_found"))?;
+    if e.deleted {
+        return Err(deleted(&e));
+    }
+    let same = |o: &WorkOrder| {
+        o.state.is_open()
+            && matches!(&o.origin, Origin::Plugin { plugin: p, key: k } if p == plugin && *k == key)
+    };
+    if let Some(o) = orders_of(&w, e.id)?.into_iter().find(same) {
+        return Ok((o, false));
+    }
+    let origin = Origin::Plugin {
+        plugin: plugin.to_string(),
+        key,
+    };
+    let o = new_order(&mut w, &e, n, origin, now)?;
+    w.commit()?;
+    Ok((o, true))
+}
+
 /// Opens a work order (console, API) or reports a fault (from a phone: `fault`), with
 /// photos (images only).
 pub fn create_order(

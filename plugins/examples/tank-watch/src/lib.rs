@@ -190,7 +190,7 @@ impl Guest for Plugin {
                 batch.handles[i],
                 batch.ts_ms[i],
                 (!v.is_nan()).then_some(v),
-                matches!(batch.qualities[i], Quality::Good),
+                batch.qualities[i] == 0, // 0 good, 1 uncertain, 2 bad
             );
         }
     }

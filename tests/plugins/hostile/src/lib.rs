@@ -8,6 +8,8 @@
 //! JSON), `overpage` (5 MiB of text), `hugepage` (2,000,000 cells: more than the box takes
 //! in one call), `rows4000` (a 4,000-row table). `alarms` raises 200 urgent alarms,
 //! `clock` reads the wall clock through WASI, `floodtrap` floods the log and then panics.
+//! With contract 0.2: `totals`, `jobs`, `slowjob`, `badjob` and `records` (the modules'
+//! records and a proposed work order).
 //! The version comes from `PLUGIN_VERSION` at build time, so the tests can build an
 //! upgrade of it.
 
@@ -145,7 +147,7 @@ impl Guest for Plugin {
         let mut n = 0;
         let mut sum = 0.0;
         for (v, q) in batch.values.iter().zip(&batch.qualities) {
-            if matches!(q, nplusx::plugin::types::Quality::Good) && !v.is_nan() {
+            if *q == 0 && !v.is_nan() {
                 n += 1;
                 sum += v;
             }
@@ -303,6 +305,33 @@ impl Guest for Plugin {
                     };
                     blocks.push(Block::Text(format!("{what}: {said}")));
                 }
+            }
+            #[cfg(feature = "v02")]
+            "records" => {
+                // the modules' records, each behind its module's grant, and a work order
+                // proposed (twice: the second answers the first) for the equipment in `label`
+                let now = clock::now_ms().unwrap_or(0);
+                let said = |r: Result<Vec<String>, nplusx::plugin::types::Error>| match r {
+                    Ok(rows) => format!("{} rows {}", rows.len(), rows.first().map_or("", |x| x.as_str())),
+                    Err(e) => format!("{e:?}"),
+                };
+                blocks.push(Block::Text(format!("collections: {}", records::collections().map(|c| c.join(",")).unwrap_or_default())));
+                for c in ["inventory.movements", "production.batches", "equipment.work_orders", "quality.samples", "safety.permits", "alarms.journal"] {
+                    blocks.push(Block::Text(format!("{c}: {}", said(records::between(c, now - 30 * 86_400_000, now + 1, "{}", 5)))));
+                }
+                blocks.push(Block::Text(format!("assets: {}", said(records::query("equipment.assets", &format!("{{\"tag_no\":\"{}\"}}", setting("label")), 5)))));
+                blocks.push(Block::Text(format!("untimed window: {}", said(records::between("equipment.assets", now - 60_000, now, "{}", 5)))));
+                blocks.push(Block::Text(format!("long window: {}", said(records::between("alarms.journal", 0, now, "{}", 5)))));
+                blocks.push(Block::Text(format!("actions: {}", actions::available().map(|c| c.join(",")).unwrap_or_default())));
+                let propose = |args: String| match actions::invoke("equipment.propose-work-order", &args) {
+                    Ok(x) => x,
+                    Err(e) => format!("{e:?}"),
+                };
+                let good = format!("{{\"equipment\":\"{}\",\"key\":\"energy:baseline\",\"title\":\"Power above its baseline\",\"priority\":\"high\"}}", setting("label"));
+                blocks.push(Block::Text(format!("proposed: {}", propose(good.clone()))));
+                blocks.push(Block::Text(format!("again: {}", propose(good))));
+                blocks.push(Block::Text(format!("unknown: {}", propose("{\"equipment\":\"NO-SUCH\",\"key\":\"k\",\"title\":\"x\"}".into()))));
+                blocks.push(Block::Text(format!("untitled: {}", propose(format!("{{\"equipment\":\"{}\",\"key\":\"k2\",\"title\":\" \"}}", setting("label"))))));
             }
             "flood" => {
                 for i in 0..50_000 {
