@@ -873,12 +873,14 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         "records.safety",
         "records.alarms",
         "actions.equipment",
+        "files",
+        "notify",
     ];
-    // `schedule` is 0.2's: a 0.1 manifest may not ask for it
+    // `schedule`, `files` and `notify` are 0.2's: a 0.1 manifest may not ask for them
     let caps_of = |wit: &str| -> Vec<&str> {
         caps.iter()
             .copied()
-            .filter(|c| wit != "0.1" || *c != "schedule")
+            .filter(|c| wit != "0.1" || !["schedule", "files", "notify"].contains(c))
             .collect()
     };
     let packed = |id: &str, component: Vec<u8>, wit: &str| {
@@ -1104,4 +1106,85 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         page.contains("Proposed by a plugin") && page.contains("energy:baseline"),
         "{page}"
     );
+
+    // 0.2's files and notify: a scheduled job has the box write a workbook and sends it
+    // through the plant's channels — the robots get its link, email the file itself
+    let (ding, ding_got) = common::sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+    let (wecom, wecom_got) = common::sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+    let (smtp_port, mail) = common::sinks::smtp();
+    for body in [
+        json!({"id": 0, "name": "值班群", "min_priority": "urgent", "enabled": true,
+            "target": {"kind": "dingtalk", "webhook": format!("{ding}/robot/send?access_token=t1"), "secret": "SECabc"}}),
+        json!({"id": 0, "name": "厂长", "min_priority": "urgent", "enabled": true,
+            "target": {"kind": "wecom", "webhook": format!("{wecom}/cgi-bin/webhook/send?key=k")}}),
+        json!({"id": 0, "name": "ops mail", "min_priority": "urgent", "enabled": true,
+            "target": {"kind": "email", "host": "127.0.0.1", "port": smtp_port, "security": "none",
+                "from": "nplusx@plant.example", "to": ["manager@plant.example"]}}),
+    ] {
+        let r = api.post_json("/api/v1/alarms/channels", &body);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = api.put_json(
+        "/api/v1/plugins/columns/settings",
+        &json!({"settings": {"mode": "report", "label": "值班群,厂长,ops mail"}, "grants": caps}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reported = |got: &common::sinks::Requests| {
+        got.all()
+            .iter()
+            .any(|(_, b)| b.contains("能源日报 Energy daily") && b.contains("/x/columns/files/"))
+    };
+    eventually(20, || {
+        reported(&ding_got) && reported(&wecom_got) && mail.len() > 0
+    });
+    let b = api.get("/x/columns/main").body;
+    for c in ["值班群", "厂长", "ops mail"] {
+        assert_eq!(line(&b, &format!("sent {c}")), "ok", "{b}");
+    }
+    let sent = mail
+        .all()
+        .into_iter()
+        .map(|(_, d)| d)
+        .find(|d| d.contains("manager@plant.example"))
+        .unwrap();
+    assert!(
+        sent.contains("Content-Disposition: attachment") && sent.contains("spreadsheetml"),
+        "{sent}"
+    );
+    // the file, for those who may read the plugin's pages; CSV with formula-like text inert
+    let file = line(&b, "file");
+    assert!(file.starts_with("/x/columns/files/"), "{b}");
+    let got = api.get(&file);
+    assert_eq!(got.status, 200);
+    assert!(got.bytes.starts_with(b"PK"), "an xlsx is a zip");
+    let csv = api.get(&line(&b, "csv"));
+    assert_eq!(csv.status, 200);
+    let csv = String::from_utf8_lossy(&csv.bytes[3..]).into_owned();
+    let row = csv.lines().nth(1).unwrap_or("");
+    assert!(
+        row.starts_with("20") && row.ends_with(",1234.5,'=cmd"),
+        "{csv}"
+    );
+    assert_eq!(api.get("/x/columns/files/0000000000000").status, 404);
+    assert_eq!(api.get(&file.replace("/columns/", "/records/")).status, 404);
+    // bad input answered with the reason; nothing sent
+    let channels = line(&b, "channels");
+    assert!(
+        channels.contains("值班群") && channels.contains("ops mail"),
+        "{b}"
+    );
+    assert!(line(&b, "no channel").contains("NotFound"), "{b}");
+    assert!(line(&b, "no title").contains("Invalid"), "{b}");
+    assert!(line(&b, "no file").contains("NotFound"), "{b}");
+    assert!(line(&b, "bad name").contains("Invalid"), "{b}");
+    assert!(line(&b, "bad sheet").contains("Invalid"), "{b}");
+    // without the grants: refused
+    let r = api.put_json(
+        "/api/v1/plugins/columns/settings",
+        &json!({"settings": {"mode": "report", "label": "值班群"}, "grants": ["log", "storage", "schedule"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b = api.get("/x/columns/main").body;
+    assert!(line(&b, "channels").contains("notify"), "{b}");
+    assert!(line(&b, "bad name").contains("Denied"), "{b}");
 }

@@ -903,7 +903,6 @@ pub fn notify_send(
                 "at most {NOTIFY_PER_HOUR} messages an hour"
             )));
         }
-        sent.push_back(now);
     }
     // the link for robots and the mail's text; the file itself goes with email
     let base = app.cfg.web.public_url.trim().trim_end_matches('/');
@@ -930,7 +929,13 @@ pub fn notify_send(
             crate::alarms::notify::MessageRefused::Limit(n) => wit::Error::Quota(format!(
                 "the channel {channel} sends at most {n} messages an hour"
             )),
-        })
+        })?;
+    g.shared
+        .notified
+        .lock()
+        .expect("plugin lock is never poisoned")
+        .push_back(now);
+    Ok(())
 }
 
 pub fn mqtt_publish(

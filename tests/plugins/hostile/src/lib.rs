@@ -33,6 +33,37 @@ thread_local! {
     static HEARD: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The `report` job: once, a workbook made by the box and sent through the channels named
+/// in `label` (comma-separated); what each said is kept as `sent:<channel>`.
+#[cfg(feature = "v02")]
+fn report(due_ms: i64) -> Result<(), String> {
+    use nplusx::plugin::files::{self, Cell, Format, Sheet};
+    use nplusx::plugin::notify;
+    if storage::get("file").ok().flatten().is_some() {
+        return Ok(());
+    }
+    let sheets = [
+        Sheet {
+            name: "日报".into(),
+            header: vec!["时间".into(), "电 kWh".into(), "备注".into()],
+            rows: vec![vec![Cell::Time(due_ms), Cell::Number(1234.5), Cell::Text("=cmd".into())], vec![Cell::Empty, Cell::Number(f64::NAN)]],
+        },
+        Sheet { name: "明细".into(), header: vec!["a".into()], rows: vec![] },
+    ];
+    let file = files::table("能源日报", Format::Xlsx, &sheets).map_err(|e| format!("{e:?}"))?;
+    storage::set("file", file.as_bytes()).map_err(|e| format!("{e:?}"))?;
+    let csv = files::table("daily", Format::Csv, &sheets).map_err(|e| format!("{e:?}"))?;
+    storage::set("csv", csv.as_bytes()).map_err(|e| format!("{e:?}"))?;
+    for channel in setting("label").split(',').filter(|c| !c.is_empty()) {
+        let said = match notify::send(channel, "能源日报 Energy daily", "昨日用电 1234.5 kWh", Some(&file)) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        storage::set(&format!("sent:{channel}"), said.as_bytes()).map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(())
+}
+
 fn setting(key: &str) -> String {
     SETTINGS.with(|s| s.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default())
 }
@@ -100,6 +131,7 @@ impl Guest for Plugin {
                 "jobs" => vec![job("count", "* * * * * *", 1_000)],
                 "slowjob" => vec![job("spin", "* * * * * *", 100), job("count", "* * * * * *", 1_000)],
                 "badjob" => vec![job("count", "* * * * * *", 1_000), job("weekly", "0 8 * * funday", 1_000)],
+                "report" => vec![job("report", "* * * * * *", 5_000)],
                 _ => vec![],
             };
             if !jobs.is_empty() {
@@ -130,7 +162,10 @@ impl Guest for Plugin {
     }
 
     #[cfg(feature = "v02")]
-    fn run_job(name: String, _due_ms: i64) -> Result<(), String> {
+    fn run_job(name: String, due_ms: i64) -> Result<(), String> {
+        if name == "report" {
+            return report(due_ms);
+        }
         if name == "spin" {
             let mut x: u64 = 1;
             while x != 0 {
@@ -332,6 +367,24 @@ impl Guest for Plugin {
                 blocks.push(Block::Text(format!("again: {}", propose(good))));
                 blocks.push(Block::Text(format!("unknown: {}", propose("{\"equipment\":\"NO-SUCH\",\"key\":\"k\",\"title\":\"x\"}".into()))));
                 blocks.push(Block::Text(format!("untitled: {}", propose(format!("{{\"equipment\":\"{}\",\"key\":\"k2\",\"title\":\" \"}}", setting("label"))))));
+            }
+            #[cfg(feature = "v02")]
+            "report" => {
+                use nplusx::plugin::files::{self, Format, Sheet};
+                use nplusx::plugin::notify;
+                let got = |k: &str| storage::get(k).ok().flatten().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                blocks.push(Block::Text(format!("file: {}", got("file"))));
+                blocks.push(Block::Text(format!("csv: {}", got("csv"))));
+                for channel in setting("label").split(',').filter(|c| !c.is_empty()) {
+                    blocks.push(Block::Text(format!("sent {channel}: {}", got(&format!("sent:{channel}")))));
+                }
+                blocks.push(Block::Text(format!("channels: {:?}", notify::channels())));
+                blocks.push(Block::Text(format!("no channel: {:?}", notify::send("no-such-channel", "t", "x", None))));
+                blocks.push(Block::Text(format!("no title: {:?}", notify::send("x", " ", "x", None))));
+                blocks.push(Block::Text(format!("no file: {:?}", notify::send(setting("label").split(',').next().unwrap_or(""), "t", "x", Some("/x/other/files/1")))));
+                let sheet = |name: &str| Sheet { name: name.into(), header: vec!["a".into()], rows: vec![] };
+                blocks.push(Block::Text(format!("bad name: {:?}", files::table("a/b", Format::Csv, &[sheet("s")]))));
+                blocks.push(Block::Text(format!("bad sheet: {:?}", files::table("a", Format::Xlsx, &[sheet("s[1]")]))));
             }
             "flood" => {
                 for i in 0..50_000 {
