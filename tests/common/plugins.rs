@@ -26,6 +26,40 @@ pub fn example() -> (String, Vec<u8>) {
     )
 }
 
+/// The files a guide gives as fenced blocks marked `file=<path>` (` ```toml file=Cargo.toml`),
+/// by path, in order.
+pub fn files_in_guide(markdown: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = markdown.lines();
+    while let Some(line) = lines.next() {
+        let Some(path) = line.strip_prefix("```").and_then(|info| {
+            info.split_whitespace()
+                .find_map(|w| w.strip_prefix("file="))
+        }) else {
+            continue;
+        };
+        let body: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .collect();
+        out.push((path.to_string(), body.join("\n") + "\n"));
+    }
+    out
+}
+
+/// Builds a contractor's plugin crate as the guide says (`cargo build --release --target
+/// wasm32-wasip2`), into its own target dir under `target/`; returns the component.
+pub fn build_contractor_crate(dir: &Path, wasm_name: &str) -> Vec<u8> {
+    let target = root().join("target/plugins-contractor");
+    build(dir, &target, &[]);
+    std::fs::read(target.join(format!("wasm32-wasip2/release/{wasm_name}.wasm"))).unwrap()
+}
+
+/// The nplusx source tree (what a contractor has beside their crate).
+pub fn source_tree() -> PathBuf {
+    root().canonicalize().unwrap()
+}
+
 /// `cargo build --release --target wasm32-wasip2` of a plugin crate into `target`.
 fn build(dir: &Path, target: &Path, env: &[(&str, &str)]) {
     build_with(dir, target, env, &[]);

@@ -1188,3 +1188,84 @@ fn plugins_built_for_either_contract_run_side_by_side() {
     assert!(line(&b, "channels").contains("notify"), "{b}");
     assert!(line(&b, "bad name").contains("Denied"), "{b}");
 }
+
+/// A contractor follows docs/plugins.md alone: the crate, the code and the manifest are the
+/// guide's own blocks, built with the kit as the guide says, packed and signed with the
+/// CLI, trusted and installed over the API, configured, and used — page, form and a refusal.
+#[test]
+fn a_contractor_builds_a_plugin_from_the_guide_with_the_kit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let guide = std::fs::read_to_string(plugin::source_tree().join("docs/plugins.md")).unwrap();
+    let files = plugin::files_in_guide(&guide);
+    let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(names, ["Cargo.toml", "src/lib.rs", "nplusx-plugin.toml"]);
+    // the guide's layout: the crate beside the nplusx source tree
+    let krate = tmp.path().join("meter-today");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::os::unix::fs::symlink(plugin::source_tree(), tmp.path().join("nplusx")).unwrap();
+    for (path, body) in &files {
+        std::fs::write(krate.join(path), body).unwrap();
+    }
+    let component = plugin::build_contractor_crate(&krate, "meter_today");
+    let manifest = std::fs::read_to_string(krate.join("nplusx-plugin.toml")).unwrap();
+    let (key, public) = plugin::keygen(tmp.path(), "contractor");
+    let pkg = plugin::pack_with_cli(
+        tmp.path(),
+        "meter-today-0.1.0",
+        &manifest,
+        &component,
+        Some(&key),
+    );
+    let o = cli(&["plugin", "inspect", pkg.to_str().unwrap()]);
+    assert!(
+        o.status.success() && text(&o).contains("meter-today"),
+        "{}",
+        text(&o)
+    );
+
+    let s = Server::demo();
+    let mut api = s.admin_api();
+    api.lang = Some("en");
+    let r = api.post_json(
+        "/api/v1/plugin-keys",
+        &json!({"public_key": public, "name": "Your company"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api.post_bytes(
+        "/api/v1/plugins?grants=tags.read,tags.history,clock,storage&enable=true",
+        &std::fs::read(&pkg).unwrap(),
+    );
+    // `tag` is required and has no default: installed, but it cannot start until set
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api.put_json(
+        "/api/v1/plugins/meter-today/settings",
+        &json!({"settings": {"tag": "R101.TT101"}, "grants": ["tags.read", "tags.history", "clock", "storage"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually(20, || {
+        stats(&api, "meter-today")["stats"]["state"] == "running"
+    });
+    let page = |api: &Client| api.get("/x/meter-today/main");
+    eventually(20, || {
+        let b = page(&api).body;
+        b.contains("R101.TT101") && !b.contains("<span class=\"kpi-value\">—")
+    });
+    let b = page(&api).body;
+    assert!(b.contains("Used today") && b.contains("Meter today"), "{b}");
+    // the form: saved, shown; too long: refused beside the field, nothing kept
+    let r = api.post_form(
+        "/x/meter-today/main/note",
+        &[("note", "checked by shift B")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(page(&api).body.contains("Note: checked by shift B"));
+    let long = "x".repeat(201);
+    let r = api.post_form("/x/meter-today/main/note", &[("note", long.as_str())]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("At most 200 characters."), "{}", r.body);
+    // a required field left empty: the box refuses it before the plugin sees it (0.2)
+    let r = api.post_form("/x/meter-today/main/note", &[("note", "")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Required."), "{}", r.body);
+    assert!(page(&api).body.contains("Note: checked by shift B"));
+}

@@ -16,7 +16,7 @@
 //! numeric tag's good samples of that hour are summed up ([`totals::Roll`]: count, min,
 //! max, sum, first, last, a totaliser's increase, a rate's integral) and kept, 24 to a row
 //! per tag and UTC day. Samples that arrive later for a rolled hour roll it again. History
-//! older than the rolls (an upgraded box) is rolled backwards, an hour a second, while
+//! older than the rolls (an upgraded box) is rolled backwards, a day a second, while
 //! nothing newer is waiting. [`Historian::totals`] answers a year of daily figures from
 //! the rolls and only reads raw samples for the hours not rolled.
 //!
@@ -604,8 +604,8 @@ impl Historian {
 
     /// Rolls what is due (call after [`Historian::flush`]): the hours that ended at least
     /// two minutes before `now` (at most a day of them per call), the hours samples
-    /// arrived for after they were rolled, and, when nothing newer waits, one older hour
-    /// of history not yet rolled. Returns the hours rolled.
+    /// arrived for after they were rolled, and, when nothing newer waits, a day of older
+    /// history not yet rolled. Returns the hours rolled.
     pub fn roll_hours(&self, now: i64) -> Result<usize, StoreError> {
         let target = (now - ROLL_GRACE_MS).div_euclid(HOUR_MS) * HOUR_MS;
         let mut span = *self.span.lock().expect("historian lock is never poisoned");
@@ -640,12 +640,21 @@ impl Historian {
             self.roll(dirty.into_iter(), true)?;
         }
         if done == 0 {
+            // back to the oldest chunk, a day at a time
             let oldest = self.oldest_chunk()?;
-            if oldest.is_some_and(|o| o < span.from) {
-                span.from -= HOUR_MS;
-                self.roll(tags.iter().map(|t| (*t, span.from)), true)?;
+            if let Some(oldest) = oldest.filter(|o| *o < span.from) {
+                let from = (span.from - DAY_MS).max(oldest.div_euclid(HOUR_MS) * HOUR_MS);
+                let hours: Vec<i64> = (0..(span.from - from) / HOUR_MS)
+                    .map(|i| from + i * HOUR_MS)
+                    .collect();
+                self.roll(
+                    tags.iter()
+                        .flat_map(|t| hours.iter().map(move |h| (*t, *h))),
+                    true,
+                )?;
+                span.from = from;
                 self.save_span(span)?;
-                done += 1;
+                done += hours.len();
             }
         }
         Ok(done)
@@ -696,11 +705,32 @@ impl Historian {
         hours: impl Iterator<Item = (u32, i64)>,
         replace: bool,
     ) -> Result<(), StoreError> {
+        let wanted: std::collections::BTreeSet<(u32, i64)> = hours.collect();
         let mut rolls: BTreeMap<(u32, i64), Option<totals::Roll>> = BTreeMap::new();
-        for (tag, hour) in hours {
-            let r = totals::Roll::of(&good(&self.raw(tag, hour, hour + HOUR_MS - 1)?));
-            if r.is_some() || replace {
-                rolls.insert((tag, hour), r);
+        // one raw read per run of consecutive hours of a tag
+        let mut it = wanted.iter().peekable();
+        while let Some(&(tag, first)) = it.next() {
+            let mut last = first;
+            while let Some(&&(t, h)) = it.peek()
+                && t == tag
+                && h == last + HOUR_MS
+            {
+                last = h;
+                it.next();
+            }
+            let points = good(&self.raw(tag, first, last + HOUR_MS - 1)?);
+            let mut i = 0;
+            let mut hour = first;
+            while hour <= last {
+                let j = i;
+                while i < points.len() && points[i].0 < hour + HOUR_MS {
+                    i += 1;
+                }
+                let r = totals::Roll::of(&points[j..i]);
+                if r.is_some() || replace {
+                    rolls.insert((tag, hour), r);
+                }
+                hour += HOUR_MS;
             }
         }
         if rolls.is_empty() {
@@ -756,7 +786,9 @@ impl Historian {
         }
         // the rolls from a day before the first period (for the value before it)
         let (rf, ru) = (look.max(span.from), last.min(span.until));
-        let mut rolled: BTreeMap<i64, totals::Roll> = BTreeMap::new();
+        // the rolled hours of [rf, ru), by hour from rf
+        let mut rolled: Vec<Option<totals::Roll>> =
+            vec![None; ((ru - rf).max(0) / HOUR_MS) as usize];
         let r = self.store.read()?;
         r.visit(
             &HOURS,
@@ -768,11 +800,8 @@ impl Historian {
             |(_, day), Blob(b)| {
                 for (i, roll) in decode_day(&b).into_iter().enumerate() {
                     let h = day as i64 + i as i64 * HOUR_MS;
-                    if let Some(roll) = roll
-                        && h >= rf
-                        && h < ru
-                    {
-                        rolled.insert(h, roll);
+                    if roll.is_some() && h >= rf && h < ru {
+                        rolled[((h - rf) / HOUR_MS) as usize] = roll;
                     }
                 }
                 ControlFlow::Continue(())
@@ -787,7 +816,8 @@ impl Historian {
                 .map(|x| x.1);
         }
         if before.is_none() {
-            before = rolled.range(..first).next_back().map(|(_, r)| r.last);
+            let upto = ((first.min(ru) - rf).max(0) / HOUR_MS) as usize;
+            before = rolled[..upto].iter().rev().find_map(|r| r.map(|r| r.last));
         }
         if before.is_none() && look < span.from {
             before = good(&self.raw(tag, look, first.min(span.from) - 1)?)
@@ -807,7 +837,7 @@ impl Historian {
         let mut h = first;
         while h < last {
             let roll = if h >= span.from && h < span.until {
-                rolled.get(&h).copied()
+                rolled.get(((h - rf) / HOUR_MS) as usize).copied().flatten()
             } else {
                 let j = i;
                 while i < raw.len() && raw[i].0 < h + HOUR_MS {
@@ -1012,17 +1042,14 @@ mod tests {
         };
         let days: Vec<i64> = (0..=3).map(|d| t0 + d * DAY_MS).collect();
         let hours: Vec<i64> = (0..=30).map(|i| t0 + 20 * HOUR_MS + i * HOUR_MS).collect();
-        // the first roll starts at the last whole hour; older history rolls backwards
-        assert_eq!(h.roll_hours(now).unwrap(), 1);
+        // the first roll starts at the last whole hour; older history rolls backwards, a
+        // day a call, to the oldest sample's hour
+        assert_eq!(h.roll_hours(now).unwrap(), 24);
         let mut calls = 0;
         while h.roll_hours(now).unwrap() > 0 {
             calls += 1;
         }
-        assert_eq!(
-            calls,
-            3 * 24 + 1,
-            "an hour a call, back to the oldest sample"
-        );
+        assert_eq!(calls, 3, "two more days, then the two hours before");
         let span = *h.span.lock().unwrap();
         assert_eq!((span.from, span.until), (t0 - 2 * HOUR_MS, t0 + 3 * DAY_MS));
         same(&h.totals(1, &days, now).unwrap(), &expect(&h, &days));

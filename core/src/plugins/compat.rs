@@ -1,6 +1,7 @@
 //! Contract 0.1's imports, answered by 0.2's: a plugin built against 0.1 keeps running
-//! unchanged. The shared types (`types`, `views`) are the same Rust types; the few records
-//! and enums declared inside 0.1's interfaces are copied field by field.
+//! unchanged. The shared `types` are the same Rust types; the few records and enums declared
+//! inside 0.1's interfaces are copied field by field, and 0.1's views (which 0.2 extended)
+//! are converted into 0.2's.
 
 use super::runtime::HostState;
 use super::runtime::nplusx::plugin as now;
@@ -112,6 +113,8 @@ impl old::storage::Host for HostState {
     }
 }
 
+impl old::views::Host for HostState {}
+
 impl old::records::Host for HostState {
     fn collections(&mut self) -> Result<Vec<String>, wit::Error> {
         now::records::Host::collections(self)
@@ -166,5 +169,161 @@ impl old::events::Host for HostState {
 impl old::mqtt::Host for HostState {
     fn publish(&mut self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), wit::Error> {
         now::mqtt::Host::publish(self, topic, payload, retain)
+    }
+}
+
+/// 0.1's views, as 0.2's: 0.2 only added to them (field kinds, the board block), so every
+/// 0.1 view has a 0.2 twin.
+pub mod views {
+    use super::old::views as o;
+    use crate::plugins::runtime::view as n;
+
+    fn tone(t: o::Tone) -> n::Tone {
+        match t {
+            o::Tone::Neutral => n::Tone::Neutral,
+            o::Tone::Good => n::Tone::Good,
+            o::Tone::Warn => n::Tone::Warn,
+            o::Tone::Bad => n::Tone::Bad,
+        }
+    }
+
+    fn kpi(k: o::Kpi) -> n::Kpi {
+        n::Kpi {
+            label: k.label,
+            value: k.value,
+            unit: k.unit,
+            tone: tone(k.tone),
+            hint: k.hint,
+        }
+    }
+
+    fn table(t: o::Table) -> n::Table {
+        n::Table {
+            columns: t
+                .columns
+                .into_iter()
+                .map(|c| n::Column {
+                    label: c.label,
+                    numeric: c.numeric,
+                })
+                .collect(),
+            rows: t.rows,
+            page_size: t.page_size,
+        }
+    }
+
+    fn slices(s: Vec<o::Slice>) -> Vec<n::Slice> {
+        s.into_iter()
+            .map(|s| n::Slice {
+                label: s.label,
+                value: s.value,
+            })
+            .collect()
+    }
+
+    fn chart(c: o::Chart) -> n::Chart {
+        n::Chart {
+            title: c.title,
+            data: match c.data {
+                o::ChartData::TimeSeries(s) => n::ChartData::TimeSeries(
+                    s.into_iter()
+                        .map(|s| n::Series {
+                            name: s.name,
+                            unit: s.unit,
+                            points: s
+                                .points
+                                .into_iter()
+                                .map(|p| n::Point {
+                                    ts_ms: p.ts_ms,
+                                    value: p.value,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                ),
+                o::ChartData::Bars(s) => n::ChartData::Bars(slices(s)),
+                o::ChartData::Pie(s) => n::ChartData::Pie(slices(s)),
+            },
+        }
+    }
+
+    fn field(f: o::Field) -> n::Field {
+        n::Field {
+            name: f.name,
+            label: f.label,
+            kind: match f.kind {
+                o::FieldKind::Text => n::FieldKind::Text,
+                o::FieldKind::Multiline => n::FieldKind::Multiline,
+                o::FieldKind::Number => n::FieldKind::Number,
+                o::FieldKind::Integer => n::FieldKind::Integer,
+                o::FieldKind::Boolean => n::FieldKind::Boolean,
+                o::FieldKind::Date => n::FieldKind::Date,
+                o::FieldKind::Choice => n::FieldKind::Choice,
+            },
+            required: f.required,
+            value: f.value,
+            choices: f
+                .choices
+                .into_iter()
+                .map(|c| n::Choice {
+                    value: c.value,
+                    label: c.label,
+                })
+                .collect(),
+            min: f.min,
+            max: f.max,
+            hint: f.hint,
+        }
+    }
+
+    fn block(b: o::Block) -> n::Block {
+        match b {
+            o::Block::Heading(s) => n::Block::Heading(s),
+            o::Block::Text(s) => n::Block::Text(s),
+            o::Block::Notice(x) => n::Block::Notice(n::Notice {
+                tone: tone(x.tone),
+                text: x.text,
+            }),
+            o::Block::Kpis(k) => n::Block::Kpis(k.into_iter().map(kpi).collect()),
+            o::Block::Table(t) => n::Block::Table(table(t)),
+            o::Block::Chart(c) => n::Block::Chart(chart(c)),
+            o::Block::Form(f) => n::Block::Form(n::Form {
+                action: f.action,
+                fields: f.fields.into_iter().map(field).collect(),
+                submit_label: f.submit_label,
+            }),
+            o::Block::Buttons(b) => n::Block::Buttons(
+                b.into_iter()
+                    .map(|b| n::Button {
+                        action: b.action,
+                        label: b.label,
+                        confirm: b.confirm,
+                        danger: b.danger,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn view(v: o::View) -> n::View {
+        n::View {
+            title: v.title,
+            blocks: v.blocks.into_iter().map(block).collect(),
+        }
+    }
+
+    pub fn outcome(x: o::Outcome) -> n::Outcome {
+        n::Outcome {
+            message: x.message,
+            errors: x
+                .errors
+                .into_iter()
+                .map(|e| n::FieldError {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+            next_page: x.next_page,
+        }
     }
 }

@@ -103,6 +103,8 @@ pub struct Handle {
     pub info: wit::Info,
     /// The guide module whose permissions guard its pages.
     pub module: String,
+    /// The contract's minor version it was built for (1: 0.1).
+    pub minor: u32,
     pub thread: Option<std::thread::JoinHandle<()>>,
     /// Fan-out tasks (tags, events); stopped with the plugin.
     pub tasks: Vec<crate::util::AbortOnDrop>,
@@ -227,6 +229,7 @@ pub fn spawn(
     log: Arc<PluginLog>,
 ) -> Result<Handle, String> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Call>(64);
+    let minor = spec.pre.minor();
     let stats: Arc<Mutex<Stats>> = Arc::default();
     let shared: Arc<Shared> = Arc::default();
     let (s2, l2, sh2) = (stats.clone(), log.clone(), shared.clone());
@@ -241,6 +244,7 @@ pub fn spawn(
         shared,
         info,
         module,
+        minor,
         thread: Some(thread),
         tasks: Vec::new(),
     })

@@ -219,6 +219,14 @@ impl Manifest {
                 return Err(bad(format!("{name}: 1–{max} characters")));
             }
         }
+        for (name, v) in [
+            ("description_zh", &self.description_zh),
+            ("description_en", &self.description_en),
+        ] {
+            if v.chars().count() > 500 {
+                return Err(bad(format!("{name}: at most 500 characters")));
+            }
+        }
         if self.tick_seconds > 86_400 {
             return Err(bad("tick_seconds: at most 86400"));
         }

@@ -19,6 +19,7 @@ pub mod records;
 pub mod routes;
 pub mod runtime;
 pub mod store;
+pub mod views;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -882,6 +883,15 @@ impl Plugins {
             .expect("plugins lock")
             .get(id)
             .map(|h| (h.module.clone(), h.info.clone()))
+    }
+
+    /// The contract minor version a running plugin was built for (1: 0.1).
+    pub fn contract_of(&self, id: &str) -> Option<u32> {
+        self.running
+            .lock()
+            .expect("plugins lock")
+            .get(id)
+            .map(|h| h.minor)
     }
 
     /// The installed plugin that implements a guide module, and the module's state through

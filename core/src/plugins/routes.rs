@@ -292,13 +292,7 @@ fn guard(ctx: &Ctx, id: &str, level: Level) -> Result<super::runtime::wit::Info,
     Ok(info)
 }
 
-/// Names a plugin puts into URLs and forms (actions, pages, fields): `[A-Za-z0-9_-]{1,64}`,
-/// so a plugin cannot point a form at another part of the console.
-fn safe_name(n: &str) -> bool {
-    (1..=64).contains(&n.len())
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+use super::views::safe_name;
 
 /// The length of a value's JSON, counted as it is written (nothing is kept).
 fn json_len(v: &impl Serialize) -> usize {
@@ -321,38 +315,16 @@ fn json_len(v: &impl Serialize) -> usize {
 
 /// A view the console can show: bounded in size, with safe action and field names.
 fn check_view(v: &super::runtime::view::View) -> Result<(), String> {
-    use super::runtime::view::Block;
     let bytes = json_len(v);
     if bytes > super::runtime::PAGE_BYTES {
         return Err(format!(
             "the page is too large ({bytes} bytes; at most 4 MiB)"
         ));
     }
-    for b in &v.blocks {
-        let problem = match b {
-            Block::Table(t) => {
-                let cells: usize = t.rows.iter().map(Vec::len).sum();
-                (cells > 50_000 || t.columns.iter().any(|c| c.label.chars().count() > 100)).then(
-                    || {
-                        "a table is too large (at most 50,000 cells, labels of 100 characters)"
-                            .to_string()
-                    },
-                )
-            }
-            Block::Form(f) => (!safe_name(&f.action)
-                || f.fields.iter().any(|x| !safe_name(&x.name)))
-            .then(|| format!("bad action or field name in form {:?}", f.action)),
-            Block::Buttons(bs) => bs
-                .iter()
-                .find(|b| !safe_name(&b.action))
-                .map(|b| format!("bad action name {:?}", b.action)),
-            _ => None,
-        };
-        if let Some(p) = problem {
-            return Err(p);
-        }
+    match super::views::problem(v) {
+        Some(p) => Err(p),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn plugin_error(detail: String) -> AppError {
@@ -368,6 +340,7 @@ async fn show(
     submitted: Vec<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let info = guard(ctx, id, Level::Read)?;
+    let wall = params.iter().any(|(k, v)| k == "wall" && v == "1");
     // a bounded number of pages are built at once, whatever the number of readers: each
     // holds a plugin's answer (up to 4 MiB) and its HTML
     let _turn = ctx.app.plugins.page_turn().await.map_err(plugin_error)?;
@@ -414,10 +387,18 @@ async fn show(
         Level::Write,
     );
     let (plugin, page_id) = (id.to_string(), page.to_string());
+    use super::runtime::view::Block;
+    let has_board = v.blocks.iter().any(|b| matches!(b, Block::Board(_)));
+    let can_arrange = v
+        .blocks
+        .iter()
+        .any(|b| matches!(b, Block::Board(x) if !x.arrange_action.is_empty()));
+    // a board opened as a wall screen: no menu, the dark theme
+    let wall = has_board && wall;
     let mut resp = ctx
         .page_blocking(status, "plugins/view.html", move || {
             check_view(&v).map_err(plugin_error)?;
-            Ok(context! {
+            let c = context! {
                 message,
                 plugin,
                 page_id,
@@ -426,6 +407,14 @@ async fn show(
                 field_errors => to_value(&errs),
                 submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
                 can_act,
+                has_board,
+                can_arrange,
+                wall,
+            };
+            Ok(if wall {
+                context! { nav => (), html_class => "dark wall", ..c }
+            } else {
+                c
             })
         })
         .await?;
@@ -486,11 +475,36 @@ async fn plugin_action(
     if !safe_name(&page) || !safe_name(&action) {
         return Err(AppError::not_found());
     }
-    let fields: Vec<(String, String)> = form
+    let mut fields: Vec<(String, String)> = form
         .into_inner()
         .into_iter()
         .filter(|(k, _)| k != "csrf")
         .collect();
+    // since 0.2 the box checks a submission against the form on the page first: only
+    // actions the page offers, fields of their kind and within their limits
+    if ctx.app.plugins.contract_of(&id).is_some_and(|m| m >= 2) {
+        let v = {
+            let _turn = ctx.app.plugins.page_turn().await.map_err(plugin_error)?;
+            ctx.app
+                .plugins
+                .render(&id, &page, Vec::new(), ctx.lang.code())
+                .await
+                .map_err(plugin_error)?
+        };
+        if !super::views::offers_action(&v, &action) {
+            return Err(AppError::not_found());
+        }
+        if let Some(f) = super::views::form_of(&v, &action) {
+            let defs = ctx.app.tags.defs();
+            let exists = |name: &str| defs.by_name(name).is_some();
+            let zh = ctx.lang == crate::i18n::Lang::ZhCn;
+            let (joined, errors) = super::views::check_submission(f, &fields, zh, &exists);
+            if !errors.is_empty() {
+                return show(&ctx, &id, &page, Vec::new(), errors, joined).await;
+            }
+            fields = joined;
+        }
+    }
     let outcome = ctx
         .app
         .plugins

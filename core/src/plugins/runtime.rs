@@ -40,7 +40,6 @@ pub mod v01 {
         world: "module",
         with: {
             "nplusx:plugin/types@0.1.0": super::nplusx::plugin::types,
-            "nplusx:plugin/views@0.1.0": super::nplusx::plugin::views,
         },
     });
 }
@@ -123,7 +122,12 @@ impl Bindings {
         params: &[(String, String)],
         lang: &str,
     ) -> wasmtime::Result<Result<view::View, String>> {
-        both!(self, m => m.call_render(s, page, params, lang))
+        match self {
+            Bindings::V01(m) => Ok(m
+                .call_render(s, page, params, lang)?
+                .map(super::compat::views::view)),
+            Bindings::V02(m) => m.call_render(s, page, params, lang),
+        }
     }
     pub fn call_action(
         &self,
@@ -133,7 +137,12 @@ impl Bindings {
         fields: &[(String, String)],
         lang: &str,
     ) -> wasmtime::Result<Result<view::Outcome, String>> {
-        both!(self, m => m.call_action(s, page, action, fields, lang))
+        match self {
+            Bindings::V01(m) => Ok(m
+                .call_action(s, page, action, fields, lang)?
+                .map(super::compat::views::outcome)),
+            Bindings::V02(m) => m.call_action(s, page, action, fields, lang),
+        }
     }
 
     /// A batch of samples: 0.2 takes numbers in columns (`on-samples`) and text as

@@ -1,0 +1,393 @@
+//! What the box checks of a plugin's views (pure): a page before it is rendered (size,
+//! names a form may aim at, boards that fit their grid) and, since contract 0.2, a form
+//! submission against the form on the page before the plugin's `action` sees it.
+
+use std::collections::HashSet;
+
+use super::runtime::view::{Block, Field, FieldError, FieldKind, Form, View, WidgetContent};
+
+/// Cells one table may hold (the page's 4 MiB bounds them all together).
+pub const MAX_CELLS: usize = 50_000;
+/// Widgets a board may have.
+pub const MAX_WIDGETS: usize = 200;
+/// Rows a board's grid may have.
+pub const MAX_ROWS: u16 = 24;
+
+/// Names a plugin puts into URLs and forms (actions, pages, fields, widgets):
+/// `[A-Za-z0-9_-]{1,64}`, so a plugin cannot point a form at another part of the console.
+pub fn safe_name(n: &str) -> bool {
+    (1..=64).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn table_problem(t: &super::runtime::view::Table) -> Option<String> {
+    let cells: usize = t.rows.iter().map(Vec::len).sum();
+    (cells > MAX_CELLS || t.columns.iter().any(|c| c.label.chars().count() > 100)).then(|| {
+        format!("a table is too large (at most {MAX_CELLS} cells, labels of 100 characters)")
+    })
+}
+
+/// The first rule the page's blocks break, if any (the size in bytes is checked apart).
+pub fn problem(v: &View) -> Option<String> {
+    for b in &v.blocks {
+        let p = match b {
+            Block::Table(t) => table_problem(t),
+            Block::Form(f) => (!safe_name(&f.action)
+                || f.fields.iter().any(|x| !safe_name(&x.name)))
+            .then(|| format!("bad action or field name in form {:?}", f.action)),
+            Block::Buttons(bs) => bs
+                .iter()
+                .find(|b| !safe_name(&b.action))
+                .map(|b| format!("bad action name {:?}", b.action)),
+            Block::Board(board) => {
+                let cols = u16::from(board.columns);
+                let mut ids = HashSet::new();
+                let mut p = None;
+                if !(1..=24).contains(&cols) {
+                    p = Some(format!("a board has 1–24 columns, not {cols}"));
+                } else if board.widgets.len() > MAX_WIDGETS {
+                    p = Some(format!("a board has at most {MAX_WIDGETS} widgets"));
+                } else if board.refresh_seconds != 0 && !(5..=3600).contains(&board.refresh_seconds)
+                {
+                    p = Some("a board refreshes every 5–3600 seconds (or 0: never)".into());
+                } else if !board.arrange_action.is_empty() && !safe_name(&board.arrange_action) {
+                    p = Some(format!("bad action name {:?}", board.arrange_action));
+                }
+                for w in &board.widgets {
+                    if p.is_some() {
+                        break;
+                    }
+                    let (x, y, ww, h) = (
+                        u16::from(w.x),
+                        u16::from(w.y),
+                        u16::from(w.w),
+                        u16::from(w.h),
+                    );
+                    if !safe_name(&w.id) || !ids.insert(w.id.as_str()) {
+                        p = Some(format!("widget id {:?}: [A-Za-z0-9_-], unique", w.id));
+                    } else if ww == 0 || h == 0 || x + ww > cols || y + h > MAX_ROWS {
+                        p = Some(format!(
+                            "widget {:?} does not fit the grid ({cols} columns, {MAX_ROWS} rows)",
+                            w.id
+                        ));
+                    } else if let WidgetContent::Table(t) = &w.content {
+                        p = table_problem(t);
+                    }
+                }
+                p
+            }
+            _ => None,
+        };
+        if p.is_some() {
+            return p;
+        }
+    }
+    None
+}
+
+/// The form on the page that a submission to `action` came from.
+pub fn form_of<'a>(v: &'a View, action: &str) -> Option<&'a Form> {
+    v.blocks.iter().find_map(|b| match b {
+        Block::Form(f) if f.action == action => Some(f),
+        _ => None,
+    })
+}
+
+/// Whether `action` is a button or a board's arrangement on the page.
+pub fn offers_action(v: &View, action: &str) -> bool {
+    v.blocks.iter().any(|b| match b {
+        Block::Form(f) => f.action == action,
+        Block::Buttons(bs) => bs.iter().any(|b| b.action == action),
+        Block::Board(board) => board.arrange_action == action,
+        _ => false,
+    })
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// A field's value against its kind and limits; the reason in the reader's language.
+fn field_error(
+    f: &Field,
+    value: &str,
+    zh: bool,
+    tag_exists: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let t = |zh_text: String, en_text: String| Some(if zh { zh_text } else { en_text });
+    let v = value.trim();
+    if v.is_empty() {
+        return (f.required && f.kind != FieldKind::Boolean).then(|| {
+            if zh {
+                "必填。".to_string()
+            } else {
+                "Required.".to_string()
+            }
+        });
+    }
+    let within = |x: f64| {
+        let low = f.min.is_some_and(|m| x < m);
+        let high = f.max.is_some_and(|m| x > m);
+        match (low || high, f.min, f.max) {
+            (false, _, _) => None,
+            (true, Some(a), Some(b)) => t(
+                format!("须在 {a} 到 {b} 之间。"),
+                format!("Must be from {a} to {b}."),
+            ),
+            (true, Some(a), None) => t(format!("不得小于 {a}。"), format!("Must be at least {a}.")),
+            (true, None, Some(b)) => t(format!("不得大于 {b}。"), format!("Must be at most {b}.")),
+            (true, None, None) => None,
+        }
+    };
+    let choices: Vec<&str> = f.choices.iter().map(|c| c.value.as_str()).collect();
+    match f.kind {
+        FieldKind::Text | FieldKind::Multiline => None,
+        FieldKind::Number => match number(v) {
+            Some(x) => within(x),
+            None => t("须为数字。".into(), "Must be a number.".into()),
+        },
+        FieldKind::Integer => match v.parse::<i64>() {
+            Ok(i) => within(i as f64),
+            Err(_) => t("须为整数。".into(), "Must be a whole number.".into()),
+        },
+        FieldKind::Boolean => (v != "true" && v != "false").then(|| {
+            if zh {
+                "须为是或否。".to_string()
+            } else {
+                "Must be yes or no.".to_string()
+            }
+        }),
+        FieldKind::Date => crate::plant_time::parse_day(v).is_none().then(|| {
+            if zh {
+                "日期格式为 YYYY-MM-DD。".to_string()
+            } else {
+                "A date is YYYY-MM-DD.".to_string()
+            }
+        }),
+        FieldKind::DateTime => {
+            let ok = crate::plant_time::parse_local(&v.replace('T', " "), time::UtcOffset::UTC)
+                .is_some();
+            (!ok).then(|| {
+                if zh {
+                    "时间格式为 YYYY-MM-DD HH:MM。".to_string()
+                } else {
+                    "A time is YYYY-MM-DD HH:MM.".to_string()
+                }
+            })
+        }
+        FieldKind::Choice => (!choices.contains(&v)).then(|| {
+            if zh {
+                "请从列表中选择。".to_string()
+            } else {
+                "Choose one of the list.".to_string()
+            }
+        }),
+        FieldKind::MultiChoice => v
+            .split(',')
+            .map(str::trim)
+            .find(|x| !x.is_empty() && !choices.contains(x))
+            .map(|x| {
+                if zh {
+                    format!("“{x}”不在列表中。")
+                } else {
+                    format!("“{x}” is not in the list.")
+                }
+            }),
+        FieldKind::Tag => {
+            let allowed = choices.is_empty() || choices.contains(&v);
+            (!allowed || !tag_exists(v)).then(|| {
+                if zh {
+                    format!("没有位号 {v}。")
+                } else {
+                    format!("There is no tag {v}.")
+                }
+            })
+        }
+    }
+}
+
+/// Checks a submission against its form: the fields that break their kind or limits, with
+/// the reason. Multi-choice values submitted as several fields of one name are joined with
+/// commas (the form the action receives).
+pub fn check_submission(
+    form: &Form,
+    fields: &[(String, String)],
+    zh: bool,
+    tag_exists: &dyn Fn(&str) -> bool,
+) -> (Vec<(String, String)>, Vec<FieldError>) {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in fields {
+        let multi = form
+            .fields
+            .iter()
+            .any(|f| f.name == *k && f.kind == FieldKind::MultiChoice);
+        match out.iter_mut().find(|(n, _)| n == k) {
+            Some((_, joined)) if multi => {
+                joined.push(',');
+                joined.push_str(v);
+            }
+            _ => out.push((k.clone(), v.clone())),
+        }
+    }
+    let mut errors = Vec::new();
+    for f in &form.fields {
+        let value = out
+            .iter()
+            .find(|(k, _)| *k == f.name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if let Some(message) = field_error(f, value, zh, tag_exists) {
+            errors.push(FieldError {
+                field: f.name.clone(),
+                message,
+            });
+        }
+    }
+    (out, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::runtime::view::{Board, Choice, Gauge, Tone, Widget};
+
+    fn field(name: &str, kind: FieldKind) -> Field {
+        Field {
+            name: name.into(),
+            label: name.into(),
+            kind,
+            required: true,
+            value: String::new(),
+            choices: ["a", "b"]
+                .iter()
+                .map(|c| Choice {
+                    value: c.to_string(),
+                    label: c.to_uppercase(),
+                })
+                .collect(),
+            min: Some(0.0),
+            max: Some(10.0),
+            hint: String::new(),
+        }
+    }
+
+    #[test]
+    fn submissions_are_checked_against_their_form() {
+        let form = Form {
+            action: "save".into(),
+            fields: vec![
+                field("n", FieldKind::Number),
+                field("i", FieldKind::Integer),
+                field("d", FieldKind::Date),
+                field("t", FieldKind::DateTime),
+                field("c", FieldKind::Choice),
+                field("m", FieldKind::MultiChoice),
+                field("g", FieldKind::Tag),
+                field("s", FieldKind::Text),
+            ],
+            submit_label: "Save".into(),
+        };
+        let tags = |t: &str| t == "a";
+        let good = [
+            ("n", "2.5"),
+            ("i", "10"),
+            ("d", "2026-12-04"),
+            ("t", "2026-12-04 08:30"),
+            ("c", "b"),
+            ("m", "a"),
+            ("m", "b"),
+            ("g", "a"),
+            ("s", "x"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let (joined, errors) = check_submission(&form, &good, false, &tags);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(joined.contains(&("m".to_string(), "a,b".to_string())));
+        let bad = [
+            ("n", "11"),
+            ("i", "2.5"),
+            ("d", "04/12/2026"),
+            ("t", "tomorrow"),
+            ("c", "z"),
+            ("m", "a,z"),
+            ("g", "b"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let (_, errors) = check_submission(&form, &bad, false, &tags);
+        let by: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            vec![
+                ("n", "Must be from 0 to 10."),
+                ("i", "Must be a whole number."),
+                ("d", "A date is YYYY-MM-DD."),
+                ("t", "A time is YYYY-MM-DD HH:MM."),
+                ("c", "Choose one of the list."),
+                ("m", "“z” is not in the list."),
+                ("g", "There is no tag b."),
+                ("s", "Required."),
+            ]
+        );
+        let (_, errors) = check_submission(&form, &bad[..1], true, &tags);
+        assert_eq!(errors[0].message, "须在 0 到 10 之间。");
+    }
+
+    fn board(widgets: Vec<Widget>) -> View {
+        View {
+            title: "b".into(),
+            blocks: vec![Block::Board(Board {
+                columns: 12,
+                refresh_seconds: 30,
+                widgets,
+                arrange_action: "arrange".into(),
+            })],
+        }
+    }
+
+    fn gauge(id: &str, x: u8, y: u8, w: u8, h: u8) -> Widget {
+        Widget {
+            id: id.into(),
+            title: id.into(),
+            x,
+            y,
+            w,
+            h,
+            content: WidgetContent::Gauge(Gauge {
+                label: "kW".into(),
+                value: 3.0,
+                min: 0.0,
+                max: 10.0,
+                unit: "kW".into(),
+                tone: Tone::Good,
+            }),
+        }
+    }
+
+    #[test]
+    fn boards_must_fit_their_grid() {
+        let ok = board(vec![gauge("a", 0, 0, 6, 4), gauge("b", 6, 0, 6, 4)]);
+        assert_eq!(problem(&ok), None);
+        assert!(offers_action(&ok, "arrange"));
+        for (v, says) in [
+            (board(vec![gauge("a", 8, 0, 6, 4)]), "does not fit"),
+            (board(vec![gauge("a", 0, 22, 1, 3)]), "does not fit"),
+            (board(vec![gauge("a", 0, 0, 0, 1)]), "does not fit"),
+            (
+                board(vec![gauge("a", 0, 0, 1, 1), gauge("a", 1, 0, 1, 1)]),
+                "unique",
+            ),
+            (board(vec![gauge("a b", 0, 0, 1, 1)]), "unique"),
+        ] {
+            assert!(problem(&v).is_some_and(|p| p.contains(says)), "{says}");
+        }
+        let mut v = board(vec![]);
+        if let Block::Board(b) = &mut v.blocks[0] {
+            b.refresh_seconds = 2;
+        }
+        assert!(problem(&v).is_some_and(|p| p.contains("5–3600")));
+    }
+}

@@ -1,0 +1,875 @@
+//! # nplusx-sdk: the kit for writing nplusx plugins
+//!
+//! A plugin is a WebAssembly component implementing the contract in `wit/`
+//! (`nplusx:plugin@0.2.0`). This crate holds the contract's bindings and hides their
+//! plumbing: implement [`Plugin`] (every function but `info` and `render` has a default),
+//! export it with [`plugin!`], and use the helpers —
+//!
+//! - [`Values`]: settings, query parameters and form fields by name, typed on the way out
+//!   (`settings.number("high_pct")?`);
+//! - [`tags::subscribe`]: subscribe by name; [`Plugin::samples`] then gets [`Reading`]s that
+//!   carry the tag's name, numbers and text alike;
+//! - view builders with defaults: [`Page`], [`Kpi::new`], [`Table::new`], [`Form::new`],
+//!   [`Field::number`], [`Board::new`], [`Widget::new`], [`Outcome::message`]…;
+//! - serde for data: [`events::emit`] and [`events::data`], [`records::query`],
+//!   [`storage::get_json`];
+//! - [`log::info`] and friends, [`Lang`] for the reader's language.
+//!
+//! The raw bindings stay reachable ([`nplusx::plugin`]) for anything the kit does not cover.
+//!
+//! ```ignore
+//! use nplusx_sdk::{Info, Lang, Page, Plugin, Values, View, Kpi, Tone, tags};
+//!
+//! struct Hello;
+//!
+//! impl Plugin for Hello {
+//!     fn info() -> Info {
+//!         nplusx_sdk::info("hello", "你好", "Hello", env!("CARGO_PKG_VERSION"))
+//!             .page("main", "你好", "Hello", true)
+//!     }
+//!     fn start(settings: &Values) -> Result<(), String> {
+//!         tags::subscribe(&settings.list("tags")).map_err(|e| e.to_string())
+//!     }
+//!     fn render(_page: &str, _q: &Values, lang: Lang) -> Result<View, String> {
+//!         Ok(Page::new(lang.pick("你好", "Hello"))
+//!             .kpis(vec![Kpi::new(lang.pick("答案", "Answer"), 42).tone(Tone::Good)])
+//!             .into())
+//!     }
+//! }
+//!
+//! nplusx_sdk::plugin!(Hello);
+//! ```
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// The contract's bindings as `wit-bindgen` makes them.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "module",
+        pub_export_macro: true,
+        export_macro_name: "__export_module",
+        default_bindings_module: "nplusx_sdk::bindings",
+    });
+}
+
+pub use bindings::{Event, Guest, Info, Outcome, Sample, Samples, View, nplusx};
+pub use nplusx::plugin::types::{Error, Page as PageInfo, Quality, Value};
+pub use nplusx::plugin::views::{
+    Block, Board, Button, Chart, ChartData, Choice, Column, Field, FieldError, FieldKind, Form,
+    Gauge, Kpi, Notice, Point, Series, Slice, Table, Tone, Widget, WidgetContent,
+};
+
+/// What a plugin does. Every function is called by the box one at a time, each within the
+/// plugin's time limit; keep state in `thread_local!`s (one instance, one thread).
+pub trait Plugin {
+    /// Who the plugin is and which pages it has ([`info`] builds it).
+    fn info() -> Info;
+    /// Starts with the admin's settings; subscribe to tags, listen to events and set jobs
+    /// here. An error keeps the plugin stopped and is shown to the admin.
+    fn start(settings: &Values) -> Result<(), String> {
+        let _ = settings;
+        Ok(())
+    }
+    /// The plugin is being switched off, upgraded, or the box shuts down.
+    fn stop() {}
+    /// Every `tick_seconds` of the manifest.
+    fn tick(now_ms: i64) {
+        let _ = now_ms;
+    }
+    /// Samples of the subscribed tags ([`tags::subscribe`]), at most one batch a second.
+    fn samples(batch: &[Reading<'_>]) {
+        let _ = batch;
+    }
+    /// A scheduled job is due ([`schedule::set`]).
+    fn job(name: &str, due_ms: i64) -> Result<(), String> {
+        let _ = due_ms;
+        Err(format!("no job {name}"))
+    }
+    /// An event of a kind the plugin listens to ([`events::listen`]).
+    fn event(e: &Event) {
+        let _ = e;
+    }
+    /// A page: its id, the query parameters, the reader's language.
+    fn render(page: &str, query: &Values, lang: Lang) -> Result<View, String>;
+    /// A form or button of a page. Since contract 0.2 the box has checked the fields
+    /// against the form's kinds and limits; rules of your own are yours to check.
+    fn action(page: &str, action: &str, fields: &Values, lang: Lang) -> Result<Outcome, String> {
+        let _ = (page, fields, lang);
+        Err(format!("no action {action}"))
+    }
+}
+
+/// Exports a [`Plugin`] as the component's implementation of the contract.
+#[macro_export]
+macro_rules! plugin {
+    ($t:ty) => {
+        type __NplusxPlugin = $crate::Adapter<$t>;
+        $crate::bindings::__export_module!(__NplusxPlugin);
+    };
+}
+
+/// The bridge from the contract's exports to a [`Plugin`] (used by [`plugin!`]).
+#[doc(hidden)]
+pub struct Adapter<P>(std::marker::PhantomData<P>);
+
+thread_local! {
+    /// Subscribed tags: handle → name.
+    static HANDLES: RefCell<HashMap<u32, Rc<str>>> = RefCell::new(HashMap::new());
+}
+
+fn name_of(handle: u32) -> Rc<str> {
+    HANDLES.with(|h| h.borrow().get(&handle).cloned().unwrap_or_else(|| Rc::from("")))
+}
+
+impl<P: Plugin> Guest for Adapter<P> {
+    fn describe() -> Info {
+        P::info()
+    }
+    fn start(settings: Vec<(String, String)>) -> Result<(), String> {
+        P::start(&Values::from(settings))
+    }
+    fn stop() {
+        P::stop()
+    }
+    fn tick(now_ms: i64) {
+        P::tick(now_ms)
+    }
+    fn on_tags(samples: Vec<Sample>) {
+        let names: Vec<Rc<str>> = samples.iter().map(|s| name_of(s.handle)).collect();
+        let readings: Vec<Reading<'_>> = samples
+            .iter()
+            .zip(&names)
+            .map(|(s, name)| Reading {
+                tag: name,
+                ts_ms: s.ts_ms,
+                value: number(&s.value),
+                text: match &s.value {
+                    Value::Text(t) => Some(t.as_str()),
+                    _ => None,
+                },
+                quality: s.quality,
+            })
+            .collect();
+        P::samples(&readings)
+    }
+    fn on_samples(batch: Samples) {
+        let names: Vec<Rc<str>> = batch.handles.iter().map(|h| name_of(*h)).collect();
+        let readings: Vec<Reading<'_>> = (0..names.len())
+            .map(|i| Reading {
+                tag: &names[i],
+                ts_ms: batch.ts_ms[i],
+                value: Some(batch.values[i]).filter(|v| !v.is_nan()),
+                text: None,
+                quality: match batch.qualities[i] {
+                    0 => Quality::Good,
+                    1 => Quality::Uncertain,
+                    _ => Quality::Bad,
+                },
+            })
+            .collect();
+        P::samples(&readings)
+    }
+    fn run_job(name: String, due_ms: i64) -> Result<(), String> {
+        P::job(&name, due_ms)
+    }
+    fn on_event(event: Event) {
+        P::event(&event)
+    }
+    fn render(page: String, params: Vec<(String, String)>, lang: String) -> Result<View, String> {
+        P::render(&page, &Values::from(params), Lang::of(&lang))
+    }
+    fn action(
+        page: String,
+        action: String,
+        fields: Vec<(String, String)>,
+        lang: String,
+    ) -> Result<Outcome, String> {
+        P::action(&page, &action, &Values::from(fields), Lang::of(&lang))
+    }
+}
+
+/// A value as a number: integers and booleans too; text and none are `None`.
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(x) => Some(*x),
+        Value::Integer(i) => Some(*i as f64),
+        Value::Boolean(b) => Some(if *b { 1.0 } else { 0.0 }),
+        Value::Text(_) | Value::None => None,
+    }
+}
+
+/// One sample of a subscribed tag, by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    pub tag: &'a str,
+    /// Unix ms.
+    pub ts_ms: i64,
+    /// The value as a number (booleans 0/1); `None` for text or no value.
+    pub value: Option<f64>,
+    /// A text tag's value.
+    pub text: Option<&'a str>,
+    pub quality: Quality,
+}
+
+impl Reading<'_> {
+    pub fn good(&self) -> bool {
+        matches!(self.quality, Quality::Good)
+    }
+}
+
+/// The reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn of(code: &str) -> Lang {
+        if code.starts_with("zh") { Lang::Zh } else { Lang::En }
+    }
+    /// The text in this language.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Named values as the box hands them over: settings, query parameters, form fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Values(BTreeMap<String, String>);
+
+impl From<Vec<(String, String)>> for Values {
+    fn from(v: Vec<(String, String)>) -> Values {
+        Values(v.into_iter().collect())
+    }
+}
+
+impl Values {
+    /// The text (trimmed); empty when absent.
+    pub fn text(&self, name: &str) -> &str {
+        self.0.get(name).map(|s| s.trim()).unwrap_or("")
+    }
+    pub fn has(&self, name: &str) -> bool {
+        !self.text(name).is_empty()
+    }
+    /// A number; the error names the value.
+    pub fn number(&self, name: &str) -> Result<f64, String> {
+        self.parse::<f64>(name)
+            .and_then(|x| if x.is_finite() { Ok(x) } else { Err(format!("{name}: not a number")) })
+    }
+    /// A number, or `default` when absent.
+    pub fn number_or(&self, name: &str, default: f64) -> Result<f64, String> {
+        if self.has(name) { self.number(name) } else { Ok(default) }
+    }
+    pub fn integer(&self, name: &str) -> Result<i64, String> {
+        self.parse::<i64>(name)
+    }
+    /// `true` for `true`, `on`, `yes` and `1`.
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.text(name), "true" | "on" | "yes" | "1")
+    }
+    /// A list: the value split at commas, semicolons and line ends, trimmed, empties left out.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .split([',', ';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+    /// Any `FromStr` type; the error names the value.
+    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let v = self.text(name);
+        if v.is_empty() {
+            return Err(format!("{name}: missing"));
+        }
+        v.parse().map_err(|e| format!("{name}: {e}"))
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The plugin's [`Info`]: id, names, version; add pages with [`Info::page`].
+pub fn info(id: &str, name_zh: &str, name_en: &str, version: &str) -> Info {
+    Info {
+        id: id.into(),
+        name_zh: name_zh.into(),
+        name_en: name_en.into(),
+        version: version.into(),
+        pages: Vec::new(),
+    }
+}
+
+impl Info {
+    /// A page at `/x/<id>/<page id>`; `in_menu`: listed in the navigation.
+    pub fn page(mut self, id: &str, title_zh: &str, title_en: &str, in_menu: bool) -> Info {
+        self.pages.push(PageInfo {
+            id: id.into(),
+            title_zh: title_zh.into(),
+            title_en: title_en.into(),
+            in_menu,
+        });
+        self
+    }
+}
+
+// ------------------------------------------------------------------ views
+
+/// A page being built; `.into()` makes the [`View`].
+#[derive(Debug, Clone)]
+pub struct Page {
+    view: View,
+}
+
+impl Page {
+    pub fn new(title: impl Into<String>) -> Page {
+        Page {
+            view: View {
+                title: title.into(),
+                blocks: Vec::new(),
+            },
+        }
+    }
+    pub fn block(mut self, b: Block) -> Page {
+        self.view.blocks.push(b);
+        self
+    }
+    pub fn heading(self, s: impl Into<String>) -> Page {
+        self.block(Block::Heading(s.into()))
+    }
+    pub fn text(self, s: impl Into<String>) -> Page {
+        self.block(Block::Text(s.into()))
+    }
+    pub fn notice(self, tone: Tone, s: impl Into<String>) -> Page {
+        self.block(Block::Notice(Notice {
+            tone,
+            text: s.into(),
+        }))
+    }
+    pub fn kpis(self, k: Vec<Kpi>) -> Page {
+        self.block(Block::Kpis(k))
+    }
+    pub fn table(self, t: Table) -> Page {
+        self.block(Block::Table(t))
+    }
+    pub fn chart(self, title: impl Into<String>, data: ChartData) -> Page {
+        self.block(Block::Chart(Chart {
+            title: title.into(),
+            data,
+        }))
+    }
+    pub fn form(self, f: Form) -> Page {
+        self.block(Block::Form(f))
+    }
+    pub fn buttons(self, b: Vec<Button>) -> Page {
+        self.block(Block::Buttons(b))
+    }
+    pub fn board(self, b: Board) -> Page {
+        self.block(Block::Board(b))
+    }
+}
+
+impl From<Page> for View {
+    fn from(p: Page) -> View {
+        p.view
+    }
+}
+
+impl Kpi {
+    pub fn new(label: impl Into<String>, value: impl ToString) -> Kpi {
+        Kpi {
+            label: label.into(),
+            value: value.to_string(),
+            unit: String::new(),
+            tone: Tone::Neutral,
+            hint: String::new(),
+        }
+    }
+    pub fn unit(mut self, u: impl Into<String>) -> Kpi {
+        self.unit = u.into();
+        self
+    }
+    pub fn tone(mut self, t: Tone) -> Kpi {
+        self.tone = t;
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Kpi {
+        self.hint = h.into();
+        self
+    }
+}
+
+impl Table {
+    /// A table with these columns (text; [`Table::numeric`] marks numbers), all rows shown.
+    pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Table {
+        Table {
+            columns: columns
+                .into_iter()
+                .map(|c| Column {
+                    label: c.into(),
+                    numeric: false,
+                })
+                .collect(),
+            rows: Vec::new(),
+            page_size: 0,
+        }
+    }
+    /// Columns from `from` on hold numbers (right-aligned, sorted as numbers).
+    pub fn numeric(mut self, from: usize) -> Table {
+        for c in self.columns.iter_mut().skip(from) {
+            c.numeric = true;
+        }
+        self
+    }
+    pub fn row<S: ToString>(mut self, cells: impl IntoIterator<Item = S>) -> Table {
+        self.rows.push(cells.into_iter().map(|c| c.to_string()).collect());
+        self
+    }
+    pub fn push<S: ToString>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(|c| c.to_string()).collect());
+    }
+    pub fn page_size(mut self, n: u32) -> Table {
+        self.page_size = n;
+        self
+    }
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, unit: impl Into<String>, points: Vec<(i64, f64)>) -> Series {
+        Series {
+            name: name.into(),
+            unit: unit.into(),
+            points: points
+                .into_iter()
+                .map(|(ts_ms, value)| Point { ts_ms, value })
+                .collect(),
+        }
+    }
+}
+
+impl ChartData {
+    pub fn bars<S: Into<String>>(bars: impl IntoIterator<Item = (S, f64)>) -> ChartData {
+        ChartData::Bars(slices(bars))
+    }
+    pub fn pie<S: Into<String>>(parts: impl IntoIterator<Item = (S, f64)>) -> ChartData {
+        ChartData::Pie(slices(parts))
+    }
+}
+
+fn slices<S: Into<String>>(v: impl IntoIterator<Item = (S, f64)>) -> Vec<Slice> {
+    v.into_iter()
+        .map(|(l, value)| Slice {
+            label: l.into(),
+            value,
+        })
+        .collect()
+}
+
+impl Form {
+    pub fn new(action: impl Into<String>, submit_label: impl Into<String>) -> Form {
+        Form {
+            action: action.into(),
+            fields: Vec::new(),
+            submit_label: submit_label.into(),
+        }
+    }
+    pub fn field(mut self, f: Field) -> Form {
+        self.fields.push(f);
+        self
+    }
+}
+
+impl Field {
+    fn of(kind: FieldKind, name: &str, label: &str) -> Field {
+        Field {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            required: false,
+            value: String::new(),
+            choices: Vec::new(),
+            min: None,
+            max: None,
+            hint: String::new(),
+        }
+    }
+    pub fn text(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Text, name, label)
+    }
+    pub fn multiline(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Multiline, name, label)
+    }
+    pub fn number(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Number, name, label)
+    }
+    pub fn integer(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Integer, name, label)
+    }
+    pub fn boolean(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Boolean, name, label)
+    }
+    pub fn date(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Date, name, label)
+    }
+    pub fn date_time(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::DateTime, name, label)
+    }
+    /// A tag's name (the box offers and checks the tags).
+    pub fn tag(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Tag, name, label)
+    }
+    /// One of `choices` (value, label).
+    pub fn choice(name: &str, label: &str, choices: &[(&str, &str)]) -> Field {
+        Field::of(FieldKind::Choice, name, label).choices(choices)
+    }
+    /// Any of `choices`; the action gets them joined with commas.
+    pub fn multi_choice(name: &str, label: &str, choices: &[(&str, &str)]) -> Field {
+        Field::of(FieldKind::MultiChoice, name, label).choices(choices)
+    }
+    pub fn choices(mut self, choices: &[(&str, &str)]) -> Field {
+        self.choices = choices
+            .iter()
+            .map(|(v, l)| Choice {
+                value: v.to_string(),
+                label: l.to_string(),
+            })
+            .collect();
+        self
+    }
+    pub fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+    pub fn value(mut self, v: impl ToString) -> Field {
+        self.value = v.to_string();
+        self
+    }
+    pub fn min(mut self, m: f64) -> Field {
+        self.min = Some(m);
+        self
+    }
+    pub fn max(mut self, m: f64) -> Field {
+        self.max = Some(m);
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Field {
+        self.hint = h.into();
+        self
+    }
+}
+
+impl Button {
+    pub fn new(action: impl Into<String>, label: impl Into<String>) -> Button {
+        Button {
+            action: action.into(),
+            label: label.into(),
+            confirm: String::new(),
+            danger: false,
+        }
+    }
+    pub fn confirm(mut self, q: impl Into<String>) -> Button {
+        self.confirm = q.into();
+        self
+    }
+    pub fn danger(mut self) -> Button {
+        self.danger = true;
+        self
+    }
+}
+
+impl Gauge {
+    pub fn new(label: impl Into<String>, value: f64, min: f64, max: f64) -> Gauge {
+        Gauge {
+            label: label.into(),
+            value,
+            min,
+            max,
+            unit: String::new(),
+            tone: Tone::Neutral,
+        }
+    }
+    pub fn unit(mut self, u: impl Into<String>) -> Gauge {
+        self.unit = u.into();
+        self
+    }
+    pub fn tone(mut self, t: Tone) -> Gauge {
+        self.tone = t;
+        self
+    }
+}
+
+impl Board {
+    /// A board of `columns` grid columns (12 suits most walls), not refreshed.
+    pub fn new(columns: u8) -> Board {
+        Board {
+            columns,
+            refresh_seconds: 0,
+            widgets: Vec::new(),
+            arrange_action: String::new(),
+        }
+    }
+    /// Reloads every `seconds` (5–3600).
+    pub fn refresh(mut self, seconds: u32) -> Board {
+        self.refresh_seconds = seconds;
+        self
+    }
+    /// Lets those who may act drag and resize widgets; saving posts `<id>` = `x,y,w,h` to
+    /// this action (see [`Widget::place_from`]).
+    pub fn arrange(mut self, action: impl Into<String>) -> Board {
+        self.arrange_action = action.into();
+        self
+    }
+    pub fn widget(mut self, w: Widget) -> Board {
+        self.widgets.push(w);
+        self
+    }
+}
+
+impl Widget {
+    /// A widget at the grid's top-left, 3 × 2 cells; place it with [`Widget::at`].
+    pub fn new(id: impl Into<String>, title: impl Into<String>, content: WidgetContent) -> Widget {
+        Widget {
+            id: id.into(),
+            title: title.into(),
+            x: 0,
+            y: 0,
+            w: 3,
+            h: 2,
+            content,
+        }
+    }
+    pub fn at(mut self, x: u8, y: u8, w: u8, h: u8) -> Widget {
+        (self.x, self.y, self.w, self.h) = (x, y, w, h);
+        self
+    }
+    /// A place as an arrangement posts it (`x,y,w,h`).
+    pub fn place_from(text: &str) -> Option<(u8, u8, u8, u8)> {
+        let n: Vec<u8> = text
+            .split(',')
+            .map(|x| x.trim().parse().ok())
+            .collect::<Option<Vec<u8>>>()?;
+        match n[..] {
+            [x, y, w, h] if w > 0 && h > 0 => Some((x, y, w, h)),
+            _ => None,
+        }
+    }
+}
+
+impl Outcome {
+    /// Done, nothing to say.
+    pub fn done() -> Outcome {
+        Outcome {
+            message: String::new(),
+            errors: Vec::new(),
+            next_page: String::new(),
+        }
+    }
+    /// Done, with a message shown after it.
+    pub fn message(m: impl Into<String>) -> Outcome {
+        Outcome {
+            message: m.into(),
+            ..Outcome::done()
+        }
+    }
+    /// Refused: the field and why (add more with [`Outcome::error`]).
+    pub fn field_error(field: impl Into<String>, why: impl Into<String>) -> Outcome {
+        Outcome::done().error(field, why)
+    }
+    pub fn error(mut self, field: impl Into<String>, why: impl Into<String>) -> Outcome {
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: why.into(),
+        });
+        self
+    }
+    /// The page shown next.
+    pub fn next(mut self, page: impl Into<String>) -> Outcome {
+        self.next_page = page.into();
+        self
+    }
+}
+
+// ------------------------------------------------------------------ host helpers
+
+/// The plugin's log (capability `log`).
+pub mod log {
+    use super::nplusx::plugin::log::{Level, write};
+    pub fn debug(m: &str) {
+        write(Level::Debug, m)
+    }
+    pub fn info(m: &str) {
+        write(Level::Info, m)
+    }
+    pub fn warn(m: &str) {
+        write(Level::Warn, m)
+    }
+    pub fn error(m: &str) {
+        write(Level::Error, m)
+    }
+}
+
+/// Tags by name (capabilities `tags.read`, `tags.history`).
+pub mod tags {
+    use super::{Error, HANDLES};
+    pub use super::nplusx::plugin::tags::{
+        Bucket, Current, Step, TagInfo, Total, aggregate, find, history, read, totals,
+    };
+    use std::rc::Rc;
+
+    /// Follows these tags: their samples come to [`super::Plugin::samples`] by name. Replaces
+    /// the previous subscription.
+    pub fn subscribe<S: AsRef<str>>(names: &[S]) -> Result<(), Error> {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_string()).collect();
+        let handles = super::nplusx::plugin::tags::subscribe(&names)?;
+        HANDLES.with(|h| {
+            let mut h = h.borrow_mut();
+            h.clear();
+            for (handle, name) in handles.into_iter().zip(names) {
+                h.insert(handle, Rc::from(name));
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Events (capability `events`), with serde for their data.
+pub mod events {
+    use super::{Error, Event};
+    pub use super::nplusx::plugin::events::{Priority, clear_alarm, listen, raise_alarm};
+
+    /// Emits `plugin.<id>.<name>` with `data` as its JSON object.
+    pub fn emit<T: serde::Serialize>(name: &str, data: &T) -> Result<(), Error> {
+        let json = serde_json::to_string(data).map_err(|e| Error::Invalid(e.to_string()))?;
+        super::nplusx::plugin::events::emit(name, &json)
+    }
+
+    /// An event's data as your type.
+    pub fn data<T: serde::de::DeserializeOwned>(e: &Event) -> Result<T, String> {
+        serde_json::from_str(&e.data).map_err(|err| format!("{}: {err}", e.kind))
+    }
+}
+
+/// The modules' records (capabilities `records.<module>`) as your types.
+pub mod records {
+    use super::Error;
+    pub use super::nplusx::plugin::records::collections;
+
+    fn decode<T: serde::de::DeserializeOwned>(rows: Vec<String>) -> Result<Vec<T>, Error> {
+        rows.iter()
+            .map(|r| serde_json::from_str(r).map_err(|e| Error::Failed(format!("a record: {e}"))))
+            .collect()
+    }
+
+    /// A collection's records whose fields equal `filter`'s (`serde_json::json!({})`: all).
+    pub fn query<T: serde::de::DeserializeOwned>(
+        collection: &str,
+        filter: &serde_json::Value,
+        limit: u32,
+    ) -> Result<Vec<T>, Error> {
+        decode(super::nplusx::plugin::records::query(
+            collection,
+            &filter.to_string(),
+            limit,
+        )?)
+    }
+
+    /// A timed collection's records in `[from_ms, to_ms)`, newest first.
+    pub fn between<T: serde::de::DeserializeOwned>(
+        collection: &str,
+        from_ms: i64,
+        to_ms: i64,
+        filter: &serde_json::Value,
+        limit: u32,
+    ) -> Result<Vec<T>, Error> {
+        decode(super::nplusx::plugin::records::between(
+            collection,
+            from_ms,
+            to_ms,
+            &filter.to_string(),
+            limit,
+        )?)
+    }
+}
+
+/// The plugin's storage (capability `storage`), with JSON for your types.
+pub mod storage {
+    use super::Error;
+    pub use super::nplusx::plugin::storage::{delete, get, keys, set, usage};
+
+    pub fn get_json<T: serde::de::DeserializeOwned>(key: &str) -> Result<Option<T>, Error> {
+        match get(key)? {
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| Error::Failed(format!("{key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+    pub fn set_json<T: serde::Serialize>(key: &str, v: &T) -> Result<(), Error> {
+        let b = serde_json::to_vec(v).map_err(|e| Error::Invalid(e.to_string()))?;
+        set(key, &b)
+    }
+}
+
+/// Scheduled jobs (capability `schedule`).
+pub mod schedule {
+    pub use super::nplusx::plugin::schedule::{Job, set};
+
+    /// A job: name, cron expression of plant time, time limit in ms.
+    pub fn job(name: &str, cron: &str, deadline_ms: u32) -> Job {
+        Job {
+            name: name.into(),
+            cron: cron.into(),
+            deadline_ms,
+        }
+    }
+}
+
+/// Table files the box writes (capability `files`).
+pub mod files {
+    pub use super::nplusx::plugin::files::{Cell, Format, Sheet, table};
+
+    impl From<f64> for Cell {
+        fn from(x: f64) -> Cell {
+            Cell::Number(x)
+        }
+    }
+    impl From<&str> for Cell {
+        fn from(s: &str) -> Cell {
+            Cell::Text(s.into())
+        }
+    }
+    impl From<String> for Cell {
+        fn from(s: String) -> Cell {
+            Cell::Text(s)
+        }
+    }
+
+    impl Sheet {
+        pub fn new<S: Into<String>>(name: impl Into<String>, header: impl IntoIterator<Item = S>) -> Sheet {
+            Sheet {
+                name: name.into(),
+                header: header.into_iter().map(Into::into).collect(),
+                rows: Vec::new(),
+            }
+        }
+        pub fn row(mut self, cells: Vec<Cell>) -> Sheet {
+            self.rows.push(cells);
+            self
+        }
+        pub fn push(&mut self, cells: Vec<Cell>) {
+            self.rows.push(cells);
+        }
+    }
+}
+
+pub use nplusx::plugin::{actions, clock, mqtt, notify, tag_write};
