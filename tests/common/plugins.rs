@@ -202,7 +202,7 @@ pub fn manifest_for(id: &str, version: &str, caps: &[&str], wit: &str) -> String
     }
     m.push_str(
         "\n[[setting]]\nname = \"mode\"\nlabel_zh = \"模式\"\nlabel_en = \"Mode\"\nkind = \"choice\"\n\
-         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\", \"sleep\", \"escape\", \"stock\", \"bigpage\", \"emptycells\", \"overpage\", \"hugepage\", \"rows4000\", \"alarms\", \"clock\", \"floodtrap\", \"totals\", \"jobs\", \"slowjob\", \"badjob\", \"records\", \"report\"]\n\
+         default = \"ok\"\nchoices = [\"ok\", \"loop\", \"memory\", \"trap\", \"ungranted\", \"flood\", \"crash\", \"refuse\", \"subscribe\", \"all\", \"sleep\", \"escape\", \"stock\", \"bigpage\", \"emptycells\", \"overpage\", \"hugepage\", \"rows4000\", \"alarms\", \"clock\", \"floodtrap\", \"totals\", \"jobs\", \"slowjob\", \"badjob\", \"records\", \"report\", \"board\", \"badboard\"]\n\
          \n[[setting]]\nname = \"label\"\nlabel_zh = \"标签\"\nlabel_en = \"Label\"\nkind = \"text\"\ndefault = \"\"\n\
          \n[[setting]]\nname = \"move\"\nlabel_zh = \"出入库\"\nlabel_en = \"Movement\"\nkind = \"text\"\ndefault = \"\"\n",
     );

@@ -1187,6 +1187,59 @@ fn plugins_built_for_either_contract_run_side_by_side() {
     let b = api.get("/x/columns/main").body;
     assert!(line(&b, "channels").contains("notify"), "{b}");
     assert!(line(&b, "bad name").contains("Denied"), "{b}");
+
+    // 0.2's boards: widgets on the plugin's grid; as a wall screen without the menu and
+    // dark; arranged by posting places, which the plugin keeps; one off its grid refused
+    mode("board", &["log", "storage"]);
+    let b = api.get("/x/columns/main").body;
+    assert!(
+        b.contains("data-board")
+            && b.contains(r#"data-widget="power""#)
+            && b.contains("data-plugin-gauge"),
+        "{b}"
+    );
+    assert!(
+        b.contains("grid-column: 1 / span 4") && b.contains("data-refresh=\"5\""),
+        "{b}"
+    );
+    assert!(
+        b.contains("class=\"sidenav\"") && b.contains("?wall=1"),
+        "{b}"
+    );
+    assert!(
+        b.contains("data-arrange-start"),
+        "the admin may arrange: {b}"
+    );
+    let wall = api.get("/x/columns/main?wall=1").body;
+    assert!(
+        wall.contains(r#"<html lang="en" class="dark wall">"#),
+        "{wall}"
+    );
+    assert!(
+        !wall.contains("class=\"sidenav\"") && wall.contains("data-fullscreen"),
+        "{wall}"
+    );
+    let r = api.post_form(
+        "/x/columns/main/arrange",
+        &[
+            ("power", "6,3,6,4"),
+            ("permits", "0,0,6,3"),
+            ("split", "0,3,6,4"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let b = api.get("/x/columns/main").body;
+    assert!(
+        b.contains("grid-column: 7 / span 6; grid-row: 4 / span 4"),
+        "{b}"
+    );
+    // an action the page does not offer: not found, the plugin not asked
+    let r = api.post_form("/x/columns/main/format-disk", &[]);
+    assert_eq!(r.status, 404, "{}", r.body);
+    mode("badboard", &["log", "storage"]);
+    let r = api.get("/x/columns/main");
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("does not fit the grid"), "{}", r.body);
 }
 
 /// A contractor follows docs/plugins.md alone: the crate, the code and the manifest are the

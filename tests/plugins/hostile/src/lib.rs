@@ -369,6 +369,29 @@ impl Guest for Plugin {
                 blocks.push(Block::Text(format!("untitled: {}", propose(format!("{{\"equipment\":\"{}\",\"key\":\"k2\",\"title\":\" \"}}", setting("label"))))));
             }
             #[cfg(feature = "v02")]
+            "board" | "badboard" => {
+                // a board of a gauge, a KPI and a chart, arranged by the `arrange` action (the
+                // places kept in storage); `badboard` puts a widget off its grid
+                use nplusx::plugin::views::{Board, Gauge, Kpi, Tone, Widget, WidgetContent, ChartData, Slice};
+                let place = |id: &str, d: (u8, u8, u8, u8)| {
+                    storage::get(&format!("at:{id}")).ok().flatten().and_then(|b| {
+                        let n: Vec<u8> = String::from_utf8_lossy(&b).split(',').filter_map(|x| x.parse().ok()).collect();
+                        (n.len() == 4).then(|| (n[0], n[1], n[2], n[3]))
+                    }).unwrap_or(d)
+                };
+                let w = |id: &str, d: (u8, u8, u8, u8), content: WidgetContent| {
+                    let (x, y, w, h) = place(id, d);
+                    Widget { id: id.into(), title: format!("widget {id}"), x, y, w, h, content }
+                };
+                let power = w("power", (0, 0, 4, 3), WidgetContent::Gauge(Gauge { label: "kW".into(), value: 420.0, min: 0.0, max: 1000.0, unit: "kW".into(), tone: Tone::Good }));
+                let permits = w("permits", (4, 0, 4, 3), WidgetContent::Kpi(Kpi { label: "permits today".into(), value: "7".into(), unit: String::new(), tone: Tone::Neutral, hint: String::new() }));
+                let mut split = w("split", (8, 0, 4, 3), WidgetContent::Chart(ChartData::Pie(vec![Slice { label: "steam".into(), value: 3.0 }, Slice { label: "power".into(), value: 5.0 }])));
+                if mode == "badboard" {
+                    split.x = 10;
+                }
+                blocks.push(Block::Board(Board { columns: 12, refresh_seconds: 5, widgets: vec![power, permits, split], arrange_action: "arrange".into() }));
+            }
+            #[cfg(feature = "v02")]
             "report" => {
                 use nplusx::plugin::files::{self, Format, Sheet};
                 use nplusx::plugin::notify;
@@ -422,6 +445,12 @@ impl Guest for Plugin {
     }
 
     fn action(_page: String, action: String, fields: Vec<(String, String)>, _lang: String) -> Result<Outcome, String> {
+        if action == "arrange" {
+            for (id, at) in &fields {
+                storage::set(&format!("at:{id}"), at.as_bytes()).map_err(|e| format!("{e:?}"))?;
+            }
+            return Ok(Outcome { message: format!("arranged {}", fields.len()), errors: vec![], next_page: String::new() });
+        }
         let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.clone()).unwrap_or_default();
         if action != "save" {
             return Err(format!("no action {action}"));
