@@ -70,6 +70,28 @@ const PAGE_BUILDS: usize = 2;
 pub static BUNDLED: &[(&str, &[u8], bool)] =
     &include!(concat!(env!("OUT_DIR"), "/bundled_plugins.rs"));
 
+/// The demo plant's settings of the bundled plugins: the energy module's hierarchy and the
+/// meters on the simulator's site meters (electricity EM01.E, steam FQ301, water FQ401).
+const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "energy",
+        "nodes",
+        "site|兰溪宏达精细化工 全厂|site||electricity,steam,water; \
+         resin|树脂车间|unit|site|electricity,steam,water; \
+         tank_farm|罐区|unit|site|electricity; \
+         utilities|公用工程|unit|site|electricity,water; \
+         r101|R101 聚合反应釜|equipment|resin|steam|R101; \
+         p101|P101 单体进料泵|equipment|resin|electricity|P101",
+    ),
+    (
+        "energy",
+        "meters",
+        "em01|全厂总电表|electricity|EM01.E|totaliser|site|1; \
+         fq301|全厂蒸汽总表|steam|FQ301|totaliser|site|1; \
+         fq401|全厂新鲜水总表|water|FQ401|totaliser|site|1",
+    ),
+];
+
 /// What the review screen shows of a package before it is installed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Review {
@@ -265,7 +287,8 @@ impl Plugins {
         Ok(())
     }
 
-    /// The demo plant: the bundled plugins on, with every capability but the dangerous ones.
+    /// The demo plant: the bundled plugins on, with every capability but the dangerous ones,
+    /// and their demo settings ([`DEMO_SETTINGS`]).
     pub fn seed_demo(&self, app: &App) -> Result<()> {
         self.register_bundled(app, true)?;
         for (manifest_text, _, _) in BUNDLED {
@@ -276,6 +299,11 @@ impl Plugins {
                 &m.id,
                 |r| {
                     r.enabled = true;
+                    for (plugin, key, value) in DEMO_SETTINGS {
+                        if *plugin == m.id {
+                            r.settings.insert(key.to_string(), value.to_string());
+                        }
+                    }
                     r.grants = m
                         .capabilities
                         .iter()

@@ -314,14 +314,14 @@ fn json_len(v: &impl Serialize) -> usize {
 }
 
 /// A view the console can show: bounded in size, with safe action and field names.
-fn check_view(v: &super::runtime::view::View) -> Result<(), String> {
+fn check_view(v: &super::runtime::view::View, plugin: &str) -> Result<(), String> {
     let bytes = json_len(v);
     if bytes > super::runtime::PAGE_BYTES {
         return Err(format!(
             "the page is too large ({bytes} bytes; at most 4 MiB)"
         ));
     }
-    match super::views::problem(v) {
+    match super::views::problem(v, plugin) {
         Some(p) => Err(p),
         None => Ok(()),
     }
@@ -397,7 +397,7 @@ async fn show(
     let wall = has_board && wall;
     let mut resp = ctx
         .page_blocking(status, "plugins/view.html", move || {
-            check_view(&v).map_err(plugin_error)?;
+            check_view(&v, &plugin).map_err(plugin_error)?;
             let c = context! {
                 message,
                 plugin,

@@ -28,8 +28,22 @@ fn table_problem(t: &super::runtime::view::Table) -> Option<String> {
     })
 }
 
+/// Whether a link stays inside the plugin's own pages and files.
+fn own_link(href: &str, plugin: &str) -> bool {
+    href.strip_prefix(&format!("/x/{plugin}/"))
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && href.len() <= 500
+                && !rest.contains("..")
+                && !rest.starts_with('/')
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./?=&%,".contains(c))
+        })
+}
+
 /// The first rule the page's blocks break, if any (the size in bytes is checked apart).
-pub fn problem(v: &View) -> Option<String> {
+pub fn problem(v: &View, plugin: &str) -> Option<String> {
     for b in &v.blocks {
         let p = match b {
             Block::Table(t) => table_problem(t),
@@ -40,6 +54,10 @@ pub fn problem(v: &View) -> Option<String> {
                 .iter()
                 .find(|b| !safe_name(&b.action))
                 .map(|b| format!("bad action name {:?}", b.action)),
+            Block::Links(ls) => ls
+                .iter()
+                .find(|l| !own_link(&l.href, plugin))
+                .map(|l| format!("a link leaves the plugin's pages: {:?}", l.href)),
             Block::Board(board) => {
                 let cols = u16::from(board.columns);
                 let mut ids = HashSet::new();
@@ -370,7 +388,7 @@ mod tests {
     #[test]
     fn boards_must_fit_their_grid() {
         let ok = board(vec![gauge("a", 0, 0, 6, 4), gauge("b", 6, 0, 6, 4)]);
-        assert_eq!(problem(&ok), None);
+        assert_eq!(problem(&ok, "p"), None);
         assert!(offers_action(&ok, "arrange"));
         for (v, says) in [
             (board(vec![gauge("a", 8, 0, 6, 4)]), "does not fit"),
@@ -382,12 +400,41 @@ mod tests {
             ),
             (board(vec![gauge("a b", 0, 0, 1, 1)]), "unique"),
         ] {
-            assert!(problem(&v).is_some_and(|p| p.contains(says)), "{says}");
+            assert!(problem(&v, "p").is_some_and(|p| p.contains(says)), "{says}");
         }
         let mut v = board(vec![]);
         if let Block::Board(b) = &mut v.blocks[0] {
             b.refresh_seconds = 2;
         }
-        assert!(problem(&v).is_some_and(|p| p.contains("5–3600")));
+        assert!(problem(&v, "p").is_some_and(|p| p.contains("5–3600")));
+    }
+
+    #[test]
+    fn links_stay_inside_the_plugin() {
+        use crate::plugins::runtime::view::Link;
+        let page = |href: &str| View {
+            title: "l".into(),
+            blocks: vec![Block::Links(vec![Link {
+                label: "x".into(),
+                href: href.into(),
+            }])],
+        };
+        for ok in [
+            "/x/energy/report?month=2026-11",
+            "/x/energy/files/1796054400000",
+        ] {
+            assert_eq!(problem(&page(ok), "energy"), None, "{ok}");
+        }
+        for bad in [
+            "/x/other/report",
+            "/admin/users",
+            "https://evil.example/",
+            "/x/energy/../../admin",
+            "/x/energy//evil.example",
+            "/x/energy/a\"onclick",
+            "javascript:alert(1)",
+        ] {
+            assert!(problem(&page(bad), "energy").is_some(), "{bad}");
+        }
     }
 }

@@ -59,7 +59,7 @@ pub use bindings::{Event, Guest, Info, Outcome, Sample, Samples, View, nplusx};
 pub use nplusx::plugin::types::{Error, Page as PageInfo, Quality, Value};
 pub use nplusx::plugin::views::{
     Block, Board, Button, Chart, ChartData, Choice, Column, Field, FieldError, FieldKind, Form,
-    Gauge, Kpi, Notice, Point, Series, Slice, Table, Tone, Widget, WidgetContent,
+    Gauge, Kpi, Link, Notice, Point, Series, Slice, Table, Tone, Widget, WidgetContent,
 };
 
 /// What a plugin does. Every function is called by the box one at a time, each within the
@@ -121,7 +121,12 @@ thread_local! {
 }
 
 fn name_of(handle: u32) -> Rc<str> {
-    HANDLES.with(|h| h.borrow().get(&handle).cloned().unwrap_or_else(|| Rc::from("")))
+    HANDLES.with(|h| {
+        h.borrow()
+            .get(&handle)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(""))
+    })
 }
 
 impl<P: Plugin> Guest for Adapter<P> {
@@ -229,7 +234,11 @@ pub enum Lang {
 
 impl Lang {
     pub fn of(code: &str) -> Lang {
-        if code.starts_with("zh") { Lang::Zh } else { Lang::En }
+        if code.starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
     }
     /// The text in this language.
     pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
@@ -260,12 +269,21 @@ impl Values {
     }
     /// A number; the error names the value.
     pub fn number(&self, name: &str) -> Result<f64, String> {
-        self.parse::<f64>(name)
-            .and_then(|x| if x.is_finite() { Ok(x) } else { Err(format!("{name}: not a number")) })
+        self.parse::<f64>(name).and_then(|x| {
+            if x.is_finite() {
+                Ok(x)
+            } else {
+                Err(format!("{name}: not a number"))
+            }
+        })
     }
     /// A number, or `default` when absent.
     pub fn number_or(&self, name: &str, default: f64) -> Result<f64, String> {
-        if self.has(name) { self.number(name) } else { Ok(default) }
+        if self.has(name) {
+            self.number(name)
+        } else {
+            Ok(default)
+        }
     }
     pub fn integer(&self, name: &str) -> Result<i64, String> {
         self.parse::<i64>(name)
@@ -377,6 +395,21 @@ impl Page {
     pub fn board(self, b: Board) -> Page {
         self.block(Block::Board(b))
     }
+    /// Links to your own pages and files (`/x/<id>/…`), as (label, href).
+    pub fn links<L: Into<String>, H: Into<String>>(
+        self,
+        links: impl IntoIterator<Item = (L, H)>,
+    ) -> Page {
+        self.block(Block::Links(
+            links
+                .into_iter()
+                .map(|(l, h)| Link {
+                    label: l.into(),
+                    href: h.into(),
+                })
+                .collect(),
+        ))
+    }
 }
 
 impl From<Page> for View {
@@ -432,11 +465,13 @@ impl Table {
         self
     }
     pub fn row<S: ToString>(mut self, cells: impl IntoIterator<Item = S>) -> Table {
-        self.rows.push(cells.into_iter().map(|c| c.to_string()).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| c.to_string()).collect());
         self
     }
     pub fn push<S: ToString>(&mut self, cells: impl IntoIterator<Item = S>) {
-        self.rows.push(cells.into_iter().map(|c| c.to_string()).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| c.to_string()).collect());
     }
     pub fn page_size(mut self, n: u32) -> Table {
         self.page_size = n;
@@ -445,7 +480,11 @@ impl Table {
 }
 
 impl Series {
-    pub fn new(name: impl Into<String>, unit: impl Into<String>, points: Vec<(i64, f64)>) -> Series {
+    pub fn new(
+        name: impl Into<String>,
+        unit: impl Into<String>,
+        points: Vec<(i64, f64)>,
+    ) -> Series {
         Series {
             name: name.into(),
             unit: unit.into(),
@@ -720,10 +759,10 @@ pub mod log {
 
 /// Tags by name (capabilities `tags.read`, `tags.history`).
 pub mod tags {
-    use super::{Error, HANDLES};
     pub use super::nplusx::plugin::tags::{
         Bucket, Current, Step, TagInfo, Total, aggregate, find, history, read, totals,
     };
+    use super::{Error, HANDLES};
     use std::rc::Rc;
 
     /// Follows these tags: their samples come to [`super::Plugin::samples`] by name. Replaces
@@ -744,8 +783,8 @@ pub mod tags {
 
 /// Events (capability `events`), with serde for their data.
 pub mod events {
-    use super::{Error, Event};
     pub use super::nplusx::plugin::events::{Priority, clear_alarm, listen, raise_alarm};
+    use super::{Error, Event};
 
     /// Emits `plugin.<id>.<name>` with `data` as its JSON object.
     pub fn emit<T: serde::Serialize>(name: &str, data: &T) -> Result<(), Error> {
@@ -855,7 +894,10 @@ pub mod files {
     }
 
     impl Sheet {
-        pub fn new<S: Into<String>>(name: impl Into<String>, header: impl IntoIterator<Item = S>) -> Sheet {
+        pub fn new<S: Into<String>>(
+            name: impl Into<String>,
+            header: impl IntoIterator<Item = S>,
+        ) -> Sheet {
             Sheet {
                 name: name.into(),
                 header: header.into_iter().map(Into::into).collect(),

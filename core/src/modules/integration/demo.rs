@@ -55,7 +55,7 @@ pub fn seed(app: &App) -> Result<()> {
 fn backfill(app: &App, device: u32) -> Result<()> {
     use crate::drivers::simulator::Plant;
     use crate::tags::engine::Sink;
-    use crate::tags::model::{Quality, Sample};
+    use crate::tags::model::{Quality, Sample, Value};
     let defs = app.tags.defs();
     let ids: Vec<Option<u32>> = SIGNALS
         .iter()
@@ -69,14 +69,44 @@ fn backfill(app: &App, device: u32) -> Result<()> {
     let step_ms = 10_000;
     let steps = 8 * 3600 * 1000 / step_ms;
     // about 40 batches in eight hours: numbered so the live plant (from 1000) follows on
-    let mut plant = Plant::new(7, 10.0).with_batch(960);
-    for i in 0..steps {
-        let ts = now - (steps - i) * step_ms;
-        let values = plant.step(step_ms as f64 / 1000.0);
+    let run = || {
+        let mut plant = Plant::new(7, 10.0).with_batch(960);
+        (0..steps).map(move |_| plant.step(step_ms as f64 / 1000.0))
+    };
+    // the totalisers (energy, steam, water, feed, run hours) end where the live simulator
+    // starts counting, so their history and the live values join without a drop (which
+    // would read as a meter reset)
+    // the plant's counts before its first step (a step of no time advances nothing)
+    let first = Plant::new(7, 10.0).with_batch(960).step(0.0);
+    let last = run().last().unwrap_or_default();
+    let shift: Vec<f64> = SIGNALS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let total = s.name.ends_with(".total")
+                || s.name.ends_with(".kwh")
+                || s.name.ends_with("run_hours");
+            match (
+                total,
+                first.get(i).and_then(|v| v.as_f64()),
+                last.get(i).and_then(|v| v.as_f64()),
+            ) {
+                (true, Some(a), Some(b)) => b - a,
+                _ => 0.0,
+            }
+        })
+        .collect();
+    for (i, values) in run().enumerate() {
+        let ts = now - (steps - i as i64) * step_ms;
         let batch: Vec<Sample> = values
             .into_iter()
             .zip(&ids)
-            .filter_map(|(v, id)| {
+            .zip(&shift)
+            .filter_map(|((v, id), d)| {
+                let v = match v {
+                    Value::Float(x) if *d != 0.0 => Value::Float(x - d),
+                    other => other,
+                };
                 Some(Sample {
                     tag: (*id)?,
                     ts_ms: ts,

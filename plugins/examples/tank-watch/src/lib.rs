@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use nplusx_sdk::tags::{self, TagInfo};
 use nplusx_sdk::{
     Button, ChartData, Event, Field, Form, Info, Kpi, Lang, Outcome, Page, Plugin, Quality,
-    Reading, Series, Table, Tone, Value, Values, View, actions, clock, events, log, mqtt,
-    records, storage, tag_write,
+    Reading, Series, Table, Tone, Value, Values, View, actions, clock, events, log, mqtt, records,
+    storage, tag_write,
 };
 
 /// What the plugin remembers between calls (one instance per plugin, calls one at a time).
@@ -57,10 +57,13 @@ fn see(r: &Reading<'_>) {
     let limit = threshold(STATE.with(|s| s.borrow().high_pct));
     let watched = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.latest.insert(r.tag.to_string(), (r.ts_ms, r.value, r.good()));
+        s.latest
+            .insert(r.tag.to_string(), (r.ts_ms, r.value, r.good()));
         s.watched.contains_key(r.tag)
     });
-    let (true, Some(v)) = (watched, r.value) else { return };
+    let (true, Some(v)) = (watched, r.value) else {
+        return;
+    };
     let name = r.tag;
     let key = format!("high:{name}");
     if r.good() && v > limit {
@@ -95,8 +98,13 @@ struct TankWatch;
 
 impl Plugin for TankWatch {
     fn info() -> Info {
-        nplusx_sdk::info("tank-watch", "储罐液位监视", "Tank level watch", env!("CARGO_PKG_VERSION"))
-            .page("overview", "储罐液位", "Tank levels", true)
+        nplusx_sdk::info(
+            "tank-watch",
+            "储罐液位监视",
+            "Tank level watch",
+            env!("CARGO_PKG_VERSION"),
+        )
+        .page("overview", "储罐液位", "Tank levels", true)
     }
 
     fn start(settings: &Values) -> Result<(), String> {
@@ -109,7 +117,10 @@ impl Plugin for TankWatch {
         // the values now; the subscription brings the changes
         let now = tags::read(&names).unwrap_or_default();
         let _ = events::listen(&["alarm.".to_string()]);
-        log::info(&format!("watching {} level tags in area {area:?}", names.len()));
+        log::info(&format!(
+            "watching {} level tags in area {area:?}",
+            names.len()
+        ));
         STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.area = area;
@@ -117,7 +128,10 @@ impl Plugin for TankWatch {
             s.setpoint_tag = settings.text("setpoint_tag").to_string();
             for c in &now {
                 let good = matches!(c.quality, Quality::Good);
-                s.latest.insert(c.name.clone(), (c.ts_ms, nplusx_sdk::number(&c.value), good));
+                s.latest.insert(
+                    c.name.clone(),
+                    (c.ts_ms, nplusx_sdk::number(&c.value), good),
+                );
             }
             s.watched = levels.into_iter().map(|t| (t.name, t.unit)).collect();
         });
@@ -133,7 +147,11 @@ impl Plugin for TankWatch {
         let _ = storage::set(TICKS_KEY, ticks.to_string().as_bytes());
         let (tanks, highest) = STATE.with(|s| {
             let s = s.borrow();
-            let highest = s.latest.values().filter_map(|(_, v, _)| *v).fold(f64::NAN, f64::max);
+            let highest = s
+                .latest
+                .values()
+                .filter_map(|(_, v, _)| *v)
+                .fold(f64::NAN, f64::max);
             (s.watched.len(), highest)
         });
         let summary = Summary {
@@ -187,25 +205,40 @@ impl Plugin for TankWatch {
         }
         let level = |name: &String| latest.get(name).and_then(|(_, v, _)| *v);
         let highest = watched.keys().filter_map(level).fold(f64::NAN, f64::max);
-        let above = watched.keys().filter(|n| level(n).is_some_and(|v| v > limit)).count();
+        let above = watched
+            .keys()
+            .filter(|n| level(n).is_some_and(|v| v > limit))
+            .count();
         let ticks = counter(TICKS_KEY);
         page = page.kpis(vec![
             Kpi::new(t("监视储罐", "Tanks watched"), watched.len())
                 .hint(t(&format!("区域 {area}"), &format!("area {area}"))),
             Kpi::new(
                 t("最高液位", "Highest level"),
-                if highest.is_finite() { format!("{highest:.1}") } else { "—".into() },
+                if highest.is_finite() {
+                    format!("{highest:.1}")
+                } else {
+                    "—".into()
+                },
             )
             .unit("%")
             .tone(if above > 0 { Tone::Bad } else { Tone::Good })
-            .hint(t(&format!("阈值 {limit} %"), &format!("threshold {limit} %"))),
-            Kpi::new(t("收到的报警事件", "Alarm events seen"), alarm_events)
-                .hint(t(&format!("已运行 {ticks} 个周期"), &format!("{ticks} ticks so far"))),
+            .hint(t(
+                &format!("阈值 {limit} %"),
+                &format!("threshold {limit} %"),
+            )),
+            Kpi::new(t("收到的报警事件", "Alarm events seen"), alarm_events).hint(t(
+                &format!("已运行 {ticks} 个周期"),
+                &format!("{ticks} ticks so far"),
+            )),
         ]);
         if above > 0 {
             page = page.notice(
                 Tone::Warn,
-                t(&format!("{above} 个储罐高于阈值"), &format!("{above} tanks above the threshold")),
+                t(
+                    &format!("{above} 个储罐高于阈值"),
+                    &format!("{above} tanks above the threshold"),
+                ),
             );
         }
         let now = clock::now_ms().map_err(|e| e.to_string())?;
@@ -225,8 +258,16 @@ impl Plugin for TankWatch {
                 name.clone(),
                 v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into()),
                 unit.clone(),
-                if good { t("正常", "good") } else { t("不可信", "not good") },
-                if ts > 0 { ((now - ts) / 1000).max(0).to_string() } else { "—".into() },
+                if good {
+                    t("正常", "good")
+                } else {
+                    t("不可信", "not good")
+                },
+                if ts > 0 {
+                    ((now - ts) / 1000).max(0).to_string()
+                } else {
+                    "—".into()
+                },
             ]);
         }
         let series: Vec<Series> = watched
@@ -234,13 +275,20 @@ impl Plugin for TankWatch {
             .take(4)
             .filter_map(|(name, unit)| {
                 let buckets = tags::aggregate(name, now - 3_600_000, now, 60).ok()?;
-                let points = buckets.into_iter().filter(|b| b.count > 0).map(|b| (b.ts_ms, b.avg)).collect();
+                let points = buckets
+                    .into_iter()
+                    .filter(|b| b.count > 0)
+                    .map(|b| (b.ts_ms, b.avg))
+                    .collect();
                 Some(Series::new(name.clone(), unit.clone(), points))
             })
             .collect();
         page = page
             .table(table)
-            .chart(t("最近一小时液位", "Levels, last hour"), ChartData::TimeSeries(series))
+            .chart(
+                t("最近一小时液位", "Levels, last hour"),
+                ChartData::TimeSeries(series),
+            )
             .heading(t("高液位阈值", "High level threshold"))
             .form(
                 Form::new("threshold", t("保存", "Save")).field(
@@ -249,7 +297,10 @@ impl Plugin for TankWatch {
                         .value(limit)
                         .min(10.0)
                         .max(100.0)
-                        .hint(t("高于此值报警，低于它 2 % 恢复", "Alarm above it; back to normal 2 % below")),
+                        .hint(t(
+                            "高于此值报警，低于它 2 % 恢复",
+                            "Alarm above it; back to normal 2 % below",
+                        )),
                 ),
             );
         if !setpoint_tag.is_empty() {
@@ -263,7 +314,10 @@ impl Plugin for TankWatch {
         }
         Ok(page
             .buttons(vec![
-                Button::new("acknowledge", t("确认本插件的报警", "Acknowledge this plugin's alarms")),
+                Button::new(
+                    "acknowledge",
+                    t("确认本插件的报警", "Acknowledge this plugin's alarms"),
+                ),
                 Button::new("reset", t("清零计数", "Reset counters"))
                     .confirm(t("清零周期计数？", "Reset the tick counter?"))
                     .danger(),
@@ -276,19 +330,31 @@ impl Plugin for TankWatch {
         match action {
             "threshold" => {
                 let Ok(v) = fields.number("high_pct") else {
-                    return Ok(Outcome::field_error("high_pct", t("请输入数字", "Enter a number")));
+                    return Ok(Outcome::field_error(
+                        "high_pct",
+                        t("请输入数字", "Enter a number"),
+                    ));
                 };
                 if !(10.0..=100.0).contains(&v) {
-                    return Ok(Outcome::field_error("high_pct", t("应在 10 到 100 之间", "Between 10 and 100")));
+                    return Ok(Outcome::field_error(
+                        "high_pct",
+                        t("应在 10 到 100 之间", "Between 10 and 100"),
+                    ));
                 }
                 storage::set(THRESHOLD_KEY, v.to_string().as_bytes()).map_err(|e| e.to_string())?;
                 log::info(&format!("threshold set to {v} %"));
-                Ok(Outcome::message(t(&format!("阈值已设为 {v} %"), &format!("Threshold set to {v} %"))))
+                Ok(Outcome::message(t(
+                    &format!("阈值已设为 {v} %"),
+                    &format!("Threshold set to {v} %"),
+                )))
             }
             "setpoint" => {
                 let tag = STATE.with(|s| s.borrow().setpoint_tag.clone());
                 let Ok(v) = fields.number("value") else {
-                    return Ok(Outcome::field_error("value", t("请输入数字", "Enter a number")));
+                    return Ok(Outcome::field_error(
+                        "value",
+                        t("请输入数字", "Enter a number"),
+                    ));
                 };
                 match tag_write::write(&tag, &Value::Float(v)) {
                     Ok(()) => Ok(Outcome::message(t("已写入", "Written"))),
@@ -301,7 +367,10 @@ impl Plugin for TankWatch {
                     r#"{"comment":"acknowledged from the tank watch page"}"#,
                 )
                 .map_err(|e| format!("{e:?}"))?;
-                Ok(Outcome::message(t(&format!("已确认：{answer}"), &format!("Acknowledged: {answer}"))))
+                Ok(Outcome::message(t(
+                    &format!("已确认：{answer}"),
+                    &format!("Acknowledged: {answer}"),
+                )))
             }
             "reset" => {
                 storage::delete(TICKS_KEY).map_err(|e| e.to_string())?;
