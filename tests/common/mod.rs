@@ -651,3 +651,9 @@ pub fn read_sse(base: &str, path: &str, until: &str, secs: u64) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Today in the test boxes' plant time (the default `+08:00`), `YYYY-MM-DD`.
+pub fn plant_today() -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).expect("a valid offset");
+    nplusx::plant_time::format_day(nplusx::plant_time::today(offset))
+}

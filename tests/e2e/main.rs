@@ -14,6 +14,7 @@ mod auth;
 mod automation;
 mod browser;
 mod console;
+mod energy;
 mod equipment;
 mod inventory;
 mod memory;
