@@ -83,7 +83,10 @@ struct Span {
     until: i64,
 }
 
-fn encode_day(hours: &[Option<totals::Roll>; 24]) -> Vec<u8> {
+/// A day's hourly rolls, by hour of the (UTC) day.
+type DayRolls = [Option<totals::Roll>; 24];
+
+fn encode_day(hours: &DayRolls) -> Vec<u8> {
     let mut bits = 0u32;
     let mut out = vec![0u8; 4];
     for (i, r) in hours.iter().enumerate() {
@@ -96,7 +99,7 @@ fn encode_day(hours: &[Option<totals::Roll>; 24]) -> Vec<u8> {
     out
 }
 
-fn decode_day(b: &[u8]) -> [Option<totals::Roll>; 24] {
+fn decode_day(b: &[u8]) -> DayRolls {
     let mut out = [None; 24];
     let Some(bits) = b
         .get(..4)
@@ -737,7 +740,7 @@ impl Historian {
             return Ok(());
         }
         let mut w = self.store.write(&Actor::system("historian"))?;
-        let mut day: Option<((u64, u64), [Option<totals::Roll>; 24])> = None;
+        let mut day: Option<((u64, u64), DayRolls)> = None;
         for ((tag, hour), r) in rolls {
             let key = (
                 u64::from(tag),

@@ -407,7 +407,7 @@ mod tests {
             if ts >= DAY0 + 69 * H {
                 break;
             }
-            v = if k % 97 == 0 {
+            v = if k.is_multiple_of(97) {
                 3.0
             } else {
                 v + (k >> 40) as f64 % 7.0

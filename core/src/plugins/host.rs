@@ -430,12 +430,12 @@ pub fn records(
         Source::V01(caps) => g.allow_one_of(caps)?,
         Source::Module(c) => g.allow(c.capability)?,
     }
-    if let Some((from, to)) = window {
-        if to <= from || to - from > 400 * 86_400_000 {
-            return Err(wit::Error::Invalid(
-                "the window must end after it starts and span at most 400 days".into(),
-            ));
-        }
+    if let Some((from, to)) = window
+        && (to <= from || to - from > 400 * 86_400_000)
+    {
+        return Err(wit::Error::Invalid(
+            "the window must end after it starts and span at most 400 days".into(),
+        ));
     }
     g.rate("query", 600)?;
     let filter: HashMap<String, serde_json::Value> = if filter.trim().is_empty() {

@@ -78,7 +78,8 @@ fn backfill(app: &App, device: u32) -> Result<()> {
     // would read as a meter reset)
     // the plant's counts before its first step (a step of no time advances nothing)
     let first = Plant::new(7, 10.0).with_batch(960).step(0.0);
-    let last = run().last().unwrap_or_default();
+    // stepped through in order (the plant's steps depend on the ones before)
+    let last = run().fold(Vec::new(), |_, values| values);
     let shift: Vec<f64> = SIGNALS
         .iter()
         .enumerate()
