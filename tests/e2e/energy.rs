@@ -6,6 +6,17 @@
 use crate::common::{self, Server, eventually};
 use serde_json::{Value, json};
 
+/// Whether the energy plugin runs.
+fn running(api: &common::Client) -> bool {
+    api.get("/api/v1/plugins")
+        .json()
+        .as_array()
+        .is_some_and(|l| {
+            l.iter()
+                .any(|p| p["id"] == "energy" && p["stats"]["state"] == "running")
+        })
+}
+
 fn row<'a>(page: &'a str, starts: &str) -> &'a str {
     page.split("<tr>")
         .find(|r| r.contains(starts))
@@ -18,15 +29,7 @@ fn a_meter_is_counted_converted_and_reported_as_the_standards_say() {
     let mut api = s.admin_api();
     api.lang = Some("en");
     // the demo switched the plugin on with the site's meters
-    eventually(30, || {
-        api.get("/api/v1/plugins")
-            .json()
-            .as_array()
-            .is_some_and(|l| {
-                l.iter()
-                    .any(|p| p["id"] == "energy" && p["stats"]["state"] == "running")
-            })
-    });
+    eventually(30, || running(&api));
     let page = api.get("/x/energy/overview").body;
     assert!(
         page.contains("EM01.E") && page.contains("Energy today"),
@@ -180,15 +183,7 @@ fn a_meter_is_counted_converted_and_reported_as_the_standards_say() {
         &json!({"settings": p["settings"], "grants": p["grants"]}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    eventually(20, || {
-        api.get("/api/v1/plugins")
-            .json()
-            .as_array()
-            .is_some_and(|l| {
-                l.iter()
-                    .any(|p| p["id"] == "energy" && p["stats"]["state"] == "running")
-            })
-    });
+    eventually(20, || running(&api));
     let r = api.post_form("/x/energy/report/excel", &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     let report = api.get("/x/energy/report").body;

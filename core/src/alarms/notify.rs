@@ -290,6 +290,15 @@ struct Window {
     notice_sent: bool,
 }
 
+impl Window {
+    /// Forgets what was sent more than an hour before `now`.
+    fn prune(&mut self, now: i64) {
+        while self.sent.front().is_some_and(|t| *t <= now - HOUR_MS) {
+            self.sent.pop_front();
+        }
+    }
+}
+
 /// The running notifier.
 pub struct Notifier {
     store: Arc<Store>,
@@ -497,9 +506,7 @@ impl Notifier {
                 .lock()
                 .expect("notifier lock is never poisoned");
             let w = windows.entry(c.id).or_default();
-            while w.sent.front().is_some_and(|t| *t <= now - HOUR_MS) {
-                w.sent.pop_front();
-            }
+            w.prune(now);
             if w.sent.len() as u32 >= c.max_per_hour {
                 return Err(MessageRefused::Limit(c.max_per_hour));
             }
@@ -548,9 +555,7 @@ impl Notifier {
             .lock()
             .expect("notifier lock is never poisoned");
         let w = windows.entry(c.id).or_default();
-        while w.sent.front().is_some_and(|t| *t <= now - HOUR_MS) {
-            w.sent.pop_front();
-        }
+        w.prune(now);
         if w.sent.is_empty() {
             w.notice_sent = false;
         }

@@ -279,19 +279,7 @@ pub fn by_address(
 
 /// Removes a plugin's files (with the plugin).
 pub(super) fn clear(w: &mut WriteTx, plugin: &str) -> Result<u64, StoreError> {
-    let start = key(plugin, "");
-    let mut keys = Vec::new();
-    w.visit(&FILES, start.clone().., Order::Asc, |k, _| {
-        if !k.starts_with(&start) {
-            return ControlFlow::Break(());
-        }
-        keys.push(k);
-        ControlFlow::Continue(())
-    })?;
-    for k in &keys {
-        w.remove(&FILES, k)?;
-    }
-    Ok(keys.len() as u64)
+    super::store::remove_prefixed(w, &FILES, &key(plugin, ""))
 }
 
 #[cfg(test)]

@@ -139,17 +139,25 @@ pub fn usage(store: &Store, plugin: &str) -> Result<u64, StoreError> {
 
 /// Deletes a plugin's storage (when it is removed).
 pub(super) fn clear(w: &mut crate::store::WriteTx, plugin: &str) -> Result<u64, StoreError> {
-    let start = kv_key(plugin, "");
+    remove_prefixed(w, &KV, &kv_key(plugin, ""))
+}
+
+/// Removes a table's rows whose key starts with `prefix` (a plugin's, on removal).
+pub(super) fn remove_prefixed<V: crate::store::Record>(
+    w: &mut crate::store::WriteTx,
+    table: &Table<String, V>,
+    prefix: &str,
+) -> Result<u64, StoreError> {
     let mut keys = Vec::new();
-    w.visit(&KV, start.clone().., Order::Asc, |k, _| {
-        if !k.starts_with(&start) {
+    w.visit(table, prefix.to_string().., Order::Asc, |k, _| {
+        if !k.starts_with(prefix) {
             return ControlFlow::Break(());
         }
         keys.push(k);
         ControlFlow::Continue(())
     })?;
     for k in &keys {
-        w.remove(&KV, k)?;
+        w.remove(table, k)?;
     }
     Ok(keys.len() as u64)
 }

@@ -82,7 +82,7 @@ impl Medium {
         !matches!(self, Medium::CompressedAir | Medium::Nitrogen)
     }
 
-    /// GB 17167-2006 表 1: the least metering rate (%) at the site boundary, the secondary
+    /// GB 17167-2006 表 3: the least metering rate (%) at the site boundary, the secondary
     /// units and the main equipment. Compressed air and nitrogen, energy-carrying media the
     /// table does not name, take the stricter of its rows for such media (water's).
     pub fn required_rate(self, level: Level) -> f64 {
@@ -192,7 +192,9 @@ pub struct Factors {
 }
 
 impl Factors {
-    /// GB/T 2589-2020 and the national grid averages (2022, 2023): version 1.
+    /// Version 1: GB/T 2589-2020's coefficients (steam: GB/T 50441-2016's 1.0 MPa figure,
+    /// 76 kgoe/t; GB/T 2589 converts steam by its heat content, so a plant enters its own
+    /// steam's value) and the national grid averages of 2022 and 2023.
     pub fn standard() -> Factors {
         Factors {
             version: 1,
@@ -200,7 +202,7 @@ impl Factors {
             coal: [
                 (Medium::Electricity, 0.1229),
                 (Medium::Water, 0.2571),
-                // 1.0 MPa steam: 0.1086 kgce/kg
+                // 1.0 MPa steam, GB/T 50441-2016 (76 kgoe/t × 1.4286): 0.1086 kgce/kg
                 (Medium::Steam, 108.6),
                 (Medium::NaturalGas, 1.2143),
                 (Medium::CompressedAir, 0.0400),
@@ -212,7 +214,7 @@ impl Factors {
             gas_co2: 2.162,
             heat_co2: 0.11,
             by: String::new(),
-            note: "GB/T 2589-2020".into(),
+            note: "GB/T 2589-2020 (steam: GB/T 50441-2016, 1.0 MPa)".into(),
         }
     }
 

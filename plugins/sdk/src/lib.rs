@@ -56,6 +56,21 @@ pub mod bindings {
 }
 
 pub use bindings::{Event, Guest, Info, Outcome, Sample, Samples, View, nplusx};
+/// The JSON crate the kit's filters and event data use (`nplusx_sdk::serde_json::json!`).
+pub use serde_json;
+
+/// A host call's error as the text a [`Plugin`] function returns, so `?` works in them.
+impl From<Error> for String {
+    fn from(e: Error) -> String {
+        match e {
+            Error::Denied(s) => format!("denied: {s}"),
+            Error::Invalid(s) => format!("invalid: {s}"),
+            Error::NotFound(s) => format!("not found: {s}"),
+            Error::Quota(s) => format!("quota: {s}"),
+            Error::Failed(s) => format!("failed: {s}"),
+        }
+    }
+}
 pub use nplusx::plugin::types::{Error, Page as PageInfo, Quality, Value};
 pub use nplusx::plugin::views::{
     Block, Board, Button, Chart, ChartData, Choice, Column, Field, FieldError, FieldKind, Form,
