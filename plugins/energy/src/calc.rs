@@ -340,48 +340,51 @@ pub fn coverage(nodes: &[Node], meters: &[Meter]) -> Vec<Coverage> {
     out
 }
 
-/// Checks a meter against the hierarchy and the tag's data type; the reason if it breaks
-/// a rule.
-pub fn meter_problem(m: &Meter, nodes: &[Node], tag_type: Option<&str>) -> Option<String> {
+/// A broken rule: the field it is about and why.
+pub type Problem = (&'static str, String);
+
+/// Checks a meter against the hierarchy and the tag's data type.
+pub fn meter_problem(m: &Meter, nodes: &[Node], tag_type: Option<&str>) -> Option<Problem> {
     if !valid_id(&m.id) {
-        return Some("id: 1–32 of a-z, 0-9, - and _".into());
+        return Some(("id", "id: 1–32 of a-z, 0-9, - and _".into()));
     }
     if m.name.trim().is_empty() || m.name.chars().count() > 64 {
-        return Some("name: 1–64 characters".into());
+        return Some(("name", "name: 1–64 characters".into()));
     }
     if !nodes.iter().any(|n| n.id == m.node) {
-        return Some(format!("node {:?} is not in the hierarchy", m.node));
+        return Some(("node", format!("node {:?} is not in the hierarchy", m.node)));
     }
     if !m.scale.is_finite() || m.scale <= 0.0 {
-        return Some(format!("scale must be above 0, not {}", m.scale));
+        return Some(("scale", format!("scale must be above 0, not {}", m.scale)));
     }
     match tag_type {
-        None => Some(format!("there is no tag {}", m.tag)),
+        None => Some(("tag", format!("there is no tag {}", m.tag))),
         Some("int" | "float") => None,
-        Some(other) => Some(format!(
-            "{} is a {other} tag; a meter needs a number",
-            m.tag
+        Some(other) => Some((
+            "tag",
+            format!("{} is a {other} tag; a meter needs a number", m.tag),
         )),
     }
 }
 
-pub fn node_problem(n: &Node, nodes: &[Node]) -> Option<String> {
+pub fn node_problem(n: &Node, nodes: &[Node]) -> Option<Problem> {
     if !valid_id(&n.id) {
-        return Some("id: 1–32 of a-z, 0-9, - and _".into());
+        return Some(("id", "id: 1–32 of a-z, 0-9, - and _".into()));
     }
     if n.name.trim().is_empty() || n.name.chars().count() > 64 {
-        return Some("name: 1–64 characters".into());
+        return Some(("name", "name: 1–64 characters".into()));
     }
+    let parent = |why: String| Some(("parent", why));
     match n.level {
-        Level::Site if !n.parent.is_empty() => Some("the site has no parent".into()),
-        Level::Site => nodes
-            .iter()
-            .any(|o| o.level == Level::Site && o.id != n.id)
-            .then(|| "there is one site".to_string()),
+        Level::Site if !n.parent.is_empty() => parent("the site has no parent".into()),
+        Level::Site if nodes.iter().any(|o| o.level == Level::Site && o.id != n.id) => {
+            Some(("level", "there is one site".into()))
+        }
+        Level::Site => None,
         _ => match nodes.iter().find(|p| p.id == n.parent) {
-            None => Some(format!("parent {:?} is not in the hierarchy", n.parent)),
+            None => parent(format!("parent {:?} is not in the hierarchy", n.parent)),
             Some(p) if p.level >= n.level => {
-                Some(format!("parent {:?} must be a level above", n.parent))
+                parent(format!("parent {:?} must be a level above", n.parent))
             }
             Some(_) => None,
         },
@@ -624,10 +627,11 @@ mod tests {
         assert!(
             meter_problem(&m, &nodes, Some("string"))
                 .unwrap()
+                .1
                 .contains("needs a number")
         );
         assert!(meter_problem(&m, &nodes, Some("bool")).is_some());
-        assert!(meter_problem(&m, &nodes, None).unwrap().contains("no tag"));
+        assert!(meter_problem(&m, &nodes, None).unwrap().0 == "tag");
         let mut bad = m.clone();
         bad.node = "nowhere".into();
         assert!(meter_problem(&bad, &nodes, Some("float")).is_some());

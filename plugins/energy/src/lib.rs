@@ -94,8 +94,8 @@ fn parse_nodes(text: &str) -> Result<Vec<Node>, String> {
             media,
             equipment: f.get(5).copied().unwrap_or("").into(),
         };
-        if let Some(p) = calc::node_problem(&n, &out) {
-            return Err(format!("node {}: {p}", n.id));
+        if let Some((_, why)) = calc::node_problem(&n, &out) {
+            return Err(format!("node {}: {why}", n.id));
         }
         out.push(n);
     }
@@ -137,8 +137,10 @@ fn parse_meters(text: &str, nodes: &[Node]) -> Result<Vec<Meter>, String> {
                     .map_err(|_| format!("meter {}: scale {s:?}", f[0]))
             })?,
         };
-        if let Some(p) = calc::meter_problem(&m, nodes, types.get(&m.tag).map(String::as_str)) {
-            return Err(format!("meter {}: {p}", m.id));
+        if let Some((_, why)) =
+            calc::meter_problem(&m, nodes, types.get(&m.tag).map(String::as_str))
+        {
+            return Err(format!("meter {}: {why}", m.id));
         }
         if out.iter().any(|o| o.id == m.id) {
             return Err(format!("meter {}: twice", m.id));
@@ -1177,19 +1179,10 @@ impl Plugin for Energy {
                     scale: fields.number_or("scale", 1.0)?,
                 };
                 let types = tag_types();
-                if let Some(p) =
+                if let Some((field, why)) =
                     calc::meter_problem(&m, &c.nodes, types.get(&m.tag).map(String::as_str))
                 {
-                    let field = if p.contains("tag") || p.contains("number") {
-                        "tag"
-                    } else if p.contains("node") {
-                        "node"
-                    } else if p.contains("scale") {
-                        "scale"
-                    } else {
-                        "id"
-                    };
-                    return Ok(Outcome::field_error(field, p));
+                    return Ok(Outcome::field_error(field, why));
                 }
                 let msg = format!("{} {}", t("已保存表计", "Meter saved:"), m.id);
                 c.meters.retain(|o| o.id != m.id);
@@ -1222,13 +1215,8 @@ impl Plugin for Energy {
                     equipment: fields.text("equipment").to_string(),
                 };
                 let others: Vec<Node> = c.nodes.iter().filter(|o| o.id != n.id).cloned().collect();
-                if let Some(p) = calc::node_problem(&n, &others) {
-                    let field = if p.contains("parent") || p.contains("site") {
-                        "parent"
-                    } else {
-                        "id"
-                    };
-                    return Ok(Outcome::field_error(field, p));
+                if let Some((field, why)) = calc::node_problem(&n, &others) {
+                    return Ok(Outcome::field_error(field, why));
                 }
                 let msg = format!("{} {}", t("已保存节点", "Node saved:"), n.id);
                 c.nodes.retain(|o| o.id != n.id);
