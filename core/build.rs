@@ -138,7 +138,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 
 /// Plugin crates (under `plugins/`) built into the binary, and whether only the demo plant
 /// gets them (the example is for the demo; first-party X modules are offered on every box).
-const BUNDLED: &[(&str, bool)] = &[("examples/tank-watch", true), ("energy", false)];
+const BUNDLED: &[(&str, bool)] = &[
+    ("examples/tank-watch", true),
+    ("energy", false),
+    ("boards", false),
+];
 
 /// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.
 fn bundle_plugins(manifest: &Path, out: &Path) {

@@ -12,6 +12,7 @@ mod common;
 mod alarms;
 mod auth;
 mod automation;
+mod boards;
 mod browser;
 mod console;
 mod energy;

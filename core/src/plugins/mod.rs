@@ -71,7 +71,10 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
     &include!(concat!(env!("OUT_DIR"), "/bundled_plugins.rs"));
 
 /// The demo plant's settings of the bundled plugins: the energy module's hierarchy and the
-/// meters on the simulator's site meters (electricity EM01.E, steam FQ301, water FQ401).
+/// meters on the simulator's site meters (electricity EM01.E, steam FQ301, water FQ401);
+/// the boards' energy meters and gauges (R101's temperature, pressure and agitator
+/// vibration — ISO 10816 class II's zone D starts at 11.2 mm/s —, a tank level, a gas
+/// detector).
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
         "energy",
@@ -89,6 +92,12 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
         "em01|全厂总电表|electricity|EM01.E|totaliser|site|1; \
          fq301|全厂蒸汽总表|steam|FQ301|totaliser|site|1; \
          fq401|全厂新鲜水总表|water|FQ401|totaliser|site|1",
+    ),
+    ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
+    (
+        "boards",
+        "gauges",
+        "R101.TT101|0|150;R101.PT101|0|1.6;R101.M01.VT|0|11.2;TK201.LT|0|100;GD201|0|100",
     ),
 ];
 

@@ -93,6 +93,7 @@ pub const COLLECTIONS: &[Collection] = &[
         Some("automation"),
         "started_ms",
     ),
+    untimed("production.oee", "records.production", Some("automation")),
     untimed("equipment.assets", "records.equipment", Some("equipment")),
     timed(
         "equipment.work_orders",
@@ -230,6 +231,7 @@ pub fn rows(
         "inventory.stock" => stock(&r, app, limit)?,
         "inventory.movements" => movements(&r, span, limit)?,
         "production.batches" => batches(&r, span, limit)?,
+        "production.oee" => oee_rows(&r, now, limit)?,
         "equipment.assets" => assets(&r, limit)?,
         "equipment.work_orders" => work_orders(&r, span, limit, now)?,
         "quality.samples" => samples(&r, span, limit)?,
@@ -434,6 +436,46 @@ fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
         }));
     }
     Ok(out)
+}
+
+/// `production.oee` (not timed): each process unit's figures now, as the automation
+/// overview shows them: `unit` (code), `name`, `running` (the batch number running on it,
+/// or null), `phase` (its phase now, or null), and `shift` (the last 8 hours) and `day`
+/// (the last 24), each `{availability, performance, quality, oee, batches}` — fractions
+/// 0–1, null where an input is missing (no ideal cycle set, no decided output): a figure
+/// is never made up.
+fn oee_rows(r: &impl Reader, now: i64, limit: usize) -> Result<Vec<Value>, wit::Error> {
+    let figures = |o: &crate::modules::automation::oee::Oee| {
+        json!({
+            "availability": o.availability,
+            "performance": o.performance,
+            "quality": o.quality,
+            "oee": o.oee,
+            "batches": o.batches,
+        })
+    };
+    Ok(crate::modules::automation::oee::units_now(r, now)
+        .map_err(service)?
+        .into_iter()
+        .take(limit)
+        .map(|u| {
+            let phase = u.running.as_ref().and_then(|b| {
+                b.phases
+                    .iter()
+                    .rev()
+                    .find(|p| p.to_ms.is_none())
+                    .map(|p| p.name.clone())
+            });
+            json!({
+                "unit": u.unit.code,
+                "name": u.unit.name,
+                "running": u.running.as_ref().map(|b| b.number.clone()),
+                "phase": phase,
+                "shift": figures(&u.shift),
+                "day": figures(&u.oee),
+            })
+        })
+        .collect())
 }
 
 // ------------------------------------------------------------------ equipment

@@ -395,6 +395,22 @@ async fn show(
         .any(|b| matches!(b, Block::Board(x) if !x.arrange_action.is_empty()));
     // a board opened as a wall screen: no menu, the dark theme
     let wall = has_board && wall;
+    // refusals of fields no form on the page shows (a board's arrangement, a button's
+    // argument) are listed in the banner, or the reader would not learn why
+    let on_forms: std::collections::HashSet<&str> = v
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Form(f) => Some(f.fields.iter().map(|x| x.name.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let loose_errors: Vec<String> = errs
+        .iter()
+        .filter(|(f, _)| !on_forms.contains(f.as_str()))
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect();
     let mut resp = ctx
         .page_blocking(status, "plugins/view.html", move || {
             check_view(&v, &plugin).map_err(plugin_error)?;
@@ -405,6 +421,7 @@ async fn show(
                 page_title => title,
                 view => to_value(&v),
                 field_errors => to_value(&errs),
+                loose_errors,
                 submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
                 can_act,
                 has_board,

@@ -1024,6 +1024,12 @@ impl self::nplusx::plugin::clock::Host for HostState {
     fn now_ms(&mut self) -> Result<i64, wit::Error> {
         self.timed(|g| g.allow("clock").map(|_| now_ms()))
     }
+    fn utc_offset_minutes(&mut self) -> Result<i32, wit::Error> {
+        self.timed(|g| {
+            g.allow("clock")?;
+            Ok(g.app()?.offset.whole_minutes() as i32)
+        })
+    }
 }
 
 impl self::nplusx::plugin::tags::Host for HostState {

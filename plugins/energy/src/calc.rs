@@ -470,36 +470,7 @@ impl Baseline {
     }
 }
 
-/// The plant's UTC offset from a plant-day period's start (a local midnight), ms.
-pub fn offset_of(day_start_ms: i64) -> i64 {
-    let x = (-day_start_ms).rem_euclid(DAY_MS);
-    if x > 14 * HOUR_MS { x - DAY_MS } else { x }
-}
-
-/// (year, month, day) of days since 1970-01-01 (civil calendar).
-pub fn civil(days: i64) -> (i32, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    (y, m, d)
-}
-
-/// The plant day of an instant, `YYYY-MM-DD`.
-pub fn day_of(ts_ms: i64, offset_ms: i64) -> String {
-    let (y, m, d) = civil((ts_ms + offset_ms).div_euclid(DAY_MS));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// `YYYY-MM` of an instant in plant time.
-pub fn month_of(ts_ms: i64, offset_ms: i64) -> String {
-    day_of(ts_ms, offset_ms)[..7].to_string()
-}
+pub use nplusx_sdk::plant::{day_of, month_of};
 
 pub fn parse_day(s: &str) -> Option<(i32, u32, u32)> {
     let mut it = s.split('-');
@@ -679,14 +650,7 @@ mod tests {
     }
 
     #[test]
-    fn plant_days_come_from_the_periods_the_box_gives() {
-        // a plant day starting at 2026-11-30 16:00 UTC: +08:00
-        let start = 1_796_054_400_000;
-        assert_eq!(offset_of(start), 8 * HOUR_MS);
-        assert_eq!(day_of(start, 8 * HOUR_MS), "2026-12-01");
-        assert_eq!(month_of(start + 40 * DAY_MS, 8 * HOUR_MS), "2027-01");
-        assert_eq!(offset_of(start + 13 * HOUR_MS), -5 * HOUR_MS);
-        assert_eq!(civil(0), (1970, 1, 1));
+    fn days_and_units_parse() {
         assert_eq!(parse_day("2026-02-30"), Some((2026, 2, 30)));
         assert_eq!(parse_day("2026-2-3"), None);
         assert_eq!(tonnes(2500.0, "kg"), Some(2.5));

@@ -251,12 +251,9 @@ fn output_tonnes(from: i64, to: i64) -> Option<f64> {
     Some(t)
 }
 
-/// The plant's UTC offset, from the plant day of the first meter (0 without meters).
-fn offset(c: &Config, now: i64) -> i64 {
-    c.meters
-        .first()
-        .and_then(|m| period(&m.tag, now, &Step::Day))
-        .map_or(0, |(start, _)| calc::offset_of(start))
+/// The plant's UTC offset, ms (the box's; UTC if it cannot say).
+fn offset() -> i64 {
+    nplusx_sdk::plant::offset_ms().unwrap_or(0)
 }
 
 fn fmt(v: f64, digits: usize) -> String {
@@ -403,7 +400,7 @@ fn write_report(at: i64, zh: bool) -> Result<(String, String), String> {
     let c = config();
     let first = c.meters.first().ok_or("no meters yet")?;
     let (from, to) = period(&first.tag, at, &Step::Month).ok_or("no calendar from the box")?;
-    let off = calc::offset_of(period(&first.tag, from, &Step::Day).map_or(from, |p| p.0));
+    let off = offset();
     let month = calc::month_of(from, off);
     let s = span(
         &c.meters,
@@ -448,7 +445,7 @@ fn send_report(at: i64) -> Result<String, String> {
 fn check_baselines(now: i64) {
     let c = config();
     let (sigma, weeks) = SETTINGS.with(|s| (s.borrow().sigma, s.borrow().weeks));
-    let off = offset(&c, now);
+    let off = offset();
     for m in &c.meters {
         let to = now.div_euclid(calc::HOUR_MS) * calc::HOUR_MS;
         let from = to - weeks * 168 * calc::HOUR_MS - calc::HOUR_MS;
@@ -548,7 +545,7 @@ impl Energy {
         let now = nplusx_sdk::clock::now_ms().map_err(err)?;
         let (d0, d1) = period(&first.tag, now, &Step::Day).ok_or("no calendar")?;
         let (m0, m1) = period(&first.tag, now, &Step::Month).ok_or("no calendar")?;
-        let off = calc::offset_of(d0);
+        let off = offset();
         let today_day = calc::day_of(d0, off);
         let f = calc::in_force(&factor_versions(), &today_day)
             .cloned()
@@ -1042,7 +1039,7 @@ impl Energy {
         // the last 13 months of the plant calendar
         let months =
             tags::totals(&first.tag, now - 395 * calc::DAY_MS, now, &Step::Month).map_err(err)?;
-        let off = offset(&c, now);
+        let off = offset();
         let links: Vec<(String, String)> = months
             .iter()
             .rev()

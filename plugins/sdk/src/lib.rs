@@ -930,3 +930,81 @@ pub mod files {
 }
 
 pub use nplusx::plugin::{actions, clock, mqtt, notify, tag_write};
+
+/// Plant time: the box's UTC offset (capability `clock`) and the calendar arithmetic a
+/// plugin needs to count days, weeks and months as the plant does (pure functions, so they
+/// can be tested natively).
+pub mod plant {
+    use super::Error;
+
+    pub const HOUR_MS: i64 = 3_600_000;
+    pub const DAY_MS: i64 = 86_400_000;
+
+    /// The box's UTC offset in ms (`clock.utc-offset-minutes`).
+    pub fn offset_ms() -> Result<i64, Error> {
+        Ok(i64::from(super::clock::utc_offset_minutes()?) * 60_000)
+    }
+
+    /// (year, month, day) of days since 1970-01-01 (proleptic Gregorian calendar).
+    pub fn civil(days: i64) -> (i32, u32, u32) {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+        (y, m, d)
+    }
+
+    /// The start (Unix ms) of the plant day holding `ts_ms`.
+    pub fn day_start(ts_ms: i64, offset_ms: i64) -> i64 {
+        (ts_ms + offset_ms).div_euclid(DAY_MS) * DAY_MS - offset_ms
+    }
+
+    /// The start of the plant week (Monday 00:00) holding `ts_ms`.
+    pub fn week_start(ts_ms: i64, offset_ms: i64) -> i64 {
+        let days = (ts_ms + offset_ms).div_euclid(DAY_MS);
+        // 1970-01-01 was a Thursday: Monday-based weekday = (days + 3) mod 7
+        (days - (days + 3).rem_euclid(7)) * DAY_MS - offset_ms
+    }
+
+    /// The plant day of an instant, `YYYY-MM-DD`.
+    pub fn day_of(ts_ms: i64, offset_ms: i64) -> String {
+        let (y, m, d) = civil((ts_ms + offset_ms).div_euclid(DAY_MS));
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// `YYYY-MM` of an instant in plant time.
+    pub fn month_of(ts_ms: i64, offset_ms: i64) -> String {
+        day_of(ts_ms, offset_ms)[..7].to_string()
+    }
+
+    /// `HH:MM` of an instant in plant time.
+    pub fn time_of(ts_ms: i64, offset_ms: i64) -> String {
+        let m = (ts_ms + offset_ms).rem_euclid(DAY_MS) / 60_000;
+        format!("{:02}:{:02}", m / 60, m % 60)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn plant_days_and_weeks() {
+            let cst = 8 * HOUR_MS;
+            // 2026-12-01 00:00 +08:00 is 2026-11-30 16:00 UTC, a Tuesday
+            let start = 1_796_083_200_000 - cst;
+            assert_eq!(day_of(start, cst), "2026-12-01");
+            assert_eq!(day_of(start - 1, cst), "2026-11-30");
+            assert_eq!(day_start(start + 5 * HOUR_MS, cst), start);
+            assert_eq!(week_start(start + 5 * HOUR_MS, cst), start - DAY_MS);
+            assert_eq!(week_start(start - DAY_MS, cst), start - DAY_MS);
+            assert_eq!(month_of(start + 40 * DAY_MS, cst), "2027-01");
+            assert_eq!(time_of(start + 7 * HOUR_MS + 30 * 60_000, cst), "07:30");
+            assert_eq!(civil(0), (1970, 1, 1));
+        }
+    }
+}

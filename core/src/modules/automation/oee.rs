@@ -82,28 +82,31 @@ pub fn oee(list: &[Batch], from: i64, to: i64, ideal_cycle_ms: i64, decided: &De
     }
 }
 
+/// One process unit's figures now: the batch running on it, its OEE over the last 8 hours
+/// (a shift) and the last 24, and the yield of its latest batches.
 #[derive(Serialize)]
-struct UnitView {
-    unit: batches::Unit,
-    running: Option<Batch>,
-    /// Over the last 8 hours (a shift) and the last 24.
-    shift: Oee,
-    oee: Oee,
-    recent: Vec<(String, u64, Option<f64>)>,
+pub struct UnitFigures {
+    pub unit: batches::Unit,
+    pub running: Option<Batch>,
+    pub shift: Oee,
+    pub oee: Oee,
+    /// The latest finished batches: number, id, yield %.
+    pub recent: Vec<(String, u64, Option<f64>)>,
 }
 
-#[get("/automation")]
-async fn overview(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
-    let now = crate::util::now_ms();
+/// Every unit's figures at `now` (the overview page and the plugins' `production.oee`).
+pub fn units_now(
+    r: &impl crate::store::Reader,
+    now: i64,
+) -> crate::error::Result<Vec<UnitFigures>> {
     let from = now - 86_400_000;
-    let r = ctx.app.store.read()?;
-    let all = batches::batches(&r)?;
-    let mut views = Vec::new();
-    for u in batches::units(&r)? {
+    let all = batches::batches(r)?;
+    let mut out = Vec::new();
+    for u in batches::units(r)? {
         let mine: Vec<Batch> = all.iter().filter(|b| b.unit == u.code).cloned().collect();
         let decided = |b: &Batch| -> Option<bool> {
             let out = b.output.as_ref()?;
-            let lot = crate::modules::inventory::service::lot(&r, out.lot).ok()?;
+            let lot = crate::modules::inventory::service::lot(r, out.lot).ok()?;
             match lot.quality {
                 crate::modules::inventory::model::LotQuality::Released => Some(true),
                 crate::modules::inventory::model::LotQuality::Rejected => Some(false),
@@ -113,7 +116,7 @@ async fn overview(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, Ap
         let ideal = u.ideal_cycle_min.map_or(0, |m| (m * 60_000.0) as i64);
         let figures = oee(&mine, from, now, ideal, &decided);
         let shift = oee(&mine, now - 8 * 3_600_000, now, ideal, &decided);
-        views.push(UnitView {
+        out.push(UnitFigures {
             running: mine
                 .iter()
                 .find(|b| b.state == BatchState::Running)
@@ -129,7 +132,12 @@ async fn overview(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, Ap
             unit: u,
         });
     }
-    drop(r);
+    Ok(out)
+}
+
+#[get("/automation")]
+async fn overview(ctx: Need<grant::automation::Read>) -> Result<HttpResponse, AppError> {
+    let views = units_now(&ctx.app.store.read()?, crate::util::now_ms())?;
     ctx.page(
         "automation/overview.html",
         context! { units => to_value(&views) },
