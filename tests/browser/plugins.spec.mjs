@@ -29,7 +29,7 @@ try {
 
   // trust the contractor's key
   await page.goto(BASE + "/admin/plugins");
-  // only the bundled energy module is listed, switched off
+  // only the bundled modules (energy, boards) are listed, switched off
   assert.match(await page.textContent("table"), /能源管理/);
   await page.fill("input[name=public_key]", PUBKEY);
   await page.fill("input[name=name]", "示例承包商");

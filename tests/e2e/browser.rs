@@ -168,6 +168,13 @@ fn npm_ci(dir: &Path) {
     assert!(ok, "npm ci in tests/browser failed");
 }
 
+/// The boards plugin's 综合 board arranged and shown full-screen on a wall, the energy
+/// page on a phone (tests/browser/boards.spec.mjs).
+#[test]
+fn a_manager_arranges_the_plant_board_for_the_wall_and_reads_energy_on_a_phone() {
+    story("boards.spec.mjs");
+}
+
 #[test]
 fn a_camera_is_watched_live_in_the_browser() {
     story("video.spec.mjs");

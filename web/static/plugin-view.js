@@ -100,6 +100,41 @@
       w: +w.getAttribute("data-w"), h: +w.getAttribute("data-h") };
   }
 
+  function overlap(a, b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  }
+
+  // after a drop: widgets under the one dropped move down below it (and those under them,
+  // in turn), then every widget rises as far as the grid is free — no two share a cell
+  function settle(board, moved) {
+    var ws = Array.prototype.slice.call(board.querySelectorAll("[data-widget]"));
+    for (var round = 0; round < 500; round++) {
+      var hit = null;
+      for (var i = 0; i < ws.length && !hit; i++) {
+        for (var j = 0; j < ws.length && !hit; j++) {
+          if (i !== j && overlap(at(ws[i]), at(ws[j]))) hit = [ws[i], ws[j]];
+        }
+      }
+      if (!hit) break;
+      var a = hit[0], b = hit[1];
+      var victim = a === moved ? b : b === moved ? a : (at(a).y <= at(b).y ? b : a);
+      var stays = victim === a ? b : a;
+      var p = at(victim);
+      p.y = at(stays).y + at(stays).h;
+      place(victim, p);
+    }
+    ws.sort(function (a, b) { return at(a).y - at(b).y || at(a).x - at(b).x; });
+    ws.forEach(function (w) {
+      var p = at(w);
+      while (p.y > 0) {
+        var up = { x: p.x, y: p.y - 1, w: p.w, h: p.h };
+        if (ws.some(function (o) { return o !== w && overlap(up, at(o)); })) break;
+        p = up;
+      }
+      place(w, p);
+    });
+  }
+
   // drag a widget's body to move it, its corner to resize it, in whole grid cells
   function arrange(board) {
     var cols = +board.getAttribute("data-columns");
@@ -133,6 +168,7 @@
         function up() {
           w.removeEventListener("pointermove", move);
           w.removeEventListener("pointerup", up);
+          settle(board, w);
           charts.forEach(function (c) { c.resize(); });
         }
         w.addEventListener("pointermove", move);
@@ -174,15 +210,32 @@
           dispose(board);
           board.innerHTML = fresh.innerHTML;
           draw(board);
+          fit(board);
           board.setAttribute("data-refreshed", String(Date.now()));
         })
         .catch(function () { /* the next round tries again */ });
     }, every * 1000);
   }
 
+  // on a wall screen the rows the board uses share the screen's height (never below 64 px)
+  function fit(board) {
+    if (!document.documentElement.classList.contains("wall")) return;
+    var rows = 1;
+    board.querySelectorAll("[data-widget]").forEach(function (w) {
+      var p = at(w);
+      rows = Math.max(rows, p.y + p.h);
+    });
+    var gap = parseFloat(getComputedStyle(board).rowGap) || 0;
+    var free = window.innerHeight - board.getBoundingClientRect().top - 16 - gap * (rows - 1);
+    board.style.gridAutoRows = Math.max(64, Math.floor(free / rows)) + "px";
+    charts.forEach(function (c) { c.resize(); });
+  }
+
   draw(document);
   document.querySelectorAll("[data-board]").forEach(function (board) {
     board.querySelectorAll("[data-widget]").forEach(function (w) { place(w, at(w)); });
+    fit(board);
+    window.addEventListener("resize", function () { fit(board); });
     refresh(board);
   });
   document.querySelectorAll("[data-arrange-start]").forEach(function (b) {

@@ -49,10 +49,10 @@ const fn kind(id: &'static str, zh: &'static str, en: &'static str, w: u8, h: u8
 
 /// Every widget but the per-tag gauges (`gauge-<tag>`, 2 × 2, one per configured tag).
 pub const CATALOGUE: &[Kind] = &[
-    kind("permits", "今日作业票", "Permits today", 3, 2),
-    kind("people", "在场人员", "People on site", 3, 2),
-    kind("hazards", "事故隐患", "Hidden dangers", 3, 2),
-    kind("alarms", "报警", "Alarms", 3, 2),
+    kind("permits", "今日作业票", "Permits today", 4, 2),
+    kind("people", "在场人员", "People on site", 4, 2),
+    kind("hazards", "事故隐患", "Hidden dangers", 4, 2),
+    kind("alarms", "报警", "Alarms", 4, 2),
     kind("alarm_list", "当前报警", "Standing alarms", 6, 4),
     kind(
         "alarm_rate",
@@ -62,10 +62,10 @@ pub const CATALOGUE: &[Kind] = &[
         3,
     ),
     kind("batches", "在产批次", "Batches running", 6, 3),
-    kind("output", "今日产出", "Output today", 3, 2),
+    kind("output", "今日产出", "Output today", 4, 2),
     kind("oee", "OEE（近8小时）", "OEE (last 8 h)", 6, 2),
     kind("equipment_states", "设备状态", "Equipment states", 3, 3),
-    kind("work_orders", "维修工单", "Work orders", 3, 2),
+    kind("work_orders", "维修工单", "Work orders", 4, 2),
     kind("faults", "停机与故障", "Equipment down", 6, 3),
     kind("energy_today", "今日能耗", "Energy today", 6, 2),
     kind("energy_hours", "逐时能耗", "Energy by hour", 6, 3),
@@ -77,7 +77,7 @@ pub const CATALOGUE: &[Kind] = &[
         6,
         3,
     ),
-    kind("quality", "质量检验", "Quality", 3, 2),
+    kind("quality", "质量检验", "Quality", 4, 2),
 ];
 
 /// The size of a gauge widget.
@@ -290,6 +290,10 @@ pub fn parse_arrangement(
 mod tests {
     use super::*;
 
+    fn at(x: u8, y: u8, w: u8, h: u8) -> Place {
+        Place { x, y, w, h }
+    }
+
     fn ids(list: &[&str]) -> Vec<(String, u8, u8)> {
         list.iter()
             .map(|id| {
@@ -311,87 +315,24 @@ mod tests {
                 assert!(!a.overlaps(b), "{a:?} {b:?}");
             }
         }
-        // the first four KPI widgets share the top row
-        assert_eq!(
-            placed[3].1,
-            Place {
-                x: 9,
-                y: 0,
-                w: 3,
-                h: 2
-            }
-        );
+        // the first three KPI widgets share the top row, the fourth starts the next
+        assert_eq!(placed[2].1, at(8, 0, 4, 2));
+        assert_eq!(placed[3].1, at(0, 2, 4, 2));
         // an admin moved the alarm list to the top left: it stays, the others flow round it
-        let kept = BTreeMap::from([(
-            "alarm_list".to_string(),
-            Place {
-                x: 0,
-                y: 0,
-                w: 6,
-                h: 4,
-            },
-        )]);
+        let kept = BTreeMap::from([("alarm_list".to_string(), at(0, 0, 6, 4))]);
         let (placed, left) = arrange(&w, &kept);
         assert!(left.is_empty());
         let list = placed.iter().find(|(id, _)| id == "alarm_list").unwrap();
-        assert_eq!(
-            list.1,
-            Place {
-                x: 0,
-                y: 0,
-                w: 6,
-                h: 4
-            }
-        );
-        assert_eq!(
-            placed[0].1,
-            Place {
-                x: 6,
-                y: 0,
-                w: 3,
-                h: 2
-            }
-        );
+        assert_eq!(list.1, at(0, 0, 6, 4));
+        assert_eq!(placed[0].1, at(6, 0, 4, 2));
         // a kept place off the grid or on another kept one flows instead
         let kept = BTreeMap::from([
-            (
-                "permits".to_string(),
-                Place {
-                    x: 11,
-                    y: 0,
-                    w: 3,
-                    h: 2,
-                },
-            ),
-            (
-                "people".to_string(),
-                Place {
-                    x: 0,
-                    y: 0,
-                    w: 3,
-                    h: 2,
-                },
-            ),
-            (
-                "hazards".to_string(),
-                Place {
-                    x: 1,
-                    y: 1,
-                    w: 3,
-                    h: 2,
-                },
-            ),
+            ("permits".to_string(), at(11, 0, 4, 2)),
+            ("people".to_string(), at(0, 0, 4, 2)),
+            ("hazards".to_string(), at(1, 1, 4, 2)),
         ]);
         let (placed, _) = arrange(&w, &kept);
-        assert_eq!(
-            placed[1].1,
-            Place {
-                x: 0,
-                y: 0,
-                w: 3,
-                h: 2
-            }
-        );
+        assert_eq!(placed[1].1, at(0, 0, 4, 2));
         assert!(placed[0].1.fits() && placed[2].1.fits());
     }
 

@@ -812,7 +812,7 @@ fn kept(b: BoardId) -> BTreeMap<String, Place> {
 }
 
 /// A board as the box renders it: its widgets placed, their contents filled.
-fn board_view(b: BoardId, c: &Ctx) -> View {
+fn board_view(b: BoardId, c: &Ctx, wall: bool) -> View {
     let ids = chosen(b);
     let sized: Vec<(String, u8, u8)> = ids
         .iter()
@@ -851,6 +851,10 @@ fn board_view(b: BoardId, c: &Ctx) -> View {
             .filter(|o| *o != b)
             .map(|o| (c.t(o.zh(), o.en()), format!("/x/boards/{}", o.id()))),
     );
+    // a wall screen shows the board alone
+    if wall {
+        return page.board(board).into();
+    }
     page.board(board)
         .links(links)
         .buttons(vec![
@@ -1341,9 +1345,10 @@ impl Plugin for Boards {
         send_report(name, due_ms).map(|s| log::info(&format!("report {s}")))
     }
 
-    fn render(page: &str, _query: &Values, lang: Lang) -> Result<View, String> {
+    fn render(page: &str, query: &Values, lang: Lang) -> Result<View, String> {
         if let Some(b) = BoardId::parse(page) {
-            return Ok(board_view(b, &Ctx::new(lang)?));
+            let wall = query.text("wall") == "1";
+            return Ok(board_view(b, &Ctx::new(lang)?, wall));
         }
         match page {
             "setup" => setup_view(lang),

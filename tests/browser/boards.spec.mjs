@@ -1,0 +1,97 @@
+// Browser story: the plant manager's wall screen and phone. The admin opens the 综合 board,
+// drags the standing-alarm list to the top left and saves; opens the board as a wall screen
+// (no menu, dark theme), switches it to full screen and watches it refresh itself; then
+// reads the energy page on a phone.
+// Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
+import assert from "node:assert/strict";
+import { BASE, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
+
+const TOKEN = process.env.TOKEN;
+const browser = await launch();
+
+async function api(method, path, body) {
+  const r = await fetch(BASE + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+const running = async (id) =>
+  (await api("GET", "/api/v1/plugins")).json.some((p) => p.id === id && p.stats?.state === "running");
+
+try {
+  // a wall screen refreshes every 5 s (the admin's setting; 30 s by default)
+  for (let i = 0; i < 60 && !(await running("boards")); i++) await new Promise((r) => setTimeout(r, 500));
+  const p = (await api("GET", "/api/v1/plugins")).json.find((x) => x.id === "boards");
+  p.settings.refresh_seconds = "5";
+  const put = await api("PUT", "/api/v1/plugins/boards/settings", { settings: p.settings, grants: p.grants });
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  for (let i = 0; i < 60 && !(await running("boards")); i++) await new Promise((r) => setTimeout(r, 500));
+
+  // a wall screen, tall enough to hold the whole board while dragging
+  const wallCtx = await browser.newContext({ viewport: { width: 1920, height: 2400 }, locale: "zh-CN" });
+  const page = await wallCtx.newPage();
+  page.on("dialog", (d) => d.accept());
+  await signIn(page, "admin");
+  await page.goto(BASE + "/x/boards/overall");
+  assert.equal(await page.textContent("h1"), "综合看板");
+  assert.ok((await page.locator("[data-widget]").count()) >= 12, "the plant board's widgets");
+  const body = await page.textContent("main");
+  for (const label of ["今日作业票", "在场人员", "事故隐患", "未确认", "OEE（近8小时）", "今日能耗"]) {
+    assert.ok(body.includes(label), label);
+  }
+  await page.waitForSelector("[data-widget=equipment_states] canvas", { timeout: 10000 });
+
+  // arrange: drag the alarm list to the top left, save
+  const list = page.locator("[data-widget=alarm_list]");
+  const before = await list.getAttribute("data-y");
+  assert.notEqual(before, "0", "the alarm list starts lower down");
+  await page.click("[data-arrange-start]");
+  const board = await page.locator("[data-board]").boundingBox();
+  const box = await list.boundingBox();
+  await page.mouse.move(box.x + 40, box.y + 40);
+  await page.mouse.down();
+  await page.mouse.move(board.x + 40, board.y + 40, { steps: 8 });
+  await page.mouse.up();
+  await Promise.all([page.waitForNavigation(), page.click("[data-arrange-start]")]);
+  assert.match(await page.textContent(".flash.ok"), /布局已保存/);
+  assert.equal(await page.locator("[data-widget=alarm_list]").getAttribute("data-x"), "0");
+  assert.equal(await page.locator("[data-widget=alarm_list]").getAttribute("data-y"), "0");
+  await shot(page, "board-overall-zh");
+
+  // the wall screen: no menu, dark, full screen, refreshing itself
+  await Promise.all([page.waitForNavigation(), page.click("text=全屏（大屏）")]);
+  assert.match(page.url(), /\/x\/boards\/overall\?wall=1$/);
+  assert.match(await page.getAttribute("html", "class"), /dark wall/);
+  assert.equal(await page.locator(".sidenav").count(), 0, "no menu on the wall");
+  await page.click("[data-fullscreen]");
+  await page.waitForFunction(() => document.fullscreenElement !== null, null, { timeout: 5000 });
+  await page.waitForSelector("[data-board][data-refreshed]", { timeout: 15000 });
+  assert.equal(await page.locator("[data-widget=alarm_list]").getAttribute("data-x"), "0", "the arrangement survives a refresh");
+  const width = await page.evaluate(() => document.querySelector("[data-board]").getBoundingClientRect().width);
+  assert.ok(width > 1800, `the board fills the screen (${width} px)`);
+  const bottom = await page.evaluate(() => document.querySelector("[data-board]").getBoundingClientRect().bottom);
+  assert.ok(bottom <= 2400, `the whole board is on the screen (bottom at ${bottom} px)`);
+  await shot(page, "board-wall-zh");
+
+  // the energy page on a phone
+  for (let i = 0; i < 60 && !(await running("energy")); i++) await new Promise((r) => setTimeout(r, 500));
+  const energy = (await api("GET", "/api/v1/plugins")).json.find((x) => x.id === "energy");
+  assert.ok(await running("energy"), JSON.stringify(energy));
+  const phone = await newPhone(browser);
+  await signIn(phone, "admin");
+  await phone.goto(BASE + "/x/energy/overview");
+  assert.equal(await phone.textContent("h1"), "能源管理");
+  assert.ok((await phone.locator(".kpi").count()) >= 3, "the energy KPIs");
+  await phone.waitForSelector(".plugin-chart canvas", { timeout: 10000 });
+  const w = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(w <= 390, `the energy page fits a phone (scrollWidth ${w})`);
+  await shot(phone, "energy-phone-zh");
+  assertClean();
+  console.log("browser story passed");
+} finally {
+  await browser.close();
+}
