@@ -4,21 +4,9 @@
 // (not in the alarm list) and acknowledges one, on a desktop and on a phone.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
 import assert from "node:assert/strict";
-import { BASE, assertClean, expectError, launch, shot, signIn } from "./lib.mjs";
-
-const TOKEN = process.env.TOKEN;
+import { BASE, api, assertClean, expectError, launch, shot, signIn } from "./lib.mjs";
 
 const browser = await launch();
-
-async function api(method, path, body) {
-  const r = await fetch(BASE + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
 
 const unack = (page) => page.locator("[data-alarm-banner] [data-n=unack]").textContent().then(Number);
 

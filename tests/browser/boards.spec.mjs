@@ -4,20 +4,9 @@
 // reads the energy page on a phone.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
 import assert from "node:assert/strict";
-import { BASE, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
+import { BASE, api, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
 
-const TOKEN = process.env.TOKEN;
 const browser = await launch();
-
-async function api(method, path, body) {
-  const r = await fetch(BASE + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
 
 const running = async (id) =>
   (await api("GET", "/api/v1/plugins")).json.some((p) => p.id === id && p.stats?.state === "running");
@@ -63,7 +52,7 @@ try {
   await shot(page, "board-overall-zh");
 
   // the wall screen: no menu, dark, full screen, refreshing itself
-  await Promise.all([page.waitForNavigation(), page.click("text=全屏（大屏）")]);
+  await Promise.all([page.waitForNavigation(), page.click("text=大屏显示")]);
   assert.match(page.url(), /\/x\/boards\/overall\?wall=1$/);
   assert.match(await page.getAttribute("html", "class"), /dark wall/);
   assert.equal(await page.locator(".sidenav").count(), 0, "no menu on the wall");

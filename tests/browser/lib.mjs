@@ -1,11 +1,22 @@
 // What the browser stories share: the environment tests/browser.rs sets (BASE, PASSWORD,
-// SHOTS, CHROMIUM), the browser, screenshots and signing in.
+// TOKEN, SHOTS, CHROMIUM), the browser, the admin API, screenshots and signing in.
 import { chromium } from "playwright-core";
 
 export const BASE = process.env.BASE;
 export const PASSWORD = process.env.PASSWORD;
 const SHOTS = process.env.SHOTS || "";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+/// The admin API with the bootstrap token tests/browser.rs passes as TOKEN: status and JSON.
+export async function api(method, path, body) {
+  const r = await fetch(BASE + path, {
+    method,
+    headers: { authorization: `Bearer ${process.env.TOKEN}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
 
 /// What the pages printed as errors (console errors, uncaught exceptions, CSP violations,
 /// which Chromium reports as console errors), with the page they came from.

@@ -471,6 +471,47 @@ impl Client {
         attr(&page.body, "name=\"csrf-token\" content=\"")
     }
 
+    /// Whether plugin `id` runs (`GET /api/v1/plugins`).
+    pub fn plugin_running(&self, id: &str) -> bool {
+        self.get("/api/v1/plugins")
+            .json()
+            .as_array()
+            .is_some_and(|l| {
+                l.iter()
+                    .any(|p| p["id"] == id && p["stats"]["state"] == "running")
+            })
+    }
+
+    /// Sets one of plugin `id`'s settings, keeping the others and the grants (the plugin
+    /// restarts with them).
+    pub fn set_plugin_setting(&self, id: &str, key: &str, value: &str) {
+        let mut p = self
+            .get("/api/v1/plugins")
+            .json()
+            .as_array()
+            .and_then(|l| l.iter().find(|p| p["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("no plugin {id}"));
+        p["settings"][key] = serde_json::Value::from(value);
+        let r = self.put_json(
+            &format!("/api/v1/plugins/{id}/settings"),
+            &serde_json::json!({"settings": p["settings"], "grants": p["grants"]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    /// A DingTalk channel `name` (urgent alarms only) to a test robot endpoint; what the
+    /// robot receives.
+    pub fn dingtalk_channel(&self, name: &str) -> sinks::Requests {
+        let (ding, got) = sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
+        let r = self.post_json(
+            "/api/v1/alarms/channels",
+            &serde_json::json!({"id": 0, "name": name, "min_priority": "urgent", "enabled": true,
+                "target": {"kind": "dingtalk", "webhook": format!("{ding}/robot/send?access_token=t")}}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        got
+    }
+
     pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Resp {
         self.send_json("POST", path, body)
     }

@@ -3,17 +3,7 @@
 //! and kept, and the daily report is a workbook that reaches a DingTalk sink.
 
 use crate::common::{self, Server, eventually};
-use serde_json::{Value, json};
-
-fn running(api: &common::Client) -> bool {
-    api.get("/api/v1/plugins")
-        .json()
-        .as_array()
-        .is_some_and(|l| {
-            l.iter()
-                .any(|p| p["id"] == "boards" && p["stats"]["state"] == "running")
-        })
-}
+use serde_json::json;
 
 /// The value of the first KPI labelled `label` on a page.
 fn kpi(page: &str, label: &str) -> String {
@@ -50,7 +40,7 @@ fn the_boards_show_the_plant_as_its_modules_do_and_the_daily_report_reaches_the_
     let s = Server::demo();
     let mut api = s.admin_api();
     api.lang = Some("en");
-    eventually(30, || running(&api));
+    eventually(30, || api.plugin_running("boards"));
 
     // the plant board: every default widget, each module readable
     let page = api.get("/x/boards/overall").body;
@@ -167,29 +157,9 @@ fn the_boards_show_the_plant_as_its_modules_do_and_the_daily_report_reaches_the_
     assert!(page.contains("data-plugin-gauge"), "{page}");
 
     // the daily report: to the managers' DingTalk group, a workbook with the day's figures
-    let (ding, ding_got) = common::sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
-    let r = api.post_json(
-        "/api/v1/alarms/channels",
-        &json!({"id": 0, "name": "厂长群", "min_priority": "urgent", "enabled": true,
-                "target": {"kind": "dingtalk", "webhook": format!("{ding}/robot/send?access_token=t")}}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let mut p: Value = api
-        .get("/api/v1/plugins")
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "boards")
-        .cloned()
-        .unwrap();
-    p["settings"]["report_channels"] = json!("厂长群");
-    let r = api.put_json(
-        "/api/v1/plugins/boards/settings",
-        &json!({"settings": p["settings"], "grants": p["grants"]}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    eventually(20, || running(&api));
+    let ding_got = api.dingtalk_channel("厂长群");
+    api.set_plugin_setting("boards", "report_channels", "厂长群");
+    eventually(20, || api.plugin_running("boards"));
     let r = api.post_form("/x/boards/reports/send_daily", &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     eventually(15, || {
@@ -218,13 +188,58 @@ fn the_boards_show_the_plant_as_its_modules_do_and_the_daily_report_reaches_the_
     let items: Vec<String> = summary.rows().map(|r| r[0].to_string()).collect();
     for item in [
         "完成批次",
-        "作业票（计划开始）",
+        "作业票（计划期与本期重叠，已批准）",
         "报警次数",
         "新建工单",
         "能耗 EM01.E",
     ] {
         assert!(items.iter().any(|i| i == item), "{item}: {items:?}");
     }
+    // settings a board cannot work with keep the plugin stopped, with the reason
+    let state = |api: &common::Client| -> (String, String) {
+        let l = api.get("/api/v1/plugins").json();
+        let p = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "boards")
+            .unwrap();
+        (
+            p["stats"]["state"].as_str().unwrap_or("").to_string(),
+            p["stats"]["detail"].to_string(),
+        )
+    };
+    let good = api
+        .get("/api/v1/plugins")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "boards")
+        .unwrap()["settings"]["gauges"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (gauges, why) in [
+        ("NOPE.PV|0|10", "gauges: NOPE.PV: no such tag"),
+        (
+            "R101.TT101|150|0",
+            "gauges: R101.TT101: min must be below max",
+        ),
+        (
+            "R101.TT101|0",
+            "gauges: \\\"R101.TT101|0\\\" is TAG|min|max",
+        ),
+    ] {
+        api.set_plugin_setting("boards", "gauges", gauges);
+        eventually(20, || {
+            let (st, detail) = state(&api);
+            st == "failed" && detail.contains(why)
+        });
+    }
+    api.set_plugin_setting("boards", "gauges", &good);
+    eventually(20, || api.plugin_running("boards"));
+
     // the jobs the admin's settings name
     let admin = api.get("/admin/plugins/boards").body;
     assert!(

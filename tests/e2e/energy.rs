@@ -4,18 +4,7 @@
 //! through a DingTalk sink.
 
 use crate::common::{self, Server, eventually};
-use serde_json::{Value, json};
-
-/// Whether the energy plugin runs.
-fn running(api: &common::Client) -> bool {
-    api.get("/api/v1/plugins")
-        .json()
-        .as_array()
-        .is_some_and(|l| {
-            l.iter()
-                .any(|p| p["id"] == "energy" && p["stats"]["state"] == "running")
-        })
-}
+use serde_json::json;
 
 fn row<'a>(page: &'a str, starts: &str) -> &'a str {
     page.split("<tr>")
@@ -29,7 +18,7 @@ fn a_meter_is_counted_converted_and_reported_as_the_standards_say() {
     let mut api = s.admin_api();
     api.lang = Some("en");
     // the demo switched the plugin on with the site's meters
-    eventually(30, || running(&api));
+    eventually(30, || api.plugin_running("energy"));
     let page = api.get("/x/energy/overview").body;
     assert!(
         page.contains("EM01.E") && page.contains("Energy today"),
@@ -161,29 +150,9 @@ fn a_meter_is_counted_converted_and_reported_as_the_standards_say() {
     );
 
     // the monthly report: a workbook to download, and sent through the managers' channel
-    let (ding, ding_got) = common::sinks::http(r#"{"errcode":0,"errmsg":"ok"}"#);
-    let r = api.post_json(
-        "/api/v1/alarms/channels",
-        &json!({"id": 0, "name": "厂长群", "min_priority": "urgent", "enabled": true,
-                "target": {"kind": "dingtalk", "webhook": format!("{ding}/robot/send?access_token=t")}}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let mut p: Value = api
-        .get("/api/v1/plugins")
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "energy")
-        .cloned()
-        .unwrap();
-    p["settings"]["report_channels"] = json!("厂长群");
-    let r = api.put_json(
-        "/api/v1/plugins/energy/settings",
-        &json!({"settings": p["settings"], "grants": p["grants"]}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    eventually(20, || running(&api));
+    let ding_got = api.dingtalk_channel("厂长群");
+    api.set_plugin_setting("energy", "report_channels", "厂长群");
+    eventually(20, || api.plugin_running("energy"));
     let r = api.post_form("/x/energy/report/excel", &[]);
     assert_eq!(r.status, 303, "{}", r.body);
     let report = api.get("/x/energy/report").body;

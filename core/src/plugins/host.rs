@@ -454,7 +454,11 @@ pub fn records(
             } else {
                 super::records::MAX_ROWS
             };
-            super::records::rows(&app, c, window, want)?
+            // an equipment state the module can filter by reads only those orders
+            let state = filter.get("state").and_then(|v| v.as_str()).or_else(|| {
+                (filter.get("open") == Some(&serde_json::Value::Bool(true))).then_some("open")
+            });
+            super::records::rows(&app, c, window, want, state)?
         }
         Source::V01(_) if window.is_some() => {
             return Err(wit::Error::Invalid(format!(

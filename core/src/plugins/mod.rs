@@ -72,9 +72,11 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
 
 /// The demo plant's settings of the bundled plugins: the energy module's hierarchy and the
 /// meters on the simulator's site meters (electricity EM01.E, steam FQ301, water FQ401);
-/// the boards' energy meters and gauges (R101's temperature, pressure and agitator
-/// vibration — ISO 10816 class II's zone D starts at 11.2 mm/s —, a tank level, a gas
-/// detector).
+/// the boards' energy meters and gauges: R101's temperature and pressure, its agitator's
+/// vibration (amber from 4.5 mm/s, red from 7.1: zones C and D of ISO 10816-3 for a group 2
+/// machine on a flexible support, as the equipment module classes it), a tank level, and
+/// the tank farm's gas detector (amber at 25 % LEL, red at 50 %: GB/T 50493-2019's first
+/// and second alarm).
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
         "energy",
@@ -97,7 +99,7 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
         "boards",
         "gauges",
-        "R101.TT101|0|150;R101.PT101|0|1.6;R101.M01.VT|0|11.2;TK201.LT|0|100;GD201|0|100",
+        "R101.TT101|0|150;R101.PT101|0|1.6;R101.M01.VT|0|11.2|4.5|7.1;TK201.LT|0|100;GD201|0|100|25|50",
     ),
 ];
 

@@ -190,12 +190,15 @@ fn material_codes(r: &impl Reader) -> Result<HashMap<u64, (String, String)>, wit
 
 /// Rows of a collection, newest first for timed ones. `window`: [from, to) in Unix ms on
 /// the collection's time field (only for timed collections; for others pass None). At most
-/// `limit` rows (and never more than [`MAX_ROWS`]).
+/// `limit` rows (and never more than [`MAX_ROWS`]). `state`: the state the caller filters
+/// on, where the module can select by it (work orders: a state id or `open`), so a filter
+/// reaches past the newest orders.
 pub fn rows(
     app: &App,
     c: &Collection,
     window: Option<(i64, i64)>,
     limit: usize,
+    state: Option<&str>,
 ) -> Result<Vec<Value>, wit::Error> {
     if let Some(module) = c.module
         && !app.registry.is_enabled(module)
@@ -233,7 +236,7 @@ pub fn rows(
         "production.batches" => batches(&r, span, limit)?,
         "production.oee" => oee_rows(&r, now, limit)?,
         "equipment.assets" => assets(&r, limit)?,
-        "equipment.work_orders" => work_orders(&r, span, limit, now)?,
+        "equipment.work_orders" => work_orders(&r, span, limit, now, state)?,
         "quality.samples" => samples(&r, span, limit)?,
         "quality.nonconformances" => nonconformances(&r, span, limit)?,
         "safety.permits" => permits_rows(&r, app, span, limit)?,
@@ -511,12 +514,13 @@ fn assets(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
         .collect())
 }
 
-/// `equipment.work_orders`, timed on `created_ms` (among the newest 2 000 orders):
+/// `equipment.work_orders`, timed on `created_ms` (among the newest 2 000 orders; with a
+/// filter on `state` or `"open": true`, among the newest 2 000 of those):
 /// `id`, `number`, `equipment` (tag number), `kind` (`corrective`, `preventive`,
 /// `inspection`), `origin` (`manual`, `fault`, `condition`, `alarm`, `plan`,
 /// `inspection`, `plugin`), `title`, `priority` (`urgent`, `high`, `normal`, `low`), `state`
 /// (`open`, `assigned`, `in_progress`, `waiting_parts`, `done`, `verified`, `cancelled`),
-/// `stopped` (the equipment is down until done), `assignee` (name or null), `created_ms`,
+/// `open` (not done, verified or cancelled), `stopped` (the equipment is down until done), `assignee` (name or null), `created_ms`,
 /// `due_ms`, `started_ms`, `done_ms`, `verified_ms` (null until then), `overdue` (open
 /// and past due).
 fn work_orders(
@@ -524,11 +528,13 @@ fn work_orders(
     span: Span,
     limit: usize,
     now: i64,
+    state: Option<&str>,
 ) -> Result<Vec<Value>, wit::Error> {
     let mut list = Vec::new();
     'pages: for page in 1..=MAX_ORDER_PAGES {
         let filter = equipment::WoFilter {
             page: Some(page),
+            state: state.map(str::to_string),
             ..Default::default()
         };
         let p = equipment::orders(r, &filter, now).map_err(service)?;
@@ -566,6 +572,7 @@ fn work_orders(
                 "title": o.title,
                 "priority": o.priority.id(),
                 "state": o.state.id(),
+                "open": o.state.is_open(),
                 "stopped": o.stopped,
                 "assignee": o.assignee.map(|_| o.assignee_name.clone()),
                 "created_ms": o.created_ms,

@@ -26,12 +26,28 @@ use nplusx_sdk::{
     Series, Table, Tone, Values, View, Widget, WidgetContent, log, records, schedule, storage,
 };
 
-/// A tag shown as a gauge, with its scale.
+/// A tag shown as a gauge, with its scale and, optionally, the high limits where it turns
+/// amber and red (a vibration's ISO 10816 zones C and D, an alarm's H and HH).
 #[derive(Debug, Clone, PartialEq)]
 struct GaugeTag {
     tag: String,
     min: f64,
     max: f64,
+    warn: Option<f64>,
+    alarm: Option<f64>,
+}
+
+impl GaugeTag {
+    /// The gauge's colour for a value (None: bad or missing).
+    fn tone(&self, v: Option<f64>) -> Tone {
+        match v {
+            None => Tone::Warn,
+            Some(v) if v < self.min || v > self.max => Tone::Bad,
+            Some(v) if self.alarm.is_some_and(|a| v >= a) => Tone::Bad,
+            Some(v) if self.warn.is_some_and(|w| v >= w) => Tone::Warn,
+            Some(_) => Tone::Good,
+        }
+    }
 }
 
 /// The admin's settings.
@@ -58,24 +74,43 @@ fn err(e: Error) -> String {
 /// The longest window the box answers for a timed collection is 400 days.
 const LONGEST: i64 = 399 * DAY_MS;
 
-/// `TAG|min|max` entries separated by `;` (the `gauges` setting), each a numeric tag.
+/// `TAG|min|max[|warn|alarm]` entries separated by `;` (the `gauges` setting), each a
+/// numeric tag.
 fn parse_gauges(text: &str, types: &BTreeMap<String, String>) -> Result<Vec<GaugeTag>, String> {
     let mut out: Vec<GaugeTag> = Vec::new();
     for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
         let f: Vec<&str> = entry.split('|').map(str::trim).collect();
-        let number = |i: usize| -> Result<f64, String> {
-            f.get(i)
-                .and_then(|s| s.parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("gauges: {entry:?} is TAG|min|max"))
+        let number = |i: usize| -> Result<Option<f64>, String> {
+            match f.get(i) {
+                None => Ok(None),
+                Some(s) => s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| format!("gauges: {entry:?} is TAG|min|max[|warn|alarm]")),
+            }
+        };
+        let (Some(min), Some(max)) = (number(1)?, number(2)?) else {
+            return Err(format!("gauges: {entry:?} is TAG|min|max[|warn|alarm]"));
         };
         let g = GaugeTag {
             tag: f[0].to_string(),
-            min: number(1)?,
-            max: number(2)?,
+            min,
+            max,
+            warn: number(3)?,
+            alarm: number(4)?,
         };
+        if f.len() > 5 {
+            return Err(format!("gauges: {entry:?} is TAG|min|max[|warn|alarm]"));
+        }
         if g.min >= g.max {
             return Err(format!("gauges: {}: min must be below max", g.tag));
+        }
+        if let (Some(w), Some(a)) = (g.warn, g.alarm)
+            && w >= a
+        {
+            return Err(format!("gauges: {}: warn must be below alarm", g.tag));
         }
         check_numeric(&g.tag, types).map_err(|e| format!("gauges: {e}"))?;
         if out
@@ -252,6 +287,49 @@ fn label(id: &str, zh: bool) -> String {
         ("rtn_unack", "已恢复未确认", "returned, unacknowledged"),
         ("latched", "锁存", "latched"),
         ("shelved", "搁置", "shelved"),
+        ("suppressed", "抑制", "suppressed"),
+        ("out_of_service", "停用", "out of service"),
+        ("hot_work", "动火作业", "hot work"),
+        ("confined_space", "受限空间作业", "confined space entry"),
+        ("blinding", "盲板抽堵作业", "blinding"),
+        ("height", "高处作业", "work at height"),
+        ("lifting", "吊装作业", "lifting"),
+        ("temporary_power", "临时用电作业", "temporary power"),
+        ("excavation", "动土作业", "excavation"),
+        ("road_break", "断路作业", "road closure"),
+        ("special", "特级", "special"),
+        ("first", "一级", "first level"),
+        ("second", "二级", "second level"),
+        ("third", "三级", "third level"),
+        ("i", "Ⅰ级", "level I"),
+        ("ii", "Ⅱ级", "level II"),
+        ("iii", "Ⅲ级", "level III"),
+        ("iv", "Ⅳ级", "level IV"),
+        ("draft", "草稿", "draft"),
+        ("measures", "安全措施", "safety measures"),
+        ("gas_analysis", "气体分析", "gas analysis"),
+        ("approval", "审批", "approval"),
+        ("briefing", "安全交底", "briefing"),
+        ("working", "作业中", "working"),
+        ("suspended", "暂停", "suspended"),
+        ("acceptance", "验收", "acceptance"),
+        ("closed", "关闭", "closed"),
+        ("cancelled", "取消", "cancelled"),
+        ("withdrawn", "收回", "withdrawn"),
+        ("open", "待派工", "open"),
+        ("assigned", "已派工", "assigned"),
+        ("in_progress", "维修中", "in progress"),
+        ("waiting_parts", "待备件", "waiting for parts"),
+        ("done", "已完成", "done"),
+        ("verified", "已验收", "verified"),
+        ("normal", "一般", "normal"),
+        ("manual", "人工", "manual"),
+        ("fault", "故障报修", "fault report"),
+        ("condition", "状态监测", "condition monitoring"),
+        ("alarm", "报警", "alarm"),
+        ("plan", "计划", "plan"),
+        ("inspection", "巡检", "inspection"),
+        ("plugin", "插件", "plugin"),
         ("held", "待检/冻结", "held"),
         ("rejected", "不合格", "rejected"),
         ("released", "合格放行", "released"),
@@ -271,8 +349,6 @@ fn notice(tone: Tone, text: impl Into<String>) -> WidgetContent {
     })
 }
 
-const OPEN_ORDER: &[&str] = &["open", "assigned", "in_progress", "waiting_parts"];
-
 /// One widget's content; a module that cannot be read makes a notice, not a broken board.
 fn content(c: &Ctx, id: &str) -> WidgetContent {
     match build(c, id) {
@@ -285,26 +361,30 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
     let now = c.now;
     Ok(match id {
         "permits" => {
-            let list = c.between("safety.permits", c.day0 - 7 * DAY_MS, c.day0 + DAY_MS)?;
-            let today: Vec<&Value> = list
+            let today = permits_touching(c, c.day0, c.day0 + DAY_MS)?;
+            let on_site: Vec<&Value> = today.iter().filter(|p| on_site(p)).collect();
+            let overrun = on_site
                 .iter()
-                .filter(|p| num(p, "start_ms").is_some_and(|t| t >= c.day0 as f64))
-                .collect();
-            let working = list.iter().filter(|p| p["state"] == "working").count();
-            let hot = today
-                .iter()
-                .filter(|p| {
-                    p["work"] == "hot_work" && (p["level"] == "special" || p["level"] == "first")
-                })
+                .filter(|p| num(p, "end_ms").is_some_and(|t| t < now as f64))
                 .count();
+            let hot = |level: &str| {
+                today
+                    .iter()
+                    .filter(|p| p["work"] == "hot_work" && p["level"] == level)
+                    .count()
+            };
             WidgetContent::Kpis(vec![
-                Kpi::new(c.t("今日计划", "Planned today"), today.len()),
-                Kpi::new(c.t("作业中", "Working now"), working).tone(if working > 0 {
-                    Tone::Warn
+                Kpi::new(c.t("今日作业票", "Permits today"), today.len()),
+                Kpi::new(c.t("现场作业", "On site"), on_site.len()),
+                Kpi::new(
+                    c.t("特级/一级动火", "Special/first hot work"),
+                    format!("{}/{}", hot("special"), hot("first")),
+                ),
+                Kpi::new(c.t("超期作业", "Past their end"), overrun).tone(if overrun > 0 {
+                    Tone::Bad
                 } else {
-                    Tone::Neutral
+                    Tone::Good
                 }),
-                Kpi::new(c.t("特级/一级动火", "Special/first hot work"), hot),
             ])
         }
         "people" => {
@@ -332,7 +412,7 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
             let overdue = open.iter().filter(|h| h["overdue"] == true).count();
             let major = open.iter().filter(|h| h["level"] == "major").count();
             WidgetContent::Kpis(vec![
-                Kpi::new(c.t("未整改", "Open"), open.len()),
+                Kpi::new(c.t("未闭环", "Not closed"), open.len()),
                 Kpi::new(c.t("逾期", "Overdue"), overdue).tone(if overdue > 0 {
                     Tone::Bad
                 } else {
@@ -347,17 +427,22 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
         }
         "alarms" => {
             let list = c.all("alarms.active")?;
-            let unack = list
-                .iter()
-                .filter(|a| a["state"] == "unack" || a["state"] == "rtn_unack")
-                .count();
+            let unack = list.iter().filter(|a| needs_operator(a)).count();
+            // an alarm shelved, suppressed or out of service is active but hidden
             let urgent = list
                 .iter()
                 .filter(|a| {
-                    a["active"] == true && (a["priority"] == "urgent" || a["priority"] == "high")
+                    a["active"] == true
+                        && (a["state"] == "unack" || a["state"] == "ack")
+                        && (a["priority"] == "urgent" || a["priority"] == "high")
                 })
                 .count();
-            let shelved = list.iter().filter(|a| a["state"] == "shelved").count();
+            let hidden = |state: &str| list.iter().filter(|a| a["state"] == state).count();
+            let (shelved, suppressed, oos) = (
+                hidden("shelved"),
+                hidden("suppressed"),
+                hidden("out_of_service"),
+            );
             WidgetContent::Kpis(vec![
                 Kpi::new(c.t("未确认", "Unacknowledged"), unack).tone(if unack > 0 {
                     Tone::Bad
@@ -369,7 +454,11 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
                 } else {
                     Tone::Neutral
                 }),
-                Kpi::new(c.t("搁置", "Shelved"), shelved),
+                Kpi::new(
+                    c.t("搁置/抑制/停用", "Shelved/suppressed/out of service"),
+                    shelved + suppressed + oos,
+                )
+                .hint(format!("{shelved} · {suppressed} · {oos}")),
             ])
         }
         "alarm_list" => {
@@ -405,9 +494,18 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
         }
         "alarm_rate" => {
             let from = (now - 23 * HOUR_MS).div_euclid(HOUR_MS) * HOUR_MS;
-            let list = c.between("alarms.journal", from, now + 1)?;
+            let (raised, complete) = raised_alarms(c, from, now + 1)?;
+            if !complete {
+                return Ok(notice(
+                    Tone::Bad,
+                    c.t(
+                        "报警日志超过每日 10,000 条：报警泛滥",
+                        "Over 10,000 alarm events a day: an alarm flood",
+                    ),
+                ));
+            }
             let mut per = [0u32; 24];
-            for e in list.iter().filter(|e| e["event"] == "raised") {
+            for e in &raised {
                 if let Some(t) = num(e, "ts_ms") {
                     let i = ((t as i64 - from) / HOUR_MS).clamp(0, 23) as usize;
                     per[i] += 1;
@@ -490,24 +588,19 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
                     c.t("没有生产装置", "No process units"),
                 ));
             }
+            // batches often run longer than a shift: the day's figures lead, the shift's follow
             WidgetContent::Kpis(
                 list.iter()
                     .map(|u| {
-                        let s = &u["shift"];
-                        let oee = s["oee"].as_f64();
-                        Kpi::new(text(u, "name"), pct(oee))
-                            .tone(match oee {
-                                Some(x) if x >= 0.85 => Tone::Good,
-                                Some(x) if x >= 0.6 => Tone::Warn,
-                                Some(_) => Tone::Bad,
-                                None => Tone::Neutral,
-                            })
-                            .hint(format!(
-                                "A {} · P {} · Q {}",
-                                pct(s["availability"].as_f64()),
-                                pct(s["performance"].as_f64()),
-                                pct(s["quality"].as_f64())
-                            ))
+                        let (d, s) = (&u["day"], &u["shift"]);
+                        Kpi::new(text(u, "name"), pct(d["oee"].as_f64())).hint(format!(
+                            "A {} · P {} · Q {} · {} {}",
+                            pct(d["availability"].as_f64()),
+                            pct(d["performance"].as_f64()),
+                            pct(d["quality"].as_f64()),
+                            c.t("近8小时", "last 8 h"),
+                            pct(s["oee"].as_f64())
+                        ))
                     })
                     .collect(),
             )
@@ -543,11 +636,20 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
         "faults" => {
             let assets = c.all("equipment.assets")?;
             let orders = open_orders(c)?;
+            let stopped_by_order = |tag: &str| {
+                orders
+                    .iter()
+                    .any(|o| o["stopped"] == true && o["equipment"] == tag)
+            };
             let down: Vec<&Value> = assets
                 .iter()
-                .filter(|a| a["status"] == "stopped" || a["status"] == "maintenance")
+                .filter(|a| {
+                    a["status"] == "stopped"
+                        || a["status"] == "maintenance"
+                        || stopped_by_order(&text(a, "tag_no"))
+                })
                 .collect();
-            if down.is_empty() && orders.iter().all(|o| o["stopped"] != true) {
+            if down.is_empty() {
                 return Ok(notice(
                     Tone::Good,
                     c.t("设备均在运行或备用", "All equipment running or on standby"),
@@ -566,12 +668,16 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
                     .iter()
                     .filter(|o| o["equipment"] == tag.as_str())
                     .count();
-                t.push([
-                    tag,
-                    text(a, "name"),
-                    c.label(&text(a, "status")),
-                    n.to_string(),
-                ]);
+                let status = if stopped_by_order(&tag) && a["status"] != "stopped" {
+                    format!(
+                        "{} · {}",
+                        c.label(&text(a, "status")),
+                        c.t("工单停机", "stopped for an order")
+                    )
+                } else {
+                    c.label(&text(a, "status"))
+                };
+                t.push([tag, text(a, "name"), status, n.to_string()]);
             }
             WidgetContent::Table(t)
         }
@@ -589,9 +695,11 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
             let mut k = Vec::new();
             for tag in &s.energy_tags {
                 let (label, unit) = c.tag_label(tag);
+                // a meter that sent nothing today has no figure, not zero
                 let v = tags::totals(tag, c.day0, now, &Step::Day)
                     .map_err(err)?
                     .last()
+                    .filter(|t| t.count > 0)
                     .map_or(f64::NAN, |t| t.delta);
                 k.push(Kpi::new(label, fmt(v, 1)).unit(unit));
             }
@@ -609,6 +717,7 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
                     unit,
                     points: t
                         .iter()
+                        .filter(|x| x.count > 0)
                         .map(|x| nplusx_sdk::Point {
                             ts_ms: x.start_ms,
                             value: x.delta,
@@ -705,20 +814,18 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
             };
             let (label, unit) = c.tag_label(&gt.tag);
             let cur = tags::read(std::slice::from_ref(&gt.tag)).map_err(err)?;
-            let v = cur.first().and_then(|x| nplusx_sdk::number(&x.value));
             let good = cur
                 .first()
                 .is_some_and(|x| x.quality == nplusx_sdk::Quality::Good);
-            let v = v.unwrap_or(f64::NAN);
-            WidgetContent::Gauge(Gauge::new(label, v, gt.min, gt.max).unit(unit).tone(
-                if !good || !v.is_finite() {
-                    Tone::Warn
-                } else if v < gt.min || v > gt.max {
-                    Tone::Bad
-                } else {
-                    Tone::Good
-                },
-            ))
+            let v = cur
+                .first()
+                .and_then(|x| nplusx_sdk::number(&x.value))
+                .filter(|_| good);
+            WidgetContent::Gauge(
+                Gauge::new(label, v.unwrap_or(f64::NAN), gt.min, gt.max)
+                    .unit(unit)
+                    .tone(gt.tone(v)),
+            )
         }
         other => return Err(format!("no widget {other}")),
     })
@@ -748,13 +855,59 @@ fn output_by_unit(done: &[Value]) -> BTreeMap<String, f64> {
     out
 }
 
+/// Open work orders (the module selects them, so old ones waiting for parts count too).
 fn open_orders(c: &Ctx) -> Result<Vec<Value>, String> {
-    Ok(
-        c.between("equipment.work_orders", c.now - LONGEST, c.now + 1)?
-            .into_iter()
-            .filter(|o| OPEN_ORDER.contains(&o["state"].as_str().unwrap_or("")))
-            .collect(),
-    )
+    c.cached("equipment.work_orders:open".into(), || {
+        records::between::<Value>(
+            "equipment.work_orders",
+            c.now - LONGEST,
+            c.now + 1,
+            &json!({"open": true}),
+            10_000,
+        )
+    })
+}
+
+/// Permits approved or further (not cancelled) whose planned period touches `[from, to)`,
+/// as the permits module counts a day (a permit is planned for at most 31 days).
+fn permits_touching(c: &Ctx, from: i64, to: i64) -> Result<Vec<Value>, String> {
+    const NOT_APPROVED: &[&str] = &["draft", "measures", "gas_analysis", "approval", "cancelled"];
+    Ok(c.between("safety.permits", from - 31 * DAY_MS, to)?
+        .into_iter()
+        .filter(|p| {
+            !NOT_APPROVED.contains(&p["state"].as_str().unwrap_or(""))
+                && num(p, "end_ms").is_some_and(|t| t > from as f64)
+                && num(p, "start_ms").is_some_and(|t| t < to as f64)
+        })
+        .collect())
+}
+
+/// Working or suspended: people at the work place under the permit.
+fn on_site(p: &Value) -> bool {
+    p["state"] == "working" || p["state"] == "suspended"
+}
+
+/// The states an operator still has to act on, as the box's alarm banner counts them.
+fn needs_operator(a: &Value) -> bool {
+    a["state"] == "unack" || a["state"] == "rtn_unack" || a["state"] == "latched"
+}
+
+/// The journal's `raised` events in `[from, to)`, read a day at a time (the box answers at
+/// most 10,000 events a call); false when a day held more than that (a flood: the count is
+/// then a floor).
+fn raised_alarms(c: &Ctx, from: i64, to: i64) -> Result<(Vec<Value>, bool), String> {
+    let mut out = Vec::new();
+    let mut complete = true;
+    let mut t = from;
+    while t < to {
+        let end = (t + DAY_MS).min(to);
+        let day = records::between::<Value>("alarms.journal", t, end, &json!({}), 10_000)
+            .map_err(|e| c.t("报警日志不可读：", "The alarm journal cannot be read: ") + &err(e))?;
+        complete &= day.len() < 10_000;
+        out.extend(day.into_iter().filter(|e| e["event"] == "raised"));
+        t = end;
+    }
+    Ok((out, complete))
 }
 
 // ------------------------------------------------------------------ boards
@@ -841,16 +994,11 @@ fn board_view(b: BoardId, c: &Ctx, wall: bool) -> View {
             ),
         );
     }
-    let mut links: Vec<(String, String)> = vec![(
-        c.t("全屏（大屏）", "Full screen (wall)"),
-        format!("/x/boards/{}?wall=1", b.id()),
-    )];
-    links.extend(
-        BoardId::ALL
-            .into_iter()
-            .filter(|o| *o != b)
-            .map(|o| (c.t(o.zh(), o.en()), format!("/x/boards/{}", o.id()))),
-    );
+    let links: Vec<(String, String)> = BoardId::ALL
+        .into_iter()
+        .filter(|o| *o != b)
+        .map(|o| (c.t(o.zh(), o.en()), format!("/x/boards/{}", o.id())))
+        .collect();
     // a wall screen shows the board alone
     if wall {
         return page.board(board).into();
@@ -946,20 +1094,25 @@ fn report_sheets(c: &Ctx, from: i64, to: i64) -> Vec<Sheet> {
         sheets.push(s);
     }
 
-    // safety
-    let permits = c.between("safety.permits", from, to);
+    // safety: permits as the permits module counts a day, by type and level
+    let permits = permits_touching(c, from, to);
     add(
-        tr("作业票（计划开始）", "Permits (planned start)"),
+        tr(
+            "作业票（计划期与本期重叠，已批准）",
+            "Permits (approved, planned within the period)",
+        ),
         count(&permits),
         "",
     );
     if let Ok(list) = &permits {
-        let hot = list.iter().filter(|p| p["work"] == "hot_work").count();
-        add(
-            tr("其中动火作业", "of which hot work"),
-            Cell::Number(hot as f64),
-            "",
-        );
+        let mut by: BTreeMap<(String, String), u32> = BTreeMap::new();
+        for p in list {
+            *by.entry((text(p, "work"), text(p, "level"))).or_default() += 1;
+        }
+        for ((work, level), n) in by {
+            let name = format!("{} {}", label(&work, zh), label(&level, zh));
+            add(format!("  {}", name.trim()), Cell::Number(f64::from(n)), "");
+        }
         let mut s = Sheet::new(
             tr("作业票", "Permits"),
             [
@@ -971,69 +1124,99 @@ fn report_sheets(c: &Ctx, from: i64, to: i64) -> Vec<Sheet> {
                 tr("作业单位", "Work unit"),
                 tr("计划开始", "Planned start"),
                 tr("计划结束", "Planned end"),
+                tr("开始作业", "Work began"),
+                tr("关闭", "Closed"),
             ],
         );
         for p in list {
             s.push(vec![
                 text(p, "number").into(),
-                text(p, "work").into(),
-                text(p, "level").into(),
-                text(p, "state").into(),
+                label(&text(p, "work"), zh).into(),
+                label(&text(p, "level"), zh).into(),
+                label(&text(p, "state"), zh).into(),
                 text(p, "location").into(),
                 text(p, "work_unit").into(),
                 t_cell(num(p, "start_ms")),
                 t_cell(num(p, "end_ms")),
+                t_cell(num(p, "started_ms")),
+                t_cell(num(p, "closed_ms")),
             ]);
         }
         sheets.push(s);
     }
     if let Ok(h) = c.all("safety.hazards") {
-        let reported = h
-            .iter()
-            .filter(|x| num(x, "reported_ms").is_some_and(|t| t >= from as f64 && t < to as f64))
-            .count();
-        let open = h.iter().filter(|x| x["state"] != "closed").count();
-        add(
-            tr("新报隐患", "Hidden dangers reported"),
-            Cell::Number(reported as f64),
-            "",
-        );
-        add(
-            tr("未整改隐患（现在）", "Hidden dangers open (now)"),
-            Cell::Number(open as f64),
-            "",
-        );
+        let within =
+            |k: &str, x: &Value| num(x, k).is_some_and(|t| t >= from as f64 && t < to as f64);
+        let open: Vec<&Value> = h.iter().filter(|x| x["state"] != "closed").collect();
+        for (item, n) in [
+            (
+                tr("新报隐患", "Hidden dangers reported"),
+                h.iter().filter(|x| within("reported_ms", x)).count(),
+            ),
+            (
+                tr("本期闭环隐患", "Hidden dangers closed"),
+                h.iter().filter(|x| within("closed_ms", x)).count(),
+            ),
+            (
+                tr("未闭环隐患（现在）", "Hidden dangers not closed (now)"),
+                open.len(),
+            ),
+            (
+                tr("  其中逾期", "  of which overdue"),
+                open.iter().filter(|x| x["overdue"] == true).count(),
+            ),
+            (
+                tr("  其中重大隐患", "  of which major"),
+                open.iter().filter(|x| x["level"] == "major").count(),
+            ),
+        ] {
+            add(item, Cell::Number(n as f64), "");
+        }
     }
 
-    // alarms
-    let journal = c.between("alarms.journal", from, to);
-    if let Ok(list) = &journal {
-        let raised: Vec<&Value> = list.iter().filter(|e| e["event"] == "raised").collect();
-        add(
-            tr("报警次数", "Alarms raised"),
-            Cell::Number(raised.len() as f64),
-            "",
-        );
-        let hours = ((to - from) / HOUR_MS).max(1) as f64;
-        add(
-            tr("平均每小时报警", "Alarms per hour"),
-            Cell::Number(raised.len() as f64 / hours),
-            "",
-        );
-        let mut by_tag: BTreeMap<String, u32> = BTreeMap::new();
-        for e in &raised {
-            *by_tag.entry(text(e, "tag")).or_default() += 1;
+    // alarms: read a day at a time; tag alarms by tag, the modules' by their source
+    match raised_alarms(c, from, to) {
+        Ok((raised, complete)) => {
+            let n = raised.len() as f64;
+            add(
+                tr("报警次数", "Alarms raised"),
+                if complete {
+                    Cell::Number(n)
+                } else {
+                    Cell::Text(format!("≥ {n}"))
+                },
+                "",
+            );
+            let hours = ((to - from) / HOUR_MS).max(1) as f64;
+            add(
+                tr("平均每小时报警（全厂）", "Alarms per hour (whole plant)"),
+                Cell::Number(n / hours),
+                "",
+            );
+            let mut by: BTreeMap<String, u32> = BTreeMap::new();
+            for e in &raised {
+                let who = if text(e, "tag").is_empty() {
+                    let area = text(e, "area");
+                    format!("{} {}", tr("模块报警", "module alarm"), area)
+                        .trim()
+                        .to_string()
+                } else {
+                    text(e, "tag")
+                };
+                *by.entry(who).or_default() += 1;
+            }
+            let mut top: Vec<(String, u32)> = by.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1));
+            let mut s = Sheet::new(
+                tr("报警", "Alarms"),
+                [tr("位号/来源", "Tag/source"), tr("报警次数", "Raised")],
+            );
+            for (who, n) in top.into_iter().take(50) {
+                s.push(vec![who.into(), Cell::Number(f64::from(n))]);
+            }
+            sheets.push(s);
         }
-        let mut top: Vec<(String, u32)> = by_tag.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1));
-        let mut s = Sheet::new(
-            tr("报警", "Alarms"),
-            [tr("位号", "Tag"), tr("报警次数", "Raised")],
-        );
-        for (tag, n) in top.into_iter().take(50) {
-            s.push(vec![tag.into(), Cell::Number(f64::from(n))]);
-        }
-        sheets.push(s);
+        Err(e) => add(tr("报警次数", "Alarms raised"), Cell::Text(e), ""),
     }
 
     // equipment
@@ -1060,9 +1243,9 @@ fn report_sheets(c: &Ctx, from: i64, to: i64) -> Vec<Sheet> {
                 text(o, "number").into(),
                 text(o, "equipment").into(),
                 text(o, "title").into(),
-                text(o, "priority").into(),
-                text(o, "state").into(),
-                text(o, "origin").into(),
+                label(&text(o, "priority"), zh).into(),
+                label(&text(o, "state"), zh).into(),
+                label(&text(o, "origin"), zh).into(),
                 t_cell(num(o, "created_ms")),
             ]);
         }
@@ -1093,7 +1276,7 @@ fn report_sheets(c: &Ctx, from: i64, to: i64) -> Vec<Sheet> {
         for m in &moves {
             s.push(vec![
                 t_cell(num(m, "ts_ms")),
-                text(m, "kind").into(),
+                label(&text(m, "kind"), zh).into(),
                 text(m, "material").into(),
                 text(m, "lot").into(),
                 text(m, "from").into(),
