@@ -1,7 +1,7 @@
 // Browser story: the plant manager's wall screen and phone. The admin opens the 综合 board,
 // drags the standing-alarm list to the top left and saves; opens the board as a wall screen
-// (no menu, dark theme), switches it to full screen and watches it refresh itself; then
-// reads the energy page on a phone.
+// (no menu, dark theme), switches it to full screen, watches it refresh itself and dim when
+// its session ends; then reads the energy page on a phone.
 // Run by tests/browser.rs with BASE, PASSWORD, TOKEN (admin API token), SHOTS, CHROMIUM.
 import assert from "node:assert/strict";
 import { BASE, api, assertClean, launch, newPhone, shot, signIn } from "./lib.mjs";
@@ -29,7 +29,7 @@ try {
   assert.equal(await page.textContent("h1"), "综合看板");
   assert.ok((await page.locator("[data-widget]").count()) >= 12, "the plant board's widgets");
   const body = await page.textContent("main");
-  for (const label of ["今日作业票", "在场人员", "事故隐患", "未确认", "OEE（近8小时）", "今日能耗"]) {
+  for (const label of ["今日作业票", "在场人员", "事故隐患", "未确认", "OEE（近24小时）", "今日能耗"]) {
     assert.ok(body.includes(label), label);
   }
   await page.waitForSelector("[data-widget=equipment_states] canvas", { timeout: 10000 });
@@ -65,6 +65,16 @@ try {
   const bottom = await page.evaluate(() => document.querySelector("[data-board]").getBoundingClientRect().bottom);
   assert.ok(bottom <= 2400, `the whole board is on the screen (bottom at ${bottom} px)`);
   await shot(page, "board-wall-zh");
+  // the wall's session ends (the sign-in page comes back): the board dims and says since when
+  const boardUrl = (u) => u.pathname === "/x/boards/overall";
+  await page.route(boardUrl, (route) =>
+    route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>登录</title><form method=post></form>" }));
+  await page.waitForSelector("[data-board][data-stale]", { timeout: 15000 });
+  assert.match(await page.textContent(".board-stale"), /数据已过期：自 \d\d:\d\d 起/);
+  await shot(page, "board-wall-stale-zh");
+  await page.unroute(boardUrl);
+  await page.waitForSelector("[data-board]:not([data-stale])", { timeout: 15000 });
+  assert.equal(await page.locator(".board-stale").count(), 0, "fresh figures clear the notice");
 
   // the energy page on a phone
   for (let i = 0; i < 60 && !(await running("energy")); i++) await new Promise((r) => setTimeout(r, 500));

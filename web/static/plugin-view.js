@@ -2,7 +2,8 @@
 // Each [data-plugin-chart] holds the plugin's chart data as JSON (the WIT `chart-data`
 // variant): {"TimeSeries": [series]}, {"Bars": [slices]}, {"Pie": [slices]}; each
 // [data-plugin-gauge] a `gauge` record. A [data-board] reloads itself every
-// data-refresh seconds (the page is fetched again and the board replaced), goes full
+// data-refresh seconds (the page is fetched again and the board replaced; when that fails
+// it dims, data-stale, and says since when), goes full
 // screen on [data-fullscreen], and, with data-arrange, lets its widgets be dragged and
 // resized on the grid and posts their places (`<id>` = `x,y,w,h`) to that address.
 (function () {
@@ -204,17 +205,39 @@
       fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-board]");
-          if (!fresh) return;
+          // signed out (the sign-in page comes back), refused or a broken page: say so
+          var fresh = html && new DOMParser().parseFromString(html, "text/html").querySelector("[data-board]");
+          if (!fresh) { stale(board); return; }
+          current(board);
+          board.setAttribute("data-rendered", fresh.getAttribute("data-rendered") || "");
           dispose(board);
           board.innerHTML = fresh.innerHTML;
           draw(board);
           fit(board);
           board.setAttribute("data-refreshed", String(Date.now()));
         })
-        .catch(function () { /* the next round tries again */ });
+        .catch(function () { stale(board); /* the next round tries again */ });
     }, every * 1000);
+  }
+
+  // a board whose refresh fails dims and says since when (the plant time the box wrote its
+  // last good figures) they are old
+  function stale(board) {
+    if (board.hasAttribute("data-stale")) return;
+    var hhmm = board.getAttribute("data-rendered") || "";
+    board.setAttribute("data-stale", "");
+    var p = document.createElement("p");
+    p.className = "flash err board-stale";
+    p.setAttribute("role", "alert");
+    p.textContent = (board.getAttribute("data-stale-label") || "").replace("{time}", hhmm);
+    board.parentNode.insertBefore(p, board);
+    fit(board);
+  }
+  function current(board) {
+    if (!board.hasAttribute("data-stale")) return;
+    board.removeAttribute("data-stale");
+    var p = board.previousElementSibling;
+    if (p && p.classList.contains("board-stale")) p.remove();
   }
 
   // on a wall screen the rows the board uses share the screen's height (never below 64 px)

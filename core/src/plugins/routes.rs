@@ -427,6 +427,7 @@ async fn show(
                 has_board,
                 can_arrange,
                 wall,
+                rendered_ms => crate::util::now_ms(),
             };
             Ok(if wall {
                 context! { nav => (), html_class => "dark wall", ..c }

@@ -63,7 +63,7 @@ pub const CATALOGUE: &[Kind] = &[
     ),
     kind("batches", "在产批次", "Batches running", 6, 3),
     kind("output", "今日产出", "Output today", 4, 2),
-    kind("oee", "OEE（近8小时）", "OEE (last 8 h)", 6, 2),
+    kind("oee", "OEE（近24小时）", "OEE (last 24 h)", 6, 2),
     kind("equipment_states", "设备状态", "Equipment states", 3, 3),
     kind("work_orders", "维修工单", "Work orders", 4, 2),
     kind("faults", "停机与故障", "Equipment down", 6, 3),

@@ -577,7 +577,11 @@ fn build(c: &Ctx, id: &str) -> Result<WidgetContent, String> {
                     c.t("产出", "Output"),
                     if out.is_empty() { "0".into() } else { out },
                 ),
-                Kpi::new(c.t("平均收率", "Mean yield"), fmt(mean, 1)).unit("%"),
+                Kpi::new(
+                    c.t("产量达成率（均值）", "Output vs plan (mean)"),
+                    fmt(mean, 1),
+                )
+                .unit("%"),
             ])
         }
         "oee" => {
