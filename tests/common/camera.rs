@@ -30,7 +30,11 @@ fn available() -> bool {
     Command::new(PYTHON)
         .args([
             "-c",
-            "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+            // the server and every element the camera's pipelines use
+            "import gi; gi.require_version('GstRtspServer', '1.0'); gi.require_version('Gst', '1.0'); \
+             from gi.repository import GstRtspServer, Gst; Gst.init(None); \
+             assert all(Gst.ElementFactory.find(e) for e in \
+             ('videotestsrc', 'clockoverlay', 'x264enc', 'rtph264pay', 'jpegenc', 'rtpjpegpay'))",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -51,10 +55,10 @@ impl Camera {
         if !available() {
             assert!(
                 !required,
-                "NPLUSX_REQUIRE_RTSP=1 but GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0) is not installed"
+                "NPLUSX_REQUIRE_RTSP=1 but GStreamer's RTSP server or an element the camera uses is not installed (python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-x)"
             );
             eprintln!(
-                "SKIPPED: no RTSP camera (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)"
+                "SKIPPED: no RTSP camera (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-x)"
             );
             return None;
         }

@@ -820,7 +820,8 @@ fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row()
 
 /// The warehouse X module's way in: a plugin posts a movement with the `inventory.move`
 /// action, checked by the same rules as the console (a refusal names the rule and changes
-/// nothing), posted as the plugin, and hears the `inventory.moved` event.
+/// nothing), posted as the plugin, and hears the `inventory.moved` event; a person pressing
+/// the plugin's button posts as themselves, refused without write on inventory.
 #[test]
 fn a_plugin_posts_stock_by_the_same_rules() {
     use crate::common::plugins as plugin;
@@ -901,6 +902,69 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     assert!(mv["by"].as_str().unwrap().contains("hostile"), "{mv}");
     crate::common::eventually(20, || page().contains("heard: inventory.moved"));
     assert!(page().contains("WMS pick 17"));
+
+    // a person pressing the plugin's button moves stock as themselves, with their own
+    // permission: write on the plugin's module (bi) is not write on inventory
+    let r = api.post_json(
+        "/api/v1/roles",
+        &json!({"id": "bi_editor", "name_zh": "报表编辑", "name_en": "BI editor",
+                "grants": {"bi": ["read", "write"]}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let users = api.get("/api/v1/users").json();
+    let give = |user: &str, role: &str, name: &str| {
+        let u = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == user)
+            .unwrap();
+        let r = api.put_json(
+            &format!("/api/v1/users/{}", u["id"]),
+            &json!({"display_name": name, "roles": [role, "bi_editor"], "enabled": true}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    give("liu.yang", "viewer", "刘洋");
+    give("chen.xiaoyan", "warehouse", "陈晓燕");
+    // the same label: the page does not post again, the button posts this movement
+    let r = api.put_json(
+        "/api/v1/plugins/hostile/settings",
+        &json!({"settings": {"mode": "stock", "label": "issue", "move": json!(
+                    {"kind": "issue", "material": tol, "lot": lot, "from": loc, "qty": 2.0,
+                     "reference": "WMS pick 18"}).to_string()},
+                "grants": caps}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    crate::common::eventually(20, || api.plugin_running("hostile"));
+    let before = on_hand(&api, tol, loc);
+    let press = |user: &str| {
+        let c = s.login(user);
+        let r = c.submit("/x/hostile/main/move", &[]);
+        assert_eq!(r.status, 303, "{}", r.body);
+        c.get("/x/hostile/main").body
+    };
+    // a viewer given the plugin's pages: refused with the reason, nothing moved
+    let b = press("liu.yang");
+    assert!(
+        b.contains("pressed: Err(Error::Denied(") && b.contains("liu.yang may not do this"),
+        "{b}"
+    );
+    assert_eq!(on_hand(&api, tol, loc), before);
+    // the warehouse keeper: posted, and the ledger names her
+    let b = press("chen.xiaoyan");
+    assert!(b.contains("pressed: Ok("), "{b}");
+    assert!((on_hand(&api, tol, loc) - (before - 2.0)).abs() < 1e-6);
+    let ledger = api
+        .get(&format!("/api/v1/inventory/movements?material={tol}"))
+        .json();
+    let mv = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reference"] == "WMS pick 18")
+        .expect("the keeper's movement in the ledger");
+    assert!(mv["by"].as_str().unwrap().contains("chen.xiaoyan"), "{mv}");
 }
 
 /// Postings from several clients at once, the process killed mid-stream (a power cut): on

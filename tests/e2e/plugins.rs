@@ -1049,6 +1049,7 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         line(&b, "quality.samples").starts_with("Error::Denied"),
         "{b}"
     );
+    assert!(line(&b, "locations").starts_with("Error::Denied"), "{b}");
     assert!(line(&b, "safety.permits").contains("records.safety"), "{b}");
     let assets = line(&b, "assets");
     assert!(
@@ -1073,6 +1074,12 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         let n: u64 = l.split(' ').next().unwrap_or("").parse().unwrap_or(0);
         assert!(n > 0 && l.contains(" rows {"), "{c}: {l}");
     }
+    // the stores' locations, with their warehouse, for scanning and labels
+    let locs = line(&b, "locations");
+    assert!(
+        locs.contains(" rows {") && locs.contains("&quot;warehouse&quot;:&quot;"),
+        "{locs}"
+    );
     assert_eq!(line(&b, "actions"), "equipment.propose-work-order");
     let proposed: Value =
         serde_json::from_str(&line(&b, "proposed").replace("&quot;", "\"")).unwrap();

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::runtime::{Guest, nplusx, wit};
 use super::store as kv;
+use crate::auth::model::Level;
 use crate::tags::model::{DataType, Quality, Value};
 use crate::util::now_ms;
 
@@ -69,15 +70,30 @@ pub fn collections(g: &Guest) -> Vec<String> {
 /// Alarm keys one plugin may use.
 const MAX_ALARM_KEYS: usize = 200;
 
-/// The actions `actions.invoke` offers, each with the capabilities that allow it: the
-/// broad `actions` (contract 0.1) or the module's own.
-pub const ACTIONS: &[(&str, &[&str])] = &[
-    ("alarms.acknowledge", &["actions", "actions.alarms"]),
-    ("alarms.acknowledge-own", &["actions", "actions.alarms"]),
-    ("inventory.move", &["actions", "actions.inventory"]),
+/// The actions `actions.invoke` offers, each with the capabilities that allow it (the broad
+/// `actions` of contract 0.1 or the module's own) and, when the plugin is answering a
+/// person's submission, the permission that person needs: the one the console asks for the
+/// same thing.
+pub const ACTIONS: &[(&str, &[&str], (&str, Level))] = &[
+    (
+        "alarms.acknowledge",
+        &["actions", "actions.alarms"],
+        ("automation", Level::Write),
+    ),
+    (
+        "alarms.acknowledge-own",
+        &["actions", "actions.alarms"],
+        ("automation", Level::Write),
+    ),
+    (
+        "inventory.move",
+        &["actions", "actions.inventory"],
+        ("inventory", Level::Write),
+    ),
     (
         "equipment.propose-work-order",
         &["actions", "actions.equipment"],
+        ("equipment", Level::Write),
     ),
 ];
 
@@ -529,10 +545,26 @@ fn v01_rows(app: &crate::app::App, collection: &str) -> Result<Vec<serde_json::V
 }
 
 pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Error> {
-    let Some((_, caps)) = ACTIONS.iter().find(|(n, _)| *n == name) else {
+    let Some((_, caps, (module, level))) = ACTIONS.iter().find(|(n, ..)| *n == name) else {
         return Err(wit::Error::NotFound(format!("no action {name}")));
     };
     g.allow_one_of(caps)?;
+    // answering a person: the action is theirs, with their permission, audited as them
+    let actor = match &g.caller {
+        Some(p) if !p.can(module, *level) => {
+            let who = p.actor().name;
+            g.log.push_host(
+                "warn",
+                &format!("{name} refused: {who} has no {} on {module}", level.id()),
+            );
+            return Err(wit::Error::Denied(format!(
+                "{who} may not do this: their role has no {} permission on the {module} module",
+                level.id()
+            )));
+        }
+        Some(p) => p.actor(),
+        None => g.actor(),
+    };
     g.rate("action", 120)?;
     let args: serde_json::Value = serde_json::from_str(args)
         .map_err(|e| wit::Error::Invalid(format!("arguments must be JSON: {e}")))?;
@@ -543,7 +575,6 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
         .take(500)
         .collect::<String>();
     let app = g.app()?;
-    let actor = g.actor();
     let en = |e: crate::error::Error| e.msg().render(crate::i18n::Lang::En);
     match name {
         "alarms.acknowledge" => {

@@ -31,6 +31,8 @@ pub enum Call {
         action: String,
         fields: Vec<(String, String)>,
         lang: String,
+        /// Who submitted it.
+        caller: Box<crate::web::context::Principal>,
         reply: tokio::sync::oneshot::Sender<Result<view::Outcome, String>>,
     },
     Tags(Batch),
@@ -447,10 +449,16 @@ fn run(
                 action,
                 fields,
                 lang,
+                caller,
                 reply,
             }) => answer(
                 reply,
-                call(l, |m, s| m.call_action(s, &page, &action, &fields, &lang)),
+                call(l, |m, s| {
+                    s.data_mut().guest.caller = Some(*caller);
+                    let r = m.call_action(s, &page, &action, &fields, &lang);
+                    s.data_mut().guest.caller = None;
+                    r
+                }),
             ),
             Some(Call::Stop) => Ok(()),
         };

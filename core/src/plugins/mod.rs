@@ -990,6 +990,8 @@ impl Plugins {
         wait(answer).await
     }
 
+    /// A form submission or button by `caller`: the module actions the plugin invokes while
+    /// answering it act as that person (see `host::invoke`).
     pub async fn action(
         &self,
         id: &str,
@@ -997,6 +999,7 @@ impl Plugins {
         action: &str,
         fields: Vec<(String, String)>,
         lang: &str,
+        caller: crate::web::context::Principal,
     ) -> std::result::Result<view::Outcome, String> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(
@@ -1006,6 +1009,7 @@ impl Plugins {
                 action: action.into(),
                 fields,
                 lang: lang.into(),
+                caller: Box::new(caller),
                 reply,
             },
         )?;

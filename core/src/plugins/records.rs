@@ -81,6 +81,11 @@ pub const COLLECTIONS: &[Collection] = &[
         Some("inventory"),
     ),
     untimed("inventory.stock", "records.inventory", Some("inventory")),
+    untimed(
+        "inventory.locations",
+        "records.inventory",
+        Some("inventory"),
+    ),
     timed(
         "inventory.movements",
         "records.inventory",
@@ -232,6 +237,7 @@ pub fn rows(
     let mut out = match c.name {
         "inventory.materials" => materials(&r, limit)?,
         "inventory.stock" => stock(&r, app, limit)?,
+        "inventory.locations" => locations(&r, limit)?,
         "inventory.movements" => movements(&r, span, limit)?,
         "production.batches" => batches(&r, span, limit)?,
         "production.oee" => oee_rows(&r, now, limit)?,
@@ -309,6 +315,36 @@ fn stock(r: &impl Reader, app: &App, limit: usize) -> Result<Vec<Value>, wit::Er
                 "expires": s.expires,
                 "days_left": s.days_left,
                 "last_move_ms": s.balance.last_move_ms,
+            })
+        })
+        .collect())
+}
+
+/// `inventory.locations` (not timed), in id order: `id` (what `inventory.move` takes as
+/// `from` / `to`), `code` (unique within its warehouse), `name`, `warehouse` (code),
+/// `warehouse_name`, `hazmat_store` (危险化学品专用仓库), `major_hazard` (a major hazard
+/// installation: moves need a second custodian), `capacity_kg` (0: no limit).
+fn locations(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
+    let stores: HashMap<u64, _> = inventory::warehouses(r)
+        .map_err(service)?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    Ok(inventory::locations(r)
+        .map_err(service)?
+        .into_iter()
+        .take(limit)
+        .map(|l| {
+            let w = stores.get(&l.warehouse);
+            json!({
+                "id": l.id,
+                "code": l.code,
+                "name": l.name,
+                "warehouse": w.map(|w| w.code.as_str()),
+                "warehouse_name": w.map(|w| w.name.as_str()),
+                "hazmat_store": w.is_some_and(|w| w.hazmat_store),
+                "major_hazard": w.is_some_and(|w| w.major_hazard),
+                "capacity_kg": l.capacity_kg,
             })
         })
         .collect())

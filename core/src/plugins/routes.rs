@@ -526,7 +526,14 @@ async fn plugin_action(
     let outcome = ctx
         .app
         .plugins
-        .action(&id, &page, &action, fields.clone(), ctx.lang.code())
+        .action(
+            &id,
+            &page,
+            &action,
+            fields.clone(),
+            ctx.lang.code(),
+            ctx.who.clone(),
+        )
         .await
         .map_err(plugin_error)?;
     if !outcome.errors.is_empty() {

@@ -805,6 +805,9 @@ pub struct Guest {
     pub budget: Duration,
     /// The contract the plugin was built for (minor version: 1 for 0.1).
     pub minor: u32,
+    /// The person whose submission the plugin is answering (during `action` only): module
+    /// actions it invokes act as them and need their permission.
+    pub caller: Option<crate::web::context::Principal>,
     /// Denials already audited (capability → minute), so a looping plugin cannot flood the
     /// audit log.
     denied: HashMap<&'static str, i64>,
@@ -839,6 +842,7 @@ impl Guest {
             host_time: Duration::ZERO,
             budget,
             minor: super::manifest::WIT_MINOR,
+            caller: None,
             denied: HashMap::new(),
             rates: HashMap::new(),
         }
@@ -1131,8 +1135,8 @@ impl self::nplusx::plugin::actions::Host for HostState {
         self.timed(|g| {
             Ok(super::host::ACTIONS
                 .iter()
-                .filter(|(_, caps)| g.holds_any(caps))
-                .map(|(name, _)| name.to_string())
+                .filter(|(_, caps, _)| g.holds_any(caps))
+                .map(|(name, ..)| name.to_string())
                 .collect())
         })
     }

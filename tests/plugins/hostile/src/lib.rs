@@ -273,6 +273,13 @@ impl Guest for Plugin {
                     }
                 };
                 blocks.push(Block::Text(format!("moved: {said}")));
+                // the same movement posted by whoever presses the button
+                blocks.push(Block::Buttons(vec![nplusx::plugin::views::Button {
+                    action: "move".into(),
+                    label: "Move".into(),
+                    confirm: String::new(),
+                    danger: false,
+                }]));
                 HEARD.with(|h| {
                     for e in h.borrow().iter() {
                         blocks.push(Block::Text(format!("heard: {e}")));
@@ -355,6 +362,7 @@ impl Guest for Plugin {
                     blocks.push(Block::Text(format!("{c}: {}", said(records::between(c, now - 30 * 86_400_000, now + 1, "{}", 5)))));
                 }
                 blocks.push(Block::Text(format!("assets: {}", said(records::query("equipment.assets", &format!("{{\"tag_no\":\"{}\"}}", setting("label")), 5)))));
+                blocks.push(Block::Text(format!("locations: {}", said(records::query("inventory.locations", "{}", 5)))));
                 blocks.push(Block::Text(format!("untimed window: {}", said(records::between("equipment.assets", now - 60_000, now, "{}", 5)))));
                 blocks.push(Block::Text(format!("long window: {}", said(records::between("alarms.journal", 0, now, "{}", 5)))));
                 blocks.push(Block::Text(format!("actions: {}", actions::available().map(|c| c.join(",")).unwrap_or_default())));
@@ -450,6 +458,11 @@ impl Guest for Plugin {
                 storage::set(&format!("at:{id}"), at.as_bytes()).map_err(|e| format!("{e:?}"))?;
             }
             return Ok(Outcome { message: format!("arranged {}", fields.len()), errors: vec![], next_page: String::new() });
+        }
+        if action == "move" {
+            // the person who pressed the button moves the stock, with their permission
+            let r = actions::invoke("inventory.move", &setting("move"));
+            return Ok(Outcome { message: format!("pressed: {r:?}"), errors: vec![], next_page: String::new() });
         }
         let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.clone()).unwrap_or_default();
         if action != "save" {
