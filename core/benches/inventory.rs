@@ -160,6 +160,7 @@ fn setup(store: &Store) {
             code: format!("M{i:05}"),
             name: format!("物料 {i}"),
             spec: String::new(),
+            category: Default::default(),
             base_unit: "kg".into(),
             units: vec![],
             cas: String::new(),

@@ -727,6 +727,7 @@ fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row()
     let csv = api.get("/api/v1/inventory/sheets/materials?format=csv");
     assert_eq!(csv.status, 200);
     assert!(csv.body.contains("(code)") && csv.body.contains("RM-TOL"));
+    assert!(csv.body.contains("(category)") && csv.body.contains(",raw,"));
     let r = api.post_multipart(
         "/api/v1/inventory/sheets/materials",
         "file",
@@ -783,6 +784,37 @@ fn materials_and_partners_round_trip_through_a_sheet_with_a_report_per_bad_row()
     )
     .clone();
     assert_eq!(m["hazmat"], true);
+    assert_eq!(m["category"], "other", "a sheet without categories: 其他");
+    // categories by Chinese name or id; an unknown one named with its row
+    let sheet = |body: &str| {
+        api.post_multipart(
+            "/api/v1/inventory/sheets/materials",
+            "file",
+            "m.csv",
+            "text/csv",
+            body.as_bytes(),
+        )
+    };
+    let r = sheet(
+        "code,name,base_unit,cas,hazmat,storage_group,category\nRM-NEW1,乙醇,kg,64-17-5,是,flammable_liquid,溶剂\n",
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["rows"][0]["field"], "category");
+    assert_eq!(r.json()["error"]["rows"][0]["row"], 2);
+    let r = sheet(
+        "code,name,base_unit,cas,hazmat,storage_group,category\nRM-NEW1,乙醇,kg,64-17-5,是,flammable_liquid,辅料\n",
+    );
+    assert_eq!(r.json(), json!({"created": 0, "updated": 1}));
+    // the old sheet again: its empty category leaves the material's as it is
+    let r = sheet(good);
+    assert_eq!(r.json(), json!({"created": 0, "updated": 0}));
+    let m = find(
+        &api.get("/api/v1/inventory/materials").json(),
+        "code",
+        "RM-NEW1",
+    )
+    .clone();
+    assert_eq!(m["category"], "auxiliary");
     // the sheet cannot do what the form may not: a 剧毒 item in stock stays 剧毒
     let dms = "code,name,base_unit,cas,hazmat,highly_toxic,storage_group\nRM-DMS,硫酸二甲酯,kg,77-78-1,是,否,toxic\n";
     let r = api.post_multipart(

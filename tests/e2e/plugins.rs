@@ -1074,6 +1074,12 @@ fn plugins_built_for_either_contract_run_side_by_side() {
         let n: u64 = l.split(' ').next().unwrap_or("").parse().unwrap_or(0);
         assert!(n > 0 && l.contains(" rows {"), "{c}: {l}");
     }
+    // a movement carries its material's category and its value at standard cost
+    let mv = line(&b, "inventory.movements");
+    assert!(
+        mv.contains("&quot;value&quot;:") && mv.contains("&quot;category&quot;:&quot;"),
+        "{mv}"
+    );
     // the stores' locations, with their warehouse, for scanning and labels
     let locs = line(&b, "locations");
     assert!(

@@ -185,11 +185,28 @@ impl LotNumbers {
 }
 
 /// Material codes and base units by id.
-fn material_codes(r: &impl Reader) -> Result<HashMap<u64, (String, String)>, wit::Error> {
+/// What rows name a material by: its code, base unit, category and standard cost.
+#[derive(Clone)]
+struct MaterialRef {
+    code: String,
+    unit: String,
+    category: &'static str,
+    unit_cost: f64,
+}
+
+fn material_codes(r: &impl Reader) -> Result<HashMap<u64, MaterialRef>, wit::Error> {
     Ok(inventory::materials(r)
         .map_err(service)?
         .into_iter()
-        .map(|m| (m.id, (m.code, m.base_unit)))
+        .map(|m| {
+            let x = MaterialRef {
+                code: m.code,
+                unit: m.base_unit,
+                category: m.category.id(),
+                unit_cost: m.unit_cost,
+            };
+            (m.id, x)
+        })
         .collect())
 }
 
@@ -259,7 +276,8 @@ pub fn rows(
 // ------------------------------------------------------------------ inventory
 
 /// `inventory.materials` (not timed), in id order:
-/// `id`, `code`, `name`, `spec`, `unit` (the base unit stock is kept in), `cas`,
+/// `id`, `code`, `name`, `spec`, `category` (`raw`, `auxiliary`, `intermediate`, `product`,
+/// `packaging`, `spare`, `other`), `unit` (the base unit stock is kept in), `cas`,
 /// `ghs` (GHS hazard class ids), `hazmat`, `highly_toxic`, `precursor_class` (0–3),
 /// `explosive_precursor`, `safety_stock`, `reorder_point`, `max_stock` (base units, 0:
 /// none), `shelf_life_days` (0: none), `active`.
@@ -274,6 +292,7 @@ fn materials(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
                 "code": m.code,
                 "name": m.name,
                 "spec": m.spec,
+                "category": m.category.id(),
                 "unit": m.base_unit,
                 "cas": m.cas,
                 "ghs": m.ghs,
@@ -355,7 +374,8 @@ fn locations(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
 /// `id`, `ts_ms`, `kind` (`receipt`, `issue`, `return`, `transfer`, `adjust`, `count`,
 /// `scrap`, `delivery`), `material` (code), `lot` (lot number), `from`, `to` (location
 /// codes, null: outside the stores), `qty` (base units, always positive: the direction is
-/// from → to), `unit` (base unit), `reason`, `reference` (the document: `PO-12`, a batch
+/// from → to), `unit` (base unit), `category` (the material's), `value` (`qty` × the
+/// material's standard cost, CNY, as it stands now), `reason`, `reference` (the document: `PO-12`, a batch
 /// number…), `by`, `state` (`posted`, or `pending` for a 剧毒 movement waiting for the
 /// second custodian).
 fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit::Error> {
@@ -384,18 +404,20 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
     Ok(list
         .into_iter()
         .map(|m| {
-            let (code, unit) = mats.get(&m.material).cloned().unzip();
+            let mat = mats.get(&m.material);
             let ts = at(&m);
             json!({
                 "id": m.id,
                 "ts_ms": ts,
                 "kind": m.kind.id(),
-                "material": code,
+                "material": mat.map(|x| x.code.as_str()),
+                "category": mat.map(|x| x.category),
                 "lot": lots.get(r, m.lot),
                 "from": m.from.and_then(|l| locs.get(&l)),
                 "to": m.to.and_then(|l| locs.get(&l)),
                 "qty": m.qty,
-                "unit": unit,
+                "unit": mat.map(|x| x.unit.as_str()),
+                "value": mat.map(|x| x.unit_cost * m.qty),
                 "reason": m.reason,
                 "reference": m.reference,
                 "by": m.by,
@@ -436,12 +458,12 @@ fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
             .iter()
             .filter_map(|id| inventory::movement(r, *id).ok())
             .map(|m| {
-                let (code, unit) = mats.get(&m.material).cloned().unzip();
+                let mat = mats.get(&m.material);
                 json!({
-                    "material": code,
+                    "material": mat.map(|x| x.code.as_str()),
                     "lot": lots.get(r, m.lot),
                     "qty": m.qty,
-                    "unit": unit,
+                    "unit": mat.map(|x| x.unit.as_str()),
                 })
             })
             .collect();
@@ -675,7 +697,7 @@ fn samples(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
             json!({
                 "id": s.id,
                 "number": s.number,
-                "material": mats.get(&s.material).map(|m| m.0.clone()),
+                "material": mats.get(&s.material).map(|m| m.code.clone()),
                 "lot": s.lot.and_then(|l| lots.get(r, l)),
                 "point": point.map(|p| p.code.clone()),
                 "stage": point.map(|p| id_of(&p.stage)),
@@ -717,7 +739,7 @@ fn nonconformances(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Valu
             json!({
                 "id": n.id,
                 "sample": sample,
-                "material": mats.get(&n.material).map(|m| m.0.clone()),
+                "material": mats.get(&n.material).map(|m| m.code.clone()),
                 "lot": n.lot.and_then(|l| lots.get(r, l)),
                 "opened_ms": n.opened_ms,
                 "finding": n.finding,

@@ -223,6 +223,7 @@ pub fn seed(app: &App) -> Result<()> {
                 code: code.into(),
                 name: name.into(),
                 spec: spec.into(),
+                category: crate::modules::inventory::model::Category::Spare,
                 base_unit: unit.into(),
                 units: Vec::new(),
                 cas: String::new(),

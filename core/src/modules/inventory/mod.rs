@@ -388,6 +388,7 @@ pub(crate) mod fixtures {
             code: "RM-TOL".into(),
             name: "甲苯".into(),
             spec: "工业级 99.5%".into(),
+            category: Default::default(),
             base_unit: "kg".into(),
             units: vec![UnitConv {
                 unit: "桶".into(),

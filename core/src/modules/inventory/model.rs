@@ -14,6 +14,72 @@ pub struct UnitConv {
     pub factor: f64,
 }
 
+/// What a material is to the plant (物料类别): reports and analyses group by it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 原料
+    Raw,
+    /// 辅料 (initiators, neutralisers, solvents used up in the process)
+    Auxiliary,
+    /// 中间体
+    Intermediate,
+    /// 成品
+    Product,
+    /// 包装材料
+    Packaging,
+    /// 备品备件
+    Spare,
+    /// 其他 (materials kept before categories existed)
+    #[default]
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Raw,
+        Category::Auxiliary,
+        Category::Intermediate,
+        Category::Product,
+        Category::Packaging,
+        Category::Spare,
+        Category::Other,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Category::Raw => "raw",
+            Category::Auxiliary => "auxiliary",
+            Category::Intermediate => "intermediate",
+            Category::Product => "product",
+            Category::Packaging => "packaging",
+            Category::Spare => "spare",
+            Category::Other => "other",
+        }
+    }
+
+    /// By id or by its Chinese name (as a sheet may carry it); empty: `other`.
+    pub fn parse(s: &str) -> Option<Category> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Some(Category::Other);
+        }
+        Category::ALL.into_iter().find(|c| {
+            c.id().eq_ignore_ascii_case(s)
+                || matches!(
+                    (c, s),
+                    (Category::Raw, "原料")
+                        | (Category::Auxiliary, "辅料")
+                        | (Category::Intermediate, "中间体")
+                        | (Category::Product, "成品")
+                        | (Category::Packaging, "包装材料" | "包材")
+                        | (Category::Spare, "备品备件" | "备件")
+                        | (Category::Other, "其他")
+                )
+        })
+    }
+}
+
 /// A material (raw material, intermediate, finished product, spare).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Material {
@@ -25,6 +91,9 @@ pub struct Material {
     /// 规格型号
     #[serde(default)]
     pub spec: String,
+    /// 物料类别 (`other` for materials kept before categories existed).
+    #[serde(default)]
+    pub category: Category,
     /// The unit stock is kept in (kg, L, 个…).
     pub base_unit: String,
     /// Other units and their factors to the base unit.

@@ -9,8 +9,8 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    CreditPolicy, LicenceKind, Location, Lot, LotQuality, Material, MoveKind, Movement, Partner,
-    PartnerRole, Settings, StorageRule, Warehouse,
+    Category, CreditPolicy, LicenceKind, Location, Lot, LotQuality, Material, MoveKind, Movement,
+    Partner, PartnerRole, Settings, StorageRule, Warehouse,
 };
 use super::service::{self as svc, MoveInput, Posted, StockFilter, StockRow};
 use crate::auth::model::Level;
@@ -506,6 +506,7 @@ fn materials_data(ctx: &Ctx, values: serde_json::Value) -> Result<minijinja::Val
     Ok(context! {
         rows => to_value(&rows),
         groups => groups,
+        categories => Category::ALL.map(Category::id).to_vec(),
         values => to_value(&values),
         can_write => ctx.who.can(M, Level::Write),
     })
@@ -545,6 +546,8 @@ fn material_form(f: &FormData) -> Result<Material, Error> {
         code: f.get("code").into(),
         name: f.get("name").into(),
         spec: f.get("spec").into(),
+        category: Category::parse(f.get("category"))
+            .ok_or_else(|| Error::invalid("category", "inventory.err.category"))?,
         base_unit: f.get("base_unit").into(),
         units: super::sheet::parse_units(f.get("units"))?,
         cas: f.get("cas").into(),

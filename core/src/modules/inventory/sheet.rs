@@ -10,8 +10,8 @@ use actix_web::{HttpResponse, get, post, web};
 use minijinja::context;
 
 use super::model::{
-    Contact, CreditPolicy, Licence, LicenceKind, Material, Partner, PartnerPrice, PartnerRole,
-    UnitConv,
+    Category, Contact, CreditPolicy, Licence, LicenceKind, Material, Partner, PartnerPrice,
+    PartnerRole, UnitConv,
 };
 use super::service::{self as svc, Imported};
 use crate::auth::model::Level;
@@ -30,6 +30,7 @@ pub const MATERIAL_COLUMNS: &[&str] = &[
     "code",
     "name",
     "spec",
+    "category",
     "base_unit",
     "units",
     "cas",
@@ -90,6 +91,7 @@ pub fn materials_table(lang: Lang, list: &[Material]) -> Table {
                     m.code.clone(),
                     m.name.clone(),
                     m.spec.clone(),
+                    m.category.id().to_string(),
                     m.base_unit.clone(),
                     units_text(&m.units),
                     m.cas.clone(),
@@ -316,6 +318,15 @@ fn number<T: std::str::FromStr + Default>(r: &Row, k: &'static str) -> Result<T>
     }
 }
 
+/// 物料类别 by id (`raw`) or Chinese name (原料); empty: the material's own (a sheet from
+/// before categories existed changes nothing), `other` for a new one.
+fn category(r: &Row, base: Option<&Material>) -> Result<Category> {
+    match cell(r, "category") {
+        "" => Ok(base.map_or(Category::Other, |b| b.category)),
+        c => Category::parse(c).ok_or_else(|| Error::invalid("category", "inventory.err.category")),
+    }
+}
+
 fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
     let units = parse_units(cell(r, "units"))?;
     Ok(Material {
@@ -323,6 +334,7 @@ fn material_of(r: &Row, base: Option<&Material>) -> Result<Material> {
         code: cell(r, "code").into(),
         name: cell(r, "name").into(),
         spec: cell(r, "spec").into(),
+        category: category(r, base)?,
         base_unit: cell(r, "base_unit").into(),
         units,
         cas: cell(r, "cas").into(),
