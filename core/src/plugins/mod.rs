@@ -15,6 +15,7 @@ pub mod instance;
 pub mod jobs;
 pub mod manifest;
 pub mod package;
+pub mod pivot;
 pub mod records;
 pub mod routes;
 pub mod runtime;
