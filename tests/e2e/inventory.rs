@@ -717,6 +717,78 @@ fn a_stock_count_posts_its_variance_on_approval_and_the_analysis_shows_the_stock
     ] {
         assert_eq!(keeper.get(&page).status, 200, "{page}");
     }
+
+    // the ledger as a pivot (BI): quantity, value and count by category × month equal the
+    // ledger summed by hand
+    let mats = api.get("/api/v1/inventory/materials").json();
+    let of: std::collections::HashMap<u64, (String, f64)> = mats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let cat = m["category"].as_str().unwrap().to_string();
+            (
+                m["id"].as_u64().unwrap(),
+                (cat, m["unit_cost"].as_f64().unwrap()),
+            )
+        })
+        .collect();
+    let ledger = api.get("/api/v1/inventory/movements?limit=1000").json();
+    let ledger = ledger.as_array().unwrap();
+    assert!(ledger.len() < 1000, "the whole demo ledger in one page");
+    let mut by_hand: std::collections::BTreeMap<String, (f64, f64, u64)> = Default::default();
+    for m in ledger.iter().filter(|m| m["state"] == "posted") {
+        let (cat, cost) = &of[&m["material"].as_u64().unwrap()];
+        let qty = m["qty"].as_f64().unwrap();
+        let e = by_hand.entry(cat.clone()).or_default();
+        *e = (e.0 + qty, e.1 + qty * cost, e.2 + 1);
+    }
+    let r = keeper.get(
+        "/api/v1/inventory/movements/pivot?rows=category&columns=ts_ms:month&measures=sum:qty,sum:value,count",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    let cats: Vec<String> = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cats, by_hand.keys().cloned().collect::<Vec<_>>());
+    assert!(cats.contains(&"raw".to_string()) && cats.contains(&"product".to_string()));
+    for (i, c) in cats.iter().enumerate() {
+        let (qty, value, n) = by_hand[c];
+        let got = &t["row_totals"][i];
+        assert!((got[0].as_f64().unwrap() - qty).abs() < 1e-6, "{c}: {got}");
+        assert!(
+            (got[1].as_f64().unwrap() - value).abs() < 1e-3,
+            "{c}: {got}"
+        );
+        assert_eq!(got[2].as_f64(), Some(n as f64), "{c}");
+    }
+    assert_eq!(
+        t["records"].as_u64().unwrap(),
+        by_hand.values().map(|v| v.2).sum::<u64>()
+    );
+    assert!(
+        t["columns"][0][0].as_str().unwrap().len() == 7,
+        "months: {}",
+        t["columns"]
+    );
+    // refusals name what is wrong
+    let bad = |q: &str| api.get(&format!("/api/v1/inventory/movements/pivot?{q}"));
+    let r = bad("rows=price&measures=count");
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("price"), "{}", r.body);
+    let r = bad("rows=ts_ms:week&measures=count");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = bad("rows=category&measures=median:qty");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = bad("rows=category&measures=count&from=2026-13-01");
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("from"))
+    );
 }
 
 #[test]

@@ -15,7 +15,6 @@ pub mod instance;
 pub mod jobs;
 pub mod manifest;
 pub mod package;
-pub mod pivot;
 pub mod records;
 pub mod routes;
 pub mod runtime;

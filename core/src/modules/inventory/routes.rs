@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api_movements)
         .service(api_movement_create)
         .service(api_pending)
+        .service(api_pivot)
         .service(api_movement_confirm)
         .service(api_movement_cancel)
         .service(api_stock)
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api_movements,
     api_movement_create,
     api_pending,
+    api_pivot,
     api_movement_confirm,
     api_movement_cancel,
     api_stock,
@@ -1007,6 +1009,71 @@ async fn api_movement_create(
     } else {
         HttpResponse::Created().json(p)
     })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct PivotParams {
+    /// Grouped down, comma-separated: `category`, `material`, `kind`, `from`, `to`, `unit`,
+    /// or `ts_ms:day` / `ts_ms:month` (plant time); at most 3.
+    #[serde(default)]
+    rows: String,
+    /// Grouped across, as `rows`.
+    #[serde(default)]
+    columns: String,
+    /// Comma-separated: `count`, or `sum`/`mean`/`min`/`max` of `qty` or `value` (`sum:value`).
+    measures: String,
+    /// First plant day, `YYYY-MM-DD` (default: the ledger's start).
+    #[serde(default)]
+    from: String,
+    /// Last plant day, included (default: today).
+    #[serde(default)]
+    to: String,
+}
+
+/// A pivot table over the posted movements of a period (BI): e.g. value by material
+/// category × month (`rows=category&columns=ts_ms:month&measures=sum:value`), with row,
+/// column and grand totals; a cell without movements has no figures (null), not zeros.
+#[utoipa::path(tag = "inventory", params(PivotParams), responses(
+    (status = 200, description = "The table", body = crate::pivot::Table),
+    (status = 422, description = "A field that is not a movement's, a bad measure or day, or more than 100,000 cells")),
+    security(("bearer" = ["inventory:read"])))]
+#[get("/api/v1/inventory/movements/pivot")]
+async fn api_pivot(
+    ctx: Need<grant::inventory::Read>,
+    q: web::Query<PivotParams>,
+) -> Result<HttpResponse, AppError> {
+    let words = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let spec =
+        svc::analysis::movement_pivot(&words(&q.rows), &words(&q.columns), &words(&q.measures))?;
+    let day = |s: &str, field: &'static str| -> Result<Option<time::Date>, Error> {
+        match s.trim() {
+            "" => Ok(None),
+            d => parse_day(d)
+                .map(Some)
+                .ok_or_else(|| Error::invalid(field, "common.err.date")),
+        }
+    };
+    let offset = ctx.app.offset;
+    let from = day(&q.from, "from")?.map_or(0, |d| day_start(d, offset));
+    let to = day(&q.to, "to")?
+        .unwrap_or_else(|| crate::plant_time::today(offset))
+        .next_day()
+        .map_or(i64::MAX, |d| day_start(d, offset));
+    if from >= to {
+        return Err(Error::invalid("to", "inventory.err.period").into());
+    }
+    let app = ctx.app.clone();
+    let table = crate::web::error::blocking(move || {
+        svc::analysis::pivot_movements(&app.store.read()?, &spec, from, to, offset)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(table))
 }
 
 /// 剧毒 movements waiting for their second custodian.

@@ -1481,6 +1481,7 @@ pub fn import_partners(store: &Store, actor: &Actor, list: Vec<Partner>) -> Resu
     Ok(Imported { created, updated })
 }
 
+pub mod analysis;
 pub mod counts;
 pub mod orders;
 

@@ -246,7 +246,7 @@ impl Acc {
 pub type Key = Vec<Option<String>>;
 
 /// A computed pivot. `cells[r][c]` holds one figure per measure, in the spec's order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Table {
     pub rows: Vec<Key>,
     pub columns: Vec<Key>,
@@ -258,74 +258,113 @@ pub struct Table {
     pub records: u64,
 }
 
-/// Folds `records` into the pivot `spec` describes; refused when the groups would exceed
-/// [`MAX_CELLS`].
-pub fn compute<'a, R: Fields + 'a>(
-    spec: &Spec,
-    records: impl IntoIterator<Item = &'a R>,
+/// A pivot being folded, a record at a time (a caller streaming a ledger keeps no list).
+pub struct Pivot<'s> {
+    spec: &'s Spec,
     offset: UtcOffset,
-) -> Result<Table, String> {
-    let m = spec.measures.len();
-    let mut cells: BTreeMap<(Key, Key), Vec<Acc>> = BTreeMap::new();
-    let (mut row_keys, mut col_keys) = (BTreeMap::new(), BTreeMap::new());
-    let mut n = 0u64;
-    for rec in records {
-        n += 1;
-        let rk: Key = spec.rows.iter().map(|d| d.key(rec, offset)).collect();
-        let ck: Key = spec.columns.iter().map(|d| d.key(rec, offset)).collect();
-        if !cells.contains_key(&(rk.clone(), ck.clone())) {
-            row_keys.insert(rk.clone(), ());
-            col_keys.insert(ck.clone(), ());
-            if row_keys.len().saturating_mul(col_keys.len()) > MAX_CELLS {
+    cells: BTreeMap<(Key, Key), Vec<Acc>>,
+    row_keys: BTreeMap<Key, ()>,
+    col_keys: BTreeMap<Key, ()>,
+    records: u64,
+}
+
+impl<'s> Pivot<'s> {
+    pub fn new(spec: &'s Spec, offset: UtcOffset) -> Pivot<'s> {
+        Pivot {
+            spec,
+            offset,
+            cells: BTreeMap::new(),
+            row_keys: BTreeMap::new(),
+            col_keys: BTreeMap::new(),
+            records: 0,
+        }
+    }
+
+    /// Adds a record; refused when the groups would exceed [`MAX_CELLS`].
+    pub fn add(&mut self, rec: &impl Fields) -> Result<(), String> {
+        let spec = self.spec;
+        self.records += 1;
+        let rk: Key = spec.rows.iter().map(|d| d.key(rec, self.offset)).collect();
+        let ck: Key = spec
+            .columns
+            .iter()
+            .map(|d| d.key(rec, self.offset))
+            .collect();
+        let key = (rk, ck);
+        if !self.cells.contains_key(&key) {
+            self.row_keys.insert(key.0.clone(), ());
+            self.col_keys.insert(key.1.clone(), ());
+            let (r, c) = (self.row_keys.len(), self.col_keys.len());
+            if r.saturating_mul(c) > MAX_CELLS {
                 return Err(format!(
-                    "more than {MAX_CELLS} cells ({} rows × {} columns so far): group by fewer or coarser fields",
-                    row_keys.len(),
-                    col_keys.len()
+                    "more than {MAX_CELLS} cells ({r} rows × {c} columns so far): group by fewer or coarser fields"
                 ));
             }
         }
-        let accs = cells
-            .entry((rk, ck))
-            .or_insert_with(|| vec![Acc::default(); m]);
+        let accs = self
+            .cells
+            .entry(key)
+            .or_insert_with(|| vec![Acc::default(); spec.measures.len()]);
         for (acc, ms) in accs.iter_mut().zip(&spec.measures) {
             acc.add(match ms.agg {
                 Agg::Count => None,
                 _ => rec.number(&ms.field),
             });
         }
+        Ok(())
     }
-    let rows: Vec<Key> = row_keys.into_keys().collect();
-    let columns: Vec<Key> = col_keys.into_keys().collect();
-    let col_at: BTreeMap<&Key, usize> = columns.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let row_at: BTreeMap<&Key, usize> = rows.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let mut grid = vec![vec![vec![None; m]; columns.len()]; rows.len()];
-    let mut row_acc = vec![vec![Acc::default(); m]; rows.len()];
-    let mut col_acc = vec![vec![Acc::default(); m]; columns.len()];
-    let mut all = vec![Acc::default(); m];
-    for ((rk, ck), accs) in &cells {
-        let (r, c) = (row_at[rk], col_at[ck]);
-        for (i, (acc, ms)) in accs.iter().zip(&spec.measures).enumerate() {
-            grid[r][c][i] = acc.value(ms.agg);
-            row_acc[r][i].merge(acc);
-            col_acc[c][i].merge(acc);
-            all[i].merge(acc);
+
+    /// The table, groups in key order.
+    pub fn finish(self) -> Table {
+        let spec = self.spec;
+        let m = spec.measures.len();
+        let rows: Vec<Key> = self.row_keys.into_keys().collect();
+        let columns: Vec<Key> = self.col_keys.into_keys().collect();
+        let col_at: BTreeMap<&Key, usize> =
+            columns.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let row_at: BTreeMap<&Key, usize> = rows.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let mut grid = vec![vec![vec![None; m]; columns.len()]; rows.len()];
+        let mut row_acc = vec![vec![Acc::default(); m]; rows.len()];
+        let mut col_acc = vec![vec![Acc::default(); m]; columns.len()];
+        let mut all = vec![Acc::default(); m];
+        for ((rk, ck), accs) in &self.cells {
+            let (r, c) = (row_at[rk], col_at[ck]);
+            for (i, (acc, ms)) in accs.iter().zip(&spec.measures).enumerate() {
+                grid[r][c][i] = acc.value(ms.agg);
+                row_acc[r][i].merge(acc);
+                col_acc[c][i].merge(acc);
+                all[i].merge(acc);
+            }
+        }
+        let figures = |accs: &[Acc]| -> Vec<Option<f64>> {
+            accs.iter()
+                .zip(&spec.measures)
+                .map(|(a, ms)| a.value(ms.agg))
+                .collect()
+        };
+        Table {
+            rows,
+            columns,
+            cells: grid,
+            row_totals: row_acc.iter().map(|a| figures(a)).collect(),
+            column_totals: col_acc.iter().map(|a| figures(a)).collect(),
+            total: figures(&all),
+            records: self.records,
         }
     }
-    let figures = |accs: &[Acc]| -> Vec<Option<f64>> {
-        accs.iter()
-            .zip(&spec.measures)
-            .map(|(a, ms)| a.value(ms.agg))
-            .collect()
-    };
-    Ok(Table {
-        rows,
-        columns,
-        cells: grid,
-        row_totals: row_acc.iter().map(|a| figures(a)).collect(),
-        column_totals: col_acc.iter().map(|a| figures(a)).collect(),
-        total: figures(&all),
-        records: n,
-    })
+}
+
+/// Folds `records` into the pivot `spec` describes.
+pub fn compute<'a, R: Fields + 'a>(
+    spec: &Spec,
+    records: impl IntoIterator<Item = &'a R>,
+    offset: UtcOffset,
+) -> Result<Table, String> {
+    let mut p = Pivot::new(spec, offset);
+    for rec in records {
+        p.add(rec)?;
+    }
+    Ok(p.finish())
 }
 
 #[cfg(test)]
