@@ -99,14 +99,16 @@ pub struct Spec {
 
 impl Spec {
     /// Reads a pivot's words (`category`, `ts_ms:month`; `count`, `sum:value`), checking
-    /// every field against `readable` (the collection's documented fields) and `times`
-    /// (those of them that are times). The error names what is wrong.
+    /// every field against `readable` (the collection's documented fields), `times` (those
+    /// of them that are times) and `numbers` (those a measure may fold). The error names
+    /// what is wrong.
     pub fn parse(
         rows: &[String],
         columns: &[String],
         measures: &[String],
         readable: &[&str],
         times: &[&str],
+        numbers: &[&str],
     ) -> Result<Spec, String> {
         let known = |f: &str| -> Result<String, String> {
             if readable.contains(&f) {
@@ -156,10 +158,14 @@ impl Spec {
                     ));
                 }
             };
-            Ok(Measure {
-                agg,
-                field: known(f)?,
-            })
+            let field = known(f)?;
+            if !numbers.contains(&field.as_str()) {
+                return Err(format!(
+                    "{field} is not a quantity to measure (numbers: {})",
+                    numbers.join(", ")
+                ));
+            }
+            Ok(Measure { agg, field })
         };
         if rows.len() > MAX_DIMS || columns.len() > MAX_DIMS {
             return Err(format!("at most {MAX_DIMS} dimensions down and across"));
@@ -291,20 +297,22 @@ impl<'s> Pivot<'s> {
             .map(|d| d.key(rec, self.offset))
             .collect();
         let key = (rk, ck);
-        if !self.cells.contains_key(&key) {
-            self.row_keys.insert(key.0.clone(), ());
-            self.col_keys.insert(key.1.clone(), ());
-            let (r, c) = (self.row_keys.len(), self.col_keys.len());
-            if r.saturating_mul(c) > MAX_CELLS {
-                return Err(format!(
-                    "more than {MAX_CELLS} cells ({r} rows × {c} columns so far): group by fewer or coarser fields"
-                ));
+        let accs = match self.cells.get_mut(&key) {
+            Some(accs) => accs,
+            None => {
+                self.row_keys.insert(key.0.clone(), ());
+                self.col_keys.insert(key.1.clone(), ());
+                let (r, c) = (self.row_keys.len(), self.col_keys.len());
+                if r.saturating_mul(c) > MAX_CELLS {
+                    return Err(format!(
+                        "more than {MAX_CELLS} cells ({r} rows × {c} columns so far): group by fewer or coarser fields"
+                    ));
+                }
+                self.cells
+                    .entry(key)
+                    .or_insert_with(|| vec![Acc::default(); spec.measures.len()])
             }
-        }
-        let accs = self
-            .cells
-            .entry(key)
-            .or_insert_with(|| vec![Acc::default(); spec.measures.len()]);
+        };
         for (acc, ms) in accs.iter_mut().zip(&spec.measures) {
             acc.add(match ms.agg {
                 Agg::Count => None,
@@ -374,6 +382,7 @@ mod tests {
 
     const FIELDS: &[&str] = &["category", "material", "kind", "qty", "value", "ts_ms"];
     const TIMES: &[&str] = &["ts_ms"];
+    const NUMBERS: &[&str] = &["qty", "value"];
     const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
         Ok(o) => o,
         Err(_) => panic!(),
@@ -384,7 +393,14 @@ mod tests {
     }
 
     fn spec(rows: &[&str], cols: &[&str], measures: &[&str]) -> Result<Spec, String> {
-        Spec::parse(&words(rows), &words(cols), &words(measures), FIELDS, TIMES)
+        Spec::parse(
+            &words(rows),
+            &words(cols),
+            &words(measures),
+            FIELDS,
+            TIMES,
+            NUMBERS,
+        )
     }
 
     // 2026-01-31 23:30 and 2026-02-01 00:30 in plant time (UTC+8)
@@ -475,6 +491,8 @@ mod tests {
         assert!(e.contains("qty is not a time"), "{e}");
         let e = spec(&["ts_ms:week"], &[], &["count"]).unwrap_err();
         assert!(e.contains("day or month"), "{e}");
+        let e = spec(&["category"], &[], &["sum:material"]).unwrap_err();
+        assert!(e.contains("material is not a quantity"), "{e}");
         let e = spec(&["category"], &[], &["median:qty"]).unwrap_err();
         assert!(e.contains("\"median\""), "{e}");
         assert!(

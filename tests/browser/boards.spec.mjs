@@ -70,7 +70,7 @@ try {
   await page.route(boardUrl, (route) =>
     route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>登录</title><form method=post></form>" }));
   await page.waitForSelector("[data-board][data-stale]", { timeout: 15000 });
-  assert.match(await page.textContent(".board-stale"), /数据已过期：自 \d\d:\d\d 起/);
+  assert.match(await page.textContent(".board-stale"), /数据已过期：自 \d\d-\d\d \d\d:\d\d 起/);
   await shot(page, "board-wall-stale-zh");
   await page.unroute(boardUrl);
   await page.waitForSelector("[data-board]:not([data-stale])", { timeout: 15000 });

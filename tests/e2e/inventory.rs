@@ -1068,7 +1068,39 @@ fn a_plugin_posts_stock_by_the_same_rules() {
         .iter()
         .find(|m| m["reference"] == "WMS pick 18")
         .expect("the keeper's movement in the ledger");
-    assert!(mv["by"].as_str().unwrap().contains("chen.xiaoyan"), "{mv}");
+    assert_eq!(mv["by"], "user:chen.xiaoyan via plugin:hostile", "{mv}");
+    // 双人双锁 is not for plugins, even pressed by a custodian: a 剧毒 issue is refused and
+    // nothing waits for a second custodian
+    let dms = id_of(&api, "/api/v1/inventory/materials", "RM-DMS");
+    let rows = api
+        .get(&format!("/api/v1/inventory/stock?material={dms}"))
+        .json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["qty"].as_f64().unwrap() >= 1.0)
+        .expect("dimethyl sulphate on hand")
+        .clone();
+    let pending = api.get("/api/v1/inventory/movements/pending").json();
+    let r = api.put_json(
+        "/api/v1/plugins/hostile/settings",
+        &json!({"settings": {"mode": "stock", "label": "issue", "move": json!(
+                    {"kind": "issue", "material": dms, "lot": row["lot"], "from": row["location"],
+                     "qty": 1.0, "reference": "WMS pick 19"}).to_string()},
+                "grants": caps}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    crate::common::eventually(20, || api.plugin_running("hostile"));
+    let b = press("chen.xiaoyan");
+    assert!(
+        b.contains("pressed: Err(") && b.contains("not through a plugin"),
+        "{b}"
+    );
+    assert_eq!(
+        api.get("/api/v1/inventory/movements/pending").json(),
+        pending
+    );
 }
 
 /// Postings from several clients at once, the process killed mid-stream (a power cut): on

@@ -562,7 +562,7 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
                 level.id()
             )));
         }
-        Some(p) => p.actor(),
+        Some(p) => p.actor().via_plugin(&g.id),
         None => g.actor(),
     };
     g.rate("action", 120)?;
@@ -602,8 +602,9 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
             Ok(serde_json::json!({ "acknowledged": n }).to_string())
         }
         "inventory.move" => {
-            // the same rules as the console: a refusal names the rule; 剧毒 items need two
-            // custodians signed in as people, which a plugin is not
+            // the same rules as the console: a refusal names the rule; a movement that needs
+            // two custodians (剧毒, a major hazard store) needs them signed in themselves —
+            // neither the plugin nor a person acting through it
             if !app.registry.is_enabled("inventory") {
                 return Err(wit::Error::Failed(
                     "the inventory module is switched off".into(),

@@ -342,7 +342,8 @@ fn stock(r: &impl Reader, app: &App, limit: usize) -> Result<Vec<Value>, wit::Er
 /// `inventory.locations` (not timed), in id order: `id` (what `inventory.move` takes as
 /// `from` / `to`), `code` (unique within its warehouse), `name`, `warehouse` (code),
 /// `warehouse_name`, `hazmat_store` (危险化学品专用仓库), `major_hazard` (a major hazard
-/// installation: moves need a second custodian), `capacity_kg` (0: no limit).
+/// installation: hazardous chemicals move in or out only with a second custodian),
+/// `capacity_kg` (0: no limit).
 fn locations(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
     let stores: HashMap<u64, _> = inventory::warehouses(r)
         .map_err(service)?
@@ -373,17 +374,23 @@ fn locations(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
 /// still waiting for its second custodian, when it was asked for):
 /// `id`, `ts_ms`, `kind` (`receipt`, `issue`, `return`, `transfer`, `adjust`, `count`,
 /// `scrap`, `delivery`), `material` (code), `lot` (lot number), `from`, `to` (location
-/// codes, null: outside the stores), `qty` (base units, always positive: the direction is
+/// codes, null: outside the stores; `from_warehouse`, `to_warehouse` their stores' codes, as
+/// a location's code is unique only in its store), `qty` (base units, always positive: the direction is
 /// from → to), `unit` (base unit), `category` (the material's), `value` (`qty` × the
 /// material's standard cost, CNY, as it stands now), `reason`, `reference` (the document: `PO-12`, a batch
 /// number…), `by`, `state` (`posted`, or `pending` for a 剧毒 movement waiting for the
 /// second custodian).
 fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit::Error> {
     let mats = material_codes(r)?;
-    let locs: HashMap<u64, String> = inventory::locations(r)
+    let stores: HashMap<u64, String> = inventory::warehouses(r)
         .map_err(service)?
         .into_iter()
-        .map(|l| (l.id, l.code))
+        .map(|w| (w.id, w.code))
+        .collect();
+    let locs: HashMap<u64, (String, Option<&String>)> = inventory::locations(r)
+        .map_err(service)?
+        .into_iter()
+        .map(|l| (l.id, (l.code, stores.get(&l.warehouse))))
         .collect();
     // through each material's time index: a window far back, or an empty one, costs no
     // walk over the whole ledger
@@ -413,8 +420,10 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
                 "material": mat.map(|x| x.code.as_str()),
                 "category": mat.map(|x| x.category),
                 "lot": lots.get(r, m.lot),
-                "from": m.from.and_then(|l| locs.get(&l)),
-                "to": m.to.and_then(|l| locs.get(&l)),
+                "from": m.from.and_then(|l| locs.get(&l)).map(|l| &l.0),
+                "to": m.to.and_then(|l| locs.get(&l)).map(|l| &l.0),
+                "from_warehouse": m.from.and_then(|l| locs.get(&l)).and_then(|l| l.1),
+                "to_warehouse": m.to.and_then(|l| locs.get(&l)).and_then(|l| l.1),
                 "qty": m.qty,
                 "unit": mat.map(|x| x.unit.as_str()),
                 "value": mat.map(|x| x.unit_cost * m.qty),

@@ -39,6 +39,10 @@ pub struct Actor {
     pub name: String,
     #[serde(default)]
     pub ip: Option<String>,
+    /// The plugin a person acted through (`plugin:<id>`): a plugin's action while it
+    /// answered their form or button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Actor {
@@ -48,6 +52,7 @@ impl Actor {
             id: 0,
             name: name.to_string(),
             ip: None,
+            via: None,
         }
     }
     pub fn user(id: u64, name: &str, ip: Option<String>) -> Actor {
@@ -56,6 +61,7 @@ impl Actor {
             id,
             name: name.to_string(),
             ip,
+            via: None,
         }
     }
     pub fn token(id: u64, name: &str, ip: Option<String>) -> Actor {
@@ -64,6 +70,7 @@ impl Actor {
             id,
             name: name.to_string(),
             ip,
+            via: None,
         }
     }
     pub fn anonymous(ip: Option<String>) -> Actor {
@@ -72,10 +79,23 @@ impl Actor {
             id: 0,
             name: String::new(),
             ip,
+            via: None,
         }
     }
-    /// How the actor is shown in lists and exports: `user:wangwei`, `token:gate-1`, `system:cli`.
+    /// The same person acting through plugin `id`.
+    pub fn via_plugin(mut self, id: &str) -> Actor {
+        self.via = Some(format!("plugin:{id}"));
+        self
+    }
+    /// How the actor is shown in lists and exports: `user:wangwei`, `token:gate-1`, `system:cli`
+    /// (`user:wangwei via plugin:warehouse` for a person acting through a plugin).
     pub fn label(&self) -> String {
+        match &self.via {
+            Some(v) => format!("{} via {v}", self.plain_label()),
+            None => self.plain_label(),
+        }
+    }
+    fn plain_label(&self) -> String {
         match self.kind {
             ActorKind::User => format!("user:{}", self.name),
             ActorKind::Token => format!("token:{}", self.name),

@@ -881,6 +881,13 @@ fn custodian<'a>(
     if actor.kind != ActorKind::User {
         return Err(Error::Forbidden(Msg::new("inventory.err.custodian_person")));
     }
+    // a plugin could file the first custodian's request whenever a custodian clicks one of
+    // its buttons: 双人双锁 is asked for and confirmed in the console only
+    if let Some(via) = &actor.via {
+        return Err(Error::Forbidden(
+            Msg::new("inventory.err.custodian_via_plugin").arg("via", via.clone()),
+        ));
+    }
     if stores.any(|(_, wh)| !wh.custodians.contains(&actor.id)) {
         return Err(Error::Forbidden(Msg::new("inventory.err.not_custodian")));
     }

@@ -7,20 +7,22 @@ use std::ops::ControlFlow;
 use time::UtcOffset;
 
 use super::super::model::{Material, MoveState, Movement};
-use super::super::store::{LEDGER, LOCATIONS, MATERIALS};
+use super::super::store::{LEDGER, LOCATIONS, MATERIALS, WAREHOUSES};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::pivot::{Fields, Pivot, Spec, Table};
 use crate::store::{Order, Reader};
 
 /// The fields a movement pivot may use, as `records.rs` hands movements to plugins:
-/// `category` (the material's), `material` (code), `kind`, `from`, `to` (location codes),
+/// `category` (the material's), `material` (code), `kind`, `from`, `to` (locations as
+/// `warehouse/location`, e.g. `WH-GEN/A-01`: a location's code is unique only in its store),
 /// `unit` (base unit), `qty` (base units), `value` (`qty` × the material's standard cost,
 /// CNY), `ts_ms` (when it changed the stock; group by `ts_ms:day` or `ts_ms:month`).
 pub const PIVOT_FIELDS: &[&str] = &[
     "category", "material", "kind", "from", "to", "unit", "qty", "value", "ts_ms",
 ];
 pub const PIVOT_TIMES: &[&str] = &["ts_ms"];
+pub const PIVOT_NUMBERS: &[&str] = &["qty", "value"];
 
 struct Row<'a> {
     mv: &'a Movement,
@@ -52,8 +54,15 @@ impl Fields for Row<'_> {
 
 /// Reads a pivot's words against the movement fields; the refusal names the part.
 pub fn movement_pivot(rows: &[String], columns: &[String], measures: &[String]) -> Result<Spec> {
-    Spec::parse(rows, columns, measures, PIVOT_FIELDS, PIVOT_TIMES)
-        .map_err(|why| Error::invalid_msg("pivot", Msg::new("inventory.err.pivot").arg("why", why)))
+    Spec::parse(
+        rows,
+        columns,
+        measures,
+        PIVOT_FIELDS,
+        PIVOT_TIMES,
+        PIVOT_NUMBERS,
+    )
+    .map_err(|why| Error::invalid_msg("pivot", Msg::new("inventory.err.pivot").arg("why", why)))
 }
 
 /// The posted movements whose time is in `[from_ms, to_ms)` folded into `spec`'s pivot,
@@ -70,13 +79,24 @@ pub fn pivot_movements(
         mats.insert(id, m);
         ControlFlow::Continue(())
     })?;
+    let mut stores: HashMap<u64, String> = HashMap::new();
+    r.visit(
+        &WAREHOUSES,
+        ..,
+        Order::Asc,
+        |id, w: super::super::model::Warehouse| {
+            stores.insert(id, w.code);
+            ControlFlow::Continue(())
+        },
+    )?;
     let mut locs: HashMap<u64, String> = HashMap::new();
     r.visit(
         &LOCATIONS,
         ..,
         Order::Asc,
         |id, l: super::super::model::Location| {
-            locs.insert(id, l.code);
+            let wh = stores.get(&l.warehouse).map_or("?", String::as_str);
+            locs.insert(id, format!("{wh}/{}", l.code));
             ControlFlow::Continue(())
         },
     )?;
