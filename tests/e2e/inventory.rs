@@ -993,15 +993,20 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     );
     crate::common::eventually(20, || page().contains("moved: Ok("));
     assert!((on_hand(&api, tol, loc) - (before - 5.0)).abs() < 1e-6);
-    let ledger = api
-        .get(&format!("/api/v1/inventory/movements?material={tol}"))
-        .json();
-    let mv = ledger
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["reference"] == "WMS pick 17")
-        .expect("the plugin's movement in the ledger");
+    // a movement of the ledger by its reference
+    let posted = |reference: &str| -> Value {
+        let ledger = api
+            .get(&format!("/api/v1/inventory/movements?material={tol}"))
+            .json();
+        ledger
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["reference"] == reference)
+            .unwrap_or_else(|| panic!("{reference} in the ledger"))
+            .clone()
+    };
+    let mv = posted("WMS pick 17");
     assert_eq!(mv["kind"], "issue");
     assert!(mv["by"].as_str().unwrap().contains("hostile"), "{mv}");
     crate::common::eventually(20, || page().contains("heard: inventory.moved"));
@@ -1032,14 +1037,11 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     give("liu.yang", "viewer", "刘洋");
     give("chen.xiaoyan", "warehouse", "陈晓燕");
     // the same label: the page does not post again, the button posts this movement
-    let r = api.put_json(
-        "/api/v1/plugins/hostile/settings",
-        &json!({"settings": {"mode": "stock", "label": "issue", "move": json!(
-                    {"kind": "issue", "material": tol, "lot": lot, "from": loc, "qty": 2.0,
-                     "reference": "WMS pick 18"}).to_string()},
-                "grants": caps}),
+    stock(
+        "issue",
+        json!({"kind": "issue", "material": tol, "lot": lot, "from": loc, "qty": 2.0,
+               "reference": "WMS pick 18"}),
     );
-    assert_eq!(r.status, 200, "{}", r.body);
     crate::common::eventually(20, || api.plugin_running("hostile"));
     let before = on_hand(&api, tol, loc);
     let press = |user: &str| {
@@ -1059,15 +1061,7 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     let b = press("chen.xiaoyan");
     assert!(b.contains("pressed: Ok("), "{b}");
     assert!((on_hand(&api, tol, loc) - (before - 2.0)).abs() < 1e-6);
-    let ledger = api
-        .get(&format!("/api/v1/inventory/movements?material={tol}"))
-        .json();
-    let mv = ledger
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["reference"] == "WMS pick 18")
-        .expect("the keeper's movement in the ledger");
+    let mv = posted("WMS pick 18");
     assert_eq!(mv["by"], "user:chen.xiaoyan via plugin:hostile", "{mv}");
     // 双人双锁 is not for plugins, even pressed by a custodian: a 剧毒 issue is refused and
     // nothing waits for a second custodian
@@ -1083,14 +1077,11 @@ fn a_plugin_posts_stock_by_the_same_rules() {
         .expect("dimethyl sulphate on hand")
         .clone();
     let pending = api.get("/api/v1/inventory/movements/pending").json();
-    let r = api.put_json(
-        "/api/v1/plugins/hostile/settings",
-        &json!({"settings": {"mode": "stock", "label": "issue", "move": json!(
-                    {"kind": "issue", "material": dms, "lot": row["lot"], "from": row["location"],
-                     "qty": 1.0, "reference": "WMS pick 19"}).to_string()},
-                "grants": caps}),
+    stock(
+        "issue",
+        json!({"kind": "issue", "material": dms, "lot": row["lot"], "from": row["location"],
+               "qty": 1.0, "reference": "WMS pick 19"}),
     );
-    assert_eq!(r.status, 200, "{}", r.body);
     crate::common::eventually(20, || api.plugin_running("hostile"));
     let b = press("chen.xiaoyan");
     assert!(
