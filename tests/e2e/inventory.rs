@@ -33,6 +33,19 @@ fn on_hand(c: &Client, material: u64, location: u64) -> f64 {
         .sum()
 }
 
+/// A stock row (material × location × lot) of `material` that `pick` accepts.
+fn stock_row(c: &Client, material: u64, pick: impl Fn(&Value) -> bool) -> Value {
+    let rows = c
+        .get(&format!("/api/v1/inventory/stock?material={material}"))
+        .json();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| pick(r))
+        .unwrap_or_else(|| panic!("no such stock of material {material}: {rows}"))
+        .clone()
+}
+
 fn location(c: &Client, warehouse: &str, code: &str) -> u64 {
     let wh = id_of(c, "/api/v1/inventory/warehouses", warehouse);
     c.get("/api/v1/inventory/locations")
@@ -950,16 +963,9 @@ fn a_plugin_posts_stock_by_the_same_rules() {
 
     // a released, unexpired lot of toluene on hand
     let tol = id_of(&api, "/api/v1/inventory/materials", "RM-TOL");
-    let rows = api
-        .get(&format!("/api/v1/inventory/stock?material={tol}"))
-        .json();
-    let row = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["quality"] == "released" && r["qty"].as_f64().unwrap() >= 5.0)
-        .expect("toluene on hand")
-        .clone();
+    let row = stock_row(&api, tol, |r| {
+        r["quality"] == "released" && r["qty"].as_f64().unwrap() >= 5.0
+    });
     let (loc, lot) = (row["location"].as_u64().unwrap(), row["lot"].clone());
     let before = on_hand(&api, tol, loc);
     let stock = |label: &str, mv: Value| {
@@ -1066,16 +1072,7 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     // 双人双锁 is not for plugins, even pressed by a custodian: a 剧毒 issue is refused and
     // nothing waits for a second custodian
     let dms = id_of(&api, "/api/v1/inventory/materials", "RM-DMS");
-    let rows = api
-        .get(&format!("/api/v1/inventory/stock?material={dms}"))
-        .json();
-    let row = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["qty"].as_f64().unwrap() >= 1.0)
-        .expect("dimethyl sulphate on hand")
-        .clone();
+    let row = stock_row(&api, dms, |r| r["qty"].as_f64().unwrap() >= 1.0);
     let pending = api.get("/api/v1/inventory/movements/pending").json();
     stock(
         "issue",

@@ -413,6 +413,10 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
         .map(|m| {
             let mat = mats.get(&m.material);
             let ts = at(&m);
+            let (from, to) = (
+                m.from.and_then(|l| locs.get(&l)),
+                m.to.and_then(|l| locs.get(&l)),
+            );
             json!({
                 "id": m.id,
                 "ts_ms": ts,
@@ -420,10 +424,10 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
                 "material": mat.map(|x| x.code.as_str()),
                 "category": mat.map(|x| x.category),
                 "lot": lots.get(r, m.lot),
-                "from": m.from.and_then(|l| locs.get(&l)).map(|l| &l.0),
-                "to": m.to.and_then(|l| locs.get(&l)).map(|l| &l.0),
-                "from_warehouse": m.from.and_then(|l| locs.get(&l)).and_then(|l| l.1),
-                "to_warehouse": m.to.and_then(|l| locs.get(&l)).and_then(|l| l.1),
+                "from": from.map(|l| &l.0),
+                "to": to.map(|l| &l.0),
+                "from_warehouse": from.and_then(|l| l.1),
+                "to_warehouse": to.and_then(|l| l.1),
                 "qty": m.qty,
                 "unit": mat.map(|x| x.unit.as_str()),
                 "value": mat.map(|x| x.unit_cost * m.qty),
