@@ -23,6 +23,13 @@ use mime::content_type;
 const VENDOR: &[(&str, &str)] = &[
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
     ("echarts/dist/echarts.min.js", "echarts.min.js"),
+    // the barcode reader of `scan` fields (ZXing-C++ as WebAssembly; the script is told to
+    // load its .wasm from here, never from a CDN)
+    ("zxing-wasm/dist/iife/reader/index.js", "zxing-reader.js"),
+    (
+        "zxing-wasm/dist/reader/zxing_reader.wasm",
+        "zxing_reader.wasm",
+    ),
 ];
 
 fn main() {
@@ -142,6 +149,7 @@ const BUNDLED: &[(&str, bool)] = &[
     ("examples/tank-watch", true),
     ("energy", false),
     ("boards", false),
+    ("warehouse", false),
 ];
 
 /// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.

@@ -175,6 +175,13 @@ fn a_manager_arranges_the_plant_board_for_the_wall_and_reads_energy_on_a_phone()
     story("boards.spec.mjs");
 }
 
+/// The store keeper prints QR labels and puts a lot away on a phone by photographing them:
+/// the box's barcode reader decodes each photo into its scan field.
+#[test]
+fn a_keeper_puts_a_lot_away_by_scanning_its_labels_with_a_phone() {
+    story("warehouse.spec.mjs");
+}
+
 #[test]
 fn a_camera_is_watched_live_in_the_browser() {
     story("video.spec.mjs");

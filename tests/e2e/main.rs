@@ -28,3 +28,4 @@ mod plugins;
 mod quality;
 mod safety;
 mod video;
+mod warehouse;

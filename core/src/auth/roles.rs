@@ -44,7 +44,8 @@ pub fn builtin_levels(role: &str, module: &str, kind: Kind) -> Levels {
             _ => L::READ,
         },
         "warehouse" => match module {
-            "inventory" => L::ALL,
+            // the store keepers scan with the warehouse logistics X module
+            "inventory" | "logistics" => L::ALL,
             "safety" | "quality" | "integration" => L::READ,
             _ if kind == Kind::X => L::READ,
             _ => L::NONE,

@@ -1,4 +1,4 @@
-//! Contract 0.1's imports, answered by 0.2's: a plugin built against 0.1 keeps running
+//! Contract 0.1's imports, answered by the current ones: a plugin built against 0.1 keeps running
 //! unchanged. The shared `types` are the same Rust types; the few records and enums declared
 //! inside 0.1's interfaces are copied field by field, and 0.1's views (which 0.2 extended)
 //! are converted into 0.2's.
@@ -327,3 +327,5 @@ pub mod views {
         }
     }
 }
+
+pub mod v02;

@@ -610,8 +610,25 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
                     "the inventory module is switched off".into(),
                 ));
             }
-            let input: crate::modules::inventory::service::MoveInput = serde_json::from_value(args)
+            use crate::modules::inventory::{model::MoveKind, service as inv};
+            let mut input: inv::MoveInput = serde_json::from_value(args)
                 .map_err(|e| wit::Error::Invalid(format!("a movement: {e}")))?;
+            // a lot named by its number (what labels carry): the lot of that material
+            if input.lot.is_none()
+                && !input.lot_number.trim().is_empty()
+                && input.kind != Some(MoveKind::Receipt)
+            {
+                let r = app.store.read().map_err(failed)?;
+                let l = inv::lot_by_number(&r, input.material, input.lot_number.trim())
+                    .map_err(failed)?
+                    .ok_or_else(|| {
+                        wit::Error::Invalid(format!(
+                            "lot: no lot {} of this material",
+                            input.lot_number.trim()
+                        ))
+                    })?;
+                input.lot = Some(l.id);
+            }
             let p = crate::modules::inventory::post(&app, &actor, input).map_err(|e| match e {
                 crate::error::Error::Invalid { field, .. } => {
                     wit::Error::Invalid(format!("{field}: {}", en(e)))

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 
-/// The contract version this host implements (`wit/`, `nplusx:plugin@0.2.0`); it runs
-/// plugins built for 0.1 too (`wit/0.1/`).
+/// The contract version this host implements (`wit/`, `nplusx:plugin@0.3.0`); it runs
+/// plugins built for 0.1 and 0.2 too (`wit/0.1/`, `wit/0.2/`).
 pub const WIT_MAJOR: u32 = 0;
-pub const WIT_MINOR: u32 = 2;
+pub const WIT_MINOR: u32 = 3;
 
 /// Every capability, and whether it is dangerous (operates the plant or changes other
 /// modules' records: shown apart in the review, never granted by "grant all" on the CLI

@@ -9,6 +9,7 @@
 //! enabled plugins at boot and feeds them tag samples and events.
 
 mod compat;
+pub mod drawing;
 pub mod files;
 pub mod host;
 pub mod instance;
@@ -77,6 +78,10 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
 /// machine on a flexible support, as the equipment module classes it), a tank level, and
 /// the tank farm's gas detector (amber at 25 % LEL, red at 50 %: GB/T 50493-2019's first
 /// and second alarm).
+/// Dangerous capabilities the demo grants all the same: the warehouse plugin is for posting
+/// stock movements by scanning (each one the scanning person's, under inventory's rules).
+const DEMO_DANGEROUS: &[(&str, &str)] = &[("warehouse", "actions.inventory")];
+
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
         "energy",
@@ -96,6 +101,7 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
          fq401|全厂新鲜水总表|water|FQ401|totaliser|site|1",
     ),
     ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
+    ("warehouse", "receiving", "WH-GEN/G-03"),
     (
         "boards",
         "gauges",
@@ -298,8 +304,8 @@ impl Plugins {
         Ok(())
     }
 
-    /// The demo plant: the bundled plugins on, with every capability but the dangerous ones,
-    /// and their demo settings ([`DEMO_SETTINGS`]).
+    /// The demo plant: the bundled plugins on, with every capability but the dangerous ones
+    /// (except those in [`DEMO_DANGEROUS`]), and their demo settings ([`DEMO_SETTINGS`]).
     pub fn seed_demo(&self, app: &App) -> Result<()> {
         self.register_bundled(app, true)?;
         for (manifest_text, _, _) in BUNDLED {
@@ -318,7 +324,10 @@ impl Plugins {
                     r.grants = m
                         .capabilities
                         .iter()
-                        .filter(|c| !manifest::is_dangerous(&c.id))
+                        .filter(|c| {
+                            !manifest::is_dangerous(&c.id)
+                                || DEMO_DANGEROUS.contains(&(m.id.as_str(), c.id.as_str()))
+                        })
                         .map(|c| c.id.clone())
                         .collect();
                     Ok(())

@@ -387,7 +387,16 @@ async fn show(
         Level::Write,
     );
     let (plugin, page_id) = (id.to_string(), page.to_string());
-    use super::runtime::view::Block;
+    use super::runtime::view::{Block, FieldKind};
+    let layout = if super::drawing::wants_layout(&v) {
+        layout_for(ctx, id)?
+    } else {
+        None
+    };
+    let has_scan =
+        v.blocks.iter().any(
+            |b| matches!(b, Block::Form(f) if f.fields.iter().any(|x| x.kind == FieldKind::Scan)),
+        ) && can_act;
     let has_board = v.blocks.iter().any(|b| matches!(b, Block::Board(_)));
     let can_arrange = v
         .blocks
@@ -414,18 +423,26 @@ async fn show(
     let mut resp = ctx
         .page_blocking(status, "plugins/view.html", move || {
             check_view(&v, &plugin).map_err(plugin_error)?;
+            let view = if super::drawing::needed(&v) {
+                let json = super::drawing::prepare(&v, layout.as_ref())
+                    .map_err(|e| plugin_error(e.to_string()))?;
+                to_value(&json)
+            } else {
+                to_value(&v)
+            };
             let c = context! {
                 message,
                 plugin,
                 page_id,
                 page_title => title,
-                view => to_value(&v),
+                view,
                 field_errors => to_value(&errs),
                 loose_errors,
                 submitted => to_value(&submitted.into_iter().collect::<BTreeMap<_, _>>()),
                 can_act,
                 has_board,
                 can_arrange,
+                has_scan,
                 wall,
                 rendered_ms => crate::util::now_ms(),
             };
@@ -436,6 +453,18 @@ async fn show(
             })
         })
         .await?;
+    if has_scan {
+        // the barcode reader is WebAssembly: compiling it needs 'wasm-unsafe-eval' (which
+        // allows no script eval), on these pages only
+        resp.headers_mut().insert(
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            actix_web::http::header::HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+                 style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        );
+    }
     if ctx.req.cookie(MSG_COOKIE).is_some() {
         let mut gone = actix_web::cookie::Cookie::build(MSG_COOKIE, "")
             .path("/x/")
@@ -454,6 +483,46 @@ async fn plugin_page(
 ) -> Result<HttpResponse, AppError> {
     let (id, page) = path.into_inner();
     show(&ctx, &id, &page, q.into_inner(), Vec::new(), Vec::new()).await
+}
+
+/// Whether the plugin may draw on the plant layout: granted the safety module's records.
+fn may_use_layout(ctx: &Ctx, id: &str) -> Result<bool, AppError> {
+    Ok(super::store::installed(&ctx.app.store.read()?)?
+        .into_iter()
+        .any(|p| p.id == id && p.grants.iter().any(|g| g == "records.safety")))
+}
+
+/// The plant layout a plugin's map is drawn on, if the plugin may use it.
+fn layout_for(ctx: &Ctx, id: &str) -> Result<Option<super::drawing::Layout>, AppError> {
+    if !may_use_layout(ctx, id)? {
+        return Ok(None);
+    }
+    let m = crate::modules::safety::people::service::map(&ctx.app.store.read()?)?;
+    Ok(Some(super::drawing::Layout {
+        width_m: m.width_m,
+        height_m: m.height_m,
+        image: m.image_type.map(|_| {
+            // plugin ids are [a-z0-9-] (the manifest checks)
+            format!("/x/{id}/map/layout?v={}", m.updated_ms)
+        }),
+    }))
+}
+
+/// The plant layout image under a plugin's map, for those who may read the plugin's pages
+/// (and only if the plugin was granted the safety module's records).
+#[get("/x/{id}/map/layout")]
+async fn plugin_layout(ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    guard(&ctx, &id, Level::Read)?;
+    if !may_use_layout(&ctx, &id)? {
+        return Err(AppError::not_found());
+    }
+    let (t, bytes) = crate::modules::safety::people::service::map_image(&ctx.app.store.read()?)?
+        .ok_or_else(AppError::not_found)?;
+    Ok(HttpResponse::Ok()
+        .content_type(t)
+        .insert_header(("cache-control", "private, max-age=60"))
+        .body(bytes))
 }
 
 /// A table file the plugin made (`files.table`), for those who may read its pages.
@@ -747,6 +816,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settings_submit)
         .service(action_submit)
         .service(plugin_file)
+        .service(plugin_layout)
         .service(plugin_page)
         .service(plugin_action)
         .service(api_list)

@@ -20,12 +20,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::app::App;
 use crate::util::now_ms;
 
-// the contract the host serves (`wit/`, 0.2)
+// the contract the host serves (`wit/`, 0.3)
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "module",
-    // views go to templates as JSON
-    additional_derives: [serde::Serialize],
+    // views go to templates as JSON (and 0.2's views come in through it: `compat::v02`)
+    additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
 pub use self::nplusx::plugin::types as wit;
@@ -44,16 +44,31 @@ pub mod v01 {
     });
 }
 
+/// Contract 0.2 (`wit/0.2/`), for plugins built against it: the same types; its imports
+/// answer through 0.3's and its views (which 0.3 extended) become 0.3's (`compat::v02`).
+pub mod v02 {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.2",
+        world: "module",
+        additional_derives: [serde::Serialize],
+        with: {
+            "nplusx:plugin/types@0.2.0": super::nplusx::plugin::types,
+        },
+    });
+}
+
 /// A component linked against the contract version its manifest names.
 pub enum Pre {
     V01(v01::ModulePre<HostState>),
-    V02(ModulePre<HostState>),
+    V02(v02::ModulePre<HostState>),
+    V03(ModulePre<HostState>),
 }
 
 /// An instance's exports, by contract version.
 pub enum Bindings {
     V01(v01::Module),
-    V02(Module),
+    V02(v02::Module),
+    V03(Module),
 }
 
 impl Pre {
@@ -62,6 +77,7 @@ impl Pre {
         match self {
             Pre::V01(_) => 1,
             Pre::V02(_) => 2,
+            Pre::V03(_) => 3,
         }
     }
 
@@ -69,6 +85,7 @@ impl Pre {
         Ok(match self {
             Pre::V01(p) => Bindings::V01(p.instantiate(store)?),
             Pre::V02(p) => Bindings::V02(p.instantiate(store)?),
+            Pre::V03(p) => Bindings::V03(p.instantiate(store)?),
         })
     }
 }
@@ -79,6 +96,7 @@ macro_rules! both {
         match $b {
             Bindings::V01($m) => $call,
             Bindings::V02($m) => $call,
+            Bindings::V03($m) => $call,
         }
     };
 }
@@ -103,7 +121,7 @@ impl Bindings {
     pub fn call_on_event(&self, s: &mut Store<HostState>, e: &wit::Event) -> wasmtime::Result<()> {
         both!(self, m => m.call_on_event(s, e))
     }
-    /// A scheduled job (0.2; a 0.1 plugin cannot set any).
+    /// A scheduled job (since 0.2; a 0.1 plugin cannot set any).
     pub fn call_run_job(
         &self,
         s: &mut Store<HostState>,
@@ -113,6 +131,7 @@ impl Bindings {
         match self {
             Bindings::V01(_) => Ok(Ok(())),
             Bindings::V02(m) => m.call_run_job(s, name, due_ms),
+            Bindings::V03(m) => m.call_run_job(s, name, due_ms),
         }
     }
     pub fn call_render(
@@ -126,7 +145,10 @@ impl Bindings {
             Bindings::V01(m) => Ok(m
                 .call_render(s, page, params, lang)?
                 .map(super::compat::views::view)),
-            Bindings::V02(m) => m.call_render(s, page, params, lang),
+            Bindings::V02(m) => Ok(m
+                .call_render(s, page, params, lang)?
+                .map(super::compat::v02::view)),
+            Bindings::V03(m) => m.call_render(s, page, params, lang),
         }
     }
     pub fn call_action(
@@ -141,7 +163,10 @@ impl Bindings {
             Bindings::V01(m) => Ok(m
                 .call_action(s, page, action, fields, lang)?
                 .map(super::compat::views::outcome)),
-            Bindings::V02(m) => m.call_action(s, page, action, fields, lang),
+            Bindings::V02(m) => Ok(m
+                .call_action(s, page, action, fields, lang)?
+                .map(super::compat::v02::outcome)),
+            Bindings::V03(m) => m.call_action(s, page, action, fields, lang),
         }
     }
 
@@ -159,7 +184,17 @@ impl Bindings {
                 }
                 Ok(())
             }
-            (Bindings::V01(_), Batch::Columns(..)) | (Bindings::V02(_), Batch::Records(_)) => Err(
+            (Bindings::V03(m), Batch::Columns(numbers, texts)) => {
+                if !numbers.handles.is_empty() {
+                    m.call_on_samples(&mut *s, numbers)?;
+                }
+                if !texts.is_empty() {
+                    m.call_on_tags(s, texts)?;
+                }
+                Ok(())
+            }
+            (Bindings::V01(_), Batch::Columns(..))
+            | (Bindings::V02(_) | Bindings::V03(_), Batch::Records(_)) => Err(
                 wasmtime::Error::msg("a batch for the other contract version"),
             ),
         }
@@ -167,7 +202,7 @@ impl Bindings {
 
     /// Whether the plugin takes numbers in columns (contract 0.2 and later).
     pub fn columns(&self) -> bool {
-        matches!(self, Bindings::V02(_))
+        matches!(self, Bindings::V02(_) | Bindings::V03(_))
     }
 }
 
@@ -343,10 +378,12 @@ pub fn fault(
 /// The box's plugin engine: compiles components (with a cache) and links the imports.
 pub struct Runtime {
     engine: Engine,
-    /// Contract 0.2 (current).
+    /// Contract 0.3 (current).
     linker: Linker<HostState>,
     /// Contract 0.1.
     linker01: Linker<HostState>,
+    /// Contract 0.2.
+    linker02: Linker<HostState>,
     cache: PathBuf,
 }
 
@@ -360,6 +397,9 @@ impl Runtime {
         Module::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| format!("{e}"))?;
         let mut linker01 = wasi_linker(&engine)?;
         v01::Module::add_to_linker::<_, HasSelf<_>>(&mut linker01, |s| s)
+            .map_err(|e| format!("{e}"))?;
+        let mut linker02 = wasi_linker(&engine)?;
+        v02::Module::add_to_linker::<_, HasSelf<_>>(&mut linker02, |s| s)
             .map_err(|e| format!("{e}"))?;
         std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
         let ticker = engine.clone();
@@ -376,6 +416,7 @@ impl Runtime {
             engine,
             linker,
             linker01,
+            linker02,
             cache: cache.to_path_buf(),
         })
     }
@@ -427,8 +468,11 @@ impl Runtime {
             1 => Pre::V01(
                 v01::ModulePre::new(self.linker01.instantiate_pre(c).map_err(bad)?).map_err(bad)?,
             ),
+            2 => Pre::V02(
+                v02::ModulePre::new(self.linker02.instantiate_pre(c).map_err(bad)?).map_err(bad)?,
+            ),
             _ => {
-                Pre::V02(ModulePre::new(self.linker.instantiate_pre(c).map_err(bad)?).map_err(bad)?)
+                Pre::V03(ModulePre::new(self.linker.instantiate_pre(c).map_err(bad)?).map_err(bad)?)
             }
         })
     }

@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::runtime::view::{Block, Field, FieldError, FieldKind, Form, View, WidgetContent};
+use super::runtime::view::{
+    Block, Field, FieldError, FieldKind, Form, Labels, Map, View, WidgetContent,
+};
 
 /// Cells one table may hold (the page's 4 MiB bounds them all together).
 pub const MAX_CELLS: usize = 50_000;
@@ -42,6 +44,80 @@ fn own_link(href: &str, plugin: &str) -> bool {
         })
 }
 
+/// Whether a link is a page of the box: a path (one leading `/`), no way out of it.
+pub fn box_link(href: &str) -> bool {
+    href.starts_with('/')
+        && !href.starts_with("//")
+        && href.len() <= 500
+        && !href.contains("..")
+        && href
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./?=&%,~+:".contains(c))
+}
+
+/// Areas and markers one map may have.
+pub const MAX_AREAS: usize = 2_000;
+pub const MAX_MARKERS: usize = 5_000;
+/// Labels one sheet may have.
+pub const MAX_LABELS: usize = 1_000;
+
+fn map_problem(m: &Map) -> Option<String> {
+    let extent = |v: f32| v.is_finite() && (1.0..=100_000.0).contains(&v);
+    let finite = |p: &super::runtime::view::Xy| p.x.is_finite() && p.y.is_finite();
+    let text = |s: &str| s.chars().count() <= 100;
+    if !extent(m.width) || !extent(m.height) || !m.grid.is_finite() || m.grid < 0.0 {
+        return Some("a map is 1–100,000 units wide and high, with a grid of 0 or more".into());
+    }
+    if m.areas.len() > MAX_AREAS || m.markers.len() > MAX_MARKERS {
+        return Some(format!(
+            "a map has at most {MAX_AREAS} areas and {MAX_MARKERS} markers"
+        ));
+    }
+    if let Some(a) = m.areas.iter().find(|a| {
+        !(3..=500).contains(&a.points.len()) || !a.points.iter().all(finite) || !text(&a.label)
+    }) {
+        return Some(format!(
+            "map area {:?}: 3–500 points, a label of at most 100 characters",
+            a.label
+        ));
+    }
+    if let Some(x) = m.markers.iter().find(|x| !finite(&x.at) || !text(&x.label)) {
+        return Some(format!(
+            "map marker {:?}: a place and a label of at most 100 characters",
+            x.label
+        ));
+    }
+    m.areas
+        .iter()
+        .map(|a| &a.href)
+        .chain(m.markers.iter().map(|x| &x.href))
+        .find(|h| !h.is_empty() && !box_link(h))
+        .map(|h| format!("a map link is not a page of the box: {h:?}"))
+}
+
+fn labels_problem(l: &Labels) -> Option<String> {
+    if !(1..=6).contains(&l.columns) {
+        return Some(format!("a label sheet has 1–6 columns, not {}", l.columns));
+    }
+    if l.items.len() > MAX_LABELS {
+        return Some(format!("a label sheet has at most {MAX_LABELS} labels"));
+    }
+    l.items
+        .iter()
+        .find(|x| {
+            !(1..=500).contains(&x.code.chars().count())
+                || x.lines.len() > 4
+                || x.title.chars().count() > 100
+                || x.lines.iter().any(|l| l.chars().count() > 100)
+        })
+        .map(|x| {
+            format!(
+                "label {:?}: a code of 1–500 characters, a title and at most 4 lines of 100",
+                x.title
+            )
+        })
+}
+
 /// The first rule the page's blocks break, if any (the size in bytes is checked apart).
 pub fn problem(v: &View, plugin: &str) -> Option<String> {
     for b in &v.blocks {
@@ -58,6 +134,8 @@ pub fn problem(v: &View, plugin: &str) -> Option<String> {
                 .iter()
                 .find(|l| !own_link(&l.href, plugin))
                 .map(|l| format!("a link leaves the plugin's pages: {:?}", l.href)),
+            Block::Map(m) => map_problem(m),
+            Block::Labels(l) => labels_problem(l),
             Block::Board(board) => {
                 let cols = u16::from(board.columns);
                 let mut ids = HashSet::new();
@@ -91,6 +169,8 @@ pub fn problem(v: &View, plugin: &str) -> Option<String> {
                         ));
                     } else if let WidgetContent::Table(t) = &w.content {
                         p = table_problem(t);
+                    } else if let WidgetContent::Map(m) = &w.content {
+                        p = map_problem(m);
                     }
                 }
                 p
@@ -160,7 +240,7 @@ fn field_error(
     };
     let choices: Vec<&str> = f.choices.iter().map(|c| c.value.as_str()).collect();
     match f.kind {
-        FieldKind::Text | FieldKind::Multiline => None,
+        FieldKind::Text | FieldKind::Multiline | FieldKind::Scan => None,
         FieldKind::Number => match number(v) {
             Some(x) => within(x),
             None => t("须为数字。".into(), "Must be a number.".into()),

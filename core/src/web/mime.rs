@@ -10,6 +10,8 @@ pub fn content_type(name: &str) -> &'static str {
         "ico" => "image/x-icon",
         "woff2" => "font/woff2",
         "json" | "webmanifest" => "application/json",
+        // WebAssembly.instantiateStreaming takes nothing else
+        "wasm" => "application/wasm",
         _ => "application/octet-stream",
     }
 }

@@ -73,8 +73,9 @@ impl From<Error> for String {
 }
 pub use nplusx::plugin::types::{Error, Page as PageInfo, Quality, Value};
 pub use nplusx::plugin::views::{
-    Block, Board, Button, Chart, ChartData, Choice, Column, Field, FieldError, FieldKind, Form,
-    Gauge, Kpi, Link, Notice, Point, Series, Slice, Table, Tone, Widget, WidgetContent,
+    Area, Block, Board, Button, Chart, ChartData, Choice, Column, Field, FieldError, FieldKind,
+    Form, Gauge, Kpi, Label, Labels, Link, Map, MapBackground, Marker, Notice, Point, Series,
+    Slice, Table, Tone, Widget, WidgetContent, Xy,
 };
 
 /// What a plugin does. Every function is called by the box one at a time, each within the
@@ -410,6 +411,14 @@ impl Page {
     pub fn board(self, b: Board) -> Page {
         self.block(Block::Board(b))
     }
+    /// A map drawn by the box (since 0.3).
+    pub fn map(self, m: Map) -> Page {
+        self.block(Block::Map(m))
+    }
+    /// A sheet of QR labels to print (since 0.3).
+    pub fn labels(self, l: Labels) -> Page {
+        self.block(Block::Labels(l))
+    }
     /// Links to your own pages and files (`/x/<id>/…`), as (label, href).
     pub fn links<L: Into<String>, H: Into<String>>(
         self,
@@ -578,6 +587,10 @@ impl Field {
     pub fn date_time(name: &str, label: &str) -> Field {
         Field::of(FieldKind::DateTime, name, label)
     }
+    /// Text read from a QR code or barcode with the reader's camera (since 0.3), or typed.
+    pub fn scan(name: &str, label: &str) -> Field {
+        Field::of(FieldKind::Scan, name, label)
+    }
     /// A tag's name (the box offers and checks the tags).
     pub fn tag(name: &str, label: &str) -> Field {
         Field::of(FieldKind::Tag, name, label)
@@ -658,6 +671,113 @@ impl Gauge {
     }
     pub fn tone(mut self, t: Tone) -> Gauge {
         self.tone = t;
+        self
+    }
+}
+
+impl Map {
+    /// A map `width` × `height` units (metres, say) on a grid of `grid` units (0: none).
+    pub fn new(width: f32, height: f32, grid: f32) -> Map {
+        Map {
+            width,
+            height,
+            background: MapBackground::Grid,
+            grid,
+            areas: Vec::new(),
+            markers: Vec::new(),
+        }
+    }
+    /// Drawn on the plant layout the safety module keeps (the plugin needs
+    /// `records.safety`; the layout's size then replaces `width` and `height`).
+    pub fn on_layout(mut self) -> Map {
+        self.background = MapBackground::PlantLayout;
+        self
+    }
+    pub fn area(mut self, a: Area) -> Map {
+        self.areas.push(a);
+        self
+    }
+    pub fn marker(mut self, m: Marker) -> Map {
+        self.markers.push(m);
+        self
+    }
+}
+
+impl Area {
+    /// A rectangle from (x, y), `w` × `h`.
+    pub fn rect(label: impl Into<String>, x: f32, y: f32, w: f32, h: f32) -> Area {
+        Area {
+            label: label.into(),
+            points: vec![
+                Xy { x, y },
+                Xy { x: x + w, y },
+                Xy { x: x + w, y: y + h },
+                Xy { x, y: y + h },
+            ],
+            tone: Tone::Neutral,
+            hint: String::new(),
+            href: String::new(),
+        }
+    }
+    pub fn tone(mut self, t: Tone) -> Area {
+        self.tone = t;
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Area {
+        self.hint = h.into();
+        self
+    }
+    /// Opened when clicked: a page of the box (`/x/<id>/…`, `/inventory/…`).
+    pub fn link(mut self, href: impl Into<String>) -> Area {
+        self.href = href.into();
+        self
+    }
+}
+
+impl Marker {
+    pub fn new(label: impl Into<String>, x: f32, y: f32) -> Marker {
+        Marker {
+            label: label.into(),
+            at: Xy { x, y },
+            tone: Tone::Neutral,
+            hint: String::new(),
+            href: String::new(),
+        }
+    }
+    pub fn tone(mut self, t: Tone) -> Marker {
+        self.tone = t;
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Marker {
+        self.hint = h.into();
+        self
+    }
+    pub fn link(mut self, href: impl Into<String>) -> Marker {
+        self.href = href.into();
+        self
+    }
+}
+
+impl Labels {
+    /// A sheet of `columns` labels a row (1–6).
+    pub fn new(columns: u8) -> Labels {
+        Labels {
+            columns,
+            items: Vec::new(),
+        }
+    }
+    /// A label: the QR code says `code`; the title and lines are printed beside it.
+    pub fn label<S: Into<String>>(
+        mut self,
+        code: impl Into<String>,
+        title: impl Into<String>,
+        lines: impl IntoIterator<Item = S>,
+    ) -> Labels {
+        self.items.push(Label {
+            code: code.into(),
+            title: title.into(),
+            lines: lines.into_iter().map(Into::into).collect(),
+        });
         self
     }
 }

@@ -15,11 +15,12 @@
 
 use std::cell::RefCell;
 
-// contract 0.1 (the plugin that proves 0.1 plugins still run), or 0.2 with `--features v02`
+// contract 0.1 (the plugin that proves 0.1 plugins still run), or 0.2 (`wit/0.2/`, frozen) with
+// `--features v02`
 #[cfg(not(feature = "v02"))]
 wit_bindgen::generate!({ path: "../../../wit/0.1", world: "module" });
 #[cfg(feature = "v02")]
-wit_bindgen::generate!({ path: "../../../wit", world: "module" });
+wit_bindgen::generate!({ path: "../../../wit/0.2", world: "module" });
 
 use nplusx::plugin::types::{Page, Value};
 use nplusx::plugin::views::{Block, Field, FieldError, FieldKind, Form};

@@ -1,0 +1,997 @@
+//! 仓储物流 — the warehouse logistics X module, a first-party nplusx plugin written with the
+//! kit (contract 0.3).
+//!
+//! - **Store maps**: each store's locations drawn as a plan, coloured by what they hold
+//!   (empty, released stock, a held or rejected lot); a location opens its stock. The plan's
+//!   rectangles are placed by the store keeper (scan a location, give its place), or laid
+//!   out in rows until then.
+//! - **Labels**: printable QR label sheets for a store's locations, the lots in stock and the
+//!   materials (`codes` says what a code carries).
+//! - **Scanning**: receipt, put-away, picking and issue from a phone. Each scans its lot and
+//!   locations with the camera (the box's `scan` fields) and posts through the inventory
+//!   module's `inventory.move` action as the person scanning, so every inventory rule
+//!   applies; a refusal shows inventory's reason beside the field it concerns.
+//!
+//! It reads `inventory.materials`, `inventory.locations` and `inventory.stock`, and changes
+//! stock only through `inventory.move`.
+
+pub mod codes;
+
+use std::collections::BTreeMap;
+
+use codes::Code;
+use nplusx_sdk::serde_json::{Value, json};
+use nplusx_sdk::{
+    Area, Error, Field, Form, Info, Kpi, Labels, Lang, Map, Outcome, Page, Plugin, Table, Tone,
+    Values, View, actions, log, plant, records, storage,
+};
+use serde::{Deserialize, Serialize};
+
+/// A material as `inventory.materials` gives it (the fields used here).
+#[derive(Debug, Clone, Deserialize)]
+struct Material {
+    id: u64,
+    code: String,
+    name: String,
+    #[serde(default)]
+    spec: String,
+    unit: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A location as `inventory.locations` gives it.
+#[derive(Debug, Clone, Deserialize)]
+struct Location {
+    id: u64,
+    code: String,
+    name: String,
+    warehouse: String,
+    warehouse_name: String,
+}
+
+impl Location {
+    fn key(&self) -> String {
+        format!("{}/{}", self.warehouse, self.code)
+    }
+}
+
+/// A lot at a location, as `inventory.stock` gives it.
+#[derive(Debug, Clone, Deserialize)]
+struct Stock {
+    material: String,
+    material_name: String,
+    lot: String,
+    warehouse: String,
+    location: String,
+    qty: f64,
+    unit: String,
+    quality: String,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// Where the store keeper placed a location on the store's plan (metres).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Place {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+const ALL: u32 = 10_000;
+
+fn materials() -> Result<Vec<Material>, Error> {
+    records::query("inventory.materials", &json!({}), ALL)
+}
+
+fn locations() -> Result<Vec<Location>, Error> {
+    records::query("inventory.locations", &json!({}), ALL)
+}
+
+fn stock(filter: Value) -> Result<Vec<Stock>, Error> {
+    records::query("inventory.stock", &filter, ALL)
+}
+
+fn place_key(store: &str, loc: &str) -> String {
+    format!("place:{store}/{loc}")
+}
+
+/// The places kept for a store's locations.
+fn places(store: &str) -> Result<BTreeMap<String, Place>, Error> {
+    let prefix = format!("place:{store}/");
+    let mut out = BTreeMap::new();
+    for k in storage::keys(&prefix, ALL)? {
+        if let Some(p) = storage::get_json::<Place>(&k)? {
+            out.insert(k[prefix.len()..].to_string(), p);
+        }
+    }
+    Ok(out)
+}
+
+/// Places for locations the keeper has not placed: rows of six 4 × 3 m bays below the
+/// placed ones.
+fn auto_places(locs: &[&Location], kept: &BTreeMap<String, Place>) -> BTreeMap<String, Place> {
+    let below = kept.values().map(|p| p.y + p.h).fold(0.0_f32, f32::max);
+    let top = if kept.is_empty() { 1.0 } else { below + 2.0 };
+    let mut out = kept.clone();
+    for (i, l) in locs
+        .iter()
+        .filter(|l| !kept.contains_key(&l.code))
+        .enumerate()
+    {
+        let (row, col) = ((i / 6) as f32, (i % 6) as f32);
+        out.insert(
+            l.code.clone(),
+            Place {
+                x: 1.0 + col * 5.0,
+                y: top + row * 4.0,
+                w: 4.0,
+                h: 3.0,
+            },
+        );
+    }
+    out
+}
+
+fn qty(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn err(e: Error) -> String {
+    e.into()
+}
+
+/// A store's code from the query, else the first store.
+fn store_of(query: &Values, locs: &[Location]) -> Option<String> {
+    let asked = query.text("wh");
+    if !asked.is_empty() && locs.iter().any(|l| l.warehouse == asked) {
+        return Some(asked.to_string());
+    }
+    locs.iter().map(|l| l.warehouse.clone()).min()
+}
+
+/// Links to each store's page (`page` with its query so far, ending in `?` or `&`).
+fn store_links(page: &str, locs: &[Location], current: &str) -> Vec<(String, String)> {
+    let mut stores: BTreeMap<&str, &str> = BTreeMap::new();
+    for l in locs {
+        stores.insert(&l.warehouse, &l.warehouse_name);
+    }
+    stores
+        .into_iter()
+        .map(|(code, name)| {
+            let mark = if code == current { "▶ " } else { "" };
+            (
+                format!("{mark}{name} ({code})"),
+                format!("/x/warehouse/{page}wh={code}"),
+            )
+        })
+        .collect()
+}
+
+fn map_page(query: &Values, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let locs = locations().map_err(err)?;
+    let Some(store) = store_of(query, &locs) else {
+        return Ok(Page::new(t("库位图", "Store map"))
+            .notice(
+                Tone::Warn,
+                t(
+                    "还没有仓库和库位：请先在进销存模块中建立。",
+                    "No stores or locations yet: set them up in the inventory module first.",
+                ),
+            )
+            .into());
+    };
+    let here: Vec<&Location> = locs.iter().filter(|l| l.warehouse == store).collect();
+    let kept = places(&store).map_err(err)?;
+    let placed = auto_places(&here, &kept);
+    let held = stock(json!({ "warehouse": store })).map_err(err)?;
+    let mut by_loc: BTreeMap<&str, Vec<&Stock>> = BTreeMap::new();
+    for s in &held {
+        by_loc.entry(s.location.as_str()).or_default().push(s);
+    }
+    let (w, h) = placed.values().fold((10.0_f32, 8.0_f32), |(w, h), p| {
+        (w.max(p.x + p.w + 1.0), h.max(p.y + p.h + 1.0))
+    });
+    let mut map = Map::new(w, h, 1.0);
+    let (mut occupied, mut blocked) = (0, 0);
+    for l in &here {
+        let Some(p) = placed.get(&l.code) else {
+            continue;
+        };
+        let lots = by_loc
+            .get(l.code.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let tone = if lots.is_empty() {
+            Tone::Neutral
+        } else if lots.iter().any(|s| s.quality == "rejected") {
+            Tone::Bad
+        } else if lots.iter().any(|s| s.quality == "held") {
+            Tone::Warn
+        } else {
+            Tone::Good
+        };
+        occupied += usize::from(!lots.is_empty());
+        blocked += usize::from(matches!(tone, Tone::Warn | Tone::Bad));
+        let hint = if lots.is_empty() {
+            format!("{} {} · {}", l.code, l.name, t("空", "empty"))
+        } else {
+            let what: Vec<String> = lots
+                .iter()
+                .take(4)
+                .map(|s| format!("{} {} {} {}", s.material_name, s.lot, qty(s.qty), s.unit))
+                .collect();
+            format!("{} {} · {}", l.code, l.name, what.join("; "))
+        };
+        map = map.area(
+            Area::rect(l.code.clone(), p.x, p.y, p.w, p.h)
+                .tone(tone)
+                .hint(hint)
+                .link(format!("/x/warehouse/bin?wh={store}&loc={}", l.code)),
+        );
+    }
+    let name = here
+        .first()
+        .map(|l| l.warehouse_name.clone())
+        .unwrap_or_default();
+    Ok(Page::new(format!("{} · {name}", t("库位图", "Store map")))
+        .links(store_links("map?", &locs, &store))
+        .kpis(vec![
+            Kpi::new(t("库位", "Locations"), here.len()),
+            Kpi::new(t("有货库位", "Occupied"), occupied).tone(Tone::Good),
+            Kpi::new(t("有待检或不合格批次", "Holding held or rejected lots"), blocked).tone(
+                if blocked > 0 {
+                    Tone::Warn
+                } else {
+                    Tone::Neutral
+                },
+            ),
+        ])
+        .map(map)
+        .text(t(
+            "绿色：合格库存；黄色：有待检（冻结）批次；红色：有不合格批次；灰色：空库位。点击库位查看库存。",
+            "Green: released stock; amber: a held lot; red: a rejected lot; grey: empty. Click a location for its stock.",
+        ))
+        .heading(t("摆放库位", "Place a location"))
+        .form(
+            Form::new("place", t("保存位置", "Save place"))
+                .field(
+                    Field::scan("location", t("库位（扫码）", "Location (scan)"))
+                        .required()
+                        .hint(t("扫库位标签，或输入 仓库/库位", "Scan its label, or type store/location")),
+                )
+                .field(Field::number("x", t("左边距 (m)", "From the left (m)")).required().min(0.0).max(10_000.0))
+                .field(Field::number("y", t("上边距 (m)", "From the top (m)")).required().min(0.0).max(10_000.0))
+                .field(Field::number("w", t("宽 (m)", "Width (m)")).required().min(0.5).max(1_000.0).value(4))
+                .field(Field::number("h", t("深 (m)", "Depth (m)")).required().min(0.5).max(1_000.0).value(3)),
+        )
+        .into())
+}
+
+fn bin_page(query: &Values, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let (store, loc) = (query.text("wh"), query.text("loc"));
+    let locs = locations().map_err(err)?;
+    let Some(l) = locs.iter().find(|l| l.warehouse == store && l.code == loc) else {
+        return Ok(Page::new(t("库位", "Location"))
+            .notice(
+                Tone::Bad,
+                format!("{} {store}/{loc}", t("没有这个库位：", "No such location:")),
+            )
+            .into());
+    };
+    let rows = stock(json!({ "warehouse": store, "location": loc })).map_err(err)?;
+    let mut table = Table::new([
+        t("物料", "Material"),
+        t("名称", "Name"),
+        t("批号", "Lot"),
+        t("数量", "Qty"),
+        t("单位", "Unit"),
+        t("质量状态", "Quality"),
+        t("有效期至", "Expires"),
+    ])
+    .numeric(3);
+    for s in &rows {
+        table.push([
+            s.material.clone(),
+            s.material_name.clone(),
+            s.lot.clone(),
+            qty(s.qty),
+            s.unit.clone(),
+            quality_name(&s.quality, lang).to_string(),
+            s.expires.clone().unwrap_or_default(),
+        ]);
+    }
+    let key = l.key();
+    Ok(
+        Page::new(format!("{} {} · {}", t("库位", "Location"), key, l.name))
+            .links([
+                (
+                    t("返回库位图", "Back to the map"),
+                    format!("/x/warehouse/map?wh={store}"),
+                ),
+                (
+                    t("从此库位上架", "Put away from here"),
+                    format!("/x/warehouse/putaway?from={key}"),
+                ),
+                (
+                    t("从此库位拣货", "Pick from here"),
+                    format!("/x/warehouse/pick?from={key}"),
+                ),
+                (
+                    t("从此库位发料", "Issue from here"),
+                    format!("/x/warehouse/issue?from={key}"),
+                ),
+            ])
+            .table(table)
+            .into(),
+    )
+}
+
+fn quality_name(q: &str, lang: Lang) -> &'static str {
+    match q {
+        "released" => lang.pick("合格", "released"),
+        "held" => lang.pick("待检（冻结）", "held"),
+        "rejected" => lang.pick("不合格", "rejected"),
+        _ => lang.pick("未知", "unknown"),
+    }
+}
+
+fn labels_page(query: &Values, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let locs = locations().map_err(err)?;
+    let store = store_of(query, &locs).unwrap_or_default();
+    let kind = match query.text("kind") {
+        "lots" | "materials" => query.text("kind"),
+        _ => "locations",
+    };
+    let mut page = Page::new(t("标签打印", "Labels"))
+        .links([
+            (
+                t("本仓库库位标签", "This store's location labels"),
+                format!("/x/warehouse/labels?kind=locations&wh={store}"),
+            ),
+            (
+                t("本仓库在库批次标签", "Labels of the lots in this store"),
+                format!("/x/warehouse/labels?kind=lots&wh={store}"),
+            ),
+            (
+                t("物料标签", "Material labels"),
+                format!("/x/warehouse/labels?kind=materials&wh={store}"),
+            ),
+        ])
+        .links(store_links(&format!("labels?kind={kind}&"), &locs, &store));
+    let mut sheet = Labels::new(3);
+    match kind {
+        "locations" => {
+            for l in locs.iter().filter(|l| l.warehouse == store) {
+                sheet = sheet.label(
+                    codes::location(&l.warehouse, &l.code),
+                    format!("{} {}", l.code, l.name),
+                    [l.warehouse_name.clone(), l.key()],
+                );
+            }
+        }
+        "lots" => {
+            let mut seen = std::collections::BTreeSet::new();
+            for s in stock(json!({ "warehouse": store })).map_err(err)? {
+                if seen.insert((s.material.clone(), s.lot.clone())) {
+                    let mut lines = vec![
+                        s.material.clone(),
+                        format!("{} {}", t("批号", "Lot"), s.lot),
+                    ];
+                    if let Some(e) = &s.expires {
+                        lines.push(format!("{} {e}", t("有效期至", "Use by")));
+                    }
+                    sheet = sheet.label(codes::lot(&s.material, &s.lot), s.material_name, lines);
+                }
+            }
+        }
+        _ => {
+            for m in materials().map_err(err)?.into_iter().filter(|m| m.active) {
+                sheet = sheet.label(
+                    codes::material(&m.code),
+                    m.name.clone(),
+                    [m.code.clone(), m.spec.clone(), m.unit.clone()],
+                );
+            }
+        }
+    }
+    if sheet.items.is_empty() {
+        page = page.notice(
+            Tone::Neutral,
+            t("没有可打印的标签。", "No labels to print."),
+        );
+    } else {
+        page = page.labels(sheet);
+    }
+    Ok(page.into())
+}
+
+/// The four scanning operations, each its own page (a phone shows one at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Receipt,
+    Putaway,
+    Pick,
+    Issue,
+}
+
+impl Op {
+    fn of(page: &str) -> Option<Op> {
+        Some(match page {
+            "receipt" => Op::Receipt,
+            "putaway" => Op::Putaway,
+            "pick" => Op::Pick,
+            "issue" => Op::Issue,
+            _ => return None,
+        })
+    }
+    fn id(self) -> &'static str {
+        match self {
+            Op::Receipt => "receipt",
+            Op::Putaway => "putaway",
+            Op::Pick => "pick",
+            Op::Issue => "issue",
+        }
+    }
+    fn title(self, lang: Lang) -> &'static str {
+        match self {
+            Op::Receipt => lang.pick("扫码收货", "Receive by scanning"),
+            Op::Putaway => lang.pick("扫码上架", "Put away by scanning"),
+            Op::Pick => lang.pick("扫码拣货", "Pick by scanning"),
+            Op::Issue => lang.pick("扫码发料", "Issue by scanning"),
+        }
+    }
+}
+
+/// The plugin's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Settings {
+    /// Where receipts land unless the keeper scans another place (`store/location`).
+    receiving: String,
+    /// Where picked goods are staged (`store/location`).
+    staging: String,
+}
+
+thread_local! {
+    static SETTINGS: std::cell::RefCell<Settings> = std::cell::RefCell::new(Settings::default());
+}
+
+fn settings() -> Settings {
+    SETTINGS.with(|s| s.borrow().clone())
+}
+
+fn scan_hub(lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    Ok(Page::new(t("扫码作业", "Scanning"))
+        .text(t(
+            "用手机扫描物料、批次和库位标签完成收货、上架、拣货和发料。每一笔都由进销存模块按其规则过账（危化品分区、有效期、质量冻结、剧毒品双人双锁等），以扫码人的名义记录。",
+            "Scan material, lot and location labels with a phone to receive, put away, pick and issue. Each is posted by the inventory module under its rules (hazmat separation, expiry, quality holds, two custodians for highly toxic goods) in the name of the person scanning.",
+        ))
+        .links(
+            [Op::Receipt, Op::Putaway, Op::Pick, Op::Issue]
+                .map(|op| (op.title(lang), format!("/x/warehouse/{}", op.id()))),
+        )
+        .into())
+}
+
+fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let cfg = settings();
+    let scan_hint = t(
+        "点“扫码”用相机扫标签，或手工输入",
+        "Press Scan to read the label, or type it",
+    );
+    let lot = Field::scan("lot", t("批次（扫码）", "Lot (scan)"))
+        .required()
+        .hint(scan_hint);
+    let from = Field::scan("from", t("从库位（扫码）", "From location (scan)"))
+        .value(query.text("from"))
+        .hint(t(
+            "批次只在一个库位时可不填",
+            "May stay empty when the lot is at one location only",
+        ));
+    let form = match op {
+        Op::Receipt => Form::new("post", t("收货", "Receive"))
+            .field(
+                Field::scan("material", t("物料（扫码）", "Material (scan)"))
+                    .required()
+                    .hint(scan_hint),
+            )
+            .field(
+                Field::text("lot_number", t("批号", "Lot number"))
+                    .hint(t("留空则按日期自动编号", "Empty: numbered by date")),
+            )
+            .field(Field::text(
+                "supplier_lot",
+                t("供应商批号", "Supplier's lot"),
+            ))
+            .field(
+                Field::number("qty", t("数量（基本单位）", "Quantity (base unit)"))
+                    .required()
+                    .min(0.000_001),
+            )
+            .field(
+                Field::scan("to", t("收货库位（扫码）", "Receiving location (scan)"))
+                    .required()
+                    .value(&cfg.receiving),
+            )
+            .field(Field::date("expires", t("有效期至", "Use by")).hint(t(
+                "留空按物料保质期计算",
+                "Empty: from the material's shelf life",
+            )))
+            .field(Field::text(
+                "reference",
+                t("单据（采购单等）", "Document (purchase order…)"),
+            )),
+        Op::Putaway => Form::new("post", t("上架", "Put away"))
+            .field(lot)
+            .field(from)
+            .field(
+                Field::scan("to", t("上架库位（扫码）", "To location (scan)"))
+                    .required()
+                    .hint(scan_hint),
+            )
+            .field(
+                Field::number("qty", t("数量", "Quantity"))
+                    .min(0.000_001)
+                    .hint(t(
+                        "留空则整批上架",
+                        "Empty: all of the lot at that location",
+                    )),
+            ),
+        Op::Pick => Form::new("post", t("拣货", "Pick"))
+            .field(lot)
+            .field(from)
+            .field(
+                Field::number("qty", t("数量", "Quantity"))
+                    .required()
+                    .min(0.000_001),
+            )
+            .field(
+                Field::scan("to", t("集货库位（扫码）", "Staging location (scan)"))
+                    .required()
+                    .value(&cfg.staging),
+            )
+            .field(Field::text(
+                "reference",
+                t("拣货单 / 销售单", "Picking list / sales order"),
+            )),
+        Op::Issue => Form::new("post", t("发料", "Issue"))
+            .field(lot)
+            .field(from)
+            .field(
+                Field::number("qty", t("数量", "Quantity"))
+                    .required()
+                    .min(0.000_001),
+            )
+            .field(
+                Field::text("reference", t("批次号 / 领料单", "Batch / requisition")).required(),
+            ),
+    };
+    Ok(Page::new(op.title(lang))
+        .links([(
+            t("返回扫码作业", "Back to scanning"),
+            "/x/warehouse/scan".to_string(),
+        )])
+        .form(form)
+        .into())
+}
+
+/// What the scanned text names among the box's records, or the reason it names nothing.
+struct Lookup {
+    materials: Vec<Material>,
+    locations: Vec<Location>,
+}
+
+impl Lookup {
+    fn load() -> Result<Lookup, Error> {
+        Ok(Lookup {
+            materials: materials()?,
+            locations: locations()?,
+        })
+    }
+
+    fn location(&self, text: &str, lang: Lang) -> Result<&Location, String> {
+        let (store, loc) = match codes::parse(text) {
+            Some(Code::Location(s, l)) => (s, l),
+            Some(Code::Bare(b)) => match b.split_once('/') {
+                Some((s, l)) => (s.trim().to_string(), l.trim().to_string()),
+                None => {
+                    // a bare location code is enough when no other store has one of that code
+                    let hits: Vec<&Location> =
+                        self.locations.iter().filter(|l| l.code == b).collect();
+                    return match hits[..] {
+                        [one] => Ok(one),
+                        [] => Err(format!("{} {b}", lang.pick("没有这个库位：", "No such location:"))),
+                        _ => Err(format!(
+                            "{} {b}",
+                            lang.pick(
+                                "多个仓库都有此库位，请扫库位标签或输入 仓库/库位：",
+                                "Several stores have this location; scan its label or type store/location:"
+                            )
+                        )),
+                    };
+                }
+            },
+            _ => {
+                return Err(format!(
+                    "{} {text}",
+                    lang.pick("这不是库位标签：", "Not a location label:")
+                ));
+            }
+        };
+        self.locations
+            .iter()
+            .find(|l| l.warehouse == store && l.code == loc)
+            .ok_or_else(|| {
+                format!(
+                    "{} {store}/{loc}",
+                    lang.pick("没有这个库位：", "No such location:")
+                )
+            })
+    }
+
+    fn material(&self, code: &str, lang: Lang) -> Result<&Material, String> {
+        self.materials
+            .iter()
+            .find(|m| m.code == code)
+            .ok_or_else(|| {
+                format!(
+                    "{} {code}",
+                    lang.pick("没有这个物料：", "No such material:")
+                )
+            })
+    }
+
+    /// A lot label (or `material/lot`) → the material and the lot number. The lot must be
+    /// in stock somewhere.
+    fn lot(&self, text: &str, lang: Lang) -> Result<(&Material, String, Vec<Stock>), String> {
+        let (mat, lot) = match codes::parse(text) {
+            Some(Code::Lot(m, l)) => (m, l),
+            Some(Code::Bare(b)) if b.contains('/') => {
+                let (m, l) = b.split_once('/').unwrap_or_default();
+                (m.trim().to_string(), l.trim().to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "{} {text}",
+                    lang.pick("这不是批次标签：", "Not a lot label:")
+                ));
+            }
+        };
+        let m = self.material(&mat, lang)?;
+        let at = stock(json!({ "material": mat, "lot": lot })).map_err(err)?;
+        if at.is_empty() {
+            return Err(format!(
+                "{} {mat}/{lot}",
+                lang.pick("没有这个在库批次：", "No lot in stock:")
+            ));
+        }
+        Ok((m, lot, at))
+    }
+}
+
+/// The next lot number of the plant day: `R<yyMMdd>-<nnn>`.
+fn next_lot_number() -> Result<String, String> {
+    let now = nplusx_sdk::clock::now_ms().map_err(err)?;
+    let off = plant::offset_ms().map_err(err)?;
+    let day = plant::day_of(now, off).replace('-', "");
+    let key = format!("lotseq:{day}");
+    let n: u32 = storage::get_json(&key).map_err(err)?.unwrap_or(0) + 1;
+    storage::set_json(&key, &n).map_err(err)?;
+    Ok(format!("R{}-{n:03}", &day[2..]))
+}
+
+/// The inventory module's refusal of `inventory.move` on the form's field it concerns.
+fn refusal(e: Error, lang: Lang) -> Outcome {
+    match e {
+        Error::Invalid(s) => {
+            let (field, why) = s.split_once(": ").unwrap_or(("", s.as_str()));
+            let ours = match field {
+                "from" | "to" | "qty" | "reference" | "expires" => field,
+                "lot" | "lot_number" => "lot",
+                "material" => "material",
+                _ => "",
+            };
+            let why = format!(
+                "{} {why}",
+                lang.pick("进销存拒绝：", "Refused by inventory:")
+            );
+            if ours.is_empty() {
+                // no field of ours: the banner names the rule
+                Outcome::field_error(lang.pick("进销存", "inventory"), why)
+            } else {
+                Outcome::field_error(ours, why)
+            }
+        }
+        Error::Denied(s) => Outcome::field_error(lang.pick("权限", "permission"), s),
+        other => Outcome::field_error(lang.pick("进销存", "inventory"), String::from(other)),
+    }
+}
+
+fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let look = Lookup::load().map_err(err)?;
+    let qty_in = if f.text("qty").is_empty() {
+        None
+    } else {
+        Some(f.number("qty")?)
+    };
+    let mut args = json!({ "reference": f.text("reference") });
+    let summary;
+    match op {
+        Op::Receipt => {
+            let m = match codes::parse(f.text("material")) {
+                Some(Code::Material(c)) | Some(Code::Bare(c)) => look.material(&c, lang),
+                _ => Err(format!(
+                    "{} {}",
+                    t("这不是物料标签：", "Not a material label:"),
+                    f.text("material")
+                )),
+            };
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => return Ok(Outcome::field_error("material", e)),
+            };
+            let to = match look.location(f.text("to"), lang) {
+                Ok(l) => l,
+                Err(e) => return Ok(Outcome::field_error("to", e)),
+            };
+            let number = if f.text("lot_number").trim().is_empty() {
+                next_lot_number()?
+            } else {
+                f.text("lot_number").trim().to_string()
+            };
+            args["kind"] = json!("receipt");
+            args["material"] = json!(m.id);
+            args["lot_number"] = json!(number);
+            args["supplier_lot"] = json!(f.text("supplier_lot"));
+            args["to"] = json!(to.id);
+            args["qty"] = json!(qty_in.unwrap_or(0.0));
+            if !f.text("expires").is_empty() {
+                args["expires"] = json!(f.text("expires"));
+            }
+            summary = format!(
+                "{} {} {} {} {} → {}",
+                t("已收货", "Received"),
+                m.name,
+                number,
+                qty(qty_in.unwrap_or(0.0)),
+                m.unit,
+                to.key()
+            );
+        }
+        Op::Putaway | Op::Pick | Op::Issue => {
+            let (m, lot, at) = match look.lot(f.text("lot"), lang) {
+                Ok(x) => x,
+                Err(e) => return Ok(Outcome::field_error("lot", e)),
+            };
+            let from = if f.text("from").trim().is_empty() {
+                match &at[..] {
+                    [one] => look
+                        .locations
+                        .iter()
+                        .find(|l| l.warehouse == one.warehouse && l.code == one.location)
+                        .ok_or_else(|| "the lot's location is gone".to_string())?,
+                    _ => {
+                        let places: Vec<String> = at
+                            .iter()
+                            .map(|s| format!("{}/{} ({})", s.warehouse, s.location, qty(s.qty)))
+                            .collect();
+                        return Ok(Outcome::field_error(
+                            "from",
+                            format!(
+                                "{} {}",
+                                t(
+                                    "此批次在多个库位，请扫来源库位：",
+                                    "The lot is at several locations; scan the one it leaves:"
+                                ),
+                                places.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            } else {
+                match look.location(f.text("from"), lang) {
+                    Ok(l) => l,
+                    Err(e) => return Ok(Outcome::field_error("from", e)),
+                }
+            };
+            let Some(here) = at
+                .iter()
+                .find(|s| s.warehouse == from.warehouse && s.location == from.code)
+            else {
+                return Ok(Outcome::field_error(
+                    "from",
+                    format!(
+                        "{} {}",
+                        t("此批次不在库位", "The lot is not at"),
+                        from.key()
+                    ),
+                ));
+            };
+            let n = qty_in.unwrap_or(here.qty);
+            args["material"] = json!(m.id);
+            args["lot_number"] = json!(lot);
+            args["from"] = json!(from.id);
+            args["qty"] = json!(n);
+            if op == Op::Issue {
+                args["kind"] = json!("issue");
+                summary = format!(
+                    "{} {} {} {} {} ← {}",
+                    t("已发料", "Issued"),
+                    m.name,
+                    lot,
+                    qty(n),
+                    m.unit,
+                    from.key()
+                );
+            } else {
+                let to = match look.location(f.text("to"), lang) {
+                    Ok(l) => l,
+                    Err(e) => return Ok(Outcome::field_error("to", e)),
+                };
+                if to.id == from.id {
+                    return Ok(Outcome::field_error(
+                        "to",
+                        t("目标库位与来源库位相同", "The same location as it leaves"),
+                    ));
+                }
+                args["kind"] = json!("transfer");
+                args["to"] = json!(to.id);
+                summary = format!(
+                    "{} {} {} {} {} {} → {}",
+                    if op == Op::Pick {
+                        t("已拣货", "Picked")
+                    } else {
+                        t("已上架", "Put away")
+                    },
+                    m.name,
+                    lot,
+                    qty(n),
+                    m.unit,
+                    from.key(),
+                    to.key()
+                );
+            }
+        }
+    }
+    match actions::invoke("inventory.move", &args.to_string()) {
+        Ok(answer) => {
+            let id = nplusx_sdk::serde_json::from_str::<Value>(&answer)
+                .ok()
+                .and_then(|v| v["id"].as_u64())
+                .unwrap_or(0);
+            log::info(&format!("{} #{id}: {summary}", op.id()));
+            Ok(Outcome::message(format!(
+                "{summary}（{} #{id}）",
+                t("单据", "movement")
+            )))
+        }
+        Err(e) => Ok(refusal(e, lang)),
+    }
+}
+
+fn place(f: &Values, lang: Lang) -> Result<Outcome, String> {
+    let look = Lookup::load().map_err(err)?;
+    let l = match look.location(f.text("location"), lang) {
+        Ok(l) => l,
+        Err(e) => return Ok(Outcome::field_error("location", e)),
+    };
+    let p = Place {
+        x: f.number("x")? as f32,
+        y: f.number("y")? as f32,
+        w: f.number("w")? as f32,
+        h: f.number("h")? as f32,
+    };
+    storage::set_json(&place_key(&l.warehouse, &l.code), &p).map_err(err)?;
+    Ok(Outcome::message(format!(
+        "{} {}",
+        lang.pick("已保存库位位置：", "Place saved:"),
+        l.key()
+    ))
+    .next("map"))
+}
+
+struct Warehouse;
+
+impl Plugin for Warehouse {
+    fn info() -> Info {
+        nplusx_sdk::info(
+            "warehouse",
+            "仓储物流",
+            "Warehouse logistics",
+            env!("CARGO_PKG_VERSION"),
+        )
+        .page("scan", "扫码作业", "Scanning", true)
+        .page("map", "库位图", "Store map", true)
+        .page("labels", "标签打印", "Labels", true)
+        .page("bin", "库位库存", "Location stock", false)
+        .page("receipt", "扫码收货", "Receive by scanning", false)
+        .page("putaway", "扫码上架", "Put away by scanning", false)
+        .page("pick", "扫码拣货", "Pick by scanning", false)
+        .page("issue", "扫码发料", "Issue by scanning", false)
+    }
+
+    fn start(settings: &Values) -> Result<(), String> {
+        let s = Settings {
+            receiving: settings.text("receiving").trim().to_string(),
+            staging: settings.text("staging").trim().to_string(),
+        };
+        SETTINGS.with(|c| *c.borrow_mut() = s);
+        Ok(())
+    }
+
+    fn render(page: &str, query: &Values, lang: Lang) -> Result<View, String> {
+        if let Some(op) = Op::of(page) {
+            return op_page(op, query, lang);
+        }
+        match page {
+            "scan" => scan_hub(lang),
+            "map" => map_page(query, lang),
+            "bin" => bin_page(query, lang),
+            "labels" => labels_page(query, lang),
+            other => Err(format!("no page {other}")),
+        }
+    }
+
+    fn action(page: &str, action: &str, fields: &Values, lang: Lang) -> Result<Outcome, String> {
+        match (Op::of(page), action) {
+            (Some(op), "post") => post(op, fields, lang),
+            (None, "place") if page == "map" => place(fields, lang),
+            _ => Err(format!("no action {action} on {page}")),
+        }
+    }
+}
+
+nplusx_sdk::plugin!(Warehouse);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(code: &str) -> Location {
+        Location {
+            id: 1,
+            code: code.into(),
+            name: String::new(),
+            warehouse: "RM".into(),
+            warehouse_name: "原料库".into(),
+        }
+    }
+
+    #[test]
+    fn unplaced_locations_fall_into_rows_below_the_placed_ones() {
+        let (a, b, c) = (loc("A-01"), loc("A-02"), loc("A-03"));
+        let kept = BTreeMap::from([(
+            "A-02".to_string(),
+            Place {
+                x: 0.0,
+                y: 0.0,
+                w: 10.0,
+                h: 5.0,
+            },
+        )]);
+        let all = auto_places(&[&a, &b, &c], &kept);
+        assert_eq!(all["A-02"], kept["A-02"], "a kept place stays");
+        assert_eq!((all["A-01"].x, all["A-01"].y), (1.0, 7.0));
+        assert_eq!((all["A-03"].x, all["A-03"].y), (6.0, 7.0));
+    }
+
+    #[test]
+    fn quantities_drop_trailing_zeros() {
+        assert_eq!(qty(120.0), "120");
+        assert_eq!(qty(0.125), "0.125");
+        assert_eq!(qty(1.5), "1.5");
+    }
+}
