@@ -150,6 +150,7 @@ const BUNDLED: &[(&str, bool)] = &[
     ("energy", false),
     ("boards", false),
     ("warehouse", false),
+    ("remote", false),
 ];
 
 /// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.

@@ -26,6 +26,7 @@ mod operations;
 mod platform;
 mod plugins;
 mod quality;
+mod remote;
 mod safety;
 mod video;
 mod warehouse;

@@ -123,6 +123,21 @@ impl Handle {
 
     pub fn stop(&mut self) {
         self.tasks.clear();
+        // an outbound channel closes with the plugin, and nothing keeps its calls open
+        let link = self
+            .shared
+            .link
+            .lock()
+            .expect("lock is never poisoned")
+            .take();
+        if let Some(l) = link {
+            l.shut();
+        }
+        self.shared
+            .calls
+            .lock()
+            .expect("lock is never poisoned")
+            .take();
         // a full queue drains within its calls' deadlines; a dropped Stop is made up for by
         // the sender going away when this handle is dropped
         let _ = self.tx.try_send(Call::Stop);

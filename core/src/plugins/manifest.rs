@@ -41,10 +41,14 @@ pub const CAPABILITIES: &[(&str, bool)] = &[
     ("schedule", false),
     ("files", false),
     ("notify", false),
+    // an outbound channel to another broker: a vendor reaches what the plugin answers
+    ("link", true),
 ];
 
 /// Capabilities whose imports only contract 0.2 has.
 const SINCE_0_2: &[&str] = &["schedule", "files", "notify"];
+/// Capabilities whose imports only contract 0.3 has.
+const SINCE_0_3: &[&str] = &["link"];
 
 pub fn is_dangerous(cap: &str) -> bool {
     CAPABILITIES.iter().any(|(c, d)| *c == cap && *d)
@@ -244,6 +248,12 @@ impl Manifest {
             if SINCE_0_2.contains(&c.id.as_str()) && minor < 2 {
                 return Err(bad(format!(
                     "capability {} needs contract 0.2 or later (wit = \"{}\")",
+                    c.id, self.wit
+                )));
+            }
+            if SINCE_0_3.contains(&c.id.as_str()) && minor < 3 {
+                return Err(bad(format!(
+                    "capability {} needs contract 0.3 or later (wit = \"{}\")",
                     c.id, self.wit
                 )));
             }

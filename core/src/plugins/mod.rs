@@ -14,6 +14,7 @@ pub mod files;
 pub mod host;
 pub mod instance;
 pub mod jobs;
+pub mod link;
 pub mod manifest;
 pub mod package;
 pub mod records;
@@ -80,7 +81,9 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
 /// and second alarm).
 /// Dangerous capabilities the demo grants all the same: the warehouse plugin is for posting
 /// stock movements by scanning (each one the scanning person's, under inventory's rules).
-const DEMO_DANGEROUS: &[(&str, &str)] = &[("warehouse", "actions.inventory")];
+/// The remote maintenance plugin may open its vendor channel (each session still needs the
+/// admin's approval); it may not write tags.
+const DEMO_DANGEROUS: &[(&str, &str)] = &[("warehouse", "actions.inventory"), ("remote", "link")];
 
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
@@ -102,6 +105,7 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     ),
     ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
     ("warehouse", "receiving", "WH-GEN/G-03"),
+    ("remote", "demo", "true"),
     (
         "boards",
         "gauges",
@@ -1159,6 +1163,7 @@ impl Plugins {
         )
         .map_err(component_error)?;
         self.stopped.lock().expect("plugins lock").remove(&rec.id);
+        *h.shared.calls.lock().expect("lock is never poisoned") = Some(h.tx.clone());
         if let Some(io) = app.io() {
             h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_tags(
                 app.tags.clone(),

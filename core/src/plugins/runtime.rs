@@ -810,6 +810,10 @@ pub struct Shared {
     pub jobs: Mutex<Option<Vec<super::jobs::JobSpec>>>,
     /// When the plugin sent its messages of the last hour (`notify.send`).
     pub notified: Mutex<std::collections::VecDeque<i64>>,
+    /// Its outbound channel (`link`), if open.
+    pub link: Mutex<Option<super::link::Link>>,
+    /// Where calls to the instance go (set while it runs): a channel's messages come this way.
+    pub calls: Mutex<Option<std::sync::mpsc::SyncSender<super::instance::Call>>>,
 }
 
 /// What the admin lets a plugin's alarms do.
@@ -1239,6 +1243,25 @@ impl self::nplusx::plugin::notify::Host for HostState {
         file: Option<String>,
     ) -> Result<(), wit::Error> {
         self.timed(|g| super::host::notify_send(g, &channel, &title, &text, file.as_deref()))
+    }
+}
+
+impl self::nplusx::plugin::link::Host for HostState {
+    fn open(
+        &mut self,
+        broker: self::nplusx::plugin::link::Broker,
+        topics: Vec<String>,
+    ) -> Result<(), wit::Error> {
+        self.timed(|g| super::link::open(g, broker, topics))
+    }
+    fn publish(&mut self, topic: String, payload: Vec<u8>) -> Result<(), wit::Error> {
+        self.timed(|g| super::link::publish(g, &topic, &payload))
+    }
+    fn connected(&mut self) -> Result<bool, wit::Error> {
+        self.timed(super::link::connected)
+    }
+    fn close(&mut self) -> Result<(), wit::Error> {
+        self.timed(super::link::close)
     }
 }
 

@@ -1049,7 +1049,7 @@ pub mod files {
     }
 }
 
-pub use nplusx::plugin::{actions, clock, mqtt, notify, tag_write};
+pub use nplusx::plugin::{actions, clock, link, mqtt, notify, tag_write};
 
 /// Plant time: the box's UTC offset (capability `clock`) and the calendar arithmetic a
 /// plugin needs to count days, weeks and months as the plant does (pure functions, so they
