@@ -151,6 +151,7 @@ const BUNDLED: &[(&str, bool)] = &[
     ("boards", false),
     ("warehouse", false),
     ("remote", false),
+    ("bi", false),
 ];
 
 /// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.

@@ -12,6 +12,7 @@ mod common;
 mod alarms;
 mod auth;
 mod automation;
+mod bi;
 mod boards;
 mod browser;
 mod console;

@@ -491,6 +491,68 @@ pub fn records(
         .collect())
 }
 
+/// Records a generic pivot reads at most (a window holding more: `invalid`, narrow it).
+const PIVOT_ROWS: usize = 500_000;
+
+/// `records.pivot`: the box folds a timed collection's window into a pivot table. Inventory
+/// movements are folded by the inventory module from its own tables (the whole ledger in one
+/// read); the others from the rows `records.rs` gives plugins.
+pub fn pivot(
+    g: &mut Guest,
+    collection: &str,
+    (from, to): (i64, i64),
+    rows: &[String],
+    columns: &[String],
+    measures: &[String],
+) -> Result<String, wit::Error> {
+    let Some(c) = super::records::find(collection) else {
+        return Err(wit::Error::NotFound(format!("no collection {collection}")));
+    };
+    g.allow(c.capability)?;
+    let Some(fields) = super::records::pivot_fields(collection) else {
+        return Err(wit::Error::Invalid(format!(
+            "{collection} has no pivot (collections with one: {})",
+            super::records::PIVOTS
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if to <= from || to - from > 400 * 86_400_000 {
+        return Err(wit::Error::Invalid(
+            "the window must end after it starts and span at most 400 days".into(),
+        ));
+    }
+    g.rate("query", 600)?;
+    let spec = crate::pivot::Spec::parse(rows, columns, measures, fields.1, fields.2, fields.3)
+        .map_err(wit::Error::Invalid)?;
+    let app = g.app()?;
+    if let Some(m) = c.module
+        && !app.registry.is_enabled(m)
+    {
+        return Err(wit::Error::Failed(format!(
+            "the {m} module is switched off"
+        )));
+    }
+    let table = if collection == "inventory.movements" {
+        let r = app.store.read().map_err(failed)?;
+        crate::modules::inventory::service::analysis::pivot_movements(
+            &r, &spec, from, to, app.offset,
+        )
+        .map_err(|e| wit::Error::Failed(e.msg().render(crate::i18n::Lang::En)))?
+    } else {
+        let rows = super::records::rows(&app, c, Some((from, to)), PIVOT_ROWS + 1, None)?;
+        if rows.len() > PIVOT_ROWS {
+            return Err(wit::Error::Invalid(format!(
+                "more than {PIVOT_ROWS} records in the window: narrow it"
+            )));
+        }
+        crate::pivot::compute(&spec, &rows, app.offset).map_err(wit::Error::Invalid)?
+    };
+    serde_json::to_string(&table).map_err(failed)
+}
+
 /// A 0.1 collection's rows, as 0.1 gave them.
 fn v01_rows(app: &crate::app::App, collection: &str) -> Result<Vec<serde_json::Value>, wit::Error> {
     let r = app.store.read().map_err(failed)?;

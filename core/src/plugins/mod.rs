@@ -106,6 +106,8 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
     ("warehouse", "receiving", "WH-GEN/G-03"),
     ("remote", "demo", "true"),
+    ("bi", "demo", "true"),
+    ("bi", "energy_tag", "EM01.E"),
     (
         "boards",
         "gauges",

@@ -130,6 +130,107 @@ pub const COLLECTIONS: &[Collection] = &[
     timed("alarms.journal", "records.alarms", None, "ts_ms"),
 ];
 
+/// The collections `records.pivot` folds, with the fields it may group by, those of them that
+/// are times (`<field>:day`, `<field>:month`) and those a measure may fold.
+pub type PivotFields = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+pub const PIVOTS: &[PivotFields] = &[
+    (
+        "inventory.movements",
+        crate::modules::inventory::service::analysis::PIVOT_FIELDS,
+        crate::modules::inventory::service::analysis::PIVOT_TIMES,
+        crate::modules::inventory::service::analysis::PIVOT_NUMBERS,
+    ),
+    (
+        "production.batches",
+        &[
+            "unit",
+            "product",
+            "recipe",
+            "state",
+            "trigger",
+            "output_unit",
+            "started_ms",
+            "ended_ms",
+            "planned_qty",
+            "output_qty",
+            "yield_pct",
+        ],
+        &["started_ms", "ended_ms"],
+        &["planned_qty", "output_qty", "yield_pct"],
+    ),
+    (
+        "equipment.work_orders",
+        &[
+            "equipment",
+            "kind",
+            "origin",
+            "priority",
+            "state",
+            "open",
+            "stopped",
+            "assignee",
+            "overdue",
+            "created_ms",
+            "due_ms",
+            "done_ms",
+        ],
+        &["created_ms", "due_ms", "done_ms"],
+        &[],
+    ),
+    (
+        "quality.samples",
+        &[
+            "material",
+            "point",
+            "stage",
+            "state",
+            "verdict",
+            "taken_ms",
+            "decided_ms",
+        ],
+        &["taken_ms", "decided_ms"],
+        &[],
+    ),
+    (
+        "quality.nonconformances",
+        &["material", "disposition", "open", "opened_ms", "closed_ms"],
+        &["opened_ms", "closed_ms"],
+        &[],
+    ),
+    (
+        "safety.permits",
+        &[
+            "work",
+            "level",
+            "state",
+            "location",
+            "work_unit",
+            "workers",
+            "start_ms",
+            "end_ms",
+        ],
+        &["start_ms", "end_ms"],
+        &["workers"],
+    ),
+    (
+        "alarms.journal",
+        &["event", "state", "priority", "tag", "area", "user", "ts_ms"],
+        &["ts_ms"],
+        &[],
+    ),
+];
+
+/// The pivot fields of a collection, if it has a pivot.
+pub fn pivot_fields(collection: &str) -> Option<&'static PivotFields> {
+    PIVOTS.iter().find(|p| p.0 == collection)
+}
+
 /// The collection of this name.
 pub fn find(name: &str) -> Option<&'static Collection> {
     COLLECTIONS.iter().find(|c| c.name == name)
@@ -246,7 +347,7 @@ pub fn rows(
             ));
         }
     };
-    let limit = limit.min(MAX_ROWS);
+    // the caller bounds it: a plugin's query at MAX_ROWS, a pivot at what it folds
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -330,6 +431,7 @@ fn stock(r: &impl Reader, app: &App, limit: usize) -> Result<Vec<Value>, wit::Er
                 "location": s.location_code,
                 "qty": s.balance.qty,
                 "unit": s.base_unit,
+                "value": s.value,
                 "quality": s.quality.id(),
                 "expires": s.expires,
                 "days_left": s.days_left,

@@ -1175,6 +1175,19 @@ impl self::nplusx::plugin::records::Host for HostState {
     ) -> Result<Vec<String>, wit::Error> {
         self.timed(|g| super::host::records(g, &collection, Some((from_ms, to_ms)), &filter, limit))
     }
+    fn pivot(
+        &mut self,
+        collection: String,
+        from_ms: i64,
+        to_ms: i64,
+        rows: Vec<String>,
+        columns: Vec<String>,
+        measures: Vec<String>,
+    ) -> Result<String, wit::Error> {
+        self.timed(|g| {
+            super::host::pivot(g, &collection, (from_ms, to_ms), &rows, &columns, &measures)
+        })
+    }
 }
 
 impl self::nplusx::plugin::actions::Host for HostState {

@@ -957,6 +957,24 @@ pub mod records {
         )?)
     }
 
+    /// A pivot table the box computes over a timed collection's records in `[from_ms,
+    /// to_ms)` (since 0.3): `rows`/`columns` name fields (a time as `ts_ms:month`),
+    /// `measures` are `count` or `sum:<field>` and the like. The answer's JSON: `rows`,
+    /// `columns`, `cells[row][column][measure]`, `row_totals`, `column_totals`, `total`.
+    pub fn pivot(
+        collection: &str,
+        from_ms: i64,
+        to_ms: i64,
+        rows: &[String],
+        columns: &[String],
+        measures: &[String],
+    ) -> Result<serde_json::Value, Error> {
+        let answer = super::nplusx::plugin::records::pivot(
+            collection, from_ms, to_ms, rows, columns, measures,
+        )?;
+        serde_json::from_str(&answer).map_err(|e| Error::Failed(format!("a pivot: {e}")))
+    }
+
     /// A timed collection's records in `[from_ms, to_ms)`, newest first.
     pub fn between<T: serde::de::DeserializeOwned>(
         collection: &str,
