@@ -367,9 +367,11 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         if let Err(e) = app.northbound.reload() {
             tracing::error!(error = %e, "northbound publisher not started");
         }
+        let closing = app.clone().into_inner();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutdown requested: finishing requests in flight");
+            closing.plugins.close();
             handle.stop(true).await;
         });
         // plugins compile (or load from the cache) in the background: the console serves

@@ -127,6 +127,11 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--tls", "off"])
             .env_remove("NPLUSX_CONFIG")
             .env("NPLUSX_LOG", "warn")
+            // the bundled plugins compile once for all the tests' boxes, not once per box
+            .env(
+                "NPLUSX_PLUGIN_CACHE",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(c) = config {

@@ -71,6 +71,8 @@ fn a_vendor_reaches_only_what_the_admin_granted_until_the_session_is_cut() {
     let mut admin = s.admin_api();
     admin.lang = Some("en");
     eventually(30, || admin.plugin_running("remote"));
+    // the test broker speaks plain MQTT on loopback (the plugin's default is TLS)
+    admin.set_plugin_setting("remote", "tls", "false");
     admin.set_plugin_setting("remote", "broker", &format!("127.0.0.1:{}", broker.port));
     eventually(30, || admin.plugin_running("remote"));
     let vendor = TestClient::connect(broker.port, "vendor-engineer", &["nplusx/#"], false);

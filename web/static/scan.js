@@ -27,7 +27,7 @@
     const status = box.querySelector('[data-scan-status]');
     input.value = text;
     input.dispatchEvent(new Event('change', { bubbles: true }));
-    status.textContent = box.dataset.scanRead.replace('{code}', text);
+    status.textContent = box.dataset.scanRead.replace('{code}', () => text);
     status.classList.remove('warn-text');
     // the next field of the form, so scanning a row of labels needs no tapping between
     const all = Array.from(input.form ? input.form.elements : []);

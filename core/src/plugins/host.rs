@@ -464,9 +464,13 @@ pub fn records(
     let limit = (limit as usize).min(super::records::MAX_ROWS);
     let rows = match src {
         Source::Module(c) => {
-            // filtered after reading: read as many as a call may give
+            // filtered after reading: a timed collection's newest as many as a call may
+            // give; an untimed one (stock, materials, locations) whole, so a filter finds
+            // its rows wherever they are
             let want = if filter.is_empty() {
                 limit
+            } else if c.time_field.is_none() {
+                usize::MAX
             } else {
                 super::records::MAX_ROWS
             };

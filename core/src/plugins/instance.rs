@@ -123,7 +123,13 @@ impl Handle {
 
     pub fn stop(&mut self) {
         self.tasks.clear();
-        // an outbound channel closes with the plugin, and nothing keeps its calls open
+        // nothing keeps its calls open, and an outbound channel closes with the plugin (in
+        // this order: a channel opening meanwhile sees no calls and closes itself)
+        self.shared
+            .calls
+            .lock()
+            .expect("lock is never poisoned")
+            .take();
         let link = self
             .shared
             .link
@@ -133,11 +139,6 @@ impl Handle {
         if let Some(l) = link {
             l.shut();
         }
-        self.shared
-            .calls
-            .lock()
-            .expect("lock is never poisoned")
-            .take();
         // a full queue drains within its calls' deadlines; a dropped Stop is made up for by
         // the sender going away when this handle is dropped
         let _ = self.tx.try_send(Call::Stop);
@@ -249,6 +250,8 @@ pub fn spawn(
     let minor = spec.pre.minor();
     let stats: Arc<Mutex<Stats>> = Arc::default();
     let shared: Arc<Shared> = Arc::default();
+    // before the thread runs `start`, which may open a channel whose messages come this way
+    *shared.calls.lock().expect("lock is never poisoned") = Some(tx.clone());
     let (s2, l2, sh2) = (stats.clone(), log.clone(), shared.clone());
     let thread = std::thread::Builder::new()
         .name(format!("plugin-{}", spec.installed.id))

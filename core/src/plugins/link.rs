@@ -39,7 +39,9 @@ impl Link {
     }
 }
 
-fn audit(app: &App, plugin: &str, action: &str, data: serde_json::Value) {
+/// Writes an audit entry; false when it could not be written (the message is then neither
+/// delivered nor sent: nothing crosses the channel unrecorded).
+fn audit(app: &App, plugin: &str, action: &str, data: serde_json::Value) -> bool {
     let done = app
         .store
         .write(&crate::store::Actor::system(&format!("plugin:{plugin}")))
@@ -51,9 +53,20 @@ fn audit(app: &App, plugin: &str, action: &str, data: serde_json::Value) {
             );
             w.commit()
         });
-    if let Err(e) = done {
+    if let Err(e) = &done {
         tracing::error!(plugin, action, error = %e, "link message not audited");
     }
+    done.is_ok()
+}
+
+/// What the audit keeps of a message: its topic, size, SHA-256 and text (the first 4 KiB).
+fn record(topic: &str, payload: &[u8]) -> serde_json::Value {
+    use sha2::Digest;
+    serde_json::json!({
+        "topic": topic, "bytes": payload.len(),
+        "sha256": hex::encode(sha2::Sha256::digest(payload)),
+        "payload": text(payload),
+    })
 }
 
 fn text(payload: &[u8]) -> String {
@@ -107,6 +120,23 @@ pub fn open(
         return Err(wit::Error::Invalid("client-id: 1–64 characters".into()));
     }
     let app = g.app()?;
+    // only the broker the admin set in the plugin's settings (`broker`)
+    let allowed = super::store::installed(
+        &app.store
+            .read()
+            .map_err(|e| wit::Error::Failed(e.to_string()))?,
+    )
+    .map_err(|e| wit::Error::Failed(e.to_string()))?
+    .into_iter()
+    .find(|p| p.id == g.id)
+    .and_then(|p| p.settings.get("broker").cloned())
+    .unwrap_or_default();
+    if allowed.trim() != broker.address.trim() {
+        return Err(wit::Error::Denied(format!(
+            "{:?} is not the broker the admin set for this plugin (its setting `broker`)",
+            broker.address
+        )));
+    }
     let io = app
         .io()
         .ok_or_else(|| wit::Error::Failed("the box is shutting down".into()))?;
@@ -118,7 +148,7 @@ pub fn open(
         .clone()
         .ok_or_else(|| wit::Error::Failed("the plugin is not running".into()))?;
     close(g)?;
-    let opts = crate::mqtt::options(&crate::mqtt::Broker {
+    let mut opts = crate::mqtt::options(&crate::mqtt::Broker {
         client_id,
         host,
         port,
@@ -127,6 +157,7 @@ pub fn open(
         password: Some(broker.password.clone()).filter(|p| !p.is_empty()),
         keep_alive_s: 30,
     });
+    opts.set_max_packet_size(MAX_PAYLOAD + 1024, MAX_PAYLOAD + 1024);
     let (client, events) = AsyncClient::new(opts, 64);
     // asked before anything the plugin publishes, so the subscription is in place when the
     // other side hears from the box (a clean session loses it: asked again on a reconnect)
@@ -166,6 +197,14 @@ pub fn open(
                         }
                         minute.1 += 1;
                         let log = app.plugins.log_of(&id);
+                        if p.retain {
+                            // a retained request would run again at every reconnect
+                            log.push_host(
+                                "warn",
+                                &format!("link: a retained message on {} dropped", p.topic),
+                            );
+                            continue;
+                        }
                         if minute.1 > IN_PER_MINUTE || p.payload.len() > MAX_PAYLOAD {
                             log.push_host(
                                 "warn",
@@ -176,15 +215,23 @@ pub fn open(
                             );
                             continue;
                         }
-                        let data = serde_json::json!({
-                            "topic": p.topic, "payload": text(&p.payload),
-                        });
                         let (a, who) = (app.clone(), id.clone());
-                        let audited = data.clone();
-                        let _ = tokio::task::spawn_blocking(move || {
+                        let audited = record(&p.topic, &p.payload);
+                        let recorded = tokio::task::spawn_blocking(move || {
                             audit(&a, &who, "plugins.link.in", audited)
                         })
-                        .await;
+                        .await
+                        .unwrap_or(false);
+                        if !recorded {
+                            log.push_host(
+                                "error",
+                                &format!(
+                                    "link: a message on {} could not be audited; dropped",
+                                    p.topic
+                                ),
+                            );
+                            continue;
+                        }
                         let Ok(payload) = std::str::from_utf8(&p.payload) else {
                             log.push_host(
                                 "warn",
@@ -218,12 +265,26 @@ pub fn open(
         "plugins.link.open",
         serde_json::json!({ "address": broker.address, "tls": broker.tls }),
     );
-    *g.shared.link.lock().expect("lock is never poisoned") = Some(Link {
+    let link = Link {
         client,
         connected,
         address: broker.address,
         _task: crate::util::AbortOnDrop(task),
-    });
+    };
+    // the instance may have been stopped meanwhile (`Handle::stop` takes `calls`, then the
+    // link): then this channel closes at once instead of outliving it
+    let mut slot = g.shared.link.lock().expect("lock is never poisoned");
+    if g.shared
+        .calls
+        .lock()
+        .expect("lock is never poisoned")
+        .is_none()
+    {
+        drop(slot);
+        link.shut();
+        return Err(wit::Error::Failed("the plugin is stopping".into()));
+    }
+    *slot = Some(link);
     Ok(())
 }
 
@@ -240,6 +301,19 @@ pub fn publish(g: &mut Guest, topic: &str, payload: &[u8]) -> Result<(), wit::Er
     }
     g.rate("link publish", 120)?;
     let app = g.app()?;
+    if g.shared
+        .link
+        .lock()
+        .expect("lock is never poisoned")
+        .is_none()
+    {
+        return Err(wit::Error::Failed("no channel is open".into()));
+    }
+    if !audit(&app, &g.id, "plugins.link.out", record(topic, payload)) {
+        return Err(wit::Error::Failed(
+            "the message could not be audited, so it was not sent".into(),
+        ));
+    }
     {
         let link = g.shared.link.lock().expect("lock is never poisoned");
         let l = link
@@ -249,12 +323,6 @@ pub fn publish(g: &mut Guest, topic: &str, payload: &[u8]) -> Result<(), wit::Er
             .try_publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
             .map_err(|e| wit::Error::Failed(format!("not sent: {e}")))?;
     }
-    audit(
-        &app,
-        &g.id,
-        "plugins.link.out",
-        serde_json::json!({ "topic": topic, "payload": text(payload) }),
-    );
     Ok(())
 }
 

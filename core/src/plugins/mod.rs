@@ -150,6 +150,9 @@ pub struct PluginView {
 pub struct Plugins {
     runtime: OnceLock<std::result::Result<Arc<Runtime>, String>>,
     running: Mutex<HashMap<String, Handle>>,
+    /// Set when the box shuts down: nothing starts any more (a boot still compiling stops
+    /// after the plugin in hand, so the process exits promptly).
+    closing: std::sync::atomic::AtomicBool,
     /// Each plugin's log, kept across restarts and switching off until it is removed.
     logs: Mutex<HashMap<String, Arc<runtime::PluginLog>>>,
     /// The counters of plugins switched off after faults (their last fault shown).
@@ -170,11 +173,17 @@ impl Plugins {
         Plugins {
             runtime: OnceLock::new(),
             running: Mutex::new(HashMap::new()),
+            closing: std::sync::atomic::AtomicBool::new(false),
             logs: Mutex::new(HashMap::new()),
             stopped: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(1024).0,
             app: OnceLock::new(),
-            cache_dir: data_dir.join("plugin-cache"),
+            // NPLUSX_PLUGIN_CACHE: a cache shared by many boxes on one machine (the tests' demo
+            // plants); entries are keyed by the component's hash and the engine's, written
+            // whole and renamed into place, so sharing is safe
+            cache_dir: std::env::var_os("NPLUSX_PLUGIN_CACHE")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("plugin-cache")),
             changing: Mutex::new(()),
             pages: tokio::sync::Semaphore::new(PAGE_BUILDS),
             staged: Mutex::new(HashMap::new()),
@@ -231,6 +240,10 @@ impl Plugins {
             }
         };
         for p in list.into_iter().filter(|p| p.enabled) {
+            if self.is_closing() {
+                tracing::info!("shutting down: the remaining plugins are not started");
+                return;
+            }
             if let Err(e) = self.start(app, &p) {
                 tracing::error!(plugin = %p.id, error = %e.msg().render(crate::i18n::Lang::En), "plugin not started");
             }
@@ -764,8 +777,28 @@ impl Plugins {
         }
         w.insert(&INSTALLED, &rec.id, &rec)?;
         let view = |r: &Installed| {
+            // credentials never reach the audit log: only whether they changed shows
+            let settings: BTreeMap<&String, String> = r
+                .settings
+                .iter()
+                .map(|(k, v)| {
+                    let secret = ["password", "secret", "token"]
+                        .iter()
+                        .any(|w| k.to_ascii_lowercase().contains(w));
+                    let shown = if secret && !v.is_empty() {
+                        use sha2::Digest;
+                        format!(
+                            "(set, sha256 {})",
+                            &hex::encode(sha2::Sha256::digest(v))[..8]
+                        )
+                    } else {
+                        v.clone()
+                    };
+                    (k, shown)
+                })
+                .collect();
             serde_json::json!({
-                "enabled": r.enabled, "grants": r.grants, "settings": r.settings,
+                "enabled": r.enabled, "grants": r.grants, "settings": settings,
                 "deadline_ms": r.deadline_ms, "memory_mib": r.memory_mib, "quota_mib": r.quota_mib,
                 "alarm_ceiling": r.alarm_ceiling, "alarms_per_hour": r.alarms_per_hour,
             })
@@ -1121,7 +1154,18 @@ impl Plugins {
         }
     }
 
+    /// The box is shutting down: no plugin starts from now on.
+    pub fn close(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn stop_all(&self) {
+        self.close();
         let all: Vec<Handle> = self
             .running
             .lock()
@@ -1165,7 +1209,6 @@ impl Plugins {
         )
         .map_err(component_error)?;
         self.stopped.lock().expect("plugins lock").remove(&rec.id);
-        *h.shared.calls.lock().expect("lock is never poisoned") = Some(h.tx.clone());
         if let Some(io) = app.io() {
             h.tasks.push(crate::util::AbortOnDrop(io.spawn(feed_tags(
                 app.tags.clone(),
@@ -1182,6 +1225,11 @@ impl Plugins {
                 h.tx.clone(),
                 h.stats.clone(),
             ))));
+        }
+        if self.is_closing() {
+            // the box began shutting down while this one was starting
+            h.stop();
+            return Ok(());
         }
         self.running
             .lock()

@@ -494,7 +494,7 @@ fn may_use_layout(ctx: &Ctx, id: &str) -> Result<bool, AppError> {
 
 /// The plant layout a plugin's map is drawn on, if the plugin may use it.
 fn layout_for(ctx: &Ctx, id: &str) -> Result<Option<super::drawing::Layout>, AppError> {
-    if !may_use_layout(ctx, id)? {
+    if !may_use_layout(ctx, id)? || !ctx.who.can("safety", Level::Read) {
         return Ok(None);
     }
     let m = crate::modules::safety::people::service::map(&ctx.app.store.read()?)?;
@@ -514,7 +514,8 @@ fn layout_for(ctx: &Ctx, id: &str) -> Result<Option<super::drawing::Layout>, App
 async fn plugin_layout(ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     guard(&ctx, &id, Level::Read)?;
-    if !may_use_layout(&ctx, &id)? {
+    // the layout is the safety module's: its readers only
+    if !may_use_layout(&ctx, &id)? || !ctx.who.can("safety", Level::Read) {
         return Err(AppError::not_found());
     }
     let (t, bytes) = crate::modules::safety::people::service::map_image(&ctx.app.store.read()?)?

@@ -450,7 +450,10 @@ impl Runtime {
         let c = Component::from_binary(&self.engine, bytes)
             .map_err(|e| format!("not a usable WebAssembly component: {e:#}"))?;
         if let Ok(ser) = c.serialize() {
-            let tmp = path.with_extension("tmp");
+            // a name of this process and call's own: boxes sharing a cache never write one file
+            static TMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
             if std::fs::write(&tmp, ser).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);
             }

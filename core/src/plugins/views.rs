@@ -46,8 +46,17 @@ fn own_link(href: &str, plugin: &str) -> bool {
 
 /// Whether a link is a page of the box: a path (one leading `/`), no way out of it.
 pub fn box_link(href: &str) -> bool {
+    let lower = href.to_ascii_lowercase();
+    let under = |p: &str| {
+        lower == p || lower.starts_with(&format!("{p}/")) || lower.starts_with(&format!("{p}?"))
+    };
     href.starts_with('/')
         && !href.starts_with("//")
+        && !["/api", "/admin", "/account", "/login", "/logout", "/static"]
+            .iter()
+            .any(|p| under(p))
+        && !lower.contains("%2e")
+        && !lower.contains("%2f")
         && href.len() <= 500
         && !href.contains("..")
         && href
@@ -65,6 +74,7 @@ fn map_problem(m: &Map) -> Option<String> {
     let extent = |v: f32| v.is_finite() && (1.0..=100_000.0).contains(&v);
     let finite = |p: &super::runtime::view::Xy| p.x.is_finite() && p.y.is_finite();
     let text = |s: &str| s.chars().count() <= 100;
+    let hint = |s: &str| s.chars().count() <= 300;
     if !extent(m.width) || !extent(m.height) || !m.grid.is_finite() || m.grid < 0.0 {
         return Some("a map is 1–100,000 units wide and high, with a grid of 0 or more".into());
     }
@@ -74,14 +84,21 @@ fn map_problem(m: &Map) -> Option<String> {
         ));
     }
     if let Some(a) = m.areas.iter().find(|a| {
-        !(3..=500).contains(&a.points.len()) || !a.points.iter().all(finite) || !text(&a.label)
+        !(3..=500).contains(&a.points.len())
+            || !a.points.iter().all(finite)
+            || !text(&a.label)
+            || !hint(&a.hint)
     }) {
         return Some(format!(
             "map area {:?}: 3–500 points, a label of at most 100 characters",
             a.label
         ));
     }
-    if let Some(x) = m.markers.iter().find(|x| !finite(&x.at) || !text(&x.label)) {
+    if let Some(x) = m
+        .markers
+        .iter()
+        .find(|x| !finite(&x.at) || !text(&x.label) || !hint(&x.hint))
+    {
         return Some(format!(
             "map marker {:?}: a place and a label of at most 100 characters",
             x.label
@@ -487,6 +504,34 @@ mod tests {
             b.refresh_seconds = 2;
         }
         assert!(problem(&v, "p").is_some_and(|p| p.contains("5–3600")));
+    }
+
+    #[test]
+    fn map_links_are_pages_of_the_box_and_nothing_else() {
+        for ok in [
+            "/x/warehouse/bin?wh=WH-GEN&loc=G-01",
+            "/inventory/lots/12",
+            "/equipment/assets/3",
+        ] {
+            assert!(box_link(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example/x",
+            "javascript:alert(1)",
+            "https://evil.example/",
+            "/api/v1/plugins",
+            "/admin/plugins",
+            "/ADMIN",
+            "/account/password",
+            "/logout",
+            "/x/../admin",
+            "/x/%2e%2e/admin",
+            "/x/a%2Fb",
+            "/x/a\"onmouseover=\"x",
+            "/x/<svg>",
+        ] {
+            assert!(!box_link(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -85,6 +85,9 @@ struct Settings {
 
 thread_local! {
     static SETTINGS: RefCell<Settings> = RefCell::new(Settings::default());
+    /// Request ids answered in the open session (a redelivered request runs once).
+    static ANSWERED: RefCell<(u32, std::collections::HashSet<String>)> =
+        RefCell::new((0, std::collections::HashSet::new()));
 }
 
 fn settings() -> Settings {
@@ -118,25 +121,35 @@ fn now() -> i64 {
     clock::now_ms().unwrap_or(0)
 }
 
+/// Whether a session is past its end; without the clock it is (the stricter reading).
+fn expired(s: &Session) -> bool {
+    clock::now_ms().map_or(true, |t| t >= s.ends_ms)
+}
+
 fn topic(s: &Session, leaf: &str) -> String {
     format!("{}/{}/{leaf}", settings().prefix, s.token)
 }
 
-/// 128 random bits as hex (WASI's random source, through the hasher's keys).
-fn token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    for i in 0..2u8 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u8(i);
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+/// `n` random bytes as hex, from WASI's secure random source.
+fn random_hex(n: usize) -> Result<String, String> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|e| format!("no random numbers: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn send(s: &Session, leaf: &str, body: &Value) {
-    if let Err(e) = link::publish(&topic(s, leaf), body.to_string().as_bytes()) {
-        log::warn(&format!("not sent to the vendor: {}", String::from(e)));
+/// The session's secret: 128 random bits.
+fn token() -> Result<String, String> {
+    random_hex(16)
+}
+
+/// Sends to the vendor; false when it did not go (too large, not audited, no channel).
+fn send(s: &Session, leaf: &str, body: &Value) -> bool {
+    match link::publish(&topic(s, leaf), body.to_string().as_bytes()) {
+        Ok(()) => true,
+        Err(e) => {
+            log::warn(&format!("not sent to the vendor: {}", String::from(e)));
+            false
+        }
     }
 }
 
@@ -150,7 +163,8 @@ fn connect(s: &Session) -> Result<(), String> {
         &link::Broker {
             address: c.broker.clone(),
             tls: c.tls,
-            client_id: format!("nplusx-remote-{}", &s.token[..8]),
+            // random, and nothing of the token: the broker sees client ids
+            client_id: format!("nplusx-remote-{}", random_hex(6)?),
             username: c.username.clone(),
             password: c.password.clone(),
         },
@@ -164,9 +178,12 @@ fn end(mut s: Session, reason: &str) -> Result<(), String> {
     s.state = State::Ended;
     s.ended_ms = now();
     s.end_reason = reason.to_string();
+    // recorded first: were the channel to close and the record not change, a restart would
+    // open it again
+    let saved = save(&s).map_err(String::from);
     send(&s, "status", &json!({ "state": "ended", "reason": reason }));
     let _ = link::close();
-    save(&s).map_err(String::from)?;
+    saved?;
     log::info(&format!(
         "session {} with {} ended: {reason}",
         s.id, s.vendor
@@ -195,8 +212,9 @@ fn answer(s: &Session, r: &Request) -> Value {
             json!({ "values": values })
         }),
         Request::History { tag, minutes, .. } => {
+            // at most 2,000 points: an answer stays under the channel's 64 KiB
             let to = now();
-            tags::history(tag, to - i64::from(*minutes) * 60_000, to, 10_000)
+            tags::history(tag, to - i64::from(*minutes) * 60_000, to, 2_000)
                 .map(|points| json!({ "tag": tag, "points": points }))
         }
         Request::Write { tag, value, .. } => {
@@ -205,14 +223,31 @@ fn answer(s: &Session, r: &Request) -> Value {
         }
         Request::Logs { hours, .. } => {
             let to = now();
+            // the alarms of the tags in scope only, without who acknowledged them; the
+            // newest 200
+            let scoped: Vec<&String> = s.scope.read.iter().chain(&s.scope.write).collect();
             records::between::<Value>(
                 "alarms.journal",
                 to - i64::from(*hours) * 3_600_000,
                 to,
                 &json!({}),
-                1_000,
+                10_000,
             )
-            .map(|rows| json!({ "journal": rows }))
+            .map(|rows| {
+                let rows: Vec<Value> = rows
+                    .into_iter()
+                    .filter(|r| scoped.iter().any(|t| r["tag"] == t.as_str()))
+                    .take(200)
+                    .map(|r| {
+                        json!({
+                            "ts_ms": r["ts_ms"], "event": r["event"], "state": r["state"],
+                            "priority": r["priority"], "tag": r["tag"], "value": r["value"],
+                            "message_en": r["message_en"],
+                        })
+                    })
+                    .collect();
+                json!({ "journal": rows })
+            })
         }
     };
     match done {
@@ -239,7 +274,7 @@ fn on_message(data: &str) -> Result<(), String> {
     if t != topic(&s, "req") {
         return Ok(());
     }
-    if now() >= s.ends_ms {
+    if expired(&s) {
         let id = serde_json::from_str::<Value>(payload)
             .ok()
             .map(|v| v["id"].clone());
@@ -250,16 +285,39 @@ fn on_message(data: &str) -> Result<(), String> {
         );
         return end(s, "end time");
     }
-    let reply = match serde_json::from_str::<Request>(payload) {
+    let request = serde_json::from_str::<Request>(payload);
+    // a request redelivered (MQTT is at least once) is not run twice
+    if let Ok(r) = &request
+        && !r.id().is_empty()
+    {
+        let again = ANSWERED.with(|a| {
+            let mut a = a.borrow_mut();
+            if a.0 != s.id {
+                *a = (s.id, std::collections::HashSet::new());
+            }
+            !a.1.insert(r.id().to_string())
+        });
+        if again {
+            return Ok(());
+        }
+    }
+    let reply = match request {
         Ok(r) => answer(&s, &r),
         Err(e) => json!({ "ok": false, "error": format!("not a request: {e}") }),
     };
-    if reply["ok"] == true {
+    let sent = send(&s, "resp", &reply);
+    if reply["ok"] == true && sent {
         s.answered += 1;
     } else {
         s.refused += 1;
+        if !sent {
+            send(
+                &s,
+                "resp",
+                &json!({ "id": reply["id"], "ok": false, "error": "the answer was too large to send: ask for less" }),
+            );
+        }
     }
-    send(&s, "resp", &reply);
     save(&s).map_err(String::from)
 }
 
@@ -576,7 +634,7 @@ impl Plugin for Remote {
         }
         // a session still open (the box restarted) goes on until its end
         if let Some(s) = open_session().map_err(String::from)? {
-            if now() >= s.ends_ms {
+            if expired(&s) {
                 end(s, "end time")?;
             } else if let Err(e) = connect(&s) {
                 log::warn(&format!("the vendor channel did not open: {e}"));
@@ -587,7 +645,7 @@ impl Plugin for Remote {
 
     fn tick(now_ms: i64) {
         if let Ok(Some(s)) = open_session()
-            && now_ms >= s.ends_ms
+            && (now_ms >= s.ends_ms || expired(&s))
             && let Err(e) = end(s, "end time")
         {
             log::error(&e);
@@ -676,14 +734,24 @@ impl Plugin for Remote {
                 if let Err(o) = known_tags("write", &scope.write, lang) {
                     return Ok(o);
                 }
-                if settings().broker.is_empty() {
+                let cfg = settings();
+                if cfg.broker.is_empty() {
                     return Ok(Outcome::field_error(
                         "id",
                         t("尚未设置厂商 MQTT 服务器", "No vendor broker is set"),
                     ));
                 }
+                if !cfg.tls && !cfg.password.is_empty() {
+                    return Ok(Outcome::field_error(
+                        "id",
+                        t(
+                            "有密码的连接必须使用 TLS（插件设置 tls）：密码不以明文经过网络",
+                            "A connection with a password needs TLS (setting tls): no password crosses the network in clear",
+                        ),
+                    ));
+                }
                 s.scope = scope;
-                s.token = token();
+                s.token = token()?;
                 s.ends_ms = now() + f.integer("minutes")?.clamp(1, 4320) * 60_000;
                 s.state = State::Open;
                 if let Err(e) = connect(&s) {
@@ -758,7 +826,7 @@ mod tests {
 
     #[test]
     fn tokens_are_long_and_differ() {
-        let (a, b) = (token(), token());
+        let (a, b) = (token().unwrap(), token().unwrap());
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
     }

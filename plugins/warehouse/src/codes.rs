@@ -18,22 +18,47 @@ pub enum Code {
     Bare(String),
 }
 
+/// A part of a code with `%` and `/` escaped (`%25`, `%2F`), so a material or store code
+/// holding a `/` still reads back whole. Codes without them print as they are.
+pub fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace('/', "%2F")
+}
+
+fn unescape(part: &str) -> String {
+    part.replace("%2F", "/")
+        .replace("%2f", "/")
+        .replace("%25", "%")
+}
+
 pub fn location(store: &str, loc: &str) -> String {
-    format!("NX:LOC:{store}/{loc}")
+    format!("NX:LOC:{}/{}", escape(store), escape(loc))
 }
 
 pub fn lot(material: &str, lot: &str) -> String {
-    format!("NX:LOT:{material}/{lot}")
+    format!("NX:LOT:{}/{}", escape(material), escape(lot))
 }
 
 pub fn material(code: &str) -> String {
-    format!("NX:MAT:{code}")
+    format!("NX:MAT:{}", escape(code))
 }
 
 fn pair(s: &str) -> Option<(String, String)> {
     let (a, b) = s.split_once('/')?;
-    let (a, b) = (a.trim(), b.trim());
-    (!a.is_empty() && !b.is_empty()).then(|| (a.to_string(), b.to_string()))
+    let (a, b) = (unescape(a.trim()), unescape(b.trim()));
+    (!a.is_empty() && !b.is_empty()).then_some((a, b))
+}
+
+/// A query value for a link: everything but letters, digits and `-_.~` percent-encoded.
+pub fn query(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// What a scan says. Prefixes are read in any case; spaces around are dropped.
@@ -48,8 +73,8 @@ pub fn parse(text: &str) -> Option<Code> {
         Some("NX:LOC:") => pair(rest).map(|(a, b)| Code::Location(a, b)),
         Some("NX:LOT:") => pair(rest).map(|(a, b)| Code::Lot(a, b)),
         Some("NX:MAT:") => {
-            let m = rest.trim();
-            (!m.is_empty()).then(|| Code::Material(m.to_string()))
+            let m = unescape(rest.trim());
+            (!m.is_empty()).then_some(Code::Material(m))
         }
         _ if t.to_ascii_uppercase().starts_with("NX:") => None,
         _ => Some(Code::Bare(t.to_string())),
@@ -80,6 +105,17 @@ mod tests {
             Some(Code::Location("RM".into(), "A-01".into()))
         );
         assert_eq!(parse("RM/A-01"), Some(Code::Bare("RM/A-01".into())));
+    }
+
+    #[test]
+    fn codes_holding_a_slash_or_percent_read_back_whole() {
+        assert_eq!(lot("H2SO4/98", "L1"), "NX:LOT:H2SO4%2F98/L1");
+        assert_eq!(
+            parse(&lot("H2SO4/98", "L/1%")),
+            Some(Code::Lot("H2SO4/98".into(), "L/1%".into()))
+        );
+        assert_eq!(parse(&material("A/B")), Some(Code::Material("A/B".into())));
+        assert_eq!(query("G 01&x=#1/库"), "G%2001%26x%3D%231%2F%E5%BA%93");
     }
 
     #[test]

@@ -99,12 +99,12 @@ fn stock(filter: Value) -> Result<Vec<Stock>, Error> {
 }
 
 fn place_key(store: &str, loc: &str) -> String {
-    format!("place:{store}/{loc}")
+    format!("place:{}/{loc}", codes::escape(store))
 }
 
 /// The places kept for a store's locations.
 fn places(store: &str) -> Result<BTreeMap<String, Place>, Error> {
-    let prefix = format!("place:{store}/");
+    let prefix = format!("place:{}/", codes::escape(store));
     let mut out = BTreeMap::new();
     for k in storage::keys(&prefix, ALL)? {
         if let Some(p) = storage::get_json::<Place>(&k)? {
@@ -169,7 +169,7 @@ fn store_links(page: &str, locs: &[Location], current: &str) -> Vec<(String, Str
             let mark = if code == current { "▶ " } else { "" };
             (
                 format!("{mark}{name} ({code})"),
-                format!("/x/warehouse/{page}wh={code}"),
+                format!("/x/warehouse/{page}wh={}", codes::query(code)),
             )
         })
         .collect()
@@ -235,7 +235,11 @@ fn map_page(query: &Values, lang: Lang) -> Result<View, String> {
             Area::rect(l.code.clone(), p.x, p.y, p.w, p.h)
                 .tone(tone)
                 .hint(hint)
-                .link(format!("/x/warehouse/bin?wh={store}&loc={}", l.code)),
+                .link(format!(
+                    "/x/warehouse/bin?wh={}&loc={}",
+                    codes::query(&store),
+                    codes::query(&l.code)
+                )),
         );
     }
     let name = here
@@ -316,19 +320,19 @@ fn bin_page(query: &Values, lang: Lang) -> Result<View, String> {
             .links([
                 (
                     t("返回库位图", "Back to the map"),
-                    format!("/x/warehouse/map?wh={store}"),
+                    format!("/x/warehouse/map?wh={}", codes::query(store)),
                 ),
                 (
                     t("从此库位上架", "Put away from here"),
-                    format!("/x/warehouse/putaway?from={key}"),
+                    format!("/x/warehouse/putaway?from={}", codes::query(&key)),
                 ),
                 (
                     t("从此库位拣货", "Pick from here"),
-                    format!("/x/warehouse/pick?from={key}"),
+                    format!("/x/warehouse/pick?from={}", codes::query(&key)),
                 ),
                 (
                     t("从此库位发料", "Issue from here"),
-                    format!("/x/warehouse/issue?from={key}"),
+                    format!("/x/warehouse/issue?from={}", codes::query(&key)),
                 ),
             ])
             .table(table)
@@ -357,15 +361,21 @@ fn labels_page(query: &Values, lang: Lang) -> Result<View, String> {
         .links([
             (
                 t("本仓库库位标签", "This store's location labels"),
-                format!("/x/warehouse/labels?kind=locations&wh={store}"),
+                format!(
+                    "/x/warehouse/labels?kind=locations&wh={}",
+                    codes::query(&store)
+                ),
             ),
             (
                 t("本仓库在库批次标签", "Labels of the lots in this store"),
-                format!("/x/warehouse/labels?kind=lots&wh={store}"),
+                format!("/x/warehouse/labels?kind=lots&wh={}", codes::query(&store)),
             ),
             (
                 t("物料标签", "Material labels"),
-                format!("/x/warehouse/labels?kind=materials&wh={store}"),
+                format!(
+                    "/x/warehouse/labels?kind=materials&wh={}",
+                    codes::query(&store)
+                ),
             ),
         ])
         .links(store_links(&format!("labels?kind={kind}&"), &locs, &store));
