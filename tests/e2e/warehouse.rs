@@ -278,6 +278,41 @@ fn the_keeper_moves_stock_by_scanning_and_inventory_keeps_its_rules() {
     assert!(body.contains("Refused by inventory"), "{body}");
     assert_eq!(lot_at(&admin, tol, &number), tol_before);
 
+    // a held lot is not picked for shipping (the demo's resin lots wait for the lab)
+    let all: Vec<Value> = admin
+        .get("/api/v1/inventory/stock")
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+    if let Some(held) = all.iter().find(|r| r["quality"] == "held") {
+        let code = format!(
+            "NX:LOT:{}/{}",
+            held["material_code"].as_str().unwrap(),
+            held["lot_number"].as_str().unwrap()
+        );
+        let from = format!(
+            "{}/{}",
+            held["warehouse_code"].as_str().unwrap(),
+            held["location_code"].as_str().unwrap()
+        );
+        let (status, body, _) = scan(
+            &keeper,
+            "pick",
+            &[
+                ("lot", &code),
+                ("from", &from),
+                ("qty", "1"),
+                ("to", "NX:LOC:WH-GEN/G-02"),
+                ("reference", "SO-X"),
+            ],
+        );
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("Only released lots are picked"), "{body}");
+    } else {
+        panic!("the demo has a held lot: {all:?}");
+    }
+
     // labels carry the codes the scans read; the map colours the occupied locations
     let labels = sheet.body;
     assert!(

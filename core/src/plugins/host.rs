@@ -641,7 +641,9 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
         .take(500)
         .collect::<String>();
     let app = g.app()?;
-    let en = |e: crate::error::Error| e.msg().render(crate::i18n::Lang::En);
+    // a module's refusal, in the language of the person acting (English otherwise)
+    let lang = g.lang.unwrap_or(crate::i18n::Lang::En);
+    let en = |e: crate::error::Error| e.msg().render(lang);
     match name {
         "alarms.acknowledge" => {
             let id = args["id"]

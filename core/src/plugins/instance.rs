@@ -473,8 +473,10 @@ fn run(
                 reply,
                 call(l, |m, s| {
                     s.data_mut().guest.caller = Some(*caller);
+                    s.data_mut().guest.lang = crate::i18n::Lang::parse(&lang);
                     let r = m.call_action(s, &page, &action, &fields, &lang);
                     s.data_mut().guest.caller = None;
+                    s.data_mut().guest.lang = None;
                     r
                 }),
             ),

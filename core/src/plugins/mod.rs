@@ -105,6 +105,7 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     ),
     ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
     ("warehouse", "receiving", "WH-GEN/G-03"),
+    ("warehouse", "staging", "WH-GEN/G-01"),
     ("remote", "demo", "true"),
     ("bi", "demo", "true"),
     ("bi", "energy_tag", "EM01.E"),

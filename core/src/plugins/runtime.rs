@@ -859,6 +859,9 @@ pub struct Guest {
     /// The person whose submission the plugin is answering (during `action` only): module
     /// actions it invokes act as them and need their permission.
     pub caller: Option<crate::web::context::Principal>,
+    /// That person's language (during `action` only): a module's refusal of an action they
+    /// invoke is told in it; otherwise in English, for the plugin's log.
+    pub lang: Option<crate::i18n::Lang>,
     /// Denials already audited (capability → minute), so a looping plugin cannot flood the
     /// audit log.
     denied: HashMap<&'static str, i64>,
@@ -894,6 +897,7 @@ impl Guest {
             budget,
             minor: super::manifest::WIT_MINOR,
             caller: None,
+            lang: None,
             denied: HashMap::new(),
             rates: HashMap::new(),
         }

@@ -46,6 +46,8 @@ pub struct ModuleView {
     pub health: Option<String>,
     /// Served by a plugin (switched on the plugins page).
     pub plugin: Option<String>,
+    /// Where the module opens: its own pages, or its plugin's first menu page.
+    pub href: String,
 }
 
 fn module_views(app: &App, lang: Lang, etype: Option<EnterpriseType>) -> Vec<ModuleView> {
@@ -66,7 +68,21 @@ fn module_views(app: &App, lang: Lang, etype: Option<EnterpriseType>) -> Vec<Mod
                 .then(|| app.plugins.serving(app, g.id))
                 .flatten()
                 .map(|(id, _)| id);
+            let href = match &plugin {
+                Some(p) => app
+                    .plugins
+                    .module_of(p)
+                    .and_then(|(_, info)| {
+                        info.pages.iter().find(|x| x.in_menu).map(|x| x.id.clone())
+                    })
+                    .map_or_else(
+                        || "/admin/plugins".to_string(),
+                        |page| format!("/x/{p}/{page}"),
+                    ),
+                None => format!("/{}", g.id),
+            };
             ModuleView {
+                href,
                 plugin,
                 id: g.id,
                 row: g.row,

@@ -222,8 +222,18 @@ fn pivot_page(query: &Values, lang: Lang) -> Result<View, String> {
                     t("读取记录", "Records read"),
                     table["records"].as_u64().unwrap_or(0),
                 ),
-                Kpi::new(t("合计", "Total"), fmt(table["total"][0].as_f64(), 2))
-                    .hint(view.measures.first().cloned().unwrap_or_default()),
+                Kpi::new(
+                    t("合计", "Total"),
+                    fmt(
+                        table["total"][0].as_f64(),
+                        if view.measures.first().is_some_and(|m| m.trim() == "count") {
+                            0
+                        } else {
+                            2
+                        },
+                    ),
+                )
+                .hint(view.measures.first().cloned().unwrap_or_default()),
             ]);
             page = page.table(tbl);
             // a bar per row group of the first measure's row totals
@@ -300,6 +310,7 @@ fn kpis_page(query: &Values, lang: Lang) -> Result<View, String> {
     let days: i64 = match query.text("days") {
         "7" => 7,
         "90" => 90,
+        "365" => 365,
         _ => 30,
     };
     let now = clock::now_ms().map_err(err)?;
@@ -312,7 +323,7 @@ fn kpis_page(query: &Values, lang: Lang) -> Result<View, String> {
         t("最近", "last"),
         t("天", "days")
     ))
-    .links([7, 30, 90].map(|d| {
+    .links([7, 30, 90, 365].map(|d| {
         (
             format!("{d} {}", t("天", "days")),
             format!("/x/bi/kpis?days={d}"),
@@ -580,7 +591,7 @@ impl Plugin for Bi {
             let offset = plant::offset_ms().map_err(err)?;
             let base = default_view(offset);
             let demo = [
-                ("stock-value-by-month", base.clone()),
+                ("movement-value-by-month", base.clone()),
                 (
                     "permits-by-type",
                     PivotView {
@@ -638,8 +649,11 @@ impl Plugin for Bi {
                     to: f.text("to").to_string(),
                 };
                 if let Err(e) = compute(&v, offset) {
-                    let why = String::from(e);
-                    let field = if why.contains("window") || why.starts_with("invalid: from") {
+                    let why = match e {
+                        Error::Invalid(s) | Error::Failed(s) | Error::Denied(s) => s,
+                        other => String::from(other),
+                    };
+                    let field = if why.contains("window") || why.starts_with("from") {
                         "from"
                     } else if why.contains("measure") || why.contains("not a number") {
                         "measures"

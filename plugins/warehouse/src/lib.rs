@@ -154,7 +154,20 @@ fn store_of(query: &Values, locs: &[Location]) -> Option<String> {
     if !asked.is_empty() && locs.iter().any(|l| l.warehouse == asked) {
         return Some(asked.to_string());
     }
-    locs.iter().map(|l| l.warehouse.clone()).min()
+    // the store last arranged on its map, else the one with the most locations
+    if let Ok(Some(last)) = storage::get_json::<String>("last_store")
+        && locs.iter().any(|l| l.warehouse == last)
+    {
+        return Some(last);
+    }
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in locs {
+        *count.entry(&l.warehouse).or_default() += 1;
+    }
+    count
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(w, _)| w.to_string())
 }
 
 /// Links to each store's page (`page` with its query so far, ending in `?` or `&`).
@@ -224,11 +237,14 @@ fn map_page(query: &Values, lang: Lang) -> Result<View, String> {
         let hint = if lots.is_empty() {
             format!("{} {} · {}", l.code, l.name, t("空", "empty"))
         } else {
-            let what: Vec<String> = lots
+            let mut what: Vec<String> = lots
                 .iter()
                 .take(4)
                 .map(|s| format!("{} {} {} {}", s.material_name, s.lot, qty(s.qty), s.unit))
                 .collect();
+            if lots.len() > 4 {
+                what.push(format!("{} {}", lots.len() - 4, t("批更多…", "more lots…")));
+            }
             format!("{} {} · {}", l.code, l.name, what.join("; "))
         };
         map = map.area(
@@ -251,7 +267,7 @@ fn map_page(query: &Values, lang: Lang) -> Result<View, String> {
         .kpis(vec![
             Kpi::new(t("库位", "Locations"), here.len()),
             Kpi::new(t("有货库位", "Occupied"), occupied).tone(Tone::Good),
-            Kpi::new(t("有待检或不合格批次", "Holding held or rejected lots"), blocked).tone(
+            Kpi::new(t("存有待检或不合格批号的库位", "Locations holding held or rejected lots"), blocked).tone(
                 if blocked > 0 {
                     Tone::Warn
                 } else {
@@ -354,7 +370,7 @@ fn labels_page(query: &Values, lang: Lang) -> Result<View, String> {
     let locs = locations().map_err(err)?;
     let store = store_of(query, &locs).unwrap_or_default();
     let kind = match query.text("kind") {
-        "lots" | "materials" => query.text("kind"),
+        "lots" | "materials" | "lot" => query.text("kind"),
         _ => "locations",
     };
     let mut page = Page::new(t("标签打印", "Labels"))
@@ -390,9 +406,14 @@ fn labels_page(query: &Values, lang: Lang) -> Result<View, String> {
                 );
             }
         }
-        "lots" => {
+        "lots" | "lot" => {
             let mut seen = std::collections::BTreeSet::new();
-            for s in stock(json!({ "warehouse": store })).map_err(err)? {
+            let filter = if kind == "lot" {
+                json!({ "material": query.text("material"), "lot": query.text("lot") })
+            } else {
+                json!({ "warehouse": store })
+            };
+            for s in stock(filter).map_err(err)? {
                 if seen.insert((s.material.clone(), s.lot.clone())) {
                     let mut lines = vec![
                         s.material.clone(),
@@ -501,7 +522,7 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
         "点“扫码”用相机扫标签，或手工输入",
         "Press Scan to read the label, or type it",
     );
-    let lot = Field::scan("lot", t("批次（扫码）", "Lot (scan)"))
+    let lot = Field::scan("lot", t("批号（扫码）", "Lot (scan)"))
         .required()
         .hint(scan_hint);
     let from = Field::scan("from", t("从库位（扫码）", "From location (scan)"))
@@ -585,10 +606,35 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
                     .min(0.000_001),
             )
             .field(
-                Field::text("reference", t("批次号 / 领料单", "Batch / requisition")).required(),
+                Field::text(
+                    "reference",
+                    t("生产批次号 / 领料单", "Production batch / requisition"),
+                )
+                .required(),
             ),
     };
-    Ok(Page::new(op.title(lang))
+    let mut page = Page::new(op.title(lang));
+    if op == Op::Receipt
+        && let Some((material, lot, store)) =
+            storage::get_json::<(String, String, String)>("last_receipt").map_err(err)?
+    {
+        page = page.links([(
+            format!(
+                "{} {material}/{lot}",
+                t(
+                    "打印上一笔收货的批号标签：",
+                    "Print the last receipt's lot label:"
+                )
+            ),
+            format!(
+                "/x/warehouse/labels?kind=lot&wh={}&material={}&lot={}",
+                codes::query(&store),
+                codes::query(&material),
+                codes::query(&lot)
+            ),
+        )]);
+    }
+    Ok(page
         .links([(
             t("返回扫码作业", "Back to scanning"),
             "/x/warehouse/scan".to_string(),
@@ -672,6 +718,31 @@ impl Lookup {
                 let (m, l) = b.split_once('/').unwrap_or_default();
                 (m.trim().to_string(), l.trim().to_string())
             }
+            // a lot number alone, when one material has a lot of that number in stock
+            Some(Code::Bare(b)) => {
+                let at = stock(json!({ "lot": b })).map_err(err)?;
+                let mut mats: Vec<&str> = at.iter().map(|s| s.material.as_str()).collect();
+                mats.sort_unstable();
+                mats.dedup();
+                match mats[..] {
+                    [one] => (one.to_string(), b.clone()),
+                    [] => {
+                        return Err(format!(
+                            "{} {b}",
+                            lang.pick("没有这个在库批号：", "No lot in stock:")
+                        ));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{} {b}",
+                            lang.pick(
+                                "多种物料有此批号，请扫批号标签或输入 物料/批号：",
+                                "Several materials have this lot number; scan its label or type material/lot:"
+                            )
+                        ));
+                    }
+                }
+            }
             _ => {
                 return Err(format!(
                     "{} {text}",
@@ -691,15 +762,15 @@ impl Lookup {
     }
 }
 
-/// The next lot number of the plant day: `R<yyMMdd>-<nnn>`.
-fn next_lot_number() -> Result<String, String> {
+/// The next lot number of the plant day, `R<yyMMdd>-<nnn>`, and the counter to keep once
+/// the receipt has posted (a refused receipt uses no number).
+fn next_lot_number() -> Result<(String, String, u32), String> {
     let now = nplusx_sdk::clock::now_ms().map_err(err)?;
     let off = plant::offset_ms().map_err(err)?;
     let day = plant::day_of(now, off).replace('-', "");
     let key = format!("lotseq:{day}");
     let n: u32 = storage::get_json(&key).map_err(err)?.unwrap_or(0) + 1;
-    storage::set_json(&key, &n).map_err(err)?;
-    Ok(format!("R{}-{n:03}", &day[2..]))
+    Ok((format!("R{}-{n:03}", &day[2..]), key, n))
 }
 
 /// The inventory module's refusal of `inventory.move` on the form's field it concerns.
@@ -725,7 +796,10 @@ fn refusal(e: Error, lang: Lang) -> Outcome {
             }
         }
         Error::Denied(s) => Outcome::field_error(lang.pick("权限", "permission"), s),
-        other => Outcome::field_error(lang.pick("进销存", "inventory"), String::from(other)),
+        Error::Failed(s) | Error::NotFound(s) | Error::Quota(s) => Outcome::field_error(
+            lang.pick("进销存", "inventory"),
+            format!("{} {s}", lang.pick("进销存拒绝：", "Refused by inventory:")),
+        ),
     }
 }
 
@@ -739,6 +813,9 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
     };
     let mut args = json!({ "reference": f.text("reference") });
     let summary;
+    // a date lot number's counter, and the lot a receipt makes: kept once it posts
+    let mut taken: Option<(String, u32)> = None;
+    let mut received: Option<(String, String, String)> = None;
     match op {
         Op::Receipt => {
             let m = match codes::parse(f.text("material")) {
@@ -758,10 +835,13 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
                 Err(e) => return Ok(Outcome::field_error("to", e)),
             };
             let number = if f.text("lot_number").trim().is_empty() {
-                next_lot_number()?
+                let (number, key, n) = next_lot_number()?;
+                taken = Some((key, n));
+                number
             } else {
                 f.text("lot_number").trim().to_string()
             };
+            received = Some((m.code.clone(), number.clone(), to.warehouse.clone()));
             args["kind"] = json!("receipt");
             args["material"] = json!(m.id);
             args["lot_number"] = json!(number);
@@ -830,6 +910,22 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
                     ),
                 ));
             };
+            // stock is picked to be shipped: only a released lot (a held one may still be
+            // put away or moved, and inventory refuses to issue it)
+            if op == Op::Pick && here.quality != "released" {
+                return Ok(Outcome::field_error(
+                    "lot",
+                    format!(
+                        "{} {} ({})",
+                        t(
+                            "只能拣选合格批号，此批号为",
+                            "Only released lots are picked; this one is"
+                        ),
+                        quality_name(&here.quality, lang),
+                        lot
+                    ),
+                ));
+            }
             let n = qty_in.unwrap_or(here.qty);
             args["material"] = json!(m.id);
             args["lot_number"] = json!(lot);
@@ -883,9 +979,15 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
                 .and_then(|v| v["id"].as_u64())
                 .unwrap_or(0);
             log::info(&format!("{} #{id}: {summary}", op.id()));
+            if let Some((key, n)) = taken {
+                storage::set_json(&key, &n).map_err(err)?;
+            }
+            if let Some(r) = received {
+                storage::set_json("last_receipt", &r).map_err(err)?;
+            }
             Ok(Outcome::message(format!(
                 "{summary}（{} #{id}）",
-                t("单据", "movement")
+                t("出入库记录", "movement")
             )))
         }
         Err(e) => Ok(refusal(e, lang)),
@@ -905,6 +1007,8 @@ fn place(f: &Values, lang: Lang) -> Result<Outcome, String> {
         h: f.number("h")? as f32,
     };
     storage::set_json(&place_key(&l.warehouse, &l.code), &p).map_err(err)?;
+    // back to this store's map
+    storage::set_json("last_store", &l.warehouse).map_err(err)?;
     Ok(Outcome::message(format!(
         "{} {}",
         lang.pick("已保存库位位置：", "Place saved:"),

@@ -92,6 +92,15 @@ impl Module for Inventory {
         ]
     }
 
+    fn start(&self, app: std::sync::Arc<App>) {
+        // pivot rows for a ledger from before they existed (once)
+        match service::analysis::fill_pivot_rows(&app.store) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(movements = n, "inventory pivot rows filled in"),
+            Err(e) => tracing::error!(error = %e, "inventory pivot rows not filled in"),
+        }
+    }
+
     fn health(&self, app: &App) -> Health {
         match app
             .store

@@ -1056,6 +1056,11 @@ fn apply(w: &mut WriteTx, mut mv: Movement, now_ms: i64, m: &Material) -> Result
         add(w, m.id, t, mv.lot, mv.qty, now_ms)?;
     }
     w.insert(&LEDGER, &mv.id, &mv)?;
+    w.insert(
+        &super::store::PIVOT_ROWS,
+        &mv.id,
+        &analysis::PivotRow::of(&mv),
+    )?;
     w.insert(&BY_MATERIAL, &(m.id, now_ms.max(0) as u64, mv.id), &())?;
     w.insert(&BY_LOT, &(mv.lot, mv.id), &())?;
     w.audit(

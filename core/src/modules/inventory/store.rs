@@ -22,6 +22,13 @@ pub(super) const PENDING: Table<u64, Movement> = Table::new("inventory.pending")
 pub(super) const BY_MATERIAL: Table<(u64, u64, u64), ()> = Table::new("inventory.by_material");
 /// Ledger index: (lot, movement id).
 pub(super) const BY_LOT: Table<(u64, u64), ()> = Table::new("inventory.by_lot");
+/// What a pivot reads of each posted movement, by movement id (`service::analysis`): a few
+/// numbers instead of the whole record, written with the movement.
+pub(super) const PIVOT_ROWS: Table<u64, super::service::analysis::PivotRow> =
+    Table::new("inventory.pivot_rows");
+/// `rows`: present once every posted movement has its pivot row (older ledgers are filled
+/// in at start).
+pub(super) const PIVOT_META: Table<String, u64> = Table::new("inventory.pivot_meta");
 /// Balances by (material, location, lot); a balance that reaches zero is removed.
 pub(super) const BALANCES: Table<(u64, u64, u64), Balance> = Table::new("inventory.balances");
 /// What each location holds per material (sum of its lots), for put-away checks.

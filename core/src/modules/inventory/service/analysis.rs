@@ -6,8 +6,9 @@ use std::ops::ControlFlow;
 
 use time::UtcOffset;
 
+use super::super::model::MoveKind;
 use super::super::model::{Material, MoveState, Movement};
-use super::super::store::{LEDGER, LOCATIONS, MATERIALS, WAREHOUSES};
+use super::super::store::{LEDGER, LOCATIONS, MATERIALS, PIVOT_META, PIVOT_ROWS, WAREHOUSES};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::pivot::{Fields, Pivot, Spec, Table};
@@ -24,8 +25,46 @@ pub const PIVOT_FIELDS: &[&str] = &[
 pub const PIVOT_TIMES: &[&str] = &["ts_ms"];
 pub const PIVOT_NUMBERS: &[&str] = &["qty", "value"];
 
+/// What a pivot reads of a posted movement: kept beside the ledger (`PIVOT_ROWS`), a few
+/// numbers that decode many times faster than the movement, so a pivot over a million
+/// movements reads a million small rows.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PivotRow {
+    /// When it changed the stock (Unix ms).
+    #[serde(rename = "t")]
+    pub ts_ms: i64,
+    #[serde(rename = "m")]
+    pub material: u64,
+    /// `MoveKind` as its index in `MoveKind::ALL`.
+    #[serde(rename = "k")]
+    pub kind: u8,
+    /// Locations; 0: none.
+    #[serde(rename = "f")]
+    pub from: u64,
+    #[serde(rename = "o")]
+    pub to: u64,
+    #[serde(rename = "q")]
+    pub qty: f64,
+}
+
+impl PivotRow {
+    pub fn of(mv: &Movement) -> PivotRow {
+        PivotRow {
+            ts_ms: mv.posted_ms.unwrap_or(mv.ts_ms),
+            material: mv.material,
+            kind: MoveKind::ALL
+                .iter()
+                .position(|k| *k == mv.kind)
+                .unwrap_or(0) as u8,
+            from: mv.from.unwrap_or(0),
+            to: mv.to.unwrap_or(0),
+            qty: mv.qty,
+        }
+    }
+}
+
 struct Row<'a> {
-    mv: &'a Movement,
+    mv: PivotRow,
     mat: Option<&'a Material>,
     locs: &'a HashMap<u64, String>,
 }
@@ -35,9 +74,11 @@ impl Fields for Row<'_> {
         match field {
             "category" => self.mat.map(|m| m.category.id().to_string()),
             "material" => self.mat.map(|m| m.code.clone()),
-            "kind" => Some(self.mv.kind.id().to_string()),
-            "from" => self.mv.from.and_then(|l| self.locs.get(&l)).cloned(),
-            "to" => self.mv.to.and_then(|l| self.locs.get(&l)).cloned(),
+            "kind" => MoveKind::ALL
+                .get(usize::from(self.mv.kind))
+                .map(|k| k.id().to_string()),
+            "from" => self.locs.get(&self.mv.from).cloned(),
+            "to" => self.locs.get(&self.mv.to).cloned(),
             "unit" => self.mat.map(|m| m.base_unit.clone()),
             _ => self.number(field).map(|x| x.to_string()),
         }
@@ -46,10 +87,37 @@ impl Fields for Row<'_> {
         match field {
             "qty" => Some(self.mv.qty),
             "value" => self.mat.map(|m| m.unit_cost * self.mv.qty),
-            "ts_ms" => Some(self.mv.posted_ms.unwrap_or(self.mv.ts_ms) as f64),
+            "ts_ms" => Some(self.mv.ts_ms as f64),
             _ => None,
         }
     }
+}
+
+/// Gives every posted movement its pivot row (a ledger from before the rows existed), once;
+/// run at start. Answers how many rows it wrote.
+pub fn fill_pivot_rows(store: &crate::store::Store) -> Result<u64> {
+    if store
+        .read()?
+        .get(&PIVOT_META, &"rows".to_string())?
+        .is_some()
+    {
+        return Ok(0);
+    }
+    let mut w = store.write(&crate::store::Actor::system("inventory"))?;
+    let mut rows = Vec::new();
+    w.visit(&LEDGER, .., Order::Asc, |id, mv: Movement| {
+        if mv.state == MoveState::Posted {
+            rows.push((id, PivotRow::of(&mv)));
+        }
+        ControlFlow::Continue(())
+    })?;
+    let n = rows.len() as u64;
+    for (id, row) in rows {
+        w.insert(&PIVOT_ROWS, &id, &row)?;
+    }
+    w.insert(&PIVOT_META, &"rows".to_string(), &n)?;
+    w.commit()?;
+    Ok(n)
 }
 
 /// Reads a pivot's words against the movement fields; the refusal names the part.
@@ -102,14 +170,13 @@ pub fn pivot_movements(
     )?;
     let mut p = Pivot::new(spec, offset);
     let mut refused = None;
-    r.visit(&LEDGER, .., Order::Asc, |_, mv: Movement| {
-        let t = mv.posted_ms.unwrap_or(mv.ts_ms);
-        if mv.state != MoveState::Posted || t < from_ms || t >= to_ms {
+    let mut fold = |mv: PivotRow| {
+        if mv.ts_ms < from_ms || mv.ts_ms >= to_ms {
             return ControlFlow::Continue(());
         }
         let row = Row {
             mat: mats.get(&mv.material),
-            mv: &mv,
+            mv,
             locs: &locs,
         };
         match p.add(&row) {
@@ -119,7 +186,18 @@ pub fn pivot_movements(
                 ControlFlow::Break(())
             }
         }
-    })?;
+    };
+    if r.get(&PIVOT_META, &"rows".to_string())?.is_some() {
+        r.visit(&PIVOT_ROWS, .., Order::Asc, |_, row: PivotRow| fold(row))?;
+    } else {
+        // not filled in yet (the box is starting): the ledger itself
+        r.visit(&LEDGER, .., Order::Asc, |_, mv: Movement| {
+            if mv.state != MoveState::Posted {
+                return ControlFlow::Continue(());
+            }
+            fold(PivotRow::of(&mv))
+        })?;
+    }
     match refused {
         Some(why) => Err(Error::invalid_msg(
             "pivot",
