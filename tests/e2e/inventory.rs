@@ -1082,7 +1082,8 @@ fn a_plugin_posts_stock_by_the_same_rules() {
     crate::common::eventually(20, || api.plugin_running("hostile"));
     let b = press("chen.xiaoyan");
     assert!(
-        b.contains("pressed: Err(") && b.contains("not through a plugin"),
+        // told in the keeper's language (the console's, Chinese)
+        b.contains("pressed: Err(") && b.contains("不能经由插件"),
         "{b}"
     );
     assert_eq!(

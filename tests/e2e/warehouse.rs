@@ -313,6 +313,50 @@ fn the_keeper_moves_stock_by_scanning_and_inventory_keeps_its_rules() {
         panic!("the demo has a held lot: {all:?}");
     }
 
+    // a picking list from an open sales order: FEFO lots, each a link to the pick page
+    let orders = admin.get("/api/v1/inventory/sales-orders").json();
+    let open =
+        orders
+            .as_array()
+            .or(orders["items"].as_array())
+            .unwrap()
+            .iter()
+            .find(|o| {
+                o["state"] == "approved"
+                    && o["lines"].as_array().unwrap().iter().any(|l| {
+                        l["qty"].as_f64().unwrap() > l["delivered"].as_f64().unwrap_or(0.0)
+                    })
+            })
+            .cloned()
+            .expect("the demo has an open sales order");
+    let number = format!("SO-{}", open["id"]);
+    let list = keeper.get("/x/warehouse/picklist").body;
+    assert!(list.contains(&number), "{number}: {list}");
+    let href = crate::common::attr(&list, "href=\"/x/warehouse/pick?")
+        .map(|q| format!("/x/warehouse/pick?{}", q.replace("&amp;", "&")))
+        .expect("a pick link");
+    assert!(href.contains(&format!("reference={number}")), "{href}");
+    let pick = keeper.get(&href).body;
+    let field = |name: &str| {
+        crate::common::attr(&pick, &format!("name=\"{name}\" value=\""))
+            .unwrap_or_else(|| panic!("{name} prefilled: {pick}"))
+            .replace("&#x2f;", "/")
+    };
+    let (lot, from, qty) = (field("lot"), field("from"), field("qty"));
+    let (status, body, _) = scan(
+        &keeper,
+        "pick",
+        &[
+            ("lot", &lot),
+            ("from", &from),
+            ("qty", &qty),
+            ("to", "NX:LOC:WH-GEN/G-02"),
+            ("reference", &number),
+        ],
+    );
+    assert_eq!(status, 303, "{lot} {from} {qty}: {body}");
+    assert!(body.contains("Picked"), "{body}");
+
     // labels carry the codes the scans read; the map colours the occupied locations
     let labels = sheet.body;
     assert!(

@@ -86,6 +86,11 @@ pub const COLLECTIONS: &[Collection] = &[
         "records.inventory",
         Some("inventory"),
     ),
+    untimed(
+        "inventory.sales_orders",
+        "records.inventory",
+        Some("inventory"),
+    ),
     timed(
         "inventory.movements",
         "records.inventory",
@@ -356,6 +361,7 @@ pub fn rows(
         "inventory.materials" => materials(&r, limit)?,
         "inventory.stock" => stock(&r, app, limit)?,
         "inventory.locations" => locations(&r, limit)?,
+        "inventory.sales_orders" => sales_orders(&r, limit)?,
         "inventory.movements" => movements(&r, span, limit)?,
         "production.batches" => batches(&r, span, limit)?,
         "production.oee" => oee_rows(&r, now, limit)?,
@@ -382,6 +388,64 @@ pub fn rows(
 /// `ghs` (GHS hazard class ids), `hazmat`, `highly_toxic`, `precursor_class` (0–3),
 /// `explosive_precursor`, `safety_stock`, `reorder_point`, `max_stock` (base units, 0:
 /// none), `shelf_life_days` (0: none), `active`.
+/// `inventory.sales_orders` (not timed), the open ones — approved and not fully delivered —
+/// oldest first (since 0.3): `id`, `number` (`SO-<id>`), `customer` (partner code),
+/// `customer_name`, `kind`, `ship_to`, `created_ms`, `strategy` (`fefo`, `fifo`…),
+/// `lines` (`[{line, material (code), material_name, qty, delivered, remaining, unit}]`).
+fn sales_orders(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
+    let mats: HashMap<u64, crate::modules::inventory::model::Material> = inventory::materials(r)
+        .map_err(service)?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let partners: HashMap<u64, crate::modules::inventory::model::Partner> = inventory::partners(r)
+        .map_err(service)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut orders = inventory::orders::sales_orders(r).map_err(service)?;
+    orders.retain(|o| o.state == crate::modules::inventory::model::OrderState::Approved);
+    orders.sort_by_key(|o| (o.created_ms, o.id));
+    Ok(orders
+        .into_iter()
+        .filter_map(|o| {
+            let lines: Vec<Value> = o
+                .lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.qty - l.delivered > 1e-9)
+                .map(|(i, l)| {
+                    let m = mats.get(&l.material);
+                    json!({
+                        "line": i,
+                        "material": m.map(|m| m.code.clone()),
+                        "material_name": m.map(|m| m.name.clone()),
+                        "qty": l.qty,
+                        "delivered": l.delivered,
+                        "remaining": l.qty - l.delivered,
+                        "unit": m.map(|m| m.base_unit.clone()),
+                    })
+                })
+                .collect();
+            (!lines.is_empty()).then(|| {
+                let p = partners.get(&o.customer);
+                json!({
+                    "id": o.id,
+                    "number": format!("SO-{}", o.id),
+                    "customer": p.map(|p| p.code.clone()),
+                    "customer_name": p.map(|p| p.name.clone()),
+                    "kind": o.kind.id(),
+                    "ship_to": o.ship_to,
+                    "created_ms": o.created_ms,
+                    "strategy": id_of(&o.strategy),
+                    "lines": lines,
+                })
+            })
+        })
+        .take(limit)
+        .collect())
+}
+
 fn materials(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
     Ok(inventory::materials(r)
         .map_err(service)?

@@ -356,6 +356,137 @@ fn bin_page(query: &Values, lang: Lang) -> Result<View, String> {
     )
 }
 
+/// A sales order as `inventory.sales_orders` gives it (the fields used here).
+#[derive(Debug, Clone, Deserialize)]
+struct SalesOrder {
+    number: String,
+    #[serde(default)]
+    customer_name: Option<String>,
+    #[serde(default)]
+    ship_to: String,
+    lines: Vec<SalesLine>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SalesLine {
+    material: Option<String>,
+    material_name: Option<String>,
+    remaining: f64,
+    unit: Option<String>,
+}
+
+/// Which lots to pick for a line, first expiring first (FEFO; a lot without a use-by date
+/// last): released stock only, as (stock row, qty), and what is short.
+fn allocate<'a>(rows: &'a [Stock], material: &str, mut want: f64) -> (Vec<(&'a Stock, f64)>, f64) {
+    let mut cand: Vec<&Stock> = rows
+        .iter()
+        .filter(|s| s.material == material && s.quality == "released" && s.qty > 0.0)
+        .collect();
+    cand.sort_by(|a, b| {
+        let key = |s: &Stock| s.expires.clone().unwrap_or_else(|| "9999-99-99".into());
+        key(a).cmp(&key(b)).then(a.lot.cmp(&b.lot))
+    });
+    let mut out = Vec::new();
+    for s in cand {
+        if want <= 1e-9 {
+            break;
+        }
+        let take = s.qty.min(want);
+        out.push((s, take));
+        want -= take;
+    }
+    (out, want.max(0.0))
+}
+
+fn picklist_page(lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let orders: Vec<SalesOrder> =
+        records::query("inventory.sales_orders", &json!({}), 200).map_err(err)?;
+    let rows = stock(json!({})).map_err(err)?;
+    let page = Page::new(t("拣货单", "Picking lists")).text(t(
+        "按已审批、未发完的销售单生成：每行按先到期先出（FEFO）建议合格批号与库位；点链接扫码拣到集货库位，单据号即销售单号。发货在进销存的销售单上完成。",
+        "From the approved sales orders not yet delivered: each line suggests released lots and locations, first expiring first out (FEFO); a link opens the pick page to scan them to the staging location with the order as reference. The delivery is posted on the sales order in the inventory module.",
+    ));
+    if orders.is_empty() {
+        return Ok(page
+            .notice(
+                Tone::Neutral,
+                t("没有待发货的销售单。", "No sales order waits for delivery."),
+            )
+            .into());
+    }
+    let mut page = page;
+    for o in &orders {
+        let mut table = Table::new([
+            t("物料", "Material"),
+            t("待发", "To deliver"),
+            t("批号", "Lot"),
+            t("库位", "Location"),
+            t("拣货数量", "Pick"),
+            t("有效期至", "Use by"),
+        ]);
+        let mut links: Vec<(String, String)> = Vec::new();
+        for l in &o.lines {
+            let Some(code) = &l.material else { continue };
+            let unit = l.unit.clone().unwrap_or_default();
+            let (picks, short) = allocate(&rows, code, l.remaining);
+            let name = format!("{code} {}", l.material_name.clone().unwrap_or_default());
+            let due = format!("{} {unit}", qty(l.remaining));
+            for (s, n) in &picks {
+                let key = format!("{}/{}", s.warehouse, s.location);
+                table.push([
+                    name.clone(),
+                    due.clone(),
+                    s.lot.clone(),
+                    key.clone(),
+                    format!("{} {unit}", qty(*n)),
+                    s.expires.clone().unwrap_or_default(),
+                ]);
+                links.push((
+                    format!(
+                        "{} {} {} {} ← {key}",
+                        t("拣货", "Pick"),
+                        s.lot,
+                        qty(*n),
+                        unit
+                    ),
+                    format!(
+                        "/x/warehouse/pick?lot={}&from={}&qty={}&reference={}",
+                        codes::query(&codes::lot(code, &s.lot)),
+                        codes::query(&key),
+                        qty(*n),
+                        codes::query(&o.number)
+                    ),
+                ));
+            }
+            if short > 1e-9 {
+                table.push([
+                    name.clone(),
+                    due.clone(),
+                    t("合格库存不足", "short of released stock").to_string(),
+                    String::new(),
+                    format!("{} {unit}", qty(short)),
+                    String::new(),
+                ]);
+            }
+        }
+        page = page
+            .heading(format!(
+                "{} · {}{}",
+                o.number,
+                o.customer_name.clone().unwrap_or_default(),
+                if o.ship_to.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", o.ship_to)
+                }
+            ))
+            .table(table)
+            .links(links);
+    }
+    Ok(page.into())
+}
+
 fn quality_name(q: &str, lang: Lang) -> &'static str {
     match q {
         "released" => lang.pick("合格", "released"),
@@ -524,6 +655,7 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
     );
     let lot = Field::scan("lot", t("批号（扫码）", "Lot (scan)"))
         .required()
+        .value(query.text("lot"))
         .hint(scan_hint);
     let from = Field::scan("from", t("从库位（扫码）", "From location (scan)"))
         .value(query.text("from"))
@@ -586,6 +718,7 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
             .field(
                 Field::number("qty", t("数量", "Quantity"))
                     .required()
+                    .value(query.text("qty"))
                     .min(0.000_001),
             )
             .field(
@@ -593,10 +726,13 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
                     .required()
                     .value(&cfg.staging),
             )
-            .field(Field::text(
-                "reference",
-                t("拣货单 / 销售单", "Picking list / sales order"),
-            )),
+            .field(
+                Field::text(
+                    "reference",
+                    t("拣货单 / 销售单", "Picking list / sales order"),
+                )
+                .value(query.text("reference")),
+            ),
         Op::Issue => Form::new("post", t("发料", "Issue"))
             .field(lot)
             .field(from)
@@ -1030,6 +1166,7 @@ impl Plugin for Warehouse {
         .page("scan", "扫码作业", "Scanning", true)
         .page("map", "库位图", "Store map", true)
         .page("labels", "标签打印", "Labels", true)
+        .page("picklist", "拣货单", "Picking lists", true)
         .page("bin", "库位库存", "Location stock", false)
         .page("receipt", "扫码收货", "Receive by scanning", false)
         .page("putaway", "扫码上架", "Put away by scanning", false)
@@ -1055,6 +1192,7 @@ impl Plugin for Warehouse {
             "map" => map_page(query, lang),
             "bin" => bin_page(query, lang),
             "labels" => labels_page(query, lang),
+            "picklist" => picklist_page(lang),
             other => Err(format!("no page {other}")),
         }
     }
@@ -1100,6 +1238,36 @@ mod tests {
         assert_eq!(all["A-02"], kept["A-02"], "a kept place stays");
         assert_eq!((all["A-01"].x, all["A-01"].y), (1.0, 7.0));
         assert_eq!((all["A-03"].x, all["A-03"].y), (6.0, 7.0));
+    }
+
+    fn row(lot: &str, qty: f64, quality: &str, expires: Option<&str>) -> Stock {
+        Stock {
+            material: "FG-1".into(),
+            material_name: String::new(),
+            lot: lot.into(),
+            warehouse: "WH".into(),
+            location: "A".into(),
+            qty,
+            unit: "kg".into(),
+            quality: quality.into(),
+            expires: expires.map(String::from),
+        }
+    }
+
+    #[test]
+    fn picking_takes_released_lots_first_expiring_first() {
+        let rows = [
+            row("L3", 50.0, "released", None),
+            row("L1", 30.0, "released", Some("2027-03-01")),
+            row("L2", 40.0, "held", Some("2027-01-01")),
+            row("L0", 20.0, "released", Some("2027-02-01")),
+        ];
+        let (picks, short) = allocate(&rows, "FG-1", 60.0);
+        let got: Vec<(&str, f64)> = picks.iter().map(|(s, n)| (s.lot.as_str(), *n)).collect();
+        assert_eq!(got, [("L0", 20.0), ("L1", 30.0), ("L3", 10.0)]);
+        assert_eq!(short, 0.0);
+        let (_, short) = allocate(&rows, "FG-1", 150.0);
+        assert_eq!(short, 50.0, "the held lot is not counted");
     }
 
     #[test]

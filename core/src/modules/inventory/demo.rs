@@ -764,6 +764,36 @@ pub fn seed(app: &App) -> Result<()> {
     recv("RM-NAOH", "NA260901", l_base, 2000.0, 70, sup1.id)?;
     recv("RM-APS", "APS260901", l_ox, 400.0, 75, sup1.id)?;
     let we = recv("FG-WE200", "WE260901", l_gen, 8000.0, 120, sup2.id)?; // slow-moving
+    // an order waiting to be picked and delivered (the warehouse plugin's picking list)
+    let open = orders::create_so(
+        store,
+        &actor,
+        orders::SoInput {
+            customer: c3.id,
+            kind: SalesKind::Standard,
+            lines: vec![orders::LineInput {
+                material: ids["FG-WE200"],
+                qty: 1500.0,
+                unit: String::new(),
+                price: None,
+            }],
+            end_use: String::new(),
+            handler: Handler::default(),
+            ship_to: "兰溪市永兴包装 二号仓库".into(),
+            strategy: None,
+        },
+        at(1, 9),
+    )?;
+    if open.state == OrderState::Pending {
+        orders::so_act(
+            store,
+            &manager,
+            open.id,
+            orders::SoAction::Approve,
+            true,
+            at(1, 10),
+        )?;
+    }
     // three IBCs on consignment at the packaging customer, one of them used and invoiced
     let so = orders::create_so(
         store,
