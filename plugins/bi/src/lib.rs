@@ -9,6 +9,7 @@
 //!   the box (`records.pivot`), with a chart, saved views and an Excel export.
 
 pub mod kpi;
+pub mod labels;
 
 use nplusx_sdk::files::{Cell, Format, Sheet};
 use nplusx_sdk::plant::{self, DAY_MS};
@@ -119,12 +120,20 @@ fn compute(v: &PivotView, offset: i64) -> Result<Value, Error> {
     records::pivot(&v.collection, from, to, &v.rows, &v.columns, &v.measures)
 }
 
-fn key(k: &Value) -> String {
+/// A group's key for readers: each part named in their language (`dims` are the fields the
+/// parts come from).
+fn key(k: &Value, dims: &[String], lang: Lang) -> String {
     k.as_array()
         .map(|parts| {
             parts
                 .iter()
-                .map(|p| p.as_str().map_or("—".to_string(), String::from))
+                .enumerate()
+                .map(|(i, p)| match p.as_str() {
+                    Some(code) => dims
+                        .get(i)
+                        .map_or_else(|| code.to_string(), |d| labels::part(d, code, lang)),
+                    None => "—".to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join(" / ")
         })
@@ -135,7 +144,7 @@ fn key(k: &Value) -> String {
 fn grid(v: &PivotView, t: &Value, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
     let cols: Vec<String> = t["columns"]
         .as_array()
-        .map(|c| c.iter().map(key).collect())
+        .map(|c| c.iter().map(|k| key(k, &v.columns, lang)).collect())
         .unwrap_or_default();
     let mut header = vec![if v.rows.is_empty() {
         String::new()
@@ -162,7 +171,7 @@ fn grid(v: &PivotView, t: &Value, lang: Lang) -> (Vec<String>, Vec<Vec<String>>)
     let mut body = Vec::new();
     if let Some(rows) = t["rows"].as_array() {
         for (i, r) in rows.iter().enumerate() {
-            let mut line = vec![key(r)];
+            let mut line = vec![key(r, &v.rows, lang)];
             for j in 0..cols.len() {
                 let cell = &t["cells"][i][j];
                 if cell.is_array() {
@@ -244,7 +253,12 @@ fn pivot_page(query: &Values, lang: Lang) -> Result<View, String> {
                 let bars: Vec<(String, f64)> = rows
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| (key(r), table["row_totals"][i][0].as_f64().unwrap_or(0.0)))
+                    .map(|(i, r)| {
+                        (
+                            key(r, &view.rows, lang),
+                            table["row_totals"][i][0].as_f64().unwrap_or(0.0),
+                        )
+                    })
                     .collect();
                 page = page.chart(
                     format!("{} · {}", view.rows.join(" / "), view.measures[0]),
@@ -561,7 +575,12 @@ fn kpis_page(query: &Values, lang: Lang) -> Result<View, String> {
             ChartData::bars(
                 rows.iter()
                     .enumerate()
-                    .map(|(i, k)| (key(k), p["row_totals"][i][0].as_f64().unwrap_or(0.0)))
+                    .map(|(i, k)| {
+                        (
+                            key(k, &["work".to_string()], lang),
+                            p["row_totals"][i][0].as_f64().unwrap_or(0.0),
+                        )
+                    })
                     .collect::<Vec<_>>(),
             ),
         );
@@ -772,7 +791,7 @@ mod tests {
         });
         let (header, body) = grid(&v, &t, Lang::En);
         assert_eq!(header, ["category", "sum:value", "Total sum:value"]);
-        assert_eq!(body[0], ["raw", "10.00", "10.00"]);
+        assert_eq!(body[0], ["raw material", "10.00", "10.00"], "codes read as names");
         assert_eq!(body[2], ["Total", "12.50", "12.50"]);
     }
 }
