@@ -791,7 +791,11 @@ mod tests {
         });
         let (header, body) = grid(&v, &t, Lang::En);
         assert_eq!(header, ["category", "sum:value", "Total sum:value"]);
-        assert_eq!(body[0], ["raw material", "10.00", "10.00"], "codes read as names");
+        assert_eq!(
+            body[0],
+            ["raw material", "10.00", "10.00"],
+            "codes read as names"
+        );
         assert_eq!(body[2], ["Total", "12.50", "12.50"]);
     }
 }
