@@ -73,6 +73,35 @@ struct Session {
     refused: u32,
 }
 
+impl Session {
+    /// A request as the vendor made it, numbered and waiting for the admin.
+    fn asked(
+        vendor: impl Into<String>,
+        engineer: impl Into<String>,
+        reason: impl Into<String>,
+        asked: Scope,
+        asked_minutes: u32,
+    ) -> Result<Session, String> {
+        Ok(Session {
+            id: next_id()?,
+            vendor: vendor.into(),
+            engineer: engineer.into(),
+            reason: reason.into(),
+            asked,
+            asked_minutes,
+            state: State::Pending,
+            created_ms: now(),
+            scope: Scope::default(),
+            ends_ms: 0,
+            token: String::new(),
+            ended_ms: 0,
+            end_reason: String::new(),
+            answered: 0,
+            refused: 0,
+        })
+    }
+}
+
 /// The admin's settings: the vendor's broker.
 #[derive(Debug, Clone, Default)]
 struct Settings {
@@ -609,27 +638,17 @@ impl Plugin for Remote {
             }
         });
         if settings.flag("demo") && sessions().map_err(String::from)?.is_empty() {
-            let s = Session {
-                id: next_id()?,
-                vendor: "杭州恒控自动化（DCS 厂商）".into(),
-                engineer: "王工 138 0571 0000".into(),
-                reason: "R101 温度控制回路振荡，远程查看 TIC101 参数与近期报警".into(),
-                asked: Scope {
+            let s = Session::asked(
+                "杭州恒控自动化（DCS 厂商）",
+                "王工 138 0571 0000",
+                "R101 温度控制回路振荡，远程查看 TIC101 参数与近期报警",
+                Scope {
                     read: vec!["R101.TT101".into(), "R101.PT101".into()],
                     write: Vec::new(),
                     logs: true,
                 },
-                asked_minutes: 120,
-                state: State::Pending,
-                created_ms: now(),
-                scope: Scope::default(),
-                ends_ms: 0,
-                token: String::new(),
-                ended_ms: 0,
-                end_reason: String::new(),
-                answered: 0,
-                refused: 0,
-            };
+                120,
+            )?;
             save(&s).map_err(String::from)?;
         }
         // a session still open (the box restarted) goes on until its end
@@ -672,27 +691,17 @@ impl Plugin for Remote {
         let t = |a: &'static str, b: &'static str| lang.pick(a, b);
         match (page, action) {
             ("request", "request") => {
-                let s = Session {
-                    id: next_id()?,
-                    vendor: f.text("vendor").trim().to_string(),
-                    engineer: f.text("engineer").trim().to_string(),
-                    reason: f.text("reason").trim().to_string(),
-                    asked: Scope {
+                let s = Session::asked(
+                    f.text("vendor").trim().to_string(),
+                    f.text("engineer").trim().to_string(),
+                    f.text("reason").trim().to_string(),
+                    Scope {
                         read: scope::tag_list(f.text("read")),
                         write: scope::tag_list(f.text("write")),
                         logs: f.flag("logs"),
                     },
-                    asked_minutes: f.integer("minutes")?.clamp(1, 4320) as u32,
-                    state: State::Pending,
-                    created_ms: now(),
-                    scope: Scope::default(),
-                    ends_ms: 0,
-                    token: String::new(),
-                    ended_ms: 0,
-                    end_reason: String::new(),
-                    answered: 0,
-                    refused: 0,
-                };
+                    f.integer("minutes")?.clamp(1, 4320) as u32,
+                )?;
                 save(&s).map_err(String::from)?;
                 Ok(Outcome::message(format!(
                     "{} #{}",
