@@ -152,6 +152,7 @@ const BUNDLED: &[(&str, bool)] = &[
     ("warehouse", false),
     ("remote", false),
     ("bi", false),
+    ("twin", false),
 ];
 
 /// Builds the bundled plugins for wasm32-wasip2 and writes the table that embeds them.

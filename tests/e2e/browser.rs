@@ -182,6 +182,13 @@ fn a_keeper_puts_a_lot_away_by_scanning_its_labels_with_a_phone() {
     story("warehouse.spec.mjs");
 }
 
+/// The safety manager watches the plant in the digital twin, opens a zone and from it the
+/// reactor's record and a permit at work; the same view on a phone.
+#[test]
+fn the_safety_manager_drills_down_from_the_digital_twin() {
+    story("twin.spec.mjs");
+}
+
 #[test]
 fn a_camera_is_watched_live_in_the_browser() {
     story("video.spec.mjs");

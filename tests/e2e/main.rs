@@ -29,5 +29,6 @@ mod plugins;
 mod quality;
 mod remote;
 mod safety;
+mod twin;
 mod video;
 mod warehouse;

@@ -109,6 +109,12 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     ("remote", "demo", "true"),
     ("bi", "demo", "true"),
     ("bi", "energy_tag", "EM01.E"),
+    ("twin", "demo", "true"),
+    (
+        "twin",
+        "areas",
+        "resin=聚合车间; tank_farm=罐区; utilities=配电室",
+    ),
     (
         "boards",
         "gauges",

@@ -131,6 +131,9 @@ pub const COLLECTIONS: &[Collection] = &[
     ),
     untimed("safety.hazards", "records.safety", Some("safety")),
     untimed("safety.people", "records.safety", Some("safety")),
+    untimed("safety.layout", "records.safety", Some("safety")),
+    untimed("safety.zones", "records.safety", Some("safety")),
+    untimed("safety.positions", "records.safety", Some("safety")),
     untimed("alarms.active", "records.alarms", None),
     timed("alarms.journal", "records.alarms", None, "ts_ms"),
 ];
@@ -365,13 +368,16 @@ pub fn rows(
         "inventory.movements" => movements(&r, span, limit)?,
         "production.batches" => batches(&r, span, limit)?,
         "production.oee" => oee_rows(&r, now, limit)?,
-        "equipment.assets" => assets(&r, limit)?,
+        "equipment.assets" => assets(&r, app, limit)?,
         "equipment.work_orders" => work_orders(&r, span, limit, now, state)?,
         "quality.samples" => samples(&r, span, limit)?,
         "quality.nonconformances" => nonconformances(&r, span, limit)?,
         "safety.permits" => permits_rows(&r, app, span, limit)?,
         "safety.hazards" => hazards_rows(&r, app, limit)?,
         "safety.people" => people_rows(&r, limit)?,
+        "safety.layout" => layout_rows(&r)?,
+        "safety.zones" => zone_rows(&r, app, limit)?,
+        "safety.positions" => position_rows(&r, app, now, limit)?,
         "alarms.active" => active_alarms(app, limit),
         "alarms.journal" => journal(&r, span, limit)?,
         other => return Err(wit::Error::NotFound(format!("no collection {other}"))),
@@ -723,8 +729,11 @@ fn oee_rows(r: &impl Reader, now: i64, limit: usize) -> Result<Vec<Value>, wit::
 /// `equipment.assets` (not timed), in tag number order, deleted equipment left out:
 /// `id`, `tag_no`, `name`, `category` (its name), `location`, `status` (`running`,
 /// `standby`, `maintenance`, `stopped`, `scrapped`), `criticality` (`A`, `B`, `C`),
-/// `parent` (the tag number of the unit it is part of, or null).
-fn assets(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
+/// `parent` (the tag number of the unit it is part of, or null); since 0.3 `tags` (the
+/// names of its tags: those bound to it and those whose equipment field is its tag number,
+/// the bound ones first, in the ledger's order) and `vibration_zone` (the worst ISO 10816 zone of its vibration tags now, `A`–`D`,
+/// or null when none is judged).
+fn assets(r: &impl Reader, app: &App, limit: usize) -> Result<Vec<Value>, wit::Error> {
     let cats: HashMap<u64, String> = equipment::categories(r)
         .map_err(service)?
         .into_iter()
@@ -733,6 +742,39 @@ fn assets(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
     let mut list = equipment::all_equipment(r).map_err(service)?;
     let tags: HashMap<u64, String> = list.iter().map(|e| (e.id, e.tag_no.clone())).collect();
     list.sort_by(|a, b| a.tag_no.cmp(&b.tag_no));
+    let mut worst: HashMap<u64, crate::modules::equipment::rules::Zone> = HashMap::new();
+    for (w, zone) in equipment::watches(r).map_err(service)? {
+        if let Some(z) = zone {
+            let e = worst.entry(w.equipment).or_insert(z);
+            *e = (*e).max(z);
+        }
+    }
+    let defs = app.tags.defs();
+    let mut by_equipment: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in defs.iter().filter(|t| !t.equipment.is_empty()) {
+        by_equipment
+            .entry(t.equipment.as_str())
+            .or_default()
+            .push(t.name.as_str());
+    }
+    let tag_names = |e: &crate::modules::equipment::model::Equipment| {
+        let mut names: Vec<String> = Vec::new();
+        for b in &e.bindings {
+            if !names.contains(&b.tag) {
+                names.push(b.tag.clone());
+            }
+        }
+        let mut others: Vec<&str> = by_equipment
+            .get(e.tag_no.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|n| !names.iter().any(|x| x == n))
+            .collect();
+        others.sort_unstable();
+        names.extend(others.into_iter().map(String::from));
+        names
+    };
     Ok(list
         .into_iter()
         .take(limit)
@@ -746,6 +788,8 @@ fn assets(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> {
                 "status": e.status.id(),
                 "criticality": e.criticality.id(),
                 "parent": e.parent.and_then(|p| tags.get(&p)),
+                "tags": tag_names(&e),
+                "vibration_zone": worst.get(&e.id).map(|z| format!("{z:?}")),
             })
         })
         .collect())
@@ -939,7 +983,8 @@ fn nonconformances(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Valu
 /// `gas_analysis`, `approval`, `briefing`, `working`, `suspended`, `acceptance`,
 /// `closed`, `cancelled`, `withdrawn`), `content` (the work), `location`, `work_unit`,
 /// `workers` (how many), `start_ms`, `end_ms` (the planned period), `started_ms`,
-/// `closed_ms` (when work actually began and the permit was closed, or null).
+/// `closed_ms` (when work actually began and the permit was closed, or null); since 0.3 `x`,
+/// `y` (where the work is on the plant layout, metres as in `safety.zones`).
 fn permits_rows(
     r: &impl Reader,
     app: &App,
@@ -967,6 +1012,8 @@ fn permits_rows(
                 "end_ms": p.to_ms,
                 "started_ms": p.started_ms,
                 "closed_ms": p.closed_ms,
+                "x": p.x,
+                "y": p.y,
             })
         })
         .collect())
@@ -1019,6 +1066,81 @@ fn people_rows(r: &impl Reader, limit: usize) -> Result<Vec<Value>, wit::Error> 
                 "area": h.area,
                 "people": h.people,
                 "vehicles": h.vehicles,
+            })
+        })
+        .collect())
+}
+
+/// `safety.layout` (not timed, since 0.3): the plant layout the positions and zones are
+/// drawn on, one row: `width_m`, `height_m`, `image` (a layout image was uploaded),
+/// `updated_ms`. Coordinates on it are metres from its bottom-left corner, x to the right
+/// and y up (a plugin's map has y down: `height_m - y`).
+fn layout_rows(r: &impl Reader) -> Result<Vec<Value>, wit::Error> {
+    let m = people::map(r).map_err(service)?;
+    Ok(vec![json!({
+        "width_m": m.width_m,
+        "height_m": m.height_m,
+        "image": m.image_type.is_some(),
+        "updated_ms": m.updated_ms,
+    })])
+}
+
+/// `safety.zones` (not timed, since 0.3): the zones drawn on the plant layout, in id order:
+/// `id`, `name`, `polygon` (`[[x, y], …]`, metres as in `safety.layout`), `floor` (or null:
+/// every floor), `permit_required` (nobody inside without a working permit naming them),
+/// `max_occupancy` (or null), `people` (tracked tags inside now).
+fn zone_rows(r: &impl Reader, app: &App, limit: usize) -> Result<Vec<Value>, wit::Error> {
+    let (_, occupancy, _, _) = crate::modules::safety::people::live::live(app).snapshot(now_ms());
+    let inside: HashMap<u64, u32> = occupancy.into_iter().collect();
+    Ok(people::zones(r)
+        .map_err(service)?
+        .into_iter()
+        .take(limit)
+        .map(|z| {
+            json!({
+                "id": z.id,
+                "name": z.name,
+                "polygon": z.polygon,
+                "floor": z.floor,
+                "permit_required": z.rules.permit_required,
+                "max_occupancy": z.rules.max_occupancy,
+                "people": inside.get(&z.id).copied().unwrap_or(0),
+            })
+        })
+        .collect())
+}
+
+/// `safety.positions` (not timed, since 0.3): the people the positioning system sees now, by
+/// name: `person` (id), `name`, `kind` (`employee`, `contractor`, `visitor`, or null),
+/// `x`, `y` (metres as in `safety.layout`), `floor`, `seen_ms`, `zones` (ids of the zones they
+/// are in), `sos` (an SOS stands), `still_s` (seconds without moving).
+fn position_rows(
+    r: &impl Reader,
+    app: &App,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<Value>, wit::Error> {
+    let (seen, _, _, _) = crate::modules::safety::people::live::live(app).snapshot(now);
+    let kinds: HashMap<u64, Value> = people::people(r)
+        .map_err(service)?
+        .into_iter()
+        .map(|p| (p.id, id_of(&p.kind)))
+        .collect();
+    Ok(seen
+        .into_iter()
+        .take(limit)
+        .map(|s| {
+            json!({
+                "person": s.person,
+                "name": s.name,
+                "kind": kinds.get(&s.person),
+                "x": s.x,
+                "y": s.y,
+                "floor": s.floor,
+                "seen_ms": s.seen_ms,
+                "zones": s.zones,
+                "sos": s.sos,
+                "still_s": s.still_s,
             })
         })
         .collect())
