@@ -393,3 +393,134 @@ fn the_keeper_moves_stock_by_scanning_and_inventory_keeps_its_rules() {
         "scan → posted movement, round trip on loopback (ms): receipt {ms_receipt:.1}, put-away {ms_putaway:.1}, pick {ms_pick:.1}, issue {ms_issue:.1}"
     );
 }
+
+/// A tag's current value as a whole number, from the tags API.
+fn int_tag(c: &Client, name: &str) -> Option<i64> {
+    c.get(&format!("/api/v1/tags/{name}")).json()["current"]["value"].as_i64()
+}
+
+#[test]
+fn an_agv_carries_a_transfer_and_inventory_books_it_when_it_is_done() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    eventually(30, || admin.plugin_running("warehouse"));
+    let mut keeper = s.login("chen.xiaoyan");
+    keeper.lang = Some("en");
+    let we = id_of(&admin, "/api/v1/inventory/materials", "FG-WE200");
+    assert_eq!(int_tag(&admin, "AGV1.STATE"), Some(0), "the AGV is ready");
+
+    // a lot received into the receiving area (station 13), handed to the AGV for the finished
+    // goods shelf (station 11)
+    let (status, body, _) = scan(
+        &keeper,
+        "receipt",
+        &[
+            ("material", "NX:MAT:FG-WE200"),
+            ("lot_number", "E2E-AGV-1"),
+            ("qty", "30"),
+            ("to", "NX:LOC:WH-GEN/G-03"),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+    let (status, body, _) = scan(
+        &keeper,
+        "transport",
+        &[
+            ("lot", "NX:LOT:FG-WE200/E2E-AGV-1"),
+            ("from", "NX:LOC:WH-GEN/G-03"),
+            ("to", "NX:LOC:WH-GEN/G-01"),
+            ("qty", "30"),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+    assert!(body.contains("Queued T-1"), "{body}");
+    // nothing is booked while the load travels
+    assert_eq!(
+        lot_at(&admin, we, "E2E-AGV-1"),
+        [("WH-GEN/G-03".to_string(), 30.0)]
+    );
+
+    // the box wrote the stations and the task; the AGV took it
+    eventually(20, || int_tag(&admin, "AGV1.CUR") == Some(1));
+    assert_eq!(int_tag(&admin, "AGV1.FROM"), Some(13));
+    assert_eq!(int_tag(&admin, "AGV1.TO"), Some(11));
+    // done: inventory books the transfer under the task's number, and the AGV is cleared
+    eventually(60, || {
+        lot_at(&admin, we, "E2E-AGV-1") == [("WH-GEN/G-01".to_string(), 30.0)]
+    });
+    let moves: Value = admin
+        .get(&format!(
+            "/api/v1/inventory/movements?material={we}&limit=5"
+        ))
+        .json();
+    let m = moves
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reference"] == "T-1")
+        .unwrap_or_else(|| panic!("{moves}"));
+    assert_eq!(m["kind"], "transfer");
+    // the AGV moved it for the keeper who asked
+    let reason = m["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("AGV AGV1 (user:") && reason.contains("via plugin:warehouse"),
+        "{m}"
+    );
+    assert!(
+        m["by"].as_str().unwrap().ends_with("plugin:warehouse"),
+        "the plugin booked it: {m}"
+    );
+    eventually(20, || {
+        int_tag(&admin, "AGV1.TASK") == Some(0) && int_tag(&admin, "AGV1.STATE") == Some(0)
+    });
+    let page = keeper.get("/x/warehouse/transport").body;
+    assert!(page.contains("done, posted"), "{page}");
+    assert!(page.contains(&format!("#{}", m["id"])), "{page}");
+
+    // refused before anything moves: a transfer inventory would refuse (toluene into the
+    // general store), a location without a station, the same location twice
+    let tol = id_of(&admin, "/api/v1/inventory/materials", "RM-TOL");
+    let lot = rows(&admin, tol)
+        .into_iter()
+        .find(|r| r["location_code"] == "A-01" && r["qty"].as_f64().unwrap() > 1.0)
+        .expect("toluene in the hazmat store");
+    let number = lot["lot_number"].as_str().unwrap().to_string();
+    let code = format!("NX:LOT:RM-TOL/{number}");
+    let before = lot_at(&admin, tol, &number);
+    for (to, why) in [
+        ("NX:LOC:WH-GEN/G-01", "Refused by inventory"),
+        ("NX:LOC:WH-OX/D-01", "No AGV station at WH-OX/D-01"),
+        ("NX:LOC:WH-HAZ/A-01", "The same location as it leaves"),
+    ] {
+        let (status, body, _) = scan(
+            &keeper,
+            "transport",
+            &[
+                ("lot", &code),
+                ("from", "NX:LOC:WH-HAZ/A-01"),
+                ("to", to),
+                ("qty", "1"),
+            ],
+        );
+        assert_eq!(status, 422, "{to}: {body}");
+        assert!(body.contains(why), "{to}: {body}");
+    }
+    let page = keeper.get("/x/warehouse/transport").body;
+    assert!(!page.contains("T-2"), "no task was queued: {page}");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(lot_at(&admin, tol, &number), before);
+    assert_eq!(
+        int_tag(&admin, "AGV1.TASK"),
+        Some(0),
+        "nothing handed to the AGV"
+    );
+
+    // a finished task is not cancelled
+    let r = keeper.submit("/x/warehouse/transport/cancel", &[("task", "1")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("Only a queued task can be cancelled"),
+        "{}",
+        r.body
+    );
+}

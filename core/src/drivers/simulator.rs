@@ -294,7 +294,108 @@ pub const SIGNALS: &[Signal] = &[
             1.0,
         )
     },
+    // the warehouse's AGV, handed transport tasks through registers (the handshake is in
+    // [`Agv`]); the box's warehouse plugin writes the task and reads its state
+    Signal {
+        writable: true,
+        ..int(
+            ("agv1.from", "AGV1.FROM"),
+            ("AGV1 取货站点", "AGV1 pick-up station"),
+            (0.0, 9999.0),
+        )
+    },
+    Signal {
+        writable: true,
+        ..int(
+            ("agv1.to", "AGV1.TO"),
+            ("AGV1 卸货站点", "AGV1 drop-off station"),
+            (0.0, 9999.0),
+        )
+    },
+    Signal {
+        writable: true,
+        ..int(
+            ("agv1.task", "AGV1.TASK"),
+            (
+                "AGV1 任务号（写入即下达，写 0 清除）",
+                "AGV1 task number (written: start; 0: clear)",
+            ),
+            (0.0, 65535.0),
+        )
+    },
+    int(
+        ("agv1.state", "AGV1.STATE"),
+        (
+            "AGV1 状态（0 就绪 1 已接收 2 载货中 3 完成 4 故障）",
+            "AGV1 state (0 ready, 1 accepted, 2 carrying, 3 done, 4 fault)",
+        ),
+        (0.0, 4.0),
+    ),
+    int(
+        ("agv1.current", "AGV1.CUR"),
+        ("AGV1 当前任务号", "AGV1 task in hand"),
+        (0.0, 65535.0),
+    ),
 ];
+
+/// An integer signal of the AGV.
+const fn int(
+    names: (&'static str, &'static str),
+    text: (&'static str, &'static str),
+    range: (f64, f64),
+) -> Signal {
+    Signal {
+        data_type: DataType::Int,
+        ..sig(names, text, "", ("warehouse", "AGV1"), range, 1.0)
+    }
+}
+
+/// An AGV taking transport tasks through registers, as a fleet controller does: the box
+/// writes the pick-up and drop-off stations, then the task number; the AGV accepts it
+/// (state 1, the task in `current`), travels to the pick-up, carries the load (2) and sets it
+/// down (3: done), or reports a fault (4: stations missing or the same). It takes no other
+/// task until the box clears the number (0), which returns it to ready (0). It runs on wall
+/// time, whatever the process speed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Agv {
+    from: i64,
+    to: i64,
+    task: i64,
+    state: i64,
+    current: i64,
+    /// Seconds in the present state.
+    t: f64,
+}
+
+impl Agv {
+    fn step(&mut self, dt: f64) {
+        self.t += dt;
+        match self.state {
+            _ if self.task == 0 => {
+                *self = Agv {
+                    from: self.from,
+                    to: self.to,
+                    ..Agv::default()
+                }
+            }
+            0 => {
+                self.current = self.task;
+                self.t = 0.0;
+                self.state = if self.from <= 0 || self.to <= 0 || self.from == self.to {
+                    4
+                } else {
+                    1
+                };
+            }
+            // to the pick-up station, then to the drop-off (longer for stations further apart)
+            1 if self.t >= 4.0 => (self.state, self.t) = (2, 0.0),
+            2 if self.t >= (6.0 + (self.to - self.from).abs() as f64 * 0.5).min(20.0) => {
+                (self.state, self.t) = (3, 0.0)
+            }
+            _ => {}
+        }
+    }
+}
 
 /// The writable signals and their values when the plant starts.
 const SETPOINTS: [(&str, f64); 3] = [
@@ -361,6 +462,7 @@ pub struct Plant {
     t: f64,
     /// [`SETPOINTS`] as written.
     sp: [f64; 3],
+    agv: Agv,
 }
 
 impl Plant {
@@ -387,6 +489,7 @@ impl Plant {
             water_total: 88_410.0,
             t: 0.0,
             sp: SETPOINTS.map(|(_, v)| v),
+            agv: Agv::default(),
         }
     }
 
@@ -400,6 +503,22 @@ impl Plant {
     /// Takes a write to a set-point, as the PLC would: only writable signals, inside their
     /// range.
     pub fn set(&mut self, signal: &str, v: f64) -> Result<(), String> {
+        if let Some(slot) = match signal {
+            "agv1.from" => Some(&mut self.agv.from),
+            "agv1.to" => Some(&mut self.agv.to),
+            "agv1.task" => Some(&mut self.agv.task),
+            _ => None,
+        } {
+            let s = self::signal(signal).ok_or_else(|| format!("no signal {signal}"))?;
+            if !v.is_finite() || v.fract() != 0.0 || v < s.range.0 || v > s.range.1 {
+                return Err(format!(
+                    "{v} is not a whole number in {signal}'s range {} … {}",
+                    s.range.0, s.range.1
+                ));
+            }
+            *slot = v as i64;
+            return Ok(());
+        }
         let i = SETPOINTS
             .iter()
             .position(|(n, _)| *n == signal)
@@ -427,6 +546,7 @@ impl Plant {
     /// Advances the plant by `dt` seconds of wall time and returns every signal's value,
     /// in the order of [`SIGNALS`].
     pub fn step(&mut self, dt: f64) -> Vec<Value> {
+        self.agv.step(dt);
         let dt_p = dt * self.speed; // process time
         self.t += dt_p;
         self.phase_t += dt_p;
@@ -593,6 +713,11 @@ impl Plant {
             Value::Float(self.sp[0]),
             Value::Float(self.sp[1]),
             Value::Int(self.sp[2] as i64),
+            Value::Int(self.agv.from),
+            Value::Int(self.agv.to),
+            Value::Int(self.agv.task),
+            Value::Int(self.agv.state),
+            Value::Int(self.agv.current),
         ];
         // instruments report to their resolution
         values
@@ -675,6 +800,43 @@ mod tests {
         assert!(max_t > 84.0 && max_t < 95.0, "peak {max_t}");
         assert!(batches.len() >= 2);
         assert!(p.temp < 60.0 || p.phase >= 2);
+    }
+
+    #[test]
+    fn the_agv_takes_a_task_carries_it_and_waits_to_be_cleared() {
+        let mut p = Plant::new(1, 10.0);
+        let at = |name: &str| SIGNALS.iter().position(|s| s.name == name).unwrap();
+        let (state, current) = (at("agv1.state"), at("agv1.current"));
+        assert_eq!(p.step(1.0)[state], Value::Int(0), "ready");
+        assert!(p.set("agv1.state", 3.0).unwrap_err().contains("read-only"));
+        assert!(
+            p.set("agv1.task", 1.5)
+                .unwrap_err()
+                .contains("whole number")
+        );
+        p.set("agv1.from", 11.0).unwrap();
+        p.set("agv1.to", 12.0).unwrap();
+        p.set("agv1.task", 7.0).unwrap();
+        let v = p.step(0.0);
+        assert_eq!((&v[state], &v[current]), (&Value::Int(1), &Value::Int(7)));
+        let mut seen = Vec::new();
+        for _ in 0..30 {
+            let s = p.step(1.0)[state].clone();
+            if seen.last() != Some(&s) {
+                seen.push(s);
+            }
+        }
+        assert_eq!(seen, [Value::Int(1), Value::Int(2), Value::Int(3)]);
+        // another task is not taken until this one is cleared
+        p.set("agv1.task", 8.0).unwrap();
+        assert_eq!(p.step(1.0)[current], Value::Int(7));
+        p.set("agv1.task", 0.0).unwrap();
+        let v = p.step(0.0);
+        assert_eq!((&v[state], &v[current]), (&Value::Int(0), &Value::Int(0)));
+        // the same station twice is a fault
+        p.set("agv1.to", 11.0).unwrap();
+        p.set("agv1.task", 9.0).unwrap();
+        assert_eq!(p.step(0.0)[state], Value::Int(4));
     }
 
     #[test]

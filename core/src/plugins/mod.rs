@@ -81,9 +81,14 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
 /// and second alarm).
 /// Dangerous capabilities the demo grants all the same: the warehouse plugin is for posting
 /// stock movements by scanning (each one the scanning person's, under inventory's rules).
-/// The remote maintenance plugin may open its vendor channel (each session still needs the
+/// It also hands transport tasks to the simulated AGV1 by writing its task tags. The
+/// remote maintenance plugin may open its vendor channel (each session still needs the
 /// admin's approval); it may not write tags.
-const DEMO_DANGEROUS: &[(&str, &str)] = &[("warehouse", "actions.inventory"), ("remote", "link")];
+const DEMO_DANGEROUS: &[(&str, &str)] = &[
+    ("warehouse", "actions.inventory"),
+    ("warehouse", "tags.write"),
+    ("remote", "link"),
+];
 
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     (
@@ -106,6 +111,12 @@ const DEMO_SETTINGS: &[(&str, &str, &str)] = &[
     ("boards", "energy_tags", "EM01.E,FQ301,FQ401"),
     ("warehouse", "receiving", "WH-GEN/G-03"),
     ("warehouse", "staging", "WH-GEN/G-01"),
+    ("warehouse", "agv", "AGV1"),
+    (
+        "warehouse",
+        "stations",
+        "WH-GEN/G-01=11; WH-GEN/G-02=12; WH-GEN/G-03=13; WH-HAZ/A-01=21; WH-HAZ/A-02=22",
+    ),
     ("remote", "demo", "true"),
     ("bi", "demo", "true"),
     ("bi", "energy_tag", "EM01.E"),

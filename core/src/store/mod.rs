@@ -532,6 +532,13 @@ impl WriteTx {
         self.tx.commit()?;
         Ok(())
     }
+
+    /// Drops everything written in it, audit entries included (a check that runs a
+    /// service's rules without keeping what they wrote).
+    pub fn abort(self) -> Result<()> {
+        self.tx.abort()?;
+        Ok(())
+    }
 }
 
 /// The store-wide key/value table (`store.meta`): schema version, sequences, audit head.

@@ -15,6 +15,7 @@
 //! It reads `inventory.materials`, `inventory.locations` and `inventory.stock`, and changes
 //! stock only through `inventory.move`.
 
+pub mod agv;
 pub mod codes;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use codes::Code;
 use nplusx_sdk::serde_json::{Value, json};
 use nplusx_sdk::{
     Area, Error, Field, Form, Info, Kpi, Labels, Lang, Map, Outcome, Page, Plugin, Table, Tone,
-    Values, View, actions, log, plant, records, storage,
+    Values, View, actions, clock, log, plant, records, storage, tag_write, tags,
 };
 use serde::{Deserialize, Serialize};
 
@@ -458,6 +459,29 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
                         codes::query(&o.number)
                     ),
                 ));
+                // or handed to an AGV, to the staging area, when both have stations
+                let cfg = settings();
+                if !cfg.vehicles.is_empty()
+                    && cfg.stations.contains_key(&key)
+                    && cfg.stations.contains_key(&cfg.staging)
+                {
+                    links.push((
+                        format!(
+                            "{} {} {} {} ← {key}",
+                            t("AGV 搬运", "AGV"),
+                            s.lot,
+                            qty(*n),
+                            unit
+                        ),
+                        format!(
+                            "/x/warehouse/transport?lot={}&from={}&to={}&qty={}",
+                            codes::query(&codes::lot(code, &s.lot)),
+                            codes::query(&key),
+                            codes::query(&cfg.staging),
+                            qty(*n)
+                        ),
+                    ));
+                }
             }
             if short > 1e-9 {
                 table.push([
@@ -585,6 +609,8 @@ enum Op {
     Putaway,
     Pick,
     Issue,
+    /// A transfer handed to an AGV or stacker ([`agv`]).
+    Transport,
 }
 
 impl Op {
@@ -594,6 +620,7 @@ impl Op {
             "putaway" => Op::Putaway,
             "pick" => Op::Pick,
             "issue" => Op::Issue,
+            "transport" => Op::Transport,
             _ => return None,
         })
     }
@@ -603,6 +630,7 @@ impl Op {
             Op::Putaway => "putaway",
             Op::Pick => "pick",
             Op::Issue => "issue",
+            Op::Transport => "transport",
         }
     }
     fn title(self, lang: Lang) -> &'static str {
@@ -611,6 +639,7 @@ impl Op {
             Op::Putaway => lang.pick("扫码上架", "Put away by scanning"),
             Op::Pick => lang.pick("扫码拣货", "Pick by scanning"),
             Op::Issue => lang.pick("扫码发料", "Issue by scanning"),
+            Op::Transport => lang.pick("AGV 搬运任务", "AGV transport"),
         }
     }
 }
@@ -622,6 +651,10 @@ struct Settings {
     receiving: String,
     /// Where picked goods are staged (`store/location`).
     staging: String,
+    /// The AGVs (or stackers) transport tasks go to, by their tags' prefix (`AGV1`).
+    vehicles: Vec<String>,
+    /// Location key (`store/location`) → the vehicles' station number there.
+    stations: BTreeMap<String, u32>,
 }
 
 thread_local! {
@@ -640,7 +673,7 @@ fn scan_hub(lang: Lang) -> Result<View, String> {
             "Scan material, lot and location labels with a phone to receive, put away, pick and issue. Each is posted by the inventory module under its rules (hazmat separation, expiry, quality holds, two custodians for highly toxic goods) in the name of the person scanning.",
         ))
         .links(
-            [Op::Receipt, Op::Putaway, Op::Pick, Op::Issue]
+            [Op::Receipt, Op::Putaway, Op::Pick, Op::Issue, Op::Transport]
                 .map(|op| (op.title(lang), format!("/x/warehouse/{}", op.id()))),
         )
         .into())
@@ -733,6 +766,21 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
                 )
                 .value(query.text("reference")),
             ),
+        Op::Transport => Form::new("post", t("下达搬运任务", "Hand to an AGV"))
+            .field(lot)
+            .field(from)
+            .field(
+                Field::scan("to", t("送至库位（扫码）", "To location (scan)"))
+                    .required()
+                    .value(query.text("to"))
+                    .hint(scan_hint),
+            )
+            .field(
+                Field::number("qty", t("数量", "Quantity"))
+                    .min(0.000_001)
+                    .value(query.text("qty"))
+                    .hint(t("留空则整批", "Empty: all of the lot at that location")),
+            ),
         Op::Issue => Form::new("post", t("发料", "Issue"))
             .field(lot)
             .field(from)
@@ -770,12 +818,90 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
             ),
         )]);
     }
-    Ok(page
+    let page = page
         .links([(
             t("返回扫码作业", "Back to scanning"),
             "/x/warehouse/scan".to_string(),
         )])
-        .form(form)
+        .form(form);
+    if op == Op::Transport {
+        return transport_status(page, &cfg, lang);
+    }
+    Ok(page.into())
+}
+
+/// The transport page below its form: the vehicles now, the tasks, the cancel form.
+fn transport_status(mut page: Page, cfg: &Settings, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    if cfg.vehicles.is_empty() {
+        page = page.notice(
+            Tone::Warn,
+            t(
+                "未设置 AGV：请管理员在插件设置 agv 中填写车辆（如 AGV1），并在 stations 中填写各库位的站点号。",
+                "No AGV set: the admin names the vehicles in the plugin's `agv` setting (e.g. AGV1) and each location's station number in `stations`.",
+            ),
+        );
+    }
+    let mut kpis = Vec::new();
+    for v in &cfg.vehicles {
+        let (state, current) = vehicle_now(v);
+        let text = match state {
+            Some(0) => t("就绪", "ready").to_string(),
+            Some(1) => t("已接收", "accepted").to_string(),
+            Some(2) => t("载货中", "carrying").to_string(),
+            Some(3) => t("完成", "done").to_string(),
+            Some(4) => t("故障", "fault").to_string(),
+            Some(x) => x.to_string(),
+            None => t("无信号", "no signal").to_string(),
+        };
+        let tone = match state {
+            Some(0 | 3) => Tone::Good,
+            Some(1 | 2) => Tone::Warn,
+            Some(_) | None => Tone::Bad,
+        };
+        let hint = match current {
+            Some(n) if n > 0 => format!("{} T-{n}", t("任务", "task")),
+            _ => String::new(),
+        };
+        kpis.push(Kpi::new(v.clone(), text).tone(tone).hint(hint));
+    }
+    if !kpis.is_empty() {
+        page = page.kpis(kpis);
+    }
+    let mut table = Table::new([
+        t("任务", "Task"),
+        t("物料 / 批号 / 数量", "Material / lot / quantity"),
+        t("从", "From"),
+        t("到", "To"),
+        t("车辆", "Vehicle"),
+        t("下达人", "Asked by"),
+        t("状态", "State"),
+        t("说明", "Note"),
+    ]);
+    let zh = lang == Lang::Zh;
+    for task in tasks(50).map_err(err)? {
+        table.push([
+            format!("T-{}", task.n),
+            task.what.clone(),
+            format!("{} ({})", task.from, task.from_station),
+            format!("{} ({})", task.to, task.to_station),
+            task.vehicle.clone(),
+            task.by.clone(),
+            task.stage.name(zh).to_string(),
+            task.note.clone(),
+        ]);
+    }
+    Ok(page
+        .heading(t("搬运任务", "Transport tasks"))
+        .table(table.page_size(20))
+        .form(
+            Form::new("cancel", t("取消排队中的任务", "Cancel a queued task"))
+                .field(Field::integer("task", t("任务号", "Task number")).required().min(1.0)),
+        )
+        .text(t(
+            "任务依次下达给就绪的车辆（写入取货站点、卸货站点和任务号）；车辆报告完成后，由进销存模块按其规则过账移库，记录人为插件 warehouse（原因中注明下达人），单据为任务号。被拒绝的移库保留为“完成但未过账”，请按原因处理后扫码上架。",
+            "Tasks go to a ready vehicle one at a time (the pick-up and drop-off stations, then the task number). When the vehicle reports done, the inventory module posts the transfer under its rules, recorded as plugin warehouse (the reason names who asked) with the task number as its document. A refused transfer stays “done, not posted”: deal with the reason, then book it by scanning.",
+        ))
         .into())
 }
 
@@ -997,7 +1123,7 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
                 to.key()
             );
         }
-        Op::Putaway | Op::Pick | Op::Issue => {
+        Op::Putaway | Op::Pick | Op::Issue | Op::Transport => {
             let (m, lot, at) = match look.lot(f.text("lot"), lang) {
                 Ok(x) => x,
                 Err(e) => return Ok(Outcome::field_error("lot", e)),
@@ -1091,6 +1217,15 @@ fn post(op: Op, f: &Values, lang: Lang) -> Result<Outcome, String> {
                 }
                 args["kind"] = json!("transfer");
                 args["to"] = json!(to.id);
+                if op == Op::Transport {
+                    return queue_task(
+                        &args,
+                        from,
+                        to,
+                        format!("{} {lot} {} {}", m.name, qty(n), m.unit),
+                        lang,
+                    );
+                }
                 summary = format!(
                     "{} {} {} {} {} {} → {}",
                     if op == Op::Pick {
@@ -1153,6 +1288,272 @@ fn place(f: &Values, lang: Lang) -> Result<Outcome, String> {
     .next("map"))
 }
 
+// ------------------------------------------------------------------ AGV transport
+
+/// Tasks are kept newest first (the key counts down), so the newest are the first keys.
+fn task_key(n: u32) -> String {
+    format!("task:{:010}", u32::MAX - n)
+}
+
+/// The newest `limit` tasks, newest first.
+fn tasks(limit: u32) -> Result<Vec<agv::Task>, Error> {
+    let mut out = Vec::new();
+    for k in storage::keys("task:", limit)? {
+        if let Some(t) = storage::get_json::<agv::Task>(&k)? {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// The numbers of the tasks not finished (queued or on a vehicle), oldest first: the ticks
+/// read these, not the whole history.
+fn open_numbers() -> Result<Vec<u32>, Error> {
+    Ok(storage::get_json::<Vec<u32>>("tasks_open")?.unwrap_or_default())
+}
+
+/// Saves a task and keeps the open list in step with its stage.
+fn save_task(task: &agv::Task) -> Result<(), Error> {
+    storage::set_json(&task_key(task.n), task)?;
+    let mut open = open_numbers()?;
+    let is_open = task.stage == agv::Stage::Queued || task.stage.in_hand();
+    match (open.contains(&task.n), is_open) {
+        (false, true) => open.push(task.n),
+        (true, false) => open.retain(|n| *n != task.n),
+        _ => return Ok(()),
+    }
+    storage::set_json("tasks_open", &open)
+}
+
+/// A vehicle's state and task in hand, from its tags (None: unreadable).
+fn vehicle_now(v: &str) -> (Option<i64>, Option<i64>) {
+    let names = [format!("{v}.STATE"), format!("{v}.CUR")];
+    match tags::read(&names) {
+        Ok(c) if c.len() == 2 => {
+            let int = |x: &nplusx_sdk::bindings::nplusx::plugin::tags::Current| {
+                matches!(x.quality, nplusx_sdk::Quality::Good)
+                    .then(|| nplusx_sdk::number(&x.value))
+                    .flatten()
+                    .map(|f| f as i64)
+            };
+            (int(&c[0]), int(&c[1]))
+        }
+        _ => (None, None),
+    }
+}
+
+/// Queues a transfer for the AGVs: both locations need a station.
+fn queue_task(
+    args: &Value,
+    from: &Location,
+    to: &Location,
+    what: String,
+    lang: Lang,
+) -> Result<Outcome, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let cfg = settings();
+    if cfg.vehicles.is_empty() {
+        return Ok(Outcome::field_error(
+            "to",
+            t(
+                "未设置 AGV（插件设置 agv）",
+                "No AGV is set (the plugin's `agv` setting)",
+            ),
+        ));
+    }
+    let station = |l: &Location| cfg.stations.get(&l.key()).copied();
+    let Some(from_station) = station(from) else {
+        return Ok(Outcome::field_error(
+            "from",
+            format!(
+                "{} {}",
+                t("此库位没有 AGV 站点号：", "No AGV station at"),
+                from.key()
+            ),
+        ));
+    };
+    let Some(to_station) = station(to) else {
+        return Ok(Outcome::field_error(
+            "to",
+            format!(
+                "{} {}",
+                t("此库位没有 AGV 站点号：", "No AGV station at"),
+                to.key()
+            ),
+        ));
+    };
+    // inventory's rules before the load moves: a transfer it would refuse (toluene into
+    // the general store) is not handed to a vehicle
+    let mut check = args.clone();
+    check["check"] = json!(true);
+    let by = match actions::invoke("inventory.move", &check.to_string()) {
+        // who asked: the person the movement would be recorded as now
+        Ok(answer) => nplusx_sdk::serde_json::from_str::<Value>(&answer)
+            .ok()
+            .and_then(|a| a["by"].as_str().map(String::from))
+            .unwrap_or_default(),
+        Err(e) => return Ok(refusal(e, lang)),
+    };
+    let n = storage::get_json::<u32>("task_seq")
+        .map_err(err)?
+        .unwrap_or(0)
+        + 1;
+    let task = agv::Task {
+        n,
+        what,
+        from: from.key(),
+        to: to.key(),
+        from_station,
+        to_station,
+        movement: args.to_string(),
+        by,
+        stage: agv::Stage::Queued,
+        vehicle: String::new(),
+        created_ms: clock::now_ms().map_err(err)?,
+        sent_ms: 0,
+        ended_ms: 0,
+        note: String::new(),
+    };
+    storage::set_json("task_seq", &n).map_err(err)?;
+    save_task(&task).map_err(err)?;
+    log::info(&format!(
+        "T-{n} queued: {} {} → {}",
+        task.what, task.from, task.to
+    ));
+    Ok(Outcome::message(format!(
+        "{} T-{n}: {} {} → {}",
+        t("已排队", "Queued"),
+        task.what,
+        task.from,
+        task.to
+    )))
+}
+
+fn cancel_task(f: &Values, lang: Lang) -> Result<Outcome, String> {
+    let n = u32::try_from(f.integer("task")?).map_err(|_| "task: out of range".to_string())?;
+    let Some(mut task) = storage::get_json::<agv::Task>(&task_key(n)).map_err(err)? else {
+        return Ok(Outcome::field_error(
+            "task",
+            format!("{} T-{n}", lang.pick("没有这个任务：", "No such task:")),
+        ));
+    };
+    if task.stage != agv::Stage::Queued {
+        return Ok(Outcome::field_error(
+            "task",
+            format!(
+                "{} {}",
+                lang.pick(
+                    "只能取消排队中的任务；此任务",
+                    "Only a queued task can be cancelled; this one is"
+                ),
+                task.stage.name(lang == Lang::Zh)
+            ),
+        ));
+    }
+    task.stage = agv::Stage::Cancelled;
+    task.ended_ms = clock::now_ms().map_err(err)?;
+    save_task(&task).map_err(err)?;
+    Ok(Outcome::message(format!(
+        "{} T-{n}",
+        lang.pick("已取消", "Cancelled")
+    )))
+}
+
+fn write_int(tag: String, v: i64) -> Result<(), String> {
+    tag_write::write(&tag, &nplusx_sdk::Value::Integer(v))
+        .map_err(|e| format!("{tag}: {}", String::from(e)))
+}
+
+/// One look at a vehicle: its task moves on, is posted or failed, or it gets the next one.
+fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
+    let (state, current) = vehicle_now(v);
+    // the tasks still open, oldest first: queued, or on this vehicle
+    let mut open = Vec::new();
+    for n in open_numbers().map_err(err)? {
+        if let Some(t) = storage::get_json::<agv::Task>(&task_key(n)).map_err(err)?
+            && (t.stage == agv::Stage::Queued || (t.stage.in_hand() && t.vehicle == v))
+        {
+            open.push(t);
+        }
+    }
+    let held = open.iter().position(|t| t.stage.in_hand());
+    let decision = agv::decide(
+        held.map(|i| (open[i].n, open[i].stage, open[i].sent_ms)),
+        state,
+        current,
+        now,
+    );
+    match decision {
+        agv::Decision::Nothing => Ok(()),
+        agv::Decision::Clear => write_int(format!("{v}.TASK"), 0),
+        agv::Decision::Advance(stage) => {
+            let task = &mut open[held.expect("a task in hand")];
+            task.stage = stage;
+            save_task(task).map_err(err)
+        }
+        agv::Decision::Fault => {
+            let task = &mut open[held.expect("a task in hand")];
+            task.stage = agv::Stage::Fault;
+            task.ended_ms = now;
+            task.note = if current == Some(i64::from(task.n)) {
+                format!("{v} reported a fault")
+            } else {
+                format!("{v} did not take it within {} s", agv::ACCEPT_MS / 1000)
+            };
+            save_task(task).map_err(err)?;
+            log::warn(&format!("T-{}: {}", task.n, task.note));
+            write_int(format!("{v}.TASK"), 0)
+        }
+        agv::Decision::Done => {
+            let task = &mut open[held.expect("a task in hand")];
+            let mut args: Value =
+                nplusx_sdk::serde_json::from_str(&task.movement).map_err(|e| e.to_string())?;
+            args["reference"] = json!(format!("T-{}", task.n));
+            // the vehicle moved it, at the request of the person who queued it
+            args["reason"] = json!(if task.by.is_empty() {
+                format!("AGV {v}")
+            } else {
+                format!("AGV {v} ({})", task.by)
+            });
+            match actions::invoke("inventory.move", &args.to_string()) {
+                Ok(answer) => {
+                    let id = nplusx_sdk::serde_json::from_str::<Value>(&answer)
+                        .ok()
+                        .and_then(|a| a["id"].as_u64())
+                        .unwrap_or(0);
+                    task.stage = agv::Stage::Posted;
+                    task.note = format!("#{id}");
+                    log::info(&format!("T-{} done by {v}: movement #{id}", task.n));
+                }
+                Err(e) => {
+                    task.stage = agv::Stage::NotPosted;
+                    task.note = String::from(e);
+                    log::warn(&format!(
+                        "T-{} done by {v}, not posted: {}",
+                        task.n, task.note
+                    ));
+                }
+            }
+            task.ended_ms = now;
+            save_task(task).map_err(err)?;
+            write_int(format!("{v}.TASK"), 0)
+        }
+        agv::Decision::Dispatch => {
+            let Some(task) = open.iter_mut().find(|t| t.stage == agv::Stage::Queued) else {
+                return Ok(());
+            };
+            // the stations first, the task number last: writing it starts the task
+            write_int(format!("{v}.FROM"), i64::from(task.from_station))?;
+            write_int(format!("{v}.TO"), i64::from(task.to_station))?;
+            task.stage = agv::Stage::Sent;
+            task.vehicle = v.to_string();
+            task.sent_ms = now;
+            save_task(task).map_err(err)?;
+            write_int(format!("{v}.TASK"), i64::from(task.n))
+        }
+    }
+}
+
 struct Warehouse;
 
 impl Plugin for Warehouse {
@@ -1172,15 +1573,28 @@ impl Plugin for Warehouse {
         .page("putaway", "扫码上架", "Put away by scanning", false)
         .page("pick", "扫码拣货", "Pick by scanning", false)
         .page("issue", "扫码发料", "Issue by scanning", false)
+        .page("transport", "AGV 搬运任务", "AGV transport", true)
     }
 
     fn start(settings: &Values) -> Result<(), String> {
         let s = Settings {
             receiving: settings.text("receiving").trim().to_string(),
             staging: settings.text("staging").trim().to_string(),
+            vehicles: agv::vehicles(settings.text("agv")),
+            stations: agv::stations(settings.text("stations"))
+                .map_err(|e| format!("stations: {e}"))?,
         };
         SETTINGS.with(|c| *c.borrow_mut() = s);
         Ok(())
+    }
+
+    fn tick(now_ms: i64) {
+        let cfg = settings();
+        for v in &cfg.vehicles {
+            if let Err(e) = run_vehicle(v, now_ms) {
+                log::warn(&format!("{v}: {e}"));
+            }
+        }
     }
 
     fn render(page: &str, query: &Values, lang: Lang) -> Result<View, String> {
@@ -1201,6 +1615,7 @@ impl Plugin for Warehouse {
         match (Op::of(page), action) {
             (Some(op), "post") => post(op, fields, lang),
             (None, "place") if page == "map" => place(fields, lang),
+            (Some(Op::Transport), "cancel") => cancel_task(fields, lang),
             _ => Err(format!("no action {action} on {page}")),
         }
     }

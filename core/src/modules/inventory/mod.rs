@@ -190,6 +190,11 @@ pub fn post(
     Ok(p)
 }
 
+/// Checks a movement by every rule `post` applies, writing nothing.
+pub fn check(app: &App, actor: &Actor, input: service::MoveInput) -> crate::error::Result<()> {
+    service::check(&app.store, actor, input, posting(app))
+}
+
 /// Sets a lot's quality status from the console or the API. While the quality module is on,
 /// a lot under test is released only by deciding its sample there.
 pub fn set_lot_quality(

@@ -695,6 +695,16 @@ pub fn post(store: &Store, actor: &Actor, input: MoveInput, p: Posting) -> Resul
     store.write_logged(actor, REDO_POST, bytes, move |w| post_args(w, &args))
 }
 
+/// Runs every rule of [`post`] on a movement without posting it: the posting is made in a
+/// transaction that is then dropped, so nothing is written (a refusal is the one `post`
+/// would give now).
+pub fn check(store: &Store, actor: &Actor, input: MoveInput, p: Posting) -> Result<()> {
+    let mut w = store.write(actor)?;
+    let out = post_in(&mut w, actor, input, p);
+    w.abort()?;
+    out.map(|_| ())
+}
+
 /// The journal's name for a posting (`store::journal::KINDS`).
 const REDO_POST: &str = "inventory.post";
 

@@ -236,6 +236,60 @@ fn negative_stock_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn a_check_applies_every_rule_and_writes_nothing() {
+    let t = plant();
+    let lot = post(
+        &t.store,
+        &t.admin,
+        receipt(t.tol.id, "L1", t.haz.id, 100.0),
+        p(),
+    )
+    .unwrap()
+    .lot
+    .id;
+    let count = |t: &Plant| {
+        let rd = t.store.read().unwrap();
+        (
+            rd.count(&LEDGER).unwrap(),
+            balance(&rd, t.tol.id, t.haz.id).unwrap(),
+            crate::store::audit::search(&rd, &Default::default(), 1_000)
+                .unwrap()
+                .len(),
+        )
+    };
+    let before = count(&t);
+    check(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 40.0),
+        p(),
+    )
+    .unwrap();
+    let e = check(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 100.5),
+        p(),
+    )
+    .unwrap_err();
+    assert_eq!(field(e), "qty", "the refusal post would give");
+    assert_eq!(
+        count(&t),
+        before,
+        "no movement, balance or audit entry written"
+    );
+    // and the movement checked posts
+    post(
+        &t.store,
+        &t.admin,
+        issue(t.tol.id, lot, t.haz.id, 40.0),
+        p(),
+    )
+    .unwrap();
+    assert_eq!(count(&t).1, 60.0);
+}
+
+#[test]
 fn held_and_expired_lots_are_not_issued() {
     let t = plant();
     let mut q = p();
