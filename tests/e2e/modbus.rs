@@ -437,16 +437,17 @@ fn an_rtu_plc_on_a_serial_line_is_read_and_written() {
         json!({"area": "holding_register", "address": 30}),
         json!({"writable": true, "range_lo": 0, "range_hi": 1000}),
     );
+    // both tags read (the second was added after the first: a poll may come between)
     let ok = (0..150).any(|_| {
         std::thread::sleep(Duration::from_millis(100));
         current(&api, "FT201")["value"] == json!(19.75)
+            && current(&api, "FT201.HI")["value"] == json!(500)
     });
     assert!(
         ok,
         "{}",
         api.get(&format!("/api/v1/devices/{dev}/status")).body
     );
-    assert_eq!(current(&api, "FT201.HI")["value"], json!(500));
     let r = api.post_json("/api/v1/tags/FT201.HI/write", &json!({"value": 640}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(plc.memory.lock().unwrap().holding[30], 640);

@@ -524,3 +524,103 @@ fn an_agv_carries_a_transfer_and_inventory_books_it_when_it_is_done() {
         r.body
     );
 }
+
+#[test]
+fn the_running_batch_is_picked_by_its_recipe_and_the_issue_joins_its_record() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    eventually(30, || admin.plugin_running("warehouse"));
+    let mut keeper = s.login("chen.xiaoyan");
+    keeper.lang = Some("en");
+
+    // the batch running on R101 and what its recipe's bill of materials still wants
+    let batches: Value = admin.get("/api/v1/automation/batches").json();
+    let b = batches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["unit"] == "R101" && b["state"] == "running")
+        .expect("a batch runs on R101")
+        .clone();
+    let number = b["number"].as_str().unwrap().to_string();
+    let recipes: Value = admin.get("/api/v1/automation/recipes").json();
+    let recipe = recipes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == b["recipe"]["id"])
+        .expect("the batch's recipe");
+    let tol = recipe["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["material"] == "RM-TOL")
+        .expect("toluene in its bill of materials")["qty"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        admin
+            .get("/automation/recipes")
+            .body
+            .contains(&format!("RM-TOL {tol:?} kg"))
+    );
+
+    // the picking list offers the toluene for the batch, its number as the issue's reference
+    let want = format!("qty={tol}&amp;reference={number}");
+    let page = keeper.get("/x/warehouse/picklist").body;
+    assert!(page.contains(&format!("Batch {number} · R101")), "{page}");
+    let link = page
+        .split("href=\"")
+        .map(|h| h.split('"').next().unwrap())
+        .find(|h| h.contains("RM-TOL") && h.contains(&want))
+        .unwrap_or_else(|| panic!("no toluene issue for {number}: {page}"))
+        .replace("&amp;", "&");
+    // the link opens the issue page filled in
+    let form = keeper.get(&link).body;
+    assert!(form.contains(&format!("value=\"{number}\"")), "{form}");
+    let value = |name: &str| {
+        crate::common::attr(&form, &format!("name=\"{name}\" value=\""))
+            .unwrap_or_default()
+            .replace("&#x2f;", "/")
+    };
+    let (lot, from) = (value("lot"), value("from"));
+    assert!(lot.starts_with("NX:LOT:RM-TOL/"), "{form}");
+
+    // issued by scanning: the movement joins the batch's materials
+    let (status, body, _) = scan(
+        &keeper,
+        "issue",
+        &[
+            ("lot", &lot),
+            ("from", &from),
+            ("qty", &tol.to_string()),
+            ("reference", &number),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+    let id: u64 = body
+        .split("movement #")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{body}"));
+    let after: Value = admin.get("/api/v1/automation/batches").json();
+    let joined = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == b["id"])
+        .unwrap()["issues"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from(id));
+    assert!(joined, "movement #{id} in batch {number}'s record");
+    // and the picking list no longer asks for toluene for it
+    let page = keeper.get("/x/warehouse/picklist").body;
+    assert!(
+        !page
+            .split("href=\"")
+            .any(|h| h.contains("RM-TOL") && h.contains(&format!("reference={number}"))),
+        "{page}"
+    );
+}

@@ -622,7 +622,8 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
 /// `output_lot` (lot number or null), `output_qty`, `output_unit` (null without output),
 /// `yield_pct` (output over plan, null without both), `consumed` (the issues to the batch:
 /// `[{material, lot, qty, unit}]`, base units), `samples` (quality sample ids of the
-/// output lot).
+/// output lot); since 0.3 `needs` (by the recipe's bill of materials, one batch:
+/// `[{material, qty, unit, issued, remaining}]`, base units; empty without one).
 fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit::Error> {
     let list: Vec<_> = production::batches(r)
         .map_err(service)?
@@ -660,6 +661,7 @@ fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
             .filter(|_| b.ended_ms.is_none())
             .map(|p| p.name.clone());
         let yield_pct = b.yield_pct();
+        let needs = production::needs(r, &b).map_err(service)?;
         out.push(json!({
             "id": b.id,
             "number": b.number,
@@ -679,6 +681,7 @@ fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
             "yield_pct": yield_pct,
             "consumed": consumed,
             "samples": b.samples,
+            "needs": needs,
         }));
     }
     Ok(out)

@@ -399,15 +399,146 @@ fn allocate<'a>(rows: &'a [Stock], material: &str, mut want: f64) -> (Vec<(&'a S
     (out, want.max(0.0))
 }
 
+/// A batch running now, as `production.batches` gives it, with its recipe's needs.
+#[derive(Debug, Clone, Deserialize)]
+struct RunningBatch {
+    number: String,
+    unit: String,
+    product: String,
+    #[serde(default)]
+    needs: Vec<Need>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Need {
+    material: String,
+    qty: f64,
+    unit: String,
+    issued: f64,
+    remaining: f64,
+}
+
+/// The running batches' materials still to issue by their recipes' bills of materials:
+/// released lots, first expiring first, each a link to the issue page filled in with the
+/// batch's number (an issue naming it joins the batch's record).
+fn batch_lists(mut page: Page, rows: &[Stock], lang: Lang) -> Result<Page, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let now = clock::now_ms().map_err(err)?;
+    let batches: Vec<RunningBatch> = match records::between(
+        "production.batches",
+        now - 7 * 86_400_000,
+        now + 1,
+        &json!({ "state": "running" }),
+        100,
+    ) {
+        Ok(b) => b,
+        // not granted, or production automation switched off: no batch lists
+        Err(Error::Denied(_)) => return Ok(page),
+        Err(Error::Failed(s)) if s.contains("switched off") => return Ok(page),
+        Err(e) => return Err(err(e)),
+    };
+    let mut any = false;
+    for b in batches
+        .iter()
+        .filter(|b| b.needs.iter().any(|n| n.remaining > 1e-9))
+    {
+        any = true;
+        let mut table = Table::new([
+            t("物料", "Material"),
+            t("每批用量", "Per batch"),
+            t("已发", "Issued"),
+            t("待发", "To issue"),
+            t("批号", "Lot"),
+            t("库位", "Location"),
+            t("发料数量", "Issue"),
+        ]);
+        let mut links: Vec<(String, String)> = Vec::new();
+        for n in b.needs.iter().filter(|n| n.remaining > 1e-9) {
+            let (picks, short) = allocate(rows, &n.material, n.remaining);
+            let head = [
+                n.material.clone(),
+                format!("{} {}", qty(n.qty), n.unit),
+                format!("{} {}", qty(n.issued), n.unit),
+                format!("{} {}", qty(n.remaining), n.unit),
+            ];
+            for (s, q) in &picks {
+                let key = format!("{}/{}", s.warehouse, s.location);
+                let mut row = head.to_vec();
+                row.extend([
+                    s.lot.clone(),
+                    key.clone(),
+                    format!("{} {}", qty(*q), n.unit),
+                ]);
+                table.push(row);
+                links.push((
+                    format!(
+                        "{} {} {} {} ← {key}",
+                        t("发料", "Issue"),
+                        s.lot,
+                        qty(*q),
+                        n.unit
+                    ),
+                    format!(
+                        "/x/warehouse/issue?lot={}&from={}&qty={}&reference={}",
+                        codes::query(&codes::lot(&n.material, &s.lot)),
+                        codes::query(&key),
+                        qty(*q),
+                        codes::query(&b.number)
+                    ),
+                ));
+            }
+            if short > 1e-9 {
+                let mut row = head.to_vec();
+                row.extend([
+                    t("合格库存不足", "short of released stock").to_string(),
+                    String::new(),
+                    format!("{} {}", qty(short), n.unit),
+                ]);
+                table.push(row);
+            }
+        }
+        page = page
+            .heading(format!(
+                "{} {} · {} · {}",
+                t("批次", "Batch"),
+                b.number,
+                b.unit,
+                b.product
+            ))
+            .table(table)
+            .links(links);
+    }
+    if !any {
+        page = page.notice(
+            Tone::Neutral,
+            t(
+                "运行中的批次没有待发的物料（或其配方没有物料清单）。",
+                "No running batch has materials left to issue (or its recipe has no bill of materials).",
+            ),
+        );
+    }
+    Ok(page)
+}
+
 fn picklist_page(lang: Lang) -> Result<View, String> {
     let t = |a: &'static str, b: &'static str| lang.pick(a, b);
     let orders: Vec<SalesOrder> =
         records::query("inventory.sales_orders", &json!({}), 200).map_err(err)?;
     let rows = stock(json!({})).map_err(err)?;
-    let page = Page::new(t("拣货单", "Picking lists")).text(t(
+    let sales_text = t(
         "按已审批、未发完的销售单生成：每行按先到期先出（FEFO）建议合格批号与库位；点链接扫码拣到集货库位，单据号即销售单号。发货在进销存的销售单上完成。",
         "From the approved sales orders not yet delivered: each line suggests released lots and locations, first expiring first out (FEFO); a link opens the pick page to scan them to the staging location with the order as reference. The delivery is posted on the sales order in the inventory module.",
+    );
+    let page = Page::new(t("拣货单", "Picking lists"));
+    let mut page = page;
+    page = page.heading(t("生产批次领料", "Materials for the running batches")).text(t(
+        "按运行中批次的配方物料清单减去已发数量生成；点链接扫码发料，单据号即批次号，发料计入该批次的批记录。",
+        "From the running batches' recipes (bill of materials) less what was issued to them; a link opens the issue page with the batch's number as reference, and the issue joins the batch's record.",
     ));
+    page = batch_lists(page, &rows, lang)?;
+    page = page
+        .heading(t("销售发货拣货", "Picking for sales orders"))
+        .text(sales_text);
     if orders.is_empty() {
         return Ok(page
             .notice(
@@ -416,7 +547,6 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
             )
             .into());
     }
-    let mut page = page;
     for o in &orders {
         let mut table = Table::new([
             t("物料", "Material"),
@@ -787,6 +917,7 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
             .field(
                 Field::number("qty", t("数量", "Quantity"))
                     .required()
+                    .value(query.text("qty"))
                     .min(0.000_001),
             )
             .field(
@@ -794,7 +925,12 @@ fn op_page(op: Op, query: &Values, lang: Lang) -> Result<View, String> {
                     "reference",
                     t("生产批次号 / 领料单", "Production batch / requisition"),
                 )
-                .required(),
+                .required()
+                .value(query.text("reference"))
+                .hint(t(
+                    "填运行中批次的批号时，发料计入该批次的批记录",
+                    "A running batch's number: the issue joins its batch record",
+                )),
             ),
     };
     let mut page = Page::new(op.title(lang));

@@ -672,6 +672,87 @@ pub fn issue(app: &App, actor: &Actor, id: u64, m: LotMove) -> Result<Batch> {
     Ok(b)
 }
 
+/// An inventory issue whose reference is a running batch's number (from the inventory
+/// console, the API or a plugin such as the warehouse's scanning) joins that batch's
+/// materials, as an issue made from the batch does. Called for the `inventory.moved` event;
+/// an issue already in the batch, or naming no running batch, changes nothing.
+pub fn link_issue(app: &App, movement: u64, reference: &str) -> Result<()> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Ok(());
+    }
+    let r = app.store.read()?;
+    let Some(b) = r
+        .values(&BATCHES)?
+        .into_iter()
+        .rev()
+        .find(|b| b.state == BatchState::Running && b.number == reference)
+    else {
+        return Ok(());
+    };
+    if b.issues.contains(&movement) {
+        return Ok(());
+    }
+    drop(r);
+    let mut w = app.store.write(&Actor::system("automation"))?;
+    let mut b = batch(&w, b.id)?;
+    if b.state == BatchState::Running && !b.issues.contains(&movement) {
+        b.issues.push(movement);
+        w.insert(&BATCHES, &b.id, &b)?;
+        w.commit()?;
+    }
+    Ok(())
+}
+
+/// One material a batch needs by its recipe's bill of materials, and how much of it has
+/// been issued to the batch (base units).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MaterialNeed {
+    pub material: String,
+    pub qty: f64,
+    pub unit: String,
+    pub issued: f64,
+    /// `qty - issued`, not below 0.
+    pub remaining: f64,
+}
+
+/// What a batch needs by its recipe's bill of materials against what was issued to it; empty
+/// without a recipe or a bill of materials.
+pub fn needs(r: &impl Reader, b: &Batch) -> Result<Vec<MaterialNeed>> {
+    use crate::modules::inventory::service as inv;
+    let Some(rr) = &b.recipe else {
+        return Ok(Vec::new());
+    };
+    // a recipe version is never deleted; one that cannot be read needs nothing
+    let bom = super::recipes::recipe(r, rr.id)
+        .map(|x| x.materials)
+        .unwrap_or_default();
+    if bom.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut issued: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for id in &b.issues {
+        let Ok(m) = inv::movement(r, *id) else {
+            continue;
+        };
+        let code = inv::material(r, m.material)?.code;
+        *issued.entry(code).or_default() += m.qty;
+    }
+    Ok(bom
+        .into_iter()
+        .map(|i| {
+            let done = issued.get(&i.material).copied().unwrap_or(0.0);
+            MaterialNeed {
+                remaining: (i.qty - done).max(0.0),
+                issued: done,
+                material: i.material,
+                qty: i.qty,
+                unit: i.unit,
+            }
+        })
+        .collect())
+}
+
 /// Receives a batch's output lot into stock (an inventory receipt of the product with the
 /// batch number as reference; a new lot number; held for quality when the product is
 /// inspected). Once per batch.

@@ -367,7 +367,21 @@ fn batches(app: &App) -> Result<()> {
     let lead = person(app, "sun.wei")?;
     let manager = person(app, "zhang.jianguo")?;
     let now = crate::util::now_ms();
-    for (code, name, product, react, feed, hold) in [
+    // each with what one batch takes: the warehouse's picking lists stage it for the batch
+    let ar100_bom: &[(&str, f64)] = &[
+        ("RM-TOL", 240.0),
+        ("RM-BA", 160.0),
+        ("RM-MMA", 120.0),
+        ("RM-AA", 20.0),
+    ];
+    let we200_bom: &[(&str, f64)] = &[
+        ("RM-BA", 300.0),
+        ("RM-MMA", 250.0),
+        ("RM-AA", 15.0),
+        ("RM-APS", 4.0),
+        ("RM-NAOH", 30.0),
+    ];
+    for (code, name, product, react, feed, hold, bom) in [
         (
             "AR100@R101",
             "丙烯酸树脂 AR-100 标准工艺",
@@ -375,6 +389,7 @@ fn batches(app: &App) -> Result<()> {
             85.0,
             11.5,
             15.0,
+            ar100_bom,
         ),
         (
             "WE200@R101",
@@ -383,6 +398,7 @@ fn batches(app: &App) -> Result<()> {
             78.0,
             9.0,
             30.0,
+            we200_bom,
         ),
     ] {
         let r = recipes::create(
@@ -404,6 +420,14 @@ fn batches(app: &App) -> Result<()> {
                     note: String::new(),
                 })
                 .to_vec(),
+                materials: bom
+                    .iter()
+                    .map(|(m, qty)| recipes::IngredientInput {
+                        material: (*m).into(),
+                        qty: *qty,
+                        unit: String::new(),
+                    })
+                    .collect(),
                 note: String::new(),
             },
             &|n| defs.by_name(n).map(|t| (**t).clone()),

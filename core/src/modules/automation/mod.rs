@@ -244,6 +244,13 @@ impl Module for Automation {
         {
             control::written(app, tag);
         }
+        // an issue naming a running batch joins its materials
+        if kind == "inventory.moved"
+            && data["kind"] == "issue"
+            && let (Some(id), Some(reference)) = (data["id"].as_u64(), data["reference"].as_str())
+        {
+            batches::link_issue(app, id, reference)?;
+        }
         Ok(())
     }
 

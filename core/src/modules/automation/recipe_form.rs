@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use minijinja::context;
 
-use super::recipes::{self, ParamInput, Recipe, RecipeInput, RecipeState};
+use super::recipes::{self, IngredientInput, ParamInput, Recipe, RecipeInput, RecipeState};
 use crate::auth::model::Level;
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
@@ -32,6 +32,26 @@ pub fn parse_params(lines: &str) -> Result<Vec<ParamInput>> {
     })
 }
 
+/// Bill-of-materials lines: `RM-TOL 560 kg` (the unit may be left out: the material's
+/// base unit).
+pub fn parse_materials(lines: &str) -> Result<Vec<IngredientInput>> {
+    crate::web::form::parse_lines(
+        lines,
+        "materials",
+        "automation.recipes.err_material_line",
+        |line| {
+            let mut words = line.split_whitespace();
+            let (material, qty) = (words.next()?, words.next()?.parse().ok()?);
+            let unit = words.next().unwrap_or("").to_string();
+            words.next().is_none().then(|| IngredientInput {
+                material: material.to_string(),
+                qty,
+                unit,
+            })
+        },
+    )
+}
+
 /// A recipe as the form shows it (parameters as lines).
 fn values_of(r: &Recipe) -> serde_json::Value {
     let params = r
@@ -44,8 +64,14 @@ fn values_of(r: &Recipe) -> serde_json::Value {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    let materials = r
+        .materials
+        .iter()
+        .map(|m| format!("{} {} {}", m.material, m.qty, m.unit))
+        .collect::<Vec<_>>()
+        .join("\n");
     serde_json::json!({"code": r.code, "name": r.name, "product": r.product,
-        "unit": r.unit, "params": params, "note": r.note})
+        "unit": r.unit, "params": params, "materials": materials, "note": r.note})
 }
 
 fn form_ctx(
@@ -105,6 +131,7 @@ async fn submit(ctx: Need<grant::automation::Read>, form: web::Form<Vec<(String,
             product: f.get("product").trim().to_string(),
             unit: f.get("unit").to_string(),
             params: parse_params(f.get("params"))?,
+            materials: parse_materials(f.get("materials"))?,
             note: f.get("note").to_string(),
         };
         ctx.write(move |app, actor| {
@@ -154,6 +181,24 @@ mod tests {
             assert_eq!(
                 parse_params(bad).unwrap_err().msg().key,
                 "automation.recipes.err_line"
+            );
+        }
+    }
+
+    #[test]
+    fn material_lines_parse_or_name_the_bad_line() {
+        let m = parse_materials("RM-TOL 240 kg\n\nRM-BA 0.16 t\nRM-AA 20").unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m[0].material.as_str(), m[0].qty, m[0].unit.as_str()),
+            ("RM-TOL", 240.0, "kg")
+        );
+        assert_eq!((m[1].qty, m[1].unit.as_str()), (0.16, "t"));
+        assert_eq!(m[2].unit, "", "the base unit");
+        for bad in ["RM-TOL", "RM-TOL many", "RM-TOL 240 kg extra"] {
+            assert_eq!(
+                parse_materials(bad).unwrap_err().msg().key,
+                "automation.recipes.err_material_line"
             );
         }
     }

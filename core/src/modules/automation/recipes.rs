@@ -49,6 +49,26 @@ pub struct Param {
     pub note: String,
 }
 
+/// A material one batch of the recipe takes (its bill of materials, 物料清单), in the
+/// material's base unit: what the warehouse stages and issues to the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ingredient {
+    /// The material's code (inventory).
+    pub material: String,
+    pub qty: f64,
+    /// The material's base unit.
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct IngredientInput {
+    pub material: String,
+    pub qty: f64,
+    /// Empty: the material's base unit; otherwise one it converts from (`t`, `桶`).
+    #[serde(default)]
+    pub unit: String,
+}
+
 /// One version of a recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Recipe {
@@ -63,6 +83,9 @@ pub struct Recipe {
     pub version: u32,
     pub state: RecipeState,
     pub params: Vec<Param>,
+    /// What one batch takes; empty: not given (older versions).
+    #[serde(default)]
+    pub materials: Vec<Ingredient>,
     #[serde(default)]
     pub note: String,
     /// Its author (kept when others change the draft).
@@ -86,6 +109,9 @@ pub struct RecipeInput {
     pub product: String,
     pub unit: String,
     pub params: Vec<ParamInput>,
+    /// The bill of materials of one batch (optional).
+    #[serde(default)]
+    pub materials: Vec<IngredientInput>,
     #[serde(default)]
     pub note: String,
 }
@@ -234,9 +260,65 @@ fn checked(
             unit,
             note,
             params: Vec::new(),
+            materials: input.materials,
         },
         params,
     ))
+}
+
+/// Checks a bill of materials against inventory's materials (read through its service in
+/// the recipe's transaction): each a known, active material other than the product, once,
+/// a quantity above 0 in a unit it converts from (kept in its base unit).
+fn checked_materials(
+    r: &impl Reader,
+    product: &str,
+    input: &[IngredientInput],
+) -> Result<Vec<Ingredient>> {
+    use crate::modules::inventory::{rules, service as inv};
+    if input.len() > 100 {
+        return Err(Error::invalid(
+            "materials",
+            "automation.recipe.err.materials",
+        ));
+    }
+    let mut out: Vec<Ingredient> = Vec::new();
+    for i in input {
+        let code = i.material.trim();
+        let m = inv::material_by_code(r, code)?
+            .filter(|m| m.active)
+            .ok_or_else(|| {
+                Error::invalid_msg(
+                    "materials",
+                    Msg::new("automation.recipe.err.product").arg("code", code),
+                )
+            })?;
+        if m.code == product {
+            return Err(Error::invalid_msg(
+                "materials",
+                Msg::new("automation.recipe.err.material_product").arg("code", code),
+            ));
+        }
+        if out.iter().any(|x| x.material == m.code) {
+            return Err(Error::invalid_msg(
+                "materials",
+                Msg::new("automation.recipe.err.material_twice").arg("code", code),
+            ));
+        }
+        let qty = rules::to_base(&m, i.qty, &i.unit).map_err(|e| {
+            Error::invalid_msg(
+                "materials",
+                Msg::new("automation.recipe.err.material_qty")
+                    .arg("code", code)
+                    .arg_msgs("why", vec![e.msg()]),
+            )
+        })?;
+        out.push(Ingredient {
+            material: m.code.clone(),
+            qty,
+            unit: m.base_unit.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Creates a recipe: version 1 of a new code, or the next version of an existing code
@@ -252,6 +334,7 @@ pub fn create(
     let (i, params) = checked(input, tag_of, product_known)?;
     let mut w = store.write(actor)?;
     super::batches::known_unit(&w, &i.unit)?;
+    let materials = checked_materials(&w, &i.product, &i.materials)?;
     let same: Vec<Recipe> = recipes(&w)?
         .into_iter()
         .filter(|x| x.code == i.code)
@@ -270,6 +353,7 @@ pub fn create(
         unit: i.unit,
         state: RecipeState::Draft,
         params,
+        materials,
         note: i.note,
         made_by: actor.name.clone(),
         made_ms: now_ms,
@@ -306,6 +390,7 @@ pub fn update(
     input.code.clone_from(&before.code);
     let (i, params) = checked(input, tag_of, product_known)?;
     super::batches::known_unit(&w, &i.unit)?;
+    let materials = checked_materials(&w, &i.product, &i.materials)?;
     let mut edited_by = before.edited_by.clone();
     if actor.name != before.made_by && !edited_by.contains(&actor.name) {
         edited_by.push(actor.name.clone());
@@ -315,6 +400,7 @@ pub fn update(
         product: i.product,
         unit: i.unit,
         params,
+        materials,
         note: i.note,
         made_ms: now_ms,
         edited_by,

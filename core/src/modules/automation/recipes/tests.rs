@@ -32,6 +32,7 @@ fn input(params: &[(&str, f64)]) -> RecipeInput {
                 note: String::new(),
             })
             .collect(),
+        materials: Vec::new(),
         note: String::new(),
     }
 }
@@ -194,4 +195,72 @@ fn a_download_report_names_what_differed() {
     };
     let differed: Vec<&str> = d.differed().map(|p| p.tag.as_str()).collect();
     assert_eq!(differed, ["B"]);
+}
+
+#[test]
+fn a_bill_of_materials_names_known_materials_once_in_units_they_convert_from() {
+    use crate::modules::inventory::{fixtures, service as inv};
+    let (_d, store) = temp_store();
+    unit(&store);
+    let mut tol = fixtures::toluene();
+    tol.id = 0;
+    inv::save_material(&store, &Actor::system("test"), tol).unwrap();
+    let t = tags();
+    let with = |materials: &[(&str, f64, &str)]| {
+        let mut i = input(&[("R101.TIC101.SP", 85.0)]);
+        i.materials = materials
+            .iter()
+            .map(|(m, q, u)| IngredientInput {
+                material: (*m).into(),
+                qty: *q,
+                unit: (*u).into(),
+            })
+            .collect();
+        create(
+            &store,
+            &Actor::user(7, "author", None),
+            i,
+            &|n| t.iter().find(|x| x.name == n).cloned(),
+            &|c| c == "FG-PA101",
+            1_000,
+        )
+    };
+    // two drums of toluene: kept in kilograms, the material's base unit
+    let r = with(&[("RM-TOL", 2.0, "桶")]).unwrap();
+    assert_eq!(
+        r.materials,
+        [Ingredient {
+            material: "RM-TOL".into(),
+            qty: 340.0,
+            unit: "kg".into()
+        }]
+    );
+    let before = store.read().unwrap().count(&RECIPES).unwrap();
+    for (materials, key) in [
+        (vec![("RM-NONE", 1.0, "")], "automation.recipe.err.product"),
+        (
+            vec![("RM-TOL", 0.0, "")],
+            "automation.recipe.err.material_qty",
+        ),
+        (
+            vec![("RM-TOL", 1.0, "L")],
+            "automation.recipe.err.material_qty",
+        ),
+        (
+            vec![("RM-TOL", 1.0, ""), ("RM-TOL", 2.0, "")],
+            "automation.recipe.err.material_twice",
+        ),
+    ] {
+        let e = with(&materials).unwrap_err();
+        assert_eq!(
+            field_key(&e),
+            ("materials", key.to_string()),
+            "{materials:?}"
+        );
+    }
+    assert_eq!(
+        store.read().unwrap().count(&RECIPES).unwrap(),
+        before,
+        "nothing saved"
+    );
 }
