@@ -5,7 +5,9 @@
 //! month — each beside SQLite doing the same with indexed tables (WAL, synchronous=FULL, one
 //! transaction per movement, one connection per client) —, and (4) a pivot of the whole
 //! ledger (value and count by material category × plant month) natively, beside reading the
-//! ledger alone; all measured in the same run.
+//! ledger alone; (5) the same pivot through the plugin contract: the box serving this store
+//! (its release binary on loopback) and the BI plugin asking `records.pivot` for it, timed as
+//! its reader waits for the pivot page; all measured in the same run.
 //!
 //! Run: `cargo bench --bench inventory` (release build). Movements loaded:
 //! `NPLUSX_BENCH_MOVEMENTS` (default 1,000,000); postings measured: `NPLUSX_BENCH_POSTS`
@@ -13,6 +15,9 @@
 //! timed run ends with a checkpoint, so the page writes it deferred are in the figure.
 
 use std::time::{Duration, Instant};
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
 use nplusx::modules::inventory::model::{Category, Location, Material, MoveKind, Warehouse};
 use nplusx::modules::inventory::service::{self as svc, MoveInput, Posting};
@@ -222,7 +227,7 @@ fn main() {
     // The baseline is the same pivot folded from the ledger's records; the box answers it (the
     // console's API and `records.pivot` of the plugin contract) from the pivot rows kept
     // beside the ledger, filled in at start for a ledger older than them
-    {
+    let native_pivot_s = {
         let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let spec = svc::analysis::movement_pivot(
             &w(&["category"]),
@@ -262,7 +267,8 @@ fn main() {
             read.len(),
             fill_s,
         );
-    }
+        rows_s
+    };
     // durable posting from one client, one commit per movement
     let posts: u64 = std::env::var("NPLUSX_BENCH_POSTS")
         .ok()
@@ -550,5 +556,72 @@ fn main() {
         us(sql_page) / 1000.0,
         sql_lines / pages as usize,
         us(sql_page) / us(redb_page)
+    );
+    through_the_contract(store, dir.path(), n, native_pivot_s);
+}
+
+/// The pivot of (4) through the plugin contract: the store closed, the box started on it
+/// (`serve`, the binary this bench was built with), the BI plugin switched on with
+/// `records.inventory`, and the BI pivot page asked for value and count by category × month
+/// over the whole year — the plugin calls `records.pivot`, the box folds the ledger's pivot
+/// rows, the plugin lays the answer out. Timed as the reader waits: computing it on
+/// "Compute" (the plugin checks the view, then saves it) and opening the page.
+fn through_the_contract(store: Store, data: &std::path::Path, n: u64, native_s: f64) {
+    use serde_json::json;
+    drop(store);
+    let s = common::Server::start(
+        &["serve", "--bootstrap-token", common::BOOTSTRAP],
+        data,
+        None,
+    );
+    let mut api = s.admin_api();
+    api.lang = Some("en");
+    // the bundled plugins are registered (switched off) as the box boots
+    common::eventually(120, || {
+        api.get("/api/v1/plugins")
+            .json()
+            .as_array()
+            .is_some_and(|l| l.iter().any(|p| p["id"] == "bi"))
+    });
+    let grants = ["clock", "storage", "files", "records.inventory"];
+    let r = api.put_json(
+        "/api/v1/plugins/bi/settings",
+        &json!({"settings": {}, "grants": grants}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.post_json("/api/v1/plugins/bi/enable", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    common::eventually(300, || api.plugin_running("bi"));
+    let form = [
+        ("collection", "inventory.movements"),
+        ("rows", "category"),
+        ("columns", "ts_ms:month"),
+        ("measures", "sum:value, count"),
+        ("from", "2025-12-31"),
+        ("to", "2027-01-01"),
+    ];
+    let t = Instant::now();
+    let r = api.post_form("/x/bi/pivot/run", &form);
+    let run_s = t.elapsed().as_secs_f64();
+    assert_eq!(r.status, 303, "{}", r.body);
+    let t = Instant::now();
+    let page = api.get("/x/bi/pivot");
+    let page_s = t.elapsed().as_secs_f64();
+    assert_eq!(page.status, 200);
+    let records = page
+        .body
+        .split("<span class=\"kpi-label\">Records read</span><span class=\"kpi-value\">")
+        .nth(1)
+        .and_then(|x| x.split('<').next())
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert_eq!(records, n.to_string(), "the page folds every movement");
+    println!(
+        "  the same pivot through the plugin contract (the BI plugin's page, HTTP on loopback): computed on Compute {:.2} s, the page opened {:.2} s; natively in the host {:.2} s (page {:.1}× the native call)",
+        run_s,
+        page_s,
+        native_s,
+        page_s / native_s
     );
 }

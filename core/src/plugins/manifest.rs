@@ -31,6 +31,8 @@ pub const CAPABILITIES: &[(&str, bool)] = &[
     ("records.equipment", false),
     ("records.quality", false),
     ("records.alarms", false),
+    // where named people are now: personal information (PIPL), reviewed apart (since 0.3)
+    ("records.positions", true),
     ("actions", true),
     ("actions.inventory", true),
     ("actions.equipment", true),

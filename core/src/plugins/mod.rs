@@ -81,13 +81,15 @@ pub static BUNDLED: &[(&str, &[u8], bool)] =
 /// and second alarm).
 /// Dangerous capabilities the demo grants all the same: the warehouse plugin is for posting
 /// stock movements by scanning (each one the scanning person's, under inventory's rules).
-/// It also hands transport tasks to the simulated AGV1 by writing its task tags. The
+/// It also hands transport tasks to the simulated AGV1 by writing its task tags. The digital
+/// twin shows where the demo's (invented) people are. The
 /// remote maintenance plugin may open its vendor channel (each session still needs the
 /// admin's approval); it may not write tags.
 const DEMO_DANGEROUS: &[(&str, &str)] = &[
     ("warehouse", "actions.inventory"),
     ("warehouse", "tags.write"),
     ("remote", "link"),
+    ("twin", "records.positions"),
 ];
 
 const DEMO_SETTINGS: &[(&str, &str, &str)] = &[

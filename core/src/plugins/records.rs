@@ -133,7 +133,8 @@ pub const COLLECTIONS: &[Collection] = &[
     untimed("safety.people", "records.safety", Some("safety")),
     untimed("safety.layout", "records.safety", Some("safety")),
     untimed("safety.zones", "records.safety", Some("safety")),
-    untimed("safety.positions", "records.safety", Some("safety")),
+    // named people's whereabouts: a capability of its own, reviewed apart
+    untimed("safety.positions", "records.positions", Some("safety")),
     untimed("alarms.active", "records.alarms", None),
     timed("alarms.journal", "records.alarms", None, "ts_ms"),
 ];
@@ -620,8 +621,8 @@ fn movements(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wi
 /// `trigger` (`operator` or `tag`), `phase` (the phase running now, or null), `started_ms`,
 /// `ended_ms` (null while running), `planned_qty` (base units, 0: not planned),
 /// `output_lot` (lot number or null), `output_qty`, `output_unit` (null without output),
-/// `yield_pct` (output over plan, null without both), `consumed` (the issues to the batch:
-/// `[{material, lot, qty, unit}]`, base units), `samples` (quality sample ids of the
+/// `yield_pct` (output over plan, null without both), `consumed` (the issues to the batch,
+/// returns of what was left over negative: `[{material, lot, qty, unit}]`, base units), `samples` (quality sample ids of the
 /// output lot); since 0.3 `needs` (by the recipe's bill of materials, one batch:
 /// `[{material, qty, unit, issued, remaining}]`, base units; empty without one).
 fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit::Error> {
@@ -645,10 +646,16 @@ fn batches(r: &impl Reader, span: Span, limit: usize) -> Result<Vec<Value>, wit:
             .filter_map(|id| inventory::movement(r, *id).ok())
             .map(|m| {
                 let mat = mats.get(&m.material);
+                // a return of material left over counts negative
+                let qty = if m.kind == crate::modules::inventory::model::MoveKind::Return {
+                    -m.qty
+                } else {
+                    m.qty
+                };
                 json!({
                     "material": mat.map(|x| x.code.as_str()),
                     "lot": lots.get(r, m.lot),
-                    "qty": m.qty,
+                    "qty": qty,
                     "unit": mat.map(|x| x.unit.as_str()),
                 })
             })

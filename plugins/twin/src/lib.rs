@@ -112,14 +112,15 @@ fn load(lang: Lang) -> Result<(Scene, Vec<String>), String> {
             t("门禁人数", "head counts"),
             &mut missing,
         ),
-        // permits planned to start in the last three days (at work now, or suspended)
+        // permits planned to start in the last 31 days: temporary power may run 30 days
+        // (GB 30871), work at height 7; those on site now are at work or suspended
         permits: part(
             records::between(
                 "safety.permits",
-                now - 3 * DAY_MS,
+                now - 31 * DAY_MS,
                 now + DAY_MS,
                 &json!({}),
-                2_000,
+                10_000,
             ),
             t("作业票", "permits"),
             &mut missing,
@@ -336,6 +337,16 @@ fn zone_hint(s: &Scene, id: u64, lang: Lang) -> String {
         lang.pick("报警", "alarms"),
         lang.pick("作业", "permits at work"),
     );
+    let hidden = s.zone_hidden(id);
+    if hidden > 0 {
+        h.push_str(&format!(
+            " · {} {hidden}",
+            lang.pick(
+                "搁置/屏蔽/停用的报警",
+                "alarms shelved, suppressed or out of service"
+            )
+        ));
+    }
     if let Some(a) = s.zone_alarms(id).next() {
         h.push_str(&format!(" · ⚠ {}", alarm_text(a, lang)));
     }
@@ -418,11 +429,20 @@ fn draw(s: &Scope, sc: &Scene, values: &KeyValues, lang: Lang) -> Map {
                 .link(format!("/equipment/{}", a.id)),
         );
     }
-    for p in sc.at_work().filter(|p| inside(p.x, p.y)) {
+    // a permit without a place on the layout is at (0, 0): in the tables, not on the map
+    for p in sc
+        .at_work()
+        .filter(|p| (p.x, p.y) != (0.0, 0.0) && inside(p.x, p.y))
+    {
         let (x, y) = w.at(p.x, p.y);
+        let (mark, tone) = if p.state == "suspended" {
+            ("⏸", Tone::Bad)
+        } else {
+            ("✎", Tone::Warn)
+        };
         map = map.marker(
-            Marker::new(format!("✎ {}", names::work(&p.work, lang)), x, y)
-                .tone(Tone::Warn)
+            Marker::new(format!("{mark} {}", names::work(&p.work, lang)), x, y)
+                .tone(tone)
                 .hint(permit_hint(p, lang))
                 .link(format!("/safety/permits/{}", p.id)),
         );
@@ -432,6 +452,8 @@ fn draw(s: &Scope, sc: &Scene, values: &KeyValues, lang: Lang) -> Map {
         let alarms: Vec<&scene::Alarm> = sc.person_alarms(p.person).collect();
         let (label, state) = if p.sos {
             (format!("SOS {}", p.name), State::Bad)
+        } else if alarms.iter().any(|a| a.serious()) {
+            (p.name.clone(), State::Bad)
         } else if !alarms.is_empty() {
             (p.name.clone(), State::Warn)
         } else {
@@ -489,7 +511,7 @@ fn kpis(s: &Scope, sc: &Scene, lang: Lang) -> Vec<Kpi> {
         .iter()
         .filter(|i| matches!(sc.assets[**i].vibration_zone.as_deref(), Some("C" | "D")))
         .count();
-    let mut k = vec![
+    let alarm_kpi = if sc.alarms_known {
         Kpi::new(
             t("报警（紧急/高）", "Alarms (urgent/high)"),
             format!("{} ({serious})", alarms.len()),
@@ -500,19 +522,30 @@ fn kpis(s: &Scope, sc: &Scene, lang: Lang) -> Vec<Kpi> {
             Tone::Good
         } else {
             Tone::Warn
-        }),
-        Kpi::new(t("定位人员", "People located"), people),
-        Kpi::new(t("作业中的作业票", "Permits at work"), work).tone(if work > 0 {
-            Tone::Warn
-        } else {
-            Tone::Neutral
-        }),
+        })
+    } else {
+        Kpi::new(t("报警（紧急/高）", "Alarms (urgent/high)"), "—")
+    };
+    let people_kpi = if sc.people_known {
+        Kpi::new(t("定位人员", "People located"), people)
+    } else {
+        Kpi::new(t("定位人员", "People located"), "—")
+    };
+    let mut k = vec![
+        alarm_kpi,
+        people_kpi,
+        Kpi::new(
+            t("现场作业票（含暂停）", "Permits on site (incl. suspended)"),
+            work,
+        )
+        .tone(if work > 0 { Tone::Warn } else { Tone::Neutral }),
         Kpi::new(
             t("振动 C/D 区设备", "Equipment in vibration zone C/D"),
             worn,
         )
         .tone(if worn > 0 { Tone::Warn } else { Tone::Good }),
     ];
+
     if let (Scope::Plant, Some(v)) = (s, sc.vehicles) {
         k.push(Kpi::new(t("在厂车辆", "Vehicles on site"), v));
     }
@@ -565,6 +598,7 @@ fn permit_table(s: &Scope, sc: &Scene, offset: i64, lang: Lang) -> Table {
         t("地点", "Location"),
         t("人数", "Workers"),
         t("计划结束", "Planned end"),
+        t("状态", "State"),
     ])
     .numeric(4);
     let list: Vec<&scene::Permit> = match s {
@@ -584,6 +618,11 @@ fn permit_table(s: &Scope, sc: &Scene, offset: i64, lang: Lang) -> Table {
             p.location.clone(),
             p.workers.to_string(),
             when(p.end_ms, offset),
+            if p.state == "suspended" {
+                lang.pick("暂停", "suspended").to_string()
+            } else {
+                lang.pick("作业中", "at work").to_string()
+            },
         ]);
     }
     table.page_size(12)
@@ -681,7 +720,10 @@ fn plant_page(lang: Lang) -> Result<View, String> {
         .widget(
             Widget::new(
                 "work",
-                t("作业中的作业票", "Permits at work"),
+                t(
+                    "现场作业票（作业中/暂停）",
+                    "Permits on site (at work, suspended)",
+                ),
                 WidgetContent::Table(permit_table(&scope, &sc, offset, lang)),
             )
             .at(8, 4, 4, 3),
@@ -776,7 +818,10 @@ fn zone_page(query: &Values, lang: Lang) -> Result<View, String> {
         .widget(
             Widget::new(
                 "work",
-                t("作业中的作业票", "Permits at work"),
+                t(
+                    "现场作业票（作业中/暂停）",
+                    "Permits on site (at work, suspended)",
+                ),
                 WidgetContent::Table(permit_table(&scope, &sc, offset, lang)),
             )
             .at(6, 6, 6, 3),

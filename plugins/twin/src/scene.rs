@@ -55,6 +55,28 @@ impl Zone {
         let (x0, y0, x1, y1) = bounds(&self.polygon);
         ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
     }
+
+    /// A point inside the polygon near its middle: the bounding box's centre when inside,
+    /// else the nearest inside point of a 20 × 20 grid over the box (an L- or U-shaped zone).
+    pub fn inner_point(&self) -> (f64, f64) {
+        let (cx, cy) = self.centre();
+        if self.contains(cx, cy) {
+            return (cx, cy);
+        }
+        let (x0, y0, x1, y1) = bounds(&self.polygon);
+        let mut best: Option<(f64, (f64, f64))> = None;
+        for i in 0..20 {
+            for j in 0..20 {
+                let x = x0 + (x1 - x0) * (f64::from(i) + 0.5) / 20.0;
+                let y = y0 + (y1 - y0) * (f64::from(j) + 0.5) / 20.0;
+                let d = (x - cx).powi(2) + (y - cy).powi(2);
+                if self.contains(x, y) && best.is_none_or(|(b, _)| d < b) {
+                    best = Some((d, (x, y)));
+                }
+            }
+        }
+        best.map_or((cx, cy), |(_, p)| p)
+    }
 }
 
 /// `(min x, min y, max x, max y)` of some points.
@@ -203,6 +225,14 @@ impl Alarm {
         )
     }
 
+    /// The person a zone's alarm names (`safety.zone:<zone>:forbidden:<person>`).
+    fn zone_person(&self) -> Option<u64> {
+        let s = self.source.as_deref()?.strip_prefix("safety.zone:")?;
+        let mut parts = s.split(':');
+        let (_, what, person) = (parts.next()?, parts.next()?, parts.next()?);
+        (what == "forbidden").then(|| person.parse().ok())?
+    }
+
     /// The record a module's alarm names by its source: (`zone`/`person`/`permit`, id).
     fn subject(&self) -> Option<(&'static str, u64)> {
         let s = self.source.as_deref()?;
@@ -270,6 +300,12 @@ pub struct Scene {
     pub alarms: Vec<Alarm>,
     /// Alarm index → what it is about.
     pub alarm_at: Vec<At>,
+    /// Shelved, suppressed and out-of-service alarms (off the colours, counted per zone:
+    /// an out-of-service detector is a protection missing) and what each is about.
+    pub hidden: Vec<(Alarm, At)>,
+    /// The alarms and the positions could be read: without them nothing is called normal.
+    pub alarms_known: bool,
+    pub people_known: bool,
     /// Tag number → open orders on it.
     pub orders: BTreeMap<String, Vec<WorkOrder>>,
     /// Unit code → the unit now.
@@ -315,6 +351,8 @@ impl Scene {
         areas: &BTreeMap<String, String>,
     ) -> Scene {
         let mut s = Scene {
+            alarms_known: r.alarms.is_some(),
+            people_known: r.positions.is_some(),
             layout: r.layout.unwrap_or_default(),
             zones: r.zones.unwrap_or_default(),
             people: r.positions.unwrap_or_default(),
@@ -338,13 +376,19 @@ impl Scene {
             .map(|u| (u.unit.clone(), u))
             .collect();
         s.place_assets(kept);
-        let alarms: Vec<Alarm> = r
+        let (alarms, hidden): (Vec<Alarm>, Vec<Alarm>) = r
             .alarms
             .unwrap_or_default()
             .into_iter()
-            .filter(Alarm::shown)
-            .collect();
+            .partition(Alarm::shown);
         s.alarm_at = alarms.iter().map(|a| s.locate(a, areas)).collect();
+        s.hidden = hidden
+            .into_iter()
+            .map(|a| {
+                let at = s.locate(&a, areas);
+                (a, at)
+            })
+            .collect();
         s.alarms = alarms;
         s
     }
@@ -391,6 +435,7 @@ impl Scene {
                 break;
             }
             for (i, p) in found {
+                let p = self.clamp(p);
                 self.places.insert(i, (p, Placed::Parent));
             }
         }
@@ -409,14 +454,28 @@ impl Scene {
                 continue;
             };
             let n = per_zone.entry(z.id).or_default();
-            let (cx, cy) = z.centre();
+            let (cx, cy) = z.inner_point();
             let (x0, y0, x1, y1) = bounds(&z.polygon);
             let step = ((x1 - x0) / 6.0).clamp(2.0, 12.0);
             let (col, row) = ((*n % 4) as f64, (*n / 4) as f64);
             let x = (cx + (col - 1.5) * step).clamp(x0, x1);
             let y = (cy - row * step).clamp(y0, y1);
+            // spread over the middle, but never outside the zone (an L-shaped hall)
+            let p = if z.contains(x, y) {
+                Place { x, y }
+            } else {
+                Place { x: cx, y: cy }
+            };
             *n += 1;
-            self.places.insert(i, (Place { x, y }, Placed::Location));
+            self.places.insert(i, (p, Placed::Location));
+        }
+    }
+
+    /// A place kept on the layout.
+    fn clamp(&self, p: Place) -> Place {
+        Place {
+            x: p.x.clamp(0.0, self.layout.width_m),
+            y: p.y.clamp(0.0, self.layout.height_m),
         }
     }
 
@@ -447,7 +506,10 @@ impl Scene {
             at.zone = self.asset_zone(i);
         }
         match a.subject() {
-            Some(("zone", id)) if self.zone(id).is_some() => at.zone = Some(id),
+            Some(("zone", id)) if self.zone(id).is_some() => {
+                at.zone = Some(id);
+                at.person = a.zone_person();
+            }
             Some(("person", id)) => {
                 at.person = Some(id);
                 if let Some(p) = self.people.iter().find(|p| p.person == id) {
@@ -511,7 +573,7 @@ impl Scene {
             State::Bad
         } else if zone == Some("C") || !alarms.is_empty() || a.status == "maintenance" {
             State::Warn
-        } else if a.status == "running" {
+        } else if a.status == "running" && self.alarms_known {
             State::Good
         } else {
             State::Idle
@@ -536,14 +598,28 @@ impl Scene {
             State::Bad
         } else if !alarms.is_empty() || worst == State::Warn {
             State::Warn
-        } else {
+        } else if self.alarms_known {
             State::Good
+        } else {
+            // nothing known to be wrong, but the alarms could not be read: not "normal"
+            State::Idle
         }
     }
 
-    /// Permits at work (state `working`).
+    /// Permits on site: at work, or suspended (work stopped — a gas re-test, the weather —
+    /// with the permit still open). A permit with no place on the layout (0, 0) has none.
     pub fn at_work(&self) -> impl Iterator<Item = &Permit> {
-        self.permits.iter().filter(|p| p.state == "working")
+        self.permits
+            .iter()
+            .filter(|p| matches!(p.state.as_str(), "working" | "suspended"))
+    }
+
+    /// The hidden (shelved, suppressed, out-of-service) alarms about a zone.
+    pub fn zone_hidden(&self, zone: u64) -> usize {
+        self.hidden
+            .iter()
+            .filter(|(_, at)| at.zone == Some(zone))
+            .count()
     }
 
     /// Permits at work in a zone.
@@ -746,6 +822,7 @@ mod tests {
     #[test]
     fn equipment_and_zone_states() {
         let mut r = records();
+        r.alarms = Some(Vec::new());
         r.orders = Some(vec![WorkOrder {
             id: 1,
             number: "WO-1".into(),
@@ -788,6 +865,92 @@ mod tests {
         let s = Scene::join(r, &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(s.zone_state(1), State::Bad, "4 people, 3 allowed");
         assert_eq!(s.zone_state(2), State::Bad, "an SOS");
+    }
+
+    #[test]
+    fn nothing_is_called_normal_when_the_alarms_cannot_be_read() {
+        let kept = BTreeMap::from([("R101".to_string(), Place { x: 80.0, y: 220.0 })]);
+        let s = Scene::join(records(), &kept, &BTreeMap::new());
+        let r101 = s.assets.iter().position(|a| a.tag_no == "R101").unwrap();
+        assert_eq!(s.asset_state(r101), State::Idle);
+        assert_eq!(s.zone_state(1), State::Idle);
+    }
+
+    #[test]
+    fn hidden_alarms_suspended_permits_and_the_person_a_zone_alarm_names() {
+        let mut r = records();
+        r.alarms = Some(vec![
+            Alarm {
+                state: "out_of_service".into(),
+                ..alarm("GD201", None, "tank_farm", "high")
+            },
+            alarm("", Some("safety.zone:2:forbidden:7"), "safety", "high"),
+        ]);
+        let permit = |id, state: &str| Permit {
+            id,
+            number: format!("P-{id}"),
+            work: "hot_work".into(),
+            level: None,
+            state: state.into(),
+            content: String::new(),
+            location: String::new(),
+            workers: 1,
+            end_ms: 0,
+            x: 300.0,
+            y: 200.0,
+        };
+        r.permits = Some(vec![
+            permit(1, "working"),
+            permit(2, "suspended"),
+            permit(3, "closed"),
+        ]);
+        let areas = parse_areas("tank_farm=罐区").unwrap();
+        let s = Scene::join(r, &BTreeMap::new(), &areas);
+        // the out-of-service detector is off the colours but counted for its zone
+        assert_eq!(s.alarms.len(), 1);
+        assert_eq!(s.zone_hidden(2), 1);
+        assert_eq!(
+            s.alarm_at[0],
+            At {
+                zone: Some(2),
+                asset: None,
+                person: Some(7)
+            }
+        );
+        assert_eq!(s.person_alarms(7).count(), 1);
+        // at work and suspended are on site; the closed one is not
+        assert_eq!(s.zone_permits(2).map(|p| p.id).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
+    fn equipment_placed_by_location_stays_inside_an_l_shaped_zone() {
+        let mut r = records();
+        // an L: the bounding box's centre (50, 50) is outside it
+        r.zones = Some(vec![Zone {
+            id: 9,
+            name: "L 车间".into(),
+            polygon: vec![
+                [0.0, 0.0],
+                [100.0, 0.0],
+                [100.0, 20.0],
+                [20.0, 20.0],
+                [20.0, 100.0],
+                [0.0, 100.0],
+            ],
+            permit_required: false,
+            max_occupancy: None,
+            people: 0,
+        }]);
+        r.assets = Some(
+            (0..6)
+                .map(|i| asset(&format!("E{i}"), "L 车间", None, &[]))
+                .collect(),
+        );
+        let s = Scene::join(r, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(s.places.len(), 6);
+        for (p, _) in s.places.values() {
+            assert_eq!(s.zone_at(p.x, p.y), Some(9), "{p:?}");
+        }
     }
 
     #[test]

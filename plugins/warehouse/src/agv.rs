@@ -33,6 +33,9 @@ pub enum Stage {
     NotPosted,
     /// The vehicle reported a fault or never accepted it.
     Fault,
+    /// Inventory refused the transfer when it was about to be handed over (the lot was held
+    /// or moved while the task waited): nothing moved.
+    Refused,
     Cancelled,
 }
 
@@ -51,6 +54,10 @@ impl Stage {
             Stage::Posted => ("完成并已过账", "done, posted"),
             Stage::NotPosted => ("完成但未过账", "done, not posted"),
             Stage::Fault => ("故障", "fault"),
+            Stage::Refused => (
+                "下达前被进销存拒绝",
+                "refused by inventory before hand-over",
+            ),
             Stage::Cancelled => ("已取消", "cancelled"),
         };
         if zh { a } else { b }
@@ -88,6 +95,20 @@ pub struct Task {
 /// A vehicle waits this long to accept a task before the task is called a fault.
 pub const ACCEPT_MS: i64 = 30_000;
 
+/// The largest task number a vehicle's register holds (a 16-bit word).
+pub const WIRE_MAX: u32 = 65_535;
+
+impl Task {
+    /// The number written to the vehicle: the task's, counted round within 1–65,535.
+    pub fn wire(&self) -> u32 {
+        wire(self.n)
+    }
+}
+
+pub fn wire(n: u32) -> u32 {
+    (n.max(1) - 1) % WIRE_MAX + 1
+}
+
 /// What the box does at a look at one vehicle's tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -104,8 +125,8 @@ pub enum Decision {
     Dispatch,
 }
 
-/// `in_hand`: the task this vehicle holds (number, stage, when sent); `state`, `current`:
-/// its tags now (None: unreadable, bad quality).
+/// `in_hand`: the task this vehicle holds (its number as written, stage, when sent);
+/// `state`, `current`: its tags now (None: unreadable, bad quality).
 pub fn decide(
     in_hand: Option<(u32, Stage, i64)>,
     state: Option<i64>,
@@ -128,8 +149,11 @@ pub fn decide(
                 2 if ours && stage != Stage::Carrying => Decision::Advance(Stage::Carrying),
                 3 if ours => Decision::Done,
                 4 if ours => Decision::Fault,
-                // not taken (still ready, or busy with something else) for too long
-                _ if !ours && now_ms - sent_ms > ACCEPT_MS => Decision::Fault,
+                // not taken (still ready, or busy with something else) for too long; once
+                // taken, a reading that does not name it (a glitch) changes nothing
+                _ if !ours && stage == Stage::Sent && now_ms - sent_ms > ACCEPT_MS => {
+                    Decision::Fault
+                }
                 _ => Decision::Nothing,
             }
         }
@@ -205,6 +229,19 @@ mod tests {
         // never taken: a fault after 30 s
         assert_eq!(decide(sent, Some(0), Some(0), 20_000), Decision::Nothing);
         assert_eq!(decide(sent, Some(0), Some(0), 40_000), Decision::Fault);
+        // taken: a reading without its number is a glitch, not a fault
+        assert_eq!(
+            decide(carrying, Some(0), Some(0), 90_000),
+            Decision::Nothing
+        );
+    }
+
+    #[test]
+    fn task_numbers_fit_the_register() {
+        assert_eq!(wire(1), 1);
+        assert_eq!(wire(65_535), 65_535);
+        assert_eq!(wire(65_536), 1);
+        assert_eq!(wire(131_071), 1);
     }
 
     #[test]

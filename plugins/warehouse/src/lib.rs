@@ -39,6 +39,9 @@ struct Material {
     unit: String,
     #[serde(default = "yes")]
     active: bool,
+    /// 剧毒: issued only by two custodians in the inventory console.
+    #[serde(default)]
+    highly_toxic: bool,
 }
 
 fn yes() -> bool {
@@ -378,7 +381,12 @@ struct SalesLine {
 
 /// Which lots to pick for a line, first expiring first (FEFO; a lot without a use-by date
 /// last): released stock only, as (stock row, qty), and what is short.
-fn allocate<'a>(rows: &'a [Stock], material: &str, mut want: f64) -> (Vec<(&'a Stock, f64)>, f64) {
+fn allocate<'a>(
+    rows: &'a [Stock],
+    material: &str,
+    mut want: f64,
+    taken: &mut Promised,
+) -> (Vec<(&'a Stock, f64)>, f64) {
     let mut cand: Vec<&Stock> = rows
         .iter()
         .filter(|s| s.material == material && s.quality == "released" && s.qty > 0.0)
@@ -392,12 +400,27 @@ fn allocate<'a>(rows: &'a [Stock], material: &str, mut want: f64) -> (Vec<(&'a S
         if want <= 1e-9 {
             break;
         }
-        let take = s.qty.min(want);
+        // what an earlier line of the page was offered is not offered again
+        let key = (
+            s.material.clone(),
+            s.lot.clone(),
+            s.warehouse.clone(),
+            s.location.clone(),
+        );
+        let left = s.qty - taken.get(&key).copied().unwrap_or(0.0);
+        if left <= 1e-9 {
+            continue;
+        }
+        let take = left.min(want);
+        *taken.entry(key).or_default() += take;
         out.push((s, take));
         want -= take;
     }
     (out, want.max(0.0))
 }
+
+/// What a picking page has offered so far, by (material, lot, store, location).
+type Promised = std::collections::HashMap<(String, String, String, String), f64>;
 
 /// A batch running now, as `production.batches` gives it, with its recipe's needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -421,12 +444,17 @@ struct Need {
 /// The running batches' materials still to issue by their recipes' bills of materials:
 /// released lots, first expiring first, each a link to the issue page filled in with the
 /// batch's number (an issue naming it joins the batch's record).
-fn batch_lists(mut page: Page, rows: &[Stock], lang: Lang) -> Result<Page, String> {
+fn batch_lists(
+    mut page: Page,
+    rows: &[Stock],
+    taken: &mut Promised,
+    lang: Lang,
+) -> Result<Page, String> {
     let t = |a: &'static str, b: &'static str| lang.pick(a, b);
     let now = clock::now_ms().map_err(err)?;
     let batches: Vec<RunningBatch> = match records::between(
         "production.batches",
-        now - 7 * 86_400_000,
+        now - 60 * 86_400_000,
         now + 1,
         &json!({ "state": "running" }),
         100,
@@ -437,6 +465,12 @@ fn batch_lists(mut page: Page, rows: &[Stock], lang: Lang) -> Result<Page, Strin
         Err(Error::Failed(s)) if s.contains("switched off") => return Ok(page),
         Err(e) => return Err(err(e)),
     };
+    let toxic: std::collections::HashSet<String> = materials()
+        .map_err(err)?
+        .into_iter()
+        .filter(|m| m.highly_toxic)
+        .map(|m| m.code)
+        .collect();
     let mut any = false;
     for b in batches
         .iter()
@@ -454,7 +488,7 @@ fn batch_lists(mut page: Page, rows: &[Stock], lang: Lang) -> Result<Page, Strin
         ]);
         let mut links: Vec<(String, String)> = Vec::new();
         for n in b.needs.iter().filter(|n| n.remaining > 1e-9) {
-            let (picks, short) = allocate(rows, &n.material, n.remaining);
+            let (picks, short) = allocate(rows, &n.material, n.remaining, taken);
             let head = [
                 n.material.clone(),
                 format!("{} {}", qty(n.qty), n.unit),
@@ -470,6 +504,24 @@ fn batch_lists(mut page: Page, rows: &[Stock], lang: Lang) -> Result<Page, Strin
                     format!("{} {}", qty(*q), n.unit),
                 ]);
                 table.push(row);
+                if toxic.contains(&n.material) {
+                    // 剧毒: two custodians issue it in the inventory console (双人双锁)
+                    links.push((
+                        format!(
+                            "{} {} {} {} ← {key}: {}",
+                            t("发料", "Issue"),
+                            s.lot,
+                            qty(*q),
+                            n.unit,
+                            t(
+                                "剧毒品，须在进销存由两名保管员双人双锁发料",
+                                "highly toxic: two custodians issue it in the inventory console"
+                            )
+                        ),
+                        "/x/warehouse/picklist".to_string(),
+                    ));
+                    continue;
+                }
                 links.push((
                     format!(
                         "{} {} {} {} ← {key}",
@@ -535,7 +587,9 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
         "按运行中批次的配方物料清单减去已发数量生成；点链接扫码发料，单据号即批次号，发料计入该批次的批记录。",
         "From the running batches' recipes (bill of materials) less what was issued to them; a link opens the issue page with the batch's number as reference, and the issue joins the batch's record.",
     ));
-    page = batch_lists(page, &rows, lang)?;
+    // the batches first (the plant runs on them), then the orders, each lot offered once
+    let mut taken = Promised::new();
+    page = batch_lists(page, &rows, &mut taken, lang)?;
     page = page
         .heading(t("销售发货拣货", "Picking for sales orders"))
         .text(sales_text);
@@ -560,7 +614,7 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
         for l in &o.lines {
             let Some(code) = &l.material else { continue };
             let unit = l.unit.clone().unwrap_or_default();
-            let (picks, short) = allocate(&rows, code, l.remaining);
+            let (picks, short) = allocate(&rows, code, l.remaining, &mut taken);
             let name = format!("{code} {}", l.material_name.clone().unwrap_or_default());
             let due = format!("{} {unit}", qty(l.remaining));
             for (s, n) in &picks {
@@ -1003,6 +1057,43 @@ fn transport_status(mut page: Page, cfg: &Settings, lang: Lang) -> Result<View, 
     }
     if !kpis.is_empty() {
         page = page.kpis(kpis);
+    }
+    let held: Vec<(String, u32)> = cfg
+        .vehicles
+        .iter()
+        .filter_map(|v| blocked(v).ok().flatten().map(|n| (v.clone(), n)))
+        .collect();
+    if !held.is_empty() {
+        for (v, n) in &held {
+            page = page.notice(
+                Tone::Bad,
+                format!(
+                    "{v} {} T-{n}{}",
+                    t("故障停用：任务", "is held after a fault on task"),
+                    t(
+                        "。请到现场确认货物位置（必要时扫码登记），再恢复车辆。",
+                        ". Check where the load is (book it by scanning if it moved), then release the vehicle.",
+                    )
+                ),
+            );
+        }
+        page = page.form(
+            Form::new(
+                "release",
+                t("已检查，恢复车辆", "Checked: release the vehicle"),
+            )
+            .field(
+                Field::choice(
+                    "vehicle",
+                    t("车辆", "Vehicle"),
+                    &held
+                        .iter()
+                        .map(|(v, _)| (v.as_str(), v.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .required(),
+            ),
+        );
     }
     let mut table = Table::new([
         t("任务", "Task"),
@@ -1600,6 +1691,27 @@ fn write_int(tag: String, v: i64) -> Result<(), String> {
         .map_err(|e| format!("{tag}: {}", String::from(e)))
 }
 
+fn blocked_key(v: &str) -> String {
+    format!("blocked:{v}")
+}
+
+/// The task a vehicle failed, while it waits for someone to check it (the load may still be
+/// on it): nothing more is handed to it until then.
+fn blocked(v: &str) -> Result<Option<u32>, Error> {
+    storage::get_json::<u32>(&blocked_key(v))
+}
+
+/// The posted movement of a task, if the inventory module has it already (a tick stopped
+/// between posting and saving the task must not post it twice).
+fn posted_movement(n: u32) -> Result<Option<u64>, Error> {
+    let rows: Vec<Value> = records::query(
+        "inventory.movements",
+        &json!({ "reference": format!("T-{n}") }),
+        1,
+    )?;
+    Ok(rows.first().and_then(|m| m["id"].as_u64()))
+}
+
 /// One look at a vehicle: its task moves on, is posted or failed, or it gets the next one.
 fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
     let (state, current) = vehicle_now(v);
@@ -1614,14 +1726,32 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
     }
     let held = open.iter().position(|t| t.stage.in_hand());
     let decision = agv::decide(
-        held.map(|i| (open[i].n, open[i].stage, open[i].sent_ms)),
+        held.map(|i| (open[i].wire(), open[i].stage, open[i].sent_ms)),
         state,
         current,
         now,
     );
     match decision {
         agv::Decision::Nothing => Ok(()),
-        agv::Decision::Clear => write_int(format!("{v}.TASK"), 0),
+        agv::Decision::Clear => {
+            // done (or failed) for a task the box no longer holds: one it called a fault
+            // (not taken in time) that the vehicle carried after all — say so, loudly
+            if let Some(cur) = current.and_then(|c| u32::try_from(c).ok())
+                && let Some(mut t) = tasks(200)
+                    .map_err(err)?
+                    .into_iter()
+                    .find(|t| t.vehicle == v && t.wire() == cur && t.stage == agv::Stage::Fault)
+                && !t.note.contains("reported done")
+            {
+                t.note = format!(
+                    "{}; {v} reported done after all: check where the load is, then book it by scanning",
+                    t.note
+                );
+                save_task(&t).map_err(err)?;
+                log::error(&format!("T-{}: {}", t.n, t.note));
+            }
+            write_int(format!("{v}.TASK"), 0)
+        }
         agv::Decision::Advance(stage) => {
             let task = &mut open[held.expect("a task in hand")];
             task.stage = stage;
@@ -1631,12 +1761,14 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
             let task = &mut open[held.expect("a task in hand")];
             task.stage = agv::Stage::Fault;
             task.ended_ms = now;
-            task.note = if current == Some(i64::from(task.n)) {
+            task.note = if current == Some(i64::from(task.wire())) {
                 format!("{v} reported a fault")
             } else {
                 format!("{v} did not take it within {} s", agv::ACCEPT_MS / 1000)
             };
             save_task(task).map_err(err)?;
+            // nothing more for this vehicle until someone has looked at it
+            storage::set_json(&blocked_key(v), &task.n).map_err(err)?;
             log::warn(&format!("T-{}: {}", task.n, task.note));
             write_int(format!("{v}.TASK"), 0)
         }
@@ -1651,12 +1783,18 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
             } else {
                 format!("AGV {v} ({})", task.by)
             });
-            match actions::invoke("inventory.move", &args.to_string()) {
-                Ok(answer) => {
-                    let id = nplusx_sdk::serde_json::from_str::<Value>(&answer)
+            let already = posted_movement(task.n).map_err(err)?;
+            let posted = match already {
+                Some(id) => Ok(id),
+                None => actions::invoke("inventory.move", &args.to_string()).map(|answer| {
+                    nplusx_sdk::serde_json::from_str::<Value>(&answer)
                         .ok()
                         .and_then(|a| a["id"].as_u64())
-                        .unwrap_or(0);
+                        .unwrap_or(0)
+                }),
+            };
+            match posted {
+                Ok(id) => {
                     task.stage = agv::Stage::Posted;
                     task.note = format!("#{id}");
                     log::info(&format!("T-{} done by {v}: movement #{id}", task.n));
@@ -1675,9 +1813,24 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
             write_int(format!("{v}.TASK"), 0)
         }
         agv::Decision::Dispatch => {
+            if blocked(v).map_err(err)?.is_some() {
+                return Ok(());
+            }
             let Some(task) = open.iter_mut().find(|t| t.stage == agv::Stage::Queued) else {
                 return Ok(());
             };
+            // inventory's rules again, now: the lot may have been held, moved or issued
+            // while the task waited — nothing is carried that would not be booked
+            let mut check: Value =
+                nplusx_sdk::serde_json::from_str(&task.movement).map_err(|e| e.to_string())?;
+            check["check"] = json!(true);
+            if let Err(e) = actions::invoke("inventory.move", &check.to_string()) {
+                task.stage = agv::Stage::Refused;
+                task.ended_ms = now;
+                task.note = String::from(e);
+                log::warn(&format!("T-{} not handed over: {}", task.n, task.note));
+                return save_task(task).map_err(err);
+            }
             // the stations first, the task number last: writing it starts the task
             write_int(format!("{v}.FROM"), i64::from(task.from_station))?;
             write_int(format!("{v}.TO"), i64::from(task.to_station))?;
@@ -1685,9 +1838,30 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
             task.vehicle = v.to_string();
             task.sent_ms = now;
             save_task(task).map_err(err)?;
-            write_int(format!("{v}.TASK"), i64::from(task.n))
+            write_int(format!("{v}.TASK"), i64::from(task.wire()))
         }
     }
+}
+
+/// Someone checked a vehicle after a fault (the load is where it should be, or was put
+/// back): it takes tasks again.
+fn release_vehicle(f: &Values, lang: Lang) -> Result<Outcome, String> {
+    let v = f.text("vehicle").trim().to_string();
+    if !settings().vehicles.contains(&v) || blocked(&v).map_err(err)?.is_none() {
+        return Ok(Outcome::field_error(
+            "vehicle",
+            format!(
+                "{} {v}",
+                lang.pick("没有因故障停用的车辆：", "No vehicle held after a fault:")
+            ),
+        ));
+    }
+    storage::delete(&blocked_key(&v)).map_err(err)?;
+    log::info(&format!("{v} released after its fault was checked"));
+    Ok(Outcome::message(format!(
+        "{} {v}",
+        lang.pick("车辆恢复接收任务：", "The vehicle takes tasks again:")
+    )))
 }
 
 struct Warehouse;
@@ -1752,6 +1926,7 @@ impl Plugin for Warehouse {
             (Some(op), "post") => post(op, fields, lang),
             (None, "place") if page == "map" => place(fields, lang),
             (Some(Op::Transport), "cancel") => cancel_task(fields, lang),
+            (Some(Op::Transport), "release") => release_vehicle(fields, lang),
             _ => Err(format!("no action {action} on {page}")),
         }
     }
@@ -1813,11 +1988,17 @@ mod tests {
             row("L2", 40.0, "held", Some("2027-01-01")),
             row("L0", 20.0, "released", Some("2027-02-01")),
         ];
-        let (picks, short) = allocate(&rows, "FG-1", 60.0);
+        let mut taken = Promised::new();
+        let (picks, short) = allocate(&rows, "FG-1", 60.0, &mut taken);
         let got: Vec<(&str, f64)> = picks.iter().map(|(s, n)| (s.lot.as_str(), *n)).collect();
         assert_eq!(got, [("L0", 20.0), ("L1", 30.0), ("L3", 10.0)]);
         assert_eq!(short, 0.0);
-        let (_, short) = allocate(&rows, "FG-1", 150.0);
+        // a second line gets what the first left: 40 of L3, then it is short
+        let (picks, short) = allocate(&rows, "FG-1", 50.0, &mut taken);
+        let got: Vec<(&str, f64)> = picks.iter().map(|(s, n)| (s.lot.as_str(), *n)).collect();
+        assert_eq!(got, [("L3", 40.0)]);
+        assert_eq!(short, 10.0);
+        let (_, short) = allocate(&rows, "FG-1", 150.0, &mut Promised::new());
         assert_eq!(short, 50.0, "the held lot is not counted");
     }
 

@@ -672,22 +672,21 @@ pub fn issue(app: &App, actor: &Actor, id: u64, m: LotMove) -> Result<Batch> {
     Ok(b)
 }
 
-/// An inventory issue whose reference is a running batch's number (from the inventory
-/// console, the API or a plugin such as the warehouse's scanning) joins that batch's
-/// materials, as an issue made from the batch does. Called for the `inventory.moved` event;
-/// an issue already in the batch, or naming no running batch, changes nothing.
+/// An inventory issue — or a return of material left over — whose reference is a running
+/// batch's number (or the number its batch tag gave, when that was taken before) joins that
+/// batch's materials, as an issue made from the batch does: from the inventory console, the
+/// API or a plugin such as the warehouse's scanning. Called for the `inventory.moved` event;
+/// a movement already in the batch, or naming no running batch, changes nothing.
 pub fn link_issue(app: &App, movement: u64, reference: &str) -> Result<()> {
     let reference = reference.trim();
     if reference.is_empty() {
         return Ok(());
     }
     let r = app.store.read()?;
-    let Some(b) = r
-        .values(&BATCHES)?
-        .into_iter()
-        .rev()
-        .find(|b| b.state == BatchState::Running && b.number == reference)
-    else {
+    let Some(b) = r.values(&BATCHES)?.into_iter().rev().find(|b| {
+        b.state == BatchState::Running
+            && (b.number == reference || b.tag_number.as_deref() == Some(reference))
+    }) else {
         return Ok(());
     };
     if b.issues.contains(&movement) {
@@ -736,7 +735,13 @@ pub fn needs(r: &impl Reader, b: &Batch) -> Result<Vec<MaterialNeed>> {
             continue;
         };
         let code = inv::material(r, m.material)?.code;
-        *issued.entry(code).or_default() += m.qty;
+        // material returned from the batch was not used by it
+        let sign = if m.kind == crate::modules::inventory::model::MoveKind::Return {
+            -1.0
+        } else {
+            1.0
+        };
+        *issued.entry(code).or_default() += sign * m.qty;
     }
     Ok(bom
         .into_iter()

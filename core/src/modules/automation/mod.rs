@@ -244,9 +244,9 @@ impl Module for Automation {
         {
             control::written(app, tag);
         }
-        // an issue naming a running batch joins its materials
+        // an issue (or a return of material) naming a running batch joins its materials
         if kind == "inventory.moved"
-            && data["kind"] == "issue"
+            && (data["kind"] == "issue" || data["kind"] == "return")
             && let (Some(id), Some(reference)) = (data["id"].as_u64(), data["reference"].as_str())
         {
             batches::link_issue(app, id, reference)?;

@@ -357,7 +357,12 @@ pub fn assemble(app: &App, id: u64) -> Result<BatchRecord> {
             material: mat.code,
             name: mat.name,
             lot: lot.number,
-            qty: mv.qty,
+            // material returned from the batch counts against what it was issued
+            qty: if mv.kind == crate::modules::inventory::model::MoveKind::Return {
+                -mv.qty
+            } else {
+                mv.qty
+            },
             unit: mat.base_unit,
             by: mv.by,
         });
