@@ -618,7 +618,7 @@ fn through_the_contract(store: Store, data: &std::path::Path, n: u64, native_s: 
         .to_string();
     assert_eq!(records, n.to_string(), "the page folds every movement");
     println!(
-        "  the same pivot through the plugin contract (the BI plugin's page, HTTP on loopback): computed on Compute {:.2} s, the page opened {:.2} s; natively in the host {:.2} s (page {:.1}× the native call)",
+        "  the same pivot through the plugin contract (the BI plugin's page, HTTP on loopback): computed on Compute {:.2} s (the first call after the box started), the page opened then {:.2} s; natively in the host {:.2} s (page {:.1}× the native call)",
         run_s,
         page_s,
         native_s,
