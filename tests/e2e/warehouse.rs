@@ -624,3 +624,54 @@ fn the_running_batch_is_picked_by_its_recipe_and_the_issue_joins_its_record() {
         "{page}"
     );
 }
+
+#[test]
+fn a_delivery_is_palletised_one_material_a_pallet_within_the_load_with_labels() {
+    let s = Server::demo();
+    let admin = s.admin_api();
+    eventually(30, || admin.plugin_running("warehouse"));
+    let mut keeper = s.login("chen.xiaoyan");
+    keeper.lang = Some("en");
+    let list = keeper.get("/x/warehouse/picklist").body;
+    let href = crate::common::attr(&list, "href=\"/x/warehouse/pallets?")
+        .map(|q| format!("/x/warehouse/pallets?{}", q.replace("&amp;", "&")))
+        .unwrap_or_else(|| panic!("a pallet plan per order: {list}"));
+    let number = href.split("so=").nth(1).unwrap().to_string();
+    let kpi = |page: &str, label: &str| -> f64 {
+        let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
+        page.split(&marker)
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no KPI {label}: {page}"))
+    };
+    for load in [None, Some("500")] {
+        if let Some(kg) = load {
+            admin.set_plugin_setting("warehouse", "pallet_kg", kg);
+            eventually(30, || admin.plugin_running("warehouse"));
+        }
+        let page = keeper.get(&href).body;
+        let (pallets, total) = (kpi(&page, "Pallets"), kpi(&page, "Total weight (kg)"));
+        let max = load.map_or(1000.0, |x| x.parse().unwrap());
+        assert!(total > 0.0, "{page}");
+        // one material in the demo's order: as few pallets as the load allows
+        assert_eq!(
+            pallets,
+            (total / max).ceil(),
+            "{total} kg at {max} kg a pallet"
+        );
+        for n in 1..=pallets as usize {
+            assert!(
+                page.contains(&format!("NX:PAL:{number}/{n}")),
+                "label {n}: {page}"
+            );
+        }
+        assert!(!page.contains(&format!("NX:PAL:{number}/{}", pallets as usize + 1)));
+    }
+    // an order that waits for nothing is said so
+    let none = keeper.get("/x/warehouse/pallets?so=SO-99999").body;
+    assert!(
+        none.contains("No sales order waits for delivery as SO-99999"),
+        "{none}"
+    );
+}

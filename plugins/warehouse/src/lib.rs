@@ -17,6 +17,7 @@
 
 pub mod agv;
 pub mod codes;
+pub mod pallets;
 
 use std::collections::BTreeMap;
 
@@ -690,7 +691,15 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
                 }
             ))
             .table(table)
-            .links(links);
+            .links(links)
+            .links([(
+                format!(
+                    "{} {}",
+                    t("码垛单与托盘标签：", "Pallet plan and labels:"),
+                    o.number
+                ),
+                format!("/x/warehouse/pallets?so={}", codes::query(&o.number)),
+            )]);
     }
     Ok(page.into())
 }
@@ -839,6 +848,8 @@ struct Settings {
     vehicles: Vec<String>,
     /// Location key (`store/location`) → the vehicles' station number there.
     stations: BTreeMap<String, u32>,
+    /// The most a pallet carries, kg.
+    pallet_kg: f64,
 }
 
 thread_local! {
@@ -1864,6 +1875,137 @@ fn release_vehicle(f: &Values, lang: Lang) -> Result<Outcome, String> {
     )))
 }
 
+/// A sales order's delivery palletised ([`pallets`]): the lots picked for it (first expiring
+/// first), packed one material a pallet up to the `pallet_kg` setting, with a label per pallet
+/// (its code `NX:PAL:<order>/<n>`) to print and stick on it.
+fn pallets_page(query: &Values, lang: Lang) -> Result<View, String> {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    let orders: Vec<SalesOrder> =
+        records::query("inventory.sales_orders", &json!({}), 200).map_err(err)?;
+    let Some(o) = orders.iter().find(|o| o.number == query.text("so")) else {
+        return Ok(Page::new(t("码垛单", "Pallet plan"))
+            .notice(
+                Tone::Bad,
+                format!(
+                    "{} {}",
+                    t(
+                        "没有待发货的销售单：",
+                        "No sales order waits for delivery as"
+                    ),
+                    query.text("so")
+                ),
+            )
+            .links([(
+                t("返回拣货单", "Back to the picking lists"),
+                "/x/warehouse/picklist",
+            )])
+            .into());
+    };
+    let cfg = settings();
+    let rows = stock(json!({})).map_err(err)?;
+    let mut taken = Promised::new();
+    let mut picks = Vec::new();
+    let mut short = Vec::new();
+    for l in &o.lines {
+        let Some(code) = &l.material else { continue };
+        let (got, missing) = allocate(&rows, code, l.remaining, &mut taken);
+        for (s, q) in got {
+            picks.push(pallets::Pick {
+                material: code.clone(),
+                material_name: l.material_name.clone().unwrap_or_default(),
+                lot: s.lot.clone(),
+                location: format!("{}/{}", s.warehouse, s.location),
+                qty: q,
+                unit: s.unit.clone(),
+            });
+        }
+        if missing > 1e-9 {
+            short.push(format!("{code} {}", qty(missing)));
+        }
+    }
+    let plan = pallets::pack(&picks, cfg.pallet_kg);
+    let total: f64 = plan.iter().filter_map(|p| p.kg).sum();
+    let unweighed = plan.iter().filter(|p| p.kg.is_none()).count();
+    let customer = o.customer_name.clone().unwrap_or_default();
+    let mut table = Table::new([
+        t("托盘", "Pallet"),
+        t("物料", "Material"),
+        t("批号", "Lot"),
+        t("库位", "Location"),
+        t("数量", "Quantity"),
+        t("托盘重量 (kg)", "Pallet weight (kg)"),
+    ]);
+    let mut sheet = Labels::new(2);
+    for p in &plan {
+        let id = format!("{}-P{}", o.number, p.n);
+        let weight =
+            p.kg.map_or_else(|| t("不计重", "not weighed").to_string(), qty);
+        for (i, l) in p.lines.iter().enumerate() {
+            table.push([
+                if i == 0 { id.clone() } else { String::new() },
+                format!("{} {}", l.material, l.material_name),
+                l.lot.clone(),
+                l.location.clone(),
+                format!("{} {}", qty(l.qty), l.unit),
+                if i == 0 {
+                    weight.clone()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+        let mut lines: Vec<String> = p
+            .lines
+            .iter()
+            .take(3)
+            .map(|l| format!("{} {} {}", l.lot, qty(l.qty), l.unit))
+            .collect();
+        lines.push(format!("{customer} · {} kg", weight));
+        sheet = sheet.label(
+            format!("NX:PAL:{}/{}", o.number, p.n),
+            format!("{id} {}", p.material_name),
+            lines,
+        );
+    }
+    let mut page = Page::new(format!("{} · {} · {customer}", t("码垛单", "Pallet plan"), o.number))
+        .kpis(vec![
+            Kpi::new(t("托盘", "Pallets"), plan.len()),
+            Kpi::new(t("总重 (kg)", "Total weight (kg)"), qty(total)),
+            Kpi::new(t("每托最大载重 (kg)", "Most a pallet carries (kg)"), qty(cfg.pallet_kg)),
+        ])
+        .text(t(
+            "按先到期先出建议的合格批号装托：每托只装一种物料，重量不超过设置 pallet_kg；超出的行拆到下一托。非重量单位（桶、个）的每一行单独一托。拣货后按托盘贴标签。",
+            "The released lots suggested first expiring first, packed one material a pallet up to the pallet_kg setting; a line heavier than what is left goes on to the next pallet. A line in a unit that is not a weight (drums, pieces) gets a pallet of its own. Stick each pallet's label on it once picked.",
+        ));
+    if unweighed > 0 {
+        page = page.notice(
+            Tone::Warn,
+            format!(
+                "{} {unweighed}",
+                t("不计重的托盘：", "Pallets not weighed:")
+            ),
+        );
+    }
+    if !short.is_empty() {
+        page = page.notice(
+            Tone::Warn,
+            format!(
+                "{} {}",
+                t("合格库存不足：", "Short of released stock:"),
+                short.join(", ")
+            ),
+        );
+    }
+    Ok(page
+        .table(table)
+        .labels(sheet)
+        .links([(
+            t("返回拣货单", "Back to the picking lists"),
+            "/x/warehouse/picklist",
+        )])
+        .into())
+}
+
 struct Warehouse;
 
 impl Plugin for Warehouse {
@@ -1884,6 +2026,7 @@ impl Plugin for Warehouse {
         .page("pick", "扫码拣货", "Pick by scanning", false)
         .page("issue", "扫码发料", "Issue by scanning", false)
         .page("transport", "AGV 搬运任务", "AGV transport", true)
+        .page("pallets", "码垛单", "Pallet plan", false)
     }
 
     fn start(settings: &Values) -> Result<(), String> {
@@ -1891,6 +2034,14 @@ impl Plugin for Warehouse {
             receiving: settings.text("receiving").trim().to_string(),
             staging: settings.text("staging").trim().to_string(),
             vehicles: agv::vehicles(settings.text("agv")),
+            pallet_kg: match settings.text("pallet_kg").trim() {
+                "" => 1000.0,
+                t => t
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0 && *x <= 5000.0)
+                    .ok_or_else(|| format!("pallet_kg: {t} is not a load of 1–5,000 kg"))?,
+            },
             stations: agv::stations(settings.text("stations"))
                 .map_err(|e| format!("stations: {e}"))?,
         };
@@ -1917,6 +2068,7 @@ impl Plugin for Warehouse {
             "bin" => bin_page(query, lang),
             "labels" => labels_page(query, lang),
             "picklist" => picklist_page(lang),
+            "pallets" => pallets_page(query, lang),
             other => Err(format!("no page {other}")),
         }
     }
