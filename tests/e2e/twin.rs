@@ -160,7 +160,7 @@ fn the_twin_shows_the_plant_as_the_modules_know_it() {
                 !["shelved", "suppressed", "out_of_service"].contains(&a["state"].as_str().unwrap())
             })
             .count();
-        kpi(&page, "Alarms (urgent/high)").starts_with(&format!("{shown} ("))
+        kpi(&page, "Alarms (of which urgent/high)").starts_with(&format!("{shown} ("))
     });
 
     // a zone's page: the polymerisation hall with its permits and equipment, not the tank farm's

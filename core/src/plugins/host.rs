@@ -681,10 +681,16 @@ pub fn invoke(g: &mut Guest, name: &str, args: &str) -> Result<String, wit::Erro
             use crate::modules::inventory::{model::MoveKind, service as inv};
             // `"check": true`: every rule, nothing posted (since 0.3)
             let mut args = args;
-            let check = args
-                .as_object_mut()
-                .and_then(|o| o.remove("check"))
-                .is_some_and(|c| c == serde_json::Value::Bool(true));
+            // a check asked for wrongly must not post for real
+            let check = match args.as_object_mut().and_then(|o| o.remove("check")) {
+                None | Some(serde_json::Value::Bool(false)) => false,
+                Some(serde_json::Value::Bool(true)) => true,
+                Some(other) => {
+                    return Err(wit::Error::Invalid(format!(
+                        "check: true or false, not {other}"
+                    )));
+                }
+            };
             let mut input: inv::MoveInput = serde_json::from_value(args)
                 .map_err(|e| wit::Error::Invalid(format!("a movement: {e}")))?;
             // a lot named by its number (what labels carry): the lot of that material

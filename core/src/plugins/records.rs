@@ -1161,7 +1161,7 @@ fn position_rows(
 /// `alarms.active` (not timed): every alarm not in the normal state, the most urgent and
 /// newest first:
 /// `id` (the alarm definition), `tag` (tag name, empty for a module's alarm), `source` (who
-/// raises a module's alarm, `safety:permit:…`, `plugin:<id>:<key>`; empty for a tag's),
+/// raises a module's alarm, `safety.permit_gas_failed:<permit>`, `safety.zone:<zone>:…`, `plugin:<id>:<key>`; empty for a tag's),
 /// `area`, `priority` (`urgent`, `high`, `medium`, `low`), `state` (`unack`, `ack`,
 /// `rtn_unack`, `latched`, `shelved`, `suppressed`, `out_of_service`), `active` (the
 /// condition holds now), `kind` (`high`, `high_high`, `low`, `low_low`, `deviation`,

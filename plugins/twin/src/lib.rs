@@ -513,7 +513,7 @@ fn kpis(s: &Scope, sc: &Scene, lang: Lang) -> Vec<Kpi> {
         .count();
     let alarm_kpi = if sc.alarms_known {
         Kpi::new(
-            t("报警（紧急/高）", "Alarms (urgent/high)"),
+            t("报警（其中紧急/高）", "Alarms (of which urgent/high)"),
             format!("{} ({serious})", alarms.len()),
         )
         .tone(if serious > 0 {
@@ -524,7 +524,10 @@ fn kpis(s: &Scope, sc: &Scene, lang: Lang) -> Vec<Kpi> {
             Tone::Warn
         })
     } else {
-        Kpi::new(t("报警（紧急/高）", "Alarms (urgent/high)"), "—")
+        Kpi::new(
+            t("报警（其中紧急/高）", "Alarms (of which urgent/high)"),
+            "—",
+        )
     };
     let people_kpi = if sc.people_known {
         Kpi::new(t("定位人员", "People located"), people)
@@ -740,8 +743,8 @@ fn plant_page(lang: Lang) -> Result<View, String> {
     Ok(page
         .board(board)
         .text(t(
-            "区域：红色＝紧急/高优先级报警、SOS、超员或设备红色；黄色＝其他报警或设备黄色；绿色＝正常。设备：红色＝振动 D 区、高优先级报警或停机工单；黄色＝振动 C 区、其他报警或检修；绿色＝运行；灰色＝备用/停用。✎ 为作业中的作业票，圆点为定位人员。点击区域查看该区域，点击设备、作业票或人员打开其记录。",
-            "Zones: red = an urgent or high alarm, an SOS, too many people or equipment in red; amber = other alarms or equipment in amber; green = normal. Equipment: red = vibration zone D, a high alarm or a work order that stops it; amber = zone C, other alarms or maintenance; green = running; grey = standby or stopped. ✎ marks a permit at work, dots the people located. Click a zone for its page, equipment, a permit or a person for its record.",
+            "区域：红色＝紧急/高优先级报警、SOS、超员或设备红色；黄色＝其他报警或设备黄色；绿色＝正常；灰色＝无法判断（报警或人员定位未授权）。设备：红色＝振动 D 区、紧急/高优先级报警或停机工单；黄色＝振动 C 区、其他报警或检修；绿色＝运行；灰色＝备用、停用、报废或无法判断。✎ 为作业中的作业票，红色 ⏸ 为暂停的作业票，圆点为定位人员。点击区域查看该区域，点击设备、作业票或人员打开其记录。",
+            "Zones: red = an urgent or high alarm, an SOS, too many people or equipment in red; amber = other alarms or equipment in amber; green = normal; grey = not known (alarms or positions not granted). Equipment: red = vibration zone D, an urgent or high alarm or a work order that stops it; amber = zone C, other alarms or maintenance; green = running; grey = standby, stopped, scrapped or not known. ✎ marks a permit at work, a red ⏸ a suspended one, dots the people located. Click a zone for its page, equipment, a permit or a person for its record.",
         ))
         .links([(t("设备摆放", "Placing equipment"), "/x/twin/places")])
         .into())

@@ -395,50 +395,14 @@ impl Scene {
 
     /// Kept places first; then each unplaced piece beside its placed parent (6 m to the
     /// right per child, 3 m lower); then those whose ledger location names a zone, spread over
-    /// the zone's middle.
+    /// the zone's middle; then the parts of units placed that way, beside them.
     fn place_assets(&mut self, kept: &BTreeMap<String, Place>) {
-        let index: HashMap<&str, usize> = self
-            .assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.tag_no.as_str(), i))
-            .collect();
         for (i, a) in self.assets.iter().enumerate() {
             if let Some(p) = kept.get(&a.tag_no) {
                 self.places.insert(i, (*p, Placed::Kept));
             }
         }
-        // parents may be placed through their own parents: a few rounds reach every level
-        for _ in 0..4 {
-            let mut children: HashMap<usize, usize> = HashMap::new();
-            let mut found = Vec::new();
-            for (i, a) in self.assets.iter().enumerate() {
-                if self.places.contains_key(&i) {
-                    continue;
-                }
-                let Some(parent) = a.parent.as_deref().and_then(|p| index.get(p)) else {
-                    continue;
-                };
-                if let Some((p, _)) = self.places.get(parent) {
-                    let n = children.entry(*parent).or_default();
-                    *n += 1;
-                    found.push((
-                        i,
-                        Place {
-                            x: p.x + 6.0 * *n as f64,
-                            y: p.y - 3.0,
-                        },
-                    ));
-                }
-            }
-            if found.is_empty() {
-                break;
-            }
-            for (i, p) in found {
-                let p = self.clamp(p);
-                self.places.insert(i, (p, Placed::Parent));
-            }
-        }
+        self.place_children();
         let mut per_zone: HashMap<u64, usize> = HashMap::new();
         for (i, a) in self.assets.iter().enumerate() {
             if self.places.contains_key(&i) || a.location.is_empty() {
@@ -468,6 +432,62 @@ impl Scene {
             };
             *n += 1;
             self.places.insert(i, (p, Placed::Location));
+        }
+        // a unit placed by its location takes its parts beside it
+        self.place_children();
+    }
+
+    /// Each unplaced piece beside its placed parent, 6 m to the right of it per piece already
+    /// there, 3 m lower, on the layout; parents placed through their own parents too (a few
+    /// rounds reach every level).
+    fn place_children(&mut self) {
+        let index: HashMap<String, usize> = self
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.tag_no.clone(), i))
+            .collect();
+        for _ in 0..4 {
+            let mut found = Vec::new();
+            let mut beside: HashMap<usize, usize> = HashMap::new();
+            for (i, a) in self.assets.iter().enumerate() {
+                let Some(parent) = a.parent.as_deref().and_then(|p| index.get(p)) else {
+                    continue;
+                };
+                if self
+                    .places
+                    .get(&i)
+                    .is_some_and(|(_, how)| *how == Placed::Parent)
+                {
+                    *beside.entry(*parent).or_default() += 1;
+                }
+            }
+            for (i, a) in self.assets.iter().enumerate() {
+                if self.places.contains_key(&i) {
+                    continue;
+                }
+                let Some(parent) = a.parent.as_deref().and_then(|p| index.get(p)) else {
+                    continue;
+                };
+                if let Some((p, _)) = self.places.get(parent) {
+                    let n = beside.entry(*parent).or_default();
+                    *n += 1;
+                    found.push((
+                        i,
+                        Place {
+                            x: p.x + 6.0 * *n as f64,
+                            y: p.y - 3.0,
+                        },
+                    ));
+                }
+            }
+            if found.is_empty() {
+                break;
+            }
+            for (i, p) in found {
+                let p = self.clamp(p);
+                self.places.insert(i, (p, Placed::Parent));
+            }
         }
     }
 
@@ -598,10 +618,11 @@ impl Scene {
             State::Bad
         } else if !alarms.is_empty() || worst == State::Warn {
             State::Warn
-        } else if self.alarms_known {
+        } else if self.alarms_known && self.people_known {
             State::Good
         } else {
-            // nothing known to be wrong, but the alarms could not be read: not "normal"
+            // nothing known to be wrong, but the alarms — or where people are, which places
+            // their SOS and man-down alarms — could not be read: not "normal"
             State::Idle
         }
     }
@@ -823,6 +844,7 @@ mod tests {
     fn equipment_and_zone_states() {
         let mut r = records();
         r.alarms = Some(Vec::new());
+        r.positions = Some(Vec::new());
         r.orders = Some(vec![WorkOrder {
             id: 1,
             number: "WO-1".into(),

@@ -134,7 +134,12 @@ pub fn decide(
     now_ms: i64,
 ) -> Decision {
     let (Some(state), Some(current)) = (state, current) else {
-        return Decision::Nothing;
+        // no signal: a task written but never seen taken ends after the wait; one taken
+        // stays with the vehicle (it may be carrying) until the signal is back
+        return match in_hand {
+            Some((_, Stage::Sent, sent_ms)) if now_ms - sent_ms > ACCEPT_MS => Decision::Fault,
+            _ => Decision::Nothing,
+        };
     };
     match in_hand {
         None => match state {
@@ -206,6 +211,12 @@ mod tests {
         assert_eq!(decide(None, Some(2), Some(9), 0), Decision::Nothing);
         // unreadable tags: nothing is decided
         assert_eq!(decide(None, None, Some(0), 0), Decision::Nothing);
+        // … but a task written to a silent vehicle is not left waiting for ever
+        let sent = Some((7, Stage::Sent, 1_000));
+        assert_eq!(decide(sent, None, None, 20_000), Decision::Nothing);
+        assert_eq!(decide(sent, None, None, 40_000), Decision::Fault);
+        let carrying = Some((7, Stage::Carrying, 1_000));
+        assert_eq!(decide(carrying, None, None, 90_000), Decision::Nothing);
     }
 
     #[test]

@@ -466,6 +466,10 @@ fn batch_lists(
         Err(Error::Failed(s)) if s.contains("switched off") => return Ok(page),
         Err(e) => return Err(err(e)),
     };
+    page = page.heading(t("生产批次领料", "Materials for the running batches")).text(t(
+        "按运行中批次的配方物料清单减去已发数量生成；点链接扫码发料，单据号即批次号，发料计入该批次的批记录。",
+        "From the running batches' recipes (bill of materials) less what was issued to them; a link opens the issue page with the batch's number as reference, and the issue joins the batch's record.",
+    ));
     let toxic: std::collections::HashSet<String> = materials()
         .map_err(err)?
         .into_iter()
@@ -584,10 +588,6 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
     );
     let page = Page::new(t("拣货单", "Picking lists"));
     let mut page = page;
-    page = page.heading(t("生产批次领料", "Materials for the running batches")).text(t(
-        "按运行中批次的配方物料清单减去已发数量生成；点链接扫码发料，单据号即批次号，发料计入该批次的批记录。",
-        "From the running batches' recipes (bill of materials) less what was issued to them; a link opens the issue page with the batch's number as reference, and the issue joins the batch's record.",
-    ));
     // the batches first (the plant runs on them), then the orders, each lot offered once
     let mut taken = Promised::new();
     page = batch_lists(page, &rows, &mut taken, lang)?;
@@ -1124,7 +1124,13 @@ fn transport_status(mut page: Page, cfg: &Settings, lang: Lang) -> Result<View, 
             format!("{} ({})", task.from, task.from_station),
             format!("{} ({})", task.to, task.to_station),
             task.vehicle.clone(),
-            task.by.clone(),
+            // `user:chen.xiaoyan via plugin:warehouse` → chen.xiaoyan
+            task.by
+                .split(" via ")
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("user:")
+                .to_string(),
             task.stage.name(zh).to_string(),
             task.note.clone(),
         ]);
@@ -1752,10 +1758,10 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
                     .map_err(err)?
                     .into_iter()
                     .find(|t| t.vehicle == v && t.wire() == cur && t.stage == agv::Stage::Fault)
-                && !t.note.contains("reported done")
+                && !t.note.contains("reported done after all")
             {
                 t.note = format!(
-                    "{}; {v} reported done after all: check where the load is, then book it by scanning",
+                    "{}; {v} 之后报告完成：请确认货物位置并扫码登记 / {v} reported done after all: check where the load is, then book it by scanning",
                     t.note
                 );
                 save_task(&t).map_err(err)?;
@@ -1773,9 +1779,12 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
             task.stage = agv::Stage::Fault;
             task.ended_ms = now;
             task.note = if current == Some(i64::from(task.wire())) {
-                format!("{v} reported a fault")
+                format!("{v} 报告故障 / {v} reported a fault")
             } else {
-                format!("{v} did not take it within {} s", agv::ACCEPT_MS / 1000)
+                format!(
+                    "{v} 未在 {s} 秒内接收或无信号 / {v} did not take it within {s} s (or no signal)",
+                    s = agv::ACCEPT_MS / 1000
+                )
             };
             save_task(task).map_err(err)?;
             // nothing more for this vehicle until someone has looked at it
@@ -1842,9 +1851,19 @@ fn run_vehicle(v: &str, now: i64) -> Result<(), String> {
                 log::warn(&format!("T-{} not handed over: {}", task.n, task.note));
                 return save_task(task).map_err(err);
             }
-            // the stations first, the task number last: writing it starts the task
-            write_int(format!("{v}.FROM"), i64::from(task.from_station))?;
-            write_int(format!("{v}.TO"), i64::from(task.to_station))?;
+            // the stations first, the task number last: writing it starts the task; a write
+            // the box refuses leaves the task queued, with the reason on the page
+            let written = write_int(format!("{v}.FROM"), i64::from(task.from_station))
+                .and_then(|_| write_int(format!("{v}.TO"), i64::from(task.to_station)));
+            if let Err(e) = written {
+                let note = format!("{v}: {e}");
+                if task.note != note {
+                    task.note = note;
+                    save_task(task).map_err(err)?;
+                }
+                return Err(e);
+            }
+            task.note.clear();
             task.stage = agv::Stage::Sent;
             task.vehicle = v.to_string();
             task.sent_ms = now;
