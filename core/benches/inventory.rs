@@ -600,10 +600,14 @@ fn through_the_contract(store: Store, data: &std::path::Path, n: u64, native_s: 
         ("from", "2025-12-31"),
         ("to", "2027-01-01"),
     ];
-    let t = Instant::now();
-    let r = api.post_form("/x/bi/pivot/run", &form);
-    let run_s = t.elapsed().as_secs_f64();
-    assert_eq!(r.status, 303, "{}", r.body);
+    // the first call after the box started, then again
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let t = Instant::now();
+        let r = api.post_form("/x/bi/pivot/run", &form);
+        runs.push(t.elapsed().as_secs_f64());
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
     let t = Instant::now();
     let page = api.get("/x/bi/pivot");
     let page_s = t.elapsed().as_secs_f64();
@@ -618,8 +622,9 @@ fn through_the_contract(store: Store, data: &std::path::Path, n: u64, native_s: 
         .to_string();
     assert_eq!(records, n.to_string(), "the page folds every movement");
     println!(
-        "  the same pivot through the plugin contract (the BI plugin's page, HTTP on loopback): computed on Compute {:.2} s (the first call after the box started), the page opened then {:.2} s; natively in the host {:.2} s (page {:.1}× the native call)",
-        run_s,
+        "  the same pivot through the plugin contract (the BI plugin's page, HTTP on loopback): computed on Compute {:.2} s the first time after the box started, {:.2} s the second; the page opened then {:.2} s; natively in the host {:.2} s (page {:.1}× the native call)",
+        runs[0],
+        runs[1],
         page_s,
         native_s,
         page_s / native_s
