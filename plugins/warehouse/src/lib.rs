@@ -646,7 +646,9 @@ fn picklist_page(lang: Lang) -> Result<View, String> {
                 ));
                 // or handed to an AGV, to the staging area, when both have stations
                 let cfg = settings();
+                // (not for a lot already in the staging area)
                 if !cfg.vehicles.is_empty()
+                    && key != cfg.staging
                     && cfg.stations.contains_key(&key)
                     && cfg.stations.contains_key(&cfg.staging)
                 {
