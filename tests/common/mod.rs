@@ -652,6 +652,17 @@ impl Client {
     }
 }
 
+/// The value of the first KPI labelled `label` on a plugin page (a panic names the page).
+pub fn kpi(page: &str, label: &str) -> String {
+    let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
+    page.split(&marker)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_else(|| panic!("no KPI {label}: {page}"))
+        .trim()
+        .to_string()
+}
+
 /// The value after `prefix` up to the next quote.
 pub fn attr(html: &str, prefix: &str) -> Option<String> {
     let rest = html.split(prefix).nth(1)?;

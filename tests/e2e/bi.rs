@@ -5,18 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Client, Server, eventually, plant_today};
-
-/// The value of the first KPI labelled `label` on a page.
-fn kpi(page: &str, label: &str) -> String {
-    let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
-    page.split(&marker)
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap_or_else(|| panic!("no KPI {label}: {page}"))
-        .trim()
-        .to_string()
-}
+use crate::common::{Client, Server, eventually, kpi, plant_today};
 
 /// `days` days before a plant day `YYYY-MM-DD`.
 fn before(day: &str, days: i64) -> String {

@@ -5,18 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Client, Server, eventually};
-
-/// The value of the first KPI labelled `label` on a page.
-fn kpi(page: &str, label: &str) -> String {
-    let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
-    page.split(&marker)
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap_or_else(|| panic!("no KPI {label}: {page}"))
-        .trim()
-        .to_string()
-}
+use crate::common::{Client, Server, eventually, kpi};
 
 fn plant(c: &Client) -> String {
     let r = c.get("/x/twin/plant");

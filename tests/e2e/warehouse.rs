@@ -638,12 +638,9 @@ fn a_delivery_is_palletised_one_material_a_pallet_within_the_load_with_labels() 
         .unwrap_or_else(|| panic!("a pallet plan per order: {list}"));
     let number = href.split("so=").nth(1).unwrap().to_string();
     let kpi = |page: &str, label: &str| -> f64 {
-        let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
-        page.split(&marker)
-            .nth(1)
-            .and_then(|r| r.split('<').next())
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no KPI {label}: {page}"))
+        crate::common::kpi(page, label)
+            .parse()
+            .unwrap_or_else(|_| panic!("KPI {label} is not a number: {page}"))
     };
     for load in [None, Some("500")] {
         if let Some(kg) = load {

@@ -693,52 +693,66 @@ fn missing_notice(page: Page, missing: &[String], lang: Lang) -> Page {
     )
 }
 
+/// The widgets both boards show, not yet placed: figures, the map, standing alarms, permits
+/// on site, units and equipment.
+fn widgets(
+    scope: &Scope,
+    sc: &Scene,
+    values: &KeyValues,
+    offset: i64,
+    title: String,
+    lang: Lang,
+) -> [Widget; 5] {
+    let t = |a: &'static str, b: &'static str| lang.pick(a, b);
+    [
+        Widget::new("kpis", "", WidgetContent::Kpis(kpis(scope, sc, lang))),
+        Widget::new(
+            "map",
+            title,
+            WidgetContent::Map(draw(scope, sc, values, lang)),
+        ),
+        Widget::new(
+            "alarms",
+            t("当前报警", "Standing alarms"),
+            WidgetContent::Table(alarm_table(scope, sc, lang)),
+        ),
+        Widget::new(
+            "work",
+            t(
+                "现场作业票（作业中/暂停）",
+                "Permits on site (at work, suspended)",
+            ),
+            WidgetContent::Table(permit_table(scope, sc, offset, lang)),
+        ),
+        Widget::new(
+            "equipment",
+            t("装置与设备", "Units and equipment"),
+            WidgetContent::Table(equipment_table(scope, sc, values, lang)),
+        ),
+    ]
+}
+
 fn plant_page(lang: Lang) -> Result<View, String> {
     let t = |a: &'static str, b: &'static str| lang.pick(a, b);
     let (sc, mut missing) = load(lang)?;
     let values = key_values(&sc, &mut missing, lang);
     let offset = plant::offset_ms().map_err(err)?;
     let scope = Scope::Plant;
+    let [k, map, alarms, work, equipment] = widgets(
+        &scope,
+        &sc,
+        &values,
+        offset,
+        t("厂区", "Plant").to_string(),
+        lang,
+    );
     let board = Board::new(12)
         .refresh(15)
-        .widget(
-            Widget::new("kpis", "", WidgetContent::Kpis(kpis(&scope, &sc, lang))).at(0, 0, 12, 1),
-        )
-        .widget(
-            Widget::new(
-                "map",
-                t("厂区", "Plant"),
-                WidgetContent::Map(draw(&scope, &sc, &values, lang)),
-            )
-            .at(0, 1, 8, 6),
-        )
-        .widget(
-            Widget::new(
-                "alarms",
-                t("当前报警", "Standing alarms"),
-                WidgetContent::Table(alarm_table(&scope, &sc, lang)),
-            )
-            .at(8, 1, 4, 3),
-        )
-        .widget(
-            Widget::new(
-                "work",
-                t(
-                    "现场作业票（作业中/暂停）",
-                    "Permits on site (at work, suspended)",
-                ),
-                WidgetContent::Table(permit_table(&scope, &sc, offset, lang)),
-            )
-            .at(8, 4, 4, 3),
-        )
-        .widget(
-            Widget::new(
-                "equipment",
-                t("装置与设备", "Units and equipment"),
-                WidgetContent::Table(equipment_table(&scope, &sc, &values, lang)),
-            )
-            .at(0, 7, 12, 3),
-        );
+        .widget(k.at(0, 0, 12, 1))
+        .widget(map.at(0, 1, 8, 6))
+        .widget(alarms.at(8, 1, 4, 3))
+        .widget(work.at(8, 4, 4, 3))
+        .widget(equipment.at(0, 7, 12, 3));
     let page = missing_notice(Page::new(t("全厂孪生", "Plant view")), &missing, lang);
     Ok(page
         .board(board)
@@ -789,19 +803,12 @@ fn zone_page(query: &Values, lang: Lang) -> Result<View, String> {
         rules.push(format!("{} {m}", t("最多", "at most")));
     }
     let title = format!("{} · {}", t("区域", "Zone"), z.name);
+    let [k, map, alarms, work, equipment] =
+        widgets(&scope, &sc, &values, offset, z.name.clone(), lang);
     let board = Board::new(12)
         .refresh(15)
-        .widget(
-            Widget::new("kpis", "", WidgetContent::Kpis(kpis(&scope, &sc, lang))).at(0, 0, 12, 1),
-        )
-        .widget(
-            Widget::new(
-                "map",
-                z.name.clone(),
-                WidgetContent::Map(draw(&scope, &sc, &values, lang)),
-            )
-            .at(0, 1, 8, 5),
-        )
+        .widget(k.at(0, 0, 12, 1))
+        .widget(map.at(0, 1, 8, 5))
         .widget(
             Widget::new(
                 "people",
@@ -810,33 +817,9 @@ fn zone_page(query: &Values, lang: Lang) -> Result<View, String> {
             )
             .at(8, 1, 4, 5),
         )
-        .widget(
-            Widget::new(
-                "alarms",
-                t("当前报警", "Standing alarms"),
-                WidgetContent::Table(alarm_table(&scope, &sc, lang)),
-            )
-            .at(0, 6, 6, 3),
-        )
-        .widget(
-            Widget::new(
-                "work",
-                t(
-                    "现场作业票（作业中/暂停）",
-                    "Permits on site (at work, suspended)",
-                ),
-                WidgetContent::Table(permit_table(&scope, &sc, offset, lang)),
-            )
-            .at(6, 6, 6, 3),
-        )
-        .widget(
-            Widget::new(
-                "equipment",
-                t("装置与设备", "Units and equipment"),
-                WidgetContent::Table(equipment_table(&scope, &sc, &values, lang)),
-            )
-            .at(0, 9, 12, 3),
-        );
+        .widget(alarms.at(0, 6, 6, 3))
+        .widget(work.at(6, 6, 6, 3))
+        .widget(equipment.at(0, 9, 12, 3));
     let mut page = missing_notice(Page::new(title), &missing, lang);
     if !rules.is_empty() {
         page = page.text(rules.join(" · "));
