@@ -1,9 +1,9 @@
 //! Embeds the web UI into the binary:
 //! - minijinja templates from `web/templates/`;
 //! - our own static files from `web/static/`;
-//! - front-end packages from the npm registry, installed with `npm ci` from
-//!   `web/package.json` + `web/package-lock.json` into `OUT_DIR` (never into the source tree),
-//!   of which the files listed in `VENDOR` are embedded under `/static/vendor/`.
+//! - front-end packages from the npm registry as `web/package-lock.json` pins them, fetched
+//!   without Node.js (tarball, integrity hash checked, unpacked into `OUT_DIR`, never into the
+//!   source tree), of which the files listed in `VENDOR` are embedded under `/static/vendor/`.
 //!
 //! - the bundled plugins (`BUNDLED` below), built for `wasm32-wasip2` by a nested cargo in
 //!   `target/plugins` (its own target dir: the outer build holds the main one's lock).
@@ -39,7 +39,7 @@ fn main() {
 
     minijinja_embed::embed_templates!("../web/templates", &[".html"][..]);
 
-    let node_modules = npm_ci(&web, &out);
+    let node_modules = vendor_packages(&web, &out);
 
     let mut assets: Vec<(String, PathBuf)> = Vec::new();
     collect(&web.join("static"), &web.join("static"), &mut assets);
@@ -47,7 +47,7 @@ fn main() {
         let p = node_modules.join(src);
         assert!(
             p.is_file(),
-            "{} is missing after npm ci: check VENDOR in core/build.rs against web/package.json",
+            "{} is missing: check VENDOR in core/build.rs against web/package.json",
             p.display()
         );
         assets.push((format!("vendor/{name}"), p));
@@ -79,45 +79,199 @@ fn main() {
     println!("cargo:rerun-if-changed=../web/package-lock.json");
 }
 
-/// Runs `npm ci` in `OUT_DIR/npm` when the lock file changed since the last run.
-fn npm_ci(web: &Path, out: &Path) -> PathBuf {
-    let dir = out.join("npm");
-    std::fs::create_dir_all(&dir).expect("OUT_DIR is writable");
-    let lock = std::fs::read(web.join("package-lock.json")).expect("web/package-lock.json exists");
-    let pkg = std::fs::read(web.join("package.json")).expect("web/package.json exists");
-    let stamp = dir.join(".stamp");
-    let mut h = std::hash::DefaultHasher::new();
-    (&lock, &pkg).hash(&mut h);
-    let want = format!("{:016x}", h.finish());
-    let modules = dir.join("node_modules");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) && modules.is_dir() {
-        return modules;
+/// Fetches the front-end packages that `VENDOR` takes files from, as the lock file pins them,
+/// without Node.js: each package's tarball from the npm registry (the lock's `resolved`
+/// address, or the registry's standard one for its name and version), checked against the
+/// lock's `integrity` hash before anything is unpacked. Returns a directory laid out as
+/// `node_modules` with only the files `VENDOR` names.
+///
+/// `NPLUSX_NODE_MODULES=<dir>` takes the files from an existing `node_modules` instead (after
+/// `npm ci` in `web/`, or a copy carried into an air-gapped network); each package's version
+/// there must be the lock's. `NPM_CONFIG_REGISTRY` (or `npm_config_registry`) names a mirror.
+fn vendor_packages(web: &Path, out: &Path) -> PathBuf {
+    println!("cargo:rerun-if-env-changed=NPLUSX_NODE_MODULES");
+    println!("cargo:rerun-if-env-changed=NPM_CONFIG_REGISTRY");
+    println!("cargo:rerun-if-env-changed=npm_config_registry");
+    let lock_text = std::fs::read_to_string(web.join("package-lock.json"))
+        .expect("web/package-lock.json exists");
+    let lock: serde_json::Value = serde_json::from_str(&lock_text)
+        .unwrap_or_else(|e| panic!("web/package-lock.json is not JSON: {e}"));
+    // the packages VENDOR needs, each with the files wanted from it
+    let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
+    for (src, _) in VENDOR {
+        let (pkg, file) = split_package(src);
+        match wanted.iter_mut().find(|(p, _)| p == pkg) {
+            Some((_, files)) => files.push(file.to_string()),
+            None => wanted.push((pkg.to_string(), vec![file.to_string()])),
+        }
     }
-    std::fs::write(dir.join("package.json"), &pkg).expect("OUT_DIR is writable");
-    std::fs::write(dir.join("package-lock.json"), &lock).expect("OUT_DIR is writable");
-    let status = Command::new("npm")
-        .args([
-            "ci",
-            "--no-audit",
-            "--no-fund",
-            "--ignore-scripts",
-            "--loglevel=error",
-        ])
-        .current_dir(&dir)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!(
-            "`npm ci` for web/package.json failed ({s}). The build fetches the web UI's \
-             front-end packages from the npm registry: check the network or registry settings."
-        ),
-        Err(e) => panic!(
-            "cannot run npm ({e}). Building nplusx needs Node.js and npm to fetch the web UI's \
-             front-end packages (web/package.json); on Debian: apt-get install nodejs npm"
-        ),
+    if let Some(dir) = std::env::var_os("NPLUSX_NODE_MODULES") {
+        let dir = PathBuf::from(dir);
+        for (pkg, _) in &wanted {
+            let entry = lock_entry(&lock, pkg);
+            let have = std::fs::read_to_string(dir.join(pkg).join("package.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["version"].as_str().map(str::to_string));
+            assert!(
+                have.as_deref() == entry["version"].as_str(),
+                "NPLUSX_NODE_MODULES={}: {pkg} is {} there, the lock pins {}",
+                dir.display(),
+                have.as_deref().unwrap_or("missing"),
+                entry["version"]
+            );
+        }
+        return dir;
     }
-    std::fs::write(&stamp, want).expect("OUT_DIR is writable");
-    modules
+    let root = out.join("vendor");
+    let registry = std::env::var("NPM_CONFIG_REGISTRY")
+        .or_else(|_| std::env::var("npm_config_registry"))
+        .unwrap_or_else(|_| "https://registry.npmjs.org/".into());
+    for (pkg, files) in &wanted {
+        let entry = lock_entry(&lock, pkg);
+        let version = entry["version"]
+            .as_str()
+            .expect("a locked package has a version");
+        let integrity = entry["integrity"]
+            .as_str()
+            .unwrap_or_else(|| panic!("web/package-lock.json: {pkg} has no integrity hash"));
+        let dest = root.join(pkg);
+        let stamp = dest.join(".integrity");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(integrity)
+            && files.iter().all(|f| dest.join(f).is_file())
+        {
+            continue;
+        }
+        let url = match entry["resolved"].as_str() {
+            Some(u) => u.to_string(),
+            None => tarball_url(&registry, pkg, version),
+        };
+        let tgz = download(&url, pkg);
+        verify_integrity(&tgz, integrity, pkg, &url);
+        let _ = std::fs::remove_dir_all(&dest);
+        unpack(&tgz, files, &dest, pkg);
+        std::fs::write(&stamp, integrity).expect("OUT_DIR is writable");
+    }
+    root
+}
+
+/// `"echarts/dist/x.js"` → (`"echarts"`, `"dist/x.js"`); a scoped `"@a/b/c"` → (`"@a/b"`, `"c"`).
+fn split_package(src: &str) -> (&str, &str) {
+    let cut = if src.starts_with('@') {
+        src.match_indices('/').nth(1).map(|(i, _)| i)
+    } else {
+        src.find('/')
+    };
+    let i = cut.unwrap_or_else(|| panic!("VENDOR entry {src} names no file"));
+    (&src[..i], &src[i + 1..])
+}
+
+fn lock_entry<'a>(lock: &'a serde_json::Value, pkg: &str) -> &'a serde_json::Value {
+    let e = &lock["packages"][format!("node_modules/{pkg}")];
+    assert!(
+        e.is_object(),
+        "web/package-lock.json does not lock {pkg}: add it to web/package.json and run \
+         `npm install --package-lock-only` in web/"
+    );
+    e
+}
+
+/// The registry's address of a package's tarball: `<registry>/<name>/-/<base>-<version>.tgz`.
+fn tarball_url(registry: &str, pkg: &str, version: &str) -> String {
+    let base = pkg.rsplit('/').next().expect("a name");
+    format!(
+        "{}/{pkg}/-/{base}-{version}.tgz",
+        registry.trim_end_matches('/')
+    )
+}
+
+fn download(url: &str, pkg: &str) -> Vec<u8> {
+    let fail = |e: String| -> ! {
+        panic!(
+            "cannot fetch the web UI's package {pkg} from {url}: {e}. The build downloads the \
+             front-end packages that web/package-lock.json pins; check the network, set \
+             NPM_CONFIG_REGISTRY to a reachable mirror, or point NPLUSX_NODE_MODULES at a \
+             node_modules directory holding them."
+        )
+    };
+    // the system's trust store (a plant or office network may inspect TLS with its own CA);
+    // Mozilla's roots where the system has none
+    let roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if !roots.is_empty() {
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
+    }
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .build(),
+    );
+    let mut resp = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| fail(e.to_string()));
+    resp.body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap_or_else(|e| fail(e.to_string()))
+}
+
+/// Checks a Subresource-Integrity string (`sha512-<base64>`, as npm writes it).
+fn verify_integrity(bytes: &[u8], integrity: &str, pkg: &str, url: &str) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let ok = integrity
+        .split_whitespace()
+        .any(|one| match one.split_once('-') {
+            Some(("sha512", b64)) => {
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(bytes)) == b64
+            }
+            Some(("sha256", b64)) => {
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes)) == b64
+            }
+            _ => false,
+        });
+    assert!(
+        ok,
+        "{pkg} from {url} does not match web/package-lock.json's integrity hash {integrity}: \
+         refusing to build with it"
+    );
+}
+
+/// Unpacks the wanted files of an npm tarball (its entries sit under `package/`).
+fn unpack(tgz: &[u8], files: &[String], dest: &Path, pkg: &str) {
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
+    let mut found = Vec::new();
+    for entry in ar.entries().expect("a gzip'd tarball") {
+        let mut entry = entry.unwrap_or_else(|e| panic!("{pkg}'s tarball is damaged: {e}"));
+        let path = entry
+            .path()
+            .expect("entry path")
+            .to_string_lossy()
+            .into_owned();
+        let Some((_, rel)) = path.split_once('/') else {
+            continue;
+        };
+        if let Some(f) = files.iter().find(|f| f.as_str() == rel) {
+            let to = dest.join(f);
+            std::fs::create_dir_all(to.parent().expect("a file has a folder"))
+                .expect("OUT_DIR is writable");
+            let mut w = std::fs::File::create(&to).expect("OUT_DIR is writable");
+            std::io::copy(&mut entry, &mut w).expect("OUT_DIR is writable");
+            found.push(f.clone());
+        }
+    }
+    for f in files {
+        assert!(
+            found.contains(f),
+            "{pkg}'s tarball has no {f}: check VENDOR in core/build.rs against web/package.json"
+        );
+    }
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {

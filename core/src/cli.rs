@@ -246,7 +246,13 @@ impl From<crate::error::Error> for Failure {
                 Failure(format!("{field}: {}", m.bilingual()))
             }
             crate::error::Error::Store(s)
-                if !matches!(s, StoreError::Locked(_) | StoreError::TooNew { .. }) =>
+                if !matches!(
+                    s,
+                    StoreError::Locked(_)
+                        | StoreError::TooNew { .. }
+                        | StoreError::Migration { .. }
+                        | StoreError::UpgradeBackup { .. }
+                ) =>
             {
                 Failure(format!("{} ({s})", m.bilingual()))
             }

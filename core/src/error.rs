@@ -90,7 +90,27 @@ impl Error {
             }
             Error::Store(StoreError::TooNew { found, supported }) => Msg::new("store.err.too_new")
                 .arg("found", found)
-                .arg("supported", supported),
+                .arg("supported", supported)
+                .arg("version", env!("CARGO_PKG_VERSION")),
+            Error::Store(StoreError::Migration {
+                version,
+                name,
+                detail,
+                found,
+                backup,
+            }) => match backup {
+                Some(b) => Msg::new("store.err.migration").arg("backup", b.display()),
+                None => Msg::new("store.err.migration_new"),
+            }
+            .arg("version", version)
+            .arg("name", name)
+            .arg("detail", detail)
+            .arg("found", found),
+            Error::Store(StoreError::UpgradeBackup { path, detail }) => {
+                Msg::new("store.err.upgrade_backup")
+                    .arg("path", path.display())
+                    .arg("detail", detail)
+            }
             Error::Store(_) => Msg::new("store.err.internal"),
         }
     }

@@ -440,3 +440,116 @@ fn a_busy_port_seeds_nothing_so_no_password_is_lost() {
     let s = Server::start(&["demo"], &data, None);
     assert!(!s.password().is_empty());
 }
+
+/// Unpacks a store kept in tests/fixtures (made by the migration code of its schema: see
+/// `store::migrate::tests::upgrade_fixtures`) as the data dir `data`.
+fn fixture_store(name: &str, data: &std::path::Path) -> Vec<u8> {
+    use std::io::Read;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name);
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("fixture"))
+        .read_to_end(&mut raw)
+        .unwrap();
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(data.join("nplusx.redb"), &raw).unwrap();
+    raw
+}
+
+#[test]
+fn an_older_store_is_copied_then_upgraded_and_a_newer_one_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a plant's store as schema 2 left it: two Modbus devices, one with that time's fixed
+    // gap of 32 (schema 3 makes it bridge automatically), one set to 8 by hand
+    let data = tmp.path().join("data");
+    fixture_store("store-schema-2.redb.gz", &data);
+    let mut s = Server::start(&["serve"], &data, None);
+    let admin = s.browser();
+    let r = admin.login("admin", "Upgrade-fixture-2");
+    assert_eq!(r.status, 303, "the old store's admin signs in: {}", r.body);
+    let devices = admin.get("/api/v1/devices").json();
+    let gap = |name: &str| {
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("{name} kept: {devices}"))["config"]["max_gap"]
+            .clone()
+    };
+    assert_eq!(gap("PLC-1"), serde_json::Value::Null, "{devices}");
+    assert_eq!(gap("RTU-1"), json!(8), "{devices}");
+    // the copy made before the upgrade, beside the store
+    let copies = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(data.join("pre-upgrade"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let before = copies();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let name = before[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("schema-2-") && name.ends_with(".nplusx-backup"),
+        "{name}"
+    );
+    // a second start has nothing to migrate and copies nothing
+    assert!(s.stop().success());
+    let mut s = Server::start(&["serve"], &data, None);
+    assert_eq!(copies(), before);
+    assert!(s.stop().success());
+    let out = cli(&["audit", "verify", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    // the copy is a whole backup: restored on its own, it holds the plant again
+    let again = tmp.path().join("restored");
+    let out = cli(&[
+        "restore",
+        before[0].to_str().unwrap(),
+        "--data",
+        again.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut s = Server::start(&["serve"], &again, None);
+    let admin = s.browser();
+    assert_eq!(admin.login("admin", "Upgrade-fixture-2").status, 303);
+    assert_eq!(
+        admin
+            .get("/api/v1/devices")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(s.stop().success());
+
+    // this binary onto a store from a version far ahead: refused, not a byte changed
+    let newer = tmp.path().join("newer");
+    let raw = fixture_store("store-schema-future.redb.gz", &newer);
+    let out = cli(&[
+        "serve",
+        "--data",
+        newer.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--tls",
+        "off",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let msg = text(&out);
+    assert!(
+        msg.contains("written by a newer nplusx (schema 100)")
+            && msg.contains("nothing was changed"),
+        "{msg}"
+    );
+    assert!(msg.contains("不允许用旧版本打开新版本的数据"), "{msg}");
+    assert!(
+        std::fs::read(newer.join("nplusx.redb")).unwrap() == raw,
+        "the newer store was written to"
+    );
+    assert!(!newer.join("pre-upgrade").exists());
+}

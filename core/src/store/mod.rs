@@ -57,12 +57,20 @@ pub enum StoreError {
     Encode { table: &'static str, detail: String },
     #[error("the journal {path} cannot be applied: {detail}")]
     Journal { path: PathBuf, detail: String },
+    /// A migration refused the store: nothing was written (all pending migrations run in
+    /// one transaction), the store is still at schema `found`; `backup` is the copy made
+    /// before the upgrade.
     #[error("migration {version} ({name}) failed: {detail}")]
     Migration {
         version: u64,
         name: &'static str,
         detail: String,
+        found: u64,
+        backup: Option<PathBuf>,
     },
+    /// The copy made before an upgrade could not be written: nothing was migrated.
+    #[error("cannot copy the store before upgrading it (into {path}): {detail}")]
+    UpgradeBackup { path: PathBuf, detail: String },
 }
 
 macro_rules! db_err {
@@ -558,6 +566,20 @@ pub(crate) fn meta_put<V: Serialize>(w: &mut WriteTx, key: &str, v: &V) -> Resul
     Ok(())
 }
 
+/// The schema version of the store at `path`, read without writing to the file; None when
+/// there is no store, or it cannot be read this way (held by a running server, or it needs
+/// the repair that only a writable open does): the writable open then says what is wrong.
+fn peek_schema(path: &Path) -> Option<u64> {
+    if !path.is_file() {
+        return None;
+    }
+    let db = redb::ReadOnlyDatabase::open(path).ok()?;
+    let tx = ReadTx {
+        tx: db.begin_read().ok()?,
+    };
+    meta_get(&tx, migrate::VERSION_KEY).ok()?
+}
+
 /// The opened store. Cheap to share behind an `Arc`.
 /// redb's page cache. Its default (1 GiB) is a ceiling the history writes fill over hours,
 /// which a 2 GB box cannot spare; the kernel's page cache still holds the file, and the
@@ -602,6 +624,14 @@ impl Store {
                 .map_err(dir_err)?;
         }
         let path = data_dir.join(DB_FILE);
+        // A store from a newer binary is refused before anything opens it for writing: even
+        // an open with nothing to do rewrites redb's header.
+        let supported = migrations.last().map_or(0, |m| m.version);
+        if let Some(found) = peek_schema(&path)
+            && found > supported
+        {
+            return Err(StoreError::TooNew { found, supported });
+        }
         let db = match redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
