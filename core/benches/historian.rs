@@ -3,7 +3,7 @@
 //! one row per sample, WAL, one transaction per second).
 //!
 //! Run: `cargo bench --bench historian` (release build). Seconds of ingest per store:
-//! `NPLUSX_BENCH_SECS` (default 10).
+//! `NPLUSX_BENCH_SECS` (default 10); `NPLUSX_BENCH_ONLY=month` runs only the simulated month.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -277,9 +277,11 @@ fn storage_and_queries() {
                 .unwrap();
             }
             h.accept(&batch);
-            // both stores commit once per 10 s of samples
+            // both stores commit once per 10 s of samples; the historian packs closed
+            // chunks behind its flushes as the box does
             if sec % 10 == 9 {
                 h.flush().unwrap();
+                h.pack().unwrap();
                 c.execute_batch("COMMIT; BEGIN").unwrap();
             }
         }
@@ -372,6 +374,102 @@ fn storage_and_queries() {
     );
 }
 
+/// The month: plants, days, and the days their tags keep.
+const MONTH_PLANTS: usize = 2;
+const MONTH_DAYS: i64 = 30;
+const MONTH_RETENTION_DAYS: u32 = 7;
+
+struct Month {
+    file: u64,
+    values: u64,
+    chunks: u64,
+    secs: f64,
+}
+
+/// A month of `MONTH_PLANTS` plants' signals at 1 Hz, as the box runs it: a flush each
+/// simulated minute followed by the hourly rolls and (with `pack`) the packing, retention
+/// each simulated hour. Reports the store's file and the values it holds at the end.
+fn month(pack: bool) -> Month {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let defs: Vec<Tag> = tags()
+        .into_iter()
+        .take(SIGNALS.len() * MONTH_PLANTS)
+        .map(|mut t| {
+            t.retention_days = MONTH_RETENTION_DAYS;
+            t
+        })
+        .collect();
+    let h = Historian::open(store.clone(), Arc::new(Engine::new(defs))).unwrap();
+    let mut plants: Vec<Plant> = (0..MONTH_PLANTS)
+        .map(|p| Plant::new(7 + p as u64, 1.0))
+        .collect();
+    let t0 = 1_767_225_600_000i64;
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(60 * MONTH_PLANTS * SIGNALS.len());
+    for sec in 0..MONTH_DAYS * 86_400 {
+        let ts = t0 + sec * 1000;
+        for (p, plant) in plants.iter_mut().enumerate() {
+            for (i, v) in plant.step(1.0).into_iter().enumerate() {
+                batch.push(Sample {
+                    tag: (p * SIGNALS.len() + i + 1) as u32,
+                    ts_ms: ts,
+                    value: Some(v),
+                    quality: Quality::Good,
+                });
+            }
+        }
+        if sec % 60 == 59 {
+            h.accept(&batch);
+            batch.clear();
+            h.flush().unwrap();
+            h.roll_hours(ts).unwrap();
+            if pack {
+                h.pack().unwrap();
+            }
+            if sec % 3600 == 3599 {
+                h.apply_retention(ts).unwrap();
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (chunks, _, _, _, values) = h.usage().unwrap();
+    drop(h);
+    drop(store);
+    Month {
+        file: file_size(dir.path()),
+        values,
+        chunks,
+        secs,
+    }
+}
+
+fn months() {
+    let with = month(true);
+    let without = month(false);
+    let per = |m: &Month| m.file as f64 / m.values.max(1) as f64;
+    println!(
+        "storage after a simulated month ({} tags at 1 Hz, {MONTH_RETENTION_DAYS} days kept, flushed each minute, hourly rolls and retention as the box runs them):",
+        MONTH_PLANTS * SIGNALS.len()
+    );
+    for (name, m) in [("packed", &with), ("not packed (baseline)", &without)] {
+        println!(
+            "        {name}: file {:.1} MB for {} values held in {} chunks: {:.2} bytes per value ({:.0} s)",
+            m.file as f64 / 1e6,
+            m.values,
+            m.chunks,
+            per(m),
+            m.secs
+        );
+    }
+    println!(
+        "storage: a month with retention, bytes per value on disk: packed {:.2} | not packed {:.2} | ratio {:.2}x (goal: at most 1.37)",
+        per(&with),
+        per(&without),
+        per(&without) / per(&with)
+    );
+}
+
 fn main() {
     let secs: f64 = std::env::var("NPLUSX_BENCH_SECS")
         .ok()
@@ -381,6 +479,10 @@ fn main() {
         "== historian benchmark: {} tags (the simulator's 22 signals × {PLANTS} plants), {secs} s per run, a durable commit every second",
         PLANTS * SIGNALS.len()
     );
+    if std::env::var("NPLUSX_BENCH_ONLY").as_deref() == Ok("month") {
+        months();
+        return;
+    }
     let data: Vec<Sample> = stream().into_iter().flatten().collect();
     let s = ingest_sqlite(&data, secs);
     let sr = s.values as f64 / s.secs;
@@ -405,4 +507,5 @@ fn main() {
         let _ = (h.bytes, h.max_commit_gap);
     }
     storage_and_queries();
+    months();
 }

@@ -259,6 +259,11 @@ impl App {
                     {
                         tracing::warn!(error = %e, "rolling history into hours failed; will retry");
                     }
+                    if flushed.is_ok()
+                        && let Err(e) = h2.pack()
+                    {
+                        tracing::warn!(error = %e, "packing history failed; will retry");
+                    }
                     if retention && let Err(e) = h2.apply_retention(crate::util::now_ms()) {
                         tracing::warn!(error = %e, "history retention failed");
                     }

@@ -68,6 +68,15 @@ fn tags_are_configured_through_the_api_with_clear_errors() {
     assert!(r.json()["id"].as_u64().unwrap() > 20);
     let r = api.post_json("/api/v1/tags", &manual);
     assert_eq!((r.status, r.code()), (422, "tags.name_taken".to_string()));
+    // browsing is for OPC UA servers: asking a simulator is a refusal, not a gateway error
+    // (found by scripts/api_fuzz.sh: it answered 502)
+    let r = api.get(&format!("/api/v1/devices/{dev}/browse?node="));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "tags.driver_cannot_browse".to_string()),
+        "{}",
+        r.body
+    );
     let mut bad = manual.clone();
     bad["name"] = json!("X1");
     bad["source"] = json!({"kind": "simulator", "device": dev, "signal": "r101.nonexistent"});

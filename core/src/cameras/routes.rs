@@ -219,6 +219,10 @@ type Watch = Either<grant::integration::Read, grant::automation::Read>;
 
 async fn live(ctx: &Need<Watch>, id: u32) -> Result<HttpResponse, AppError> {
     let c = super::camera(&ctx.app.store.read()?, id)?;
+    if c.snapshot_url.is_empty() {
+        // how the camera is set up, not a camera that failed to answer (502)
+        return Err(crate::error::Error::conflict("cameras.err.no_snapshot").into());
+    }
     let app = ctx.app.clone();
     let (ct, bytes) =
         blocking(move || super::fetch(&app.store, &c).map_err(super::fetch_error)).await?;

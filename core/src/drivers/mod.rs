@@ -276,7 +276,7 @@ impl Drivers {
         };
         let link = match link {
             None => return Err(Error::Device(Msg::new("tags.err.device_off"))),
-            Some(None) => return Err(Error::Device(Msg::new("tags.err.driver_cannot_browse"))),
+            Some(None) => return Err(Error::conflict("tags.err.driver_cannot_browse")),
             Some(Some(l)) => l,
         };
         link.browse(node, 2_000).await.map_err(|detail| {

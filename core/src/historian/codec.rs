@@ -411,6 +411,11 @@ fn decode_body(
     text: bool,
     base: Option<i64>,
 ) -> Option<Vec<Point>> {
+    // every sample takes at least two bits (timestamp and quality): a count the bytes cannot
+    // hold is damage, refused before anything is allocated for it
+    if count as usize > body.len().saturating_mul(4) {
+        return None;
+    }
     let mut r = BitReader { data: body, pos: 0 };
     let mut out = Vec::with_capacity(count as usize);
     // q × resolution, rounded to the resolution's decimals (no 25.180000000000003)
@@ -624,6 +629,18 @@ mod tests {
             assert_eq!(out[1].quality, Quality::Bad(Reason::CommFailure));
         }
         assert!(decode_compact(&[0, 0xfe], 0).is_none());
+    }
+
+    #[test]
+    fn a_damaged_count_is_refused_without_allocating_for_it() {
+        // found by fuzz/fuzz_targets/history_chunk.rs: a compact segment claiming ~1.4 billion
+        // samples in 8 bytes asked for 109 GB before reading a bit
+        assert!(decode_compact(&[0x94, 0x94, 0x94, 0x94, 0x94, 0x94, 0x0a, 0xff], 0).is_none());
+        let mut e = Encoder::new(0.01, false);
+        e.push(1000, Some(&Value::Float(1.0)), Quality::Good);
+        let mut b = e.bytes();
+        b[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&b).is_none());
     }
 
     #[test]

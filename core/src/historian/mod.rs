@@ -44,6 +44,19 @@ use crate::tags::model::{DataType, Sample, Tag};
 pub const CHUNK_SAMPLES: u32 = 4096;
 /// …or once it spans this long.
 pub const CHUNK_SPAN_MS: i64 = 15 * 60_000;
+/// A packed chunk takes at most this many bytes. redb gives a value larger than a page a
+/// power-of-two run of 4 KiB pages: with its key, the leaf's header and the value's length
+/// prefix, a packed chunk fills four pages (one allocation of order 2) almost whole, where a
+/// 15-minute chunk (about 1.1 kB of a 1 Hz tag) shares a page that B-tree splits leave a
+/// third empty.
+pub const PACK_BYTES: usize = 4 * 4096 - 128;
+/// Closed chunks are packed once the data's clock is this far past them.
+const PACK_AFTER_MS: i64 = HOUR_MS;
+/// Work per [`Historian::pack`] call: tags looked at, packed chunks written.
+const PACK_TAGS: usize = 32;
+const PACK_CHUNKS: usize = 64;
+/// The most one sample adds to a chunk (64-bit escapes of timestamp and value, quality).
+const MAX_SAMPLE_BYTES: usize = 20;
 /// Samples kept in memory at most while the disk does not keep up; older ones are dropped
 /// (and counted) so the appliance cannot run out of memory.
 const MAX_BUFFERED: usize = 20_000_000;
@@ -140,6 +153,8 @@ pub struct Stats {
     pub late: AtomicU64,
     pub dropped: AtomicU64,
     pub last_flush_us: AtomicU64,
+    /// Packed chunks written ([`Historian::pack`]).
+    pub packed: AtomicU64,
 }
 
 pub struct Historian {
@@ -158,6 +173,8 @@ pub struct Historian {
     dirty: Mutex<HashSet<(u32, i64)>>,
     /// The oldest chunk's start: how far back rolling goes (found on the first roll).
     oldest: Mutex<Option<i64>>,
+    /// The next tag [`Historian::pack`] looks at.
+    pack_next: Mutex<u64>,
     pub stats: Stats,
 }
 
@@ -249,6 +266,7 @@ impl Historian {
             rolled_until: AtomicI64::new(i64::MIN),
             dirty: Mutex::new(HashSet::new()),
             oldest: Mutex::new(None),
+            pack_next: Mutex::new(0),
             stats: Stats::default(),
         };
         if let Some((from, until)) = h.store.read()?.get(&META, &"hours".to_string())? {
@@ -854,6 +872,63 @@ impl Historian {
         Ok(totals::combine(before, &segments, bounds, now))
     }
 
+    /// Packs closed chunks an hour behind the data's clock into chunks of up to
+    /// [`PACK_BYTES`] (call after [`Historian::flush`]): a few tags per call, round the tags,
+    /// in one transaction. The samples are decoded and encoded again with the chunk's own
+    /// resolution, so what a query returns does not change; only how it lies on disk. Each
+    /// tag's progress is kept in `historian.meta` (`pack:<tag>`), so a restart neither
+    /// re-reads what is packed nor loses its place. Late chunks (replayed samples that may
+    /// overlap others) and text chunks are left as they are. Returns the chunks written.
+    pub fn pack(&self) -> Result<usize, StoreError> {
+        let clock = self.clock.load(Ordering::Relaxed);
+        if clock == i64::MIN {
+            return Ok(0);
+        }
+        let cutoff = clock - PACK_AFTER_MS;
+        let mut next = self
+            .pack_next
+            .lock()
+            .expect("historian lock is never poisoned");
+        let mut w = self.store.write(&Actor::system("historian"))?;
+        let (mut written, mut changed, mut wrapped) = (0, false, false);
+        let mut examined = 0;
+        while examined < PACK_TAGS && written < PACK_CHUNKS {
+            let mut found = None;
+            w.visit(
+                &CHUNKS,
+                (*next, 0)..=(u64::from(u32::MAX), u64::MAX),
+                Order::Asc,
+                |(t, _), _| {
+                    found = Some(t);
+                    ControlFlow::Break(())
+                },
+            )?;
+            let Some(tag) = found else {
+                if wrapped || *next == 0 {
+                    break;
+                }
+                wrapped = true;
+                *next = 0;
+                continue;
+            };
+            examined += 1;
+            *next = tag + 1;
+            let n = pack_tag(&mut w, tag, cutoff, PACK_CHUNKS - written)?;
+            changed |= n.is_some();
+            written += n.unwrap_or(0);
+        }
+        drop(next);
+        if changed {
+            w.commit()?;
+            self.stats
+                .packed
+                .fetch_add(written as u64, Ordering::Relaxed);
+        } else {
+            w.abort()?;
+        }
+        Ok(written)
+    }
+
     /// What the history occupies: (closed chunks, their encoded bytes, stage blocks, their
     /// bytes, samples in the closed chunks). For `/metrics` and the benchmark.
     pub fn usage(&self) -> Result<(u64, u64, u64, u64, u64), StoreError> {
@@ -880,17 +955,39 @@ impl Historian {
         let defs = self.engine.defs();
         let r = self.store.read()?;
         let mut doomed: Vec<(u64, u64)> = Vec::new();
-        r.visit(&CHUNKS, .., Order::Asc, |(tag, start), Blob(b)| {
+        // tag by tag, only the chunks that start before the tag's cutoff: the history kept
+        // is not read
+        let mut next = 0u64;
+        loop {
+            let mut found = None;
+            r.visit(
+                &CHUNKS,
+                (next, 0)..=(u64::from(u32::MAX), u64::MAX),
+                Order::Asc,
+                |(t, _), _| {
+                    found = Some(t);
+                    ControlFlow::Break(())
+                },
+            )?;
+            let Some(tag) = found else { break };
             let days = defs
                 .get(tag as u32)
                 .map(|t| t.retention_days as i64)
                 .unwrap_or(ORPHAN_RETENTION_DAYS);
-            let cutoff = now_ms - days * 86_400_000;
-            if codec::header(&b).is_none_or(|h| h.last_ts < cutoff) {
-                doomed.push((tag, start));
-            }
-            ControlFlow::Continue(())
-        })?;
+            let cutoff = now_ms - days * DAY_MS;
+            r.visit(
+                &CHUNKS,
+                (tag, 0)..(tag, cutoff.max(0) as u64),
+                Order::Asc,
+                |key, Blob(b)| {
+                    if codec::header(&b).is_none_or(|h| h.last_ts < cutoff) {
+                        doomed.push(key);
+                    }
+                    ControlFlow::Continue(())
+                },
+            )?;
+            next = tag + 1;
+        }
         let mut days: Vec<(u64, u64)> = Vec::new();
         r.visit(&HOURS, .., Order::Asc, |(tag, day), _| {
             let keep = defs
@@ -916,6 +1013,100 @@ impl Historian {
         w.commit()?;
         Ok(doomed.len() as u64)
     }
+}
+
+/// Packs one tag's closed regular chunks from its `pack:<tag>` mark up to `cutoff` (see
+/// [`Historian::pack`]). None when nothing changed, else the full chunks written (the last,
+/// partial one, which later chunks join next time, is written but not counted).
+fn pack_tag(
+    w: &mut crate::store::WriteTx,
+    tag: u64,
+    cutoff: i64,
+    max_chunks: usize,
+) -> Result<Option<usize>, StoreError> {
+    let mark_key = format!("pack:{tag}");
+    let from = w.get(&META, &mark_key)?.map_or(0, |(t, _)| t.max(0)) as u64;
+    if from as i64 >= cutoff {
+        return Ok(None);
+    }
+    let mut run: Vec<((u64, u64), Vec<u8>)> = Vec::new();
+    let (mut bytes, mut resolution) = (0usize, None);
+    // where a run that cannot grow ends (the resolution changed there)
+    let mut closed_at: Option<u64> = None;
+    w.visit(
+        &CHUNKS,
+        (tag, from)..(tag, cutoff.max(0) as u64),
+        Order::Asc,
+        |key, Blob(b)| {
+            let Some(h) = codec::header(&b).filter(|h| !h.late && !h.text) else {
+                return ControlFlow::Continue(());
+            };
+            if h.last_ts >= cutoff {
+                return ControlFlow::Break(());
+            }
+            if resolution.is_some_and(|r| r != h.resolution) {
+                closed_at = Some(key.1);
+                return ControlFlow::Break(());
+            }
+            resolution = Some(h.resolution);
+            bytes += b.len();
+            run.push((key, b));
+            if bytes >= max_chunks * PACK_BYTES {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
+    let Some(resolution) = resolution else {
+        return Ok(None);
+    };
+    if closed_at.is_none() && bytes < PACK_BYTES {
+        // not a packed chunk's worth yet: wait for more
+        return Ok(None);
+    }
+    // decoded only now that there is a packed chunk's worth (most calls stop above)
+    let mut full: Vec<Vec<u8>> = Vec::new();
+    let mut enc = Encoder::new(resolution, false);
+    let mut last_ts = None;
+    let mut sources = Vec::with_capacity(run.len());
+    for (key, b) in &run {
+        let Some(points) = codec::decode(b) else {
+            continue; // unreadable: left where it is
+        };
+        sources.push(*key);
+        for p in points {
+            if enc.len() + MAX_SAMPLE_BYTES > PACK_BYTES {
+                full.push(enc.bytes());
+                enc = Encoder::new(resolution, false);
+            }
+            enc.push(p.ts_ms, p.value.as_ref(), p.quality);
+            last_ts = Some(p.ts_ms);
+        }
+    }
+    let rest = (!enc.is_empty()).then(|| enc.bytes());
+    for k in &sources {
+        w.remove(&CHUNKS, k)?;
+    }
+    let mut rest_key = None;
+    for (i, b) in full.iter().chain(rest.iter()).enumerate() {
+        let first = codec::header(b).map_or(0, |h| h.first_ts.max(0)) as u64;
+        let mut key = (tag, first);
+        while w.get(&CHUNKS, &key)?.is_some() {
+            key.1 += 1;
+        }
+        w.insert(&CHUNKS, &key, &Blob(b.clone()))?;
+        if i == full.len() {
+            rest_key = Some(key.1);
+        }
+    }
+    // next time: from the partial chunk (later chunks join it), or past the resolution change
+    let mark = match closed_at {
+        Some(at) => at,
+        None => rest_key.unwrap_or_else(|| last_ts.map_or(from, |t| t.max(0) as u64 + 1)),
+    };
+    w.insert(&META, &mark_key, &(mark as i64, 0))?;
+    Ok(Some(full.len()))
 }
 
 #[cfg(test)]
@@ -977,6 +1168,84 @@ mod tests {
         let mid = h.raw(1, day0 + 5_000, day0 + 5_999).unwrap();
         assert_eq!(mid.len(), 1);
         assert!((mid[0].value.as_ref().unwrap().as_f64().unwrap() - 20.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn packing_rewrites_closed_chunks_into_full_ones_and_queries_answer_the_same() {
+        let (dir, s) = temp_store();
+        let store = Arc::new(s);
+        let day0 = 1_767_225_600_000i64;
+        let end = day0 + 12 * HOUR_MS;
+        // a noisy 1 Hz signal: about 2 bytes a sample, 15-minute chunks of about 1.8 kB
+        let v = |ts: i64| 20.0 + ((ts / 1000 * 7919) % 1000) as f64 * 0.01;
+        let h = Historian::open(store.clone(), engine()).unwrap();
+        for f in 0..12 * 60 {
+            let batch: Vec<Sample> = (0..60)
+                .map(|i| {
+                    let ts = day0 + (f * 60 + i) * 1000;
+                    sample(ts, v(ts))
+                })
+                .collect();
+            h.accept(&batch);
+            h.flush().unwrap();
+        }
+        // a replayed sample from the first hour: a late chunk of its own, left alone
+        h.accept(&[sample(day0 + 500, 99.0)]);
+        h.flush().unwrap();
+        let raw = h.raw(1, day0, end).unwrap();
+        let buckets = h.aggregate(1, day0, end, 12).unwrap();
+        let (chunks, ..) = h.usage().unwrap();
+        let mut full = 0;
+        loop {
+            let n = h.pack().unwrap();
+            if n == 0 {
+                break;
+            }
+            full += n;
+        }
+        assert!(full >= 4, "{full} packed chunks");
+        assert_eq!(h.raw(1, day0, end).unwrap(), raw, "the same samples");
+        let again = h.aggregate(1, day0, end, 12).unwrap();
+        for (a, b) in buckets.iter().zip(&again) {
+            assert_eq!(
+                (a.count, a.min, a.max, a.first, a.last),
+                (b.count, b.min, b.max, b.first, b.last)
+            );
+            assert!((a.avg.unwrap() - b.avg.unwrap()).abs() < 1e-9);
+        }
+        let (packed, ..) = h.usage().unwrap();
+        assert!(packed * 4 < chunks, "{chunks} chunks became {packed}");
+        // every packed chunk fits four pages; all but the partial last one nearly fill them
+        let r = store.read().unwrap();
+        let mut sizes = Vec::new();
+        let mut late = 0;
+        r.visit(&CHUNKS, .., Order::Asc, |_, Blob(b)| {
+            let hd = codec::header(&b).unwrap();
+            if hd.late {
+                late += 1;
+            } else if hd.last_ts < end - HOUR_MS {
+                sizes.push(b.len());
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        drop(r);
+        assert_eq!(late, 1);
+        assert!(sizes.iter().all(|n| *n <= PACK_BYTES), "{sizes:?}");
+        assert!(
+            sizes[..full]
+                .iter()
+                .all(|n| *n > PACK_BYTES - 2 * MAX_SAMPLE_BYTES),
+            "{sizes:?}"
+        );
+        // a restart keeps its place: nothing is packed twice
+        drop(h);
+        let h = Historian::open(store.clone(), engine()).unwrap();
+        h.accept(&[sample(end + 1000, 1.0)]);
+        h.flush().unwrap();
+        assert_eq!(h.pack().unwrap(), 0);
+        assert_eq!(h.raw(1, day0, end).unwrap(), raw);
+        drop(dir);
     }
 
     #[test]

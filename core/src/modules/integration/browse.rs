@@ -40,10 +40,7 @@ async fn children(
 ) -> Result<Vec<BrowseItem>, AppError> {
     let device = svc::device(&ctx.app.store.read()?, id)?;
     if !matches!(device.config, DriverConfig::OpcUa { .. }) {
-        return Err(crate::error::Error::Device(crate::i18n::Msg::new(
-            "tags.err.driver_cannot_browse",
-        ))
-        .into());
+        return Err(crate::error::Error::conflict("tags.err.driver_cannot_browse").into());
     }
     let rows = ctx.app.drivers.browse(id, node).await?;
     let mut used: HashMap<String, Vec<String>> = HashMap::new();

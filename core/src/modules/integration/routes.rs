@@ -767,9 +767,7 @@ async fn trust_certificate(
     ctx.write(move |app, actor| {
         let d = svc::device(&app.store.read()?, id)?;
         if !matches!(d.config, crate::tags::model::DriverConfig::OpcUa { .. }) {
-            return Err(Error::Device(crate::i18n::Msg::new(
-                "tags.err.driver_cannot_browse",
-            )));
+            return Err(Error::conflict("tags.err.driver_cannot_browse"));
         }
         let mut w = app.store.write(actor)?;
         w.audit(
