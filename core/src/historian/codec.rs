@@ -429,14 +429,15 @@ fn decode_body(
     let value_of = |q: i64| (q as f64 * resolution * scale).round() / scale;
     let (mut ts, mut delta, mut q, mut v) = (0i64, 0i64, 0u8, 0i64);
     for i in 0..count {
+        // a timestamp that overflows is damage, not a time (found by fuzzing)
         if i == 0 {
             ts = match base {
-                Some(b) => b + get_varlen(&mut r, &TS_CLASSES)?,
+                Some(b) => b.checked_add(get_varlen(&mut r, &TS_CLASSES)?)?,
                 None => r.get(64)? as i64,
             };
         } else {
-            delta += get_varlen(&mut r, &TS_CLASSES)?;
-            ts += delta;
+            delta = delta.checked_add(get_varlen(&mut r, &TS_CLASSES)?)?;
+            ts = ts.checked_add(delta)?;
         }
         if r.get(1)? == 1 {
             q = r.get(8)? as u8;
@@ -641,6 +642,11 @@ mod tests {
         let mut b = e.bytes();
         b[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&b).is_none());
+        // and timestamps that run past i64 (a segment whose offset overflows its base)
+        let overflow = [
+            0xba, 0x0f, 0x06, 0x45, 0xff, 0x06, 0x00, 0x45, 0xfa, 0x02, 0xd3, 0x00, 0x40,
+        ];
+        assert!(decode_compact(&overflow, 1_767_225_600_000).is_none());
     }
 
     #[test]
