@@ -2,19 +2,8 @@
 //! modules say (alarms, work orders), an admin's arrangement and widget choice are checked
 //! and kept, and the daily report is a workbook that reaches a DingTalk sink.
 
-use crate::common::{self, Server, eventually};
+use crate::common::{self, Server, eventually, kpi};
 use serde_json::json;
-
-/// The value of the first KPI labelled `label` on a page.
-fn kpi(page: &str, label: &str) -> String {
-    let marker = format!("<span class=\"kpi-label\">{label}</span><span class=\"kpi-value\">");
-    page.split(&marker)
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap_or_else(|| panic!("no KPI {label}"))
-        .trim()
-        .to_string()
-}
 
 /// A widget's place on the page's board: `x,y,w,h`.
 fn place(page: &str, id: &str) -> Option<String> {

@@ -281,18 +281,7 @@ impl Historian {
     fn sealed_until(&self, r: &impl Reader) -> Result<HashMap<u32, i64>, StoreError> {
         let mut out = HashMap::new();
         let mut tag = 0u64;
-        loop {
-            let mut found = None;
-            r.visit(
-                &CHUNKS,
-                (tag, 0)..=(u64::from(u32::MAX), u64::MAX),
-                Order::Asc,
-                |(t, _), _| {
-                    found = Some(t);
-                    ControlFlow::Break(())
-                },
-            )?;
-            let Some(t) = found else { break };
+        while let Some((t, _)) = first_chunk_from(r, tag)? {
             let mut last = i64::MIN;
             // the newest regular chunk (late chunks may sit anywhere in time)
             r.visit(
@@ -699,18 +688,7 @@ impl Historian {
             let r = self.store.read()?;
             let mut min = i64::MAX;
             let mut tag = 0u64;
-            loop {
-                let mut found = None;
-                r.visit(
-                    &CHUNKS,
-                    (tag, 0)..=(u64::from(u32::MAX), u64::MAX),
-                    Order::Asc,
-                    |k, _| {
-                        found = Some(k);
-                        ControlFlow::Break(())
-                    },
-                )?;
-                let Some((t, first)) = found else { break };
+            while let Some((t, first)) = first_chunk_from(&r, tag)? {
                 min = min.min(first as i64);
                 tag = t + 1;
             }
@@ -893,17 +871,7 @@ impl Historian {
         let (mut written, mut changed, mut wrapped) = (0, false, false);
         let mut examined = 0;
         while examined < PACK_TAGS && written < PACK_CHUNKS {
-            let mut found = None;
-            w.visit(
-                &CHUNKS,
-                (*next, 0)..=(u64::from(u32::MAX), u64::MAX),
-                Order::Asc,
-                |(t, _), _| {
-                    found = Some(t);
-                    ControlFlow::Break(())
-                },
-            )?;
-            let Some(tag) = found else {
+            let Some((tag, _)) = first_chunk_from(&w, *next)? else {
                 if wrapped || *next == 0 {
                     break;
                 }
@@ -958,18 +926,7 @@ impl Historian {
         // tag by tag, only the chunks that start before the tag's cutoff: the history kept
         // is not read
         let mut next = 0u64;
-        loop {
-            let mut found = None;
-            r.visit(
-                &CHUNKS,
-                (next, 0)..=(u64::from(u32::MAX), u64::MAX),
-                Order::Asc,
-                |(t, _), _| {
-                    found = Some(t);
-                    ControlFlow::Break(())
-                },
-            )?;
-            let Some(tag) = found else { break };
+        while let Some((tag, _)) = first_chunk_from(&r, next)? {
             let days = defs
                 .get(tag as u32)
                 .map(|t| t.retention_days as i64)
@@ -1013,6 +970,22 @@ impl Historian {
         w.commit()?;
         Ok(doomed.len() as u64)
     }
+}
+
+/// The key of the first chunk of the first tag at or after `tag` (the tags that have history
+/// are found by skipping from one to the next, never by reading every chunk).
+fn first_chunk_from(r: &impl Reader, tag: u64) -> Result<Option<(u64, u64)>, StoreError> {
+    let mut found = None;
+    r.visit(
+        &CHUNKS,
+        (tag, 0)..=(u64::from(u32::MAX), u64::MAX),
+        Order::Asc,
+        |key, _| {
+            found = Some(key);
+            ControlFlow::Break(())
+        },
+    )?;
+    Ok(found)
 }
 
 /// Packs one tag's closed regular chunks from its `pack:<tag>` mark up to `cutoff` (see
