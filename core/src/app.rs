@@ -30,6 +30,8 @@ pub struct App {
     pub drivers: crate::drivers::Drivers,
     /// Publishes tag values and alarms to an upstream MQTT broker (when configured).
     pub northbound: crate::northbound::Northbound,
+    /// The park role: following other boxes over the park's broker (off unless configured).
+    pub park: crate::park::Park,
     /// X modules as WebAssembly plugins.
     pub plugins: crate::plugins::Plugins,
     /// Camera streams, live views and recordings.
@@ -104,6 +106,7 @@ impl App {
             alarms.clone(),
             io.handle().clone(),
         );
+        let park = crate::park::Park::new(store.clone(), io.handle().clone());
         let plugins = crate::plugins::Plugins::new(&cfg.data_dir);
         let video = Arc::new(crate::cameras::video::Video::new(
             store.clone(),
@@ -128,6 +131,7 @@ impl App {
             notifier,
             drivers,
             northbound,
+            park,
             io: std::sync::Mutex::new(Some(io)),
             reloading: std::sync::Mutex::new(()),
             throttle: Throttle::new(cfg.login.clone()),
@@ -200,6 +204,7 @@ impl App {
         self.video.recorder.stop_all();
         self.drivers.stop_all();
         self.northbound.stop();
+        self.park.stop();
         if let Some(rt) = self.io.lock().expect("io lock is never poisoned").take() {
             rt.shutdown_timeout(Duration::from_secs(5));
         }
@@ -362,6 +367,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
                 .ok()
         });
         let jobs = actix_web::rt::spawn(background_jobs(app.clone()));
+        let figures = actix_web::rt::spawn(figures_job(app.clone()));
         app.start_timers();
         for m in app.registry.modules() {
             m.start(app.clone().into_inner());
@@ -371,6 +377,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         }
         if let Err(e) = app.northbound.reload() {
             tracing::error!(error = %e, "northbound publisher not started");
+        }
+        if let Err(e) = app.park.reload() {
+            tracing::error!(error = %e, "park subscriber not started");
         }
         let closing = app.clone().into_inner();
         actix_web::rt::spawn(async move {
@@ -385,6 +394,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         actix_web::rt::task::spawn_blocking(move || booting.plugins.boot(&booting));
         let result = server.await;
         jobs.abort();
+        figures.abort();
         if let Some(c) = control {
             c.close();
         }
@@ -402,6 +412,24 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Every 5 s while northbound publishing is on: the key figures for the park
+/// ([`crate::northbound::figures`]).
+async fn figures_job(app: actix_web::web::Data<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let a = app.clone();
+        let _ = actix_web::web::block(move || {
+            if a.northbound.enabled() {
+                a.northbound
+                    .set_figures(crate::northbound::figures::collect(&a));
+            }
+        })
+        .await;
     }
 }
 

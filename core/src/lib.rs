@@ -20,6 +20,7 @@ pub mod mqtt;
 pub mod northbound;
 pub mod notices;
 pub mod org;
+pub mod park;
 pub mod pivot;
 pub mod plant_time;
 pub mod plugins;

@@ -193,3 +193,13 @@ fn the_safety_manager_drills_down_from_the_digital_twin() {
 fn a_camera_is_watched_live_in_the_browser() {
     story("video.spec.mjs");
 }
+
+/// The park board switched on from its form and following the box's own northbound
+/// (tests/browser/park.spec.mjs).
+#[test]
+fn a_park_admin_follows_a_plant_on_the_park_board() {
+    let Some(broker) = common::broker::Mosquitto::start() else {
+        return;
+    };
+    story_with("park.spec.mjs", &[("BROKER_PORT", broker.port.to_string())]);
+}

@@ -24,6 +24,7 @@ mod modbus;
 mod mqtt;
 mod opcua;
 mod operations;
+mod park;
 mod platform;
 mod plugins;
 mod quality;

@@ -257,10 +257,10 @@ fn write(api: &common::Client, tag: &str, v: f64) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
-/// (alias, value, historical) of the DDATA metrics in `msgs`.
+/// (alias, value, historical) of the areas' DDATA metrics in `msgs`.
 fn ddata(msgs: &[(String, Vec<u8>)]) -> Vec<(u64, f64, bool, u64)> {
     msgs.iter()
-        .filter(|(t, _)| t.contains("/DDATA/"))
+        .filter(|(t, _)| t.contains("/DDATA/") && !t.ends_with("/summary"))
         .flat_map(|(_, p)| {
             let p = sparkplug::decode(p).unwrap();
             let seq = p.seq.unwrap();
@@ -326,6 +326,27 @@ fn northbound_publishes_sparkplug_and_json_and_replays_after_an_outage() {
         .find(|m| m.name.as_deref() == Some("NB.SP"))
         .expect("the tag is born");
     assert_eq!((m.alias, m.val()), (Some(alias), Some(Val::Number(1.0))));
+
+    // the key figures by name on the summary device, within the 5 s they are collected in
+    let got = host.collect(15, |m| {
+        m.iter().any(|(t, _)| t.ends_with("/hongda/summary"))
+    });
+    let (t, p) = got
+        .iter()
+        .find(|(t, _)| t.ends_with("/hongda/summary"))
+        .expect("the summary device");
+    assert!(t.starts_with("spBv1.0/Lanxi/D"), "{t}");
+    let figures = sparkplug::decode(p).unwrap();
+    let fig = |name: &str| {
+        figures
+            .metrics
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .and_then(|m| m.val())
+    };
+    assert_eq!(fig("alarms/active"), Some(Val::Number(0.0)), "{figures:?}");
+    assert_eq!(fig("box/status"), Some(Val::Text("normal".into())));
+    assert!(fig("safety/hazards_open").is_some(), "{figures:?}");
 
     // live data by alias, with a sequence number
     write(&api, "NB.SP", 2.0);
@@ -412,4 +433,14 @@ fn northbound_publishes_sparkplug_and_json_and_replays_after_an_outage() {
         got.iter()
             .any(|(t, p)| t == "nplusx/hongda/status" && p == b"online")
     );
+    // the figures, retained: whoever subscribes later gets them at once
+    let late = TestClient::connect(
+        broker.port,
+        "late-reader",
+        &["nplusx/hongda/summary"],
+        false,
+    );
+    let got = late.collect(10, |m| !m.is_empty());
+    let doc: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(doc["figures"]["box/status"], "normal", "{doc}");
 }

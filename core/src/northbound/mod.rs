@@ -20,6 +20,7 @@
 //!
 //! Owns the `northbound.*` tables.
 
+pub mod figures;
 pub mod routes;
 
 use std::collections::BTreeMap;
@@ -152,6 +153,21 @@ pub struct Item {
     /// Messages from plugins (capability `mqtt`), published as they are.
     #[serde(default)]
     pub messages: Vec<Outbound>,
+    /// Key figures that changed (`figures`).
+    #[serde(default)]
+    pub figures: figures::Figures,
+}
+
+impl Item {
+    fn empty() -> Item {
+        Item {
+            ts_ms: 0,
+            samples: Vec::new(),
+            alarms: Vec::new(),
+            messages: Vec::new(),
+            figures: figures::Figures::new(),
+        }
+    }
 }
 
 /// A message a plugin publishes: its topic under the box's prefix, payload, retain flag.
@@ -256,6 +272,7 @@ pub struct Northbound {
     rt: tokio::runtime::Handle,
     status: Arc<Mutex<Status>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    figures: Arc<Mutex<figures::Feed>>,
 }
 
 impl Northbound {
@@ -272,7 +289,26 @@ impl Northbound {
             rt,
             status: Arc::default(),
             tasks: Mutex::new(Vec::new()),
+            figures: Arc::default(),
         }
+    }
+
+    /// Whether publishing is switched on (the key figures are collected only then).
+    pub fn enabled(&self) -> bool {
+        self.store
+            .read()
+            .map_err(Error::from)
+            .and_then(|r| config(&r))
+            .is_ok_and(|c| c.enabled)
+    }
+
+    /// Hands over the key figures just collected ([`figures::collect`]); those that changed
+    /// go out with the next item.
+    pub fn set_figures(&self, fresh: figures::Figures) {
+        self.figures
+            .lock()
+            .expect("figures lock is never poisoned")
+            .update(fresh);
     }
 
     pub fn status(&self) -> Status {
@@ -306,6 +342,7 @@ impl Northbound {
             self.alarms.clone(),
             cfg.clone(),
             self.status.clone(),
+            self.figures.clone(),
             wake_tx,
         )));
         tasks.push(self.rt.spawn(send(
@@ -313,6 +350,7 @@ impl Northbound {
             self.engine.clone(),
             cfg,
             self.status.clone(),
+            self.figures.clone(),
             wake_rx,
         )));
         Ok(())
@@ -327,13 +365,12 @@ impl Northbound {
         }
         let item = Item {
             ts_ms: now_ms(),
-            samples: Vec::new(),
-            alarms: Vec::new(),
             messages: vec![Outbound {
                 topic: topic.to_string(),
                 payload: payload.to_vec(),
                 retain,
             }],
+            ..Item::empty()
         };
         enqueue(&self.store, &item, cfg.max_queue)?;
         Ok(())
@@ -364,6 +401,7 @@ async fn collect(
     alarms: Arc<crate::alarms::Alarms>,
     cfg: Config,
     status: Arc<Mutex<Status>>,
+    feed: Arc<Mutex<figures::Feed>>,
     wake: tokio::sync::watch::Sender<()>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
@@ -371,12 +409,7 @@ async fn collect(
     let mut events = alarms.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pending = Item {
-        ts_ms: 0,
-        samples: Vec::new(),
-        alarms: Vec::new(),
-        messages: Vec::new(),
-    };
+    let mut pending = Item::empty();
     let wanted = |tag: u32| {
         cfg.areas.is_empty()
             || engine
@@ -397,11 +430,12 @@ async fn collect(
                 Err(RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if pending.samples.is_empty() && pending.alarms.is_empty() {
+                pending.figures = feed.lock().expect("figures lock is never poisoned").take_changed();
+                if pending.samples.is_empty() && pending.alarms.is_empty() && pending.figures.is_empty() {
                     continue;
                 }
                 pending.ts_ms = now_ms();
-                let item = std::mem::replace(&mut pending, Item { ts_ms: 0, samples: Vec::new(), alarms: Vec::new(), messages: Vec::new() });
+                let item = std::mem::replace(&mut pending, Item::empty());
                 let (st, max) = (store.clone(), cfg.max_queue);
                 let r = tokio::task::spawn_blocking(move || enqueue(&st, &item, max)).await;
                 match r {
@@ -494,6 +528,25 @@ struct Session {
     seq: u64,
     bd_seq: u64,
     started_ms: i64,
+    figures: Arc<Mutex<figures::Feed>>,
+}
+
+/// A key figure as a Sparkplug metric: named, not aliased (a module switched on later
+/// adds figures without a rebirth).
+fn figure_metric(
+    name: &str,
+    v: &figures::FigVal,
+    ts_ms: u64,
+    historical: bool,
+) -> sparkplug::Metric {
+    let v = match v {
+        figures::FigVal::Number(x) => Val::Number(*x),
+        figures::FigVal::Text(t) => Val::Text(t.clone()),
+    };
+    sparkplug::Metric {
+        alias: None,
+        ..sparkplug::metric(Some(name), 0, ts_ms, &v, historical)
+    }
 }
 
 impl Session {
@@ -513,14 +566,39 @@ impl Session {
         }
     }
 
-    /// NBIRTH and a DBIRTH per area with every published tag and its current value.
+    fn current_figures(&self) -> figures::Figures {
+        self.figures
+            .lock()
+            .expect("figures lock is never poisoned")
+            .current
+            .clone()
+    }
+
+    /// The JSON summary: every current figure, retained (a late subscriber gets the latest).
+    fn json_summary(&self, ts_ms: i64) -> Message {
+        Message {
+            topic: format!("{}/summary", self.cfg.prefix()),
+            payload: serde_json::to_vec(&serde_json::json!({
+                "node": self.cfg.node_id, "ts": ts_ms, "figures": self.current_figures(),
+            }))
+            .unwrap_or_default(),
+            retain: true,
+        }
+    }
+
+    /// NBIRTH and a DBIRTH per area with every published tag and its current value, and
+    /// the `summary` device with the key figures.
     fn births(&mut self, engine: &Engine) -> Vec<Message> {
         if self.cfg.format == Format::Json {
-            return vec![Message {
+            let mut out = vec![Message {
                 topic: format!("{}/status", self.cfg.prefix()),
                 payload: b"online".to_vec(),
                 retain: true,
             }];
+            if !self.current_figures().is_empty() {
+                out.push(self.json_summary(now_ms()));
+            }
+            return out;
         }
         self.seq = 0;
         let now = now_ms() as u64;
@@ -567,6 +645,16 @@ impl Session {
         if self.cfg.alarms {
             by_area.entry("alarms".into()).or_default();
         }
+        let figures = self.current_figures();
+        if !figures.is_empty() {
+            by_area.insert(
+                "summary".into(),
+                figures
+                    .iter()
+                    .map(|(k, v)| figure_metric(k, v, now, false))
+                    .collect(),
+            );
+        }
         for (device, metrics) in by_area {
             let p = sparkplug::Payload {
                 timestamp: Some(now),
@@ -607,6 +695,9 @@ impl Session {
                             .unwrap_or_default(),
                         retain: false,
                     });
+                }
+                if !item.figures.is_empty() {
+                    out.push(self.json_summary(item.ts_ms));
                 }
                 if !item.alarms.is_empty() {
                     // one message per second of events, however many: a flood stays a few messages
@@ -657,6 +748,16 @@ impl Session {
                         .collect();
                     by_area.insert("alarms".into(), metrics);
                 }
+                if !item.figures.is_empty() {
+                    let ts = item.ts_ms.max(0) as u64;
+                    by_area.insert(
+                        "summary".into(),
+                        item.figures
+                            .iter()
+                            .map(|(k, v)| figure_metric(k, v, ts, historical))
+                            .collect(),
+                    );
+                }
                 for (device, metrics) in by_area {
                     let p = sparkplug::Payload {
                         timestamp: Some(item.ts_ms.max(0) as u64),
@@ -695,6 +796,7 @@ async fn send(
     engine: Arc<Engine>,
     cfg: Config,
     status: Arc<Mutex<Status>>,
+    figures: Arc<Mutex<figures::Feed>>,
     mut wake: tokio::sync::watch::Receiver<()>,
 ) {
     let password = store.sealer().ok().and_then(|s| s.reveal(&cfg.password));
@@ -706,6 +808,7 @@ async fn send(
             seq: 0,
             bd_seq,
             started_ms: now_ms(),
+            figures: figures.clone(),
         };
         let mut opts = crate::mqtt::options(&crate::mqtt::Broker {
             client_id: if cfg.client_id.is_empty() {

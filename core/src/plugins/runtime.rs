@@ -421,19 +421,28 @@ impl Runtime {
         })
     }
 
-    /// The compiled component: from the cache when this engine compiled the same bytes
-    /// before, else compiled now and cached. Errors say what is wrong with the bytes.
-    pub fn compile(&self, bytes: &[u8]) -> Result<Component, String> {
+    /// Where the compiled form of `bytes` is cached: named by the component's hash, the
+    /// machine's architecture and the engine's compatibility hash (wasmtime's version,
+    /// target and settings), so a data dir moved to a box of another architecture (or a
+    /// newer binary) compiles its plugins again instead of loading code it cannot run.
+    /// Packages themselves are WebAssembly and run on every architecture.
+    pub fn cache_path(&self, bytes: &[u8]) -> PathBuf {
         use sha2::Digest;
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
-        let key = format!(
-            "{}-{:016x}.cwasm",
+        self.cache.join(format!(
+            "{}-{}-{:016x}.cwasm",
             hex::encode(&sha2::Sha256::digest(bytes)[..16]),
+            std::env::consts::ARCH,
             h.finish()
-        );
-        let path = self.cache.join(key);
+        ))
+    }
+
+    /// The compiled component: from the cache when this engine compiled the same bytes
+    /// before, else compiled now and cached. Errors say what is wrong with the bytes.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, String> {
+        let path = self.cache_path(bytes);
         if path.is_file() {
             // SAFETY: the file was written by `Component::serialize` of an engine with the
             // same compatibility hash (it is in the name), into the box's private data dir.
@@ -1329,6 +1338,27 @@ mod tests {
             .collect();
         assert_eq!(host, ["fault: trapped: first", "fault: trapped: second"]);
         assert_eq!(lines.iter().filter(|l| !l.host).count(), LOG_LINES);
+    }
+
+    #[test]
+    fn a_cached_compile_of_another_machine_is_compiled_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new(dir.path()).unwrap();
+        let (_, bytes, _) = crate::plugins::BUNDLED[0];
+        let path = rt.cache_path(bytes);
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            name.contains(&format!("-{}-", std::env::consts::ARCH)),
+            "{name}"
+        );
+        rt.compile(bytes).unwrap();
+        assert!(path.is_file());
+        // what another architecture's (or a damaged) compile would leave under this name: a
+        // file this engine refuses; the component is compiled again and the file replaced
+        std::fs::write(&path, b"\x7fELF compiled for another machine").unwrap();
+        let c = rt.compile(bytes).unwrap();
+        rt.prepare(&c, 3).unwrap();
+        assert!(std::fs::read(&path).unwrap().len() > 1000);
     }
 
     #[test]

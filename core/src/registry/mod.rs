@@ -70,6 +70,40 @@ pub struct Evidence {
     pub detail: String,
 }
 
+/// How a key figure stands: what a park or group platform colours it by.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    Normal,
+    /// Something is due or late: someone should look today.
+    Attention,
+    /// Something the rules forbid or a life-safety condition holds now.
+    Danger,
+}
+
+/// One of a module's key figures, published northbound for the park's board
+/// ([`Module::figures`]). `key` is stable (`hazards_overdue`): the metric is
+/// `<module>/<key>` and its label the catalogue's `figure.<module>.<key>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub key: &'static str,
+    pub value: f64,
+    pub standing: Standing,
+}
+
+impl Figure {
+    /// A count that is normal at zero and `standing` above.
+    pub fn count(key: &'static str, n: usize, above_zero: Standing) -> Figure {
+        Figure {
+            key,
+            value: n as f64,
+            standing: if n > 0 { above_zero } else { Standing::Normal },
+        }
+    }
+}
+
 /// A built-in module. Implementations live in `modules/<id>/mod.rs`.
 pub trait Module: Send + Sync + 'static {
     /// Stable id, also the URL segment (`/safety`, `/api/v1/safety`) and permission prefix.
@@ -130,6 +164,13 @@ pub trait Module: Send + Sync + 'static {
         _value: f64,
     ) -> crate::error::Result<()> {
         Ok(())
+    }
+    /// The module's key figures now (open hazards, permits in progress…), which the box
+    /// publishes northbound for a park or group to see beside other plants' (`northbound`'s
+    /// `summary` device). Called every few seconds while northbound publishing is on:
+    /// counts from the module's own service, nothing slow.
+    fn figures(&self, _app: &App) -> crate::error::Result<Vec<Figure>> {
+        Ok(Vec::new())
     }
     /// Adds the module's part of the demo plant.
     fn seed_demo(&self, app: &App) -> crate::error::Result<()>;

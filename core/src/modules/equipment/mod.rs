@@ -27,7 +27,7 @@ use crate::alerts::{Raise, Route};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{Lang, Msg};
-use crate::registry::{Evidence, Health, MenuEntry, Module, PermissionDef};
+use crate::registry::{Evidence, Figure, Health, MenuEntry, Module, PermissionDef, Standing};
 use crate::store::Actor;
 
 pub struct Equipment;
@@ -166,6 +166,25 @@ impl Module for Equipment {
                     .render(lang),
             },
         ]
+    }
+
+    fn figures(&self, app: &App) -> crate::error::Result<Vec<Figure>> {
+        use Standing::{Attention, Danger, Normal};
+        let r = app.store.read()?;
+        let c = service::counts(&r, crate::plant_time::today(app.offset))?;
+        let late = service::overdue(&r, crate::util::now_ms())?.len();
+        Ok(vec![
+            Figure::count("zone_c", (c.in_zone_cd - c.in_zone_d) as usize, Attention),
+            Figure::count("zone_d", c.in_zone_d as usize, Danger),
+            Figure::count("orders_open", c.open_orders as usize, Normal),
+            Figure::count("orders_overdue", late, Attention),
+            // special equipment past its inspection must not run
+            Figure::count(
+                "certificates_expired",
+                c.expired_certificates as usize,
+                Danger,
+            ),
+        ])
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {

@@ -2517,6 +2517,8 @@ pub struct Counts {
     pub bound_tags: u64,
     pub vibration_tags: u64,
     pub in_zone_cd: u64,
+    /// Of those, in zone D (vibration causing damage: ISO 10816-3).
+    pub in_zone_d: u64,
     pub with_bom: u64,
     pub orders: u64,
     pub open_orders: u64,
@@ -2558,6 +2560,9 @@ pub fn counts(r: &impl Reader, today: Date) -> Result<Counts> {
     r.visit(&ZONES, .., Order::Asc, |_, z| {
         if z.zone >= Zone::C {
             c.in_zone_cd += 1;
+        }
+        if z.zone == Zone::D {
+            c.in_zone_d += 1;
         }
         ControlFlow::Continue(())
     })?;

@@ -56,6 +56,7 @@ impl Module for Integration {
             "/api/v1/devices",
             "/api/v1/stream",
             "/api/v1/northbound",
+            "/api/v1/park",
             "/api/v1/tag-sheet",
             "/api/v1/cameras",
         ]
@@ -64,6 +65,7 @@ impl Module for Integration {
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = <routes::Doc as utoipa::OpenApi>::openapi();
         doc.merge(<crate::northbound::routes::Doc as utoipa::OpenApi>::openapi());
+        doc.merge(<crate::park::routes::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<sheet::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<browse::Doc as utoipa::OpenApi>::openapi());
         doc.merge(<crate::cameras::routes::Doc as utoipa::OpenApi>::openapi());
@@ -101,6 +103,11 @@ impl Module for Integration {
             MenuEntry {
                 label_key: "integration.menu.northbound",
                 href: "/integration/northbound".into(),
+                level: Level::Read,
+            },
+            MenuEntry {
+                label_key: "integration.menu.park",
+                href: "/integration/park".into(),
                 level: Level::Read,
             },
         ]

@@ -60,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(super::history::trends_export)
         .service(super::history::api_history);
     crate::northbound::routes::configure(cfg);
+    crate::park::routes::configure(cfg);
     super::sheet::configure(cfg);
     super::browse::configure(cfg);
     crate::cameras::routes::configure(cfg);

@@ -23,7 +23,7 @@ use crate::alarms::model::{Priority, Text};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{Lang, Msg};
-use crate::registry::{Evidence, Health, MenuEntry, Module, PermissionDef};
+use crate::registry::{Evidence, Figure, Health, MenuEntry, Module, PermissionDef, Standing};
 use crate::store::Actor;
 
 pub struct Quality;
@@ -152,6 +152,27 @@ impl Module for Quality {
             )?;
         }
         Ok(())
+    }
+
+    fn figures(&self, app: &App) -> crate::error::Result<Vec<Figure>> {
+        use model::SampleState;
+        let r = app.store.read()?;
+        let samples = service::samples(&r)?;
+        let n = |st: SampleState| samples.iter().filter(|s| s.state == st).count();
+        let open_ncrs = service::ncrs(&r)?
+            .iter()
+            .filter(|n| n.closed_ms.is_none())
+            .count();
+        Ok(vec![
+            Figure::count("samples_pending", n(SampleState::Pending), Standing::Normal),
+            // a failed sample holds its lot until someone decides
+            Figure::count(
+                "samples_failed",
+                n(SampleState::Failed),
+                Standing::Attention,
+            ),
+            Figure::count("ncrs_open", open_ncrs, Standing::Attention),
+        ])
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {

@@ -26,7 +26,7 @@ use crate::alerts::{Raise, Route};
 use crate::app::App;
 use crate::auth::model::Level;
 use crate::i18n::{Lang, Msg};
-use crate::registry::{Evidence, Health, MenuEntry, Module, PermissionDef};
+use crate::registry::{Evidence, Figure, Health, MenuEntry, Module, PermissionDef, Standing};
 
 pub struct Safety;
 
@@ -295,6 +295,42 @@ impl Module for Safety {
                     .render(lang),
             },
         ]
+    }
+
+    fn figures(&self, app: &App) -> crate::error::Result<Vec<Figure>> {
+        use Standing::{Attention, Danger};
+        let (today, now) = (crate::plant_time::today(app.offset), crate::util::now_ms());
+        let r = app.store.read()?;
+        let certs = archive::service::summary(&r, today)?;
+        let hazards = hazards::service::stats(&r, today, now, app.offset)?;
+        let due = permits::service::due(&r, now)?;
+        let gas = due
+            .iter()
+            .filter(|(_, d)| matches!(d, permits::service::Due::GasFailed { .. }))
+            .count();
+        let people: usize = people::service::head_counts(&r)?
+            .iter()
+            .filter(|h| h.area == "plant")
+            .map(|h| h.people)
+            .sum();
+        Ok(vec![
+            Figure::count(
+                "permits_on_site",
+                permits::service::on_site_count(&r)?,
+                Standing::Normal,
+            ),
+            // past the planned end, a reading missing: late; a failing gas test with people in
+            // the space: danger
+            Figure::count("permits_due", due.len() - gas, Attention),
+            Figure::count("permits_gas_failed", gas, Danger),
+            Figure::count("people_on_site", people, Standing::Normal),
+            Figure::count("hazards_open", hazards.open, Standing::Normal),
+            Figure::count("hazards_overdue", hazards.overdue, Attention),
+            Figure::count("hazards_major_open", hazards.major_open, Danger),
+            Figure::count("certificates_expiring", certs.expiring, Attention),
+            // an expired licence or certificate: the plant must not work under it
+            Figure::count("certificates_expired", certs.expired, Danger),
+        ])
     }
 
     fn periodic(&self, app: &App) -> crate::error::Result<()> {

@@ -2245,6 +2245,14 @@ pub enum Due {
     },
 }
 
+/// Permits with work going on (or paused) at the site now.
+pub fn on_site_count(r: &impl Reader) -> Result<usize> {
+    Ok(r.all(&PERMITS)?
+        .into_iter()
+        .filter(|(_, p)| p.stage.on_site())
+        .count())
+}
+
 /// The permits that need an alarm now.
 pub fn due(r: &impl Reader, now_ms: i64) -> Result<Vec<(Permit, Due)>> {
     let mut out = Vec::new();

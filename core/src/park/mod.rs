@@ -1,0 +1,589 @@
+//! The park role: an nplusx instance at a chemical park (or a group's head office) that
+//! follows the plants' boxes over the park's MQTT broker and shows their key figures, alarms
+//! and safety standing side by side, without copying their stores.
+//!
+//! Each plant's box publishes Sparkplug B northbound (`northbound`): edge node
+//! `<group>/<node>`, a device per plant area with its tags, `alarms` with alarm events, and
+//! `summary` with the key figures (`northbound::figures`). This side subscribes to
+//! `spBv1.0/<group>/#` for the configured groups (all when none), and keeps in memory, per
+//! edge node, what its births declared and its data changed since: online or not (NBIRTH /
+//! NDEATH with the matching bdSeq), the figures, the latest alarm events, and every tag's
+//! latest value by area. Nothing is written to the park's store but the configuration.
+//!
+//! As a Sparkplug host application it asks a node for a rebirth (`Node Control/Rebirth` in
+//! NCMD) when it hears data it cannot place: from a node whose birth it has not seen (the
+//! park instance started after the box), with an unknown alias, or after a gap in the
+//! sequence numbers (a lost message). At most one request per node per 10 s.
+//!
+//! Bounded: at most [`MAX_BOXES`] nodes, [`MAX_TAGS`] tags per node, [`MAX_EVENTS`] events
+//! per node; ids longer than 64 bytes and payloads that are not Sparkplug B are counted and
+//! dropped. Owns the `park.*` tables.
+
+pub mod routes;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{self, Error, Result};
+use crate::northbound::figures::{FigVal, Figures};
+use crate::secrets::Secret;
+use crate::sparkplug::{self, Topic, Val};
+use crate::store::{Actor, Change, Reader, Store, Table};
+use crate::util::now_ms;
+
+const CONFIG: Table<String, Config> = Table::new("park.config");
+
+/// Nodes followed at most (a park has dozens of plants; a typo'd wildcard on a busy
+/// broker must not eat the box's memory).
+pub const MAX_BOXES: usize = 500;
+/// Tags kept per node.
+pub const MAX_TAGS: usize = 20_000;
+/// Alarm events kept per node.
+pub const MAX_EVENTS: usize = 50;
+/// Between two rebirth requests to one node.
+const REBIRTH_EVERY_MS: i64 = 10_000;
+
+/// Which broker to follow and which Sparkplug groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Config {
+    pub enabled: bool,
+    pub host: String,
+    #[serde(default = "port")]
+    pub port: u16,
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    /// Empty: `nplusx-park`.
+    #[serde(default)]
+    pub client_id: String,
+    /// Sparkplug group ids to follow (empty: every group on the broker).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+fn port() -> u16 {
+    1883
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: false,
+            host: String::new(),
+            port: port(),
+            tls: false,
+            username: String::new(),
+            password: Secret::Empty,
+            client_id: String::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn redacted(&self) -> Config {
+        Config {
+            password: self.password.redacted(),
+            ..self.clone()
+        }
+    }
+
+    fn filters(&self) -> Vec<String> {
+        if self.groups.is_empty() {
+            vec!["spBv1.0/+/#".into()]
+        } else {
+            self.groups
+                .iter()
+                .map(|g| format!("spBv1.0/{g}/#"))
+                .collect()
+        }
+    }
+}
+
+pub fn config(r: &impl Reader) -> Result<Config> {
+    Ok(r.get(&CONFIG, &"config".to_string())?.unwrap_or_default())
+}
+
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && !s.contains(['/', '+', '#'])
+}
+
+/// Checks and stores the configuration (its password sealed).
+pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config> {
+    let c = Config {
+        host: input.host.trim().to_string(),
+        username: error::text("username", &input.username, 128, false)?,
+        groups: input
+            .groups
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
+        ..input
+    };
+    if c.enabled || !c.host.is_empty() {
+        if c.host.is_empty()
+            || c.host.len() > 253
+            || c.host.contains(|ch: char| ch.is_whitespace() || ch == '/')
+        {
+            return Err(Error::invalid("host", "tags.err.host"));
+        }
+        if c.port == 0 {
+            return Err(Error::invalid("port", "tags.err.port"));
+        }
+    }
+    if c.groups.len() > 50 || !c.groups.iter().all(|g| id_ok(g)) {
+        return Err(Error::invalid("groups", "park.err.groups"));
+    }
+    if c.client_id.len() > 64
+        || !c
+            .client_id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+    {
+        return Err(Error::invalid("client_id", "tags.err.client_id"));
+    }
+    let mut w = store.write(actor)?;
+    let before = config(&w)?;
+    let same = before.host == c.host && before.port == c.port;
+    crate::secrets::check_keep("password", &c.password, Some(&before.password), same)?;
+    let c = Config {
+        password: store.sealer()?.seal(&c.password, Some(&before.password))?,
+        ..c
+    };
+    w.insert(&CONFIG, &"config".to_string(), &c)?;
+    w.audit(
+        "park.config.update",
+        "park",
+        Change::updated(before.redacted(), c.redacted()),
+    );
+    w.commit()?;
+    Ok(c)
+}
+
+/// A tag's latest value as the box published it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TagValue {
+    pub name: String,
+    /// None: the box published no good value (bad quality or none yet).
+    pub value: Option<FigVal>,
+    pub ts_ms: i64,
+}
+
+/// One plant's box as the park sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Plant {
+    pub group: String,
+    pub node: String,
+    /// Between an NBIRTH and the NDEATH of the same session (or the broker connection lost).
+    pub online: bool,
+    pub born_ms: Option<i64>,
+    pub last_seen_ms: i64,
+    pub offline_since_ms: Option<i64>,
+    pub figures: Figures,
+    /// The latest alarm events, newest first (as the box's journal wrote them).
+    #[schema(value_type = Vec<Object>)]
+    pub events: VecDeque<serde_json::Value>,
+    /// Area (Sparkplug device) → tag values by alias.
+    #[serde(skip)]
+    pub areas: BTreeMap<String, BTreeMap<u64, TagValue>>,
+    /// Rebirths asked of this node.
+    pub rebirths: u64,
+    #[serde(skip)]
+    bd_seq: Option<u64>,
+    #[serde(skip)]
+    next_seq: Option<u64>,
+    #[serde(skip)]
+    aliases: HashMap<u64, String>,
+    #[serde(skip)]
+    asked_ms: i64,
+}
+
+impl Plant {
+    fn new(group: &str, node: &str, now: i64) -> Plant {
+        Plant {
+            group: group.into(),
+            node: node.into(),
+            online: false,
+            born_ms: None,
+            last_seen_ms: now,
+            offline_since_ms: None,
+            figures: Figures::new(),
+            events: VecDeque::new(),
+            areas: BTreeMap::new(),
+            rebirths: 0,
+            bd_seq: None,
+            next_seq: None,
+            aliases: HashMap::new(),
+            asked_ms: i64::MIN,
+        }
+    }
+
+    /// The enterprise's name, or the node id while the box has not said it.
+    pub fn name(&self) -> &str {
+        match self.figures.get("enterprise/name") {
+            Some(FigVal::Text(t)) if !t.is_empty() => t,
+            _ => &self.node,
+        }
+    }
+
+    fn tag_count(&self) -> usize {
+        self.areas.values().map(BTreeMap::len).sum()
+    }
+}
+
+/// Counters for the page and the API.
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub connected: bool,
+    pub messages: u64,
+    /// Messages dropped: not Sparkplug B, ids too long, or over the bounds.
+    pub dropped: u64,
+    pub rebirths: u64,
+    pub last_error: Option<String>,
+    pub last_error_ms: Option<i64>,
+}
+
+/// What the park knows: every node heard from, by (group, node).
+#[derive(Debug, Default)]
+pub struct View {
+    pub plants: BTreeMap<(String, String), Plant>,
+    pub status: Status,
+}
+
+/// A rebirth request to send: `spBv1.0/<group>/NCMD/<node>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebirth {
+    pub group: String,
+    pub node: String,
+}
+
+impl Rebirth {
+    pub fn topic(&self) -> String {
+        format!("spBv1.0/{}/NCMD/{}", self.group, self.node)
+    }
+
+    pub fn payload() -> Vec<u8> {
+        sparkplug::encode(&sparkplug::Payload {
+            timestamp: Some(now_ms() as u64),
+            metrics: vec![sparkplug::Metric {
+                name: Some("Node Control/Rebirth".into()),
+                datatype: Some(sparkplug::datatype::BOOLEAN),
+                value: Some(sparkplug::MetricValue::Boolean(true)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+}
+
+fn fig(v: Val) -> Option<FigVal> {
+    match v {
+        Val::Number(x) => Some(FigVal::Number(x)),
+        Val::Bool(b) => Some(FigVal::Number(if b { 1.0 } else { 0.0 })),
+        Val::Text(t) => Some(FigVal::Text(t)),
+        Val::Null => None,
+    }
+}
+
+fn bd_seq_of(p: &sparkplug::Payload) -> Option<u64> {
+    p.metrics
+        .iter()
+        .find(|m| m.name.as_deref() == Some("bdSeq"))
+        .and_then(|m| match m.val() {
+            Some(Val::Number(x)) if x >= 0.0 => Some(x as u64),
+            _ => None,
+        })
+}
+
+impl View {
+    /// Takes one message from the broker; returns the rebirth to ask for, if any.
+    pub fn on_message(&mut self, topic: &str, payload: &[u8], now: i64) -> Option<Rebirth> {
+        self.status.messages += 1;
+        let Some(t) = Topic::parse(topic) else {
+            // STATE messages of host applications and anything else under the filter
+            return None;
+        };
+        if t.group.len() > 64
+            || t.node.len() > 64
+            || t.device.as_ref().is_some_and(|d| d.len() > 64)
+            || matches!(t.kind.as_str(), "NCMD" | "DCMD")
+        {
+            return None;
+        }
+        let Some(p) = sparkplug::decode(payload) else {
+            self.status.dropped += 1;
+            return None;
+        };
+        let key = (t.group.clone(), t.node.clone());
+        if !self.plants.contains_key(&key) {
+            if self.plants.len() >= MAX_BOXES {
+                self.status.dropped += 1;
+                return None;
+            }
+            self.plants
+                .insert(key.clone(), Plant::new(&t.group, &t.node, now));
+        }
+        let plant = self.plants.get_mut(&key).expect("inserted above");
+        plant.last_seen_ms = now;
+        let seq = p.seq;
+        match (t.kind.as_str(), t.device.as_deref()) {
+            ("NBIRTH", None) => {
+                plant.online = true;
+                plant.born_ms = Some(now);
+                plant.offline_since_ms = None;
+                plant.bd_seq = bd_seq_of(&p);
+                plant.aliases.clear();
+                plant.areas.clear();
+                plant.next_seq = seq.map(|s| (s + 1) % 256);
+                return None;
+            }
+            ("NDEATH", None) => {
+                // a death of an older session (its will delivered late) is not this one's
+                if plant.bd_seq.is_none() || bd_seq_of(&p) == plant.bd_seq {
+                    plant.online = false;
+                    plant.offline_since_ms = Some(now);
+                    plant.next_seq = None;
+                }
+                return None;
+            }
+            _ => {}
+        }
+        // everything else belongs to a session whose birth this side must have seen
+        let in_order = match (plant.next_seq, seq) {
+            (Some(want), Some(got)) => want == got,
+            _ => false,
+        };
+        if !plant.online || !in_order {
+            return self.ask(key, now);
+        }
+        plant.next_seq = seq.map(|s| (s + 1) % 256);
+        let device = t.device.unwrap_or_default();
+        let mut unknown = false;
+        match (t.kind.as_str(), device.as_str()) {
+            ("DBIRTH" | "DDATA", "summary") => {
+                if t.kind == "DBIRTH" {
+                    // a birth carries every figure: one no longer sent (a module switched
+                    // off on the box) goes
+                    plant.figures.clear();
+                }
+                for m in &p.metrics {
+                    if let (Some(n), Some(v)) = (&m.name, m.val().and_then(fig))
+                        && n.len() <= 128
+                        && (plant.figures.contains_key(n) || plant.figures.len() < 1000)
+                    {
+                        plant.figures.insert(n.clone(), v);
+                    }
+                }
+            }
+            ("DBIRTH" | "DDATA", "alarms") => {
+                for m in &p.metrics {
+                    if m.name.as_deref() != Some("Alarm") {
+                        continue;
+                    }
+                    if let Some(Val::Text(j)) = m.val()
+                        && let Ok(e) = serde_json::from_str::<serde_json::Value>(&j)
+                    {
+                        plant.events.push_front(e);
+                        plant.events.truncate(MAX_EVENTS);
+                    }
+                }
+            }
+            ("DBIRTH", area) => {
+                let mut count = plant.tag_count();
+                for m in &p.metrics {
+                    let (Some(n), Some(a)) = (&m.name, m.alias) else {
+                        continue;
+                    };
+                    let area_tags = plant.areas.entry(area.to_string()).or_default();
+                    if !area_tags.contains_key(&a) {
+                        if count >= MAX_TAGS {
+                            self.status.dropped += 1;
+                            continue;
+                        }
+                        count += 1;
+                    }
+                    plant.aliases.insert(a, area.to_string());
+                    area_tags.insert(
+                        a,
+                        TagValue {
+                            name: n.clone(),
+                            value: m.val().and_then(fig),
+                            ts_ms: m.timestamp.map_or(now, |t| t as i64),
+                        },
+                    );
+                }
+            }
+            ("DDATA", area) => {
+                for m in &p.metrics {
+                    let Some(a) = m.alias else { continue };
+                    let slot = plant
+                        .aliases
+                        .get(&a)
+                        .filter(|d| d.as_str() == area)
+                        .and_then(|d| plant.areas.get_mut(d))
+                        .and_then(|tags| tags.get_mut(&a));
+                    match slot {
+                        Some(v) => {
+                            v.value = m.val().and_then(fig);
+                            v.ts_ms = m.timestamp.map_or(now, |t| t as i64);
+                        }
+                        None => unknown = true,
+                    }
+                }
+            }
+            _ => {}
+        }
+        if unknown { self.ask(key, now) } else { None }
+    }
+
+    fn ask(&mut self, key: (String, String), now: i64) -> Option<Rebirth> {
+        let plant = self.plants.get_mut(&key)?;
+        if now.saturating_sub(plant.asked_ms) < REBIRTH_EVERY_MS {
+            return None;
+        }
+        plant.asked_ms = now;
+        plant.rebirths += 1;
+        self.status.rebirths += 1;
+        Some(Rebirth {
+            group: key.0,
+            node: key.1,
+        })
+    }
+
+    /// The broker connection is gone: nobody can say the boxes are online.
+    fn lost(&mut self, now: i64) {
+        self.status.connected = false;
+        for p in self.plants.values_mut() {
+            if p.online {
+                p.online = false;
+                p.offline_since_ms = Some(now);
+            }
+            p.next_seq = None;
+        }
+    }
+}
+
+/// The running subscriber and what it has heard.
+pub struct Park {
+    store: Arc<Store>,
+    rt: tokio::runtime::Handle,
+    view: Arc<Mutex<View>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Park {
+    pub fn new(store: Arc<Store>, rt: tokio::runtime::Handle) -> Park {
+        Park {
+            store,
+            rt,
+            view: Arc::default(),
+            task: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the view (under its lock: keep it short).
+    pub fn with<T>(&self, f: impl FnOnce(&View) -> T) -> T {
+        f(&self.view.lock().expect("park lock is never poisoned"))
+    }
+
+    /// (Re)starts the subscriber from the stored configuration; stops it when disabled.
+    /// What was heard is forgotten: the boxes are asked for births again.
+    pub fn reload(&self) -> Result<()> {
+        let cfg = config(&self.store.read()?)?;
+        let mut task = self.task.lock().expect("park task lock is never poisoned");
+        if let Some(t) = task.take() {
+            t.abort();
+        }
+        *self.view.lock().expect("park lock is never poisoned") = View::default();
+        if cfg.enabled {
+            let password = self
+                .store
+                .sealer()
+                .ok()
+                .and_then(|s| s.reveal(&cfg.password));
+            *task = Some(self.rt.spawn(follow(cfg, password, self.view.clone())));
+        }
+        Ok(())
+    }
+
+    pub fn stop(&self) {
+        if let Some(t) = self
+            .task
+            .lock()
+            .expect("park task lock is never poisoned")
+            .take()
+        {
+            t.abort();
+        }
+    }
+}
+
+fn record_error(view: &Mutex<View>, why: &str) {
+    let mut v = view.lock().expect("park lock is never poisoned");
+    v.status.last_error = Some(why.to_string());
+    v.status.last_error_ms = Some(now_ms());
+}
+
+/// Keeps a session with the park's broker and feeds the view.
+async fn follow(cfg: Config, password: Option<String>, view: Arc<Mutex<View>>) {
+    let mut opts = crate::mqtt::options(&crate::mqtt::Broker {
+        client_id: if cfg.client_id.is_empty() {
+            "nplusx-park".into()
+        } else {
+            cfg.client_id.clone()
+        },
+        host: &cfg.host,
+        port: cfg.port,
+        tls: cfg.tls,
+        username: &cfg.username,
+        password,
+        keep_alive_s: 30,
+    });
+    opts.set_clean_session(true);
+    let (client, events) = AsyncClient::new(opts, 256);
+    // the pump reconnects (1 s doubling to 30 s) and keeps the same client usable
+    let (_pump, mut events) = crate::mqtt::pump(events);
+    while let Some(ev) = events.recv().await {
+        match ev {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                view.lock()
+                    .expect("park lock is never poisoned")
+                    .status
+                    .connected = true;
+                for f in cfg.filters() {
+                    let _ = client.subscribe(f, QoS::AtMostOnce).await;
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let ask = view
+                    .lock()
+                    .expect("park lock is never poisoned")
+                    .on_message(&p.topic, &p.payload, now_ms());
+                if let Some(r) = ask {
+                    tracing::debug!(group = %r.group, node = %r.node, "asking a plant's box for a rebirth");
+                    // never wait on a full request queue while holding the session
+                    let _ =
+                        client.try_publish(r.topic(), QoS::AtLeastOnce, false, Rebirth::payload());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                view.lock()
+                    .expect("park lock is never poisoned")
+                    .lost(now_ms());
+                record_error(&view, &e);
+                tracing::debug!(error = %e, "park broker unreachable");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,359 @@
+//! The park board (`/integration/park`), one plant's page (`/integration/park/<group>/<node>`)
+//! and their API (`/api/v1/park`), part of the data integration module.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use minijinja::context;
+use serde::Serialize;
+
+use super::{Config, Plant, Status, TagValue};
+use crate::auth::model::Level;
+use crate::error::Error;
+use crate::i18n::{self, Lang};
+use crate::northbound::figures::FigVal;
+use crate::web::context::{Ctx, to_value};
+use crate::web::error::AppError;
+use crate::web::form::FormData;
+use crate::web::grant::{self, Need};
+
+const M: &str = "integration";
+/// The modules whose figures the board shows, in this order.
+const MODULES: [&str; 3] = ["safety", "equipment", "quality"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page)
+        .service(submit)
+        .service(plant_page)
+        .service(api_get)
+        .service(api_put)
+        .service(api_plant);
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_get, api_put, api_plant))]
+pub struct Doc;
+
+/// The configuration (password shown only as set), the subscriber's counters and every
+/// plant heard from.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct View {
+    pub config: Config,
+    pub status: Status,
+    pub plants: Vec<Plant>,
+}
+
+/// One plant with its tags' latest values by area.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlantView {
+    #[serde(flatten)]
+    pub plant: Plant,
+    pub areas: std::collections::BTreeMap<String, Vec<TagValue>>,
+}
+
+fn view(ctx: &Ctx) -> Result<View, AppError> {
+    let config = super::config(&ctx.app.store.read()?)?.redacted();
+    let (status, plants) = ctx.app.park.with(|v| {
+        (
+            v.status.clone(),
+            v.plants.values().cloned().collect::<Vec<_>>(),
+        )
+    });
+    Ok(View {
+        config,
+        status,
+        plants,
+    })
+}
+
+fn number(f: Option<&FigVal>) -> Option<f64> {
+    match f {
+        Some(FigVal::Number(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+fn text(f: Option<&FigVal>) -> &str {
+    match f {
+        Some(FigVal::Text(t)) => t,
+        _ => "",
+    }
+}
+
+/// A figure as the board shows it.
+#[derive(Serialize)]
+struct FigureLine {
+    label: String,
+    value: String,
+    standing: String,
+}
+
+#[derive(Serialize)]
+struct ModuleLine {
+    name: String,
+    standing: String,
+    figures: Vec<FigureLine>,
+}
+
+#[derive(Serialize)]
+struct AlarmLine {
+    priority: String,
+    priority_label: String,
+    message: String,
+    tag: String,
+    raised_ms: Option<i64>,
+}
+
+/// A plant's card: what the board shows of it, in the reader's language.
+#[derive(Serialize)]
+struct Card {
+    group: String,
+    node: String,
+    name: String,
+    online: bool,
+    last_seen_ms: i64,
+    offline_since_ms: Option<i64>,
+    /// `normal`, `attention`, `danger`, or `unknown` before the box said.
+    standing: String,
+    alarms_active: Option<i64>,
+    alarms_unack: Option<i64>,
+    alarms: Vec<AlarmLine>,
+    modules: Vec<ModuleLine>,
+    tags: usize,
+}
+
+fn card(p: &Plant, lang: Lang) -> Card {
+    let f = &p.figures;
+    let alarms = serde_json::from_str::<Vec<serde_json::Value>>(text(f.get("alarms/list")))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            let priority = a["priority"].as_str().unwrap_or("").to_string();
+            let message = match lang {
+                Lang::ZhCn => &a["message_zh"],
+                _ => &a["message_en"],
+            };
+            AlarmLine {
+                priority_label: i18n::t(lang, &format!("alarms.priority.{priority}")).to_string(),
+                priority,
+                message: message.as_str().unwrap_or("").to_string(),
+                tag: a["tag"].as_str().unwrap_or("").to_string(),
+                raised_ms: a["raised_ms"].as_i64(),
+            }
+        })
+        .collect();
+    let modules = MODULES
+        .iter()
+        .filter(|m| f.contains_key(&format!("{m}/status")))
+        .map(|m| {
+            let flags = text(f.get(&format!("{m}/flags")));
+            let prefix = format!("{m}/");
+            let figures = f
+                .iter()
+                .filter_map(|(k, v)| {
+                    let key = k.strip_prefix(&prefix)?;
+                    let FigVal::Number(x) = v else { return None };
+                    let label_key = format!("figure.{m}.{key}");
+                    let standing = flags
+                        .split(',')
+                        .find_map(|fl| fl.strip_prefix(key)?.strip_prefix(':'))
+                        .unwrap_or("normal");
+                    Some(FigureLine {
+                        label: if i18n::has(&label_key) {
+                            i18n::t(lang, &label_key).to_string()
+                        } else {
+                            key.to_string()
+                        },
+                        value: format!("{x}"),
+                        standing: standing.to_string(),
+                    })
+                })
+                .collect();
+            ModuleLine {
+                name: i18n::t(lang, &format!("module.{m}.name")).to_string(),
+                standing: text(f.get(&format!("{m}/status"))).to_string(),
+                figures,
+            }
+        })
+        .collect();
+    let standing = match text(f.get("box/status")) {
+        "" => "unknown",
+        s => s,
+    };
+    Card {
+        group: p.group.clone(),
+        node: p.node.clone(),
+        name: p.name().to_string(),
+        online: p.online,
+        last_seen_ms: p.last_seen_ms,
+        offline_since_ms: p.offline_since_ms,
+        standing: standing.to_string(),
+        alarms_active: number(f.get("alarms/active")).map(|x| x as i64),
+        alarms_unack: number(f.get("alarms/unack")).map(|x| x as i64),
+        alarms,
+        modules,
+        tags: p.areas.values().map(|a| a.len()).sum(),
+    }
+}
+
+fn values(c: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": if c.enabled { "on" } else { "" }, "host": c.host, "port": c.port.to_string(),
+        "tls": if c.tls { "on" } else { "" }, "username": c.username, "password_set": c.password.is_set(),
+        "client_id": c.client_id, "groups": c.groups.join(", "),
+    })
+}
+
+fn from_form(f: &FormData) -> Result<Config, Error> {
+    Ok(Config {
+        enabled: f.checked("enabled"),
+        host: f.get("host").trim().to_string(),
+        port: f.opt("port")?.unwrap_or(1883),
+        tls: f.checked("tls"),
+        username: f.get("username").trim().to_string(),
+        password: match (f.get("password"), f.checked("password_clear")) {
+            (_, true) => crate::secrets::Secret::Empty,
+            ("", false) => crate::secrets::Secret::Keep,
+            (p, false) => crate::secrets::Secret::Plain(p.to_string()),
+        },
+        client_id: f.get("client_id").trim().to_string(),
+        groups: f
+            .get("groups")
+            .split([',', '，'])
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+fn cards(ctx: &Ctx) -> Vec<Card> {
+    let mut cards: Vec<Card> = ctx
+        .app
+        .park
+        .with(|v| v.plants.values().map(|p| card(p, ctx.lang)).collect());
+    // the plants that need someone first, then by name
+    let rank = |c: &Card| match (c.online, c.standing.as_str()) {
+        (true, "danger") => 0,
+        (false, _) => 1,
+        (true, "attention") => 2,
+        _ => 3,
+    };
+    cards.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.name.cmp(&b.name)));
+    cards
+}
+
+#[get("/integration/park")]
+async fn page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
+    let v = view(&ctx)?;
+    ctx.page(
+        "integration/park.html",
+        context! {
+            cards => to_value(&cards(&ctx)), values => to_value(&values(&v.config)),
+            status => to_value(&v.status), can_write => ctx.who.can(M, Level::Approve),
+        },
+    )
+}
+
+#[post("/integration/park")]
+async fn submit(
+    ctx: Need<grant::integration::Approve>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = FormData::from(form);
+    let result = async {
+        let c = from_form(&f)?;
+        ctx.write(move |app, actor| {
+            let c = super::save_config(&app.store, actor, c)?;
+            app.park.reload()?;
+            Ok(c)
+        })
+        .await
+    }
+    .await;
+    ctx.done(
+        result.map(|_| "/integration/park".to_string()),
+        "flash.saved",
+        "integration/park.html",
+        || {
+            let status = ctx.app.park.with(|v| v.status.clone());
+            let mut echo = f.echo();
+            echo["password_set"] = (!f.get("password").is_empty()).into();
+            Ok(context! {
+                cards => to_value(&cards(&ctx)), values => to_value(&echo),
+                status => to_value(&status), can_write => true,
+            })
+        },
+    )
+}
+
+fn plant_view(ctx: &Ctx, group: &str, node: &str) -> Result<PlantView, AppError> {
+    ctx.app
+        .park
+        .with(|v| {
+            v.plants
+                .get(&(group.to_string(), node.to_string()))
+                .map(|p| PlantView {
+                    plant: p.clone(),
+                    areas: p
+                        .areas
+                        .iter()
+                        .map(|(a, tags)| (a.clone(), tags.values().cloned().collect()))
+                        .collect(),
+                })
+        })
+        .ok_or_else(|| Error::not_found("park.err.unknown").into())
+}
+
+#[get("/integration/park/{group}/{node}")]
+async fn plant_page(
+    ctx: Need<grant::integration::Read>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (group, node) = path.into_inner();
+    let v = plant_view(&ctx, &group, &node)?;
+    let c = card(&v.plant, ctx.lang);
+    let events: Vec<_> = v.plant.events.iter().cloned().collect();
+    ctx.page(
+        "integration/park_plant.html",
+        context! { card => to_value(&c), areas => to_value(&v.areas), events => to_value(&events) },
+    )
+}
+
+/// The park subscription's configuration and counters, and every plant heard from with
+/// its key figures (`enterprise/name`, `alarms/*`, `<module>/*`, `box/status`) and latest
+/// alarm events.
+#[utoipa::path(tag = "park", responses((status = 200, description = "Configuration, status and plants", body = View)), security(("bearer" = ["integration:read"])))]
+#[get("/api/v1/park")]
+async fn api_get(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(view(&ctx)?))
+}
+
+/// Replaces the park subscription's configuration (needs `integration.approve`); the
+/// subscriber restarts with it and asks the boxes for their births again. `password`: a
+/// string sets it, `{"set": true}` keeps it.
+#[utoipa::path(tag = "park", request_body = Config, responses(
+    (status = 200, description = "Saved", body = View), (status = 422, description = "A field breaks a rule")), security(("bearer" = ["integration:approve"])))]
+#[put("/api/v1/park")]
+async fn api_put(
+    ctx: Need<grant::integration::Approve>,
+    body: web::Json<Config>,
+) -> Result<HttpResponse, AppError> {
+    let c = body.into_inner();
+    ctx.write(move |app, actor| {
+        super::save_config(&app.store, actor, c)?;
+        app.park.reload()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&ctx)?))
+}
+
+/// One plant: its figures, events and every tag's latest value by area.
+#[utoipa::path(tag = "park", params(("group" = String, Path), ("node" = String, Path)), responses(
+    (status = 200, description = "The plant", body = PlantView), (status = 404, description = "Not heard from")), security(("bearer" = ["integration:read"])))]
+#[get("/api/v1/park/{group}/{node}")]
+async fn api_plant(
+    ctx: Need<grant::integration::Read>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (group, node) = path.into_inner();
+    Ok(HttpResponse::Ok().json(plant_view(&ctx, &group, &node)?))
+}
