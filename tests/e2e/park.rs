@@ -60,6 +60,12 @@ fn a_park_box_shows_two_plants_side_by_side_and_knows_when_one_dies() {
     eventually(10, || {
         api.get("/api/v1/park").json()["status"]["connected"] == true
     });
+    // its Sparkplug host state, retained
+    let watcher = TestClient::connect(broker.port, "state-watcher", &["spBv1.0/STATE/#"], false);
+    let got = watcher.collect(10, |m| !m.is_empty());
+    assert_eq!(got[0].0, "spBv1.0/STATE/nplusx-park");
+    let state: Value = serde_json::from_slice(&got[0].1).unwrap();
+    assert_eq!(state["online"], true, "{state}");
 
     let a = Server::demo();
     let mut b = Server::demo();

@@ -2,11 +2,15 @@
 //! device in Sparkplug B, `<prefix>/summary` in JSON) and read back by a park instance
 //! (`park`).
 //!
-//! Names are stable, `<area>/<key>`: `enterprise/name`, `alarms/active`, `alarms/unack`,
-//! `alarms/top_priority`, `alarms/list` (JSON of the most urgent annunciated alarms),
-//! `alarms/status`, and for every enabled module its [`Module::figures`] as
-//! `<module>/<key>` with `<module>/status` (the worst standing) and `<module>/flags`
+//! Names are stable, `<area>/<key>`: `enterprise/name`, `alarms/active` (annunciated),
+//! `alarms/unack`, `alarms/shelved`, `alarms/out_of_service`, `alarms/top_priority`,
+//! `alarms/list` (JSON of the most urgent annunciated alarms), `alarms/status`, and for every
+//! enabled module its [`Module::figures`] as `<module>/<key>` with `<module>/status` (the
+//! worst standing; `attention` when the module could not say) and `<module>/flags`
 //! (`key:standing` of the figures not normal). `box/status` is the worst of all.
+//!
+//! Sent when they change; a figure no longer collected is sent as null (gone), and every
+//! minute all of them again, so a park that started later hears from a quiet plant.
 //!
 //! [`Module::figures`]: crate::registry::Module::figures
 
@@ -14,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alarms::model::Priority;
+use crate::alarms::model::{Priority, State};
 use crate::app::App;
 use crate::registry::Standing;
 
@@ -27,6 +31,12 @@ pub enum FigVal {
 }
 
 pub type Figures = BTreeMap<String, FigVal>;
+
+/// Figures that changed: `None` for one no longer collected.
+pub type Changes = BTreeMap<String, Option<FigVal>>;
+
+/// How often every figure is sent again, changed or not.
+pub const RESEND_MS: i64 = 60_000;
 
 /// How many alarms `alarms/list` carries (most urgent, newest first).
 pub const ALARM_LIST: usize = 10;
@@ -53,10 +63,9 @@ pub fn collect(app: &App) -> Figures {
     f.insert("enterprise/name".into(), FigVal::Text(name));
 
     let s = app.alarms.summary();
-    let list: Vec<serde_json::Value> = app
-        .alarms
-        .instances(None)
-        .into_iter()
+    let live = app.alarms.instances(None);
+    let list: Vec<serde_json::Value> = live
+        .iter()
         .filter(|i| i.state.is_annunciated())
         .take(ALARM_LIST)
         .map(|i| {
@@ -66,15 +75,32 @@ pub fn collect(app: &App) -> Figures {
             })
         })
         .collect();
-    // an urgent alarm stands for danger; anything else annunciated wants attention
-    let alarms = match s.top {
-        Some(Priority::Urgent) => Standing::Danger,
-        Some(_) => Standing::Attention,
-        None if s.unack > 0 => Standing::Attention,
-        None => Standing::Normal,
+    // ISA-18.2: an urgent alarm whose condition holds is danger; anything else annunciated
+    // (returned but unacknowledged, latched, lower priorities) wants attention, and so does
+    // an urgent or high alarm whose condition holds while it is shelved or out of service
+    // (hidden from the operators, still there)
+    let hidden = |i: &crate::alarms::model::Instance| {
+        matches!(i.state, State::Shelved | State::OutOfService)
+            && i.active
+            && i.priority <= Priority::High
+    };
+    let alarms = if live
+        .iter()
+        .any(|i| i.state.is_annunciated() && i.active && i.priority == Priority::Urgent)
+    {
+        Standing::Danger
+    } else if live.iter().any(|i| i.state.is_annunciated() || hidden(i)) {
+        Standing::Attention
+    } else {
+        Standing::Normal
     };
     f.insert("alarms/active".into(), FigVal::Number(s.active as f64));
     f.insert("alarms/unack".into(), FigVal::Number(s.unack as f64));
+    f.insert("alarms/shelved".into(), FigVal::Number(s.shelved as f64));
+    f.insert(
+        "alarms/out_of_service".into(),
+        FigVal::Number(s.out_of_service as f64),
+    );
     f.insert(
         "alarms/top_priority".into(),
         text(s.top.map_or("", |p| p.id())),
@@ -94,7 +120,14 @@ pub fn collect(app: &App) -> Figures {
             Ok(v) if !v.is_empty() => v,
             Ok(_) => continue,
             Err(e) => {
+                // the park must not read a module that cannot say as one with nothing to say
                 tracing::warn!(module = m.id(), error = %e, "key figures not collected");
+                f.insert(
+                    format!("{}/status", m.id()),
+                    text(standing_text(Standing::Attention)),
+                );
+                f.insert(format!("{}/flags", m.id()), text("figures:unavailable"));
+                worst = worst.max(Standing::Attention);
                 continue;
             }
         };
@@ -123,21 +156,32 @@ pub fn collect(app: &App) -> Figures {
 #[derive(Debug, Default)]
 pub struct Feed {
     pub current: Figures,
-    changed: Figures,
+    changed: Changes,
+    all_sent_ms: i64,
 }
 
 impl Feed {
-    /// Takes a fresh collection; remembers what differs from the last one.
-    pub fn update(&mut self, fresh: Figures) {
+    /// Takes a fresh collection at `now_ms`; remembers what differs from the last one (and
+    /// every figure once a minute).
+    pub fn update(&mut self, fresh: Figures, now_ms: i64) {
+        let again = now_ms.saturating_sub(self.all_sent_ms) >= RESEND_MS;
+        if again {
+            self.all_sent_ms = now_ms;
+        }
+        for k in self.current.keys() {
+            if !fresh.contains_key(k) {
+                self.changed.insert(k.clone(), None);
+            }
+        }
         for (k, v) in &fresh {
-            if self.current.get(k) != Some(v) {
-                self.changed.insert(k.clone(), v.clone());
+            if again || self.current.get(k) != Some(v) {
+                self.changed.insert(k.clone(), Some(v.clone()));
             }
         }
         self.current = fresh;
     }
 
-    pub fn take_changed(&mut self) -> Figures {
+    pub fn take_changed(&mut self) -> Changes {
         std::mem::take(&mut self.changed)
     }
 }
@@ -152,20 +196,36 @@ mod tests {
         let mut f = Figures::new();
         f.insert("alarms/active".into(), FigVal::Number(2.0));
         f.insert("enterprise/name".into(), FigVal::Text("兰溪化工".into()));
-        feed.update(f.clone());
-        assert_eq!(feed.take_changed().len(), 2);
-        feed.update(f.clone());
+        f.insert("quality/status".into(), FigVal::Text("normal".into()));
+        let t0 = 1_000_000;
+        feed.update(f.clone(), t0);
+        assert_eq!(feed.take_changed().len(), 3);
+        feed.update(f.clone(), t0 + 5_000);
         assert!(feed.take_changed().is_empty());
         f.insert("alarms/active".into(), FigVal::Number(3.0));
-        feed.update(f);
+        // a module switched off: its figures go
+        f.remove("quality/status");
+        feed.update(f.clone(), t0 + 10_000);
+        let changed = feed.take_changed();
         assert_eq!(
-            feed.take_changed().into_iter().collect::<Vec<_>>(),
-            [("alarms/active".to_string(), FigVal::Number(3.0))]
+            changed.into_iter().collect::<Vec<_>>(),
+            [
+                ("alarms/active".to_string(), Some(FigVal::Number(3.0))),
+                ("quality/status".to_string(), None),
+            ]
         );
+        // a minute on, all of them again
+        feed.update(f.clone(), t0 + RESEND_MS);
+        assert_eq!(feed.take_changed().len(), 2);
         // CBOR, as queued items are stored
+        let changes: Changes = [
+            ("a".to_string(), None),
+            ("b".to_string(), Some(FigVal::Number(1.5))),
+        ]
+        .into();
         let mut bytes = Vec::new();
-        ciborium::into_writer(&feed.current, &mut bytes).unwrap();
-        let back: Figures = ciborium::from_reader(&bytes[..]).unwrap();
-        assert_eq!(back, feed.current);
+        ciborium::into_writer(&changes, &mut bytes).unwrap();
+        let back: Changes = ciborium::from_reader(&bytes[..]).unwrap();
+        assert_eq!(back, changes);
     }
 }

@@ -153,9 +153,9 @@ pub struct Item {
     /// Messages from plugins (capability `mqtt`), published as they are.
     #[serde(default)]
     pub messages: Vec<Outbound>,
-    /// Key figures that changed (`figures`).
+    /// Key figures that changed (`figures`); null for one no longer collected.
     #[serde(default)]
-    pub figures: figures::Figures,
+    pub figures: figures::Changes,
 }
 
 impl Item {
@@ -165,7 +165,7 @@ impl Item {
             samples: Vec::new(),
             alarms: Vec::new(),
             messages: Vec::new(),
-            figures: figures::Figures::new(),
+            figures: figures::Changes::new(),
         }
     }
 }
@@ -308,7 +308,7 @@ impl Northbound {
         self.figures
             .lock()
             .expect("figures lock is never poisoned")
-            .update(fresh);
+            .update(fresh, now_ms());
     }
 
     pub fn status(&self) -> Status {
@@ -532,16 +532,17 @@ struct Session {
 }
 
 /// A key figure as a Sparkplug metric: named, not aliased (a module switched on later
-/// adds figures without a rebirth).
+/// adds figures without a rebirth); null when the figure is gone.
 fn figure_metric(
     name: &str,
-    v: &figures::FigVal,
+    v: Option<&figures::FigVal>,
     ts_ms: u64,
     historical: bool,
 ) -> sparkplug::Metric {
     let v = match v {
-        figures::FigVal::Number(x) => Val::Number(*x),
-        figures::FigVal::Text(t) => Val::Text(t.clone()),
+        Some(figures::FigVal::Number(x)) => Val::Number(*x),
+        Some(figures::FigVal::Text(t)) => Val::Text(t.clone()),
+        None => Val::Null,
     };
     sparkplug::Metric {
         alias: None,
@@ -651,7 +652,7 @@ impl Session {
                 "summary".into(),
                 figures
                     .iter()
-                    .map(|(k, v)| figure_metric(k, v, now, false))
+                    .map(|(k, v)| figure_metric(k, Some(v), now, false))
                     .collect(),
             );
         }
@@ -754,7 +755,7 @@ impl Session {
                         "summary".into(),
                         item.figures
                             .iter()
-                            .map(|(k, v)| figure_metric(k, v, ts, historical))
+                            .map(|(k, v)| figure_metric(k, v.as_ref(), ts, historical))
                             .collect(),
                     );
                 }

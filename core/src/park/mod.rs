@@ -11,13 +11,19 @@
 //! latest value by area. Nothing is written to the park's store but the configuration.
 //!
 //! As a Sparkplug host application it asks a node for a rebirth (`Node Control/Rebirth` in
-//! NCMD) when it hears data it cannot place: from a node whose birth it has not seen (the
+//! NCMD, QoS 0) when it hears data it cannot place: from a node whose birth it has not seen (the
 //! park instance started after the box), with an unknown alias, or after a gap in the
 //! sequence numbers (a lost message). At most one request per node per 10 s.
 //!
-//! Bounded: at most [`MAX_BOXES`] nodes, [`MAX_TAGS`] tags per node, [`MAX_EVENTS`] events
-//! per node; ids longer than 64 bytes and payloads that are not Sparkplug B are counted and
-//! dropped. Owns the `park.*` tables.
+//! Only an NBIRTH (with its bdSeq and sequence number) makes a plant known; a replayed
+//! backlog (historical metrics) or a value older than the one shown is not taken as current;
+//! a DDEATH takes the device's values away. On (re)connecting it publishes its Sparkplug
+//! host STATE (retained, the will says offline) and asks every plant it knows for a rebirth.
+//!
+//! Bounded: at most [`MAX_BOXES`] nodes (the one offline longest makes room), [`MAX_TAGS`]
+//! tags per node, [`MAX_EVENTS`] events per node, names and texts capped; ids longer than 64
+//! bytes, oversize values and payloads that are not Sparkplug B are counted and dropped.
+//! Owns the `park.*` tables.
 
 pub mod routes;
 
@@ -233,6 +239,19 @@ impl Plant {
         }
     }
 
+    /// The plant without its tags (for lists: the tags can be many).
+    pub fn without_tags(&self) -> Plant {
+        Plant {
+            areas: BTreeMap::new(),
+            aliases: HashMap::new(),
+            group: self.group.clone(),
+            node: self.node.clone(),
+            figures: self.figures.clone(),
+            events: self.events.clone(),
+            ..*self
+        }
+    }
+
     fn tag_count(&self) -> usize {
         self.areas.values().map(BTreeMap::len).sum()
     }
@@ -255,6 +274,8 @@ pub struct Status {
 pub struct View {
     pub plants: BTreeMap<(String, String), Plant>,
     pub status: Status,
+    /// Nodes heard from without a birth: when their rebirth was last asked.
+    unborn: HashMap<(String, String), i64>,
 }
 
 /// A rebirth request to send: `spBv1.0/<group>/NCMD/<node>`.
@@ -302,6 +323,23 @@ fn bd_seq_of(p: &sparkplug::Payload) -> Option<u64> {
         })
 }
 
+/// Longest metric or tag name kept.
+const MAX_NAME: usize = 256;
+/// Longest text value kept (a tag's text, a figure); the alarm list and events up to
+/// [`MAX_JSON`].
+const MAX_TEXT: usize = 4096;
+const MAX_JSON: usize = 16 * 1024;
+/// Nodes heard from without a birth, remembered for rate-limiting their rebirth requests.
+const MAX_UNBORN: usize = 1000;
+
+/// A metric's value if it fits the bounds (`Some(None)`: a null, the value is gone).
+fn bounded(m: &sparkplug::Metric, max_text: usize) -> Option<Option<FigVal>> {
+    match m.val()? {
+        Val::Text(t) if t.len() > max_text => None,
+        v => Some(fig(v)),
+    }
+}
+
 impl View {
     /// Takes one message from the broker; returns the rebirth to ask for, if any.
     pub fn on_message(&mut self, topic: &str, payload: &[u8], now: i64) -> Option<Rebirth> {
@@ -310,75 +348,95 @@ impl View {
             // STATE messages of host applications and anything else under the filter
             return None;
         };
+        if matches!(t.kind.as_str(), "NCMD" | "DCMD") {
+            return None;
+        }
         if t.group.len() > 64
             || t.node.len() > 64
             || t.device.as_ref().is_some_and(|d| d.len() > 64)
-            || matches!(t.kind.as_str(), "NCMD" | "DCMD")
         {
+            self.status.dropped += 1;
             return None;
         }
         let Some(p) = sparkplug::decode(payload) else {
             self.status.dropped += 1;
             return None;
         };
+        // a sequence number is 0–255 (a larger one is a broken or hostile publisher)
+        if p.seq.is_some_and(|s| s > 255) {
+            self.status.dropped += 1;
+            return None;
+        }
         let key = (t.group.clone(), t.node.clone());
-        if !self.plants.contains_key(&key) {
-            if self.plants.len() >= MAX_BOXES {
-                self.status.dropped += 1;
-                return None;
-            }
-            self.plants
-                .insert(key.clone(), Plant::new(&t.group, &t.node, now));
+        if t.kind == "NBIRTH" && t.device.is_none() {
+            return self.birth(key, &p, now);
         }
-        let plant = self.plants.get_mut(&key).expect("inserted above");
+        let Some(plant) = self.plants.get_mut(&key) else {
+            // never born here: only a birth makes a plant (so junk cannot take the slots);
+            // its data asks for one
+            return match t.kind.as_str() {
+                "NDEATH" | "DDEATH" => None,
+                _ => self.ask_unborn(key, now),
+            };
+        };
         plant.last_seen_ms = now;
-        let seq = p.seq;
-        match (t.kind.as_str(), t.device.as_deref()) {
-            ("NBIRTH", None) => {
-                plant.online = true;
-                plant.born_ms = Some(now);
-                plant.offline_since_ms = None;
-                plant.bd_seq = bd_seq_of(&p);
-                plant.aliases.clear();
-                plant.areas.clear();
-                plant.next_seq = seq.map(|s| (s + 1) % 256);
-                return None;
+        if t.kind == "NDEATH" && t.device.is_none() {
+            // a death of an older session (its will delivered late) is not this one's
+            if bd_seq_of(&p) == plant.bd_seq {
+                plant.online = false;
+                plant.offline_since_ms = Some(now);
+                plant.next_seq = None;
             }
-            ("NDEATH", None) => {
-                // a death of an older session (its will delivered late) is not this one's
-                if plant.bd_seq.is_none() || bd_seq_of(&p) == plant.bd_seq {
-                    plant.online = false;
-                    plant.offline_since_ms = Some(now);
-                    plant.next_seq = None;
-                }
-                return None;
-            }
-            _ => {}
+            return None;
         }
-        // everything else belongs to a session whose birth this side must have seen
-        let in_order = match (plant.next_seq, seq) {
+        // everything else belongs to the session whose birth this side saw, in order
+        let in_order = match (plant.next_seq, p.seq) {
             (Some(want), Some(got)) => want == got,
             _ => false,
         };
         if !plant.online || !in_order {
             return self.ask(key, now);
         }
-        plant.next_seq = seq.map(|s| (s + 1) % 256);
-        let device = t.device.unwrap_or_default();
+        plant.next_seq = p.seq.map(|s| (s + 1) % 256);
+        // node-level data carries nothing the park shows
+        let device = t.device?;
         let mut unknown = false;
+        let mut dropped = 0u64;
         match (t.kind.as_str(), device.as_str()) {
+            ("DDEATH", "summary") => plant.figures.clear(),
+            ("DDEATH", area) => {
+                // the device is gone: its values are not current any more
+                plant.areas.remove(area);
+                plant.aliases.retain(|_, d| d != area);
+            }
             ("DBIRTH" | "DDATA", "summary") => {
                 if t.kind == "DBIRTH" {
-                    // a birth carries every figure: one no longer sent (a module switched
-                    // off on the box) goes
+                    // a birth carries every figure: one no longer sent goes
                     plant.figures.clear();
                 }
                 for m in &p.metrics {
-                    if let (Some(n), Some(v)) = (&m.name, m.val().and_then(fig))
-                        && n.len() <= 128
-                        && (plant.figures.contains_key(n) || plant.figures.len() < 1000)
-                    {
-                        plant.figures.insert(n.clone(), v);
+                    // a replayed backlog (historical) is not the plant's state now
+                    if m.is_historical == Some(true) {
+                        continue;
+                    }
+                    let Some(n) = m.name.as_ref().filter(|n| n.len() <= MAX_NAME) else {
+                        continue;
+                    };
+                    let max = if n == "alarms/list" {
+                        MAX_JSON
+                    } else {
+                        MAX_TEXT
+                    };
+                    match bounded(m, max) {
+                        Some(None) => {
+                            plant.figures.remove(n);
+                        }
+                        Some(Some(v))
+                            if plant.figures.contains_key(n) || plant.figures.len() < 1000 =>
+                        {
+                            plant.figures.insert(n.clone(), v);
+                        }
+                        _ => dropped += 1,
                     }
                 }
             }
@@ -387,37 +445,57 @@ impl View {
                     if m.name.as_deref() != Some("Alarm") {
                         continue;
                     }
-                    if let Some(Val::Text(j)) = m.val()
-                        && let Ok(e) = serde_json::from_str::<serde_json::Value>(&j)
-                    {
-                        plant.events.push_front(e);
-                        plant.events.truncate(MAX_EVENTS);
+                    match m.val() {
+                        Some(Val::Text(j)) if j.len() <= MAX_JSON => {
+                            if let Ok(e) = serde_json::from_str::<serde_json::Value>(&j) {
+                                // newest first, by when it happened (a replayed backlog
+                                // comes after what is current)
+                                let ts = |e: &serde_json::Value| e["ts_ms"].as_i64().unwrap_or(0);
+                                let at = plant
+                                    .events
+                                    .iter()
+                                    .position(|x| ts(x) <= ts(&e))
+                                    .unwrap_or(plant.events.len());
+                                plant.events.insert(at, e);
+                                plant.events.truncate(MAX_EVENTS);
+                            }
+                        }
+                        _ => dropped += 1,
                     }
                 }
             }
             ("DBIRTH", area) => {
+                // a birth declares the device's tags anew
+                plant.areas.remove(area);
+                plant.aliases.retain(|_, d| d != area);
                 let mut count = plant.tag_count();
+                let mut tags = BTreeMap::new();
                 for m in &p.metrics {
                     let (Some(n), Some(a)) = (&m.name, m.alias) else {
                         continue;
                     };
-                    let area_tags = plant.areas.entry(area.to_string()).or_default();
-                    if !area_tags.contains_key(&a) {
-                        if count >= MAX_TAGS {
-                            self.status.dropped += 1;
-                            continue;
-                        }
-                        count += 1;
+                    let value = bounded(m, MAX_TEXT);
+                    if n.len() > MAX_NAME
+                        || value.is_none()
+                        || count >= MAX_TAGS
+                        || plant.aliases.contains_key(&a)
+                    {
+                        dropped += 1;
+                        continue;
                     }
+                    count += 1;
                     plant.aliases.insert(a, area.to_string());
-                    area_tags.insert(
+                    tags.insert(
                         a,
                         TagValue {
                             name: n.clone(),
-                            value: m.val().and_then(fig),
-                            ts_ms: m.timestamp.map_or(now, |t| t as i64),
+                            value: value.flatten(),
+                            ts_ms: m.timestamp.map_or(now, |t| t.min(i64::MAX as u64) as i64),
                         },
                     );
+                }
+                if !tags.is_empty() {
+                    plant.areas.insert(area.to_string(), tags);
                 }
             }
             ("DDATA", area) => {
@@ -429,18 +507,77 @@ impl View {
                         .filter(|d| d.as_str() == area)
                         .and_then(|d| plant.areas.get_mut(d))
                         .and_then(|tags| tags.get_mut(&a));
-                    match slot {
-                        Some(v) => {
-                            v.value = m.val().and_then(fig);
-                            v.ts_ms = m.timestamp.map_or(now, |t| t as i64);
+                    let Some(v) = slot else {
+                        unknown = true;
+                        continue;
+                    };
+                    let ts = m.timestamp.map_or(now, |t| t.min(i64::MAX as u64) as i64);
+                    // a replayed backlog, or a value older than the one shown, is not current
+                    if m.is_historical == Some(true) || ts < v.ts_ms {
+                        continue;
+                    }
+                    match bounded(m, MAX_TEXT) {
+                        Some(value) => {
+                            v.value = value;
+                            v.ts_ms = ts;
                         }
-                        None => unknown = true,
+                        None => dropped += 1,
                     }
                 }
             }
             _ => {}
         }
+        self.status.dropped += dropped;
         if unknown { self.ask(key, now) } else { None }
+    }
+
+    /// An NBIRTH: the plant's new session. One without its bdSeq or sequence number is
+    /// refused (the spec requires both; without them deaths and gaps cannot be judged).
+    fn birth(
+        &mut self,
+        key: (String, String),
+        p: &sparkplug::Payload,
+        now: i64,
+    ) -> Option<Rebirth> {
+        let (Some(bd), Some(seq)) = (bd_seq_of(p), p.seq) else {
+            self.status.dropped += 1;
+            return None;
+        };
+        if !self.plants.contains_key(&key) {
+            if self.plants.len() >= MAX_BOXES {
+                // full: the plant offline longest makes room
+                let oldest = self
+                    .plants
+                    .iter()
+                    .filter(|(_, p)| !p.online)
+                    .min_by_key(|(_, p)| p.offline_since_ms.unwrap_or(i64::MIN))
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => {
+                        self.plants.remove(&k);
+                    }
+                    None => {
+                        self.status.dropped += 1;
+                        return None;
+                    }
+                }
+            }
+            self.unborn.remove(&key);
+            self.plants
+                .insert(key.clone(), Plant::new(&key.0, &key.1, now));
+        }
+        let plant = self.plants.get_mut(&key).expect("inserted above");
+        plant.last_seen_ms = now;
+        plant.online = true;
+        plant.born_ms = Some(now);
+        plant.offline_since_ms = None;
+        plant.bd_seq = Some(bd);
+        plant.aliases.clear();
+        plant.areas.clear();
+        // the summary's birth follows; until then nothing of the last session passes as now
+        plant.figures.clear();
+        plant.next_seq = Some((seq + 1) % 256);
+        None
     }
 
     fn ask(&mut self, key: (String, String), now: i64) -> Option<Rebirth> {
@@ -457,7 +594,26 @@ impl View {
         })
     }
 
-    /// The broker connection is gone: nobody can say the boxes are online.
+    /// A rebirth for a node heard from but never born here, at most every 10 s per node;
+    /// the nodes remembered for that are bounded.
+    fn ask_unborn(&mut self, key: (String, String), now: i64) -> Option<Rebirth> {
+        if let Some(at) = self.unborn.get(&key)
+            && now.saturating_sub(*at) < REBIRTH_EVERY_MS
+        {
+            return None;
+        }
+        if self.unborn.len() >= MAX_UNBORN {
+            self.unborn.clear();
+        }
+        self.unborn.insert(key.clone(), now);
+        self.status.rebirths += 1;
+        Some(Rebirth {
+            group: key.0,
+            node: key.1,
+        })
+    }
+
+    /// The broker connection is gone: nobody can say the plants are online.
     fn lost(&mut self, now: i64) {
         self.status.connected = false;
         for p in self.plants.values_mut() {
@@ -467,6 +623,14 @@ impl View {
             }
             p.next_seq = None;
         }
+    }
+
+    /// Back on the broker: every plant known is asked for its state again (a quiet one
+    /// would otherwise stay offline until it next publishes).
+    fn reconnected(&mut self, now: i64) -> Vec<Rebirth> {
+        self.status.connected = true;
+        let keys: Vec<(String, String)> = self.plants.keys().cloned().collect();
+        keys.into_iter().filter_map(|k| self.ask(k, now)).collect()
     }
 }
 
@@ -547,18 +711,41 @@ async fn follow(cfg: Config, password: Option<String>, view: Arc<Mutex<View>>) {
         keep_alive_s: 30,
     });
     opts.set_clean_session(true);
+    // Sparkplug 3.0 host state: retained online message, the will says offline (same
+    // timestamp); edge nodes that name this host as their primary can follow it
+    let host_id = if cfg.client_id.is_empty() {
+        "nplusx-park".to_string()
+    } else {
+        cfg.client_id.clone()
+    };
+    let state_topic = format!("spBv1.0/STATE/{host_id}");
+    let state_ts = now_ms();
+    let state = |online: bool| format!(r#"{{"online":{online},"timestamp":{state_ts}}}"#);
+    opts.set_last_will(rumqttc::LastWill::new(
+        &state_topic,
+        state(false),
+        QoS::AtLeastOnce,
+        true,
+    ));
     let (client, events) = AsyncClient::new(opts, 256);
     // the pump reconnects (1 s doubling to 30 s) and keeps the same client usable
     let (_pump, mut events) = crate::mqtt::pump(events);
     while let Some(ev) = events.recv().await {
         match ev {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                view.lock()
-                    .expect("park lock is never poisoned")
-                    .status
-                    .connected = true;
                 for f in cfg.filters() {
                     let _ = client.subscribe(f, QoS::AtMostOnce).await;
+                }
+                let _ = client
+                    .publish(&state_topic, QoS::AtLeastOnce, true, state(true))
+                    .await;
+                let asks = view
+                    .lock()
+                    .expect("park lock is never poisoned")
+                    .reconnected(now_ms());
+                for r in asks {
+                    let _ =
+                        client.try_publish(r.topic(), QoS::AtMostOnce, false, Rebirth::payload());
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -570,7 +757,7 @@ async fn follow(cfg: Config, password: Option<String>, view: Arc<Mutex<View>>) {
                     tracing::debug!(group = %r.group, node = %r.node, "asking a plant's box for a rebirth");
                     // never wait on a full request queue while holding the session
                     let _ =
-                        client.try_publish(r.topic(), QoS::AtLeastOnce, false, Rebirth::payload());
+                        client.try_publish(r.topic(), QoS::AtMostOnce, false, Rebirth::payload());
                 }
             }
             Ok(_) => {}

@@ -54,7 +54,10 @@ fn view(ctx: &Ctx) -> Result<View, AppError> {
     let (status, plants) = ctx.app.park.with(|v| {
         (
             v.status.clone(),
-            v.plants.values().cloned().collect::<Vec<_>>(),
+            v.plants
+                .values()
+                .map(Plant::without_tags)
+                .collect::<Vec<_>>(),
         )
     });
     Ok(View {
@@ -226,10 +229,12 @@ fn from_form(f: &FormData) -> Result<Config, Error> {
 }
 
 fn cards(ctx: &Ctx) -> Vec<Card> {
-    let mut cards: Vec<Card> = ctx
+    // copied out under the lock, rendered outside it (the subscriber waits on that lock)
+    let plants: Vec<Plant> = ctx
         .app
         .park
-        .with(|v| v.plants.values().map(|p| card(p, ctx.lang)).collect());
+        .with(|v| v.plants.values().map(Plant::without_tags).collect());
+    let mut cards: Vec<Card> = plants.iter().map(|p| card(p, ctx.lang)).collect();
     // the plants that need someone first, then by name
     let rank = |c: &Card| match (c.online, c.standing.as_str()) {
         (true, "danger") => 0,
@@ -243,12 +248,13 @@ fn cards(ctx: &Ctx) -> Vec<Card> {
 
 #[get("/integration/park")]
 async fn page(ctx: Need<grant::integration::Read>) -> Result<HttpResponse, AppError> {
-    let v = view(&ctx)?;
+    let config = super::config(&ctx.app.store.read()?)?;
+    let status = ctx.app.park.with(|v| v.status.clone());
     ctx.page(
         "integration/park.html",
         context! {
-            cards => to_value(&cards(&ctx)), values => to_value(&values(&v.config)),
-            status => to_value(&v.status), can_write => ctx.who.can(M, Level::Approve),
+            cards => to_value(&cards(&ctx)), values => to_value(&values(&config)),
+            status => to_value(&status), can_write => ctx.who.can(M, Level::Approve),
         },
     )
 }

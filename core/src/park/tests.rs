@@ -167,7 +167,109 @@ fn data_it_cannot_place_asks_for_a_rebirth_at_most_every_ten_seconds() {
         plant(&v, "plant-a").areas["reactor"][&7].value,
         Some(FigVal::Number(85.5))
     );
-    assert_eq!(plant(&v, "plant-a").rebirths, 4);
+    assert_eq!(plant(&v, "plant-a").rebirths, 2);
+    assert_eq!(v.status.rebirths, 4);
+
+    // back on the broker after losing it: every plant known is asked at once
+    v.lost(60_000);
+    assert!(!plant(&v, "plant-a").online);
+    let asks = v.reconnected(70_000);
+    assert_eq!(
+        asks.iter().map(Rebirth::topic).collect::<Vec<_>>(),
+        ["spBv1.0/park/NCMD/plant-a"]
+    );
+}
+
+#[test]
+fn only_a_proper_birth_makes_a_plant_and_junk_takes_no_slot() {
+    let mut v = View::default();
+    // data and deaths from nodes never born: asked for a birth, not kept
+    let data = payload(Some(1), vec![named("alarms/active", Val::Number(1.0))]);
+    assert!(
+        v.on_message("spBv1.0/park/DDATA/junk/summary", &data, 1)
+            .is_some()
+    );
+    v.on_message(
+        "spBv1.0/park/NDEATH/junk2",
+        &payload(None, vec![bd_seq(0)]),
+        1,
+    );
+    assert!(v.plants.is_empty());
+    // a birth without its bdSeq or its sequence number is refused
+    v.on_message("spBv1.0/park/NBIRTH/a", &payload(Some(0), vec![]), 1);
+    v.on_message("spBv1.0/park/NBIRTH/b", &payload(None, vec![bd_seq(1)]), 1);
+    assert!(v.plants.is_empty());
+    // a sequence number past 255 is broken, dropped (no overflow either)
+    born(&mut v, "plant-a", 0);
+    let huge = payload(
+        Some(u64::MAX),
+        vec![metric(None, 7, 20, &Val::Number(1.0), false)],
+    );
+    assert_eq!(
+        v.on_message("spBv1.0/park/DDATA/plant-a/reactor", &huge, 20),
+        None
+    );
+    assert_eq!(v.status.dropped, 3);
+    assert!(plant(&v, "plant-a").online);
+}
+
+#[test]
+fn a_replayed_backlog_or_an_older_value_is_not_taken_as_now() {
+    let mut v = View::default();
+    born(&mut v, "plant-a", 0);
+    // the box replays what it queued while the broker was away: historical
+    let old = Metric {
+        is_historical: Some(true),
+        ..named("safety/status", Val::Text("danger".into()))
+    };
+    let old_tag = metric(None, 7, 1_000, &Val::Number(10.0), true);
+    v.on_message(
+        "spBv1.0/park/DDATA/plant-a/summary",
+        &payload(Some(3), vec![old]),
+        20,
+    );
+    v.on_message(
+        "spBv1.0/park/DDATA/plant-a/reactor",
+        &payload(Some(4), vec![old_tag]),
+        20,
+    );
+    let a = plant(&v, "plant-a");
+    assert_eq!(a.figures["safety/status"], FigVal::Text("attention".into()));
+    assert_eq!(a.areas["reactor"][&7].value, Some(FigVal::Number(85.5)));
+    // a value stamped before the one shown
+    let earlier = metric(None, 7, 1, &Val::Number(11.0), false);
+    v.on_message(
+        "spBv1.0/park/DDATA/plant-a/reactor",
+        &payload(Some(5), vec![earlier]),
+        21,
+    );
+    assert_eq!(
+        plant(&v, "plant-a").areas["reactor"][&7].value,
+        Some(FigVal::Number(85.5))
+    );
+    // a figure sent as null is gone; a device's death takes its values away
+    let gone = named("safety/status", Val::Null);
+    v.on_message(
+        "spBv1.0/park/DDATA/plant-a/summary",
+        &payload(Some(6), vec![gone]),
+        22,
+    );
+    assert!(!plant(&v, "plant-a").figures.contains_key("safety/status"));
+    // a text too long for a figure is dropped, the figure kept as it was
+    let long = payload(
+        Some(7),
+        vec![named("enterprise/name", Val::Text("x".repeat(5000)))],
+    );
+    v.on_message("spBv1.0/park/DDATA/plant-a/summary", &long, 23);
+    assert_eq!(plant(&v, "plant-a").name(), "兰溪一化");
+    assert_eq!(v.status.dropped, 1);
+    v.on_message(
+        "spBv1.0/park/DDEATH/plant-a/reactor",
+        &payload(Some(8), vec![]),
+        24,
+    );
+    assert!(plant(&v, "plant-a").areas.is_empty());
+    assert_eq!(v.status.rebirths, 0);
 }
 
 #[test]
@@ -205,7 +307,7 @@ fn a_death_ends_only_its_own_session_and_garbage_changes_nothing() {
         40,
     );
     assert_eq!(format!("{:?}", v.plants), before);
-    assert_eq!(v.status.dropped, 1);
+    assert_eq!(v.status.dropped, 2);
 }
 
 #[test]
@@ -220,6 +322,22 @@ fn the_number_of_plants_followed_is_bounded() {
     }
     assert_eq!(v.plants.len(), MAX_BOXES);
     assert_eq!(v.status.dropped, 5);
+    // one goes offline: a new plant takes its place
+    v.on_message("spBv1.0/park/NDEATH/n7", &payload(None, vec![bd_seq(0)]), 2);
+    v.on_message(
+        "spBv1.0/park/NBIRTH/new",
+        &payload(Some(0), vec![bd_seq(0)]),
+        3,
+    );
+    assert_eq!(v.plants.len(), MAX_BOXES);
+    assert!(
+        v.plants
+            .contains_key(&("park".to_string(), "new".to_string()))
+    );
+    assert!(
+        !v.plants
+            .contains_key(&("park".to_string(), "n7".to_string()))
+    );
 }
 
 #[test]

@@ -169,21 +169,55 @@ impl Module for Equipment {
     }
 
     fn figures(&self, app: &App) -> crate::error::Result<Vec<Figure>> {
+        use crate::modules::safety::archive::model::Status;
         use Standing::{Attention, Danger, Normal};
         let r = app.store.read()?;
-        let c = service::counts(&r, crate::plant_time::today(app.offset))?;
+        let today = crate::plant_time::today(app.offset);
+        let c = service::counts(&r, today)?;
         let late = service::overdue(&r, crate::util::now_ms())?.len();
+        let (zone_c, zone_d_critical, zone_d) = service::zones_in_service(&r)?;
+        // inspection certificates of equipment in use (stopped or scrapped equipment is not
+        // due for inspection: TSG 08), the newest of each title (an old one kept beside its
+        // renewal is history)
+        let in_use: std::collections::HashSet<u64> = service::all_equipment(&r)?
+            .into_iter()
+            .filter(|e| {
+                !matches!(
+                    e.status,
+                    model::EqStatus::Stopped | model::EqStatus::Scrapped
+                )
+            })
+            .map(|e| e.id)
+            .collect();
+        let mut newest: std::collections::HashMap<(u64, String), model::Document> =
+            std::collections::HashMap::new();
+        for d in service::documents::certificates(&r)? {
+            if !in_use.contains(&d.equipment) {
+                continue;
+            }
+            let k = (d.equipment, d.title.clone());
+            if newest.get(&k).is_none_or(|n| n.due < d.due) {
+                newest.insert(k, d);
+            }
+        }
+        let status = |st: Status| {
+            newest
+                .values()
+                .filter(|d| service::documents::status(d, today) == st)
+                .count()
+        };
         Ok(vec![
-            Figure::count("zone_c", (c.in_zone_cd - c.in_zone_d) as usize, Attention),
-            Figure::count("zone_d", c.in_zone_d as usize, Danger),
+            Figure::count("zone_c", zone_c, Attention),
+            // zone D: damage may occur; on a machine whose failure stops the plant (A) that
+            // is danger, on the others it wants attention (as its alarm's priority does)
+            Figure::count("zone_d_critical", zone_d_critical, Danger),
+            Figure::count("zone_d", zone_d, Attention),
             Figure::count("orders_open", c.open_orders as usize, Normal),
             Figure::count("orders_overdue", late, Attention),
+            // the periodic inspection is applied for a month ahead (TSG 08)
+            Figure::count("certificates_expiring", status(Status::Expiring), Attention),
             // special equipment past its inspection must not run
-            Figure::count(
-                "certificates_expired",
-                c.expired_certificates as usize,
-                Danger,
-            ),
+            Figure::count("certificates_expired", status(Status::Expired), Danger),
         ])
     }
 

@@ -2517,8 +2517,6 @@ pub struct Counts {
     pub bound_tags: u64,
     pub vibration_tags: u64,
     pub in_zone_cd: u64,
-    /// Of those, in zone D (vibration causing damage: ISO 10816-3).
-    pub in_zone_d: u64,
     pub with_bom: u64,
     pub orders: u64,
     pub open_orders: u64,
@@ -2561,9 +2559,6 @@ pub fn counts(r: &impl Reader, today: Date) -> Result<Counts> {
         if z.zone >= Zone::C {
             c.in_zone_cd += 1;
         }
-        if z.zone == Zone::D {
-            c.in_zone_d += 1;
-        }
         ControlFlow::Continue(())
     })?;
     r.visit(&WORK_ORDERS, .., Order::Asc, |_, o| {
@@ -2574,6 +2569,28 @@ pub fn counts(r: &impl Reader, today: Date) -> Result<Counts> {
         ControlFlow::Continue(())
     })?;
     Ok(c)
+}
+
+/// Vibration points now in zone C or D (ISO 10816-3) on equipment in service (running or
+/// standby; a machine stopped or in maintenance is not judged): (zone C, zone D on
+/// criticality A machines, zone D on the others).
+pub fn zones_in_service(r: &impl Reader) -> Result<(usize, usize, usize)> {
+    let eq: std::collections::HashMap<u64, Equipment> =
+        all_equipment(r)?.into_iter().map(|e| (e.id, e)).collect();
+    let (mut c, mut d_critical, mut d) = (0, 0, 0);
+    r.visit(&ZONES, .., Order::Asc, |_, z| {
+        let in_service = eq
+            .get(&z.equipment)
+            .filter(|e| matches!(e.status, EqStatus::Running | EqStatus::Standby));
+        match (z.zone, in_service) {
+            (Zone::C, Some(_)) => c += 1,
+            (Zone::D, Some(e)) if e.criticality == super::model::Criticality::A => d_critical += 1,
+            (Zone::D, Some(_)) => d += 1,
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok((c, d_critical, d))
 }
 
 /// Open orders past their due time (for the overdue alarms).

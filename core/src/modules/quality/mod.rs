@@ -171,7 +171,8 @@ impl Module for Quality {
                 n(SampleState::Failed),
                 Standing::Attention,
             ),
-            Figure::count("ncrs_open", open_ncrs, Standing::Attention),
+            // an open report has no due date: shown, not a standing of its own
+            Figure::count("ncrs_open", open_ncrs, Standing::Normal),
         ])
     }
 

@@ -298,38 +298,65 @@ impl Module for Safety {
     }
 
     fn figures(&self, app: &App) -> crate::error::Result<Vec<Figure>> {
-        use Standing::{Attention, Danger};
+        use Standing::{Attention, Danger, Normal};
+        // compliance paperwork: expired, it is a gap to close; any other licence or
+        // certificate (the licences to produce and store, people's operating certificates,
+        // kinds the plant added) expired means work under it must stop
+        const PAPERWORK: [&str; 3] = [
+            "safety_evaluation",
+            "emergency_plan",
+            "safety_standardization",
+        ];
         let (today, now) = (crate::plant_time::today(app.offset), crate::util::now_ms());
         let r = app.store.read()?;
-        let certs = archive::service::summary(&r, today)?;
+        let certs = archive::service::certificates(&r, today, &Default::default())?;
+        let expired = |paperwork: bool| {
+            certs
+                .iter()
+                .filter(|c| c.status == archive::model::Status::Expired)
+                .filter(|c| PAPERWORK.contains(&c.cert.kind.as_str()) == paperwork)
+                .count()
+        };
+        let expiring = certs
+            .iter()
+            .filter(|c| c.status == archive::model::Status::Expiring)
+            .count();
         let hazards = hazards::service::stats(&r, today, now, app.offset)?;
         let due = permits::service::due(&r, now)?;
+        // a failing gas analysis with the work going on: danger; the work stopped on it
+        // (suspended, as the box does when the reading is recorded) waits for a retest
         let gas = due
             .iter()
-            .filter(|(_, d)| matches!(d, permits::service::Due::GasFailed { .. }))
+            .filter(|(p, d)| {
+                matches!(d, permits::service::Due::GasFailed { .. })
+                    && p.stage == permits::model::Stage::Working
+            })
             .count();
+        let on_site = permits::service::on_site(&r)?;
         let people: usize = people::service::head_counts(&r)?
             .iter()
             .filter(|h| h.area == "plant")
             .map(|h| h.people)
             .sum();
         Ok(vec![
+            Figure::count("permits_on_site", on_site.all, Normal),
+            // the highest-risk work under way: someone at the park should know
             Figure::count(
-                "permits_on_site",
-                permits::service::on_site_count(&r)?,
-                Standing::Normal,
+                "special_hot_work_on_site",
+                on_site.special_hot_work,
+                Attention,
             ),
-            // past the planned end, a reading missing: late; a failing gas test with people in
-            // the space: danger
+            Figure::count("confined_space_on_site", on_site.confined_space, Normal),
+            // past the planned end, a reading missing, work stopped on a failed analysis
             Figure::count("permits_due", due.len() - gas, Attention),
             Figure::count("permits_gas_failed", gas, Danger),
-            Figure::count("people_on_site", people, Standing::Normal),
-            Figure::count("hazards_open", hazards.open, Standing::Normal),
+            Figure::count("people_on_site", people, Normal),
+            Figure::count("hazards_open", hazards.open, Normal),
             Figure::count("hazards_overdue", hazards.overdue, Attention),
             Figure::count("hazards_major_open", hazards.major_open, Danger),
-            Figure::count("certificates_expiring", certs.expiring, Attention),
-            // an expired licence or certificate: the plant must not work under it
-            Figure::count("certificates_expired", certs.expired, Danger),
+            Figure::count("certificates_expiring", expiring, Attention),
+            Figure::count("paperwork_expired", expired(true), Attention),
+            Figure::count("certificates_expired", expired(false), Danger),
         ])
     }
 

@@ -2246,11 +2246,28 @@ pub enum Due {
 }
 
 /// Permits with work going on (or paused) at the site now.
-pub fn on_site_count(r: &impl Reader) -> Result<usize> {
-    Ok(r.all(&PERMITS)?
-        .into_iter()
-        .filter(|(_, p)| p.stage.on_site())
-        .count())
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OnSite {
+    pub all: usize,
+    /// 特级 hot work (GB 30871-2022 §5.2: the highest-risk work a plant does).
+    pub special_hot_work: usize,
+    pub confined_space: usize,
+}
+
+pub fn on_site(r: &impl Reader) -> Result<OnSite> {
+    let mut n = OnSite::default();
+    for (_, p) in r.all(&PERMITS)? {
+        if !p.stage.on_site() {
+            continue;
+        }
+        n.all += 1;
+        match p.work() {
+            WorkType::HotWork if p.level.as_deref() == Some("special") => n.special_hot_work += 1,
+            WorkType::ConfinedSpace => n.confined_space += 1,
+            _ => {}
+        }
+    }
+    Ok(n)
 }
 
 /// The permits that need an alarm now.
