@@ -92,6 +92,8 @@ healthy() {
 }
 healthy
 ok "/healthz: $(curl -fsSk "https://127.0.0.1:$port/healthz")"
+# the sign-in follows the banner, which follows listening
+for _ in $(seq 1 50); do P logs "$name" 2>&1 | grep -q "Password: " && break; sleep 0.2; done
 P logs "$name" 2>&1 | grep -q "Password: " || fail "no first sign-in in the log"
 ok "first sign-in: $(P logs "$name" 2>&1 | grep -o 'Password: .*' | head -1 | cut -c1-16)…"
 [ "$(P exec "$name" id -un)" = nplusx ] || fail "the process is not user nplusx"
@@ -107,6 +109,9 @@ ok "SIGTERM: exit 0, store closed cleanly"
 
 P start "$name" >/dev/null
 healthy
+# its banner printed (a fresh data dir would print a sign-in right after it)
+for _ in $(seq 1 50); do [ "$(P logs "$name" 2>&1 | grep -c 'nplusx listening on')" = 2 ] && break; sleep 0.2; done
+sleep 1
 [ "$(P logs "$name" 2>&1 | grep -c 'Password: ')" = 1 ] || fail "a restart printed a new first sign-in: the data was not kept"
 ok "restarted on the same volume: data kept, no new sign-in"
 P stop -t 30 "$name" >/dev/null
