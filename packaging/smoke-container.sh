@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the container image (packaging/Containerfile) with podman and tries it as a plant
 # admin would: run it with a named volume for the data, the first sign-in in its log,
-# /healthz over HTTPS through the published port, the process not root, a clean stop on
-# SIGTERM, a restart that keeps the data (no second first sign-in), then remove container,
-# volume and image.
+# /healthz over HTTPS through the published port, the process not root, a backup while it
+# runs copied out, a clean stop on SIGTERM, a restart that keeps the data (no second first
+# sign-in), then remove container, volume and image.
 #
 #   packaging/smoke-container.sh              # from source when the Rust image can be pulled
 #   PREBUILT=1 packaging/smoke-container.sh   # the `prebuilt` stage from `cargo build --release`
@@ -68,6 +68,7 @@ ok "built $image in $(( $(date +%s) - start )) s, $(P image inspect "$image" --f
 [ "$(P image inspect "$image" --format '{{.Config.User}}')" = nplusx ] || fail "the image runs as root"
 P image inspect "$image" --format '{{json .Config.Volumes}}' | grep -q /var/lib/nplusx || fail "no data volume"
 
+tmpd=$(mktemp -d)
 name=nplusx-smoke
 vol=nplusx-smoke-data
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -78,6 +79,7 @@ cleanup() {
   P volume rm -f "$vol" >/dev/null 2>&1 || true
   P rmi -f "$image" >/dev/null 2>&1 || true
   [ -n "${ctx:-}" ] && rm -rf "$ctx"
+  rm -rf "$tmpd"
 }
 trap cleanup EXIT
 
@@ -101,6 +103,11 @@ ok "runs as $(P exec "$name" id)"
 P exec "$name" sh -c 'test -w /var/lib/nplusx/nplusx.redb && ! test -w /etc/nplusx/nplusx.toml' \
   || fail "data should be writable, the configuration not"
 ok "data dir writable, configuration read-only for the service"
+P exec "$name" nplusx backup /var/lib/nplusx/backup.nxb --config /etc/nplusx/nplusx.toml >/dev/null \
+  || fail "a backup while it runs"
+P cp "$name:/var/lib/nplusx/backup.nxb" "$tmpd/backup.nxb"
+[ -s "$tmpd/backup.nxb" ] || fail "the backup did not come out"
+ok "backup while running, copied out: $(du -h "$tmpd/backup.nxb" | cut -f1)"
 
 P stop -t 30 "$name" >/dev/null
 [ "$(P inspect "$name" --format '{{.State.ExitCode}}')" = 0 ] || { P logs "$name"; fail "exit code on SIGTERM"; }

@@ -167,14 +167,17 @@ fn a_park_box_shows_two_plants_side_by_side_and_knows_when_one_dies() {
     assert!(one.body.contains("浙江金泰新材料有限公司"));
     assert_eq!(api.get("/integration/park/Lanxi/nobody").status, 404);
 
-    // the park box restarts: nothing was stored, the boxes are asked for births again
+    // the park box restarts: it asks the boxes for births again
     let mut park = park;
     let data = park.data.clone();
     let tmp = park.take_tempdir();
     park.stop();
-    let park = Server::start(&["serve"], &data, None);
+    let mut park = Server::start(&["serve"], &data, None);
+    let online = |park: &Server, node: &str| plant(park, node).is_some_and(|p| p["online"] == true);
     eventually(30, || {
-        figure(&park, "hongda", "enterprise/name") == "兰溪红达化工（新名）"
+        online(&park, "hongda")
+            && online(&park, "jintai")
+            && figure(&park, "hongda", "enterprise/name") == "兰溪红达化工（新名）"
             && figure(&park, "jintai", "enterprise/name") == "浙江金泰新材料有限公司"
     });
     let status = park.admin_api().get("/api/v1/park").json()["status"].clone();
@@ -190,5 +193,23 @@ fn a_park_box_shows_two_plants_side_by_side_and_knows_when_one_dies() {
     assert!(j["offline_since_ms"].is_i64(), "{j}");
     assert_eq!(j["figures"]["enterprise/name"], "浙江金泰新材料有限公司");
     assert_eq!(plant(&park, "hongda").unwrap()["online"], true);
+    let page = park.admin_api().get("/integration/park").body;
+    assert!(page.contains("浙江金泰新材料有限公司"));
+
+    // the park box restarts while that plant is down: still listed, offline, not forgotten
+    park.stop();
+    let park = Server::start(&["serve"], &data, None);
+    let api = park.admin_api();
+    eventually(30, || online(&park, "hongda"));
+    let j = plant(&park, "jintai").expect("a plant down is remembered");
+    assert_eq!(j["online"], false, "{j}");
+    assert_eq!(j["figures"]["enterprise/name"], "浙江金泰新材料有限公司");
+
+    // taken out of service: forgotten, audited
+    assert_eq!(api.delete("/api/v1/park/Lanxi/jintai").status, 204);
+    assert!(plant(&park, "jintai").is_none());
+    assert_eq!(api.delete("/api/v1/park/Lanxi/jintai").status, 404);
+    let audit = api.get("/api/v1/audit?action=park.plant.forget").body;
+    assert!(audit.contains("Lanxi/jintai"), "{audit}");
     drop(tmp);
 }

@@ -41,6 +41,26 @@ use crate::store::{Actor, Change, Reader, Store, Table};
 use crate::util::now_ms;
 
 const CONFIG: Table<String, Config> = Table::new("park.config");
+/// The plants heard from, with what they said last: a plant whose box is down when the park
+/// box restarts is shown offline, not forgotten. Written each minute and at shutdown.
+const PLANTS: Table<String, Known> = Table::new("park.plants");
+
+/// How often the plants heard from are written down.
+const REMEMBER_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A plant as remembered across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Known {
+    group: String,
+    node: String,
+    figures: Figures,
+    last_seen_ms: i64,
+    offline_since_ms: Option<i64>,
+}
+
+fn known_key(group: &str, node: &str) -> String {
+    format!("{group}\u{1f}{node}")
+}
 
 /// Nodes followed at most (a park has dozens of plants; a typo'd wildcard on a busy
 /// broker must not eat the box's memory).
@@ -658,25 +678,44 @@ impl Park {
     }
 
     /// (Re)starts the subscriber from the stored configuration; stops it when disabled.
-    /// What was heard is forgotten: the boxes are asked for births again.
+    /// The plants remembered (of the groups followed) are shown offline until their boxes
+    /// answer the rebirth requests.
     pub fn reload(&self) -> Result<()> {
         let cfg = config(&self.store.read()?)?;
         let mut task = self.task.lock().expect("park task lock is never poisoned");
         if let Some(t) = task.take() {
             t.abort();
+            // what was heard since the last minute's note is kept too
+            remember(&self.store, &self.view)?;
         }
-        *self.view.lock().expect("park lock is never poisoned") = View::default();
+        let mut view = View::default();
+        for (_, k) in self.store.read()?.all(&PLANTS)? {
+            if !cfg.groups.is_empty() && !cfg.groups.contains(&k.group) {
+                continue;
+            }
+            let mut p = Plant::new(&k.group, &k.node, k.last_seen_ms);
+            p.figures = k.figures;
+            p.offline_since_ms = Some(k.offline_since_ms.unwrap_or(k.last_seen_ms));
+            view.plants.insert((k.group, k.node), p);
+        }
+        *self.view.lock().expect("park lock is never poisoned") = view;
         if cfg.enabled {
             let password = self
                 .store
                 .sealer()
                 .ok()
                 .and_then(|s| s.reveal(&cfg.password));
-            *task = Some(self.rt.spawn(follow(cfg, password, self.view.clone())));
+            let (view, store) = (self.view.clone(), self.store.clone());
+            *task = Some(self.rt.spawn(async move {
+                let keeper = tokio::spawn(keep(store, view.clone()));
+                let _keeper = crate::util::AbortOnDrop(keeper);
+                follow(cfg, password, view).await
+            }));
         }
         Ok(())
     }
 
+    /// Stops the subscriber and writes down the plants heard from (at shutdown).
     pub fn stop(&self) {
         if let Some(t) = self
             .task
@@ -685,6 +724,80 @@ impl Park {
             .take()
         {
             t.abort();
+            if let Err(e) = remember(&self.store, &self.view) {
+                tracing::warn!(error = %e, "park: plants not written down");
+            }
+        }
+    }
+
+    /// Forgets a plant (a box taken out of service): gone from the board until its box
+    /// publishes a birth again. Audited.
+    pub fn forget(&self, actor: &Actor, group: &str, node: &str) -> Result<()> {
+        let key = (group.to_string(), node.to_string());
+        let gone = self
+            .view
+            .lock()
+            .expect("park lock is never poisoned")
+            .plants
+            .remove(&key);
+        let mut w = self.store.write(actor)?;
+        let stored = w.remove(&PLANTS, &known_key(group, node))?;
+        if gone.is_none() && stored.is_none() {
+            w.abort()?;
+            return Err(Error::not_found("park.err.unknown"));
+        }
+        w.audit(
+            "park.plant.forget",
+            format!("{group}/{node}"),
+            Change::deleted(serde_json::json!({"group": group, "node": node})),
+        );
+        w.commit()?;
+        Ok(())
+    }
+}
+
+/// Writes down every plant heard from (replacing what was written before).
+fn remember(store: &Store, view: &Mutex<View>) -> Result<()> {
+    let known: Vec<Known> = view
+        .lock()
+        .expect("park lock is never poisoned")
+        .plants
+        .values()
+        .map(|p| Known {
+            group: p.group.clone(),
+            node: p.node.clone(),
+            figures: p.figures.clone(),
+            last_seen_ms: p.last_seen_ms,
+            offline_since_ms: p.offline_since_ms,
+        })
+        .collect();
+    let mut w = store.write(&Actor::system("park"))?;
+    let keep: std::collections::HashSet<String> =
+        known.iter().map(|k| known_key(&k.group, &k.node)).collect();
+    for (k, _) in w.all(&PLANTS)? {
+        if !keep.contains(&k) {
+            w.remove(&PLANTS, &k)?;
+        }
+    }
+    for k in &known {
+        w.insert(&PLANTS, &known_key(&k.group, &k.node), k)?;
+    }
+    w.commit()?;
+    Ok(())
+}
+
+/// Writes the plants down every minute while following.
+async fn keep(store: Arc<Store>, view: Arc<Mutex<View>>) {
+    let mut tick = tokio::time::interval(REMEMBER_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let (s, v) = (store.clone(), view.clone());
+        match tokio::task::spawn_blocking(move || remember(&s, &v)).await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "park: plants not written down"),
+            Err(e) => tracing::warn!(error = %e, "park: plants not written down"),
+            Ok(Ok(())) => {}
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The park board (`/integration/park`), one plant's page (`/integration/park/<group>/<node>`)
 //! and their API (`/api/v1/park`), part of the data integration module.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use minijinja::context;
 use serde::Serialize;
 
@@ -16,8 +16,54 @@ use crate::web::form::FormData;
 use crate::web::grant::{self, Need};
 
 const M: &str = "integration";
-/// The modules whose figures the board shows, in this order.
-const MODULES: [&str; 3] = ["safety", "equipment", "quality"];
+/// The modules whose figures the board shows, in this order, each with its figures in the
+/// order a reader takes them in (others the box sends follow, by name).
+const MODULES: [(&str, &[&str]); 3] = [
+    (
+        "safety",
+        &[
+            "permits_on_site",
+            "special_hot_work_on_site",
+            "confined_space_on_site",
+            "permits_due",
+            "permits_gas_failed",
+            "people_on_site",
+            "hazards_open",
+            "hazards_overdue",
+            "hazards_major_open",
+            "certificates_expiring",
+            "certificates_expired",
+            "paperwork_expired",
+        ],
+    ),
+    (
+        "equipment",
+        &[
+            "zone_c",
+            "zone_d_critical",
+            "zone_d",
+            "orders_open",
+            "orders_overdue",
+            "certificates_expiring",
+            "certificates_expired",
+        ],
+    ),
+    (
+        "quality",
+        &["samples_pending", "samples_failed", "ncrs_open"],
+    ),
+];
+
+/// A number as people read it: whole numbers without a decimal point, others without the
+/// binary noise of a double (61.900000000000006 → 61.9).
+pub fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page)
@@ -25,11 +71,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(plant_page)
         .service(api_get)
         .service(api_put)
-        .service(api_plant);
+        .service(api_plant)
+        .service(forget)
+        .service(api_forget);
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_get, api_put, api_plant))]
+#[openapi(paths(api_get, api_put, api_plant, api_forget))]
 pub struct Doc;
 
 /// The configuration (password shown only as set), the subscriber's counters and every
@@ -100,6 +148,7 @@ struct ModuleLine {
 struct AlarmLine {
     priority: String,
     priority_label: String,
+    state_label: String,
     message: String,
     tag: String,
     raised_ms: Option<i64>,
@@ -136,6 +185,10 @@ fn card(p: &Plant, lang: Lang) -> Card {
             };
             AlarmLine {
                 priority_label: i18n::t(lang, &format!("alarms.priority.{priority}")).to_string(),
+                state_label: a["state"]
+                    .as_str()
+                    .map(|st| i18n::t(lang, &format!("alarms.state.{st}")).to_string())
+                    .unwrap_or_default(),
                 priority,
                 message: message.as_str().unwrap_or("").to_string(),
                 tag: a["tag"].as_str().unwrap_or("").to_string(),
@@ -145,11 +198,11 @@ fn card(p: &Plant, lang: Lang) -> Card {
         .collect();
     let modules = MODULES
         .iter()
-        .filter(|m| f.contains_key(&format!("{m}/status")))
-        .map(|m| {
+        .filter(|(m, _)| f.contains_key(&format!("{m}/status")))
+        .map(|(m, order)| {
             let flags = text(f.get(&format!("{m}/flags")));
             let prefix = format!("{m}/");
-            let figures = f
+            let mut figures: Vec<(usize, FigureLine)> = f
                 .iter()
                 .filter_map(|(k, v)| {
                     let key = k.strip_prefix(&prefix)?;
@@ -159,17 +212,23 @@ fn card(p: &Plant, lang: Lang) -> Card {
                         .split(',')
                         .find_map(|fl| fl.strip_prefix(key)?.strip_prefix(':'))
                         .unwrap_or("normal");
-                    Some(FigureLine {
-                        label: if i18n::has(&label_key) {
-                            i18n::t(lang, &label_key).to_string()
-                        } else {
-                            key.to_string()
+                    let place = order.iter().position(|o| *o == key).unwrap_or(order.len());
+                    Some((
+                        place,
+                        FigureLine {
+                            label: if i18n::has(&label_key) {
+                                i18n::t(lang, &label_key).to_string()
+                            } else {
+                                key.to_string()
+                            },
+                            value: number_text(*x),
+                            standing: standing.to_string(),
                         },
-                        value: format!("{x}"),
-                        standing: standing.to_string(),
-                    })
+                    ))
                 })
                 .collect();
+            figures.sort_by_key(|(place, _)| *place);
+            let figures = figures.into_iter().map(|(_, l)| l).collect();
             ModuleLine {
                 name: i18n::t(lang, &format!("module.{m}.name")).to_string(),
                 standing: text(f.get(&format!("{m}/status"))).to_string(),
@@ -318,9 +377,30 @@ async fn plant_page(
     let v = plant_view(&ctx, &group, &node)?;
     let c = card(&v.plant, ctx.lang);
     let events: Vec<_> = v.plant.events.iter().cloned().collect();
+    let areas: std::collections::BTreeMap<&String, Vec<serde_json::Value>> = v
+        .areas
+        .iter()
+        .map(|(a, tags)| {
+            let rows = tags
+                .iter()
+                .map(|t| {
+                    let value = match &t.value {
+                        Some(FigVal::Number(x)) => number_text(*x),
+                        Some(FigVal::Text(s)) => s.clone(),
+                        None => "—".into(),
+                    };
+                    serde_json::json!({"name": t.name, "value": value, "ts_ms": t.ts_ms})
+                })
+                .collect();
+            (a, rows)
+        })
+        .collect();
     ctx.page(
         "integration/park_plant.html",
-        context! { card => to_value(&c), areas => to_value(&v.areas), events => to_value(&events) },
+        context! {
+            card => to_value(&c), areas => to_value(&areas), events => to_value(&events),
+            can_write => ctx.who.can(M, Level::Approve),
+        },
     )
 }
 
@@ -362,4 +442,33 @@ async fn api_plant(
 ) -> Result<HttpResponse, AppError> {
     let (group, node) = path.into_inner();
     Ok(HttpResponse::Ok().json(plant_view(&ctx, &group, &node)?))
+}
+
+#[post("/integration/park/{group}/{node}/forget")]
+async fn forget(
+    ctx: Need<grant::integration::Approve>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (group, node) = path.into_inner();
+    ctx.write(move |app, actor| app.park.forget(actor, &group, &node))
+        .await?;
+    Ok(crate::web::context::redirect_with(
+        "/integration/park",
+        Some("flash.park_forgotten"),
+    ))
+}
+
+/// Forgets a plant (a box taken out of service; needs `integration.approve`): gone from the
+/// board until its box publishes a birth again.
+#[utoipa::path(tag = "park", params(("group" = String, Path), ("node" = String, Path)), responses(
+    (status = 204, description = "Forgotten"), (status = 404, description = "Not heard from")), security(("bearer" = ["integration:approve"])))]
+#[delete("/api/v1/park/{group}/{node}")]
+async fn api_forget(
+    ctx: Need<grant::integration::Approve>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (group, node) = path.into_inner();
+    ctx.write(move |app, actor| app.park.forget(actor, &group, &node))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -138,6 +138,8 @@ async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
             enterprise_type => t.map(|t| i18n::t(ctx.lang, t.name_key())),
             required, ready,
             can_admin => ctx.who.can("admin", Level::Read),
+            park => crate::park::config(&ctx.app.store.read()?)?.enabled
+                && ctx.who.can("integration", Level::Read),
         },
     )
 }
