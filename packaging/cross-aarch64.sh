@@ -4,7 +4,9 @@
 # /healthz answers, the bundled plugins (WebAssembly built on x86_64) compile and run on
 # aarch64, a clean stop; then the same data dir moves to an x86_64 binary and back — each
 # architecture compiles the plugins for itself and keeps the other's compiled code apart.
-# Prints the figures: binary size, time to listen, time until the plugins run, memory.
+# Then packs the arm64 .deb (cargo-deb) from the same binary (installing it needs an arm64
+# system: not tried here). Prints the figures: binary size, time to listen, time until the
+# plugins run, memory.
 #
 #   packaging/cross-aarch64.sh             # build + smoke test
 #   NO_BUILD=1 packaging/cross-aarch64.sh  # reuse the built binary
@@ -127,6 +129,12 @@ ok "aarch64 again: listening after ${listen_s} s"
 plugins_running
 ok "aarch64 plugins from its cache in ${plugins_s} s"
 stop_box
+
+echo "== the arm64 Debian package (cargo-deb, from this binary)"
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+deb=$(cargo deb -p nplusx --target "$TARGET" --no-build | tail -1)
+dpkg-deb --info "$deb" | grep -q "Architecture: arm64" || fail "$deb is not arm64"
+ok "$deb ($(du -h "$deb" | cut -f1); $(dpkg-deb --info "$deb" | sed -n 's/^ Depends: //p'))"
 
 echo
 echo "figures (aarch64 under qemu-user on $(nproc) x86_64 cores):"
