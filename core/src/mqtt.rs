@@ -46,6 +46,39 @@ pub fn options(b: &Broker) -> MqttOptions {
     o
 }
 
+/// A host name or address a device or broker is reached at.
+pub fn check_host(host: &str) -> crate::error::Result<()> {
+    let h = host.trim();
+    if h.is_empty() || h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(crate::error::Error::invalid("host", "tags.err.host"));
+    }
+    Ok(())
+}
+
+/// A broker's address: host and port.
+pub fn check_broker(host: &str, port: u16) -> crate::error::Result<()> {
+    check_host(host)?;
+    if port == 0 {
+        return Err(crate::error::Error::invalid("port", "tags.err.port"));
+    }
+    Ok(())
+}
+
+/// A client id: at most 64 of `A-Z a-z 0-9 - _ .` (empty: the box's default).
+pub fn check_client_id(id: &str) -> crate::error::Result<()> {
+    if id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(crate::error::Error::invalid(
+            "client_id",
+            "tags.err.client_id",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `topic` matches the subscription `filter` (`+` one level, `#` the rest).
 pub fn matches(filter: &str, topic: &str) -> bool {
     let mut f = filter.split('/');

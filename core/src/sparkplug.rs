@@ -150,6 +150,12 @@ impl Topic {
     }
 }
 
+/// Whether `s` can be a group, edge node or device id: not empty, at most 64 bytes, no
+/// `/`, `+` or `#` (it is a topic level).
+pub fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && !s.contains(['/', '+', '#'])
+}
+
 /// Decodes a payload; `None` if it is not a valid Sparkplug B protobuf.
 pub fn decode(bytes: &[u8]) -> Option<Payload> {
     Payload::decode(bytes).ok()

@@ -198,10 +198,6 @@ pub fn config(r: &impl Reader) -> Result<Config> {
     Ok(r.get(&CONFIG, &"config".to_string())?.unwrap_or_default())
 }
 
-fn id_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && !s.contains(['/', '+', '#'])
-}
-
 /// Checks and stores the configuration (its password sealed).
 pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config> {
     let c = Config {
@@ -211,20 +207,12 @@ pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config
         ..input
     };
     if c.enabled || !c.host.is_empty() {
-        if c.host.is_empty()
-            || c.host.len() > 253
-            || c.host.contains(|ch: char| ch.is_whitespace() || ch == '/')
-        {
-            return Err(Error::invalid("host", "tags.err.host"));
-        }
-        if c.port == 0 {
-            return Err(Error::invalid("port", "tags.err.port"));
-        }
+        crate::mqtt::check_broker(&c.host, c.port)?;
     }
-    if !id_ok(&c.group_id) {
+    if !sparkplug::id_ok(&c.group_id) {
         return Err(Error::invalid("group_id", "northbound.err.id"));
     }
-    if !id_ok(&c.node_id) {
+    if !sparkplug::id_ok(&c.node_id) {
         return Err(Error::invalid("node_id", "northbound.err.id"));
     }
     if !c.topic_prefix.is_empty()
@@ -232,14 +220,7 @@ pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config
     {
         return Err(Error::invalid("topic_prefix", "northbound.err.prefix"));
     }
-    if c.client_id.len() > 64
-        || !c
-            .client_id
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-    {
-        return Err(Error::invalid("client_id", "tags.err.client_id"));
-    }
+    crate::mqtt::check_client_id(&c.client_id)?;
     if !(60..=100_000_000).contains(&c.max_queue) {
         return Err(Error::invalid_msg(
             "max_queue",

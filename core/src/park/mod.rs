@@ -136,10 +136,6 @@ pub fn config(r: &impl Reader) -> Result<Config> {
     Ok(r.get(&CONFIG, &"config".to_string())?.unwrap_or_default())
 }
 
-fn id_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && !s.contains(['/', '+', '#'])
-}
-
 /// Checks and stores the configuration (its password sealed).
 pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config> {
     let c = Config {
@@ -154,27 +150,12 @@ pub fn save_config(store: &Store, actor: &Actor, input: Config) -> Result<Config
         ..input
     };
     if c.enabled || !c.host.is_empty() {
-        if c.host.is_empty()
-            || c.host.len() > 253
-            || c.host.contains(|ch: char| ch.is_whitespace() || ch == '/')
-        {
-            return Err(Error::invalid("host", "tags.err.host"));
-        }
-        if c.port == 0 {
-            return Err(Error::invalid("port", "tags.err.port"));
-        }
+        crate::mqtt::check_broker(&c.host, c.port)?;
     }
-    if c.groups.len() > 50 || !c.groups.iter().all(|g| id_ok(g)) {
+    if c.groups.len() > 50 || !c.groups.iter().all(|g| sparkplug::id_ok(g)) {
         return Err(Error::invalid("groups", "park.err.groups"));
     }
-    if c.client_id.len() > 64
-        || !c
-            .client_id
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-    {
-        return Err(Error::invalid("client_id", "tags.err.client_id"));
-    }
+    crate::mqtt::check_client_id(&c.client_id)?;
     let mut w = store.write(actor)?;
     let before = config(&w)?;
     let same = before.host == c.host && before.port == c.port;

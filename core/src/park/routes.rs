@@ -271,11 +271,7 @@ fn from_form(f: &FormData) -> Result<Config, Error> {
         port: f.opt("port")?.unwrap_or(1883),
         tls: f.checked("tls"),
         username: f.get("username").trim().to_string(),
-        password: match (f.get("password"), f.checked("password_clear")) {
-            (_, true) => crate::secrets::Secret::Empty,
-            ("", false) => crate::secrets::Secret::Keep,
-            (p, false) => crate::secrets::Secret::Plain(p.to_string()),
-        },
+        password: f.secret("password", "password_clear"),
         client_id: f.get("client_id").trim().to_string(),
         groups: f
             .get("groups")

@@ -644,14 +644,6 @@ fn seal(store: &Store, d: &mut Device, before: Option<&Device>) -> Result<()> {
     Ok(())
 }
 
-fn check_host(host: &str) -> Result<()> {
-    let h = host.trim();
-    if h.is_empty() || h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(Error::invalid("host", "tags.err.host"));
-    }
-    Ok(())
-}
-
 fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
     let name = error::text("name", &d.name, 64, true)?;
     if devices(r)?.iter().any(|o| o.name == name && o.id != id) {
@@ -676,18 +668,9 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
             keep_alive_s,
             ..
         } => {
-            check_host(host)?;
-            if *port == 0 {
-                return Err(Error::invalid("port", "tags.err.port"));
-            }
+            crate::mqtt::check_broker(host, *port)?;
             error::text("username", username, 128, false)?;
-            if client_id.len() > 64
-                || !client_id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return Err(Error::invalid("client_id", "tags.err.client_id"));
-            }
+            crate::mqtt::check_client_id(client_id)?;
             if !(5..=3600).contains(keep_alive_s) {
                 return Err(Error::invalid("keep_alive_s", "tags.err.keep_alive"));
             }
@@ -712,7 +695,7 @@ fn check_device(r: &impl Reader, d: &Device, id: u32) -> Result<Device> {
             options,
             ..
         } => {
-            check_host(host)?;
+            crate::mqtt::check_host(host)?;
             if *port == 0 {
                 return Err(Error::invalid("port", "tags.err.port"));
             }

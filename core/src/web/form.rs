@@ -34,6 +34,15 @@ impl FormData {
             .iter()
             .any(|(k, v)| k == name && v != "false" && v != "off")
     }
+    /// A password field with its "clear" checkbox: cleared, kept (left empty: the stored one
+    /// stays) or a new one.
+    pub fn secret(&self, name: &str, clear: &str) -> crate::secrets::Secret {
+        match (self.get(name), self.checked(clear)) {
+            (_, true) => crate::secrets::Secret::Empty,
+            ("", false) => crate::secrets::Secret::Keep,
+            (p, false) => crate::secrets::Secret::Plain(p.to_string()),
+        }
+    }
     /// An optional number; "" is None, anything unparsable is an error naming the field.
     pub fn opt<T: std::str::FromStr>(&self, name: &'static str) -> crate::error::Result<Option<T>> {
         let v = self.get(name).trim();

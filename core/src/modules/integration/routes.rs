@@ -567,11 +567,7 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
             tls: f.checked("mq_tls"),
             username: f.get("mq_username").trim().to_string(),
             // an empty password field keeps the stored one; "clear" removes it
-            password: match (f.get("mq_password"), f.checked("mq_password_clear")) {
-                (_, true) => crate::secrets::Secret::Empty,
-                ("", false) => crate::secrets::Secret::Keep,
-                (p, false) => crate::secrets::Secret::Plain(p.to_string()),
-            },
+            password: f.secret("mq_password", "mq_password_clear"),
             client_id: f.get("mq_client_id").trim().to_string(),
             keep_alive_s: f.opt("mq_keep_alive")?.unwrap_or(30),
         },
@@ -582,11 +578,7 @@ fn device_from_form(f: &FormData) -> Result<Device, Error> {
                 _ => io::choice(f, "ua_security", "security")?,
             },
             username: f.get("ua_username").trim().to_string(),
-            password: match (f.get("ua_password"), f.checked("ua_password_clear")) {
-                (_, true) => crate::secrets::Secret::Empty,
-                ("", false) => crate::secrets::Secret::Keep,
-                (p, false) => crate::secrets::Secret::Plain(p.to_string()),
-            },
+            password: f.secret("ua_password", "ua_password_clear"),
             interval_ms: f.opt("ua_interval_ms")?.unwrap_or(1000),
         },
         "modbus_rtu" => DriverConfig::ModbusRtu {
